@@ -1,0 +1,16 @@
+"""What exists and where: the region's cities and the sites that report data."""
+
+from __future__ import annotations
+
+from urbanpulse.catalog.cities import City, get_cities, get_city, get_cities_table
+from urbanpulse.catalog.sites import SITE_KINDS, Site, build_sites_table
+
+__all__ = [
+    "SITE_KINDS",
+    "City",
+    "Site",
+    "build_sites_table",
+    "get_cities",
+    "get_cities_table",
+    "get_city",
+]

@@ -1,0 +1,48 @@
+"""The whole error hierarchy of UrbanPulse, under one root.
+
+Each subclass also inherits the builtin it behaves like, so callers that catch
+``ValueError`` or ``LookupError`` keep working.
+"""
+
+from __future__ import annotations
+
+
+class UrbanPulseError(Exception):
+    """Root of every error UrbanPulse raises on purpose."""
+
+
+class ConfigurationError(ValueError, UrbanPulseError):
+    """A settings value, mapping file or framework file is invalid."""
+
+
+class MappingError(ConfigurationError):
+    """An ingest mapping file does not describe a usable mapping."""
+
+
+class SourceError(ValueError, UrbanPulseError):
+    """A source file cannot be read at all (as opposed to some bad rows in it)."""
+
+
+class NotFoundError(LookupError, UrbanPulseError):
+    """A site, city, metric or other named thing does not exist."""
+
+
+class LakeError(UrbanPulseError):
+    """The lake is missing, locked or inconsistent."""
+
+
+class LakeLockedError(LakeError):
+    """Another writer holds the lake's write lock."""
+
+
+class InvalidQueryError(ValueError, UrbanPulseError):
+    """A query asks for something that cannot be answered (bad period, empty window...)."""
+
+
+class MissingExtraError(ImportError, UrbanPulseError):
+    """An optional dependency is needed; the message says what to install."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(
+            f"{package} is not installed. Install it with: pip install \"urbanpulse[{extra}]\""
+        )

@@ -1,0 +1,346 @@
+"""Batch ingest: files + mapping -> observations in the lake, bad cells in quarantine.
+
+One call is one commit per batch of files: the observations, the quarantined rows and
+any newly seen sites of a batch become visible together or not at all. Re-running the
+same files stores nothing new (keys already in the lake are skipped) and quarantines
+nothing twice (a source already committed under the same mapping is recognised by its
+content hash).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from urbanpulse.catalog.sites import SITES_SCHEMA
+from urbanpulse.errors import SourceError
+from urbanpulse.ingest.mapping import Mapping
+from urbanpulse.ingest.readers import LINE, RawSource, read_source
+from urbanpulse.ingest.transform import MISSING, compute_cells, ident
+from urbanpulse.store import Commit, Lake, LakeFile, connect, new_batch_id, scan_sql
+from urbanpulse.store.engine import SCHEMAS
+from urbanpulse.store.tables import write_new_observations, write_table_file
+
+Progress = Callable[[str, int, int], None]
+ROW_LEVEL = ("unparseable time", "missing site", "unknown site")
+BATCH_BYTES = 256 * 1024 * 1024  # files are grouped into commits of about this much input
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    """What an ingest did, for people (the CLI table) and for machines (JSON)."""
+
+    files: int = 0
+    rows_read: int = 0
+    observations_stored: int = 0
+    duplicates_skipped: int = 0
+    missing_cells: int = 0
+    blank_lines: int = 0
+    new_sites: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
+    stored_by_metric: Counter[str] = field(default_factory=Counter)
+    files_already_ingested: int = 0
+    versions: list[int] = field(default_factory=list)
+
+    @property
+    def quarantined_total(self) -> int:
+        """All rows and cells put in quarantine."""
+        return sum(self.quarantined.values())
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready view of the summary."""
+        return {
+            "files": self.files,
+            "rows_read": self.rows_read,
+            "observations_stored": self.observations_stored,
+            "duplicates_skipped": self.duplicates_skipped,
+            "missing_cells": self.missing_cells,
+            "blank_lines": self.blank_lines,
+            "new_sites": self.new_sites,
+            "quarantined": dict(self.quarantined),
+            "quarantined_total": self.quarantined_total,
+            "stored_by_metric": dict(self.stored_by_metric),
+            "files_already_ingested": self.files_already_ingested,
+            "versions": self.versions,
+        }
+
+
+def ingest_files(
+    lake: Lake,
+    paths: Sequence[str | Path],
+    mapping: Mapping,
+    *,
+    progress: Progress | None = None,
+    batch_bytes: int = BATCH_BYTES,
+) -> IngestSummary:
+    """Ingest files through a mapping into the lake.
+
+    Parameters
+    ----------
+    lake
+        The lake to write to (one writer at a time; this call waits for the lock).
+    paths
+        Source files (CSV, Parquet or Excel); folders are expanded by the CLI.
+    mapping
+        How the files' columns become sites, times, metrics and values.
+    progress
+        Called as ``progress(step, done, total)`` while work goes on.
+    """
+    summary = IngestSummary()
+    files = [Path(p).resolve() for p in paths]
+    mapping_hash = hashlib.sha256(mapping.model_dump_json().encode()).hexdigest()[:16]
+    done = 0
+    for batch in _group_by_size(files, batch_bytes):
+        with lake.write_lock():
+            _ingest_batch(lake, batch, mapping, mapping_hash, summary, progress, done, len(files))
+        done += len(batch)
+    if progress:
+        progress("done", len(files), len(files))
+    return summary
+
+
+def _group_by_size(files: list[Path], limit: int) -> list[list[Path]]:
+    groups: list[list[Path]] = [[]]
+    size = 0
+    for path in files:
+        length = path.stat().st_size if path.is_file() else 0
+        if groups[-1] and size + length > limit:
+            groups.append([])
+            size = 0
+        groups[-1].append(path)
+        size += length
+    return [g for g in groups if g]
+
+
+def _ingest_batch(
+    lake: Lake,
+    files: list[Path],
+    mapping: Mapping,
+    mapping_hash: str,
+    summary: IngestSummary,
+    progress: Progress | None,
+    done: int,
+    total: int,
+) -> None:
+    batch_id = new_batch_id()
+    con = connect()
+    known = _register_known_sites(lake, con, mapping)
+    already = _committed_fingerprints(lake)
+    quarantine: list[dict[str, object]] = []
+    fingerprints: list[dict[str, str]] = []
+    good_parts: list[str] = []
+    for index, path in enumerate(files):
+        if progress:
+            progress(f"reading {path.name}", done + index, total)
+        fingerprint = f"{_sha256(path)}:{mapping_hash}"
+        fingerprints.append({"source": str(path), "fingerprint": fingerprint})
+        seen_before = fingerprint in already
+        summary.files += 1
+        summary.files_already_ingested += int(seen_before)
+        cells = f"cells_{index}"
+        rejected = _map_file(con, path, mapping, known, cells, summary)
+        if rejected is None:
+            continue
+        good_parts.append(f"SELECT * FROM {cells} WHERE problem IS NULL")
+        if not seen_before:
+            quarantine += rejected
+    if progress:
+        progress("writing", done + len(files), total)
+    _write_batch(lake, con, batch_id, good_parts, quarantine, fingerprints, mapping, known, summary)
+
+
+def _map_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    mapping: Mapping,
+    known: str | None,
+    cells: str,
+    summary: IngestSummary,
+) -> list[dict[str, object]] | None:
+    """Map one file into table ``cells``; return its quarantine rows (None: file unusable)."""
+    try:
+        raw = read_source(path, mapping.source)
+    except SourceError as exc:
+        summary.quarantined["unreadable file"] += 1
+        return [_q(path, None, None, "unreadable file", str(exc))]
+    missing_columns = [c for c in mapping.required_columns() if c not in raw.columns]
+    if missing_columns:
+        reason = f"header lacks mapped columns {missing_columns}"
+        summary.quarantined["header lacks mapped columns"] += 1
+        return [_q(path, 1, None, reason, ",".join(raw.columns))]
+    summary.rows_read += raw.table.num_rows + len(raw.rejects)
+    summary.blank_lines += raw.blank_lines
+    con.register(f"raw_{cells}", raw.table)
+    compute_cells(con, mapping, raw_name=f"raw_{cells}", known_sites=known, out_name=cells)
+    rows = [_q(path, r.line, None, r.reason, r.raw) for r in raw.rejects]
+    rows += _cell_rejects(con, cells, path)
+    rows += _row_rejects(con, cells, f"raw_{cells}", raw, path, mapping.source.delimiter)
+    for row in rows:
+        summary.quarantined[_reason_group(str(row["reason"]))] += 1
+    summary.missing_cells += _scalar(con, f"SELECT count(*) FROM {cells} WHERE problem = '{MISSING}'")
+    return rows
+
+
+def _cell_rejects(con: duckdb.DuckDBPyConnection, cells: str, path: Path) -> list[dict[str, object]]:
+    row_level = ", ".join(f"'{r}'" for r in ROW_LEVEL)
+    found = con.execute(
+        f"""SELECT line, column_name, problem, raw FROM {cells}
+        WHERE problem IS NOT NULL AND problem <> '{MISSING}' AND problem NOT IN ({row_level})
+        ORDER BY line, column_name"""
+    ).fetchall()
+    return [_q(path, line, column, reason, raw) for line, column, reason, raw in found]
+
+
+def _row_rejects(
+    con: duckdb.DuckDBPyConnection, cells: str, raw_name: str, raw: RawSource, path: Path, delimiter: str
+) -> list[dict[str, object]]:
+    """One quarantine row per source row whose time or site is unusable, with the whole row."""
+    row_level = ", ".join(f"'{r}'" for r in ROW_LEVEL)
+    record = "concat_ws(" + ", ".join([f"'{delimiter}'"] + [f"coalesce({ident(c)}, '')" for c in raw.columns]) + ")"
+    found = con.execute(
+        f"""SELECT r.{LINE}, p.problem, {record} FROM {raw_name} r
+        JOIN (SELECT line, min(problem) AS problem FROM {cells}
+              WHERE problem IN ({row_level}) GROUP BY line) p ON p.line = r.{LINE}
+        ORDER BY r.{LINE}"""
+    ).fetchall()
+    return [_q(path, line, None, reason, text) for line, reason, text in found]
+
+
+def _write_batch(
+    lake: Lake,
+    con: duckdb.DuckDBPyConnection,
+    batch_id: str,
+    good_parts: list[str],
+    quarantine: list[dict[str, object]],
+    fingerprints: list[dict[str, str]],
+    mapping: Mapping,
+    known: str | None,
+    summary: IngestSummary,
+) -> None:
+    added: list[LakeFile] = []
+    removed: list[str] = []
+    stored = skipped = 0
+    if good_parts:
+        con.execute("CREATE OR REPLACE TEMP VIEW _good AS " + " UNION ALL ".join(good_parts))
+        good = _drop_repeats_across_files(con, len(good_parts))
+        files, stored, skipped = write_new_observations(lake, con, good, batch_id=batch_id)
+        added += files
+        for lake_file in files:
+            summary.stored_by_metric[lake_file.partition["metric"]] += lake_file.rows
+        if mapping.site.allow_new:
+            site_files, removed, summary.new_sites = _register_new_sites(lake, con, mapping, batch_id)
+            summary.new_sites = summary.new_sites
+            added += site_files
+    if quarantine:
+        stamp = datetime.now(UTC)
+        rows = [{**row, "batch_id": batch_id, "quarantined_at": stamp} for row in quarantine]
+        table = pa.Table.from_pylist(rows, schema=_quarantine_schema())
+        added.append(write_table_file(lake, "quarantine", table, batch_id=batch_id))
+    summary.observations_stored += stored
+    summary.duplicates_skipped += skipped
+    info = {"sources": fingerprints, "stored": stored, "duplicates_skipped": skipped}
+    summary.versions.append(lake.commit(Commit("ingest", batch_id, added, removed, info)))
+
+
+def _drop_repeats_across_files(con: duckdb.DuckDBPyConnection, parts: int) -> str:
+    """Keep the first of a key that several files of one batch hold (checked only then).
+
+    Returns the name of the relation of good cells to store.
+    """
+    if parts < 2:
+        return "_good"
+    repeats = _scalar(
+        con,
+        "SELECT count(*) FROM (SELECT 1 FROM _good GROUP BY site_id, metric, ts HAVING count(*) > 1)",
+    )
+    if not repeats:
+        return "_good"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _good_once AS SELECT * FROM _good "
+        "QUALIFY row_number() OVER (PARTITION BY site_id, metric, ts ORDER BY line) = 1"
+    )
+    return "_good_once"
+
+
+def _register_known_sites(lake: Lake, con: duckdb.DuckDBPyConnection, mapping: Mapping) -> str | None:
+    con.execute(f"CREATE OR REPLACE TEMP VIEW known_sites AS {scan_sql(lake, 'sites')}")
+    return None if mapping.site.allow_new else "known_sites"
+
+
+def _register_new_sites(
+    lake: Lake, con: duckdb.DuckDBPyConnection, mapping: Mapping, batch_id: str
+) -> tuple[list[LakeFile], list[str], int]:
+    """Add sites first seen in this batch to the sites snapshot (same commit)."""
+    new_ids = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT site_id FROM _good WHERE site_id NOT IN (SELECT site_id FROM known_sites) ORDER BY 1"
+        ).fetchall()
+    ]
+    if not new_ids:
+        return [], [], 0
+    spec = mapping.site
+    rows = []
+    for site_id in new_ids:
+        code = site_id.removeprefix(spec.id_prefix)
+        names = spec.names.get(code)
+        rows.append(
+            {
+                "site_id": site_id,
+                "kind": spec.kind,
+                "name_zh": names.zh if names else None,
+                "name_en": names.en if names and names.en else code,
+                "city_code": spec.city_code,
+                "attributes": json.dumps({"source_code": code}, ensure_ascii=False),
+                "synthetic": False,
+            }
+        )
+    old = con.sql("SELECT * FROM known_sites").to_arrow_table().cast(SITES_SCHEMA)
+    table = pa.concat_tables([old, pa.Table.from_pylist(rows, schema=SITES_SCHEMA)])
+    new_file = write_table_file(lake, "sites", table, batch_id=batch_id)
+    return [new_file], lake.get_paths_relative("sites"), len(new_ids)
+
+
+def _committed_fingerprints(lake: Lake) -> set[str]:
+    return {
+        source["fingerprint"]
+        for entry in lake.get_history()
+        for source in entry.get("info", {}).get("sources", [])
+    }
+
+
+def _quarantine_schema() -> pa.Schema:
+    types = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "TIMESTAMPTZ": pa.timestamp("us", tz="UTC")}
+    return pa.schema([(c, types[t]) for c, t in SCHEMAS["quarantine"].items()])
+
+
+def _q(path: Path, line: int | None, column: str | None, reason: str, raw: str | None) -> dict[str, object]:
+    return {"source": str(path), "line": line, "column_name": column, "reason": reason, "raw": raw}
+
+
+def _reason_group(reason: str) -> str:
+    """Group reasons that carry numbers (field counts, bounds) for the summary table."""
+    for prefix in ("wrong number of fields", "below minimum", "above maximum"):
+        if reason.startswith(prefix):
+            return prefix
+    return reason
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return int(con.execute(sql).fetchall()[0][0])

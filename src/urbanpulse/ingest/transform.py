@@ -1,0 +1,196 @@
+"""Mapping text cells to observations in DuckDB: times, sites, unpivot, validation.
+
+Everything here is set-based SQL so that validation costs little next to reading and
+writing. The output is one table of *cells*: every value the source holds, with the
+problem that stops it from being stored (NULL when it is good).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from urbanpulse.ingest.mapping import Mapping
+from urbanpulse.ingest.readers import LINE, ROW
+
+MISSING = "missing"  # a cell the source marks as missing: counted, never stored or invented
+
+
+def ident(name: str) -> str:
+    """Quote a column name for DuckDB."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(text: str) -> str:
+    """Quote a string literal for DuckDB."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def build_time_sql(mapping: Mapping) -> str:
+    """SQL expression giving each raw row its UTC timestamp (NULL when unparseable)."""
+    spec = mapping.time
+    zone = lit(spec.timezone)
+    if spec.parts:
+        parts = spec.parts
+        hour = f"coalesce(trim({ident(parts['hour'])}), '0')" if "hour" in parts else "'0'"
+        minute = f"coalesce(trim({ident(parts['minute'])}), '0')" if "minute" in parts else "'0'"
+        text = (
+            f"concat_ws(' ', concat_ws('-', trim({ident(parts['year'])}), "
+            f"trim({ident(parts['month'])}), trim({ident(parts['day'])})), "
+            f"concat_ws(':', {hour}, {minute}))"
+        )
+        return f"timezone({zone}, try_strptime({text}, '%Y-%m-%d %H:%M'))"
+    if spec.column:
+        column = f"trim({ident(spec.column)})"
+        if spec.format and ("%z" in spec.format or "%Z" in spec.format):
+            return f"TRY_CAST(try_strptime({column}, {lit(spec.format)}) AS TIMESTAMPTZ)"
+        if spec.format:
+            return f"timezone({zone}, try_strptime({column}, {lit(spec.format)}))"
+        return (
+            f"CASE WHEN regexp_matches({column}, '([+-][0-9]{{2}}(:?[0-9]{{2}})?|Z)$') "
+            f"THEN TRY_CAST({column} AS TIMESTAMPTZ) "
+            f"ELSE timezone({zone}, TRY_CAST({column} AS TIMESTAMP)) END"
+        )
+    assert spec.start is not None  # guaranteed by TimeSpec validation
+    start = spec.start if spec.start.tzinfo else spec.start.replace(tzinfo=ZoneInfo(spec.timezone))
+    epoch = start.astimezone(UTC).timestamp()
+    return f"to_timestamp({epoch} + {ROW} * {spec.step_seconds()})"
+
+
+def build_site_sql(mapping: Mapping) -> str:
+    """SQL expression giving each raw row its site id (NULL when the cell is empty)."""
+    column = mapping.site.column
+    assert column is not None
+    return f"nullif({lit(mapping.site.id_prefix)} || trim({ident(column)}), {lit(mapping.site.id_prefix)})"
+
+
+def compute_cells(
+    con: duckdb.DuckDBPyConnection,
+    mapping: Mapping,
+    *,
+    raw_name: str,
+    known_sites: str | None,
+    out_name: str,
+) -> None:
+    """Create table ``out_name`` with one row per source cell and its problem.
+
+    Columns of ``out_name``: line, column_name, site_id, metric, ts, raw, value, unit,
+    problem (NULL for a good value, ``'missing'`` for a missing one, else the reason).
+    ``known_sites`` names a relation of allowed site ids when new sites are forbidden.
+    """
+    rules = _rules_sql(mapping)
+    unpivoted = _unpivot_sql(mapping, raw_name)
+    missing = ", ".join(lit(m) for m in mapping.source.missing) or "NULL"
+    unknown_site = (
+        f"WHEN site_id NOT IN (SELECT site_id FROM {known_sites}) THEN 'unknown site'"
+        if known_sites
+        else ""
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {out_name} AS
+        WITH cells AS ({unpivoted}),
+        typed AS (
+            SELECT c.line, c.column_name, c.site_id, c.ts, c.raw, c.metric AS label,
+                   r.metric AS metric_code, r.unit, r.lo, r.hi,
+                   TRY_CAST(trim(c.raw) AS DOUBLE) AS number
+            FROM cells c LEFT JOIN ({rules}) r ON c.metric = r.source_label
+        ),
+        judged AS (
+            SELECT *, CASE
+                WHEN ts IS NULL THEN 'unparseable time'
+                WHEN site_id IS NULL THEN 'missing site'
+                {unknown_site}
+                WHEN metric_code IS NULL THEN 'unknown metric'
+                WHEN raw IS NULL OR trim(raw) IN ({missing}) THEN '{MISSING}'
+                WHEN number IS NULL THEN 'non-numeric value'
+                WHEN NOT isfinite(number) THEN 'non-finite value'
+                WHEN lo IS NOT NULL AND number < lo THEN 'below minimum ' || lo
+                WHEN hi IS NOT NULL AND number > hi THEN 'above maximum ' || hi
+            END AS problem
+            FROM typed
+        )
+        SELECT line, column_name, site_id, coalesce(metric_code, label) AS metric, ts, raw,
+               CASE WHEN problem IS NULL THEN number END AS value, unit, problem
+        FROM judged
+        """
+    )
+    _mark_duplicates(con, out_name)
+
+
+def _rules_sql(mapping: Mapping) -> str:
+    """A VALUES relation: source_label -> metric code, unit, lower and upper bound."""
+    rows = []
+    for code, spec in mapping.metrics.items():
+        label = spec.column if (spec.column and mapping.layout != "wide_sites") else code
+        lo = "NULL" if spec.min is None else repr(float(spec.min))
+        hi = "NULL" if spec.max is None else repr(float(spec.max))
+        rows.append(f"({lit(label)}, {lit(code)}, {lit(spec.unit)}, {lo}::DOUBLE, {hi}::DOUBLE)")
+    return f"SELECT * FROM (VALUES {', '.join(rows)}) v(source_label, metric, unit, lo, hi)"
+
+
+def _unpivot_sql(mapping: Mapping, raw_name: str) -> str:
+    """One row per cell: line, column_name, site_id, metric (source label), ts, raw."""
+    ts = build_time_sql(mapping)
+    if mapping.layout == "wide_metrics":
+        site = build_site_sql(mapping)
+        labels = [spec.column for spec in mapping.metrics.values() if spec.column]
+        on = ", ".join(ident(label) for label in labels)
+        return (
+            f"SELECT {LINE} AS line, label AS column_name, site_id, label AS metric, ts, raw "
+            f"FROM (SELECT {LINE}, {site} AS site_id, {ts} AS ts, {on} FROM {raw_name}) "
+            f"UNPIVOT INCLUDE NULLS (raw FOR label IN ({on}))"
+        )
+    if mapping.layout == "wide_sites":
+        (code,) = mapping.metrics
+        excluded = {*mapping.site.exclude_columns, LINE, ROW}
+        if mapping.time.column:
+            excluded.add(mapping.time.column)
+        exclude = ", ".join(ident(c) for c in sorted(excluded))
+        prefix = lit(mapping.site.id_prefix)
+        return (
+            f"SELECT {LINE} AS line, label AS column_name, {prefix} || label AS site_id, "
+            f"{lit(code)} AS metric, ts, raw "
+            f"FROM (SELECT *, {ts} AS ts FROM {raw_name}) "
+            f"UNPIVOT INCLUDE NULLS (raw FOR label IN (COLUMNS(* EXCLUDE ({exclude}, ts))))"
+        )
+    site = build_site_sql(mapping)
+    assert mapping.value_column is not None
+    if mapping.metric_column:
+        metric = f"trim({ident(mapping.metric_column)})"
+    else:
+        (code,) = mapping.metrics
+        spec = mapping.metrics[code]
+        metric = lit(spec.column or code)
+    return (
+        f"SELECT {LINE} AS line, {lit(mapping.value_column)} AS column_name, {site} AS site_id, "
+        f"{metric} AS metric, {ts} AS ts, {ident(mapping.value_column)} AS raw FROM {raw_name}"
+    )
+
+
+def _mark_duplicates(con: duckdb.DuckDBPyConnection, cells: str) -> None:
+    """Quarantine every repeat of a key after its first line (duplicates are rare: look first)."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _dup_keys AS
+        SELECT site_id, metric, ts FROM {cells} WHERE problem IS NULL
+        GROUP BY ALL HAVING count(*) > 1
+        """
+    )
+    if con.execute("SELECT count(*) FROM _dup_keys").fetchall()[0][0] == 0:
+        return
+    con.execute(
+        f"""
+        UPDATE {cells} SET problem = 'duplicate key within file', value = NULL
+        FROM (
+            SELECT c.line, c.site_id, c.metric, c.ts,
+                   row_number() OVER (PARTITION BY c.site_id, c.metric, c.ts ORDER BY c.line) AS n
+            FROM {cells} c SEMI JOIN _dup_keys d USING (site_id, metric, ts)
+            WHERE c.problem IS NULL
+        ) d
+        WHERE d.n > 1 AND {cells}.line = d.line AND {cells}.site_id = d.site_id
+          AND {cells}.metric = d.metric AND {cells}.ts = d.ts AND {cells}.problem IS NULL
+        """
+    )

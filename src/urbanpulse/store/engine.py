@@ -1,0 +1,92 @@
+"""DuckDB over the lake: one in-process connection with a view per table.
+
+Views list the live files from the commit log, so a query sees exactly the committed
+state of the lake at the moment the view was built.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from urbanpulse.store.lake import Lake
+
+# Column types of each table; an empty table is a typed view with no rows.
+SCHEMAS: dict[str, dict[str, str]] = {
+    "observations": {
+        "site_id": "VARCHAR",
+        "metric": "VARCHAR",
+        "ts": "TIMESTAMPTZ",
+        "value": "DOUBLE",
+        "unit": "VARCHAR",
+        "batch_id": "VARCHAR",
+        "month": "VARCHAR",
+    },
+    "quarantine": {
+        "batch_id": "VARCHAR",
+        "source": "VARCHAR",
+        "line": "BIGINT",
+        "column_name": "VARCHAR",
+        "reason": "VARCHAR",
+        "raw": "VARCHAR",
+        "quarantined_at": "TIMESTAMPTZ",
+    },
+    "sites": {
+        "site_id": "VARCHAR",
+        "kind": "VARCHAR",
+        "name_zh": "VARCHAR",
+        "name_en": "VARCHAR",
+        "city_code": "VARCHAR",
+        "lat": "DOUBLE",
+        "lon": "DOUBLE",
+        "capacity": "DOUBLE",
+        "attributes": "VARCHAR",
+        "synthetic": "BOOLEAN",
+    },
+    "indicators": {
+        "region_code": "VARCHAR",
+        "year": "INTEGER",
+        "indicator": "VARCHAR",
+        "value": "DOUBLE",
+        "unit": "VARCHAR",
+        "source": "VARCHAR",
+        "vintage": "VARCHAR",
+        "synthetic": "BOOLEAN",
+    },
+}
+
+
+def connect(lake: Lake | None = None, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """Open an in-memory DuckDB connection with views over the lake's tables.
+
+    Timestamps are handled in UTC inside the engine; callers convert for display.
+    """
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    if lake is not None:
+        refresh_views(con, lake)
+    return con
+
+
+def refresh_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """(Re)build one view per table over the lake's currently live files."""
+    for table in SCHEMAS:
+        con.execute(f"CREATE OR REPLACE VIEW {table} AS {scan_sql(lake, table)}")
+
+
+def scan_sql(lake: Lake, table: str, **partition: str | list[str] | set[str]) -> str:
+    """SQL that reads a table (optionally only some partitions) with its full schema."""
+    paths = lake.get_paths(table, **partition)
+    columns = SCHEMAS[table]
+    if not paths:
+        typed_nulls = ", ".join(f"NULL::{t} AS {c}" for c, t in columns.items())
+        return f"SELECT {typed_nulls} WHERE false"
+    listed = ", ".join(_quote(p) for p in paths)
+    select = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in columns.items())
+    return f"SELECT {select} FROM read_parquet([{listed}], hive_partitioning = false)"
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -1,0 +1,248 @@
+"""The Parquet lake: tables as Parquet files, made visible only by an append-only commit log.
+
+Why a commit log: a query must never see half of an ingest. Writers put new files in
+place first and then publish them with one atomic step, the creation of the next
+``_log/NNNNNNNNNN.json`` entry. Readers list live files from the log, never by globbing,
+so files of an ingest killed before its commit stay invisible (``vacuum`` removes them)
+and a re-run simply does the work again.
+
+Layout::
+
+    <root>/_log/0000000001.json          one entry per commit: files added and removed
+    <root>/_lock                         advisory write lock (one writer at a time)
+    <root>/_staging/<batch>/...          files being written, not yet moved in place
+    <root>/observations/metric=<m>/month=<YYYY-MM>/<batch>_<n>.parquet
+    <root>/quarantine/<batch>.parquet
+    <root>/sites/<batch>.parquet          one snapshot file, replaced on each change
+    <root>/indicators/<batch>.parquet
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from urbanpulse.errors import LakeError, LakeLockedError
+
+TABLES = ("observations", "quarantine", "sites", "indicators")
+
+
+@dataclass(frozen=True, slots=True)
+class LakeFile:
+    """One live Parquet file of a table, with its partition values."""
+
+    table: str
+    path: str  # relative to the lake root, with forward slashes
+    rows: int
+    partition: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Commit:
+    """What one atomic commit adds to and removes from the lake."""
+
+    operation: str
+    batch_id: str
+    added: list[LakeFile] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def new_batch_id() -> str:
+    """Return a sortable, unique id for a write batch."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return f"{stamp}-{uuid.uuid4().hex[:10]}"
+
+
+def partition_of(relative_path: str) -> dict[str, str]:
+    """Read hive-style ``key=value`` folders of a relative file path."""
+    parts = relative_path.split("/")[1:-1]
+    return dict(p.split("=", 1) for p in parts if "=" in p)
+
+
+class Lake:
+    """A folder of Parquet tables with an atomic commit log.
+
+    Parameters
+    ----------
+    root
+        Folder of the lake; created on first write.
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).resolve()
+        self._log_dir = self.root / "_log"
+        self._seen_version = 0
+        self._live: dict[str, dict[str, LakeFile]] = {t: {} for t in TABLES}
+        self._history: list[dict[str, Any]] = []
+
+    # -- reading the log -------------------------------------------------------------
+
+    def refresh(self) -> int:
+        """Replay log entries not seen yet; return the current version."""
+        if not self._log_dir.is_dir():
+            return self._seen_version
+        versions = sorted(
+            int(p.stem) for p in self._log_dir.glob("*.json") if p.stem.isdigit()
+        )
+        for version in versions:
+            if version <= self._seen_version:
+                continue
+            entry = json.loads((self._log_dir / f"{version:010d}.json").read_text("utf-8"))
+            self._apply(entry)
+            self._seen_version = version
+        return self._seen_version
+
+    def _apply(self, entry: dict[str, Any]) -> None:
+        for path in entry.get("removed", []):
+            table = path.split("/", 1)[0]
+            self._live.get(table, {}).pop(path, None)
+        for item in entry.get("added", []):
+            lake_file = LakeFile(item["table"], item["path"], item["rows"], item["partition"])
+            self._live.setdefault(lake_file.table, {})[lake_file.path] = lake_file
+        self._history.append(entry)
+
+    @property
+    def version(self) -> int:
+        """The last committed version (0 for an empty lake)."""
+        return self.refresh()
+
+    def get_files(self, table: str, **partition: str | list[str] | set[str]) -> list[LakeFile]:
+        """Return the live files of a table, optionally only some partitions.
+
+        ``get_files("observations", metric="pm25", month=["2013-03"])`` lists only the
+        files of that metric and month: this is how a query touches only its files.
+        """
+        self.refresh()
+        wanted = {
+            key: {value} if isinstance(value, str) else set(value)
+            for key, value in partition.items()
+        }
+        return [
+            f
+            for f in self._live.get(table, {}).values()
+            if all(f.partition.get(k) in v for k, v in wanted.items())
+        ]
+
+    def get_paths(self, table: str, **partition: str | list[str] | set[str]) -> list[str]:
+        """Absolute paths of :meth:`get_files`, sorted for stable query plans."""
+        return sorted(str(self.root / f.path) for f in self.get_files(table, **partition))
+
+    def get_paths_relative(self, table: str) -> list[str]:
+        """Relative paths of a table's live files, as the commit log names them."""
+        return sorted(f.path for f in self.get_files(table))
+
+    def get_history(self) -> list[dict[str, Any]]:
+        """Every commit entry, oldest first."""
+        self.refresh()
+        return list(self._history)
+
+    # -- writing ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def write_lock(self, *, wait: bool = True) -> Iterator[None]:
+        """Hold the lake's single-writer lock (released even if the process dies)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "_lock", "a+") as handle:
+            flags = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
+            try:
+                fcntl.flock(handle, flags)
+            except BlockingIOError:
+                raise LakeLockedError(f"another process is writing to {self.root}") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def staging_dir(self, batch_id: str) -> Path:
+        """A private folder where a batch writes files before they are published."""
+        path = self.root / "_staging" / batch_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def place_file(self, staged: Path, relative_path: str) -> None:
+        """Move a staged file to its final place (still invisible until commit)."""
+        target = self.root / relative_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _fsync_file(staged)
+        os.replace(staged, target)
+
+    def commit(self, commit: Commit) -> int:
+        """Publish a commit atomically and return its version.
+
+        The entry is written to a temporary file and hard-linked to the next version
+        number; ``link`` fails if that number exists, so two writers can never both
+        claim one version.
+        """
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        for lake_file in commit.added:
+            if not (self.root / lake_file.path).is_file():
+                raise LakeError(f"cannot commit missing file {lake_file.path}")
+        entry = {
+            "operation": commit.operation,
+            "batch_id": commit.batch_id,
+            "committed_at": datetime.now(UTC).isoformat(),
+            "added": [
+                {"table": f.table, "path": f.path, "rows": f.rows, "partition": f.partition}
+                for f in commit.added
+            ],
+            "removed": commit.removed,
+            "info": commit.info,
+        }
+        tmp = self._log_dir / f".{commit.batch_id}.tmp"
+        tmp.write_text(json.dumps(entry, ensure_ascii=False, default=str), "utf-8")
+        _fsync_file(tmp)
+        for _attempt in range(1000):
+            version = self.refresh() + 1
+            try:
+                os.link(tmp, self._log_dir / f"{version:010d}.json")
+            except FileExistsError:
+                continue
+            tmp.unlink()
+            _fsync_dir(self._log_dir)
+            self.refresh()
+            shutil.rmtree(self.root / "_staging" / commit.batch_id, ignore_errors=True)
+            return version
+        raise LakeError("could not claim a log version after 1000 attempts")
+
+    def vacuum(self) -> list[str]:
+        """Delete files no commit made visible (left by killed writers); return them."""
+        with self.write_lock():
+            self.refresh()
+            live = {path for table in self._live.values() for path in table}
+            removed: list[str] = []
+            for table in TABLES:
+                for path in (self.root / table).rglob("*.parquet"):
+                    relative = path.relative_to(self.root).as_posix()
+                    if relative not in live:
+                        path.unlink()
+                        removed.append(relative)
+            shutil.rmtree(self.root / "_staging", ignore_errors=True)
+            for tmp in self._log_dir.glob(".*.tmp") if self._log_dir.is_dir() else []:
+                tmp.unlink()
+            return removed
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,114 @@
+"""Writing and reading the lake's tables through DuckDB.
+
+Writers stage Parquet files, move them in place and return the :class:`LakeFile` list
+for the caller to publish in one commit together with anything else of the same batch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from urbanpulse.store.engine import SCHEMAS, scan_sql
+from urbanpulse.store.lake import Lake, LakeFile, partition_of
+
+OBSERVATION_COLUMNS = "site_id, metric, ts, value, unit"
+
+
+def write_new_observations(
+    lake: Lake, con: duckdb.DuckDBPyConnection, source: str, *, batch_id: str
+) -> tuple[list[LakeFile], int, int]:
+    """Stage the observations of relation ``source`` that the lake does not hold yet.
+
+    The key is (site_id, metric, ts): a key already in the lake is skipped, so writing
+    the same data twice stores nothing new. Only the partitions (metric, month) that
+    the new rows fall in are read for that check.
+
+    Returns
+    -------
+    tuple
+        (files staged and placed, rows written, rows skipped as already stored).
+    """
+    month = "strftime(ts, '%Y-%m')"
+    parts = con.execute(f"SELECT DISTINCT metric, {month} FROM {source}").fetchall()
+    candidates = _count(con, source)
+    if not parts:
+        return [], 0, 0
+    metrics = sorted({m for m, _ in parts})
+    months = sorted({mo for _, mo in parts})
+    new = source
+    if lake.get_files("observations", metric=metrics, month=months):
+        existing = scan_sql(lake, "observations", metric=metrics, month=months)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _new AS
+            SELECT s.* FROM {source} s ANTI JOIN ({existing}) e
+            ON s.site_id = e.site_id AND s.metric = e.metric AND s.ts = e.ts"""
+        )
+        new = "_new"
+    new_rows = _count(con, new)
+    if new_rows == 0:
+        return [], 0, candidates
+    staging = lake.staging_dir(batch_id) / "observations"
+    # No ORDER BY: sources arrive grouped by site and time already, and sorting
+    # millions of rows would double the cost of an ingest.
+    con.execute(
+        f"""COPY (SELECT {OBSERVATION_COLUMNS}, {_lit(batch_id)} AS batch_id, {month} AS "month"
+                  FROM {new})
+        TO {_lit(str(staging))} (FORMAT parquet, PARTITION_BY (metric, "month"),
+            WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN {_lit(batch_id + '_{i}')},
+            COMPRESSION zstd)"""
+    )
+    return _place_staged(lake, staging, "observations"), new_rows, candidates - new_rows
+
+
+def write_table_file(lake: Lake, table: str, data: pa.Table, *, batch_id: str) -> LakeFile:
+    """Stage one unpartitioned Parquet file of ``table`` (quarantine, sites, indicators)."""
+    staging = lake.staging_dir(batch_id) / table
+    staging.mkdir(parents=True, exist_ok=True)
+    path = staging / f"{batch_id}.parquet"
+    pq.write_table(data, path, compression="zstd")
+    return _place_staged(lake, staging, table)[0]
+
+
+def _place_staged(lake: Lake, staging: Path, table: str) -> list[LakeFile]:
+    placed: list[LakeFile] = []
+    for path in sorted(staging.rglob("*.parquet")):
+        relative = f"{table}/{path.relative_to(staging).as_posix()}"
+        rows = pq.read_metadata(path).num_rows
+        lake.place_file(path, relative)
+        placed.append(LakeFile(table, relative, rows, partition_of(relative)))
+    return placed
+
+
+def read_table(lake: Lake, table: str, con: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
+    """Read a whole (small) table such as sites or quarantine as Arrow.
+
+    Returns
+    -------
+    pyarrow.Table
+        The columns of ``SCHEMAS[table]``.
+    """
+    from urbanpulse.store.engine import connect
+
+    con = con or connect()
+    return con.execute(scan_sql(lake, table)).to_arrow_table()
+
+
+def empty_table(table: str) -> pa.Table:
+    """A typed, empty Arrow table of one of the lake's tables."""
+    from urbanpulse.store.engine import connect
+
+    return connect().execute(
+        "SELECT " + ", ".join(f"NULL::{t} AS {c}" for c, t in SCHEMAS[table].items()) + " WHERE false"
+    ).to_arrow_table()
+
+
+def _count(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
