@@ -124,4 +124,7 @@ def _normalise_base_year(
         raise ConfigurationError(f"reference must be 'unit' or 'mean', not {reference!r}")
     ratio = values / ref.replace(0.0, np.nan) * 100.0
     inverse = ref / values.replace(0.0, np.nan) * 100.0
-    return ratio.where(d.to_numpy() > 0, inverse)
+    positive = pd.DataFrame(
+        [d.to_numpy() > 0] * len(values), index=values.index, columns=values.columns
+    )
+    return ratio.where(positive, inverse)
