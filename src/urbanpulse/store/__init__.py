@@ -4,14 +4,34 @@ from __future__ import annotations
 
 from urbanpulse.store.engine import SCHEMAS, connect, refresh_views, scan_sql
 from urbanpulse.store.lake import Commit, Lake, LakeFile, new_batch_id
+from urbanpulse.store.queries import (
+    get_metrics,
+    get_months,
+    get_site_metrics,
+    read_indicators,
+    read_observations,
+    read_quarantine,
+    read_sites,
+)
 from urbanpulse.store.tables import read_table, write_new_observations, write_table_file
+from urbanpulse.store.writes import append_observations, upsert_indicators, upsert_sites
 
 __all__ = [
     "SCHEMAS",
+    "append_observations",
+    "upsert_indicators",
+    "upsert_sites",
     "Commit",
     "Lake",
     "LakeFile",
     "connect",
+    "get_metrics",
+    "get_months",
+    "get_site_metrics",
+    "read_indicators",
+    "read_observations",
+    "read_quarantine",
+    "read_sites",
     "new_batch_id",
     "read_table",
     "refresh_views",

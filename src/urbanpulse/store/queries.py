@@ -1,0 +1,143 @@
+"""Reading the lake: the few queries every other part of UrbanPulse builds on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import pandas as pd
+
+from urbanpulse.errors import InvalidQueryError
+from urbanpulse.store.engine import connect, scan_sql
+from urbanpulse.store.lake import Lake
+
+
+def get_months(start: datetime, end: datetime) -> list[str]:
+    """The ``YYYY-MM`` partitions (in UTC) that a time window [start, end) touches."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidQueryError("start and end must be timezone-aware")
+    if end <= start:
+        raise InvalidQueryError(f"empty window: end {end} is not after start {start}")
+    first = pd.Timestamp(start).tz_convert("UTC").tz_localize(None).to_period("M")
+    last = (pd.Timestamp(end).tz_convert("UTC").tz_localize(None) - pd.Timedelta(microseconds=1)).to_period("M")
+    return [str(p) for p in pd.period_range(first, last, freq="M")]
+
+
+def read_observations(
+    lake: Lake,
+    metric: str,
+    *,
+    site_ids: Sequence[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> pd.DataFrame:
+    """Observations of one metric, optionally for some sites and a window [start, end).
+
+    Only the files of that metric (and of the months the window touches) are read.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: site_id, metric, ts (UTC), value, unit; sorted by site_id, ts.
+    """
+    partition: dict[str, str | list[str]] = {"metric": metric}
+    if start is not None and end is not None:
+        partition["month"] = get_months(start, end)
+    where = ["true"]
+    params: list[object] = []
+    if site_ids is not None:
+        where.append("site_id IN (SELECT unnest(?::VARCHAR[]))")
+        params.append(list(site_ids))
+    if start is not None:
+        where.append("ts >= ?")
+        params.append(start)
+    if end is not None:
+        where.append("ts < ?")
+        params.append(end)
+    sql = (
+        f"SELECT site_id, metric, ts, value, unit FROM ({scan_sql(lake, 'observations', **partition)}) "
+        f"WHERE {' AND '.join(where)} ORDER BY site_id, ts"
+    )
+    return connect().execute(sql, params).df()
+
+
+def read_sites(lake: Lake, *, kind: str | None = None, city_code: str | None = None) -> pd.DataFrame:
+    """The sites table, optionally filtered.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: site_id, kind, name_zh, name_en, city_code, lat, lon, capacity,
+        attributes (JSON text), synthetic.
+    """
+    where, params = ["true"], []
+    if kind:
+        where.append("kind = ?")
+        params.append(kind)
+    if city_code:
+        where.append("city_code = ?")
+        params.append(city_code)
+    sql = f"SELECT * FROM ({scan_sql(lake, 'sites')}) WHERE {' AND '.join(where)} ORDER BY site_id"
+    return connect().execute(sql, params).df()
+
+
+def read_indicators(lake: Lake, *, indicator: str | None = None) -> pd.DataFrame:
+    """Yearly indicators.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: region_code, year, indicator, value, unit, source, vintage, synthetic.
+    """
+    where, params = "true", []
+    if indicator:
+        where, params = "indicator = ?", [indicator]
+    sql = f"SELECT * FROM ({scan_sql(lake, 'indicators')}) WHERE {where} ORDER BY indicator, region_code, year"
+    return connect().execute(sql, params).df()
+
+
+def read_quarantine(
+    lake: Lake, *, reason: str | None = None, source: str | None = None, limit: int | None = None
+) -> pd.DataFrame:
+    """Quarantined rows, newest batch first; ``reason`` and ``source`` match substrings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: batch_id, source, line, column_name, reason, raw, quarantined_at.
+    """
+    where, params = ["true"], []
+    if reason:
+        where.append("reason ILIKE ?")
+        params.append(f"%{reason}%")
+    if source:
+        where.append("source ILIKE ?")
+        params.append(f"%{source}%")
+    sql = (
+        f"SELECT * FROM ({scan_sql(lake, 'quarantine')}) WHERE {' AND '.join(where)} "
+        "ORDER BY quarantined_at DESC, source, line, column_name"
+    )
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return connect().execute(sql, params).df()
+
+
+def get_metrics(lake: Lake) -> list[str]:
+    """Metrics with at least one stored observation."""
+    return sorted({f.partition["metric"] for f in lake.get_files("observations")})
+
+
+def get_site_metrics(lake: Lake, site_id: str) -> pd.DataFrame:
+    """Which metrics a site reports, with counts and time span.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: metric, unit, observations, first_ts, last_ts.
+    """
+    sql = (
+        "SELECT metric, any_value(unit) AS unit, count(*) AS observations, "
+        f"min(ts) AS first_ts, max(ts) AS last_ts FROM ({scan_sql(lake, 'observations')}) "
+        "WHERE site_id = ? GROUP BY metric ORDER BY metric"
+    )
+    return connect().execute(sql, [site_id]).df()
