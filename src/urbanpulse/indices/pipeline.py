@@ -177,17 +177,21 @@ def run_pipeline(
     return Pipeline(framework, steps).run(data)
 
 
-def _count_changed(before: pd.DataFrame, after: pd.DataFrame) -> int:
-    b, a = before.reindex_like(after), after
-    changed = (b != a) & ~(b.isna() & a.isna())
-    return int(changed.to_numpy().sum())
+def _store(state: _State, name: str, table: pd.DataFrame, *, detail: bool = False) -> None:
+    """Keep a step's output; a repeated step (two imputations, say) gets ``name_2``."""
+    target = state.result.details if detail else state.result.tables
+    key, k = name, 1
+    while key in target:
+        k += 1
+        key = f"{name}_{k}"
+    target[key] = table
 
 
 def _step_denominate(state: _State, params: dict[str, Any]) -> dict[str, Any]:
     out, details = compute_denominated(state.current, state.data.denominators, state.framework)
     state.current = out
-    state.result.tables["denominated"] = out
-    state.result.details["denominate_details"] = details
+    _store(state, "denominated", out)
+    _store(state, "denominate_details", details, detail=True)
     return {"indicators_denominated": len(details)}
 
 
@@ -195,8 +199,8 @@ def _step_screen(state: _State, params: dict[str, Any]) -> dict[str, Any]:
     out, details = compute_screened(state.current, **params)
     removed = details.loc[~details["kept"], "item"].tolist()
     state.current = out
-    state.result.tables["screened"] = out
-    state.result.details["screen_details"] = details
+    _store(state, "screened", out)
+    _store(state, "screen_details", details, detail=True)
     return {"removed": removed, "n_removed": len(removed)}
 
 
@@ -210,8 +214,8 @@ def _step_impute(state: _State, params: dict[str, Any]) -> dict[str, Any]:
         state.current, groups=groups, directions=state.framework.get_directions(), **p
     )
     state.current = out
-    state.result.tables["imputed"] = out
-    state.result.details["impute_details"] = details
+    _store(state, "imputed", out)
+    _store(state, "impute_details", details, detail=True)
     return {
         "n_imputed": int(details["n_imputed"].sum()),
         "n_still_missing": int(out.isna().to_numpy().sum()),
@@ -221,7 +225,7 @@ def _step_impute(state: _State, params: dict[str, Any]) -> dict[str, Any]:
 def _step_treat(state: _State, params: dict[str, Any]) -> dict[str, Any]:
     out, details, points = compute_treated(state.current, **params)
     state.current = out
-    state.result.tables["treated"] = out
+    _store(state, "treated", out)
     state.result.details["treat_details"] = details
     state.result.details["treat_points"] = points
     counts = details["treatment"].value_counts().to_dict()
@@ -235,7 +239,7 @@ def _step_normalise(state: _State, params: dict[str, Any]) -> dict[str, Any]:
         state.current, state.framework.get_directions(), targets=targets, **params
     )
     state.current = out
-    state.result.tables["normalised"] = out
+    _store(state, "normalised", out)
     return {"min": float(out.min().min()), "max": float(out.max().max())}
 
 
