@@ -73,7 +73,9 @@ class TimeSpec(_Strict):
             return None
         unknown = set(parts) - set(_TIME_PARTS)
         if unknown or not {"year", "month", "day"} <= set(parts):
-            raise ValueError(f"parts needs year, month, day (and optionally hour, minute); got {sorted(parts)}")
+            raise ValueError(
+                f"parts needs year, month, day (and optionally hour, minute); got {sorted(parts)}"
+            )
         return parts
 
     @model_validator(mode="after")
@@ -90,7 +92,16 @@ class TimeSpec(_Strict):
         match = re.fullmatch(r"\s*(\d+)\s*(s|sec|min|m|h|hour|d|day)\s*", self.step or "")
         if not match:
             raise MappingError(f"cannot read time.step {self.step!r}; write e.g. '5min' or '1h'")
-        factor = {"s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+        factor = {
+            "s": 1,
+            "sec": 1,
+            "min": 60,
+            "m": 60,
+            "h": 3600,
+            "hour": 3600,
+            "d": 86400,
+            "day": 86400,
+        }
         return int(match.group(1)) * factor[match.group(2)]
 
 
@@ -218,6 +229,7 @@ def build_mapping(raw: dict[str, object], *, origin: str = "<mapping>") -> Mappi
         return Mapping.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
+            for err in exc.errors()
         )
         raise MappingError(f"{origin}: {problems}") from exc

@@ -136,25 +136,33 @@ def _ingest_batch(
     already = _committed_fingerprints(lake)
     quarantine: list[dict[str, object]] = []
     fingerprints: list[dict[str, str]] = []
-    good_parts: list[str] = []
+    mapped: dict[int, Path] = {}
+    seen: set[int] = set()
     for index, path in enumerate(files):
         if progress:
             progress(f"reading {path.name}", done + index, total)
         fingerprint = f"{_sha256(path)}:{mapping_hash}"
         fingerprints.append({"source": str(path), "fingerprint": fingerprint})
-        seen_before = fingerprint in already
         summary.files += 1
-        summary.files_already_ingested += int(seen_before)
-        cells = f"cells_{index}"
-        rejected = _map_file(con, path, mapping, known, cells, summary)
-        if rejected is None:
-            continue
-        good_parts.append(f"SELECT * FROM {cells} WHERE problem IS NULL")
-        if not seen_before:
+        if fingerprint in already:
+            summary.files_already_ingested += 1
+            seen.add(index)
+        rejected, usable = _map_file(con, path, mapping, known, f"cells_{index}", summary)
+        if usable:
+            mapped[index] = path
+        if index not in seen:
             quarantine += rejected
     if progress:
         progress("writing", done + len(files), total)
-    _write_batch(lake, con, batch_id, good_parts, quarantine, fingerprints, mapping, known, summary)
+    good = "_good"
+    if mapped:
+        good, repeats = _resolve_repeats(con, mapped, seen, summary)
+        quarantine += repeats
+    for row in quarantine:
+        summary.quarantined[_reason_group(str(row["reason"]))] += 1
+    _write_batch(
+        lake, con, batch_id, good if mapped else None, quarantine, fingerprints, mapping, summary
+    )
 
 
 def _map_file(
@@ -164,32 +172,36 @@ def _map_file(
     known: str | None,
     cells: str,
     summary: IngestSummary,
-) -> list[dict[str, object]] | None:
-    """Map one file into table ``cells``; return its quarantine rows (None: file unusable)."""
+) -> tuple[list[dict[str, object]], bool]:
+    """Map one file into table ``cells``; return its quarantine rows and whether it mapped."""
     try:
         raw = read_source(path, mapping.source)
     except SourceError as exc:
-        summary.quarantined["unreadable file"] += 1
-        return [_q(path, None, None, "unreadable file", str(exc))]
+        return [_q(path, None, None, "unreadable file", str(exc))], False
     missing_columns = [c for c in mapping.required_columns() if c not in raw.columns]
     if missing_columns:
         reason = f"header lacks mapped columns {missing_columns}"
-        summary.quarantined["header lacks mapped columns"] += 1
-        return [_q(path, 1, None, reason, ",".join(raw.columns))]
+        return [_q(path, 1, None, reason, ",".join(raw.columns))], False
     summary.rows_read += raw.table.num_rows + len(raw.rejects)
     summary.blank_lines += raw.blank_lines
     con.register(f"raw_{cells}", raw.table)
     compute_cells(con, mapping, raw_name=f"raw_{cells}", known_sites=known, out_name=cells)
     rows = [_q(path, r.line, None, r.reason, r.raw) for r in raw.rejects]
-    rows += _cell_rejects(con, cells, path)
-    rows += _row_rejects(con, cells, f"raw_{cells}", raw, path, mapping.source.delimiter)
-    for row in rows:
-        summary.quarantined[_reason_group(str(row["reason"]))] += 1
-    summary.missing_cells += _scalar(con, f"SELECT count(*) FROM {cells} WHERE problem = '{MISSING}'")
-    return rows
+    problems = dict(
+        con.execute(
+            f"SELECT problem, count(*) FROM {cells} WHERE problem IS NOT NULL GROUP BY problem"
+        ).fetchall()
+    )
+    summary.missing_cells += problems.pop(MISSING, 0)
+    if problems:  # most files are clean: only look for details when there are some
+        rows += _cell_rejects(con, cells, path)
+        rows += _row_rejects(con, cells, f"raw_{cells}", raw, path, mapping.source.delimiter)
+    return rows, True
 
 
-def _cell_rejects(con: duckdb.DuckDBPyConnection, cells: str, path: Path) -> list[dict[str, object]]:
+def _cell_rejects(
+    con: duckdb.DuckDBPyConnection, cells: str, path: Path
+) -> list[dict[str, object]]:
     row_level = ", ".join(f"'{r}'" for r in ROW_LEVEL)
     found = con.execute(
         f"""SELECT line, column_name, problem, raw FROM {cells}
@@ -200,11 +212,20 @@ def _cell_rejects(con: duckdb.DuckDBPyConnection, cells: str, path: Path) -> lis
 
 
 def _row_rejects(
-    con: duckdb.DuckDBPyConnection, cells: str, raw_name: str, raw: RawSource, path: Path, delimiter: str
+    con: duckdb.DuckDBPyConnection,
+    cells: str,
+    raw_name: str,
+    raw: RawSource,
+    path: Path,
+    delimiter: str,
 ) -> list[dict[str, object]]:
     """One quarantine row per source row whose time or site is unusable, with the whole row."""
     row_level = ", ".join(f"'{r}'" for r in ROW_LEVEL)
-    record = "concat_ws(" + ", ".join([f"'{delimiter}'"] + [f"coalesce({ident(c)}, '')" for c in raw.columns]) + ")"
+    record = (
+        "concat_ws("
+        + ", ".join([f"'{delimiter}'"] + [f"coalesce({ident(c)}, '')" for c in raw.columns])
+        + ")"
+    )
     found = con.execute(
         f"""SELECT r.{LINE}, p.problem, {record} FROM {raw_name} r
         JOIN (SELECT line, min(problem) AS problem FROM {cells}
@@ -218,26 +239,24 @@ def _write_batch(
     lake: Lake,
     con: duckdb.DuckDBPyConnection,
     batch_id: str,
-    good_parts: list[str],
+    good: str | None,
     quarantine: list[dict[str, object]],
     fingerprints: list[dict[str, str]],
     mapping: Mapping,
-    known: str | None,
     summary: IngestSummary,
 ) -> None:
+    """Stage observations, new sites and quarantine rows, then publish them in one commit."""
     added: list[LakeFile] = []
     removed: list[str] = []
     stored = skipped = 0
-    if good_parts:
-        con.execute("CREATE OR REPLACE TEMP VIEW _good AS " + " UNION ALL ".join(good_parts))
-        good = _drop_repeats_across_files(con, len(good_parts))
+    if good is not None:
         files, stored, skipped = write_new_observations(lake, con, good, batch_id=batch_id)
         added += files
         for lake_file in files:
             summary.stored_by_metric[lake_file.partition["metric"]] += lake_file.rows
         if mapping.site.allow_new:
-            site_files, removed, summary.new_sites = _register_new_sites(lake, con, mapping, batch_id)
-            summary.new_sites = summary.new_sites
+            site_files, removed, new_sites = _register_new_sites(lake, con, good, mapping, batch_id)
+            summary.new_sites += new_sites
             added += site_files
     if quarantine:
         stamp = datetime.now(UTC)
@@ -250,39 +269,74 @@ def _write_batch(
     summary.versions.append(lake.commit(Commit("ingest", batch_id, added, removed, info)))
 
 
-def _drop_repeats_across_files(con: duckdb.DuckDBPyConnection, parts: int) -> str:
-    """Keep the first of a key that several files of one batch hold (checked only then).
+def _resolve_repeats(
+    con: duckdb.DuckDBPyConnection, mapped: dict[int, Path], seen: set[int], summary: IngestSummary
+) -> tuple[str, list[dict[str, object]]]:
+    """Find keys given more than once in a batch.
 
-    Returns the name of the relation of good cells to store.
+    A repeat inside one file is a data error and goes to quarantine; the same key in
+    a later file of the batch is a duplicate delivery and is skipped like a re-run.
+    Repeats are rare, so one grouping pass looks for them before any ranking is done.
+
+    Returns the relation of good cells to store and the quarantine rows for repeats.
     """
-    if parts < 2:
-        return "_good"
-    repeats = _scalar(
+    parts = [f"SELECT *, {i} AS file_index FROM cells_{i} WHERE problem IS NULL" for i in mapped]
+    con.execute("CREATE OR REPLACE TEMP VIEW _good AS " + " UNION ALL ".join(parts))
+    # A cheap first pass on one 64-bit hash per key; a hash seen twice may be a real
+    # repeat or a collision, and the exact pass below tells which.
+    if _scalar(
         con,
-        "SELECT count(*) FROM (SELECT 1 FROM _good GROUP BY site_id, metric, ts HAVING count(*) > 1)",
-    )
-    if not repeats:
-        return "_good"
+        "SELECT count(*) FROM (SELECT 1 FROM _good GROUP BY hash(site_id, metric, ts) HAVING count(*) > 1)",
+    ) == 0:
+        return "_good", []
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _good_once AS SELECT * FROM _good "
-        "QUALIFY row_number() OVER (PARTITION BY site_id, metric, ts ORDER BY line) = 1"
+        "CREATE OR REPLACE TEMP TABLE _repeated AS SELECT site_id, metric, ts FROM _good "
+        "GROUP BY ALL HAVING count(*) > 1"
     )
-    return "_good_once"
+    if _scalar(con, "SELECT count(*) FROM _repeated") == 0:
+        return "_good", []
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _ranked AS
+        SELECT file_index, line, site_id, metric, ts, column_name, raw,
+               row_number() OVER (PARTITION BY site_id, metric, ts, file_index ORDER BY line) AS n_in_file,
+               row_number() OVER (PARTITION BY site_id, metric, ts ORDER BY file_index, line) AS n_in_batch
+        FROM _good SEMI JOIN _repeated USING (site_id, metric, ts)"""
+    )
+    within = con.execute(
+        "SELECT file_index, line, column_name, raw FROM _ranked WHERE n_in_file > 1 ORDER BY file_index, line"
+    ).fetchall()
+    summary.duplicates_skipped += _scalar(
+        con, "SELECT count(*) FROM _ranked WHERE n_in_file = 1 AND n_in_batch > 1"
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _good_once AS
+        SELECT g.* FROM _good g ANTI JOIN (SELECT * FROM _ranked WHERE n_in_batch > 1) r
+        ON g.file_index = r.file_index AND g.line = r.line AND g.site_id = r.site_id
+           AND g.metric = r.metric AND g.ts = r.ts"""
+    )
+    rows = [
+        _q(mapped[i], line, column, "duplicate key within file", raw)
+        for i, line, column, raw in within
+        if i not in seen
+    ]
+    return "_good_once", rows
 
 
-def _register_known_sites(lake: Lake, con: duckdb.DuckDBPyConnection, mapping: Mapping) -> str | None:
+def _register_known_sites(
+    lake: Lake, con: duckdb.DuckDBPyConnection, mapping: Mapping
+) -> str | None:
     con.execute(f"CREATE OR REPLACE TEMP VIEW known_sites AS {scan_sql(lake, 'sites')}")
     return None if mapping.site.allow_new else "known_sites"
 
 
 def _register_new_sites(
-    lake: Lake, con: duckdb.DuckDBPyConnection, mapping: Mapping, batch_id: str
+    lake: Lake, con: duckdb.DuckDBPyConnection, good: str, mapping: Mapping, batch_id: str
 ) -> tuple[list[LakeFile], list[str], int]:
     """Add sites first seen in this batch to the sites snapshot (same commit)."""
     new_ids = [
         r[0]
         for r in con.execute(
-            "SELECT DISTINCT site_id FROM _good WHERE site_id NOT IN (SELECT site_id FROM known_sites) ORDER BY 1"
+            f"SELECT DISTINCT site_id FROM {good} WHERE site_id NOT IN (SELECT site_id FROM known_sites) ORDER BY 1"
         ).fetchall()
     ]
     if not new_ids:
@@ -318,11 +372,17 @@ def _committed_fingerprints(lake: Lake) -> set[str]:
 
 
 def _quarantine_schema() -> pa.Schema:
-    types = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "TIMESTAMPTZ": pa.timestamp("us", tz="UTC")}
+    types = {
+        "VARCHAR": pa.string(),
+        "BIGINT": pa.int64(),
+        "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+    }
     return pa.schema([(c, types[t]) for c, t in SCHEMAS["quarantine"].items()])
 
 
-def _q(path: Path, line: int | None, column: str | None, reason: str, raw: str | None) -> dict[str, object]:
+def _q(
+    path: Path, line: int | None, column: str | None, reason: str, raw: str | None
+) -> dict[str, object]:
     return {"source": str(path), "line": line, "column_name": column, "reason": reason, "raw": raw}
 
 

@@ -14,6 +14,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 from urbanpulse.errors import SourceError
@@ -111,7 +112,6 @@ def _read_csv_fast(path: Path, data: bytes, spec: SourceSpec) -> RawSource:
     Arrow numbers records among non-empty lines; mapping them back through the list of
     non-empty physical lines gives the same line numbers a text editor shows.
     """
-    import numpy as np
     import pyarrow.csv as pacsv
 
     encoding = _python_encoding(spec.encoding)
@@ -131,7 +131,9 @@ def _read_csv_fast(path: Path, data: bytes, spec: SourceSpec) -> RawSource:
     table = pacsv.read_csv(
         io.BytesIO(data),
         read_options=pacsv.ReadOptions(use_threads=False, encoding=encoding.replace("-sig", "")),
-        parse_options=pacsv.ParseOptions(delimiter=spec.delimiter, invalid_row_handler=keep_invalid),
+        parse_options=pacsv.ParseOptions(
+            delimiter=spec.delimiter, invalid_row_handler=keep_invalid
+        ),
         convert_options=pacsv.ConvertOptions(
             column_types={h: pa.string() for h in header},
             strings_can_be_null=False,
@@ -156,9 +158,8 @@ def _read_csv_fast(path: Path, data: bytes, spec: SourceSpec) -> RawSource:
     return RawSource(path, table, rejects, blank)
 
 
-def _nonblank_line_numbers(raw: "np.ndarray") -> "np.ndarray":
+def _nonblank_line_numbers(raw: np.ndarray) -> np.ndarray:
     """1-based numbers of lines holding anything but an optional carriage return."""
-    import numpy as np
 
     ends = np.flatnonzero(raw == 10)
     starts = np.concatenate(([0], ends + 1))
@@ -189,7 +190,9 @@ def _decode_lines(data: bytes, encoding: str, rejects: list[Reject]) -> list[tup
         try:
             kept.append((number, raw.decode(encoding).rstrip("\r")))
         except UnicodeDecodeError:
-            rejects.append(Reject(number, f"text is not valid {shown_encoding} (wrong encoding?)", shown))
+            rejects.append(
+                Reject(number, f"text is not valid {shown_encoding} (wrong encoding?)", shown)
+            )
     return kept
 
 
@@ -304,5 +307,7 @@ def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
     if pa.types.is_timestamp(column.type):
         # ISO text keeps the offset of aware timestamps for the time parser.
-        return pc.strftime(column, format="%Y-%m-%dT%H:%M:%S%z" if column.type.tz else "%Y-%m-%dT%H:%M:%S")
+        return pc.strftime(
+            column, format="%Y-%m-%dT%H:%M:%S%z" if column.type.tz else "%Y-%m-%dT%H:%M:%S"
+        )
     return column.cast(pa.string())

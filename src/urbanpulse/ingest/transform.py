@@ -78,6 +78,7 @@ def compute_cells(
 
     Columns of ``out_name``: line, column_name, site_id, metric, ts, raw, value, unit,
     problem (NULL for a good value, ``'missing'`` for a missing one, else the reason).
+    Repeated keys are left to the caller, which sees every file of a batch at once.
     ``known_sites`` names a relation of allowed site ids when new sites are forbidden.
     """
     rules = _rules_sql(mapping)
@@ -112,12 +113,14 @@ def compute_cells(
             END AS problem
             FROM typed
         )
-        SELECT line, column_name, site_id, coalesce(metric_code, label) AS metric, ts, raw,
+        SELECT line, column_name, site_id, coalesce(metric_code, label) AS metric, ts,
+               -- the raw text is only needed to show a rejected cell; dropping it for
+               -- good cells keeps the batch small in memory
+               CASE WHEN problem IS NOT NULL THEN raw END AS raw,
                CASE WHEN problem IS NULL THEN number END AS value, unit, problem
         FROM judged
         """
     )
-    _mark_duplicates(con, out_name)
 
 
 def _rules_sql(mapping: Mapping) -> str:
@@ -167,30 +170,4 @@ def _unpivot_sql(mapping: Mapping, raw_name: str) -> str:
     return (
         f"SELECT {LINE} AS line, {lit(mapping.value_column)} AS column_name, {site} AS site_id, "
         f"{metric} AS metric, {ts} AS ts, {ident(mapping.value_column)} AS raw FROM {raw_name}"
-    )
-
-
-def _mark_duplicates(con: duckdb.DuckDBPyConnection, cells: str) -> None:
-    """Quarantine every repeat of a key after its first line (duplicates are rare: look first)."""
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _dup_keys AS
-        SELECT site_id, metric, ts FROM {cells} WHERE problem IS NULL
-        GROUP BY ALL HAVING count(*) > 1
-        """
-    )
-    if con.execute("SELECT count(*) FROM _dup_keys").fetchall()[0][0] == 0:
-        return
-    con.execute(
-        f"""
-        UPDATE {cells} SET problem = 'duplicate key within file', value = NULL
-        FROM (
-            SELECT c.line, c.site_id, c.metric, c.ts,
-                   row_number() OVER (PARTITION BY c.site_id, c.metric, c.ts ORDER BY c.line) AS n
-            FROM {cells} c SEMI JOIN _dup_keys d USING (site_id, metric, ts)
-            WHERE c.problem IS NULL
-        ) d
-        WHERE d.n > 1 AND {cells}.line = d.line AND {cells}.site_id = d.site_id
-          AND {cells}.metric = d.metric AND {cells}.ts = d.ts AND {cells}.problem IS NULL
-        """
     )

@@ -91,9 +91,7 @@ class Lake:
         """Replay log entries not seen yet; return the current version."""
         if not self._log_dir.is_dir():
             return self._seen_version
-        versions = sorted(
-            int(p.stem) for p in self._log_dir.glob("*.json") if p.stem.isdigit()
-        )
+        versions = sorted(int(p.stem) for p in self._log_dir.glob("*.json") if p.stem.isdigit())
         for version in versions:
             if version <= self._seen_version:
                 continue

@@ -19,7 +19,9 @@ def get_months(start: datetime, end: datetime) -> list[str]:
     if end <= start:
         raise InvalidQueryError(f"empty window: end {end} is not after start {start}")
     first = pd.Timestamp(start).tz_convert("UTC").tz_localize(None).to_period("M")
-    last = (pd.Timestamp(end).tz_convert("UTC").tz_localize(None) - pd.Timedelta(microseconds=1)).to_period("M")
+    last = (
+        pd.Timestamp(end).tz_convert("UTC").tz_localize(None) - pd.Timedelta(microseconds=1)
+    ).to_period("M")
     return [str(p) for p in pd.period_range(first, last, freq="M")]
 
 
@@ -61,7 +63,9 @@ def read_observations(
     return connect().execute(sql, params).df()
 
 
-def read_sites(lake: Lake, *, kind: str | None = None, city_code: str | None = None) -> pd.DataFrame:
+def read_sites(
+    lake: Lake, *, kind: str | None = None, city_code: str | None = None
+) -> pd.DataFrame:
     """The sites table, optionally filtered.
 
     Returns

@@ -6,6 +6,7 @@ for the caller to publish in one commit together with anything else of the same 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -14,6 +15,7 @@ import pyarrow.parquet as pq
 
 from urbanpulse.store.engine import SCHEMAS, scan_sql
 from urbanpulse.store.lake import Lake, LakeFile, partition_of
+from urbanpulse.store.queries import get_months
 
 OBSERVATION_COLUMNS = "site_id, metric, ts, value, unit"
 
@@ -33,12 +35,14 @@ def write_new_observations(
         (files staged and placed, rows written, rows skipped as already stored).
     """
     month = "strftime(ts, '%Y-%m')"
-    parts = con.execute(f"SELECT DISTINCT metric, {month} FROM {source}").fetchall()
-    candidates = _count(con, source)
-    if not parts:
+    # Bounds rather than a grouping: the months between them are a cheap superset of
+    # the partitions to check for keys already stored.
+    first, last, candidates, metrics = con.execute(
+        f"SELECT min(ts), max(ts), count(*), list(DISTINCT metric) FROM {source}"
+    ).fetchall()[0]
+    if not candidates:
         return [], 0, 0
-    metrics = sorted({m for m, _ in parts})
-    months = sorted({mo for _, mo in parts})
+    months = get_months(first, last + timedelta(microseconds=1))
     new = source
     if lake.get_files("observations", metric=metrics, month=months):
         existing = scan_sql(lake, "observations", metric=metrics, month=months)
@@ -48,19 +52,21 @@ def write_new_observations(
             ON s.site_id = e.site_id AND s.metric = e.metric AND s.ts = e.ts"""
         )
         new = "_new"
-    new_rows = _count(con, new)
+    new_rows = _count(con, new) if new != source else candidates
     if new_rows == 0:
         return [], 0, candidates
     staging = lake.staging_dir(batch_id) / "observations"
-    # No ORDER BY: sources arrive grouped by site and time already, and sorting
-    # millions of rows would double the cost of an ingest.
+    # No ORDER BY and no insertion order: row order inside a partition file carries no
+    # meaning, and sorting or keeping order would double the cost of an ingest.
+    con.execute("SET preserve_insertion_order = false")
     con.execute(
         f"""COPY (SELECT {OBSERVATION_COLUMNS}, {_lit(batch_id)} AS batch_id, {month} AS "month"
                   FROM {new})
         TO {_lit(str(staging))} (FORMAT parquet, PARTITION_BY (metric, "month"),
-            WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN {_lit(batch_id + '_{i}')},
+            WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN {_lit(batch_id + "_{i}")},
             COMPRESSION zstd)"""
     )
+    con.execute("RESET preserve_insertion_order")
     return _place_staged(lake, staging, "observations"), new_rows, candidates - new_rows
 
 
@@ -101,9 +107,15 @@ def empty_table(table: str) -> pa.Table:
     """A typed, empty Arrow table of one of the lake's tables."""
     from urbanpulse.store.engine import connect
 
-    return connect().execute(
-        "SELECT " + ", ".join(f"NULL::{t} AS {c}" for c, t in SCHEMAS[table].items()) + " WHERE false"
-    ).to_arrow_table()
+    return (
+        connect()
+        .execute(
+            "SELECT "
+            + ", ".join(f"NULL::{t} AS {c}" for c, t in SCHEMAS[table].items())
+            + " WHERE false"
+        )
+        .to_arrow_table()
+    )
 
 
 def _count(con: duckdb.DuckDBPyConnection, name: str) -> int:

@@ -76,11 +76,15 @@ def upsert_indicators(lake: Lake, data: pa.Table, *, info: dict[str, Any] | None
     with lake.write_lock():
         con = connect()
         con.register("_incoming", incoming)
-        merged = con.sql(
-            f"SELECT * FROM ({scan_sql(lake, 'indicators')}) WHERE {key} NOT IN "
-            f"(SELECT {key} FROM _incoming) UNION ALL SELECT * FROM _incoming "
-            "ORDER BY indicator, region_code, year"
-        ).to_arrow_table().cast(schema)
+        merged = (
+            con.sql(
+                f"SELECT * FROM ({scan_sql(lake, 'indicators')}) WHERE {key} NOT IN "
+                f"(SELECT {key} FROM _incoming) UNION ALL SELECT * FROM _incoming "
+                "ORDER BY indicator, region_code, year"
+            )
+            .to_arrow_table()
+            .cast(schema)
+        )
         batch_id = new_batch_id()
         added = write_table_file(lake, "indicators", merged, batch_id=batch_id)
         removed = lake.get_paths_relative("indicators")
@@ -102,7 +106,9 @@ _ARROW = {
 def _conform(data: pa.Table, schema: pa.Schema) -> pa.Table:
     """Order and type columns as the table's schema says; absent optional columns are null."""
     columns = [
-        data.column(f.name).cast(f.type) if f.name in data.column_names else pa.nulls(data.num_rows, f.type)
+        data.column(f.name).cast(f.type)
+        if f.name in data.column_names
+        else pa.nulls(data.num_rows, f.type)
         for f in schema
     ]
     return pa.Table.from_arrays(columns, schema=schema)
