@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urbanpulse.catalog.cities import City, get_cities, get_city, get_cities_table
+from urbanpulse.catalog.cities import City, get_cities, get_cities_table, get_city
 from urbanpulse.catalog.sites import SITE_KINDS, Site, build_sites_table
 
 __all__ = [

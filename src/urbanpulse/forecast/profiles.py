@@ -43,7 +43,11 @@ def compute_profile(
     if observations.empty:
         raise NotFoundError(f"no {metric!r} observations for site {site_id!r}")
     return compute_profile_table(
-        observations["ts"], observations["value"], period_minutes=period_minutes, tz=tz, country=country
+        observations["ts"],
+        observations["value"],
+        period_minutes=period_minutes,
+        tz=tz,
+        country=country,
     )
 
 
@@ -75,5 +79,7 @@ def compute_profile_table(
     ).reset_index()
     table["period_label"] = table["period_start"].map(lambda m: f"{m // 60:02d}:{m % 60:02d}")
     order = {name: i for i, name in enumerate(DAY_TYPES)}
-    table = table.sort_values(["day_type", "period_start"], key=lambda c: c.map(order) if c.name == "day_type" else c)
+    table = table.sort_values(
+        ["day_type", "period_start"], key=lambda c: c.map(order) if c.name == "day_type" else c
+    )
     return table[PROFILE_COLUMNS].reset_index(drop=True)
