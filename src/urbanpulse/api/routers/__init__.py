@@ -1,0 +1,31 @@
+"""One router per resource; :data:`ROUTERS` is what the app factory includes.
+
+To add a resource, write ``routers/<resource>.py`` with ``router = APIRouter(...)``
+and add it to :data:`ROUTERS`.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from urbanpulse.api.routers import (
+    cities,
+    health,
+    indicators,
+    observations,
+    profiles,
+    quarantine,
+    sites,
+)
+
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    cities.router,
+    sites.router,
+    observations.router,
+    profiles.router,
+    quarantine.router,
+    indicators.router,
+)
+
+__all__ = ["ROUTERS"]

@@ -1,0 +1,31 @@
+"""GET /api/health: is the lake readable, and at which version."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from urbanpulse import __version__
+from urbanpulse.api.deps import LakeDep
+from urbanpulse.api.errors import ERROR_RESPONSES
+from urbanpulse.api.schemas import HealthPublic
+from urbanpulse.store import SCHEMAS, read_indicators, read_sites
+
+router = APIRouter(prefix="/api", tags=["health"], responses=ERROR_RESPONSES)
+
+
+@router.get("/health", response_model=HealthPublic, summary="Service and lake status")
+def get_health(lake: LakeDep) -> HealthPublic:
+    """Lake version and row counts (from the commit log, so this stays cheap)."""
+    version = lake.version
+    rows = {table: sum(f.rows for f in lake.get_files(table)) for table in SCHEMAS}
+    synthetic = bool(read_sites(lake)["synthetic"].fillna(False).any()) or bool(
+        read_indicators(lake)["synthetic"].fillna(False).any()
+    )
+    return HealthPublic(
+        status="ok",
+        version=__version__,
+        lake_path=str(lake.root),
+        lake_version=version,
+        rows=rows,
+        synthetic=synthetic,
+    )

@@ -1,0 +1,75 @@
+"""GET /api/sites/{site_id}/observations: one metric of one site over a time window."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from urbanpulse.api.deps import LakeDep, SettingsDep, get_aware
+from urbanpulse.api.errors import ERROR_RESPONSES
+from urbanpulse.api.schemas import ObservationPublic, ObservationsPublic
+from urbanpulse.api.tables import get_metric_unit, get_site_record
+from urbanpulse.errors import InvalidQueryError
+from urbanpulse.store import read_observations
+
+router = APIRouter(prefix="/api/sites", tags=["observations"], responses=ERROR_RESPONSES)
+
+MAX_LIMIT = 50_000
+
+MetricQuery = Annotated[str, Query(description="Metric name, e.g. 'passengers' or 'pm25'.")]
+StartQuery = Annotated[
+    datetime | None,
+    Query(description="ISO 8601 start (inclusive); without an offset it is local time."),
+]
+EndQuery = Annotated[
+    datetime | None,
+    Query(description="ISO 8601 end (exclusive); without an offset it is local time."),
+]
+LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Most rows to return.")]
+
+
+@router.get(
+    "/{site_id}/observations",
+    response_model=ObservationsPublic,
+    summary="Observations of a site's metric",
+)
+def list_observations(
+    site_id: str,
+    lake: LakeDep,
+    settings: SettingsDep,
+    metric: MetricQuery,
+    start: StartQuery = None,
+    end: EndQuery = None,
+    limit: LimitQuery = 2000,
+) -> ObservationsPublic:
+    """Observations in [start, end), oldest first.
+
+    With a start, the first ``limit`` rows after it are returned; without one, the
+    latest ``limit`` rows, so that the default answer is the most recent data.
+    """
+    site = get_site_record(lake, site_id)
+    unit = get_metric_unit(lake, site_id, metric)
+    start, end = get_aware(start, settings), get_aware(end, settings)
+    if start is not None and end is not None and end <= start:
+        raise InvalidQueryError(f"end {end.isoformat()} must be after start {start.isoformat()}")
+    table = read_observations(lake, metric, site_ids=[site_id], start=start, end=end)
+    truncated = len(table) > limit
+    table = table.head(limit) if start is not None else table.tail(limit)
+    items = [
+        ObservationPublic(ts=ts, value=None if value != value else value)  # NaN != NaN
+        for ts, value in zip(table["ts"], table["value"], strict=True)
+    ]
+    return ObservationsPublic(
+        site_id=site_id,
+        metric=metric,
+        unit=unit,
+        synthetic=site["synthetic"],
+        start=start,
+        end=end,
+        limit=limit,
+        truncated=truncated,
+        count=len(items),
+        items=items,
+    )

@@ -1,0 +1,64 @@
+"""GET /api/sites/{site_id}/profile: a site's usual day, by day type and period."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from urbanpulse.api.deps import LakeDep, SettingsDep, get_aware
+from urbanpulse.api.errors import ERROR_RESPONSES
+from urbanpulse.api.routers.observations import EndQuery, MetricQuery, StartQuery
+from urbanpulse.api.schemas import ProfilePublic, ProfileRowPublic
+from urbanpulse.api.tables import get_metric_unit, get_records, get_site_record
+from urbanpulse.forecast.profiles import compute_profile
+
+router = APIRouter(prefix="/api/sites", tags=["profiles"], responses=ERROR_RESPONSES)
+
+
+class Period(IntEnum):
+    """Period lengths offered: fine, quarter-hour (the timetable unit) and hourly."""
+
+    MINUTES_5 = 5
+    MINUTES_15 = 15
+    MINUTES_60 = 60
+
+
+PeriodQuery = Annotated[Period, Query(description="Period length in minutes: 5, 15 or 60.")]
+
+
+@router.get("/{site_id}/profile", response_model=ProfilePublic, summary="Period profile")
+def get_profile(
+    site_id: str,
+    lake: LakeDep,
+    settings: SettingsDep,
+    metric: MetricQuery,
+    period: PeriodQuery = Period.MINUTES_15,
+    start: StartQuery = None,
+    end: EndQuery = None,
+) -> ProfilePublic:
+    """Mean, median and 90th percentile of a metric by day type and period of local day."""
+    site = get_site_record(lake, site_id)
+    unit = get_metric_unit(lake, site_id, metric)
+    table = compute_profile(
+        lake,
+        site_id,
+        metric,
+        period_minutes=int(period),
+        start=get_aware(start, settings),
+        end=get_aware(end, settings),
+        tz=settings.local_timezone,
+        country=settings.holiday_country,
+    )
+    items = [ProfileRowPublic(**record) for record in get_records(table)]
+    return ProfilePublic(
+        site_id=site_id,
+        metric=metric,
+        unit=unit,
+        period_minutes=int(period),
+        timezone=settings.local_timezone,
+        synthetic=site["synthetic"],
+        count=len(items),
+        items=items,
+    )

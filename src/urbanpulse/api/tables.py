@@ -1,0 +1,48 @@
+"""Turning the domains' tables into plain records the response schemas accept."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from urbanpulse.errors import NotFoundError
+from urbanpulse.store import Lake, get_site_metrics, read_sites
+
+
+def get_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts, with missing values (NaN, NaT, NA) as None."""
+    if table.empty:
+        return []
+    clean = table.astype(object).where(table.notna(), None)
+    return clean.to_dict("records")  # type: ignore[return-value]
+
+
+def get_site_record(lake: Lake, site_id: str) -> dict[str, Any]:
+    """One site as a record with parsed attributes; NotFoundError when unknown."""
+    sites = read_sites(lake)
+    match = sites[sites["site_id"] == site_id]
+    if match.empty:
+        raise NotFoundError(f"no site {site_id!r} in the lake")
+    return get_site_records(match)[0]
+
+
+def get_site_records(sites: pd.DataFrame) -> list[dict[str, Any]]:
+    """Sites as records; ``attributes`` JSON text becomes a dict, ``synthetic`` a bool."""
+    records = get_records(sites)
+    for record in records:
+        record["attributes"] = json.loads(record.get("attributes") or "{}")
+        record["synthetic"] = bool(record.get("synthetic"))
+    return records
+
+
+def get_metric_unit(lake: Lake, site_id: str, metric: str) -> str | None:
+    """Unit of a site's metric; NotFoundError naming the metrics it does have."""
+    metrics = get_site_metrics(lake, site_id)
+    match = metrics[metrics["metric"] == metric]
+    if match.empty:
+        known = ", ".join(metrics["metric"]) or "none"
+        raise NotFoundError(f"site {site_id!r} has no metric {metric!r}; it has: {known}")
+    unit = match["unit"].iloc[0]
+    return None if pd.isna(unit) else str(unit)

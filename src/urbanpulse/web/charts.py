@@ -1,0 +1,186 @@
+"""Plotly figures for the pages, built on the server and drawn by plotly.js.
+
+Figures are returned as plain dicts (``{"data": [...], "layout": {...}}``) so the
+templates only embed JSON. No map tiles are reachable offline, so the map is an
+ordinary lon/lat scatter with equal distances on both axes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+KIND_COLOURS = {
+    "metro_station": "#d62728",
+    "bus_stop": "#ff7f0e",
+    "rail_station": "#9467bd",
+    "road_sensor": "#1f77b4",
+    "air_monitor": "#2ca02c",
+    "counter": "#8c564b",
+    "other": "#7f7f7f",
+}
+DAY_TYPE_COLOURS = {"weekday": "#1f77b4", "weekend": "#ff7f0e", "holiday": "#2ca02c"}
+_FONT = {"family": "system-ui, -apple-system, 'Segoe UI', 'Noto Sans CJK SC', sans-serif"}
+
+
+def build_map_figure(cities: pd.DataFrame, sites: pd.DataFrame) -> dict[str, Any]:
+    """Cities as labelled markers sized by population, sites coloured by kind.
+
+    ``cities`` needs code, name_zh, name_en, lat, lon, population_2020; ``sites`` needs
+    site_id, kind, name_zh, name_en, lat, lon. Site points carry their page URL in
+    ``customdata`` so a click can open it.
+    """
+    fig = go.Figure()
+    for kind, group in sites.dropna(subset=["lat", "lon"]).groupby("kind", sort=True):
+        names = group["name_en"].fillna(group["site_id"]) + " " + group["name_zh"].fillna("")
+        fig.add_trace(
+            go.Scatter(
+                x=group["lon"].tolist(),
+                y=group["lat"].tolist(),
+                mode="markers",
+                name=str(kind).replace("_", " "),
+                marker={"size": 7, "color": KIND_COLOURS.get(str(kind), "#7f7f7f")},
+                text=names.tolist(),
+                customdata=[f"/sites/{s}" for s in group["site_id"]],
+                hovertemplate="%{text}<br>" + str(kind) + "<extra></extra>",
+            )
+        )
+    fig.add_trace(_city_trace(cities))
+    mid_lat = float(cities["lat"].mean()) if len(cities) else 39.0
+    fig.update_layout(
+        **_base_layout(height=520),
+        xaxis={"title": {"text": "Longitude (°E)"}, "zeroline": False},
+        # One degree of longitude is cos(latitude) as long as one of latitude.
+        yaxis={
+            "title": {"text": "Latitude (°N)"},
+            "scaleanchor": "x",
+            "scaleratio": 1 / math.cos(math.radians(mid_lat)),
+            "zeroline": False,
+        },
+        legend={"orientation": "h", "y": -0.15},
+    )
+    return _to_dict(fig)
+
+
+def _city_trace(cities: pd.DataFrame) -> go.Scatter:
+    population = cities["population_2020"].astype(float)
+    labels = cities["name_zh"] + " " + cities["name_en"]
+    return go.Scatter(
+        x=cities["lon"].tolist(),
+        y=cities["lat"].tolist(),
+        mode="markers+text",
+        name="city (size: population)",
+        text=labels.tolist(),
+        textposition="top center",
+        customdata=[f"{int(p):,}" for p in population],
+        # Area, not radius, proportional to population, so Beijing does not swamp Hebei.
+        marker={
+            "size": (np.sqrt(population / population.max()) * 40).round(1).tolist(),
+            "color": "rgba(60, 60, 60, 0.25)",
+            "line": {"color": "#333", "width": 1},
+        },
+        hovertemplate="%{text}<br>population 2020: %{customdata}<extra></extra>",
+    )
+
+
+def build_profile_figure(profile: pd.DataFrame, *, metric: str, unit: str | None) -> dict[str, Any]:
+    """Mean by period of day with the p50-p90 band, one colour per day type.
+
+    ``profile`` has the columns of :func:`urbanpulse.forecast.profiles.compute_profile`.
+    """
+    fig = go.Figure()
+    for day_type, group in profile.groupby("day_type", sort=False):
+        colour = DAY_TYPE_COLOURS.get(str(day_type), "#7f7f7f")
+        labels = group["period_label"].tolist()
+        common = {"x": labels, "legendgroup": str(day_type), "mode": "lines"}
+        fig.add_trace(
+            go.Scatter(
+                **common,
+                y=group["p50"].tolist(),
+                line={"width": 0},
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                **common,
+                y=group["p90"].tolist(),
+                line={"width": 0},
+                fill="tonexty",
+                fillcolor=_transparent(colour),
+                name=f"{day_type} p50–p90",
+                hovertemplate="%{x} p90 %{y:.1f}<extra></extra>",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                **common,
+                y=group["mean"].tolist(),
+                line={"color": colour, "width": 2},
+                name=f"{day_type} mean",
+                hovertemplate="%{x} mean %{y:.1f}<extra>" + str(day_type) + "</extra>",
+            )
+        )
+    fig.update_layout(
+        **_base_layout(height=420),
+        xaxis={"title": {"text": "Period of day (local time)"}, "nticks": 12},
+        yaxis={"title": {"text": _axis_label(metric, unit)}, "rangemode": "tozero"},
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return _to_dict(fig)
+
+
+def build_recent_figure(
+    observations: pd.DataFrame, *, metric: str, unit: str | None, tz: str
+) -> dict[str, Any]:
+    """The latest observations of a metric as a line over local time."""
+    local = pd.DatetimeIndex(observations["ts"]).tz_convert(tz).tz_localize(None)
+    fig = go.Figure(
+        go.Scatter(
+            x=[t.isoformat() for t in local],
+            y=observations["value"].tolist(),
+            mode="lines",
+            name=metric,
+            line={"color": "#1f77b4", "width": 1.5},
+            hovertemplate="%{x|%Y-%m-%d %H:%M} %{y:.1f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        **_base_layout(height=340),
+        xaxis={"title": {"text": f"Time ({tz})"}, "type": "date"},
+        yaxis={"title": {"text": _axis_label(metric, unit)}, "rangemode": "tozero"},
+        showlegend=False,
+    )
+    return _to_dict(fig)
+
+
+def _base_layout(*, height: int) -> dict[str, Any]:
+    return {
+        "height": height,
+        "margin": {"l": 56, "r": 12, "t": 16, "b": 48},
+        "font": _FONT,
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "#f7f7f7",
+        "hovermode": "closest",
+    }
+
+
+def _axis_label(metric: str, unit: str | None) -> str:
+    return f"{metric} ({unit})" if unit else metric
+
+
+def _transparent(hex_colour: str, alpha: float = 0.2) -> str:
+    red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, {alpha})"
+
+
+def _to_dict(fig: go.Figure) -> dict[str, Any]:
+    # Through plotly's own encoder: it knows numpy, dates and plotly.js's typed arrays.
+    figure: dict[str, Any] = json.loads(fig.to_json())
+    return figure

@@ -1,0 +1,16 @@
+"""The site's menu; a new page that deserves a menu entry adds one line here."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class NavItem(NamedTuple):
+    label: str
+    path: str
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem("Cities & sites", "/"),
+    NavItem("API docs", "/docs"),
+)

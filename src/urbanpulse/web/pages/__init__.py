@@ -1,0 +1,11 @@
+"""The page routers, one module per page; :data:`PAGE_ROUTERS` is what the app mounts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from urbanpulse.web.pages import home, sites
+
+PAGE_ROUTERS: tuple[APIRouter, ...] = (home.router, sites.router)
+
+__all__ = ["PAGE_ROUTERS"]

@@ -1,0 +1,92 @@
+"""The site page: details, period profile and recent observations of one site."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from urbanpulse.catalog import get_city
+from urbanpulse.errors import NotFoundError
+from urbanpulse.forecast.profiles import compute_profile
+from urbanpulse.settings import Settings
+from urbanpulse.store import Lake, get_site_metrics, read_observations
+from urbanpulse.web.charts import build_profile_figure, build_recent_figure
+from urbanpulse.web.data import get_recent_window, get_site
+from urbanpulse.web.rendering import render_page
+
+router = APIRouter()
+
+PERIODS = (5, 15, 60)
+
+
+@router.get("/sites/{site_id}", response_class=HTMLResponse)
+def get_site_page(
+    request: Request,
+    site_id: str,
+    metric: Annotated[str | None, Query()] = None,
+    period: Annotated[int, Query()] = 15,
+) -> HTMLResponse:
+    lake: Lake = request.app.state.lake
+    settings: Settings = request.app.state.settings
+    site = get_site(lake, site_id)
+    metrics = get_site_metrics(lake, site_id)
+    # A page, unlike the API, falls back to sensible choices instead of failing.
+    if metric not in set(metrics["metric"]):
+        metric = str(metrics["metric"].iloc[0]) if len(metrics) else None
+    period = period if period in PERIODS else 15
+    charts = _build_charts(lake, settings, site_id, metric, period, metrics) if metric else {}
+    return render_page(
+        request,
+        "site.html",
+        title=site.get("name_en") or site_id,
+        synthetic=site["synthetic"],
+        site=site,
+        city=_find_city(site.get("city_code"), settings.region),
+        metrics=metrics.to_dict("records"),
+        metric=metric,
+        period=period,
+        periods=PERIODS,
+        timezone=settings.local_timezone,
+        **charts,
+    )
+
+
+def _build_charts(
+    lake: Lake,
+    settings: Settings,
+    site_id: str,
+    metric: str,
+    period: int,
+    metrics: pd.DataFrame,
+) -> dict[str, Any]:
+    row = metrics[metrics["metric"] == metric].iloc[0]
+    unit = None if pd.isna(row["unit"]) else str(row["unit"])
+    profile = compute_profile(
+        lake,
+        site_id,
+        metric,
+        period_minutes=period,
+        tz=settings.local_timezone,
+        country=settings.holiday_country,
+    )
+    start, end = get_recent_window(pd.Timestamp(row["last_ts"]))
+    recent = read_observations(lake, metric, site_ids=[site_id], start=start, end=end)
+    return {
+        "profile_figure": build_profile_figure(profile, metric=metric, unit=unit),
+        "recent_figure": build_recent_figure(
+            recent, metric=metric, unit=unit, tz=settings.local_timezone
+        ),
+        "recent_days": (end - start).days,
+    }
+
+
+def _find_city(code: str | None, region: str) -> Any:
+    if not code:
+        return None
+    try:
+        return get_city(code, region)
+    except NotFoundError:
+        return None
