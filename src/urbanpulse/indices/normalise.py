@@ -87,7 +87,10 @@ def _normalise_block(
         return out.fillna({c: (lower + upper) / 2 for c in signed.columns[(hi - lo) == 0]})
     if method == "zscore":
         sd = signed.std().replace(0.0, np.nan)
-        return (signed - signed.mean()) / sd * upper + lower
+        # A constant indicator sits at the mean for every unit.
+        return ((signed - signed.mean()) / sd * upper + lower).fillna(
+            {c: lower for c in signed.columns[sd.isna()]}
+        )
     if method == "rank":
         n = signed.notna().sum().replace(1, np.nan)
         return (signed.rank(method="average") - 1) / (n - 1) * upper
@@ -96,7 +99,9 @@ def _normalise_block(
         low = pd.Series({c: gp[c][0] * d[c] if c in gp else lo[c] for c in signed.columns})
         high = pd.Series({c: gp[c][1] * d[c] if c in gp else hi[c] for c in signed.columns})
         a, b = np.minimum(low, high), np.maximum(low, high)
-        return ((signed - a) / (b - a)).clip(0.0, 1.0) * upper
+        span = (b - a).replace(0.0, np.nan)
+        out = ((signed - a) / span).clip(0.0, 1.0) * upper
+        return out.fillna({c: upper / 2 for c in signed.columns[span.isna()]})
     # method == "target"
     if targets is None:
         raise ConfigurationError("target normalisation needs targets in the framework")
