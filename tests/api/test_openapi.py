@@ -1,0 +1,61 @@
+"""The OpenAPI schema and the offline docs page."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+API_PATHS = {
+    "/api/health",
+    "/api/cities",
+    "/api/sites",
+    "/api/sites/{site_id}",
+    "/api/sites/{site_id}/observations",
+    "/api/sites/{site_id}/profile",
+    "/api/quarantine",
+    "/api/indicators",
+}
+
+
+def test_schema_lists_every_resource_and_no_pages(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert schema["info"]["title"] == "UrbanPulse"
+    assert set(schema["paths"]) == API_PATHS
+
+
+def test_every_error_is_documented_with_the_one_error_shape(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    error_ref = "#/components/schemas/ErrorPublic"
+    for path, operations in schema["paths"].items():
+        responses = operations["get"]["responses"]
+        for status in ("400", "404", "422", "500"):
+            content = responses[status]["content"]["application/json"]["schema"]
+            assert content == {"$ref": error_ref}, (path, status)
+
+
+def test_every_success_response_says_whether_it_is_synthetic(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    components = schema["components"]["schemas"]
+    for path, operations in schema["paths"].items():
+        ref = operations["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        name = ref["$ref"].rsplit("/", 1)[-1]
+        assert "synthetic" in components[name]["properties"], path
+
+
+def test_period_is_limited_to_5_15_60(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert schema["components"]["schemas"]["Period"]["enum"] == [5, 15, 60]
+
+
+def test_docs_page_loads_swagger_from_this_server(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(s.startswith("/") for s in sources), sources
+    assert "cdn" not in page.text.lower()
+    for asset in ("/vendor/swagger-ui/swagger-ui-bundle.js", "/vendor/swagger-ui/swagger-ui.css"):
+        response = client.get(asset)
+        assert response.status_code == 200 and len(response.content) > 10_000, asset
+    assert client.get("/redoc").status_code == 404

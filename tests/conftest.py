@@ -1,0 +1,151 @@
+"""Shared fixtures: a tiny lake builder and a headless Chromium browser."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from urbanpulse.catalog import Site, build_sites_table
+from urbanpulse.store import (
+    SCHEMAS,
+    Commit,
+    Lake,
+    append_observations,
+    new_batch_id,
+    upsert_indicators,
+    upsert_sites,
+    write_table_file,
+)
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+TEST_SITES = (
+    Site(site_id="bj-metro-1", kind="metro_station", name_zh="西直门", name_en="Xizhimen",
+         city_code="110000", lat=39.9406, lon=116.3554, capacity=40000,
+         attributes={"lines": "2, 4, 13"}),
+    Site(site_id="tj-air-1", kind="air_monitor", name_zh="南开区", name_en="Nankai",
+         city_code="120000", lat=39.1206, lon=117.1504),
+    Site(site_id="bd-road-1", kind="road_sensor", name_zh="保定东", name_en="Baoding East",
+         city_code="130600", lat=38.8633, lon=115.5322),
+)  # fmt: skip
+TEST_START = pd.Timestamp("2026-03-02T00:00:00+08:00")  # a Monday, no holidays nearby
+
+
+def build_test_lake(
+    root: Path, *, days: int = 14, synthetic: bool = True, sites: tuple[Site, ...] = TEST_SITES
+) -> Lake:
+    """A small lake: sites, 15-minute ``passengers`` (metro) and ``pm25`` data, a couple
+    of indicators and quarantined rows; deterministic (seed 7)."""
+    lake = Lake(root)
+    upsert_sites(
+        lake, build_sites_table([s.model_copy(update={"synthetic": synthetic}) for s in sites])
+    )
+    ts = pd.date_range(TEST_START, periods=days * 96, freq="15min").tz_convert("UTC")
+    rng = np.random.default_rng(7)
+    hour = ts.tz_convert("Asia/Shanghai").hour + ts.tz_convert("Asia/Shanghai").minute / 60
+    peaks = np.exp(-((hour - 8) ** 2) / 2) + np.exp(-((hour - 18) ** 2) / 2)
+    frames = []
+    for site in sites:
+        if site.kind == "metro_station":
+            values = 200 + 3000 * peaks + rng.normal(0, 50, len(ts))
+            frames.append(_observations(site.site_id, "passengers", ts, values, "persons/15min"))
+        values = 40 + 20 * np.sin(np.arange(len(ts)) / 96 * 2 * np.pi) + rng.normal(0, 3, len(ts))
+        frames.append(_observations(site.site_id, "pm25", ts, values, "µg/m³"))
+    append_observations(lake, pa.Table.from_pandas(pd.concat(frames), preserve_index=False))
+    indicators = pd.DataFrame(
+        {
+            "region_code": ["110000", "110000", "120000"],
+            "year": [2020, 2021, 2021],
+            "indicator": ["gdp", "gdp", "gdp"],
+            "value": [36102.6, 40269.6, 15695.1],
+            "unit": ["100m CNY"] * 3,
+            "source": ["test"] * 3,
+            "vintage": ["2022"] * 3,
+            "synthetic": [synthetic] * 3,
+        }
+    )
+    upsert_indicators(lake, pa.Table.from_pandas(indicators, preserve_index=False))
+    _quarantine(lake, [("counts.csv", 3, "value", "not a number: 'abc'"),
+                       ("counts.csv", 9, "ts", "unparseable time '2026-13-01'"),
+                       ("air.csv", 2, "site_id", "unknown site 'zz'")])  # fmt: skip
+    return lake
+
+
+def _observations(
+    site_id: str, metric: str, ts: pd.DatetimeIndex, values: Any, unit: str
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"site_id": site_id, "metric": metric, "ts": ts, "value": values, "unit": unit}
+    )
+
+
+def _quarantine(lake: Lake, rows: list[tuple[str, int, str, str]]) -> None:
+    """Quarantined rows as ingest would leave them (ingest writes them itself)."""
+    batch_id = new_batch_id()
+    table = pa.table(
+        {
+            "batch_id": [batch_id] * len(rows),
+            "source": [r[0] for r in rows],
+            "line": pa.array([r[1] for r in rows], pa.int64()),
+            "column_name": [r[2] for r in rows],
+            "reason": [r[3] for r in rows],
+            "raw": ["raw text"] * len(rows),
+            "quarantined_at": pa.array(
+                [pd.Timestamp.now(tz="UTC")] * len(rows), pa.timestamp("us", tz="UTC")
+            ),
+        }
+    )
+    assert list(table.column_names) == list(SCHEMAS["quarantine"])
+    with lake.write_lock():
+        placed = write_table_file(lake, "quarantine", table, batch_id=batch_id)
+        lake.commit(Commit("test_quarantine", batch_id, [placed], [], {}))
+
+
+@pytest.fixture
+def make_lake(tmp_path: Path) -> Callable[..., Lake]:
+    """Factory: ``make_lake(days=3, synthetic=False)`` builds a fresh lake in tmp_path."""
+    counter = iter(range(1000))
+
+    def make(**options: Any) -> Lake:
+        return build_test_lake(tmp_path / f"lake{next(counter)}", **options)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def test_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    """One shared read-only lake (synthetic) for tests that only read."""
+    return build_test_lake(tmp_path_factory.mktemp("lake") / "lake")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium via Playwright; skipped without it, except on CI."""
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} not found: install Debian's chromium to run browser tests"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set, so browser tests may not be skipped)")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
