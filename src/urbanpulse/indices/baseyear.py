@@ -8,6 +8,8 @@ sub-indices (the five development concepts).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from urbanpulse.errors import ConfigurationError
@@ -49,7 +51,7 @@ def compute_base_year_index(
     top = nodes["parent"] == framework.root
     nodes.loc[top, "weight"] = 1.0
     fw = Framework(framework.name, nodes, framework.denominators, framework.groups)
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"step": "denominate"},
         {"step": "impute", "method": impute, "max_gap": max_gap},
         {

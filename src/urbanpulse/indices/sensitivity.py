@@ -89,7 +89,8 @@ def compute_index_sensitivity(
             np.minimum((x[:, k + i] * len(opts)).astype(int), len(opts) - 1)
             for i, opts in enumerate((model.imputations, model.normalisations, model.aggregations))
         ]
-        ranks = compute_batch_ranks(model.evaluate(*choice, mult), model.index)
+        scores = model.evaluate(choice[0], choice[1], choice[2], mult)
+        ranks = compute_batch_ranks(scores, model.index)
         return np.abs(ranks - nominal).mean(axis=1)
 
     clean = {k2: v for k2, v in problem.items() if k2 != "nodes"}
