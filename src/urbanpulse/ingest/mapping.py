@@ -27,7 +27,7 @@ from urbanpulse.catalog.sites import SITE_KINDS
 from urbanpulse.errors import MappingError
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_TIME_PARTS = ("year", "month", "day", "hour", "minute")
+_TIME_PARTS = ("date", "year", "month", "day", "hour", "minute")
 
 
 class _Strict(BaseModel):
@@ -51,8 +51,10 @@ class TimeSpec(_Strict):
     column: str | None = None
     format: str | None = Field(default=None, description="strptime format of `column`.")
     parts: dict[str, str] | None = Field(
-        default=None, description="Date parts in separate columns: year, month, day, hour, minute."
+        default=None,
+        description="Date parts in separate columns: year, month, day (or one date column), hour, minute.",
     )
+    date_format: str = Field(default="%Y-%m-%d", description="strptime format of parts.date.")
     start: datetime | None = Field(default=None, description="Time of the first data row.")
     step: str | None = Field(default=None, description="Step between rows, e.g. '5min', '1h'.")
     timezone: str = Field(default="UTC", description="Time zone of local times in the source.")
@@ -72,9 +74,11 @@ class TimeSpec(_Strict):
         if parts is None:
             return None
         unknown = set(parts) - set(_TIME_PARTS)
-        if unknown or not {"year", "month", "day"} <= set(parts):
+        has_date = {"year", "month", "day"} <= set(parts) or "date" in parts
+        if unknown or not has_date:
             raise ValueError(
-                f"parts needs year, month, day (and optionally hour, minute); got {sorted(parts)}"
+                "parts needs year, month and day, or date (and optionally hour, minute); "
+                f"got {sorted(parts)}"
             )
         return parts
 

@@ -36,12 +36,17 @@ def build_time_sql(mapping: Mapping) -> str:
         parts = spec.parts
         hour = f"coalesce(trim({ident(parts['hour'])}), '0')" if "hour" in parts else "'0'"
         minute = f"coalesce(trim({ident(parts['minute'])}), '0')" if "minute" in parts else "'0'"
-        text = (
-            f"concat_ws(' ', concat_ws('-', trim({ident(parts['year'])}), "
-            f"trim({ident(parts['month'])}), trim({ident(parts['day'])})), "
-            f"concat_ws(':', {hour}, {minute}))"
-        )
-        return f"timezone({zone}, try_strptime({text}, '%Y-%m-%d %H:%M'))"
+        clock = f"concat_ws(':', {hour}, {minute})"
+        if "date" in parts:
+            text = f"concat_ws(' ', trim({ident(parts['date'])}), {clock})"
+            fmt = lit(spec.date_format + " %H:%M")
+        else:
+            text = (
+                f"concat_ws(' ', concat_ws('-', trim({ident(parts['year'])}), "
+                f"trim({ident(parts['month'])}), trim({ident(parts['day'])})), {clock})"
+            )
+            fmt = "'%Y-%m-%d %H:%M'"
+        return f"timezone({zone}, try_strptime({text}, {fmt}))"
     if spec.column:
         column = f"trim({ident(spec.column)})"
         if spec.format and ("%z" in spec.format or "%Z" in spec.format):

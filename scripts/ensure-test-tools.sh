@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Make sure what the test suite drives from outside Python is present:
+#  - Debian's Chromium for the browser tests (Playwright's own browser download does
+#    not work offline), installed with apt when we may;
+#  - the local servers that integration tests talk to (Redis), started if installed
+#    but not running.
+# Without them the matching tests skip with a reason, except under CI where they fail.
+set -u
+
+have_root() { [ "$(id -u)" = 0 ] || command -v sudo >/dev/null 2>&1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if [ ! -x /usr/bin/chromium ]; then
+  if command -v apt-get >/dev/null 2>&1 && have_root; then
+    echo "installing Debian's chromium for the browser tests..."
+    as_root apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null \
+      || echo "could not install chromium: browser tests will skip"
+  else
+    echo "no /usr/bin/chromium and no apt: browser tests will skip"
+  fi
+fi
+
+if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; then
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    echo "starting redis-server on 127.0.0.1:6379..."
+    mkdir -p /tmp/urbanpulse-redis
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+      --dir /tmp/urbanpulse-redis --logfile /tmp/urbanpulse-redis/redis.log >/dev/null
+  fi
+fi
+exit 0

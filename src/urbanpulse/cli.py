@@ -1,0 +1,399 @@
+"""The ``urbanpulse`` command: thin commands over the domains.
+
+Each command reads settings (``URBANPULSE_*`` environment variables or options), calls
+one domain function and shows the result with Rich. Errors of the product end the
+command with exit code 2 and a one-line message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from urbanpulse.errors import UrbanPulseError
+from urbanpulse.settings import Settings
+
+app = typer.Typer(
+    help="UrbanPulse: a city cluster's data, turned into tools for the public, businesses and government.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+lake_app = typer.Typer(help="Inspect and maintain the Parquet lake.", no_args_is_help=True)
+app.add_typer(lake_app, name="lake")
+console = Console()
+err_console = Console(stderr=True)
+
+LAKE_OPTION = typer.Option(
+    None, "--lake", help="Lake folder [default: URBANPULSE_LAKE_PATH or var/lake]."
+)
+
+
+def _settings(lake: Path | None = None) -> Settings:
+    settings = Settings()
+    if lake is not None:
+        settings = settings.model_copy(update={"lake_path": lake})
+    return settings
+
+
+def _open_lake(lake: Path | None):
+    from urbanpulse.store import Lake
+
+    return Lake(_settings(lake).lake_path)
+
+
+@contextmanager
+def _product_errors() -> Iterator[None]:
+    """Show the product's own errors as one clear line and exit with code 2."""
+    try:
+        yield
+    except UrbanPulseError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from None
+
+
+@contextmanager
+def _progress_bar(description: str) -> Iterator:
+    """A Rich progress bar fed by the domains' ``progress(step, done, total)`` callbacks."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=False) as progress:
+        task = progress.add_task(description, total=None)
+
+        def report(step: str, done: int, total: int) -> None:
+            progress.update(task, description=f"{description}: {step}", completed=done, total=total)
+
+        yield report
+
+
+# -- ingest and quarantine -----------------------------------------------------------------
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    """Files as given, and the CSV, Parquet and Excel files inside given folders."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            kinds = ("*.csv", "*.parquet", "*.xlsx", "*.xls")
+            found += sorted(p for kind in kinds for p in path.rglob(kind))
+        else:
+            found.append(path)
+    return found
+
+
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(
+        ..., help="Files or folders (CSV, Parquet, Excel) to ingest."
+    ),
+    mapping: Path = typer.Option(..., "--mapping", "-m", help="Mapping file (TOML or YAML)."),
+    lake: Path | None = LAKE_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Ingest files into the lake through a mapping; bad rows go to quarantine.
+
+    Re-running the same files stores nothing new. The summary counts rows read,
+    observations stored, duplicates skipped, missing cells and quarantined rows by
+    reason.
+    """
+    from urbanpulse.ingest import ingest_files, read_mapping
+
+    with _product_errors():
+        spec = read_mapping(mapping)
+        files = _expand(paths)
+        missing = [str(p) for p in files if not p.is_file()]
+        if missing:
+            raise typer.BadParameter(f"no such file: {', '.join(missing)}", param_hint="PATHS")
+        if not files:
+            raise typer.BadParameter("no CSV, Parquet or Excel files found", param_hint="PATHS")
+        with _progress_bar("ingest") as report:
+            summary = ingest_files(_open_lake(lake), files, spec, progress=report)
+    if as_json:
+        console.print_json(json.dumps(summary.to_dict()))
+        return
+    console.print(_summary_table(summary))
+
+
+def _summary_table(summary) -> Table:
+    table = Table(title="Ingest summary", show_header=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("files", f"{summary.files:,}")
+    if summary.files_already_ingested:
+        table.add_row("  of which ingested before", f"{summary.files_already_ingested:,}")
+    table.add_row("rows read", f"{summary.rows_read:,}")
+    table.add_row("observations stored", f"{summary.observations_stored:,}")
+    table.add_row("duplicates skipped", f"{summary.duplicates_skipped:,}")
+    table.add_row("missing cells (kept as missing)", f"{summary.missing_cells:,}")
+    table.add_row("blank lines", f"{summary.blank_lines:,}")
+    table.add_row("new sites", f"{summary.new_sites:,}")
+    table.add_row("quarantined", f"{summary.quarantined_total:,}")
+    for reason, count in sorted(summary.quarantined.items()):
+        table.add_row(f"  {reason}", f"{count:,}")
+    return table
+
+
+@app.command()
+def quarantine(
+    reason: str | None = typer.Option(None, help="Only reasons containing this text."),
+    source: str | None = typer.Option(None, help="Only sources whose path contains this text."),
+    limit: int = typer.Option(50, help="Rows to show (export writes all matching rows)."),
+    export: Path | None = typer.Option(
+        None, help="Write matching rows to a .csv or .parquet file."
+    ),
+    lake: Path | None = LAKE_OPTION,
+) -> None:
+    """List quarantined rows with reason, source and line, or export them."""
+    from urbanpulse.store import read_quarantine
+
+    with _product_errors():
+        rows = read_quarantine(
+            _open_lake(lake), reason=reason, source=source, limit=None if export else limit
+        )
+    if export:
+        if export.suffix.lower() == ".parquet":
+            rows.to_parquet(export, index=False)
+        else:
+            rows.to_csv(export, index=False)
+        console.print(f"wrote {len(rows):,} quarantined rows to {export}")
+        return
+    if rows.empty:
+        console.print("quarantine is empty" + (" for that filter" if reason or source else ""))
+        return
+    table = Table(title=f"Quarantined rows (showing {len(rows):,})")
+    for column in ("source", "line", "column_name", "reason", "raw"):
+        table.add_column(column, overflow="fold")
+    for row in rows.itertuples():
+        line = "" if row.line is None or row.line != row.line else str(int(row.line))
+        table.add_row(
+            Path(str(row.source)).name,
+            line,
+            str(row.column_name or ""),
+            str(row.reason),
+            str(row.raw or "")[:80],
+        )
+    console.print(table)
+
+
+# -- catalogue, sites, profiles ---------------------------------------------------------------
+
+
+@app.command()
+def cities() -> None:
+    """List the region's cities with Chinese and English names and 2020 population."""
+    from urbanpulse.catalog import get_cities
+
+    table = Table(title="Beijing-Tianjin-Hebei city cluster")
+    for column in ("code", "name", "English", "area", "population 2020"):
+        table.add_column(column, justify="right" if column == "population 2020" else "left")
+    for city in get_cities(_settings().region):
+        table.add_row(city.code, city.name_zh, city.name_en, city.area, f"{city.population_2020:,}")
+    console.print(table)
+
+
+@app.command()
+def sites(
+    kind: str | None = typer.Option(None, help="Only this kind, e.g. metro_station, air_monitor."),
+    city: str | None = typer.Option(None, help="Only this city (code, English or Chinese name)."),
+    lake: Path | None = LAKE_OPTION,
+) -> None:
+    """List the sites in the lake."""
+    from urbanpulse.catalog import get_city
+    from urbanpulse.store import read_sites
+
+    with _product_errors():
+        code = get_city(city).code if city else None
+        found = read_sites(_open_lake(lake), kind=kind, city_code=code)
+    table = Table(title=f"Sites ({len(found):,})")
+    for column in ("site_id", "kind", "name", "English", "city", "capacity"):
+        table.add_column(column)
+    for row in found.itertuples():
+        capacity = (
+            "" if row.capacity != row.capacity or row.capacity is None else f"{row.capacity:,.0f}"
+        )
+        table.add_row(
+            row.site_id,
+            row.kind,
+            row.name_zh or "",
+            row.name_en or "",
+            row.city_code or "",
+            capacity,
+        )
+    console.print(table)
+
+
+@app.command()
+def profile(
+    site_id: str = typer.Argument(..., help="Site id, e.g. bjaq-Dongsi."),
+    metric: str = typer.Option(..., "--metric", help="Metric code, e.g. pm25 or boardings."),
+    period: int = typer.Option(15, "--period", help="Period length in minutes (5, 15, 60...)."),
+    day_type: str | None = typer.Option(None, "--day-type", help="weekday, weekend or holiday."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV instead of a table."),
+    lake: Path | None = LAKE_OPTION,
+) -> None:
+    """Show a site's period profile: mean, p50 and p90 by day type and period of day."""
+    from urbanpulse.forecast.profiles import compute_profile
+
+    settings = _settings(lake)
+    with _product_errors():
+        table = compute_profile(
+            _open_lake(lake),
+            site_id,
+            metric,
+            period_minutes=period,
+            tz=settings.local_timezone,
+            country=settings.holiday_country,
+        )
+    if day_type:
+        table = table[table["day_type"] == day_type]
+    if as_csv:
+        typer.echo(table.to_csv(index=False), nl=False)
+        return
+    shown = Table(title=f"{site_id} {metric}: profile by {period}-minute period (local time)")
+    for column in ("day_type", "period_label", "mean", "p50", "p90", "n"):
+        shown.add_column(
+            column, justify="left" if column in ("day_type", "period_label") else "right"
+        )
+    for row in table.itertuples():
+        shown.add_row(
+            row.day_type,
+            row.period_label,
+            f"{row.mean:.2f}",
+            f"{row.p50:.2f}",
+            f"{row.p90:.2f}",
+            str(row.n),
+        )
+    console.print(shown)
+
+
+# -- lake maintenance -----------------------------------------------------------------------
+
+
+@lake_app.command("info")
+def lake_info(lake: Path | None = LAKE_OPTION) -> None:
+    """Show the lake's version and the size of each table."""
+    from urbanpulse.store.lake import TABLES
+
+    opened = _open_lake(lake)
+    table = Table(title=f"Lake {opened.root} (version {opened.version})")
+    for column in ("table", "files", "rows"):
+        table.add_column(column, justify="right" if column != "table" else "left")
+    for name in TABLES:
+        files = opened.get_files(name)
+        table.add_row(name, f"{len(files):,}", f"{sum(f.rows for f in files):,}")
+    console.print(table)
+
+
+@lake_app.command("history")
+def lake_history(
+    limit: int = typer.Option(20, help="Commits to show, newest first."),
+    lake: Path | None = LAKE_OPTION,
+) -> None:
+    """Show the commit log: what each write added, newest first."""
+    entries = _open_lake(lake).get_history()[::-1][:limit]
+    table = Table(title="Commits")
+    for column in ("committed_at", "operation", "files added", "rows added", "files removed"):
+        table.add_column(column)
+    for entry in entries:
+        rows = sum(item["rows"] for item in entry["added"])
+        table.add_row(
+            entry["committed_at"][:19],
+            entry["operation"],
+            str(len(entry["added"])),
+            f"{rows:,}",
+            str(len(entry["removed"])),
+        )
+    console.print(table)
+
+
+@lake_app.command("vacuum")
+def lake_vacuum(lake: Path | None = LAKE_OPTION) -> None:
+    """Delete files that no commit made visible (left by an interrupted write)."""
+    with _product_errors():
+        removed = _open_lake(lake).vacuum()
+    console.print(f"removed {len(removed):,} unpublished files")
+
+
+# -- demo and web app ---------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    lake: Path | None = LAKE_OPTION,
+    host: str | None = typer.Option(None, help="Address to listen on [default: 127.0.0.1]."),
+    port: int | None = typer.Option(None, help="Port to listen on [default: 8000]."),
+    weeks: int | None = typer.Option(None, help="Weeks of 5-minute data to generate [default: 8]."),
+    seed: int | None = typer.Option(
+        None, help="Seed of the synthetic city cluster [default: 2026]."
+    ),
+    serve_app: bool = typer.Option(
+        True, "--serve/--no-serve", help="Serve the web app after building."
+    ),
+) -> None:
+    """Build the synthetic demo city cluster (first run only) and serve the web app.
+
+    Everything the demo generates is labelled synthetic, in the data and on every page.
+    """
+    from urbanpulse.twin import build_demo, is_demo_built
+
+    settings = _settings(lake)
+    updates = {
+        k: v
+        for k, v in {"host": host, "port": port, "demo_weeks": weeks, "demo_seed": seed}.items()
+        if v is not None
+    }
+    settings = settings.model_copy(update=updates)
+    opened = _open_lake(settings.lake_path)
+    with _product_errors():
+        if is_demo_built(opened):
+            console.print(f"demo city cluster already in {opened.root}")
+        else:
+            with _progress_bar("building demo city cluster") as report:
+                summary = build_demo(
+                    opened, seed=settings.demo_seed, weeks=settings.demo_weeks, progress=report
+                )
+            console.print(f"built the synthetic demo city cluster in {opened.root}: {summary}")
+    if serve_app:
+        _serve(settings)
+
+
+@app.command()
+def serve(
+    lake: Path | None = LAKE_OPTION,
+    host: str | None = typer.Option(None, help="Address to listen on [default: 127.0.0.1]."),
+    port: int | None = typer.Option(None, help="Port to listen on [default: 8000]."),
+) -> None:
+    """Serve the web app and HTTP API over the lake."""
+    settings = _settings(lake)
+    updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    _serve(settings.model_copy(update=updates))
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from urbanpulse.api import create_app
+
+    console.print(f"UrbanPulse on http://{settings.host}:{settings.port} (API docs at /docs)")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+def _mount_domain_commands() -> None:
+    """Commands that live with their domains, mounted here so the CLI stays one tool."""
+    from urbanpulse.indices.cli import indices_app
+
+    app.add_typer(indices_app, name="indices")
+
+
+_mount_domain_commands()
