@@ -139,5 +139,7 @@ def test_files_placed_but_never_committed_stay_invisible_and_vacuum_removes_them
     fresh = Lake(lake.root)
     assert assert_consistent(fresh) == before
     orphans = fresh.vacuum()
-    assert orphans and all(o.startswith(("observations/", "quarantine/", "sites/")) for o in orphans)
+    assert orphans and all(
+        o.startswith(("observations/", "quarantine/", "sites/")) for o in orphans
+    )
     assert assert_consistent(Lake(lake.root)) == before

@@ -74,7 +74,9 @@ def test_a_file_of_every_kind_of_garbage(tmp_path):
     assert summary.blank_lines == kinds.count("empty")
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(st.sampled_from(["good", *BAD]), min_size=1, max_size=40))
 def test_any_mix_of_garbage_keeps_every_bad_line_and_every_good_row(tmp_path_factory, kinds):
     tmp_path = tmp_path_factory.mktemp("fuzz")

@@ -6,7 +6,6 @@ import csv
 from collections import Counter
 
 from conftest import MAPPINGS
-
 from urbanpulse.ingest import ingest_files, read_mapping
 from urbanpulse.store import Lake, connect, read_sites
 
@@ -32,9 +31,11 @@ def test_beijing_air_quality_folder_through_one_mapping(shared_data, tmp_path):
     first = ingest_files(lake, files, mapping)
 
     assert len(read_sites(lake)) == 12
-    stored = connect(lake).execute(
-        "SELECT site_id, metric, count(*) FROM observations GROUP BY ALL"
-    ).fetchall()
+    stored = (
+        connect(lake)
+        .execute("SELECT site_id, metric, count(*) FROM observations GROUP BY ALL")
+        .fetchall()
+    )
     stored_counts = {(site.removeprefix("bjaq-"), metric): n for site, metric, n in stored}
     expected = count_present_cells(files)
     for key, n in expected.items():
@@ -53,11 +54,15 @@ def test_los_loop_is_207_sites_by_2016_five_minute_steps(shared_data, tmp_path):
         lake, [shared_data / "los-loop" / "los_speed.csv"], read_mapping(MAPPINGS / "los-loop.toml")
     )
     assert summary.new_sites == 207
-    sites, steps, total, step_seconds = connect(lake).execute(
-        """SELECT count(DISTINCT site_id), count(DISTINCT ts), count(*),
+    sites, steps, total, step_seconds = (
+        connect(lake)
+        .execute(
+            """SELECT count(DISTINCT site_id), count(DISTINCT ts), count(*),
                   min(epoch(ts) - epoch(lag)) FROM (
             SELECT site_id, ts, lag(ts) OVER (PARTITION BY site_id ORDER BY ts) AS lag
             FROM observations)"""
-    ).fetchall()[0]
+        )
+        .fetchall()[0]
+    )
     assert (sites, steps, total) == (207, 2016, 207 * 2016)
     assert step_seconds == 300

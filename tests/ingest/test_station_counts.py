@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from conftest import FIXTURES
 
+from conftest import FIXTURES
 from urbanpulse.ingest import build_mapping, ingest_files, read_mapping
 from urbanpulse.store import read_observations, read_quarantine, read_sites
 
@@ -50,7 +50,9 @@ def test_local_times_are_stored_in_utc_and_first_of_a_repeated_key_wins(lake):
 
 
 def test_unknown_sites_are_quarantined_when_the_mapping_forbids_new_ones(lake):
-    ingest_files(lake, [FIXTURES / "station_counts.csv"], read_mapping(FIXTURES / "station_counts.toml"))
+    ingest_files(
+        lake, [FIXTURES / "station_counts.csv"], read_mapping(FIXTURES / "station_counts.toml")
+    )
     assert set(read_sites(lake)["site_id"]) == {"bj-XZM", "bj-GM", "bj-ZZZ"}
 
     raw = read_mapping(FIXTURES / "station_counts.toml").model_dump()
