@@ -98,9 +98,8 @@ def test_upserts_replace_by_key_and_keep_one_snapshot_file(tmp_path):
 
 def test_one_writer_at_a_time(tmp_path):
     lake = Lake(tmp_path / "lake")
-    with lake.write_lock(), pytest.raises(LakeLockedError):
-        with Lake(lake.root).write_lock(wait=False):
-            pass
+    with lake.write_lock(), pytest.raises(LakeLockedError), Lake(lake.root).write_lock(wait=False):
+        pass
 
 
 def test_a_reader_opened_before_a_commit_sees_it_after_refresh(tmp_path):
