@@ -85,7 +85,9 @@ def _block_name(days: list[date], off: list[bool], i: int, official: holidays.Ho
     return names[0] if names else ""
 
 
-def _is_off_outside(day: date, days: list[date], off: list[bool], official: holidays.HolidayBase) -> bool:
+def _is_off_outside(
+    day: date, days: list[date], off: list[bool], official: holidays.HolidayBase
+) -> bool:
     """Whether ``day`` (possibly outside the period) is a day off."""
     if days[0] <= day <= days[-1]:
         return off[(day - days[0]).days]

@@ -35,7 +35,9 @@ def build_rain(rng: np.random.Generator, n_cities: int, n_days: int) -> np.ndarr
         length = int(rng.integers(3 * 12, 12 * 12))
         strength = rng.uniform(0.3, 1.0)
         reached = rng.random(n_cities) < 0.8
-        rain[reached, start : start + length] = strength * rng.uniform(0.7, 1.0, size=reached.sum())[:, None]
+        rain[reached, start : start + length] = (
+            strength * rng.uniform(0.7, 1.0, size=reached.sum())[:, None]
+        )
     return rain
 
 
@@ -63,7 +65,9 @@ def build_smog(rng: np.random.Generator, city_codes: list[str], n_hours: int) ->
     return np.exp(level[None, :] * exposure)
 
 
-def build_road_incidents(rng: np.random.Generator, n_sites: int, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
+def build_road_incidents(
+    rng: np.random.Generator, n_sites: int, n_steps: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Multipliers of speed and flow at road sensors during incidents.
 
     Returns
@@ -110,7 +114,9 @@ def build_station_surges(
     return factor
 
 
-def build_dropouts(rng: np.random.Generator, n_sites: int, n_steps: int, *, step_minutes: int) -> np.ndarray:
+def build_dropouts(
+    rng: np.random.Generator, n_sites: int, n_steps: int, *, step_minutes: int
+) -> np.ndarray:
     """Mask of readings lost to sensor dropouts (True: the reading is missing).
 
     Most gaps last minutes to hours; now and then a sensor is dark for a day or two.

@@ -18,7 +18,16 @@ from urbanpulse.catalog.cities import get_cities
 YEARS = range(2014, 2025)
 SOURCE = "UrbanPulse synthetic demo"
 VINTAGE = "synthetic-demo"
-INDICATOR_COLUMNS = ["region_code", "year", "indicator", "value", "unit", "source", "vintage", "synthetic"]
+INDICATOR_COLUMNS = [
+    "region_code",
+    "year",
+    "indicator",
+    "value",
+    "unit",
+    "source",
+    "vintage",
+    "synthetic",
+]
 UNITS = {
     "population": "persons",
     "gdp": "100 million yuan",
@@ -130,7 +139,9 @@ def _build_population(codes: list[str], years: np.ndarray, rng: np.random.Genera
     return np.round(census * (1.0 + change) ** (years - 2020) * (1.0 + noise))
 
 
-def _build_gdp(codes: list[str], years: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _build_gdp(
+    codes: list[str], years: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Real growth (%) and current-price GDP; 2020 and 2022 hit every city."""
     slowdown = np.linspace(1.0, -1.0, len(years))
     shock = {2020: -4.8, 2021: 2.8, 2022: -3.8, 2023: -0.5}
@@ -138,23 +149,35 @@ def _build_gdp(codes: list[str], years: np.ndarray, rng: np.random.Generator) ->
     trend = _CITY.loc[codes, "growth"].to_numpy()[:, None] + slowdown + year_shock
     growth = np.round(trend + rng.normal(0.0, 0.5, size=trend.shape), 1)
     prices = 1.0 + rng.normal(0.015, 0.008, size=len(years))
-    factor = np.cumprod((1.0 + growth / 100.0) * prices, axis=1) / ((1.0 + growth[:, :1] / 100) * prices[0])
+    factor = np.cumprod((1.0 + growth / 100.0) * prices, axis=1) / (
+        (1.0 + growth[:, :1] / 100) * prices[0]
+    )
     return growth, np.round(_CITY.loc[codes, "gdp_2014"].to_numpy()[:, None] * factor, 1)
 
 
 def _build_innovation(
-    codes: list[str], years: np.ndarray, gdp: np.ndarray, population: np.ndarray, rng: np.random.Generator
+    codes: list[str],
+    years: np.ndarray,
+    gdp: np.ndarray,
+    population: np.ndarray,
+    rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
     t = (years - 2014) / 10.0
-    rd_share = _CITY.loc[codes, "rd_2014"].to_numpy()[:, None] * (1.0 + _uplift(codes, 0.1, 0.9) * t)
-    patents_pc = np.array([62.0 if c == "110000" else 11.0 if c == "120000" else 2.0 for c in codes])
+    rd_share = _CITY.loc[codes, "rd_2014"].to_numpy()[:, None] * (
+        1.0 + _uplift(codes, 0.1, 0.9) * t
+    )
+    patents_pc = np.array(
+        [62.0 if c == "110000" else 11.0 if c == "120000" else 2.0 for c in codes]
+    )
     patents_pc = patents_pc * _CITY.loc[codes, "per_capita"].to_numpy() ** 2
     growth = np.array([0.14 if c == "110000" else 0.15 if c == "120000" else 0.17 for c in codes])
     per_10k = patents_pc[:, None] * (1.0 + growth[:, None]) ** (years - 2014)
     hightech = _CITY.loc[codes, "hightech"].to_numpy()[:, None] + 0.05 * t
     return {
         "inn_rd_expenditure": np.round(gdp * rd_share / 100.0 * _noise(rng, gdp.shape, 0.03), 1),
-        "inn_invention_patents": np.round(per_10k * population / 1e4 * _noise(rng, gdp.shape, 0.03)),
+        "inn_invention_patents": np.round(
+            per_10k * population / 1e4 * _noise(rng, gdp.shape, 0.03)
+        ),
         "inn_hightech_value_added": np.round(gdp * hightech * _noise(rng, gdp.shape, 0.03), 1),
         "inn_nev_output": _build_output(_NEV, codes, years, rng, 1.2),
         "inn_industrial_robots": _build_output(_ROBOTS, codes, years, rng, 1.0),
@@ -167,7 +190,11 @@ def _uplift(codes: list[str], beijing: float, others: float) -> np.ndarray:
 
 
 def _build_output(
-    plants: dict[str, tuple[int, int]], codes: list[str], years: np.ndarray, rng: np.random.Generator, speed: float
+    plants: dict[str, tuple[int, int]],
+    codes: list[str],
+    years: np.ndarray,
+    rng: np.random.Generator,
+    speed: float,
 ) -> np.ndarray:
     """Output that grows along an S-curve where there are plants, and is 0 elsewhere."""
     out = np.zeros((len(codes), len(years)))
@@ -200,7 +227,10 @@ def _build_green(
         "gre_pm25": pm25,
         "gre_green_coverage": np.round(green[:, None] + 3.0 * t + rng.normal(0, 0.4, gdp.shape), 1),
         "gre_sewage_treatment": np.round(
-            np.minimum(99.5, sewage[:, None] + (99.0 - sewage[:, None]) * t + rng.normal(0, 0.3, gdp.shape)), 1
+            np.minimum(
+                99.5, sewage[:, None] + (99.0 - sewage[:, None]) * t + rng.normal(0, 0.3, gdp.shape)
+            ),
+            1,
         ),
     }
 
@@ -210,13 +240,23 @@ def _build_openness(
 ) -> dict[str, np.ndarray]:
     t = (years - 2014) / 10.0
     hebei = np.array([c not in _AREA for c in codes])[:, None]
-    trade_share = np.array([1.2 if c == "110000" else 0.68 if c == "120000" else 0.12 for c in codes])
-    fdi_share = np.array([0.026 if c == "110000" else 0.08 if c == "120000" else 0.012 for c in codes])
+    trade_share = np.array(
+        [1.2 if c == "110000" else 0.68 if c == "120000" else 0.12 for c in codes]
+    )
+    fdi_share = np.array(
+        [0.026 if c == "110000" else 0.08 if c == "120000" else 0.012 for c in codes]
+    )
     trade = gdp * trade_share[:, None] * (1.0 - 0.25 * t)
-    fdi = gdp * fdi_share[:, None] * np.where(codes_is(codes, "120000"), 1.0 - 0.6 * t, 1.0 + 0.1 * t)
+    fdi = (
+        gdp * fdi_share[:, None] * np.where(codes_is(codes, "120000"), 1.0 - 0.6 * t, 1.0 + 0.1 * t)
+    )
     # Hebei absorbs Beijing's capital and know-how; Tianjin less; Beijing little.
     received = np.where(hebei, 0.12, 0.02) * gdp * (1.0 + 0.5 * t)
-    inflow = np.where(hebei, 40.0, np.where(codes_is(codes, "120000"), 60.0, 6.0)) * gdp * (1.0 + 5.0 * t)
+    inflow = (
+        np.where(hebei, 40.0, np.where(codes_is(codes, "120000"), 60.0, 6.0))
+        * gdp
+        * (1.0 + 5.0 * t)
+    )
     outflow = np.where(codes_is(codes, "110000"), 40.0, 5.0) * gdp * (1.0 + 4.0 * t)
     return {
         "ope_trade": np.round(trade * _noise(rng, gdp.shape, 0.05), 1),
@@ -250,7 +290,9 @@ def _build_sharing(
             out[code] = np.round(per_capita)
         else:
             out[code] = np.round(per_capita * population / 1e4, 1)
-    ratio = np.array([2.57 if c == "110000" else 1.85 if c == "120000" else 2.37 for c in codes])[:, None]
+    ratio = np.array([2.57 if c == "110000" else 1.85 if c == "120000" else 2.37 for c in codes])[
+        :, None
+    ]
     out["coo_urban_rural_income_ratio"] = np.round(
         ratio * (1.0 - 0.12 * t) / factor**0.3 * _noise(rng, population.shape, 0.01), 2
     )
@@ -285,5 +327,9 @@ def _to_long(tables: dict[str, np.ndarray], codes: list[str], years: np.ndarray)
                 }
             )
         )
-    out = pd.concat(frames, ignore_index=True).assign(source=SOURCE, vintage=VINTAGE, synthetic=True)
-    return out.sort_values(["indicator", "region_code", "year"], ignore_index=True)[INDICATOR_COLUMNS]
+    out = pd.concat(frames, ignore_index=True).assign(
+        source=SOURCE, vintage=VINTAGE, synthetic=True
+    )
+    return out.sort_values(["indicator", "region_code", "year"], ignore_index=True)[
+        INDICATOR_COLUMNS
+    ]

@@ -45,7 +45,16 @@ _ROLE_LEVEL = {"hub": 640, "biz": 560, "mix": 380, "res": 470, "tour": 330}
 # Share of a train's room left for boarders at a station in the peak: full trains in Beijing.
 _SPARE_SHARE = {"110000": 0.14, "120000": 0.22, "130100": 0.30}
 _CITY_DEMAND = {"110000": 1.0, "120000": 0.5, "130100": 0.32}
-PARAM_COLUMNS = ["site_id", "kind", "city_code", "role", "level", "capacity", "free_flow_kmh", "line_id"]
+PARAM_COLUMNS = [
+    "site_id",
+    "kind",
+    "city_code",
+    "role",
+    "level",
+    "capacity",
+    "free_flow_kmh",
+    "line_id",
+]
 
 
 @dataclass(frozen=True)
@@ -99,7 +108,9 @@ def build_network(seed: int = 2026) -> Network:
         sites += more_sites
         params += more_params
     table = pa.Table.from_pylist(sites, schema=SITES_SCHEMA)
-    return Network(table, pd.DataFrame(lines), pd.DataFrame(links), pd.DataFrame(params)[PARAM_COLUMNS])
+    return Network(
+        table, pd.DataFrame(lines), pd.DataFrame(links), pd.DataFrame(params)[PARAM_COLUMNS]
+    )
 
 
 def get_station_key(name_en: str) -> str:
@@ -185,7 +196,9 @@ def _station_level(spec: LineSpec, role: str, index: int) -> float:
     return _ROLE_LEVEL[role] * _CITY_DEMAND[spec.city_code]
 
 
-def _spread(waypoints: tuple[tuple[float, float], ...], n: int, loop: bool) -> tuple[np.ndarray, np.ndarray]:
+def _spread(
+    waypoints: tuple[tuple[float, float], ...], n: int, loop: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """Place n stations evenly along a polyline (a loop does not repeat its start)."""
     points = np.asarray(waypoints, dtype=float)
     steps = np.linalg.norm(np.diff(points, axis=0), axis=1)
@@ -217,7 +230,13 @@ def _build_links(spec: LineSpec, sites: list[dict[str, object]]) -> list[dict[st
     if spec.loop:
         pairs.append((ids[-1], ids[0], minutes[-1]))
     return [
-        {"line_id": spec.line_id, "sequence": k + 1, "from_site_id": a, "to_site_id": b, "minutes": m}
+        {
+            "line_id": spec.line_id,
+            "sequence": k + 1,
+            "from_site_id": a,
+            "to_site_id": b,
+            "minutes": m,
+        }
         for k, (a, b, m) in enumerate(pairs)
     ]
 
@@ -244,12 +263,19 @@ def _build_road_sensors(
             "synthetic": True,
         }
         name_zh, name_en = f"{road_zh}{spot_zh}", f"{road_en} at {spot_en}"
-        sites.append(_site(site_id, "road_sensor", name_zh, name_en, code, lat, lon, capacity, attributes))
+        sites.append(
+            _site(site_id, "road_sensor", name_zh, name_en, code, lat, lon, capacity, attributes)
+        )
         params.append(_param(site_id, "road_sensor", code, role, level, capacity, free_flow, None))
     return sites, params
 
 
-_BEIJING_MONITORS = (("东四", "Dongsi"), ("天坛", "Tiantan"), ("官园", "Guanyuan"), ("奥体中心", "Olympic Centre"))
+_BEIJING_MONITORS = (
+    ("东四", "Dongsi"),
+    ("天坛", "Tiantan"),
+    ("官园", "Guanyuan"),
+    ("奥体中心", "Olympic Centre"),
+)
 
 
 def _build_air_monitors(
@@ -266,8 +292,12 @@ def _build_air_monitors(
                 name_zh, name_en = f"{city.name_zh}{zh}", f"{city.name_en} {en}"
             lat, lon = _near(city, rng, 0.04)
             attributes = {"pollutants": ["pm25", "no2"], "synthetic": True}
-            sites.append(_site(site_id, "air_monitor", name_zh, name_en, code, lat, lon, None, attributes))
-            params.append(_param(site_id, "air_monitor", code, "air", rng.lognormal(0, 0.1), None, None, None))
+            sites.append(
+                _site(site_id, "air_monitor", name_zh, name_en, code, lat, lon, None, attributes)
+            )
+            params.append(
+                _param(site_id, "air_monitor", code, "air", rng.lognormal(0, 0.1), None, None, None)
+            )
     return sites, params
 
 
@@ -311,4 +341,10 @@ def _param(
     free_flow: float | None,
     line_id: str | None,
 ) -> dict[str, object]:
-    return dict(zip(PARAM_COLUMNS, (site_id, kind, city_code, role, float(level), capacity, free_flow, line_id), strict=True))
+    return dict(
+        zip(
+            PARAM_COLUMNS,
+            (site_id, kind, city_code, role, float(level), capacity, free_flow, line_id),
+            strict=True,
+        )
+    )

@@ -138,10 +138,14 @@ def _build_transit(params: pd.DataFrame, frame: _Frame, seed: int) -> list[_Seri
     roles = [_get_transit_role(row) for row in sites.itertuples()]
     shapes = build_transit_shapes()[[TRANSIT_ROLES.index(r) for r in roles]]
     lam = _spread_days(shapes, frame) * sites["level"].to_numpy()[:, None]
-    lam *= np.repeat(rng.lognormal(0.0, 0.06, size=(len(sites), frame.n_days)), SLOTS_PER_DAY, axis=1)
+    lam *= np.repeat(
+        rng.lognormal(0.0, 0.06, size=(len(sites), frame.n_days)), SLOTS_PER_DAY, axis=1
+    )
     sensitivity = sites["kind"].map(_RAIN_SENSITIVITY).to_numpy()[:, None]
     lam *= 1.0 - sensitivity * frame.rain[_city_rows(sites, frame)]
-    venues = np.flatnonzero(sites["role"].isin(["tour", "mix"]) & (sites["kind"] == "metro_station"))
+    venues = np.flatnonzero(
+        sites["role"].isin(["tour", "mix"]) & (sites["kind"] == "metro_station")
+    )
     lam *= build_station_surges(rng, venues, len(sites), frame.n_steps)
     # Boarders beyond the room left on the trains wait: demand saturates at capacity.
     room = (sites["capacity"].to_numpy() / (3 * _PEAK_DIRECTION_SHARE) * 1.1)[:, None]
@@ -217,7 +221,13 @@ def _build_air(params: pd.DataFrame, frame: _Frame, seed: int) -> list[_Series]:
     hour = np.arange(n_hours) % 24
     codes = sites["city_code"]
     pm_base = (codes.map(_PM25_BASE).to_numpy() * sites["level"].to_numpy())[:, None]
-    pm25 = pm_base * pm_shape[hour] * smog * (1.0 - 0.5 * rain) * _red_noise(rng, len(sites), n_hours, 0.25)
+    pm25 = (
+        pm_base
+        * pm_shape[hour]
+        * smog
+        * (1.0 - 0.5 * rain)
+        * _red_noise(rng, len(sites), n_hours, 0.25)
+    )
     # Fewer cars on days off: less NO2.
     traffic = np.repeat(np.where(frame.day_types == 0, 1.0, 0.82), 24)
     no2_base = codes.map(lambda c: _NO2_BASE.get(c, 34)).to_numpy()[:, None]
