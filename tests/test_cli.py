@@ -1,0 +1,115 @@
+"""The command line, used as a person would: help, ingest, quarantine, profile."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from urbanpulse.cli import app
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+runner = CliRunner()
+
+
+def top_level_commands() -> list[str]:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    return sorted(group.commands)  # type: ignore[attr-defined]
+
+
+def test_every_command_explains_itself():
+    for name in top_level_commands():
+        result = runner.invoke(app, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert "Usage" in result.output
+
+
+def test_the_readme_lists_every_command():
+    readme = (REPO / "README.md").read_text()
+    listed = set(re.findall(r"^urbanpulse (\w+)", readme, flags=re.M))
+    assert set(top_level_commands()) <= listed
+
+
+def test_ingest_then_quarantine_then_export(tmp_path):
+    lake = str(tmp_path / "lake")
+    args = [
+        "ingest",
+        str(FIXTURES / "station_counts.csv"),
+        "-m",
+        str(FIXTURES / "station_counts.toml"),
+    ]
+    result = runner.invoke(app, [*args, "--lake", lake, "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout[result.stdout.index("{") :])
+    assert summary["observations_stored"] == 5 and summary["quarantined_total"] == 4
+
+    shown = runner.invoke(app, ["quarantine", "--lake", lake, "--reason", "time"])
+    assert shown.exit_code == 0 and "unparseable time" in shown.output
+
+    out = tmp_path / "rejected.csv"
+    exported = runner.invoke(app, ["quarantine", "--lake", lake, "--export", str(out)])
+    assert exported.exit_code == 0
+    frame = pd.read_csv(out)
+    assert len(frame) == 4
+    assert {"source", "line", "reason", "raw", "column_name"} <= set(frame.columns)
+
+
+def test_profile_as_csv(tmp_path):
+    lake = str(tmp_path / "lake")
+    runner.invoke(
+        app,
+        [
+            "ingest",
+            str(FIXTURES / "station_counts.csv"),
+            "-m",
+            str(FIXTURES / "station_counts.toml"),
+            "--lake",
+            lake,
+        ],
+    )
+    result = runner.invoke(
+        app, ["profile", "bj-XZM", "--metric", "entries", "--period", "60", "--csv", "--lake", lake]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "day_type,period_start,period_label,mean,p50,p90,n"
+    assert any(line.startswith("weekday,420,07:00,1520.0") for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["profile", "nowhere", "--metric", "entries"], "no 'entries' observations"),
+        (["ingest", "missing.csv", "-m", str(FIXTURES / "station_counts.toml")], "no such file"),
+    ],
+)
+def test_mistakes_get_one_clear_line_and_a_nonzero_exit(tmp_path, args, message):
+    result = runner.invoke(app, [*args, "--lake", str(tmp_path / "lake")])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_broken_mapping_names_the_field(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('layout = "long"\n[time]\nstep = "5min"\n')
+    result = runner.invoke(
+        app,
+        [
+            "ingest",
+            str(FIXTURES / "station_counts.csv"),
+            "-m",
+            str(bad),
+            "--lake",
+            str(tmp_path / "l"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "time" in result.output and "bad.toml" in result.output
