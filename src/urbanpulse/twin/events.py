@@ -54,7 +54,7 @@ def build_smog(rng: np.random.Generator, city_codes: list[str], n_hours: int) ->
     """
     exposure = np.array([SMOG_EXPOSURE.get(c, 1.0) for c in city_codes])[:, None]
     level = np.zeros(n_hours)
-    n_episodes = max(1, int(round(n_hours / 24 / 16)))
+    n_episodes = max(1, round(n_hours / 24 / 16))
     for start in np.sort(rng.integers(0, max(1, n_hours - 48), size=n_episodes)):
         build = int(rng.integers(48, 96))
         peak = np.log(rng.uniform(2.5, 4.5))
