@@ -54,13 +54,15 @@ def build_map_figure(cities: pd.DataFrame, sites: pd.DataFrame) -> dict[str, Any
     mid_lat = float(cities["lat"].mean()) if len(cities) else 39.0
     fig.update_layout(
         **_base_layout(height=520),
-        xaxis={"title": {"text": "Longitude (°E)"}, "zeroline": False},
+        # constrain="domain": keep equal scales by shrinking the plot, not padding the range.
+        xaxis={"title": {"text": "Longitude (°E)"}, "zeroline": False, "constrain": "domain"},
         # One degree of longitude is cos(latitude) as long as one of latitude.
         yaxis={
             "title": {"text": "Latitude (°N)"},
             "scaleanchor": "x",
             "scaleratio": 1 / math.cos(math.radians(mid_lat)),
             "zeroline": False,
+            "constrain": "domain",
         },
         legend={"orientation": "h", "y": -0.15},
     )
