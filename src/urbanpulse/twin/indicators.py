@@ -201,7 +201,8 @@ def _build_output(
     for i, code in enumerate(codes):
         if code in plants:
             plateau, middle = plants[code]
-            curve = plateau / (1.0 + np.exp(-speed * (years - middle)))
+            # Plants already made some in 2014: the curve starts from a twentieth.
+            curve = plateau * (0.05 + 0.95 / (1.0 + np.exp(-speed * (years - middle))))
             out[i] = np.round(curve * _noise(rng, len(years), 0.08))
     return out
 
