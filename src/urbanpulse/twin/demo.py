@@ -28,6 +28,7 @@ from urbanpulse.twin.observations import build_observations
 Progress = Callable[[str, int, int], None]
 DEMO_OPERATION = "demo"
 _STEPS = 6
+_CHUNK_ROWS = 1_000_000  # keeps the store's duplicate check small in memory
 
 
 @dataclass
@@ -135,13 +136,36 @@ def build_demo(
             "synthetic": True,
         }
     }
-    stored, skipped = append_observations(lake, direct, operation=DEMO_OPERATION, info=info)
-    summary.observations_stored += stored
-    summary.observations_skipped += skipped
+    _append_by_metric(lake, direct, summary, info)
     summary.observations_by_metric = _count_by(direct, "metric")
     summary.seconds = round(clock.perf_counter() - started, 2)
     report("done", _STEPS, _STEPS)
     return summary
+
+
+def _append_by_metric(
+    lake: Lake, rows: pa.Table, summary: DemoSummary, info: dict[str, object]
+) -> None:
+    """Append one metric at a time: the duplicate check then holds one metric in memory.
+
+    Only the last commit is the ``demo`` operation, so an interrupted build is not
+    taken for a finished one; running it again completes it (stored keys are skipped).
+    """
+    parts = [
+        chunk
+        for metric in sorted(pc.unique(rows["metric"]).to_pylist())
+        for chunk in _split_rows(rows.filter(pc.equal(rows["metric"], metric)))
+    ]
+    for k, part in enumerate(parts):
+        operation = DEMO_OPERATION if k == len(parts) - 1 else "demo_part"
+        stored, skipped = append_observations(lake, part, operation=operation, info=info)
+        summary.observations_stored += stored
+        summary.observations_skipped += skipped
+
+
+def _split_rows(rows: pa.Table) -> list[pa.Table]:
+    """Slices of at most about ``_CHUNK_ROWS`` rows (rows come grouped by site already)."""
+    return [rows.slice(start, _CHUNK_ROWS) for start in range(0, rows.num_rows, _CHUNK_ROWS)]
 
 
 def is_demo_built(lake: Lake) -> bool:
