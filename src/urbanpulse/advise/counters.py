@@ -1,0 +1,138 @@
+"""Counters of issued recommendations per (slot, segment), shared by every API worker.
+
+The advice service reads them to treat recommendations it has already issued as
+expected extra load, which is what stops many people asking at once from all being
+sent to the same quiet slot. One small protocol, two implementations: in-process
+(thread-safe; the embedded default) and Redis (several workers, keys expire by TTL).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
+
+DEFAULT_RETENTION = timedelta(days=2)
+
+
+@runtime_checkable
+class Counters(Protocol):
+    """Signed counts per (slot start, segment id)."""
+
+    def increment(self, slot: datetime, segment: str, n: int = 1) -> int:
+        """Add ``n`` (may be negative) and return the new count."""
+        ...
+
+    def get(self, slots: Sequence[datetime], segment: str) -> list[int]:
+        """Counts of ``segment`` at each slot (0 when never counted)."""
+        ...
+
+    def expire(self, before: datetime) -> int:
+        """Forget every slot that starts before ``before``; return how many counts went."""
+        ...
+
+
+def get_slot_key(slot: datetime) -> int:
+    """A slot's start as whole UTC epoch seconds (slots must be tz-aware)."""
+    if slot.tzinfo is None:
+        raise ValueError("counter slots must be timezone-aware")
+    return int(slot.timestamp())
+
+
+class MemoryCounters:
+    """In-process counters behind one lock: for the embedded server and for tests."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, int], int] = {}
+        self._lock = threading.Lock()
+
+    def increment(self, slot: datetime, segment: str, n: int = 1) -> int:
+        """Add ``n`` and return the new count."""
+        key = (segment, get_slot_key(slot))
+        with self._lock:
+            value = self._counts.get(key, 0) + int(n)
+            self._counts[key] = value
+        return value
+
+    def get(self, slots: Sequence[datetime], segment: str) -> list[int]:
+        """Counts at each slot, 0 when never counted."""
+        keys = [(segment, get_slot_key(s)) for s in slots]
+        with self._lock:
+            return [self._counts.get(k, 0) for k in keys]
+
+    def expire(self, before: datetime) -> int:
+        """Forget slots that start before ``before``."""
+        cutoff = get_slot_key(before)
+        with self._lock:
+            old = [k for k in self._counts if k[1] < cutoff]
+            for k in old:
+                del self._counts[k]
+        return len(old)
+
+
+class RedisCounters:
+    """Counters in Redis: one key per (segment, slot), INCRBY, a TTL and a time index.
+
+    Parameters
+    ----------
+    client
+        A ``redis.Redis`` client (``decode_responses`` either way).
+    prefix
+        Namespace of every key; a fresh random one when not given.
+    retention
+        How long after its start a slot's key lives (Redis expires it on its own).
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        prefix: str | None = None,
+        retention: timedelta = DEFAULT_RETENTION,
+    ) -> None:
+        self.client = client
+        self.prefix = prefix or f"urbanpulse:advice:{uuid.uuid4().hex[:12]}"
+        self.retention = retention
+        # A sorted set of keys scored by slot start lets expire() find old keys without
+        # SCAN over the whole database.
+        self._index = f"{self.prefix}:index"
+
+    def _key(self, segment: str, slot_key: int) -> str:
+        return f"{self.prefix}:{segment}:{slot_key}"
+
+    def increment(self, slot: datetime, segment: str, n: int = 1) -> int:
+        """Atomically add ``n`` (INCRBY) and refresh the key's expiry, in one round trip."""
+        slot_key = get_slot_key(slot)
+        key = self._key(segment, slot_key)
+        expire_at = slot_key + int(self.retention.total_seconds())
+        pipe = self.client.pipeline(transaction=True)
+        pipe.incrby(key, int(n))
+        pipe.expireat(key, expire_at)
+        pipe.zadd(self._index, {key: slot_key})
+        pipe.expireat(self._index, expire_at, gt=True)
+        return int(pipe.execute()[0])
+
+    def get(self, slots: Sequence[datetime], segment: str) -> list[int]:
+        """Counts at each slot (MGET), 0 when absent or expired."""
+        if not slots:
+            return []
+        keys = [self._key(segment, get_slot_key(s)) for s in slots]
+        return [int(v) if v is not None else 0 for v in self.client.mget(keys)]
+
+    def expire(self, before: datetime) -> int:
+        """Delete keys of slots that start before ``before`` (TTL does this eventually)."""
+        old = self.client.zrangebyscore(self._index, "-inf", f"({get_slot_key(before)}")
+        if not old:
+            return 0
+        pipe = self.client.pipeline(transaction=True)
+        pipe.delete(*old)
+        pipe.zrem(self._index, *old)
+        return int(pipe.execute()[0])
+
+    def clear(self) -> None:
+        """Delete every key under this prefix (used by tests and the simulation)."""
+        keys = list(self.client.scan_iter(match=f"{self.prefix}:*", count=500))
+        if keys:
+            self.client.delete(*keys)

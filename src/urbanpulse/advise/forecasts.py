@@ -1,0 +1,196 @@
+"""Crowding forecasts per station and period, in the one shape advice reads.
+
+A forecast table has one row per (site, period): the expected load against the site's
+capacity with a p10-p90 interval, and the capacity itself (passengers per period), so
+recommendations already issued can be turned into extra load. Where a forecasting
+model exists (``urbanpulse.forecast.forecast_site``) it is used; otherwise the site's
+period profile for the matching day type stands in, behind :func:`read_site_forecast`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from urbanpulse.errors import NotFoundError
+from urbanpulse.forecast.calendar import get_day_types
+from urbanpulse.forecast.profiles import compute_profile
+from urbanpulse.store import Lake, read_sites
+
+FORECAST_COLUMNS = ["site_id", "slot", "load", "load_p10", "load_p90", "capacity"]
+# Boardings count both directions; without a measured split, half go each way.
+DIRECTION_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class ForecastLookup:
+    """A forecast table indexed for fast reads: per site, slot starts and values."""
+
+    period_minutes: int
+    sites: dict[str, tuple[np.ndarray, np.ndarray]]  # site -> (slot epochs, (4, n) values)
+
+    def get_values(self, site_id: str, slot_keys: np.ndarray) -> np.ndarray:
+        """load, load_p10, load_p90, capacity at each slot: shape (4, len(slot_keys))."""
+        if site_id not in self.sites:
+            raise NotFoundError(f"no crowding forecast for site {site_id!r}")
+        keys, values = self.sites[site_id]
+        pos = np.clip(np.searchsorted(keys, slot_keys), 0, len(keys) - 1)
+        if len(keys) == 0 or np.any(keys[pos] != slot_keys):
+            missing = pd.Timestamp(int(slot_keys[keys[pos] != slot_keys][0]), unit="s", tz="UTC")
+            raise NotFoundError(f"no crowding forecast for site {site_id!r} at {missing}")
+        return values[:, pos]
+
+
+def build_forecast_lookup(table: pd.DataFrame, *, period_minutes: int = 15) -> ForecastLookup:
+    """Index a forecast table (``FORECAST_COLUMNS``) for :func:`compute_advice`."""
+    frame = table.assign(key=_to_epoch(table["slot"])).sort_values(["site_id", "key"])
+    sites = {}
+    for site_id, rows in frame.groupby("site_id", sort=False):
+        values = rows[["load", "load_p10", "load_p90", "capacity"]].to_numpy(float).T
+        sites[str(site_id)] = (rows["key"].to_numpy(np.int64), values)
+    return ForecastLookup(period_minutes, sites)
+
+
+def compute_profile_forecast(
+    profile: pd.DataFrame,
+    site_id: str,
+    slots: pd.DatetimeIndex,
+    *,
+    capacity: float,
+    scale: float = 1.0,
+    tz: str = "Asia/Shanghai",
+) -> pd.DataFrame:
+    """A forecast read off a period profile: each slot gets its day type's usual value.
+
+    ``scale`` turns the profile's unit into load against capacity (1.0 when the metric
+    already is a share of capacity). The profile has no p10, so it is mirrored from
+    p90 about the median: p10 ~ max(0, 2 p50 - p90).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns of ``FORECAST_COLUMNS``, one row per slot.
+    """
+    local = slots.tz_convert(tz)
+    period = int(profile["period_start"].diff().dropna().min()) if len(profile) > 1 else 15
+    keys = pd.DataFrame(
+        {
+            "day_type": get_day_types(slots, tz=tz),
+            "period_start": (local.hour * 60 + local.minute) // period * period,
+        }
+    )
+    cells = keys.merge(profile, on=["day_type", "period_start"], how="left")
+    # A day type never observed (a holiday in a short history) borrows the weekday.
+    weekday = keys.assign(day_type="weekday").merge(
+        profile, on=["day_type", "period_start"], how="left"
+    )
+    cells = cells.fillna(weekday[cells.columns]).fillna(0.0)
+    p10 = np.maximum(0.0, 2 * cells["p50"] - cells["p90"])
+    return pd.DataFrame(
+        {
+            "site_id": site_id,
+            "slot": slots.tz_convert("UTC"),
+            "load": cells["mean"].to_numpy(float) * scale,
+            "load_p10": p10.to_numpy(float) * scale,
+            "load_p90": cells["p90"].to_numpy(float) * scale,
+            "capacity": float(capacity),
+        }
+    )
+
+
+def read_forecast_table(
+    lake: Lake,
+    site_ids: Sequence[str],
+    *,
+    start: datetime,
+    end: datetime,
+    period_minutes: int = 15,
+) -> pd.DataFrame:
+    """Crowding forecasts of stations from ``start`` to ``end`` (both tz-aware).
+
+    Metro stations use their ``load`` metric (already a share of capacity); other
+    stations their ``boardings`` per period in one direction against capacity.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns of ``FORECAST_COLUMNS``.
+    """
+    sites = read_sites(lake).set_index("site_id")
+    first = pd.Timestamp(start).floor(f"{period_minutes}min")
+    slots = pd.date_range(first, pd.Timestamp(end), freq=f"{period_minutes}min", inclusive="left")
+    parts = []
+    for site_id in dict.fromkeys(site_ids):
+        if site_id not in sites.index:
+            raise NotFoundError(f"unknown station {site_id!r}")
+        capacity = float(sites.at[site_id, "capacity"] or np.nan)
+        metric, scale = _get_crowding_metric(
+            str(sites.at[site_id, "kind"]), capacity, period_minutes
+        )
+        parts.append(
+            read_site_forecast(lake, site_id, metric, slots, capacity=capacity, scale=scale)
+        )
+    return pd.concat(parts, ignore_index=True)[FORECAST_COLUMNS]
+
+
+def read_site_forecast(
+    lake: Lake,
+    site_id: str,
+    metric: str,
+    slots: pd.DatetimeIndex,
+    *,
+    capacity: float,
+    scale: float,
+) -> pd.DataFrame:
+    """One site's forecast: the forecasting model when there is one, else its profile.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns of ``FORECAST_COLUMNS``.
+    """
+    period = int(slots.freq.n if slots.freq is not None else 15)
+    model = _get_forecast_site()
+    if model is not None:
+        frame = model(
+            lake, site_id, metric, start=slots[0], horizon=len(slots), period_minutes=period
+        )
+        return pd.DataFrame(
+            {
+                "site_id": site_id,
+                "slot": pd.DatetimeIndex(frame["ts"]).tz_convert("UTC"),
+                "load": frame["yhat"].to_numpy(float) * scale,
+                "load_p10": frame["p10"].to_numpy(float) * scale,
+                "load_p90": frame["p90"].to_numpy(float) * scale,
+                "capacity": capacity,
+            }
+        )
+    profile = compute_profile(lake, site_id, metric, period_minutes=period)
+    return compute_profile_forecast(profile, site_id, slots, capacity=capacity, scale=scale)
+
+
+def _get_crowding_metric(kind: str, capacity: float, period_minutes: int) -> tuple[str, float]:
+    if kind == "metro_station":
+        return "load", 1.0
+    if not capacity or np.isnan(capacity):
+        raise NotFoundError("a station without a capacity cannot be given a crowding forecast")
+    # A period's mean boardings per 5-minute reading, summed over the period, one way.
+    return "boardings", (period_minutes / 5) * DIRECTION_SHARE / capacity
+
+
+def _get_forecast_site() -> Callable[..., pd.DataFrame] | None:
+    try:  # the forecasting models may not be installed in this tree yet
+        from urbanpulse.forecast import forecast_site  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return forecast_site  # type: ignore[no-any-return]
+
+
+def _to_epoch(slots: pd.Series) -> np.ndarray:
+    index = pd.DatetimeIndex(slots)
+    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    return np.asarray(index.as_unit("s").asi8, dtype=np.int64)
