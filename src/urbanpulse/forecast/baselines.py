@@ -1,0 +1,80 @@
+"""Reference models: last-value persistence, rolling mean and the seasonal profile.
+
+They are the yardsticks every learned model is measured against in the same run, and
+also candidates for model selection: on a flat, quiet site persistence is hard to beat.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from urbanpulse.forecast.panel import build_windows, compute_last_values, get_future_index
+from urbanpulse.forecast.protocol import CalendarSpec
+from urbanpulse.forecast.seasonal import SeasonalTable, build_seasonal_table
+
+
+class Persistence:
+    """Tomorrow looks like now: the latest known value, repeated over the horizon."""
+
+    name = "persistence"
+
+    def fit(self, panel: pd.DataFrame, *, horizon: int) -> Persistence:
+        """Nothing to learn."""
+        return self
+
+    def predict(self, panel: pd.DataFrame, origins: np.ndarray, *, horizon: int) -> np.ndarray:
+        """The value at origin - 1 (carried over gaps) for every step."""
+        last = compute_last_values(panel.to_numpy(dtype=float))
+        latest = last[np.asarray(origins) - 1]
+        return np.repeat(latest[:, None, :], horizon, axis=1)
+
+
+class RollingMean:
+    """Mean of the last ``window`` values, rolled forward over its own forecasts.
+
+    Each step's forecast joins the window for the next step, as in the T-GCN paper's
+    baseline, so a 12-step window slowly forgets the observed values.
+    """
+
+    def __init__(self, *, window: int = 12) -> None:
+        self.window = window
+        self.name = f"rolling_mean_{window}"
+
+    def fit(self, panel: pd.DataFrame, *, horizon: int) -> RollingMean:
+        """Nothing to learn."""
+        return self
+
+    def predict(self, panel: pd.DataFrame, origins: np.ndarray, *, horizon: int) -> np.ndarray:
+        """Recursive window means, shape (origins, horizon, sites)."""
+        values = compute_last_values(panel.to_numpy(dtype=float))
+        buffer = build_windows(values, np.asarray(origins) - self.window, self.window)
+        forecasts = np.empty((len(buffer), horizon, values.shape[1]))
+        for step in range(horizon):
+            forecasts[:, step] = buffer.mean(axis=1)
+            buffer = np.concatenate([buffer[:, 1:], forecasts[:, step : step + 1]], axis=1)
+        return forecasts
+
+
+class SeasonalProfile:
+    """The site's usual value for the target's day type and period of the local day."""
+
+    name = "seasonal_profile"
+
+    def __init__(self, *, calendar: CalendarSpec | None = None) -> None:
+        self.calendar = calendar or CalendarSpec()
+        self.table: SeasonalTable | None = None
+
+    def fit(self, panel: pd.DataFrame, *, horizon: int) -> SeasonalProfile:
+        """Average every site by day type and slot over the fitted rows."""
+        self.table = build_seasonal_table(panel, self.calendar)
+        return self
+
+    def predict(self, panel: pd.DataFrame, origins: np.ndarray, *, horizon: int) -> np.ndarray:
+        """Profile values at the target rows, shape (origins, horizon, sites)."""
+        if self.table is None:
+            raise RuntimeError("fit the seasonal profile before predicting")
+        origins = np.asarray(origins)
+        extra = max(0, int(origins.max()) + horizon - len(panel)) if len(origins) else 0
+        profile = self.table.get_values(get_future_index(pd.DatetimeIndex(panel.index), extra))
+        return build_windows(profile, origins, horizon)
