@@ -89,7 +89,7 @@ def build_drop_frame(rows: pa.Table, *, seed: int) -> pd.DataFrame:
     )
     picks = rng.permutation(len(frame))
     start = 0
-    repeats = []
+    repeats = np.array([], dtype=int)
     for kind, count in _DAMAGE.items():
         chosen = picks[start : start + count]
         start += count
