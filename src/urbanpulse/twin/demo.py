@@ -127,7 +127,7 @@ def build_demo(
     _ingest_drop(lake, summary, observations.filter(in_drop), seed, drop_dir)
     report("writing observations", 5, _STEPS)
     direct = observations.filter(pa.array(~in_drop))
-    info = {
+    info: dict[str, object] = {
         "demo": {
             "seed": seed,
             "weeks": weeks,
