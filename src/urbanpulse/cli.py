@@ -363,7 +363,13 @@ def demo(
                 summary = build_demo(
                     opened, seed=settings.demo_seed, weeks=settings.demo_weeks, progress=report
                 )
-            console.print(f"built the synthetic demo city cluster in {opened.root}: {summary}")
+            console.print(
+                f"built the synthetic demo city cluster in {opened.root}: {summary.sites:,} sites, "
+                f"{summary.observations_stored:,} observations from {summary.first_day} to "
+                f"{summary.last_day}, {summary.indicators:,} yearly indicator values, "
+                f"{sum(summary.quarantined.values()):,} bad rows in quarantine "
+                f"({summary.seconds:.0f} s). All of it is synthetic."
+            )
     if serve_app:
         _serve(settings)
 
