@@ -37,6 +37,9 @@ def test_home_lists_cities_with_both_names_and_population(client: TestClient) ->
     for text in ("北京", "Beijing", "21,893,095", "衡水", "Hengshui", "4,212,933"):
         assert text in html
     assert 'href="/sites/bj-metro-1"' in html
+    # Sites are listed under their city, one collapsible group per city with sites.
+    assert html.count('<details class="site-group"') == 3
+    assert re.search(r"Beijing\s*<span class=\"count\">1 site</span>", html)
     assert "Synthetic demo data" in html
 
 
@@ -58,7 +61,7 @@ def test_site_page_shows_details_profile_and_recent_charts(client: TestClient) -
         assert text in html
     profile = get_figure(html, "profile-chart")
     names = [t.get("name") for t in profile["data"]]
-    assert "weekday mean" in names and "weekend mean" in names
+    assert "weekday" in names and "weekend" in names
     assert any(t.get("fill") == "tonexty" for t in profile["data"])
     recent = get_figure(html, "recent-chart")
     assert recent["layout"]["xaxis"]["title"]["text"] == "Time (Asia/Shanghai)"
@@ -69,7 +72,7 @@ def test_site_page_metric_and_period_are_selectable(client: TestClient) -> None:
     html = client.get("/sites/bj-metro-1", params={"metric": "pm25", "period": 60}).text
     assert 'option value="pm25" selected' in html and 'option value="60" selected' in html
     weekday = next(
-        t for t in get_figure(html, "profile-chart")["data"] if t.get("name") == "weekday mean"
+        t for t in get_figure(html, "profile-chart")["data"] if t.get("name") == "weekday"
     )
     assert len(weekday["x"]) == 24
 

@@ -35,7 +35,8 @@ def build_map_figure(cities: pd.DataFrame, sites: pd.DataFrame) -> dict[str, Any
     site_id, kind, name_zh, name_en, lat, lon. Site points carry their page URL in
     ``customdata`` so a click can open it.
     """
-    fig = go.Figure()
+    # Cities first, so that site points are drawn (and hovered, clicked) above them.
+    fig = go.Figure(_city_trace(cities))
     for kind, group in sites.dropna(subset=["lat", "lon"]).groupby("kind", sort=True):
         names = group["name_en"].fillna(group["site_id"]) + " " + group["name_zh"].fillna("")
         fig.add_trace(
@@ -50,10 +51,9 @@ def build_map_figure(cities: pd.DataFrame, sites: pd.DataFrame) -> dict[str, Any
                 hovertemplate="%{text}<br>" + str(kind) + "<extra></extra>",
             )
         )
-    fig.add_trace(_city_trace(cities))
     mid_lat = float(cities["lat"].mean()) if len(cities) else 39.0
     fig.update_layout(
-        **_base_layout(height=520),
+        **_base_layout(height=600),
         # constrain="domain": keep equal scales by shrinking the plot, not padding the range.
         xaxis={"title": {"text": "Longitude (°E)"}, "zeroline": False, "constrain": "domain"},
         # One degree of longitude is cos(latitude) as long as one of latitude.
@@ -117,6 +117,7 @@ def build_profile_figure(profile: pd.DataFrame, *, metric: str, unit: str | None
                 fill="tonexty",
                 fillcolor=_transparent(colour),
                 name=f"{day_type} p50–p90",
+                showlegend=False,
                 hovertemplate="%{x} p90 %{y:.1f}<extra></extra>",
             )
         )
@@ -125,15 +126,16 @@ def build_profile_figure(profile: pd.DataFrame, *, metric: str, unit: str | None
                 **common,
                 y=group["mean"].tolist(),
                 line={"color": colour, "width": 2},
-                name=f"{day_type} mean",
+                name=str(day_type),
                 hovertemplate="%{x} mean %{y:.1f}<extra>" + str(day_type) + "</extra>",
             )
         )
     fig.update_layout(
-        **_base_layout(height=420),
+        **_base_layout(height=440, top=40),
         xaxis={"title": {"text": "Period of day (local time)"}, "nticks": 12},
         yaxis={"title": {"text": _axis_label(metric, unit)}, "rangemode": "tozero"},
-        legend={"orientation": "h", "y": -0.25},
+        # Above the plot: below it, the legend collides with rotated ticks on phones.
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
     )
     return _to_dict(fig)
 
@@ -162,10 +164,10 @@ def build_recent_figure(
     return _to_dict(fig)
 
 
-def _base_layout(*, height: int) -> dict[str, Any]:
+def _base_layout(*, height: int, top: int = 16) -> dict[str, Any]:
     return {
         "height": height,
-        "margin": {"l": 56, "r": 12, "t": 16, "b": 48},
+        "margin": {"l": 56, "r": 12, "t": top, "b": 48},
         "font": _FONT,
         "paper_bgcolor": "white",
         "plot_bgcolor": "#f7f7f7",

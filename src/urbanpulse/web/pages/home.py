@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -12,9 +15,6 @@ from urbanpulse.web.rendering import render_page
 
 router = APIRouter()
 
-# Beyond this the table would be a wall of rows; the map still shows every site.
-MAX_LISTED_SITES = 300
-
 
 @router.get("/", response_class=HTMLResponse)
 def get_home(request: Request) -> HTMLResponse:
@@ -24,8 +24,6 @@ def get_home(request: Request) -> HTMLResponse:
     sites = read_sites(lake)
     counts = sites["city_code"].value_counts()
     cities["sites"] = cities["code"].map(counts).fillna(0).astype(int)
-    city_names = dict(zip(cities["code"], cities["name_en"], strict=True))
-    listed = sites.head(MAX_LISTED_SITES).assign(city_name=lambda t: t["city_code"].map(city_names))
     return render_page(
         request,
         "home.html",
@@ -33,7 +31,22 @@ def get_home(request: Request) -> HTMLResponse:
         synthetic=bool(sites["synthetic"].fillna(False).any()),
         cities=cities.to_dict("records"),
         total_population=int(cities["population_2020"].sum()),
-        sites=listed.astype(object).where(listed.notna(), None).to_dict("records"),
+        sites_by_city=_group_by_city(sites, cities),
         site_count=len(sites),
         map_figure=build_map_figure(cities, sites),
     )
+
+
+def _group_by_city(sites: pd.DataFrame, cities: pd.DataFrame) -> list[dict[str, Any]]:
+    """Sites grouped under their city, catalogue order; sites of no known city last."""
+    records = sites.astype(object).where(sites.notna(), None).to_dict("records")
+    groups: list[dict[str, Any]] = []
+    for city in cities.to_dict("records"):
+        members = [r for r in records if r["city_code"] == city["code"]]
+        if members:
+            groups.append({"city": city, "sites": members})
+    known = set(cities["code"])
+    others = [r for r in records if r["city_code"] not in known]
+    if others:
+        groups.append({"city": None, "sites": others})
+    return groups
