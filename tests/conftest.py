@@ -24,7 +24,8 @@ from urbanpulse.store import (
     write_table_file,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium; Playwright's own browser download needs the internet.
+CHROMIUM = Path(os.environ.get("URBANPULSE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -10,7 +10,7 @@ from urbanpulse.api.deps import LakeDep, SettingsDep
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.schemas import SiteDetailPublic, SiteMetricPublic, SitePublic, SitesPublic
 from urbanpulse.api.tables import get_records, get_site_record, get_site_records
-from urbanpulse.catalog import SITE_KINDS, get_city
+from urbanpulse.catalog import SITE_KINDS, City, get_city
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.store import get_site_metrics, read_sites
 
@@ -45,11 +45,19 @@ def get_site(site_id: str, lake: LakeDep, settings: SettingsDep) -> SiteDetailPu
     """A site's details, its city and the metrics it reports with their time span."""
     record = get_site_record(lake, site_id)
     metrics = [SiteMetricPublic(**m) for m in get_records(get_site_metrics(lake, site_id))]
-    names: dict[str, str | None] = {"city_name_zh": None, "city_name_en": None}
-    if record.get("city_code"):
-        try:
-            city = get_city(record["city_code"], settings.region)
-            names = {"city_name_zh": city.name_zh, "city_name_en": city.name_en}
-        except NotFoundError:
-            pass  # a site may lie outside the catalogued region; it is still a site
-    return SiteDetailPublic(**record, **names, metrics=metrics)
+    city = _find_city(record.get("city_code"), settings.region)
+    return SiteDetailPublic(
+        **record,
+        city_name_zh=city.name_zh if city else None,
+        city_name_en=city.name_en if city else None,
+        metrics=metrics,
+    )
+
+
+def _find_city(code: str | None, region: str) -> City | None:
+    if not code:
+        return None
+    try:
+        return get_city(code, region)
+    except NotFoundError:
+        return None  # a site may lie outside the catalogued region; it is still a site
