@@ -14,7 +14,7 @@ recommendation at all, so operators can compare the two groups.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,7 +60,9 @@ class Policy:
     temperature
         Softmax temperature over near-equivalent slots (load share); lower is greedier.
     shift_penalty
-        Score added per hour between a slot and the preferred time.
+        Score added per hour between a slot and the preferred time. The traveller has
+        already said every slot of the window is acceptable, so this only breaks
+        near-ties: by default an hour's shift weighs as much as ``tolerance``.
     holdout_share
         Share of requests, drawn at random, that get no recommendation.
     passengers_per_request
@@ -73,7 +75,7 @@ class Policy:
     spread: bool = True
     tolerance: float = 0.05
     temperature: float = 0.02
-    shift_penalty: float = 0.2
+    shift_penalty: float = 0.05
     holdout_share: float = 0.0
     passengers_per_request: float = 1.0
     expected_compliance: float = 1.0
@@ -158,24 +160,29 @@ def compute_advice(
     lookup = forecast if isinstance(forecast, ForecastLookup) else build_forecast_lookup(forecast)
     rng = rng or np.random.default_rng()
     window = check_window(window, now=now or datetime.now(UTC))
-    table = compute_slot_table(
-        lookup, trip, window, counters=counters if policy.spread else None, policy=policy, tz=tz
-    )
+    reader = counters if policy.spread else None
+    cols = _compute_slot_arrays(lookup, trip, window, counters=reader, policy=policy, tz=tz)
     holdout = bool(rng.random() < policy.holdout_share)
-    pick = None if holdout else choose_slot(table["score"].to_numpy(), policy=policy, rng=rng)
-    ranked = rank_slots(table, pick)
-    preferred = table.iloc[int(np.argmin(np.abs(table["shift_minutes"].to_numpy())))]
-    ranked["reason"] = [build_reason(row, preferred) for row in ranked.itertuples()]
-    if counters is not None:
-        _record(counters, trip, lookup.period_minutes, ranked, preferred, holdout)
-    return Advice(
-        trip,
-        window,
-        policy.name,
-        holdout,
-        ranked[ADVICE_COLUMNS],
-        _message(ranked, holdout, policy),
+    pick = None if holdout else choose_slot(cols["score"], policy=policy, rng=rng)
+    order = _rank(cols, pick)
+    ranked = {name: values[order] for name, values in cols.items()}
+    ranked["recommended"] = np.zeros(len(order), dtype=bool)
+    ranked["recommended"][0] = pick is not None
+    pref = int(np.argmin(np.abs(cols["shift_minutes"])))
+    ranked["reason"] = np.array(
+        [
+            build_reason(c, p90, shift, cols["crowding"][pref], str(cols["label"][pref]))
+            for c, p90, shift in zip(
+                ranked["crowding"], ranked["crowding_p90"], ranked["shift_minutes"], strict=True
+            )
+        ],
+        dtype=object,
     )
+    if counters is not None:
+        chosen = None if pick is None else cols["departure"][pick]
+        _record(counters, trip, lookup.period_minutes, cols["departure"][pref], chosen)
+    slots = pd.DataFrame(ranked)[ADVICE_COLUMNS]
+    return Advice(trip, window, policy.name, holdout, slots, _message(slots, holdout, policy))
 
 
 def get_departure_slots(window: Window, *, period_minutes: int) -> pd.DatetimeIndex:
@@ -202,6 +209,19 @@ def compute_slot_table(
         Columns: departure, label, arrival, travel_minutes, crowding, crowding_p10,
         crowding_p90, expected_extra, bottleneck_site_id, shift_minutes, score.
     """
+    cols = _compute_slot_arrays(lookup, trip, window, counters=counters, policy=policy, tz=tz)
+    return pd.DataFrame(cols)
+
+
+def _compute_slot_arrays(
+    lookup: ForecastLookup,
+    trip: Trip,
+    window: Window,
+    *,
+    counters: Counters | None,
+    policy: Policy,
+    tz: str,
+) -> dict[str, np.ndarray]:
     period = lookup.period_minutes
     departures = get_departure_slots(window, period_minutes=period).tz_convert(tz)
     dep_keys = departures.as_unit("s").asi8
@@ -217,26 +237,28 @@ def compute_slot_table(
             people = policy.passengers_per_request * policy.expected_compliance
             extra = counts * people / np.where(values[3] > 0, values[3], np.inf)
         load[:, s] = [values[0] + extra, values[1] + extra, values[2] + extra, extra]
+    # The trip is as crowded as its most crowded train; its interval is bounded by the
+    # worst p10 and the worst p90 along the way.
     worst = np.argmax(load[0], axis=0)
     cols = np.arange(len(departures))
-    preferred = pd.Timestamp(window.preferred).floor(f"{period}min")
-    shift = np.asarray((departures - preferred) / pd.Timedelta(minutes=1), dtype=float)
-    table = pd.DataFrame(
-        {
-            "departure": departures,
-            "label": departures.strftime("%H:%M"),
-            "arrival": departures + pd.Timedelta(minutes=trip.travel_minutes),
-            "travel_minutes": trip.travel_minutes,
-            "crowding": load[0, worst, cols],
-            "crowding_p10": load[1].max(axis=0),
-            "crowding_p90": load[2].max(axis=0),
-            "expected_extra": load[3, worst, cols],
-            "bottleneck_site_id": [trip.segments[w].site_id for w in worst],
-            "shift_minutes": shift,
-        }
-    )
-    table["score"] = table["crowding"] + policy.shift_penalty * np.abs(shift) / 60.0
-    return table
+    pref_key = (int(window.preferred.timestamp()) // step) * step
+    shift = (dep_keys - pref_key) / 60.0
+    crowding = load[0, worst, cols]
+    return {
+        "departure": np.asarray(departures.to_pydatetime(), dtype=object),
+        "label": np.asarray(departures.strftime("%H:%M"), dtype=object),
+        "arrival": np.asarray(
+            (departures + pd.Timedelta(minutes=trip.travel_minutes)).to_pydatetime(), dtype=object
+        ),
+        "travel_minutes": np.full(len(departures), trip.travel_minutes),
+        "crowding": crowding,
+        "crowding_p10": load[1].max(axis=0),
+        "crowding_p90": load[2].max(axis=0),
+        "expected_extra": load[3, worst, cols],
+        "bottleneck_site_id": np.asarray([trip.segments[w].site_id for w in worst], dtype=object),
+        "shift_minutes": shift,
+        "score": crowding + policy.shift_penalty * np.abs(shift) / 60.0,
+    }
 
 
 def choose_slot(scores: np.ndarray, *, policy: Policy, rng: np.random.Generator) -> int:
@@ -256,36 +278,44 @@ def choose_slot(scores: np.ndarray, *, policy: Policy, rng: np.random.Generator)
 
 def rank_slots(table: pd.DataFrame, pick: int | None) -> pd.DataFrame:
     """Slots ordered by score (then nearness to the preferred time), ``pick`` first."""
-    order = table.assign(_abs=table["shift_minutes"].abs(), recommended=False)
-    order = order.sort_values(["score", "_abs", "departure"], kind="stable")
-    if pick is not None:
-        order.loc[pick, "recommended"] = True
-        order = pd.concat([order.loc[[pick]], order.drop(index=pick)])
-    return order.drop(columns="_abs").reset_index(drop=True)
+    cols = {name: table[name].to_numpy() for name in ("score", "shift_minutes")}
+    return table.iloc[_rank(cols, pick)].reset_index(drop=True)
 
 
-def build_reason(row: Any, preferred: pd.Series) -> str:
+def _rank(cols: dict[str, np.ndarray], pick: int | None) -> np.ndarray:
+    shift = np.asarray(cols["shift_minutes"], dtype=float)
+    order = np.lexsort((np.arange(len(shift)), np.abs(shift), cols["score"]))
+    if pick is None:
+        return order
+    return np.concatenate([[pick], order[order != pick]])
+
+
+def build_reason(
+    crowding: float, crowding_p90: float, shift: float, base: float, base_label: str
+) -> str:
     """A short reason in words, e.g. '23 % less crowded than 08:00, 15 min earlier than
-    you wanted'."""
+    you wanted'; ``base`` and ``base_label`` are the preferred slot's crowding and time."""
     parts = []
-    shift = int(row.shift_minutes)
-    if shift == 0:
-        parts.append(f"your preferred time, {row.crowding:.0%} full".replace("%", " %"))
+    if int(shift) == 0:
+        parts.append(f"your preferred time, {_percent(crowding)} full")
     else:
-        base = float(preferred["crowding"])
-        change = (base - row.crowding) / base if base > 0 else 0.0
+        change = (base - crowding) / base if base > 0 else 0.0
         if abs(change) < 0.005:
-            parts.append(f"as crowded as {preferred['label']}")
+            parts.append(f"as crowded as {base_label}")
         else:
             word = "less" if change > 0 else "more"
-            parts.append(
-                f"{abs(change):.0%} {word} crowded than {preferred['label']}".replace("%", " %")
-            )
+            parts.append(f"{_percent(abs(change))} {word} crowded than {base_label}")
         when = "earlier" if shift < 0 else "later"
-        parts.append(f"{_duration(abs(shift))} {when} than you wanted")
-    if row.crowding_p90 > 1.0:
-        parts.append("may be over capacity" if row.crowding <= 1.0 else "over capacity")
+        parts.append(f"{_duration(abs(int(shift)))} {when} than you wanted")
+    if crowding > 1.0:
+        parts.append("over capacity")
+    elif crowding_p90 > 1.0:
+        parts.append("may be over capacity")
     return ", ".join(parts)
+
+
+def _percent(share: float) -> str:
+    return f"{round(share * 100)} %"
 
 
 def _duration(minutes: int) -> str:
@@ -295,14 +325,14 @@ def _duration(minutes: int) -> str:
     return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
-def _message(ranked: pd.DataFrame, holdout: bool, policy: Policy) -> str:
+def _message(slots: pd.DataFrame, holdout: bool, policy: Policy) -> str:
     if holdout:
         return (
             "No recommendation this time: this request is in the holdout group "
-            f"({policy.holdout_share:.0%} of requests) that lets operators measure what "
-            "advice changes. Predicted crowding for every slot is below."
-        ).replace("%", " %")
-    top = ranked.iloc[0]
+            f"({_percent(policy.holdout_share)} of requests) that lets operators measure "
+            "what advice changes. Predicted crowding for every slot is below."
+        )
+    top = slots.iloc[0]
     return f"Leave at {top['label']}: {top['reason']}."
 
 
@@ -310,34 +340,24 @@ def _record(
     counters: Counters,
     trip: Trip,
     period_minutes: int,
-    ranked: pd.DataFrame,
-    preferred: pd.Series,
-    holdout: bool,
+    preferred: datetime,
+    chosen: datetime | None,
 ) -> None:
     """Count who asked (by group) and, when advised, the move from preferred to advised.
 
     Counts are in requests; readers turn them into passengers with the policy.
     """
-    pref_at = pd.Timestamp(preferred["departure"]).to_pydatetime()
-    counters.increment(pref_at, HOLDOUT_SEGMENT if holdout else ADVISED_SEGMENT, 1)
-    if holdout:
-        return
-    chosen = pd.Timestamp(ranked.iloc[0]["departure"]).to_pydatetime()
-    if chosen == pref_at:
+    counters.increment(preferred, HOLDOUT_SEGMENT if chosen is None else ADVISED_SEGMENT, 1)
+    if chosen is None or chosen == preferred:
         return
     step = timedelta(minutes=period_minutes)
     for segment in trip.segments:
         offset = timedelta(minutes=segment.offset_minutes)
         # The traveller leaves the preferred trains and joins the advised ones.
         counters.increment(_floor(chosen + offset, step), segment.segment_id, 1)
-        counters.increment(_floor(pref_at + offset, step), segment.segment_id, -1)
+        counters.increment(_floor(preferred + offset, step), segment.segment_id, -1)
 
 
 def _floor(moment: datetime, step: timedelta) -> datetime:
     seconds = int(step.total_seconds())
     return datetime.fromtimestamp(int(moment.timestamp()) // seconds * seconds, UTC)
-
-
-def with_holdout(policy: Policy, share: float) -> Policy:
-    """The same policy with another holdout share."""
-    return replace(policy, holdout_share=share)
