@@ -286,4 +286,13 @@ def check_targets(table: pd.DataFrame, *, rate: float = 0.3) -> dict[str, object
         "none_peak_slot": str(none["peak_slot"]),
         "naive_moved_peak": bool(naive["peak_slot"] != none["peak_slot"]),
         "naive_peak_cut": round(float(naive["peak_cut"]), 4),
+        "naive_moved_peak_at": _get_moved_peaks(table, "naive"),
+        "urbanpulse_moved_peak_at": _get_moved_peaks(table, "urbanpulse"),
     }
+
+
+def _get_moved_peaks(table: pd.DataFrame, policy: str) -> list[float]:
+    """Compliance rates at which ``policy`` put the peak in another slot than no advice."""
+    none = table[table["policy"] == "none"].set_index("compliance")["peak_slot"]
+    mine = table[table["policy"] == policy].set_index("compliance")["peak_slot"]
+    return [float(rate) for rate, slot in mine.items() if slot != none[rate]]
