@@ -185,7 +185,14 @@ def _map_file(
     summary.rows_read += raw.table.num_rows + len(raw.rejects)
     summary.blank_lines += raw.blank_lines
     con.register(f"raw_{cells}", raw.table)
-    compute_cells(con, mapping, raw_name=f"raw_{cells}", known_sites=known, out_name=cells)
+    compute_cells(
+        con,
+        mapping,
+        raw_name=f"raw_{cells}",
+        columns=raw.columns,
+        known_sites=known,
+        out_name=cells,
+    )
     rows = [_q(path, r.line, None, r.reason, r.raw) for r in raw.rejects]
     problems = dict(
         con.execute(
@@ -284,10 +291,13 @@ def _resolve_repeats(
     con.execute("CREATE OR REPLACE TEMP VIEW _good AS " + " UNION ALL ".join(parts))
     # A cheap first pass on one 64-bit hash per key; a hash seen twice may be a real
     # repeat or a collision, and the exact pass below tells which.
-    if _scalar(
-        con,
-        "SELECT count(*) FROM (SELECT 1 FROM _good GROUP BY hash(site_id, metric, ts) HAVING count(*) > 1)",
-    ) == 0:
+    if (
+        _scalar(
+            con,
+            "SELECT count(*) FROM (SELECT 1 FROM _good GROUP BY hash(site_id, metric, ts) HAVING count(*) > 1)",
+        )
+        == 0
+    ):
         return "_good", []
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _repeated AS SELECT site_id, metric, ts FROM _good "

@@ -22,6 +22,9 @@ from urbanpulse.ingest.mapping import SourceSpec
 
 LINE = "_line"  # physical position of the record in its source
 ROW = "_row"  # ordinal of the record among data records (0-based), for start+step times
+SITE = "_site"  # worked out by the mapping
+TS = "_ts"  # worked out by the mapping
+RESERVED = (LINE, ROW, SITE, TS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +265,7 @@ def _check_header(path: Path, header: list[str]) -> None:
     for name in header:
         if name in seen:
             raise SourceError(f"{path}: column {name!r} appears twice in the header")
-        if name in (LINE, ROW):
+        if name in RESERVED:
             raise SourceError(f"{path}: column name {name!r} is reserved")
         seen.add(name)
 

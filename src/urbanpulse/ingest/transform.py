@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from urbanpulse.ingest.mapping import Mapping
-from urbanpulse.ingest.readers import LINE, ROW
+from urbanpulse.ingest.mapping import Mapping, MetricSpec
+from urbanpulse.ingest.readers import LINE, ROW, SITE, TS
 
 MISSING = "missing"  # a cell the source marks as missing: counted, never stored or invented
 
@@ -76,6 +76,7 @@ def compute_cells(
     mapping: Mapping,
     *,
     raw_name: str,
+    columns: list[str],
     known_sites: str | None,
     out_name: str,
 ) -> None:
@@ -86,8 +87,7 @@ def compute_cells(
     Repeated keys are left to the caller, which sees every file of a batch at once.
     ``known_sites`` names a relation of allowed site ids when new sites are forbidden.
     """
-    rules = _rules_sql(mapping)
-    unpivoted = _unpivot_sql(mapping, raw_name)
+    cells = _cells_sql(mapping, columns)
     missing = ", ".join(lit(m) for m in mapping.source.missing) or "NULL"
     unknown_site = (
         f"WHEN site_id NOT IN (SELECT site_id FROM {known_sites}) THEN 'unknown site'"
@@ -97,12 +97,9 @@ def compute_cells(
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {out_name} AS
-        WITH cells AS ({unpivoted}),
+        WITH rows AS MATERIALIZED ({_rows_sql(mapping, raw_name)}),
         typed AS (
-            SELECT c.line, c.column_name, c.site_id, c.ts, c.raw, c.metric AS label,
-                   r.metric AS metric_code, r.unit, r.lo, r.hi,
-                   TRY_CAST(trim(c.raw) AS DOUBLE) AS number
-            FROM cells c LEFT JOIN ({rules}) r ON c.metric = r.source_label
+            SELECT *, TRY_CAST(trim(raw) AS DOUBLE) AS number FROM ({cells})
         ),
         judged AS (
             SELECT *, CASE
@@ -128,6 +125,51 @@ def compute_cells(
     )
 
 
+def _rows_sql(mapping: Mapping, raw_name: str) -> str:
+    """Each source row once, with its line, site and UTC time worked out."""
+    site = "NULL::VARCHAR" if mapping.layout == "wide_sites" else build_site_sql(mapping)
+    return f"SELECT *, {site} AS {SITE}, {build_time_sql(mapping)} AS {TS} FROM {raw_name}"
+
+
+def _cells_sql(mapping: Mapping, columns: list[str]) -> str:
+    """One row per cell: line, column_name, site_id, label, metric_code, unit, lo, hi, ts, raw.
+
+    Wide layouts become one SELECT per column with the metric's rules as constants,
+    which is much cheaper than an UNPIVOT followed by a join on the column label.
+    """
+    if mapping.layout == "long":
+        return _long_cells_sql(mapping)
+    branches = []
+    for label, code, spec in _wide_columns(mapping, columns):
+        site = lit(mapping.site.id_prefix + label) if mapping.layout == "wide_sites" else SITE
+        branches.append(
+            f"SELECT {LINE} AS line, {lit(label)} AS column_name, {site} AS site_id, "
+            f"{lit(label)} AS label, {lit(code)} AS metric_code, {lit(spec.unit)} AS unit, "
+            f"{_bound(spec.min)} AS lo, {_bound(spec.max)} AS hi, {TS} AS ts, "
+            f"{ident(label)}::VARCHAR AS raw FROM rows"
+        )
+    return " UNION ALL ".join(branches)
+
+
+def _long_cells_sql(mapping: Mapping) -> str:
+    assert mapping.value_column is not None
+    if mapping.metric_column:
+        label = f"trim({ident(mapping.metric_column)})"
+    else:
+        (code,) = mapping.metrics
+        label = lit(mapping.metrics[code].column or code)
+    return (
+        f"SELECT {LINE} AS line, {lit(mapping.value_column)} AS column_name, {SITE} AS site_id, "
+        f"{label} AS label, r.metric AS metric_code, r.unit, r.lo, r.hi, {TS} AS ts, "
+        f"{ident(mapping.value_column)} AS raw "
+        f"FROM rows LEFT JOIN ({_rules_sql(mapping)}) r ON {label} = r.source_label"
+    )
+
+
+def _bound(value: float | None) -> str:
+    return "NULL::DOUBLE" if value is None else f"{float(value)!r}::DOUBLE"
+
+
 def _rules_sql(mapping: Mapping) -> str:
     """A VALUES relation: source_label -> metric code, unit, lower and upper bound."""
     rows = []
@@ -139,40 +181,12 @@ def _rules_sql(mapping: Mapping) -> str:
     return f"SELECT * FROM (VALUES {', '.join(rows)}) v(source_label, metric, unit, lo, hi)"
 
 
-def _unpivot_sql(mapping: Mapping, raw_name: str) -> str:
-    """One row per cell: line, column_name, site_id, metric (source label), ts, raw."""
-    ts = build_time_sql(mapping)
+def _wide_columns(mapping: Mapping, columns: list[str]) -> list[tuple[str, str, MetricSpec]]:
+    """(column label, metric code, metric spec) for every value column of a wide source."""
     if mapping.layout == "wide_metrics":
-        site = build_site_sql(mapping)
-        labels = [spec.column for spec in mapping.metrics.values() if spec.column]
-        on = ", ".join(ident(label) for label in labels)
-        return (
-            f"SELECT {LINE} AS line, label AS column_name, site_id, label AS metric, ts, raw "
-            f"FROM (SELECT {LINE}, {site} AS site_id, {ts} AS ts, {on} FROM {raw_name}) "
-            f"UNPIVOT INCLUDE NULLS (raw FOR label IN ({on}))"
-        )
-    if mapping.layout == "wide_sites":
-        (code,) = mapping.metrics
-        excluded = {*mapping.site.exclude_columns, LINE, ROW}
-        if mapping.time.column:
-            excluded.add(mapping.time.column)
-        exclude = ", ".join(ident(c) for c in sorted(excluded))
-        prefix = lit(mapping.site.id_prefix)
-        return (
-            f"SELECT {LINE} AS line, label AS column_name, {prefix} || label AS site_id, "
-            f"{lit(code)} AS metric, ts, raw "
-            f"FROM (SELECT *, {ts} AS ts FROM {raw_name}) "
-            f"UNPIVOT INCLUDE NULLS (raw FOR label IN (COLUMNS(* EXCLUDE ({exclude}, ts))))"
-        )
-    site = build_site_sql(mapping)
-    assert mapping.value_column is not None
-    if mapping.metric_column:
-        metric = f"trim({ident(mapping.metric_column)})"
-    else:
-        (code,) = mapping.metrics
-        spec = mapping.metrics[code]
-        metric = lit(spec.column or code)
-    return (
-        f"SELECT {LINE} AS line, {lit(mapping.value_column)} AS column_name, {site} AS site_id, "
-        f"{metric} AS metric, {ts} AS ts, {ident(mapping.value_column)} AS raw FROM {raw_name}"
-    )
+        return [(spec.column or code, code, spec) for code, spec in mapping.metrics.items()]
+    (code,) = mapping.metrics
+    excluded = {*mapping.site.exclude_columns, LINE, ROW}
+    if mapping.time.column:
+        excluded.add(mapping.time.column)
+    return [(column, code, mapping.metrics[code]) for column in columns if column not in excluded]
