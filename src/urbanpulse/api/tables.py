@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from urbanpulse.errors import NotFoundError
-from urbanpulse.store import Lake, get_site_metrics, read_sites
+from urbanpulse.store import Lake, get_site, get_site_metrics
 
 
 def get_records(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -21,11 +21,7 @@ def get_records(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 def get_site_record(lake: Lake, site_id: str) -> dict[str, Any]:
     """One site as a record with parsed attributes; NotFoundError when unknown."""
-    sites = read_sites(lake)
-    match = sites[sites["site_id"] == site_id]
-    if match.empty:
-        raise NotFoundError(f"no site {site_id!r} in the lake")
-    return get_site_records(match)[0]
+    return get_site(lake, site_id)
 
 
 def get_site_records(sites: pd.DataFrame) -> list[dict[str, Any]]:

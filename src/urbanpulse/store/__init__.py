@@ -7,6 +7,7 @@ from urbanpulse.store.lake import Commit, Lake, LakeFile, new_batch_id
 from urbanpulse.store.queries import (
     get_metrics,
     get_months,
+    get_site,
     get_site_metrics,
     read_indicators,
     read_observations,
@@ -25,6 +26,7 @@ __all__ = [
     "connect",
     "get_metrics",
     "get_months",
+    "get_site",
     "get_site_metrics",
     "new_batch_id",
     "read_indicators",

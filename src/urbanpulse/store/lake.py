@@ -24,6 +24,7 @@ import fcntl
 import json
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -84,11 +85,18 @@ class Lake:
         self._seen_version = 0
         self._live: dict[str, dict[str, LakeFile]] = {t: {} for t in TABLES}
         self._history: list[dict[str, Any]] = []
+        # API workers share one Lake across request threads; replaying the log must
+        # not interleave.
+        self._replay_lock = threading.Lock()
 
     # -- reading the log -------------------------------------------------------------
 
     def refresh(self) -> int:
         """Replay log entries not seen yet; return the current version."""
+        with self._replay_lock:
+            return self._replay()
+
+    def _replay(self) -> int:
         if not self._log_dir.is_dir():
             return self._seen_version
         versions = sorted(int(p.stem) for p in self._log_dir.glob("*.json") if p.stem.isdigit())

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
 import pandas as pd
 
-from urbanpulse.errors import InvalidQueryError
+from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.store.engine import connect, scan_sql
 from urbanpulse.store.lake import Lake
 
@@ -83,6 +84,24 @@ def read_sites(
         params.append(city_code)
     sql = f"SELECT * FROM ({scan_sql(lake, 'sites')}) WHERE {' AND '.join(where)} ORDER BY site_id"
     return connect().execute(sql, params).df()
+
+
+def get_site(lake: Lake, site_id: str) -> dict[str, object]:
+    """One site as a dict: attributes parsed from JSON, missing values as None.
+
+    Raises
+    ------
+    NotFoundError
+        When the lake has no such site.
+    """
+    sql = f"SELECT * FROM ({scan_sql(lake, 'sites')}) WHERE site_id = ?"
+    found = connect().execute(sql, [site_id]).df()
+    if found.empty:
+        raise NotFoundError(f"no site {site_id!r} in the lake")
+    row = found.astype(object).where(found.notna(), None).iloc[0].to_dict()
+    row["attributes"] = json.loads(row.get("attributes") or "{}")
+    row["synthetic"] = bool(row.get("synthetic"))
+    return row
 
 
 def read_indicators(lake: Lake, *, indicator: str | None = None) -> pd.DataFrame:

@@ -12,9 +12,9 @@ from urbanpulse.catalog import get_city
 from urbanpulse.errors import NotFoundError
 from urbanpulse.forecast.profiles import compute_profile
 from urbanpulse.settings import Settings
-from urbanpulse.store import Lake, get_site_metrics, read_observations
+from urbanpulse.store import Lake, get_site, get_site_metrics, read_observations
 from urbanpulse.web.charts import build_profile_figure, build_recent_figure
-from urbanpulse.web.data import get_recent_window, get_site
+from urbanpulse.web.data import get_recent_window
 from urbanpulse.web.rendering import render_page
 
 router = APIRouter()
