@@ -4,6 +4,17 @@ Each indicator becomes 100 x value / base-year value (base / value for indicator
 where lower is better); each sub-index is the weighted mean of its indicators, so
 every sub-index is 100 in the base year; the total is the plain mean of the
 sub-indices (the five development concepts).
+
+Ratios only make sense for positive quantities, and the official index is built on
+such (outputs, per-capita values, shares). An indicator that crosses zero, like a
+growth gap in percentage points, declares a ``base_shift`` in the framework and is
+read as value + shift: 100 + gap is about 100 x (1 + city growth) / (1 + region
+growth), the city's growth factor relative to the region's, a positive quantity with
+the same meaning. We chose this over goalposts (fixed bounds mapped to 0-100) because
+it keeps the official reading of every number, "100 = as in the base year", and
+needs no bounds that someone would have to defend. Negative values without a shift
+are refused with a clear error, and zeros (no output yet, Beijing's rail time to
+itself) have no ratio: they stay missing and drop out of their sub-index's mean.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ NODE_COLUMNS = [
     "scale",
     "target",
     "concept",
+    "base_shift",
 ]
 
 
@@ -221,6 +222,8 @@ def _build_node(item: dict[str, Any], kind: str) -> dict[str, Any]:
         "scale": float(_clean(item.get("scale")) or 1.0),
         "target": None if target is None else float(target),
         "concept": _clean(item.get("concept")),
+        # Added before base-year ratios, for indicators that can be zero or negative.
+        "base_shift": float(_clean(item.get("base_shift")) or 0.0),
     }
 
 

@@ -24,6 +24,7 @@ def compute_normalised(
     base_year: int | None = None,
     reference: str = "unit",
     within: str = "all",
+    shifts: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Normalise every column; directions (+1/-1) make higher always better.
 
@@ -40,6 +41,10 @@ def compute_normalised(
     reference
         For ``base_year``: ``unit`` divides by each unit's own base-year value;
         ``mean`` by the base-year mean over units, keeping units comparable.
+    shifts
+        For ``base_year``: a constant added to each indicator before the ratio (the
+        framework's ``base_shift``), so that indicators crossing zero (growth gaps in
+        percentage points) are read on a positive scale, e.g. 100 + gap.
     within
         ``all`` pools every row; ``time`` normalises each period on its own.
 
@@ -52,7 +57,7 @@ def compute_normalised(
         raise ConfigurationError(f"unknown normalisation {method!r}; use one of {METHODS}")
     d = directions.reindex(values.columns).fillna(1.0)
     if method == "base_year":
-        return _normalise_base_year(values, d, base_year, reference)
+        return _normalise_base_year(values, d, base_year, reference, shifts)
     signed = values * d.to_numpy()
     if within == "time":
         if values.index.nlevels != 2:
@@ -112,10 +117,19 @@ def _normalise_block(
 
 
 def _normalise_base_year(
-    values: pd.DataFrame, d: pd.Series, base_year: int | None, reference: str
+    values: pd.DataFrame,
+    d: pd.Series,
+    base_year: int | None,
+    reference: str,
+    shifts: pd.Series | None = None,
 ) -> pd.DataFrame:
     if values.index.nlevels != 2 or base_year is None:
         raise ConfigurationError("base_year normalisation needs a (unit, time) index and base_year")
+    shift = pd.Series(0.0, index=values.columns)
+    if shifts is not None:
+        shift = shifts.reindex(values.columns).astype(float).fillna(0.0)
+    values = values + shift
+    _check_positive(values)
     times = values.index.get_level_values(-1)
     base = values[times == base_year]
     if base.empty:
@@ -127,9 +141,21 @@ def _normalise_base_year(
         ref = pd.DataFrame([base.mean()] * len(values), index=values.index)
     else:
         raise ConfigurationError(f"reference must be 'unit' or 'mean', not {reference!r}")
+    # A zero (no output yet, or Beijing's rail time to itself) has no ratio: it stays
+    # missing and drops out of the mean rather than becoming 0 or infinity.
     ratio = values / ref.replace(0.0, np.nan) * 100.0
     inverse = ref / values.replace(0.0, np.nan) * 100.0
     positive = pd.DataFrame(
         [d.to_numpy() > 0] * len(values), index=values.index, columns=values.columns
     )
     return ratio.where(positive, inverse)
+
+
+def _check_positive(values: pd.DataFrame) -> None:
+    """Base-year ratios of a quantity that changes sign are meaningless: refuse them."""
+    negative = [c for c in values.columns if (values[c] < 0).any()]
+    if negative:
+        raise ConfigurationError(
+            f"base-year ratios need non-negative values, but {negative} have negative ones; "
+            "give them a base_shift in the framework (e.g. 100 for percentage-point gaps)"
+        )

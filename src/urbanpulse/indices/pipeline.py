@@ -236,7 +236,11 @@ def _step_normalise(state: _State, params: dict[str, Any]) -> dict[str, Any]:
     nodes = state.framework.nodes.set_index("code")
     targets = nodes["target"].astype(float)
     out = compute_normalised(
-        state.current, state.framework.get_directions(), targets=targets, **params
+        state.current,
+        state.framework.get_directions(),
+        targets=targets,
+        shifts=nodes["base_shift"].astype(float),
+        **params,
     )
     state.current = out
     _store(state, "normalised", out)
