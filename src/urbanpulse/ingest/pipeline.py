@@ -23,14 +23,19 @@ import pyarrow as pa
 from urbanpulse.catalog.sites import SITES_SCHEMA
 from urbanpulse.errors import SourceError
 from urbanpulse.ingest.mapping import Mapping
-from urbanpulse.ingest.readers import LINE, RawSource, read_source
-from urbanpulse.ingest.transform import MISSING, compute_cells, ident
+from urbanpulse.ingest.quarantine import (
+    build_reject,
+    get_cell_rejects,
+    get_quarantine_schema,
+    get_reason_group,
+    get_row_rejects,
+)
+from urbanpulse.ingest.readers import read_source
+from urbanpulse.ingest.transform import MISSING, compute_cells
 from urbanpulse.store import Commit, Lake, LakeFile, connect, new_batch_id, scan_sql
-from urbanpulse.store.engine import SCHEMAS
 from urbanpulse.store.tables import write_new_observations, write_table_file
 
 Progress = Callable[[str, int, int], None]
-ROW_LEVEL = ("unparseable time", "missing site", "unknown site")
 BATCH_BYTES = 256 * 1024 * 1024  # files are grouped into commits of about this much input
 
 
@@ -159,7 +164,7 @@ def _ingest_batch(
         good, repeats = _resolve_repeats(con, mapped, seen, summary)
         quarantine += repeats
     for row in quarantine:
-        summary.quarantined[_reason_group(str(row["reason"]))] += 1
+        summary.quarantined[get_reason_group(str(row["reason"]))] += 1
     _write_batch(
         lake, con, batch_id, good if mapped else None, quarantine, fingerprints, mapping, summary
     )
@@ -177,11 +182,11 @@ def _map_file(
     try:
         raw = read_source(path, mapping.source)
     except SourceError as exc:
-        return [_q(path, None, None, "unreadable file", str(exc))], False
+        return [build_reject(path, None, None, "unreadable file", str(exc))], False
     missing_columns = [c for c in mapping.required_columns() if c not in raw.columns]
     if missing_columns:
         reason = f"header lacks mapped columns {missing_columns}"
-        return [_q(path, 1, None, reason, ",".join(raw.columns))], False
+        return [build_reject(path, 1, None, reason, ",".join(raw.columns))], False
     summary.rows_read += raw.table.num_rows + len(raw.rejects)
     summary.blank_lines += raw.blank_lines
     con.register(f"raw_{cells}", raw.table)
@@ -193,7 +198,7 @@ def _map_file(
         known_sites=known,
         out_name=cells,
     )
-    rows = [_q(path, r.line, None, r.reason, r.raw) for r in raw.rejects]
+    rows = [build_reject(path, r.line, None, r.reason, r.raw) for r in raw.rejects]
     problems = dict(
         con.execute(
             f"SELECT problem, count(*) FROM {cells} WHERE problem IS NOT NULL GROUP BY problem"
@@ -201,45 +206,9 @@ def _map_file(
     )
     summary.missing_cells += problems.pop(MISSING, 0)
     if problems:  # most files are clean: only look for details when there are some
-        rows += _cell_rejects(con, cells, path)
-        rows += _row_rejects(con, cells, f"raw_{cells}", raw, path, mapping.source.delimiter)
+        rows += get_cell_rejects(con, cells, path)
+        rows += get_row_rejects(con, cells, f"raw_{cells}", raw, path, mapping.source.delimiter)
     return rows, True
-
-
-def _cell_rejects(
-    con: duckdb.DuckDBPyConnection, cells: str, path: Path
-) -> list[dict[str, object]]:
-    row_level = ", ".join(f"'{r}'" for r in ROW_LEVEL)
-    found = con.execute(
-        f"""SELECT line, column_name, problem, raw FROM {cells}
-        WHERE problem IS NOT NULL AND problem <> '{MISSING}' AND problem NOT IN ({row_level})
-        ORDER BY line, column_name"""
-    ).fetchall()
-    return [_q(path, line, column, reason, raw) for line, column, reason, raw in found]
-
-
-def _row_rejects(
-    con: duckdb.DuckDBPyConnection,
-    cells: str,
-    raw_name: str,
-    raw: RawSource,
-    path: Path,
-    delimiter: str,
-) -> list[dict[str, object]]:
-    """One quarantine row per source row whose time or site is unusable, with the whole row."""
-    row_level = ", ".join(f"'{r}'" for r in ROW_LEVEL)
-    record = (
-        "concat_ws("
-        + ", ".join([f"'{delimiter}'"] + [f"coalesce({ident(c)}, '')" for c in raw.columns])
-        + ")"
-    )
-    found = con.execute(
-        f"""SELECT r.{LINE}, p.problem, {record} FROM {raw_name} r
-        JOIN (SELECT line, min(problem) AS problem FROM {cells}
-              WHERE problem IN ({row_level}) GROUP BY line) p ON p.line = r.{LINE}
-        ORDER BY r.{LINE}"""
-    ).fetchall()
-    return [_q(path, line, None, reason, text) for line, reason, text in found]
 
 
 def _write_batch(
@@ -268,7 +237,7 @@ def _write_batch(
     if quarantine:
         stamp = datetime.now(UTC)
         rows = [{**row, "batch_id": batch_id, "quarantined_at": stamp} for row in quarantine]
-        table = pa.Table.from_pylist(rows, schema=_quarantine_schema())
+        table = pa.Table.from_pylist(rows, schema=get_quarantine_schema())
         added.append(write_table_file(lake, "quarantine", table, batch_id=batch_id))
     summary.observations_stored += stored
     summary.duplicates_skipped += skipped
@@ -325,7 +294,7 @@ def _resolve_repeats(
            AND g.metric = r.metric AND g.ts = r.ts"""
     )
     rows = [
-        _q(mapped[i], line, column, "duplicate key within file", raw)
+        build_reject(mapped[i], line, column, "duplicate key within file", raw)
         for i, line, column, raw in within
         if i not in seen
     ]
@@ -379,29 +348,6 @@ def _committed_fingerprints(lake: Lake) -> set[str]:
         for entry in lake.get_history()
         for source in entry.get("info", {}).get("sources", [])
     }
-
-
-def _quarantine_schema() -> pa.Schema:
-    types = {
-        "VARCHAR": pa.string(),
-        "BIGINT": pa.int64(),
-        "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
-    }
-    return pa.schema([(c, types[t]) for c, t in SCHEMAS["quarantine"].items()])
-
-
-def _q(
-    path: Path, line: int | None, column: str | None, reason: str, raw: str | None
-) -> dict[str, object]:
-    return {"source": str(path), "line": line, "column_name": column, "reason": reason, "raw": raw}
-
-
-def _reason_group(reason: str) -> str:
-    """Group reasons that carry numbers (field counts, bounds) for the summary table."""
-    for prefix in ("wrong number of fields", "below minimum", "above maximum"):
-        if reason.startswith(prefix):
-            return prefix
-    return reason
 
 
 def _sha256(path: Path) -> str:

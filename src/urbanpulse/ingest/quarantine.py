@@ -1,0 +1,74 @@
+"""Quarantine rows: what could not be stored, with reason, source, line and column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from urbanpulse.ingest.readers import LINE, RawSource
+from urbanpulse.ingest.transform import MISSING, ident
+from urbanpulse.store.engine import SCHEMAS
+
+# Problems of a whole source row (its time or site): reported once per row, not per cell.
+ROW_LEVEL = ("unparseable time", "missing site", "unknown site")
+
+
+def get_cell_rejects(
+    con: duckdb.DuckDBPyConnection, cells: str, path: Path
+) -> list[dict[str, object]]:
+    row_level = ", ".join(f"'{r}'" for r in ROW_LEVEL)
+    found = con.execute(
+        f"""SELECT line, column_name, problem, raw FROM {cells}
+        WHERE problem IS NOT NULL AND problem <> '{MISSING}' AND problem NOT IN ({row_level})
+        ORDER BY line, column_name"""
+    ).fetchall()
+    return [build_reject(path, line, column, reason, raw) for line, column, reason, raw in found]
+
+
+def get_row_rejects(
+    con: duckdb.DuckDBPyConnection,
+    cells: str,
+    raw_name: str,
+    raw: RawSource,
+    path: Path,
+    delimiter: str,
+) -> list[dict[str, object]]:
+    """One quarantine row per source row whose time or site is unusable, with the whole row."""
+    row_level = ", ".join(f"'{r}'" for r in ROW_LEVEL)
+    record = (
+        "concat_ws("
+        + ", ".join([f"'{delimiter}'"] + [f"coalesce({ident(c)}, '')" for c in raw.columns])
+        + ")"
+    )
+    found = con.execute(
+        f"""SELECT r.{LINE}, p.problem, {record} FROM {raw_name} r
+        JOIN (SELECT line, min(problem) AS problem FROM {cells}
+              WHERE problem IN ({row_level}) GROUP BY line) p ON p.line = r.{LINE}
+        ORDER BY r.{LINE}"""
+    ).fetchall()
+    return [build_reject(path, line, None, reason, text) for line, reason, text in found]
+
+
+def get_quarantine_schema() -> pa.Schema:
+    types = {
+        "VARCHAR": pa.string(),
+        "BIGINT": pa.int64(),
+        "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+    }
+    return pa.schema([(c, types[t]) for c, t in SCHEMAS["quarantine"].items()])
+
+
+def build_reject(
+    path: Path, line: int | None, column: str | None, reason: str, raw: str | None
+) -> dict[str, object]:
+    return {"source": str(path), "line": line, "column_name": column, "reason": reason, "raw": raw}
+
+
+def get_reason_group(reason: str) -> str:
+    """Group reasons that carry numbers (field counts, bounds) for the summary table."""
+    for prefix in ("wrong number of fields", "below minimum", "above maximum"):
+        if reason.startswith(prefix):
+            return prefix
+    return reason
