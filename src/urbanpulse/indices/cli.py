@@ -11,10 +11,13 @@ from rich.table import Table
 from urbanpulse.errors import UrbanPulseError
 from urbanpulse.indices.framework import read_framework
 from urbanpulse.indices.io import run_indices, write_results
+from urbanpulse.indices.loading import ingest_indicator_table
 from urbanpulse.indices.pipeline import run_pipeline
 from urbanpulse.indices.sensitivity import compute_index_sensitivity
 from urbanpulse.indices.tables import build_index_data, read_table
 from urbanpulse.indices.uncertainty import build_scenario_model, compute_monte_carlo
+from urbanpulse.settings import Settings
+from urbanpulse.store import Lake
 
 indices_app = typer.Typer(
     help="Composite indices: run a framework's pipeline, check its robustness.",
@@ -100,3 +103,32 @@ def describe_command(
         return
     cols = ["code", "name", "level", "parent", "direction", "unit", "denominator", "weight"]
     _console.print(fw.nodes[cols].to_string(index=False))
+
+
+@indices_app.command("load")
+def load_command(
+    table: Path = typer.Argument(..., help="Statistics table (.csv, .xlsx, .parquet)."),
+    mapping: Path = typer.Option(
+        ..., "--mapping", help="Indicator mapping (.toml), e.g. mappings/indicators-example.toml."
+    ),
+    lake: Path | None = typer.Option(
+        None, "--lake", help="Lake folder [default: URBANPULSE_LAKE_PATH or var/lake]."
+    ),
+) -> None:
+    """Load yearly indicators by city into the lake for the monitor page; bad cells go
+    to quarantine (see `urbanpulse quarantine`). Measured values override the demo's."""
+    try:
+        lake_path = lake if lake is not None else Settings().lake_path
+        summary = ingest_indicator_table(Lake(lake_path), table, mapping)
+    except UrbanPulseError as exc:
+        _fail(exc)
+        return
+    _console.print(
+        f"read {summary.rows_read} rows: stored {summary.values_stored} values, "
+        f"{summary.missing_cells} empty cells, {summary.quarantined_total} quarantined"
+    )
+    for reason, count in sorted(summary.quarantined.items()):
+        _console.print(f"  quarantined {count:>5}  {reason}")
+    if summary.already_loaded:
+        _console.print("this table was loaded before: values replaced, nothing quarantined twice")
+    _console.print(f"the lake now holds {summary.indicators_in_lake} indicator values")

@@ -59,6 +59,14 @@ class MonitorResult:
         indicator, year, bj, tj, he, ratio_text (per-capita values, Hebei = 1).
     pipeline
         The full pipeline result behind ``scores``.
+    base_pipeline
+        The pipeline result behind ``base_year_index`` (for tracing its numbers).
+    data
+        The indicator values, denominators and groups everything was computed from.
+    base_year
+        The year the base-year index is 100 in.
+    n_draws
+        Monte Carlo draws behind the rank intervals.
     """
 
     base_year_index: pd.DataFrame
@@ -69,6 +77,10 @@ class MonitorResult:
     disparity: pd.DataFrame
     area_ratios: pd.DataFrame
     pipeline: PipelineResult
+    base_pipeline: PipelineResult | None = None
+    data: IndexData | None = None
+    base_year: int | None = None
+    n_draws: int = 0
 
 
 def compute_monitor(
@@ -100,7 +112,8 @@ def compute_monitor(
     concepts = fw.get_children(fw.root)
     result = run_pipeline(fw, data)
     scores = result.scores[[*concepts, fw.root]]
-    base_index = get_base_year_table(compute_base_year_index(data, fw, base_year=base))
+    base_result = compute_base_year_index(data, fw, base_year=base)
+    base_index = get_base_year_table(base_result)
     base_index = base_index.rename(columns={"unit": "region_code", "time": "year"})
     coupling = compute_coupling_coordination(scores[concepts].clip(0, 100), scale=100)
     latest = int(years.max())
@@ -116,6 +129,10 @@ def compute_monitor(
         disparity=_compute_disparity(fw, data, scores[fw.root]),
         area_ratios=compute_area_ratios(fw, data),
         pipeline=result,
+        base_pipeline=base_result,
+        data=data,
+        base_year=base,
+        n_draws=n_draws,
     )
 
 
