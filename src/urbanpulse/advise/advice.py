@@ -188,8 +188,9 @@ def compute_advice(
 def get_departure_slots(window: Window, *, period_minutes: int) -> pd.DatetimeIndex:
     """Period starts from the one holding ``window.start`` up to (not incl.) ``window.end``."""
     freq = f"{period_minutes}min"
-    first = pd.Timestamp(window.start).floor(freq)
-    return pd.date_range(first, pd.Timestamp(window.end), freq=freq, inclusive="left")
+    first = pd.Timestamp(window.start).tz_convert("UTC").floor(freq)
+    end = pd.Timestamp(window.end).tz_convert("UTC")
+    return pd.date_range(first, end, freq=freq, inclusive="left")
 
 
 def compute_slot_table(

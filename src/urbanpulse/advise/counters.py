@@ -9,6 +9,7 @@ sent to the same quiet slot. One small protocol, two implementations: in-process
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -82,7 +83,8 @@ class RedisCounters:
     prefix
         Namespace of every key; a fresh random one when not given.
     retention
-        How long after its start a slot's key lives (Redis expires it on its own).
+        How long after its start (or after now, if later) a slot's key lives; Redis
+        expires it on its own.
     """
 
     def __init__(
@@ -106,7 +108,8 @@ class RedisCounters:
         """Atomically add ``n`` (INCRBY) and refresh the key's expiry, in one round trip."""
         slot_key = get_slot_key(slot)
         key = self._key(segment, slot_key)
-        expire_at = slot_key + int(self.retention.total_seconds())
+        # A slot already past (a replay, a simulation) still lives ``retention`` from now.
+        expire_at = max(slot_key, int(time.time())) + int(self.retention.total_seconds())
         pipe = self.client.pipeline(transaction=True)
         pipe.incrby(key, int(n))
         pipe.expireat(key, expire_at)
