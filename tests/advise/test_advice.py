@@ -208,8 +208,9 @@ def _issue(policy: Policy, loads: list[float], n: int, seed: int) -> Counter[str
     window = build_window(f"2026-11-02 {labels[0]}", end.to_pydatetime(), f"2026-11-02 {labels[0]}")
     counters, rng = MemoryCounters(), np.random.default_rng(seed)
     return Counter(
-        compute_advice(lookup, trip, window, counters=counters, policy=policy, rng=rng, now=NOW)
-        .slots.loc[0, "label"]
+        compute_advice(
+            lookup, trip, window, counters=counters, policy=policy, rng=rng, now=NOW
+        ).slots.loc[0, "label"]
         for _ in range(n)
     )
 

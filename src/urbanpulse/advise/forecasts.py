@@ -76,7 +76,8 @@ def compute_profile_forecast(
         Columns of ``FORECAST_COLUMNS``, one row per slot.
     """
     local = slots.tz_convert(tz)
-    period = int(profile["period_start"].diff().dropna().min()) if len(profile) > 1 else 15
+    starts = np.unique(profile["period_start"].to_numpy())
+    period = int(np.diff(starts).min()) if len(starts) > 1 else 15
     keys = pd.DataFrame(
         {
             "day_type": get_day_types(slots, tz=tz),
