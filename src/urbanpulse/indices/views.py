@@ -6,12 +6,17 @@ them into JSON, HTML or files.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pandas as pd
 
 from urbanpulse.catalog.cities import get_cities_table
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.indices.coupling import compute_coupling_coordination
 from urbanpulse.indices.monitor import MonitorResult
+
+if TYPE_CHECKING:
+    from urbanpulse.indices.lake import LakeMonitor
 
 COUPLING_COLUMNS = ["year", "coupling", "development", "coordination", "band"]
 
@@ -144,3 +149,60 @@ def _check_code(result: MonitorResult, code: str) -> pd.DataFrame:
     if scores.empty:
         raise NotFoundError(f"no index {code!r}; choose the total or one of the five concepts")
     return scores
+
+
+def get_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts, missing values as None (JSON null)."""
+    if table.empty:
+        return []
+    clean = table.astype(object).where(table.notna(), None)
+    return clean.to_dict("records")  # type: ignore[return-value]
+
+
+def get_series(long: pd.DataFrame, years: list[int]) -> dict[str, dict[str, list[float | None]]]:
+    """A long (region_code, year, code, value) table as {code: {region: [value by year]}}."""
+    wide = long.pivot_table(index=["code", "region_code"], columns="year", values="value")
+    wide = wide.reindex(columns=years)
+    out: dict[str, dict[str, list[float | None]]] = {}
+    for (code, region), row in wide.iterrows():
+        values = [None if pd.isna(v) else round(float(v), 4) for v in row]
+        out.setdefault(str(code), {})[str(region)] = values
+    return out
+
+
+def build_monitor_summary(monitor: LakeMonitor) -> dict[str, Any]:
+    """Everything the monitor page draws, as JSON-ready data.
+
+    Returns
+    -------
+    dict
+        synthetic, version, base_year, years, n_draws, sources, index (code, name),
+        concepts (code, name), cities (region_code, name_zh, name_en, area, lat, lon),
+        series (score and base_year: {code: {region: [value by year]}}), ranks,
+        coupling, disparity and area_ratios (records, columns as in MonitorResult).
+    """
+    result = monitor.result
+    fw = result.pipeline.framework
+    years = get_years(result)
+    regions = sorted(result.scores["region_code"].unique())
+    return {
+        "synthetic": monitor.synthetic,
+        "version": monitor.version,
+        "base_year": result.base_year,
+        "years": years,
+        "n_draws": result.n_draws,
+        "sources": list(monitor.sources),
+        "index": {"code": fw.root, "name": str(fw.get_node(fw.root)["name"])},
+        "concepts": [
+            {"code": c, "name": str(fw.get_node(c)["name"])} for c in fw.get_children(fw.root)
+        ],
+        "cities": get_records(get_city_names(regions)),
+        "series": {
+            "score": get_series(result.scores, years),
+            "base_year": get_series(result.base_year_index, years),
+        },
+        "ranks": get_records(result.ranks),
+        "coupling": get_records(result.coupling),
+        "disparity": get_records(result.disparity),
+        "area_ratios": get_records(result.area_ratios),
+    }

@@ -36,7 +36,8 @@ def build_what_if_weights(
     """Weights of every node with some concepts and indicators changed.
 
     Weights are relative within their parent (they are normalised to sum to one
-    among siblings), so 2, 1, 1, 1, 1 means the first concept counts double.
+    among siblings), so 2, 1, 1, 1, 1 means the first concept counts double. A node
+    not given keeps its current weight on the same scale: 1 when siblings are equal.
 
     Raises
     ------
@@ -54,7 +55,12 @@ def build_what_if_weights(
         raise InvalidQueryError(f"unknown concepts or indicators: {unknown}")
     if any(w < 0 for w in manual.values()):
         raise InvalidQueryError("weights must be zero or more")
+    # Current weights on the sliders' scale: the mean weight among siblings is 1, so an
+    # unchanged concept of an equally weighted index counts 1 next to a changed one.
     weights = base.copy()
+    for parent in fw.nodes["parent"].dropna().unique():
+        kids = fw.get_children(parent)
+        weights[kids] = weights[kids] * len(kids) / weights[kids].sum()
     for code, value in manual.items():
         weights[code] = float(value)
     for parent in fw.nodes["parent"].dropna().unique():

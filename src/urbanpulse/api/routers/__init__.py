@@ -12,6 +12,7 @@ from urbanpulse.api.routers import (
     cities,
     health,
     indicators,
+    monitor,
     observations,
     profiles,
     quarantine,
@@ -26,6 +27,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     profiles.router,
     quarantine.router,
     indicators.router,
+    monitor.router,
 )
 
 __all__ = ["ROUTERS"]
