@@ -153,3 +153,21 @@ class HealthPublic(BaseModel):
     lake_version: int = Field(description="Last committed version of the lake (0: empty).")
     rows: dict[str, int] = Field(description="Rows stored per table.")
     synthetic: bool = Field(description="True when the lake holds any synthetic data.")
+
+
+class ForecastRowPublic(BaseModel):
+    ts: datetime = Field(description="Start of the period, UTC.")
+    yhat: float | None = Field(description="Forecast value.")
+    p10: float | None = Field(description="Lower edge of the 80 % band.")
+    p90: float | None = Field(description="Upper edge of the 80 % band.")
+    model: str = Field(description="Model that produced the row.")
+
+
+class ForecastPublic(BaseModel):
+    site_id: str
+    metric: str
+    unit: str | None
+    period_minutes: int
+    synthetic: bool = Field(description=SYNTHETIC)
+    count: int
+    items: list[ForecastRowPublic]

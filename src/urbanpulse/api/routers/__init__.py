@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from urbanpulse.api.routers import (
     cities,
+    forecasts,
     health,
     indicators,
     monitor,
@@ -25,6 +26,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     sites.router,
     observations.router,
     profiles.router,
+    forecasts.router,
     quarantine.router,
     indicators.router,
     monitor.router,
