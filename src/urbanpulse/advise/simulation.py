@@ -24,7 +24,7 @@ import pandas as pd
 from urbanpulse.advise.advice import NAIVE_POLICY, Policy, compute_advice
 from urbanpulse.advise.counters import MemoryCounters
 from urbanpulse.advise.forecasts import build_forecast_lookup, compute_profile_forecast
-from urbanpulse.advise.trips import LOCAL_TZ, Trip, build_trip, build_window
+from urbanpulse.advise.trips import LOCAL_TZ, Trip, Window, build_trip, build_window
 from urbanpulse.forecast.profiles import compute_profile, compute_profile_table
 from urbanpulse.store import Lake
 
@@ -186,7 +186,7 @@ def compute_profile_forecast_frame(scenario: Scenario) -> pd.DataFrame:
     )
 
 
-def _commuter_window(scenario: Scenario, preferred: int, flexibility: int) -> object:
+def _commuter_window(scenario: Scenario, preferred: int, flexibility: int) -> Window:
     steps = flexibility // 15
     first = max(0, preferred - steps)
     last = min(len(scenario.slots) - 1, preferred + steps)
