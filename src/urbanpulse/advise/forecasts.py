@@ -16,7 +16,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from urbanpulse.errors import NotFoundError
+from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.forecast.calendar import get_day_types
 from urbanpulse.forecast.profiles import compute_profile
 from urbanpulse.store import Lake, read_sites
@@ -156,10 +156,20 @@ def read_site_forecast(
     """
     period = int(slots.freq.n if slots.freq is not None else 15)
     model = _get_forecast_site()
+    frame = None
     if model is not None:
-        frame = model(
-            lake, site_id, metric, start=slots[0], horizon=len(slots), period_minutes=period
-        )
+        try:
+            frame = model(
+                lake,
+                site_id,
+                metric,
+                start=slots[0].tz_convert("UTC"),
+                horizon=len(slots),
+                period_minutes=period,
+            )
+        except (InvalidQueryError, NotFoundError):
+            frame = None  # too little recent history for a model: the profile still answers
+    if frame is not None:
         return pd.DataFrame(
             {
                 "site_id": site_id,
