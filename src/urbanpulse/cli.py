@@ -397,11 +397,13 @@ def _serve(settings: Settings) -> None:
 
 def _mount_domain_commands() -> None:
     """Commands that live with their domains, mounted here so the CLI stays one tool."""
+    from urbanpulse.advise.cli import simulate_app
     from urbanpulse.forecast.cli import forecast_app
     from urbanpulse.indices.cli import indices_app
 
     app.add_typer(indices_app, name="indices")
     app.add_typer(forecast_app)  # no name: its `backtest` command sits at the top level
+    app.add_typer(simulate_app, name="simulate")
 
 
 _mount_domain_commands()
