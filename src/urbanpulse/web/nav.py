@@ -12,5 +12,6 @@ class NavItem(NamedTuple):
 
 NAV: tuple[NavItem, ...] = (
     NavItem("Cities & sites", "/"),
+    NavItem("Regional monitor", "/monitor"),
     NavItem("API docs", "/docs"),
 )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from urbanpulse.web.pages import home, sites
+from urbanpulse.web.pages import home, monitor, sites
 
-PAGE_ROUTERS: tuple[APIRouter, ...] = (home.router, sites.router)
+PAGE_ROUTERS: tuple[APIRouter, ...] = (home.router, sites.router, monitor.router)
 
 __all__ = ["PAGE_ROUTERS"]

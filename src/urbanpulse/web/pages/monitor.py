@@ -1,0 +1,126 @@
+"""The regional monitor: coordinated development of the 13 cities, and its printable report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from urbanpulse.errors import NotFoundError
+from urbanpulse.indices.export import TABLES
+from urbanpulse.indices.lake import LakeMonitor, read_monitor
+from urbanpulse.indices.views import (
+    build_monitor_summary,
+    get_city_names,
+    get_ranking,
+    get_records,
+    get_years,
+)
+from urbanpulse.store import Lake
+from urbanpulse.web.rendering import render_page
+
+router = APIRouter()
+
+# Per-capita measures the disparity chart offers, in the order people ask about them.
+DISPARITY_LABELS = {
+    "index": "Total index score",
+    "sha_disposable_income": "Disposable income per resident",
+    "sha_education_spending": "Education spending per resident",
+    "sha_health_spending": "Health spending per resident",
+    "sha_social_security_spending": "Social security spending per resident",
+    "coo_gdp": "GDP per resident",
+    "inn_invention_patents": "Invention patents per 10,000 residents",
+}
+
+
+@router.get("/monitor", response_class=HTMLResponse)
+def get_monitor_page(request: Request) -> HTMLResponse:
+    lake: Lake = request.app.state.lake
+    try:
+        monitor = read_monitor(lake)
+    except NotFoundError as exc:
+        return render_page(
+            request, "monitor_empty.html", title="Regional monitor", message=str(exc)
+        )
+    summary = build_monitor_summary(monitor)
+    summary["disparity_labels"] = _get_disparity_labels(monitor)
+    context = _build_context(monitor)
+    return render_page(
+        request,
+        "monitor.html",
+        title="Regional monitor",
+        synthetic=monitor.synthetic,
+        data=summary,
+        tables=TABLES,
+        **context,
+    )
+
+
+@router.get("/monitor/report", response_class=HTMLResponse)
+def get_monitor_report(request: Request) -> HTMLResponse:
+    """A self-contained, printable report of the latest year (no scripts, no assets)."""
+    lake: Lake = request.app.state.lake
+    monitor = read_monitor(lake)
+    templates = request.app.state.templates
+    context = _build_context(monitor)
+    result = monitor.result
+    latest = context["year"]
+    coupling = result.coupling[result.coupling["year"] == latest]
+    names = get_city_names(coupling["region_code"].tolist())[["region_code", "name_zh", "name_en"]]
+    index_disparity = result.disparity[result.disparity["measure"] == "index"]
+    return templates.TemplateResponse(
+        request,
+        "monitor_report.html",
+        {
+            **context,
+            "synthetic": monitor.synthetic,
+            "sources": monitor.sources,
+            "version": monitor.version,
+            "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "coupling": get_records(names.merge(coupling, on="region_code")),
+            "disparity": get_records(index_disparity),
+        },
+    )
+
+
+def _build_context(monitor: LakeMonitor) -> dict[str, Any]:
+    """What both the page and the report show for the latest year."""
+    result = monitor.result
+    fw = result.pipeline.framework
+    years = get_years(result)
+    latest = years[-1]
+    concepts = [{"code": c, "name": str(fw.get_node(c)["name"])} for c in fw.get_children(fw.root)]
+    ranking = get_ranking(result, latest)
+    scores = result.scores[result.scores["year"] == latest]
+    wide = scores.pivot(index="region_code", columns="code", values="value")
+    rows = get_records(ranking)
+    for row in rows:
+        row["concepts"] = {
+            c["code"]: float(wide.at[row["region_code"], c["code"]]) for c in concepts
+        }
+    ratios = result.area_ratios[result.area_ratios["year"] == latest]
+    return {
+        "year": latest,
+        "years": years,
+        "base_year": result.base_year,
+        "n_draws": result.n_draws,
+        "concepts": concepts,
+        "index_name": str(fw.get_node(fw.root)["name"]),
+        "ranking": rows,
+        "ratios": [
+            {**r, "name": str(fw.get_node(r["indicator"])["name"])} for r in get_records(ratios)
+        ],
+    }
+
+
+def _get_disparity_labels(monitor: LakeMonitor) -> dict[str, str]:
+    measures = monitor.result.disparity["measure"].unique() if len(monitor.result.disparity) else []
+    fw = monitor.result.pipeline.framework
+    return {
+        str(m): DISPARITY_LABELS.get(str(m)) or str(fw.get_node(str(m))["name"])
+        if m != "index"
+        else DISPARITY_LABELS["index"]
+        for m in measures
+    }

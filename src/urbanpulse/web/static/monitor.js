@@ -1,0 +1,255 @@
+// The regional monitor page: charts from the embedded monitor data, what-if weights
+// and traces from the monitor API. Everything is served by this site (no CDN).
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("monitor-data").textContent);
+  var base = document.querySelector('link[rel="icon"]').getAttribute("href").replace(/\/static\/favicon\.svg$/, "");
+  var config = { responsive: true, displaylogo: false };
+  var font = { family: "system-ui, -apple-system, 'Segoe UI', 'Noto Sans CJK SC', sans-serif" };
+  var colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#111111"];
+  var cities = {};
+  data.cities.forEach(function (c) { cities[c.region_code] = c; });
+  var codes = data.concepts.map(function (c) { return c.code; }).concat([data.index.code]);
+  var names = {};
+  data.concepts.forEach(function (c) { names[c.code] = c.name; });
+  names[data.index.code] = "Total";
+
+  function $(id) { return document.getElementById(id); }
+  function cityLabel(code) { var c = cities[code]; return c ? c.name_zh + " " + c.name_en : code; }
+  function layout(height, extra) {
+    var out = { height: height, margin: { l: 48, r: 12, t: 16, b: 40 }, font: font,
+      paper_bgcolor: "white", plot_bgcolor: "#f7f7f7", hovermode: "closest",
+      legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" } };
+    Object.keys(extra || {}).forEach(function (k) { out[k] = extra[k]; });
+    return out;
+  }
+  function draw(id, traces, lay) {
+    var target = $(id);
+    return Plotly.react(target, traces, lay, config).then(function () {
+      target.setAttribute("data-rendered", "true");
+    });
+  }
+  function fill(select, options, chosen) {
+    select.innerHTML = "";
+    options.forEach(function (o) {
+      var opt = document.createElement("option");
+      opt.value = o[0]; opt.textContent = o[1];
+      if (chosen.indexOf(o[0]) >= 0) { opt.selected = true; }
+      select.appendChild(opt);
+    });
+  }
+  function getJSON(path) {
+    return fetch(base + path, { headers: { Accept: "application/json" } }).then(function (r) {
+      return r.json().then(function (body) {
+        if (!r.ok) { throw new Error(body.error ? body.error.message : r.statusText); }
+        return body;
+      });
+    });
+  }
+  function fmt(v, digits) { return v === null || v === undefined ? "–" : Number(v).toFixed(digits); }
+  function esc(text) { var d = document.createElement("div"); d.textContent = String(text); return d.innerHTML; }
+
+  // Sub-indices and total over time, for one city.
+  var cityOptions = data.cities.map(function (c) { return [c.region_code, cityLabel(c.region_code)]; });
+  fill($("series-city"), cityOptions, [data.cities[0].region_code]);
+  function drawSeries() {
+    var kind = $("series-kind").value, city = $("series-city").value;
+    var traces = codes.map(function (code, i) {
+      var total = code === data.index.code;
+      return { x: data.years, y: data.series[kind][code][city], name: names[code], mode: "lines+markers",
+        line: { color: colours[i], width: total ? 3.5 : 1.8, dash: total ? "solid" : "dot" },
+        hovertemplate: "%{x}: %{y:.1f}<extra>" + names[code] + "</extra>" };
+    });
+    var title = kind === "score" ? "Score (0–100)" : "Index (" + data.base_year + " = 100)";
+    draw("chart-series", traces, layout(420, { yaxis: { title: { text: title } },
+      xaxis: { dtick: 1 }, margin: { l: 52, r: 12, t: 60, b: 40 } }));
+  }
+  $("series-city").addEventListener("change", drawSeries);
+  $("series-kind").addEventListener("change", drawSeries);
+
+  // Map: lon/lat scatter with true proportions, like the home page.
+  function drawMap() {
+    var code = $("map-code").value, year = Number($("map-year").value);
+    var k = data.years.indexOf(year);
+    var list = data.cities.filter(function (c) { return c.lon !== null; });
+    var values = list.map(function (c) { return data.series.score[code][c.region_code][k]; });
+    var midLat = list.reduce(function (s, c) { return s + c.lat; }, 0) / list.length;
+    draw("chart-map", [{
+      x: list.map(function (c) { return c.lon; }), y: list.map(function (c) { return c.lat; }),
+      mode: "markers+text", text: list.map(function (c) { return cityLabel(c.region_code); }),
+      textposition: "top center", customdata: list.map(function (c) { return c.region_code; }),
+      marker: { size: 20, color: values, colorscale: "Viridis", cmin: 0, cmax: 100,
+        line: { color: "#333", width: 1 }, colorbar: { title: { text: "Score" }, thickness: 12 } },
+      hovertemplate: "%{text}<br>" + names[code] + " " + year + ": %{marker.color:.1f}<extra></extra>",
+    }], layout(560, { showlegend: false,
+      xaxis: { title: { text: "Longitude (°E)" }, zeroline: false, constrain: "domain" },
+      yaxis: { title: { text: "Latitude (°N)" }, zeroline: false, constrain: "domain",
+        scaleanchor: "x", scaleratio: 1 / Math.cos(midLat * Math.PI / 180) } })).then(function () {
+      $("chart-map").on("plotly_click", function (event) {
+        var point = event.points[0];
+        if (point) { showTrace({ region: point.customdata, year: year, code: code, kind: "score" }); }
+      });
+    });
+  }
+  $("map-code").addEventListener("change", drawMap);
+  $("map-year").addEventListener("change", drawMap);
+
+  // Coupling coordination between chosen cities, or between one city's concepts.
+  fill($("coupling-cities"), cityOptions, ["110000", "120000", "130600"]);
+  fill($("coupling-city"), cityOptions, ["130600"]);
+  function drawCoupling() {
+    var mode = $("coupling-mode").value, path;
+    $("coupling-cities-label").hidden = mode !== "cities";
+    $("coupling-city-label").hidden = mode === "cities";
+    if (mode === "cities") {
+      var chosen = Array.prototype.filter.call($("coupling-cities").options, function (o) { return o.selected; })
+        .map(function (o) { return o.value; });
+      if (chosen.length < 2) { $("coupling-band").textContent = "Choose at least two cities."; return; }
+      path = "/api/monitor/coupling?cities=" + chosen.join(",");
+    } else {
+      path = "/api/monitor/coupling?city=" + $("coupling-city").value;
+    }
+    getJSON(path).then(function (body) {
+      var rows = body.items, last = rows[rows.length - 1];
+      $("coupling-band").innerHTML = last.year + ": D = <strong>" + fmt(last.coordination, 3) +
+        "</strong>, <strong>" + esc(last.band) + "</strong> (C = " + fmt(last.coupling, 3) + ", T = " + fmt(last.development, 3) + ")";
+      var x = rows.map(function (r) { return r.year; });
+      draw("chart-coupling", [
+        { x: x, y: rows.map(function (r) { return r.coordination; }), name: "D coordination", mode: "lines+markers",
+          text: rows.map(function (r) { return r.band; }), line: { color: "#0b5394", width: 3 },
+          hovertemplate: "%{x}: D %{y:.3f}, %{text}<extra></extra>" },
+        { x: x, y: rows.map(function (r) { return r.coupling; }), name: "C coupling", mode: "lines", line: { color: "#999", dash: "dot" } },
+        { x: x, y: rows.map(function (r) { return r.development; }), name: "T development", mode: "lines", line: { color: "#2ca02c", dash: "dash" } },
+      ], layout(380, { yaxis: { range: [0, 1.02], dtick: 0.1, title: { text: "0–1" } }, xaxis: { dtick: 1 },
+        margin: { l: 48, r: 12, t: 40, b: 40 } }));
+    }).catch(function (err) { $("coupling-band").textContent = err.message; });
+  }
+  ["coupling-mode", "coupling-cities", "coupling-city"].forEach(function (id) {
+    $(id).addEventListener("change", drawCoupling);
+  });
+
+  // Disparity over time.
+  var measures = Object.keys(data.disparity_labels);
+  fill($("disparity-measure"), measures.map(function (m) { return [m, data.disparity_labels[m]]; }), ["index"]);
+  function drawDisparity() {
+    var m = $("disparity-measure").value;
+    var rows = data.disparity.filter(function (r) { return r.measure === m; });
+    var x = rows.map(function (r) { return r.time; });
+    var series = [["theil_t", "Theil T", "#d62728", "solid"], ["theil_t_between", "Theil T between BJ/TJ/HE", "#d62728", "dot"],
+      ["theil_l", "Theil L", "#9467bd", "solid"], ["theil_l_between", "Theil L between BJ/TJ/HE", "#9467bd", "dot"],
+      ["cv_weighted", "CV (weighted)", "#1f77b4", "dash"], ["gini_weighted", "Gini", "#2ca02c", "dash"]];
+    draw("chart-disparity", series.map(function (s) {
+      return { x: x, y: rows.map(function (r) { return r[s[0]]; }), name: s[1], mode: "lines",
+        line: { color: s[2], dash: s[3], width: 2 }, hovertemplate: "%{x}: %{y:.4f}<extra>" + s[1] + "</extra>" };
+    }), layout(400, { xaxis: { dtick: 1 }, yaxis: { rangemode: "tozero" }, margin: { l: 48, r: 12, t: 70, b: 40 } }));
+  }
+  $("disparity-measure").addEventListener("change", drawDisparity);
+
+  // Ranking table for a year; what-if weights move the ranks.
+  var tbody = document.querySelector("#ranking-table tbody");
+  var sliders = Array.prototype.slice.call(document.querySelectorAll("#whatif input[type=range]"));
+  function renderRanking(year, items) {
+    tbody.innerHTML = "";
+    items.forEach(function (row) {
+      var tr = document.createElement("tr");
+      tr.setAttribute("data-region", row.region_code);
+      var shift = row.rank_shift, arrow = shift > 0 ? "▲" + shift : shift < 0 ? "▼" + (-shift) : "=";
+      var cls = shift > 0 ? "up" : shift < 0 ? "down" : "same";
+      tr.innerHTML = '<td class="num rank">' + row.base_rank + "</td>" +
+        '<td><span lang="zh">' + esc(row.name_zh) + "</span> " + esc(row.name_en) + "</td>" +
+        '<td class="num"><a href="#trace" class="trace" data-region="' + row.region_code + '" data-year="' + year + '" data-code="index">' + fmt(row.base_score, 1) + "</a></td>" +
+        '<td class="num wide-only"><a href="#trace" class="trace" data-kind="base_year" data-region="' + row.region_code + '" data-year="' + year + '" data-code="index">' + fmt(row.base_index, 1) + "</a></td>" +
+        '<td class="interval">' + row.interval + "</td>" +
+        '<td class="num whatif-rank ' + cls + '" title="what-if score ' + fmt(row.score, 1) + '">' + row.rank + ' <span class="shift">' + arrow + "</span></td>";
+      tbody.appendChild(tr);
+    });
+  }
+  var pending = null;
+  function updateRanking() {
+    var year = Number($("ranking-year").value), k = data.years.indexOf(year);
+    var query = sliders.map(function (s) {
+      s.parentNode.querySelector("output").textContent = s.value;
+      return s.getAttribute("data-concept") + "=" + s.value;
+    }).join("&");
+    var zero = sliders.every(function (s) { return Number(s.value) === 0; });
+    if (zero) { $("whatif-status").textContent = "At least one concept needs a weight above 0."; return; }
+    if (pending) { pending.abort(); }
+    pending = new AbortController();
+    fetch(base + "/api/monitor/what-if?year=" + year + "&" + query, { signal: pending.signal })
+      .then(function (r) { return r.json(); })
+      .then(function (body) {
+        var intervals = {};
+        data.ranks.forEach(function (r) {
+          if (r.year === year) { intervals[r.region_code] = Math.round(r.rank_p05) + "–" + Math.round(r.rank_p95); }
+        });
+        var items = body.items.map(function (row) {
+          row.interval = intervals[row.region_code] || "";
+          row.base_index = data.series.base_year[data.index.code][row.region_code][k];
+          return row;
+        }).sort(function (a, b) { return a.base_rank - b.base_rank; });
+        renderRanking(year, items);
+        var moved = items.filter(function (r) { return r.rank_shift !== 0; }).length;
+        $("whatif-status").textContent = moved ? moved + " cities change rank." : "No rank changes.";
+      }).catch(function (err) { if (err.name !== "AbortError") { $("whatif-status").textContent = err.message; } });
+  }
+  sliders.forEach(function (s) { s.addEventListener("input", updateRanking); });
+  $("ranking-year").addEventListener("change", updateRanking);
+  $("whatif-reset").addEventListener("click", function () {
+    sliders.forEach(function (s) { s.value = 1; });
+    updateRanking();
+  });
+
+  // Traces: the inputs behind a number, drillable down to the raw statistics.
+  function showTrace(q) {
+    var path = "/api/monitor/trace?region=" + q.region + "&year=" + q.year + "&code=" + q.code + "&kind=" + (q.kind || "score");
+    $("trace-body").innerHTML = '<p class="note">Loading…</p>';
+    getJSON(path).then(function (body) { renderTrace(body.trace, body.kind); })
+      .catch(function (err) { $("trace-body").textContent = err.message; });
+    $("trace").scrollIntoView({ behavior: "smooth", block: "start" });
+  }
+  function renderTrace(t, kind) {
+    var scale = kind === "score" ? "score 0–100" : "index, " + data.base_year + " = 100";
+    var html = "<h3>" + esc(cityLabel(t.region_code)) + ", " + t.year + ": " + esc(t.name) +
+      " = <strong>" + fmt(t.value, 2) + "</strong> <span class=\"note\">(" + scale + ")</span></h3>";
+    if (t.children) {
+      html += '<div class="table-wrap"><table class="trace-table"><thead><tr><th>Part</th><th class="num">Value</th><th class="num">Weight</th><th class="num">Weight × value</th></tr></thead><tbody>';
+      t.children.forEach(function (c) {
+        html += '<tr><td><a href="#trace" class="trace" data-kind="' + kind + '" data-region="' + t.region_code + '" data-year="' + t.year + '" data-code="' + c.code + '">' + esc(c.name) + "</a></td>" +
+          '<td class="num">' + fmt(c.value, 2) + '</td><td class="num">' + fmt(c.weight, 3) + '</td><td class="num">' + (c.value === null ? "–" : fmt(c.value * c.weight, 2)) + "</td></tr>";
+      });
+      html += "</tbody></table></div><p class=\"note\">" + esc(t.aggregation) + " mean: " + esc(t.formula) + " = " + fmt(t.reproduced, 2) + ". Click a part to see its inputs.</p>";
+    } else {
+      var f = t.framework;
+      html += "<dl class=\"trace-facts\"><dt>Raw unit</dt><dd>" + esc(f.unit || "–") + "</dd>" +
+        (f.denominator ? "<dt>Divided by</dt><dd>" + esc(f.denominator) + (f.denominator_value ? " (" + Number(f.denominator_value).toLocaleString("en") + ")" : "") + ", × " + f.scale + "</dd>" : "") +
+        "<dt>Direction</dt><dd>" + (f.direction > 0 ? "higher is better" : "lower is better") + "</dd>" +
+        (f.treatment ? "<dt>Outlier treatment</dt><dd>" + esc(f.treatment) + "</dd>" : "") +
+        "<dt>Weight in its concept</dt><dd>" + fmt(f.weight, 3) + "</dd></dl>";
+      html += '<div class="table-wrap"><table class="trace-table"><thead><tr><th>Step</th><th class="num">Value</th></tr></thead><tbody>';
+      t.stages.forEach(function (s) { html += "<tr><td>" + esc(s.stage.replace("_2", " (2nd pass)")) + '</td><td class="num">' + fmt(s.value, 4) + "</td></tr>"; });
+      var n = t.normalisation, detail = Object.keys(n).filter(function (k) { return k !== "method"; })
+        .map(function (k) { return k + " = " + (typeof n[k] === "number" ? fmt(n[k], 4) : n[k]); }).join(", ");
+      html += "</tbody></table></div><p class=\"note\">Normalisation (" + esc(n.method) + "): " + esc(t.formula) + "; " + esc(detail) + ".</p>";
+    }
+    html += '<p class="note"><a href="#trace" class="trace" data-kind="' + kind + '" data-region="' + t.region_code + '" data-year="' + t.year + '" data-code="' + data.index.code + '">Back to the total</a></p>';
+    $("trace-body").innerHTML = html;
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a.trace") : null;
+    if (!link) { return; }
+    event.preventDefault();
+    showTrace({ region: link.getAttribute("data-region"), year: link.getAttribute("data-year"),
+      code: link.getAttribute("data-code"), kind: link.getAttribute("data-kind") || "score" });
+  });
+
+  // Export link follows the chosen table.
+  $("csv-table").addEventListener("change", function () {
+    $("csv-link").href = base + "/api/monitor/export.csv?table=" + $("csv-table").value;
+  });
+
+  drawSeries();
+  drawMap();
+  drawCoupling();
+  drawDisparity();
+  updateRanking();
+})();
