@@ -90,3 +90,19 @@ def test_cli_help_explains() -> None:
     result = CliRunner().invoke(app, ["simulate", "spreading", "--help"])
     assert result.exit_code == 0
     assert "compliance" in result.output
+
+
+def test_on_a_crush_day_spreading_empties_the_overfull_slots_without_overfilling_others(
+    scenario: Scenario,
+) -> None:
+    from dataclasses import replace
+
+    crush = replace(scenario, background=scenario.background * 1.4)
+    table, loads = simulate_spreading(crush, rates=(0.3,), seed=2026)
+    at = table.set_index("policy")
+    assert at.loc["none", "peak_load"] > 1.0  # the usual peak no longer fits the trains
+    assert at.loc["none", "slots_over_capacity"] >= 2
+    targets = check_targets(table, rate=0.3)
+    assert targets["peak_cut_met"] and targets["no_new_overload_met"]
+    assert at.loc["urbanpulse", "slots_over_capacity"] < at.loc["none", "slots_over_capacity"]
+    assert at.loc["urbanpulse", "peak_load"] <= at.loc["naive", "peak_load"]

@@ -34,6 +34,10 @@ def spreading(
     seed: int = typer.Option(2026, help="Seed of the demo city and of every random draw."),
     weeks: int = typer.Option(2, help="Weeks of demo observations the load profile is built from."),
     group_size: int = typer.Option(40, help="Riders each simulated commuter stands for."),
+    demand: float = typer.Option(
+        1.0,
+        help="Scale the usual morning load, e.g. 1.4 for a day whose peak overfills the trains.",
+    ),
     lake: Path | None = typer.Option(
         None, help="Read the station load profiles from this lake instead of generating them."
     ),
@@ -52,7 +56,7 @@ def spreading(
     values = tuple(float(r) for r in rates.split(",") if r.strip())
     with console.status("Building the demo morning and running the policies..."):
         scenario = build_demo_scenario(
-            seed=seed, weeks=weeks, lake=Lake(lake) if lake is not None else None
+            seed=seed, weeks=weeks, lake=Lake(lake) if lake is not None else None, demand=demand
         )
         table, loads = simulate_spreading(scenario, rates=values, group_size=group_size, seed=seed)
     Console().print(build_rich_table(table, scenario))
@@ -64,6 +68,7 @@ def spreading(
         "station": scenario.name_en,
         "capacity_per_15min": scenario.capacity,
         "seed": seed,
+        "demand": demand,
         "results": table.round(4).to_dict(orient="records"),
         "targets": check_targets(table, rate=target_rate),
         "chart": str(chart),

@@ -64,12 +64,20 @@ class Scenario:
 
 
 def build_demo_scenario(
-    *, seed: int = 2026, weeks: int = 2, lake: Lake | None = None, line_id: str = "bj-m1"
+    *,
+    seed: int = 2026,
+    weeks: int = 2,
+    lake: Lake | None = None,
+    line_id: str = "bj-m1",
+    demand: float = 1.0,
 ) -> Scenario:
     """The demo city cluster's busiest station of ``line_id`` on a weekday morning.
 
     Without ``lake`` the demo observations are generated in memory (``weeks`` weeks);
     the train's capacity per period comes from the demo line (cars x trains).
+    ``demand`` scales the usual load: above about 1.35 the usual peak no longer fits
+    the trains, which is the morning where "no slot newly over capacity" means
+    something.
     """
     from urbanpulse.twin import build_network  # only the demo scenario needs the twin
 
@@ -91,7 +99,8 @@ def build_demo_scenario(
     capacity = float(line["vehicle_capacity"]) * 15.0 / float(line["peak_headway_min"])
     name = str(sites.set_index("site_id").at[busiest, "name_en"])
     trip = build_trip(sites, busiest, nxt)
-    return Scenario(busiest, name, trip, slots, forecast["load"].to_numpy(), capacity)
+    background = forecast["load"].to_numpy() * demand
+    return Scenario(busiest, name, trip, slots, background, capacity)
 
 
 def _read_load_profiles(
