@@ -98,7 +98,7 @@ def test_on_a_crush_day_spreading_empties_the_overfull_slots_without_overfilling
     from dataclasses import replace
 
     crush = replace(scenario, background=scenario.background * 1.4)
-    table, loads = simulate_spreading(crush, rates=(0.3,), seed=2026)
+    table, _ = simulate_spreading(crush, rates=(0.3,), seed=2026)
     at = table.set_index("policy")
     assert at.loc["none", "peak_load"] > 1.0  # the usual peak no longer fits the trains
     assert at.loc["none", "slots_over_capacity"] >= 2
