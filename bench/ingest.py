@@ -56,7 +56,9 @@ def run_plain_duckdb(files: list[Path], workdir: Path) -> tuple[float, int]:
         ) TO '{workdir / "plain"}' (FORMAT parquet, PARTITION_BY (metric, "month"), COMPRESSION zstd)"""
     ).fetchall()
     elapsed = time.perf_counter() - start
-    stored = con.execute(f"SELECT count(*) FROM read_parquet('{workdir / 'plain'}/**/*.parquet')").fetchall()[0][0]
+    stored = con.execute(
+        f"SELECT count(*) FROM read_parquet('{workdir / 'plain'}/**/*.parquet')"
+    ).fetchall()[0][0]
     return elapsed, int(stored)
 
 
@@ -64,7 +66,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = os.environ.get("URBANPULSE_SHARED_DATA", str(REPO.parent / "shared" / "data"))
     parser.add_argument("--data", default=default, help="folder holding beijing-air-quality/")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each side (median is reported)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each side (median is reported)"
+    )
     args = parser.parse_args()
     files = sorted((Path(args.data) / "beijing-air-quality").glob("*.csv"))
     if not files:
@@ -86,8 +90,20 @@ def main() -> int:
     table = Table(title=f"Beijing air-quality ingest ({len(files)} files, median of {args.repeat})")
     for column in ("engine", "observations", "seconds", "observations/s", "ratio"):
         table.add_column(column, justify="right" if column != "engine" else "left")
-    table.add_row("UrbanPulse ingest", f"{stored_ours:,}", f"{t_ours:.2f}", f"{rate_ours:,.0f}", f"{ratio:.2f}")
-    table.add_row("plain DuckDB (baseline)", f"{stored_theirs:,}", f"{t_theirs:.2f}", f"{rate_theirs:,.0f}", "1.00")
+    table.add_row(
+        "UrbanPulse ingest",
+        f"{stored_ours:,}",
+        f"{t_ours:.2f}",
+        f"{rate_ours:,.0f}",
+        f"{ratio:.2f}",
+    )
+    table.add_row(
+        "plain DuckDB (baseline)",
+        f"{stored_theirs:,}",
+        f"{t_theirs:.2f}",
+        f"{rate_theirs:,.0f}",
+        "1.00",
+    )
     Console().print(table)
     print(
         json.dumps(

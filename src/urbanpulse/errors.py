@@ -44,5 +44,5 @@ class MissingExtraError(ImportError, UrbanPulseError):
 
     def __init__(self, package: str, extra: str) -> None:
         super().__init__(
-            f"{package} is not installed. Install it with: pip install \"urbanpulse[{extra}]\""
+            f'{package} is not installed. Install it with: pip install "urbanpulse[{extra}]"'
         )
