@@ -198,7 +198,7 @@ def _check_cells(
             continue
         problem, row = _check_cell(cell, spec, regions)
         if problem is None and row is not None:
-            key = (row["region_code"], row["year"], row["indicator"])
+            key = (str(row["region_code"]), int(str(row["year"])), str(row["indicator"]))
             problem = "repeated value for this region, year and indicator" if key in seen else None
             seen.add(key)
         if problem is not None:

@@ -74,7 +74,7 @@ def compute_trace(
 def _trace_aggregate(result: PipelineResult, key: tuple[str, int], code: str) -> dict[str, Any]:
     fw = result.framework
     weights = result.weights if result.weights is not None else fw.get_weights()
-    children = [
+    children: list[dict[str, Any]] = [
         {
             "code": kid,
             "name": str(fw.get_node(kid)["name"]),
@@ -84,11 +84,9 @@ def _trace_aggregate(result: PipelineResult, key: tuple[str, int], code: str) ->
         }
         for kid in fw.get_children(code)
     ]
-    present = [c for c in children if c["value"] is not None]
-    total_weight = sum(c["weight"] for c in present)
-    reproduced = (
-        sum(c["value"] * c["weight"] for c in present) / total_weight if total_weight else None
-    )
+    pairs = [(float(c["value"]), float(c["weight"])) for c in children if c["value"] is not None]
+    total_weight = sum(w for _, w in pairs)
+    reproduced = sum(v * w for v, w in pairs) / total_weight if total_weight else None
     return {
         "aggregation": _get_step_params(result, "aggregate").get("method", "arithmetic"),
         "children": children,
