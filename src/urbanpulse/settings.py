@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,4 +38,29 @@ class Settings(BaseSettings):
     redis_url: str = Field(
         default="redis://127.0.0.1:6379/0",
         description="Redis server for shared counters when several API workers run.",
+    )
+    counters_backend: Literal["memory", "redis"] = Field(
+        default="memory",
+        description=(
+            "Where the advice service counts the recommendations it has issued: 'memory' "
+            "(one process) or 'redis' (shared by several API workers, at redis_url)."
+        ),
+    )
+    advice_holdout_share: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Share of advice requests, drawn at random, that get no recommendation, so "
+            "operators can measure what advice changes against this holdout group."
+        ),
+    )
+    clock: datetime | None = Field(
+        default=None,
+        description=(
+            "Fixed 'now' of the advice service (naive = local_timezone), for demos and "
+            "tests. Empty: the real clock, except on a lake whose data ended more than a "
+            "day ago (the demo), where now is the local midnight after the last "
+            "observation, so the planning day is the first day without data."
+        ),
     )

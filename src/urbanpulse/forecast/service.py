@@ -48,7 +48,8 @@ def forecast_site(
     period = pd.Timedelta(minutes=period_minutes)
     steps = _get_steps(horizon, period)
     end = pd.Timestamp(start) if start is not None else _get_latest(lake, site_id, metric) + period
-    end = end.floor(period)
+    # The panel is indexed in UTC; a start in another zone would not line up with it.
+    end = (end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")).floor(period)
     begin = end - pd.Timedelta(days=history_days)
     sites = None if model in GLOBAL_MODELS else [site_id]
     observations = read_observations(lake, metric, site_ids=sites, start=begin, end=end)
