@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from urbanpulse import __version__
+from urbanpulse.api.advice_service import build_advice_service
 from urbanpulse.api.docs import add_docs
 from urbanpulse.api.errors import install_error_handlers
 from urbanpulse.api.routers import ROUTERS
@@ -38,6 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.lake = Lake(settings.lake_path)
+    # One counters object and one forecast cache per app, shared by every request.
+    app.state.advice = build_advice_service(settings, app.state.lake)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

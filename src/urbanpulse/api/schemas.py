@@ -171,3 +171,195 @@ class ForecastPublic(BaseModel):
     synthetic: bool = Field(description=SYNTHETIC)
     count: int
     items: list[ForecastRowPublic]
+
+
+class StationPublic(BaseModel):
+    """A station or stop of a line, in running order."""
+
+    site_id: str
+    name_zh: str | None = None
+    name_en: str | None = None
+    sequence: int = Field(description="Position along the line, from 1.")
+    minutes_to_next: int | None = Field(
+        default=None, description="Running time to the next station, minutes."
+    )
+    capacity: float | None = Field(
+        default=None, description="Passengers per 15 minutes per direction."
+    )
+
+
+class LinePublic(BaseModel):
+    """A metro, bus or rail line and its stations in order."""
+
+    line_id: str
+    name_zh: str | None = None
+    name_en: str | None = None
+    mode: str | None = Field(default=None, description="'metro', 'bus' or 'rail'.")
+    city_code: str | None = Field(default=None, description="City of the line's first station.")
+    city_name_zh: str | None = None
+    city_name_en: str | None = None
+    loop: bool = Field(default=False, description="True for a circle line.")
+    stations: list[StationPublic]
+
+
+class LinesPublic(BaseModel):
+    synthetic: bool = Field(description="True when any listed station is synthetic.")
+    count: int
+    items: list[LinePublic]
+
+
+class ClockPublic(BaseModel):
+    """The advice service's notion of now, and why."""
+
+    now: datetime = Field(description="The moment windows are judged against (local time).")
+    mode: str = Field(
+        description="'live': the real clock; 'fixed': set by the `clock` setting; "
+        "'replay': the lake's data ended in the past, so now is the local midnight after "
+        "the last observation."
+    )
+    planning_day: str = Field(description="Default travel day of the pages (YYYY-MM-DD).")
+    last_observation: datetime | None = Field(
+        default=None, description="Latest crowding observation in the lake."
+    )
+    note: str = Field(description="The clock in words, for pages.")
+
+
+ADVICE_EXAMPLE = {
+    "origin": "bj-m1-s05",
+    "destination": "bj-m1-s15",
+    "start": "2026-11-02T07:00:00",
+    "end": "2026-11-02T09:30:00",
+    "preferred": "2026-11-02T08:00:00",
+}
+
+
+class AdviceCreate(BaseModel):
+    """A commuter's question: from where to where, and when they may leave.
+
+    Times without an offset are local time of the region (Asia/Shanghai).
+    """
+
+    model_config = {"json_schema_extra": {"examples": [ADVICE_EXAMPLE]}}
+
+    origin: str = Field(description="Station id where the trip starts.")
+    destination: str | None = Field(
+        default=None,
+        description="Station id on the same line; leave out for crowding at the origin only.",
+    )
+    start: datetime = Field(description="Earliest departure.")
+    end: datetime = Field(description="Latest departure (at most 24 hours after start).")
+    preferred: datetime | None = Field(
+        default=None, description="When the commuter would rather leave (default: start)."
+    )
+
+
+class AdviceSlotPublic(BaseModel):
+    """One departure slot: predicted crowding along the trip, travel time and why."""
+
+    departure: datetime = Field(description="Start of the departure slot (local time).")
+    label: str = Field(description="'HH:MM' local time.")
+    arrival: datetime
+    travel_minutes: int
+    crowding: float = Field(
+        description="Predicted load against capacity on the trip's most crowded train "
+        "(1.0 = full), including recommendations already issued."
+    )
+    crowding_p10: float = Field(description="Lower edge of the 80 % interval.")
+    crowding_p90: float = Field(description="Upper edge of the 80 % interval.")
+    expected_extra: float = Field(
+        description="Part of the crowding due to recommendations already issued."
+    )
+    bottleneck_site_id: str = Field(description="Station whose train is the most crowded.")
+    shift_minutes: float = Field(description="Minutes from the preferred time (negative: earlier).")
+    score: float = Field(
+        description="Crowding plus a small cost per hour of shift; lower is better."
+    )
+    recommended: bool
+    reason: str
+
+
+class AdvicePublic(BaseModel):
+    """Slots ranked best first; the first is the recommendation unless ``holdout``."""
+
+    origin: str
+    origin_name: str | None = None
+    destination: str | None
+    destination_name: str | None = None
+    line_id: str | None
+    travel_minutes: int
+    period_minutes: int
+    start: datetime = Field(description="Window start as used (moved up to now if begun).")
+    end: datetime
+    preferred: datetime
+    policy: str
+    holdout: bool = Field(
+        description="True when this request is in the holdout group: no recommendation, "
+        "so operators can measure what advice changes."
+    )
+    message: str
+    recommended: AdviceSlotPublic | None
+    slots: list[AdviceSlotPublic]
+    clock: ClockPublic
+    synthetic: bool = Field(description=SYNTHETIC)
+
+
+class AccuracyRowPublic(BaseModel):
+    ts: datetime = Field(description="Start of the period, UTC.")
+    observed: float | None
+    yhat: float | None
+    p10: float | None
+    p90: float | None
+
+
+class AccuracyDayPublic(BaseModel):
+    day: str
+    mae: float | None
+    wape: float | None = Field(description="Weighted absolute percentage error, percent.")
+    coverage: float | None = Field(description="Share of periods inside the p10-p90 band.")
+    n: int = Field(description="Periods scored.")
+    model: str
+
+
+class AccuracyPublic(BaseModel):
+    """A past day forecast from the days before it, against what happened."""
+
+    site_id: str
+    metric: str
+    unit: str | None
+    day: str
+    period_minutes: int
+    synthetic: bool = Field(description=SYNTHETIC)
+    items: list[AccuracyRowPublic]
+    days: list[AccuracyDayPublic]
+
+
+class EffectSlotPublic(BaseModel):
+    slot: datetime = Field(description="Preferred (or advised) departure slot, local time.")
+    label: str
+    advised: int = Field(description="Advised requests whose preferred slot this was.")
+    holdout: int = Field(description="Holdout requests whose preferred slot this was.")
+    moved_out: int = Field(description="Advised requests sent away from this slot.")
+    moved_in: int = Field(description="Advised requests sent to this slot from another.")
+
+
+class EffectPublic(BaseModel):
+    """What advice changed, measured from this server's own counters."""
+
+    line_id: str
+    day: str
+    source: str = Field(description="Where the counts come from, in words.")
+    advised: int
+    holdout: int
+    moved: int = Field(description="Advised requests recommended another slot than preferred.")
+    moved_share: float | None
+    peak: str | None = Field(description="Slot most requests preferred.")
+    peak_moved_share: float | None = Field(
+        description="Share of advised requests preferring the peak that were moved off it."
+    )
+    peak_share_holdout: float | None = Field(
+        description="Share of holdout requests leaving in the peak slot."
+    )
+    peak_share_advised: float | None = Field(
+        description="Share of advised requests leaving in the peak slot after advice."
+    )
+    items: list[EffectSlotPublic]

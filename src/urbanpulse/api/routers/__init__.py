@@ -9,12 +9,15 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from urbanpulse.api.routers import (
+    advice,
     cities,
     forecasts,
     health,
     indicators,
+    lines,
     monitor,
     observations,
+    operator,
     profiles,
     quarantine,
     sites,
@@ -30,6 +33,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     quarantine.router,
     indicators.router,
     monitor.router,
+    lines.router,
+    advice.router,
+    operator.router,
 )
 
 __all__ = ["ROUTERS"]

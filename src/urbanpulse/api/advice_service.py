@@ -1,0 +1,391 @@
+"""The advice service one app holds: its clock, its counters and its caches.
+
+Built once by the app factory (``app.state.advice``) so that every request shares the
+counters of issued recommendations (what spreads the load) and the prepared forecasts
+(what keeps a request to a few milliseconds).
+
+The clock. Advice is about the future, so the service needs a "now". It is, in order:
+the ``clock`` setting when given ('fixed'); else the real clock ('live'), except when
+the lake's crowding data ended more than a day before the real now, as it does for the
+synthetic demo: then now is the local midnight after the last observation ('replay'),
+and the first day without data is planned as if it were tomorrow. Windows that end
+before now are refused as being in the past.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from urbanpulse.advise import (
+    Counters,
+    ForecastLookup,
+    MemoryCounters,
+    Policy,
+    RedisCounters,
+    Trip,
+    Window,
+    build_forecast_lookup,
+    build_trip,
+    build_window,
+    check_window,
+    compute_advice,
+    read_forecast_table,
+    read_stations,
+)
+from urbanpulse.catalog import get_city
+from urbanpulse.errors import InvalidQueryError, NotFoundError
+from urbanpulse.forecast.calendar import get_day_type
+from urbanpulse.settings import Settings
+from urbanpulse.store import Lake, connect, read_sites, scan_sql
+
+PERIOD_MINUTES = 15
+CROWDING_METRICS = ("load", "boardings")
+# Forecasts far ahead only repeat the usual day; a week bounds the cache as well.
+ADVICE_HORIZON = timedelta(days=7)
+DEFAULT_WINDOW = ("07:00", "09:30", "08:00")
+# How long a checked lake version is trusted: checking lists the commit log folder.
+VERSION_TTL_SECONDS = 2.0
+EFFECT_PREFIX = "_effect"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """The service's now (see the module docstring) and the pages' default day."""
+
+    now: datetime
+    mode: str  # 'live', 'fixed' or 'replay'
+    planning_day: date
+    last_observation: datetime | None
+    note: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, as ``ClockPublic``."""
+        last = self.last_observation
+        return {
+            "now": self.now.isoformat(),
+            "mode": self.mode,
+            "planning_day": self.planning_day.isoformat(),
+            "last_observation": None if last is None else last.isoformat(),
+            "note": self.note,
+        }
+
+
+class LruCache:
+    """A small thread-safe least-recently-used cache."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_build(self, key: Hashable, build: Callable[[], T]) -> T:
+        """The cached value, or ``build()``'s, kept. Two threads may build the same key
+        once each; that costs time, never correctness."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]  # type: ignore[no-any-return]
+        value = build()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+        return value
+
+
+def build_counters(settings: Settings) -> Counters:
+    """MemoryCounters, or RedisCounters at ``settings.redis_url`` when configured."""
+    if settings.counters_backend == "memory":
+        return MemoryCounters()
+    import redis
+
+    client = redis.Redis.from_url(settings.redis_url)
+    return RedisCounters(client, prefix=f"urbanpulse:advice:{settings.lake_path.name}")
+
+
+class AdviceService:
+    """Advice, lines and the clock over one lake, with shared counters and caches."""
+
+    def __init__(self, lake: Lake, settings: Settings, counters: Counters) -> None:
+        self.lake = lake
+        self.settings = settings
+        self.counters = counters
+        self.policy = Policy(holdout_share=settings.advice_holdout_share)
+        self.tz = ZoneInfo(settings.local_timezone)
+        self.cache = LruCache(maxsize=4096)
+        self._version = (0.0, 0)
+
+    # -- lake-derived, cached per lake version ---------------------------------------
+
+    def get_version(self) -> int:
+        """The lake's version, checked at most every ``VERSION_TTL_SECONDS``."""
+        checked, version = self._version
+        if time.monotonic() - checked > VERSION_TTL_SECONDS:
+            version = self.lake.version
+            self._version = (time.monotonic(), version)
+        return version
+
+    def cached(self, name: str, *key: Hashable, build: Callable[[], T]) -> T:
+        """``build()`` cached under ``name`` and ``key`` for the current lake version."""
+        return self.cache.get_or_build((name, self.get_version(), *key), build)
+
+    def get_sites(self) -> pd.DataFrame:
+        """The lake's sites table."""
+        return self.cached("sites", build=lambda: read_sites(self.lake))
+
+    def get_lines(self) -> list[dict[str, Any]]:
+        """Lines with their stations in order, as ``LinePublic`` dicts."""
+        return self.cached("lines", build=lambda: build_lines(self.get_sites(), self.settings))
+
+    def get_last_observation(self) -> datetime | None:
+        """Latest crowding observation (UTC), or None for a lake without any."""
+        return self.cached("last", build=lambda: read_last_observation(self.lake))
+
+    def get_trip(self, origin: str, destination: str | None) -> Trip:
+        """The resolved trip (errors as :func:`build_trip` raises them)."""
+        return self.cached(
+            "trip",
+            origin,
+            destination,
+            build=lambda: build_trip(self.get_sites(), origin, destination),
+        )
+
+    # -- the clock --------------------------------------------------------------------
+
+    def get_clock(self) -> Clock:
+        """Now, as the module docstring defines it, and the pages' planning day."""
+        last = self.get_last_observation()
+        if self.settings.clock is not None:
+            now, mode = _aware(self.settings.clock, self.tz), "fixed"
+            note = f"The clock is fixed by the server's settings at {now:%Y-%m-%d %H:%M}."
+        else:
+            now, mode = datetime.now(UTC).astimezone(self.tz), "live"
+            note = "Forecasts are made now from the latest data."
+            if last is not None and now - last > timedelta(days=1):
+                local_last = last.astimezone(self.tz)
+                now = datetime.combine(
+                    local_last.date() + timedelta(days=1), datetime.min.time(), self.tz
+                )
+                mode = "replay"
+                note = (
+                    f"The data ends on {local_last:%Y-%m-%d %H:%M}, so this server plans as "
+                    f"if it were {now:%Y-%m-%d %H:%M} (the first day without data); "
+                    "forecasts use only the data up to then."
+                )
+        return Clock(now.astimezone(self.tz), mode, self.get_planning_day(now), last, note)
+
+    def get_planning_day(self, now: datetime) -> date:
+        """First working day whose usual morning window has not ended by ``now``."""
+        local = now.astimezone(self.tz)
+        end = datetime.strptime(DEFAULT_WINDOW[1], "%H:%M").time()
+        for offset in range(14):
+            day = local.date() + timedelta(days=offset)
+            late = datetime.combine(day, end, self.tz) <= local
+            if not late and get_day_type(day, country=self.settings.holiday_country) == "weekday":
+                return day
+        return local.date() + timedelta(days=1)
+
+    # -- forecasts --------------------------------------------------------------------
+
+    def get_day_forecast(self, site_id: str, day: date) -> tuple[np.ndarray, np.ndarray]:
+        """A site's crowding forecast for one local day: (slot epochs, (4, n) values)."""
+
+        def build() -> tuple[np.ndarray, np.ndarray]:
+            start = datetime.combine(day, datetime.min.time(), self.tz)
+            table = read_forecast_table(
+                self.lake, [site_id], start=start, end=start + timedelta(days=1)
+            )
+            # A gap in the history can leave a model without an answer for some periods.
+            table[["load", "load_p10", "load_p90"]] = table[
+                ["load", "load_p10", "load_p90"]
+            ].fillna(0.0)
+            return build_forecast_lookup(table, period_minutes=PERIOD_MINUTES).sites[site_id]
+
+        return self.cached("forecast", site_id, day, build=build)
+
+    def get_lookup(self, trip: Trip, window: Window, now: datetime) -> ForecastLookup:
+        """Forecasts of the trip's stations on every local day the trip may travel."""
+        first = max(window.start, now).astimezone(self.tz).date()
+        last = (window.end + timedelta(minutes=trip.travel_minutes)).astimezone(self.tz).date()
+        days = [first + timedelta(days=k) for k in range((last - first).days + 1)]
+        sites = {}
+        for segment in trip.segments:
+            parts = [self.get_day_forecast(segment.site_id, day) for day in days]
+            if len(parts) == 1:
+                sites[segment.site_id] = parts[0]
+            else:
+                keys = np.concatenate([p[0] for p in parts])
+                sites[segment.site_id] = (keys, np.concatenate([p[1] for p in parts], axis=1))
+        return ForecastLookup(PERIOD_MINUTES, sites)
+
+    # -- advice -----------------------------------------------------------------------
+
+    def advise(
+        self,
+        origin: str,
+        destination: str | None,
+        start: datetime,
+        end: datetime,
+        preferred: datetime | None,
+    ) -> dict[str, Any]:
+        """Ranked departure slots for one request, recorded in the counters.
+
+        Returns
+        -------
+        dict
+            Fields of ``AdvicePublic``.
+        """
+        clock = self.get_clock()
+        window = build_window(start, end, preferred, tz=self.settings.local_timezone)
+        check_window(window, now=clock.now)  # before any forecast is read for it
+        if window.start - clock.now > ADVICE_HORIZON:
+            raise InvalidQueryError(
+                f"the departure window starts more than {ADVICE_HORIZON.days} days after "
+                f"now ({clock.now:%Y-%m-%d %H:%M}); forecasts reach that far"
+            )
+        trip = self.get_trip(origin, destination)
+        advice = compute_advice(
+            self.get_lookup(trip, window, clock.now),
+            trip,
+            window,
+            counters=self.counters,
+            policy=self.policy,
+            now=clock.now,
+            tz=self.settings.local_timezone,
+        )
+        self._record_effect(trip, advice.slots, advice.holdout)
+        names = self.get_names()
+        body = advice.to_dict()
+        body.update(
+            origin_name=names.get(origin),
+            destination_name=names.get(destination) if destination else None,
+            period_minutes=PERIOD_MINUTES,
+            start=max(window.start, clock.now).isoformat(),
+            end=window.end.isoformat(),
+            preferred=max(window.preferred, clock.now).isoformat(),
+            clock=clock.to_dict(),
+            synthetic=self.is_synthetic(),
+        )
+        return body
+
+    def get_names(self) -> dict[str, str]:
+        """English name of every site by id."""
+
+        def build() -> dict[str, str]:
+            sites = self.get_sites()
+            return dict(
+                zip(sites["site_id"], sites["name_en"].fillna(sites["site_id"]), strict=True)
+            )
+
+        return self.cached("names", build=build)
+
+    def is_synthetic(self) -> bool:
+        """True when any site of the lake is synthetic."""
+        return self.cached(
+            "synthetic", build=lambda: bool(self.get_sites()["synthetic"].fillna(False).any())
+        )
+
+    def _record_effect(self, trip: Trip, slots: pd.DataFrame, holdout: bool) -> None:
+        """Count, per line, who asked for which slot and where advice sent them."""
+        key = get_effect_key(trip.line_id or trip.origin)
+        preferred = slots["departure"].iloc[
+            int(np.argmin(np.abs(slots["shift_minutes"].to_numpy())))
+        ]
+        if holdout:
+            self.counters.increment(preferred, f"{key}:holdout", 1)
+            return
+        self.counters.increment(preferred, f"{key}:advised", 1)
+        chosen = slots["departure"].iloc[0]
+        if chosen != preferred:
+            self.counters.increment(preferred, f"{key}:moved_out", 1)
+            self.counters.increment(chosen, f"{key}:moved_in", 1)
+
+
+def build_advice_service(settings: Settings, lake: Lake) -> AdviceService:
+    """The service an app holds, with the counters its settings name."""
+    return AdviceService(lake, settings, build_counters(settings))
+
+
+def get_effect_key(line_or_site: str) -> str:
+    """Counter segment prefix of a line's (or a single site's) effect counts."""
+    return f"{EFFECT_PREFIX}:{line_or_site}"
+
+
+def get_default_window(day: date) -> tuple[str, str, str]:
+    """The pages' default window on ``day``: 07:00-09:30, preferring 08:00 (local)."""
+    return tuple(f"{day.isoformat()}T{t}" for t in DEFAULT_WINDOW)  # type: ignore[return-value]
+
+
+def read_last_observation(lake: Lake) -> datetime | None:
+    """Latest observation time of the crowding metrics (UTC), read from the last month."""
+    files = [
+        f for f in lake.get_files("observations") if f.partition.get("metric") in CROWDING_METRICS
+    ]
+    if not files:
+        return None
+    month = max(f.partition.get("month", "") for f in files)
+    sql = f"SELECT max(ts) FROM ({scan_sql(lake, 'observations', metric=list(CROWDING_METRICS), month=month)})"
+    value = connect().execute(sql).fetchone()[0]  # type: ignore[index]
+    return None if value is None else pd.Timestamp(value).tz_convert("UTC").to_pydatetime()
+
+
+def build_lines(sites: pd.DataFrame, settings: Settings) -> list[dict[str, Any]]:
+    """Lines with their stations in order (``LinePublic`` dicts), sorted by line id."""
+    stations = read_stations(sites)
+    extra = sites.set_index("site_id")[["name_zh", "city_code", "attributes"]]
+    lines = []
+    for line_id, rows in stations.sort_values("sequence").groupby("line_id", sort=True):
+        first = extra.loc[rows["site_id"].iloc[0]]
+        attrs = json.loads(first["attributes"]) if isinstance(first["attributes"], str) else {}
+        city = _find_city(first["city_code"], settings.region)
+        lines.append(
+            {
+                "line_id": str(line_id),
+                "name_zh": attrs.get("line_name_zh"),
+                "name_en": attrs.get("line_name_en") or str(line_id),
+                "mode": attrs.get("mode"),
+                "city_code": first["city_code"],
+                "city_name_zh": city.name_zh if city else None,
+                "city_name_en": city.name_en if city else None,
+                "loop": bool(rows["loop"].iloc[0]),
+                "stations": [_station(row, extra) for row in rows.itertuples()],
+            }
+        )
+    return lines
+
+
+def _station(row: Any, extra: pd.DataFrame) -> dict[str, Any]:
+    capacity = None if pd.isna(row.capacity) else float(row.capacity)
+    return {
+        "site_id": row.site_id,
+        "name_zh": extra.at[row.site_id, "name_zh"],
+        "name_en": row.name_en,
+        "sequence": int(row.sequence),
+        "minutes_to_next": None if pd.isna(row.minutes_to_next) else int(row.minutes_to_next),
+        "capacity": capacity,
+    }
+
+
+def _find_city(code: Any, region: str) -> Any:
+    if not isinstance(code, str) or not code:
+        return None
+    try:
+        return get_city(code, region)
+    except NotFoundError:
+        return None
+
+
+def _aware(moment: datetime, tz: ZoneInfo) -> datetime:
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment

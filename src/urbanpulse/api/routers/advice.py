@@ -1,0 +1,78 @@
+"""POST/GET /api/advice: when to leave, with predicted crowding by departure slot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+
+from urbanpulse.api.advice_service import AdviceService
+from urbanpulse.api.errors import ERROR_RESPONSES
+from urbanpulse.api.schemas import ADVICE_EXAMPLE, AdviceCreate, AdvicePublic
+
+router = APIRouter(prefix="/api/advice", tags=["advice"], responses=ERROR_RESPONSES)
+
+DESCRIPTION = """\
+Departure slots of the window ranked by predicted crowding along the trip (load against
+capacity on its most crowded train, with the 80 % interval), the recommended slot first.
+Recommendations already issued count as extra load, so people asking at the same time
+are spread over near-equivalent slots instead of all sent to one. A share of requests
+(the holdout group, `holdout: true`) gets no recommendation, so operators can measure
+what advice changes. Times without an offset are local time (Asia/Shanghai).
+
+Errors: 404 for an unknown station; 400 for stations on different lines, the same
+station twice, a window that is over, longer than 24 hours, ends before it starts,
+starts more than 7 days ahead or does not hold the preferred time; 422 for malformed
+times or missing fields.
+"""
+
+
+def get_service(request: Request) -> AdviceService:
+    """The advice service the app factory built."""
+    service: AdviceService = request.app.state.advice
+    return service
+
+
+@router.post(
+    "", response_model=AdvicePublic, summary="Advise a departure time", description=DESCRIPTION
+)
+def post_advice(
+    request: Request,
+    body: Annotated[
+        AdviceCreate,
+        Body(
+            openapi_examples={
+                "morning": {"summary": "Line 1, morning peak", "value": ADVICE_EXAMPLE}
+            }
+        ),
+    ],
+) -> dict[str, Any]:
+    return get_service(request).advise(
+        body.origin, body.destination, body.start, body.end, body.preferred
+    )
+
+
+@router.get(
+    "",
+    response_model=AdvicePublic,
+    summary="Advise a departure time (query)",
+    description=DESCRIPTION,
+)
+def get_advice(
+    request: Request,
+    origin: Annotated[
+        str, Query(description="Station id where the trip starts.", examples=["bj-m1-s05"])
+    ],
+    start: Annotated[
+        datetime, Query(description="Earliest departure.", examples=["2026-11-02T07:00"])
+    ],
+    end: Annotated[datetime, Query(description="Latest departure.", examples=["2026-11-02T09:30"])],
+    destination: Annotated[
+        str | None, Query(description="Station id on the same line.", examples=["bj-m1-s15"])
+    ] = None,
+    preferred: Annotated[
+        datetime | None, Query(description="Preferred departure (default: start).")
+    ] = None,
+) -> dict[str, Any]:
+    return get_service(request).advise(origin, destination, start, end, preferred)

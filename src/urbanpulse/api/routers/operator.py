@@ -1,0 +1,195 @@
+"""GET /api/operator/...: forecast accuracy on past days, and what advice changed.
+
+Accuracy is measured honestly on the lake's own history: a past day is forecast from
+the days before it only (the model never sees the day it predicts) and laid over what
+was observed. The effect of advice is measured from this server's counters of advised
+and holdout requests, not from observations, which cannot show it yet.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter, Query, Request
+
+from urbanpulse.api.advice_service import PERIOD_MINUTES, AdviceService, get_effect_key
+from urbanpulse.api.errors import ERROR_RESPONSES
+from urbanpulse.api.schemas import AccuracyPublic, EffectPublic
+from urbanpulse.errors import InvalidQueryError, NotFoundError
+from urbanpulse.forecast import compute_coverage, compute_metrics, compute_panel, forecast_site
+from urbanpulse.store import get_site, read_observations
+
+router = APIRouter(prefix="/api/operator", tags=["operator"], responses=ERROR_RESPONSES)
+
+DayQuery = Annotated[date | None, Query(description="Local day, YYYY-MM-DD.")]
+MAX_DAYS = 14
+
+
+def get_service(request: Request) -> AdviceService:
+    """The advice service the app factory built."""
+    service: AdviceService = request.app.state.advice
+    return service
+
+
+@router.get("/accuracy", response_model=AccuracyPublic, summary="Observed against predicted")
+def get_accuracy(
+    request: Request,
+    site_id: Annotated[str, Query(description="Station id.", examples=["bj-m1-s05"])],
+    day: DayQuery = None,
+    days: Annotated[int, Query(ge=1, le=MAX_DAYS, description="Days of daily errors.")] = 7,
+) -> dict[str, Any]:
+    """``day`` (default: the last full day of data) forecast from the days before it,
+    with observations, and MAE/WAPE/band coverage of each of the ``days`` days to it."""
+    service = get_service(request)
+    site = get_site(service.lake, site_id)
+    metric = "load" if site["kind"] == "metro_station" else "boardings"
+    day = day or get_last_full_day(service)
+    tz = service.tz
+    first = day - timedelta(days=days - 1)
+    start = datetime.combine(first, datetime.min.time(), tz)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tz)
+    observed = read_observations(service.lake, metric, site_ids=[site_id], start=start, end=end)
+    if observed.empty:
+        raise NotFoundError(f"no {metric!r} observations of {site_id!r} from {first} to {day}")
+    panel = compute_panel(observed, period_minutes=PERIOD_MINUTES)[site_id]
+    rows, daily = [], []
+    for k in range(days):
+        current = first + timedelta(days=k)
+        forecast = _forecast_day(service, site_id, metric, current)
+        if forecast is None:
+            continue
+        truth = panel.reindex(pd.DatetimeIndex(forecast["ts"])).to_numpy(float)
+        daily.append(_score_day(current, truth, forecast))
+        if current == day:
+            rows = _series(forecast, truth)
+    unit = observed["unit"].dropna().iloc[0] if observed["unit"].notna().any() else None
+    return {
+        "site_id": site_id,
+        "metric": metric,
+        "unit": unit,
+        "day": day.isoformat(),
+        "period_minutes": PERIOD_MINUTES,
+        "synthetic": bool(site["synthetic"]),
+        "items": rows,
+        "days": daily,
+    }
+
+
+@router.get("/effect", response_model=EffectPublic, summary="What advice changed")
+def get_effect(
+    request: Request,
+    line_id: Annotated[str, Query(description="Line id (or a site id for single-site advice).")],
+    day: DayQuery = None,
+) -> dict[str, Any]:
+    """Advised and holdout requests per preferred slot of ``day`` (default: the planning
+    day), and how many advised requests were moved, from this server's counters."""
+    service = get_service(request)
+    day = day or service.get_clock().planning_day
+    slots = pd.date_range(
+        datetime.combine(day, datetime.min.time(), service.tz), periods=24 * 60 // PERIOD_MINUTES,
+        freq=f"{PERIOD_MINUTES}min",
+    )  # fmt: skip
+    moments = list(slots.to_pydatetime())
+    key = get_effect_key(line_id)
+    counts = {
+        name: np.asarray(service.counters.get(moments, f"{key}:{name}"), dtype=int)
+        for name in ("advised", "holdout", "moved_out", "moved_in")
+    }
+    return {"line_id": line_id, "day": day.isoformat(), "source": _describe_source(service),
+            **summarise_effect(slots, counts)}  # fmt: skip
+
+
+def summarise_effect(slots: pd.DatetimeIndex, counts: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Totals, shares moved and the peak's share in each group, plus non-empty slots."""
+    advised, holdout = counts["advised"], counts["holdout"]
+    moved_out, moved_in = counts["moved_out"], counts["moved_in"]
+    asked = advised + holdout
+    total_a, total_h = int(advised.sum()), int(holdout.sum())
+    peak = int(np.argmax(asked)) if asked.any() else None
+    after = advised - moved_out + moved_in  # where advised requests were sent
+    keep = np.flatnonzero(asked + moved_in)
+    return {
+        "advised": total_a,
+        "holdout": total_h,
+        "moved": int(moved_out.sum()),
+        "moved_share": _share(moved_out.sum(), total_a),
+        "peak": None if peak is None else slots[peak].strftime("%H:%M"),
+        "peak_moved_share": None if peak is None else _share(moved_out[peak], advised[peak]),
+        "peak_share_holdout": None if peak is None else _share(holdout[peak], total_h),
+        "peak_share_advised": None if peak is None else _share(after[peak], total_a),
+        "items": [
+            {"slot": slots[i].isoformat(), "label": slots[i].strftime("%H:%M"),
+             "advised": int(advised[i]), "holdout": int(holdout[i]),
+             "moved_out": int(moved_out[i]), "moved_in": int(moved_in[i])}
+            for i in keep
+        ],
+    }  # fmt: skip
+
+
+def get_last_full_day(service: AdviceService) -> date:
+    """The last local day whose data is complete (the day of the last observation when it
+    ends at the day's last 5-minute reading, else the day before)."""
+    last = service.get_last_observation()
+    if last is None:
+        raise NotFoundError("the lake holds no crowding observations")
+    return (last.astimezone(service.tz) + timedelta(minutes=5)).date() - timedelta(days=1)
+
+
+def _forecast_day(
+    service: AdviceService, site_id: str, metric: str, day: date
+) -> pd.DataFrame | None:
+    def build() -> pd.DataFrame | None:
+        start = datetime.combine(day, datetime.min.time(), service.tz)
+        try:
+            return forecast_site(
+                service.lake, site_id, metric, start=start,
+                horizon=timedelta(days=1), period_minutes=PERIOD_MINUTES,
+            )  # fmt: skip
+        except (InvalidQueryError, NotFoundError):
+            return None  # too little history before this day to forecast it
+
+    return service.cached("accuracy", site_id, metric, day, build=build)
+
+
+def _score_day(day: date, truth: np.ndarray, forecast: pd.DataFrame) -> dict[str, Any]:
+    scores = compute_metrics(truth, forecast["yhat"].to_numpy(float))
+    coverage = compute_coverage(
+        truth, forecast["p10"].to_numpy(float), forecast["p90"].to_numpy(float)
+    )
+    return {
+        "day": day.isoformat(),
+        "mae": _finite(scores["mae"]),
+        "wape": _finite(scores["wape"]),
+        "coverage": _finite(coverage),
+        "n": int(scores["n"]),
+        "model": str(forecast["model"].iloc[0]),
+    }
+
+
+def _series(forecast: pd.DataFrame, truth: np.ndarray) -> list[dict[str, Any]]:
+    return [
+        {"ts": ts.isoformat(), "observed": _finite(y), "yhat": _finite(f), "p10": _finite(lo),
+         "p90": _finite(hi)}
+        for ts, y, f, lo, hi in zip(
+            pd.DatetimeIndex(forecast["ts"]), truth, forecast["yhat"], forecast["p10"],
+            forecast["p90"], strict=True,
+        )
+    ]  # fmt: skip
+
+
+def _describe_source(service: AdviceService) -> str:
+    if service.settings.counters_backend == "redis":
+        return "Measured from this server's counters in Redis (shared by its workers, kept 2 days)."
+    return "Measured from this server's in-memory counters since it last started."
+
+
+def _share(part: float, whole: float) -> float | None:
+    return float(part) / float(whole) if whole else None
+
+
+def _finite(value: Any) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
