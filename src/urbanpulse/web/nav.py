@@ -12,6 +12,8 @@ class NavItem(NamedTuple):
 
 NAV: tuple[NavItem, ...] = (
     NavItem("Cities & sites", "/"),
+    NavItem("When to leave", "/commute"),
+    NavItem("Operator", "/operator"),
     NavItem("Regional monitor", "/monitor"),
     NavItem("API docs", "/docs"),
 )

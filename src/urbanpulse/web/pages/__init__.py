@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from urbanpulse.web.pages import home, monitor, sites
+from urbanpulse.web.pages import commuter, home, monitor, operator, sites
 
-PAGE_ROUTERS: tuple[APIRouter, ...] = (home.router, sites.router, monitor.router)
+PAGE_ROUTERS: tuple[APIRouter, ...] = (
+    home.router,
+    sites.router,
+    monitor.router,
+    commuter.router,
+    operator.router,
+)
 
 __all__ = ["PAGE_ROUTERS"]

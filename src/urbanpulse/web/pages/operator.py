@@ -1,0 +1,43 @@
+"""The operator page: observed against predicted load, forecast error, and advice's effect.
+
+The page renders the pickers; its script reads ``/api/operator/accuracy`` (a past day
+forecast from the days before it, laid over what happened) and ``/api/operator/effect``
+(advised against holdout requests, from this server's counters) and draws them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from urbanpulse.web.pages.commuter import get_default_trip
+from urbanpulse.web.rendering import render_page
+
+router = APIRouter()
+
+
+@router.get("/operator", response_class=HTMLResponse)
+def get_operator_page(request: Request) -> HTMLResponse:
+    # The advice service is built by the app factory; the page reads it, never imports it.
+    service = request.app.state.advice
+    lines = service.get_lines()
+    clock = service.get_clock()
+    last = clock.last_observation
+    # The last day whose data is complete: forecast it from the days before, compare.
+    history_day = (
+        (last.astimezone(service.tz) + timedelta(minutes=5)).date() - timedelta(days=1)
+        if last is not None
+        else None
+    )
+    return render_page(
+        request,
+        "operator.html",
+        title="Operator: observed, predicted, advised",
+        synthetic=service.is_synthetic(),
+        lines=lines,
+        default=get_default_trip(lines),
+        clock=clock.to_dict(),
+        history_day=history_day.isoformat() if history_day else "",
+    )

@@ -1,0 +1,139 @@
+// The operator page: observed against predicted, daily error, and advice's measured effect.
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var base = script.getAttribute("data-base") || "";
+  var planningDay = script.getAttribute("data-planning-day");
+  var lines = JSON.parse(document.getElementById("lines-data").textContent);
+  var trip = JSON.parse(document.getElementById("default-trip").textContent);
+  var pick = function (id) { return document.getElementById(id); };
+  var config = { responsive: true, displaylogo: false };
+  var margin = { l: 52, r: 8, t: 16, b: 48 };
+
+  function getJson(path) {
+    return fetch(base + path, { headers: { Accept: "application/json" } }).then(function (r) {
+      return r.json().then(function (body) {
+        if (!r.ok) { throw new Error(body.error ? body.error.message : "request failed"); }
+        return body;
+      });
+    });
+  }
+
+  function plot(id, traces, layout) {
+    var target = pick(id);
+    target.hidden = false;
+    target.removeAttribute("data-rendered");
+    return Plotly.react(target, traces, layout, config).then(function () {
+      target.setAttribute("data-rendered", "true");
+    });
+  }
+
+  function fillStations(chosen) {
+    var line = lines.find(function (l) { return l.line_id === pick("line").value; });
+    var select = pick("site");
+    select.replaceChildren.apply(select, (line ? line.stations : []).map(function (s) {
+      var node = document.createElement("option");
+      node.value = s.site_id;
+      node.textContent = s.sequence + ". " + [s.name_en, s.name_zh].filter(Boolean).join(" ");
+      node.selected = s.site_id === chosen;
+      return node;
+    }));
+  }
+
+  function local(iso) {
+    // Asia/Shanghai has no daylight saving: UTC+8 all year.
+    var d = new Date(Date.parse(iso) + 8 * 3600 * 1000);
+    return d.toISOString().slice(0, 16).replace("T", " ");
+  }
+
+  function fmt(value, digits, suffix) {
+    return value === null || value === undefined ? "—" : value.toFixed(digits) + (suffix || "");
+  }
+
+  function drawAccuracy(data) {
+    var x = data.items.map(function (r) { return local(r.ts); });
+    var col = function (name) { return data.items.map(function (r) { return r[name]; }); };
+    var unit = data.metric === "load" ? "load against capacity" : data.metric + (data.unit ? " (" + data.unit + ")" : "");
+    pick("accuracy-empty").hidden = data.items.length > 0;
+    if (!data.items.length) {
+      pick("accuracy-empty").textContent = "Too little history before " + data.day + " to forecast it.";
+      pick("accuracy-chart").hidden = true;
+    } else {
+      plot("accuracy-chart", [
+        { x: x, y: col("p10"), mode: "lines", line: { width: 0 }, hoverinfo: "skip", showlegend: false },
+        { x: x, y: col("p90"), mode: "lines", line: { width: 0 }, fill: "tonexty",
+          fillcolor: "rgba(11,83,148,0.18)", name: "80 % band" },
+        { x: x, y: col("yhat"), mode: "lines", line: { color: "#0b5394", width: 2 }, name: "predicted" },
+        { x: x, y: col("observed"), mode: "lines", line: { color: "#c62828", width: 1.5 }, name: "observed" },
+      ], { margin: margin, height: 340, yaxis: { title: { text: unit } },
+           legend: { orientation: "h", y: -0.25 }, xaxis: { title: { text: data.day + " (local time)" } } });
+    }
+    var days = data.days.map(function (d) { return d.day; });
+    plot("error-chart", [
+      { type: "bar", x: days, y: data.days.map(function (d) { return d.wape; }), name: "WAPE %",
+        marker: { color: "#0b5394" } },
+      { x: days, y: data.days.map(function (d) { return d.coverage === null ? null : d.coverage * 100; }),
+        mode: "lines+markers", name: "band coverage %", line: { color: "#e0a800" } },
+    ], { margin: margin, height: 260, yaxis: { title: { text: "%" }, rangemode: "tozero" },
+         legend: { orientation: "h", y: -0.3 }, xaxis: { type: "category" } });
+    var rows = pick("error-rows");
+    rows.replaceChildren.apply(rows, data.days.map(function (d) {
+      var tr = document.createElement("tr");
+      [d.day, fmt(d.mae, 3), fmt(d.wape, 1, " %"), fmt(d.coverage === null ? null : d.coverage * 100, 0, " %"), d.model]
+        .forEach(function (text, i) {
+          var td = document.createElement("td");
+          td.textContent = text;
+          td.className = i === 0 ? "nowrap" : (i === 4 ? "wide-only" : "num");
+          tr.appendChild(td);
+        });
+      return tr;
+    }));
+  }
+
+  function drawEffect(data) {
+    pick("effect-source").textContent = data.source +
+      " Advised requests are counted at their preferred slot; moved ones also where they were sent.";
+    var asked = data.advised + data.holdout;
+    pick("effect-empty").hidden = asked > 0;
+    if (!asked) {
+      pick("effect-summary").textContent = "";
+      pick("effect-chart").hidden = true;
+      return;
+    }
+    var pct = function (v) { return v === null ? "—" : Math.round(v * 100) + " %"; };
+    pick("effect-summary").textContent = asked + (asked === 1 ? " request (" : " requests (") + data.advised + " advised, " +
+      data.holdout + " holdout). " + pct(data.moved_share) + " of advised requests were sent to another slot; " +
+      pct(data.peak_moved_share) + " of those preferring the peak (" + data.peak + ") were moved off it. " +
+      "Share leaving in the peak: holdout " + pct(data.peak_share_holdout) + ", advised after advice " +
+      pct(data.peak_share_advised) + ".";
+    var x = data.items.map(function (r) { return r.label; });
+    var col = function (name, sign) { return data.items.map(function (r) { return sign * r[name]; }); };
+    plot("effect-chart", [
+      { type: "bar", x: x, y: col("holdout", 1), name: "holdout (preferred)", marker: { color: "#9fb3c8" } },
+      { type: "bar", x: x, y: col("advised", 1), name: "advised (preferred)", marker: { color: "#0b5394" } },
+      { type: "bar", x: x, y: col("moved_in", 1), name: "moved in", marker: { color: "#1a7f37" } },
+      { type: "bar", x: x, y: col("moved_out", -1), name: "moved out", marker: { color: "#c62828" } },
+    ], { margin: margin, height: 280, barmode: "group", yaxis: { title: { text: "requests" } },
+         xaxis: { type: "category" }, legend: { orientation: "h", y: -0.3 } });
+  }
+
+  function show(event) {
+    if (event) { event.preventDefault(); }
+    var site = pick("site").value, line = pick("line").value, day = pick("day").value;
+    var query = "site_id=" + encodeURIComponent(site) + (day ? "&day=" + day : "");
+    getJson("/api/operator/accuracy?" + query).then(drawAccuracy).catch(function (error) {
+      pick("accuracy-chart").hidden = true;
+      pick("accuracy-empty").textContent = error.message;
+      pick("accuracy-empty").hidden = false;
+    });
+    getJson("/api/operator/effect?line_id=" + encodeURIComponent(line) + "&day=" + planningDay)
+      .then(drawEffect)
+      .catch(function (error) { pick("effect-summary").textContent = error.message; });
+  }
+
+  fillStations(trip.origin);
+  pick("line").addEventListener("change", function () { fillStations(); show(); });
+  pick("site").addEventListener("change", show);
+  pick("operator-form").addEventListener("submit", show);
+  show();
+})();
