@@ -1,0 +1,176 @@
+"""The advice endpoint over a one-week demo lake: ranking, intervals, holdout, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from urbanpulse.api import create_app
+from urbanpulse.settings import Settings
+from urbanpulse.store import Lake
+from urbanpulse.twin import build_demo, is_demo_built
+
+DAY = "2026-11-02"  # the Monday after the demo's last day (Saturday 2026-10-31)
+TRIP = {"origin": "bj-m1-s05", "destination": "bj-m1-s07"}
+WINDOW = {"start": f"{DAY}T07:00", "end": f"{DAY}T09:30", "preferred": f"{DAY}T08:00"}
+SLOT_FIELDS = {
+    "departure", "label", "arrival", "travel_minutes", "crowding", "crowding_p10",
+    "crowding_p90", "expected_extra", "bottleneck_site_id", "shift_minutes", "score",
+    "recommended", "reason",
+}  # fmt: skip
+
+
+def get_demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    """One small demo lake (one week, 2026-10-25..31) per test session, shared by files."""
+    root = tmp_path_factory.getbasetemp() / "advice-demo"
+    lake = Lake(root / "lake")
+    if not is_demo_built(lake):
+        build_demo(lake, weeks=1, drop_dir=root / "drop")
+    return lake
+
+
+@pytest.fixture(scope="session")
+def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    return get_demo_lake(tmp_path_factory)
+
+
+def build_client(lake: Lake, **settings: object) -> TestClient:
+    return TestClient(create_app(Settings(lake_path=Path(lake.root), **settings)))
+
+
+@pytest.fixture(scope="module")
+def client(demo_lake: Lake) -> Iterator[TestClient]:
+    with build_client(demo_lake, advice_holdout_share=0.0) as test_client:
+        yield test_client
+
+
+def ask(client: TestClient, **changes: object) -> object:
+    params = {k: v for k, v in {**TRIP, **WINDOW, **changes}.items() if v is not None}
+    return client.get("/api/advice", params=params)
+
+
+def test_lines_list_stations_in_running_order(client: TestClient) -> None:
+    body = client.get("/api/lines").json()
+    line = next(item for item in body["items"] if item["line_id"] == "bj-m1")
+    assert body["synthetic"] is True
+    assert line["name_en"] == "Beijing Subway Line 1" and line["city_code"] == "110000"
+    sequences = [s["sequence"] for s in line["stations"]]
+    assert sequences == sorted(sequences) and sequences[0] == 1
+    tianjin = client.get("/api/lines", params={"city": "Tianjin"}).json()["items"]
+    assert tianjin and {item["city_code"] for item in tianjin} == {"120000"}
+
+
+def test_advice_ranks_slots_with_the_recommendation_first(client: TestClient) -> None:
+    response = ask(client)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    slots = body["slots"]
+    assert len(slots) == 10  # 07:00 to 09:15 by 15 minutes
+    assert all(set(slot) == SLOT_FIELDS for slot in slots)
+    assert body["holdout"] is False and slots[0]["recommended"] is True
+    assert [s["recommended"] for s in slots[1:]] == [False] * 9
+    assert body["recommended"] == slots[0]
+    scores = [s["score"] for s in slots[1:]]
+    assert scores == sorted(scores)  # the rest ranked best first
+    # Spreading may pick a near-best slot, never one clearly worse than the best.
+    assert slots[0]["score"] <= min(scores) + 0.05 + 1e-9
+    for slot in slots:
+        assert slot["crowding_p10"] <= slot["crowding"] <= slot["crowding_p90"]
+        assert slot["travel_minutes"] == body["travel_minutes"] > 0 and slot["reason"]
+    assert body["message"].startswith(f"Leave at {slots[0]['label']}")
+    assert body["origin_name"] == "Yuquanlu" and body["synthetic"] is True
+
+
+def test_clock_replays_the_day_after_the_demo_data(client: TestClient) -> None:
+    clock = ask(client).json()["clock"]
+    assert clock["mode"] == "replay"
+    assert clock["now"] == "2026-11-01T00:00:00+08:00"
+    assert clock["planning_day"] == DAY  # 2026-11-01 is a Sunday
+    assert "2026-10-31" in clock["note"]
+
+
+def test_post_gives_the_same_slots_as_get(client: TestClient) -> None:
+    posted = client.post("/api/advice", json={**TRIP, **WINDOW})
+    assert posted.status_code == 200, posted.text
+    labels = {s["label"] for s in posted.json()["slots"]}
+    assert labels == {s["label"] for s in ask(client).json()["slots"]}
+
+
+def test_single_site_advice_has_no_travel_time(client: TestClient) -> None:
+    body = ask(client, destination=None).json()
+    assert body["destination"] is None and body["travel_minutes"] == 0
+    assert {s["bottleneck_site_id"] for s in body["slots"]} == {"bj-m1-s05"}
+
+
+@pytest.mark.parametrize(("share", "holdout"), [(1.0, True), (0.0, False)])
+def test_holdout_share_decides_who_gets_a_recommendation(
+    demo_lake: Lake, share: float, holdout: bool
+) -> None:
+    with build_client(demo_lake, advice_holdout_share=share) as own:
+        bodies = [ask(own).json() for _ in range(3)]
+        effect = own.get("/api/operator/effect", params={"line_id": "bj-m1"}).json()
+    for body in bodies:
+        assert body["holdout"] is holdout
+        assert (body["recommended"] is None) is holdout
+        assert any(s["recommended"] for s in body["slots"]) is not holdout
+    assert (effect["holdout"], effect["advised"]) == ((3, 0) if holdout else (0, 3))
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "code", "words"),
+    [
+        ({"origin": "no-such-station"}, 404, "not_found", "unknown station"),
+        ({"destination": "no-such-station"}, 404, "not_found", "unknown station"),
+        ({"destination": "tj-m1-s03"}, 400, "invalid_query", "one line"),
+        ({"destination": "bj-m1-s05"}, 400, "invalid_query", "same station"),
+        ({"destination": "bj-air-01"}, 400, "invalid_query", "not a station"),
+        ({"start": "2026-10-30T07:00", "end": "2026-10-30T09:30", "preferred": None},
+         400, "invalid_query", "in the past"),
+        ({"end": f"{DAY}T06:00"}, 400, "invalid_query", "ends before it starts"),
+        ({"end": "2026-11-03T09:30"}, 400, "invalid_query", "longer than 24 hours"),
+        ({"preferred": f"{DAY}T10:00"}, 400, "invalid_query", "outside the departure window"),
+        ({"start": "2026-11-20T07:00", "end": "2026-11-20T09:00", "preferred": None},
+         400, "invalid_query", "7 days"),
+        ({"start": "tomorrow morning"}, 422, "validation_error", "start"),
+        ({"end": "2026-11-02T25:00"}, 422, "validation_error", "end"),
+        ({"origin": None}, 422, "validation_error", "origin"),
+    ],
+)  # fmt: skip
+def test_bad_requests_get_one_error_shape(
+    client: TestClient, changes: dict[str, object], status: int, code: str, words: str
+) -> None:
+    response = ask(client, **changes)
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "detail"}
+    assert body["error"]["code"] == code
+    assert words in body["error"]["message"]
+
+
+def test_post_with_a_malformed_body_is_422(client: TestClient) -> None:
+    response = client.post("/api/advice", json={"origin": "bj-m1-s05", "start": "soon"})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+def test_fixed_clock_judges_windows(demo_lake: Lake) -> None:
+    with build_client(demo_lake, clock="2026-11-02T08:40:00") as own:
+        body = ask(own).json()
+        assert body["clock"]["mode"] == "fixed"
+        # The window has begun: slots start at the one holding now (08:30).
+        assert body["start"] == "2026-11-02T08:40:00+08:00"
+        assert min(s["label"] for s in body["slots"]) == "08:30"
+        late = ask(own, start=f"{DAY}T06:00", end=f"{DAY}T08:30", preferred=None)
+        assert late.status_code == 400 and "in the past" in late.json()["error"]["message"]
+
+
+def test_openapi_documents_advice_with_examples(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    post = schema["paths"]["/api/advice"]["post"]
+    assert "morning" in post["requestBody"]["content"]["application/json"]["examples"]
+    assert {"200", "400", "404", "422"} <= set(post["responses"])
+    assert "holdout" in schema["components"]["schemas"]["AdvicePublic"]["properties"]
+    assert "/api/lines" in schema["paths"]
