@@ -1,0 +1,210 @@
+"""Advice API benchmark, run by hand: ``.venv/bin/python bench/advice_api.py --help``.
+
+Serves the app with uvicorn on a free 127.0.0.1 port (a subprocess, ``--workers``
+processes) over a demo lake (built in a temp folder with two weeks of data unless
+``--lake`` is given), warms the forecast caches, then fires requests on loopback only,
+paced at ``--rate`` requests per second, bounded by ``--requests`` and ``--seconds``.
+The same run measures ``GET /api/advice`` and, as a baseline, ``GET /api/health`` of
+the same app. Target: p99 under 50 ms at 500 requests/s or more.
+
+Prints a table, then one final line of JSON with figures, baseline figures and targets.
+The load generator runs on the same machine and takes CPU from the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from urbanpulse.api.advice_service import build_advice_service
+from urbanpulse.settings import Settings
+from urbanpulse.store import Lake
+from urbanpulse.twin import build_demo, is_demo_built
+
+TARGET_P99_MS = 50.0
+TARGET_RATE = 500.0
+# Trips of different lengths on several lines, so requests read several cached forecasts.
+TRIPS = (
+    ("bj-m1-s05", "bj-m1-s15"), ("bj-m1-s20", "bj-m1-s03"), ("bj-m2-s02", "bj-m2-s09"),
+    ("bj-m4-s04", "bj-m4-s12"), ("tj-m1-s03", "tj-m1-s10"), ("sjz-m1-s02", "sjz-m1-s08"),
+)  # fmt: skip
+WINDOWS = (("07:00", "09:30", "08:00"), ("06:30", "09:00", "07:45"), ("17:00", "19:30", "18:00"))
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lake", type=Path, help="Lake to serve (default: a 2-week demo).")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes.")
+    parser.add_argument(
+        "--counters", choices=("memory", "redis"), default="memory",
+        help="Counters backend; use redis with more than one worker.",
+    )  # fmt: skip
+    parser.add_argument("--rate", type=float, default=TARGET_RATE, help="Requests per second.")
+    parser.add_argument("--requests", type=int, default=5000, help="Most requests per endpoint.")
+    parser.add_argument("--seconds", type=float, default=15.0, help="Most seconds per endpoint.")
+    parser.add_argument("--concurrency", type=int, default=64, help="Most requests in flight.")
+    return parser.parse_args()
+
+
+def get_lake(path: Path | None, scratch: Path) -> Lake:
+    if path is not None:
+        return Lake(path)
+    lake = Lake(scratch / "lake")
+    if not is_demo_built(lake):
+        print("building a 2-week demo lake...", file=sys.stderr)
+        build_demo(lake, weeks=2, drop_dir=scratch / "drop")
+    return lake
+
+
+def start_server(lake: Lake, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "URBANPULSE_LAKE_PATH": str(lake.root),
+        "URBANPULSE_COUNTERS_BACKEND": args.counters,
+        "URBANPULSE_ADVICE_HOLDOUT_SHARE": "0.1",
+    }
+    command = [
+        sys.executable, "-m", "uvicorn", "urbanpulse.api.app:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
+        "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/api/health", timeout=2).status_code == 200:
+                return server, base
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.terminate()
+    raise SystemExit("the server did not start within 30 s")
+
+
+def build_queries(day: str) -> list[dict[str, str]]:
+    return [
+        {"origin": o, "destination": d, "start": f"{day}T{s}", "end": f"{day}T{e}",
+         "preferred": f"{day}T{p}"}
+        for o, d in TRIPS for s, e, p in WINDOWS
+    ]  # fmt: skip
+
+
+async def warm(base: str, queries: list[dict[str, str]], workers: int) -> None:
+    """Fill every worker's forecast cache: each query a few times per worker."""
+    async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+        for query in queries:
+            answers = await asyncio.gather(
+                *[client.get("/api/advice", params=query) for _ in range(3 * workers)]
+            )
+            for answer in answers:
+                answer.raise_for_status()
+
+
+async def run_load(
+    base: str, path: str, queries: list[dict[str, str]], args: argparse.Namespace
+) -> dict[str, float]:
+    """Paced requests at ``args.rate``; latency from send to full response."""
+    latencies: list[float] = []
+    failures = 0
+    gate = asyncio.Semaphore(args.concurrency)
+    limits = httpx.Limits(
+        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
+    )
+    async with httpx.AsyncClient(base_url=base, timeout=10, limits=limits) as client:
+
+        async def one(i: int) -> None:
+            nonlocal failures
+            async with gate:
+                started = time.perf_counter()
+                try:
+                    response = await client.get(
+                        path, params=queries[i % len(queries)] if queries else None
+                    )
+                    ok = response.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append((time.perf_counter() - started) * 1000)
+                failures += not ok
+
+        tasks = []
+        begin = time.perf_counter()
+        for i in range(args.requests):
+            due = begin + i / args.rate
+            if due - begin > args.seconds:
+                break
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(i)))
+        # Bounded in time: requests still queued when the budget is spent are dropped.
+        _, late = await asyncio.wait(
+            tasks, timeout=max(1.0, args.seconds + 5 - (time.perf_counter() - begin))
+        )
+        for task in late:
+            task.cancel()
+        elapsed = time.perf_counter() - begin
+    values = np.asarray(latencies)
+    return {
+        "requests": len(values),
+        "failures": failures,
+        "dropped": len(late),
+        "seconds": round(elapsed, 2),
+        "throughput_rps": round(len(values) / elapsed, 1),
+        "p50_ms": round(float(np.percentile(values, 50)), 2),
+        "p95_ms": round(float(np.percentile(values, 95)), 2),
+        "p99_ms": round(float(np.percentile(values, 99)), 2),
+    }
+
+
+def print_table(rows: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
+    print(f"\nworkers={args.workers} counters={args.counters} offered rate={args.rate:g}/s "
+          f"concurrency<={args.concurrency}")  # fmt: skip
+    header = f"{'endpoint':<14}{'requests':>9}{'fail':>6}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+    print(header)
+    print("-" * len(header))
+    for name, r in rows.items():
+        print(f"{name:<14}{r['requests']:>9}{r['failures']:>6}{r['throughput_rps']:>9}"
+              f"{r['p50_ms']:>9}{r['p95_ms']:>9}{r['p99_ms']:>9}")  # fmt: skip
+
+
+def main() -> None:
+    args = parse_args()
+    with tempfile.TemporaryDirectory(prefix="urbanpulse-bench-") as scratch:
+        lake = get_lake(args.lake, Path(scratch))
+        day = build_advice_service(Settings(lake_path=lake.root), lake).get_clock().planning_day
+        queries = build_queries(day.isoformat())
+        server, base = start_server(lake, args)
+        try:
+            started = time.perf_counter()
+            asyncio.run(warm(base, queries, args.workers))
+            warm_seconds = time.perf_counter() - started
+            health = asyncio.run(run_load(base, "/api/health", [], args))
+            advice = asyncio.run(run_load(base, "/api/advice", queries, args))
+        finally:
+            server.terminate()
+            server.wait(timeout=timedelta(seconds=20).total_seconds())
+    print_table({"/api/advice": advice, "/api/health": health}, args)
+    met = advice["p99_ms"] < TARGET_P99_MS and advice["throughput_rps"] >= TARGET_RATE
+    print(json.dumps({
+        "benchmark": "advice_api", "workers": args.workers, "counters": args.counters,
+        "offered_rate_rps": args.rate, "planning_day": day.isoformat(),
+        "warm_seconds": round(warm_seconds, 2), "advice": advice, "baseline_health": health,
+        "targets": {"p99_ms": TARGET_P99_MS, "rate_rps": TARGET_RATE, "met": met},
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
