@@ -348,6 +348,10 @@ class EffectPublic(BaseModel):
     line_id: str
     day: str
     source: str = Field(description="Where the counts come from, in words.")
+    synthetic: bool = Field(
+        description="True when the lines advised on are synthetic (the counts themselves "
+        "are this server's real requests)."
+    )
     advised: int
     holdout: int
     moved: int = Field(description="Advised requests recommended another slot than preferred.")

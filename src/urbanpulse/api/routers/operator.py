@@ -99,6 +99,7 @@ def get_effect(
         for name in ("advised", "holdout", "moved_out", "moved_in")
     }
     return {"line_id": line_id, "day": day.isoformat(), "source": _describe_source(service),
+            "synthetic": service.is_synthetic(),
             **summarise_effect(slots, counts)}  # fmt: skip
 
 
