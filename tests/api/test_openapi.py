@@ -14,8 +14,19 @@ API_PATHS = {
     "/api/sites/{site_id}",
     "/api/sites/{site_id}/observations",
     "/api/sites/{site_id}/profile",
+    "/api/sites/{site_id}/forecast",
     "/api/quarantine",
     "/api/indicators",
+    "/api/monitor",
+    "/api/monitor/ranking",
+    "/api/monitor/coupling",
+    "/api/monitor/disparity",
+    "/api/monitor/what-if",
+    "/api/monitor/trace",
+    "/api/lines",
+    "/api/advice",
+    "/api/operator/accuracy",
+    "/api/operator/effect",
 }
 
 
@@ -30,19 +41,20 @@ def test_every_error_is_documented_with_the_one_error_shape(client: TestClient) 
     assert "HTTPValidationError" not in schema["components"]["schemas"]
     error_ref = "#/components/schemas/ErrorPublic"
     for path, operations in schema["paths"].items():
-        responses = operations["get"]["responses"]
-        for status in ("400", "404", "422", "500"):
-            content = responses[status]["content"]["application/json"]["schema"]
-            assert content == {"$ref": error_ref}, (path, status)
+        for method, operation in operations.items():
+            for status in ("400", "404", "422", "500"):
+                content = operation["responses"][status]["content"]["application/json"]["schema"]
+                assert content == {"$ref": error_ref}, (path, method, status)
 
 
 def test_every_success_response_says_whether_it_is_synthetic(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     components = schema["components"]["schemas"]
     for path, operations in schema["paths"].items():
-        ref = operations["get"]["responses"]["200"]["content"]["application/json"]["schema"]
-        name = ref["$ref"].rsplit("/", 1)[-1]
-        assert "synthetic" in components[name]["properties"], path
+        for method, operation in operations.items():
+            ref = operation["responses"]["200"]["content"]["application/json"]["schema"]
+            name = ref["$ref"].rsplit("/", 1)[-1]
+            assert "synthetic" in components[name]["properties"], (path, method)
 
 
 def test_period_is_limited_to_5_15_60(client: TestClient) -> None:

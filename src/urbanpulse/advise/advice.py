@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -92,9 +94,18 @@ class Advice:
     window: Window
     policy: str
     holdout: bool
-    slots: pd.DataFrame  # ADVICE_COLUMNS, ranked
+    columns: dict[str, np.ndarray]  # ADVICE_COLUMNS as arrays, ranked
     message: str
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def slots(self) -> pd.DataFrame:
+        """The ranked slots as a table (columns ``ADVICE_COLUMNS``).
+
+        Built on first use only: a server answers from ``columns`` and skips the cost
+        of a DataFrame per request.
+        """
+        return pd.DataFrame(self.columns)[ADVICE_COLUMNS]
 
     @property
     def recommended(self) -> pd.Series | None:
@@ -181,8 +192,8 @@ def compute_advice(
     if counters is not None:
         chosen = None if pick is None else cols["departure"][pick]
         _record(counters, trip, lookup.period_minutes, cols["departure"][pref], chosen)
-    slots = pd.DataFrame(ranked)[ADVICE_COLUMNS]
-    return Advice(trip, window, policy.name, holdout, slots, _message(slots, holdout, policy))
+    message = _message(ranked, holdout, policy)
+    return Advice(trip, window, policy.name, holdout, ranked, message)
 
 
 def get_departure_slots(window: Window, *, period_minutes: int) -> pd.DatetimeIndex:
@@ -224,9 +235,14 @@ def _compute_slot_arrays(
     tz: str,
 ) -> dict[str, np.ndarray]:
     period = lookup.period_minutes
-    departures = get_departure_slots(window, period_minutes=period).tz_convert(tz)
-    dep_keys = departures.as_unit("s").asi8
     step = period * 60
+    # Plain epoch arithmetic: a window holds a few dozen slots, and building pandas
+    # indexes for them cost more than the advice itself.
+    first = int(window.start.timestamp()) // step * step
+    dep_keys = np.arange(first, int(window.end.timestamp()), step, dtype=np.int64)
+    zone = ZoneInfo(tz)
+    departures = [datetime.fromtimestamp(int(k), zone) for k in dep_keys]
+    travel = timedelta(minutes=trip.travel_minutes)
     load = np.empty((4, len(trip.segments), len(departures)))  # load, p10, p90, extra
     for s, segment in enumerate(trip.segments):
         keys = (dep_keys + segment.offset_minutes * 60) // step * step
@@ -246,11 +262,9 @@ def _compute_slot_arrays(
     shift = (dep_keys - pref_key) / 60.0
     crowding = load[0, worst, cols]
     return {
-        "departure": np.asarray(departures.to_pydatetime(), dtype=object),
-        "label": np.asarray(departures.strftime("%H:%M"), dtype=object),
-        "arrival": np.asarray(
-            (departures + pd.Timedelta(minutes=trip.travel_minutes)).to_pydatetime(), dtype=object
-        ),
+        "departure": np.asarray(departures, dtype=object),
+        "label": np.asarray([d.strftime("%H:%M") for d in departures], dtype=object),
+        "arrival": np.asarray([d + travel for d in departures], dtype=object),
         "travel_minutes": np.full(len(departures), trip.travel_minutes),
         "crowding": crowding,
         "crowding_p10": load[1].max(axis=0),
@@ -326,15 +340,14 @@ def _duration(minutes: int) -> str:
     return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
-def _message(slots: pd.DataFrame, holdout: bool, policy: Policy) -> str:
+def _message(slots: dict[str, np.ndarray], holdout: bool, policy: Policy) -> str:
     if holdout:
         return (
             "No recommendation this time: this request is in the holdout group "
             f"({_percent(policy.holdout_share)} of requests) that lets operators measure "
             "what advice changes. Predicted crowding for every slot is below."
         )
-    top = slots.iloc[0]
-    return f"Leave at {top['label']}: {top['reason']}."
+    return f"Leave at {slots['label'][0]}: {slots['reason'][0]}."
 
 
 def _record(

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from urbanpulse.advise import (
+    ADVICE_COLUMNS,
     Counters,
     ForecastLookup,
     MemoryCounters,
@@ -265,9 +266,9 @@ class AdviceService:
             now=clock.now,
             tz=self.settings.local_timezone,
         )
-        self._record_effect(trip, advice.slots, advice.holdout)
+        self._record_effect(trip, advice.columns, advice.holdout)
         names = self.get_names()
-        slots = build_slot_records(advice.slots)
+        slots = build_slot_records(advice.columns)
         body = {
             "origin": trip.origin,
             "destination": trip.destination,
@@ -308,26 +309,24 @@ class AdviceService:
             "synthetic", build=lambda: bool(self.get_sites()["synthetic"].fillna(False).any())
         )
 
-    def _record_effect(self, trip: Trip, slots: pd.DataFrame, holdout: bool) -> None:
+    def _record_effect(self, trip: Trip, slots: dict[str, np.ndarray], holdout: bool) -> None:
         """Count, per line, who asked for which slot and where advice sent them."""
         key = get_effect_key(trip.line_id or trip.origin)
-        preferred = slots["departure"].iloc[
-            int(np.argmin(np.abs(slots["shift_minutes"].to_numpy())))
-        ]
+        preferred = slots["departure"][int(np.argmin(np.abs(slots["shift_minutes"])))]
         if holdout:
             self.counters.increment(preferred, f"{key}:holdout", 1)
             return
         self.counters.increment(preferred, f"{key}:advised", 1)
-        chosen = slots["departure"].iloc[0]
+        chosen = slots["departure"][0]
         if chosen != preferred:
             self.counters.increment(preferred, f"{key}:moved_out", 1)
             self.counters.increment(chosen, f"{key}:moved_in", 1)
 
 
-def build_slot_records(slots: pd.DataFrame) -> list[dict[str, Any]]:
+def build_slot_records(slots: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     """Ranked slots as JSON-ready dicts (``AdviceSlotPublic``); the same fields as
     ``Advice.to_dict`` without pandas' per-row cost, which dominated a request."""
-    columns: dict[str, list[Any]] = {name: slots[name].tolist() for name in slots.columns}
+    columns: dict[str, list[Any]] = {name: slots[name].tolist() for name in ADVICE_COLUMNS}
     for name in ("departure", "arrival"):
         columns[name] = [moment.isoformat() for moment in columns[name]]
     names = list(columns)

@@ -97,16 +97,16 @@ class Lake:
             return self._replay()
 
     def _replay(self) -> int:
-        if not self._log_dir.is_dir():
-            return self._seen_version
-        versions = sorted(int(p.stem) for p in self._log_dir.glob("*.json") if p.stem.isdigit())
-        for version in versions:
-            if version <= self._seen_version:
-                continue
-            entry = json.loads((self._log_dir / f"{version:010d}.json").read_text("utf-8"))
-            self._apply(entry)
-            self._seen_version = version
-        return self._seen_version
+        # Versions are claimed one after another with no gaps, so probing for the next
+        # file costs one stat per call instead of listing the whole log folder.
+        while True:
+            path = self._log_dir / f"{self._seen_version + 1:010d}.json"
+            try:
+                text = path.read_text("utf-8")
+            except FileNotFoundError:
+                return self._seen_version
+            self._apply(json.loads(text))
+            self._seen_version += 1
 
     def _apply(self, entry: dict[str, Any]) -> None:
         for path in entry.get("removed", []):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from fastapi import APIRouter
 
 from urbanpulse import __version__
 from urbanpulse.api.deps import LakeDep
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.schemas import HealthPublic
-from urbanpulse.store import SCHEMAS, read_indicators, read_sites
+from urbanpulse.store import SCHEMAS, Lake, read_indicators, read_sites
 
 router = APIRouter(prefix="/api", tags=["health"], responses=ERROR_RESPONSES)
 
@@ -18,14 +20,20 @@ def get_health(lake: LakeDep) -> HealthPublic:
     """Lake version and row counts (from the commit log, so this stays cheap)."""
     version = lake.version
     rows = {table: sum(f.rows for f in lake.get_files(table)) for table in SCHEMAS}
-    synthetic = bool(read_sites(lake)["synthetic"].fillna(False).any()) or bool(
-        read_indicators(lake)["synthetic"].fillna(False).any()
-    )
     return HealthPublic(
         status="ok",
         version=__version__,
         lake_path=str(lake.root),
         lake_version=version,
         rows=rows,
-        synthetic=synthetic,
+        synthetic=_is_synthetic(lake, version),
+    )
+
+
+@lru_cache(maxsize=64)
+def _is_synthetic(lake: Lake, version: int) -> bool:
+    """Whether any site or indicator is synthetic; read once per lake version, as the
+    health check is polled often and must stay trivial."""
+    return bool(read_sites(lake)["synthetic"].fillna(False).any()) or bool(
+        read_indicators(lake)["synthetic"].fillna(False).any()
     )
