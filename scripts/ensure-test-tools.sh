@@ -21,6 +21,15 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# A font with Chinese glyphs, so screenshots kept as test artifacts show place names
+# instead of empty boxes (the pages themselves are fine without it).
+if command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
+  if command -v apt-get >/dev/null 2>&1 && have_root; then
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1 \
+      || echo "could not install a Chinese font: screenshots will show boxes for Chinese names"
+  fi
+fi
+
 if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; then
   if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
     echo "starting redis-server on 127.0.0.1:6379..."
