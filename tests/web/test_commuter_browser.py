@@ -102,10 +102,12 @@ def test_commuter_page_recommends_a_slot(
     page.select_option("#origin", "bj-m1-s04")
     page.select_option("#destination", "bj-m1-s09")
     page.click("#advise")
+    # The page shows advice for its default trip on load; wait for the chosen trip's.
     page.wait_for_function(
-        "() => document.querySelector('#advice-trip').textContent.includes('→') && "
+        "() => document.querySelector('#advice-trip').textContent.includes('Babaoshan') && "
         "document.querySelector('#advice-chart').dataset.rendered === 'true'"
     )
+    assert "Military Museum" in page.locator("#advice-trip").inner_text()
     chart = page.locator("#advice-chart")
     label = chart.get_attribute("data-recommended")
     assert label and page.locator("#advice-headline").inner_text() == f"Leave at {label}"
