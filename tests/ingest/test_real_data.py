@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from pathlib import Path
 
-from conftest import MAPPINGS
 from urbanpulse.ingest import ingest_files, read_mapping
 from urbanpulse.store import Lake, connect, read_sites
 
 POLLUTANTS = {"PM2.5": "pm25", "PM10": "pm10", "SO2": "so2", "NO2": "no2", "CO": "co", "O3": "o3"}
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures"
+MAPPINGS = REPO / "mappings"
 
 
 def count_present_cells(files) -> Counter:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES
 from urbanpulse.ingest import build_mapping, ingest_files, read_mapping
 from urbanpulse.store import read_observations, read_quarantine, read_sites
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures"
+MAPPINGS = REPO / "mappings"
 
 
 def test_long_table_stores_good_rows_and_quarantines_the_rest(lake):

@@ -4,15 +4,11 @@ console errors, no sideways scrolling at phone width. Screenshots go to test-art
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from urbanpulse.api import create_app
 from urbanpulse.settings import Settings
@@ -27,27 +23,15 @@ GREEN = "rgb(26, 127, 55)"
 
 
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def demo_server(tmp_path_factory: pytest.TempPathFactory, app_server: Any) -> Iterator[str]:
     """The app over the session's demo lake, served by uvicorn on a free loopback port."""
     root = tmp_path_factory.getbasetemp() / "advice-demo"
     lake = Lake(root / "lake")
     if not is_demo_built(lake):
         build_demo(lake, weeks=1, drop_dir=root / "drop")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
     app = create_app(Settings(lake_path=Path(lake.root), advice_holdout_share=0.0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the demo server did not start within 15 s")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with app_server(app) as url:
+        yield url
 
 
 @pytest.fixture

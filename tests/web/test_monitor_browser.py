@@ -4,16 +4,12 @@ Screenshots go to test-artifacts/monitor-*.png."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
-import uvicorn
 
 from urbanpulse.api import create_app
 from urbanpulse.settings import Settings
@@ -28,29 +24,12 @@ CHARTS = ("chart-series", "chart-map", "chart-coupling", "chart-disparity")
 
 
 @pytest.fixture(scope="module")
-def monitor_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def monitor_server(tmp_path_factory: pytest.TempPathFactory, app_server: Any) -> Iterator[str]:
     """The app over a lake of demo indicators, served on a free 127.0.0.1 port."""
     lake = Lake(tmp_path_factory.mktemp("monitor-browser") / "lake")
     upsert_indicators(lake, pa.Table.from_pandas(build_indicators(2026), preserve_index=False))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(Settings(lake_path=lake.root)), log_level="warning", lifespan="off"
-        )
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the test server did not start within 15 s")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with app_server(create_app(Settings(lake_path=lake.root))) as url:
+        yield url
 
 
 @pytest.fixture

@@ -52,9 +52,14 @@ class Site(BaseModel):
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, kind: str) -> str:
-        if kind not in SITE_KINDS:
-            raise ValueError(f"unknown site kind {kind!r}; use one of {sorted(SITE_KINDS)}")
-        return kind
+        return check_site_kind(kind)
+
+
+def check_site_kind(kind: str) -> str:
+    """Return ``kind`` if it is a known site kind, else raise ValueError naming them."""
+    if kind not in SITE_KINDS:
+        raise ValueError(f"unknown site kind {kind!r}; use one of {sorted(SITE_KINDS)}")
+    return kind
 
 
 def build_sites_table(sites: list[Site]) -> pa.Table:

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from urbanpulse.catalog.sites import SITE_KINDS
+from urbanpulse.catalog.sites import check_site_kind
 from urbanpulse.errors import MappingError
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -132,9 +132,7 @@ class SiteSpec(_Strict):
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, kind: str) -> str:
-        if kind not in SITE_KINDS:
-            raise ValueError(f"unknown site kind {kind!r}; use one of {sorted(SITE_KINDS)}")
-        return kind
+        return check_site_kind(kind)
 
 
 class MetricSpec(_Strict):
