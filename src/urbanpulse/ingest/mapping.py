@@ -89,6 +89,8 @@ class TimeSpec(_Strict):
             raise ValueError("time needs exactly one of: column, parts, or start with step")
         if self.start is not None and not self.step:
             raise ValueError("time.start needs time.step, e.g. step = '5min'")
+        if self.step is not None:
+            self.step_seconds()  # a step nobody can read is a mistake of the mapping
         return self
 
     def step_seconds(self) -> int:

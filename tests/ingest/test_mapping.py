@@ -1,0 +1,101 @@
+"""Mapping files: TOML and YAML say the same thing; mistakes are named with their place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from urbanpulse.errors import MappingError
+from urbanpulse.ingest import build_mapping, ingest_files, read_mapping
+from urbanpulse.store import Lake
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def test_yaml_and_toml_give_the_same_mapping_and_the_same_ingest(tmp_path):
+    toml_mapping = read_mapping(FIXTURES / "station_counts.toml")
+    as_yaml = tmp_path / "station_counts.yaml"
+    as_yaml.write_text(yaml.safe_dump(toml_mapping.model_dump(mode="json")))
+    yaml_mapping = read_mapping(as_yaml)
+    assert yaml_mapping == toml_mapping
+    summary = ingest_files(Lake(tmp_path / "lake"), [FIXTURES / "station_counts.csv"], yaml_mapping)
+    assert summary.observations_stored == 5
+
+
+@pytest.mark.parametrize(
+    ("raw", "place"),
+    [
+        ({"layout": "long", "time": {"column": "t"}, "metrics": {"x": {}}}, "value_column"),
+        (
+            {
+                "layout": "wide_metrics",
+                "time": {"column": "t"},
+                "site": {"column": "s"},
+                "metrics": {"PM2.5": {"column": "p"}},
+            },
+            "metrics",
+        ),
+        (
+            {
+                "layout": "wide_sites",
+                "time": {"start": "2026-01-01T00:00:00"},
+                "metrics": {"v": {}},
+            },
+            "step",
+        ),
+        (
+            {
+                "layout": "wide_sites",
+                "time": {"column": "t", "timezone": "Mars/Olympus"},
+                "metrics": {"v": {}},
+            },
+            "time.timezone",
+        ),
+        (
+            {
+                "layout": "wide_sites",
+                "time": {"column": "t"},
+                "site": {"kind": "spaceport"},
+                "metrics": {"v": {}},
+            },
+            "site.kind",
+        ),
+        (
+            {
+                "layout": "wide_sites",
+                "time": {"column": "t"},
+                "metrics": {"v": {}},
+                "colour": "blue",
+            },
+            "colour",
+        ),
+        ({"layout": "sideways", "time": {"column": "t"}, "metrics": {"v": {}}}, "layout"),
+    ],
+)
+def test_a_bad_mapping_names_what_is_wrong(raw, place):
+    with pytest.raises(MappingError) as error:
+        build_mapping(raw, origin="m.toml")
+    assert place in str(error.value) and "m.toml" in str(error.value)
+
+
+def test_unreadable_mapping_files_raise_mapping_errors(tmp_path):
+    broken = tmp_path / "broken.toml"
+    broken.write_text("layout = [unclosed")
+    with pytest.raises(MappingError, match="not valid TOML"):
+        read_mapping(broken)
+    with pytest.raises(MappingError, match="cannot read mapping"):
+        read_mapping(tmp_path / "absent.yaml")
+
+
+def test_a_step_must_be_readable():
+    mapping = build_mapping(
+        {
+            "layout": "wide_sites",
+            "time": {"start": "2026-01-01T00:00:00", "step": "5 fortnights"},
+            "metrics": {"v": {}},
+        }
+    )
+    with pytest.raises(MappingError, match="time.step"):
+        mapping.time.step_seconds()
