@@ -23,6 +23,7 @@ API_PATHS = {
     "/api/monitor/disparity",
     "/api/monitor/what-if",
     "/api/monitor/trace",
+    "/api/monitor/provinces",
     "/api/lines",
     "/api/advice",
     "/api/operator/accuracy",

@@ -367,3 +367,33 @@ class EffectPublic(BaseModel):
         description="Share of advised requests leaving in the peak slot after advice."
     )
     items: list[EffectSlotPublic]
+
+
+class ProvincesPublic(BaseModel):
+    """Real provincial statistics (NBS yearbooks via techme, census population), apart
+    from the 13-city monitor: Beijing : Tianjin : Hebei and a ranking of all provinces."""
+
+    synthetic: bool = Field(default=False, description=SYNTHETIC + " Always false here.")
+    version: int = Field(description="Lake version the figures were read from.")
+    years: list[int]
+    vintages: list[str] = Field(description="Releases the figures come from, e.g. 'techme-2024'.")
+    sources: list[str] = Field(description="Every source table (and population basis) used.")
+    areas: list[dict[str, str]] = Field(description="region_code, name_zh, name_en of the three.")
+    indicators: list[dict[str, Any]] = Field(
+        description="code, name, concept, unit, year (latest), values ({region_code: {value, "
+        "source, vintage}}), ratio_text ('a : b : 1', Beijing : Tianjin : Hebei), "
+        "first_ratio_year, first_ratio_text."
+    )
+    series: dict[str, dict[str, dict[str, list[Any]]]] = Field(
+        description="{indicator: {region_code: {years: [...], values: [...]}}} for the three."
+    )
+    ratios: list[dict[str, Any]] = Field(
+        description="indicator, year, beijing, tianjin, hebei, ratio_text: every year."
+    )
+    ranking: dict[str, Any] = Field(
+        description="indicator, name, year and items (rank, region_code, name_zh, name_en, "
+        "value, unit, source, vintage): all provinces on R&D intensity, highest first."
+    )
+    unsupplied: list[dict[str, str]] = Field(
+        description="code, name, concept, reason: framework indicators the data cannot supply."
+    )

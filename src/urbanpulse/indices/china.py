@@ -60,6 +60,12 @@ SUPPLIED_AT_PROVINCE_LEVEL: dict[str, str] = {
     "inn_invention_patents": "invention_patents_valid_per_10k",
     "sha_education_spending": "education_spending_per_capita",
 }
+CENSUS_FILE = "china-census-city/census_city_2010-2020_v1.csv"
+# Every file compute_china_indicators reads, relative to the shared data folder.
+SOURCE_FILES: tuple[str, ...] = (
+    *sorted({f"china-province-tech/{file}.csv" for _, file, *_ in _SERIES}),
+    CENSUS_FILE,
+)
 
 
 @dataclass
@@ -89,7 +95,7 @@ def read_census_population(census_dir: Path) -> pd.DataFrame:
     pandas.DataFrame
         Columns: province_code, province_full, year, population, population_basis.
     """
-    path = census_dir / "census_city_2010-2020_v1.csv"
+    path = census_dir / Path(CENSUS_FILE).name
     if not path.is_file():
         raise SourceError(f"{path}: census file not found")
     cols = ["province", "province_code", "popu_2010", "popu_2020"]
@@ -150,7 +156,7 @@ def compute_china_indicators(data_dir: Path, framework: Framework | None = None)
     ind = pd.concat([ind, _compute_net_flows(ind)], ignore_index=True)
     cols = ["province_code", "province", "year", "indicator", "value", "unit"]
     ind = ind[[*cols, "population_basis", "source"]].sort_values(cols[:4], ignore_index=True)
-    return ChinaIndicators(ind, compute_jjj_ratios(ind), _get_unsupplied(framework))
+    return ChinaIndicators(ind, compute_jjj_ratios(ind), get_unsupplied(framework))
 
 
 def _match_code(short: str, names: pd.DataFrame) -> str | None:
@@ -204,17 +210,42 @@ def compute_jjj_ratios(ind: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _get_unsupplied(framework: Framework | None) -> pd.DataFrame:
+def get_unsupplied(
+    framework: Framework | None = None, *, stored: set[str] | None = None
+) -> pd.DataFrame:
+    """Framework indicators the province tables cannot supply, with the reason.
+
+    Parameters
+    ----------
+    framework
+        The framework to report gaps against (the shipped Jing-Jin-Ji one by default).
+    stored
+        Province indicator codes actually at hand (say, in the lake); a framework
+        indicator counts as supplied only when its province series is among them.
+        All series are assumed present when omitted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: code, reason.
+    """
     if framework is None:
         from urbanpulse.indices.monitor import read_default_framework
 
         framework = read_default_framework()
     rows = [
-        {"code": c, "reason": UNSUPPLIED.get(c, "not in the province tables")}
+        {"code": c, "reason": _get_gap_reason(c)}
         for c in framework.indicators
         if c not in SUPPLIED_AT_PROVINCE_LEVEL
+        or (stored is not None and SUPPLIED_AT_PROVINCE_LEVEL[c] not in stored)
     ]
     return pd.DataFrame(rows, columns=["code", "reason"])
+
+
+def _get_gap_reason(code: str) -> str:
+    if code in SUPPLIED_AT_PROVINCE_LEVEL:
+        return f"{SUPPLIED_AT_PROVINCE_LEVEL[code]} is not loaded"
+    return UNSUPPLIED.get(code, "not in the province tables")
 
 
 def get_latest_values(ind: pd.DataFrame, indicator: str) -> pd.Series:

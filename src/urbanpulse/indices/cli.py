@@ -13,6 +13,7 @@ from urbanpulse.indices.framework import read_framework
 from urbanpulse.indices.io import run_indices, write_results
 from urbanpulse.indices.loading import ingest_indicator_table
 from urbanpulse.indices.pipeline import run_pipeline
+from urbanpulse.indices.provinces import write_china_indicators
 from urbanpulse.indices.sensitivity import compute_index_sensitivity
 from urbanpulse.indices.tables import build_index_data, read_table
 from urbanpulse.indices.uncertainty import build_scenario_model, compute_monte_carlo
@@ -132,3 +133,43 @@ def load_command(
     if summary.already_loaded:
         _console.print("this table was loaded before: values replaced, nothing quarantined twice")
     _console.print(f"the lake now holds {summary.indicators_in_lake} indicator values")
+
+
+@indices_app.command("load-china")
+def load_china_command(
+    data_dir: Path = typer.Argument(
+        ...,
+        help="Shared data folder holding china-province-tech/ and china-census-city/, "
+        "e.g. ../shared/data.",
+    ),
+    lake: Path | None = typer.Option(
+        None, "--lake", help="Lake folder \\[default: URBANPULSE_LAKE_PATH or var/lake]."
+    ),
+    vintage: str | None = typer.Option(
+        None, "--vintage", help="Release label \\[default: techme-<latest data year + 1>]."
+    ),
+) -> None:
+    """Load real provincial statistics (NBS yearbooks via techme, 2010/2020 census) for
+    all 31 provinces into the lake: R&D intensity, patents per 10,000 residents,
+    technology-contract flows, education and S&T spending per resident. The monitor
+    shows them for Beijing, Tianjin and Hebei, apart from the 13-city indices."""
+    try:
+        lake_path = lake if lake is not None else Settings().lake_path
+        summary = write_china_indicators(Lake(lake_path), data_dir, vintage=vintage)
+    except UrbanPulseError as exc:
+        _fail(exc)
+        return
+    first, last = summary.years
+    _console.print(
+        f"stored {summary.values_stored} values ({summary.values_skipped} empty skipped): "
+        f"{len(summary.indicators)} indicators, {summary.provinces} provinces, "
+        f"{first}-{last}, vintage {summary.vintage}"
+    )
+    _console.print("indicators: " + ", ".join(summary.indicators))
+    _console.print("Beijing : Tianjin : Hebei, latest year:")
+    for r in summary.ratios.itertuples():
+        _console.print(f"  {r.indicator:<32} {r.year}  {r.ratio_text}")
+    _console.print(f"the data cannot yet supply {len(summary.unsupplied)} framework indicators:")
+    for gap in summary.unsupplied.itertuples():
+        _console.print(f"  {gap.code:<30} {gap.reason}")
+    _console.print("see them under 'Real provincial statistics (NBS)' on /monitor")

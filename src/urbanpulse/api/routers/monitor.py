@@ -8,6 +8,9 @@ is computed once per lake version and then served from memory.
 Exports (not JSON, so not in this schema): ``/api/monitor/export.csv?table=NAME``
 (one table; names in ``/api/monitor`` under ``tables``) and ``/api/monitor/export.xlsx``
 (every table, one sheet each).
+
+``/api/monitor/provinces`` is apart: real provincial statistics loaded with
+``urbanpulse indices load-china``, never mixed into the 13-city indices.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from pydantic import BaseModel, Field
 
 from urbanpulse.api.deps import LakeDep
 from urbanpulse.api.errors import ERROR_RESPONSES
-from urbanpulse.api.schemas import SYNTHETIC
+from urbanpulse.api.schemas import SYNTHETIC, ProvincesPublic
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.indices.export import TABLES, build_workbook, get_monitor_tables, get_table_csv
 from urbanpulse.indices.lake import read_monitor
+from urbanpulse.indices.provinces import build_province_summary
 from urbanpulse.indices.trace import compute_trace
 from urbanpulse.indices.views import (
     build_monitor_summary,
@@ -219,6 +223,17 @@ def get_monitor_trace(
     assert pipeline is not None  # compute_monitor always sets both pipelines
     trace = compute_trace(pipeline, region, year, code, denominators=denominators)
     return TracePublic(synthetic=monitor.synthetic, kind=kind, trace=trace)
+
+
+@router.get(
+    "/provinces", response_model=ProvincesPublic, summary="Real provincial statistics (NBS)"
+)
+def get_monitor_provinces(lake: LakeDep) -> ProvincesPublic:
+    """Measured figures for Beijing, Tianjin and Hebei (latest values, 'a : b : 1' ratios
+    and their trend), all provinces ranked on R&D intensity, the source and vintage of
+    every number, and the framework indicators the data cannot yet supply. 404 until
+    loaded with ``urbanpulse indices load-china ../shared/data``."""
+    return ProvincesPublic(**build_province_summary(lake))
 
 
 @router.get("/export.csv", include_in_schema=False)
