@@ -36,6 +36,7 @@ SCORE_COLUMNS = [
     "r2",
     "n",
     "coverage",
+    "coverage_held_out",
     "rmse_vs_persistence",
 ]
 

@@ -150,7 +150,7 @@ def test_auto_select_picks_the_profile_for_a_clean_cycle(daily_panel: Panel) -> 
     ]
     model = AutoSelect(candidates, input_steps=6).fit(panel, horizon=12)
     assert set(model.choice.values()) == {"seasonal_profile"}
-    assert set(model.scores.columns) == {"group", "model", "rmse", "n"}
+    assert list(model.scores.columns) == ["group", "step", "model", "rmse", "n"]
     forecast, low, high = model.predict_interval(panel, np.array([len(panel)]), horizon=12)
     assert (low <= forecast).all() and (forecast <= high).all()
     assert model.get_site_models(["s0"]) == ["seasonal_profile"]

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from urbanpulse.errors import InvalidQueryError
+from urbanpulse.forecast.intervals import ResidualBands
 from urbanpulse.forecast.metrics import METRIC_NAMES, compute_coverage, compute_metrics
 from urbanpulse.forecast.models import build_models
 from urbanpulse.forecast.panel import build_windows, get_period_minutes, read_panel
@@ -144,7 +145,9 @@ def compute_backtest(
     -------
     BacktestResult
         ``scores`` columns: model, horizon, horizon_minutes, rmse, mae, mape, wape,
-        accuracy, r2, n, coverage, rmse_vs_persistence. ``timings`` columns: model,
+        accuracy, r2, n, coverage (of the model's p10/p90 band, NaN without one),
+        coverage_held_out (of the band calibrated once on held-out training rows, before
+        any recalibration), rmse_vs_persistence. ``timings`` columns: model,
         fit_seconds, predict_seconds.
     """
     if get_period_minutes(pd.DatetimeIndex(panel.index)) != spec.period_minutes:
@@ -222,20 +225,20 @@ def _run_fold(
     model.fit(panel.iloc[:cut], horizon=horizon)
     timing[0] += time.perf_counter() - started
     started = time.perf_counter()
+    bands: tuple[np.ndarray, ...] = ()
     if hasattr(model, "predict_interval"):
         forecast, low, high = model.predict_interval(panel, origins, horizon=horizon)
+        bands = (low, high)
     else:
         forecast = model.predict(panel, origins, horizon=horizon)
-        low = high = None
     timing[1] += time.perf_counter() - started
+    if bands and isinstance(getattr(model, "bands", None), ResidualBands):
+        bands += model.bands.apply(forecast)  # type: ignore[union-attr]
     truth = build_windows(panel.to_numpy(dtype=float), origins, horizon)
     for h in spec.horizons:
         keep = np.isin(origins, get_origins(cut, stop, h, spec, len(panel)))
         steps = slice(0, h) if spec.scoring == "cumulative" else slice(h - 1, h)
-        parts = [
-            a[keep, steps] for a in (truth, forecast) + ((low, high) if low is not None else ())
-        ]
-        collected[h].append(tuple(parts))
+        collected[h].append(tuple(a[keep, steps] for a in (truth, forecast, *bands)))
 
 
 def _build_scores(
@@ -250,10 +253,9 @@ def _build_scores(
             ]
             row = {"model": name, "horizon": h, "horizon_minutes": h * spec.period_minutes}
             row |= compute_metrics(arrays[0], arrays[1])
-            row["coverage"] = (
-                compute_coverage(arrays[0], arrays[2], arrays[3])
-                if len(arrays) == 4
-                else float("nan")
+            row["coverage"], row["coverage_held_out"] = (
+                compute_coverage(arrays[0], *arrays[i : i + 2]) if len(arrays) > i else float("nan")
+                for i in (2, 4)
             )
             rows.append(row)
     scores = pd.DataFrame(rows)
@@ -268,6 +270,7 @@ def _build_scores(
             *METRIC_NAMES,
             "n",
             "coverage",
+            "coverage_held_out",
             "rmse_vs_persistence",
         ]
     ]

@@ -9,7 +9,12 @@ from rich.console import Console
 
 from urbanpulse.forecast.backtest import get_protocol, run_backtest
 from urbanpulse.forecast.models import MODEL_NAMES
-from urbanpulse.forecast.report import build_backtest_table, build_timing_table, write_backtest_json
+from urbanpulse.forecast.report import (
+    build_backtest_table,
+    build_choice_table,
+    build_timing_table,
+    write_backtest_json,
+)
 from urbanpulse.store import Lake
 
 forecast_app = typer.Typer(
@@ -67,6 +72,8 @@ def backtest(
             progress=lambda message: status.update(message),
         )
     console.print(build_backtest_table(result))
+    if result.selection:
+        console.print(build_choice_table(result))
     console.print(build_timing_table(result))
     if out is not None:
         write_backtest_json(result, out)

@@ -3,6 +3,12 @@
 Residuals of forecasts made on rows the model did not learn from are divided by each
 site's typical residual size, and their quantiles are taken per horizon step: a quiet
 site gets a narrow band, a busy one a wide band, and the band widens with the step.
+
+Held-out rows end where the test rows begin, and traffic or air quality drifts: bands
+calibrated once on them covered 77 % instead of 80 % on later days. So
+:func:`compute_recent_quantiles` recalibrates at every origin on the most recent scaled
+residuals whose outcome was known before that origin (held-out ones first, then the
+model's own errors on rows it never learned from), the way a running service would.
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ import pandas as pd
 
 from urbanpulse.forecast.panel import build_windows
 from urbanpulse.forecast.protocol import Forecaster
+
+MIN_CELLS = 100
+NO_PAIR = (float("nan"), float("nan"))
 
 
 @dataclass(slots=True)
@@ -54,6 +63,62 @@ def compute_residual_bands(residuals: np.ndarray, *, coverage: float = 0.8) -> R
         values = values[~np.isnan(values)]
         low[step], high[step] = _conformal_pair(values, tail)
     return ResidualBands(low=low, high=high, scale=scale, coverage=coverage)
+
+
+def compute_recent_quantiles(
+    origins: np.ndarray,
+    history_origins: np.ndarray,
+    scaled: np.ndarray,
+    *,
+    coverage: float = 0.8,
+    cells: int = 50_000,
+    refresh: int = 12,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-origin, per-step band quantiles from the latest known scaled residuals.
+
+    Parameters
+    ----------
+    origins
+        Origins to calibrate for.
+    history_origins, scaled
+        Origins of past forecasts (sorted) and their scaled residuals, shape
+        (history, steps, sites).
+    cells
+        How many of the most recent residual cells per step set the quantiles: enough
+        for a stable 10 % tail, few enough to follow drift.
+    refresh
+        Recalibrate once every ``refresh`` rows (quantiles of a block of origins use
+        what was known at the block's start, so nothing at or after an origin is read).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Lower and upper quantiles, each of shape (origins, steps); NaN where fewer than
+        ``MIN_CELLS`` residuals were known.
+    """
+    origins = np.asarray(origins)
+    steps = scaled.shape[1]
+    low, high = np.empty((len(origins), steps)), np.empty((len(origins), steps))
+    cutoffs = (origins // refresh) * refresh
+    for step in range(steps):
+        known_origin, values = _flatten_known(history_origins, scaled[:, step])
+        # a cell is known at cutoff c when its truth row (origin + step) is before c
+        ends = np.searchsorted(known_origin, cutoffs - step, side="left")
+        for end in np.unique(ends):
+            window = values[max(0, end - cells) : end]
+            pair = (
+                _conformal_pair(window, (1 - coverage) / 2) if window.size >= MIN_CELLS else NO_PAIR
+            )
+            low[ends == end, step], high[ends == end, step] = pair
+    return low, high
+
+
+def _flatten_known(origins: np.ndarray, scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Non-missing cells of (history, sites) in origin order, with each cell's origin."""
+    repeated = np.repeat(np.asarray(origins), scaled.shape[1])
+    values = scaled.ravel()
+    keep = ~np.isnan(values)
+    return repeated[keep], values[keep]
 
 
 def _conformal_pair(values: np.ndarray, tail: float) -> tuple[float, float]:

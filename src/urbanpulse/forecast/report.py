@@ -29,6 +29,7 @@ def build_backtest_table(result: BacktestResult) -> Table:
         "accuracy",
         "R²",
         "p10-p90 cover",
+        "cover, held-out bands",
         "RMSE / persistence",
     ):
         table.add_column(column, justify="left" if column == "model" else "right")
@@ -43,8 +44,20 @@ def build_backtest_table(result: BacktestResult) -> Table:
             _fmt(row.accuracy, 3),
             _fmt(row.r2, 3),
             _fmt(row.coverage, 3),
+            _fmt(row.coverage_held_out, 3),
             _fmt(row.rmse_vs_persistence, 3),
         )
+    return table
+
+
+def build_choice_table(result: BacktestResult) -> Table:
+    """Per fold and site group: the model(s) ``auto`` chose, by horizon step."""
+    table = Table(title="What auto chose on held-out training rows (model and steps)")
+    for column in ("fold", "site group", "models by step"):
+        table.add_column(column)
+    for fold, choice in result.selection.items():
+        for group, description in choice.items():
+            table.add_row(fold, group, description)
     return table
 
 

@@ -1,10 +1,12 @@
-"""Model selection by backtest, per group of sites, with calibrated intervals.
+"""Model selection by backtest, per group of sites and horizon step, with calibrated bands.
 
-Which model is best depends on the site: a steady sensor is served by persistence, a
-commuter road by its profile plus the learned model. So the last part of the training
-rows is held out, every candidate forecasts it, and each group of sites keeps the
-candidate with the lowest RMSE there; the chosen forecasts' residuals on the same rows
-calibrate the p10/p90 bands.
+Which model is best depends on the site and on how far ahead: a steady sensor is served
+by persistence, a commuter road by its profile plus the learned model, and a day ahead
+the usual value for the hour often beats anything that starts from the latest one. So
+the last part of the training rows is held out, every candidate forecasts it, and each
+(group of sites, horizon step) keeps the candidate with the lowest RMSE there; the
+chosen forecasts' residuals on the same rows calibrate the p10/p90 bands, which are
+then kept current with the model's own errors on newer rows (see ``intervals``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from urbanpulse.forecast.intervals import ResidualBands, compute_residual_bands, get_holdout_origins
+from urbanpulse.forecast.intervals import (
+    ResidualBands,
+    compute_recent_quantiles,
+    compute_residual_bands,
+    get_holdout_origins,
+)
 from urbanpulse.forecast.panel import build_windows
 from urbanpulse.forecast.protocol import Forecaster
 
@@ -38,7 +45,7 @@ def compute_site_groups(panel: pd.DataFrame, *, n_groups: int = 4) -> dict[str, 
 
 
 class AutoSelect:
-    """Pick the best candidate per site group on held-out rows; add conformal bands.
+    """Pick the best candidate per site group and step on held-out rows; add bands.
 
     Parameters
     ----------
@@ -52,6 +59,12 @@ class AutoSelect:
         Nominal coverage of the band (0.8 gives p10 and p90).
     refit
         Refit the chosen candidates on all rows after selection.
+    recalibrate
+        Recalibrate the bands at each origin on the latest known residuals (held-out
+        ones, then the chosen forecasts' errors on rows after the fitted ones); else
+        keep the bands calibrated once on the held-out rows.
+    calibration_cells
+        How many recent residual cells per step the recalibrated bands use.
     """
 
     name = "auto"
@@ -65,6 +78,8 @@ class AutoSelect:
         coverage: float = 0.8,
         input_steps: int = 12,
         refit: bool = True,
+        recalibrate: bool = True,
+        calibration_cells: int = 50_000,
     ) -> None:
         self.candidates = list(candidates)
         self.groups = dict(groups) if groups else None
@@ -72,15 +87,22 @@ class AutoSelect:
         self.coverage = coverage
         self.input_steps = input_steps
         self.refit = refit
+        self.recalibrate = recalibrate
+        self.calibration_cells = calibration_cells
+        self.plan: dict[str, tuple[str, ...]] = {}
         self.choice: dict[str, str] = {}
         self.scores = pd.DataFrame()
         self.bands: ResidualBands | None = None
         self.site_groups: dict[str, str] = {}
+        self.history_origins = np.zeros(0, dtype=int)
+        self.history_scaled = np.zeros((0, 0, 0))
+        self.fit_rows = 0
 
     def fit(self, panel: pd.DataFrame, *, horizon: int) -> AutoSelect:
-        """Backtest every candidate on the held-out rows, choose per group, calibrate."""
+        """Backtest every candidate on the held-out rows, choose per group and step."""
         groups = self.groups or compute_site_groups(panel)
         group_of = np.array([groups.get(site, "all") for site in panel.columns])
+        self.site_groups = {str(s): str(g) for s, g in zip(panel.columns, group_of, strict=True)}
         split = int(len(panel) * (1 - self.holdout_fraction))
         origins = get_holdout_origins(len(panel), split, input_steps=self.input_steps)
         truth = build_windows(panel.to_numpy(dtype=float), origins, horizon)
@@ -89,26 +111,27 @@ class AutoSelect:
             model.fit(panel.iloc[:split], horizon=horizon)
             residuals[model.name] = truth - model.predict(panel, origins, horizon=horizon)
         self.scores = _score_groups(residuals, group_of)
-        best = self.scores.loc[self.scores.groupby("group")["rmse"].idxmin()]
-        self.choice = {str(g): str(m) for g, m in zip(best["group"], best["model"], strict=True)}
-        chosen = np.stack(
-            [residuals[self.choice[g]][..., i] for i, g in enumerate(group_of)], axis=-1
-        )
+        self.plan = _choose_plan(self.scores, horizon)
+        self.choice = {group: describe_plan(plan) for group, plan in self.plan.items()}
+        chosen = _assemble(residuals, self._get_step_models(list(panel.columns), horizon))
         self.bands = compute_residual_bands(chosen, coverage=self.coverage)
-        self.site_groups = {str(s): str(g) for s, g in zip(panel.columns, group_of, strict=True)}
+        self.history_origins = origins
+        self.history_scaled = chosen / self.bands.scale[None, None, :]
+        self.fit_rows = len(panel)
         if self.refit:
             for model in self._get_chosen():
                 model.fit(panel, horizon=horizon)
         return self
 
     def predict(self, panel: pd.DataFrame, origins: np.ndarray, *, horizon: int) -> np.ndarray:
-        """Each site's forecast from its group's chosen model."""
-        forecasts = np.full((len(origins), horizon, panel.shape[1]), np.nan)
-        chosen = [self.choice[self.site_groups[site]] for site in panel.columns]
-        for model in self._get_chosen():
-            columns = [i for i, name in enumerate(chosen) if name == model.name]
-            forecasts[..., columns] = model.predict(panel, origins, horizon=horizon)[..., columns]
-        return forecasts
+        """Each site's forecast, step by step from its group's chosen model."""
+        names = self._get_step_models(list(panel.columns), horizon)
+        forecasts = {
+            model.name: model.predict(panel, origins, horizon=horizon)
+            for model in self._get_chosen()
+            if model.name in names
+        }
+        return _assemble(forecasts, names)
 
     def predict_interval(
         self, panel: pd.DataFrame, origins: np.ndarray, *, horizon: int
@@ -117,30 +140,125 @@ class AutoSelect:
         if self.bands is None:
             raise RuntimeError("fit before asking for intervals")
         forecasts = self.predict(panel, origins, horizon=horizon)
-        return (forecasts, *self.bands.apply(forecasts))
+        if not self.recalibrate:
+            return (forecasts, *self.bands.apply(forecasts))
+        low, high = self._get_recent_quantiles(panel, np.asarray(origins))
+        pick = np.minimum(np.arange(horizon), low.shape[1] - 1)
+        scale = self.bands.scale[None, None, :]
+        return (
+            forecasts,
+            forecasts + low[:, pick, None] * scale,
+            forecasts + high[:, pick, None] * scale,
+        )
 
     def get_site_models(self, site_ids: Sequence[str]) -> list[str]:
-        """Name of the model that forecasts each site."""
+        """How each site is forecast: one model name, or models by step ('a 1-3, b 4-12')."""
         return [self.choice[self.site_groups[site]] for site in site_ids]
 
+    def get_step_models(self, site_ids: Sequence[str], *, horizon: int) -> np.ndarray:
+        """Name of the model behind each step and site: shape (horizon, sites)."""
+        return self._get_step_models(list(site_ids), horizon)
+
+    def _get_step_models(self, site_ids: list[str], horizon: int) -> np.ndarray:
+        columns = [self.plan[self.site_groups[site]] for site in site_ids]
+        # steps past the fitted horizon keep the last fitted step's model
+        return np.array(
+            [[plan[min(step, len(plan) - 1)] for plan in columns] for step in range(horizon)]
+        ).reshape(horizon, len(site_ids))
+
     def _get_chosen(self) -> list[Forecaster]:
-        names = set(self.choice.values())
+        names = {name for plan in self.plan.values() for name in plan}
         return [m for m in self.candidates if m.name in names]
+
+    def _get_recent_quantiles(
+        self, panel: pd.DataFrame, origins: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Band quantiles per origin and step from residuals known before each origin."""
+        if self.bands is None:
+            raise RuntimeError("fit before asking for intervals")
+        steps = self.history_scaled.shape[1]
+        history_origins, scaled = self.history_origins, self.history_scaled
+        # Forecasts from rows after the fitted ones are out of sample for the refitted
+        # models; their errors join the calibration once their outcome is known.
+        newer = np.arange(self.fit_rows, int(origins.max()) if len(origins) else 0)
+        if len(newer):
+            truth = build_windows(panel.to_numpy(dtype=float), newer, steps)
+            errors = truth - self.predict(panel, newer, horizon=steps)
+            history_origins = np.concatenate([history_origins, newer])
+            scaled = np.concatenate([scaled, errors / self.bands.scale[None, None, :]])
+        low, high = compute_recent_quantiles(
+            origins, history_origins, scaled, coverage=self.coverage, cells=self.calibration_cells
+        )
+        # too few known residuals (origins inside the held-out rows): the held-out bands
+        low = np.where(np.isnan(low), self.bands.low[None, :], low)
+        high = np.where(np.isnan(high), self.bands.high[None, :], high)
+        return low, high
+
+
+def describe_plan(plan: Sequence[str]) -> str:
+    """Steps per model, 1-based: 'global_boost' or 'global_boost 1-23, seasonal_profile 24'."""
+    runs: list[tuple[str, int, int]] = []
+    for step, name in enumerate(plan, start=1):
+        if runs and runs[-1][0] == name:
+            runs[-1] = (name, runs[-1][1], step)
+        else:
+            runs.append((name, step, step))
+    if len(runs) == 1:
+        return runs[0][0]
+    return ", ".join(f"{n} {a}" if a == b else f"{n} {a}-{b}" for n, a, b in runs)
+
+
+def get_model_at_step(description: str, step: int) -> str:
+    """The model a :func:`describe_plan` description uses at 1-based ``step``."""
+    name = description
+    for part in description.split(", "):
+        if " " not in part:
+            return part
+        name, steps = part.rsplit(" ", 1)
+        first, _, last = steps.partition("-")
+        if int(first) <= step <= int(last or first):
+            return name
+    return name  # past the described steps: the last model
 
 
 def _score_groups(residuals: dict[str, np.ndarray], group_of: np.ndarray) -> pd.DataFrame:
-    """RMSE of every candidate in every group over the held-out windows.
+    """RMSE of every candidate in every group at every step over the held-out windows.
 
     Returns
     -------
     pandas.DataFrame
-        Columns: group, model, rmse, n.
+        Columns: group, step (1-based), model, rmse, n.
     """
     rows = []
     for name, residual in residuals.items():
         for group in np.unique(group_of):
             cells = residual[..., group_of == group]
-            cells = cells[~np.isnan(cells)]
-            rmse = float(np.sqrt(np.mean(cells**2))) if cells.size else float("inf")
-            rows.append({"group": group, "model": name, "rmse": rmse, "n": int(cells.size)})
-    return pd.DataFrame(rows, columns=["group", "model", "rmse", "n"])
+            seen = ~np.isnan(cells)
+            counts = seen.sum(axis=(0, 2))
+            sums = np.where(seen, cells**2, 0.0).sum(axis=(0, 2))
+            for step, (total, n) in enumerate(zip(sums, counts, strict=True), start=1):
+                rmse = float(np.sqrt(total / n)) if n else float("inf")
+                rows.append(
+                    {"group": group, "step": step, "model": name, "rmse": rmse, "n": int(n)}
+                )
+    return pd.DataFrame(rows, columns=["group", "step", "model", "rmse", "n"])
+
+
+def _choose_plan(scores: pd.DataFrame, horizon: int) -> dict[str, tuple[str, ...]]:
+    """group -> the lowest-RMSE model at each step (ties go to the earlier candidate)."""
+    best = scores.loc[scores.groupby(["group", "step"], sort=True)["rmse"].idxmin()]
+    plan = {}
+    for group, rows in best.groupby("group"):
+        by_step = dict(zip(rows["step"], rows["model"], strict=True))
+        plan[str(group)] = tuple(str(by_step[step]) for step in range(1, horizon + 1))
+    return plan
+
+
+def _assemble(arrays: Mapping[str, np.ndarray], names: np.ndarray) -> np.ndarray:
+    """Cells (origins, step, site) taken from the array named in names[step, site]."""
+    first = next(iter(arrays.values()))
+    out = np.full(first.shape, np.nan)
+    for name, values in arrays.items():
+        mask = names == name
+        out[:, mask] = values[:, mask]
+    return out

@@ -42,7 +42,8 @@ def forecast_site(
     -------
     pandas.DataFrame
         Columns: ts (UTC, start of each period), yhat, p10, p90 (the 80 % band from
-        held-out residuals), model (the model that produced the row).
+        held-out residuals), model (the model that produced the row: ``auto`` may
+        use different models at different steps).
     """
     check_period(period_minutes)
     period = pd.Timedelta(minutes=period_minutes)
@@ -60,7 +61,11 @@ def forecast_site(
     fitted = _fit(panel, model, steps, calendar or CalendarSpec())
     forecast, low, high = fitted.predict_interval(panel, np.array([len(panel)]), horizon=steps)
     column = list(panel.columns).index(site_id)
-    used = fitted.get_site_models([site_id])[0] if hasattr(fitted, "get_site_models") else model
+    used = (
+        fitted.get_step_models([site_id], horizon=steps)[:, 0]
+        if hasattr(fitted, "get_step_models")
+        else model
+    )
     return pd.DataFrame(
         {
             "ts": pd.date_range(end, periods=steps, freq=period),
