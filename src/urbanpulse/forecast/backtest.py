@@ -232,8 +232,9 @@ def _run_fold(
     else:
         forecast = model.predict(panel, origins, horizon=horizon)
     timing[1] += time.perf_counter() - started
-    if bands and isinstance(getattr(model, "bands", None), ResidualBands):
-        bands += model.bands.apply(forecast)  # type: ignore[union-attr]
+    held_out = getattr(model, "bands", None)
+    if bands and isinstance(held_out, ResidualBands):
+        bands += held_out.apply(forecast)
     truth = build_windows(panel.to_numpy(dtype=float), origins, horizon)
     for h in spec.horizons:
         keep = np.isin(origins, get_origins(cut, stop, h, spec, len(panel)))
