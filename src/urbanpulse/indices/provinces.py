@@ -286,7 +286,7 @@ def _build_indicator(table: pd.DataFrame, ratios: pd.DataFrame, code: str) -> di
 
 def _build_series(table: pd.DataFrame, code: str) -> dict[str, dict[str, list[Any]]]:
     rows = table[(table["indicator"] == code) & table["region_code"].isin(list(JJJ))]
-    out = {}
+    out: dict[str, dict[str, list[Any]]] = {}
     for area, part in rows.sort_values("year").groupby("region_code"):
         out[str(area)] = {
             "years": [int(y) for y in part["year"]],

@@ -1,4 +1,8 @@
-"""The regional monitor: coordinated development of the 13 cities, and its printable report."""
+"""The regional monitor: coordinated development of the 13 cities, and its printable report.
+
+Below the (possibly synthetic) 13-city indices the page shows, apart and labelled as
+real, the provincial statistics loaded with ``urbanpulse indices load-china``.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from urbanpulse.errors import NotFoundError
 from urbanpulse.indices.export import TABLES
 from urbanpulse.indices.lake import LakeMonitor, read_monitor
+from urbanpulse.indices.provinces import build_province_summary
 from urbanpulse.indices.views import (
     build_monitor_summary,
     get_city_names,
@@ -38,11 +43,16 @@ DISPARITY_LABELS = {
 @router.get("/monitor", response_class=HTMLResponse)
 def get_monitor_page(request: Request) -> HTMLResponse:
     lake: Lake = request.app.state.lake
+    provinces = _read_provinces(lake)
     try:
         monitor = read_monitor(lake)
     except NotFoundError as exc:
         return render_page(
-            request, "monitor_empty.html", title="Regional monitor", message=str(exc)
+            request,
+            "monitor_empty.html",
+            title="Regional monitor",
+            message=str(exc),
+            provinces=provinces,
         )
     summary = build_monitor_summary(monitor)
     summary["disparity_labels"] = _get_disparity_labels(monitor)
@@ -54,6 +64,7 @@ def get_monitor_page(request: Request) -> HTMLResponse:
         synthetic=monitor.synthetic,
         data=summary,
         tables=TABLES,
+        provinces=provinces,
         **context,
     )
 
@@ -124,3 +135,22 @@ def _get_disparity_labels(monitor: LakeMonitor) -> dict[str, str]:
         else DISPARITY_LABELS["index"]
         for m in measures
     }
+
+
+def _read_provinces(lake: Lake) -> dict[str, Any] | None:
+    """The real provincial statistics with display text, or None when none are loaded."""
+    try:
+        summary = build_province_summary(lake)
+    except NotFoundError:
+        return None
+    for item in summary["indicators"]:
+        for cell in item["values"].values():
+            cell["text"] = _format_value(cell["value"])
+    for row in summary["ranking"]["items"]:
+        row["text"] = _format_value(row["value"])
+    return summary
+
+
+def _format_value(value: float) -> str:
+    # Two decimals where they carry meaning (intensities, ratios), whole numbers above.
+    return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
