@@ -148,7 +148,7 @@ def _summary_table(summary) -> Table:
 def quarantine(
     reason: str | None = typer.Option(None, help="Only reasons containing this text."),
     source: str | None = typer.Option(None, help="Only sources whose path contains this text."),
-    limit: int = typer.Option(50, help="Rows to show (export writes all matching rows)."),
+    limit: int = typer.Option(50, min=1, help="Rows to show (export writes all matching rows)."),
     export: Path | None = typer.Option(
         None, help="Write matching rows to a .csv or .parquet file."
     ),

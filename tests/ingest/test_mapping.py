@@ -95,5 +95,5 @@ def test_a_step_must_be_readable():
         "time": {"start": "2026-01-01T00:00:00", "step": "5 fortnights"},
         "metrics": {"v": {}},
     }
-    with pytest.raises(MappingError, match="time.step"):
+    with pytest.raises(MappingError, match=r"time\.step"):
         build_mapping(raw)

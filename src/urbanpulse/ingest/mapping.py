@@ -13,6 +13,7 @@ A mapping is TOML or YAML. Three layouts cover the shapes cities hand over:
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from datetime import datetime
@@ -144,6 +145,13 @@ class MetricSpec(_Strict):
     unit: str = ""
     min: float | None = Field(default=None, description="Values below are quarantined.")
     max: float | None = Field(default=None, description="Values above are quarantined.")
+
+    @field_validator("min", "max")
+    @classmethod
+    def _finite(cls, bound: float | None) -> float | None:
+        if bound is not None and not math.isfinite(bound):
+            raise ValueError("a bound must be a finite number; leave it out for no bound")
+        return bound
 
 
 class Mapping(_Strict):

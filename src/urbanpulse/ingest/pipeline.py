@@ -9,8 +9,10 @@ content hash).
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +38,15 @@ from urbanpulse.store import Commit, Lake, LakeFile, connect, new_batch_id, scan
 from urbanpulse.store.tables import write_new_observations, write_table_file
 
 Progress = Callable[[str, int, int], None]
+UNREADABLE = (
+    SourceError,
+    pa.ArrowException,
+    zipfile.BadZipFile,
+    csv.Error,
+    OSError,
+    ValueError,
+    KeyError,
+)
 BATCH_BYTES = 256 * 1024 * 1024  # files are grouped into commits of about this much input
 
 
@@ -100,7 +111,7 @@ def ingest_files(
         Called as ``progress(step, done, total)`` while work goes on.
     """
     summary = IngestSummary()
-    files = [Path(p).resolve() for p in paths]
+    files = list(dict.fromkeys(Path(p).resolve() for p in paths))  # each file once
     mapping_hash = hashlib.sha256(mapping.model_dump_json().encode()).hexdigest()[:16]
     done = 0
     for batch in _group_by_size(files, batch_bytes):
@@ -152,6 +163,7 @@ def _ingest_batch(
         if fingerprint in already:
             summary.files_already_ingested += 1
             seen.add(index)
+        already.add(fingerprint)  # the same content twice in one batch is quarantined once
         rejected, usable = _map_file(con, path, mapping, known, f"cells_{index}", summary)
         if usable:
             mapped[index] = path
@@ -181,8 +193,11 @@ def _map_file(
     """Map one file into table ``cells``; return its quarantine rows and whether it mapped."""
     try:
         raw = read_source(path, mapping.source)
-    except SourceError as exc:
-        return [build_reject(path, None, None, "unreadable file", str(exc))], False
+    except UNREADABLE as exc:
+        # One unreadable file (a corrupt workbook, an old .xls, an unsupported Parquet
+        # type) must not stop the other files of the batch.
+        reason = str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
+        return [build_reject(path, None, None, "unreadable file", reason[:500])], False
     missing_columns = [c for c in mapping.required_columns() if c not in raw.columns]
     if missing_columns:
         reason = f"header lacks mapped columns {missing_columns}"
@@ -315,7 +330,8 @@ def _register_new_sites(
     new_ids = [
         r[0]
         for r in con.execute(
-            f"SELECT DISTINCT site_id FROM {good} WHERE site_id NOT IN (SELECT site_id FROM known_sites) ORDER BY 1"
+            f"SELECT DISTINCT site_id FROM {good} "
+            "WHERE site_id NOT IN (SELECT site_id FROM known_sites WHERE site_id IS NOT NULL) ORDER BY 1"
         ).fetchall()
     ]
     if not new_ids:
@@ -351,6 +367,8 @@ def _committed_fingerprints(lake: Lake) -> set[str]:
 
 
 def _sha256(path: Path) -> str:
+    if not path.is_file():
+        return "missing"  # the reader reports the missing file as unreadable
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):

@@ -8,11 +8,11 @@ import duckdb
 import pyarrow as pa
 
 from urbanpulse.ingest.readers import LINE, RawSource
-from urbanpulse.ingest.transform import MISSING, ident
+from urbanpulse.ingest.transform import MISSING, ident, lit
 from urbanpulse.store.engine import SCHEMAS
 
 # Problems of a whole source row (its time or site): reported once per row, not per cell.
-ROW_LEVEL = ("unparseable time", "missing site", "unknown site")
+ROW_LEVEL = ("unparseable time", "time out of range", "missing site", "unknown site")
 
 
 def get_cell_rejects(
@@ -37,9 +37,10 @@ def get_row_rejects(
 ) -> list[dict[str, object]]:
     """One quarantine row per source row whose time or site is unusable, with the whole row."""
     row_level = ", ".join(f"'{r}'" for r in ROW_LEVEL)
+    # Qualified with the table alias: a source column may be called line or problem.
     record = (
         "concat_ws("
-        + ", ".join([f"'{delimiter}'"] + [f"coalesce({ident(c)}, '')" for c in raw.columns])
+        + ", ".join([lit(delimiter)] + [f"coalesce(r.{ident(c)}, '')" for c in raw.columns])
         + ")"
     )
     found = con.execute(

@@ -82,15 +82,18 @@ def _guess_format(path: Path) -> str:
 
 def _read_csv(path: Path, spec: SourceSpec) -> RawSource:
     data = path.read_bytes()
-    if b"\x00" not in data:
+    encoding = _python_encoding(spec.encoding)
+    # UTF-16 and UTF-32 text holds NUL bytes and multi-byte newlines by nature: only
+    # whole-text decoding reads it, so neither shortcut below applies.
+    wide = codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
+    if b"\x00" not in data and not wide:
         try:
             return _read_csv_fast(path, data, spec)
-        except (pa.ArrowInvalid, UnicodeDecodeError):
-            pass  # bad bytes somewhere: the careful reader below isolates them per line
-    encoding = _python_encoding(spec.encoding)
+        except (pa.ArrowInvalid, UnicodeDecodeError, csv.Error):
+            pass  # bad bytes or odd line ends: the careful reader below handles them
     rejects: list[Reject] = []
     try:
-        if b"\x00" in data:
+        if b"\x00" in data and not wide:
             raise UnicodeError("NUL bytes")
         lines: list[tuple[int, str]] | None = None
         text = data.decode(encoding)
@@ -152,11 +155,13 @@ def _read_csv_fast(path: Path, data: bytes, spec: SourceSpec) -> RawSource:
         )
         for number, text, found in invalid
     ]
-    good = [int(nonblank[i]) for i in range(1, len(nonblank)) if i not in rejected_index]
-    if len(good) != table.num_rows:
+    kept = [i for i in range(1, len(nonblank)) if i not in rejected_index]
+    if len(kept) != table.num_rows:
         raise pa.ArrowInvalid("line bookkeeping disagrees; use the careful reader")
-    table = table.append_column(LINE, pa.array(good, pa.int64()))
-    table = table.append_column(ROW, pa.array(range(table.num_rows), pa.int64()))
+    table = table.append_column(LINE, pa.array([int(nonblank[i]) for i in kept], pa.int64()))
+    # A rejected line still stands for its step in start+step sources: rows are numbered
+    # over every data line, so one bad line does not shift the times after it.
+    table = table.append_column(ROW, pa.array([i - 1 for i in kept], pa.int64()))
     blank = int(data.count(b"\n") + (0 if data.endswith(b"\n") else 1) - len(nonblank))
     return RawSource(path, table, rejects, blank)
 
@@ -231,7 +236,7 @@ def _split_records(
 def _records_to_source(
     path: Path, records: list[tuple[int, list[str]]], rejects: list[Reject]
 ) -> RawSource:
-    blank = 0
+    blank = header_line = 0
     header: list[str] | None = None
     rows: list[list[str]] = []
     positions: list[int] = []
@@ -241,6 +246,7 @@ def _records_to_source(
             continue
         if header is None:
             header = [name.strip() for name in record]
+            header_line = line
             _check_header(path, header)
             continue
         if len(record) != len(header):
@@ -254,10 +260,21 @@ def _records_to_source(
         raise SourceError(f"{path} has no header line (empty file?)")
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
     arrays = [pa.array(col, pa.string()) for col in columns]
-    arrays += [pa.array(positions, pa.int64()), pa.array(range(len(rows)), pa.int64())]
+    arrays += [
+        pa.array(positions, pa.int64()),
+        pa.array(_row_ordinals(positions, rejects, header_line), pa.int64()),
+    ]
     table = pa.Table.from_arrays(arrays, names=[*header, LINE, ROW])
     rejects.sort(key=lambda r: r.line)
     return RawSource(path, table, rejects, blank)
+
+
+def _row_ordinals(positions: list[int], rejects: list[Reject], header_line: int) -> list[int]:
+    """Ordinal of each kept record among all data records, rejected ones included, so a
+    bad line keeps its step in start+step sources."""
+    kept = np.asarray(positions, dtype=np.int64)
+    bad = np.asarray(sorted({r.line for r in rejects if r.line > header_line}), dtype=np.int64)
+    return (np.arange(len(kept)) + np.searchsorted(bad, kept)).tolist()
 
 
 def _check_header(path: Path, header: list[str]) -> None:
@@ -294,6 +311,8 @@ def _read_excel(path: Path, spec: SourceSpec) -> RawSource:
 
 
 def _typed_to_source(path: Path, table: pa.Table, *, first_position: int) -> RawSource:
+    import pyarrow.compute as pc
+
     names = [str(n) for n in table.column_names]
     _check_header(path, names)
     arrays = [_as_text(col) for col in table.columns]
@@ -302,7 +321,13 @@ def _typed_to_source(path: Path, table: pa.Table, *, first_position: int) -> Raw
         pa.array(range(first_position, first_position + count), pa.int64()),
         pa.array(range(count), pa.int64()),
     ]
-    return RawSource(path, pa.Table.from_arrays(arrays, names=[*names, LINE, ROW]))
+    full = pa.Table.from_arrays(arrays, names=[*names, LINE, ROW])
+    # Rows with no value at all (blank sheet rows) are counted like blank CSV lines.
+    empty = np.ones(count, dtype=bool)
+    for column in arrays[: len(names)]:
+        empty &= np.asarray(pc.is_null(column).to_numpy(zero_copy_only=False), dtype=bool)
+    kept = full.filter(pa.array(~empty))
+    return RawSource(path, kept, blank_lines=int(empty.sum()))
 
 
 def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:

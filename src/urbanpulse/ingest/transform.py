@@ -14,6 +14,7 @@ import duckdb
 
 from urbanpulse.ingest.mapping import Mapping, MetricSpec
 from urbanpulse.ingest.readers import LINE, ROW, SITE, TS
+from urbanpulse.store.writes import EARLIEST, LATEST
 
 MISSING = "missing"  # a cell the source marks as missing: counted, never stored or invented
 
@@ -53,8 +54,9 @@ def build_time_sql(mapping: Mapping) -> str:
             return f"TRY_CAST(try_strptime({column}, {lit(spec.format)}) AS TIMESTAMPTZ)"
         if spec.format:
             return f"timezone({zone}, try_strptime({column}, {lit(spec.format)}))"
+        # An offset only counts after a time of day: '2024-03-01' ends in '-01', a day.
         return (
-            f"CASE WHEN regexp_matches({column}, '([+-][0-9]{{2}}(:?[0-9]{{2}})?|Z)$') "
+            f"CASE WHEN regexp_matches({column}, '[T ][0-9:.]+ ?(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') "
             f"THEN TRY_CAST({column} AS TIMESTAMPTZ) "
             f"ELSE timezone({zone}, TRY_CAST({column} AS TIMESTAMP)) END"
         )
@@ -90,7 +92,8 @@ def compute_cells(
     cells = _cells_sql(mapping, columns)
     missing = ", ".join(lit(m) for m in mapping.source.missing) or "NULL"
     unknown_site = (
-        f"WHEN site_id NOT IN (SELECT site_id FROM {known_sites}) THEN 'unknown site'"
+        f"WHEN site_id NOT IN (SELECT site_id FROM {known_sites} WHERE site_id IS NOT NULL) "
+        "THEN 'unknown site'"
         if known_sites
         else ""
     )
@@ -104,6 +107,8 @@ def compute_cells(
         judged AS (
             SELECT *, CASE
                 WHEN ts IS NULL THEN 'unparseable time'
+                WHEN ts < TIMESTAMPTZ '{EARLIEST}' OR ts >= TIMESTAMPTZ '{LATEST}'
+                    THEN 'time out of range'
                 WHEN site_id IS NULL THEN 'missing site'
                 {unknown_site}
                 WHEN metric_code IS NULL THEN 'unknown metric'
@@ -154,14 +159,16 @@ def _cells_sql(mapping: Mapping, columns: list[str]) -> str:
 def _long_cells_sql(mapping: Mapping) -> str:
     assert mapping.value_column is not None
     if mapping.metric_column:
-        label = f"trim({ident(mapping.metric_column)})"
+        # Qualified: a source column named like a rules column (metric, unit) must not
+        # be mistaken for it.
+        label = f"trim(rows.{ident(mapping.metric_column)})"
     else:
         (code,) = mapping.metrics
         label = lit(mapping.metrics[code].column or code)
     return (
-        f"SELECT {LINE} AS line, {lit(mapping.value_column)} AS column_name, {SITE} AS site_id, "
-        f"{label} AS label, r.metric AS metric_code, r.unit, r.lo, r.hi, {TS} AS ts, "
-        f"{ident(mapping.value_column)} AS raw "
+        f"SELECT rows.{LINE} AS line, {lit(mapping.value_column)} AS column_name, "
+        f"rows.{SITE} AS site_id, {label} AS label, r.metric AS metric_code, r.unit, r.lo, "
+        f"r.hi, rows.{TS} AS ts, rows.{ident(mapping.value_column)} AS raw "
         f"FROM rows LEFT JOIN ({_rules_sql(mapping)}) r ON {label} = r.source_label"
     )
 
@@ -186,7 +193,6 @@ def _wide_columns(mapping: Mapping, columns: list[str]) -> list[tuple[str, str, 
     if mapping.layout == "wide_metrics":
         return [(spec.column or code, code, spec) for code, spec in mapping.metrics.items()]
     (code,) = mapping.metrics
-    excluded = {*mapping.site.exclude_columns, LINE, ROW}
-    if mapping.time.column:
-        excluded.add(mapping.time.column)
+    # Time columns (one, or date parts) are not sites.
+    excluded = {*mapping.site.exclude_columns, *mapping.required_columns(), LINE, ROW}
     return [(column, code, mapping.metrics[code]) for column in columns if column not in excluded]

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from urbanpulse.errors import LakeError, LakeLockedError
 
@@ -65,9 +66,10 @@ def new_batch_id() -> str:
 
 
 def partition_of(relative_path: str) -> dict[str, str]:
-    """Read hive-style ``key=value`` folders of a relative file path."""
+    """Read hive-style ``key=value`` folders of a relative file path (URL-decoded, as
+    DuckDB encodes characters such as spaces in partition folders)."""
     parts = relative_path.split("/")[1:-1]
-    return dict(p.split("=", 1) for p in parts if "=" in p)
+    return dict(tuple(unquote(x) for x in p.split("=", 1)) for p in parts if "=" in p)  # type: ignore[misc]
 
 
 class Lake:
@@ -128,16 +130,14 @@ class Lake:
         ``get_files("observations", metric="pm25", month=["2013-03"])`` lists only the
         files of that metric and month: this is how a query touches only its files.
         """
-        self.refresh()
         wanted = {
             key: {value} if isinstance(value, str) else set(value)
             for key, value in partition.items()
         }
-        return [
-            f
-            for f in self._live.get(table, {}).values()
-            if all(f.partition.get(k) in v for k, v in wanted.items())
-        ]
+        with self._replay_lock:  # request threads replay and read at the same time
+            self._replay()
+            files = list(self._live.get(table, {}).values())
+        return [f for f in files if all(f.partition.get(k) in v for k, v in wanted.items())]
 
     def get_paths(self, table: str, **partition: str | list[str] | set[str]) -> list[str]:
         """Absolute paths of :meth:`get_files`, sorted for stable query plans."""
@@ -149,8 +149,9 @@ class Lake:
 
     def get_history(self) -> list[dict[str, Any]]:
         """Every commit entry, oldest first."""
-        self.refresh()
-        return list(self._history)
+        with self._replay_lock:
+            self._replay()
+            return list(self._history)
 
     # -- writing ---------------------------------------------------------------------
 
@@ -193,6 +194,9 @@ class Lake:
         for lake_file in commit.added:
             if not (self.root / lake_file.path).is_file():
                 raise LakeError(f"cannot commit missing file {lake_file.path}")
+        # The files' folder entries reach the disk before the entry that publishes them.
+        for folder in {(self.root / f.path).parent for f in commit.added}:
+            _fsync_dir(folder)
         entry = {
             "operation": commit.operation,
             "batch_id": commit.batch_id,

@@ -13,6 +13,13 @@ from urbanpulse.store.engine import connect, scan_sql
 from urbanpulse.store.lake import Lake
 
 
+def get_month_range(first: str, last: str) -> list[str]:
+    """Every ``YYYY-MM`` from ``first`` to ``last`` inclusive (plain arithmetic, so any
+    year DuckDB can hold works)."""
+    (y1, m1), (y2, m2) = (map(int, month.split("-")) for month in (first, last))
+    return [f"{k // 12:04d}-{k % 12 + 1:02d}" for k in range(y1 * 12 + m1 - 1, y2 * 12 + m2)]
+
+
 def get_months(start: datetime, end: datetime) -> list[str]:
     """The ``YYYY-MM`` partitions (in UTC) that a time window [start, end) touches."""
     if start.tzinfo is None or end.tzinfo is None:

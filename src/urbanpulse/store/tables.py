@@ -6,7 +6,6 @@ for the caller to publish in one commit together with anything else of the same 
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -15,7 +14,7 @@ import pyarrow.parquet as pq
 
 from urbanpulse.store.engine import SCHEMAS, scan_sql
 from urbanpulse.store.lake import Lake, LakeFile, partition_of
-from urbanpulse.store.queries import get_months
+from urbanpulse.store.queries import get_month_range
 
 OBSERVATION_COLUMNS = "site_id, metric, ts, value, unit"
 
@@ -38,11 +37,12 @@ def write_new_observations(
     # Bounds rather than a grouping: the months between them are a cheap superset of
     # the partitions to check for keys already stored.
     first, last, candidates, metrics = con.execute(
-        f"SELECT min(ts), max(ts), count(*), list(DISTINCT metric) FROM {source}"
+        f"SELECT strftime(min(ts), '%Y-%m'), strftime(max(ts), '%Y-%m'), count(*), "
+        f"list(DISTINCT metric) FROM {source}"
     ).fetchall()[0]
     if not candidates:
         return [], 0, 0
-    months = get_months(first, last + timedelta(microseconds=1))
+    months = get_month_range(first, last)
     new = source
     if lake.get_files("observations", metric=metrics, month=months):
         existing = scan_sql(lake, "observations", metric=metrics, month=months)

@@ -6,9 +6,11 @@ The demo generator, statistical loaders and connectors use these; files go throu
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from urbanpulse.catalog.sites import SITES_SCHEMA
 from urbanpulse.store.engine import SCHEMAS, connect, scan_sql
@@ -30,6 +32,8 @@ def append_observations(
         (rows stored, rows skipped as already stored).
     """
     _check_columns(data, ("site_id", "metric", "ts", "value", "unit"))
+    _check_keys(data, ("site_id", "metric", "ts"))
+    _check_metric_codes(data)
     with lake.write_lock():
         batch_id = new_batch_id()
         con = connect()
@@ -38,11 +42,22 @@ def append_observations(
             "CREATE TEMP VIEW _typed AS SELECT site_id, metric, ts::TIMESTAMPTZ AS ts, "
             "value::DOUBLE AS value, unit FROM _incoming"
         )
+        _check_time_range(con, "_typed")
         once = "_typed" if not _has_repeats(con, "_typed") else _first_of_each_key(con, "_typed")
         files, stored, skipped = write_new_observations(lake, con, once, batch_id=batch_id)
         details = {**(info or {}), "stored": stored, "duplicates_skipped": skipped}
         lake.commit(Commit(operation, batch_id, files, [], details))
         return stored, skipped + data.num_rows - _count(con, once)
+
+
+def _check_time_range(con: Any, relation: str) -> None:
+    """Refuse times no observation can have (the same bounds ingest quarantines by)."""
+    outside = con.execute(
+        f"SELECT count(*) FROM {relation} WHERE ts < TIMESTAMPTZ '{EARLIEST}' "
+        f"OR ts >= TIMESTAMPTZ '{LATEST}'"
+    ).fetchall()[0][0]
+    if outside:
+        raise ValueError(f"{outside} observations have times before {EARLIEST} or from {LATEST} on")
 
 
 def _has_repeats(con: Any, relation: str) -> bool:
@@ -65,13 +80,16 @@ def _first_of_each_key(con: Any, relation: str) -> str:
 def upsert_sites(lake: Lake, sites: pa.Table) -> int:
     """Add or replace sites by site_id; return the number of sites now stored."""
     _check_columns(sites, ("site_id", "kind"))
+    _check_keys(sites, ("site_id",))
+    if len(set(sites.column("site_id").to_pylist())) != sites.num_rows:
+        raise ValueError("site_id repeats within the sites to upsert")
     incoming = _conform(sites, SITES_SCHEMA)
     with lake.write_lock():
         con = connect()
         con.register("_incoming", incoming)
         merged = con.sql(
-            f"SELECT * FROM ({scan_sql(lake, 'sites')}) WHERE site_id NOT IN "
-            "(SELECT site_id FROM _incoming) UNION ALL SELECT * FROM _incoming ORDER BY site_id"
+            f"SELECT s.* FROM ({scan_sql(lake, 'sites')}) s ANTI JOIN _incoming i "
+            "ON s.site_id = i.site_id UNION ALL SELECT * FROM _incoming ORDER BY site_id"
         ).to_arrow_table()
         merged = merged.cast(SITES_SCHEMA)
         batch_id = new_batch_id()
@@ -87,6 +105,7 @@ def upsert_indicators(lake: Lake, data: pa.Table, *, info: dict[str, Any] | None
     Returns the number of indicator rows now stored.
     """
     _check_columns(data, ("region_code", "year", "indicator", "value"))
+    _check_keys(data, ("region_code", "year", "indicator"))
     schema = pa.schema([(c, _ARROW[t]) for c, t in SCHEMAS["indicators"].items()])
     incoming = _conform(data, schema)
     key = "(region_code, year, indicator, coalesce(vintage, ''))"
@@ -110,6 +129,9 @@ def upsert_indicators(lake: Lake, data: pa.Table, *, info: dict[str, Any] | None
         return merged.num_rows
 
 
+# Bounds of plausible observation times (sentinels like 9999-12-31 fall outside).
+EARLIEST, LATEST = "1900-01-01 00:00:00+00", "2200-01-01 00:00:00+00"
+METRIC_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _ARROW = {
     "VARCHAR": pa.string(),
     "INTEGER": pa.int32(),
@@ -129,6 +151,22 @@ def _conform(data: pa.Table, schema: pa.Schema) -> pa.Table:
         for f in schema
     ]
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _check_keys(data: pa.Table, keys: tuple[str, ...]) -> None:
+    """Key columns must be filled: a missing key cannot be deduplicated or found again."""
+    empty = [k for k in keys if data.column(k).null_count]
+    if empty:
+        raise ValueError(f"key columns {empty} have missing values")
+
+
+def _check_metric_codes(data: pa.Table) -> None:
+    """Metric codes name partition folders: lowercase letters, digits and _ only."""
+    bad = [m for m in pc.unique(data.column("metric")).to_pylist() if not METRIC_CODE.match(m)]
+    if bad:
+        raise ValueError(
+            f"metric codes {bad[:5]} must be lowercase letters, digits and _ (e.g. pm25)"
+        )
 
 
 def _check_columns(data: pa.Table, needed: tuple[str, ...]) -> None:
