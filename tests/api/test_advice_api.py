@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 from urbanpulse.api import create_app
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
-from urbanpulse.twin import build_demo, is_demo_built
 
 DAY = "2026-11-02"  # the Monday after the demo's last day (Saturday 2026-10-31)
 TRIP = {"origin": "bj-m1-s05", "destination": "bj-m1-s07"}
@@ -21,20 +20,6 @@ SLOT_FIELDS = {
     "crowding_p90", "expected_extra", "bottleneck_site_id", "shift_minutes", "score",
     "recommended", "reason",
 }  # fmt: skip
-
-
-def get_demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
-    """One small demo lake (one week, 2026-10-25..31) per test session, shared by files."""
-    root = tmp_path_factory.getbasetemp() / "advice-demo"
-    lake = Lake(root / "lake")
-    if not is_demo_built(lake):
-        build_demo(lake, weeks=1, drop_dir=root / "drop")
-    return lake
-
-
-@pytest.fixture(scope="session")
-def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
-    return get_demo_lake(tmp_path_factory)
 
 
 def build_client(lake: Lake, **settings: object) -> TestClient:

@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 
 from urbanpulse.api import create_app
 from urbanpulse.settings import Settings
+from urbanpulse.store import Lake
 
 
 def test_cities_lists_the_region_with_both_names(client: TestClient) -> None:
@@ -54,7 +55,7 @@ def test_site_detail_has_city_attributes_and_metrics(client: TestClient) -> None
     assert metrics["passengers"]["first_ts"].startswith("2026-03-01T16:00:00")
 
 
-def test_health_reports_lake_version_and_rows(client: TestClient) -> None:
+def test_health_reports_lake_version_and_rows(client: TestClient, test_lake: Lake) -> None:
     body = client.get("/api/health").json()
     assert body["status"] == "ok"
     assert body["lake_version"] == 4  # sites, observations, indicators, quarantine
@@ -65,6 +66,9 @@ def test_health_reports_lake_version_and_rows(client: TestClient) -> None:
         "indicators": 3,
     }
     assert body["synthetic"] is True
+    # Where the lake lies on the server is nobody else's business.
+    assert set(body) == {"status", "version", "lake_version", "rows", "synthetic"}
+    assert str(test_lake.root) not in client.get("/api/health").text
 
 
 def test_health_of_an_empty_lake(tmp_path) -> None:

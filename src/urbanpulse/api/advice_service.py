@@ -15,9 +15,7 @@ before now are refused as being in the past.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -44,6 +42,7 @@ from urbanpulse.advise import (
     read_forecast_table,
     read_stations,
 )
+from urbanpulse.api.cache import ColdCacheError, LruCache, cached_only
 from urbanpulse.catalog import get_city
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.forecast.calendar import get_day_type
@@ -83,27 +82,16 @@ class Clock:
         }
 
 
-class LruCache:
-    """A small thread-safe least-recently-used cache."""
+@dataclass(frozen=True, slots=True)
+class AdviceInputs:
+    """What one advice request reads from the lake (through the caches)."""
 
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_build(self, key: Hashable, build: Callable[[], T]) -> T:
-        """The cached value, or ``build()``'s, kept. Two threads may build the same key
-        once each; that costs time, never correctness."""
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]  # type: ignore[no-any-return]
-        value = build()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
-        return value
+    clock: Clock
+    window: Window
+    trip: Trip
+    lookup: ForecastLookup
+    names: dict[str, str]
+    synthetic: bool
 
 
 def build_counters(settings: Settings) -> Counters:
@@ -139,7 +127,8 @@ class AdviceService:
         return version
 
     def cached(self, name: str, *key: Hashable, build: Callable[[], T]) -> T:
-        """``build()`` cached under ``name`` and ``key`` for the current lake version."""
+        """``build()`` cached under ``name`` and ``key`` for the current lake version
+        (its not-found and invalid-query errors for a few seconds; see ``LruCache``)."""
         return self.cache.get_or_build((name, self.get_version(), *key), build)
 
     def get_sites(self) -> pd.DataFrame:
@@ -248,6 +237,19 @@ class AdviceService:
         dict
             Fields of ``AdvicePublic``.
         """
+        return self.respond(self.read_inputs(origin, destination, start, end, preferred))
+
+    def read_inputs(
+        self,
+        origin: str,
+        destination: str | None,
+        start: datetime,
+        end: datetime,
+        preferred: datetime | None,
+    ) -> AdviceInputs:
+        """Everything a request needs from the lake; slow (DuckDB reads, seconds on a
+        large lake) for whatever is not cached yet, so async callers run it in a thread.
+        Errors as :func:`check_window` and :func:`build_trip` raise them."""
         clock = self.get_clock()
         window = build_window(start, end, preferred, tz=self.settings.local_timezone)
         check_window(window, now=clock.now)  # before any forecast is read for it
@@ -257,8 +259,31 @@ class AdviceService:
                 f"now ({clock.now:%Y-%m-%d %H:%M}); forecasts reach that far"
             )
         trip = self.get_trip(origin, destination)
+        lookup = self.get_lookup(trip, window, clock.now)
+        return AdviceInputs(clock, window, trip, lookup, self.get_names(), self.is_synthetic())
+
+    def get_cached_inputs(
+        self,
+        origin: str,
+        destination: str | None,
+        start: datetime,
+        end: datetime,
+        preferred: datetime | None,
+    ) -> AdviceInputs | None:
+        """:meth:`read_inputs` from the caches alone (cheap, safe on the event loop);
+        None when anything must be read first. Remembered errors are raised."""
+        with cached_only():
+            try:
+                return self.read_inputs(origin, destination, start, end, preferred)
+            except ColdCacheError:
+                return None
+
+    def respond(self, inputs: AdviceInputs) -> dict[str, Any]:
+        """The advice for read inputs (about a millisecond of CPU), recorded in the
+        counters: fields of ``AdvicePublic``."""
+        clock, window, trip = inputs.clock, inputs.window, inputs.trip
         advice = compute_advice(
-            self.get_lookup(trip, window, clock.now),
+            inputs.lookup,
             trip,
             window,
             counters=self.counters,
@@ -267,9 +292,8 @@ class AdviceService:
             tz=self.settings.local_timezone,
         )
         self._record_effect(trip, advice.columns, advice.holdout)
-        names = self.get_names()
         slots = build_slot_records(advice.columns)
-        body = {
+        return {
             "origin": trip.origin,
             "destination": trip.destination,
             "line_id": trip.line_id,
@@ -279,18 +303,15 @@ class AdviceService:
             "message": advice.message,
             "recommended": None if advice.holdout else slots[0],
             "slots": slots,
+            "origin_name": inputs.names.get(trip.origin),
+            "destination_name": inputs.names.get(trip.destination) if trip.destination else None,
+            "period_minutes": PERIOD_MINUTES,
+            "start": max(window.start, clock.now).isoformat(),
+            "end": window.end.isoformat(),
+            "preferred": max(window.preferred, clock.now).isoformat(),
+            "clock": clock.to_dict(),
+            "synthetic": inputs.synthetic,
         }
-        body.update(
-            origin_name=names.get(origin),
-            destination_name=names.get(destination) if destination else None,
-            period_minutes=PERIOD_MINUTES,
-            start=max(window.start, clock.now).isoformat(),
-            end=window.end.isoformat(),
-            preferred=max(window.preferred, clock.now).isoformat(),
-            clock=clock.to_dict(),
-            synthetic=self.is_synthetic(),
-        )
-        return body
 
     def get_names(self) -> dict[str, str]:
         """English name of every site by id."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 
+from urbanpulse.errors import InvalidQueryError
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 
@@ -27,9 +28,35 @@ def get_lake(request: Request) -> Lake:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LakeDep = Annotated[Lake, Depends(get_lake)]
 
+# Times and days a request may name. Far wider than any data, yet narrow enough that
+# every engine (pandas stops in 2262) and a shift by a day or a time zone stay valid.
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(2199, 12, 31)
+Moment = TypeVar("Moment", datetime, date)
 
-def get_aware(moment: datetime | None, settings: Settings) -> datetime | None:
-    """Read a time without an offset as local time of the region, as people write it."""
+
+def check_moment(moment: Moment | None, *, name: str) -> Moment | None:
+    """The time or day as given; InvalidQueryError (400) outside 1970-01-01..2199-12-31.
+
+    The bound applies to the date as written, so it never needs the time zone applied.
+    """
+    if moment is None:
+        return None
+    day = moment.date() if isinstance(moment, datetime) else moment
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InvalidQueryError(
+            f"{name} {moment.isoformat()} is out of range: times must fall between "
+            f"{EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()}"
+        )
+    return moment
+
+
+def get_aware(
+    moment: datetime | None, settings: Settings, *, name: str = "time"
+) -> datetime | None:
+    """Read a time without an offset as local time of the region, as people write it;
+    bounded as :func:`check_moment` bounds it."""
+    moment = check_moment(moment, name=name)
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=ZoneInfo(settings.local_timezone))

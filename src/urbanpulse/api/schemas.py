@@ -149,7 +149,6 @@ class IndicatorsPublic(BaseModel):
 class HealthPublic(BaseModel):
     status: str = Field(description="'ok' when the lake can be read.")
     version: str = Field(description="UrbanPulse version.")
-    lake_path: str
     lake_version: int = Field(description="Last committed version of the lake (0: empty).")
     rows: dict[str, int] = Field(description="Rows stored per table.")
     synthetic: bool = Field(description="True when the lake holds any synthetic data.")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
 
 from urbanpulse.errors import NotFoundError
-from urbanpulse.store import Lake, get_site, get_site_metrics
+from urbanpulse.store import Lake, connect, get_site, get_site_metrics, scan_sql
 
 
 def get_records(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -34,11 +35,31 @@ def get_site_records(sites: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def get_metric_unit(lake: Lake, site_id: str, metric: str) -> str | None:
-    """Unit of a site's metric; NotFoundError naming the metrics it does have."""
-    metrics = get_site_metrics(lake, site_id)
-    match = metrics[metrics["metric"] == metric]
-    if match.empty:
+    """Unit of a site's metric; NotFoundError naming the metrics it does have.
+
+    Reads only that metric's files, once per lake version: the data routes ask on
+    every request, and the whole observations table is far too much to scan for it.
+    """
+    found, unit = _read_metric_unit(lake, lake.version, site_id, metric)
+    if not found:
+        metrics = get_site_metrics(lake, site_id)  # the full scan, on this error path only
         known = ", ".join(metrics["metric"]) or "none"
         raise NotFoundError(f"site {site_id!r} has no metric {metric!r}; it has: {known}")
-    unit = match["unit"].iloc[0]
-    return None if pd.isna(unit) else str(unit)
+    return unit
+
+
+@lru_cache(maxsize=1024)
+def _read_metric_unit(
+    lake: Lake, version: int, site_id: str, metric: str
+) -> tuple[bool, str | None]:
+    """(whether the site has the metric, its unit); ``version`` keys the cache only."""
+    if not lake.get_files("observations", metric=metric):
+        return False, None
+    scan = scan_sql(lake, "observations", metric=metric)
+    # LIMIT without ORDER BY lets DuckDB stop at the first matching row.
+    sql = f"SELECT unit FROM ({scan}) WHERE site_id = ? AND unit IS NOT NULL LIMIT 1"
+    row = connect().execute(sql, [site_id]).fetchone()
+    if row is not None:
+        return True, str(row[0])
+    sql = f"SELECT 1 FROM ({scan}) WHERE site_id = ? LIMIT 1"
+    return connect().execute(sql, [site_id]).fetchone() is not None, None

@@ -7,8 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from urbanpulse.api.advice_service import AdviceService
+from urbanpulse.api.deps import check_moment
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.schemas import ADVICE_EXAMPLE, AdviceCreate, AdvicePublic
 
@@ -24,14 +26,16 @@ what advice changes. Times without an offset are local time (Asia/Shanghai).
 
 Errors: 404 for an unknown station; 400 for stations on different lines, the same
 station twice, a window that is over, longer than 24 hours, ends before it starts,
-starts more than 7 days ahead or does not hold the preferred time; 422 for malformed
-times or missing fields.
+starts more than 7 days ahead or does not hold the preferred time, and for times
+outside 1970-01-01..2199-12-31; 422 for malformed times or missing fields.
 """
 
 
-# The advice routes are ``async`` although the work is synchronous: it takes about a
-# millisecond of CPU, and running it on the event loop saves the hop to the thread
-# pool, which cost more than the work itself under load (bench/advice_api.py).
+# The advice routes are ``async`` although the work is synchronous: once the forecasts
+# are cached it takes about a millisecond of CPU, and running it on the event loop
+# saves the hop to the thread pool, which cost more than the work itself under load
+# (bench/advice_api.py). A cold request reads the lake for up to seconds, so that part
+# runs in the thread pool instead, and other requests keep being answered meanwhile.
 
 
 def build_response(body: dict[str, Any]) -> JSONResponse:
@@ -44,6 +48,25 @@ def get_service(request: Request) -> AdviceService:
     """The advice service the app factory built."""
     service: AdviceService = request.app.state.advice
     return service
+
+
+async def advise(
+    service: AdviceService,
+    origin: str,
+    destination: str | None,
+    start: datetime,
+    end: datetime,
+    preferred: datetime | None,
+) -> JSONResponse:
+    """The advice as JSON: on the event loop when its inputs are cached, else read first
+    in the thread pool (bounds of the times checked before either)."""
+    for name, moment in (("start", start), ("end", end), ("preferred", preferred)):
+        check_moment(moment, name=name)
+    args = (origin, destination, start, end, preferred)
+    inputs = service.get_cached_inputs(*args)
+    if inputs is None:
+        inputs = await run_in_threadpool(service.read_inputs, *args)
+    return build_response(service.respond(inputs))
 
 
 @router.post(
@@ -60,10 +83,8 @@ async def post_advice(
         ),
     ],
 ) -> JSONResponse:
-    return build_response(
-        get_service(request).advise(
-            body.origin, body.destination, body.start, body.end, body.preferred
-        )
+    return await advise(
+        get_service(request), body.origin, body.destination, body.start, body.end, body.preferred
     )
 
 
@@ -89,4 +110,4 @@ async def get_advice(
         datetime | None, Query(description="Preferred departure (default: start).")
     ] = None,
 ) -> JSONResponse:
-    return build_response(get_service(request).advise(origin, destination, start, end, preferred))
+    return await advise(get_service(request), origin, destination, start, end, preferred)

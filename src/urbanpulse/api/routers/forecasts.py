@@ -40,13 +40,14 @@ def get_forecast(
     model: ModelQuery = "auto_simple",
 ) -> ForecastPublic:
     """Forecast with p10/p90 band from ``start`` (default: right after the last observation)."""
+    start = get_aware(start, settings, name="start")
     site = get_site_record(lake, site_id)
     unit = get_metric_unit(lake, site_id, metric)
     table = forecast_site(
         lake,
         site_id,
         metric,
-        start=get_aware(start, settings),
+        start=start,
         horizon=timedelta(minutes=horizon),
         period_minutes=int(period),
         model=model,

@@ -17,13 +17,13 @@ router = APIRouter(prefix="/api", tags=["health"], responses=ERROR_RESPONSES)
 
 @router.get("/health", response_model=HealthPublic, summary="Service and lake status")
 def get_health(lake: LakeDep) -> HealthPublic:
-    """Lake version and row counts (from the commit log, so this stays cheap)."""
+    """Lake version and row counts (from the commit log, so this stays cheap); where the
+    lake lies on the server is not told."""
     version = lake.version
     rows = {table: sum(f.rows for f in lake.get_files(table)) for table in SCHEMAS}
     return HealthPublic(
         status="ok",
         version=__version__,
-        lake_path=str(lake.root),
         lake_version=version,
         rows=rows,
         synthetic=_is_synthetic(lake, version),

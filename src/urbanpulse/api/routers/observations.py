@@ -49,9 +49,10 @@ def list_observations(
     With a start, the first ``limit`` rows after it are returned; without one, the
     latest ``limit`` rows, so that the default answer is the most recent data.
     """
+    start = get_aware(start, settings, name="start")
+    end = get_aware(end, settings, name="end")
     site = get_site_record(lake, site_id)
     unit = get_metric_unit(lake, site_id, metric)
-    start, end = get_aware(start, settings), get_aware(end, settings)
     if start is not None and end is not None and end <= start:
         raise InvalidQueryError(f"end {end.isoformat()} must be after start {start.isoformat()}")
     table = read_observations(lake, metric, site_ids=[site_id], start=start, end=end)

@@ -16,6 +16,7 @@ import pandas as pd
 from fastapi import APIRouter, Query, Request
 
 from urbanpulse.api.advice_service import PERIOD_MINUTES, AdviceService, get_effect_key
+from urbanpulse.api.deps import check_moment
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.schemas import AccuracyPublic, EffectPublic
 from urbanpulse.errors import InvalidQueryError, NotFoundError
@@ -43,6 +44,7 @@ def get_accuracy(
 ) -> dict[str, Any]:
     """``day`` (default: the last full day of data) forecast from the days before it,
     with observations, and MAE/WAPE/band coverage of each of the ``days`` days to it."""
+    check_moment(day, name="day")
     service = get_service(request)
     site = get_site(service.lake, site_id)
     metric = "load" if site["kind"] == "metro_station" else "boardings"
@@ -87,7 +89,7 @@ def get_effect(
     """Advised and holdout requests per preferred slot of ``day`` (default: the planning
     day), and how many advised requests were moved, from this server's counters."""
     service = get_service(request)
-    day = day or service.get_clock().planning_day
+    day = check_moment(day, name="day") or service.get_clock().planning_day
     slots = pd.date_range(
         datetime.combine(day, datetime.min.time(), service.tz), periods=24 * 60 // PERIOD_MINUTES,
         freq=f"{PERIOD_MINUTES}min",

@@ -39,6 +39,8 @@ def get_profile(
     end: EndQuery = None,
 ) -> ProfilePublic:
     """Mean, median and 90th percentile of a metric by day type and period of local day."""
+    start = get_aware(start, settings, name="start")
+    end = get_aware(end, settings, name="end")
     site = get_site_record(lake, site_id)
     unit = get_metric_unit(lake, site_id, metric)
     table = compute_profile(
@@ -46,8 +48,8 @@ def get_profile(
         site_id,
         metric,
         period_minutes=int(period),
-        start=get_aware(start, settings),
-        end=get_aware(end, settings),
+        start=start,
+        end=end,
         tz=settings.local_timezone,
         country=settings.holiday_country,
     )

@@ -1,7 +1,13 @@
-"""GET /api/quarantine: rows ingest rejected, each with its reason, source and line."""
+"""GET /api/quarantine: rows ingest rejected, each with its reason, source and line.
+
+Sources are given by file name only: the folders they were read from are the server's
+business. The rejected rows themselves (``raw``) are still public; limiting who may
+read them needs access control, which the API does not have yet.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -19,10 +25,21 @@ router = APIRouter(prefix="/api/quarantine", tags=["quarantine"], responses=ERRO
 def list_quarantine(
     lake: LakeDep,
     reason: Annotated[str | None, Query(description="Substring of the reason.")] = None,
-    source: Annotated[str | None, Query(description="Substring of the source name.")] = None,
+    source: Annotated[str | None, Query(description="Substring of the source file name.")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000, description="Most rows to return.")] = 500,
 ) -> QuarantinePublic:
     """Quarantined rows, newest batch first."""
-    table = read_quarantine(lake, reason=reason, source=source, limit=limit)
+    # The store matches the whole stored path; a name matching implies the path does,
+    # so it narrows the rows, and matching the names here keeps folders unguessable.
+    table = read_quarantine(lake, reason=reason, source=source, limit=None if source else limit)
+    table["source"] = table["source"].map(get_source_name, na_action="ignore")
+    if source:
+        table = table[table["source"].str.contains(source, case=False, regex=False, na=False)]
+    table = table.head(limit)
     items = [QuarantineRowPublic(**record) for record in get_records(table)]
     return QuarantinePublic(count=len(items), limit=limit, items=items)
+
+
+def get_source_name(source: str) -> str:
+    """The file (or feed) name at the end of a stored source path or address."""
+    return re.split(r"[/\\]", source.rstrip("/\\"))[-1] or source

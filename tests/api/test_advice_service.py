@@ -1,0 +1,122 @@
+"""Cold advice reads the lake off the event loop; warm advice and failures stay cheap."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from urbanpulse.api import advice_service, create_app
+from urbanpulse.api.cache import ColdCacheError, LruCache, cached_only
+from urbanpulse.errors import NotFoundError
+from urbanpulse.settings import Settings
+from urbanpulse.store import Lake
+
+DAY = "2026-11-02"  # the Monday after the demo's last day
+PARAMS = {"origin": "bj-m1-s05", "destination": "bj-m1-s07",
+          "start": f"{DAY}T07:00", "end": f"{DAY}T09:30"}  # fmt: skip
+LiveServer = Callable[[FastAPI], AbstractContextManager[str]]
+
+
+def test_health_answers_while_a_cold_advice_request_reads_the_lake(
+    demo_lake: Lake, live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The cold request's lake read waits until health has answered: if that read ran
+    # on the event loop, health could not answer and would time out.
+    reading, release = threading.Event(), threading.Event()
+    read_forecast_table = advice_service.read_forecast_table
+
+    def held_read(*args: Any, **kwargs: Any) -> Any:
+        reading.set()
+        release.wait(timeout=30)
+        return read_forecast_table(*args, **kwargs)
+
+    monkeypatch.setattr(advice_service, "read_forecast_table", held_read)
+    app = create_app(Settings(lake_path=demo_lake.root, advice_holdout_share=0.0))
+    with live_server(app) as url, ThreadPoolExecutor(max_workers=1) as pool:
+        cold = pool.submit(httpx.get, f"{url}/api/advice", params=PARAMS, timeout=60)
+        assert reading.wait(timeout=30), "the cold request never read a forecast"
+        try:
+            health = httpx.get(f"{url}/api/health", timeout=10)
+            advice_pending = not cold.done()
+        finally:
+            release.set()
+        advice = cold.result(timeout=60)
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert advice_pending  # health was answered first
+    assert advice.status_code == 200, advice.text
+    assert advice.json()["slots"]
+
+
+def test_warm_inputs_come_from_the_caches_alone(demo_lake: Lake) -> None:
+    service = create_app(Settings(lake_path=demo_lake.root)).state.advice
+    args = ("bj-m1-s05", "bj-m1-s07", datetime(2026, 11, 2, 7), datetime(2026, 11, 2, 9), None)
+    assert service.get_cached_inputs(*args) is None  # cold: nothing is read here
+    built = service.read_inputs(*args)
+    warm = service.get_cached_inputs(*args)
+    assert warm is not None and warm.lookup.sites.keys() == built.lookup.sites.keys()
+    assert service.respond(warm)["slots"]
+
+
+def test_a_missing_forecast_is_remembered_not_read_again(
+    test_lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The test lake has no crowding ('load') data, so every forecast read fails.
+    reads = []
+    read_forecast_table = advice_service.read_forecast_table
+
+    def counted_read(*args: Any, **kwargs: Any) -> Any:
+        reads.append(args)
+        return read_forecast_table(*args, **kwargs)
+
+    monkeypatch.setattr(advice_service, "read_forecast_table", counted_read)
+    service = create_app(
+        Settings(lake_path=test_lake.root, clock=datetime(2026, 3, 15, 6))
+    ).state.advice
+    args = ("bj-metro-1", None, datetime(2026, 3, 16, 7), datetime(2026, 3, 16, 9), None)
+    for _ in range(3):
+        with pytest.raises(NotFoundError, match="no 'load' observations"):
+            service.advise(*args)
+    # The remembered failure is answered from the cache, on the event loop too.
+    with pytest.raises(NotFoundError):
+        service.get_cached_inputs(*args)
+    assert len(reads) == 1
+
+
+def test_cache_forgets_failures_after_their_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    cache, calls = LruCache(maxsize=8, error_ttl=5.0), []
+    now = [100.0]
+    monkeypatch.setattr("urbanpulse.api.cache.time.monotonic", lambda: now[0])
+
+    def fail() -> int:
+        calls.append(1)
+        raise NotFoundError("nothing")
+
+    for _ in range(2):
+        with pytest.raises(NotFoundError):
+            cache.get_or_build("k", fail)
+    assert len(calls) == 1
+    now[0] += 6.0
+    assert cache.get_or_build("k", lambda: 7) == 7
+
+
+def test_cache_does_not_keep_unexpected_errors_or_build_when_told_not_to() -> None:
+    cache = LruCache(maxsize=8)
+
+    def crash() -> int:
+        raise RuntimeError("disk hiccup")
+
+    with pytest.raises(RuntimeError):
+        cache.get_or_build("k", crash)
+    with cached_only(), pytest.raises(ColdCacheError):
+        cache.get_or_build("k", lambda: 1)
+    assert cache.get_or_build("k", lambda: 2) == 2
+    with cached_only():
+        assert cache.get_or_build("k", lambda: 3) == 2

@@ -1,0 +1,67 @@
+"""The quarantine names each rejected row's source by file name, never by server path."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+from fastapi.testclient import TestClient
+
+from urbanpulse.api import create_app
+from urbanpulse.api.routers.quarantine import get_source_name
+from urbanpulse.settings import Settings
+from urbanpulse.store import SCHEMAS, Commit, Lake, new_batch_id, write_table_file
+
+SOURCES = ("/srv/secret-team/drop/counts.csv", r"D:\feeds\private\air.csv", "plain.csv")
+
+
+def write_quarantine(lake: Lake, sources: tuple[str, ...]) -> None:
+    """One quarantined row per source, as ingest stores them (with the full path)."""
+    batch_id = new_batch_id()
+    table = pa.table(
+        {
+            "batch_id": [batch_id] * len(sources),
+            "source": list(sources),
+            "line": pa.array(range(2, 2 + len(sources)), pa.int64()),
+            "column_name": ["value"] * len(sources),
+            "reason": ["not a number"] * len(sources),
+            "raw": ["x,abc"] * len(sources),
+            "quarantined_at": pa.array(
+                [pd.Timestamp.now(tz="UTC")] * len(sources), pa.timestamp("us", tz="UTC")
+            ),
+        }
+    )
+    assert list(table.column_names) == list(SCHEMAS["quarantine"])
+    with lake.write_lock():
+        placed = write_table_file(lake, "quarantine", table, batch_id=batch_id)
+        lake.commit(Commit("test_quarantine", batch_id, [placed], [], {}))
+
+
+def test_sources_are_file_names_only(tmp_path) -> None:
+    lake = Lake(tmp_path / "lake")
+    write_quarantine(lake, SOURCES)
+    client = TestClient(create_app(Settings(lake_path=lake.root)))
+    response = client.get("/api/quarantine")
+    assert response.status_code == 200
+    names = sorted(item["source"] for item in response.json()["items"])
+    assert names == ["air.csv", "counts.csv", "plain.csv"]
+    assert "secret-team" not in response.text and "private" not in response.text
+
+
+def test_source_filter_matches_names_not_folders(tmp_path) -> None:
+    lake = Lake(tmp_path / "lake")
+    write_quarantine(lake, SOURCES)
+    client = TestClient(create_app(Settings(lake_path=lake.root)))
+
+    def sources(**params: object) -> list[str]:
+        return [i["source"] for i in client.get("/api/quarantine", params=params).json()["items"]]
+
+    assert sources(source="COUNTS") == ["counts.csv"]
+    assert sources(source="secret-team") == []  # folders cannot be probed
+    assert len(sources(source=".csv", limit=2)) == 2
+
+
+def test_source_name_of_paths_and_addresses() -> None:
+    assert get_source_name("/a/b/c.csv") == "c.csv"
+    assert get_source_name(r"C:\a\b.json") == "b.json"
+    assert get_source_name("mqtt://broker/city/air/") == "air"
+    assert get_source_name("c.csv") == "c.csv"
