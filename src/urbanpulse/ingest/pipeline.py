@@ -32,7 +32,7 @@ from urbanpulse.ingest.quarantine import (
     get_reason_group,
     get_row_rejects,
 )
-from urbanpulse.ingest.readers import read_source
+from urbanpulse.ingest.readers import FILE, RawSource, read_source
 from urbanpulse.ingest.transform import MISSING, compute_cells
 from urbanpulse.store import Commit, Lake, LakeFile, connect, new_batch_id, scan_sql
 from urbanpulse.store.tables import write_new_observations, write_table_file
@@ -152,7 +152,7 @@ def _ingest_batch(
     already = _committed_fingerprints(lake)
     quarantine: list[dict[str, object]] = []
     fingerprints: list[dict[str, str]] = []
-    mapped: dict[int, Path] = {}
+    raws: dict[int, RawSource] = {}
     seen: set[int] = set()
     for index, path in enumerate(files):
         if progress:
@@ -164,66 +164,88 @@ def _ingest_batch(
             summary.files_already_ingested += 1
             seen.add(index)
         already.add(fingerprint)  # the same content twice in one batch is quarantined once
-        rejected, usable = _map_file(con, path, mapping, known, f"cells_{index}", summary)
-        if usable:
-            mapped[index] = path
+        raw, rejected = _read_file(path, mapping, summary)
+        if raw is not None:
+            raws[index] = raw
         if index not in seen:
             quarantine += rejected
     if progress:
+        progress("mapping", done + len(files), total)
+    cells = _map_files(con, raws, mapping, known, seen, quarantine, summary)
+    if progress:
         progress("writing", done + len(files), total)
-    good = "_good"
-    if mapped:
-        good, repeats = _resolve_repeats(con, mapped, seen, summary)
+    good = None
+    if cells:
+        good, repeats = _resolve_repeats(con, cells, {i: raws[i].path for i in raws}, seen, summary)
         quarantine += repeats
     for row in quarantine:
         summary.quarantined[get_reason_group(str(row["reason"]))] += 1
-    _write_batch(
-        lake, con, batch_id, good if mapped else None, quarantine, fingerprints, mapping, summary
-    )
+    _write_batch(lake, con, batch_id, good, quarantine, fingerprints, mapping, summary)
 
 
-def _map_file(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    mapping: Mapping,
-    known: str | None,
-    cells: str,
-    summary: IngestSummary,
-) -> tuple[list[dict[str, object]], bool]:
-    """Map one file into table ``cells``; return its quarantine rows and whether it mapped."""
+def _read_file(
+    path: Path, mapping: Mapping, summary: IngestSummary
+) -> tuple[RawSource | None, list[dict[str, object]]]:
+    """Read one file; return it (None: unusable) and the records it rejected."""
     try:
         raw = read_source(path, mapping.source)
     except UNREADABLE as exc:
         # One unreadable file (a corrupt workbook, an old .xls, an unsupported Parquet
         # type) must not stop the other files of the batch.
         reason = str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
-        return [build_reject(path, None, None, "unreadable file", reason[:500])], False
+        return None, [build_reject(path, None, None, "unreadable file", reason[:500])]
     missing_columns = [c for c in mapping.required_columns() if c not in raw.columns]
     if missing_columns:
         reason = f"header lacks mapped columns {missing_columns}"
-        return [build_reject(path, 1, None, reason, ",".join(raw.columns))], False
+        return None, [build_reject(path, 1, None, reason, ",".join(raw.columns))]
     summary.rows_read += raw.table.num_rows + len(raw.rejects)
     summary.blank_lines += raw.blank_lines
-    con.register(f"raw_{cells}", raw.table)
-    compute_cells(
-        con,
-        mapping,
-        raw_name=f"raw_{cells}",
-        columns=raw.columns,
-        known_sites=known,
-        out_name=cells,
-    )
-    rows = [build_reject(path, r.line, None, r.reason, r.raw) for r in raw.rejects]
-    problems = dict(
-        con.execute(
-            f"SELECT problem, count(*) FROM {cells} WHERE problem IS NOT NULL GROUP BY problem"
+    return raw, [build_reject(path, r.line, None, r.reason, r.raw) for r in raw.rejects]
+
+
+def _map_files(
+    con: duckdb.DuckDBPyConnection,
+    raws: dict[int, RawSource],
+    mapping: Mapping,
+    known: str | None,
+    seen: set[int],
+    quarantine: list[dict[str, object]],
+    summary: IngestSummary,
+) -> list[str]:
+    """Map files with the same columns together, one query per group; return the
+    names of the cell tables and add the rejected cells and rows to ``quarantine``."""
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for index, raw in raws.items():
+        groups.setdefault(tuple(raw.columns), []).append(index)
+    tables = []
+    for number, (columns, indices) in enumerate(groups.items()):
+        raw_name, cells = f"raw_{number}", f"cells_{number}"
+        tagged = [
+            raws[i].table.append_column(FILE, pa.array([i] * raws[i].table.num_rows, pa.int64()))
+            for i in indices
+        ]
+        con.register(raw_name, pa.concat_tables(tagged))
+        compute_cells(
+            con,
+            mapping,
+            raw_name=raw_name,
+            columns=list(columns),
+            known_sites=known,
+            out_name=cells,
+        )
+        problems = con.execute(
+            f"SELECT file_index, problem, count(*) FROM {cells} WHERE problem IS NOT NULL GROUP BY ALL"
         ).fetchall()
-    )
-    summary.missing_cells += problems.pop(MISSING, 0)
-    if problems:  # most files are clean: only look for details when there are some
-        rows += get_cell_rejects(con, cells, path)
-        rows += get_row_rejects(con, cells, f"raw_{cells}", raw, path, mapping.source.delimiter)
-    return rows, True
+        summary.missing_cells += sum(n for _, problem, n in problems if problem == MISSING)
+        # Most files are clean: details are only looked up for files with problems.
+        for i in sorted({i for i, problem, _ in problems if problem != MISSING} - seen):
+            path = raws[i].path
+            quarantine += get_cell_rejects(con, cells, path, i)
+            quarantine += get_row_rejects(
+                con, cells, raw_name, raws[i], path, i, mapping.source.delimiter
+            )
+        tables.append(cells)
+    return tables
 
 
 def _write_batch(
@@ -261,7 +283,11 @@ def _write_batch(
 
 
 def _resolve_repeats(
-    con: duckdb.DuckDBPyConnection, mapped: dict[int, Path], seen: set[int], summary: IngestSummary
+    con: duckdb.DuckDBPyConnection,
+    cells: list[str],
+    mapped: dict[int, Path],
+    seen: set[int],
+    summary: IngestSummary,
 ) -> tuple[str, list[dict[str, object]]]:
     """Find keys given more than once in a batch.
 
@@ -271,7 +297,7 @@ def _resolve_repeats(
 
     Returns the relation of good cells to store and the quarantine rows for repeats.
     """
-    parts = [f"SELECT *, {i} AS file_index FROM cells_{i} WHERE problem IS NULL" for i in mapped]
+    parts = [f"SELECT * FROM {name} WHERE problem IS NULL" for name in cells]
     con.execute("CREATE OR REPLACE TEMP VIEW _good AS " + " UNION ALL ".join(parts))
     # A cheap first pass on one 64-bit hash per key; a hash seen twice may be a real
     # repeat or a collision, and the exact pass below tells which.

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from urbanpulse.ingest.readers import LINE, RawSource
+from urbanpulse.ingest.readers import FILE, LINE, RawSource
 from urbanpulse.ingest.transform import MISSING, ident, lit
 from urbanpulse.store.engine import SCHEMAS
 
@@ -16,12 +16,14 @@ ROW_LEVEL = ("unparseable time", "time out of range", "missing site", "unknown s
 
 
 def get_cell_rejects(
-    con: duckdb.DuckDBPyConnection, cells: str, path: Path
+    con: duckdb.DuckDBPyConnection, cells: str, path: Path, file_index: int
 ) -> list[dict[str, object]]:
+    """One quarantine row per rejected cell of one file, with its column and text."""
     row_level = ", ".join(f"'{r}'" for r in ROW_LEVEL)
     found = con.execute(
         f"""SELECT line, column_name, problem, raw FROM {cells}
-        WHERE problem IS NOT NULL AND problem <> '{MISSING}' AND problem NOT IN ({row_level})
+        WHERE file_index = {int(file_index)} AND problem IS NOT NULL
+          AND problem <> '{MISSING}' AND problem NOT IN ({row_level})
         ORDER BY line, column_name"""
     ).fetchall()
     return [build_reject(path, line, column, reason, raw) for line, column, reason, raw in found]
@@ -33,6 +35,7 @@ def get_row_rejects(
     raw_name: str,
     raw: RawSource,
     path: Path,
+    file_index: int,
     delimiter: str,
 ) -> list[dict[str, object]]:
     """One quarantine row per source row whose time or site is unusable, with the whole row."""
@@ -46,7 +49,9 @@ def get_row_rejects(
     found = con.execute(
         f"""SELECT r.{LINE}, p.problem, {record} FROM {raw_name} r
         JOIN (SELECT line, min(problem) AS problem FROM {cells}
-              WHERE problem IN ({row_level}) GROUP BY line) p ON p.line = r.{LINE}
+              WHERE file_index = {int(file_index)} AND problem IN ({row_level})
+              GROUP BY line) p ON p.line = r.{LINE}
+        WHERE r.{FILE} = {int(file_index)}
         ORDER BY r.{LINE}"""
     ).fetchall()
     return [build_reject(path, line, None, reason, text) for line, reason, text in found]

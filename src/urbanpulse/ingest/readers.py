@@ -24,7 +24,8 @@ LINE = "_line"  # physical position of the record in its source
 ROW = "_row"  # ordinal of the record among data records (0-based), for start+step times
 SITE = "_site"  # worked out by the mapping
 TS = "_ts"  # worked out by the mapping
-RESERVED = (LINE, ROW, SITE, TS)
+FILE = "_file"  # which file of a batch a row comes from
+RESERVED = (LINE, ROW, SITE, TS, FILE)
 
 
 @dataclass(frozen=True, slots=True)
