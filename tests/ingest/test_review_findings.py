@@ -219,3 +219,11 @@ def test_readers_and_a_writer_share_one_lake_object(tmp_path):
         thread.join()
     assert errors == []
     assert sum(f.rows for f in lake.get_files("observations")) == 15
+
+
+@pytest.mark.parametrize(("tokens", "cell"), [(["NA"], " NA "), (["-999", "NA"], " -999")])
+def test_padded_missing_tokens_are_missing_even_numeric_ones(tmp_path, tokens, cell):
+    raw = {**LONG, "source": {"missing": tokens}}
+    text = f"line,problem,metric,time,value\nL1,x,in,2026-03-02 08:00,{cell}\nL1,x,out,2026-03-02 08:00,3\n"
+    _, summary = ingest_text(tmp_path, text, raw)
+    assert summary.missing_cells == 1 and summary.observations_stored == 1

@@ -95,7 +95,7 @@ def compute_cells(
     ``known_sites`` names a relation of allowed site ids when new sites are forbidden.
     """
     cells = _cells_sql(mapping, columns)
-    missing = ", ".join(lit(m) for m in mapping.source.missing) or "NULL"
+    is_missing = _missing_sql(mapping.source.missing)
     unknown_site = (
         f"WHEN site_id NOT IN (SELECT site_id FROM {known_sites} WHERE site_id IS NOT NULL) "
         "THEN 'unknown site'"
@@ -117,7 +117,7 @@ def compute_cells(
                 WHEN site_id IS NULL THEN 'missing site'
                 {unknown_site}
                 WHEN metric_code IS NULL THEN 'unknown metric'
-                WHEN raw IS NULL OR trim(raw) IN ({missing}) THEN '{MISSING}'
+                WHEN {is_missing} THEN '{MISSING}'
                 WHEN number IS NULL THEN 'non-numeric value'
                 WHEN NOT isfinite(number) THEN 'non-finite value'
                 WHEN lo IS NOT NULL AND number < lo THEN 'below minimum ' || lo
@@ -133,6 +133,23 @@ def compute_cells(
         FROM judged
         """
     )
+
+
+def _missing_sql(tokens: list[str]) -> str:
+    """SQL telling a missing cell. Trimming every cell is costly, so padded text is only
+    trimmed when it is not a number, unless a token is itself a number (e.g. -999)."""
+    listed = ", ".join(lit(t) for t in tokens) or "NULL"
+    if any(_is_number(t) for t in tokens):
+        return f"raw IS NULL OR trim(raw) IN ({listed})"
+    return f"raw IS NULL OR raw IN ({listed}) OR (number IS NULL AND trim(raw) IN ({listed}))"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _rows_sql(mapping: Mapping, raw_name: str) -> str:
