@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from urbanpulse.api import create_app
@@ -33,32 +27,3 @@ def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     if not is_demo_built(lake):
         build_demo(lake, weeks=1, drop_dir=root / "drop")
     return lake
-
-
-@contextmanager
-def serve_app(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with uvicorn in a thread on a free 127.0.0.1 port; yield its base
-    URL (as tests/web/conftest.py does, for the tests that need a real event loop)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the test server did not start within 15 s")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
-@pytest.fixture(scope="session")
-def live_server() -> Callable[[FastAPI], AbstractContextManager[str]]:
-    """:func:`serve_app`, for tests that serve an app of their own."""
-    return serve_app

@@ -26,7 +26,7 @@ LiveServer = Callable[[FastAPI], AbstractContextManager[str]]
 
 
 def test_health_answers_while_a_cold_advice_request_reads_the_lake(
-    demo_lake: Lake, live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+    demo_lake: Lake, app_server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The cold request's lake read waits until health has answered: if that read ran
     # on the event loop, health could not answer and would time out.
@@ -40,7 +40,7 @@ def test_health_answers_while_a_cold_advice_request_reads_the_lake(
 
     monkeypatch.setattr(advice_service, "read_forecast_table", held_read)
     app = create_app(Settings(lake_path=demo_lake.root, advice_holdout_share=0.0))
-    with live_server(app) as url, ThreadPoolExecutor(max_workers=1) as pool:
+    with app_server(app) as url, ThreadPoolExecutor(max_workers=1) as pool:
         cold = pool.submit(httpx.get, f"{url}/api/advice", params=PARAMS, timeout=60)
         assert reading.wait(timeout=30), "the cold request never read a forecast"
         try:
