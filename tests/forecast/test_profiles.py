@@ -9,8 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from urbanpulse.catalog.calendar import get_day_type, get_day_types
 from urbanpulse.errors import InvalidQueryError, NotFoundError
-from urbanpulse.forecast.calendar import get_day_type, get_day_types
 from urbanpulse.forecast.profiles import PROFILE_COLUMNS, compute_profile, compute_profile_table
 from urbanpulse.store import Lake, append_observations
 

@@ -16,8 +16,8 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from urbanpulse.catalog.calendar import get_day_types
 from urbanpulse.errors import InvalidQueryError, NotFoundError
-from urbanpulse.forecast.calendar import get_day_types
 from urbanpulse.forecast.profiles import compute_profile
 from urbanpulse.store import Lake, read_sites
 

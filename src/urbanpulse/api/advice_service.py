@@ -44,8 +44,8 @@ from urbanpulse.advise import (
 )
 from urbanpulse.api.cache import ColdCacheError, LruCache, cached_only
 from urbanpulse.catalog import get_city
+from urbanpulse.catalog.calendar import get_day_type
 from urbanpulse.errors import InvalidQueryError, NotFoundError
-from urbanpulse.forecast.calendar import get_day_type
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, connect, read_sites, scan_sql
 

@@ -12,8 +12,8 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from urbanpulse.catalog.calendar import DAY_TYPES, get_day_types
 from urbanpulse.errors import InvalidQueryError, NotFoundError
-from urbanpulse.forecast.calendar import DAY_TYPES, get_day_types
 from urbanpulse.store import Lake, read_observations
 
 PROFILE_COLUMNS = ["day_type", "period_start", "period_label", "mean", "p50", "p90", "n"]

@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from urbanpulse.forecast.calendar import DAY_TYPES, get_day_types
+from urbanpulse.catalog.calendar import DAY_TYPES, get_day_types
 from urbanpulse.forecast.panel import get_period_minutes
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from urbanpulse.forecast.calendar import DAY_TYPES
+from urbanpulse.catalog.calendar import DAY_TYPES
 from urbanpulse.forecast.protocol import CalendarSpec, compute_slots, get_slots_per_day
 
 WEEKDAY, WEEKEND, HOLIDAY = range(len(DAY_TYPES))
