@@ -15,6 +15,7 @@ Layout::
     <root>/quarantine/<batch>.parquet
     <root>/sites/<batch>.parquet          one snapshot file, replaced on each change
     <root>/indicators/<batch>.parquet
+    <root>/lines/network_id=<id>/<batch>.parquet   and the other network tables
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ from urllib.parse import unquote
 
 from urbanpulse.errors import LakeError, LakeLockedError
 
-TABLES = ("observations", "quarantine", "sites", "indicators")
+# Transit networks (one partition folder per network) sit beside the observations.
+NETWORK_TABLES = ("networks", "lines", "line_stops", "line_service", "transfers", "service_days")
+TABLES = ("observations", "quarantine", "sites", "indicators", *NETWORK_TABLES)
 
 
 @dataclass(frozen=True, slots=True)
