@@ -1,0 +1,378 @@
+"""Journeys with transfers: the best routes between two stations, and their times by period.
+
+Routes are shortest paths over a *period graph* of the network (a standard method for
+frequency-based networks): each line direction is a chain of ride links weighted by
+run time; boarding costs the expected wait (half the headway) plus a small penalty that
+makes a change of line count for more than its minutes, as travellers feel it; a
+transfer is a walk to another platform. Alternatives come from banning, one at a time,
+each line the best route uses and planning again, keeping distinct line sequences that
+are not much slower than the best.
+
+Times by period: a journey's travel time at a departure time adds, leg by leg, the wait
+for that line at that time of day (its scheduled headway in that period), the ride
+scaled by the line's run time in that period, and the walks. Outside a line's service
+hours the journey is not available.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from urbanpulse.errors import InvalidQueryError, NotFoundError
+from urbanpulse.transit.network import DEFAULT_HEADWAY, TransitNetwork
+
+# A change of line feels longer than its minutes; used to rank routes, not to time them.
+BOARD_PENALTY_MINUTES = 5.0
+MAX_ALTERNATIVES = 3
+# An alternative is kept while it is at most this much slower than the best route.
+ALTERNATIVE_SLACK = (1.5, 15.0)  # (factor, minutes): t <= 1.5 * best + 15
+PERIOD_MINUTES = 15
+PERIODS_PER_DAY = 24 * 60 // PERIOD_MINUTES
+
+Node = tuple[Hashable, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One ride: a line direction from one stop to another.
+
+    ``stop_offsets`` are the minutes after boarding at which the vehicle leaves each
+    stop in ``stops`` (the boarding stop first, the alighting stop excluded), so the
+    crowding of each stretch can be read at the time the traveller is on it.
+    """
+
+    line_id: str
+    direction: str
+    network_id: str
+    mode: str
+    name_zh: str | None
+    name_en: str | None
+    from_site_id: str
+    to_site_id: str
+    stops: tuple[str, ...]
+    stop_offsets: tuple[float, ...]
+    ride_minutes: float
+    walk_minutes: float  # on foot before boarding (a transfer between platforms)
+    wait_minutes: float  # expected wait at boarding, at a typical time of day
+
+    @property
+    def minutes(self) -> float:
+        """Walk, wait and ride of this leg."""
+        return self.walk_minutes + self.wait_minutes + self.ride_minutes
+
+
+@dataclass(frozen=True, slots=True)
+class Journey:
+    """A route from ``origin`` to ``destination`` (site ids) as legs in order."""
+
+    origin: str
+    destination: str
+    legs: tuple[Leg, ...]
+
+    @property
+    def travel_minutes(self) -> float:
+        """Typical door-to-door minutes, platform to platform."""
+        return sum(leg.minutes for leg in self.legs)
+
+    @property
+    def transfers(self) -> int:
+        """Changes of line."""
+        return max(len(self.legs) - 1, 0)
+
+    @property
+    def line_keys(self) -> tuple[tuple[str, str], ...]:
+        """(line_id, direction) of each leg: what makes two routes different."""
+        return tuple((leg.line_id, leg.direction) for leg in self.legs)
+
+
+class JourneyPlanner:
+    """Plans journeys on one :class:`TransitNetwork`; build once, query many times."""
+
+    def __init__(self, network: TransitNetwork) -> None:
+        self.network = network
+        self.schedule = build_schedule(network)
+        self.graph = build_period_graph(network, self.schedule)
+
+    def compute_journeys(
+        self, origin: str, destination: str, *, alternatives: int = MAX_ALTERNATIVES
+    ) -> list[Journey]:
+        """Up to ``alternatives`` distinct routes, fastest (with change penalties) first.
+
+        Raises
+        ------
+        NotFoundError
+            A site that is no station on any line.
+        InvalidQueryError
+            The same station twice, stations of different networks, or no route.
+        """
+        sources, targets = self._get_ends(origin, destination)
+        best = self._plan(sources, targets, banned=frozenset())
+        if best is None:
+            raise InvalidQueryError(f"no journey connects {origin!r} and {destination!r}")
+        found = {best[1].line_keys: best}
+        for leg in best[1].legs:
+            other = self._plan(sources, targets, banned=frozenset({leg.line_id}))
+            if other is not None and other[1].line_keys not in found:
+                found[other[1].line_keys] = other
+        factor, slack = ALTERNATIVE_SLACK
+        limit = best[0] * factor + slack
+        ranked = sorted(found.values(), key=lambda pair: pair[0])
+        return [journey for cost, journey in ranked if cost <= limit][:alternatives]
+
+    def _get_ends(self, origin: str, destination: str) -> tuple[list[Node], list[Node]]:
+        stations = self.network.stations.set_index("site_id")
+        for site_id in (origin, destination):
+            if site_id not in stations.index:
+                raise NotFoundError(f"{site_id!r} is not a station on any line")
+        if stations.at[origin, "network_id"] != stations.at[destination, "network_id"]:
+            raise InvalidQueryError(
+                f"{origin!r} and {destination!r} belong to different transit networks"
+            )
+        from_group = self.network.get_station_group(origin)
+        to_group = self.network.get_station_group(destination)
+        if destination in from_group:
+            raise InvalidQueryError("origin and destination are the same station")
+        return [("d", s) for s in from_group], [("a", s) for s in to_group]
+
+    def _plan(
+        self, sources: list[Node], targets: list[Node], *, banned: frozenset[str]
+    ) -> tuple[float, Journey] | None:
+        weight = _weight_without(banned)
+        distances, paths = nx.multi_source_dijkstra(self.graph, sources, weight=weight)
+        reached = [t for t in targets if t in distances]
+        if not reached:
+            return None
+        target = min(reached, key=lambda t: distances[t])
+        return float(distances[target]), self._build_journey(paths[target])
+
+    def _build_journey(self, path: list[Node]) -> Journey:
+        legs: list[Leg] = []
+        walk, start = 0.0, 0
+        for k in range(1, len(path)):
+            here, before = path[k], path[k - 1]
+            if here[0] == "d" and before[0] == "a" and here[1] != before[1]:
+                walk += self.graph.edges[before, here]["weight"]
+            if here[0] == "r" and before[0] == "d":
+                start = k
+            if here[0] == "a" and before[0] == "r":
+                legs.append(self._build_leg(path[start - 1 : k + 1], walk))
+                walk = 0.0
+        origin, destination = str(path[0][1]), str(path[-1][1])
+        return Journey(origin, destination, tuple(legs))
+
+    def _build_leg(self, nodes: list[Node], walk: float) -> Leg:
+        board, rides, alight = nodes[0], nodes[1:-1], nodes[-1]
+        line_id, direction = str(rides[0][1]), str(rides[0][2])
+        offsets, elapsed = [], 0.0
+        for a, b in zip(rides[:-1], rides[1:], strict=True):
+            offsets.append(elapsed)
+            elapsed += self.graph.edges[a, b]["weight"]
+        stops = tuple(str(self.graph.nodes[r]["site_id"]) for r in rides[:-1])
+        info = self.schedule.get_line(line_id, direction)
+        return Leg(
+            line_id=line_id,
+            direction=direction,
+            network_id=info["network_id"],
+            mode=info["mode"],
+            name_zh=info["name_zh"],
+            name_en=info["name_en"],
+            from_site_id=str(board[1]),
+            to_site_id=str(alight[1]),
+            stops=stops,
+            stop_offsets=tuple(offsets),
+            ride_minutes=elapsed,
+            walk_minutes=walk,
+            wait_minutes=self.schedule.get_typical_wait(line_id, direction),
+        )
+
+    def compute_travel_profile(self, journey: Journey, *, day_type: str) -> np.ndarray:
+        """Travel minutes for a departure in each 15-minute period of a local day
+        (``PERIODS_PER_DAY`` values; NaN where a leg is outside its service hours)."""
+        profile = np.empty(PERIODS_PER_DAY)
+        for period in range(PERIODS_PER_DAY):
+            profile[period] = self.compute_travel_minutes(
+                journey, period * PERIOD_MINUTES, day_type=day_type
+            )
+        return profile
+
+    def compute_travel_minutes(self, journey: Journey, minute: float, *, day_type: str) -> float:
+        """Minutes from leaving at ``minute`` after local midnight to arriving (NaN when a
+        leg would board outside its line's service hours)."""
+        clock = float(minute)
+        for leg in journey.legs:
+            clock += leg.walk_minutes
+            key = (leg.line_id, leg.direction)
+            if not self.schedule.is_running(key, leg.from_site_id, clock):
+                return float("nan")
+            clock += self.schedule.get_wait(key, clock, day_type=day_type)
+            clock += leg.ride_minutes * self.schedule.get_run_factor(key, clock, day_type=day_type)
+        return clock - float(minute)
+
+
+class Schedule:
+    """Headways, run-time factors and service hours of every line direction."""
+
+    def __init__(self, network: TransitNetwork) -> None:
+        lines = network.lines.drop_duplicates(["line_id", "direction"])
+        self._lines = {
+            (str(r.line_id), str(r.direction)): {
+                "network_id": str(r.network_id),
+                "mode": str(r.mode or "bus"),
+                "name_zh": None if pd.isna(r.name_zh) else str(r.name_zh),
+                "name_en": None if pd.isna(r.name_en) else str(r.name_en),
+            }
+            for r in lines.itertuples()
+        }
+        self._periods = _index_service(network.service)
+        self._hours = _index_service_hours(network.stops)
+
+    def get_line(self, line_id: str, direction: str) -> dict[str, Any]:
+        """network_id, mode, name_zh and name_en of a line direction."""
+        return self._lines.get(
+            (line_id, direction),
+            {"network_id": "", "mode": "bus", "name_zh": None, "name_en": line_id},
+        )
+
+    def get_typical_wait(self, line_id: str, direction: str) -> float:
+        """Half the line's median daytime weekday headway (or its mode's default)."""
+        periods = self._periods.get((line_id, direction, "weekday"))
+        if periods:
+            day = [h for p, (h, _f) in periods.items() if 7 * 60 <= p < 20 * 60 and h > 0]
+            if day:
+                return float(np.median(day)) / 2
+        return DEFAULT_HEADWAY.get(self.get_line(line_id, direction)["mode"], 8.0) / 2
+
+    def get_wait(self, key: tuple[str, str], minute: float, *, day_type: str) -> float:
+        """Half the headway in the period holding ``minute``."""
+        found = self._get_period(key, minute, day_type)
+        if found is None or not found[0] > 0:
+            return self.get_typical_wait(*key)
+        return found[0] / 2
+
+    def get_run_factor(self, key: tuple[str, str], minute: float, *, day_type: str) -> float:
+        """How much longer (or shorter) the line runs in this period than usual."""
+        found = self._get_period(key, minute, day_type)
+        return 1.0 if found is None or not found[1] > 0 else found[1]
+
+    def is_running(self, key: tuple[str, str], site_id: str, minute: float) -> bool:
+        """False when ``minute`` is outside the first and last departure at that stop."""
+        hours = self._hours.get((*key, site_id))
+        if hours is None:
+            return True
+        first, last = hours
+        # Service past midnight belongs to the day before: 00:30 is also minute 1470.
+        return any(first <= m <= last for m in (minute, minute + 1440))
+
+    def _get_period(
+        self, key: tuple[str, str], minute: float, day_type: str
+    ) -> tuple[float, float] | None:
+        periods = self._periods.get((*key, _service_day(day_type)))
+        if not periods:
+            return None
+        start = int(minute // PERIOD_MINUTES * PERIOD_MINUTES)
+        return periods.get(start) or periods.get(start % 1440)
+
+
+def build_schedule(network: TransitNetwork) -> Schedule:
+    """The :class:`Schedule` of a network."""
+    return Schedule(network)
+
+
+def build_period_graph(network: TransitNetwork, schedule: Schedule) -> nx.DiGraph:
+    """The directed graph journeys are searched on (see the module docstring).
+
+    Nodes: ('d', site) departing from a station, ('a', site) arrived at it, and
+    ('r', line_id, direction, sequence) on board. Edges carry ``weight`` (minutes, with
+    the change penalty on boarding) and the ``line`` they belong to.
+    """
+    graph = nx.DiGraph()
+    stops = network.stops.sort_values(["line_id", "direction", "sequence"])
+    for (line_id, direction), pattern in stops.groupby(["line_id", "direction"], sort=False):
+        _add_pattern(graph, str(line_id), str(direction), pattern, schedule)
+    for site_id in network.stations["site_id"]:
+        graph.add_edge(("a", site_id), ("d", site_id), weight=0.0, line=None)
+    for row in network.transfers.itertuples():
+        graph.add_edge(
+            ("a", row.from_site_id), ("d", row.to_site_id), weight=float(row.walk_minutes), line=None
+        )
+    return graph
+
+
+def _add_pattern(
+    graph: nx.DiGraph, line_id: str, direction: str, pattern: pd.DataFrame, schedule: Schedule
+) -> None:
+    board = schedule.get_typical_wait(line_id, direction) + BOARD_PENALTY_MINUTES
+    sites = pattern["site_id"].tolist()
+    minutes = pattern["minutes_to_next"].tolist()
+    for k, site_id in enumerate(sites):
+        ride = ("r", line_id, direction, k)
+        graph.add_node(ride, site_id=site_id)
+        if k < len(sites) - 1:
+            graph.add_edge(("d", site_id), ride, weight=board, line=line_id)
+        if k > 0:
+            graph.add_edge(ride, ("a", site_id), weight=0.0, line=line_id)
+            step = minutes[k - 1]
+            step = 2.0 if step is None or pd.isna(step) else max(float(step), 0.0)
+            graph.add_edge(("r", line_id, direction, k - 1), ride, weight=step, line=line_id)
+
+
+def _weight_without(banned: frozenset[str]) -> Callable[[Any, Any, dict[str, Any]], float | None]:
+    def weight(_u: Any, _v: Any, data: dict[str, Any]) -> float | None:
+        return None if data.get("line") in banned else float(data["weight"])
+
+    return weight
+
+
+def _service_day(day_type: str) -> str:
+    # The calendar's weekend and holidays run to the Sunday timetable.
+    return {"weekday": "weekday", "saturday": "saturday"}.get(day_type, "sunday")
+
+
+def _index_service(service: pd.DataFrame) -> dict[tuple[str, str, str], dict[int, tuple[float, float]]]:
+    """(line, direction, day) -> period start -> (headway, run factor against the median)."""
+    index: dict[tuple[str, str, str], dict[int, tuple[float, float]]] = {}
+    if service.empty:
+        return index
+    for (line_id, direction, day), rows in service.groupby(["line_id", "direction", "day_type"]):
+        runs = rows["run_minutes"].astype(float)
+        usual = float(runs.median()) if runs.notna().any() else float("nan")
+        index[(str(line_id), str(direction), str(day))] = {
+            int(r.period_start): (
+                float(r.headway_minutes) if pd.notna(r.headway_minutes) else float("nan"),
+                float(r.run_minutes) / usual if pd.notna(r.run_minutes) and usual > 0 else 1.0,
+            )
+            for r in rows.itertuples()
+        }
+    return index
+
+
+def _index_service_hours(stops: pd.DataFrame) -> dict[tuple[str, str, str], tuple[float, float]]:
+    index = {}
+    known = stops.dropna(subset=["first_departure", "last_departure"])
+    for row in known.itertuples():
+        first, last = parse_clock(row.first_departure), parse_clock(row.last_departure)
+        if first is None or last is None:
+            continue
+        if last < first:  # a last train after midnight
+            last += 1440
+        index[(str(row.line_id), str(row.direction), str(row.site_id))] = (first, last)
+    return index
+
+
+def parse_clock(text: Any) -> float | None:
+    """Minutes after midnight of 'H:MM' or 'HH:MM:SS' (may pass 24:00); None if absent."""
+    if not isinstance(text, str) or ":" not in text:
+        return None
+    parts = text.strip().split(":")
+    try:
+        hours, minutes = int(parts[0]), int(parts[1])
+        seconds = int(parts[2]) if len(parts) > 2 else 0
+    except ValueError:
+        return None
+    return hours * 60 + minutes + seconds / 60

@@ -1,0 +1,221 @@
+"""The network model journeys are planned on: stations, one-way line patterns, run
+times, service by period and transfer walks.
+
+It is read from the lake's network tables (GTFS feeds, the Beijing subway file, see
+:mod:`urbanpulse.store.networks`) and, for stations that carry their line in their
+attributes (the demo's lines, or a mapping that sets ``line_id``, ``sequence`` and
+``minutes_to_next``), from the sites table: such a line runs both ways, 'up' in rising
+sequence and 'down' back, and a loop closes on itself. Stations of one network that share
+a name are joined by a short walk, so interchanges work even where a feed lists one stop
+per line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from urbanpulse.store import Lake, read_sites
+from urbanpulse.store.networks import read_network_table
+
+STATION_KINDS = ("metro_station", "bus_stop", "rail_station")
+# Walk between two platforms of one interchange when the source says nothing better.
+SAME_NAME_WALK_MINUTES = 4.0
+# Expected headway when a line's schedule is unknown (the demo's peak headways).
+DEFAULT_HEADWAY = {"metro": 3.0, "rail": 30.0, "bus": 8.0, "tram": 8.0}
+ATTRIBUTE_NETWORK = "sites"
+STOP_COLUMNS = [
+    "network_id",
+    "line_id",
+    "direction",
+    "sequence",
+    "site_id",
+    "minutes_to_next",
+    "first_departure",
+    "last_departure",
+]
+LINE_COLUMNS = ["network_id", "line_id", "direction", "name_zh", "name_en", "mode", "loop"]
+
+
+@dataclass(frozen=True)
+class TransitNetwork:
+    """Every network of a lake, as tables.
+
+    Attributes
+    ----------
+    stations
+        Columns: site_id, network_id, kind, name_zh, name_en, city_code, lat, lon,
+        capacity, synthetic; one row per station or stop on a line.
+    lines
+        Columns of ``LINE_COLUMNS``: one row per line and direction.
+    stops
+        Columns of ``STOP_COLUMNS``: each direction's stops in order.
+    service
+        The lake's ``line_service`` table (departures, headway, run minutes by period).
+    transfers
+        Columns: network_id, from_site_id, to_site_id, walk_minutes, kind.
+    """
+
+    stations: pd.DataFrame
+    lines: pd.DataFrame
+    stops: pd.DataFrame
+    service: pd.DataFrame
+    transfers: pd.DataFrame
+
+    def get_station_group(self, site_id: str) -> list[str]:
+        """The site and every site of the same station (same network, same name)."""
+        same = self.transfers[
+            (self.transfers["from_site_id"] == site_id)
+            & self.transfers["kind"].isin(["same_station", "same_name"])
+        ]
+        return [site_id, *sorted(set(same["to_site_id"]) - {site_id})]
+
+
+def read_transit_network(lake: Lake) -> TransitNetwork:
+    """The lake's networks and attribute lines as one :class:`TransitNetwork`."""
+    sites = read_sites(lake)
+    stops = read_network_table(lake, "line_stops").to_pandas()
+    lines = read_network_table(lake, "lines").to_pandas()
+    attribute_stops, attribute_lines = build_attribute_lines(sites, set(stops["site_id"]))
+    stops = pd.concat([stops[STOP_COLUMNS], attribute_stops], ignore_index=True)
+    lines = pd.concat([lines[LINE_COLUMNS], attribute_lines], ignore_index=True)
+    stations = build_stations(sites, stops)
+    transfers = read_network_table(lake, "transfers").to_pandas()
+    transfers = pd.concat([transfers, build_same_name_transfers(stations)], ignore_index=True)
+    transfers = transfers.drop_duplicates(["from_site_id", "to_site_id"]).reset_index(drop=True)
+    service = read_network_table(lake, "line_service").to_pandas()
+    return TransitNetwork(stations, lines, stops, service, transfers)
+
+
+def build_stations(sites: pd.DataFrame, stops: pd.DataFrame) -> pd.DataFrame:
+    """Sites that lines stop at, with the network each belongs to.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: site_id, network_id, kind, name_zh, name_en, city_code, lat, lon,
+        capacity, synthetic.
+    """
+    network_of = stops.drop_duplicates("site_id").set_index("site_id")["network_id"]
+    rows = sites[sites["site_id"].isin(network_of.index)].copy()
+    rows["network_id"] = rows["site_id"].map(network_of)
+    columns = ["site_id", "network_id", "kind", "name_zh", "name_en", "city_code"]
+    return rows[[*columns, "lat", "lon", "capacity", "synthetic"]].reset_index(drop=True)
+
+
+def build_attribute_lines(sites: pd.DataFrame, known: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Lines of stations that name their line in their attributes, both ways.
+
+    Sites already on a stored network (``known``) are left to it.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        (stops with ``STOP_COLUMNS``, lines with ``LINE_COLUMNS``).
+    """
+    rows = sites[sites["kind"].isin(STATION_KINDS) & ~sites["site_id"].isin(known)]
+    attrs = [_parse(a) for a in rows["attributes"]]
+    frame = pd.DataFrame(
+        {
+            "site_id": rows["site_id"].to_numpy(),
+            "line_id": [a.get("line_id") for a in attrs],
+            "sequence": [a.get("sequence") for a in attrs],
+            "minutes": [a.get("minutes_to_next") for a in attrs],
+            "loop": [bool(a.get("loop", False)) for a in attrs],
+            "mode": [a.get("mode") or _mode_of(k) for a, k in zip(attrs, rows["kind"], strict=True)],
+            "name_zh": [a.get("line_name_zh") for a in attrs],
+            "name_en": [a.get("line_name_en") for a in attrs],
+        }
+    ).dropna(subset=["line_id", "sequence"])
+    stops, lines = [], []
+    for line_id, line in frame.sort_values("sequence").groupby("line_id", sort=True):
+        first = line.iloc[0]
+        for direction, pattern in _both_ways(line):
+            stops.append(
+                pattern.assign(network_id=ATTRIBUTE_NETWORK, line_id=line_id, direction=direction)
+            )
+            lines.append(
+                {
+                    "network_id": ATTRIBUTE_NETWORK,
+                    "line_id": line_id,
+                    "direction": direction,
+                    "name_zh": first["name_zh"],
+                    "name_en": first["name_en"] or line_id,
+                    "mode": first["mode"],
+                    "loop": bool(first["loop"]),
+                }
+            )
+    if not stops:
+        return pd.DataFrame(columns=STOP_COLUMNS), pd.DataFrame(columns=LINE_COLUMNS)
+    return pd.concat(stops, ignore_index=True)[STOP_COLUMNS], pd.DataFrame(lines)[LINE_COLUMNS]
+
+
+def _both_ways(line: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The 'up' pattern in sequence order and the 'down' one back; a loop closes."""
+    ids = line["site_id"].tolist()
+    minutes = [float(m) if m is not None and not pd.isna(m) else 2.0 for m in line["minutes"]]
+    loop = bool(line["loop"].iloc[0])
+    if loop:
+        # Round the loop once, back to the first station (its run time closes the ring).
+        up_ids, up_min = [*ids, ids[0]], [*minutes[:-1], minutes[-1] or 2.0, np.nan]
+    else:
+        up_ids, up_min = ids, [*minutes[:-1], np.nan]
+    # Running times are the same both ways: the link k -> k+1 is minutes[k].
+    down_ids = up_ids[::-1]
+    down_min = [*up_min[:-1][::-1], np.nan]
+    return [("up", _pattern(up_ids, up_min)), ("down", _pattern(down_ids, down_min))]
+
+
+def _pattern(ids: list[str], minutes: list[float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "direction": None,
+            "sequence": np.arange(len(ids)),
+            "site_id": ids,
+            "minutes_to_next": minutes,
+            "first_departure": None,
+            "last_departure": None,
+        }
+    )
+
+
+def build_same_name_transfers(stations: pd.DataFrame) -> pd.DataFrame:
+    """Walks between sites of one network and city that share a Chinese or English name.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: network_id, from_site_id, to_site_id, walk_minutes, kind ('same_name').
+    """
+    frames = []
+    for column in ("name_zh", "name_en"):
+        named = stations.dropna(subset=[column])[["site_id", "network_id", "city_code", column]]
+        named = named.assign(city_code=named["city_code"].fillna(""), key=named[column].str.casefold())
+        pairs = named.merge(named, on=["network_id", "city_code", "key"], suffixes=("", "_to"))
+        pairs = pairs[pairs["site_id"] != pairs["site_id_to"]]
+        frames.append(pairs[["network_id", "site_id", "site_id_to"]])
+    pairs = pd.concat(frames).drop_duplicates()
+    return pd.DataFrame(
+        {
+            "network_id": pairs["network_id"].to_numpy(),
+            "from_site_id": pairs["site_id"].to_numpy(),
+            "to_site_id": pairs["site_id_to"].to_numpy(),
+            "walk_minutes": SAME_NAME_WALK_MINUTES,
+            "kind": "same_name",
+        }
+    )
+
+
+def _parse(value: Any) -> dict[str, Any]:
+    if isinstance(value, str) and value:
+        parsed = json.loads(value)
+        return parsed if isinstance(parsed, dict) else {}
+    return dict(value or {})
+
+
+def _mode_of(kind: str) -> str:
+    return {"metro_station": "metro", "bus_stop": "bus", "rail_station": "rail"}.get(kind, "bus")
