@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 
 from urbanpulse.errors import InvalidQueryError, NotFoundError
+from urbanpulse.transit.journeys import Journey, Leg
+from urbanpulse.transit.network import ATTRIBUTE_NETWORK
 
 LOCAL_TZ = "Asia/Shanghai"
 MAX_WINDOW = timedelta(hours=24)
@@ -38,13 +41,21 @@ class Segment:
 
 @dataclass(frozen=True, slots=True)
 class Trip:
-    """A resolved journey: where it starts and ends, the trains it rides, how long it takes."""
+    """A resolved journey: where it starts and ends, the trains it rides, how long it takes.
+
+    A trip planned over the network also keeps its ``legs`` (one per line ridden, see
+    :class:`urbanpulse.transit.journeys.Leg`) and its ``travel_profile``: travel minutes
+    when leaving in each 15-minute period of the local day (NaN outside service hours),
+    so advice can weigh a slower trip at rush hour against a less crowded one.
+    """
 
     origin: str
     destination: str | None
     line_id: str | None
     segments: tuple[Segment, ...]
     travel_minutes: int
+    legs: tuple[Leg, ...] = ()
+    travel_profile: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +147,33 @@ def _build_line_trip(line: pd.DataFrame, origin: str, destination: str) -> Trip:
         segments.append(Segment(ids[k], "up" if up else "down", offset))
         offset += step(k)
     return Trip(origin, destination, str(line["line_id"].iloc[0]), tuple(segments), offset)
+
+
+def build_journey_trip(journey: Journey, *, travel_profile: np.ndarray | None = None) -> Trip:
+    """The trip advice ranks for a planned journey: every stop departed from, on every
+    leg, at the minutes after departure when the traveller's train leaves it."""
+    segments, start = [], 0.0
+    for leg in journey.legs:
+        start += leg.walk_minutes + leg.wait_minutes
+        # Stations of the sites' own lines count recommendations per 'up'/'down'; a
+        # stop that several lines serve counts them per line.
+        direction = (
+            leg.direction if leg.network_id == ATTRIBUTE_NETWORK else f"{leg.line_id}/{leg.direction}"
+        )
+        for site_id, offset in zip(leg.stops, leg.stop_offsets, strict=True):
+            segments.append(Segment(site_id, direction, int(round(start + offset))))
+        start += leg.ride_minutes
+    profile = None if travel_profile is None else tuple(float(v) for v in travel_profile)
+    first_line = journey.legs[0].line_id if journey.legs else None
+    return Trip(
+        journey.origin,
+        journey.destination,
+        first_line,
+        tuple(segments),
+        int(round(journey.travel_minutes)),
+        journey.legs,
+        profile,
+    )
 
 
 def build_window(
