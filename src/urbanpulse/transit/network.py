@@ -81,11 +81,11 @@ def read_transit_network(lake: Lake) -> TransitNetwork:
     stops = read_network_table(lake, "line_stops").to_pandas()
     lines = read_network_table(lake, "lines").to_pandas()
     attribute_stops, attribute_lines = build_attribute_lines(sites, set(stops["site_id"]))
-    stops = pd.concat([stops[STOP_COLUMNS], attribute_stops], ignore_index=True)
-    lines = pd.concat([lines[LINE_COLUMNS], attribute_lines], ignore_index=True)
+    stops = _concat([stops[STOP_COLUMNS], attribute_stops], STOP_COLUMNS)
+    lines = _concat([lines[LINE_COLUMNS], attribute_lines], LINE_COLUMNS)
     stations = build_stations(sites, stops)
     transfers = read_network_table(lake, "transfers").to_pandas()
-    transfers = pd.concat([transfers, build_same_name_transfers(stations)], ignore_index=True)
+    transfers = _concat([transfers, build_same_name_transfers(stations)], list(transfers.columns))
     transfers = transfers.drop_duplicates(["from_site_id", "to_site_id"]).reset_index(drop=True)
     service = read_network_table(lake, "line_service").to_pandas()
     return TransitNetwork(stations, lines, stops, service, transfers)
@@ -208,6 +208,14 @@ def build_same_name_transfers(stations: pd.DataFrame) -> pd.DataFrame:
             "kind": "same_name",
         }
     )
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    # Empty parts are left out: they would only blur the column types of the others.
+    filled = [f for f in frames if not f.empty]
+    if not filled:
+        return frames[0].iloc[0:0][columns] if not frames[0].empty else pd.DataFrame(columns=columns)
+    return pd.concat(filled, ignore_index=True)[columns]
 
 
 def _parse(value: Any) -> dict[str, Any]:
