@@ -23,7 +23,7 @@ from urbanpulse.forecast.intervals import ResidualBands
 from urbanpulse.forecast.metrics import METRIC_NAMES, compute_coverage, compute_metrics
 from urbanpulse.forecast.models import build_models
 from urbanpulse.forecast.panel import build_windows, get_period_minutes, read_panel
-from urbanpulse.forecast.protocol import CalendarSpec, Forecaster
+from urbanpulse.forecast.protocol import CalendarSpec, Forecaster, get_calendar
 from urbanpulse.store import Lake
 
 Progress = Callable[[str], None]
@@ -44,7 +44,7 @@ class BacktestSpec:
     drop_last_window: bool = False
     stride: int = 1
     coverage: float = 0.8
-    calendar: CalendarSpec = field(default_factory=CalendarSpec)
+    calendar: CalendarSpec | None = None  # None: the settings' time zone and country
     protocol: str = "custom"
 
 
@@ -126,7 +126,13 @@ def run_backtest(
     """
     spec = spec or BacktestSpec()
     panel = read_panel(
-        lake, metric, site_ids=site_ids, period_minutes=spec.period_minutes, start=start, end=end
+        lake,
+        metric,
+        site_ids=site_ids,
+        period_minutes=spec.period_minutes,
+        start=start,
+        end=end,
+        tz=get_calendar(spec.calendar).tz,
     )
     return compute_backtest(panel, spec=spec, models=models, metric=metric, progress=progress)
 
@@ -161,7 +167,10 @@ def compute_backtest(
         ],
     ]
     built = build_models(
-        names, calendar=spec.calendar, input_steps=spec.input_steps, coverage=spec.coverage
+        names,
+        calendar=get_calendar(spec.calendar),
+        input_steps=spec.input_steps,
+        coverage=spec.coverage,
     )
     cuts = get_cuts(len(panel), spec)
     collected: dict[str, dict[int, list[tuple[np.ndarray, ...]]]] = {

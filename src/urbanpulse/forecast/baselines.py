@@ -1,7 +1,8 @@
-"""Reference models: last-value persistence, rolling mean and the seasonal profile.
+"""Reference models: persistence, rolling mean, weekly naive and the seasonal profile.
 
 They are the yardsticks every learned model is measured against in the same run, and
-also candidates for model selection: on a flat, quiet site persistence is hard to beat.
+also candidates for model selection: on a flat, quiet site persistence is hard to beat,
+and a day ahead on a metro "same slot one week earlier" is.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from urbanpulse.forecast.panel import build_windows, compute_last_values, get_future_index
-from urbanpulse.forecast.protocol import CalendarSpec
+from urbanpulse.forecast.protocol import CalendarSpec, get_calendar, get_slots_per_day
 from urbanpulse.forecast.seasonal import SeasonalTable, build_seasonal_table
 
 
@@ -56,13 +57,50 @@ class RollingMean:
         return forecasts
 
 
+class WeeklyNaive:
+    """Same slot one week earlier: the weekly seasonal naive.
+
+    Steps more than a week ahead reach back whole weeks until the row is known before
+    the origin. A week-ago row that is missing (a gap, or less than a week of history)
+    falls back to two and three weeks ago, then to the latest known value, so a
+    forecast is never empty where persistence would have an answer.
+    """
+
+    name = "weekly_naive"
+    weeks_back = 3
+
+    def fit(self, panel: pd.DataFrame, *, horizon: int) -> WeeklyNaive:
+        """Nothing to learn."""
+        return self
+
+    def predict(self, panel: pd.DataFrame, origins: np.ndarray, *, horizon: int) -> np.ndarray:
+        """Values one (or more) weeks before each target row, shape (origins, horizon, sites)."""
+        values = panel.to_numpy(dtype=float)
+        week = 7 * get_slots_per_day(pd.DatetimeIndex(panel.index))
+        origins = np.asarray(origins)
+        steps = np.arange(1, horizon + 1)
+        targets = origins[:, None] + steps[None, :] - 1
+        first = targets - week * np.ceil(steps / week).astype(int)[None, :]
+        forecasts = np.full((len(origins), horizon, values.shape[1]), np.nan)
+        for k in range(self.weeks_back):
+            rows = first - k * week
+            known = values[np.clip(rows, 0, None)]
+            known[rows < 0] = np.nan
+            forecasts = np.where(np.isnan(forecasts), known, forecasts)
+        latest = compute_last_values(values)[origins - 1][:, None, :]
+        return np.where(np.isnan(forecasts), latest, forecasts)
+
+
 class SeasonalProfile:
-    """The site's usual value for the target's day type and period of the local day."""
+    """The site's usual value for the target's day of week (or day type) and period.
+
+    See :mod:`urbanpulse.forecast.seasonal` for how weekdays and day types combine.
+    """
 
     name = "seasonal_profile"
 
     def __init__(self, *, calendar: CalendarSpec | None = None) -> None:
-        self.calendar = calendar or CalendarSpec()
+        self.calendar = get_calendar(calendar)
         self.table: SeasonalTable | None = None
 
     def fit(self, panel: pd.DataFrame, *, horizon: int) -> SeasonalProfile:

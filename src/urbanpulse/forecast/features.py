@@ -1,8 +1,10 @@
 """Features of the learned model: recent lags, neighbours, calendar and the profile.
 
 All features of a (origin, step, site) row use rows before the origin plus things
-known in advance (the target's period of day and day type, the fitted profile), so a
-backtest never peeks at the future. Levels enter as differences from the latest value
+known in advance (the target's period of day, day type and day of the week, the fitted
+profile), so a backtest never peeks at the future. The seasonal lags (the target's
+slot one day and one week earlier) reach back whole days or weeks until the row is
+known before the origin: a day ahead, "one week earlier" is the weekly naive itself. Levels enter as differences from the latest value
 because one model serves every site and sites differ in level far more than in change.
 """
 
@@ -24,6 +26,8 @@ class FeatureInputs:
     profile: np.ndarray  # profile value per row and site
     slot: np.ndarray  # period of the local day per row
     day_type: np.ndarray  # day-type code per row
+    weekday: np.ndarray  # local day of the week per row (0 Monday)
+    day_rows: int  # rows per day
     neighbours: np.ndarray  # (sites, k) column positions of each site's neighbours
     site_mean: np.ndarray  # fitted mean per site
     input_steps: int
@@ -36,8 +40,9 @@ def build_features(inputs: FeatureInputs, origins: np.ndarray, step: int) -> pd.
     -------
     pandas.DataFrame
         One row per (origin, site); columns: last, lag_<k>, dev, dev_mean, profile_target,
-        profile_change, slot, day_type, site_mean, nb<i>_gap, nb<i>_change_1,
-        nb<i>_change_3, nb<i>_dev, nbmean_gap, nbmean_change.
+        profile_change, day_lag, week_lag, week_lag_dev, nb<i>_gap, nb<i>_change_1,
+        nb<i>_change_3, nb<i>_dev, nbmean_gap, nbmean_change, slot, day_type, weekday,
+        site_mean.
     """
     origins = np.asarray(origins)
     last = inputs.last[origins - 1]
@@ -51,13 +56,37 @@ def build_features(inputs: FeatureInputs, origins: np.ndarray, step: int) -> pd.
     columns["dev_mean"] = dev[window].mean(axis=1)
     columns["profile_target"] = inputs.profile[target]
     columns["profile_change"] = inputs.profile[target] - inputs.profile[origins - 1]
+    columns |= _seasonal_lag_columns(inputs, origins, step, last, dev)
     columns |= _neighbour_columns(inputs, origins, last, dev)
     frame = pd.DataFrame({name: values.ravel() for name, values in columns.items()})
     sites = last.shape[1]
     frame["slot"] = np.repeat(inputs.slot[target], sites)
     frame["day_type"] = np.repeat(inputs.day_type[target], sites)
+    frame["weekday"] = np.repeat(inputs.weekday[target], sites)
     frame["site_mean"] = np.tile(inputs.site_mean, len(origins))
     return frame
+
+
+def get_seasonal_lag_rows(origins: np.ndarray, step: int, season: int) -> np.ndarray:
+    """The target's row whole seasons back, the latest one before the origin."""
+    target = np.asarray(origins) - 1 + step
+    return target - season * int(np.ceil(step / season))
+
+
+def _seasonal_lag_columns(
+    inputs: FeatureInputs, origins: np.ndarray, step: int, last: np.ndarray, dev: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Same slot a day and a week earlier, as changes from the latest value (NaN before
+    the panel's start: LightGBM treats missing values as their own branch)."""
+    columns = {}
+    for name, season in (("day_lag", inputs.day_rows), ("week_lag", 7 * inputs.day_rows)):
+        rows = get_seasonal_lag_rows(origins, step, season)
+        inside = (rows >= 0)[:, None]
+        columns[name] = np.where(inside, inputs.last[np.maximum(rows, 0)] - last, np.nan)
+        if name == "week_lag":
+            # how far last week's slot sat from its profile: a lasting shift shows here
+            columns["week_lag_dev"] = np.where(inside, dev[np.maximum(rows, 0)], np.nan)
+    return columns
 
 
 def _neighbour_columns(

@@ -15,7 +15,13 @@ import pandas as pd
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.forecast.features import FeatureInputs, build_features, compute_neighbours
 from urbanpulse.forecast.panel import compute_last_values, get_future_index
-from urbanpulse.forecast.protocol import CalendarSpec, compute_slots
+from urbanpulse.forecast.protocol import (
+    CalendarSpec,
+    compute_slots,
+    compute_weekdays,
+    get_calendar,
+    get_slots_per_day,
+)
 from urbanpulse.forecast.seasonal import SeasonalTable, build_seasonal_table
 
 DEFAULT_PARAMS: dict[str, object] = {
@@ -77,7 +83,7 @@ class GlobalBoost:
         rounds: int = 100,
         params: dict[str, object] | None = None,
     ) -> None:
-        self.calendar = calendar or CalendarSpec()
+        self.calendar = get_calendar(calendar)
         self.input_steps = max(input_steps, 4)
         self.neighbours = neighbours
         self.adjacency = adjacency
@@ -139,6 +145,8 @@ class GlobalBoost:
             profile=profile,
             slot=slot,
             day_type=day_type,
+            weekday=compute_weekdays(index, self.calendar),
+            day_rows=get_slots_per_day(index),
             neighbours=self.neighbour_columns,
             site_mean=self.site_mean,
             input_steps=self.input_steps,
@@ -151,7 +159,10 @@ class GlobalBoost:
         target = (values[origins - 1 + step] - inputs.last[origins - 1]).ravel()
         keep = ~np.isnan(target)
         data = lgb.Dataset(
-            frame[keep], target[keep], categorical_feature=["day_type"], free_raw_data=True
+            frame[keep],
+            target[keep],
+            categorical_feature=["day_type", "weekday"],
+            free_raw_data=True,
         )
         return lgb.train(self.params, data, num_boost_round=self.rounds)
 

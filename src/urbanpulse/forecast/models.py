@@ -7,14 +7,15 @@ from collections.abc import Sequence
 import pandas as pd
 
 from urbanpulse.errors import InvalidQueryError
-from urbanpulse.forecast.baselines import Persistence, RollingMean, SeasonalProfile
+from urbanpulse.forecast.baselines import Persistence, RollingMean, SeasonalProfile, WeeklyNaive
 from urbanpulse.forecast.learned import GlobalBoost
-from urbanpulse.forecast.protocol import CalendarSpec, Forecaster
+from urbanpulse.forecast.protocol import CalendarSpec, Forecaster, get_calendar
 from urbanpulse.forecast.selection import AutoSelect
 
 MODEL_NAMES = (
     "persistence",
     "rolling_mean",
+    "weekly_naive",
     "seasonal_profile",
     "global_boost",
     "auto",
@@ -32,21 +33,25 @@ def build_model(
 ) -> Forecaster:
     """A fresh, unfitted model by name.
 
-    ``auto`` selects per site group among persistence, rolling mean, seasonal profile and
-    the global LightGBM model; ``auto_simple`` leaves the learned model out (cheap enough
-    for one site on request).
+    ``auto`` selects per site group and step among persistence, rolling mean, weekly
+    naive, seasonal profile and the global LightGBM model on held-out rows, so it never
+    keeps a model that did worse there than the best simple baseline; ``auto_simple``
+    leaves the learned model out (cheap enough for one site on request). ``calendar``
+    defaults to the settings' time zone and holiday country.
     """
-    calendar = calendar or CalendarSpec()
+    calendar = get_calendar(calendar)
     if name == "persistence":
         return Persistence()
     if name == "rolling_mean":
         return RollingMean(window=input_steps)
+    if name == "weekly_naive":
+        return WeeklyNaive()
     if name == "seasonal_profile":
         return SeasonalProfile(calendar=calendar)
     if name == "global_boost":
         return GlobalBoost(calendar=calendar, input_steps=input_steps, adjacency=adjacency)
     if name in ("auto", "auto_simple"):
-        simple = ["persistence", "rolling_mean", "seasonal_profile"]
+        simple = ["persistence", "rolling_mean", "weekly_naive", "seasonal_profile"]
         names = simple if name == "auto_simple" else [*simple, "global_boost"]
         candidates = [
             build_model(n, calendar=calendar, input_steps=input_steps, adjacency=adjacency)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from urbanpulse.errors import InvalidQueryError, NotFoundError
+from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, read_observations
 
 MIN_PERIOD, MAX_PERIOD = 1, 1440
@@ -26,8 +27,12 @@ def read_panel(
     period_minutes: int = 15,
     start: datetime | None = None,
     end: datetime | None = None,
+    tz: str | None = None,
 ) -> pd.DataFrame:
-    """One metric as a regular panel at ``period_minutes``.
+    """One metric as a regular panel at ``period_minutes``, periods aligned in ``tz``.
+
+    ``tz`` is the sites' local time zone (default: the settings' ``local_timezone``);
+    see :func:`compute_panel`.
 
     Returns
     -------
@@ -38,11 +43,17 @@ def read_panel(
     observations = read_observations(lake, metric, site_ids=site_ids, start=start, end=end)
     if observations.empty:
         raise NotFoundError(f"no {metric!r} observations for the requested sites and window")
-    return compute_panel(observations, period_minutes=period_minutes)
+    return compute_panel(observations, period_minutes=period_minutes, tz=tz)
 
 
-def compute_panel(observations: pd.DataFrame, *, period_minutes: int) -> pd.DataFrame:
+def compute_panel(
+    observations: pd.DataFrame, *, period_minutes: int, tz: str | None = None
+) -> pd.DataFrame:
     """Resample long observations (site_id, ts, value) to a regular wide panel.
+
+    Periods start on the local clock of ``tz`` (default: the settings'
+    ``local_timezone``): in Kolkata (UTC+05:30) an hourly period runs 08:00-09:00
+    local, not 08:30-09:30 as flooring in UTC would make it.
 
     Returns
     -------
@@ -56,7 +67,7 @@ def compute_panel(observations: pd.DataFrame, *, period_minutes: int) -> pd.Data
     frame = pd.DataFrame(
         {
             "site_id": observations["site_id"].to_numpy(),
-            "ts": ts.floor(freq),
+            "ts": floor_local(ts, period_minutes, tz=tz or Settings().local_timezone),
             "value": observations["value"].to_numpy(dtype=float),
         }
     )
@@ -65,6 +76,16 @@ def compute_panel(observations: pd.DataFrame, *, period_minutes: int) -> pd.Data
     wide = wide.reindex(full).sort_index(axis=1)
     wide.columns.name = None
     return wide.astype(float)
+
+
+def floor_local(ts: pd.DatetimeIndex, period_minutes: int, *, tz: str) -> pd.DatetimeIndex:
+    """UTC instants floored to the start of their period on the local clock of ``tz``."""
+    ts = pd.DatetimeIndex(ts)
+    # Each instant is floored by its own UTC offset, so DST changes need no special case.
+    offset = ts.tz_convert(tz).tz_localize(None) - ts.tz_convert("UTC").tz_localize(None)
+    wall = ts.tz_convert("UTC").tz_localize(None) + offset
+    floored = wall.floor(f"{period_minutes}min") - offset
+    return floored.tz_localize("UTC").rename(ts.name)
 
 
 def check_period(period_minutes: int) -> None:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from urbanpulse.catalog.calendar import DAY_TYPES, get_day_types
 from urbanpulse.forecast.panel import get_period_minutes
+from urbanpulse.settings import Settings
 
 
 @runtime_checkable
@@ -39,10 +40,28 @@ class Forecaster(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class CalendarSpec:
-    """Where the sites are: the local time zone and the country whose holidays count."""
+    """Where the sites are: the local time zone and the country whose holidays count.
 
-    tz: str = "Asia/Shanghai"
-    country: str = "CN"
+    There are no defaults on purpose: the calendar comes from the caller's settings
+    (:meth:`from_settings`), so a deployment in Kolkata never gets Shanghai's days.
+    """
+
+    tz: str
+    country: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CalendarSpec:
+        """``local_timezone`` and ``holiday_country`` of ``settings``."""
+        return cls(tz=settings.local_timezone, country=settings.holiday_country)
+
+
+def get_calendar(calendar: CalendarSpec | None = None) -> CalendarSpec:
+    """``calendar``, or the settings in force (environment ``URBANPULSE_*``) when None.
+
+    Callers that hold settings pass their calendar down; this fallback keeps a caller
+    that does not on the configured zone and country rather than on a literal one.
+    """
+    return calendar if calendar is not None else CalendarSpec.from_settings(Settings())
 
 
 def compute_slots(index: pd.DatetimeIndex, spec: CalendarSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -60,6 +79,11 @@ def compute_slots(index: pd.DatetimeIndex, spec: CalendarSpec) -> tuple[np.ndarr
     codes = {name: i for i, name in enumerate(DAY_TYPES)}
     day_type = np.fromiter((codes[n] for n in names), dtype=int, count=len(names))
     return slot, day_type
+
+
+def compute_weekdays(index: pd.DatetimeIndex, spec: CalendarSpec) -> np.ndarray:
+    """Local day of the week per row (0 Monday .. 6 Sunday)."""
+    return np.asarray(index.tz_convert(spec.tz).dayofweek, dtype=int)
 
 
 def get_slots_per_day(index: pd.DatetimeIndex) -> int:

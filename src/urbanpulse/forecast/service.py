@@ -11,8 +11,8 @@ import pandas as pd
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.forecast.intervals import Conformal
 from urbanpulse.forecast.models import build_model
-from urbanpulse.forecast.panel import check_period, compute_panel
-from urbanpulse.forecast.protocol import CalendarSpec
+from urbanpulse.forecast.panel import check_period, compute_panel, floor_local
+from urbanpulse.forecast.protocol import CalendarSpec, get_calendar
 from urbanpulse.store import Lake, read_observations
 
 FORECAST_COLUMNS = ["ts", "yhat", "p10", "p90", "model"]
@@ -34,7 +34,8 @@ def forecast_site(
     """Forecast one site's metric from ``start`` for ``horizon`` (steps or a duration).
 
     The model learns from the ``history_days`` before ``start`` (default: right after
-    the last observation). ``auto_simple`` chooses among persistence, rolling mean and
+    the last observation). ``calendar`` is the sites' time zone and holiday country
+    (default: the settings'); periods start on its local clock. ``auto_simple`` chooses among persistence, rolling mean and
     the seasonal profile on held-out days and is cheap per request; ``auto`` and
     ``global_boost`` also learn from the metric's other sites and take seconds.
 
@@ -46,19 +47,21 @@ def forecast_site(
         use different models at different steps).
     """
     check_period(period_minutes)
+    calendar = get_calendar(calendar)
     period = pd.Timedelta(minutes=period_minutes)
     steps = _get_steps(horizon, period)
     end = pd.Timestamp(start) if start is not None else _get_latest(lake, site_id, metric) + period
-    # The panel is indexed in UTC; a start in another zone would not line up with it.
-    end = (end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")).floor(period)
+    # The panel is indexed in UTC with periods on the local clock; start lines up with it.
+    end = end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")
+    end = floor_local(pd.DatetimeIndex([end]), period_minutes, tz=calendar.tz)[0]
     begin = end - pd.Timedelta(days=history_days)
     sites = None if model in GLOBAL_MODELS else [site_id]
     observations = read_observations(lake, metric, site_ids=sites, start=begin, end=end)
     if observations.empty or site_id not in set(observations["site_id"]):
         raise NotFoundError(f"no {metric!r} observations for site {site_id!r} before {end}")
-    panel = compute_panel(observations, period_minutes=period_minutes)
+    panel = compute_panel(observations, period_minutes=period_minutes, tz=calendar.tz)
     panel = panel.reindex(pd.date_range(panel.index[0], end - period, freq=period, name="ts"))
-    fitted = _fit(panel, model, steps, calendar or CalendarSpec())
+    fitted = _fit(panel, model, steps, calendar)
     forecast, low, high = fitted.predict_interval(panel, np.array([len(panel)]), horizon=steps)
     column = list(panel.columns).index(site_id)
     used = (
