@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from urbanpulse.api.advice_service import build_advice_service
+from urbanpulse.advise.service import build_advice_service
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 from urbanpulse.twin import build_demo, is_demo_built

@@ -141,6 +141,18 @@ def test_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
 
 
 @pytest.fixture(scope="session")
+def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    """One small demo lake (one week, 2026-10-25..31) per test session, shared by files."""
+    from urbanpulse.twin import build_demo, is_demo_built
+
+    root = tmp_path_factory.getbasetemp() / "advice-demo"
+    lake = Lake(root / "lake")
+    if not is_demo_built(lake):
+        build_demo(lake, weeks=1, drop_dir=root / "drop")
+    return lake
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """Headless Debian Chromium via Playwright; skipped without it, except on CI."""
     if not CHROMIUM.exists():

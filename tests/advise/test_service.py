@@ -1,4 +1,5 @@
-"""Cold advice reads the lake off the event loop; warm advice and failures stay cheap."""
+"""The advice service: cold advice reads the lake off the event loop; warm advice and
+failures stay cheap."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from urbanpulse.api import advice_service, create_app
-from urbanpulse.api.cache import ColdCacheError, LruCache, cached_only
+from urbanpulse.advise import service as advice_service
+from urbanpulse.advise.cache import ColdCacheError, LruCache, cached_only
+from urbanpulse.api import create_app
 from urbanpulse.errors import NotFoundError
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
@@ -93,7 +95,7 @@ def test_a_missing_forecast_is_remembered_not_read_again(
 def test_cache_forgets_failures_after_their_time(monkeypatch: pytest.MonkeyPatch) -> None:
     cache, calls = LruCache(maxsize=8, error_ttl=5.0), []
     now = [100.0]
-    monkeypatch.setattr("urbanpulse.api.cache.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("urbanpulse.advise.cache.time.monotonic", lambda: now[0])
 
     def fail() -> int:
         calls.append(1)

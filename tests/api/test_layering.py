@@ -39,3 +39,14 @@ def test_web_pages_do_not_import_the_api() -> None:
         if any(n.startswith("urbanpulse.api") for n in _imports(p))
     ]
     assert offenders == []
+
+
+def test_advise_does_not_import_the_api_or_the_pages() -> None:
+    # The advice service lives in advise/ and is only called by the edges.
+    offenders = [
+        p.name
+        for p in (PACKAGE / "advise").rglob("*.py")
+        if any(n.startswith(EDGES) or n.startswith(("fastapi", "starlette")) for n in _imports(p))
+    ]
+    assert offenders == []
+    assert not (PACKAGE / "api" / "advice_service.py").exists()

@@ -1,6 +1,8 @@
 """Best time to travel, and spreading the recommendations so they ease the peak.
 
-Typical use by the HTTP API or a page::
+The HTTP API and the pages call one :class:`AdviceService` (clock, planning day, lines,
+effect counts and forecast caches over a lake), built by :func:`build_advice_service`.
+Underneath it, the pure functions::
 
     trip = build_trip(read_sites(lake), "bj-m1-s05", "bj-m1-s20")
     window = build_window("2026-11-02 07:00", "2026-11-02 09:30", "2026-11-02 08:00")
@@ -35,6 +37,7 @@ from urbanpulse.advise.forecasts import (
     read_forecast_table,
     read_site_forecast,
 )
+from urbanpulse.advise.service import AdviceService, Clock, build_advice_service
 from urbanpulse.advise.trips import (
     Segment,
     Trip,
@@ -52,6 +55,8 @@ __all__ = [
     "HOLDOUT_SEGMENT",
     "NAIVE_POLICY",
     "Advice",
+    "AdviceService",
+    "Clock",
     "Counters",
     "ForecastLookup",
     "MemoryCounters",
@@ -60,6 +65,7 @@ __all__ = [
     "Segment",
     "Trip",
     "Window",
+    "build_advice_service",
     "build_forecast_lookup",
     "build_reason",
     "build_trip",

@@ -1,6 +1,6 @@
-"""The API's in-memory cache: least recently used, remembering failures for a while.
+"""The advice service's in-memory cache: least recently used, remembering failures.
 
-Async routes answer warm requests on the event loop and send cold ones to a worker
+Async API routes answer warm requests on the event loop and send cold ones to a worker
 thread. To tell them apart cheaply they run the same code under :func:`cached_only`,
 where a value that would have to be built raises :class:`ColdCacheError` instead.
 """
@@ -31,7 +31,7 @@ _MISSING = object()
 
 
 class ColdCacheError(Exception):
-    """A value had to be built inside :func:`cached_only`; never leaves the API."""
+    """A value had to be built inside :func:`cached_only`; callers catch it, users never see it."""
 
 
 @contextmanager

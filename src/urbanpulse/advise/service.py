@@ -1,8 +1,9 @@
-"""The advice service one app holds: its clock, its counters and its caches.
+"""The advice service: its clock, planning day, counters, lines and forecast caches.
 
-Built once by the app factory (``app.state.advice``) so that every request shares the
-counters of issued recommendations (what spreads the load) and the prepared forecasts
-(what keeps a request to a few milliseconds).
+The advise room owns it; the HTTP API and the pages only call it. One service is built
+per app (:func:`build_advice_service`) so that every request shares the counters of
+issued recommendations (what spreads the load) and the prepared forecasts (what keeps a
+request to a few milliseconds).
 
 The clock. Advice is about the future, so the service needs a "now". It is, in order:
 the ``clock`` setting when given ('fixed'); else the real clock ('live'), except when
@@ -25,27 +26,26 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from urbanpulse.advise import (
-    ADVICE_COLUMNS,
-    Counters,
+from urbanpulse.advise.advice import ADVICE_COLUMNS, Policy, compute_advice
+from urbanpulse.advise.cache import ColdCacheError, LruCache, cached_only
+from urbanpulse.advise.counters import Counters, MemoryCounters, RedisCounters
+from urbanpulse.advise.forecasts import (
     ForecastLookup,
-    MemoryCounters,
-    Policy,
-    RedisCounters,
+    build_forecast_lookup,
+    read_forecast_table,
+)
+from urbanpulse.advise.trips import (
     Trip,
     Window,
-    build_forecast_lookup,
     build_trip,
     build_window,
     check_window,
-    compute_advice,
-    read_forecast_table,
     read_stations,
 )
-from urbanpulse.api.cache import ColdCacheError, LruCache, cached_only
 from urbanpulse.catalog import get_city
 from urbanpulse.catalog.calendar import get_day_type
 from urbanpulse.errors import InvalidQueryError, NotFoundError
+from urbanpulse.forecast import forecast_site
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, connect, read_sites, scan_sql
 
@@ -57,6 +57,7 @@ DEFAULT_WINDOW = ("07:00", "09:30", "08:00")
 # How long a checked lake version is trusted: checking lists the commit log folder.
 VERSION_TTL_SECONDS = 2.0
 EFFECT_PREFIX = "_effect"
+EFFECT_NAMES = ("advised", "holdout", "moved_out", "moved_in")
 T = TypeVar("T")
 
 
@@ -329,6 +330,61 @@ class AdviceService:
         return self.cached(
             "synthetic", build=lambda: bool(self.get_sites()["synthetic"].fillna(False).any())
         )
+
+    # -- the operator's view -----------------------------------------------------------
+
+    def get_last_full_day(self) -> date:
+        """The last local day whose data is complete (the day of the last observation
+        when it ends at the day's last 5-minute reading, else the day before).
+
+        Raises
+        ------
+        NotFoundError
+            The lake holds no crowding observations.
+        """
+        last = self.get_last_observation()
+        if last is None:
+            raise NotFoundError("the lake holds no crowding observations")
+        return (last.astimezone(self.tz) + timedelta(minutes=5)).date() - timedelta(days=1)
+
+    def get_past_forecast(self, site_id: str, metric: str, day: date) -> pd.DataFrame | None:
+        """``day`` forecast from the days before it only (``forecast_site`` columns), or
+        None when there is too little history before it."""
+
+        def build() -> pd.DataFrame | None:
+            start = datetime.combine(day, datetime.min.time(), self.tz)
+            try:
+                return forecast_site(
+                    self.lake, site_id, metric, start=start,
+                    horizon=timedelta(days=1), period_minutes=PERIOD_MINUTES,
+                )  # fmt: skip
+            except (InvalidQueryError, NotFoundError):
+                return None
+
+        return self.cached("accuracy", site_id, metric, day, build=build)
+
+    def get_effect_counts(
+        self, line_id: str, day: date
+    ) -> tuple[pd.DatetimeIndex, dict[str, np.ndarray]]:
+        """Advised and holdout requests of ``line_id`` per preferred slot of local ``day``
+        (``EFFECT_NAMES``), with the day's slot starts."""
+        slots = pd.date_range(
+            datetime.combine(day, datetime.min.time(), self.tz),
+            periods=24 * 60 // PERIOD_MINUTES, freq=f"{PERIOD_MINUTES}min",
+        )  # fmt: skip
+        moments = list(slots.to_pydatetime())
+        key = get_effect_key(line_id)
+        counts = {
+            name: np.asarray(self.counters.get(moments, f"{key}:{name}"), dtype=int)
+            for name in EFFECT_NAMES
+        }
+        return slots, counts
+
+    def describe_effect_source(self) -> str:
+        """Where the effect counts come from, in words."""
+        if self.settings.counters_backend == "redis":
+            return "Measured from this server's counters in Redis (shared by its workers, kept 2 days)."
+        return "Measured from this server's in-memory counters since it last started."
 
     def _record_effect(self, trip: Trip, slots: dict[str, np.ndarray], holdout: bool) -> None:
         """Count, per line, who asked for which slot and where advice sent them."""

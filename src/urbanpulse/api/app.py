@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from urbanpulse import __version__
-from urbanpulse.api.advice_service import build_advice_service
+from urbanpulse.advise.service import build_advice_service
 from urbanpulse.api.docs import add_docs
 from urbanpulse.api.errors import install_error_handlers
 from urbanpulse.api.routers import ROUTERS

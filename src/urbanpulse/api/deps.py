@@ -1,4 +1,4 @@
-"""Dependencies shared by the routers: the app's settings and its lake."""
+"""Dependencies shared by the routers: the app's settings, its lake and its advice service."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 
+from urbanpulse.advise.service import AdviceService
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
@@ -25,8 +26,18 @@ def get_lake(request: Request) -> Lake:
     return lake
 
 
+async def get_advice_service(request: Request) -> AdviceService:
+    """The app's advice service (built once by the app factory, shared by every request).
+
+    ``async`` because FastAPI runs a plain ``def`` dependency in the thread pool, a hop
+    that costs more than a warm advice request (bench/advice_api.py)."""
+    service: AdviceService = request.app.state.advice
+    return service
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LakeDep = Annotated[Lake, Depends(get_lake)]
+AdviceServiceDep = Annotated[AdviceService, Depends(get_advice_service)]
 
 # Times and days a request may name. Far wider than any data, yet narrow enough that
 # every engine (pandas stops in 2262) and a shift by a day or a time zone stay valid.

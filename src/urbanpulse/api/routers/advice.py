@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from urbanpulse.api.advice_service import AdviceService
-from urbanpulse.api.deps import check_moment
+from urbanpulse.advise.service import AdviceService
+from urbanpulse.api.deps import AdviceServiceDep, check_moment
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.schemas import ADVICE_EXAMPLE, AdviceCreate, AdvicePublic
 
@@ -44,12 +44,6 @@ def build_response(body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body)
 
 
-def get_service(request: Request) -> AdviceService:
-    """The advice service the app factory built."""
-    service: AdviceService = request.app.state.advice
-    return service
-
-
 async def advise(
     service: AdviceService,
     origin: str,
@@ -73,7 +67,7 @@ async def advise(
     "", response_model=AdvicePublic, summary="Advise a departure time", description=DESCRIPTION
 )
 async def post_advice(
-    request: Request,
+    service: AdviceServiceDep,
     body: Annotated[
         AdviceCreate,
         Body(
@@ -84,7 +78,7 @@ async def post_advice(
     ],
 ) -> JSONResponse:
     return await advise(
-        get_service(request), body.origin, body.destination, body.start, body.end, body.preferred
+        service, body.origin, body.destination, body.start, body.end, body.preferred
     )
 
 
@@ -95,7 +89,7 @@ async def post_advice(
     description=DESCRIPTION,
 )
 async def get_advice(
-    request: Request,
+    service: AdviceServiceDep,
     origin: Annotated[
         str, Query(description="Station id where the trip starts.", examples=["bj-m1-s05"])
     ],
@@ -110,4 +104,4 @@ async def get_advice(
         datetime | None, Query(description="Preferred departure (default: start).")
     ] = None,
 ) -> JSONResponse:
-    return await advise(get_service(request), origin, destination, start, end, preferred)
+    return await advise(service, origin, destination, start, end, preferred)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
-from urbanpulse.api.advice_service import AdviceService
+from urbanpulse.api.deps import AdviceServiceDep
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.schemas import LinePublic, LinesPublic
 from urbanpulse.catalog import get_city
@@ -19,9 +19,8 @@ CityQuery = Annotated[
 
 
 @router.get("", response_model=LinesPublic, summary="List lines and their stations")
-def list_lines(request: Request, city: CityQuery = None) -> LinesPublic:
+def list_lines(service: AdviceServiceDep, city: CityQuery = None) -> LinesPublic:
     """Lines (optionally of one city) with stations in order, for trip pickers."""
-    service: AdviceService = request.app.state.advice
     lines = service.get_lines()
     if city:
         code = get_city(city, service.settings.region).code

@@ -13,14 +13,14 @@ from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
-from urbanpulse.api.advice_service import PERIOD_MINUTES, AdviceService, get_effect_key
-from urbanpulse.api.deps import check_moment
+from urbanpulse.advise.service import PERIOD_MINUTES
+from urbanpulse.api.deps import AdviceServiceDep, check_moment
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.schemas import AccuracyPublic, EffectPublic
-from urbanpulse.errors import InvalidQueryError, NotFoundError
-from urbanpulse.forecast import compute_coverage, compute_metrics, compute_panel, forecast_site
+from urbanpulse.errors import NotFoundError
+from urbanpulse.forecast import compute_coverage, compute_metrics, compute_panel
 from urbanpulse.store import get_site, read_observations
 
 router = APIRouter(prefix="/api/operator", tags=["operator"], responses=ERROR_RESPONSES)
@@ -29,15 +29,9 @@ DayQuery = Annotated[date | None, Query(description="Local day, YYYY-MM-DD.")]
 MAX_DAYS = 14
 
 
-def get_service(request: Request) -> AdviceService:
-    """The advice service the app factory built."""
-    service: AdviceService = request.app.state.advice
-    return service
-
-
 @router.get("/accuracy", response_model=AccuracyPublic, summary="Observed against predicted")
 def get_accuracy(
-    request: Request,
+    service: AdviceServiceDep,
     site_id: Annotated[str, Query(description="Station id.", examples=["bj-m1-s05"])],
     day: DayQuery = None,
     days: Annotated[int, Query(ge=1, le=MAX_DAYS, description="Days of daily errors.")] = 7,
@@ -45,10 +39,9 @@ def get_accuracy(
     """``day`` (default: the last full day of data) forecast from the days before it,
     with observations, and MAE/WAPE/band coverage of each of the ``days`` days to it."""
     check_moment(day, name="day")
-    service = get_service(request)
     site = get_site(service.lake, site_id)
     metric = "load" if site["kind"] == "metro_station" else "boardings"
-    day = day or get_last_full_day(service)
+    day = day or service.get_last_full_day()
     tz = service.tz
     first = day - timedelta(days=days - 1)
     start = datetime.combine(first, datetime.min.time(), tz)
@@ -60,7 +53,7 @@ def get_accuracy(
     rows, daily = [], []
     for k in range(days):
         current = first + timedelta(days=k)
-        forecast = _forecast_day(service, site_id, metric, current)
+        forecast = service.get_past_forecast(site_id, metric, current)
         if forecast is None:
             continue
         truth = panel.reindex(pd.DatetimeIndex(forecast["ts"])).to_numpy(float)
@@ -82,25 +75,15 @@ def get_accuracy(
 
 @router.get("/effect", response_model=EffectPublic, summary="What advice changed")
 def get_effect(
-    request: Request,
+    service: AdviceServiceDep,
     line_id: Annotated[str, Query(description="Line id (or a site id for single-site advice).")],
     day: DayQuery = None,
 ) -> dict[str, Any]:
     """Advised and holdout requests per preferred slot of ``day`` (default: the planning
     day), and how many advised requests were moved, from this server's counters."""
-    service = get_service(request)
     day = check_moment(day, name="day") or service.get_clock().planning_day
-    slots = pd.date_range(
-        datetime.combine(day, datetime.min.time(), service.tz), periods=24 * 60 // PERIOD_MINUTES,
-        freq=f"{PERIOD_MINUTES}min",
-    )  # fmt: skip
-    moments = list(slots.to_pydatetime())
-    key = get_effect_key(line_id)
-    counts = {
-        name: np.asarray(service.counters.get(moments, f"{key}:{name}"), dtype=int)
-        for name in ("advised", "holdout", "moved_out", "moved_in")
-    }
-    return {"line_id": line_id, "day": day.isoformat(), "source": _describe_source(service),
+    slots, counts = service.get_effect_counts(line_id, day)
+    return {"line_id": line_id, "day": day.isoformat(), "source": service.describe_effect_source(),
             "synthetic": service.is_synthetic(),
             **summarise_effect(slots, counts)}  # fmt: skip
 
@@ -132,31 +115,6 @@ def summarise_effect(slots: pd.DatetimeIndex, counts: dict[str, np.ndarray]) -> 
     }  # fmt: skip
 
 
-def get_last_full_day(service: AdviceService) -> date:
-    """The last local day whose data is complete (the day of the last observation when it
-    ends at the day's last 5-minute reading, else the day before)."""
-    last = service.get_last_observation()
-    if last is None:
-        raise NotFoundError("the lake holds no crowding observations")
-    return (last.astimezone(service.tz) + timedelta(minutes=5)).date() - timedelta(days=1)
-
-
-def _forecast_day(
-    service: AdviceService, site_id: str, metric: str, day: date
-) -> pd.DataFrame | None:
-    def build() -> pd.DataFrame | None:
-        start = datetime.combine(day, datetime.min.time(), service.tz)
-        try:
-            return forecast_site(
-                service.lake, site_id, metric, start=start,
-                horizon=timedelta(days=1), period_minutes=PERIOD_MINUTES,
-            )  # fmt: skip
-        except (InvalidQueryError, NotFoundError):
-            return None  # too little history before this day to forecast it
-
-    return service.cached("accuracy", site_id, metric, day, build=build)
-
-
 def _score_day(day: date, truth: np.ndarray, forecast: pd.DataFrame) -> dict[str, Any]:
     scores = compute_metrics(truth, forecast["yhat"].to_numpy(float))
     coverage = compute_coverage(
@@ -181,12 +139,6 @@ def _series(forecast: pd.DataFrame, truth: np.ndarray) -> list[dict[str, Any]]:
             forecast["p90"], strict=True,
         )
     ]  # fmt: skip
-
-
-def _describe_source(service: AdviceService) -> str:
-    if service.settings.counters_backend == "redis":
-        return "Measured from this server's counters in Redis (shared by its workers, kept 2 days)."
-    return "Measured from this server's in-memory counters since it last started."
 
 
 def _share(part: float, whole: float) -> float | None:

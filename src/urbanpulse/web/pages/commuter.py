@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from urbanpulse.web.deps import AdviceServiceDep
 from urbanpulse.web.rendering import render_page
 
 router = APIRouter()
@@ -20,9 +21,7 @@ DEFAULT_TIMES = ("07:00", "09:30", "08:00")
 
 
 @router.get("/commute", response_class=HTMLResponse)
-def get_commuter_page(request: Request) -> HTMLResponse:
-    # The advice service is built by the app factory; the page reads it, never imports it.
-    service = request.app.state.advice
+def get_commuter_page(request: Request, service: AdviceServiceDep) -> HTMLResponse:
     lines = service.get_lines()
     clock = service.get_clock()
     return render_page(

@@ -7,11 +7,11 @@ forecast from the days before it, laid over what happened) and ``/api/operator/e
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from urbanpulse.errors import NotFoundError
+from urbanpulse.web.deps import AdviceServiceDep
 from urbanpulse.web.pages.commuter import get_default_trip
 from urbanpulse.web.rendering import render_page
 
@@ -19,18 +19,14 @@ router = APIRouter()
 
 
 @router.get("/operator", response_class=HTMLResponse)
-def get_operator_page(request: Request) -> HTMLResponse:
-    # The advice service is built by the app factory; the page reads it, never imports it.
-    service = request.app.state.advice
+def get_operator_page(request: Request, service: AdviceServiceDep) -> HTMLResponse:
     lines = service.get_lines()
     clock = service.get_clock()
-    last = clock.last_observation
     # The last day whose data is complete: forecast it from the days before, compare.
-    history_day = (
-        (last.astimezone(service.tz) + timedelta(minutes=5)).date() - timedelta(days=1)
-        if last is not None
-        else None
-    )
+    try:
+        history_day = service.get_last_full_day().isoformat()
+    except NotFoundError:
+        history_day = ""
     return render_page(
         request,
         "operator.html",
@@ -39,5 +35,5 @@ def get_operator_page(request: Request) -> HTMLResponse:
         lines=lines,
         default=get_default_trip(lines),
         clock=clock.to_dict(),
-        history_day=history_day.isoformat() if history_day else "",
+        history_day=history_day,
     )
