@@ -74,12 +74,15 @@ def replace_network(
     *,
     sites: pa.Table,
     info: dict[str, Any] | None = None,
+    quarantine: pa.Table | None = None,
 ) -> int:
     """Store a network in one commit, replacing what the lake held under its id.
 
     ``tables`` maps each name of ``NETWORK_TABLES`` to its rows (a missing name stores
     an empty table); ``network_id`` is filled in. ``sites`` (``SITES_SCHEMA``) are
-    upserted by site_id in the same commit.
+    upserted by site_id in the same commit, and so are the source's rejected rows
+    (``quarantine``: source, line, column_name, reason, raw; batch_id and
+    quarantined_at are filled in), which are added to the quarantine table.
 
     Returns
     -------
@@ -100,6 +103,10 @@ def replace_network(
         removed += old_sites
         counts = {t: f.rows for t, f in zip(NETWORK_TABLES, added, strict=False)}
         details = {**(info or {}), "network_id": network_id, **counts, "sites": site_rows}
+        if quarantine is not None and quarantine.num_rows:
+            rejected = _stamp_quarantine(quarantine, batch_id)
+            added.append(write_table_file(lake, "quarantine", rejected, batch_id=batch_id))
+            details["quarantine"] = rejected.num_rows
         return lake.commit(Commit("replace_network", batch_id, added, removed, details))
 
 
@@ -142,6 +149,23 @@ def _check_network_id(network_id: str) -> None:
         raise InvalidQueryError(
             f"network id {network_id!r} must be letters, digits, '-', '_' or '.' only"
         )
+
+
+def _stamp_quarantine(rows: pa.Table, batch_id: str) -> pa.Table:
+    from datetime import UTC, datetime
+
+    schema = get_network_schema("quarantine")
+    stamp = datetime.now(UTC)
+    filled = {"batch_id": [batch_id] * rows.num_rows, "quarantined_at": [stamp] * rows.num_rows}
+    columns = [
+        pa.array(filled[f.name], f.type)
+        if f.name in filled
+        else rows.column(f.name).cast(f.type)
+        if f.name in rows.column_names
+        else pa.nulls(rows.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _conform_network(data: pa.Table | None, table: str, network_id: str) -> pa.Table:

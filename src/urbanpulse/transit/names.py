@@ -1,0 +1,67 @@
+"""Station names: pinyin for Chinese names and the folded keys that search compares.
+
+pypinyin reads phrases well but guesses some characters of place names wrongly (朝阳 as
+"zhaoyang", 长椿街 as "zhangchunjie"); :data:`PLACE_READINGS` corrects the readings the
+Beijing subway needs, checked against the operator's English station names.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+__all__ = ["PLACE_READINGS", "get_folded", "get_pinyin", "get_pinyin_name"]
+
+# Readings of place names where pypinyin's default is wrong (official romanisation).
+PLACE_READINGS: dict[str, str] = {
+    "什刹海": "shi cha hai",
+    "朝阳": "chao yang",
+    "长椿": "chang chun",
+    "长阳": "chang yang",
+    "饶乐府": "rao le fu",
+    "劲松": "jin song",
+}
+
+_TERMINAL = re.compile(r"^(\d+)号航站楼$")
+
+
+@lru_cache(maxsize=1)
+def _load_readings() -> None:
+    from pypinyin import load_phrases_dict
+
+    # Tone-free readings: they serve the tone-free style that get_pinyin uses.
+    load_phrases_dict({w: [[s] for s in r.split()] for w, r in PLACE_READINGS.items()})
+
+
+def get_pinyin(text: str) -> str:
+    """Tone-free pinyin of ``text``, syllables run together, e.g. 西直门 -> 'xizhimen'.
+
+    Characters that are not Chinese (digits, Latin letters) are kept as they are.
+    """
+    from pypinyin import lazy_pinyin
+
+    _load_readings()
+    return "".join(lazy_pinyin(text)).lower()
+
+
+def get_pinyin_name(text: str) -> str:
+    """An English display name from a Chinese one: 'Xizhimen', '2号航站楼' -> 'Terminal 2'."""
+    terminal = _TERMINAL.match(text)
+    if terminal:
+        return f"Terminal {terminal.group(1)}"
+    spelled = get_pinyin(text)
+    return spelled[:1].upper() + spelled[1:]
+
+
+def get_folded(text: str | None) -> str:
+    """The key search compares: lower case, no tone marks, no spaces or punctuation.
+
+    'Xī Zhí Mén', 'xi zhi men' and 'XIZHIMEN' all fold to 'xizhimen'; Chinese characters
+    are kept, so '西直门' folds to itself.
+    """
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    kept = [c for c in decomposed if not unicodedata.combining(c) and c.isalnum()]
+    return "".join(kept)
