@@ -400,10 +400,12 @@ def _mount_domain_commands() -> None:
     from urbanpulse.advise.cli import simulate_app
     from urbanpulse.forecast.cli import forecast_app
     from urbanpulse.indices.cli import indices_app
+    from urbanpulse.transit.cli import transit_app
 
     app.add_typer(indices_app, name="indices")
     app.add_typer(forecast_app)  # no name: its `backtest` command sits at the top level
     app.add_typer(simulate_app, name="simulate")
+    app.add_typer(transit_app, name="transit")
 
 
 _mount_domain_commands()

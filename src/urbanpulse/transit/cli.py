@@ -1,0 +1,192 @@
+"""``urbanpulse transit ...``: load transit networks, list them, find stations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from urbanpulse.errors import ConfigurationError, UrbanPulseError
+from urbanpulse.settings import Settings
+from urbanpulse.store import Lake
+
+transit_app = typer.Typer(
+    help="Transit networks: load GTFS feeds or the Beijing subway file, find stations.",
+    no_args_is_help=True,
+)
+_console = Console()
+_err = Console(stderr=True)
+
+LAKE_OPTION = typer.Option(
+    None, "--lake", help="Lake folder \\[default: URBANPULSE_LAKE_PATH or var/lake]."
+)
+JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON.")
+
+
+def _open_lake(lake: Path | None) -> Lake:
+    settings = Settings()
+    return Lake(lake if lake is not None else settings.lake_path)
+
+
+def _fail(exc: UrbanPulseError) -> None:
+    _err.print(f"[red]error:[/red] {exc}")
+    raise typer.Exit(code=2)
+
+
+def get_capacity_overrides(values: list[str]) -> dict[str, float]:
+    """'bus=80' options as {mode: capacity}.
+
+    Raises
+    ------
+    ConfigurationError
+        When a value is not MODE=NUMBER.
+    """
+    overrides: dict[str, float] = {}
+    for value in values:
+        mode, _, number = value.partition("=")
+        try:
+            overrides[mode.strip()] = float(number)
+        except ValueError:
+            raise ConfigurationError(
+                f"--capacity takes MODE=PASSENGERS, e.g. bus=80, not {value!r}"
+            ) from None
+    return overrides
+
+
+@transit_app.command("load")
+def load_command(
+    path: Path = typer.Argument(
+        ..., help="GTFS feed (zip or folder) or the Beijing subway folder / subway.json."
+    ),
+    network_id: str | None = typer.Option(
+        None, "--network-id", help="Network id \\[default: from the file or folder name]."
+    ),
+    capacity: list[str] = typer.Option(
+        [], "--capacity", help="Vehicle capacity per mode, e.g. --capacity bus=90 (repeatable)."
+    ),
+    lake: Path | None = LAKE_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Load a transit network into the lake; bad rows go to quarantine with file and line.
+
+    Loading the same feed again with the same options stores nothing new.
+    """
+    from urbanpulse.transit.loading import load_network
+
+    try:
+        overrides = get_capacity_overrides(capacity)
+        columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=_err, transient=True) as progress:
+            task = progress.add_task(f"loading {path.name}", total=None)
+
+            def report(step: str, done: int, total: int) -> None:
+                progress.update(
+                    task, description=f"{path.name}: {step}", completed=done, total=total
+                )
+
+            summary = load_network(
+                _open_lake(lake), path, network_id=network_id, capacities=overrides, progress=report
+            )
+    except UrbanPulseError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        print(json.dumps(summary.to_dict(), ensure_ascii=False))
+        return
+    _console.print(_summary_table(summary))
+    if summary.missing:
+        _console.print(f"[yellow]missing from the source:[/yellow] {', '.join(summary.missing)}")
+    for note in summary.notes:
+        _console.print(f"note: {note}")
+
+
+def _summary_table(summary) -> Table:  # type: ignore[no-untyped-def]
+    title = f"{summary.network_id}: {summary.name or summary.source}"
+    if summary.already_loaded:
+        title += " (already loaded: nothing new stored)"
+    table = Table(title=title, show_header=False)
+    table.add_column("what")
+    table.add_column("rows", justify="right")
+    for name, rows in summary.stored.items():
+        table.add_row(f"stored {name}", f"{rows:,}")
+    table.add_row("quarantined", f"{summary.quarantined_total:,}")
+    for source, rows in sorted(summary.quarantined.items()):
+        table.add_row(f"  {source}", f"{rows:,}")
+    for reason, rows in sorted(summary.reasons.items()):
+        table.add_row(f"  {reason}", f"{rows:,}")
+    return table
+
+
+@transit_app.command("networks")
+def networks_command(lake: Path | None = LAKE_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """List the transit networks in the lake."""
+    from urbanpulse.store.networks import read_networks
+
+    try:
+        frame = read_networks(_open_lake(lake))
+    except UrbanPulseError as exc:
+        _fail(exc)
+        return
+    columns = [
+        "network_id",
+        "name",
+        "kind",
+        "source",
+        "timezone",
+        "start_date",
+        "end_date",
+        "missing",
+    ]
+    rows = [
+        {c: (None if r[c] is None or r[c] != r[c] else str(r[c])) for c in columns}
+        for r in frame.to_dict("records")
+    ]
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table(title=f"Transit networks ({len(rows)})")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*[row[c] or "" for c in columns])
+    _console.print(table)
+
+
+@transit_app.command("stations")
+def stations_command(
+    query: str = typer.Argument(..., help="Part of a Chinese or English name or its pinyin."),
+    network: str | None = typer.Option(None, "--network", help="Only this network id."),
+    limit: int = typer.Option(20, "--limit", min=1, max=500, help="Results to show."),
+    lake: Path | None = LAKE_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Find stations by Chinese or English name or pinyin (partial, any case)."""
+    from dataclasses import asdict
+
+    from urbanpulse.transit.search import find_stations
+
+    try:
+        found = find_stations(_open_lake(lake), query, network_id=network, limit=limit)
+    except UrbanPulseError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        print(json.dumps([asdict(m) for m in found], ensure_ascii=False))
+        return
+    table = Table(title=f"Stations matching {query!r} ({len(found)})")
+    for column in ("name", "English", "network", "lines", "sites", "match"):
+        table.add_column(column)
+    for m in found:
+        table.add_row(
+            m.name_zh or "",
+            m.name_en or "",
+            m.network_id or "",
+            ", ".join(m.lines),
+            str(len(m.site_ids)),
+            m.match,
+        )
+    _console.print(table)
