@@ -28,6 +28,8 @@ API_PATHS = {
     "/api/advice",
     "/api/operator/accuracy",
     "/api/operator/effect",
+    "/api/stations",
+    "/api/networks",
 }
 
 

@@ -18,7 +18,9 @@ import pandas as pd
 
 from urbanpulse.catalog.calendar import get_day_types
 from urbanpulse.errors import InvalidQueryError, NotFoundError
+from urbanpulse.forecast.panel import floor_local
 from urbanpulse.forecast.profiles import compute_profile
+from urbanpulse.forecast.protocol import CalendarSpec, get_calendar
 from urbanpulse.store import Lake, read_sites
 
 FORECAST_COLUMNS = ["site_id", "slot", "load", "load_p10", "load_p90", "capacity"]
@@ -62,12 +64,13 @@ def compute_profile_forecast(
     *,
     capacity: float,
     scale: float = 1.0,
-    tz: str = "Asia/Shanghai",
+    calendar: CalendarSpec | None = None,
 ) -> pd.DataFrame:
     """A forecast read off a period profile: each slot gets its day type's usual value.
 
     ``scale`` turns the profile's unit into load against capacity (1.0 when the metric
-    already is a share of capacity). The profile has no p10, so it is mirrored from
+    already is a share of capacity); ``calendar`` (default: the settings') says which
+    local period and day type a slot is. The profile has no p10, so it is mirrored from
     p90 about the median: p10 ~ max(0, 2 p50 - p90).
 
     Returns
@@ -75,12 +78,13 @@ def compute_profile_forecast(
     pandas.DataFrame
         Columns of ``FORECAST_COLUMNS``, one row per slot.
     """
-    local = slots.tz_convert(tz)
+    calendar = get_calendar(calendar)
+    local = slots.tz_convert(calendar.tz)
     starts = np.unique(profile["period_start"].to_numpy())
     period = int(np.diff(starts).min()) if len(starts) > 1 else 15
     keys = pd.DataFrame(
         {
-            "day_type": get_day_types(slots, tz=tz),
+            "day_type": get_day_types(slots, tz=calendar.tz, country=calendar.country),
             "period_start": (local.hour * 60 + local.minute) // period * period,
         }
     )
@@ -110,19 +114,23 @@ def read_forecast_table(
     start: datetime,
     end: datetime,
     period_minutes: int = 15,
+    calendar: CalendarSpec | None = None,
 ) -> pd.DataFrame:
     """Crowding forecasts of stations from ``start`` to ``end`` (both tz-aware).
 
     Metro stations use their ``load`` metric (already a share of capacity); other
     stations their ``boardings`` per period in one direction against capacity.
+    ``calendar`` is the caller's time zone and holiday country (default: the
+    settings'); periods start on its local clock.
 
     Returns
     -------
     pandas.DataFrame
         Columns of ``FORECAST_COLUMNS``.
     """
+    calendar = get_calendar(calendar)
     sites = read_sites(lake).set_index("site_id")
-    first = pd.Timestamp(start).floor(f"{period_minutes}min")
+    first = floor_local(pd.DatetimeIndex([start]), period_minutes, tz=calendar.tz)[0]
     slots = pd.date_range(first, pd.Timestamp(end), freq=f"{period_minutes}min", inclusive="left")
     parts = []
     for site_id in dict.fromkeys(site_ids):
@@ -133,7 +141,9 @@ def read_forecast_table(
             str(sites.at[site_id, "kind"]), capacity, period_minutes
         )
         parts.append(
-            read_site_forecast(lake, site_id, metric, slots, capacity=capacity, scale=scale)
+            read_site_forecast(
+                lake, site_id, metric, slots, capacity=capacity, scale=scale, calendar=calendar
+            )
         )
     return pd.concat(parts, ignore_index=True)[FORECAST_COLUMNS]
 
@@ -146,14 +156,18 @@ def read_site_forecast(
     *,
     capacity: float,
     scale: float,
+    calendar: CalendarSpec | None = None,
 ) -> pd.DataFrame:
     """One site's forecast: the forecasting model when there is one, else its profile.
+
+    ``calendar``: the sites' time zone and holiday country (default: the settings').
 
     Returns
     -------
     pandas.DataFrame
         Columns of ``FORECAST_COLUMNS``.
     """
+    calendar = get_calendar(calendar)
     period = int(slots.freq.n if slots.freq is not None else 15)
     model = _get_forecast_site()
     frame = None
@@ -166,6 +180,7 @@ def read_site_forecast(
                 start=slots[0].tz_convert("UTC"),
                 horizon=len(slots),
                 period_minutes=period,
+                calendar=calendar,
             )
         except (InvalidQueryError, NotFoundError):
             frame = None  # too little recent history for a model: the profile still answers
@@ -180,8 +195,12 @@ def read_site_forecast(
                 "capacity": capacity,
             }
         )
-    profile = compute_profile(lake, site_id, metric, period_minutes=period)
-    return compute_profile_forecast(profile, site_id, slots, capacity=capacity, scale=scale)
+    profile = compute_profile(
+        lake, site_id, metric, period_minutes=period, tz=calendar.tz, country=calendar.country
+    )
+    return compute_profile_forecast(
+        profile, site_id, slots, capacity=capacity, scale=scale, calendar=calendar
+    )
 
 
 def _get_crowding_metric(kind: str, capacity: float, period_minutes: int) -> tuple[str, float]:

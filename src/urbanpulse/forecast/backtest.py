@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,7 +69,7 @@ PROTOCOLS: dict[str, BacktestSpec] = {
 }
 
 
-def get_protocol(name: str, **overrides: object) -> BacktestSpec:
+def get_protocol(name: str, **overrides: Any) -> BacktestSpec:
     """A named protocol with some fields replaced (``None`` values are ignored)."""
     if name not in PROTOCOLS and name != "custom":
         raise InvalidQueryError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -9,12 +10,14 @@ from rich.console import Console
 
 from urbanpulse.forecast.backtest import get_protocol, run_backtest
 from urbanpulse.forecast.models import MODEL_NAMES
+from urbanpulse.forecast.protocol import CalendarSpec
 from urbanpulse.forecast.report import (
     build_backtest_table,
     build_choice_table,
     build_timing_table,
     write_backtest_json,
 )
+from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 
 forecast_app = typer.Typer(
@@ -47,6 +50,18 @@ def backtest(
         help=f"Models beside persistence: {', '.join(MODEL_NAMES)}.",
     ),
     out: Path | None = typer.Option(None, "--out", help="Write the scores as JSON to this path."),
+    timezone: str | None = typer.Option(
+        None,
+        "--timezone",
+        help="Local time zone of the sites, e.g. Asia/Kolkata [default: the protocol's, "
+        "else URBANPULSE_LOCAL_TIMEZONE].",
+    ),
+    holiday_country: str | None = typer.Option(
+        None,
+        "--holiday-country",
+        help="Country whose public holidays set day types, e.g. IN [default: the "
+        "protocol's, else URBANPULSE_HOLIDAY_COUNTRY].",
+    ),
 ) -> None:
     """Backtest forecasting models and print RMSE, MAE, MAPE, WAPE, accuracy, R² and coverage per horizon.
 
@@ -61,6 +76,7 @@ def backtest(
         horizons=tuple(int(h) for h in horizons.split(",")) if horizons else None,
         mode=mode,
     )
+    spec = replace(spec, calendar=_get_calendar(spec.calendar, timezone, holiday_country))
     site_ids = [s.strip() for s in sites.split(",") if s.strip()] if sites else None
     with console.status("backtesting...") as status:
         result = run_backtest(
@@ -78,3 +94,12 @@ def backtest(
     if out is not None:
         write_backtest_json(result, out)
         console.print(f"scores written to {out}")
+
+
+def _get_calendar(
+    protocol: CalendarSpec | None, timezone: str | None, country: str | None
+) -> CalendarSpec:
+    """Options first, then the protocol's own calendar (Los-loop is in Los Angeles),
+    then the settings."""
+    base = protocol or CalendarSpec.from_settings(Settings())
+    return CalendarSpec(tz=timezone or base.tz, country=country or base.country)

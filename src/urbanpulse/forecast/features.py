@@ -40,7 +40,7 @@ def build_features(inputs: FeatureInputs, origins: np.ndarray, step: int) -> pd.
     -------
     pandas.DataFrame
         One row per (origin, site); columns: last, lag_<k>, dev, dev_mean, profile_target,
-        profile_change, day_lag, week_lag, week_lag_dev, nb<i>_gap, nb<i>_change_1,
+        profile_change, day_lag, week_lag, week_lag_dev, recent_same_type, nb<i>_gap, nb<i>_change_1,
         nb<i>_change_3, nb<i>_dev, nbmean_gap, nbmean_change, slot, day_type, weekday,
         site_mean.
     """
@@ -86,7 +86,32 @@ def _seasonal_lag_columns(
         if name == "week_lag":
             # how far last week's slot sat from its profile: a lasting shift shows here
             columns["week_lag_dev"] = np.where(inside, dev[np.maximum(rows, 0)], np.nan)
+    columns["recent_same_type"] = compute_recent_same_type(inputs, origins, step) - last
     return columns
+
+
+def compute_recent_same_type(
+    inputs: FeatureInputs, origins: np.ndarray, step: int, *, days: int = 5, reach: int = 21
+) -> np.ndarray:
+    """Mean of the target's slot over the latest ``days`` days of its day type before
+    the origin (looking back at most ``reach`` days): shape (origins, sites).
+
+    It follows the level of recent weeks, where the fitted profile stays where it was
+    fitted, and rests on five days where the weekly lag rests on one.
+    """
+    target = np.asarray(origins) - 1 + step
+    first = int(np.ceil(step / inputs.day_rows))
+    total = np.zeros((len(target), inputs.last.shape[1]))
+    found = np.zeros((len(target), 1))
+    for back in range(first, first + reach):
+        rows = target - back * inputs.day_rows
+        take = (rows >= 0) & (inputs.day_type[np.maximum(rows, 0)] == inputs.day_type[target])
+        take &= found[:, 0] < days
+        values = inputs.last[np.maximum(rows, 0)]
+        total += np.where(take[:, None], np.nan_to_num(values), 0.0)
+        found[:, 0] += take
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(found > 0, total / np.maximum(found, 1), np.nan)
 
 
 def _neighbour_columns(

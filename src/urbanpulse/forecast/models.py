@@ -10,6 +10,7 @@ from urbanpulse.errors import InvalidQueryError
 from urbanpulse.forecast.baselines import Persistence, RollingMean, SeasonalProfile, WeeklyNaive
 from urbanpulse.forecast.learned import GlobalBoost
 from urbanpulse.forecast.protocol import CalendarSpec, Forecaster, get_calendar
+from urbanpulse.forecast.seasonal_boost import SeasonalBoost
 from urbanpulse.forecast.selection import AutoSelect
 
 MODEL_NAMES = (
@@ -18,6 +19,7 @@ MODEL_NAMES = (
     "weekly_naive",
     "seasonal_profile",
     "global_boost",
+    "seasonal_boost",
     "auto",
     "auto_simple",
 )
@@ -50,9 +52,11 @@ def build_model(
         return SeasonalProfile(calendar=calendar)
     if name == "global_boost":
         return GlobalBoost(calendar=calendar, input_steps=input_steps, adjacency=adjacency)
+    if name == "seasonal_boost":
+        return SeasonalBoost(calendar=calendar)
     if name in ("auto", "auto_simple"):
         simple = ["persistence", "rolling_mean", "weekly_naive", "seasonal_profile"]
-        names = simple if name == "auto_simple" else [*simple, "global_boost"]
+        names = simple if name == "auto_simple" else [*simple, "global_boost", "seasonal_boost"]
         candidates = [
             build_model(n, calendar=calendar, input_steps=input_steps, adjacency=adjacency)
             for n in names

@@ -14,6 +14,7 @@ import pandas as pd
 
 from urbanpulse.catalog.calendar import DAY_TYPES, get_day_types
 from urbanpulse.errors import InvalidQueryError, NotFoundError
+from urbanpulse.forecast.protocol import get_calendar
 from urbanpulse.store import Lake, read_observations
 
 PROFILE_COLUMNS = ["day_type", "period_start", "period_label", "mean", "p50", "p90", "n"]
@@ -27,10 +28,13 @@ def compute_profile(
     period_minutes: int = 15,
     start: datetime | None = None,
     end: datetime | None = None,
-    tz: str = "Asia/Shanghai",
-    country: str = "CN",
+    tz: str | None = None,
+    country: str | None = None,
 ) -> pd.DataFrame:
     """Profile of one site's metric by day type and period of the local day.
+
+    ``tz`` and ``country`` default to the settings' ``local_timezone`` and
+    ``holiday_country``.
 
     Returns
     -------
@@ -56,10 +60,13 @@ def compute_profile_table(
     values: pd.Series,
     *,
     period_minutes: int = 15,
-    tz: str = "Asia/Shanghai",
-    country: str = "CN",
+    tz: str | None = None,
+    country: str | None = None,
 ) -> pd.DataFrame:
     """Profile of any (timestamp, value) series; see :func:`compute_profile` for columns."""
+    if tz is None or country is None:
+        default = get_calendar(None)
+        tz, country = tz or default.tz, country or default.country
     if period_minutes <= 0 or 1440 % period_minutes:
         raise InvalidQueryError(
             f"period_minutes must divide a day evenly (5, 15, 30, 60 ...), got {period_minutes}"

@@ -44,6 +44,7 @@ class StationMatch:
     lat: float | None
     lon: float | None
     match: str
+    synthetic: bool = False
 
 
 @dataclass
@@ -59,6 +60,7 @@ class _Station:
     lat: float | None = None
     lon: float | None = None
     keys: tuple[str, ...] = ()
+    synthetic: bool = False
 
 
 class StationIndex:
@@ -118,6 +120,7 @@ def _to_match(station: _Station, match: str) -> StationMatch:
         lat=station.lat,
         lon=station.lon,
         match=match,
+        synthetic=station.synthetic,
     )
 
 
@@ -126,7 +129,7 @@ def build_station_index(lake: Lake) -> StationIndex:
     con = connect()
     kinds = ", ".join(f"'{k}'" for k in STATION_KINDS)
     sites = con.sql(
-        f"SELECT site_id, kind, name_zh, name_en, lat, lon, attributes "
+        f"SELECT site_id, kind, name_zh, name_en, lat, lon, attributes, synthetic "
         f"FROM ({scan_sql(lake, 'sites')}) WHERE kind IN ({kinds}) ORDER BY site_id"
     ).df()
     served = con.sql(
@@ -157,6 +160,7 @@ def _group_stations(sites: pd.DataFrame, served: pd.DataFrame) -> list[_Station]
             station.keys = tuple(sorted(keys))
             groups[key] = station
         station.site_ids.append(row.site_id)
+        station.synthetic = station.synthetic or bool(row.synthetic)
         for line_id, line in lines_of.get(row.site_id, []):
             if line_id not in station.line_ids:
                 station.line_ids.append(line_id)
@@ -195,7 +199,8 @@ def find_stations(
     list of StationMatch
         site_id (the first member site), site_ids, name_zh, name_en, pinyin,
         network_id, kind, lines (names), line_ids, lat, lon (mean of the member sites,
-        None without coordinates) and match ('exact', 'prefix' or 'substring').
+        None without coordinates), match ('exact', 'prefix' or 'substring') and
+        synthetic (a member site is synthetic).
     """
     root, version = str(lake.root), lake.version
     with _CACHE_LOCK:

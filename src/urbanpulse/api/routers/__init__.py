@@ -21,6 +21,7 @@ from urbanpulse.api.routers import (
     profiles,
     quarantine,
     sites,
+    stations,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -36,6 +37,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     lines.router,
     advice.router,
     operator.router,
+    stations.router,
 )
 
 __all__ = ["ROUTERS"]

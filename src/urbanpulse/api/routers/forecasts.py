@@ -13,6 +13,7 @@ from urbanpulse.api.routers.observations import MetricQuery, StartQuery
 from urbanpulse.api.routers.profiles import Period, PeriodQuery
 from urbanpulse.api.schemas import ForecastPublic, ForecastRowPublic
 from urbanpulse.api.tables import get_metric_unit, get_records, get_site_record
+from urbanpulse.forecast.protocol import CalendarSpec
 from urbanpulse.forecast.service import forecast_site
 
 router = APIRouter(prefix="/api/sites", tags=["forecasts"], responses=ERROR_RESPONSES)
@@ -23,7 +24,7 @@ HorizonQuery = Annotated[
 ]
 # Per-request models stay cheap; the learned global model is for backtests and batch runs.
 ModelQuery = Annotated[
-    Literal["auto_simple", "persistence", "rolling_mean", "seasonal_profile"],
+    Literal["auto_simple", "persistence", "rolling_mean", "weekly_naive", "seasonal_profile"],
     Query(description="Model: auto_simple picks the best of the others on held-out days."),
 ]
 
@@ -51,6 +52,7 @@ def get_forecast(
         horizon=timedelta(minutes=horizon),
         period_minutes=int(period),
         model=model,
+        calendar=CalendarSpec.from_settings(settings),
     )
     items = [ForecastRowPublic(**record) for record in get_records(table)]
     return ForecastPublic(
