@@ -413,9 +413,11 @@ class StationMatchPublic(BaseModel):
     lat: float | None = None
     lon: float | None = None
     match: str = Field(description="'exact', 'prefix' or 'substring': how the name matched.")
+    synthetic: bool = Field(default=False, description=SYNTHETIC)
 
 
 class StationMatchesPublic(BaseModel):
+    synthetic: bool = Field(description="True when any station found is synthetic (the demo's).")
     query: str
     count: int
     items: list[StationMatchPublic]
@@ -437,8 +439,6 @@ class NetworkPublic(BaseModel):
 
 
 class NetworksPublic(BaseModel):
+    synthetic: bool = Field(description="True when any listed network is synthetic.")
     count: int
     items: list[NetworkPublic]
-    synthetic: bool = Field(default=False, description=SYNTHETIC)
-    synthetic: bool = Field(description="True when any station found is synthetic (the demo's).")
-    synthetic: bool = Field(description="True when any listed network is synthetic.")
