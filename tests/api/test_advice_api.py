@@ -109,7 +109,7 @@ def test_holdout_share_decides_who_gets_a_recommendation(
     [
         ({"origin": "no-such-station"}, 404, "not_found", "unknown station"),
         ({"destination": "no-such-station"}, 404, "not_found", "unknown station"),
-        ({"destination": "tj-m1-s03"}, 400, "invalid_query", "one line"),
+        ({"destination": "tj-m1-s03"}, 400, "invalid_query", "no journey connects"),
         ({"destination": "bj-m1-s05"}, 400, "invalid_query", "same station"),
         ({"destination": "bj-air-01"}, 400, "invalid_query", "not a station"),
         ({"start": "2026-10-30T07:00", "end": "2026-10-30T09:30", "preferred": None},

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from urbanpulse.api import create_app
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
+from urbanpulse.store.lake import NETWORK_TABLES
 
 
 def test_cities_lists_the_region_with_both_names(client: TestClient) -> None:
@@ -64,6 +65,7 @@ def test_health_reports_lake_version_and_rows(client: TestClient, test_lake: Lak
         "quarantine": 3,
         "sites": 3,
         "indicators": 3,
+        **dict.fromkeys(NETWORK_TABLES, 0),  # no transit network loaded
     }
     assert body["synthetic"] is True
     # Where the lake lies on the server is nobody else's business.

@@ -131,7 +131,8 @@ def read_forecast_table(
     calendar = get_calendar(calendar)
     sites = read_sites(lake).set_index("site_id")
     first = floor_local(pd.DatetimeIndex([start]), period_minutes, tz=calendar.tz)[0]
-    slots = pd.date_range(first, pd.Timestamp(end), freq=f"{period_minutes}min", inclusive="left")
+    end_utc = pd.Timestamp(end).tz_convert("UTC")  # first is UTC: both ends in one zone
+    slots = pd.date_range(first, end_utc, freq=f"{period_minutes}min", inclusive="left")
     parts = []
     for site_id in dict.fromkeys(site_ids):
         if site_id not in sites.index:

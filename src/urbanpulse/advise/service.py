@@ -34,6 +34,12 @@ from urbanpulse.advise.forecasts import (
     build_forecast_lookup,
     read_forecast_table,
 )
+from urbanpulse.advise.routes import (
+    build_alternative_records,
+    build_leg_records,
+    build_route_trip,
+    get_service_day,
+)
 from urbanpulse.advise.trips import (
     Trip,
     Window,
@@ -48,6 +54,8 @@ from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.forecast import forecast_site
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, connect, read_sites, scan_sql
+from urbanpulse.transit.journeys import Journey, JourneyPlanner
+from urbanpulse.transit.network import STATION_KINDS, read_transit_network
 
 PERIOD_MINUTES = 15
 CROWDING_METRICS = ("load", "boardings")
@@ -58,6 +66,9 @@ DEFAULT_WINDOW = ("07:00", "09:30", "08:00")
 VERSION_TTL_SECONDS = 2.0
 EFFECT_PREFIX = "_effect"
 EFFECT_NAMES = ("advised", "holdout", "moved_out", "moved_in")
+FORECAST_VALUES = ("load", "load_p10", "load_p90", "capacity")
+NULLABLE_COLUMNS = ("crowding", "crowding_p10", "crowding_p90", "expected_extra", "score",
+                    "travel_minutes")  # fmt: skip
 T = TypeVar("T")
 
 
@@ -93,6 +104,9 @@ class AdviceInputs:
     lookup: ForecastLookup
     names: dict[str, str]
     synthetic: bool
+    journeys: tuple[Journey, ...] = ()
+    route: int = 0
+    arrive_by: bool = False
 
 
 def build_counters(settings: Settings) -> Counters:
@@ -144,14 +158,45 @@ class AdviceService:
         """Latest crowding observation (UTC), or None for a lake without any."""
         return self.cached("last", build=lambda: read_last_observation(self.lake))
 
-    def get_trip(self, origin: str, destination: str | None) -> Trip:
-        """The resolved trip (errors as :func:`build_trip` raises them)."""
+    def get_planner(self) -> JourneyPlanner:
+        """The journey planner over the lake's networks and station lines."""
+        return self.cached("planner", build=lambda: JourneyPlanner(read_transit_network(self.lake)))
+
+    def get_journeys(self, origin: str, destination: str) -> list[Journey]:
+        """Up to three routes between two stations (errors as the planner raises them)."""
         return self.cached(
-            "trip",
+            "journeys",
             origin,
             destination,
-            build=lambda: build_trip(self.get_sites(), origin, destination),
+            build=lambda: self.get_planner().compute_journeys(origin, destination),
         )
+
+    def get_trip(
+        self, origin: str, destination: str | None, *, day: date | None = None, route: int = 0
+    ) -> Trip:
+        """The trip of a journey's route (the fastest by default), timed by the periods
+        of the local ``day``; a single site when ``destination`` is None."""
+        if destination is None:
+            return self.cached(
+                "trip", origin, build=lambda: build_trip(self.get_sites(), origin, None)
+            )
+        service_day = get_service_day(
+            day or self.get_clock().planning_day, country=self.settings.holiday_country
+        )
+
+        def build() -> Trip:
+            # A known site that no line stops at (a sensor) is a bad question, not a
+            # missing thing: the build_trip check says so in its words.
+            build_trip(self.get_sites(), origin, None)
+            build_trip(self.get_sites(), destination, None)
+            for site_id in (origin, destination):
+                check_station(self.get_sites(), site_id)
+            journeys = self.get_journeys(origin, destination)
+            return build_route_trip(
+                self.get_planner(), journeys, route=route, service_day=service_day
+            )
+
+        return self.cached("trip", origin, destination, route, service_day, build=build)
 
     # -- the clock --------------------------------------------------------------------
 
@@ -195,13 +240,25 @@ class AdviceService:
 
         def build() -> tuple[np.ndarray, np.ndarray]:
             start = datetime.combine(day, datetime.min.time(), self.tz)
-            table = read_forecast_table(
-                self.lake, [site_id], start=start, end=start + timedelta(days=1)
+            end = start + timedelta(days=1)
+            slots = pd.date_range(start, end, freq=f"{PERIOD_MINUTES}min", inclusive="left")
+            try:
+                table = read_forecast_table(self.lake, [site_id], start=start, end=end)
+            except NotFoundError:
+                # No crowding history (or no capacity): unknown, which is not empty.
+                table = pd.DataFrame({"site_id": site_id, "slot": slots.tz_convert("UTC")})
+            # Every slot of the day is present; one a model has no answer for (a gap in
+            # the history, a step past its reach) stays NaN and is shown as unknown.
+            table = (
+                table.assign(slot=pd.DatetimeIndex(table["slot"]).tz_convert("UTC"))
+                .drop_duplicates("slot")
+                .set_index("slot")
+                .reindex(slots.tz_convert("UTC").rename("slot"))
+                .reset_index()
+                .assign(site_id=site_id)
             )
-            # A gap in the history can leave a model without an answer for some periods.
-            table[["load", "load_p10", "load_p90"]] = table[
-                ["load", "load_p10", "load_p90"]
-            ].fillna(0.0)
+            for name in FORECAST_VALUES:
+                table[name] = pd.to_numeric(table.get(name), errors="coerce")
             return build_forecast_lookup(table, period_minutes=PERIOD_MINUTES).sites[site_id]
 
         return self.cached("forecast", site_id, day, build=build)
@@ -230,15 +287,24 @@ class AdviceService:
         start: datetime,
         end: datetime,
         preferred: datetime | None,
+        *,
+        arrive_by: bool = False,
+        route: int = 0,
     ) -> dict[str, Any]:
         """Ranked departure slots for one request, recorded in the counters.
+
+        With ``arrive_by`` the window (and preferred time) are arrival times; ``route``
+        picks one of the journey's alternatives (0 = the fastest).
 
         Returns
         -------
         dict
             Fields of ``AdvicePublic``.
         """
-        return self.respond(self.read_inputs(origin, destination, start, end, preferred))
+        inputs = self.read_inputs(
+            origin, destination, start, end, preferred, arrive_by=arrive_by, route=route
+        )
+        return self.respond(inputs)
 
     def read_inputs(
         self,
@@ -247,21 +313,33 @@ class AdviceService:
         start: datetime,
         end: datetime,
         preferred: datetime | None,
+        *,
+        arrive_by: bool = False,
+        route: int = 0,
     ) -> AdviceInputs:
         """Everything a request needs from the lake; slow (DuckDB reads, seconds on a
         large lake) for whatever is not cached yet, so async callers run it in a thread.
         Errors as :func:`check_window` and :func:`build_trip` raise them."""
         clock = self.get_clock()
         window = build_window(start, end, preferred, tz=self.settings.local_timezone)
+        trip = self.get_trip(
+            origin, destination, day=window.start.astimezone(self.tz).date(), route=route
+        )
+        if arrive_by:
+            # Arrival times become departures by the trip's usual duration.
+            window = shift_window(window, -timedelta(minutes=trip.travel_minutes))
         check_window(window, now=clock.now)  # before any forecast is read for it
         if window.start - clock.now > ADVICE_HORIZON:
             raise InvalidQueryError(
                 f"the departure window starts more than {ADVICE_HORIZON.days} days after "
                 f"now ({clock.now:%Y-%m-%d %H:%M}); forecasts reach that far"
             )
-        trip = self.get_trip(origin, destination)
         lookup = self.get_lookup(trip, window, clock.now)
-        return AdviceInputs(clock, window, trip, lookup, self.get_names(), self.is_synthetic())
+        journeys = () if destination is None else tuple(self.get_journeys(origin, destination))
+        return AdviceInputs(
+            clock, window, trip, lookup, self.get_names(), self.is_synthetic(),
+            journeys, route, arrive_by,
+        )  # fmt: skip
 
     def get_cached_inputs(
         self,
@@ -270,12 +348,17 @@ class AdviceService:
         start: datetime,
         end: datetime,
         preferred: datetime | None,
+        *,
+        arrive_by: bool = False,
+        route: int = 0,
     ) -> AdviceInputs | None:
         """:meth:`read_inputs` from the caches alone (cheap, safe on the event loop);
         None when anything must be read first. Remembered errors are raised."""
         with cached_only():
             try:
-                return self.read_inputs(origin, destination, start, end, preferred)
+                return self.read_inputs(
+                    origin, destination, start, end, preferred, arrive_by=arrive_by, route=route
+                )
             except ColdCacheError:
                 return None
 
@@ -294,6 +377,7 @@ class AdviceService:
         )
         self._record_effect(trip, advice.columns, advice.holdout)
         slots = build_slot_records(advice.columns)
+        recommended = bool(advice.columns["recommended"][0]) if slots else False
         return {
             "origin": trip.origin,
             "destination": trip.destination,
@@ -302,7 +386,9 @@ class AdviceService:
             "policy": advice.policy,
             "holdout": advice.holdout,
             "message": advice.message,
-            "recommended": None if advice.holdout else slots[0],
+            "forecast_coverage": round(advice.coverage, 4),
+            "min_gain": self.policy.min_gain,
+            "recommended": slots[0] if recommended else None,
             "slots": slots,
             "origin_name": inputs.names.get(trip.origin),
             "destination_name": inputs.names.get(trip.destination) if trip.destination else None,
@@ -312,7 +398,38 @@ class AdviceService:
             "preferred": max(window.preferred, clock.now).isoformat(),
             "clock": clock.to_dict(),
             "synthetic": inputs.synthetic,
+            **self._describe_route(inputs, advice.columns),
         }
+
+    def _describe_route(self, inputs: AdviceInputs, slots: dict[str, np.ndarray]) -> dict[str, Any]:
+        """The journey's legs timed from the first ranked slot, and its alternatives."""
+        names = self.get_station_names()
+        legs = (
+            build_leg_records(inputs.trip, slots["departure"][0], names)
+            if inputs.trip.legs and len(slots["departure"])
+            else []
+        )
+        routes = build_alternative_records(list(inputs.journeys), names, chosen=inputs.route)
+        return {
+            "legs": legs,
+            "transfers": max(len(inputs.trip.legs) - 1, 0),
+            "routes": routes,
+            "route": inputs.route,
+            "arrive_by": inputs.arrive_by,
+        }
+
+    def get_station_names(self) -> dict[str, dict[str, Any]]:
+        """Chinese and English name of every site by id."""
+
+        def build() -> dict[str, dict[str, Any]]:
+            sites = self.get_sites()[["site_id", "name_zh", "name_en"]]
+            sites = sites.astype(object).where(sites.notna(), None)
+            return {
+                row.site_id: {"name_zh": row.name_zh, "name_en": row.name_en or row.site_id}
+                for row in sites.itertuples()
+            }
+
+        return self.cached("station_names", build=build)
 
     def get_names(self) -> dict[str, str]:
         """English name of every site by id."""
@@ -393,6 +510,8 @@ class AdviceService:
         if holdout:
             self.counters.increment(preferred, f"{key}:holdout", 1)
             return
+        if not len(slots["recommended"]) or not slots["recommended"][0]:
+            return  # nothing advised (no forecast to compare with): in neither group
         self.counters.increment(preferred, f"{key}:advised", 1)
         chosen = slots["departure"][0]
         if chosen != preferred:
@@ -404,6 +523,8 @@ def build_slot_records(slots: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     """Ranked slots as JSON-ready dicts (``AdviceSlotPublic``); the same fields as
     ``Advice.to_dict`` without pandas' per-row cost, which dominated a request."""
     columns: dict[str, list[Any]] = {name: slots[name].tolist() for name in ADVICE_COLUMNS}
+    for name in NULLABLE_COLUMNS:  # no forecast: null, never 0 % (nor JSON's invalid NaN)
+        columns[name] = [None if v != v else v for v in columns[name]]
     for name in ("departure", "arrival"):
         columns[name] = [moment.isoformat() for moment in columns[name]]
     names = list(columns)
@@ -482,6 +603,18 @@ def _find_city(code: Any, region: str) -> Any:
         return get_city(code, region)
     except NotFoundError:
         return None
+
+
+def check_station(sites: pd.DataFrame, site_id: str) -> None:
+    """Refuse a known site that is no station (an air monitor, a road sensor)."""
+    kinds = sites.loc[sites["site_id"] == site_id, "kind"]
+    if len(kinds) and kinds.iloc[0] not in STATION_KINDS:
+        raise InvalidQueryError(f"{site_id!r} is not a station on a line")
+
+
+def shift_window(window: Window, by: timedelta) -> Window:
+    """The same window moved by ``by`` (arrival times to departure times)."""
+    return Window(window.start + by, window.end + by, window.preferred + by)
 
 
 def _aware(moment: datetime, tz: ZoneInfo) -> datetime:

@@ -158,19 +158,22 @@ def build_journey_trip(journey: Journey, *, travel_profile: np.ndarray | None = 
         # Stations of the sites' own lines count recommendations per 'up'/'down'; a
         # stop that several lines serve counts them per line.
         direction = (
-            leg.direction if leg.network_id == ATTRIBUTE_NETWORK else f"{leg.line_id}/{leg.direction}"
+            leg.direction
+            if leg.network_id == ATTRIBUTE_NETWORK
+            else f"{leg.line_id}/{leg.direction}"
         )
         for site_id, offset in zip(leg.stops, leg.stop_offsets, strict=True):
-            segments.append(Segment(site_id, direction, int(round(start + offset))))
+            segments.append(Segment(site_id, direction, round(start + offset)))
         start += leg.ride_minutes
-    profile = None if travel_profile is None else tuple(float(v) for v in travel_profile)
+    # Whole minutes, as timetables and travellers count them.
+    profile = None if travel_profile is None else tuple(float(v) for v in np.round(travel_profile))
     first_line = journey.legs[0].line_id if journey.legs else None
     return Trip(
         journey.origin,
         journey.destination,
         first_line,
         tuple(segments),
-        int(round(journey.travel_minutes)),
+        round(journey.travel_minutes),
         journey.legs,
         profile,
     )

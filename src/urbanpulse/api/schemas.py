@@ -243,13 +243,52 @@ class AdviceCreate(BaseModel):
     origin: str = Field(description="Station id where the trip starts.")
     destination: str | None = Field(
         default=None,
-        description="Station id on the same line; leave out for crowding at the origin only.",
+        description="Station id where the trip ends, on any line of the same network; "
+        "leave out for crowding at the origin only.",
     )
-    start: datetime = Field(description="Earliest departure.")
+    start: datetime = Field(description="Earliest departure (or arrival, with arrive_by).")
     end: datetime = Field(description="Latest departure (at most 24 hours after start).")
     preferred: datetime | None = Field(
         default=None, description="When the commuter would rather leave (default: start)."
     )
+    arrive_by: bool = Field(
+        default=False, description="The window and preferred time are arrival times."
+    )
+    route: int = Field(default=0, ge=0, description="Which route of the journey (0 = fastest).")
+
+
+class LegPublic(BaseModel):
+    """One ride of a journey, timed from the first ranked departure slot."""
+
+    line_id: str
+    line_name_zh: str | None
+    line_name_en: str
+    mode: str
+    direction: str
+    from_site_id: str
+    from_name_zh: str | None
+    from_name_en: str | None
+    to_site_id: str
+    to_name_zh: str | None
+    to_name_en: str | None
+    departure: datetime = Field(description="When the train or bus leaves (local time).")
+    arrival: datetime
+    stops: int = Field(description="Stops ridden.")
+    walk_minutes: float = Field(description="On foot before boarding (a change of line).")
+    wait_minutes: float = Field(description="Expected wait at boarding (half the headway).")
+    ride_minutes: float
+
+
+class RoutePublic(BaseModel):
+    """One route between the two stations: its lines and usual minutes."""
+
+    route: int
+    chosen: bool
+    travel_minutes: float
+    transfers: int
+    lines: list[str]
+    via: list[str | None] = Field(description="Stations where the route changes line.")
+    via_zh: list[str | None]
 
 
 class AdviceSlotPublic(BaseModel):
@@ -258,7 +297,9 @@ class AdviceSlotPublic(BaseModel):
     departure: datetime = Field(description="Start of the departure slot (local time).")
     label: str = Field(description="'HH:MM' local time.")
     arrival: datetime
-    travel_minutes: int
+    travel_minutes: float | None = Field(
+        description="Minutes door to door for this departure; null where it does not run."
+    )
     crowding: float = Field(
         description="Predicted load against capacity on the trip's most crowded train "
         "(1.0 = full), including recommendations already issued."
@@ -300,6 +341,11 @@ class AdvicePublic(BaseModel):
     slots: list[AdviceSlotPublic]
     clock: ClockPublic
     synthetic: bool = Field(description=SYNTHETIC)
+    legs: list[LegPublic] = Field(default_factory=list)
+    transfers: int = 0
+    routes: list[RoutePublic] = Field(default_factory=list)
+    route: int = 0
+    arrive_by: bool = False
 
 
 class AccuracyRowPublic(BaseModel):

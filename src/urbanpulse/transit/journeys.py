@@ -16,6 +16,7 @@ hours the journey is not available.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -129,7 +130,7 @@ class JourneyPlanner:
         stations = self.network.stations.set_index("site_id")
         for site_id in (origin, destination):
             if site_id not in stations.index:
-                raise NotFoundError(f"{site_id!r} is not a station on any line")
+                raise NotFoundError(f"unknown station {site_id!r}: no line stops there")
         if stations.at[origin, "network_id"] != stations.at[destination, "network_id"]:
             raise InvalidQueryError(
                 f"{origin!r} and {destination!r} belong to different transit networks"
@@ -170,7 +171,7 @@ class JourneyPlanner:
         board, rides, alight = nodes[0], nodes[1:-1], nodes[-1]
         line_id, direction = str(rides[0][1]), str(rides[0][2])
         offsets, elapsed = [], 0.0
-        for a, b in zip(rides[:-1], rides[1:], strict=True):
+        for a, b in itertools.pairwise(rides):
             offsets.append(elapsed)
             elapsed += self.graph.edges[a, b]["weight"]
         stops = tuple(str(self.graph.nodes[r]["site_id"]) for r in rides[:-1])
@@ -299,7 +300,10 @@ def build_period_graph(network: TransitNetwork, schedule: Schedule) -> nx.DiGrap
         graph.add_edge(("a", site_id), ("d", site_id), weight=0.0, line=None)
     for row in network.transfers.itertuples():
         graph.add_edge(
-            ("a", row.from_site_id), ("d", row.to_site_id), weight=float(row.walk_minutes), line=None
+            ("a", row.from_site_id),
+            ("d", row.to_site_id),
+            weight=float(row.walk_minutes),
+            line=None,
         )
     return graph
 
@@ -334,7 +338,9 @@ def _service_day(day_type: str) -> str:
     return {"weekday": "weekday", "saturday": "saturday"}.get(day_type, "sunday")
 
 
-def _index_service(service: pd.DataFrame) -> dict[tuple[str, str, str], dict[int, tuple[float, float]]]:
+def _index_service(
+    service: pd.DataFrame,
+) -> dict[tuple[str, str, str], dict[int, tuple[float, float]]]:
     """(line, direction, day) -> period start -> (headway, run factor against the median)."""
     index: dict[tuple[str, str, str], dict[int, tuple[float, float]]] = {}
     if service.empty:

@@ -107,7 +107,9 @@ def build_stations(sites: pd.DataFrame, stops: pd.DataFrame) -> pd.DataFrame:
     return rows[[*columns, "lat", "lon", "capacity", "synthetic"]].reset_index(drop=True)
 
 
-def build_attribute_lines(sites: pd.DataFrame, known: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def build_attribute_lines(
+    sites: pd.DataFrame, known: set[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Lines of stations that name their line in their attributes, both ways.
 
     Sites already on a stored network (``known``) are left to it.
@@ -126,7 +128,9 @@ def build_attribute_lines(sites: pd.DataFrame, known: set[str]) -> tuple[pd.Data
             "sequence": [a.get("sequence") for a in attrs],
             "minutes": [a.get("minutes_to_next") for a in attrs],
             "loop": [bool(a.get("loop", False)) for a in attrs],
-            "mode": [a.get("mode") or _mode_of(k) for a, k in zip(attrs, rows["kind"], strict=True)],
+            "mode": [
+                a.get("mode") or _mode_of(k) for a, k in zip(attrs, rows["kind"], strict=True)
+            ],
             "name_zh": [a.get("line_name_zh") for a in attrs],
             "name_en": [a.get("line_name_en") for a in attrs],
         }
@@ -194,7 +198,9 @@ def build_same_name_transfers(stations: pd.DataFrame) -> pd.DataFrame:
     frames = []
     for column in ("name_zh", "name_en"):
         named = stations.dropna(subset=[column])[["site_id", "network_id", "city_code", column]]
-        named = named.assign(city_code=named["city_code"].fillna(""), key=named[column].str.casefold())
+        named = named.assign(
+            city_code=named["city_code"].fillna(""), key=named[column].str.casefold()
+        )
         pairs = named.merge(named, on=["network_id", "city_code", "key"], suffixes=("", "_to"))
         pairs = pairs[pairs["site_id"] != pairs["site_id_to"]]
         frames.append(pairs[["network_id", "site_id", "site_id_to"]])
@@ -214,7 +220,9 @@ def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     # Empty parts are left out: they would only blur the column types of the others.
     filled = [f for f in frames if not f.empty]
     if not filled:
-        return frames[0].iloc[0:0][columns] if not frames[0].empty else pd.DataFrame(columns=columns)
+        return (
+            frames[0].iloc[0:0][columns] if not frames[0].empty else pd.DataFrame(columns=columns)
+        )
     return pd.concat(filled, ignore_index=True)[columns]
 
 

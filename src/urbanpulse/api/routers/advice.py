@@ -24,8 +24,13 @@ are spread over near-equivalent slots instead of all sent to one. A share of req
 (the holdout group, `holdout: true`) gets no recommendation, so operators can measure
 what advice changes. Times without an offset are local time (Asia/Shanghai).
 
-Errors: 404 for an unknown station; 400 for stations on different lines, the same
-station twice, a window that is over, longer than 24 hours, ends before it starts,
+The journey may change lines: `legs` gives each ride (line, from, to, when the train
+leaves and arrives, minutes walked and waited before it) for the first ranked slot, and
+`routes` up to three alternatives; `route` picks one. With `arrive_by` the window is
+when the traveller wants to arrive.
+
+Errors: 404 for an unknown station; 400 for stations no journey connects (different
+networks), a route that does not exist, the same station twice, a window that is over, longer than 24 hours, ends before it starts,
 starts more than 7 days ahead or does not hold the preferred time, and for times
 outside 1970-01-01..2199-12-31; 422 for malformed times or missing fields.
 """
@@ -51,15 +56,19 @@ async def advise(
     start: datetime,
     end: datetime,
     preferred: datetime | None,
+    *,
+    arrive_by: bool = False,
+    route: int = 0,
 ) -> JSONResponse:
     """The advice as JSON: on the event loop when its inputs are cached, else read first
     in the thread pool (bounds of the times checked before either)."""
     for name, moment in (("start", start), ("end", end), ("preferred", preferred)):
         check_moment(moment, name=name)
     args = (origin, destination, start, end, preferred)
-    inputs = service.get_cached_inputs(*args)
+    options = {"arrive_by": arrive_by, "route": route}
+    inputs = service.get_cached_inputs(*args, **options)
     if inputs is None:
-        inputs = await run_in_threadpool(service.read_inputs, *args)
+        inputs = await run_in_threadpool(lambda: service.read_inputs(*args, **options))
     return build_response(service.respond(inputs))
 
 
@@ -78,7 +87,14 @@ async def post_advice(
     ],
 ) -> JSONResponse:
     return await advise(
-        service, body.origin, body.destination, body.start, body.end, body.preferred
+        service,
+        body.origin,
+        body.destination,
+        body.start,
+        body.end,
+        body.preferred,
+        arrive_by=body.arrive_by,
+        route=body.route,
     )
 
 
@@ -98,10 +114,19 @@ async def get_advice(
     ],
     end: Annotated[datetime, Query(description="Latest departure.", examples=["2026-11-02T09:30"])],
     destination: Annotated[
-        str | None, Query(description="Station id on the same line.", examples=["bj-m1-s15"])
+        str | None,
+        Query(description="Station id where the trip ends (any line).", examples=["bj-m1-s20"]),
     ] = None,
     preferred: Annotated[
         datetime | None, Query(description="Preferred departure (default: start).")
     ] = None,
+    arrive_by: Annotated[
+        bool, Query(description="The window and preferred time are arrival times.")
+    ] = False,
+    route: Annotated[
+        int, Query(ge=0, description="Which of the journey's routes (0 = the fastest).")
+    ] = 0,
 ) -> JSONResponse:
-    return await advise(service, origin, destination, start, end, preferred)
+    return await advise(
+        service, origin, destination, start, end, preferred, arrive_by=arrive_by, route=route
+    )
