@@ -192,11 +192,11 @@ def _reject(feed: CheckedFeed, name: str, bad: pd.Series, column: str | None, re
     if not bad.any():
         return
     source = frame.attrs.get("source", f"{feed.source}/{name}.txt")
-    columns = [c for c in frame.columns if c != LINE and not c.endswith("_s")]
-    for row in frame[bad].itertuples(index=False):
-        record = row._asdict() if hasattr(row, "_asdict") else {}
-        raw = ",".join(str(getattr(row, c, "") or "") for c in columns if c.isidentifier())
-        feed.quarantine.append(build_reject(source, int(record.get(LINE, 0)), column, reason, raw))
+    columns = [c for c in frame.columns if c != LINE and not c.endswith("_s") and c != "_order"]
+    rejected = frame.loc[bad]
+    raws = rejected[columns].fillna("").astype(str).agg(",".join, axis=1)
+    for line, raw in zip(rejected[LINE].tolist(), raws.tolist(), strict=True):
+        feed.quarantine.append(build_reject(source, int(line), column, reason, raw))
     kept = frame[~bad].copy()
     kept.attrs = frame.attrs
     feed.tables[name] = kept
@@ -320,7 +320,8 @@ def _check_order(feed: CheckedFeed) -> None:
     bad = pd.Series(False, index=times.index)
     for trip in suspects:
         rows = times.index[times["trip_id"] == trip]
-        keep = _longest_in_order(leave.loc[rows].to_numpy())
+        # Searched from the end, so a tie keeps the earlier stops (the trip's start).
+        keep = _longest_in_order(-leave.loc[rows].to_numpy()[::-1])[::-1]
         bad.loc[rows[~keep & ~np.isnan(leave.loc[rows].to_numpy())]] = True
     _reject(feed, "stop_times", bad, "arrival_time", "time out of order within its trip")
     times = feed.tables["stop_times"]
