@@ -32,7 +32,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 LAKE_OPTION = typer.Option(
-    None, "--lake", help="Lake folder [default: URBANPULSE_LAKE_PATH or var/lake]."
+    None, "--lake", help="Lake folder \\[default: URBANPULSE_LAKE_PATH or var/lake]."
 )
 
 
@@ -331,11 +331,11 @@ def lake_vacuum(lake: Path | None = LAKE_OPTION) -> None:
 @app.command()
 def demo(
     lake: Path | None = LAKE_OPTION,
-    host: str | None = typer.Option(None, help="Address to listen on [default: 127.0.0.1]."),
-    port: int | None = typer.Option(None, help="Port to listen on [default: 8000]."),
-    weeks: int | None = typer.Option(None, help="Weeks of 5-minute data to generate [default: 8]."),
+    host: str | None = typer.Option(None, help="Address to listen on \\[default: 127.0.0.1]."),
+    port: int | None = typer.Option(None, help="Port to listen on \\[default: 8000]."),
+    weeks: int | None = typer.Option(None, help="Weeks of 5-minute data to generate \\[default: 8]."),
     seed: int | None = typer.Option(
-        None, help="Seed of the synthetic city cluster [default: 2026]."
+        None, help="Seed of the synthetic city cluster \\[default: 2026]."
     ),
     serve_app: bool = typer.Option(
         True, "--serve/--no-serve", help="Serve the web app after building."
@@ -377,8 +377,8 @@ def demo(
 @app.command()
 def serve(
     lake: Path | None = LAKE_OPTION,
-    host: str | None = typer.Option(None, help="Address to listen on [default: 127.0.0.1]."),
-    port: int | None = typer.Option(None, help="Port to listen on [default: 8000]."),
+    host: str | None = typer.Option(None, help="Address to listen on \\[default: 127.0.0.1]."),
+    port: int | None = typer.Option(None, help="Port to listen on \\[default: 8000]."),
 ) -> None:
     """Serve the web app and HTTP API over the lake."""
     settings = _settings(lake)
@@ -397,7 +397,7 @@ def _serve(settings: Settings) -> None:
 
 def _mount_domain_commands() -> None:
     """Commands that live with their domains, mounted here so the CLI stays one tool."""
-    from urbanpulse.advise.cli import simulate_app
+    from urbanpulse.advise.cli import advise_app, simulate_app
     from urbanpulse.forecast.cli import forecast_app
     from urbanpulse.indices.cli import indices_app
     from urbanpulse.transit.cli import transit_app
@@ -405,6 +405,7 @@ def _mount_domain_commands() -> None:
     app.add_typer(indices_app, name="indices")
     app.add_typer(forecast_app)  # no name: its `backtest` command sits at the top level
     app.add_typer(simulate_app, name="simulate")
+    app.add_typer(advise_app)  # no name: `advise` sits at the top level
     app.add_typer(transit_app, name="transit")
 
 

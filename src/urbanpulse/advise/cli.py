@@ -1,8 +1,10 @@
-"""`urbanpulse simulate ...`: what-if runs of the advice service (mounted by the main CLI)."""
+"""`urbanpulse advise FROM TO` and `urbanpulse simulate ...`: the advice service from the
+command line (mounted by the main CLI)."""
 
 from __future__ import annotations
 
 import json
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -148,3 +150,141 @@ def write_chart(
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.write_html(path, include_plotlyjs=True, full_html=True)
+
+
+# -- `urbanpulse advise FROM TO`: the commuter's question from the command line --------
+
+advise_app = typer.Typer()
+
+
+@advise_app.command("advise")
+def advise_command(
+    origin: str = typer.Argument(
+        help="Where the trip starts: a station id or a Chinese, English or pinyin name."
+    ),
+    destination: str = typer.Argument(help="Where it ends, on any line of the same network."),
+    day: str | None = typer.Option(
+        None, "--day", help="Local day, YYYY-MM-DD \\[default: the service's planning day]."
+    ),
+    window: str = typer.Option(
+        "07:00-09:30",
+        "--window",
+        help="When you may leave (or arrive, with --arrive-by): HH:MM-HH:MM local.",
+    ),
+    preferred: str | None = typer.Option(
+        None, "--preferred", help="When you would rather go, HH:MM \\[default: the window's start]."
+    ),
+    arrive_by: bool = typer.Option(
+        False, "--arrive-by", help="The window is when you want to arrive."
+    ),
+    route: int = typer.Option(
+        0, "--route", min=0, help="Which route: 0 the fastest, 1 and 2 the alternatives."
+    ),
+    network: str | None = typer.Option(
+        None, "--network", help="Look names up on this network only."
+    ),
+    lake: Path | None = typer.Option(
+        None, "--lake", help="Lake folder \\[default: URBANPULSE_LAKE_PATH or var/lake]."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the advice as JSON (legs, routes, ranked slots)."
+    ),
+) -> None:
+    """When to leave: the journey's legs (changes of line included) and its departure
+    slots ranked by predicted crowding, with the recommended time and why."""
+    from urbanpulse.advise.routes import resolve_station_pair
+    from urbanpulse.advise.service import build_advice_service
+    from urbanpulse.errors import UrbanPulseError
+    from urbanpulse.settings import Settings
+    from urbanpulse.store import Lake
+
+    settings = Settings()
+    if lake is not None:
+        settings = settings.model_copy(update={"lake_path": lake})
+    try:
+        store = Lake(settings.lake_path)
+        service = build_advice_service(settings, store)
+        start, end, prefer = parse_window(
+            window, preferred, day or service.get_clock().planning_day.isoformat()
+        )
+        source, target = resolve_station_pair(store, origin, destination, network_id=network)
+        body = service.advise(source, target, start, end, prefer, arrive_by=arrive_by, route=route)
+    except (UrbanPulseError, ValueError) as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from None
+    if as_json:
+        print(json.dumps(body, ensure_ascii=False, default=str))
+        return
+    console = Console()
+    console.print(build_legs_table(body))
+    console.print(build_slots_table(body))
+    console.print(body["message"])
+
+
+def parse_window(
+    window: str, preferred: str | None, day: str
+) -> tuple[datetime, datetime, datetime | None]:
+    """Naive local datetimes of an 'HH:MM-HH:MM' window on ``day`` (the service reads
+    them in the settings' time zone); an end at or before the start is the next day.
+
+    Raises
+    ------
+    InvalidQueryError
+        A malformed window, time or day.
+    """
+    from urbanpulse.errors import InvalidQueryError
+
+    try:
+        first, _, last = window.partition("-")
+        base = date.fromisoformat(day)
+        start = datetime.combine(base, time.fromisoformat(first.strip()))
+        end = datetime.combine(base, time.fromisoformat(last.strip()))
+        prefer = (
+            None if preferred is None else datetime.combine(base, time.fromisoformat(preferred))
+        )
+    except ValueError:
+        raise InvalidQueryError(
+            f"--window takes HH:MM-HH:MM and --day YYYY-MM-DD, not {window!r} on {day!r}"
+        ) from None
+    if end <= start:
+        end += timedelta(days=1)
+    return start, end, prefer
+
+
+def build_legs_table(body: dict[str, object]) -> Table:
+    """The journey's legs as a Rich table."""
+    table = Table(
+        title=f"{body['origin_name']} -> {body['destination_name']}: {body['transfers']} change(s)"
+    )
+    for name in ("line", "from", "to", "leaves", "arrives", "walk + wait"):
+        table.add_column(name)
+    for leg in body["legs"]:  # type: ignore[attr-defined]
+        table.add_row(
+            f"{leg['line_name_zh'] or ''} {leg['line_name_en']}".strip(),
+            f"{leg['from_name_zh'] or ''} {leg['from_name_en'] or ''}".strip(),
+            f"{leg['to_name_zh'] or ''} {leg['to_name_en'] or ''}".strip(),
+            leg["departure"][11:16],
+            leg["arrival"][11:16],
+            f"{leg['walk_minutes']:g} + {leg['wait_minutes']:g} min",
+        )
+    return table
+
+
+def build_slots_table(body: dict[str, object]) -> Table:
+    """The ranked departure slots as a Rich table."""
+    table = Table(title="Departure slots, best first (crowding = load against capacity)")
+    for name in ("leave", "arrive", "minutes", "crowding", "p10-p90", "why"):
+        table.add_column(name)
+    for slot in body["slots"]:  # type: ignore[attr-defined]
+        crowding = slot["crowding"]
+        shown = "no forecast" if crowding is None else f"{crowding:.0%}"
+        band = "" if crowding is None else f"{slot['crowding_p10']:.0%}-{slot['crowding_p90']:.0%}"
+        table.add_row(
+            slot["label"],
+            slot["arrival"][11:16],
+            f"{slot['travel_minutes']}",
+            shown,
+            band,
+            slot["reason"],
+        )
+    return table

@@ -1,5 +1,6 @@
-"""From planned journeys to what advice ranks and shows: the trip of a chosen route on a
-given day, its legs timed from a departure, and the alternatives in words.
+"""From planned journeys to what advice ranks and shows: the two stations a traveller
+names, the trip of a chosen route on a given day, its legs timed from a departure, and
+the alternatives.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ import numpy as np
 
 from urbanpulse.advise.trips import Trip, build_journey_trip
 from urbanpulse.catalog.calendar import get_day_type
-from urbanpulse.errors import InvalidQueryError
+from urbanpulse.errors import InvalidQueryError, NotFoundError
+from urbanpulse.store import Lake
 from urbanpulse.transit.journeys import Journey, JourneyPlanner, Leg
+from urbanpulse.transit.network import read_transit_network
+from urbanpulse.transit.search import find_stations
 
 
 def get_service_day(day: date, *, country: str) -> str:
@@ -54,9 +58,9 @@ def build_leg_records(
     records = []
     for leg in trip.legs:
         clock += timedelta(minutes=leg.walk_minutes + leg.wait_minutes)
-        leaves = clock
+        leaves = _to_minute(clock)
         clock += timedelta(minutes=leg.ride_minutes * scale)
-        records.append(_leg_record(leg, leaves, clock, names))
+        records.append(_leg_record(leg, leaves, max(_to_minute(clock), leaves), names))
     return records
 
 
@@ -76,6 +80,11 @@ def build_alternative_records(
         }
         for k, journey in enumerate(journeys)
     ]
+
+
+def _to_minute(moment: datetime) -> datetime:
+    # Timetables speak in whole minutes.
+    return (moment + timedelta(seconds=30)).replace(second=0, microsecond=0)
 
 
 def _get_scale(trip: Trip, departure: datetime) -> float:
@@ -119,3 +128,41 @@ def _leg_record(
 
 def _line_label(leg: Leg) -> str:
     return leg.name_en or leg.name_zh or leg.line_id
+
+
+def resolve_station_pair(
+    lake: Lake, origin: str, destination: str, *, network_id: str | None = None
+) -> tuple[str, str]:
+    """Site ids of two stations given by id or by Chinese, English or pinyin name, on one
+    network (the first network holding both names when none is given).
+
+    Raises
+    ------
+    NotFoundError
+        A name no station matches.
+    InvalidQueryError
+        Names that match stations of different networks only.
+    """
+    from_matches = _match_station(lake, origin, network_id)
+    to_matches = _match_station(lake, destination, network_id)
+    for from_site, from_network in from_matches:
+        for to_site, to_network in to_matches:
+            if from_network == to_network:
+                return from_site, to_site
+    raise InvalidQueryError(
+        f"{origin!r} and {destination!r} are not stations of one network; "
+        "give site ids or --network"
+    )
+
+
+def _match_station(lake: Lake, query: str, network_id: str | None) -> list[tuple[str, str]]:
+    """(site id, network id) of the stations a query names: the site of that id, else
+    the stations of that exact name, else the best match."""
+    stations = read_transit_network(lake).stations.set_index("site_id")["network_id"]
+    if query in stations.index:
+        return [(query, str(stations[query]))]
+    matches = find_stations(lake, query, network_id=network_id, limit=50)
+    if not matches:
+        raise NotFoundError(f"no station is called {query!r}")
+    exact = [m for m in matches if m.match == "exact"] or matches[:1]
+    return [(m.site_id, str(stations.get(m.site_id, m.network_id))) for m in exact]

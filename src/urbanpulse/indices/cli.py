@@ -113,7 +113,7 @@ def load_command(
         ..., "--mapping", help="Indicator mapping (.toml), e.g. mappings/indicators-example.toml."
     ),
     lake: Path | None = typer.Option(
-        None, "--lake", help="Lake folder [default: URBANPULSE_LAKE_PATH or var/lake]."
+        None, "--lake", help="Lake folder \\[default: URBANPULSE_LAKE_PATH or var/lake]."
     ),
 ) -> None:
     """Load yearly indicators by city into the lake for the monitor page; bad cells go
