@@ -7,6 +7,11 @@
    Target: RMSE at least 10 % below persistence at every horizon, fit + predict < 2 min.
 2. Beijing PM2.5, hourly, day ahead (24 steps), rolling origins: the same model
    against the seasonal profile and persistence.
+3. Hangzhou metro entries (80 stations, 10-min slots, 2019-01-01..25, Asia/Shanghai,
+   CN holidays): fitted on the first 18 days, each of the last 7 forecast a day ahead
+   at its local midnight from the rows before it; WAPE over all station-slots for
+   ``auto``, the weekly seasonal naive and the seasonal profile. Target: auto's WAPE
+   at most 0.85 x the weekly naive's (the data's README gives the naive 14.7 %).
 
 ``auto`` chooses a model per site group and horizon step on held-out training rows;
 for each horizon the output names what it chose there and the coverage of its p10/p90
@@ -29,9 +34,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.table import Table
 
-from urbanpulse.forecast import compute_backtest, get_protocol, read_panel
+from urbanpulse.forecast import (
+    CalendarSpec,
+    compute_backtest,
+    compute_panel,
+    get_protocol,
+    read_panel,
+)
 from urbanpulse.forecast.backtest import get_origins
+from urbanpulse.forecast.day_ahead import DayAheadResult, compute_day_ahead
 from urbanpulse.forecast.report import (
     build_backtest_table,
     build_choice_table,
@@ -45,6 +58,9 @@ REPO = Path(__file__).resolve().parents[1]
 PERSISTENCE_PUBLISHED = [5.54, 6.70, 7.63, 8.46]
 TARGET_RATIO = 0.90
 TIME_BUDGET_SECONDS = 120.0
+HANGZHOU = CalendarSpec(tz="Asia/Shanghai", country="CN")
+HANGZHOU_TRAIN_DAYS = 18
+HANGZHOU_TARGET_RATIO = 0.85
 
 
 def get_shared_data_dir() -> Path:
@@ -197,6 +213,69 @@ def bench_beijing(data: Path, console: Console) -> dict[str, object]:
     }
 
 
+def read_hangzhou_observations(data: Path) -> pd.DataFrame:
+    """The long CSV as observations (site_id, ts, value): local slot starts to UTC.
+
+    The ingest mapping cannot yet join a date column and an HH:MM column into one time,
+    so the rows are turned into the product's observation shape here and go through
+    the product's panel reader like every other source.
+    """
+    raw = pd.read_csv(data / "hangzhou-metro" / "entries_10min.csv")
+    local = pd.to_datetime(raw["date"] + " " + raw["time"], format="%Y-%m-%d %H:%M")
+    return pd.DataFrame(
+        {
+            "site_id": "hz-" + raw["station"].astype(str).str.zfill(2),
+            "ts": local.dt.tz_localize(HANGZHOU.tz).dt.tz_convert("UTC"),
+            "value": raw["entries"].astype(float),
+        }
+    )
+
+
+def bench_hangzhou(data: Path, console: Console) -> dict[str, object]:
+    panel = compute_panel(read_hangzhou_observations(data), period_minutes=10, tz=HANGZHOU.tz)
+    first = pd.Timestamp(panel.index[0]).tz_convert(HANGZHOU.tz).date()
+    test_start = first + pd.Timedelta(days=HANGZHOU_TRAIN_DAYS)
+    result = compute_day_ahead(
+        panel, test_start=test_start, models=["seasonal_profile", "auto"], calendar=HANGZHOU
+    )
+    console.print(build_day_ahead_table(result, panel.shape[1]))
+    wape = result.scores.set_index("model")["wape"]
+    ratio = float(wape["auto"] / wape["weekly_naive"])
+    return {
+        "train_days": HANGZHOU_TRAIN_DAYS,
+        "test_days": [str(d) for d in result.test_days],
+        "sites": int(panel.shape[1]),
+        "wape": round(float(wape["auto"]), 3),
+        "weekly_naive_wape": round(float(wape["weekly_naive"]), 3),
+        "seasonal_profile_wape": round(float(wape["seasonal_profile"]), 3),
+        "ratio_vs_weekly_naive": round(ratio, 4),
+        "target": HANGZHOU_TARGET_RATIO,
+        "meets_target": ratio <= HANGZHOU_TARGET_RATIO,
+        "selected": result.selection,
+        "seconds": {
+            str(r.model): round(float(r.fit_seconds), 1) for r in result.scores.itertuples()
+        },
+    }
+
+
+def build_day_ahead_table(result: DayAheadResult, sites: int) -> Table:
+    """WAPE and friends per model over all test station-slots."""
+    days = f"{result.test_days[0]} .. {result.test_days[-1]}"
+    table = Table(title=f"Hangzhou metro, day ahead at local midnight, {sites} stations, {days}")
+    for column in ("model", "WAPE %", "MAE", "RMSE", "WAPE / weekly naive", "fit+predict s"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for row in result.scores.itertuples(index=False):
+        table.add_row(
+            str(row.model),
+            f"{row.wape:.2f}",
+            f"{row.mae:.2f}",
+            f"{row.rmse:.2f}",
+            f"{row.wape_vs_weekly_naive:.3f}",
+            f"{row.fit_seconds:.1f}",
+        )
+    return table
+
+
 def main() -> int:
     data = get_shared_data_dir()
     if not (data / "los-loop").is_dir():
@@ -206,6 +285,7 @@ def main() -> int:
     figures = {
         "los_loop": bench_los_loop(data, console),
         "beijing_pm25_day_ahead": bench_beijing(data, console),
+        "hangzhou_day_ahead": bench_hangzhou(data, console),
     }
     print(json.dumps(figures))
     return 0

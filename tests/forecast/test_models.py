@@ -19,7 +19,9 @@ from urbanpulse.forecast import (
     GlobalBoost,
     Persistence,
     RollingMean,
+    SeasonalBoost,
     SeasonalProfile,
+    WeeklyNaive,
     build_model,
     compute_metrics,
     compute_panel,
@@ -37,7 +39,14 @@ def small_boost() -> GlobalBoost:
 
 @pytest.mark.parametrize(
     "model",
-    [Persistence(), RollingMean(window=4), SeasonalProfile(), small_boost()],
+    [
+        Persistence(),
+        RollingMean(window=4),
+        WeeklyNaive(),
+        SeasonalProfile(),
+        small_boost(),
+        SeasonalBoost(max_rows=4000, rounds=20),
+    ],
     ids=lambda m: m.name,
 )
 @pytest.mark.parametrize("horizon", [1, 5, 24])
@@ -55,7 +64,14 @@ def test_models_read_nothing_at_or_after_the_origin(daily_panel: Panel) -> None:
     panel = daily_panel(days=10)
     spoiled = panel.copy()
     spoiled.iloc[220:] = 1e6
-    for model in (Persistence(), RollingMean(window=4), SeasonalProfile(), small_boost()):
+    for model in (
+        Persistence(),
+        RollingMean(window=4),
+        WeeklyNaive(),
+        SeasonalProfile(),
+        small_boost(),
+        SeasonalBoost(max_rows=4000, rounds=20),
+    ):
         model.fit(panel.iloc[:200], horizon=6)
         clean = model.predict(panel, np.array([220]), horizon=6)
         assert np.allclose(clean, model.predict(spoiled, np.array([220]), horizon=6)), model.name
