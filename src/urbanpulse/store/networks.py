@@ -22,7 +22,8 @@ lines
 line_stops
     The ordered stops of each line and direction: network_id, line_id, direction,
     sequence (0, 1, ...), site_id, minutes_to_next and metres_to_next (null at the last
-    stop), first_departure and last_departure at that stop ('HH:MM:SS' or null).
+    stop, except on a loop line, where they lead back to the first stop),
+    first_departure and last_departure at that stop ('HH:MM:SS' or null).
 line_service
     Scheduled service per period of a representative day: network_id, line_id,
     direction, day_type ('weekday', 'saturday', 'sunday'), period_start (minutes after
