@@ -57,3 +57,17 @@ def test_lookup_refuses_unknown_sites_and_slots() -> None:
         lookup.get_values("y", key)
     with pytest.raises(NotFoundError, match="no crowding forecast"):
         lookup.get_values("x", key + 900)
+
+
+def test_profile_forecast_reads_periods_and_days_in_the_callers_calendar() -> None:
+    from urbanpulse.forecast import CalendarSpec
+
+    # 2026-01-26 is Republic Day in India, a plain Monday in China; 08:00 in Kolkata
+    # is 02:30 UTC, a period that only a Kolkata calendar labels 08:00.
+    slots = pd.DatetimeIndex(["2026-01-26 02:30"], tz="UTC")
+    kolkata = CalendarSpec(tz="Asia/Kolkata", country="IN")
+    table = compute_profile_forecast(_profile(), "x", slots, capacity=1.0, calendar=kolkata)
+    assert table["load"].iloc[0] == pytest.approx(480 / 1440)  # holiday borrows the weekday
+    shanghai = CalendarSpec(tz="Asia/Shanghai", country="CN")
+    other = compute_profile_forecast(_profile(), "x", slots, capacity=1.0, calendar=shanghai)
+    assert other["load"].iloc[0] == pytest.approx(630 / 1440)  # 10:30 in Shanghai
