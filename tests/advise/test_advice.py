@@ -35,7 +35,7 @@ PEAK = {"07:00": 0.9, "07:15": 0.85, "07:30": 0.8, "07:45": 0.77, "08:00": 1.0,
 FIXED = Policy(name="fixed", spread=False)
 
 
-def _window(start: str = "07:00", end: str = "08:45", preferred: str = "08:00") -> object:
+def _window(start: str = "07:00", end: str = "08:30", preferred: str = "08:00") -> object:
     day = "2026-11-02"
     return build_window(f"{day} {start}", f"{day} {end}", f"{day} {preferred}")
 
@@ -204,7 +204,7 @@ def _issue(policy: Policy, loads: list[float], n: int, seed: int) -> Counter[str
           "attributes": "{}"}]
     )  # fmt: skip
     trip = build_trip(sites, "x")
-    end = pd.Timestamp(f"2026-11-02 {labels[-1]}", tz="Asia/Shanghai") + pd.Timedelta(minutes=15)
+    end = pd.Timestamp(f"2026-11-02 {labels[-1]}", tz="Asia/Shanghai")  # the last slot
     window = build_window(f"2026-11-02 {labels[0]}", end.to_pydatetime(), f"2026-11-02 {labels[0]}")
     counters, rng = MemoryCounters(), np.random.default_rng(seed)
     return Counter(

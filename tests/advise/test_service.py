@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -67,10 +67,11 @@ def test_warm_inputs_come_from_the_caches_alone(demo_lake: Lake) -> None:
     assert service.respond(warm)["slots"]
 
 
-def test_a_missing_forecast_is_remembered_not_read_again(
+def test_a_station_without_history_says_so_and_is_read_once(
     test_lake: Lake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The test lake has no crowding ('load') data, so every forecast read fails.
+    # The test lake has no crowding ('load') data: the forecast read fails, and the
+    # answer says there is no forecast (null crowding), never 0 %.
     reads = []
     read_forecast_table = advice_service.read_forecast_table
 
@@ -84,12 +85,47 @@ def test_a_missing_forecast_is_remembered_not_read_again(
     ).state.advice
     args = ("bj-metro-1", None, datetime(2026, 3, 16, 7), datetime(2026, 3, 16, 9), None)
     for _ in range(3):
-        with pytest.raises(NotFoundError, match="no 'load' observations"):
-            service.advise(*args)
-    # The remembered failure is answered from the cache, on the event loop too.
-    with pytest.raises(NotFoundError):
-        service.get_cached_inputs(*args)
+        body = service.advise(*args)
+        assert body["recommended"] is None and body["forecast_coverage"] == 0.0
+        assert "No crowding forecast" in body["message"]
+        assert len(body["slots"]) == 9  # 07:00 to 09:00, the latest departure included
+        for slot in body["slots"]:
+            assert slot["crowding"] is None and slot["crowding_p90"] is None
+            assert slot["forecast_share"] == 0.0
+            assert slot["reason"].startswith("no crowding forecast")
+    # Remembered: answered from the cache, on the event loop too.
+    assert service.get_cached_inputs(*args) is not None
     assert len(reads) == 1
+    # Nobody was advised, so nobody counts in the measured effect either.
+    _, counts = service.get_effect_counts("bj-metro-1", date(2026, 3, 16))
+    assert all(int(c.sum()) == 0 for c in counts.values())
+
+
+def test_a_gap_in_a_forecast_stays_unknown(
+    demo_lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A model without an answer for some periods (NaN) used to be filled with 0 %.
+    read_forecast_table = advice_service.read_forecast_table
+
+    def gappy_read(*args: Any, **kwargs: Any) -> Any:
+        table = read_forecast_table(*args, **kwargs)
+        hours = table["slot"].dt.tz_convert("Asia/Shanghai").dt.hour
+        table.loc[hours == 8, ["load", "load_p10", "load_p90"]] = float("nan")
+        return table
+
+    monkeypatch.setattr(advice_service, "read_forecast_table", gappy_read)
+    service = create_app(Settings(lake_path=demo_lake.root)).state.advice
+    body = service.advise(
+        "bj-m1-s05", None, datetime(2026, 11, 2, 7), datetime(2026, 11, 2, 9, 30), None
+    )
+    by_label = {slot["label"]: slot for slot in body["slots"]}
+    assert by_label["08:15"]["crowding"] is None and by_label["08:15"]["forecast_share"] == 0
+    assert by_label["07:45"]["crowding"] > 0.0 and by_label["07:45"]["forecast_share"] == 1
+    # The preferred time (07:00, the start) has a forecast: a real recommendation,
+    # never a slot without one.
+    assert body["recommended"] is not None and body["recommended"]["crowding"] is not None
+    assert 0.0 < body["forecast_coverage"] < 1.0
+    assert "no crowding history" in body["message"]
 
 
 def test_cache_forgets_failures_after_their_time(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,8 @@ TRIP = {"origin": "bj-m1-s05", "destination": "bj-m1-s07"}
 WINDOW = {"start": f"{DAY}T07:00", "end": f"{DAY}T09:30", "preferred": f"{DAY}T08:00"}
 SLOT_FIELDS = {
     "departure", "label", "arrival", "travel_minutes", "crowding", "crowding_p10",
-    "crowding_p90", "expected_extra", "bottleneck_site_id", "shift_minutes", "score",
+    "crowding_p90", "expected_extra", "bottleneck_site_id", "forecast_share", "shift_minutes",
+    "score",
     "recommended", "reason",
 }  # fmt: skip
 
@@ -53,10 +54,10 @@ def test_advice_ranks_slots_with_the_recommendation_first(client: TestClient) ->
     assert response.status_code == 200, response.text
     body = response.json()
     slots = body["slots"]
-    assert len(slots) == 10  # 07:00 to 09:15 by 15 minutes
+    assert len(slots) == 11  # 07:00 to 09:30 (the latest departure) by 15 minutes
     assert all(set(slot) == SLOT_FIELDS for slot in slots)
     assert body["holdout"] is False and slots[0]["recommended"] is True
-    assert [s["recommended"] for s in slots[1:]] == [False] * 9
+    assert [s["recommended"] for s in slots[1:]] == [False] * 10
     assert body["recommended"] == slots[0]
     scores = [s["score"] for s in slots[1:]]
     assert scores == sorted(scores)  # the rest ranked best first

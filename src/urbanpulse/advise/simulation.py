@@ -199,7 +199,9 @@ def _commuter_window(scenario: Scenario, preferred: int, flexibility: int) -> Wi
     steps = flexibility // 15
     first = max(0, preferred - steps)
     last = min(len(scenario.slots) - 1, preferred + steps)
-    start, end = scenario.slots[first], scenario.slots[last] + pd.Timedelta(minutes=15)
+    # A window's end is its latest departure, itself a candidate: end inside the last
+    # acceptable period so that the next one is not offered.
+    start, end = scenario.slots[first], scenario.slots[last] + pd.Timedelta(minutes=14)
     return build_window(
         start.to_pydatetime(), end.to_pydatetime(), scenario.slots[preferred].to_pydatetime()
     )

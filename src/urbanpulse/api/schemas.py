@@ -300,18 +300,26 @@ class AdviceSlotPublic(BaseModel):
     travel_minutes: float | None = Field(
         description="Minutes door to door for this departure; null where it does not run."
     )
-    crowding: float = Field(
+    crowding: float | None = Field(
         description="Predicted load against capacity on the trip's most crowded train "
-        "(1.0 = full), including recommendations already issued."
+        "(1.0 = full), including recommendations already issued; null when no stop of "
+        "the trip has a forecast at this time (no crowding history, or past the "
+        "forecasts' reach), never 0 for unknown."
     )
-    crowding_p10: float = Field(description="Lower edge of the 80 % interval.")
-    crowding_p90: float = Field(description="Upper edge of the 80 % interval.")
-    expected_extra: float = Field(
+    crowding_p10: float | None = Field(description="Lower edge of the 80 % interval.")
+    crowding_p90: float | None = Field(description="Upper edge of the 80 % interval.")
+    expected_extra: float | None = Field(
         description="Part of the crowding due to recommendations already issued."
     )
-    bottleneck_site_id: str = Field(description="Station whose train is the most crowded.")
+    bottleneck_site_id: str | None = Field(
+        description="Station whose train is the most crowded (null without a forecast)."
+    )
+    forecast_share: float = Field(
+        description="Share of the trip's stops with a crowding forecast at this time; "
+        "crowding is the worst of those stops only."
+    )
     shift_minutes: float = Field(description="Minutes from the preferred time (negative: earlier).")
-    score: float = Field(
+    score: float | None = Field(
         description="Crowding plus a small cost per hour of shift; lower is better."
     )
     recommended: bool
@@ -337,7 +345,20 @@ class AdvicePublic(BaseModel):
         "so operators can measure what advice changes."
     )
     message: str
-    recommended: AdviceSlotPublic | None
+    forecast_coverage: float = Field(
+        description="Share of the window's (stop, departure) pairs that have a crowding "
+        "forecast: 0 means no crowding can be shown (and nothing is recommended), below "
+        "1 that some stops are left out."
+    )
+    min_gain: float = Field(
+        description="How much less crowded (share of capacity, on top of the cost of "
+        "shifting) another time must be before advice moves anyone from the preferred one."
+    )
+    recommended: AdviceSlotPublic | None = Field(
+        description="The advised slot: null for a holdout request, or when the preferred "
+        "time has no forecast to compare with. It is the preferred slot itself when no "
+        "other time beats it by ``min_gain``."
+    )
     slots: list[AdviceSlotPublic]
     clock: ClockPublic
     synthetic: bool = Field(description=SYNTHETIC)
