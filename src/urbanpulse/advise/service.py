@@ -613,8 +613,14 @@ def check_station(sites: pd.DataFrame, site_id: str) -> None:
 
 
 def shift_window(window: Window, by: timedelta) -> Window:
-    """The same window moved by ``by`` (arrival times to departure times)."""
-    return Window(window.start + by, window.end + by, window.preferred + by)
+    """The window moved by ``by`` (arrival times to departure times), its start moved up
+    to a period boundary so that no departure slot arrives before the window opens."""
+    step = PERIOD_MINUTES * 60
+    start = window.start + by
+    ceiled = -(-int(start.timestamp()) // step) * step
+    start = start + timedelta(seconds=ceiled - int(start.timestamp()))
+    end = max(window.end + by, start + timedelta(minutes=1))
+    return Window(start, end, min(max(window.preferred + by, start), end))
 
 
 def _aware(moment: datetime, tz: ZoneInfo) -> datetime:

@@ -1,0 +1,140 @@
+"""`urbanpulse advise FROM TO`, used as a commuter would, on the demo and on the real
+Beijing subway network."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from urbanpulse.advise.cli import parse_window
+from urbanpulse.advise.routes import resolve_station_pair
+from urbanpulse.advise.service import build_advice_service
+from urbanpulse.cli import app
+from urbanpulse.errors import InvalidQueryError, NotFoundError
+from urbanpulse.settings import Settings
+from urbanpulse.store import Lake
+from urbanpulse.transit.loading import load_network
+
+runner = CliRunner()
+DAY = "2026-11-02"  # the demo's planning day: the Monday after its last data
+
+
+def advise(lake: Lake, *args: str) -> dict:
+    # No holdout draw: every request of these tests gets a recommendation.
+    result = runner.invoke(
+        app,
+        ["advise", *args, "--lake", str(lake.root), "--json"],
+        env={"URBANPULSE_ADVICE_HOLDOUT_SHARE": "0"},
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_a_journey_by_names_changes_lines(demo_lake: Lake) -> None:
+    body = advise(demo_lake, "西直门", "国贸", "--day", DAY, "--window", "07:00-09:30")
+    assert body["transfers"] == 1 and len(body["legs"]) == 2
+    first, second = body["legs"]
+    assert first["from_name_zh"] == "西直门" and second["to_name_zh"] == "国贸"
+    assert first["to_name_en"] == second["from_name_en"]  # the change at one station
+    assert first["arrival"] <= second["departure"]
+    labels = [slot["label"] for slot in body["slots"]]
+    assert "07:00" in labels and "09:30" in labels  # the window's last time is a candidate
+    assert body["recommended"]["reason"] and body["message"].startswith("Leave at")
+    assert 1 <= len(body["routes"]) <= 3 and body["routes"][0]["chosen"]
+
+
+def test_pinyin_names_and_ids_name_the_same_journey(demo_lake: Lake) -> None:
+    by_name = advise(demo_lake, "xizhimen", "Guo Mao", "--day", DAY)
+    by_id = advise(demo_lake, by_name["origin"], by_name["destination"], "--day", DAY)
+    assert [leg["line_id"] for leg in by_name["legs"]] == [leg["line_id"] for leg in by_id["legs"]]
+
+
+def test_arrive_by_moves_the_window_back_by_the_trip(demo_lake: Lake) -> None:
+    body = advise(
+        demo_lake, "西直门", "国贸", "--day", DAY, "--window", "08:30-09:30", "--arrive-by"
+    )
+    assert body["arrive_by"] is True
+    for slot in body["slots"]:
+        arrival = datetime.fromisoformat(slot["arrival"])
+        # Slots arrive within the window, give or take the minutes the trip's time
+        # varies by period.
+        assert "08:27" <= arrival.strftime("%H:%M") <= "09:33"
+        assert datetime.fromisoformat(slot["departure"]) < arrival
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["nowhere", "国贸"], "no station is called"),
+        (["西直门", "国贸", "--window", "7-9:30"], "--window takes"),
+        (["西直门", "国贸", "--route", "7", "--day", DAY], "route 7 does not exist"),
+        (["西直门", "刘园", "--day", DAY], "no journey connects"),
+    ],
+)
+def test_bad_questions_get_one_line(demo_lake: Lake, args: list[str], words: str) -> None:
+    result = runner.invoke(app, ["advise", *args, "--lake", str(demo_lake.root)])
+    assert result.exit_code == 2
+    assert words in result.output and "Traceback" not in result.output
+
+
+def test_a_window_past_midnight_ends_the_next_day() -> None:
+    start, end, preferred = parse_window("23:30-00:30", "23:45", "2026-11-02")
+    assert (start.day, end.day, preferred.hour) == (2, 3, 23)  # type: ignore[union-attr]
+    with pytest.raises(InvalidQueryError):
+        parse_window("soon", None, "2026-11-02")
+
+
+@pytest.fixture(scope="module")
+def beijing(shared_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    source = shared_data_dir / "beijing-subway-2017"
+    if not (source / "subway.json").is_file():
+        pytest.skip(f"the Beijing subway file is not in {source}")
+    lake = Lake(tmp_path_factory.mktemp("beijing-advice") / "lake")
+    load_network(lake, source)
+    return lake
+
+
+@pytest.fixture(scope="module")
+def shared_data_dir() -> Path:
+    import os
+
+    folder = Path(
+        os.environ.get(
+            "URBANPULSE_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"
+        )
+    )
+    if not folder.is_dir():
+        pytest.skip(f"shared real data not found at {folder} (set URBANPULSE_SHARED_DATA)")
+    return folder
+
+
+def test_the_real_beijing_network_plans_a_change_and_says_crowding_is_unknown(
+    beijing: Lake,
+) -> None:
+    settings = Settings(lake_path=beijing.root, clock=datetime(2026, 12, 1, 6, 0))
+    service = build_advice_service(settings, beijing)
+    origin, destination = resolve_station_pair(beijing, "西直门", "国贸")
+    window = (datetime(2026, 12, 1, 7, 0), datetime(2026, 12, 1, 9, 30), None)
+    body = service.advise(origin, destination, *window)
+    assert body["transfers"] >= 1
+    assert body["legs"][0]["from_name_zh"] == "西直门" and body["legs"][-1]["to_name_zh"] == "国贸"
+    assert len({tuple(r["lines"]) for r in body["routes"]}) == len(body["routes"]) >= 2
+    # No ridership was loaded for this network: no crowding, never a made-up 0 %.
+    assert body["recommended"] is None
+    assert all(slot["crowding"] is None for slot in body["slots"])
+    assert all(
+        slot["travel_minutes"] and 15 < slot["travel_minutes"] < 60 for slot in body["slots"]
+    )
+
+
+def test_real_names_resolve_on_the_real_network_only(beijing: Lake) -> None:
+    origin, destination = resolve_station_pair(beijing, "Xizhimen", "guomao")
+    assert origin.startswith("beijing-subway-2017:") and destination.startswith(
+        "beijing-subway-2017:"
+    )
+    with pytest.raises(NotFoundError):
+        resolve_station_pair(beijing, "Atlantis", "guomao")
