@@ -5,6 +5,7 @@ the alternatives.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -29,9 +30,15 @@ def get_service_day(day: date, *, country: str) -> str:
 
 
 def build_route_trip(
-    planner: JourneyPlanner, journeys: list[Journey], *, route: int, service_day: str
+    planner: JourneyPlanner,
+    journeys: list[Journey],
+    *,
+    route: int,
+    service_day: str,
+    ride_factors: Callable[[Journey], Mapping[str, np.ndarray]] | None = None,
 ) -> Trip:
-    """The trip of ``journeys[route]`` with its travel minutes by period of that day.
+    """The trip of ``journeys[route]`` with its travel minutes by period of that day
+    (rides stretched by ``ride_factors(journey)``, e.g. road traffic on bus lines).
 
     Raises
     ------
@@ -44,7 +51,8 @@ def build_route_trip(
             f"numbered from 0"
         )
     journey = journeys[route]
-    profile = planner.compute_travel_profile(journey, day_type=service_day)
+    factors = ride_factors(journey) if ride_factors is not None else None
+    profile = planner.compute_travel_profile(journey, day_type=service_day, ride_factors=factors)
     return build_journey_trip(journey, travel_profile=profile)
 
 

@@ -29,6 +29,12 @@ import pandas as pd
 from urbanpulse.advise.advice import ADVICE_COLUMNS, Policy, compute_advice
 from urbanpulse.advise.cache import ColdCacheError, LruCache, cached_only
 from urbanpulse.advise.counters import Counters, MemoryCounters, RedisCounters
+from urbanpulse.advise.effect import (
+    EffectStore,
+    build_effect_store,
+    describe_effect_source,
+    summarise_effect,
+)
 from urbanpulse.advise.forecasts import (
     ForecastLookup,
     build_forecast_lookup,
@@ -40,6 +46,7 @@ from urbanpulse.advise.routes import (
     build_route_trip,
     get_service_day,
 )
+from urbanpulse.advise.traffic import read_road_factors
 from urbanpulse.advise.trips import (
     Trip,
     Window,
@@ -52,6 +59,7 @@ from urbanpulse.catalog import get_city
 from urbanpulse.catalog.calendar import get_day_type
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.forecast import forecast_site
+from urbanpulse.forecast.protocol import CalendarSpec
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, connect, read_sites, scan_sql
 from urbanpulse.transit.journeys import Journey, JourneyPlanner
@@ -64,8 +72,6 @@ ADVICE_HORIZON = timedelta(days=7)
 DEFAULT_WINDOW = ("07:00", "09:30", "08:00")
 # How long a checked lake version is trusted: checking lists the commit log folder.
 VERSION_TTL_SECONDS = 2.0
-EFFECT_PREFIX = "_effect"
-EFFECT_NAMES = ("advised", "holdout", "moved_out", "moved_in")
 FORECAST_VALUES = ("load", "load_p10", "load_p90", "capacity")
 NULLABLE_COLUMNS = ("crowding", "crowding_p10", "crowding_p90", "expected_extra", "score",
                     "travel_minutes")  # fmt: skip
@@ -122,12 +128,22 @@ def build_counters(settings: Settings) -> Counters:
 class AdviceService:
     """Advice, lines and the clock over one lake, with shared counters and caches."""
 
-    def __init__(self, lake: Lake, settings: Settings, counters: Counters) -> None:
+    def __init__(
+        self,
+        lake: Lake,
+        settings: Settings,
+        counters: Counters,
+        *,
+        effect: EffectStore | None = None,
+    ) -> None:
         self.lake = lake
         self.settings = settings
         self.counters = counters
+        # Effect counts of their own (see advise/effect.py): kept across restarts.
+        self.effect = effect or EffectStore(MemoryCounters())
         self.policy = Policy(holdout_share=settings.advice_holdout_share)
         self.tz = ZoneInfo(settings.local_timezone)
+        self.calendar = CalendarSpec.from_settings(settings)
         self.cache = LruCache(maxsize=4096)
         self._version = (0.0, 0)
 
@@ -180,9 +196,8 @@ class AdviceService:
             return self.cached(
                 "trip", origin, build=lambda: build_trip(self.get_sites(), origin, None)
             )
-        service_day = get_service_day(
-            day or self.get_clock().planning_day, country=self.settings.holiday_country
-        )
+        local_day = day or self.get_clock().planning_day
+        service_day = get_service_day(local_day, country=self.settings.holiday_country)
 
         def build() -> Trip:
             # A known site that no line stops at (a sensor) is a bad question, not a
@@ -193,10 +208,16 @@ class AdviceService:
                 check_station(self.get_sites(), site_id)
             journeys = self.get_journeys(origin, destination)
             return build_route_trip(
-                self.get_planner(), journeys, route=route, service_day=service_day
+                self.get_planner(),
+                journeys,
+                route=route,
+                service_day=service_day,
+                ride_factors=lambda journey: read_road_factors(
+                    self.lake, journey, self.get_sites(), day=local_day, calendar=self.calendar
+                ),
             )
 
-        return self.cached("trip", origin, destination, route, service_day, build=build)
+        return self.cached("trip", origin, destination, route, local_day, build=build)
 
     # -- the clock --------------------------------------------------------------------
 
@@ -243,7 +264,9 @@ class AdviceService:
             end = start + timedelta(days=1)
             slots = pd.date_range(start, end, freq=f"{PERIOD_MINUTES}min", inclusive="left")
             try:
-                table = read_forecast_table(self.lake, [site_id], start=start, end=end)
+                table = read_forecast_table(
+                    self.lake, [site_id], start=start, end=end, calendar=self.calendar
+                )
             except NotFoundError:
                 # No crowding history (or no capacity): unknown, which is not empty.
                 table = pd.DataFrame({"site_id": site_id, "slot": slots.tz_convert("UTC")})
@@ -474,49 +497,47 @@ class AdviceService:
                 return forecast_site(
                     self.lake, site_id, metric, start=start,
                     horizon=timedelta(days=1), period_minutes=PERIOD_MINUTES,
+                    calendar=self.calendar,
                 )  # fmt: skip
             except (InvalidQueryError, NotFoundError):
                 return None
 
         return self.cached("accuracy", site_id, metric, day, build=build)
 
-    def get_effect_counts(
-        self, line_id: str, day: date
-    ) -> tuple[pd.DatetimeIndex, dict[str, np.ndarray]]:
-        """Advised and holdout requests of ``line_id`` per preferred slot of local ``day``
-        (``EFFECT_NAMES``), with the day's slot starts."""
+    def get_effect(self, line_id: str, day: date) -> dict[str, Any]:
+        """Advised against holdout requests of ``line_id`` per preferred slot of local
+        ``day``, with the peak's share in each group and its difference (95 % interval).
+
+        Returns
+        -------
+        dict
+            Fields of ``EffectPublic``.
+        """
         slots = pd.date_range(
             datetime.combine(day, datetime.min.time(), self.tz),
             periods=24 * 60 // PERIOD_MINUTES, freq=f"{PERIOD_MINUTES}min",
         )  # fmt: skip
-        moments = list(slots.to_pydatetime())
-        key = get_effect_key(line_id)
-        counts = {
-            name: np.asarray(self.counters.get(moments, f"{key}:{name}"), dtype=int)
-            for name in EFFECT_NAMES
+        counts = self.effect.get_counts(line_id, list(slots.to_pydatetime()))
+        return {
+            "line_id": line_id,
+            "day": day.isoformat(),
+            "source": describe_effect_source(self.settings),
+            "synthetic": self.is_synthetic(),
+            **summarise_effect(slots, counts),
         }
-        return slots, counts
 
-    def describe_effect_source(self) -> str:
-        """Where the effect counts come from, in words."""
-        if self.settings.counters_backend == "redis":
-            return "Measured from this server's counters in Redis (shared by its workers, kept 2 days)."
-        return "Measured from this server's in-memory counters since it last started."
+    def close(self) -> None:
+        """Release what the service holds open (the effect journal)."""
+        self.effect.close()
 
     def _record_effect(self, trip: Trip, slots: dict[str, np.ndarray], holdout: bool) -> None:
         """Count, per line, who asked for which slot and where advice sent them."""
-        key = get_effect_key(trip.line_id or trip.origin)
         preferred = slots["departure"][int(np.argmin(np.abs(slots["shift_minutes"])))]
-        if holdout:
-            self.counters.increment(preferred, f"{key}:holdout", 1)
-            return
-        if not len(slots["recommended"]) or not slots["recommended"][0]:
+        advised = bool(len(slots["recommended"]) and slots["recommended"][0])
+        if not holdout and not advised:
             return  # nothing advised (no forecast to compare with): in neither group
-        self.counters.increment(preferred, f"{key}:advised", 1)
-        chosen = slots["departure"][0]
-        if chosen != preferred:
-            self.counters.increment(preferred, f"{key}:moved_out", 1)
-            self.counters.increment(chosen, f"{key}:moved_in", 1)
+        chosen = slots["departure"][0] if advised else None
+        self.effect.record(trip.line_id or trip.origin, preferred, chosen, holdout=holdout)
 
 
 def build_slot_records(slots: dict[str, np.ndarray]) -> list[dict[str, Any]]:
@@ -533,12 +554,9 @@ def build_slot_records(slots: dict[str, np.ndarray]) -> list[dict[str, Any]]:
 
 def build_advice_service(settings: Settings, lake: Lake) -> AdviceService:
     """The service an app holds, with the counters its settings name."""
-    return AdviceService(lake, settings, build_counters(settings))
-
-
-def get_effect_key(line_or_site: str) -> str:
-    """Counter segment prefix of a line's (or a single site's) effect counts."""
-    return f"{EFFECT_PREFIX}:{line_or_site}"
+    return AdviceService(
+        lake, settings, build_counters(settings), effect=build_effect_store(settings)
+    )
 
 
 def get_default_window(day: date) -> tuple[str, str, str]:

@@ -17,7 +17,7 @@ hours the journey is not available.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,17 +192,33 @@ class JourneyPlanner:
             wait_minutes=self.schedule.get_typical_wait(line_id, direction),
         )
 
-    def compute_travel_profile(self, journey: Journey, *, day_type: str) -> np.ndarray:
+    def compute_travel_profile(
+        self,
+        journey: Journey,
+        *,
+        day_type: str,
+        ride_factors: Mapping[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """Travel minutes for a departure in each 15-minute period of a local day
-        (``PERIODS_PER_DAY`` values; NaN where a leg is outside its service hours)."""
+        (``PERIODS_PER_DAY`` values; NaN where a leg is outside its service hours).
+
+        ``ride_factors`` stretch a line's rides by period (``PERIODS_PER_DAY`` factors,
+        e.g. road traffic on a bus line), on top of its timetable."""
         profile = np.empty(PERIODS_PER_DAY)
         for period in range(PERIODS_PER_DAY):
             profile[period] = self.compute_travel_minutes(
-                journey, period * PERIOD_MINUTES, day_type=day_type
+                journey, period * PERIOD_MINUTES, day_type=day_type, ride_factors=ride_factors
             )
         return profile
 
-    def compute_travel_minutes(self, journey: Journey, minute: float, *, day_type: str) -> float:
+    def compute_travel_minutes(
+        self,
+        journey: Journey,
+        minute: float,
+        *,
+        day_type: str,
+        ride_factors: Mapping[str, np.ndarray] | None = None,
+    ) -> float:
         """Minutes from leaving at ``minute`` after local midnight to arriving (NaN when a
         leg would board outside its line's service hours)."""
         clock = float(minute)
@@ -212,7 +228,11 @@ class JourneyPlanner:
             if not self.schedule.is_running(key, leg.from_site_id, clock):
                 return float("nan")
             clock += self.schedule.get_wait(key, clock, day_type=day_type)
-            clock += leg.ride_minutes * self.schedule.get_run_factor(key, clock, day_type=day_type)
+            factor = self.schedule.get_run_factor(key, clock, day_type=day_type)
+            if ride_factors and leg.line_id in ride_factors:
+                period = int(clock // PERIOD_MINUTES) % PERIODS_PER_DAY
+                factor *= float(ride_factors[leg.line_id][period])
+            clock += leg.ride_minutes * factor
         return clock - float(minute)
 
 
