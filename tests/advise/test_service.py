@@ -97,8 +97,8 @@ def test_a_station_without_history_says_so_and_is_read_once(
     assert service.get_cached_inputs(*args) is not None
     assert len(reads) == 1
     # Nobody was advised, so nobody counts in the measured effect either.
-    _, counts = service.get_effect_counts("bj-metro-1", date(2026, 3, 16))
-    assert all(int(c.sum()) == 0 for c in counts.values())
+    effect = service.get_effect("bj-metro-1", date(2026, 3, 16))
+    assert (effect["advised"], effect["holdout"]) == (0, 0)
 
 
 def test_a_gap_in_a_forecast_stays_unknown(

@@ -65,10 +65,11 @@ async def advise(
     for name, moment in (("start", start), ("end", end), ("preferred", preferred)):
         check_moment(moment, name=name)
     args = (origin, destination, start, end, preferred)
-    options = {"arrive_by": arrive_by, "route": route}
-    inputs = service.get_cached_inputs(*args, **options)
+    inputs = service.get_cached_inputs(*args, arrive_by=arrive_by, route=route)
     if inputs is None:
-        inputs = await run_in_threadpool(lambda: service.read_inputs(*args, **options))
+        inputs = await run_in_threadpool(
+            lambda: service.read_inputs(*args, arrive_by=arrive_by, route=route)
+        )
     return build_response(service.respond(inputs))
 
 

@@ -2,8 +2,9 @@
 
 Accuracy is measured honestly on the lake's own history: a past day is forecast from
 the days before it only (the model never sees the day it predicts) and laid over what
-was observed. The effect of advice is measured from this server's counters of advised
-and holdout requests, not from observations, which cannot show it yet.
+was observed. The effect of advice is measured from the advice service's counts of
+advised and holdout requests (kept across restarts), not from observations, which
+cannot show it yet.
 """
 
 from __future__ import annotations
@@ -80,39 +81,10 @@ def get_effect(
     day: DayQuery = None,
 ) -> dict[str, Any]:
     """Advised and holdout requests per preferred slot of ``day`` (default: the planning
-    day), and how many advised requests were moved, from this server's counters."""
+    day), how many advised requests were moved, and the difference between the groups
+    in the share leaving in the peak slot, with its 95 % interval and sample sizes."""
     day = check_moment(day, name="day") or service.get_clock().planning_day
-    slots, counts = service.get_effect_counts(line_id, day)
-    return {"line_id": line_id, "day": day.isoformat(), "source": service.describe_effect_source(),
-            "synthetic": service.is_synthetic(),
-            **summarise_effect(slots, counts)}  # fmt: skip
-
-
-def summarise_effect(slots: pd.DatetimeIndex, counts: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Totals, shares moved and the peak's share in each group, plus non-empty slots."""
-    advised, holdout = counts["advised"], counts["holdout"]
-    moved_out, moved_in = counts["moved_out"], counts["moved_in"]
-    asked = advised + holdout
-    total_a, total_h = int(advised.sum()), int(holdout.sum())
-    peak = int(np.argmax(asked)) if asked.any() else None
-    after = advised - moved_out + moved_in  # where advised requests were sent
-    keep = np.flatnonzero(asked + moved_in)
-    return {
-        "advised": total_a,
-        "holdout": total_h,
-        "moved": int(moved_out.sum()),
-        "moved_share": _share(moved_out.sum(), total_a),
-        "peak": None if peak is None else slots[peak].strftime("%H:%M"),
-        "peak_moved_share": None if peak is None else _share(moved_out[peak], advised[peak]),
-        "peak_share_holdout": None if peak is None else _share(holdout[peak], total_h),
-        "peak_share_advised": None if peak is None else _share(after[peak], total_a),
-        "items": [
-            {"slot": slots[i].isoformat(), "label": slots[i].strftime("%H:%M"),
-             "advised": int(advised[i]), "holdout": int(holdout[i]),
-             "moved_out": int(moved_out[i]), "moved_in": int(moved_in[i])}
-            for i in keep
-        ],
-    }  # fmt: skip
+    return service.get_effect(line_id, day)
 
 
 def _score_day(day: date, truth: np.ndarray, forecast: pd.DataFrame) -> dict[str, Any]:
@@ -139,10 +111,6 @@ def _series(forecast: pd.DataFrame, truth: np.ndarray) -> list[dict[str, Any]]:
             forecast["p90"], strict=True,
         )
     ]  # fmt: skip
-
-
-def _share(part: float, whole: float) -> float | None:
-    return float(part) / float(whole) if whole else None
 
 
 def _finite(value: Any) -> float | None:

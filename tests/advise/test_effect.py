@@ -1,0 +1,142 @@
+"""The measured effect: advised against holdout with an interval, kept across restarts."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from urbanpulse.advise.effect import (
+    EFFECT_NAMES,
+    JOURNAL_PATH,
+    build_effect_store,
+    compute_difference_interval,
+    compute_wilson_interval,
+    summarise_effect,
+)
+from urbanpulse.advise.service import build_advice_service
+from urbanpulse.settings import Settings
+from urbanpulse.store import Lake
+
+TZ = "Asia/Shanghai"
+DAY = date(2026, 11, 2)
+SLOTS = pd.date_range("2026-11-02 00:00", periods=96, freq="15min", tz=TZ)
+
+
+def _at(label: str) -> datetime:
+    return pd.Timestamp(f"2026-11-02 {label}", tz=TZ).to_pydatetime()
+
+
+def test_wilson_interval_matches_published_values() -> None:
+    # Newcombe (1998), Statistics in Medicine 17, table I.
+    assert compute_wilson_interval(81, 263) == pytest.approx((0.2553, 0.3662), abs=1e-4)
+    assert compute_wilson_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    assert compute_wilson_interval(0, 0) is None
+
+
+def test_difference_interval_matches_newcombe() -> None:
+    # Newcombe (1998), Statistics in Medicine 17, table II, example (a): 56/70 - 48/80.
+    d, low, high = compute_difference_interval(56, 70, 48, 80)  # type: ignore[misc]
+    assert d == pytest.approx(0.2)
+    assert (low, high) == pytest.approx((0.0524, 0.3339), abs=1e-4)
+    assert compute_difference_interval(1, 10, 0, 0) is None
+
+
+def test_summary_gives_sample_sizes_and_the_peak_share_cut() -> None:
+    counts = {name: np.zeros(96, dtype=int) for name in EFFECT_NAMES}
+    peak, early = 32, 30  # 08:00, 07:30
+    counts["holdout"][peak], counts["holdout"][early] = 30, 10
+    counts["advised"][peak], counts["advised"][early] = 300, 100
+    counts["moved_out"][peak], counts["moved_in"][early] = 120, 120
+    body = summarise_effect(SLOTS, counts)
+    assert (body["advised"], body["holdout"]) == (400, 40)
+    assert body["peak"] == "08:00" and (body["peak_holdout"], body["peak_advised"]) == (30, 180)
+    assert body["peak_share_holdout"] == pytest.approx(0.75)
+    assert body["peak_share_advised"] == pytest.approx(0.45)
+    assert body["peak_share_cut"] == pytest.approx(0.30)
+    assert body["peak_share_cut_low"] < 0.30 < body["peak_share_cut_high"]
+    assert body["peak_share_cut_low"] > 0  # 40 holdout requests are enough to tell here
+    assert [row["label"] for row in body["items"]] == ["07:30", "08:00"]
+
+
+def test_memory_counts_survive_a_restart_through_the_journal(tmp_path: Path) -> None:
+    settings = Settings(lake_path=tmp_path / "lake")
+    first = build_effect_store(settings)
+    for _ in range(3):
+        first.record("bj-m1", _at("08:00"), _at("07:45"), holdout=False)
+    first.record("bj-m1", _at("08:00"), _at("08:00"), holdout=False)
+    first.record("bj-m1", _at("08:00"), None, holdout=True)
+    first.close()
+    journal = tmp_path / "lake" / JOURNAL_PATH
+    lines_before = len(journal.read_text().splitlines())
+    with open(journal, "a") as handle:
+        handle.write("half a line\n")  # a torn write is skipped, not fatal
+    again = build_effect_store(settings)
+    counts = again.get_counts("bj-m1", [_at("07:45"), _at("08:00")])
+    assert counts["advised"].tolist() == [0, 4] and counts["holdout"].tolist() == [0, 1]
+    assert counts["moved_out"].tolist() == [0, 3] and counts["moved_in"].tolist() == [3, 0]
+    # Replaying compacts the journal to one line per (segment, slot).
+    assert len(journal.read_text().splitlines()) == 4 < lines_before
+    again.record("bj-m1", _at("08:00"), None, holdout=True)
+    again.close()
+    third = build_effect_store(settings)
+    assert third.get_counts("bj-m1", [_at("08:00")])["holdout"].tolist() == [2]
+
+
+def test_an_unwritable_journal_does_not_stop_advice(tmp_path: Path) -> None:
+    (tmp_path / "lake").write_text("a file where the lake folder should be")
+    store = build_effect_store(Settings(lake_path=tmp_path / "lake"))
+    store.record("bj-m1", _at("08:00"), None, holdout=True)  # logged, not raised
+    assert store.get_counts("bj-m1", [_at("08:00")])["holdout"].tolist() == [1]
+
+
+def _ask(service: object, n: int) -> None:
+    for _ in range(n):
+        service.advise(  # type: ignore[attr-defined]
+            "bj-m1-s05", "bj-m1-s07", datetime(2026, 11, 2, 7), datetime(2026, 11, 2, 9, 30),
+            datetime(2026, 11, 2, 8),
+        )  # fmt: skip
+
+
+def test_the_service_s_effect_survives_a_restart(demo_lake: Lake, tmp_path: Path) -> None:
+    # A lake of its own, so that other tests' requests do not count here.
+    root = tmp_path / "lake"
+    shutil.copytree(demo_lake.root, root, ignore=shutil.ignore_patterns("_advice"))
+    settings = Settings(lake_path=root, advice_holdout_share=0.5)
+    first = build_advice_service(settings, Lake(root))
+    _ask(first, 40)
+    before = first.get_effect("bj-m1", DAY)
+    first.close()
+    restarted = build_advice_service(settings, Lake(root))
+    after = restarted.get_effect("bj-m1", DAY)
+    assert before["advised"] + before["holdout"] == 40
+    assert min(before["advised"], before["holdout"]) > 0
+    assert after == before
+    _ask(restarted, 2)
+    again = restarted.get_effect("bj-m1", DAY)
+    assert again["advised"] + again["holdout"] == 42
+
+
+@pytest.mark.services
+def test_redis_effect_counts_survive_a_restart(tmp_path: Path, redis_client: Any) -> None:
+    # The prefix is named after the lake folder: a unique one keeps runs apart.
+    settings = Settings(
+        lake_path=tmp_path / f"lake-{uuid.uuid4().hex[:8]}", counters_backend="redis"
+    )
+    first = build_effect_store(settings)
+    try:
+        first.record("bj-m1", _at("08:00"), _at("07:45"), holdout=False)
+        first.record("bj-m1", _at("08:00"), None, holdout=True)
+        restarted = build_effect_store(settings)  # a new client, as a new API process
+        counts = restarted.get_counts("bj-m1", [_at("07:45"), _at("08:00")])
+        assert counts["advised"].tolist() == [0, 1] and counts["holdout"].tolist() == [0, 1]
+        assert counts["moved_in"].tolist() == [1, 0]
+        assert not (settings.lake_path / JOURNAL_PATH).exists()  # Redis keeps them
+    finally:
+        first.counters.clear()  # type: ignore[attr-defined]
