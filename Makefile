@@ -8,13 +8,14 @@ BIN := $(VENV)/bin
 demo: $(VENV)/.installed
 	$(BIN)/urbanpulse demo
 
-test: $(VENV)/.installed-dev
+test: lint
 	bash scripts/ensure-test-tools.sh
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/ingest.py

@@ -333,7 +333,9 @@ def demo(
     lake: Path | None = LAKE_OPTION,
     host: str | None = typer.Option(None, help="Address to listen on \\[default: 127.0.0.1]."),
     port: int | None = typer.Option(None, help="Port to listen on \\[default: 8000]."),
-    weeks: int | None = typer.Option(None, help="Weeks of 5-minute data to generate \\[default: 8]."),
+    weeks: int | None = typer.Option(
+        None, help="Weeks of 5-minute data to generate \\[default: 8]."
+    ),
     seed: int | None = typer.Option(
         None, help="Seed of the synthetic city cluster \\[default: 2026]."
     ),

@@ -35,7 +35,10 @@ def _site(planner: JourneyPlanner, name_zh: str, line: str) -> str:
 
 
 def test_a_journey_that_changes_lines(demo_planner: JourneyPlanner) -> None:
-    origin, destination = _site(demo_planner, "西直门", "bj-m2"), _site(demo_planner, "国贸", "bj-m1")
+    origin, destination = (
+        _site(demo_planner, "西直门", "bj-m2"),
+        _site(demo_planner, "国贸", "bj-m1"),
+    )
     journeys = demo_planner.compute_journeys(origin, destination)
     best = journeys[0]
     assert best.transfers == 1
@@ -49,7 +52,10 @@ def test_a_journey_that_changes_lines(demo_planner: JourneyPlanner) -> None:
 
 
 def test_alternatives_are_distinct_and_ranked(demo_planner: JourneyPlanner) -> None:
-    origin, destination = _site(demo_planner, "西直门", "bj-m2"), _site(demo_planner, "国贸", "bj-m1")
+    origin, destination = (
+        _site(demo_planner, "西直门", "bj-m2"),
+        _site(demo_planner, "国贸", "bj-m1"),
+    )
     journeys = demo_planner.compute_journeys(origin, destination)
     assert 2 <= len(journeys) <= 3
     assert len({j.line_keys for j in journeys}) == len(journeys)
@@ -75,7 +81,10 @@ def test_errors_name_the_problem(demo_planner: JourneyPlanner) -> None:
 
 
 def test_the_trip_reads_each_stop_when_the_train_leaves_it(demo_planner: JourneyPlanner) -> None:
-    origin, destination = _site(demo_planner, "中关村", "bj-m4"), _site(demo_planner, "国贸", "bj-m1")
+    origin, destination = (
+        _site(demo_planner, "中关村", "bj-m4"),
+        _site(demo_planner, "国贸", "bj-m1"),
+    )
     journey = demo_planner.compute_journeys(origin, destination)[0]
     trip = build_journey_trip(journey)
     offsets = [s.offset_minutes for s in trip.segments]
@@ -86,7 +95,9 @@ def test_the_trip_reads_each_stop_when_the_train_leaves_it(demo_planner: Journey
     assert trip.legs == journey.legs and trip.line_id == "bj-m4"
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_every_journey_chains_its_legs(demo_planner: JourneyPlanner, data: st.DataObject) -> None:
     beijing = demo_planner.network.stations

@@ -41,10 +41,10 @@ def get_site_page(
     return render_page(
         request,
         "site.html",
-        title=site.get("name_en") or site_id,
-        synthetic=site["synthetic"],
+        title=str(site.get("name_en") or site_id),
+        synthetic=bool(site["synthetic"]),
         site=site,
-        city=_find_city(site.get("city_code"), settings.region),
+        city=_find_city(_text_or_none(site.get("city_code")), settings.region),
         metrics=metrics.to_dict("records"),
         metric=metric,
         period=period,
@@ -90,3 +90,7 @@ def _find_city(code: str | None, region: str) -> Any:
         return get_city(code, region)
     except NotFoundError:
         return None
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
