@@ -64,3 +64,41 @@ class Settings(BaseSettings):
             "observation, so the planning day is the first day without data."
         ),
     )
+    privacy_key_dir: Path = Field(
+        default=Path("var/keys"),
+        description=(
+            "Folder of the secret keys that pseudonymise personal identifiers (one key per "
+            "calendar month, created on first use, readable by the owner only). It must "
+            "lie outside the lake: whoever holds the lake must not hold the keys."
+        ),
+    )
+    privacy_k: int = Field(
+        default=10,
+        ge=2,
+        description=(
+            "Smallest count a public cell of personal data may show; cells below it are "
+            "suppressed (k-anonymity threshold)."
+        ),
+    )
+    privacy_epsilon_budget: float = Field(
+        default=1.0,
+        gt=0.0,
+        description=(
+            "Differential-privacy budget (epsilon) that noised releases of one dataset "
+            "may spend per key period (calendar month); a release beyond it is refused."
+        ),
+    )
+    privacy_max_taps_per_card: int = Field(
+        default=4,
+        ge=1,
+        description=(
+            "Taps of one card per key period that a noised release counts (contribution "
+            "bound): the sensitivity the noise is scaled to."
+        ),
+    )
+    privacy_period_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=1440,
+        description="Length of the periods in which station entries and exits are counted.",
+    )

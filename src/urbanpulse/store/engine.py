@@ -120,6 +120,35 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "date": "DATE",
         "departures": "INTEGER",
     },
+    # Smart-card taps: see urbanpulse.privacy.taps; card ids are pseudonyms, never raw.
+    "taps": {
+        "pseudonym": "VARCHAR",
+        "ts": "TIMESTAMPTZ",
+        "mode": "VARCHAR",
+        "direction": "VARCHAR",
+        "station": "VARCHAR",
+        "site_id": "VARCHAR",
+        "line": "VARCHAR",
+        "source": "VARCHAR",
+        "batch_id": "VARCHAR",
+        "key_period": "VARCHAR",
+    },
+    "tap_counts": {
+        "site_id": "VARCHAR",
+        "station": "VARCHAR",
+        "period_start": "TIMESTAMPTZ",
+        "period_minutes": "INTEGER",
+        "direction": "VARCHAR",
+        "taps": "BIGINT",
+        "suppressed": "BOOLEAN",
+    },
+    "tap_flows": {
+        "origin_site_id": "VARCHAR",
+        "destination_site_id": "VARCHAR",
+        "date": "DATE",
+        "trips": "BIGINT",
+        "suppressed": "BOOLEAN",
+    },
 }
 
 

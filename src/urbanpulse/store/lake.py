@@ -38,7 +38,9 @@ from urbanpulse.errors import LakeError, LakeLockedError
 
 # Transit networks (one partition folder per network) sit beside the observations.
 NETWORK_TABLES = ("networks", "lines", "line_stops", "line_service", "transfers", "service_days")
-TABLES = ("observations", "quarantine", "sites", "indicators", *NETWORK_TABLES)
+# Smart-card taps (pseudonymised) and the public tables derived from them: urbanpulse.privacy.
+TAP_TABLES = ("taps", "tap_counts", "tap_flows")
+TABLES = ("observations", "quarantine", "sites", "indicators", *NETWORK_TABLES, *TAP_TABLES)
 
 
 @dataclass(frozen=True, slots=True)

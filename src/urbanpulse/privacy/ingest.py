@@ -1,0 +1,266 @@
+"""Storing taps: pseudonymised taps, public counts and flows, masked quarantine.
+
+One commit per ingest holds the new taps (partitioned by key period), the rebuilt
+public snapshots ``tap_counts`` and ``tap_flows`` (suppressed below k, computed from
+every stored tap so a second file adds to the first), and the masked rejects. Then
+the metro stations are upserted as sites and the public, unsuppressed cells are added
+as observations ``entries`` and ``exits`` for forecasts and advice.
+
+Observations are append-only by (site, metric, time): a period already stored keeps
+its first value even if a later file adds taps to it; ``tap_counts`` is always current.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from urbanpulse.privacy.flows import (
+    compute_od_flows,
+    compute_public_counts,
+    compute_public_flows,
+    compute_station_counts,
+)
+from urbanpulse.privacy.keys import KeyRing
+from urbanpulse.privacy.taps import TapBatch, TapMapping, read_tap_file
+from urbanpulse.store import (
+    Commit,
+    Lake,
+    LakeFile,
+    append_observations,
+    connect,
+    new_batch_id,
+    scan_sql,
+    upsert_sites,
+    write_table_file,
+)
+from urbanpulse.store.lake import partition_of
+from urbanpulse.store.networks import get_network_schema
+
+OPERATION = "ingest_taps"
+
+
+@dataclass(slots=True)
+class TapIngestSummary:
+    """What an ingest of tap files did; no field holds an identifier."""
+
+    files: int = 0
+    files_already_ingested: int = 0
+    rows_read: int = 0
+    taps_stored: int = 0
+    duplicates_skipped: int = 0
+    pseudonyms: int = 0
+    key_periods: list[str] = field(default_factory=list)
+    quarantined: dict[str, int] = field(default_factory=dict)
+    count_cells: int = 0
+    count_cells_suppressed: int = 0
+    flow_cells: int = 0
+    flow_cells_suppressed: int = 0
+    observations_stored: int = 0
+    k: int = 0
+
+    @property
+    def quarantined_total(self) -> int:
+        return sum(self.quarantined.values())
+
+    def to_dict(self) -> dict[str, object]:
+        return {**asdict(self), "quarantined_total": self.quarantined_total}
+
+
+def ingest_taps(
+    lake: Lake,
+    paths: Sequence[Path],
+    mapping: TapMapping,
+    keys: KeyRing,
+    *,
+    k: int,
+    period_minutes: int,
+    timezone: str,
+) -> TapIngestSummary:
+    """Pseudonymise and store tap files, and rebuild the public counts and flows.
+
+    Files whose content was ingested before are skipped; taps already stored (same
+    pseudonym, time, direction and station) are not stored twice.
+    """
+    summary = TapIngestSummary(files=len(paths), k=k)
+    with lake.write_lock():
+        hashes = _get_ingested_hashes(lake)
+        fresh = [(p, h) for p in paths if (h := _hash_file(p)) not in hashes]
+        summary.files_already_ingested = len(paths) - len(fresh)
+        batches = [read_tap_file(p, mapping, keys) for p, _ in fresh]
+        public = _commit_taps(
+            lake, batches, [h for _, h in fresh], summary, k, period_minutes, timezone
+        )
+    if public is not None:
+        _publish_sites_and_observations(lake, public, mapping, summary)
+    return summary
+
+
+def _commit_taps(
+    lake: Lake,
+    batches: list[TapBatch],
+    hashes: list[str],
+    summary: TapIngestSummary,
+    k: int,
+    period_minutes: int,
+    timezone: str,
+) -> pd.DataFrame | None:
+    if not batches:
+        return None
+    batch_id = new_batch_id()
+    con = connect()
+    new = _new_taps(lake, con, batches, batch_id)
+    summary.rows_read = sum(b.rows_read for b in batches)
+    summary.taps_stored = new.num_rows
+    summary.duplicates_skipped = sum(len(b.taps) for b in batches) - new.num_rows
+    summary.pseudonyms = len(set(new.column("pseudonym").to_pylist()))
+    summary.key_periods = sorted(set(new.column("key_period").to_pylist()))
+    added = _write_partitioned(lake, "taps", new, batch_id)
+    con.register("_new", new)
+    con.execute(f"CREATE VIEW _all AS {scan_sql(lake, 'taps')} UNION ALL SELECT * FROM _new")
+    counts = compute_public_counts(
+        compute_station_counts(con, "_all", period_minutes=period_minutes, timezone=timezone), k=k
+    )
+    flows = compute_public_flows(compute_od_flows(con, "_all", timezone=timezone), k=k)
+    summary.count_cells, summary.count_cells_suppressed = len(counts), int(counts.suppressed.sum())
+    summary.flow_cells, summary.flow_cells_suppressed = len(flows), int(flows.suppressed.sum())
+    added += [
+        _write_snapshot(lake, t, f, batch_id)
+        for t, f in (("tap_counts", counts), ("tap_flows", flows))
+    ]
+    removed = lake.get_paths_relative("tap_counts") + lake.get_paths_relative("tap_flows")
+    rejects = [r for b in batches for r in b.rejects]
+    summary.quarantined = dict(Counter(str(r["reason"]) for r in rejects))
+    if rejects:
+        added.append(
+            write_table_file(lake, "quarantine", _stamp(rejects, batch_id), batch_id=batch_id)
+        )
+    info = {"files": hashes, "taps": new.num_rows, "quarantine": len(rejects)}
+    lake.commit(Commit(OPERATION, batch_id, added, removed, info))
+    return counts
+
+
+def _new_taps(lake: Lake, con, batches: list[TapBatch], batch_id: str) -> pa.Table:  # type: ignore[no-untyped-def]
+    """The batches' taps not stored yet, typed as the taps table."""
+    frame = pd.concat([b.taps for b in batches], ignore_index=True)
+    frame["batch_id"] = batch_id
+    con.register("_incoming", _conform(frame, "taps"))
+    periods = sorted(frame["key_period"].unique())
+    key = "pseudonym, ts, direction, coalesce(station, '')"
+    existing = scan_sql(lake, "taps", key_period=periods)
+    same = (
+        " AND ".join(f"i.{c} = e.{c}" for c in ("pseudonym", "ts", "direction"))
+        + " AND coalesce(i.station, '') = coalesce(e.station, '')"
+    )
+    return (
+        con.sql(
+            f"""SELECT i.* FROM (SELECT * FROM _incoming
+                             QUALIFY row_number() OVER (PARTITION BY {key}) = 1) i
+        ANTI JOIN ({existing}) e ON {same}"""
+        )
+        .to_arrow_table()
+        .cast(get_network_schema("taps"))
+    )
+
+
+def _publish_sites_and_observations(
+    lake: Lake, counts: pd.DataFrame, mapping: TapMapping, summary: TapIngestSummary
+) -> None:
+    stations = counts[["site_id", "station"]].drop_duplicates("site_id")
+    if stations.empty:
+        return
+    upsert_sites(lake, _build_sites(stations, mapping))
+    shown = counts[~counts.suppressed]
+    metric = shown.direction.map({"entry": "entries", "exit": "exits"})
+    observations = pd.DataFrame(
+        {
+            "site_id": shown.site_id,
+            "metric": metric,
+            "ts": shown.period_start,
+            "value": shown.taps.astype(float),
+            "unit": "taps/" + shown.period_minutes.astype(str) + "min",
+        }
+    )
+    if len(observations):
+        table = pa.Table.from_pandas(observations, preserve_index=False)
+        stored, _ = append_observations(lake, table, operation="tap_counts")
+        summary.observations_stored = stored
+
+
+def _build_sites(stations: pd.DataFrame, mapping: TapMapping) -> pa.Table:
+    from pypinyin import lazy_pinyin
+
+    rows = [
+        {
+            "site_id": site_id,
+            "kind": "metro_station",
+            "name_zh": name,
+            "name_en": "".join(lazy_pinyin(name)).title(),
+            "attributes": json.dumps({"source": "smart-card taps", "network": mapping.site_prefix}),
+            "synthetic": False,
+        }
+        for site_id, name in zip(stations.site_id, stations.station, strict=True)
+    ]
+    return pa.Table.from_pylist(rows)
+
+
+def _conform(frame: pd.DataFrame, table: str) -> pa.Table:
+    schema = get_network_schema(table)
+    data = pa.Table.from_pandas(frame, preserve_index=False)
+    columns = [
+        data.column(f.name).cast(f.type)
+        if f.name in data.column_names
+        else pa.nulls(len(frame), f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _write_snapshot(lake: Lake, table: str, frame: pd.DataFrame, batch_id: str) -> LakeFile:
+    return write_table_file(lake, table, _conform(frame, table), batch_id=batch_id)
+
+
+def _write_partitioned(lake: Lake, table: str, data: pa.Table, batch_id: str) -> list[LakeFile]:
+    """One file per key period, so a month's taps can be read (or erased) on their own."""
+    files = []
+    for period in sorted(set(data.column("key_period").to_pylist())):
+        part = data.filter(pa.compute.equal(data.column("key_period"), period))
+        relative = f"{table}/key_period={period}/{batch_id}.parquet"
+        staged = lake.staging_dir(batch_id) / relative
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(part, staged, compression="zstd")
+        lake.place_file(staged, relative)
+        files.append(LakeFile(table, relative, part.num_rows, partition_of(relative)))
+    return files
+
+
+def _stamp(rejects: list[dict[str, object]], batch_id: str) -> pa.Table:
+    stamp = datetime.now(UTC)
+    rows = [{**r, "batch_id": batch_id, "quarantined_at": stamp} for r in rejects]
+    return pa.Table.from_pylist(rows, schema=get_network_schema("quarantine"))
+
+
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _get_ingested_hashes(lake: Lake) -> set[str]:
+    return {
+        h
+        for entry in lake.get_history()
+        if entry.get("operation") == OPERATION
+        for h in entry.get("info", {}).get("files", [])
+    }
