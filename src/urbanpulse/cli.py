@@ -402,6 +402,7 @@ def _mount_domain_commands() -> None:
     from urbanpulse.advise.cli import advise_app, simulate_app
     from urbanpulse.forecast.cli import forecast_app
     from urbanpulse.indices.cli import indices_app
+    from urbanpulse.privacy.cli import privacy_app
     from urbanpulse.transit.cli import transit_app
 
     app.add_typer(indices_app, name="indices")
@@ -409,6 +410,7 @@ def _mount_domain_commands() -> None:
     app.add_typer(simulate_app, name="simulate")
     app.add_typer(advise_app)  # no name: `advise` sits at the top level
     app.add_typer(transit_app, name="transit")
+    app.add_typer(privacy_app, name="privacy")
 
 
 _mount_domain_commands()

@@ -16,7 +16,9 @@ import numpy as np
 from urbanpulse.errors import InvalidQueryError, MissingExtraError
 
 
-def add_count_noise(counts: Sequence[int], *, epsilon: float, sensitivity: int) -> np.ndarray:
+def add_count_noise(
+    counts: Sequence[int] | np.ndarray, *, epsilon: float, sensitivity: int
+) -> np.ndarray:
     """Noise a vector of counts with epsilon-differential privacy.
 
     Parameters

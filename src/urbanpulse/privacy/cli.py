@@ -1,0 +1,226 @@
+"""``urbanpulse privacy ...``: ingest smart-card taps, noised releases, budget, utility.
+
+Thin commands over :mod:`urbanpulse.privacy`. No output ever holds a card number: the
+domain functions return pseudonyms and aggregates only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from urbanpulse.errors import ConfigurationError, UrbanPulseError
+from urbanpulse.privacy.budget import read_budget
+from urbanpulse.privacy.ingest import ingest_taps
+from urbanpulse.privacy.keys import KeyRing, check_key_dir
+from urbanpulse.privacy.release import (
+    compute_bounded_counts,
+    compute_utility_report,
+    release_noisy_counts,
+)
+from urbanpulse.privacy.taps import SHENZHEN_TAPS, read_tap_mapping
+from urbanpulse.settings import Settings
+from urbanpulse.store import Lake
+
+privacy_app = typer.Typer(
+    help="Personal mobility data: pseudonymised smart-card taps, suppressed and noised counts.",
+    no_args_is_help=True,
+)
+_console = Console()
+_err = Console(stderr=True)
+
+LAKE_OPTION = typer.Option(
+    None, "--lake", help="Lake folder \\[default: URBANPULSE_LAKE_PATH or var/lake]."
+)
+JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON.")
+PERIOD_OPTION = typer.Option(
+    None, "--period", help="Key period (month, e.g. 2018-09) [default: the latest stored]."
+)
+
+
+def _settings(lake: Path | None) -> Settings:
+    settings = Settings()
+    return settings if lake is None else settings.model_copy(update={"lake_path": lake})
+
+
+@contextmanager
+def _product_errors() -> Iterator[None]:
+    try:
+        yield
+    except UrbanPulseError as exc:
+        _err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+
+
+@privacy_app.command("ingest-taps")
+def ingest_taps_command(
+    paths: list[Path] = typer.Argument(
+        ..., help="Tap CSV files (Shenzhen Tong layout by default)."
+    ),
+    mapping: Path | None = typer.Option(
+        None, "--mapping", "-m", help="Tap mapping (TOML) for other layouts."
+    ),
+    lake: Path | None = LAKE_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Pseudonymise and store smart-card taps; rebuild public counts and flows.
+
+    Card ids are replaced by keyed pseudonyms (monthly keys in URBANPULSE_PRIVACY_KEY_DIR)
+    before anything is stored; bad rows go to quarantine with the card column masked.
+    """
+    with _product_errors():
+        settings = _settings(lake)
+        check_key_dir(settings.privacy_key_dir, settings.lake_path)
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise ConfigurationError(f"no such file: {', '.join(missing)}")
+        summary = ingest_taps(
+            Lake(settings.lake_path),
+            paths,
+            read_tap_mapping(mapping) if mapping else SHENZHEN_TAPS,
+            KeyRing(settings.privacy_key_dir),
+            k=settings.privacy_k,
+            period_minutes=settings.privacy_period_minutes,
+            timezone=settings.local_timezone,
+        )
+    if as_json:
+        print(json.dumps(summary.to_dict(), ensure_ascii=False))
+        return
+    table = Table(title="Tap ingest", show_header=False)
+    for name, value in summary.to_dict().items():
+        table.add_row(name.replace("_", " "), _show(value))
+    _console.print(table)
+
+
+@privacy_app.command("release")
+def release_command(
+    epsilon: float = typer.Option(..., "--epsilon", help="Privacy loss this release spends."),
+    period: str | None = PERIOD_OPTION,
+    out: Path | None = typer.Option(None, "--out", help="Write the noised counts as CSV."),
+    lake: Path | None = LAKE_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Release noised station counts of one key period, charged to its epsilon budget."""
+    with _product_errors():
+        settings = _settings(lake)
+        store = Lake(settings.lake_path)
+        key_period = period or _get_latest_period(store)
+        counts = release_noisy_counts(
+            store,
+            key_period=key_period,
+            epsilon=epsilon,
+            budget=settings.privacy_epsilon_budget,
+            k=settings.privacy_k,
+            max_taps=settings.privacy_max_taps_per_card,
+            period_minutes=settings.privacy_period_minutes,
+            timezone=settings.local_timezone,
+        )
+    if out is not None:
+        counts.to_csv(out, index=False)
+    shown = int((~counts.suppressed).sum())
+    result = {"period": key_period, "epsilon": epsilon, "cells": len(counts), "shown": shown}
+    if as_json:
+        print(json.dumps(result))
+        return
+    _console.print(
+        f"released {len(counts):,} cells of {key_period} at epsilon {epsilon:g}: "
+        f"{shown:,} shown, {len(counts) - shown:,} suppressed below k",
+        soft_wrap=True,
+    )
+
+
+@privacy_app.command("report")
+def report_command(
+    period: str | None = PERIOD_OPTION,
+    epsilons: str = typer.Option("0.1,0.5,1,2,5", "--epsilons", help="Epsilons to compare."),
+    repeats: int = typer.Option(5, "--repeats", min=1, help="Noise draws per epsilon."),
+    lake: Path | None = LAKE_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Utility report: error of noised station counts against epsilon (spends no budget).
+
+    The figures come from true counts; they are for the data steward, not for release.
+    """
+    with _product_errors():
+        settings = _settings(lake)
+        store = Lake(settings.lake_path)
+        key_period = period or _get_latest_period(store)
+        counts = compute_bounded_counts(
+            store,
+            key_period=key_period,
+            max_taps=settings.privacy_max_taps_per_card,
+            period_minutes=settings.privacy_period_minutes,
+            timezone=settings.local_timezone,
+        )
+        report = compute_utility_report(
+            counts,
+            epsilons=_parse_epsilons(epsilons),
+            max_taps=settings.privacy_max_taps_per_card,
+            k=settings.privacy_k,
+            repeats=repeats,
+        )
+    if as_json:
+        print(json.dumps({"period": key_period, "rows": report.to_dict("records")}))
+        return
+    title = f"Utility of noised station counts, {key_period} (k={settings.privacy_k})"
+    _console.print(_build_table(report, title))
+
+
+@privacy_app.command("budget")
+def budget_command(lake: Path | None = LAKE_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Epsilon spent per dataset and key period, and what is left of the budget."""
+    with _product_errors():
+        settings = _settings(lake)
+        spent = read_budget(Lake(settings.lake_path), budget=settings.privacy_epsilon_budget)
+    if as_json:
+        print(json.dumps(spent.to_dict("records")))
+        return
+    if spent.empty:
+        _console.print("no noised release yet: no epsilon spent")
+        return
+    _console.print(_build_table(spent, "Privacy budget (epsilon)"))
+
+
+def _get_latest_period(lake: Lake) -> str:
+    periods = sorted({f.partition.get("key_period", "") for f in lake.get_files("taps")} - {""})
+    if not periods:
+        raise ConfigurationError(f"no taps in {lake.root}; run 'urbanpulse privacy ingest-taps'")
+    return periods[-1]
+
+
+def _parse_epsilons(text: str) -> list[float]:
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigurationError(f"--epsilons takes numbers like 0.1,1,5, not {text!r}") from None
+    if not values or min(values) <= 0:
+        raise ConfigurationError("--epsilons must list positive numbers")
+    return values
+
+
+def _build_table(frame: pd.DataFrame, title: str) -> Table:
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(column.replace("_", " "), justify="right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(_show(v) for v in row))
+    return table
+
+
+def _show(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v:,}" for k, v in value.items()) or "-"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "-"
+    return str(value)
