@@ -18,7 +18,7 @@ def test_forecast_continues_after_the_last_observation_with_a_band(client: TestC
     assert (stamps.to_series().diff().dropna() == pd.Timedelta(minutes=15)).all()
     for item in body["items"]:
         assert item["p10"] <= item["yhat"] <= item["p90"]
-        assert item["model"] in ("persistence", "rolling_mean", "seasonal_profile")
+        assert item["model"] in ("persistence", "rolling_mean", "seasonal_profile", "weekly_naive")
 
     last = client.get(
         "/api/sites/bj-metro-1/observations", params={"metric": "passengers", "limit": 1}
