@@ -1,6 +1,7 @@
 """The commuter and operator pages in headless Chromium over a one-week demo lake:
-charts drawn, the recommended slot highlighted, nothing fetched from outside, no
-console errors, no sideways scrolling at phone width. Screenshots go to test-artifacts/."""
+stations found by typing or on the map, a journey with a change of line, charts drawn,
+the recommended slot highlighted, nothing fetched from outside, no console errors, no
+sideways scrolling at phone width. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -74,36 +75,150 @@ def get_bar_colours(page: Any) -> list[str]:
     )
 
 
+def choose_station(page: Any, field: str, typed: str, expected: str, *, keyboard: bool) -> None:
+    """Type into a station box and pick ``expected`` from the suggestions."""
+    page.fill(f"#{field}-search", typed)
+    option = page.locator(f"#{field}-list [role=option]", has_text=expected).first
+    option.wait_for()
+    if keyboard:
+        index = page.locator(f"#{field}-list [role=option]").all_inner_texts()
+        steps = next(i for i, text in enumerate(index) if expected in text) + 1
+        for _ in range(steps):
+            page.keyboard.press("ArrowDown")
+        assert option.get_attribute("aria-selected") == "true"
+        page.keyboard.press("Enter")
+    else:
+        option.click()
+    assert page.locator(f"#{field}-list").is_hidden()
+    assert expected in page.locator(f"#{field}-search").input_value()
+
+
+def wait_for_advice(page: Any, destination: str) -> None:
+    page.wait_for_function(
+        "(name) => document.querySelector('#advice-trip').textContent.includes(name) && "
+        "document.querySelector('#advice-chart').dataset.rendered === 'true'",
+        arg=destination,
+    )
+
+
 @pytest.mark.parametrize(("name", "viewport"), [("desktop", DESKTOP), ("phone", PHONE)])
-def test_commuter_page_recommends_a_slot(
+def test_commuter_finds_stations_by_name_and_gets_a_journey_with_a_change(
     demo_server: str, open_page: Any, artifacts: Path, name: str, viewport: dict[str, int]
 ) -> None:
     page, requests, errors = open_page(demo_server + "/commute", viewport)
     assert page.locator("#clock-note").inner_text().startswith("The data ends on 2026-10-31")
     assert page.locator("#day").input_value() == "2026-11-02"
-    page.select_option("#city", "110000")
-    page.select_option("#line", "bj-m1")
-    page.select_option("#origin", "bj-m1-s04")
-    page.select_option("#destination", "bj-m1-s09")
+    choose_station(page, "origin", "西直门", "西直门 Xizhimen", keyboard=False)
+    assert page.locator("#origin").input_value() in ("bj-m2-s01", "bj-m4-s12")
+    choose_station(page, "destination", "国贸", "国贸 Guomao", keyboard=True)
+    assert page.locator("#destination").input_value() == "bj-m1-s20"
     page.click("#advise")
-    # The page shows advice for its default trip on load; wait for the chosen trip's.
-    page.wait_for_function(
-        "() => document.querySelector('#advice-trip').textContent.includes('Babaoshan') && "
-        "document.querySelector('#advice-chart').dataset.rendered === 'true'"
-    )
-    assert "Military Museum" in page.locator("#advice-trip").inner_text()
-    chart = page.locator("#advice-chart")
-    label = chart.get_attribute("data-recommended")
+    wait_for_advice(page, "国贸 Guomao")
+
+    legs = page.locator("#legs li")
+    assert legs.count() == 2  # Line 2 or 4, then Line 1
+    first, second = legs.nth(0).inner_text(), legs.nth(1).inner_text()
+    assert "西直门 Xizhimen →" in first and "号线" in first and "Line" in first
+    assert "→ 国贸 Guomao" in second and "北京地铁1号线 Beijing Subway Line 1" in second
+    assert "leaves" in first and "arrives" in first
+    assert "walk 4 min to change" in second
+    assert page.locator("#advice-changes").inner_text().startswith("1 change at ")
+
+    label = page.locator("#advice-chart").get_attribute("data-recommended")
     assert label and page.locator("#advice-headline").inner_text() == f"Leave at {label}"
     assert "crowded" in page.locator("#advice-reason").inner_text()
-    assert page.locator("#advice-travel").inner_text().endswith(" min")
     colours = get_bar_colours(page)
-    assert len(colours) == 10 and colours.count(GREEN) == 1  # only the recommended slot
-    assert page.locator("#advice-chart .errorbar").count() == 10  # p10-p90 whiskers
+    assert len(colours) == 11 and colours.count(GREEN) == 1  # 07:00..09:30, one recommended
+    axis = page.locator("#advice-chart .ytitle").text_content()
+    assert axis == "most crowded train, % of capacity"
+    assert "15 min" in page.locator("#advice-chart .xtitle").text_content()
     assert page.locator("#synthetic-banner").is_visible()
-    page.screenshot(path=artifacts / f"commuter-{name}.png", full_page=True)
+    page.screenshot(path=artifacts / f"commuter-journey-{name}.png", full_page=True)
+    assert_fits(page)
+
+    # Another route re-asks with route=1 and shows its own change.
+    routes = page.locator("#routes button")
+    assert routes.count() >= 2
+    assert routes.nth(0).get_attribute("aria-pressed") == "true"
+    other_via = routes.nth(1).inner_text().split(" via ")[1].split(" · ")[0]
+    routes.nth(1).click()
+    page.wait_for_function(
+        "(via) => document.querySelector('#advice-changes').textContent.includes(via)",
+        arg=other_via,
+    )
+    page.wait_for_selector("#routes button[data-route='1'][aria-pressed='true']")
+    assert page.locator("#legs li").count() == 2
+    assert_clean(demo_server, requests, errors)
+
+
+def click_map_station(page: Any, site_id: str) -> None:
+    """Click a station's point on the station map, as a person would."""
+    page.locator("#station-map").scroll_into_view_if_needed()
+    where = page.evaluate(
+        """(site) => {
+          const gd = document.getElementById('station-map');
+          const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+          const box = gd.getBoundingClientRect();
+          for (const t of gd._fullData) {
+            if (t.visible !== true) continue;
+            const i = (t.customdata || []).findIndex(c => c[0] === site);
+            if (i >= 0) return [box.left + xa._offset + xa.l2p(t.x[i]),
+                                box.top + ya._offset + ya.l2p(t.y[i])];
+          }
+          return null;
+        }""",
+        site_id,
+    )
+    assert where, f"{site_id} is not shown on the map"
+    page.wait_for_timeout(400)  # two clicks within 300 ms are a double click to plotly.js
+    page.mouse.move(where[0], where[1])
+    # plotly.js clicks the point it hovers: wait for its label first.
+    page.wait_for_function(
+        "(site) => ((document.getElementById('station-map')._hoverdata || [])[0] || {})"
+        ".customdata?.[0] === site",
+        arg=site_id,
+    )
+    page.mouse.click(where[0], where[1])
+
+
+@pytest.mark.parametrize(("name", "viewport"), [("desktop", DESKTOP), ("phone", PHONE)])
+def test_commuter_chooses_stations_on_the_map(
+    demo_server: str, open_page: Any, artifacts: Path, name: str, viewport: dict[str, int]
+) -> None:
+    page, requests, errors = open_page(demo_server + "/commute", viewport)
+    page.wait_for_selector("#station-map[data-rendered='true']")
+    choose_station(page, "origin", "xizhi", "西直门 Xizhimen", keyboard=False)  # Beijing's map
+    page.check("input[name=map-target][value=destination]")
+    click_map_station(page, "bj-m1-s20")
+    page.wait_for_function("() => document.querySelector('#destination').value === 'bj-m1-s20'")
+    assert page.locator("#destination-search").input_value() == "国贸 Guomao"
+    click_map_station(page, "bj-m1-s05")  # the next click sets To again: it stays chosen
+    page.wait_for_function("() => document.querySelector('#destination').value === 'bj-m1-s05'")
+    page.check("input[name=map-target][value=origin]")
+    click_map_station(page, "bj-m1-s20")
+    page.wait_for_function("() => document.querySelector('#origin').value === 'bj-m1-s20'")
+    assert page.locator("input[name=map-target][value=destination]").is_checked()
+    chosen = page.evaluate(
+        "() => { const d = document.getElementById('station-map').data; return d[d.length - 1].text; }"
+    )
+    assert chosen == ["From", "To"]
+    page.click("#advise")
+    wait_for_advice(page, "Guomao →")
+    assert page.locator("#legs li").count() == 1
+    assert page.locator("#advice-changes").inner_text() == "none, one line all the way"
+    page.screenshot(path=artifacts / f"commuter-map-{name}.png", full_page=True)
     assert_fits(page)
     assert_clean(demo_server, requests, errors)
+
+
+def test_commuter_says_when_no_station_matches(demo_server: str, open_page: Any) -> None:
+    page, _, _ = open_page(demo_server + "/commute", DESKTOP)
+    page.fill("#origin-search", "zzzz")
+    page.wait_for_selector("#origin-list li.none")
+    assert "No station matches" in page.locator("#origin-list").inner_text()
+    page.click("#advise")
+    page.wait_for_selector("#advice-error:not([hidden])")
+    assert "No station matches" in page.locator("#advice-error").inner_text()
 
 
 def test_commuter_page_says_why_it_cannot_advise(demo_server: str, open_page: Any) -> None:

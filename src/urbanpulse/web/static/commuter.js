@@ -1,59 +1,167 @@
-// The commuter page: fills the trip pickers, asks /api/advice and draws the answer.
+// The commuter page: station search boxes and a station map fill the trip, /api/advice
+// answers it, and the page draws the journey, its crowding by slot and the advice.
 (function () {
   "use strict";
   var base = document.currentScript.getAttribute("data-base") || "";
-  var lines = JSON.parse(document.getElementById("lines-data").textContent);
-  var trip = JSON.parse(document.getElementById("default-trip").textContent);
-  var form = document.getElementById("trip-form");
   var pick = function (id) { return document.getElementById(id); };
-  var GREEN = "#1a7f37", GREY = "#9fb3c8", PREFERRED = "#5a6470";
+  var form = pick("trip-form");
+  var mapDiv = pick("station-map");
+  var GREEN = "#1a7f37", GREY = "#9fb3c8", PREFERRED = "#5a6470", RED = "#c62828";
+  var route = 0;
 
-  function option(value, label, selected) {
-    var node = document.createElement("option");
-    node.value = value;
-    node.textContent = label;
-    node.selected = !!selected;
+  function both(zh, en) { return [zh, en].filter(Boolean).join(" "); }
+  function localTime(iso) { return iso ? iso.slice(11, 16) : "—"; }
+  function minutes(value) { return Number(value.toFixed(1)) + " min"; }
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined) { node.textContent = text; }
     return node;
   }
 
-  function fill(select, items, chosen) {
-    select.replaceChildren.apply(select, items.map(function (item) {
-      return option(item[0], item[1], item[0] === chosen);
-    }));
-  }
-
-  function cityLabel(line) {
-    return [line.city_name_zh, line.city_name_en].filter(Boolean).join(" ") || line.city_code || "Other";
-  }
-
-  function fillCities(chosen) {
-    var seen = {}, items = [];
-    lines.forEach(function (line) {
-      var code = line.city_code || "";
-      if (!seen[code]) { seen[code] = true; items.push([code, cityLabel(line)]); }
+  // ---- Stations on the map: where each is, which lines pass it ----
+  var figure = JSON.parse(document.querySelector("script[data-figure-for='station-map']").textContent);
+  var places = {};
+  figure.data.forEach(function (trace) {
+    (trace.customdata || []).forEach(function (cd, i) {
+      var place = places[cd[0]] || (places[cd[0]] = { x: trace.x[i], y: trace.y[i], city: trace.meta, lines: [] });
+      if (trace.mode === "lines+markers" && place.lines.indexOf(trace.name) < 0) { place.lines.push(trace.name); }
     });
-    fill(pick("city"), items, chosen);
+  });
+  var chosenTrace = figure.data.length - 1;
+
+  function showCity(city) {
+    if (city === undefined) { return; }
+    var visible = figure.data.map(function (t, i) { return i === chosenTrace || t.meta === city; });
+    var extent = ((figure.layout.meta || {}).extents || {})[city];
+    Plotly.restyle(mapDiv, { visible: visible });
+    Plotly.relayout(mapDiv, extent ? { "xaxis.range": extent.slice(0, 2), "yaxis.range": extent.slice(2) }
+      : { "xaxis.autorange": true, "yaxis.autorange": true });
   }
 
-  function fillLines(chosen) {
-    var city = pick("city").value;
-    var items = lines.filter(function (l) { return (l.city_code || "") === city; })
-      .map(function (l) { return [l.line_id, [l.name_zh, l.name_en].filter(Boolean).join(" ")]; });
-    fill(pick("line"), items, chosen || (items[0] && items[0][0]));
-  }
-
-  function fillStations(origin, destination) {
-    var line = lines.find(function (l) { return l.line_id === pick("line").value; });
-    var items = (line ? line.stations : []).map(function (s) {
-      return [s.site_id, s.sequence + ". " + [s.name_en, s.name_zh].filter(Boolean).join(" ")];
+  function markChosen() {
+    var xs = [], ys = [], texts = [], colours = [];
+    [["origin", GREEN, "From"], ["destination", RED, "To"]].forEach(function (f) {
+      var place = places[pick(f[0]).value];
+      if (!place) { return; }
+      xs.push(place.x); ys.push(place.y); texts.push(f[2]); colours.push(f[1]);
     });
-    var n = items.length;
-    fill(pick("origin"), items, origin || (items[Math.floor(n / 4)] || [])[0]);
-    fill(pick("destination"), items, destination || (items[Math.floor(3 * n / 4)] || [])[0]);
+    Plotly.restyle(mapDiv, { x: [xs], y: [ys], text: [texts], "marker.line.color": [colours] }, [chosenTrace]);
   }
 
-  function localTime(iso) { return iso.slice(11, 16); }
+  // ---- Station search: an ARIA combobox over /api/stations ----
+  function choose(field, station) {
+    pick(field).value = station.site_id;
+    pick(field + "-search").value = station.label;
+    var place = places[station.site_id];
+    if (place && mapDiv.data) {
+      var shown = mapDiv.data.some(function (t) { return t.meta === place.city && t.visible !== false; });
+      if (!shown) { showCity(place.city); }
+      markChosen();
+    }
+    route = 0;
+  }
 
+  function stationLines(item) {
+    if (item.lines && item.lines.length) { return item.lines; }
+    var found = [];
+    (item.site_ids || [item.site_id]).forEach(function (id) {
+      ((places[id] || {}).lines || []).forEach(function (l) { if (found.indexOf(l) < 0) { found.push(l); } });
+    });
+    return found;
+  }
+
+  function findStations(query) {
+    var params = new URLSearchParams({ q: query, limit: "8" });
+    return fetch(base + "/api/stations?" + params.toString(), { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : { items: [] }; })
+      .then(function (body) { return body.items; });
+  }
+
+  function combobox(field) {
+    var input = pick(field + "-search"), list = pick(field + "-list");
+    var items = [], active = -1, timer = null, asked = 0;
+
+    function close() {
+      list.hidden = true; active = -1;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    }
+    function highlight(index) {
+      var options = list.querySelectorAll("[role=option]:not([aria-disabled])");
+      if (!options.length) { return; }
+      active = (index + options.length) % options.length;
+      options.forEach(function (o, i) { o.setAttribute("aria-selected", i === active ? "true" : "false"); });
+      input.setAttribute("aria-activedescendant", options[active].id);
+      options[active].scrollIntoView({ block: "nearest" });
+    }
+    function take(index) {
+      var item = items[index];
+      choose(field, { site_id: item.site_id, label: both(item.name_zh, item.name_en) || item.site_id });
+      close();
+    }
+    function render(found) {
+      items = found; active = -1;
+      list.replaceChildren();
+      if (!found.length) {
+        var none = el("li", "none", "No station matches “" + input.value.trim() + "”");
+        none.setAttribute("role", "option");
+        none.setAttribute("aria-disabled", "true");
+        list.appendChild(none);
+      }
+      found.forEach(function (item, i) {
+        var option = el("li", "option");
+        option.id = field + "-option-" + i;
+        option.setAttribute("role", "option");
+        option.setAttribute("aria-selected", "false");
+        option.setAttribute("data-site", item.site_id);
+        option.appendChild(el("span", "name", both(item.name_zh, item.name_en) || item.site_id));
+        var lines = stationLines(item);
+        if (lines.length) { option.appendChild(el("span", "lines", lines.join(" · "))); }
+        option.addEventListener("mousedown", function (e) { e.preventDefault(); });
+        option.addEventListener("click", function () { take(i); });
+        list.appendChild(option);
+      });
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+    }
+    input.addEventListener("input", function () {
+      pick(field).value = "";
+      clearTimeout(timer);
+      var query = input.value.trim();
+      if (!query) { close(); return; }
+      timer = setTimeout(function () {
+        var mine = ++asked;
+        findStations(query).then(function (found) { if (mine === asked) { render(found); } });
+      }, 120);
+    });
+    input.addEventListener("keydown", function (e) {
+      var open = !list.hidden && items.length;
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        if (!open) { return; }
+        e.preventDefault();
+        highlight(active + (e.key === "ArrowDown" ? 1 : -1));
+      } else if (e.key === "Enter" && open) {
+        e.preventDefault();
+        take(active >= 0 ? active : 0);
+      } else if (e.key === "Escape") {
+        close();
+      }
+    });
+    input.addEventListener("blur", function () { setTimeout(close, 150); });
+  }
+
+  // A typed name nobody picked from the list: take the best match.
+  function resolve(field) {
+    var input = pick(field + "-search"), query = input.value.trim();
+    if (pick(field).value || !query) { return Promise.resolve(); }
+    return findStations(query).then(function (found) {
+      if (!found.length) { throw new Error("No station matches “" + query + "”."); }
+      choose(field, { site_id: found[0].site_id, label: both(found[0].name_zh, found[0].name_en) });
+    });
+  }
+
+  // ---- The answer ----
   function showError(message) {
     pick("result").hidden = true;
     var box = pick("advice-error");
@@ -61,44 +169,52 @@
     box.hidden = false;
   }
 
+  function percent(value) { return value === null || value === undefined ? null : value * 100; }
+
   function draw(advice) {
-    var slots = advice.slots.slice().sort(function (a, b) {
-      return a.departure < b.departure ? -1 : 1;
-    });
+    var slots = advice.slots.slice().sort(function (a, b) { return a.departure < b.departure ? -1 : 1; });
     var colours = slots.map(function (s) {
       return s.recommended ? GREEN : (s.shift_minutes === 0 ? PREFERRED : GREY);
     });
+    var has = function (s) { return s.crowding !== null && s.crowding !== undefined; };
     var bars = {
       type: "bar",
       x: slots.map(function (s) { return s.label; }),
-      y: slots.map(function (s) { return s.crowding * 100; }),
+      y: slots.map(function (s) { return percent(s.crowding); }),
       marker: { color: colours },
       error_y: {
         type: "data", symmetric: false, color: "#1b1f24", thickness: 1.2, width: 3,
-        array: slots.map(function (s) { return (s.crowding_p90 - s.crowding) * 100; }),
-        arrayminus: slots.map(function (s) { return (s.crowding - s.crowding_p10) * 100; }),
+        array: slots.map(function (s) { return has(s) ? (s.crowding_p90 - s.crowding) * 100 : null; }),
+        arrayminus: slots.map(function (s) { return has(s) ? (s.crowding - s.crowding_p10) * 100 : null; }),
       },
-      customdata: slots.map(function (s) { return [s.crowding_p10 * 100, s.crowding_p90 * 100, s.reason]; }),
-      hovertemplate: "Leave %{x}: %{y:.0f} % full<br>80 % interval %{customdata[0]:.0f}–%{customdata[1]:.0f} %<br>%{customdata[2]}<extra></extra>",
+      customdata: slots.map(function (s) {
+        return [percent(s.crowding_p10), percent(s.crowding_p90), s.reason, localTime(s.arrival)];
+      }),
+      hovertemplate: "Leave %{x}, arrive %{customdata[3]}<br>most crowded train: %{y:.0f} % of capacity" +
+        "<br>80 % interval %{customdata[0]:.0f}–%{customdata[1]:.0f} %<br>%{customdata[2]}<extra></extra>",
       name: "crowding",
     };
-    var top = Math.max(105, Math.max.apply(null, slots.map(function (s) { return s.crowding_p90 * 100; })) + 10);
+    var highs = slots.filter(has).map(function (s) { return s.crowding_p90 * 100; });
+    var top = Math.max(105, Math.max.apply(null, highs.concat([0])) + 10);
     var layout = {
-      margin: { l: 48, r: 8, t: 24, b: 56 },
-      height: 340,
+      margin: { l: 56, r: 8, t: 24, b: 64 },
+      height: 360,
       showlegend: false,
-      xaxis: { type: "category", title: { text: "departure (local time)" }, tickangle: -45 },
-      yaxis: { title: { text: "% of capacity" }, range: [0, top], ticksuffix: " %" },
+      xaxis: { type: "category", title: { text: "departure slot (15 min, local time)" }, tickangle: -45 },
+      yaxis: { title: { text: "most crowded train, % of capacity" }, range: [0, top], ticksuffix: " %" },
       shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: 100, y1: 100,
-                 line: { dash: "dot", color: "#c62828", width: 1.5 } }],
+                 line: { dash: "dot", color: RED, width: 1.5 } }],
       annotations: [{ xref: "paper", x: 1, y: 100, xanchor: "right", yanchor: "bottom",
-                      text: "full", showarrow: false, font: { color: "#c62828", size: 11 } }],
+                      text: "full", showarrow: false, font: { color: RED, size: 11 } }],
     };
+    slots.filter(function (s) { return !has(s); }).forEach(function (s) {
+      layout.annotations.push({ x: s.label, y: 0, yanchor: "bottom", textangle: -90, showarrow: false,
+        text: "no forecast", font: { color: PREFERRED, size: 10 } });
+    });
     var rec = advice.recommended;
-    if (rec) {
+    if (rec && has(rec)) {
       layout.annotations.push({ x: rec.label, y: rec.crowding_p90 * 100, yanchor: "bottom",
-        text: "leave " + rec.label, showarrow: true, arrowhead: 2, ay: -28,
-        font: { color: GREEN, size: 12 } });
+        text: "leave " + rec.label, showarrow: true, arrowhead: 2, ay: -28, font: { color: GREEN, size: 12 } });
     }
     var target = pick("advice-chart");
     target.removeAttribute("data-rendered");
@@ -108,63 +224,126 @@
     });
   }
 
+  function describeLeg(leg) {
+    var li = el("li", "leg");
+    li.appendChild(el("p", "leg-line", both(leg.line_name_zh, leg.line_name_en)));
+    li.appendChild(el("p", "leg-stops", both(leg.from_name_zh, leg.from_name_en) + " → " +
+      both(leg.to_name_zh, leg.to_name_en)));
+    li.appendChild(el("p", "leg-times", "leaves " + localTime(leg.departure) + " · arrives " +
+      localTime(leg.arrival) + " · " + leg.stops + (leg.stops === 1 ? " stop" : " stops") + ", " +
+      minutes(leg.ride_minutes)));
+    var before = [];
+    if (leg.walk_minutes > 0) { before.push("walk " + minutes(leg.walk_minutes) + " to change"); }
+    if (leg.wait_minutes > 0) { before.push("wait about " + minutes(leg.wait_minutes)); }
+    if (before.length) { li.appendChild(el("p", "leg-before note", "Before boarding: " + before.join(", "))); }
+    return li;
+  }
+
+  function describeRoutes(advice) {
+    var box = pick("routes-box"), list = pick("routes");
+    box.hidden = advice.routes.length < 2;
+    list.replaceChildren.apply(list, advice.routes.map(function (r) {
+      var li = el("li"), button = el("button", "route-choice");
+      var via = r.via.map(function (v, i) { return both(r.via_zh[i], v); }).join(", ");
+      button.type = "button";
+      button.setAttribute("data-route", String(r.route));
+      button.setAttribute("aria-pressed", r.chosen ? "true" : "false");
+      button.textContent = "Route " + (r.route + 1) + (r.chosen ? " (shown)" : "") + ": " +
+        r.lines.join(" → ") + (via ? " via " + via : "") + " · " + Math.round(r.travel_minutes) +
+        " min · " + r.transfers + (r.transfers === 1 ? " change" : " changes");
+      button.addEventListener("click", function () { route = r.route; ask(); });
+      li.appendChild(button);
+      return li;
+    }));
+  }
+
   function describe(advice) {
-    var card = pick("advice-card"), rec = advice.recommended;
+    var card = pick("advice-card"), rec = advice.recommended, legs = advice.legs || [];
     card.classList.toggle("holdout", !rec);
     pick("advice-headline").textContent = rec ? "Leave at " + rec.label : "No recommendation this time";
     pick("advice-reason").textContent = rec ? rec.reason.charAt(0).toUpperCase() + rec.reason.slice(1) + "." : advice.message;
-    pick("advice-trip").textContent = (advice.origin_name || advice.origin) +
-      (advice.destination ? " → " + (advice.destination_name || advice.destination) : "");
+    var first = legs[0], last = legs[legs.length - 1];
+    pick("advice-trip").textContent = first ? both(first.from_name_zh, first.from_name_en) + " → " +
+      both(last.to_name_zh, last.to_name_en) : (advice.origin_name || advice.origin);
+    var changes = legs.slice(1).map(function (l) { return both(l.from_name_zh, l.from_name_en); });
+    pick("advice-changes").textContent = advice.transfers === 0 ? "none, one line all the way" :
+      advice.transfers + (advice.transfers === 1 ? " change" : " changes") + " at " + changes.join(", ");
     pick("advice-travel").textContent = advice.travel_minutes + " min";
     pick("advice-arrival").textContent = rec ? localTime(rec.arrival) : "—";
+    var lead = advice.slots[0];
+    pick("journey-heading").textContent = lead ? "Your journey, leaving at " + lead.label : "Your journey";
+    var list = pick("legs");
+    list.replaceChildren.apply(list, legs.map(describeLeg));
+    describeRoutes(advice);
     var rows = pick("slot-rows");
     rows.replaceChildren.apply(rows, advice.slots.map(function (s) {
-      var tr = document.createElement("tr");
+      var tr = el("tr"), known = s.crowding !== null && s.crowding !== undefined;
       if (s.recommended) { tr.className = "recommended"; }
-      [s.label, Math.round(s.crowding * 100) + " %",
-       Math.round(s.crowding_p10 * 100) + "–" + Math.round(s.crowding_p90 * 100) + " %", s.reason]
+      [s.label, known ? Math.round(s.crowding * 100) + " %" : "no forecast",
+       known ? Math.round(s.crowding_p10 * 100) + "–" + Math.round(s.crowding_p90 * 100) + " %" : "—", s.reason]
         .forEach(function (text, i) {
-          var td = document.createElement("td");
-          td.textContent = text;
-          if (i === 1) { td.className = "num"; }
-          if (i === 2) { td.className = "num wide-only"; }
-          tr.appendChild(td);
+          tr.appendChild(el("td", i === 1 ? "num" : (i === 2 ? "num wide-only" : ""), text));
         });
       return tr;
     }));
   }
 
   function ask(event) {
-    if (event) { event.preventDefault(); }
-    var day = pick("day").value;
-    var params = new URLSearchParams({
-      origin: pick("origin").value,
-      destination: pick("destination").value,
-      start: day + "T" + pick("start").value,
-      end: day + "T" + pick("end").value,
-      preferred: day + "T" + pick("preferred").value,
-    });
+    if (event) { event.preventDefault(); route = 0; }
     pick("advise").disabled = true;
-    fetch(base + "/api/advice?" + params.toString(), { headers: { Accept: "application/json" } })
-      .then(function (response) {
-        return response.json().then(function (body) { return { ok: response.ok, body: body }; });
-      })
-      .then(function (answer) {
-        if (!answer.ok) { showError(answer.body.error ? answer.body.error.message : "The advice service failed."); return; }
-        pick("advice-error").hidden = true;
-        pick("result").hidden = false;
-        describe(answer.body);
-        draw(answer.body);
-      })
-      .catch(function () { showError("The advice service could not be reached."); })
+    Promise.all([resolve("origin"), resolve("destination")]).then(function () {
+      if (!pick("origin").value || !pick("destination").value) {
+        throw new Error("Choose where you start and where you are going.");
+      }
+      var day = pick("day").value;
+      var params = new URLSearchParams({
+        origin: pick("origin").value,
+        destination: pick("destination").value,
+        start: day + "T" + pick("start").value,
+        end: day + "T" + pick("end").value,
+        preferred: day + "T" + pick("preferred").value,
+        arrive_by: pick("arrive-by").checked ? "true" : "false",
+        route: String(route),
+      });
+      return fetch(base + "/api/advice?" + params.toString(), { headers: { Accept: "application/json" } })
+        .then(function (response) {
+          return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+        }, function () { throw new Error("The advice service could not be reached."); })
+        .then(function (answer) {
+          if (!answer.ok) { throw new Error(answer.body.error ? answer.body.error.message : "The advice service failed."); }
+          pick("advice-error").hidden = true;
+          pick("result").hidden = false;
+          describe(answer.body);
+          draw(answer.body);
+        });
+    }).catch(function (error) { showError(error.message); })
       .finally(function () { pick("advise").disabled = false; });
   }
 
-  fillCities(trip.city);
-  fillLines(trip.line);
-  fillStations(trip.origin, trip.destination);
-  pick("city").addEventListener("change", function () { fillLines(); fillStations(); });
-  pick("line").addEventListener("change", function () { fillStations(); });
+  function toggleArriveBy() {
+    var arrive = pick("arrive-by").checked;
+    document.querySelectorAll(".time-label").forEach(function (label) {
+      label.textContent = label.getAttribute(arrive ? "data-arrive" : "data-depart");
+    });
+  }
+
+  // ---- Wiring ----
+  combobox("origin");
+  combobox("destination");
+  pick("arrive-by").addEventListener("change", toggleArriveBy);
+  toggleArriveBy();
   form.addEventListener("submit", ask);
-  ask();
+  Plotly.newPlot(mapDiv, figure.data, figure.layout, { responsive: true, displaylogo: false, scrollZoom: false })
+    .then(function () {
+      markChosen();
+      mapDiv.setAttribute("data-rendered", "true");
+      mapDiv.on("plotly_click", function (event) {
+        var point = event.points[0], cd = point && point.customdata;
+        if (!Array.isArray(cd)) { return; }
+        var target = document.querySelector("input[name=map-target]:checked").value;
+        choose(target, { site_id: cd[0], label: both(cd[1], cd[2]) || cd[0] });
+        if (target === "origin") { document.querySelector("input[name=map-target][value=destination]").checked = true; }
+      });
+    });
+  if (pick("origin").value && pick("destination").value) { ask(); }
 })();
