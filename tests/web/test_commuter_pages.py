@@ -1,0 +1,76 @@
+"""The commuter page as served (no browser): its station search boxes, its map of
+stations to click, and no reference to any other host in its HTML, script or styles."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from urbanpulse.api import create_app
+from urbanpulse.settings import Settings
+from urbanpulse.store import Lake
+
+URL = re.compile(r"(?:https?:)?//[^\s\"'<>)]+", re.I)
+
+
+@pytest.fixture(scope="module")
+def client(demo_lake: Lake) -> Iterator[TestClient]:
+    settings = Settings(lake_path=demo_lake.root, advice_holdout_share=0.0)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def get_station_map(html: str) -> dict:
+    match = re.search(
+        r'<script type="application/json" data-figure-for="station-map">(.*?)</script>', html, re.S
+    )
+    assert match, "no station map"
+    figure: dict = json.loads(match.group(1))
+    return figure
+
+
+def test_commuter_page_serves_no_url_of_another_host(client: TestClient) -> None:
+    html = client.get("/commute").text
+    sources = re.findall(r'(?:src|href)="([^"]*)"', html)
+    assert sources and all(s.startswith("/") or s == "" for s in sources), sources
+    assets = [s for s in sources if s.startswith("/static/")]
+    assert {"/static/commuter.js", "/static/commuter.css"} <= set(assets)
+    for path in assets:
+        text = client.get(path).text
+        text = text.replace('xmlns="http://www.w3.org/2000/svg"', "")
+        assert URL.findall(text) == [], path
+    # The page's own text and embedded figure, SVG namespaces aside.
+    assert [u for u in URL.findall(html) if "www.w3.org/2000/svg" not in u] == []
+
+
+def test_commuter_page_has_station_search_boxes_with_a_listbox(client: TestClient) -> None:
+    html = client.get("/commute").text
+    for field in ("origin", "destination"):
+        box = re.search(rf'<input type="text" id="{field}-search"[^>]*>', html, re.S)
+        assert box, field
+        assert 'role="combobox"' in box.group(0)
+        assert f'aria-controls="{field}-list"' in box.group(0)
+        assert f'<ul class="suggestions" id="{field}-list" role="listbox"' in html
+        assert f'<input type="hidden" name="{field}" id="{field}" value="bj-m1-s' in html
+    assert 'id="arrive-by"' in html
+
+
+def test_commuter_map_has_every_beijing_station_to_click(client: TestClient) -> None:
+    figure = get_station_map(client.get("/commute").text)
+    traces = figure["data"]
+    assert traces[-1]["name"] == "chosen" and traces[-1]["x"] == []
+    shown = [t for t in traces[:-1] if t["visible"] is True]
+    assert {t["meta"] for t in shown} == {"110000"}  # the default trip's city only
+    points = {cd[0]: cd for t in shown for cd in t["customdata"]}
+    assert points["bj-m1-s20"] == ["bj-m1-s20", "国贸", "Guomao"]
+    assert {"bj-m2-s01", "bj-m4-s12"} <= set(points)  # Xizhimen on Lines 2 and 4
+    names = {t["name"] for t in shown}
+    assert "北京地铁1号线 Beijing Subway Line 1" in names
+    # Opens on the city's metro, not on the intercity railway's whole length.
+    lon0, lon1, lat0, lat1 = figure["layout"]["meta"]["extents"]["110000"]
+    assert lon0 < 116.2 < 116.5 < lon1 < 116.7 and lat0 < 39.85 < 40.0 < lat1 < 40.2
+    assert figure["layout"]["xaxis"]["range"] == [lon0, lon1]
