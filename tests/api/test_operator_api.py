@@ -86,3 +86,19 @@ def test_effect_counts_advised_requests_and_moves(client: TestClient) -> None:
         peak = next(row for row in body["items"] if row["label"] == "08:00")
         assert peak["advised"] == 5 and peak["moved_out"] == moved
         assert sum(row["moved_in"] for row in body["items"]) == moved
+
+
+def test_accuracy_sums_counts_per_period_and_says_so(client: TestClient) -> None:
+    # Boardings are 5-minute counts: a 15-minute period shows their total, three readings.
+    bus = client.get("/api/operator/accuracy", params={"site_id": "bd-b1-s02", "days": 1}).json()
+    assert bus["aggregation"] == "sum" and bus["value_label"].startswith("boardings per 15 min")
+    raw = client.get(
+        "/api/sites/bd-b1-s02/observations",
+        params={"metric": "boardings", "start": bus["items"][0]["ts"],
+                "end": bus["items"][1]["ts"]},
+    ).json()  # fmt: skip
+    readings = [row["value"] for row in raw["items"]]
+    assert len(readings) == 3
+    assert bus["items"][0]["observed"] == pytest.approx(sum(readings))
+    metro = client.get("/api/operator/accuracy", params={"site_id": "bj-m1-s05", "days": 1}).json()
+    assert metro["aggregation"] == "mean" and "mean over 15 min" in metro["value_label"]

@@ -75,6 +75,10 @@ def test_site_page_metric_and_period_are_selectable(client: TestClient) -> None:
         t for t in get_figure(html, "profile-chart")["data"] if t.get("name") == "weekday"
     )
     assert len(weekday["x"]) == 24
+    # A profile holds single readings' statistics per period, not the period's total.
+    profile = get_figure(html, "profile-chart")
+    assert profile["layout"]["yaxis"]["title"]["text"].endswith("mean reading per 60-min period")
+    assert "mean reading" in weekday["hovertemplate"]
 
 
 def test_site_page_falls_back_on_unknown_choices(client: TestClient) -> None:

@@ -394,6 +394,11 @@ class AccuracyPublic(BaseModel):
     unit: str | None
     day: str
     period_minutes: int
+    aggregation: str = Field(
+        description="'sum': values are totals per period (counts such as boardings, "
+        "summed over the period's readings); 'mean': the period's mean (a load)."
+    )
+    value_label: str = Field(description="What the values are, for an axis title.")
     synthetic: bool = Field(description=SYNTHETIC)
     items: list[AccuracyRowPublic]
     days: list[AccuracyDayPublic]

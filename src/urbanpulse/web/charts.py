@@ -90,11 +90,16 @@ def _city_trace(cities: pd.DataFrame) -> go.Scatter:
     )
 
 
-def build_profile_figure(profile: pd.DataFrame, *, metric: str, unit: str | None) -> dict[str, Any]:
+def build_profile_figure(
+    profile: pd.DataFrame, *, metric: str, unit: str | None, period_minutes: int | None = None
+) -> dict[str, Any]:
     """Mean by period of day with the p50-p90 band, one colour per day type.
 
-    ``profile`` has the columns of :func:`urbanpulse.forecast.profiles.compute_profile`.
+    ``profile`` has the columns of :func:`urbanpulse.forecast.profiles.compute_profile`:
+    statistics of single readings within each period, not the period's total, which the
+    axis and hover say (a 5-minute count in an hourly profile is not boardings per hour).
     """
+    per = f"{period_minutes}-min period" if period_minutes else "period"
     fig = go.Figure()
     for day_type, group in profile.groupby("day_type", sort=False):
         colour = DAY_TYPE_COLOURS.get(str(day_type), "#7f7f7f")
@@ -118,7 +123,7 @@ def build_profile_figure(profile: pd.DataFrame, *, metric: str, unit: str | None
                 fillcolor=_transparent(colour),
                 name=f"{day_type} p50–p90",
                 showlegend=False,
-                hovertemplate="%{x} p90 %{y:.1f}<extra></extra>",
+                hovertemplate="%{x} p90 of a reading %{y:.1f}<extra></extra>",
             )
         )
         fig.add_trace(
@@ -127,13 +132,16 @@ def build_profile_figure(profile: pd.DataFrame, *, metric: str, unit: str | None
                 y=group["mean"].tolist(),
                 line={"color": colour, "width": 2},
                 name=str(day_type),
-                hovertemplate="%{x} mean %{y:.1f}<extra>" + str(day_type) + "</extra>",
+                hovertemplate="%{x} mean reading %{y:.1f}<extra>" + str(day_type) + "</extra>",
             )
         )
     fig.update_layout(
         **_base_layout(height=440, top=40),
         xaxis={"title": {"text": "Period of day (local time)"}, "nticks": 12},
-        yaxis={"title": {"text": _axis_label(metric, unit)}, "rangemode": "tozero"},
+        yaxis={
+            "title": {"text": f"{_axis_label(metric, unit)}, mean reading per {per}"},
+            "rangemode": "tozero",
+        },
         # Above the plot: below it, the legend collides with rotated ticks on phones.
         legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
     )

@@ -28,6 +28,8 @@ router = APIRouter(prefix="/api/operator", tags=["operator"], responses=ERROR_RE
 
 DayQuery = Annotated[date | None, Query(description="Local day, YYYY-MM-DD.")]
 MAX_DAYS = 14
+# Counts per reading add up over a period; a load (a share of capacity) does not.
+SUMMED_METRICS = ("boardings",)
 
 
 @router.get("/accuracy", response_model=AccuracyPublic, summary="Observed against predicted")
@@ -51,23 +53,35 @@ def get_accuracy(
     if observed.empty:
         raise NotFoundError(f"no {metric!r} observations of {site_id!r} from {first} to {day}")
     panel = compute_panel(observed, period_minutes=PERIOD_MINUTES)[site_id]
+    # Panels and forecasts hold the mean reading of each period; a count is shown as
+    # the period's total (boardings per 15 min), which is what people read a chart as.
+    scale = get_readings_per_period(observed) if metric in SUMMED_METRICS else 1.0
     rows, daily = [], []
     for k in range(days):
         current = first + timedelta(days=k)
         forecast = service.get_past_forecast(site_id, metric, current)
         if forecast is None:
             continue
-        truth = panel.reindex(pd.DatetimeIndex(forecast["ts"])).to_numpy(float)
+        forecast = forecast.assign(**{c: forecast[c] * scale for c in ("yhat", "p10", "p90")})
+        truth = panel.reindex(pd.DatetimeIndex(forecast["ts"])).to_numpy(float) * scale
         daily.append(_score_day(current, truth, forecast))
         if current == day:
             rows = _series(forecast, truth)
     unit = observed["unit"].dropna().iloc[0] if observed["unit"].notna().any() else None
+    summed = metric in SUMMED_METRICS
     return {
         "site_id": site_id,
         "metric": metric,
         "unit": unit,
         "day": day.isoformat(),
         "period_minutes": PERIOD_MINUTES,
+        "aggregation": "sum" if summed else "mean",
+        "value_label": (
+            f"{metric} per {PERIOD_MINUTES} min" + (f" ({unit})" if unit else "")
+            if summed
+            else f"{'load against capacity' if metric == 'load' else metric}, "
+            f"mean over {PERIOD_MINUTES} min"
+        ),
         "synthetic": bool(site["synthetic"]),
         "items": rows,
         "days": daily,
@@ -85,6 +99,17 @@ def get_effect(
     in the share leaving in the peak slot, with its 95 % interval and sample sizes."""
     day = check_moment(day, name="day") or service.get_clock().planning_day
     return service.get_effect(line_id, day)
+
+
+def get_readings_per_period(observed: pd.DataFrame) -> float:
+    """Readings in one period: the period over the usual spacing of the readings
+    (5-minute counts: 3 per 15 minutes); 1 when it cannot be told."""
+    spacing = pd.DatetimeIndex(observed["ts"]).sort_values().to_series().diff().dropna()
+    spacing = spacing[spacing > pd.Timedelta(0)]
+    if spacing.empty:
+        return 1.0
+    minutes = spacing.median().total_seconds() / 60
+    return max(1.0, PERIOD_MINUTES / minutes) if minutes > 0 else 1.0
 
 
 def _score_day(day: date, truth: np.ndarray, forecast: pd.DataFrame) -> dict[str, Any]:

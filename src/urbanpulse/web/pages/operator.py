@@ -2,7 +2,7 @@
 
 The page renders the pickers; its script reads ``/api/operator/accuracy`` (a past day
 forecast from the days before it, laid over what happened) and ``/api/operator/effect``
-(advised against holdout requests, from this server's counters) and draws them.
+(advised against holdout requests, kept across restarts) and draws them.
 """
 
 from __future__ import annotations

@@ -75,7 +75,9 @@ def _build_charts(
     start, end = get_recent_window(pd.Timestamp(row["last_ts"]))
     recent = read_observations(lake, metric, site_ids=[site_id], start=start, end=end)
     return {
-        "profile_figure": build_profile_figure(profile, metric=metric, unit=unit),
+        "profile_figure": build_profile_figure(
+            profile, metric=metric, unit=unit, period_minutes=period
+        ),
         "recent_figure": build_recent_figure(
             recent, metric=metric, unit=unit, tz=settings.local_timezone
         ),

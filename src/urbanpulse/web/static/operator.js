@@ -53,7 +53,10 @@
   function drawAccuracy(data) {
     var x = data.items.map(function (r) { return local(r.ts); });
     var col = function (name) { return data.items.map(function (r) { return r[name]; }); };
-    var unit = data.metric === "load" ? "load against capacity" : data.metric + (data.unit ? " (" + data.unit + ")" : "");
+    // Per period: a count is the period's total (boardings per 15 min), a load its mean.
+    var unit = data.value_label;
+    var hover = "%{x}: %{y:" + (data.aggregation === "sum" ? ".0f" : ".2f") + "} " + unit +
+      "<extra>%{fullData.name}</extra>";
     pick("accuracy-empty").hidden = data.items.length > 0;
     if (!data.items.length) {
       pick("accuracy-empty").textContent = "Too little history before " + data.day + " to forecast it.";
@@ -63,10 +66,13 @@
         { x: x, y: col("p10"), mode: "lines", line: { width: 0 }, hoverinfo: "skip", showlegend: false },
         { x: x, y: col("p90"), mode: "lines", line: { width: 0 }, fill: "tonexty",
           fillcolor: "rgba(11,83,148,0.18)", name: "80 % band" },
-        { x: x, y: col("yhat"), mode: "lines", line: { color: "#0b5394", width: 2 }, name: "predicted" },
-        { x: x, y: col("observed"), mode: "lines", line: { color: "#c62828", width: 1.5 }, name: "observed" },
+        { x: x, y: col("yhat"), mode: "lines", line: { color: "#0b5394", width: 2 }, name: "predicted",
+          hovertemplate: hover },
+        { x: x, y: col("observed"), mode: "lines", line: { color: "#c62828", width: 1.5 }, name: "observed",
+          hovertemplate: hover },
       ], { margin: margin, height: 340, yaxis: { title: { text: unit } },
-           legend: { orientation: "h", y: -0.25 }, xaxis: { title: { text: data.day + " (local time)" } } });
+           legend: { orientation: "h", y: -0.25 },
+           xaxis: { title: { text: data.day + ", " + data.period_minutes + "-min periods (local time)" } } });
     }
     var days = data.days.map(function (d) { return d.day; });
     plot("error-chart", [
@@ -101,11 +107,20 @@
       return;
     }
     var pct = function (v) { return v === null ? "—" : Math.round(v * 100) + " %"; };
-    pick("effect-summary").textContent = asked + (asked === 1 ? " request (" : " requests (") + data.advised + " advised, " +
-      data.holdout + " holdout). " + pct(data.moved_share) + " of advised requests were sent to another slot; " +
+    var points = function (v) { return (v >= 0 ? "" : "−") + Math.abs(Math.round(v * 100)); };
+    var cut = data.peak_share_cut === null
+      ? "The cut in the peak's share needs requests in both groups."
+      : "Advice cut the share leaving in the peak by " + points(data.peak_share_cut) + " points (" +
+        Math.round(data.confidence * 100) + " % interval " + points(data.peak_share_cut_low) + " to " +
+        points(data.peak_share_cut_high) + " points" +
+        (data.peak_share_cut_low > 0 ? ")." : "; too few requests yet to be sure it is not zero).");
+    pick("effect-summary").textContent = asked + (asked === 1 ? " request: " : " requests: ") +
+      "advised n = " + data.advised + ", holdout n = " + data.holdout + ". " +
+      pct(data.moved_share) + " of advised requests were sent to another slot; " +
       pct(data.peak_moved_share) + " of those preferring the peak (" + data.peak + ") were moved off it. " +
-      "Share leaving in the peak: holdout " + pct(data.peak_share_holdout) + ", advised after advice " +
-      pct(data.peak_share_advised) + ".";
+      "Share leaving in the peak: holdout " + pct(data.peak_share_holdout) + " (" + data.peak_holdout + " of " +
+      data.holdout + "), advised after advice " + pct(data.peak_share_advised) + " (" + data.peak_advised +
+      " of " + data.advised + "). " + cut;
     var x = data.items.map(function (r) { return r.label; });
     var col = function (name, sign) { return data.items.map(function (r) { return sign * r[name]; }); };
     plot("effect-chart", [
@@ -113,8 +128,9 @@
       { type: "bar", x: x, y: col("advised", 1), name: "advised (preferred)", marker: { color: "#0b5394" } },
       { type: "bar", x: x, y: col("moved_in", 1), name: "moved in", marker: { color: "#1a7f37" } },
       { type: "bar", x: x, y: col("moved_out", -1), name: "moved out", marker: { color: "#c62828" } },
-    ], { margin: margin, height: 280, barmode: "group", yaxis: { title: { text: "requests" } },
-         xaxis: { type: "category" }, legend: { orientation: "h", y: -0.3 } });
+    ], { margin: margin, height: 280, barmode: "group", yaxis: { title: { text: "requests per 15-min slot" } },
+         xaxis: { type: "category", title: { text: "preferred (or advised) departure slot" } },
+         legend: { orientation: "h", y: -0.3 } });
   }
 
   function show(event) {

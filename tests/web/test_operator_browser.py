@@ -1,0 +1,54 @@
+"""The operator page in headless Chromium: the measured effect of advice, advised
+against holdout, with both sample sizes and the interval of the peak's cut, after a
+restart of the server over the same lake."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from urbanpulse.api import create_app
+from urbanpulse.settings import Settings
+from urbanpulse.store import Lake
+
+pytestmark = pytest.mark.browser
+DAY = "2026-11-02"  # the planning day of the demo lake
+
+
+def _ask_on_default_line(url: str, line_id: str, n: int) -> None:
+    lines = httpx.get(f"{url}/api/lines", timeout=30).json()["items"]
+    stations = next(line for line in lines if line["line_id"] == line_id)["stations"]
+    params = {"origin": stations[1]["site_id"], "destination": stations[4]["site_id"],
+              "start": f"{DAY}T07:00", "end": f"{DAY}T09:30", "preferred": f"{DAY}T08:00"}  # fmt: skip
+    for _ in range(n):
+        assert httpx.get(f"{url}/api/advice", params=params, timeout=60).status_code == 200
+
+
+def test_operator_page_shows_the_effect_with_sample_sizes_after_a_restart(
+    demo_lake: Lake, browser: Any, app_server: Any, tmp_path: Path
+) -> None:
+    root = tmp_path / "lake"
+    shutil.copytree(demo_lake.root, root, ignore=shutil.ignore_patterns("_advice"))
+    settings = Settings(lake_path=root, advice_holdout_share=0.5)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    with app_server(create_app(settings)) as url:
+        page.goto(f"{url}/operator")
+        line_id = page.input_value("#line")
+        _ask_on_default_line(url, line_id, 12)
+    # A new server over the same lake: the counts were kept.
+    with app_server(create_app(settings)) as url:
+        page.goto(f"{url}/operator")
+        page.wait_for_function("() => document.querySelector('#effect-summary').textContent")
+        summary = page.locator("#effect-summary").inner_text()
+        page.wait_for_selector("#effect-chart[data-rendered='true'] .main-svg")
+        title = page.locator("#effect-chart .ytitle").text_content()
+    context.close()
+    assert summary.startswith("12 requests: advised n = ")
+    assert "holdout n = " in summary and " of " in summary
+    assert "95 % interval" in summary or "needs requests in both groups" in summary
+    assert title == "requests per 15-min slot"
