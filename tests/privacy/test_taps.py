@@ -101,7 +101,7 @@ def test_ingest_stores_counts_flows_and_quarantine_without_card_numbers(
         "suppressed",
     ]
     shown = counts[~counts.suppressed]
-    assert sorted(zip(shown.station, shown.direction, shown.taps)) == [
+    assert sorted(zip(shown.station, shown.direction, shown.taps, strict=True)) == [
         ("国贸", "exit", 4),
         ("罗湖", "entry", 4),
     ]
