@@ -211,6 +211,23 @@ def test_commuter_chooses_stations_on_the_map(
     assert_clean(demo_server, requests, errors)
 
 
+def test_commuter_asks_to_arrive_by_a_time(demo_server: str, open_page: Any) -> None:
+    page, requests, errors = open_page(demo_server + "/commute", DESKTOP)
+    choose_station(page, "origin", "Xizhimen", "西直门 Xizhimen", keyboard=True)
+    choose_station(page, "destination", "guomao", "国贸 Guomao", keyboard=False)
+    page.check("#arrive-by")
+    assert page.locator(".time-label").all_inner_texts() == ["Arrive from", "Arrive by"]
+    page.fill("#start", "08:00")
+    page.fill("#end", "09:00")
+    page.fill("#preferred", "08:30")
+    page.click("#advise")
+    wait_for_advice(page, "国贸 Guomao")
+    arrive = page.locator("#advice-arrival").inner_text()
+    assert "08:00" <= arrive <= "09:00", arrive
+    assert page.locator("#legs li").count() == 2
+    assert_clean(demo_server, requests, errors)
+
+
 def test_commuter_says_when_no_station_matches(demo_server: str, open_page: Any) -> None:
     page, _, _ = open_page(demo_server + "/commute", DESKTOP)
     page.fill("#origin-search", "zzzz")
