@@ -142,3 +142,27 @@ def test_a_file_without_the_mapped_columns_is_a_source_error(tmp_path: Path, key
     path.write_text("a,b\n1,2\n")
     with pytest.raises(SourceError, match="lacks columns"):
         read_tap_file(path, SHENZHEN_TAPS, keys)
+
+
+def test_a_tap_mapping_reads_other_layouts(tmp_path: Path, keys: KeyRing) -> None:
+    from urbanpulse.privacy import read_tap_mapping
+
+    mapping = tmp_path / "taps.toml"
+    mapping.write_text(
+        'timezone = "Asia/Kolkata"\nsite_prefix = "metro"\nsensitive = ["phone"]\n'
+        '[columns]\ncard = "card_id"\ntime = "time"\nstation = "stop"\nkind = "dir"\nline = "line"\n'
+        '[kinds]\nIN = ["metro", "entry"]\nOUT = ["metro", "exit"]\n',
+        "utf-8",
+    )
+    spec = read_tap_mapping(mapping)
+    data = tmp_path / "taps.csv"
+    data.write_text(
+        "card_id,time,stop,dir,line,phone\n"
+        "K1,2024-03-01 09:00:00,Rajiv Chowk,IN,Blue,98100\n"
+        "K2,2024-03-01 09:00:00,,IN,Blue,98200\n",
+        "utf-8",
+    )
+    batch = read_tap_file(data, spec, keys)
+    assert batch.taps.site_id.tolist() == ["metro:Rajiv Chowk"]
+    assert str(batch.taps.ts.iloc[0]) == "2024-03-01 03:30:00+00:00"
+    assert [r["raw"] for r in batch.rejects] == ["<masked>,2024-03-01 09:00:00,,IN,Blue,<masked>"]

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from tests.privacy.conftest import build_tap_line
+from typer.testing import CliRunner
+
+from urbanpulse.cli import app
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Callable[..., object]:
+    env = {"URBANPULSE_PRIVACY_KEY_DIR": str(tmp_path / "keys"), "URBANPULSE_PRIVACY_K": "2"}
+
+    def invoke(*args: str):  # type: ignore[no-untyped-def]
+        return CliRunner().invoke(
+            app, ["privacy", *args, "--lake", str(tmp_path / "lake")], env=env
+        )
+
+    return invoke
+
+
+def _one_line_error(result) -> None:  # type: ignore[no-untyped-def]
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0
+    assert "Traceback" not in result.output and result.output.startswith("error:")
+
+
+def test_ingest_release_budget_report(run: Callable, tap_file: Callable) -> None:
+    rows = [build_tap_line(f"CARD{i}", "2018-09-01 08:01:00", "地铁入站", "罗湖") for i in range(5)]
+    result = run("ingest-taps", str(tap_file(rows)), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["taps_stored"] == 5
+    assert run("release", "--epsilon", "0.7").exit_code == 0
+    _one_line_error(refused := run("release", "--epsilon", "0.7"))
+    assert "budget exceeded" in refused.output
+    spent = json.loads(run("budget", "--json").stdout)
+    assert spent == [
+        {
+            "dataset": "tap_counts",
+            "period": "2018-09",
+            "releases": 1,
+            "spent": 0.7,
+            "budget": 1.0,
+            "remaining": pytest.approx(0.3),
+        }
+    ]
+    report = json.loads(run("report", "--json", "--repeats", "1", "--epsilons", "1,2").stdout)
+    assert [r["epsilon"] for r in report["rows"]] == [1.0, 2.0]
+    assert "CARD" not in str(report)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("report",),
+        ("release", "--epsilon", "1"),
+        ("report", "--epsilons", "x"),
+        ("ingest-taps", "/no/such/file.csv"),
+    ],
+)
+def test_product_errors_are_one_line(run: Callable, args: tuple[str, ...]) -> None:
+    _one_line_error(run(*args))
+
+
+def test_a_file_of_another_layout_is_one_line(run: Callable, tmp_path: Path) -> None:
+    path = tmp_path / "other.csv"
+    path.write_text("card,time\nSECRET1,2018-09-01 08:00:00\n")
+    result = run("ingest-taps", str(path))
+    _one_line_error(result)
+    assert "SECRET1" not in result.output
