@@ -39,6 +39,10 @@ class InvalidQueryError(ValueError, UrbanPulseError):
     """A query asks for something that cannot be answered (bad period, empty window...)."""
 
 
+class PrivacyBudgetError(InvalidQueryError):
+    """A release would spend more epsilon than the dataset's budget for the period."""
+
+
 class MissingExtraError(ImportError, UrbanPulseError):
     """An optional dependency is needed; the message says what to install."""
 

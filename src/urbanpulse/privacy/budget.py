@@ -16,16 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from urbanpulse.errors import InvalidQueryError
+from urbanpulse.errors import InvalidQueryError, PrivacyBudgetError
 from urbanpulse.store import Lake
 
 # Float sums of epsilons such as 0.1 + 0.2 must not refuse a release that exactly fills
 # the budget.
 _TOLERANCE = 1e-9
-
-
-class PrivacyBudgetError(InvalidQueryError):
-    """A release would spend more epsilon than the dataset's budget for the period."""
 
 
 def get_ledger_path(lake: Lake) -> Path:
