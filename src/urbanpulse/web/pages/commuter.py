@@ -46,21 +46,27 @@ def get_commuter_page(request: Request, service: AdviceServiceDep) -> HTMLRespon
     )
 
 
-def get_default_trip(lines: list[dict[str, Any]]) -> dict[str, Any]:
-    """The default city, origin and destination (ids and names): see DEFAULT_MODE."""
+def get_default_trip(lines: list[dict[str, Any]]) -> dict[str, str | None]:
+    """The default city, line, origin and destination (site ids, and their names as
+    ``origin_label`` and ``destination_label``): see DEFAULT_MODE."""
     metro = [line for line in lines if line.get("mode") == DEFAULT_MODE] or lines
     if not metro:
-        return {"city": None, "origin": None, "destination": None}
+        return dict.fromkeys(
+            ("city", "line", "origin", "destination", "origin_label", "destination_label")
+        )
     line = max(metro, key=lambda item: len(item["stations"]))
     stations = line["stations"]
     n = len(stations)
+    origin, destination = stations[n // 4], stations[min(n - 1, 3 * n // 4)] if n > 1 else None
     return {
         "city": line["city_code"],
-        "origin": _pick(stations[n // 4]),
-        "destination": _pick(stations[min(n - 1, 3 * n // 4)]) if n > 1 else None,
+        "line": line["line_id"],
+        "origin": origin["site_id"],
+        "destination": destination["site_id"] if destination else None,
+        "origin_label": _label(origin),
+        "destination_label": _label(destination) if destination else None,
     }
 
 
-def _pick(station: dict[str, Any]) -> dict[str, Any]:
-    names = (station.get("name_zh"), station.get("name_en"))
-    return {"site_id": station["site_id"], "label": " ".join(n for n in names if n)}
+def _label(station: dict[str, Any]) -> str:
+    return " ".join(n for n in (station.get("name_zh"), station.get("name_en")) if n)
