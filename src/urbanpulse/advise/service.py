@@ -5,21 +5,16 @@ per app (:func:`build_advice_service`) so that every request shares the counters
 issued recommendations (what spreads the load) and the prepared forecasts (what keeps a
 request to a few milliseconds).
 
-The clock. Advice is about the future, so the service needs a "now". It is, in order:
-the ``clock`` setting when given ('fixed'); else the real clock ('live'), except when
-the lake's crowding data ended more than a day before the real now, as it does for the
-synthetic demo: then now is the local midnight after the last observation ('replay'),
-and the first day without data is planned as if it were tomorrow. Windows that end
-before now are refused as being in the past.
+The clock (now, mode, planning day) is built in :mod:`urbanpulse.advise.clock`, and the
+lines with their stations in :mod:`urbanpulse.advise.lines`.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -28,6 +23,7 @@ import pandas as pd
 
 from urbanpulse.advise.advice import ADVICE_COLUMNS, Policy, compute_advice
 from urbanpulse.advise.cache import ColdCacheError, LruCache, cached_only
+from urbanpulse.advise.clock import Clock, build_clock, get_planning_day, read_last_observation
 from urbanpulse.advise.counters import Counters, MemoryCounters, RedisCounters
 from urbanpulse.advise.effect import (
     EffectStore,
@@ -40,6 +36,7 @@ from urbanpulse.advise.forecasts import (
     build_forecast_lookup,
     read_forecast_table,
 )
+from urbanpulse.advise.lines import build_lines
 from urbanpulse.advise.routes import (
     build_alternative_records,
     build_leg_records,
@@ -53,51 +50,24 @@ from urbanpulse.advise.trips import (
     build_trip,
     build_window,
     check_window,
-    read_stations,
 )
-from urbanpulse.catalog import get_city
-from urbanpulse.catalog.calendar import get_day_type
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.forecast import forecast_site
 from urbanpulse.forecast.protocol import CalendarSpec
 from urbanpulse.settings import Settings
-from urbanpulse.store import Lake, connect, read_sites, scan_sql
+from urbanpulse.store import Lake, read_sites
 from urbanpulse.transit.journeys import Journey, JourneyPlanner
 from urbanpulse.transit.network import STATION_KINDS, read_transit_network
 
 PERIOD_MINUTES = 15
-CROWDING_METRICS = ("load", "boardings")
 # Forecasts far ahead only repeat the usual day; a week bounds the cache as well.
 ADVICE_HORIZON = timedelta(days=7)
-DEFAULT_WINDOW = ("07:00", "09:30", "08:00")
 # How long a checked lake version is trusted: checking lists the commit log folder.
 VERSION_TTL_SECONDS = 2.0
 FORECAST_VALUES = ("load", "load_p10", "load_p90", "capacity")
 NULLABLE_COLUMNS = ("crowding", "crowding_p10", "crowding_p90", "expected_extra", "score",
                     "travel_minutes")  # fmt: skip
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Clock:
-    """The service's now (see the module docstring) and the pages' default day."""
-
-    now: datetime
-    mode: str  # 'live', 'fixed' or 'replay'
-    planning_day: date
-    last_observation: datetime | None
-    note: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, as ``ClockPublic``."""
-        last = self.last_observation
-        return {
-            "now": self.now.isoformat(),
-            "mode": self.mode,
-            "planning_day": self.planning_day.isoformat(),
-            "last_observation": None if last is None else last.isoformat(),
-            "note": self.note,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,37 +192,17 @@ class AdviceService:
     # -- the clock --------------------------------------------------------------------
 
     def get_clock(self) -> Clock:
-        """Now, as the module docstring defines it, and the pages' planning day."""
-        last = self.get_last_observation()
-        if self.settings.clock is not None:
-            now, mode = _aware(self.settings.clock, self.tz), "fixed"
-            note = f"The clock is fixed by the server's settings at {now:%Y-%m-%d %H:%M}."
-        else:
-            now, mode = datetime.now(UTC).astimezone(self.tz), "live"
-            note = "Forecasts are made now from the latest data."
-            if last is not None and now - last > timedelta(days=1):
-                local_last = last.astimezone(self.tz)
-                now = datetime.combine(
-                    local_last.date() + timedelta(days=1), datetime.min.time(), self.tz
-                )
-                mode = "replay"
-                note = (
-                    f"The data ends on {local_last:%Y-%m-%d %H:%M}, so this server plans as "
-                    f"if it were {now:%Y-%m-%d %H:%M} (the first day without data); "
-                    "forecasts use only the data up to then."
-                )
-        return Clock(now.astimezone(self.tz), mode, self.get_planning_day(now), last, note)
+        """Now (see :mod:`urbanpulse.advise.clock`) and the pages' planning day."""
+        return build_clock(
+            self.get_last_observation(),
+            fixed=self.settings.clock,
+            tz=self.tz,
+            country=self.settings.holiday_country,
+        )
 
     def get_planning_day(self, now: datetime) -> date:
         """First working day whose usual morning window has not ended by ``now``."""
-        local = now.astimezone(self.tz)
-        end = datetime.strptime(DEFAULT_WINDOW[1], "%H:%M").time()
-        for offset in range(14):
-            day = local.date() + timedelta(days=offset)
-            late = datetime.combine(day, end, self.tz) <= local
-            if not late and get_day_type(day, country=self.settings.holiday_country) == "weekday":
-                return day
-        return local.date() + timedelta(days=1)
+        return get_planning_day(now, tz=self.tz, country=self.settings.holiday_country)
 
     # -- forecasts --------------------------------------------------------------------
 
@@ -559,70 +509,6 @@ def build_advice_service(settings: Settings, lake: Lake) -> AdviceService:
     )
 
 
-def get_default_window(day: date) -> tuple[str, str, str]:
-    """The pages' default window on ``day``: 07:00-09:30, preferring 08:00 (local)."""
-    return tuple(f"{day.isoformat()}T{t}" for t in DEFAULT_WINDOW)  # type: ignore[return-value]
-
-
-def read_last_observation(lake: Lake) -> datetime | None:
-    """Latest observation time of the crowding metrics (UTC), read from the last month."""
-    files = [
-        f for f in lake.get_files("observations") if f.partition.get("metric") in CROWDING_METRICS
-    ]
-    if not files:
-        return None
-    month = max(f.partition.get("month", "") for f in files)
-    sql = f"SELECT max(ts) FROM ({scan_sql(lake, 'observations', metric=list(CROWDING_METRICS), month=month)})"
-    value = connect().execute(sql).fetchone()[0]  # type: ignore[index]
-    return None if value is None else pd.Timestamp(value).tz_convert("UTC").to_pydatetime()
-
-
-def build_lines(sites: pd.DataFrame, settings: Settings) -> list[dict[str, Any]]:
-    """Lines with their stations in order (``LinePublic`` dicts), sorted by line id."""
-    stations = read_stations(sites)
-    extra = sites.set_index("site_id")[["name_zh", "city_code", "attributes"]]
-    lines = []
-    for line_id, rows in stations.sort_values("sequence").groupby("line_id", sort=True):
-        first = extra.loc[rows["site_id"].iloc[0]]
-        attrs = json.loads(first["attributes"]) if isinstance(first["attributes"], str) else {}
-        city = _find_city(first["city_code"], settings.region)
-        lines.append(
-            {
-                "line_id": str(line_id),
-                "name_zh": attrs.get("line_name_zh"),
-                "name_en": attrs.get("line_name_en") or str(line_id),
-                "mode": attrs.get("mode"),
-                "city_code": first["city_code"],
-                "city_name_zh": city.name_zh if city else None,
-                "city_name_en": city.name_en if city else None,
-                "loop": bool(rows["loop"].iloc[0]),
-                "stations": [_station(row, extra) for row in rows.itertuples()],
-            }
-        )
-    return lines
-
-
-def _station(row: Any, extra: pd.DataFrame) -> dict[str, Any]:
-    capacity = None if pd.isna(row.capacity) else float(row.capacity)
-    return {
-        "site_id": row.site_id,
-        "name_zh": extra.at[row.site_id, "name_zh"],
-        "name_en": row.name_en,
-        "sequence": int(row.sequence),
-        "minutes_to_next": None if pd.isna(row.minutes_to_next) else int(row.minutes_to_next),
-        "capacity": capacity,
-    }
-
-
-def _find_city(code: Any, region: str) -> Any:
-    if not isinstance(code, str) or not code:
-        return None
-    try:
-        return get_city(code, region)
-    except NotFoundError:
-        return None
-
-
 def check_station(sites: pd.DataFrame, site_id: str) -> None:
     """Refuse a known site that is no station (an air monitor, a road sensor)."""
     kinds = sites.loc[sites["site_id"] == site_id, "kind"]
@@ -639,7 +525,3 @@ def shift_window(window: Window, by: timedelta) -> Window:
     start = start + timedelta(seconds=ceiled - int(start.timestamp()))
     end = max(window.end + by, start + timedelta(minutes=1))
     return Window(start, end, min(max(window.preferred + by, start), end))
-
-
-def _aware(moment: datetime, tz: ZoneInfo) -> datetime:
-    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment

@@ -1,0 +1,104 @@
+"""The advice service's "now", the pages' planning day and the default window.
+
+Advice is about the future, so the service needs a "now". It is, in order: the
+``clock`` setting when given ('fixed'); else the real clock ('live'), except when the
+lake's crowding data ended more than a day before the real now, as it does for the
+synthetic demo: then now is the local midnight after the last observation ('replay'),
+and the first day without data is planned as if it were tomorrow. Windows that end
+before now are refused as being in the past.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from urbanpulse.catalog.calendar import get_day_type
+from urbanpulse.store import Lake, connect, scan_sql
+
+CROWDING_METRICS = ("load", "boardings")
+DEFAULT_WINDOW = ("07:00", "09:30", "08:00")
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """The service's now (see the module docstring) and the pages' default day."""
+
+    now: datetime
+    mode: str  # 'live', 'fixed' or 'replay'
+    planning_day: date
+    last_observation: datetime | None
+    note: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, as ``ClockPublic``."""
+        last = self.last_observation
+        return {
+            "now": self.now.isoformat(),
+            "mode": self.mode,
+            "planning_day": self.planning_day.isoformat(),
+            "last_observation": None if last is None else last.isoformat(),
+            "note": self.note,
+        }
+
+
+def build_clock(
+    last: datetime | None, *, fixed: datetime | None, tz: ZoneInfo, country: str
+) -> Clock:
+    """Now, as the module docstring defines it, given the last crowding observation
+    (``last``, UTC) and the ``clock`` setting (``fixed``), and the planning day."""
+    if fixed is not None:
+        now, mode = _aware(fixed, tz), "fixed"
+        note = f"The clock is fixed by the server's settings at {now:%Y-%m-%d %H:%M}."
+    else:
+        now, mode = datetime.now(UTC).astimezone(tz), "live"
+        note = "Forecasts are made now from the latest data."
+        if last is not None and now - last > timedelta(days=1):
+            local_last = last.astimezone(tz)
+            now = datetime.combine(local_last.date() + timedelta(days=1), datetime.min.time(), tz)
+            mode = "replay"
+            note = (
+                f"The data ends on {local_last:%Y-%m-%d %H:%M}, so this server plans as "
+                f"if it were {now:%Y-%m-%d %H:%M} (the first day without data); "
+                "forecasts use only the data up to then."
+            )
+    planning_day = get_planning_day(now, tz=tz, country=country)
+    return Clock(now.astimezone(tz), mode, planning_day, last, note)
+
+
+def get_planning_day(now: datetime, *, tz: ZoneInfo, country: str) -> date:
+    """First working day whose usual morning window has not ended by ``now``."""
+    local = now.astimezone(tz)
+    end = datetime.strptime(DEFAULT_WINDOW[1], "%H:%M").time()
+    for offset in range(14):
+        day = local.date() + timedelta(days=offset)
+        late = datetime.combine(day, end, tz) <= local
+        if not late and get_day_type(day, country=country) == "weekday":
+            return day
+    return local.date() + timedelta(days=1)
+
+
+def get_default_window(day: date) -> tuple[str, str, str]:
+    """The pages' default window on ``day``: 07:00-09:30, preferring 08:00 (local)."""
+    return tuple(f"{day.isoformat()}T{t}" for t in DEFAULT_WINDOW)  # type: ignore[return-value]
+
+
+def read_last_observation(lake: Lake) -> datetime | None:
+    """Latest observation time of the crowding metrics (UTC), read from the last month."""
+    files = [
+        f for f in lake.get_files("observations") if f.partition.get("metric") in CROWDING_METRICS
+    ]
+    if not files:
+        return None
+    month = max(f.partition.get("month", "") for f in files)
+    sql = f"SELECT max(ts) FROM ({scan_sql(lake, 'observations', metric=list(CROWDING_METRICS), month=month)})"
+    value = connect().execute(sql).fetchone()[0]  # type: ignore[index]
+    return None if value is None else pd.Timestamp(value).tz_convert("UTC").to_pydatetime()
+
+
+def _aware(moment: datetime, tz: ZoneInfo) -> datetime:
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment

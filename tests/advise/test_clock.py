@@ -1,0 +1,38 @@
+"""The advice clock: fixed, replayed after the data, and the planning day."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from urbanpulse.advise.clock import build_clock, get_default_window, get_planning_day
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def test_a_fixed_clock_is_read_as_local_time() -> None:
+    clock = build_clock(None, fixed=datetime(2026, 11, 2, 6), tz=TZ, country="CN")
+    assert clock.mode == "fixed" and clock.now == datetime(2026, 11, 2, 6, tzinfo=TZ)
+    assert clock.planning_day == date(2026, 11, 2)  # a Monday, before 09:30
+    assert clock.to_dict()["last_observation"] is None
+
+
+def test_old_data_replays_the_day_after_it() -> None:
+    last = datetime(2026, 10, 31, 15, 55, tzinfo=UTC)  # Saturday 23:55 in Beijing
+    clock = build_clock(last, fixed=None, tz=TZ, country="CN")
+    assert clock.mode == "replay" and clock.now == datetime(2026, 11, 1, tzinfo=TZ)
+    assert clock.planning_day == date(2026, 11, 2)  # Sunday: the next working day
+    assert "2026-10-31 23:55" in clock.note
+
+
+def test_the_planning_day_skips_a_morning_that_is_over_and_holidays() -> None:
+    assert get_planning_day(datetime(2026, 11, 2, 10, tzinfo=TZ), tz=TZ, country="CN") == date(
+        2026, 11, 3
+    )
+    # National Day week: 2026-10-01..07 are holidays in China.
+    assert get_planning_day(datetime(2026, 10, 1, 6, tzinfo=TZ), tz=TZ, country="CN") > date(
+        2026, 10, 7
+    )
+    assert get_default_window(date(2026, 11, 2)) == (
+        "2026-11-02T07:00", "2026-11-02T09:30", "2026-11-02T08:00"
+    )  # fmt: skip
