@@ -71,3 +71,13 @@ def test_profile_forecast_reads_periods_and_days_in_the_callers_calendar() -> No
     shanghai = CalendarSpec(tz="Asia/Shanghai", country="CN")
     other = compute_profile_forecast(_profile(), "x", slots, capacity=1.0, calendar=shanghai)
     assert other["load"].iloc[0] == pytest.approx(630 / 1440)  # 10:30 in Shanghai
+
+
+def test_a_period_never_observed_is_unknown_not_empty() -> None:
+    # The profile holds no cell at 03:00 (a station closed at night): NaN, never 0.
+    slots = pd.DatetimeIndex(["2026-11-02 03:00", "2026-11-02 08:00"], tz="Asia/Shanghai")
+    profile = _profile()
+    profile = profile[profile["period_start"] != 180]
+    table = compute_profile_forecast(profile, "x", slots, capacity=500.0)
+    assert table["load"].isna().tolist() == [True, False]
+    assert table["load_p90"].isna().tolist() == [True, False]

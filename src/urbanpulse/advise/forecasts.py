@@ -93,7 +93,9 @@ def compute_profile_forecast(
     weekday = keys.assign(day_type="weekday").merge(
         profile, on=["day_type", "period_start"], how="left"
     )
-    cells = cells.fillna(weekday[cells.columns]).fillna(0.0)
+    # A period never observed at all stays NaN: unknown, which advice shows as "no
+    # forecast", never as an empty train.
+    cells = cells.fillna(weekday[cells.columns])
     p10 = np.maximum(0.0, 2 * cells["p50"] - cells["p90"])
     return pd.DataFrame(
         {
