@@ -24,6 +24,13 @@ are spread over near-equivalent slots instead of all sent to one. A share of req
 (the holdout group, `holdout: true`) gets no recommendation, so operators can measure
 what advice changes. Times without an offset are local time (Asia/Shanghai).
 
+Honesty: the window's end is its latest departure and a candidate slot. The preferred
+time is recommended (as good as any) unless another beats it by `min_gain` of capacity.
+Where no stop of the trip has a crowding forecast (no crowding history, or a day past
+the forecasts' reach) `crowding` is null, never 0, `forecast_share` says how many stops
+have one, `forecast_coverage` sums it up, and nothing is recommended when the preferred
+time itself cannot be compared.
+
 The journey may change lines: `legs` gives each ride (line, from, to, when the train
 leaves and arrives, minutes walked and waited before it) for the first ranked slot, and
 `routes` up to three alternatives; `route` picks one. With `arrive_by` the window is
