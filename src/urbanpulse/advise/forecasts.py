@@ -21,11 +21,13 @@ from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.forecast.panel import floor_local
 from urbanpulse.forecast.profiles import compute_profile
 from urbanpulse.forecast.protocol import CalendarSpec, get_calendar
-from urbanpulse.store import Lake, read_sites
+from urbanpulse.store import Lake, get_site_metrics, read_observations, read_sites
 
 FORECAST_COLUMNS = ["site_id", "slot", "load", "load_p10", "load_p90", "capacity"]
 # Boardings count both directions; without a measured split, half go each way.
 DIRECTION_SHARE = 0.5
+# Riders counted at a station (boardings, or entries at the gates), in order of preference.
+COUNT_METRICS = ("boardings", "entries")
 
 
 @dataclass(frozen=True)
@@ -140,12 +142,10 @@ def read_forecast_table(
         if site_id not in sites.index:
             raise NotFoundError(f"unknown station {site_id!r}")
         capacity = float(sites.at[site_id, "capacity"] or np.nan)
-        metric, scale = _get_crowding_metric(
-            str(sites.at[site_id, "kind"]), capacity, period_minutes
-        )
+        kind = str(sites.at[site_id, "kind"])
         parts.append(
-            read_site_forecast(
-                lake, site_id, metric, slots, capacity=capacity, scale=scale, calendar=calendar
+            _read_crowding_forecast(
+                lake, site_id, kind, slots, capacity=capacity, calendar=calendar
             )
         )
     return pd.concat(parts, ignore_index=True)[FORECAST_COLUMNS]
@@ -206,13 +206,59 @@ def read_site_forecast(
     )
 
 
-def _get_crowding_metric(kind: str, capacity: float, period_minutes: int) -> tuple[str, float]:
+def _read_crowding_forecast(
+    lake: Lake,
+    site_id: str,
+    kind: str,
+    slots: pd.DatetimeIndex,
+    *,
+    capacity: float,
+    calendar: CalendarSpec,
+) -> pd.DataFrame:
+    """A station's load against capacity: its ``load`` metric where it reports one (the
+    demo's metro), else its counted riders (``COUNT_METRICS``) against its capacity."""
     if kind == "metro_station":
-        return "load", 1.0
+        try:
+            return read_site_forecast(
+                lake, site_id, "load", slots, capacity=capacity, scale=1.0, calendar=calendar
+            )
+        except NotFoundError:
+            pass  # no load readings: riders counted at the gates may still answer
+    metric, scale = get_count_scale(
+        lake, site_id, capacity, int(slots.freq.n if slots.freq else 15)
+    )
+    return read_site_forecast(
+        lake, site_id, metric, slots, capacity=capacity, scale=scale, calendar=calendar
+    )
+
+
+def get_count_scale(
+    lake: Lake, site_id: str, capacity: float, period_minutes: int
+) -> tuple[str, float]:
+    """The count metric a station reports and the factor that turns its forecast (the
+    mean reading of a period) into one direction's riders per period against capacity.
+
+    Raises
+    ------
+    NotFoundError
+        No count metric, or no capacity to compare it with.
+    """
+    metrics = get_site_metrics(lake, site_id).set_index("metric")
+    found = [m for m in COUNT_METRICS if m in metrics.index]
+    if not found:
+        raise NotFoundError(f"station {site_id!r} reports no riders ({', '.join(COUNT_METRICS)})")
     if not capacity or np.isnan(capacity):
         raise NotFoundError("a station without a capacity cannot be given a crowding forecast")
-    # A period's mean boardings per 5-minute reading, summed over the period, one way.
-    return "boardings", (period_minutes / 5) * DIRECTION_SHARE / capacity
+    last = pd.Timestamp(metrics.at[found[0], "last_ts"])
+    recent = read_observations(
+        lake, found[0], site_ids=[site_id], start=last - pd.Timedelta(days=2)
+    )
+    # The usual spacing of recent readings (gaps at night aside): a period's forecast is
+    # the mean reading, and the period holds period_minutes / spacing of them.
+    steps = np.diff(pd.DatetimeIndex(recent["ts"]).as_unit("s").asi8) / 60
+    reading = float(np.median(steps)) if len(steps) else float(period_minutes)
+    readings = max(period_minutes / max(reading, 1.0), 1.0)
+    return found[0], readings * DIRECTION_SHARE / capacity
 
 
 def _get_forecast_site() -> Callable[..., pd.DataFrame] | None:

@@ -10,6 +10,9 @@ import pyarrow as pa
 
 from urbanpulse.catalog.sites import Site, build_sites_table
 from urbanpulse.store.networks import NETWORK_TABLES, get_network_schema
+from urbanpulse.transit.schedule import compute_station_capacity
+
+CAPACITY_UNIT = "passengers per 15 min per direction (scheduled peak)"
 
 __all__ = ["NetworkBuild", "build_reject"]
 
@@ -45,8 +48,25 @@ class NetworkBuild:
         return out
 
     def get_sites_table(self) -> pa.Table:
-        """The sites as the lake's sites table."""
-        return build_sites_table(self.sites)
+        """The sites as the lake's sites table; a station without a capacity of its own
+        gets its scheduled peak capacity per direction (see ``compute_station_capacity``),
+        so ridership ingested for it can be read as crowding."""
+        capacity = compute_station_capacity(
+            self.tables.get("line_stops", pd.DataFrame()),
+            self.tables.get("line_service", pd.DataFrame()),
+        )
+        sites = [
+            site.model_copy(
+                update={
+                    "capacity": float(capacity[site.site_id]),
+                    "attributes": {**site.attributes, "capacity_unit": CAPACITY_UNIT},
+                }
+            )
+            if site.capacity is None and site.site_id in capacity.index
+            else site
+            for site in self.sites
+        ]
+        return build_sites_table(sites)
 
 
 def _values(frame: pd.DataFrame, column: str) -> list[Any]:

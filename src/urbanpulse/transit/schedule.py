@@ -134,3 +134,30 @@ def compute_line_service(departures: pd.DataFrame, capacity: Mapping[str, float]
     service["capacity"] = service["departures"] * service["line_id"].map(capacity).astype(float)
     service["run_minutes"] = np.round(service["run_s"] / 60, 2)
     return service[columns]
+
+
+def compute_station_capacity(line_stops: pd.DataFrame, line_service: pd.DataFrame) -> pd.Series:
+    """Peak capacity of each station: passengers per 15 minutes in one direction.
+
+    A station's capacity in a period adds the capacity of every line direction that
+    stops there; halving it gives one direction (the unit of the demo's stations and of
+    the crowding advice reads). The peak is the busiest weekday period, or the busiest
+    period of any day where a feed runs no weekday.
+
+    Returns
+    -------
+    pandas.Series
+        Capacity by site_id (stations without scheduled service are left out).
+    """
+    if line_stops.empty or line_service.empty:
+        return pd.Series(dtype=float)
+    stops = line_stops[["line_id", "direction", "site_id"]].drop_duplicates()
+    weekday = line_service[line_service["day_type"] == "weekday"]
+    service = weekday if not weekday.empty else line_service
+    joined = stops.merge(service, on=["line_id", "direction"])
+    per_period = joined.groupby(["site_id", "day_type", "period_start"])["capacity"].sum()
+    directions = stops.groupby("site_id")["direction"].nunique().clip(lower=1)
+    # Both directions of a line stop at most stations: half is one direction's room.
+    share = (2 / directions).clip(upper=1.0) / 2
+    peak = per_period.groupby(level="site_id").max()
+    return (peak * share.reindex(peak.index).fillna(0.5)).round(0)
