@@ -9,6 +9,7 @@ import yaml
 
 from urbanpulse.errors import MappingError
 from urbanpulse.ingest import build_mapping, ingest_files, read_mapping
+from urbanpulse.ingest.mapping import TimeSpec
 from urbanpulse.store import Lake
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -97,3 +98,26 @@ def test_a_step_must_be_readable():
     }
     with pytest.raises(MappingError, match=r"time\.step"):
         build_mapping(raw)
+
+
+def test_a_clock_column_stands_for_hour_and_minute(tmp_path):
+    from urbanpulse.store import connect
+
+    source = tmp_path / "counts.csv"
+    source.write_text("station,date,time,n\nA,2026-03-02,06:10,5\nA,2026-03-02,06:20:00,7\n")
+    mapping = tmp_path / "counts.toml"
+    mapping.write_text(
+        'layout = "long"\nvalue_column = "n"\n[time]\nparts = { date = "date", time = "time" }\n'
+        'timezone = "Asia/Kolkata"\n[site]\ncolumn = "station"\n[metrics.entries]\nunit = "p"\n'
+    )
+    lake = Lake(tmp_path / "lake")
+    ingest_files(lake, [source], read_mapping(mapping))
+    stamps = [
+        r[0] for r in connect(lake).execute("SELECT ts FROM observations ORDER BY ts").fetchall()
+    ]
+    assert [s.isoformat()[11:16] for s in stamps] == ["00:40", "00:50"]  # UTC of 06:10 IST
+
+
+def test_a_clock_column_and_an_hour_column_cannot_both_be_given():
+    with pytest.raises(ValueError, match="one time column"):
+        TimeSpec(parts={"date": "d", "time": "t", "hour": "h"})

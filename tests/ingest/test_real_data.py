@@ -70,3 +70,23 @@ def test_los_loop_is_207_sites_by_2016_five_minute_steps(shared_data, tmp_path):
     )
     assert (sites, steps, total) == (207, 2016, 207 * 2016)
     assert step_seconds == 300
+
+
+def test_hangzhou_metro_entries_with_a_date_and_a_clock_column(shared_data, tmp_path):
+    source = shared_data / "hangzhou-metro" / "entries_10min.csv"
+    lake = Lake(tmp_path / "lake")
+    summary = ingest_files(lake, [source], read_mapping(MAPPINGS / "hangzhou-metro.toml"))
+    with open(source, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert summary.observations_stored == len(rows) == 80 * 25 * 108
+    assert summary.quarantined_total == 0
+    first, last, total = (
+        connect(lake)
+        .execute("SELECT min(ts), max(ts), sum(value) FROM observations WHERE metric = 'entries'")
+        .fetchone()
+    )
+    # 06:00 and 23:50 local (UTC+8) on the first and last day.
+    assert first.isoformat().startswith("2018-12-31T22:00") and last.isoformat().startswith(
+        "2019-01-25T15:50"
+    )
+    assert total == sum(int(row["entries"]) for row in rows)

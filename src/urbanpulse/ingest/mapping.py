@@ -28,7 +28,7 @@ from urbanpulse.catalog.sites import check_site_kind
 from urbanpulse.errors import MappingError
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_TIME_PARTS = ("date", "year", "month", "day", "hour", "minute")
+_TIME_PARTS = ("date", "year", "month", "day", "hour", "minute", "time")
 
 
 class _Strict(BaseModel):
@@ -53,7 +53,8 @@ class TimeSpec(_Strict):
     format: str | None = Field(default=None, description="strptime format of `column`.")
     parts: dict[str, str] | None = Field(
         default=None,
-        description="Date parts in separate columns: year, month, day (or one date column), hour, minute.",
+        description="Date parts in separate columns: year, month, day (or one date column), "
+        "and hour, minute or one 'HH:MM[:SS]' time column.",
     )
     date_format: str = Field(default="%Y-%m-%d", description="strptime format of parts.date.")
     start: datetime | None = Field(default=None, description="Time of the first data row.")
@@ -76,10 +77,11 @@ class TimeSpec(_Strict):
             return None
         unknown = set(parts) - set(_TIME_PARTS)
         has_date = {"year", "month", "day"} <= set(parts) or "date" in parts
-        if unknown or not has_date:
+        both_clocks = "time" in parts and bool({"hour", "minute"} & set(parts))
+        if unknown or not has_date or both_clocks:
             raise ValueError(
-                "parts needs year, month and day, or date (and optionally hour, minute); "
-                f"got {sorted(parts)}"
+                "parts needs year, month and day, or date (and optionally hour and minute, "
+                f"or one time column); got {sorted(parts)}"
             )
         return parts
 

@@ -38,16 +38,21 @@ def build_time_sql(mapping: Mapping) -> str:
         hour = f"coalesce(trim({ident(parts['hour'])}), '0')" if "hour" in parts else "'0'"
         minute = f"coalesce(trim({ident(parts['minute'])}), '0')" if "minute" in parts else "'0'"
         clock = f"concat_ws(':', {hour}, {minute})"
+        # A clock column ('06:10' or '06:10:00') stands for hour and minute together.
+        clock_formats = ["%H:%M"]
+        if "time" in parts:
+            clock, clock_formats = f"trim({ident(parts['time'])})", ["%H:%M", "%H:%M:%S"]
         if "date" in parts:
             text = f"concat_ws(' ', trim({ident(parts['date'])}), {clock})"
-            fmt = lit(spec.date_format + " %H:%M")
+            day_format = spec.date_format
         else:
             text = (
                 f"concat_ws(' ', concat_ws('-', trim({ident(parts['year'])}), "
                 f"trim({ident(parts['month'])}), trim({ident(parts['day'])})), {clock})"
             )
-            fmt = "'%Y-%m-%d %H:%M'"
-        return f"timezone({zone}, try_strptime({text}, {fmt}))"
+            day_format = "%Y-%m-%d"
+        formats = "[" + ", ".join(lit(f"{day_format} {c}") for c in clock_formats) + "]"
+        return f"timezone({zone}, try_strptime({text}, {formats}))"
     if spec.column:
         column = f"trim({ident(spec.column)})"
         if spec.format and ("%z" in spec.format or "%Z" in spec.format):
