@@ -30,6 +30,12 @@ API_PATHS = {
     "/api/operator/effect",
     "/api/stations",
     "/api/networks",
+    "/api/catalog",
+    "/api/catalog.jsonld",
+    "/api/datasets/{dataset_id}",
+    "/api/datasets/{dataset_id}/export",
+    "/api/aggregates/{dataset_id}",
+    "/api/aggregates/{dataset_id}/export",
 }
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.store.engine import connect, scan_sql
@@ -171,3 +173,108 @@ def get_site_metrics(lake: Lake, site_id: str) -> pd.DataFrame:
         "WHERE site_id = ? GROUP BY metric ORDER BY metric"
     )
     return connect().execute(sql, [site_id]).df()
+
+
+def _observation_filters(
+    lake: Lake,
+    metric: str,
+    start: datetime | None,
+    end: datetime | None,
+    site_ids: Sequence[str] | None = None,
+) -> tuple[str, list[str], list[object]]:
+    """(scan SQL of the metric's files, WHERE terms, parameters) for a window."""
+    partition: dict[str, str | list[str]] = {"metric": metric}
+    if start is not None and end is not None:
+        partition["month"] = get_months(start, end)
+    where: list[str] = ["true"]
+    params: list[object] = []
+    if site_ids is not None:
+        where.append("site_id IN (SELECT unnest(?::VARCHAR[]))")
+        params.append(list(site_ids))
+    if start is not None:
+        where.append("ts >= ?")
+        params.append(start)
+    if end is not None:
+        where.append("ts < ?")
+        params.append(end)
+    return scan_sql(lake, "observations", **partition), where, params
+
+
+def read_observation_page(
+    lake: Lake,
+    metric: str,
+    *,
+    after: tuple[str, datetime] | None = None,
+    limit: int,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    site_ids: Sequence[str] | None = None,
+) -> pa.Table:
+    """The next ``limit`` observations of a metric after the key ``(site_id, ts)``.
+
+    Keyset paging: rows are ordered by their key, so a page never repeats or skips a
+    row even when new observations are committed between two pages.
+
+    Returns
+    -------
+    pyarrow.Table
+        Columns: site_id, metric, ts (UTC), value, unit; sorted by site_id, ts.
+    """
+    scan, where, params = _observation_filters(lake, metric, start, end, site_ids)
+    if after is not None:
+        where.append("(site_id > ? OR (site_id = ? AND ts > ?))")
+        params += [after[0], after[0], after[1]]
+    sql = (
+        f"SELECT site_id, metric, ts, value, unit FROM ({scan}) "
+        f"WHERE {' AND '.join(where)} ORDER BY site_id, ts LIMIT {int(limit)}"
+    )
+    return connect().sql(sql, params=params).to_arrow_table()
+
+
+def read_observation_batches(
+    lake: Lake,
+    metric: str,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    batch_rows: int = 65_536,
+) -> Iterator[pa.RecordBatch]:
+    """Observations of a metric in [start, end) as Arrow record batches, for exports
+    that must not hold the whole range in memory.
+
+    Returns
+    -------
+    Iterator[pyarrow.RecordBatch]
+        Columns: site_id, metric, ts (UTC), value, unit; in site_id, ts order.
+    """
+    scan, where, params = _observation_filters(lake, metric, start, end)
+    sql = (
+        f"SELECT site_id, metric, ts, value, unit FROM ({scan}) "
+        f"WHERE {' AND '.join(where)} ORDER BY site_id, ts"
+    )
+    con = connect()  # kept alive by this generator until the last batch is read
+    yield from con.sql(sql, params=params).to_arrow_reader(batch_rows)
+
+
+def get_observation_coverage(lake: Lake, metric: str) -> dict[str, Any]:
+    """Where and when a metric was observed, computed from the stored rows.
+
+    Returns
+    -------
+    dict
+        Keys: rows, sites, first_ts, last_ts (UTC, None when empty) and west, south,
+        east, north (the bounding box of its sites, None when no site has coordinates).
+    """
+    sql = (
+        "WITH o AS (SELECT site_id, count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts "
+        f"FROM ({scan_sql(lake, 'observations', metric=metric)}) GROUP BY site_id) "
+        "SELECT sum(o.n), count(*), min(o.first_ts), max(o.last_ts), "
+        "min(s.lon), min(s.lat), max(s.lon), max(s.lat) "
+        f"FROM o LEFT JOIN ({scan_sql(lake, 'sites')}) s USING (site_id)"
+    )
+    row = connect().execute(sql).fetchone()
+    assert row is not None  # an aggregate always returns one row
+    keys = ("rows", "sites", "first_ts", "last_ts", "west", "south", "east", "north")
+    coverage = dict(zip(keys, row, strict=True))
+    coverage["rows"] = int(coverage["rows"] or 0)
+    return coverage

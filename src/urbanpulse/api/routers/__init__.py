@@ -10,13 +10,16 @@ from fastapi import APIRouter
 
 from urbanpulse.api.routers import (
     advice,
+    aggregates,
     cities,
+    datasets,
     forecasts,
     health,
     indicators,
     lines,
     monitor,
     observations,
+    open_catalog,
     operator,
     profiles,
     quarantine,
@@ -38,6 +41,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     advice.router,
     operator.router,
     stations.router,
+    open_catalog.router,
+    datasets.router,
+    aggregates.router,
 )
 
 __all__ = ["ROUTERS"]

@@ -1,0 +1,136 @@
+"""The small published tables, read whole: sites, transit lines and stations,
+indicators, provincial statistics and the public smart-card aggregates.
+
+Observations are the one large table; they are paged and exported by the store
+(:func:`urbanpulse.store.read_observation_page`), never read whole.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from urbanpulse.errors import NotFoundError
+from urbanpulse.indices.provinces import INDICATORS as PROVINCE_INDICATORS
+from urbanpulse.indices.provinces import PROVINCES, read_province_indicators
+from urbanpulse.privacy import read_public_counts, read_public_flows
+from urbanpulse.store import Lake, connect, read_indicators, read_sites, scan_sql
+
+OBSERVATION_COLUMNS = ("site_id", "metric", "ts", "value", "unit")
+SITE_COLUMNS = (
+    "site_id",
+    "kind",
+    "name_zh",
+    "name_en",
+    "city_code",
+    "lat",
+    "lon",
+    "capacity",
+    "attributes",
+    "synthetic",
+)
+LINE_COLUMNS = (
+    "network_id",
+    "line_id",
+    "direction",
+    "name_zh",
+    "name_en",
+    "headsign",
+    "mode",
+    "color",
+    "stations",
+    "synthetic",
+)
+STATION_COLUMNS = ("site_id", "name_zh", "name_en", "city_code", "lat", "lon", "lines", "synthetic")
+INDICATOR_COLUMNS = (
+    "region_code",
+    "year",
+    "indicator",
+    "value",
+    "unit",
+    "source",
+    "vintage",
+    "synthetic",
+)
+COUNT_COLUMNS = (
+    "site_id",
+    "station",
+    "period_start",
+    "period_minutes",
+    "direction",
+    "taps",
+    "suppressed",
+)
+FLOW_COLUMNS = ("origin_site_id", "destination_site_id", "date", "trips", "suppressed")
+
+
+def read_table_of(lake: Lake, dataset_id: str) -> pd.DataFrame:
+    """The whole table of a small dataset.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The dataset's columns (``*_COLUMNS`` above); transit lines add ``path``, the
+        [lon, lat] of their stations in running order (stations without coordinates
+        left out) and ``licence``, for the geometry and the catalogue.
+    """
+    readers = {
+        "sites": lambda: read_sites(lake),
+        "transit-lines": lambda: _read_lines(lake),
+        "transit-stations": lambda: _read_stations(lake),
+        "indicators": lambda: _read_city_indicators(lake),
+        "provincial-statistics": lambda: read_province_indicators(lake),
+        "smartcard-station-counts": lambda: read_public_counts(lake),
+        "smartcard-flows": lambda: _read_flows(lake),
+    }
+    if dataset_id not in readers:
+        raise NotFoundError(f"no table dataset {dataset_id!r}")
+    return readers[dataset_id]()
+
+
+def _read_flows(lake: Lake) -> pd.DataFrame:
+    flows = read_public_flows(lake)
+    # DuckDB hands DATE to pandas as a timestamp; a flow's day is a date.
+    flows["date"] = pd.to_datetime(flows["date"]).dt.date
+    return flows
+
+
+def _read_city_indicators(lake: Lake) -> pd.DataFrame:
+    """Indicators other than the measured provincial statistics (their own dataset)."""
+    table = read_indicators(lake)
+    provincial = (
+        table["indicator"].isin(list(PROVINCE_INDICATORS))
+        & table["region_code"].isin(list(PROVINCES))
+        & ~table["synthetic"].fillna(False).astype(bool)
+    )
+    return table[~provincial].reset_index(drop=True)
+
+
+def _read_lines(lake: Lake) -> pd.DataFrame:
+    sql = f"""
+        WITH stops AS (
+            SELECT ls.network_id, ls.line_id, ls.direction, count(*) AS stations,
+                   list([s.lon, s.lat] ORDER BY ls.sequence)
+                       FILTER (WHERE s.lon IS NOT NULL AND s.lat IS NOT NULL) AS path
+            FROM ({scan_sql(lake, "line_stops")}) ls
+            LEFT JOIN ({scan_sql(lake, "sites")}) s USING (site_id)
+            GROUP BY ALL)
+        SELECT l.network_id, l.line_id, l.direction, l.name_zh, l.name_en, l.headsign,
+               l.mode, l.color, coalesce(st.stations, 0) AS stations,
+               coalesce(l.synthetic, false) AS synthetic, st.path, n.licence
+        FROM ({scan_sql(lake, "lines")}) l
+        LEFT JOIN stops st USING (network_id, line_id, direction)
+        LEFT JOIN ({scan_sql(lake, "networks")}) n USING (network_id)
+        ORDER BY l.network_id, l.line_id, l.direction"""
+    return connect().execute(sql).df()
+
+
+def _read_stations(lake: Lake) -> pd.DataFrame:
+    sql = f"""
+        SELECT s.site_id, s.name_zh, s.name_en, s.city_code, s.lat, s.lon,
+               count(DISTINCT (ls.network_id, ls.line_id)) AS lines,
+               coalesce(any_value(s.synthetic), false) AS synthetic
+        FROM ({scan_sql(lake, "line_stops")}) ls
+        JOIN ({scan_sql(lake, "sites")}) s USING (site_id)
+        GROUP BY s.site_id, s.name_zh, s.name_en, s.city_code, s.lat, s.lon
+        ORDER BY s.site_id"""
+    return connect().execute(sql).df()
