@@ -24,7 +24,13 @@ import pandas as pd
 from urbanpulse.advise.advice import ADVICE_COLUMNS, Policy, compute_advice
 from urbanpulse.advise.cache import ColdCacheError, LruCache, cached_only
 from urbanpulse.advise.clock import Clock, build_clock, get_planning_day, read_last_observation
-from urbanpulse.advise.counters import Counters, MemoryCounters, RedisCounters
+from urbanpulse.advise.counters import (
+    Counters,
+    FallbackCounters,
+    MemoryCounters,
+    RedisCounters,
+    build_redis_client,
+)
 from urbanpulse.advise.effect import (
     EffectStore,
     build_effect_store,
@@ -85,14 +91,17 @@ class AdviceInputs:
     arrive_by: bool = False
 
 
-def build_counters(settings: Settings) -> Counters:
-    """MemoryCounters, or RedisCounters at ``settings.redis_url`` when configured."""
+def build_counters(settings: Settings, *, namespace: str) -> Counters:
+    """MemoryCounters, or Redis counters at ``settings.redis_url`` (with bounded
+    timeouts, counting in the process while Redis fails) under ``namespace``, a stable
+    id of the lake, so two lakes never share keys."""
     if settings.counters_backend == "memory":
         return MemoryCounters()
-    import redis
-
-    client = redis.Redis.from_url(settings.redis_url)
-    return RedisCounters(client, prefix=f"urbanpulse:advice:{settings.lake_path.name}")
+    client = build_redis_client(settings)
+    return FallbackCounters(
+        RedisCounters(client, prefix=f"urbanpulse:advice:{namespace}"),
+        retry_seconds=settings.redis_retry_seconds,
+    )
 
 
 class AdviceService:
@@ -109,6 +118,9 @@ class AdviceService:
         self.lake = lake
         self.settings = settings
         self.counters = counters
+        # Redis round trips may wait up to their timeout: callers on an event loop run
+        # respond() in a thread when this is True.
+        self.counters_remote = not isinstance(counters, MemoryCounters)
         # Effect counts of their own (see advise/effect.py): kept across restarts.
         self.effect = effect or EffectStore(MemoryCounters())
         self.policy = Policy(holdout_share=settings.advice_holdout_share)
@@ -335,6 +347,15 @@ class AdviceService:
             except ColdCacheError:
                 return None
 
+    def get_counters_state(self) -> str:
+        """Where issued recommendations are counted: 'memory' (this process, as
+        configured), 'redis' (shared by every worker) or 'degraded' (Redis configured
+        but failing lately, so this process counts alone); may PING Redis, bounded by
+        its timeout and at most once per retry period while it fails."""
+        if not isinstance(self.counters, FallbackCounters):
+            return "memory"
+        return "redis" if self.counters.check() else "degraded"
+
     def respond(self, inputs: AdviceInputs) -> dict[str, Any]:
         """The advice for read inputs (about a millisecond of CPU), recorded in the
         counters: fields of ``AdvicePublic``."""
@@ -371,8 +392,14 @@ class AdviceService:
             "preferred": max(window.preferred, clock.now).isoformat(),
             "clock": clock.to_dict(),
             "synthetic": inputs.synthetic,
+            "counters": self._describe_counters(),
             **self._describe_route(inputs, advice.columns),
         }
+
+    def _describe_counters(self) -> str:
+        """'shared' when the counts that spread the load are every worker's, else 'local'."""
+        shared = isinstance(self.counters, FallbackCounters) and self.counters.shared
+        return "shared" if shared else "local"
 
     def _describe_route(self, inputs: AdviceInputs, slots: dict[str, np.ndarray]) -> dict[str, Any]:
         """The journey's legs timed from the first ranked slot, and its alternatives."""
@@ -482,10 +509,13 @@ class AdviceService:
 
     def _record_effect(self, trip: Trip, slots: dict[str, np.ndarray], holdout: bool) -> None:
         """Count, per line, who asked for which slot and where advice sent them."""
-        preferred = slots["departure"][int(np.argmin(np.abs(slots["shift_minutes"])))]
+        at = int(np.argmin(np.abs(slots["shift_minutes"])))
+        preferred = slots["departure"][at]
         advised = bool(len(slots["recommended"]) and slots["recommended"][0])
-        if not holdout and not advised:
-            return  # nothing advised (no forecast to compare with): in neither group
+        # Without a forecast at the preferred time nobody could be advised, so such a
+        # request counts in neither group, holdout included (else the groups differ).
+        if not slots["forecast_share"][at] > 0 or (not holdout and not advised):
+            return
         chosen = slots["departure"][0] if advised else None
         self.effect.record(trip.line_id or trip.origin, preferred, chosen, holdout=holdout)
 
@@ -504,8 +534,12 @@ def build_slot_records(slots: dict[str, np.ndarray]) -> list[dict[str, Any]]:
 
 def build_advice_service(settings: Settings, lake: Lake) -> AdviceService:
     """The service an app holds, with the counters its settings name."""
+    namespace = lake.get_id()
     return AdviceService(
-        lake, settings, build_counters(settings), effect=build_effect_store(settings)
+        lake,
+        settings,
+        build_counters(settings, namespace=namespace),
+        effect=build_effect_store(settings, namespace=namespace),
     )
 
 
