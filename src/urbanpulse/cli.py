@@ -55,7 +55,8 @@ def _product_errors() -> Iterator[None]:
     try:
         yield
     except UrbanPulseError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        # soft_wrap: one line however narrow the terminal, so scripts can grep it.
+        err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(code=2) from None
 
 
@@ -319,10 +320,17 @@ def lake_history(
 
 @lake_app.command("vacuum")
 def lake_vacuum(lake: Path | None = LAKE_OPTION) -> None:
-    """Delete files that no commit made visible (left by an interrupted write)."""
+    """Delete files that no commit made visible (left by an interrupted write) and files
+    replaced longer ago than URBANPULSE_VACUUM_GRACE_MINUTES (readers may hold newer ones)."""
+    from datetime import timedelta
+
+    minutes = _settings(lake).vacuum_grace_minutes
     with _product_errors():
-        removed = _open_lake(lake).vacuum()
-    console.print(f"removed {len(removed):,} unpublished files")
+        removed = _open_lake(lake).vacuum(grace=timedelta(minutes=minutes))
+    console.print(
+        f"removed {len(removed):,} unpublished or replaced files "
+        f"(files replaced less than {minutes:g} minutes ago are kept)"
+    )
 
 
 # -- demo and web app ---------------------------------------------------------------------------

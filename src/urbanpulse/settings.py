@@ -23,6 +23,14 @@ class Settings(BaseSettings):
         default="jingjinji",
         description="Region of the built-in city catalogue; only 'jingjinji' ships today.",
     )
+    vacuum_grace_minutes: float = Field(
+        default=60.0,
+        ge=0.0,
+        description=(
+            "'lake vacuum' keeps files that left the live set less than this long ago, "
+            "since a reader that listed them before may still be reading them."
+        ),
+    )
     holiday_country: str = Field(
         default="CN",
         description="Country whose public-holiday calendar defines day types in profiles.",

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -138,7 +139,7 @@ def test_files_placed_but_never_committed_stay_invisible_and_vacuum_removes_them
 
     fresh = Lake(lake.root)
     assert assert_consistent(fresh) == before
-    orphans = fresh.vacuum()
+    orphans = fresh.vacuum(grace=timedelta(0))
     assert orphans and all(
         o.startswith(("observations/", "quarantine/", "sites/")) for o in orphans
     )

@@ -10,6 +10,7 @@ Layout::
 
     <root>/_log/0000000001.json          one entry per commit: files added and removed
     <root>/_lock                         advisory write lock (one writer at a time)
+    <root>/_id                           the lake's stable random id (see Lake.get_id)
     <root>/_staging/<batch>/...          files being written, not yet moved in place
     <root>/observations/metric=<m>/month=<YYYY-MM>/<batch>_<n>.parquet
     <root>/quarantine/<batch>.parquet
@@ -21,7 +22,9 @@ Layout::
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -29,7 +32,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -41,6 +44,14 @@ NETWORK_TABLES = ("networks", "lines", "line_stops", "line_service", "transfers"
 # Smart-card taps (pseudonymised) and the public tables derived from them: urbanpulse.privacy.
 TAP_TABLES = ("taps", "tap_counts", "tap_flows")
 TABLES = ("observations", "quarantine", "sites", "indicators", *NETWORK_TABLES, *TAP_TABLES)
+# Refusals of the disk or the folder, told in one line instead of a traceback.
+WRITE_FAILURES = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the folder is on a read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,12 +169,55 @@ class Lake:
             self._replay()
             return list(self._history)
 
+    def get_id(self) -> str:
+        """A stable id of this lake, for namespaces shared by several lakes (Redis keys).
+
+        A random id kept in ``<root>/_id``, written on first use, so it survives moving
+        the folder and two lakes with the same folder name never share it. A lake not
+        created yet, or that cannot be written, is named by a hash of its absolute path.
+        """
+        path = self.root / "_id"
+        with contextlib.suppress(FileNotFoundError):
+            return path.read_text("utf-8").strip()
+        try:
+            tmp = self.root / f"._id.{uuid.uuid4().hex}.tmp"
+            tmp.write_text(uuid.uuid4().hex, "utf-8")
+            try:
+                os.link(tmp, path)  # the first of racing workers wins; others read it
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+            return path.read_text("utf-8").strip()
+        except OSError:
+            return "path-" + hashlib.sha256(str(self.root).encode()).hexdigest()[:16]
+
     # -- writing ---------------------------------------------------------------------
 
     @contextlib.contextmanager
     def write_lock(self, *, wait: bool = True) -> Iterator[None]:
-        """Hold the lake's single-writer lock (released even if the process dies)."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        """Hold the lake's single-writer lock (released even if the process dies).
+
+        Every write happens under it, so a full disk or a read-only folder met by any
+        write inside raises one :class:`LakeError` naming the folder.
+        """
+        with self._naming_write_errors():
+            self.root.mkdir(parents=True, exist_ok=True)
+            with self._locked(wait=wait):
+                yield
+
+    @contextlib.contextmanager
+    def _naming_write_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except Exception as exc:
+            reason = get_write_failure(exc)
+            if reason is None:
+                raise
+            raise LakeError(f"cannot write to the lake at {self.root}: {reason}") from exc
+
+    @contextlib.contextmanager
+    def _locked(self, *, wait: bool) -> Iterator[None]:
         with open(self.root / "_lock", "a+") as handle:
             flags = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
             try:
@@ -229,22 +283,53 @@ class Lake:
             return version
         raise LakeError("could not claim a log version after 1000 attempts")
 
-    def vacuum(self) -> list[str]:
-        """Delete files no commit made visible (left by killed writers); return them."""
+    def vacuum(self, *, grace: timedelta) -> list[str]:
+        """Delete files no commit made visible (left by killed writers) and files that
+        left the live set at least ``grace`` ago; return what was deleted.
+
+        A reader lists live files and then opens them, so a file that a commit removed
+        (replaced sites, a compacted month) moments ago may still be being read; files
+        removed less than ``grace`` ago are kept for a later vacuum.
+        """
         with self.write_lock():
             self.refresh()
             live = {path for table in self._live.values() for path in table}
+            keep = live | self._get_removed_since(datetime.now(UTC) - grace)
             removed: list[str] = []
             for table in TABLES:
                 for path in (self.root / table).rglob("*.parquet"):
                     relative = path.relative_to(self.root).as_posix()
-                    if relative not in live:
+                    if relative not in keep:
                         path.unlink()
                         removed.append(relative)
             shutil.rmtree(self.root / "_staging", ignore_errors=True)
             for tmp in self._log_dir.glob(".*.tmp") if self._log_dir.is_dir() else []:
                 tmp.unlink()
             return removed
+
+    def _get_removed_since(self, since: datetime) -> set[str]:
+        """Paths that commits made at or after ``since`` removed from the live set."""
+        recent: set[str] = set()
+        for entry in reversed(self._history):
+            committed = datetime.fromisoformat(entry["committed_at"])
+            if committed < since:
+                break  # entries are in commit order
+            recent.update(entry.get("removed", []))
+        return recent
+
+
+def get_write_failure(exc: BaseException) -> str | None:
+    """Why a write failed, in words, when the disk or folder refused it (full,
+    read-only, no permission); None for any other error. DuckDB reports these as its
+    own IOException, with the system's message in the text."""
+    if isinstance(exc, OSError) and exc.errno in WRITE_FAILURES:
+        return WRITE_FAILURES[exc.errno]
+    if "duckdb" in type(exc).__module__:
+        text = str(exc)
+        for code, reason in WRITE_FAILURES.items():
+            if os.strerror(code) in text:
+                return reason
+    return None
 
 
 def _fsync_file(path: Path) -> None:
