@@ -54,6 +54,43 @@ class Settings(BaseSettings):
             "(one process) or 'redis' (shared by several API workers, at redis_url)."
         ),
     )
+    redis_timeout_seconds: float = Field(
+        default=0.25,
+        gt=0.0,
+        description=(
+            "Longest wait for Redis to connect or answer one command; past it the advice "
+            "counters and rate limits count in the process (and say so) for a while."
+        ),
+    )
+    redis_retry_seconds: float = Field(
+        default=30.0,
+        ge=0.0,
+        description="After a Redis failure, how long to count in the process before trying it again.",
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=0,
+        description="Largest request body accepted; a larger one gets 413 before it is read.",
+    )
+    rate_limit_per_minute: dict[str, int] = Field(
+        default={"public": 600, "business": 1200, "government": 3000, "admin": 3000},
+        description=(
+            "Requests per minute per caller, by scope (JSON in the environment); an API "
+            "key counts on its own, an anonymous client by its address. Over it: 429 "
+            "with Retry-After. A scope left out is not limited per minute."
+        ),
+    )
+    quota_per_day: dict[str, int] = Field(
+        default={"public": 50_000, "business": 200_000},
+        description="Requests per day per caller, by scope (JSON); a scope left out has no quota.",
+    )
+    cors_origins: list[str] = Field(
+        default=[],
+        description=(
+            "Web origins (e.g. 'https://app.example.com') whose pages may call the API "
+            "from a browser (JSON list in the environment); none by default."
+        ),
+    )
     advice_holdout_share: float = Field(
         default=0.1,
         ge=0.0,

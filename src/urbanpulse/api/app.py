@@ -8,6 +8,7 @@ from urbanpulse import __version__
 from urbanpulse.advise.service import build_advice_service
 from urbanpulse.api.docs import add_docs
 from urbanpulse.api.errors import install_error_handlers
+from urbanpulse.api.middleware import install_middlewares
 from urbanpulse.api.routers import ROUTERS
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # One counters object and one forecast cache per app, shared by every request.
     app.state.advice = build_advice_service(settings, app.state.lake)
     install_error_handlers(app)
+    # Body cap, rate limits and quotas, CORS and security headers (api/middleware.py).
+    install_middlewares(app, settings, namespace=app.state.lake.get_id())
     for router in ROUTERS:
         app.include_router(router)
     add_docs(app)
