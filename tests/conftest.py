@@ -197,3 +197,16 @@ def serve_app(app: FastAPI) -> Iterator[str]:
 def app_server() -> Callable[[FastAPI], AbstractContextManager[str]]:
     """:func:`serve_app`, for test modules that serve an app over a lake of their own."""
     return serve_app
+
+
+@pytest.fixture(scope="session")
+def grant() -> Callable[..., dict[str, str]]:
+    """``grant(app, "government")``: request headers carrying a fresh API key of that
+    scope, issued in the app's own access store."""
+    from urbanpulse.access import issue_key
+
+    def make(app: FastAPI, scope: str) -> dict[str, str]:
+        _, token = issue_key(app.state.access.store, scope=scope, name=f"test {scope}")
+        return {"Authorization": f"Bearer {token}"}
+
+    return make

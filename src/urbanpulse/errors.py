@@ -50,3 +50,11 @@ class MissingExtraError(ImportError, UrbanPulseError):
         super().__init__(
             f'{package} is not installed. Install it with: pip install "urbanpulse[{extra}]"'
         )
+
+
+class AuthenticationError(PermissionError, UrbanPulseError):
+    """A route needs credentials and none, or none valid, came with the request (401)."""
+
+
+class AccessDeniedError(PermissionError, UrbanPulseError):
+    """The caller is known but its scope may not do this (403)."""

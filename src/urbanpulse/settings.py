@@ -147,3 +147,36 @@ class Settings(BaseSettings):
         le=1440,
         description="Length of the periods in which station entries and exits are counted.",
     )
+    access_db: Path | None = Field(
+        default=None,
+        description=(
+            "SQLite file of the embedded store of API keys and the audit log (needs no "
+            "server). Empty: access.sqlite3 beside the lake folder, never inside it."
+        ),
+    )
+    access_db_url: str | None = Field(
+        default=None,
+        description=(
+            "PostgreSQL connection URL (libpq form, e.g. 'postgresql://user@host/db') of "
+            "the store of API keys and the audit log, for deployments; overrides access_db."
+        ),
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description=(
+            "Issuer ('iss') of the city's OpenID Connect identity provider; set, a "
+            "government user may call the API with a bearer JWT it signed."
+        ),
+    )
+    oidc_audience: str | None = Field(
+        default=None,
+        description="Audience ('aud') a bearer JWT must name to be accepted.",
+    )
+    oidc_jwks_url: str | None = Field(
+        default=None,
+        description="URL of the identity provider's JWKS (its public signing keys).",
+    )
+    oidc_jwks_file: Path | None = Field(
+        default=None,
+        description="The identity provider's JWKS as a file, for offline deployments.",
+    )

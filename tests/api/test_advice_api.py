@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -93,19 +93,45 @@ def test_single_site_advice_has_no_travel_time(client: TestClient) -> None:
 
 @pytest.mark.parametrize(("share", "holdout"), [(1.0, True), (0.0, False)])
 def test_holdout_share_decides_who_gets_a_recommendation(
-    demo_lake: Lake, share: float, holdout: bool
+    demo_lake: Lake, share: float, holdout: bool, grant: Callable[..., dict[str, str]]
 ) -> None:
     with build_client(demo_lake, advice_holdout_share=share) as own:
+        government = grant(own.app, "government")
         # Effect counts persist with the lake, so count what these requests add.
-        before = own.get("/api/operator/effect", params={"line_id": "bj-m1"}).json()
-        bodies = [ask(own).json() for _ in range(3)]
-        effect = own.get("/api/operator/effect", params={"line_id": "bj-m1"}).json()
+        params = {"line_id": "bj-m1"}
+        before = own.get("/api/operator/effect", params=params, headers=government).json()
+        bodies = [own.post("/api/advice", json={**TRIP, **WINDOW}).json() for _ in range(3)]
+        effect = own.get("/api/operator/effect", params=params, headers=government).json()
     for body in bodies:
         assert body["holdout"] is holdout
         assert (body["recommended"] is None) is holdout
         assert any(s["recommended"] for s in body["slots"]) is not holdout
     added = (effect["holdout"] - before["holdout"], effect["advised"] - before["advised"])
     assert added == ((3, 0) if holdout else (0, 3))
+
+
+def test_get_reads_and_only_post_is_counted(
+    demo_lake: Lake, grant: Callable[..., dict[str, str]]
+) -> None:
+    with build_client(demo_lake, advice_holdout_share=0.0) as own:
+        government = grant(own.app, "government")
+
+        def effect() -> dict:
+            params = {"line_id": "bj-m1"}
+            return own.get("/api/operator/effect", params=params, headers=government).json()
+
+        before = effect()
+        read = [ask(own).json() for _ in range(20)]
+        after_reads = effect()
+        posted = own.post("/api/advice", json={**TRIP, **WINDOW}).json()
+        after_post = effect()
+    assert all(body["recorded"] is False for body in read) and posted["recorded"] is True
+    # Twenty GETs counted nothing; one POST counted once.
+    assert (after_reads["advised"], after_reads["holdout"]) == (
+        before["advised"],
+        before["holdout"],
+    )
+    assert after_post["advised"] == before["advised"] + 1
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,8 @@ import pandas as pd
 from fastapi.testclient import TestClient
 
 
-def test_observations_in_a_window(client: TestClient) -> None:
+def test_observations_in_a_window(government_client: TestClient) -> None:
+    client = government_client
     body = client.get(
         "/api/sites/bj-metro-1/observations",
         params={
@@ -29,7 +30,8 @@ def test_observations_in_a_window(client: TestClient) -> None:
     assert all(o["value"] > 2000 for o in body["items"])
 
 
-def test_time_without_offset_is_local_time(client: TestClient) -> None:
+def test_time_without_offset_is_local_time(government_client: TestClient) -> None:
+    client = government_client
     naive = client.get(
         "/api/sites/bj-metro-1/observations",
         params={"metric": "pm25", "start": "2026-03-03T08:00", "end": "2026-03-03T08:15"},
@@ -37,7 +39,10 @@ def test_time_without_offset_is_local_time(client: TestClient) -> None:
     assert [pd.Timestamp(o["ts"]) for o in naive["items"]] == [pd.Timestamp("2026-03-03T00:00:00Z")]
 
 
-def test_limit_returns_latest_without_start_and_first_with_it(client: TestClient) -> None:
+def test_limit_returns_latest_without_start_and_first_with_it(
+    government_client: TestClient,
+) -> None:
+    client = government_client
     latest = client.get(
         "/api/sites/tj-air-1/observations", params={"metric": "pm25", "limit": 3}
     ).json()
@@ -81,7 +86,8 @@ def test_profile_defaults_to_15_minutes(client: TestClient) -> None:
     assert body["period_minutes"] == 15 and body["count"] == 2 * 96
 
 
-def test_quarantine_filters_by_reason_and_source(client: TestClient) -> None:
+def test_quarantine_filters_by_reason_and_source(admin_client: TestClient) -> None:
+    client = admin_client
     everything = client.get("/api/quarantine").json()
     assert everything["count"] == 3 and everything["synthetic"] is None
     assert set(everything["items"][0]) == {

@@ -6,7 +6,10 @@ import pandas as pd
 from fastapi.testclient import TestClient
 
 
-def test_forecast_continues_after_the_last_observation_with_a_band(client: TestClient) -> None:
+def test_forecast_continues_after_the_last_observation_with_a_band(
+    government_client: TestClient,
+) -> None:
+    client = government_client
     response = client.get(
         "/api/sites/bj-metro-1/forecast", params={"metric": "passengers", "horizon": 120}
     )
@@ -26,7 +29,10 @@ def test_forecast_continues_after_the_last_observation_with_a_band(client: TestC
     assert stamps[0] == pd.Timestamp(last) + pd.Timedelta(minutes=15)
 
 
-def test_forecast_rejects_horizons_beyond_a_day_and_unknown_metrics(client: TestClient) -> None:
+def test_forecast_rejects_horizons_beyond_a_day_and_unknown_metrics(
+    government_client: TestClient,
+) -> None:
+    client = government_client
     too_far = client.get(
         "/api/sites/bj-metro-1/forecast", params={"metric": "passengers", "horizon": 2000}
     )

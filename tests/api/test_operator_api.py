@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,14 +15,17 @@ from urbanpulse.twin import build_demo, is_demo_built
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def client(
+    tmp_path_factory: pytest.TempPathFactory, grant: Callable[..., dict[str, str]]
+) -> Iterator[TestClient]:
     # The same session-wide demo lake as test_advice_api.py (built once per session).
     root = tmp_path_factory.getbasetemp() / "advice-demo"
     lake = Lake(root / "lake")
     if not is_demo_built(lake):
         build_demo(lake, weeks=1, drop_dir=root / "drop")
     app = create_app(Settings(lake_path=Path(lake.root), advice_holdout_share=0.0))
-    with TestClient(app) as test_client:
+    # The operator's figures are for government (access/matrix.toml).
+    with TestClient(app, headers=grant(app, "government")) as test_client:
         yield test_client
 
 
@@ -76,7 +79,7 @@ def test_effect_counts_advised_requests_and_moves(client: TestClient) -> None:
     query = {"origin": "tj-m3-s04", "destination": "tj-m3-s06", "start": "2026-11-02T07:00",
              "end": "2026-11-02T09:30", "preferred": "2026-11-02T08:00"}  # fmt: skip
     before = _effect(client, "tj-m3", "2026-11-02")
-    answers = [client.get("/api/advice", params=query).json() for _ in range(5)]
+    answers = [client.post("/api/advice", json=query).json() for _ in range(5)]
     moved = sum(a["recommended"]["label"] != "08:00" for a in answers)
     body = _effect(client, "tj-m3", "2026-11-02")
     assert body["advised"] - before["advised"] == 5 and body["holdout"] == before["holdout"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import pyarrow as pa
 from fastapi.testclient import TestClient
@@ -36,10 +38,16 @@ def write_quarantine(lake: Lake, sources: tuple[str, ...]) -> None:
         lake.commit(Commit("test_quarantine", batch_id, [placed], [], {}))
 
 
-def test_sources_are_file_names_only(tmp_path) -> None:
+def build_admin_client(lake: Lake, grant: Callable[..., dict[str, str]]) -> TestClient:
+    """A client over ``lake`` sending an admin key: the quarantine is for admins only."""
+    app = create_app(Settings(lake_path=lake.root))
+    return TestClient(app, headers=grant(app, "admin"))
+
+
+def test_sources_are_file_names_only(tmp_path, grant) -> None:
     lake = Lake(tmp_path / "lake")
     write_quarantine(lake, SOURCES)
-    client = TestClient(create_app(Settings(lake_path=lake.root)))
+    client = build_admin_client(lake, grant)
     response = client.get("/api/quarantine")
     assert response.status_code == 200
     names = sorted(item["source"] for item in response.json()["items"])
@@ -47,10 +55,10 @@ def test_sources_are_file_names_only(tmp_path) -> None:
     assert "secret-team" not in response.text and "private" not in response.text
 
 
-def test_source_filter_matches_names_not_folders(tmp_path) -> None:
+def test_source_filter_matches_names_not_folders(tmp_path, grant) -> None:
     lake = Lake(tmp_path / "lake")
     write_quarantine(lake, SOURCES)
-    client = TestClient(create_app(Settings(lake_path=lake.root)))
+    client = build_admin_client(lake, grant)
 
     def sources(**params: object) -> list[str]:
         return [i["source"] for i in client.get("/api/quarantine", params=params).json()["items"]]

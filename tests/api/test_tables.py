@@ -30,10 +30,11 @@ def scans(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, dict[str,
 
 @pytest.mark.parametrize("route", ["observations", "profile", "forecast"])
 def test_data_routes_never_scan_every_observation_file(
-    make_lake, scans: list[tuple[str, dict[str, object]]], route: str
+    make_lake, scans: list[tuple[str, dict[str, object]]], route: str, grant
 ) -> None:
     lake = make_lake(days=3)
-    client = TestClient(create_app(Settings(lake_path=lake.root)))
+    app = create_app(Settings(lake_path=lake.root))
+    client = TestClient(app, headers=grant(app, "government"))
     scans.clear()  # building the lake is not the request
     response = client.get(f"/api/sites/bj-metro-1/{route}", params={"metric": "pm25"})
     assert response.status_code == 200, response.text

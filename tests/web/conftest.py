@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,3 +27,18 @@ def artifacts() -> Path:
     """test-artifacts/ at the repository root (gitignored): screenshots for people."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def sign_in() -> Callable[[Any, str, str, str], None]:
+    """``sign_in(page, base_url, token, next_path)``: sign in through the form, as a
+    person would, and land on ``next_path``."""
+
+    def submit(page: Any, base: str, token: str, next_path: str) -> None:
+        page.goto(f"{base}/sign-in?next={next_path}")
+        page.fill("#key", token)
+        with page.expect_navigation():
+            page.click("form.sign-in button[type=submit]")
+        assert page.url == f"{base}{next_path}", page.url
+
+    return submit

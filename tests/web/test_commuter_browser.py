@@ -5,11 +5,12 @@ sideways scrolling at phone width. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 
 from urbanpulse.api import create_app
 from urbanpulse.settings import Settings
@@ -24,15 +25,26 @@ GREEN = "rgb(26, 127, 55)"
 
 
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory: pytest.TempPathFactory, app_server: Any) -> Iterator[str]:
-    """The app over the session's demo lake, served by uvicorn on a free loopback port."""
+def demo_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    """The app over the session's demo lake."""
     root = tmp_path_factory.getbasetemp() / "advice-demo"
     lake = Lake(root / "lake")
     if not is_demo_built(lake):
         build_demo(lake, weeks=1, drop_dir=root / "drop")
-    app = create_app(Settings(lake_path=Path(lake.root), advice_holdout_share=0.0))
-    with app_server(app) as url:
+    return create_app(Settings(lake_path=Path(lake.root), advice_holdout_share=0.0))
+
+
+@pytest.fixture(scope="module")
+def demo_server(demo_app: FastAPI, app_server: Any) -> Iterator[str]:
+    """The demo app served by uvicorn on a free loopback port."""
+    with app_server(demo_app) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def government_token(demo_app: FastAPI, grant: Callable[..., dict[str, str]]) -> str:
+    """A government API key of the demo app, for the operator page."""
+    return grant(demo_app, "government")["Authorization"].removeprefix("Bearer ")
 
 
 @pytest.fixture
@@ -249,9 +261,19 @@ def test_commuter_page_says_why_it_cannot_advise(demo_server: str, open_page: An
 
 @pytest.mark.parametrize(("name", "viewport"), [("desktop", DESKTOP), ("phone", PHONE)])
 def test_operator_page_overlays_observed_and_predicted(
-    demo_server: str, open_page: Any, artifacts: Path, name: str, viewport: dict[str, int]
+    demo_server: str,
+    open_page: Any,
+    artifacts: Path,
+    name: str,
+    viewport: dict[str, int],
+    government_token: str,
+    sign_in: Callable[..., None],
 ) -> None:
+    # The operator page is for government: signed out, it asks for a key first.
     page, requests, errors = open_page(demo_server + "/operator", viewport)
+    assert page.locator("form.sign-in").count() == 1
+    errors.clear()  # the browser logs the page's 401 before the form is filled
+    sign_in(page, demo_server, government_token, "/operator")
     page.wait_for_selector("#accuracy-chart[data-rendered='true'] .main-svg")
     page.wait_for_selector("#error-chart[data-rendered='true'] .main-svg")
     # band low edge, band high edge, predicted, observed

@@ -25,19 +25,22 @@ def _ask_on_default_line(url: str, line_id: str, n: int) -> None:
     params = {"origin": stations[1]["site_id"], "destination": stations[4]["site_id"],
               "start": f"{DAY}T07:00", "end": f"{DAY}T09:30", "preferred": f"{DAY}T08:00"}  # fmt: skip
     for _ in range(n):
-        assert httpx.get(f"{url}/api/advice", params=params, timeout=60).status_code == 200
+        assert httpx.post(f"{url}/api/advice", json=params, timeout=60).status_code == 200
 
 
 def test_operator_page_shows_the_effect_with_sample_sizes_after_a_restart(
-    demo_lake: Lake, browser: Any, app_server: Any, tmp_path: Path
+    demo_lake: Lake, browser: Any, app_server: Any, tmp_path: Path, grant: Any, sign_in: Any
 ) -> None:
     root = tmp_path / "lake"
     shutil.copytree(demo_lake.root, root, ignore=shutil.ignore_patterns("_advice"))
     settings = Settings(lake_path=root, advice_holdout_share=0.5)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    with app_server(create_app(settings)) as url:
-        page.goto(f"{url}/operator")
+    app = create_app(settings)
+    # The operator page is for government; the key and the cookie outlive the restart.
+    token = grant(app, "government")["Authorization"].removeprefix("Bearer ")
+    with app_server(app) as url:
+        sign_in(page, url, token, "/operator")
         line_id = page.input_value("#line")
         _ask_on_default_line(url, line_id, 12)
     # A new server over the same lake: the counts were kept.

@@ -167,6 +167,7 @@ def compute_advice(
     rng: np.random.Generator | None = None,
     now: datetime | None = None,
     tz: str = LOCAL_TZ,
+    record: bool = True,
 ) -> Advice:
     """Rank the departure slots of ``window`` for ``trip`` and record the recommendation.
 
@@ -177,13 +178,16 @@ def compute_advice(
     trip, window
         From :func:`build_trip` and :func:`build_window`.
     counters
-        Recommendations issued so far; read when ``policy.spread``, always written.
+        Recommendations issued so far; read when ``policy.spread``, written when
+        ``record``.
     policy
         How to choose; see :class:`Policy`.
     rng
         Source of the holdout draw and of the choice among near-equivalent slots.
     now
         The current time (defaults to the clock); windows must not be over by then.
+    record
+        False ranks and answers without counting the recommendation anywhere (a read).
 
     Returns
     -------
@@ -215,7 +219,7 @@ def compute_advice(
         ],
         dtype=object,
     )
-    if counters is not None and (holdout or pick is not None):
+    if record and counters is not None and (holdout or pick is not None):
         chosen = None if pick is None else cols["departure"][pick]
         _record(counters, trip, lookup.period_minutes, cols["departure"][pref], chosen)
     coverage = _get_coverage(cols["forecast_share"])

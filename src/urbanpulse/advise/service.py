@@ -356,9 +356,10 @@ class AdviceService:
             return "memory"
         return "redis" if self.counters.check() else "degraded"
 
-    def respond(self, inputs: AdviceInputs) -> dict[str, Any]:
-        """The advice for read inputs (about a millisecond of CPU), recorded in the
-        counters: fields of ``AdvicePublic``."""
+    def respond(self, inputs: AdviceInputs, *, record: bool = True) -> dict[str, Any]:
+        """The advice for read inputs (about a millisecond of CPU): fields of
+        ``AdvicePublic``. With ``record`` it counts in the load-spreading counters and in
+        the measured effect; without, nothing is written (``recorded: false``)."""
         clock, window, trip = inputs.clock, inputs.window, inputs.trip
         advice = compute_advice(
             inputs.lookup,
@@ -368,8 +369,10 @@ class AdviceService:
             policy=self.policy,
             now=clock.now,
             tz=self.settings.local_timezone,
+            record=record,
         )
-        self._record_effect(trip, advice.columns, advice.holdout)
+        if record:
+            self._record_effect(trip, advice.columns, advice.holdout)
         slots = build_slot_records(advice.columns)
         recommended = bool(advice.columns["recommended"][0]) if slots else False
         return {
@@ -392,6 +395,7 @@ class AdviceService:
             "preferred": max(window.preferred, clock.now).isoformat(),
             "clock": clock.to_dict(),
             "synthetic": inputs.synthetic,
+            "recorded": record,
             "counters": self._describe_counters(),
             **self._describe_route(inputs, advice.columns),
         }

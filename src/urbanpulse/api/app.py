@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from urbanpulse import __version__
 from urbanpulse.advise.service import build_advice_service
+from urbanpulse.api.access import install_access
 from urbanpulse.api.docs import add_docs
 from urbanpulse.api.errors import install_error_handlers
 from urbanpulse.api.middleware import install_middlewares
@@ -43,6 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # One counters object and one forecast cache per app, shared by every request.
     app.state.advice = build_advice_service(settings, app.state.lake)
     install_error_handlers(app)
+    # Who may call what (access/matrix.toml) and the audit log (api/access.py).
+    install_access(app, settings)
     # Body cap, rate limits and quotas, CORS and security headers (api/middleware.py).
     install_middlewares(app, settings, namespace=app.state.lake.get_id())
     for router in ROUTERS:

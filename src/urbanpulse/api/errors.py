@@ -23,6 +23,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from urbanpulse.errors import (
+    AccessDeniedError,
+    AuthenticationError,
     ConfigurationError,
     InvalidQueryError,
     LakeError,
@@ -35,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 # Most specific first: the first matching class decides status and code.
 ERROR_STATUS: tuple[tuple[type[Exception], int, str], ...] = (
+    (AuthenticationError, 401, "unauthorized"),
+    (AccessDeniedError, 403, "forbidden"),
     (NotFoundError, 404, "not_found"),
     (InvalidQueryError, 400, "invalid_query"),
     (LakeLockedError, 503, "lake_locked"),
@@ -60,8 +64,10 @@ class ErrorPublic(BaseModel):
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorPublic, "description": HTTPStatus(status).phrase}
-    for status in (400, 404, 422, 500)
+    for status in (400, 401, 403, 404, 422, 500)
 }
+# Asks the client for credentials, as RFC 9110 wants of every 401.
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="urbanpulse"'}
 
 
 def get_error_status(exc: Exception) -> tuple[int, str]:
@@ -79,9 +85,12 @@ def build_error_response(
     render = getattr(request.app.state, "render_error_page", None)
     if render is not None and _wants_html(request):
         response: Response = render(request, status, message)
-        return response
-    body = ErrorPublic(error=ErrorBody(code=code, message=message, detail=detail))
-    return JSONResponse(jsonable_encoder(body), status_code=status)
+    else:
+        body = ErrorPublic(error=ErrorBody(code=code, message=message, detail=detail))
+        response = JSONResponse(jsonable_encoder(body), status_code=status)
+    if status == 401:
+        response.headers.update(CHALLENGE)
+    return response
 
 
 def install_error_handlers(app: FastAPI) -> None:

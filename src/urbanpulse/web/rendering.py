@@ -62,7 +62,12 @@ def render_page(
 
 
 def render_error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
-    """The HTML page shown to browsers for an error on a page."""
+    """The HTML page shown to browsers for an error on a page; for a page that needs
+    credentials (401), the sign-in form, which comes back to the page."""
+    if status_code == 401:
+        from urbanpulse.web.pages.access import render_sign_in
+
+        return render_sign_in(request, next_path=request.url.path, message=message, status_code=401)
     return render_page(
         request,
         "error.html",

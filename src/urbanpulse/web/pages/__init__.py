@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from urbanpulse.web.pages import commuter, home, monitor, operator, sites
+from urbanpulse.web.pages import access, commuter, home, monitor, operator, sites
 
 PAGE_ROUTERS: tuple[APIRouter, ...] = (
     home.router,
@@ -12,6 +12,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     monitor.router,
     commuter.router,
     operator.router,
+    access.router,
 )
 
 __all__ = ["PAGE_ROUTERS"]

@@ -296,16 +296,22 @@
         throw new Error("Choose where you start and where you are going.");
       }
       var day = pick("day").value;
-      var params = new URLSearchParams({
+      // POST: asking for advice is counted (it spreads later requests and feeds the
+      // operator's measured effect); GET would only read.
+      var trip = {
         origin: pick("origin").value,
         destination: pick("destination").value,
         start: day + "T" + pick("start").value,
         end: day + "T" + pick("end").value,
         preferred: day + "T" + pick("preferred").value,
-        arrive_by: pick("arrive-by").checked ? "true" : "false",
-        route: String(route),
-      });
-      return fetch(base + "/api/advice?" + params.toString(), { headers: { Accept: "application/json" } })
+        arrive_by: pick("arrive-by").checked,
+        route: route,
+      };
+      return fetch(base + "/api/advice", {
+        method: "POST",
+        headers: { Accept: "application/json", "Content-Type": "application/json" },
+        body: JSON.stringify(trip),
+      })
         .then(function (response) {
           return response.json().then(function (body) { return { ok: response.ok, body: body }; });
         }, function () { throw new Error("The advice service could not be reached."); })

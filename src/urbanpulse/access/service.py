@@ -1,0 +1,121 @@
+"""The access service: who is calling (credentials -> principal) and may they.
+
+Built once per app by :func:`build_access_service`; the API edge calls
+:meth:`AccessService.authenticate` and :meth:`AccessService.authorize` per request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from urbanpulse.access.keys import authenticate_key
+from urbanpulse.access.matrix import Matrix, Scope, is_allowed, is_public, read_matrix
+from urbanpulse.access.oidc import OidcVerifier
+from urbanpulse.access.store import AccessStore, PostgresAccessStore, SqliteAccessStore
+from urbanpulse.errors import AccessDeniedError, AuthenticationError
+from urbanpulse.settings import Settings
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a scope and a subject (``key:<id>``, ``oidc:<sub>`` or ``anonymous``)."""
+
+    scope: Scope
+    subject: str
+
+    @property
+    def anonymous(self) -> bool:
+        return self.subject == "anonymous"
+
+
+ANONYMOUS = Principal("public", "anonymous")
+# The cookie in which a browser that signed in on a page sends its API key.
+KEY_COOKIE = "urbanpulse_key"
+
+
+class AccessService:
+    """Credentials and the auth matrix, over one store."""
+
+    def __init__(
+        self, store: AccessStore, *, matrix: Matrix, oidc: OidcVerifier | None = None
+    ) -> None:
+        self.store, self.oidc = store, oidc
+        self.matrix: dict[str, frozenset[Scope]] = dict(matrix)
+
+    def allow(self, route_key: str, *scopes: Scope) -> None:
+        """Add a route to this app's matrix: for a route that an extension or a test
+        adds to an app already built (routes of the product belong in matrix.toml)."""
+        self.matrix[route_key] = frozenset(scopes)
+
+    def authenticate(self, token: str | None) -> Principal:
+        """The principal a bearer token or API key stands for; anonymous without one.
+
+        An API key (``up_...``) gives its key's scope; any other bearer token is an
+        OpenID Connect JWT and gives government scope once verified.
+
+        Raises
+        ------
+        AuthenticationError
+            The token is invalid, or a JWT arrives and no identity provider is set.
+        """
+        if not token:
+            return ANONYMOUS
+        if token.startswith("up_"):
+            key = authenticate_key(self.store, token)
+            return Principal(key.scope, f"key:{key.key_id}")
+        if self.oidc is None:
+            raise AuthenticationError("invalid API key (no identity provider is configured)")
+        identity = self.oidc.verify(token)
+        return Principal("government", f"oidc:{identity.subject}")
+
+    def authorize(self, principal: Principal, route_key: str) -> None:
+        """Return if ``principal`` may call the route, else raise.
+
+        Raises
+        ------
+        AuthenticationError
+            Anonymous caller of a route that needs credentials (401).
+        AccessDeniedError
+            Known caller whose scope the matrix does not list for the route (403).
+        """
+        if is_allowed(self.matrix, route_key, principal.scope):
+            return
+        if route_key not in self.matrix:
+            raise AccessDeniedError(f"{route_key} is not in the access matrix")
+        if principal.anonymous:
+            raise AuthenticationError(f"{route_key} needs an API key or a bearer token")
+        allowed = ", ".join(sorted(self.matrix[route_key]))
+        raise AccessDeniedError(
+            f"{route_key} is for {allowed}; this {principal.scope} credential may not call it"
+        )
+
+    def is_public(self, route_key: str) -> bool:
+        """Whether the route is open to anyone (its calls are not audited)."""
+        return is_public(self.matrix, route_key)
+
+
+def get_access_db_path(settings: Settings) -> Path:
+    """The SQLite file of the embedded store: ``access_db``, or ``access.sqlite3``
+    beside the lake folder (never inside it)."""
+    return settings.access_db or settings.lake_path.parent / "access.sqlite3"
+
+
+def build_access_store(settings: Settings) -> AccessStore:
+    """PostgreSQL at ``access_db_url`` when set, else the embedded SQLite file."""
+    if settings.access_db_url:
+        return PostgresAccessStore(settings.access_db_url)
+    return SqliteAccessStore(get_access_db_path(settings))
+
+
+def build_access_service(settings: Settings) -> AccessService:
+    """The access service of an app (the store opens on first use)."""
+    oidc = None
+    if settings.oidc_issuer:
+        oidc = OidcVerifier(
+            issuer=settings.oidc_issuer,
+            audience=settings.oidc_audience or "",
+            jwks_url=settings.oidc_jwks_url,
+            jwks_file=settings.oidc_jwks_file,
+        )
+    return AccessService(build_access_store(settings), matrix=read_matrix(), oidc=oidc)

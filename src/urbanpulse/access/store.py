@@ -1,0 +1,282 @@
+"""The store of API keys and the audit log: SQLite embedded, PostgreSQL for deployments.
+
+One interface, :class:`AccessStore`; the two engines differ only in how they connect,
+their placeholders and how they serialise appends to the audit log. The audit table
+refuses UPDATE and DELETE (a trigger), and each entry's hash covers the previous one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from urbanpulse.access.records import (
+    GENESIS_HASH,
+    ApiKey,
+    AuditEntry,
+    AuditEvent,
+    compute_entry_hash,
+)
+from urbanpulse.errors import ConfigurationError, MissingExtraError, NotFoundError
+
+KEY_COLUMNS = "key_id, name, scope, secret_hash, created_at, rotated_at, revoked_at"
+AUDIT_COLUMNS = "seq, at, actor, scope, method, path, status, detail, prev_hash, hash"
+TABLES = (
+    """CREATE TABLE IF NOT EXISTS api_keys (
+        key_id TEXT PRIMARY KEY, name TEXT NOT NULL, scope TEXT NOT NULL,
+        secret_hash TEXT NOT NULL, created_at TEXT NOT NULL,
+        rotated_at TEXT, revoked_at TEXT)""",
+    """CREATE TABLE IF NOT EXISTS audit_log (
+        seq BIGINT PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,
+        scope TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
+        status INTEGER NOT NULL, detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL, hash TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at)",
+)
+
+
+class AccessStore:
+    """Keys and audit log over a SQL database; subclasses say how to connect."""
+
+    placeholder = "?"
+    append_only_sql: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self._ready = False
+        self._lock = threading.Lock()
+
+    # -- engine hooks ---------------------------------------------------------------
+    def _transaction(self) -> AbstractContextManager[Any]:
+        """A connection in a transaction, committed on success."""
+        raise NotImplementedError
+
+    def _lock_audit(self, conn: Any) -> None:
+        """Serialise appends to the audit log until the transaction ends."""
+
+    def describe(self) -> str:
+        """Where the store is, for messages (never a password)."""
+        raise NotImplementedError
+
+    # -- plumbing ---------------------------------------------------------------------
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", self.placeholder)
+
+    @contextmanager
+    def _connect(self) -> Iterator[Any]:
+        if not self._ready:
+            with self._lock:
+                if not self._ready:
+                    with self._transaction() as conn:
+                        for statement in (*TABLES, *self.append_only_sql):
+                            conn.execute(statement)
+                    self._ready = True
+        with self._transaction() as conn:
+            yield conn
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._connect() as conn:
+            return list(conn.execute(self._sql(sql), tuple(params)).fetchall())
+
+    # -- keys -------------------------------------------------------------------------
+    def add_key(self, key: ApiKey) -> None:
+        """Store a new key."""
+        with self._connect() as conn:
+            conn.execute(
+                self._sql(f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+                _key_row(key),
+            )
+
+    def get_key(self, key_id: str) -> ApiKey:
+        """The key with this id; NotFoundError if there is none."""
+        rows = self._rows(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,))
+        if not rows:
+            raise NotFoundError(f"no API key {key_id!r}")
+        return _read_key(rows[0])
+
+    def list_keys(self) -> list[ApiKey]:
+        """Every key, revoked ones too, oldest first."""
+        rows = self._rows(f"SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, key_id")
+        return [_read_key(row) for row in rows]
+
+    def update_key(self, key: ApiKey) -> None:
+        """Write back a key's hash and dates (rotation, revocation)."""
+        with self._connect() as conn:
+            conn.execute(
+                self._sql(
+                    "UPDATE api_keys SET secret_hash = ?, rotated_at = ?, revoked_at = ? "
+                    "WHERE key_id = ?"
+                ),
+                (key.secret_hash, _iso(key.rotated_at), _iso(key.revoked_at), key.key_id),
+            )
+
+    # -- audit ------------------------------------------------------------------------
+    def append_audit(self, event: AuditEvent) -> AuditEntry:
+        """Append an event to the log, chained to the entry before it."""
+        with self._connect() as conn:
+            self._lock_audit(conn)
+            last = conn.execute(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+            seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+            entry = AuditEntry(
+                **_event_fields(event),
+                seq=seq,
+                prev_hash=prev_hash,
+                hash=compute_entry_hash(prev_hash, seq, event),
+            )
+            conn.execute(
+                self._sql(
+                    f"INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                ),
+                (seq, entry.at.isoformat(), entry.actor, entry.scope, entry.method,
+                 entry.path, entry.status, entry.detail, prev_hash, entry.hash),
+            )  # fmt: skip
+        return entry
+
+    def read_audit(
+        self,
+        *,
+        actor: str | None = None,
+        scope: str | None = None,
+        path: str | None = None,
+        status: int | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[AuditEntry]:
+        """Entries in log order (oldest first), filtered; ``path`` is a substring,
+        ``start`` inclusive and ``end`` exclusive; ``limit`` keeps the newest."""
+        where, params = ["1 = 1"], []
+        for column, value in (("actor", actor), ("scope", scope), ("status", status)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if path:
+            where.append("path LIKE ?")
+            params.append(f"%{path}%")
+        if start is not None:
+            where.append("at >= ?")
+            params.append(start.isoformat())
+        if end is not None:
+            where.append("at < ?")
+            params.append(end.isoformat())
+        sql = f"SELECT {AUDIT_COLUMNS} FROM audit_log WHERE {' AND '.join(where)} ORDER BY seq DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_read_entry(row) for row in reversed(self._rows(sql, params))]
+
+
+class SqliteAccessStore(AccessStore):
+    """The embedded store: one SQLite file, no server."""
+
+    append_only_sql = tuple(
+        f"""CREATE TRIGGER IF NOT EXISTS audit_log_no_{verb.lower()}
+            BEFORE {verb} ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"""
+        for verb in ("UPDATE", "DELETE")
+    )
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigurationError(f"cannot open the access store {self.path}: {exc}") from None
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            # IMMEDIATE takes the write lock at once, so two appends never read the same
+            # last hash.
+            conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        finally:
+            conn.close()
+
+
+class PostgresAccessStore(AccessStore):
+    """The deployment store: a PostgreSQL database reached with psycopg 3."""
+
+    placeholder = "%s"
+    append_only_sql = (
+        """CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$
+           BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$ LANGUAGE plpgsql""",
+        "DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log",
+        """CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+           FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()""",
+    )
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        try:
+            import psycopg
+        except ImportError:  # pragma: no cover - a dependency, but say what to do
+            raise MissingExtraError("psycopg", "postgres") from None
+        self._psycopg = psycopg
+        self.url = url
+
+    def describe(self) -> str:
+        from psycopg.conninfo import conninfo_to_dict
+
+        info = conninfo_to_dict(self.url)
+        return (
+            f"postgresql://{info.get('host', '')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+        )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        try:
+            conn = self._psycopg.connect(self.url, connect_timeout=5)
+        except self._psycopg.Error as exc:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ConfigurationError(
+                f"cannot connect to the access store {self.describe()}: {message}"
+            ) from None
+        with conn, conn.transaction():
+            yield conn
+
+    def _lock_audit(self, conn: Any) -> None:
+        conn.execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _key_row(key: ApiKey) -> tuple[Any, ...]:
+    return (key.key_id, key.name, key.scope, key.secret_hash, key.created_at.isoformat(),
+            _iso(key.rotated_at), _iso(key.revoked_at))  # fmt: skip
+
+
+def _read_key(row: Sequence[Any]) -> ApiKey:
+    created = datetime.fromisoformat(row[4])
+    return ApiKey(row[0], row[1], row[2], row[3], created, _time(row[5]), _time(row[6]))
+
+
+def _event_fields(event: AuditEvent) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in AuditEvent.__dataclass_fields__}
+
+
+def _read_entry(row: Sequence[Any]) -> AuditEntry:
+    seq, at, actor, scope, method, path, status, detail, prev_hash, hash_ = row
+    return AuditEntry(datetime.fromisoformat(at), actor, scope, method, path, int(status),
+                      detail, seq=int(seq), prev_hash=prev_hash, hash=hash_)  # fmt: skip
