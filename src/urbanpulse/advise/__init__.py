@@ -28,7 +28,7 @@ from urbanpulse.advise.advice import (
     get_departure_slots,
     rank_slots,
 )
-from urbanpulse.advise.counters import Counters, MemoryCounters, RedisCounters
+from urbanpulse.advise.counters import Counters, FallbackCounters, MemoryCounters, RedisCounters
 from urbanpulse.advise.forecasts import (
     FORECAST_COLUMNS,
     ForecastLookup,
@@ -58,6 +58,7 @@ __all__ = [
     "AdviceService",
     "Clock",
     "Counters",
+    "FallbackCounters",
     "ForecastLookup",
     "MemoryCounters",
     "Policy",

@@ -3,18 +3,27 @@
 The advice service reads them to treat recommendations it has already issued as
 expected extra load, which is what stops many people asking at once from all being
 sent to the same quiet slot. One small protocol, two implementations: in-process
-(thread-safe; the embedded default) and Redis (several workers, keys expire by TTL).
+(thread-safe; the embedded default) and Redis (several workers, keys expire by TTL),
+and :class:`FallbackCounters`, which keeps counting in the process while Redis is down
+or slower than its socket timeout, so advice keeps answering.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from redis.exceptions import RedisError
+
+from urbanpulse.settings import Settings
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 DEFAULT_RETENTION = timedelta(days=2)
 
 
@@ -139,3 +148,91 @@ class RedisCounters:
         keys = list(self.client.scan_iter(match=f"{self.prefix}:*", count=500))
         if keys:
             self.client.delete(*keys)
+
+
+def build_redis_client(settings: Settings) -> Any:
+    """A Redis client at ``settings.redis_url`` whose connects and commands give up
+    after ``settings.redis_timeout_seconds``."""
+    import redis
+
+    return redis.Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+    )
+
+
+class FallbackCounters:
+    """Redis counters that count in the process while Redis fails.
+
+    A failed command (refused, or no answer within the client's socket timeout) sends
+    this and every call of the next ``retry_seconds`` to in-process counts, so a slow
+    Redis costs one timeout per period, not one per request. Counts made meanwhile stay
+    local: they are not copied to Redis when it answers again.
+
+    Parameters
+    ----------
+    primary
+        The Redis counters; their client should have bounded socket timeouts.
+    retry_seconds
+        How long to count locally after a failure before trying Redis again.
+    """
+
+    def __init__(self, primary: RedisCounters, *, retry_seconds: float = 30.0) -> None:
+        self.primary = primary
+        self.local = MemoryCounters()
+        self.retry_seconds = retry_seconds
+        self._down_until = 0.0
+        self._answered = True  # did the last Redis command succeed?
+
+    @property
+    def shared(self) -> bool:
+        """False while counting in the process because Redis failed (until it answers)."""
+        return self._answered
+
+    def increment(self, slot: datetime, segment: str, n: int = 1) -> int:
+        """Add ``n`` and return the new count."""
+        return self._call(lambda c: c.increment(slot, segment, n))
+
+    def get(self, slots: Sequence[datetime], segment: str) -> list[int]:
+        """Counts at each slot, 0 when never counted."""
+        return self._call(lambda c: c.get(slots, segment))
+
+    def expire(self, before: datetime) -> int:
+        """Forget slots that start before ``before``."""
+        return self._call(lambda c: c.expire(before))
+
+    def clear(self) -> None:
+        """Delete every count, in Redis and in the process (tests, the simulation)."""
+        self.local = MemoryCounters()
+        self._call(lambda c: c.clear() if c is self.primary else None)
+
+    def check(self) -> bool:
+        """PING Redis unless it failed lately; True when it answered (for health)."""
+        if time.monotonic() < self._down_until:
+            return False
+        try:
+            self.primary.client.ping()
+        except (RedisError, OSError) as exc:
+            self._fail(exc)
+            return False
+        self._answered = True
+        return True
+
+    def _call(self, operation: Callable[[Any], T]) -> T:
+        if time.monotonic() >= self._down_until:
+            try:
+                result = operation(self.primary)
+            except (RedisError, OSError) as exc:
+                self._fail(exc)
+            else:
+                self._answered = True
+                return result
+        return operation(self.local)
+
+    def _fail(self, exc: Exception) -> None:
+        logger.warning(
+            "counting in this process for %s s: redis failed: %s", self.retry_seconds, exc
+        )
+        self._down_until = time.monotonic() + self.retry_seconds
+        self._answered = False

@@ -30,8 +30,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from urbanpulse.advise.counters import Counters, MemoryCounters, RedisCounters
+from urbanpulse.advise.counters import (
+    Counters,
+    FallbackCounters,
+    MemoryCounters,
+    RedisCounters,
+    build_redis_client,
+)
 from urbanpulse.settings import Settings
+from urbanpulse.store import Lake
 
 EFFECT_PREFIX = "_effect"
 EFFECT_NAMES = ("advised", "holdout", "moved_out", "moved_in")
@@ -146,15 +153,19 @@ class EffectStore:
             self.journal.close()
 
 
-def build_effect_store(settings: Settings) -> EffectStore:
-    """Redis counters of their own at ``settings.redis_url``, or memory counters with a
-    journal under the lake folder, replayed now."""
+def build_effect_store(settings: Settings, *, namespace: str | None = None) -> EffectStore:
+    """Redis counters of their own at ``settings.redis_url`` under ``namespace`` (by
+    default the lake's stable id; in the process while Redis fails), or memory counters
+    with a journal under the lake folder, replayed now."""
     if settings.counters_backend == "redis":
-        import redis
-
-        client = redis.Redis.from_url(settings.redis_url)
-        prefix = f"urbanpulse:effect:{settings.lake_path.name}"
-        return EffectStore(RedisCounters(client, prefix=prefix, retention=EFFECT_RETENTION))
+        namespace = namespace or Lake(settings.lake_path).get_id()
+        prefix = f"urbanpulse:effect:{namespace}"
+        redis_counters = RedisCounters(
+            build_redis_client(settings), prefix=prefix, retention=EFFECT_RETENTION
+        )
+        return EffectStore(
+            FallbackCounters(redis_counters, retry_seconds=settings.redis_retry_seconds)
+        )
     counters = MemoryCounters()
     journal = EffectJournal(Path(settings.lake_path) / JOURNAL_PATH)
     journal.replay(counters)

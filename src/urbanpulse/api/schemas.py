@@ -152,6 +152,12 @@ class HealthPublic(BaseModel):
     lake_version: int = Field(description="Last committed version of the lake (0: empty).")
     rows: dict[str, int] = Field(description="Rows stored per table.")
     synthetic: bool = Field(description="True when the lake holds any synthetic data.")
+    counters: str = Field(
+        default="memory",
+        description="Where advice counts issued recommendations: 'memory' (this process, as "
+        "configured), 'redis' (shared by every worker) or 'degraded' (Redis configured but "
+        "not answering: each worker counts alone meanwhile).",
+    )
 
 
 class ForecastRowPublic(BaseModel):
@@ -362,11 +368,11 @@ class AdvicePublic(BaseModel):
     slots: list[AdviceSlotPublic]
     clock: ClockPublic
     synthetic: bool = Field(description=SYNTHETIC)
-    recorded: bool = Field(
-        default=True,
-        description="Whether this advice was counted (POST): in the counts that spread "
-        "later requests over near-equivalent slots and in the operator's measured effect. "
-        "GET only reads: it ranks and answers, and records nothing.",
+    counters: str = Field(
+        default="local",
+        description="'shared' when the counts of earlier advice that spread the load are "
+        "every worker's (Redis), 'local' when they are this process's alone (no Redis "
+        "configured, or Redis not answering).",
     )
     legs: list[LegPublic] = Field(default_factory=list)
     transfers: int = 0

@@ -7,7 +7,7 @@ from functools import lru_cache
 from fastapi import APIRouter
 
 from urbanpulse import __version__
-from urbanpulse.api.deps import LakeDep
+from urbanpulse.api.deps import AdviceServiceDep, LakeDep
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.schemas import HealthPublic
 from urbanpulse.store import SCHEMAS, Lake, read_indicators, read_sites
@@ -16,9 +16,9 @@ router = APIRouter(prefix="/api", tags=["health"], responses=ERROR_RESPONSES)
 
 
 @router.get("/health", response_model=HealthPublic, summary="Service and lake status")
-def get_health(lake: LakeDep) -> HealthPublic:
-    """Lake version and row counts (from the commit log, so this stays cheap); where the
-    lake lies on the server is not told."""
+def get_health(lake: LakeDep, service: AdviceServiceDep) -> HealthPublic:
+    """Lake version and row counts (from the commit log, so this stays cheap) and the
+    state of the advice counters; where the lake lies on the server is not told."""
     version = lake.version
     rows = {table: sum(f.rows for f in lake.get_files(table)) for table in SCHEMAS}
     return HealthPublic(
@@ -27,6 +27,7 @@ def get_health(lake: LakeDep) -> HealthPublic:
         lake_version=version,
         rows=rows,
         synthetic=_is_synthetic(lake, version),
+        counters=service.get_counters_state(),
     )
 
 
