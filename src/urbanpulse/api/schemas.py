@@ -368,6 +368,12 @@ class AdvicePublic(BaseModel):
     slots: list[AdviceSlotPublic]
     clock: ClockPublic
     synthetic: bool = Field(description=SYNTHETIC)
+    recorded: bool = Field(
+        default=True,
+        description="Whether this advice was counted (POST): in the counts that spread "
+        "later requests over near-equivalent slots and in the operator's measured effect. "
+        "GET only reads: it ranks and answers, and records nothing.",
+    )
     counters: str = Field(
         default="local",
         description="'shared' when the counts of earlier advice that spread the load are "

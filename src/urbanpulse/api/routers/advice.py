@@ -1,4 +1,6 @@
-"""POST/GET /api/advice: when to leave, with predicted crowding by departure slot."""
+"""POST/GET /api/advice: when to leave, with predicted crowding by departure slot.
+
+POST is counted (load spreading, measured effect); GET only reads."""
 
 from __future__ import annotations
 
@@ -43,6 +45,13 @@ outside 1970-01-01..2199-12-31; 422 for malformed times or missing fields.
 """
 
 
+GET_NOTE = """
+GET only reads: the answer is ranked exactly as for POST, but nothing is recorded,
+neither in the counts that spread later requests nor in the operator's measured effect
+(`recorded: false`). Ask with POST to be counted; a page elsewhere cannot make a
+browser change shared state through a link or an image.
+"""
+
 # The advice routes are ``async`` although the work is synchronous: once the forecasts
 # are cached it takes about a millisecond of CPU, and running it on the event loop
 # saves the hop to the thread pool, which cost more than the work itself under load
@@ -66,9 +75,11 @@ async def advise(
     *,
     arrive_by: bool = False,
     route: int = 0,
+    record: bool,
 ) -> JSONResponse:
     """The advice as JSON: on the event loop when its inputs are cached, else read first
-    in the thread pool (bounds of the times checked before either)."""
+    in the thread pool (bounds of the times checked before either); counted only when
+    ``record`` (POST), since a GET must never change shared state."""
     for name, moment in (("start", start), ("end", end), ("preferred", preferred)):
         check_moment(moment, name=name)
     args = (origin, destination, start, end, preferred)
@@ -78,8 +89,10 @@ async def advise(
             lambda: service.read_inputs(*args, arrive_by=arrive_by, route=route)
         )
     if service.counters_remote:  # Redis round trips may wait: off the event loop
-        return build_response(await run_in_threadpool(service.respond, inputs))
-    return build_response(service.respond(inputs))
+        return build_response(
+            await run_in_threadpool(lambda: service.respond(inputs, record=record))
+        )
+    return build_response(service.respond(inputs, record=record))
 
 
 @router.post(
@@ -105,14 +118,15 @@ async def post_advice(
         body.preferred,
         arrive_by=body.arrive_by,
         route=body.route,
+        record=True,
     )
 
 
 @router.get(
     "",
     response_model=AdvicePublic,
-    summary="Advise a departure time (query)",
-    description=DESCRIPTION,
+    summary="Advise a departure time (query; read-only)",
+    description=DESCRIPTION + GET_NOTE,
 )
 async def get_advice(
     service: AdviceServiceDep,
@@ -138,5 +152,13 @@ async def get_advice(
     ] = 0,
 ) -> JSONResponse:
     return await advise(
-        service, origin, destination, start, end, preferred, arrive_by=arrive_by, route=route
+        service,
+        origin,
+        destination,
+        start,
+        end,
+        preferred,
+        arrive_by=arrive_by,
+        route=route,
+        record=False,
     )
