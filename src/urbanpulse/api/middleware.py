@@ -247,21 +247,27 @@ class RedisWindowStore:
         self.retry_seconds = retry_seconds
         self.local = MemoryWindowStore()
         self._down_until = 0.0
+        self._answered = True  # did the last Redis command succeed?
 
     @property
     def shared(self) -> bool:
-        """False while counting locally because Redis failed."""
-        return time.monotonic() >= self._down_until
+        """False while counting locally because Redis failed (until it answers)."""
+        return self._answered
+
+    @property
+    def _resting(self) -> bool:
+        return time.monotonic() < self._down_until
 
     async def incr(self, key: str, ttl: int) -> int:
         """INCR and EXPIRE NX in one round trip (the local store while Redis fails)."""
-        if not self.shared:
+        if self._resting:
             return await self.local.incr(key, ttl)
         try:
             async with self.client.pipeline(transaction=True) as pipe:
                 pipe.incr(key)
                 pipe.expire(key, ttl, nx=True)
                 count, _ = await pipe.execute()
+            self._answered = True
             return int(count)
         except Exception as exc:
             self._fail(exc)
@@ -269,19 +275,21 @@ class RedisWindowStore:
 
     async def get(self, key: str) -> int:
         """The count of ``key`` (the local one while Redis fails)."""
-        if not self.shared:
+        if self._resting:
             return await self.local.get(key)
         try:
             value = await self.client.get(key)
-        except Exception as exc:
+        except Exception as exc:  # any Redis failure: read the local count
             self._fail(exc)
             return await self.local.get(key)
+        self._answered = True
         return int(value or 0)
 
     def _fail(self, exc: Exception) -> None:
         logger.warning("rate limits counted locally for %s s: redis failed: %s",
                        self.retry_seconds, exc)  # fmt: skip
         self._down_until = time.monotonic() + self.retry_seconds
+        self._answered = False
 
 
 WindowStore = MemoryWindowStore | RedisWindowStore
