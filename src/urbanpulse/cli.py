@@ -407,6 +407,7 @@ def _serve(settings: Settings) -> None:
 
 def _mount_domain_commands() -> None:
     """Commands that live with their domains, mounted here so the CLI stays one tool."""
+    from urbanpulse.access.cli import audit_app, keys_app
     from urbanpulse.advise.cli import advise_app, simulate_app
     from urbanpulse.forecast.cli import forecast_app
     from urbanpulse.indices.cli import indices_app
@@ -419,6 +420,8 @@ def _mount_domain_commands() -> None:
     app.add_typer(advise_app)  # no name: `advise` sits at the top level
     app.add_typer(transit_app, name="transit")
     app.add_typer(privacy_app, name="privacy")
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(audit_app, name="audit")
 
 
 _mount_domain_commands()

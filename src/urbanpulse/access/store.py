@@ -11,7 +11,8 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,8 @@ class AccessStore:
     # -- audit ------------------------------------------------------------------------
     def append_audit(self, event: AuditEvent) -> AuditEntry:
         """Append an event to the log, chained to the entry before it."""
+        # Hashed as stored: in UTC, so verifying what is read back gives the same hash.
+        event = replace(event, at=datetime.fromisoformat(_utc_text(event.at)))
         with self._connect() as conn:
             self._lock_audit(conn)
             last = conn.execute(
@@ -133,7 +136,7 @@ class AccessStore:
                 self._sql(
                     f"INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 ),
-                (seq, entry.at.isoformat(), entry.actor, entry.scope, entry.method,
+                (seq, _utc_text(entry.at), entry.actor, entry.scope, entry.method,
                  entry.path, entry.status, entry.detail, prev_hash, entry.hash),
             )  # fmt: skip
         return entry
@@ -161,10 +164,10 @@ class AccessStore:
             params.append(f"%{path}%")
         if start is not None:
             where.append("at >= ?")
-            params.append(start.isoformat())
+            params.append(_utc_text(start))
         if end is not None:
             where.append("at < ?")
-            params.append(end.isoformat())
+            params.append(_utc_text(end))
         sql = f"SELECT {AUDIT_COLUMNS} FROM audit_log WHERE {' AND '.join(where)} ORDER BY seq DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
@@ -252,6 +255,13 @@ class PostgresAccessStore(AccessStore):
 
     def _lock_audit(self, conn: Any) -> None:
         conn.execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
+
+
+def _utc_text(moment: datetime) -> str:
+    """A time as the log stores it (ISO 8601 in UTC), so text order is time order."""
+    if moment.tzinfo is None:
+        raise ValueError("audit times must be aware")
+    return moment.astimezone(UTC).isoformat()
 
 
 def _iso(moment: datetime | None) -> str | None:
