@@ -1,0 +1,143 @@
+"""Admins manage keys and read the audit log over the API and on the admin page; every
+call of a closed route, refusals included, is audited with who, what and the outcome."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from urbanpulse.access import issue_key
+from urbanpulse.api import create_app
+from urbanpulse.settings import Settings
+from urbanpulse.store import Lake
+
+
+@pytest.fixture
+def app(test_lake: Lake, tmp_path: Path) -> FastAPI:
+    return create_app(Settings(lake_path=test_lake.root, access_db=tmp_path / "access.sqlite3"))
+
+
+@pytest.fixture
+def admin(app: FastAPI) -> TestClient:
+    _, token = issue_key(app.state.access.store, scope="admin", name="ops")
+    return TestClient(app, headers={"Authorization": f"Bearer {token}"})
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_issue_use_rotate_revoke_over_the_api(app: FastAPI, admin: TestClient) -> None:
+    created = admin.post("/api/keys", json={"scope": "government", "name": "Traffic"})
+    assert created.status_code == 201, created.text
+    key_id, token = created.json()["key"]["key_id"], created.json()["token"]
+    anonymous = TestClient(app)
+    observations = "/api/sites/tj-air-1/observations?metric=pm25&limit=1"
+    assert anonymous.get(observations).status_code == 401
+    assert anonymous.get(observations, headers=bearer(token)).status_code == 200
+    # X-API-Key works as well as Authorization: Bearer.
+    assert anonymous.get(observations, headers={"X-API-Key": token}).status_code == 200
+
+    listed = admin.get("/api/keys").json()["items"]
+    assert key_id in {k["key_id"] for k in listed} and token not in str(listed)
+
+    rotated = admin.post(f"/api/keys/{key_id}/rotate").json()["token"]
+    assert anonymous.get(observations, headers=bearer(token)).status_code == 401
+    assert anonymous.get(observations, headers=bearer(rotated)).status_code == 200
+    assert admin.post(f"/api/keys/{key_id}/revoke").json()["active"] is False
+    assert anonymous.get(observations, headers=bearer(rotated)).status_code == 401
+    assert admin.post(f"/api/keys/{key_id}/revoke").status_code == 400
+    assert admin.post("/api/keys/nope/rotate").status_code == 404
+    bad = admin.post("/api/keys", json={"scope": "public", "name": "x"})
+    assert bad.status_code == 422
+
+
+def test_audit_records_who_what_scope_and_outcome(app: FastAPI, admin: TestClient) -> None:
+    _, business = issue_key(app.state.access.store, scope="business", name="Acme")
+    anonymous = TestClient(app)
+    anonymous.get("/api/quarantine")  # 401
+    anonymous.get("/api/quarantine", headers=bearer(business))  # 403
+    admin.get("/api/quarantine?limit=5")  # 200
+    anonymous.get("/api/cities")  # public: not audited
+    entries = admin.get("/api/audit", params={"path": "/api/quarantine"}).json()["items"]
+    assert [(e["actor"][:4], e["scope"], e["status"]) for e in entries] == [
+        ("anon", "public", 401),
+        ("key:", "business", 403),
+        ("key:", "admin", 200),
+    ]
+    assert entries[2]["method"] == "GET" and entries[2]["detail"] == "limit=5"
+    everything = admin.get("/api/audit").json()["items"]
+    assert not any(e["path"] == "/api/cities" for e in everything)
+    assert admin.get("/api/audit", params={"status": 403}).json()["count"] == 1
+
+    verify = admin.get("/api/audit/verify").json()
+    assert verify["ok"] is True and verify["entries"] >= 3
+
+
+def test_audit_exports_as_csv_and_json(admin: TestClient) -> None:
+    admin.get("/api/quarantine")
+    response = admin.get("/api/audit/export")
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert rows[0]["path"] == "/api/quarantine" and rows[0]["status"] == "200"
+    as_json = admin.get("/api/audit/export", params={"format": "json"}).json()
+    assert as_json[0]["hash"] == rows[0]["hash"]
+
+
+def test_admin_page_issues_rotates_and_revokes(
+    app: FastAPI, grant: Callable[..., dict[str, str]]
+) -> None:
+    browser = TestClient(app)
+    signed_out = browser.get("/admin", headers={"Accept": "text/html"})
+    assert signed_out.status_code == 401 and 'action="/sign-in"' in signed_out.text
+    token = grant(app, "admin")["Authorization"].removeprefix("Bearer ")
+    signed_in = browser.post(
+        "/sign-in", data={"key": token, "next": "/admin"}, follow_redirects=False
+    )
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/admin"
+    cookie = signed_in.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    page = browser.get("/admin")
+    assert page.status_code == 200 and "Issue a key" in page.text
+    issued = browser.post("/admin/keys", data={"name": "Bus company", "scope": "business"})
+    assert issued.status_code == 200 and 'id="new-token"' in issued.text
+    key = next(k for k in app.state.access.store.list_keys() if k.name == "Bus company")
+    assert f"up_{key.key_id}_" in issued.text
+    assert f"up_{key.key_id}_" not in browser.get("/admin").text  # shown once
+    revoked = browser.post(f"/admin/keys/{key.key_id}/revoke")
+    assert 'id="revoked"' in revoked.text
+    assert not app.state.access.store.get_key(key.key_id).active
+    # A form posted from another site is refused even with the cookie.
+    foreign = browser.post(
+        "/admin/keys",
+        data={"name": "x", "scope": "admin"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert foreign.status_code == 403
+
+
+def test_a_business_key_cannot_open_the_admin_page(
+    app: FastAPI, grant: Callable[..., dict[str, str]]
+) -> None:
+    assert TestClient(app).get("/admin", headers=grant(app, "business")).status_code == 403
+
+
+def test_wrong_sign_in_key_says_so(app: FastAPI) -> None:
+    response = TestClient(app).post("/sign-in", data={"key": "up_x_y", "next": "/admin"})
+    assert response.status_code == 401 and "invalid or revoked API key" in response.text
+
+
+def test_sign_in_goes_back_to_this_site_only(
+    app: FastAPI, grant: Callable[..., dict[str, str]]
+) -> None:
+    token = grant(app, "government")["Authorization"].removeprefix("Bearer ")
+    response = TestClient(app).post(
+        "/sign-in", data={"key": token, "next": "//evil.example/x"}, follow_redirects=False
+    )
+    assert response.headers["location"] == "/"
