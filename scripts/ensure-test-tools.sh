@@ -2,8 +2,8 @@
 # Make sure what the test suite drives from outside Python is present:
 #  - Debian's Chromium for the browser tests (Playwright's own browser download does
 #    not work offline), installed with apt when we may;
-#  - the local servers that integration tests talk to (Redis), started if installed
-#    but not running.
+#  - the local servers that integration tests talk to (Redis; PostgreSQL for the access
+#    store, database 'test' on 127.0.0.1:5432), started if installed but not running.
 # Without them the matching tests skip with a reason, except under CI where they fail.
 set -u
 
@@ -37,5 +37,29 @@ if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>
     redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
       --dir /tmp/urbanpulse-redis --logfile /tmp/urbanpulse-redis/redis.log >/dev/null
   fi
+fi
+# PostgreSQL: start the installed clusters (Debian's pg_ctlcluster) when none answers,
+# then make sure the 'test' database exists.
+if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -p 5432 -q; then
+  if command -v pg_lsclusters >/dev/null 2>&1 && have_root; then
+    echo "starting PostgreSQL..."
+    pg_lsclusters -h 2>/dev/null | while read -r version cluster _rest; do
+      as_root pg_ctlcluster "$version" "$cluster" start >/dev/null 2>&1 \
+        || echo "could not start PostgreSQL cluster $version/$cluster"
+    done
+    for _ in $(seq 1 20); do
+      pg_isready -h 127.0.0.1 -p 5432 -q && break
+      sleep 0.5
+    done
+  fi
+fi
+if command -v pg_isready >/dev/null 2>&1 && pg_isready -h 127.0.0.1 -p 5432 -q; then
+  if ! psql -h 127.0.0.1 -U postgres -d test -tAc "SELECT 1" >/dev/null 2>&1; then
+    createdb -h 127.0.0.1 -U postgres test >/dev/null 2>&1 \
+      || (cd / && as_root su postgres -c "createdb test" >/dev/null 2>&1) \
+      || echo "could not create the PostgreSQL database 'test': PostgreSQL tests will skip"
+  fi
+else
+  echo "no PostgreSQL on 127.0.0.1:5432: PostgreSQL tests will skip"
 fi
 exit 0
