@@ -73,3 +73,35 @@ def test_source_name_of_paths_and_addresses() -> None:
     assert get_source_name(r"C:\a\b.json") == "b.json"
     assert get_source_name("mqtt://broker/city/air/") == "air"
     assert get_source_name("c.csv") == "c.csv"
+
+
+def test_quarantine_is_admin_only_and_masks_card_numbers(
+    tmp_path, grant: Callable[..., dict[str, str]]
+) -> None:
+    from urbanpulse.privacy.ingest import ingest_taps
+    from urbanpulse.privacy.keys import KeyRing
+    from urbanpulse.privacy.taps import SHENZHEN_TAPS
+
+    header = "card_no,deal_date,deal_type,deal_money,deal_value,equ_no,company_name,station,car_no,conn_mark,close_date"
+    rows = [
+        f"{card},{when},地铁入站,0,0,260000000,地铁一号线,{station},IGT-1,0,2018-09-01 00:00:00"
+        for card, when, station in [
+            ("CARD11111", "2018-09-01 08:01:00", "罗湖"),
+            ("CARD22222", "not a time", "罗湖"),
+            ("CARD33333", "2018-09-01 08:02:00", ""),
+        ]
+    ]
+    taps = tmp_path / "taps.csv"
+    taps.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    lake = Lake(tmp_path / "lake")
+    ingest_taps(lake, [taps], SHENZHEN_TAPS, KeyRing(tmp_path / "keys"), k=2,
+                period_minutes=15, timezone="Asia/Shanghai")  # fmt: skip
+    app = create_app(Settings(lake_path=lake.root))
+    client = TestClient(app)
+    assert client.get("/api/quarantine").status_code == 401
+    for scope in ("business", "government"):
+        assert client.get("/api/quarantine", headers=grant(app, scope)).status_code == 403
+    response = client.get("/api/quarantine", headers=grant(app, "admin"))
+    assert response.status_code == 200 and response.json()["count"] == 2
+    assert "CARD" not in response.text
+    assert all("<masked>" in item["raw"] for item in response.json()["items"])

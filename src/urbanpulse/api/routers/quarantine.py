@@ -1,8 +1,9 @@
 """GET /api/quarantine: rows ingest rejected, each with its reason, source and line.
 
 Sources are given by file name only: the folders they were read from are the server's
-business. The rejected rows themselves (``raw``) are still public; limiting who may
-read them needs access control, which the API does not have yet.
+business. The rejected rows themselves (``raw``) may hold what a mapping never stores,
+so the route is for admins only (access/matrix.toml), and columns a mapping marks
+sensitive (a smart card's number, always) are masked before a row is quarantined.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def list_quarantine(
     source: Annotated[str | None, Query(description="Substring of the source file name.")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000, description="Most rows to return.")] = 500,
 ) -> QuarantinePublic:
-    """Quarantined rows, newest batch first."""
+    """Quarantined rows, newest batch first (admins only)."""
     # The store matches the whole stored path; a name matching implies the path does,
     # so it narrows the rows, and matching the names here keeps folders unguessable.
     table = read_quarantine(lake, reason=reason, source=source, limit=None if source else limit)
