@@ -9,7 +9,10 @@ and scripts cannot read it).
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -20,6 +23,8 @@ from urbanpulse.access import ANONYMOUS, AccessService, Principal, build_access_
 from urbanpulse.access.audit import record_event
 from urbanpulse.access.matrix import get_route_key
 from urbanpulse.access.service import KEY_COOKIE
+from urbanpulse.api.middleware import Caller
+from urbanpulse.errors import UrbanPulseError
 from urbanpulse.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -29,10 +34,59 @@ AUDIT_SCOPE_KEY = "urbanpulse.audit"
 
 def install_access(app: FastAPI, settings: Settings) -> None:
     """Build the access service, hold every route added after this to the matrix, and
-    audit calls of routes that are not public. Call before including routers."""
+    audit calls of routes that are not public. Call before including routers, after
+    the rate limiter: it then counts each caller by its verified key and scope."""
     app.state.access = build_access_service(settings)
     app.router.dependencies.append(Depends(require_access))
     app.add_middleware(AuditMiddleware)
+    limiter = getattr(app.state, "rate_limiter", None)
+    if limiter is not None:
+        limiter.identify = CallerIdentifier(app.state.access, fallback=limiter.identify)
+
+
+class CallerIdentifier:
+    """Who a request counts against for rate limits and quotas: a verified key (or
+    OpenID Connect subject) in its own scope, else the client's address.
+
+    A token that does not verify counts as its address, so sending made-up keys cannot
+    open fresh quotas. Verdicts are kept for a short while, as this runs on the event
+    loop for every request.
+    """
+
+    TTL_SECONDS = 30.0
+
+    def __init__(self, access: AccessService, *, fallback: Callable[[Scope], Caller]) -> None:
+        self.access, self.fallback = access, fallback
+        self._seen: dict[str, tuple[float, Principal | None]] = {}
+
+    def __call__(self, scope: Scope) -> Caller:
+        token = get_token(Request(scope))
+        if not token:
+            return self.fallback(scope)
+        principal = self._get_principal(token)
+        if principal is None:
+            return Caller(self.fallback(_without_credentials(scope)).id, "public")
+        return Caller(principal.subject, principal.scope)
+
+    def _get_principal(self, token: str) -> Principal | None:
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        now = time.monotonic()
+        seen = self._seen.get(digest)
+        if seen is not None and seen[0] > now:
+            return seen[1]
+        try:
+            principal: Principal | None = self.access.authenticate(token)
+        except UrbanPulseError:
+            principal = None
+        if len(self._seen) > 10_000:
+            self._seen.clear()
+        self._seen[digest] = (now + self.TTL_SECONDS, principal)
+        return principal
+
+
+def _without_credentials(scope: Scope) -> Scope:
+    drop = {b"authorization", b"x-api-key", b"cookie"}
+    return {**scope, "headers": [(k, v) for k, v in scope["headers"] if k.lower() not in drop]}
 
 
 async def require_access(request: Request) -> Principal:

@@ -44,10 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # One counters object and one forecast cache per app, shared by every request.
     app.state.advice = build_advice_service(settings, app.state.lake)
     install_error_handlers(app)
-    # Who may call what (access/matrix.toml) and the audit log (api/access.py).
-    install_access(app, settings)
     # Body cap, rate limits and quotas, CORS and security headers (api/middleware.py).
     install_middlewares(app, settings, namespace=app.state.lake.get_id())
+    # Who may call what (access/matrix.toml), the audit log, and callers counted by
+    # their verified key (api/access.py).
+    install_access(app, settings)
     for router in ROUTERS:
         app.include_router(router)
     add_docs(app)
