@@ -402,6 +402,10 @@ def _serve(settings: Settings) -> None:
     from urbanpulse.api import create_app
 
     console.print(f"UrbanPulse on http://{settings.host}:{settings.port} (API docs at /docs)")
+    console.print(
+        "The operator page and closed API routes need a key: "
+        "urbanpulse keys issue --scope government --name NAME, then sign in at /sign-in"
+    )
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
