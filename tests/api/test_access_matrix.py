@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -103,3 +104,22 @@ def test_every_route_with_every_scope_answers_as_the_matrix_says(
     assert calls == len(routes) * len(SCOPES)
     assert not unexpected_allows, "\n".join(["unexpected allows:", *unexpected_allows])
     assert not unexpected_refusals, "\n".join(["unexpected refusals:", *unexpected_refusals])
+
+
+def test_a_route_missing_from_the_matrix_is_named_and_refused(
+    test_lake: Any, tmp_path: Any, grant: Callable[..., dict[str, str]]
+) -> None:
+    from urbanpulse.api import create_app
+    from urbanpulse.settings import Settings
+
+    app = create_app(Settings(lake_path=test_lake.root, access_db=tmp_path / "a.sqlite3"))
+
+    @app.get("/api/new-thing/{thing_id}")
+    def new_thing(thing_id: str) -> dict[str, str]:
+        return {"thing_id": thing_id}
+
+    assert sorted(get_app_routes(app) - set(read_matrix())) == ["GET /api/new-thing/{thing_id}"]
+    # Until it is listed, nobody may call it, not even an admin.
+    response = TestClient(app).get("/api/new-thing/1", headers=grant(app, "admin"))
+    assert response.status_code == 403
+    assert "GET /api/new-thing/{thing_id} is not in the access matrix" in response.text
