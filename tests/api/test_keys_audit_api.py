@@ -131,6 +131,8 @@ def test_a_business_key_cannot_open_the_admin_page(
 def test_wrong_sign_in_key_says_so(app: FastAPI) -> None:
     response = TestClient(app).post("/sign-in", data={"key": "up_x_y", "next": "/admin"})
     assert response.status_code == 401 and "invalid or revoked API key" in response.text
+    (entry,) = app.state.access.store.read_audit(path="/sign-in")
+    assert (entry.actor, entry.status) == ("anonymous", 401)
 
 
 def test_sign_in_goes_back_to_this_site_only(

@@ -16,7 +16,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from urbanpulse.access import AccessService, issue_key, revoke_key, rotate_key
+from urbanpulse.access import (
+    ANONYMOUS,
+    AccessService,
+    Principal,
+    issue_key,
+    record_event,
+    revoke_key,
+    rotate_key,
+)
 from urbanpulse.access.matrix import KEY_SCOPES
 from urbanpulse.access.service import KEY_COOKIE
 from urbanpulse.errors import AccessDeniedError, AuthenticationError, UrbanPulseError
@@ -72,9 +80,11 @@ async def post_sign_in(request: Request) -> Response:
         message = "paste an API key to sign in"
         return render_sign_in(request, next_path=next_path, message=message, status_code=400)
     try:
-        await run_in_threadpool(access.authenticate, token)
+        principal = await run_in_threadpool(access.authenticate, token)
     except AuthenticationError as exc:
+        await _audit_sign_in(access, ANONYMOUS, 401)
         return render_sign_in(request, next_path=next_path, message=str(exc), status_code=401)
+    await _audit_sign_in(access, principal, 303)
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
         KEY_COOKIE,
@@ -85,6 +95,14 @@ async def post_sign_in(request: Request) -> Response:
         secure=request.url.scheme == "https",
     )
     return response
+
+
+async def _audit_sign_in(access: AccessService, principal: Principal, status: int) -> None:
+    """Sign-ins, refused ones too, go to the audit log (the route itself is public)."""
+    await run_in_threadpool(
+        lambda: record_event(access.store, actor=principal.subject, scope=principal.scope,
+                             method="POST", path="/sign-in", status=status)
+    )  # fmt: skip
 
 
 @router.post("/sign-out", response_model=None)
