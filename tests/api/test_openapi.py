@@ -29,6 +29,7 @@ API_PATHS = {
     "/api/operator/accuracy",
     "/api/operator/effect",
     "/api/stations",
+    "/api/usage",
     "/api/networks",
     "/api/catalog",
     "/api/catalog.jsonld",
@@ -44,7 +45,7 @@ API_PATHS = {
     "/api/audit/verify",
 }
 # Routes that administer the service rather than serve data: no 'synthetic' flag.
-ADMIN_TAGS = {"keys", "audit"}
+ADMIN_TAGS = {"keys", "audit", "usage"}
 
 
 def test_schema_lists_every_resource_and_no_pages(client: TestClient) -> None:

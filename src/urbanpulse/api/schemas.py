@@ -547,3 +547,21 @@ class NetworksPublic(BaseModel):
     synthetic: bool = Field(description="True when any listed network is synthetic.")
     count: int
     items: list[NetworkPublic]
+
+
+class UsageWindowPublic(BaseModel):
+    """One counting window of a caller (a minute or a day)."""
+
+    limit: int = Field(description="Requests allowed in the window.")
+    used: int = Field(description="Requests counted so far in this window.")
+    remaining: int
+    reset_seconds: int = Field(description="Seconds until the window starts again.")
+
+
+class UsagePublic(BaseModel):
+    """The calling client's own limits and use so far."""
+
+    caller: str = Field(description="How the caller is known: 'key' or 'ip'.")
+    scope: str = Field(description="public, business, government or admin.")
+    shared: bool = Field(description="Counted across every worker (Redis), not this one only.")
+    windows: dict[str, UsageWindowPublic] = Field(description="By window: 'minute', 'day'.")

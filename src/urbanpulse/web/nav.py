@@ -15,5 +15,6 @@ NAV: tuple[NavItem, ...] = (
     NavItem("When to leave", "/commute"),
     NavItem("Operator", "/operator"),
     NavItem("Regional monitor", "/monitor"),
+    NavItem("Open data", "/developers"),
     NavItem("API docs", "/docs"),
 )

@@ -27,6 +27,7 @@ from urbanpulse.api.routers import (
     quarantine,
     sites,
     stations,
+    usage,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -48,6 +49,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     open_catalog.router,
     datasets.router,
     aggregates.router,
+    usage.router,
 )
 
 __all__ = ["ROUTERS"]

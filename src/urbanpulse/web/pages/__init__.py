@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from urbanpulse.web.pages import access, commuter, home, monitor, operator, sites
+from urbanpulse.web.pages import access, commuter, developers, home, monitor, operator, sites
 
 PAGE_ROUTERS: tuple[APIRouter, ...] = (
     home.router,
@@ -13,6 +13,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     commuter.router,
     operator.router,
     access.router,
+    developers.router,
 )
 
 __all__ = ["PAGE_ROUTERS"]
