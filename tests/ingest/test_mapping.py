@@ -121,3 +121,30 @@ def test_a_clock_column_stands_for_hour_and_minute(tmp_path):
 def test_a_clock_column_and_an_hour_column_cannot_both_be_given():
     with pytest.raises(ValueError, match="one time column"):
         TimeSpec(parts={"date": "d", "time": "t", "hour": "h"})
+
+
+def test_quarantine_masks_the_columns_a_mapping_marks_sensitive(tmp_path):
+    from urbanpulse.store import read_quarantine
+
+    source = tmp_path / "taps.csv"
+    source.write_text(
+        "card,station,time,n\n"
+        "C1234567,A,2026-03-02 08:00,5\n"  # good
+        "C7654321,A,not a time,5\n"  # a bad time: the whole row is kept, card masked
+        "C1111111,A,2026-03-02 08:15,-4\n"  # a bad value: only that cell is kept
+        "C2222222,A,2026-03-02 08:30\n"  # too few fields: withheld, nobody can split it
+    )
+    mapping = tmp_path / "taps.toml"
+    mapping.write_text(
+        'layout = "long"\nvalue_column = "n"\nsensitive = ["card"]\n'
+        '[time]\ncolumn = "time"\nformat = "%Y-%m-%d %H:%M"\n[site]\ncolumn = "station"\n'
+        '[metrics.entries]\nunit = "p"\nmin = 0\n'
+    )
+    lake = Lake(tmp_path / "lake")
+    summary = ingest_files(lake, [source], read_mapping(mapping))
+    assert summary.observations_stored == 1 and summary.quarantined_total == 3
+    rejected = read_quarantine(lake)
+    raws = " ".join(str(r) for r in rejected["raw"])
+    for card in ("C7654321", "C1111111", "C2222222"):
+        assert card not in raws
+    assert "***,A,not a time,5" in raws and "withheld" in raws

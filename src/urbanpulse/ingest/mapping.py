@@ -168,6 +168,13 @@ class Mapping(_Strict):
     metric_column: str | None = Field(
         default=None, description="long: column naming the metric (else the single metric)."
     )
+    sensitive: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Source columns that hold personal data (a card number, a plate): their "
+            "values are masked in quarantine, which keeps rejected rows as they came."
+        ),
+    )
 
     @field_validator("metrics")
     @classmethod

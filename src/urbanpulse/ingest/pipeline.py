@@ -31,6 +31,7 @@ from urbanpulse.ingest.quarantine import (
     get_quarantine_schema,
     get_reason_group,
     get_row_rejects,
+    mask_reject,
 )
 from urbanpulse.ingest.readers import FILE, RawSource, read_source
 from urbanpulse.ingest.transform import MISSING, compute_cells
@@ -178,6 +179,17 @@ def _ingest_batch(
     if cells:
         good, repeats = _resolve_repeats(con, cells, {i: raws[i].path for i in raws}, seen, summary)
         quarantine += repeats
+    if mapping.sensitive:
+        columns_of = {str(raws[i].path): list(raws[i].columns) for i in raws}
+        quarantine = [
+            mask_reject(
+                row,
+                columns_of.get(str(row["source"])),
+                set(mapping.sensitive),
+                mapping.source.delimiter,
+            )
+            for row in quarantine
+        ]
     for row in quarantine:
         summary.quarantined[get_reason_group(str(row["reason"]))] += 1
     _write_batch(lake, con, batch_id, good, quarantine, fingerprints, mapping, summary)

@@ -72,6 +72,37 @@ def build_reject(
     return {"source": str(path), "line": line, "column_name": column, "reason": reason, "raw": raw}
 
 
+MASK = "***"
+WITHHELD = "[withheld: the line could not be split, and it may hold sensitive columns]"
+
+
+def mask_reject(
+    reject: dict[str, object],
+    columns: list[str] | None,
+    sensitive: set[str],
+    delimiter: str,
+) -> dict[str, object]:
+    """The reject with the values of ``sensitive`` columns masked in its raw text.
+
+    A cell of a sensitive column is masked whole; a whole source line is split on the
+    delimiter and masked at those columns' positions; a line that does not split into
+    the file's columns (the usual reason it was rejected) is withheld, since nobody can
+    tell which part of it is personal.
+    """
+    raw, column = reject.get("raw"), reject.get("column_name")
+    if raw is None or not sensitive:
+        return reject
+    if column is not None:
+        return {**reject, "raw": MASK} if column in sensitive else reject
+    fields = str(raw).split(delimiter)
+    if columns is None or len(fields) != len(columns):
+        return {**reject, "raw": WITHHELD}
+    masked = [
+        MASK if name in sensitive else value for name, value in zip(columns, fields, strict=True)
+    ]
+    return {**reject, "raw": delimiter.join(masked)}
+
+
 def get_reason_group(reason: str) -> str:
     """Group reasons that carry numbers (field counts, bounds) for the summary table."""
     for prefix in ("wrong number of fields", "below minimum", "above maximum"):
