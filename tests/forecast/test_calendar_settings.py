@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -101,7 +102,7 @@ def test_backtest_command_defaults_to_the_settings(
 
 
 def test_forecast_api_passes_the_settings_calendar(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, grant: Callable[..., dict[str, str]]
 ) -> None:
     from urbanpulse.api import create_app
     from urbanpulse.api.routers import forecasts
@@ -115,10 +116,13 @@ def test_forecast_api_passes_the_settings_calendar(
 
     monkeypatch.setattr(forecasts, "forecast_site", spy)
     settings = Settings(lake_path=lake.root, local_timezone="Asia/Kolkata", holiday_country="IN")
-    with TestClient(create_app(settings)) as client:
+    app = create_app(settings)
+    with TestClient(app) as client:
+        # Single-site forecasts are operational detail: a government key reads them.
         response = client.get(
             "/api/sites/in-1/forecast",
             params={"metric": "flow", "period": 60, "horizon": 180, "model": "seasonal_profile"},
+            headers=grant(app, "government"),
         )
     assert response.status_code == 200, response.text
     assert seen == [KOLKATA]
