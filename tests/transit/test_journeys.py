@@ -148,7 +148,11 @@ def timed_planner(tmp_path: Path) -> JourneyPlanner:
             "run_minutes": [12.0, 8.0],
         }
     )
+    transfers = pd.DataFrame(
+        {"from_site_id": ["t:B"], "to_site_id": ["t:C2"], "walk_minutes": [8.0], "kind": ["nearby"]}
+    )
     tables = {
+        "transfers": pa.Table.from_pandas(transfers, preserve_index=False),
         "line_stops": pa.Table.from_pandas(stops, preserve_index=False),
         "lines": pa.Table.from_pandas(lines, preserve_index=False),
         "line_service": pa.Table.from_pandas(service, preserve_index=False),
@@ -187,3 +191,23 @@ def test_service_past_midnight_counts_for_the_day_before(timed_planner: JourneyP
 )
 def test_clock_times_may_pass_midnight(text: str | None, minutes: float | None) -> None:
     assert parse_clock(text) == minutes
+
+
+def test_a_walk_may_open_a_journey_without_a_ride_that_goes_nowhere(
+    timed_planner: JourneyPlanner,
+) -> None:
+    journey = timed_planner.compute_journeys("t:B", "t:D")[0]
+    assert [leg.line_id for leg in journey.legs] == ["t:blue"]
+    assert journey.legs[0].walk_minutes == 8.0 and journey.legs[0].from_site_id == "t:C2"
+    for candidate in timed_planner.compute_journeys("t:A", "t:D"):
+        assert all(
+            leg.ride_minutes > 0 and leg.from_site_id != leg.to_site_id for leg in candidate.legs
+        )
+
+
+def test_a_loop_runs_through_its_seam_as_one_leg(demo_planner: JourneyPlanner) -> None:
+    # Jishuitan is Line 2's last station in sequence and Chegongzhuang its second.
+    last, second = _site(demo_planner, "积水潭", "bj-m2"), _site(demo_planner, "车公庄", "bj-m2")
+    journey = demo_planner.compute_journeys(last, second)[0]
+    assert len(journey.legs) == 1 and journey.legs[0].direction == "up"
+    assert journey.legs[0].ride_minutes == 4

@@ -75,11 +75,12 @@ class Journey:
     origin: str
     destination: str
     legs: tuple[Leg, ...]
+    walk_after_minutes: float = 0.0  # on foot from the last stop to the destination
 
     @property
     def travel_minutes(self) -> float:
         """Typical door-to-door minutes, platform to platform."""
-        return sum(leg.minutes for leg in self.legs)
+        return sum(leg.minutes for leg in self.legs) + self.walk_after_minutes
 
     @property
     def transfers(self) -> int:
@@ -139,7 +140,7 @@ class JourneyPlanner:
         to_group = self.network.get_station_group(destination)
         if destination in from_group:
             raise InvalidQueryError("origin and destination are the same station")
-        return [("d", s) for s in from_group], [("a", s) for s in to_group]
+        return [("s", s) for s in from_group], [("e", s) for s in to_group]
 
     def _plan(
         self, sources: list[Node], targets: list[Node], *, banned: frozenset[str]
@@ -157,7 +158,7 @@ class JourneyPlanner:
         walk, start = 0.0, 0
         for k in range(1, len(path)):
             here, before = path[k], path[k - 1]
-            if here[0] == "d" and before[0] == "a" and here[1] != before[1]:
+            if here[0] in ("d", "e") and before[0] in ("s", "a") and here[1] != before[1]:
                 walk += self.graph.edges[before, here]["weight"]
             if here[0] == "r" and before[0] == "d":
                 start = k
@@ -165,16 +166,17 @@ class JourneyPlanner:
                 legs.append(self._build_leg(path[start - 1 : k + 1], walk))
                 walk = 0.0
         origin, destination = str(path[0][1]), str(path[-1][1])
-        return Journey(origin, destination, tuple(legs))
+        return Journey(origin, destination, tuple(legs), walk_after_minutes=walk)
 
     def _build_leg(self, nodes: list[Node], walk: float) -> Leg:
         board, rides, alight = nodes[0], nodes[1:-1], nodes[-1]
         line_id, direction = str(rides[0][1]), str(rides[0][2])
-        offsets, elapsed = [], 0.0
+        # Departed from: the boarding station, then every stop ridden through.
+        stops = (str(board[1]), *(str(self.graph.nodes[r]["site_id"]) for r in rides[:-1]))
+        offsets, elapsed = [0.0], float(self.graph.edges[board, rides[0]]["ride"])
         for a, b in itertools.pairwise(rides):
             offsets.append(elapsed)
-            elapsed += self.graph.edges[a, b]["weight"]
-        stops = tuple(str(self.graph.nodes[r]["site_id"]) for r in rides[:-1])
+            elapsed += self.graph.edges[a, b]["ride"]
         info = self.schedule.get_line(line_id, direction)
         return Leg(
             line_id=line_id,
@@ -233,7 +235,7 @@ class JourneyPlanner:
                 period = int(clock // PERIOD_MINUTES) % PERIODS_PER_DAY
                 factor *= float(ride_factors[leg.line_id][period])
             clock += leg.ride_minutes * factor
-        return clock - float(minute)
+        return clock + journey.walk_after_minutes - float(minute)
 
 
 class Schedule:
@@ -267,6 +269,17 @@ class Schedule:
             day = [h for p, (h, _f) in periods.items() if 7 * 60 <= p < 20 * 60 and h > 0]
             if day:
                 return float(np.median(day)) / 2
+        # A line that never runs by day on weekdays (a night bus) waits as it runs,
+        # never the mode's default, which would make a rare line look frequent.
+        anywhere = [
+            h
+            for (line, way, _day), by_period in self._periods.items()
+            if (line, way) == (line_id, direction)
+            for h, _f in by_period.values()
+            if h > 0
+        ]
+        if anywhere:
+            return float(np.median(anywhere)) / 2
         return DEFAULT_HEADWAY.get(self.get_line(line_id, direction)["mode"], 8.0) / 2
 
     def get_wait(self, key: tuple[str, str], minute: float, *, day_type: str) -> float:
@@ -297,7 +310,8 @@ class Schedule:
         if not periods:
             return None
         start = int(minute // PERIOD_MINUTES * PERIOD_MINUTES)
-        return periods.get(start) or periods.get(start % 1440)
+        # After midnight a service day's periods may be numbered past 1440.
+        return periods.get(start) or periods.get(start + 1440) or periods.get(start % 1440)
 
 
 def build_schedule(network: TransitNetwork) -> Schedule:
@@ -308,42 +322,64 @@ def build_schedule(network: TransitNetwork) -> Schedule:
 def build_period_graph(network: TransitNetwork, schedule: Schedule) -> nx.DiGraph:
     """The directed graph journeys are searched on (see the module docstring).
 
-    Nodes: ('d', site) departing from a station, ('a', site) arrived at it, and
-    ('r', line_id, direction, sequence) on board. Edges carry ``weight`` (minutes, with
-    the change penalty on boarding) and the ``line`` they belong to.
+    Nodes: ('s', site) a journey starting there, ('e', site) one ending there, ('d',
+    site) ready to board, ('a', site) just alighted, and ('r', line_id, direction, k) on
+    board having reached stop k. Boarding at stop k leads straight to stop k + 1, so a
+    leg always rides; walks (transfers) may open or close a journey as well as join two
+    legs. Edges carry ``weight`` (minutes, with the change penalty on boarding),
+    ``ride`` (minutes on board) and the ``line`` they belong to.
     """
     graph = nx.DiGraph()
+    loops = set(network.lines.loc[network.lines["loop"].fillna(False).astype(bool), "line_id"])
     stops = network.stops.sort_values(["line_id", "direction", "sequence"])
     for (line_id, direction), pattern in stops.groupby(["line_id", "direction"], sort=False):
-        _add_pattern(graph, str(line_id), str(direction), pattern, schedule)
+        line = str(line_id)
+        _add_pattern(graph, line, str(direction), pattern, schedule, loop=line in loops)
     for site_id in network.stations["site_id"]:
-        graph.add_edge(("a", site_id), ("d", site_id), weight=0.0, line=None)
+        for a, b in ((("s", site_id), ("d", site_id)), (("a", site_id), ("d", site_id))):
+            graph.add_edge(a, b, weight=0.0, line=None)
+        graph.add_edge(("a", site_id), ("e", site_id), weight=0.0, line=None)
     for row in network.transfers.itertuples():
-        graph.add_edge(
-            ("a", row.from_site_id),
-            ("d", row.to_site_id),
-            weight=float(row.walk_minutes),
-            line=None,
-        )
+        walk = float(row.walk_minutes)
+        for a, b in (
+            (("s", row.from_site_id), ("d", row.to_site_id)),
+            (("a", row.from_site_id), ("d", row.to_site_id)),
+            (("a", row.from_site_id), ("e", row.to_site_id)),
+        ):
+            graph.add_edge(a, b, weight=walk, line=None)
     return graph
 
 
 def _add_pattern(
-    graph: nx.DiGraph, line_id: str, direction: str, pattern: pd.DataFrame, schedule: Schedule
+    graph: nx.DiGraph,
+    line_id: str,
+    direction: str,
+    pattern: pd.DataFrame,
+    schedule: Schedule,
+    *,
+    loop: bool,
 ) -> None:
     board = schedule.get_typical_wait(line_id, direction) + BOARD_PENALTY_MINUTES
     sites = pattern["site_id"].tolist()
-    minutes = pattern["minutes_to_next"].tolist()
+    steps = [_get_step(m) for m in pattern["minutes_to_next"].tolist()]
+    links = [(k, k + 1) for k in range(len(sites) - 1)]
+    # A loop runs on from its last stop to its first (the last stop's run time).
+    if loop and len(sites) > 2 and sites[-1] != sites[0] and not pd.isna(steps[-1]):
+        links.append((len(sites) - 1, 0))
     for k, site_id in enumerate(sites):
-        ride = ("r", line_id, direction, k)
-        graph.add_node(ride, site_id=site_id)
-        if k < len(sites) - 1:
-            graph.add_edge(("d", site_id), ride, weight=board, line=line_id)
-        if k > 0:
-            graph.add_edge(ride, ("a", site_id), weight=0.0, line=line_id)
-            step = minutes[k - 1]
-            step = 2.0 if step is None or pd.isna(step) else max(float(step), 0.0)
-            graph.add_edge(("r", line_id, direction, k - 1), ride, weight=step, line=line_id)
+        graph.add_node(("r", line_id, direction, k), site_id=site_id)
+        graph.add_edge(("r", line_id, direction, k), ("a", site_id), weight=0.0, line=line_id)
+    for k, after in links:
+        ride = float(steps[k]) if not pd.isna(steps[k]) else 2.0
+        on_board = ("r", line_id, direction, after)
+        graph.add_edge(("r", line_id, direction, k), on_board, weight=ride, ride=ride, line=line_id)
+        graph.add_edge(("d", sites[k]), on_board, weight=board + ride, ride=ride, line=line_id)
+
+
+def _get_step(minutes: Any) -> float:
+    if minutes is None or pd.isna(minutes):
+        return float("nan")
+    return max(float(minutes), 0.0)
 
 
 def _weight_without(banned: frozenset[str]) -> Callable[[Any, Any, dict[str, Any]], float | None]:

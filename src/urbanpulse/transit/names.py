@@ -62,6 +62,8 @@ def get_folded(text: str | None) -> str:
     """
     if not text:
         return ""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    # Decompose before and after folding the case: compatibility forms such as 'ℂ' or
+    # '㎏' only become letters when decomposed, and may then be capitals.
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     kept = [c for c in decomposed if not unicodedata.combining(c) and c.isalnum()]
     return "".join(kept)

@@ -162,16 +162,12 @@ def _both_ways(line: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """The 'up' pattern in sequence order and the 'down' one back; a loop closes."""
     ids = line["site_id"].tolist()
     minutes = [float(m) if m is not None and not pd.isna(m) else 2.0 for m in line["minutes"]]
-    loop = bool(line["loop"].iloc[0])
-    if loop:
-        # Round the loop once, back to the first station (its run time closes the ring).
-        up_ids, up_min = [*ids, ids[0]], [*minutes[:-1], minutes[-1] or 2.0, np.nan]
-    else:
-        up_ids, up_min = ids, [*minutes[:-1], np.nan]
-    # Running times are the same both ways: the link k -> k+1 is minutes[k].
-    down_ids = up_ids[::-1]
-    down_min = [*up_min[:-1][::-1], np.nan]
-    return [("up", _pattern(up_ids, up_min)), ("down", _pattern(down_ids, down_min))]
+    # Running times are the same both ways: the link k -> k+1 is minutes[k]. A loop
+    # keeps its closing run (last -> first) on its last stop, as stored networks do.
+    closing = (minutes[-1] or 2.0) if bool(line["loop"].iloc[0]) else np.nan
+    up_min = [*minutes[:-1], closing]
+    down_min = [*minutes[:-1][::-1], closing]
+    return [("up", _pattern(ids, up_min)), ("down", _pattern(ids[::-1], down_min))]
 
 
 def _pattern(ids: list[str], minutes: list[float]) -> pd.DataFrame:

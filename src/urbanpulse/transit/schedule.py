@@ -113,8 +113,8 @@ def compute_line_service(departures: pd.DataFrame, capacity: Mapping[str, float]
     -------
     pandas.DataFrame
         Columns line_id, direction, day_type, period_start (minutes after midnight, may
-        pass 1440), period_minutes, departures, headway_minutes (period length over
-        departures), capacity (departures x vehicle capacity), run_minutes (median run
+        pass 1440), period_minutes, departures, headway_minutes (median gap from a
+        departure of the period to the next), capacity (departures x vehicle capacity), run_minutes (median run
         of the period's departures).
     """
     columns = ["line_id", "direction", "day_type", "period_start", "period_minutes",
@@ -123,17 +123,32 @@ def compute_line_service(departures: pd.DataFrame, capacity: Mapping[str, float]
         return pd.DataFrame(columns=columns)
     frame = departures.assign(
         period_start=(departures["departure_s"] // (PERIOD_MINUTES * 60)).astype(int)
-        * PERIOD_MINUTES
+        * PERIOD_MINUTES,
+        gap_s=_get_gaps(departures),
     )
     grouped = frame.groupby(["line_id", "direction", "day_type", "period_start"], sort=True)
     service = grouped.agg(
-        departures=("departure_s", "size"), run_s=("run_s", "median")
+        departures=("departure_s", "size"), run_s=("run_s", "median"), gap_s=("gap_s", "median")
     ).reset_index()
     service["period_minutes"] = PERIOD_MINUTES
-    service["headway_minutes"] = PERIOD_MINUTES / service["departures"]
+    # The gap to the next departure, so a bus every 40 minutes waits as one; a lone
+    # departure of the day falls back to the period's length.
+    service["headway_minutes"] = (
+        (service["gap_s"] / 60).fillna(PERIOD_MINUTES / service["departures"]).round(2)
+    )
     service["capacity"] = service["departures"] * service["line_id"].map(capacity).astype(float)
     service["run_minutes"] = np.round(service["run_s"] / 60, 2)
     return service[columns]
+
+
+def _get_gaps(departures: pd.DataFrame) -> pd.Series:
+    """Seconds from each departure to the next of its line, direction and day (to the
+    one before, for the day's last)."""
+    ordered = departures.sort_values("departure_s")
+    keys = [ordered["line_id"], ordered["direction"], ordered["day_type"]]
+    after = ordered.groupby(keys)["departure_s"].diff(-1).abs()
+    before = ordered.groupby(keys)["departure_s"].diff(1)
+    return after.fillna(before).reindex(departures.index)
 
 
 def compute_station_capacity(line_stops: pd.DataFrame, line_service: pd.DataFrame) -> pd.Series:
