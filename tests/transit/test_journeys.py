@@ -211,3 +211,20 @@ def test_a_loop_runs_through_its_seam_as_one_leg(demo_planner: JourneyPlanner) -
     journey = demo_planner.compute_journeys(last, second)[0]
     assert len(journey.legs) == 1 and journey.legs[0].direction == "up"
     assert journey.legs[0].ride_minutes == 4
+
+
+def test_a_route_whose_line_does_not_run_that_day_is_left_out(
+    timed_planner: JourneyPlanner,
+) -> None:
+    from urbanpulse.advise.routes import compute_day_routes
+    from urbanpulse.errors import InvalidQueryError
+
+    journeys = timed_planner.compute_journeys("t:A", "t:D")
+    running = compute_day_routes(
+        timed_planner, journeys, service_day="weekday", runs=lambda line: True
+    )
+    assert [j for j, _ in running] == journeys
+    with pytest.raises(InvalidQueryError, match="runs on that day"):
+        compute_day_routes(
+            timed_planner, journeys, service_day="weekday", runs=lambda line: line != "t:blue"
+        )

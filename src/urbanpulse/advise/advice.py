@@ -32,6 +32,7 @@ from urbanpulse.advise.counters import Counters
 from urbanpulse.advise.forecasts import ForecastLookup, build_forecast_lookup
 from urbanpulse.advise.reasons import Outcome, build_message, build_reason
 from urbanpulse.advise.trips import LOCAL_TZ, Trip, Window, check_window
+from urbanpulse.errors import InvalidQueryError
 
 ADVICE_COLUMNS = [
     "departure",
@@ -139,7 +140,7 @@ class Advice:
         """A JSON-ready view for the HTTP API and the commuter page."""
         rows = self.slots.assign(
             departure=self.slots["departure"].map(lambda t: t.isoformat()),
-            arrival=self.slots["arrival"].map(lambda t: t.isoformat()),
+            arrival=self.slots["arrival"].map(lambda t: None if t is None else t.isoformat()),
         )
         return {
             "origin": self.trip.origin,
@@ -287,6 +288,8 @@ def _compute_slot_arrays(
     zone = ZoneInfo(tz)
     departures = [datetime.fromtimestamp(int(k), zone) for k in dep_keys]
     travel = get_travel_minutes(trip, departures)
+    if window.arrive_within is not None:
+        dep_keys, departures, travel = _keep_arriving(dep_keys, departures, travel, window)
     load = np.empty((4, len(trip.segments), len(departures)))  # load, p10, p90, extra
     for s, segment in enumerate(trip.segments):
         keys = (dep_keys + segment.offset_minutes * 60) // step * step
@@ -314,7 +317,7 @@ def _compute_slot_arrays(
         "label": np.asarray([d.strftime("%H:%M") for d in departures], dtype=object),
         "arrival": np.asarray(
             [
-                d + timedelta(minutes=0 if np.isnan(m) else float(m))
+                None if np.isnan(m) else d + timedelta(minutes=float(m))
                 for d, m in zip(departures, travel, strict=True)
             ],
             dtype=object,
@@ -334,6 +337,19 @@ def _compute_slot_arrays(
         + policy.shift_penalty * np.abs(shift) / 60.0
         + _get_delay_cost(travel, policy),
     }
+
+
+def _keep_arriving(
+    dep_keys: np.ndarray, departures: list[datetime], travel: np.ndarray, window: Window
+) -> tuple[np.ndarray, list[datetime], np.ndarray]:
+    """The departures whose own travel time arrives within the arrive-by window."""
+    assert window.arrive_within is not None
+    first, last = (moment.timestamp() for moment in window.arrive_within)
+    arrivals = dep_keys + np.nan_to_num(travel, nan=np.inf) * 60
+    keep = (arrivals >= first) & (arrivals <= last)
+    if not keep.any():
+        raise InvalidQueryError("no departure arrives within that window")
+    return dep_keys[keep], [d for d, k in zip(departures, keep, strict=True) if k], travel[keep]
 
 
 def get_travel_minutes(trip: Trip, departures: list[datetime]) -> np.ndarray:

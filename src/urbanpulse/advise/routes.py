@@ -29,30 +29,57 @@ def get_service_day(day: date, *, country: str) -> str:
     return "saturday" if kind == "weekend" and day.weekday() == 5 else "sunday"
 
 
-def build_route_trip(
+def compute_day_routes(
     planner: JourneyPlanner,
     journeys: list[Journey],
     *,
-    route: int,
     service_day: str,
+    runs: Callable[[str], bool],
     ride_factors: Callable[[Journey], Mapping[str, np.ndarray]] | None = None,
-) -> Trip:
-    """The trip of ``journeys[route]`` with its travel minutes by period of that day
-    (rides stretched by ``ride_factors(journey)``, e.g. road traffic on bus lines).
+) -> list[tuple[Journey, np.ndarray]]:
+    """The routes that run on a day, each with its travel minutes by period (rides
+    stretched by ``ride_factors(journey)``, e.g. road traffic on bus lines).
+
+    ``runs(line_id)`` says whether a line runs that day at all (its feed's calendar); a
+    route with a line that does not, or that has no period with service, is left out.
 
     Raises
     ------
     InvalidQueryError
-        ``route`` is not one of the alternatives.
+        No route runs that day.
     """
-    if not 0 <= route < len(journeys):
-        raise InvalidQueryError(
-            f"route {route} does not exist: this journey has {len(journeys)} route(s), "
-            f"numbered from 0"
+    running = []
+    for journey in journeys:
+        if not all(runs(leg.line_id) for leg in journey.legs):
+            continue
+        factors = ride_factors(journey) if ride_factors is not None else None
+        profile = planner.compute_travel_profile(
+            journey, day_type=service_day, ride_factors=factors
         )
-    journey = journeys[route]
-    factors = ride_factors(journey) if ride_factors is not None else None
-    profile = planner.compute_travel_profile(journey, day_type=service_day, ride_factors=factors)
+        if np.isfinite(profile).any():
+            running.append((journey, profile))
+    if not running:
+        raise InvalidQueryError(
+            "no route between these stations runs on that day (the lines' timetables "
+            "and calendars have no service then)"
+        )
+    return running
+
+
+def build_route_trip(routes: list[tuple[Journey, np.ndarray]], *, route: int) -> Trip:
+    """The trip of route number ``route`` of a day's running routes.
+
+    Raises
+    ------
+    InvalidQueryError
+        ``route`` is not one of them.
+    """
+    if not 0 <= route < len(routes):
+        raise InvalidQueryError(
+            f"route {route} does not exist: this journey has {len(routes)} route(s) "
+            "running that day, numbered from 0"
+        )
+    journey, profile = routes[route]
     return build_journey_trip(journey, travel_profile=profile)
 
 

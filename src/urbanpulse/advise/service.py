@@ -47,6 +47,7 @@ from urbanpulse.advise.routes import (
     build_alternative_records,
     build_leg_records,
     build_route_trip,
+    compute_day_routes,
     get_service_day,
 )
 from urbanpulse.advise.traffic import read_road_factors
@@ -62,6 +63,7 @@ from urbanpulse.forecast import forecast_site
 from urbanpulse.forecast.protocol import CalendarSpec
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, read_sites
+from urbanpulse.store.networks import read_network_table, read_networks
 from urbanpulse.transit.journeys import Journey, JourneyPlanner
 from urbanpulse.transit.network import STATION_KINDS, read_transit_network
 
@@ -179,27 +181,64 @@ class AdviceService:
                 "trip", origin, build=lambda: build_trip(self.get_sites(), origin, None)
             )
         local_day = day or self.get_clock().planning_day
-        service_day = get_service_day(local_day, country=self.settings.holiday_country)
+        routes = self.get_day_routes(origin, destination, local_day)
+        return self.cached(
+            "trip", origin, destination, route, local_day,
+            build=lambda: build_route_trip(routes, route=route),
+        )  # fmt: skip
 
-        def build() -> Trip:
+    def get_day_routes(
+        self, origin: str, destination: str, day: date
+    ) -> list[tuple[Journey, np.ndarray]]:
+        """The journey's routes that run on local ``day``, with travel minutes by period
+        (errors as the planner raises them, or when none runs that day)."""
+
+        def build() -> list[tuple[Journey, np.ndarray]]:
             # A known site that no line stops at (a sensor) is a bad question, not a
             # missing thing: the build_trip check says so in its words.
-            build_trip(self.get_sites(), origin, None)
-            build_trip(self.get_sites(), destination, None)
             for site_id in (origin, destination):
+                build_trip(self.get_sites(), site_id, None)
                 check_station(self.get_sites(), site_id)
             journeys = self.get_journeys(origin, destination)
-            return build_route_trip(
+            self.check_network_zone(journeys[0].legs[0].network_id)
+            runs_on = self.get_running_lines(day)
+            return compute_day_routes(
                 self.get_planner(),
                 journeys,
-                route=route,
-                service_day=service_day,
+                service_day=get_service_day(day, country=self.settings.holiday_country),
+                runs=lambda line_id: runs_on(line_id),
                 ride_factors=lambda journey: read_road_factors(
-                    self.lake, journey, self.get_sites(), day=local_day, calendar=self.calendar
+                    self.lake, journey, self.get_sites(), day=day, calendar=self.calendar
                 ),
             )
 
-        return self.cached("trip", origin, destination, route, local_day, build=build)
+        return self.cached("routes", origin, destination, day, build=build)
+
+    def get_running_lines(self, day: date) -> Callable[[str], bool]:
+        """Whether a line runs on ``day`` by its feed's calendar (lines of networks
+        without calendars, like the Beijing file and the demo, run every day)."""
+
+        def build() -> Callable[[str], bool]:
+            days = read_network_table(self.lake, "service_days").to_pandas()
+            if days.empty:
+                return lambda _line: True
+            with_calendar = set(days["line_id"])
+            running = set(days.loc[pd.to_datetime(days["date"]).dt.date == day, "line_id"])
+            return lambda line: line not in with_calendar or line in running
+
+        return self.cached("running", day, build=build)
+
+    def check_network_zone(self, network_id: str) -> None:
+        """Refuse a network whose timetable keeps another time zone than this server's
+        (its service hours would be read on the wrong clock)."""
+        networks = self.cached("networks", build=lambda: read_networks(self.lake))
+        zones = networks.loc[networks["network_id"] == network_id, "timezone"].dropna()
+        if len(zones) and zones.iloc[0] != self.settings.local_timezone:
+            raise InvalidQueryError(
+                f"network {network_id!r} keeps time in {zones.iloc[0]} and this server "
+                f"plans in {self.settings.local_timezone}; serve it with "
+                f"URBANPULSE_LOCAL_TIMEZONE={zones.iloc[0]}"
+            )
 
     # -- the clock --------------------------------------------------------------------
 
@@ -307,9 +346,8 @@ class AdviceService:
         Errors as :func:`check_window` and :func:`build_trip` raise them."""
         clock = self.get_clock()
         window = build_window(start, end, preferred, tz=self.settings.local_timezone)
-        trip = self.get_trip(
-            origin, destination, day=window.start.astimezone(self.tz).date(), route=route
-        )
+        day = window.start.astimezone(self.tz).date()
+        trip = self.get_trip(origin, destination, day=day, route=route)
         if arrive_by:
             # Arrival times become departures by the trip's usual duration.
             window = shift_window(window, -timedelta(minutes=trip.travel_minutes))
@@ -320,7 +358,11 @@ class AdviceService:
                 f"now ({clock.now:%Y-%m-%d %H:%M}); forecasts reach that far"
             )
         lookup = self.get_lookup(trip, window, clock.now)
-        journeys = () if destination is None else tuple(self.get_journeys(origin, destination))
+        journeys = (
+            ()
+            if destination is None
+            else tuple(j for j, _ in self.get_day_routes(origin, destination, day))
+        )
         return AdviceInputs(
             clock, window, trip, lookup, self.get_names(), self.is_synthetic(),
             journeys, route, arrive_by,
@@ -531,7 +573,7 @@ def build_slot_records(slots: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     for name in NULLABLE_COLUMNS:  # no forecast: null, never 0 % (nor JSON's invalid NaN)
         columns[name] = [None if v != v else v for v in columns[name]]
     for name in ("departure", "arrival"):
-        columns[name] = [moment.isoformat() for moment in columns[name]]
+        columns[name] = [None if moment is None else moment.isoformat() for moment in columns[name]]
     names = list(columns)
     return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
@@ -562,4 +604,6 @@ def shift_window(window: Window, by: timedelta) -> Window:
     ceiled = -(-int(start.timestamp()) // step) * step
     start = start + timedelta(seconds=ceiled - int(start.timestamp()))
     end = max(window.end + by, start + timedelta(minutes=1))
-    return Window(start, end, min(max(window.preferred + by, start), end))
+    preferred = min(max(window.preferred + by, start), end)
+    # The slots are then kept to those whose own travel time arrives in the window.
+    return Window(start, end, preferred, arrive_within=(window.start, window.end))

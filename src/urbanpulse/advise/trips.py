@@ -65,6 +65,8 @@ class Window:
     start: datetime
     end: datetime
     preferred: datetime
+    # For arrive-by advice: only departures arriving within these bounds are offered.
+    arrive_within: tuple[datetime, datetime] | None = None
 
 
 def read_stations(sites: pd.DataFrame) -> pd.DataFrame:
@@ -216,4 +218,6 @@ def check_window(window: Window, *, now: datetime) -> Window:
         raise InvalidQueryError("the departure window is in the past")
     if not window.start <= window.preferred < window.end:
         raise InvalidQueryError("the preferred time is outside the departure window")
-    return Window(max(window.start, now), window.end, max(window.preferred, now))
+    return Window(
+        max(window.start, now), window.end, max(window.preferred, now), window.arrive_within
+    )

@@ -302,7 +302,7 @@ class AdviceSlotPublic(BaseModel):
 
     departure: datetime = Field(description="Start of the departure slot (local time).")
     label: str = Field(description="'HH:MM' local time.")
-    arrival: datetime
+    arrival: datetime | None = Field(description="Null where the journey does not run then.")
     travel_minutes: float | None = Field(
         description="Minutes door to door for this departure; null where it does not run."
     )
