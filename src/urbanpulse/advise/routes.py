@@ -15,7 +15,7 @@ from urbanpulse.advise.trips import Trip, build_journey_trip
 from urbanpulse.catalog.calendar import get_day_type
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.store import Lake
-from urbanpulse.transit.journeys import Journey, JourneyPlanner, Leg
+from urbanpulse.transit.journeys import Journey, JourneyPlanner, Leg, get_travel_profile
 from urbanpulse.transit.network import read_transit_network
 from urbanpulse.transit.search import find_stations
 
@@ -37,8 +37,9 @@ def compute_day_routes(
     runs: Callable[[str], bool],
     ride_factors: Callable[[Journey], Mapping[str, np.ndarray]] | None = None,
 ) -> list[tuple[Journey, np.ndarray]]:
-    """The routes that run on a day, each with its travel minutes by period (rides
-    stretched by ``ride_factors(journey)``, e.g. road traffic on bus lines).
+    """The routes that run on a day, each with its legs' times by period (see
+    ``JourneyPlanner.compute_leg_profile``; rides stretched by ``ride_factors(journey)``,
+    e.g. road traffic on bus lines).
 
     ``runs(line_id)`` says whether a line runs that day at all (its feed's calendar); a
     route with a line that does not, or that has no period with service, is left out.
@@ -53,11 +54,9 @@ def compute_day_routes(
         if not all(runs(leg.line_id) for leg in journey.legs):
             continue
         factors = ride_factors(journey) if ride_factors is not None else None
-        profile = planner.compute_travel_profile(
-            journey, day_type=service_day, ride_factors=factors
-        )
-        if np.isfinite(profile).any():
-            running.append((journey, profile))
+        legs = planner.compute_leg_profile(journey, day_type=service_day, ride_factors=factors)
+        if np.isfinite(get_travel_profile(journey, legs)).any():
+            running.append((journey, legs))
     if not running:
         raise InvalidQueryError(
             "no route between these stations runs on that day (the lines' timetables "
@@ -79,23 +78,31 @@ def build_route_trip(routes: list[tuple[Journey, np.ndarray]], *, route: int) ->
             f"route {route} does not exist: this journey has {len(routes)} route(s) "
             "running that day, numbered from 0"
         )
-    journey, profile = routes[route]
-    return build_journey_trip(journey, travel_profile=profile)
+    journey, legs = routes[route]
+    return build_journey_trip(
+        journey, travel_profile=get_travel_profile(journey, legs), leg_profile=legs
+    )
 
 
 def build_leg_records(
     trip: Trip, departure: datetime, names: dict[str, dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """The legs of ``trip`` timed from ``departure`` (``LegPublic`` dicts): line, from,
-    to, when the train leaves and arrives, minutes walked and waited before it."""
-    scale = _get_scale(trip, departure)
-    clock = departure
-    records = []
-    for leg in trip.legs:
-        clock += timedelta(minutes=leg.walk_minutes + leg.wait_minutes)
-        leaves = _to_minute(clock)
-        clock += timedelta(minutes=leg.ride_minutes * scale)
-        records.append(_leg_record(leg, leaves, max(_to_minute(clock), leaves), names))
+    """The legs of ``trip`` timed from ``departure`` by that period's timetable
+    (``LegPublic`` dicts): line, from, to, when the train leaves and arrives, minutes
+    walked and waited before it; none when the journey does not run then."""
+    if trip.leg_profile is None:
+        return []
+    period = (departure.hour * 60 + departure.minute) * len(trip.leg_profile) // 1440
+    times = trip.leg_profile[period]
+    if not np.isfinite(times).all():
+        return []
+    records, ready = [], 0.0
+    for leg, (boards, arrives) in zip(trip.legs, times, strict=True):
+        wait = max(float(boards) - ready - leg.walk_minutes, 0.0)
+        leaves = _to_minute(departure + timedelta(minutes=float(boards)))
+        arrival = max(_to_minute(departure + timedelta(minutes=float(arrives))), leaves)
+        records.append(_leg_record(leg, leaves, arrival, names, wait=wait))
+        ready = float(arrives)
     return records
 
 
@@ -122,22 +129,8 @@ def _to_minute(moment: datetime) -> datetime:
     return (moment + timedelta(seconds=30)).replace(second=0, microsecond=0)
 
 
-def _get_scale(trip: Trip, departure: datetime) -> float:
-    """How much the rides of this departure's period run longer than usual (the
-    period's profile minutes against the typical journey's)."""
-    if trip.travel_profile is None or not trip.legs:
-        return 1.0
-    profile = np.asarray(trip.travel_profile, dtype=float)
-    minutes = profile[(departure.hour * 60 + departure.minute) * len(profile) // 1440]
-    fixed = sum(leg.walk_minutes + leg.wait_minutes for leg in trip.legs)
-    ride = sum(leg.ride_minutes for leg in trip.legs)
-    if np.isnan(minutes) or ride <= 0:
-        return 1.0
-    return max(float(minutes) - fixed, 0.0) / ride if minutes > fixed else 1.0
-
-
 def _leg_record(
-    leg: Leg, leaves: datetime, arrives: datetime, names: dict[str, dict[str, Any]]
+    leg: Leg, leaves: datetime, arrives: datetime, names: dict[str, dict[str, Any]], *, wait: float
 ) -> dict[str, Any]:
     origin, destination = names.get(leg.from_site_id, {}), names.get(leg.to_site_id, {})
     return {
@@ -156,7 +149,7 @@ def _leg_record(
         "arrival": arrives.isoformat(),
         "stops": len(leg.stops),
         "walk_minutes": round(leg.walk_minutes, 1),
-        "wait_minutes": round(leg.wait_minutes, 1),
+        "wait_minutes": round(wait, 1),
         "ride_minutes": round((arrives - leaves).total_seconds() / 60, 1),
     }
 

@@ -448,11 +448,13 @@ class AdviceService:
         return "shared" if shared else "local"
 
     def _describe_route(self, inputs: AdviceInputs, slots: dict[str, np.ndarray]) -> dict[str, Any]:
-        """The journey's legs timed from the first ranked slot, and its alternatives."""
+        """The journey's legs timed from the best ranked slot that runs, and its
+        alternatives."""
         names = self.get_station_names()
+        running = [k for k, m in enumerate(slots["travel_minutes"]) if m == m]
         legs = (
-            build_leg_records(inputs.trip, slots["departure"][0], names)
-            if inputs.trip.legs and len(slots["departure"])
+            build_leg_records(inputs.trip, slots["departure"][running[0]], names)
+            if inputs.trip.legs and running
             else []
         )
         routes = build_alternative_records(list(inputs.journeys), names, chosen=inputs.route)

@@ -56,6 +56,9 @@ class Trip:
     travel_minutes: int
     legs: tuple[Leg, ...] = ()
     travel_profile: tuple[float, ...] | None = None
+    # When each leg's train leaves and arrives after a departure in each period:
+    # (periods, legs, 2) minutes, NaN where it does not run.
+    leg_profile: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +154,12 @@ def _build_line_trip(line: pd.DataFrame, origin: str, destination: str) -> Trip:
     return Trip(origin, destination, str(line["line_id"].iloc[0]), tuple(segments), offset)
 
 
-def build_journey_trip(journey: Journey, *, travel_profile: np.ndarray | None = None) -> Trip:
+def build_journey_trip(
+    journey: Journey,
+    *,
+    travel_profile: np.ndarray | None = None,
+    leg_profile: np.ndarray | None = None,
+) -> Trip:
     """The trip advice ranks for a planned journey: every stop departed from, on every
     leg, at the minutes after departure when the traveller's train leaves it."""
     segments, start = [], 0.0
@@ -178,6 +186,7 @@ def build_journey_trip(journey: Journey, *, travel_profile: np.ndarray | None = 
         round(journey.travel_minutes),
         journey.legs,
         profile,
+        leg_profile,
     )
 
 

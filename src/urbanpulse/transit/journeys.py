@@ -206,11 +206,26 @@ class JourneyPlanner:
 
         ``ride_factors`` stretch a line's rides by period (``PERIODS_PER_DAY`` factors,
         e.g. road traffic on a bus line), on top of its timetable."""
-        profile = np.empty(PERIODS_PER_DAY)
+        legs = self.compute_leg_profile(journey, day_type=day_type, ride_factors=ride_factors)
+        return get_travel_profile(journey, legs)
+
+    def compute_leg_profile(
+        self,
+        journey: Journey,
+        *,
+        day_type: str,
+        ride_factors: Mapping[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """When each leg's train leaves and arrives, in minutes after a departure in each
+        15-minute period of a local day: shape (``PERIODS_PER_DAY``, legs, 2), NaN where
+        a leg is outside its service hours."""
+        profile = np.full((PERIODS_PER_DAY, len(journey.legs), 2), np.nan)
         for period in range(PERIODS_PER_DAY):
-            profile[period] = self.compute_travel_minutes(
+            times = self.compute_leg_times(
                 journey, period * PERIOD_MINUTES, day_type=day_type, ride_factors=ride_factors
             )
+            if times is not None and times:
+                profile[period] = times
         return profile
 
     def compute_travel_minutes(
@@ -223,19 +238,47 @@ class JourneyPlanner:
     ) -> float:
         """Minutes from leaving at ``minute`` after local midnight to arriving (NaN when a
         leg would board outside its line's service hours)."""
-        clock = float(minute)
+        times = self.compute_leg_times(
+            journey, minute, day_type=day_type, ride_factors=ride_factors
+        )
+        if times is None:
+            return float("nan")
+        last = times[-1][1] if times else 0.0
+        return last + journey.walk_after_minutes
+
+    def compute_leg_times(
+        self,
+        journey: Journey,
+        minute: float,
+        *,
+        day_type: str,
+        ride_factors: Mapping[str, np.ndarray] | None = None,
+    ) -> list[tuple[float, float]] | None:
+        """For each leg, the minutes after leaving at ``minute`` when its train leaves
+        and arrives: walks, the period's wait and run time, traffic; None when a leg
+        would board outside its line's service hours."""
+        clock, times = float(minute), []
         for leg in journey.legs:
             clock += leg.walk_minutes
             key = (leg.line_id, leg.direction)
             if not self.schedule.is_running(key, leg.from_site_id, clock):
-                return float("nan")
+                return None
             clock += self.schedule.get_wait(key, clock, day_type=day_type)
             factor = self.schedule.get_run_factor(key, clock, day_type=day_type)
             if ride_factors and leg.line_id in ride_factors:
                 period = int(clock // PERIOD_MINUTES) % PERIODS_PER_DAY
                 factor *= float(ride_factors[leg.line_id][period])
+            boards = clock
             clock += leg.ride_minutes * factor
-        return clock + journey.walk_after_minutes - float(minute)
+            times.append((boards - minute, clock - minute))
+        return times
+
+
+def get_travel_profile(journey: Journey, leg_profile: np.ndarray) -> np.ndarray:
+    """Door-to-door minutes by period from a leg profile (see ``compute_leg_profile``)."""
+    if not journey.legs:
+        return np.full(PERIODS_PER_DAY, journey.walk_after_minutes)
+    return leg_profile[:, -1, 1] + journey.walk_after_minutes
 
 
 class Schedule:
