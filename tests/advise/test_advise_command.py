@@ -137,3 +137,19 @@ def test_real_names_resolve_on_the_real_network_only(beijing: Lake) -> None:
     )
     with pytest.raises(NotFoundError):
         resolve_station_pair(beijing, "Atlantis", "guomao")
+
+
+def test_a_name_on_two_networks_asks_which_one(shared_data_dir: Path, tmp_path: Path) -> None:
+    from urbanpulse.store import upsert_sites
+    from urbanpulse.twin.network import build_network
+
+    lake = Lake(tmp_path / "lake")
+    upsert_sites(lake, build_network(2026).sites)  # the demo's lines: network 'sites'
+    load_network(lake, shared_data_dir / "beijing-subway-2017")
+    with pytest.raises(InvalidQueryError, match="several networks"):
+        resolve_station_pair(lake, "西直门", "国贸")
+    demo = resolve_station_pair(lake, "西直门", "国贸", network_id="sites")
+    real = resolve_station_pair(lake, "西直门", "国贸", network_id="beijing-subway-2017")
+    assert demo[0].startswith("bj-m") and real[0].startswith("beijing-subway-2017:")
+    with pytest.raises(NotFoundError, match="on network 'sites'"):
+        resolve_station_pair(lake, "火器营", "国贸", network_id="sites")

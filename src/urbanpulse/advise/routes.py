@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from urbanpulse.advise.trips import Trip, build_journey_trip
 from urbanpulse.catalog.calendar import get_day_type
@@ -162,35 +163,54 @@ def resolve_station_pair(
     lake: Lake, origin: str, destination: str, *, network_id: str | None = None
 ) -> tuple[str, str]:
     """Site ids of two stations given by id or by Chinese, English or pinyin name, on one
-    network (the first network holding both names when none is given).
+    network (``network_id``, or the one network holding both names).
 
     Raises
     ------
     NotFoundError
-        A name no station matches.
+        A name no station matches (on that network).
     InvalidQueryError
-        Names that match stations of different networks only.
+        Names that match stations of different networks only, or of several networks
+        (then ``network_id`` must say which).
     """
-    from_matches = _match_station(lake, origin, network_id)
-    to_matches = _match_station(lake, destination, network_id)
-    for from_site, from_network in from_matches:
-        for to_site, to_network in to_matches:
-            if from_network == to_network:
-                return from_site, to_site
-    raise InvalidQueryError(
-        f"{origin!r} and {destination!r} are not stations of one network; "
-        "give site ids or --network"
-    )
-
-
-def _match_station(lake: Lake, query: str, network_id: str | None) -> list[tuple[str, str]]:
-    """(site id, network id) of the stations a query names: the site of that id, else
-    the stations of that exact name, else the best match."""
     stations = read_transit_network(lake).stations.set_index("site_id")["network_id"]
+    from_matches = _match_station(lake, stations, origin, network_id)
+    to_matches = _match_station(lake, stations, destination, network_id)
+    pairs = {
+        net_a: (site_a, site_b)
+        for site_b, net_b in reversed(to_matches)
+        for site_a, net_a in reversed(from_matches)
+        if net_a == net_b
+    }
+    if not pairs:
+        raise InvalidQueryError(
+            f"{origin!r} and {destination!r} are not stations of one network; "
+            "give site ids or --network"
+        )
+    if len(pairs) > 1:
+        raise InvalidQueryError(
+            f"{origin!r} and {destination!r} are stations of several networks "
+            f"({', '.join(sorted(pairs))}); say which with --network"
+        )
+    return next(iter(pairs.values()))
+
+
+def _match_station(
+    lake: Lake, stations: pd.Series, query: str, network_id: str | None
+) -> list[tuple[str, str]]:
+    """(site id, network id) of the stations a query names: the site of that id, else
+    the stations of that exact name, else the best match, on ``network_id`` if given."""
     if query in stations.index:
         return [(query, str(stations[query]))]
-    matches = find_stations(lake, query, network_id=network_id, limit=50)
-    if not matches:
-        raise NotFoundError(f"no station is called {query!r}")
-    exact = [m for m in matches if m.match == "exact"] or matches[:1]
-    return [(m.site_id, str(stations.get(m.site_id, m.network_id))) for m in exact]
+    # Filtered here rather than by the search: stations of the sites' own lines (the
+    # demo's) belong to the planner's network 'sites' without saying so themselves.
+    found = [
+        (m, str(stations.get(m.site_id, m.network_id)))
+        for m in find_stations(lake, query, limit=50)
+    ]
+    found = [(m, net) for m, net in found if network_id is None or net == network_id]
+    if not found:
+        where = f" on network {network_id!r}" if network_id else ""
+        raise NotFoundError(f"no station is called {query!r}{where}")
+    exact = [(m, net) for m, net in found if m.match == "exact"] or found[:1]
+    return [(m.site_id, net) for m, net in exact]
