@@ -149,3 +149,56 @@ def test_station_counts_match_an_independent_count(ingested: dict, shenzhen_dir:
             assert pd.isna(value), key
         else:
             assert value == expected[key], key
+
+
+def test_no_card_number_in_any_api_response(
+    ingested: dict, card_numbers: set[str], tmp_path: Path
+) -> None:
+    """Every GET route of the API and every page, read with the widest scope (admin) and
+    anonymously, over the lake holding the real taps: no source card number anywhere."""
+    from fastapi.testclient import TestClient
+
+    from urbanpulse.access import issue_key
+    from urbanpulse.api import create_app
+    from urbanpulse.settings import Settings
+
+    settings = Settings(
+        lake_path=ingested["root"], access_db=tmp_path / "access.sqlite3",
+        privacy_key_dir=ingested["root"].parent / "keys",
+    )  # fmt: skip
+    app = create_app(settings)
+    _, token = issue_key(app.state.access.store, scope="admin", name="privacy sweep")
+    site = str(pd.read_parquet(ingested["lake"].get_paths("sites")[0])["site_id"].iloc[0])
+    with (
+        TestClient(app) as anonymous,
+        TestClient(app, headers={"Authorization": f"Bearer {token}"}) as admin,
+    ):
+        paths = _get_paths(admin, site)
+        assert len(paths) > 20
+        # Datasets also in every format, and the public aggregates exported whole.
+        for dataset in [p for p in paths if p.startswith("/api/aggregates/")]:
+            paths += [f"{dataset}?format=csv", f"{dataset}/export?format=ndjson"]
+        for client in (admin, anonymous):
+            for path in paths:
+                body = client.get(path).content
+                assert not (_windows(body) & card_numbers), path
+
+
+def _get_paths(client: object, site: str) -> list[str]:
+    """Concrete GET paths of every route, path parameters filled with real values."""
+    schema = client.get("/openapi.json").json()  # type: ignore[attr-defined]
+    catalog = client.get("/api/catalog").json()  # type: ignore[attr-defined]
+    datasets = [d["dataset_id"] for d in catalog["items"]]
+    assert any("tap" in d or "flow" in d for d in datasets), datasets  # the public aggregates
+    paths = []
+    for template, operations in schema["paths"].items():
+        if "get" not in operations:
+            continue
+        fills = {"site_id": [site], "dataset_id": datasets, "line_id": ["none"], "key_id": ["x"]}
+        names = re.findall(r"{(\w+)}", template)
+        if not names:
+            paths.append(template)
+            continue
+        for value in fills.get(names[0], ["x"]):
+            paths.append(template.replace("{" + names[0] + "}", value))
+    return [*paths, "/", "/developers", "/commute", "/operator", "/admin", "/monitor"]
