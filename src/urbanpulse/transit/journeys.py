@@ -373,7 +373,7 @@ def build_period_graph(network: TransitNetwork, schedule: Schedule) -> nx.DiGrap
     ``ride`` (minutes on board) and the ``line`` they belong to.
     """
     graph = nx.DiGraph()
-    loops = set(network.lines.loc[network.lines["loop"].fillna(False).astype(bool), "line_id"])
+    loops = set(network.lines.loc[network.lines["loop"].eq(True), "line_id"])
     stops = network.stops.sort_values(["line_id", "direction", "sequence"])
     for (line_id, direction), pattern in stops.groupby(["line_id", "direction"], sort=False):
         line = str(line_id)
