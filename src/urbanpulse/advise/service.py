@@ -58,6 +58,7 @@ from urbanpulse.advise.trips import (
     build_window,
     check_window,
 )
+from urbanpulse.catalog.sites import STATION_KINDS
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.forecast import forecast_site
 from urbanpulse.forecast.protocol import CalendarSpec
@@ -65,7 +66,7 @@ from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, read_sites
 from urbanpulse.store.networks import read_network_table, read_networks
 from urbanpulse.transit.journeys import Journey, JourneyPlanner
-from urbanpulse.transit.network import STATION_KINDS, read_transit_network
+from urbanpulse.transit.network import read_transit_network
 
 PERIOD_MINUTES = 15
 # Forecasts far ahead only repeat the usual day; a week bounds the cache as well.

@@ -22,6 +22,7 @@ from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.forecast.protocol import CalendarSpec
 from urbanpulse.store import Lake
 from urbanpulse.transit.journeys import PERIOD_MINUTES, PERIODS_PER_DAY, Journey
+from urbanpulse.transit.transfers import get_metres
 
 ROAD_MODES = ("bus", "tram", "trolleybus")
 # Share of a bus ride spent standing at stops and lights, which speed does not change.
@@ -71,7 +72,7 @@ def find_near_sensors(sensors: pd.DataFrame, sites: pd.DataFrame, stops: list[st
     if placed.empty:
         return []
     lat, lon = float(placed["lat"].mean()), float(placed["lon"].mean())
-    metres = _get_metres(lat, lon, sensors["lat"].to_numpy(float), sensors["lon"].to_numpy(float))
+    metres = get_metres(lat, lon, sensors["lat"].to_numpy(float), sensors["lon"].to_numpy(float))
     order = np.argsort(metres)[:NEAREST_SENSORS]
     return [str(sensors["site_id"].iloc[k]) for k in order if metres[k] <= NEAR_METRES]
 
@@ -104,10 +105,3 @@ def _read_day_speeds(
     keyed = frame.set_index(pd.DatetimeIndex(frame["slot"]).tz_convert("UTC"))["load"]
     values = keyed.reindex(slots.tz_convert("UTC")).to_numpy(float)
     return values if len(values) == PERIODS_PER_DAY else None
-
-
-def _get_metres(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
-    # An equirectangular distance is exact enough within a city.
-    dy = (lats - lat) * 111_320.0
-    dx = (lons - lon) * 111_320.0 * np.cos(np.radians(lat))
-    return np.hypot(dx, dy)

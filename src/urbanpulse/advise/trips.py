@@ -16,13 +16,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from urbanpulse.catalog.sites import STATION_KINDS
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.transit.journeys import Journey, Leg
 from urbanpulse.transit.network import ATTRIBUTE_NETWORK
 
 LOCAL_TZ = "Asia/Shanghai"
 MAX_WINDOW = timedelta(hours=24)
-STATION_KINDS = ("metro_station", "bus_stop", "rail_station")
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from urbanpulse.catalog.cities import City, get_cities, get_cities_table, get_city
-from urbanpulse.catalog.sites import SITE_KINDS, Site, build_sites_table
+from urbanpulse.catalog.sites import SITE_KINDS, STATION_KINDS, Site, build_sites_table
 
 __all__ = [
     "SITE_KINDS",
+    "STATION_KINDS",
     "City",
     "Site",
     "build_sites_table",

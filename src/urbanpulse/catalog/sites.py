@@ -19,6 +19,9 @@ SITE_KINDS: frozenset[str] = frozenset(
     }
 )
 
+# Sites where travellers board: what lines stop at, and what advice and search offer.
+STATION_KINDS: tuple[str, ...] = ("metro_station", "bus_stop", "rail_station")
+
 SITES_SCHEMA = pa.schema(
     [
         ("site_id", pa.string()),

@@ -19,12 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from urbanpulse.catalog.sites import STATION_KINDS
 from urbanpulse.store import Lake, read_sites
 from urbanpulse.store.networks import read_network_table
+from urbanpulse.transit.transfers import SAME_NAME_WALK_MINUTES
 
-STATION_KINDS = ("metro_station", "bus_stop", "rail_station")
-# Walk between two platforms of one interchange when the source says nothing better.
-SAME_NAME_WALK_MINUTES = 4.0
 # Expected headway when a line's schedule is unknown (the demo's peak headways).
 DEFAULT_HEADWAY = {"metro": 3.0, "rail": 30.0, "bus": 8.0, "tram": 8.0}
 ATTRIBUTE_NETWORK = "sites"

@@ -17,6 +17,7 @@ from threading import Lock
 
 import pandas as pd
 
+from urbanpulse.catalog.sites import STATION_KINDS
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.store.engine import connect, scan_sql
 from urbanpulse.store.lake import Lake
@@ -25,7 +26,6 @@ from urbanpulse.transit.names import get_folded, get_pinyin
 __all__ = ["MATCH_KINDS", "StationIndex", "StationMatch", "build_station_index", "find_stations"]
 
 MATCH_KINDS = ("exact", "prefix", "substring")
-STATION_KINDS = ("metro_station", "rail_station", "bus_stop")
 
 
 @dataclass(frozen=True)

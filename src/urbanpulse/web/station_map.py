@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from urbanpulse.catalog.sites import STATION_KINDS
 from urbanpulse.web.charts import _base_layout, _to_dict
 
-STATION_KINDS = ("metro_station", "rail_station", "bus_stop")
 LINE_COLOURS = ("#c23a30", "#006098", "#008e9c", "#f2a900", "#a6217f", "#d29700", "#5b9b42")
 
 
