@@ -114,7 +114,9 @@ def test_a_gap_in_a_forecast_stays_unknown(
         return table
 
     monkeypatch.setattr(advice_service, "read_forecast_table", gappy_read)
-    service = create_app(Settings(lake_path=demo_lake.root)).state.advice
+    # No holdout draw: this request must get a recommendation.
+    settings = Settings(lake_path=demo_lake.root, advice_holdout_share=0.0)
+    service = create_app(settings).state.advice
     body = service.advise(
         "bj-m1-s05", None, datetime(2026, 11, 2, 7), datetime(2026, 11, 2, 9, 30), None
     )
