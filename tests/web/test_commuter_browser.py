@@ -164,8 +164,49 @@ def test_commuter_finds_stations_by_name_and_gets_a_journey_with_a_change(
 
 
 def click_map_station(page: Any, site_id: str) -> None:
-    """Click a station's point on the station map, as a person would."""
+    """Click a station's point on the station map, as a person would.
+
+    The centre of a city is dense: at phone width neighbouring stations are a few pixels
+    apart, so a person first drags the station to the middle and zooms in with the map's
+    own buttons, then clicks it.
+    """
+    bring_into_reach(page, site_id)
+    where = station_point(page, site_id)
+    page.wait_for_timeout(400)  # two clicks within 300 ms are a double click to plotly.js
+    page.mouse.move(where[0], where[1])
+    # plotly.js clicks the point it hovers: wait for its label first.
+    page.wait_for_function(
+        "(site) => ((document.getElementById('station-map')._hoverdata || [])[0] || {})"
+        ".customdata?.[0] === site",
+        arg=site_id,
+    )
+    page.mouse.click(where[0], where[1])
+
+
+def bring_into_reach(page: Any, site_id: str) -> None:
+    """Reset the map, drag the station to the middle of the plot and zoom in twice."""
     page.locator("#station-map").scroll_into_view_if_needed()
+    page.click("#station-map .modebar-btn[data-title='Reset axes']")
+    where = station_point(page, site_id)
+    middle = page.evaluate(
+        """() => {
+          const gd = document.getElementById('station-map');
+          const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+          const box = gd.getBoundingClientRect();
+          return [box.left + xa._offset + xa._length / 2, box.top + ya._offset + ya._length / 2];
+        }"""
+    )
+    page.mouse.move(where[0], where[1])
+    page.mouse.down()
+    page.mouse.move(middle[0], middle[1], steps=8)
+    page.mouse.up()
+    page.mouse.move(0, 0)
+    for _ in range(2):
+        page.click("#station-map .modebar-btn[data-title='Zoom in']")
+
+
+def station_point(page: Any, site_id: str) -> list[float]:
+    """Where a station's point is on the screen."""
     where = page.evaluate(
         """(site) => {
           const gd = document.getElementById('station-map');
@@ -182,15 +223,7 @@ def click_map_station(page: Any, site_id: str) -> None:
         site_id,
     )
     assert where, f"{site_id} is not shown on the map"
-    page.wait_for_timeout(400)  # two clicks within 300 ms are a double click to plotly.js
-    page.mouse.move(where[0], where[1])
-    # plotly.js clicks the point it hovers: wait for its label first.
-    page.wait_for_function(
-        "(site) => ((document.getElementById('station-map')._hoverdata || [])[0] || {})"
-        ".customdata?.[0] === site",
-        arg=site_id,
-    )
-    page.mouse.click(where[0], where[1])
+    return list(where)
 
 
 @pytest.mark.parametrize(("name", "viewport"), [("desktop", DESKTOP), ("phone", PHONE)])
