@@ -416,6 +416,7 @@ def _mount_domain_commands() -> None:
     from urbanpulse.forecast.cli import forecast_app
     from urbanpulse.indices.cli import indices_app
     from urbanpulse.privacy.cli import privacy_app
+    from urbanpulse.stream.cli import stream_app
     from urbanpulse.transit.cli import transit_app
 
     app.add_typer(indices_app, name="indices")
@@ -426,6 +427,7 @@ def _mount_domain_commands() -> None:
     app.add_typer(privacy_app, name="privacy")
     app.add_typer(keys_app, name="keys")
     app.add_typer(audit_app, name="audit")
+    app.add_typer(stream_app, name="stream")
 
 
 _mount_domain_commands()

@@ -1,0 +1,1 @@
+"""Live data in: MQTT sensor streams, HTTP pushes and GTFS-Realtime feeds into the lake."""
