@@ -10,6 +10,18 @@ import duckdb
 
 from urbanpulse.store.lake import Lake
 
+ROLLUP_COLUMNS = {
+    "site_id": "VARCHAR",
+    "metric": "VARCHAR",
+    "bucket_start": "TIMESTAMPTZ",
+    "count": "BIGINT",
+    "sum": "DOUBLE",
+    "mean": "DOUBLE",
+    "min": "DOUBLE",
+    "max": "DOUBLE",
+    "unit": "VARCHAR",
+    "month": "VARCHAR",
+}
 # Column types of each table; an empty table is a typed view with no rows.
 SCHEMAS: dict[str, dict[str, str]] = {
     "observations": {
@@ -149,6 +161,10 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "trips": "BIGINT",
         "suppressed": "BOOLEAN",
     },
+    # Aggregates of observations per site, metric and hour (UTC) or local day, by the
+    # observations partition (metric, month) they summarise: urbanpulse.store.maintenance.
+    "rollups_hourly": ROLLUP_COLUMNS,
+    "rollups_daily": ROLLUP_COLUMNS,
 }
 
 

@@ -9,6 +9,8 @@ and a re-run simply does the work again.
 Layout::
 
     <root>/_log/0000000001.json          one entry per commit: files added and removed
+    <root>/_log/0000000100.checkpoint.json   the live files as of version 100 (see below)
+    <root>/_log/_last_checkpoint         {"version": 100}: where opening starts
     <root>/_lock                         advisory write lock (one writer at a time)
     <root>/_id                           the lake's stable random id (see Lake.get_id)
     <root>/_staging/<batch>/...          files being written, not yet moved in place
@@ -17,6 +19,15 @@ Layout::
     <root>/sites/<batch>.parquet          one snapshot file, replaced on each change
     <root>/indicators/<batch>.parquet
     <root>/lines/network_id=<id>/<batch>.parquet   and the other network tables
+    <root>/rollups_hourly/metric=<m>/month=<YYYY-MM>/layer=<live|archive>/<batch>.parquet
+                                          and rollups_daily: see urbanpulse.store.maintenance
+
+Checkpoints: every ``checkpoint_interval`` versions the writer that claims the version
+also writes the live file list as of it, as Delta Lake does, so opening a lake reads the
+latest checkpoint and the few entries after it instead of replaying all history. A
+checkpoint is written to a temporary file and renamed into place, and carries a checksum
+of its content: one that cannot be read whole is ignored (the previous one, or a full
+replay, is used), since the log entries stay the truth and are never deleted.
 """
 
 from __future__ import annotations
@@ -43,7 +54,19 @@ from urbanpulse.errors import LakeError, LakeLockedError
 NETWORK_TABLES = ("networks", "lines", "line_stops", "line_service", "transfers", "service_days")
 # Smart-card taps (pseudonymised) and the public tables derived from them: urbanpulse.privacy.
 TAP_TABLES = ("taps", "tap_counts", "tap_flows")
-TABLES = ("observations", "quarantine", "sites", "indicators", *NETWORK_TABLES, *TAP_TABLES)
+# Hourly and daily aggregates of observations, kept after raw ones age out.
+ROLLUP_TABLES = ("rollups_hourly", "rollups_daily")
+TABLES = (
+    "observations",
+    "quarantine",
+    "sites",
+    "indicators",
+    *NETWORK_TABLES,
+    *TAP_TABLES,
+    *ROLLUP_TABLES,
+)
+# Versions between two checkpoints of the live file list (Delta Lake also uses 100).
+CHECKPOINT_INTERVAL = 100
 # Refusals of the disk or the folder, told in one line instead of a traceback.
 WRITE_FAILURES = {
     errno.ENOSPC: "the disk is full",
@@ -95,14 +118,25 @@ class Lake:
     ----------
     root
         Folder of the lake; created on first write.
+    checkpoint_interval
+        Write a checkpoint of the live file list at every version that is a multiple of
+        this (0: never); settings field ``lake_checkpoint_interval``.
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], *, checkpoint_interval: int = CHECKPOINT_INTERVAL
+    ) -> None:
         self.root = Path(root).resolve()
+        self.checkpoint_interval = checkpoint_interval
         self._log_dir = self.root / "_log"
         self._seen_version = 0
         self._live: dict[str, dict[str, LakeFile]] = {t: {} for t in TABLES}
+        # Entries replayed after the checkpoint the state started from (version
+        # _base_version); the older ones are read from the log only when asked for.
         self._history: list[dict[str, Any]] = []
+        self._base_version = 0
+        self._early_history: list[dict[str, Any]] | None = None
+        self._opened = False
         # API workers share one Lake across request threads; replaying the log must
         # not interleave.
         self._replay_lock = threading.Lock()
@@ -115,6 +149,9 @@ class Lake:
             return self._replay()
 
     def _replay(self) -> int:
+        if not self._opened:
+            self._opened = True
+            self._start_from_checkpoint()
         # Versions are claimed one after another with no gaps, so probing for the next
         # file costs one stat per call instead of listing the whole log folder.
         while True:
@@ -134,6 +171,21 @@ class Lake:
             lake_file = LakeFile(item["table"], item["path"], item["rows"], item["partition"])
             self._live.setdefault(lake_file.table, {})[lake_file.path] = lake_file
         self._history.append(entry)
+
+    def _start_from_checkpoint(self) -> None:
+        checkpoint = read_checkpoint(self._log_dir)
+        if checkpoint is None:
+            return
+        version, files = checkpoint
+        for lake_file in files:
+            self._live.setdefault(lake_file.table, {})[lake_file.path] = lake_file
+        self._seen_version = self._base_version = version
+
+    @property
+    def checkpoint_version(self) -> int:
+        """Version of the checkpoint this lake was opened from (0: replayed from the start)."""
+        self.refresh()
+        return self._base_version
 
     @property
     def version(self) -> int:
@@ -164,10 +216,26 @@ class Lake:
         return sorted(f.path for f in self.get_files(table))
 
     def get_history(self) -> list[dict[str, Any]]:
-        """Every commit entry, oldest first."""
+        """Every commit entry, oldest first.
+
+        Entries from before the checkpoint the lake was opened from are read from the
+        log on the first call (one file each, so it costs what opening without a
+        checkpoint did) and kept.
+        """
         with self._replay_lock:
             self._replay()
-            return list(self._history)
+            if self._early_history is None:
+                self._early_history = self._read_entries(1, self._base_version)
+            return self._early_history + self._history
+
+    def _read_entries(self, first: int, last: int) -> list[dict[str, Any]]:
+        entries = []
+        for version in range(first, last + 1):
+            with contextlib.suppress(FileNotFoundError):
+                entries.append(
+                    json.loads((self._log_dir / f"{version:010d}.json").read_text("utf-8"))
+                )
+        return entries
 
     def get_id(self) -> str:
         """A stable id of this lake, for namespaces shared by several lakes (Redis keys).
@@ -280,8 +348,27 @@ class Lake:
             _fsync_dir(self._log_dir)
             self.refresh()
             shutil.rmtree(self.root / "_staging" / commit.batch_id, ignore_errors=True)
+            if self.checkpoint_interval > 0 and version % self.checkpoint_interval == 0:
+                # The commit stands without it: a checkpoint only saves replay time.
+                with contextlib.suppress(OSError):
+                    self.write_checkpoint(version=version)
             return version
         raise LakeError("could not claim a log version after 1000 attempts")
+
+    def write_checkpoint(self, *, version: int | None = None) -> int:
+        """Write a checkpoint of the live file list and point ``_last_checkpoint`` at it.
+
+        ``version`` (default: the current one) must be the state held now; a writer that
+        has already seen later commits skips it. Returns the version checkpointed, 0 when
+        nothing was written.
+        """
+        with self._replay_lock:
+            current = self._replay()
+            if current == 0 or (version is not None and version != current):
+                return 0
+            files = [f for table in self._live.values() for f in table.values()]
+        write_checkpoint_file(self._log_dir, current, files)
+        return current
 
     def vacuum(self, *, grace: timedelta) -> list[str]:
         """Delete files no commit made visible (left by killed writers) and files that
@@ -310,12 +397,82 @@ class Lake:
     def _get_removed_since(self, since: datetime) -> set[str]:
         """Paths that commits made at or after ``since`` removed from the live set."""
         recent: set[str] = set()
-        for entry in reversed(self._history):
+        for entry in reversed(self.get_history()):
             committed = datetime.fromisoformat(entry["committed_at"])
             if committed < since:
                 break  # entries are in commit order
             recent.update(entry.get("removed", []))
         return recent
+
+
+def write_checkpoint_file(log_dir: Path, version: int, files: list[LakeFile]) -> None:
+    """Write ``<version>.checkpoint.json`` atomically, then move the pointer to it."""
+    listed = [
+        {"table": f.table, "path": f.path, "rows": f.rows, "partition": f.partition}
+        for f in sorted(files, key=lambda f: f.path)
+    ]
+    body = json.dumps(listed, ensure_ascii=False, separators=(",", ":"))
+    checkpoint = {
+        "version": version,
+        "files": listed,
+        "sha256": hashlib.sha256(body.encode("utf-8")).hexdigest(),
+        "written_at": datetime.now(UTC).isoformat(),
+    }
+    _write_atomically(log_dir / f"{version:010d}.checkpoint.json", json.dumps(checkpoint))
+    pointer = log_dir / "_last_checkpoint"
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        if int(json.loads(pointer.read_text("utf-8"))["version"]) >= version:
+            return  # a later checkpoint is already the starting point
+    _write_atomically(pointer, json.dumps({"version": version}))
+
+
+def read_checkpoint(log_dir: Path) -> tuple[int, list[LakeFile]] | None:
+    """The latest checkpoint that reads whole: (version, live files), or None.
+
+    Tries the one ``_last_checkpoint`` names, then every other from the newest, so a
+    torn or missing checkpoint or pointer costs only time, never correctness.
+    """
+    tried: set[Path] = set()
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        version = int(json.loads((log_dir / "_last_checkpoint").read_text("utf-8"))["version"])
+        path = log_dir / f"{version:010d}.checkpoint.json"
+        tried.add(path)
+        found = _read_checkpoint_file(path, version)
+        if found is not None:
+            return version, found
+    if not log_dir.is_dir():
+        return None
+    for path in sorted(log_dir.glob("*.checkpoint.json"), reverse=True):
+        if path in tried:
+            continue
+        with contextlib.suppress(ValueError):
+            version = int(path.name.split(".", 1)[0])
+            found = _read_checkpoint_file(path, version)
+            if found is not None:
+                return version, found
+    return None
+
+
+def _read_checkpoint_file(path: Path, version: int) -> list[LakeFile] | None:
+    try:
+        checkpoint = json.loads(path.read_text("utf-8"))
+        listed = checkpoint["files"]
+        body = json.dumps(listed, ensure_ascii=False, separators=(",", ":"))
+        if checkpoint["version"] != version:
+            return None
+        if hashlib.sha256(body.encode("utf-8")).hexdigest() != checkpoint["sha256"]:
+            return None
+        return [LakeFile(f["table"], f["path"], f["rows"], f["partition"]) for f in listed]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    tmp.write_text(text, "utf-8")
+    _fsync_file(tmp)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
 
 
 def get_write_failure(exc: BaseException) -> str | None:
