@@ -5,22 +5,42 @@ from __future__ import annotations
 from pathlib import Path
 
 import plotly
-from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
+from urbanpulse.web.assets import PREFIX, AssetStore
 from urbanpulse.web.pages import PAGE_ROUTERS
 from urbanpulse.web.rendering import build_templates, render_error_page
 
 STATIC_DIR = Path(__file__).parent / "static"
-# plotly.js ships inside the plotly package, so charts need no CDN and match its version.
+# The full plotly.js of the plotly package (4.8 MB), for anyone still linking it; the
+# pages load the 1.2 MB basic bundle in static/vendor (scatter and bar are all they draw).
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+# Level 6: pages and JSON are made per request, so speed matters more than the last byte.
+GZIP_LEVEL = 6
 
 
 def add_web(app: FastAPI) -> None:
-    """Add the pages, ``/static`` (our assets) and ``/vendor/plotly.min.js``."""
+    """Add the pages, ``/static`` (our assets, also under versioned URLs) and
+    ``/vendor/plotly.min.js``; responses are gzipped for browsers that accept it."""
+    assets = AssetStore(STATIC_DIR)
+    app.state.assets = assets
     app.state.templates = build_templates()
+    # {{ base }}{{ asset("commuter.js") }}: the file's versioned URL.
+    app.state.templates.env.globals["asset"] = assets.get_url
     app.state.render_error_page = render_error_page
+
+    # Two routes rather than one {name:path}: the access matrix keys routes by template.
+    @app.get(PREFIX + "/{digest}/{name}", include_in_schema=False)
+    def get_static_asset(request: Request, digest: str, name: str) -> Response:
+        return assets.build_response(request, digest, name)
+
+    @app.get(PREFIX + "/{digest}/vendor/{name}", include_in_schema=False)
+    def get_vendor_asset(request: Request, digest: str, name: str) -> Response:
+        return assets.build_response(request, digest, f"vendor/{name}")
+
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
@@ -33,3 +53,6 @@ def add_web(app: FastAPI) -> None:
 
     for router in PAGE_ROUTERS:
         app.include_router(router, include_in_schema=False)
+    # Outermost: pages, JSON and the files above leave compressed. Responses that are
+    # compressed already (the versioned assets, open-data exports) pass through as they are.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=GZIP_LEVEL)

@@ -6,6 +6,7 @@
   var pick = function (id) { return document.getElementById(id); };
   var form = pick("trip-form");
   var mapDiv = pick("station-map");
+  var charts = window.UrbanPulseCharts;
   var GREEN = "#1a7f37", GREY = "#9fb3c8", PREFERRED = "#5a6470", RED = "#c62828";
   var route = 0;
 
@@ -217,11 +218,10 @@
         text: "leave " + rec.label, showarrow: true, arrowhead: 2, ay: -28, font: { color: GREEN, size: 12 } });
     }
     var target = pick("advice-chart");
-    target.removeAttribute("data-rendered");
-    Plotly.react(target, [bars], layout, { responsive: true, displaylogo: false }).then(function () {
-      target.setAttribute("data-rendered", "true");
+    // The advice is already shown as text: the chart follows once plotly.js has arrived.
+    charts.draw(target, [bars], layout).then(function () {
       target.setAttribute("data-recommended", rec ? rec.label : "");
-    });
+    }, function (error) { target.textContent = error.message; });
   }
 
   function describeLeg(leg) {
@@ -339,10 +339,8 @@
   pick("arrive-by").addEventListener("change", toggleArriveBy);
   toggleArriveBy();
   form.addEventListener("submit", ask);
-  Plotly.newPlot(mapDiv, figure.data, figure.layout, { responsive: true, displaylogo: false, scrollZoom: false })
-    .then(function () {
+  charts.draw(mapDiv, figure.data, figure.layout, { config: { scrollZoom: false } }).then(function () {
       markChosen();
-      mapDiv.setAttribute("data-rendered", "true");
       mapDiv.on("plotly_click", function (event) {
         var point = event.points[0], cd = point && point.customdata;
         if (!Array.isArray(cd)) { return; }

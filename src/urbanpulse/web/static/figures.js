@@ -1,19 +1,22 @@
 // Draws every figure a page embeds as JSON next to its chart div (see _figure.html).
 (function () {
   "use strict";
-  var config = { responsive: true, displaylogo: false };
+  var charts = window.UrbanPulseCharts;
   document.querySelectorAll("script[data-figure-for]").forEach(function (node) {
     var target = document.getElementById(node.getAttribute("data-figure-for"));
     var figure = JSON.parse(node.textContent);
-    Plotly.newPlot(target, figure.data, figure.layout, config).then(function () {
-      target.setAttribute("data-rendered", "true");
-    });
-    // Map points carry their page's path: a click (or tap) opens it.
-    target.on("plotly_click", function (event) {
-      var url = event.points[0] && event.points[0].customdata;
-      if (typeof url === "string" && url.charAt(0) === "/") {
-        window.location.href = url;
-      }
+    var layout = figure.layout;
+    // A map (equal scales on both axes) keeps its aspect: its height follows its width.
+    var map = layout.yaxis && layout.yaxis.scaleanchor;
+    var options = map ? { heightFor: charts.mapHeight(layout.margin, 320, layout.height || 600) } : {};
+    charts.draw(target, figure.data, layout, options).then(function () {
+      // Map points carry their page's path: a click (or tap) opens it.
+      target.on("plotly_click", function (event) {
+        var url = event.points[0] && event.points[0].customdata;
+        if (typeof url === "string" && url.charAt(0) === "/") {
+          window.location.href = url;
+        }
+      });
     });
   });
   // Changing a chart option reloads the page with it; the button stays for no-JS use.

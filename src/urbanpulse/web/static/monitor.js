@@ -4,7 +4,7 @@
   "use strict";
   var data = JSON.parse(document.getElementById("monitor-data").textContent);
   var base = document.querySelector('link[rel="icon"]').getAttribute("href").replace(/\/static\/favicon\.svg$/, "");
-  var config = { responsive: true, displaylogo: false };
+  var charts = window.UrbanPulseCharts;
   var font = { family: "system-ui, -apple-system, 'Segoe UI', 'Noto Sans CJK SC', sans-serif" };
   var colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#111111"];
   var cities = {};
@@ -23,11 +23,8 @@
     Object.keys(extra || {}).forEach(function (k) { out[k] = extra[k]; });
     return out;
   }
-  function draw(id, traces, lay) {
-    var target = $(id);
-    return Plotly.react(target, traces, lay, config).then(function () {
-      target.setAttribute("data-rendered", "true");
-    });
+  function draw(id, traces, lay, options) {
+    return charts.draw($(id), traces, lay, options);
   }
   function fill(select, options, chosen) {
     select.innerHTML = "";
@@ -38,13 +35,35 @@
       select.appendChild(opt);
     });
   }
-  function getJSON(path) {
-    return fetch(base + path, { headers: { Accept: "application/json" } }).then(function (r) {
-      return r.json().then(function (body) {
-        if (!r.ok) { throw new Error(body.error ? body.error.message : r.statusText); }
+  // A failed request says why: the API's own message, the status, or no connection.
+  function getJSON(path, signal) {
+    return fetch(base + path, { headers: { Accept: "application/json" }, signal: signal }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (!r.ok) {
+          throw new Error(body.error ? body.error.message : "the server answered " + r.status + " " + r.statusText);
+        }
         return body;
       });
+    }, function (err) {
+      if (err.name === "AbortError") { throw err; }
+      throw new Error("the server could not be reached");
     });
+  }
+  // Old results must not pass for the answer to a request that failed: clear them.
+  function clearChart(id) {
+    var target = $(id);
+    if (window.Plotly && target._fullLayout) { window.Plotly.purge(target); }
+    target.removeAttribute("data-rendered");
+    target.hidden = true;
+  }
+  function failure(node, what, err) {
+    node.textContent = what + " could not be loaded: " + err.message + ".";
+    node.classList.add("error");
+    node.setAttribute("role", "alert");
+  }
+  function success(node) {
+    node.classList.remove("error");
+    node.removeAttribute("role");
   }
   function fmt(v, digits) { return v === null || v === undefined ? "–" : Number(v).toFixed(digits); }
   function esc(text) { var d = document.createElement("div"); d.textContent = String(text); return d.innerHTML; }
@@ -67,7 +86,10 @@
   $("series-city").addEventListener("change", drawSeries);
   $("series-kind").addEventListener("change", drawSeries);
 
-  // Map: lon/lat scatter with true proportions, like the home page.
+  // Map: lon/lat scatter with true proportions, like the home page; its height follows
+  // its width, so all 13 cities stay in view at any width and after any rotation.
+  var mapMargin = { l: 48, r: 12, t: 16, b: 40 };
+  var mapClicks = false;
   function drawMap() {
     var code = $("map-code").value, year = Number($("map-year").value);
     var k = data.years.indexOf(year);
@@ -81,13 +103,18 @@
       marker: { size: 20, color: values, colorscale: "Viridis", cmin: 0, cmax: 100,
         line: { color: "#333", width: 1 }, colorbar: { title: { text: "Score" }, thickness: 12 } },
       hovertemplate: "%{text}<br>" + names[code] + " " + year + ": %{marker.color:.1f}<extra></extra>",
-    }], layout(560, { showlegend: false,
+    }], layout(560, { showlegend: false, margin: mapMargin,
       xaxis: { title: { text: "Longitude (°E)" }, zeroline: false, constrain: "domain" },
       yaxis: { title: { text: "Latitude (°N)" }, zeroline: false, constrain: "domain",
-        scaleanchor: "x", scaleratio: 1 / Math.cos(midLat * Math.PI / 180) } })).then(function () {
+        scaleanchor: "x", scaleratio: 1 / Math.cos(midLat * Math.PI / 180) } }),
+      { heightFor: charts.mapHeight(mapMargin, 320, 640) }).then(function () {
+      if (mapClicks) { return; }
+      mapClicks = true;
       $("chart-map").on("plotly_click", function (event) {
         var point = event.points[0];
-        if (point) { showTrace({ region: point.customdata, year: year, code: code, kind: "score" }); }
+        if (point) {
+          showTrace({ region: point.customdata, year: Number($("map-year").value), code: $("map-code").value, kind: "score" });
+        }
       });
     });
   }
@@ -104,13 +131,19 @@
     if (mode === "cities") {
       var chosen = Array.prototype.filter.call($("coupling-cities").options, function (o) { return o.selected; })
         .map(function (o) { return o.value; });
-      if (chosen.length < 2) { $("coupling-band").textContent = "Choose at least two cities."; return; }
+      if (chosen.length < 2) {
+        clearChart("chart-coupling");
+        $("coupling-band").textContent = "Choose at least two cities.";
+        return;
+      }
       path = "/api/monitor/coupling?cities=" + chosen.join(",");
     } else {
       path = "/api/monitor/coupling?city=" + $("coupling-city").value;
     }
     getJSON(path).then(function (body) {
       var rows = body.items, last = rows[rows.length - 1];
+      success($("coupling-band"));
+      $("chart-coupling").hidden = false;
       $("coupling-band").innerHTML = last.year + ": D = <strong>" + fmt(last.coordination, 3) +
         "</strong>, <strong>" + esc(last.band) + "</strong> (C = " + fmt(last.coupling, 3) + ", T = " + fmt(last.development, 3) + ")";
       var x = rows.map(function (r) { return r.year; });
@@ -122,7 +155,10 @@
         { x: x, y: rows.map(function (r) { return r.development; }), name: "T development", mode: "lines", line: { color: "#2ca02c", dash: "dash" } },
       ], layout(380, { yaxis: { range: [0, 1.02], dtick: 0.1, title: { text: "0–1" } }, xaxis: { dtick: 1 },
         margin: { l: 48, r: 12, t: 40, b: 40 } }));
-    }).catch(function (err) { $("coupling-band").textContent = err.message; });
+    }).catch(function (err) {
+      clearChart("chart-coupling");
+      failure($("coupling-band"), "The coupling coordination", err);
+    });
   }
   ["coupling-mode", "coupling-cities", "coupling-city"].forEach(function (id) {
     $(id).addEventListener("change", drawCoupling);
@@ -175,9 +211,9 @@
     if (zero) { $("whatif-status").textContent = "At least one concept needs a weight above 0."; return; }
     if (pending) { pending.abort(); }
     pending = new AbortController();
-    fetch(base + "/api/monitor/what-if?year=" + year + "&" + query, { signal: pending.signal })
-      .then(function (r) { return r.json(); })
+    getJSON("/api/monitor/what-if?year=" + year + "&" + query, pending.signal)
       .then(function (body) {
+        success($("whatif-status"));
         var intervals = {};
         data.ranks.forEach(function (r) {
           if (r.year === year) { intervals[r.region_code] = Math.round(r.rank_p05) + "–" + Math.round(r.rank_p95); }
@@ -190,7 +226,16 @@
         renderRanking(year, items);
         var moved = items.filter(function (r) { return r.rank_shift !== 0; }).length;
         $("whatif-status").textContent = moved ? moved + " cities change rank." : "No rank changes.";
-      }).catch(function (err) { if (err.name !== "AbortError") { $("whatif-status").textContent = err.message; } });
+      }).catch(function (err) {
+        if (err.name === "AbortError") { return; }
+        // The what-if column would still show the ranks of the previous weights.
+        document.querySelectorAll("#ranking-table td.whatif-rank").forEach(function (td) {
+          td.textContent = "–";
+          td.className = "num whatif-rank";
+          td.removeAttribute("title");
+        });
+        failure($("whatif-status"), "The what-if ranks", err);
+      });
   }
   sliders.forEach(function (s) { s.addEventListener("input", updateRanking); });
   $("ranking-year").addEventListener("change", updateRanking);
@@ -203,8 +248,9 @@
   function showTrace(q) {
     var path = "/api/monitor/trace?region=" + q.region + "&year=" + q.year + "&code=" + q.code + "&kind=" + (q.kind || "score");
     $("trace-body").innerHTML = '<p class="note">Loading…</p>';
+    success($("trace-body"));
     getJSON(path).then(function (body) { renderTrace(body.trace, body.kind); })
-      .catch(function (err) { $("trace-body").textContent = err.message; });
+      .catch(function (err) { failure($("trace-body"), "Where this number comes from", err); });
     $("trace").scrollIntoView({ behavior: "smooth", block: "start" });
   }
   function renderTrace(t, kind) {

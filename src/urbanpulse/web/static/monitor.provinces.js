@@ -7,7 +7,7 @@
   var node = document.getElementById("provinces-data");
   if (!node) { return; }
   var data = JSON.parse(node.textContent);
-  var config = { responsive: true, displaylogo: false };
+  var charts = window.UrbanPulseCharts;
   var font = { family: "system-ui, -apple-system, 'Segoe UI', 'Noto Sans CJK SC', sans-serif" };
   var colours = { "110000": "#c0392b", "120000": "#2471a3", "130000": "#1e8449" };
   var areas = {};
@@ -24,10 +24,7 @@
     return out;
   }
   function draw(id, traces, lay) {
-    var target = $(id);
-    return Plotly.react(target, traces, lay, config).then(function () {
-      target.setAttribute("data-rendered", "true");
-    });
+    return charts.draw($(id), traces, lay);
   }
 
   function drawValues(code) {

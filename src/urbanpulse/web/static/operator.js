@@ -7,25 +7,55 @@
   var lines = JSON.parse(document.getElementById("lines-data").textContent);
   var trip = JSON.parse(document.getElementById("default-trip").textContent);
   var pick = function (id) { return document.getElementById(id); };
-  var config = { responsive: true, displaylogo: false };
+  var charts = window.UrbanPulseCharts;
   var margin = { l: 52, r: 8, t: 16, b: 48 };
 
+  // A failed request says why: the API's own message, the status, or no connection.
   function getJson(path) {
     return fetch(base + path, { headers: { Accept: "application/json" } }).then(function (r) {
-      return r.json().then(function (body) {
-        if (!r.ok) { throw new Error(body.error ? body.error.message : "request failed"); }
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (!r.ok) {
+          throw new Error(body.error ? body.error.message : "the server answered " + r.status + " " + r.statusText);
+        }
         return body;
       });
-    });
+    }, function () { throw new Error("the server could not be reached"); });
   }
 
   function plot(id, traces, layout) {
     var target = pick(id);
     target.hidden = false;
+    return charts.draw(target, traces, layout);
+  }
+
+  // What was shown for the previous station or line must not pass for the answer to a
+  // request that failed: charts and tables are cleared and the message says why.
+  function clearChart(id) {
+    var target = pick(id);
+    if (window.Plotly && target._fullLayout) { window.Plotly.purge(target); }
     target.removeAttribute("data-rendered");
-    return Plotly.react(target, traces, layout, config).then(function () {
-      target.setAttribute("data-rendered", "true");
-    });
+    target.hidden = true;
+  }
+  function tell(id, message) {
+    var node = pick(id);
+    node.textContent = message;
+    node.hidden = !message;
+    if (message) { node.setAttribute("role", "alert"); } else { node.removeAttribute("role"); }
+  }
+  function failAccuracy(error) {
+    var message = "Forecast accuracy for this station could not be loaded: " + error.message + ".";
+    clearChart("accuracy-chart");
+    clearChart("error-chart");
+    pick("error-rows").replaceChildren();
+    tell("accuracy-empty", message);
+    tell("error-empty", message);
+  }
+  function failEffect(error) {
+    clearChart("effect-chart");
+    pick("effect-empty").hidden = true;
+    pick("effect-summary").textContent = "The effect of advice on this line could not be loaded: " +
+      error.message + ".";
+    pick("effect-summary").setAttribute("role", "alert");
   }
 
   function fillStations(chosen) {
@@ -57,10 +87,11 @@
     var unit = data.value_label;
     var hover = "%{x}: %{y:" + (data.aggregation === "sum" ? ".0f" : ".2f") + "} " + unit +
       "<extra>%{fullData.name}</extra>";
-    pick("accuracy-empty").hidden = data.items.length > 0;
+    tell("accuracy-empty", data.items.length ? "" : "Too little history before " + data.day + " to forecast it.");
+    pick("accuracy-empty").removeAttribute("role");
+    tell("error-empty", "");
     if (!data.items.length) {
-      pick("accuracy-empty").textContent = "Too little history before " + data.day + " to forecast it.";
-      pick("accuracy-chart").hidden = true;
+      clearChart("accuracy-chart");
     } else {
       plot("accuracy-chart", [
         { x: x, y: col("p10"), mode: "lines", line: { width: 0 }, hoverinfo: "skip", showlegend: false },
@@ -97,6 +128,7 @@
   }
 
   function drawEffect(data) {
+    pick("effect-summary").removeAttribute("role");
     pick("effect-source").textContent = data.source +
       " Advised requests are counted at their preferred slot; moved ones also where they were sent.";
     var asked = data.advised + data.holdout;
@@ -133,18 +165,17 @@
          legend: { orientation: "h", y: -0.3 } });
   }
 
+  var asked = 0;
   function show(event) {
     if (event) { event.preventDefault(); }
     var site = pick("site").value, line = pick("line").value, day = pick("day").value;
     var query = "site_id=" + encodeURIComponent(site) + (day ? "&day=" + day : "");
-    getJson("/api/operator/accuracy?" + query).then(drawAccuracy).catch(function (error) {
-      pick("accuracy-chart").hidden = true;
-      pick("accuracy-empty").textContent = error.message;
-      pick("accuracy-empty").hidden = false;
-    });
+    // Only the latest request may draw: an older one answering late would show another station.
+    var mine = ++asked;
+    var latest = function (draw) { return function (body) { if (mine === asked) { draw(body); } }; };
+    getJson("/api/operator/accuracy?" + query).then(latest(drawAccuracy), latest(failAccuracy));
     getJson("/api/operator/effect?line_id=" + encodeURIComponent(line) + "&day=" + planningDay)
-      .then(drawEffect)
-      .catch(function (error) { pick("effect-summary").textContent = error.message; });
+      .then(latest(drawEffect), latest(failEffect));
   }
 
   fillStations(trip.origin);
