@@ -31,6 +31,38 @@ class Settings(BaseSettings):
             "since a reader that listed them before may still be reading them."
         ),
     )
+    lake_checkpoint_interval: int = Field(
+        default=100,
+        ge=0,
+        description=(
+            "Every this many commits the lake writes a checkpoint of its live files, so "
+            "opening it reads the checkpoint and the commits after it (0: never)."
+        ),
+    )
+    lake_compact_min_files: int = Field(
+        default=8,
+        ge=2,
+        description=(
+            "'lake compact' and live ingest rewrite an observations partition (metric, "
+            "month) as few files sorted by site and time once it holds this many files."
+        ),
+    )
+    lake_retention: bool = Field(
+        default=True,
+        description=(
+            "Remove raw observations older than lake_raw_retention_days, keeping their "
+            "hourly and daily rollups ('lake retain' and live ingest's maintenance)."
+        ),
+    )
+    lake_raw_retention_days: float = Field(
+        default=400.0,
+        gt=0.0,
+        description=(
+            "Days of raw observations kept, counted back from a metric's newest "
+            "observation (or now, if earlier); whole older months leave once rolled up. "
+            "400 keeps a year and the same season of the year before for forecasts."
+        ),
+    )
     holiday_country: str = Field(
         default="CN",
         description="Country whose public-holiday calendar defines day types in profiles.",
