@@ -212,3 +212,11 @@ class Settings(BaseSettings):
         default=None,
         description="The identity provider's JWKS as a file, for offline deployments.",
     )
+    live_stale_after_s: float = Field(
+        default=600.0,
+        gt=0.0,
+        description=(
+            "The live crowding view calls a line section's feed stale when its newest "
+            "reading is older than this many seconds (twice the demo's 5-minute step)."
+        ),
+    )
