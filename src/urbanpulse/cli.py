@@ -44,9 +44,9 @@ def _settings(lake: Path | None = None) -> Settings:
 
 
 def _open_lake(lake: Path | None):
-    from urbanpulse.store import Lake
+    from urbanpulse.store.maintenance import open_lake
 
-    return Lake(_settings(lake).lake_path)
+    return open_lake(_settings(lake))
 
 
 @contextmanager
@@ -287,7 +287,10 @@ def lake_info(lake: Path | None = LAKE_OPTION) -> None:
     from urbanpulse.store.lake import TABLES
 
     opened = _open_lake(lake)
-    table = Table(title=f"Lake {opened.root} (version {opened.version})")
+    table = Table(
+        title=f"Lake {opened.root} (version {opened.version}, "
+        f"opened from checkpoint {opened.checkpoint_version or 'none'})"
+    )
     for column in ("table", "files", "rows"):
         table.add_column(column, justify="right" if column != "table" else "left")
     for name in TABLES:
@@ -331,6 +334,102 @@ def lake_vacuum(lake: Path | None = LAKE_OPTION) -> None:
         f"removed {len(removed):,} unpublished or replaced files "
         f"(files replaced less than {minutes:g} minutes ago are kept)"
     )
+
+
+@lake_app.command("compact")
+def lake_compact(
+    min_files: int | None = typer.Option(
+        None,
+        "--min-files",
+        help="Compact a partition once it has this many files \\[default: URBANPULSE_LAKE_COMPACT_MIN_FILES or 8].",
+    ),
+    sort_all: bool = typer.Option(
+        False, "--all", help="Also rewrite partitions of few files that are not sorted yet."
+    ),
+    lake: Path | None = LAKE_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Rewrite partitions of many small observation files as few sorted ones.
+
+    Each partition (metric, month) is rewritten sorted by site and time, so one site's
+    range reads few row groups. Runs beside writers: files appended meanwhile are kept
+    for the next run."""
+    from dataclasses import asdict
+
+    from urbanpulse.store.compaction import compact_observations
+
+    settings = _settings(lake)
+    with _product_errors():
+        opened = _open_lake(lake)
+        with _progress_bar("compacting partitions") as report:
+            summary = compact_observations(
+                opened,
+                min_files=min_files or settings.lake_compact_min_files,
+                sort_all=sort_all,
+                progress=report,
+            )
+    if as_json:
+        console.print_json(json.dumps(asdict(summary)))
+        return
+    console.print(
+        f"compacted {summary.partitions:,} partitions: {summary.files_removed:,} files into "
+        f"{summary.files_added:,}, {summary.rows:,} rows sorted by site and time "
+        f"({summary.seconds:.1f} s); {summary.partitions_changed_meanwhile:,} changed "
+        "meanwhile and were left for the next run"
+    )
+
+
+@lake_app.command("retain")
+def lake_retain(
+    days: float | None = typer.Option(
+        None,
+        "--days",
+        help="Days of raw observations to keep \\[default: URBANPULSE_LAKE_RAW_RETENTION_DAYS or 400].",
+    ),
+    lake: Path | None = LAKE_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Roll up observations by hour and day, then remove raw months past the retention.
+
+    Age counts back from each metric's newest observation; a month leaves only in the
+    commit that keeps its committed hourly and daily rollups."""
+    from dataclasses import asdict
+
+    from urbanpulse.store.retention import compute_rollups, retain_observations
+
+    settings = _settings(lake)
+    if not settings.lake_retention and days is None:
+        err_console.print(
+            "retention is off (URBANPULSE_LAKE_RETENTION=false); pass --days to run it once"
+        )
+        raise typer.Exit(code=2)
+    with _product_errors():
+        opened = _open_lake(lake)
+        rolled = compute_rollups(opened, timezone=settings.local_timezone)
+        summary = retain_observations(
+            opened,
+            raw_days=days or settings.lake_raw_retention_days,
+            timezone=settings.local_timezone,
+        )
+    if as_json:
+        console.print_json(json.dumps({**asdict(summary), "partitions_rolled_up": rolled}))
+        return
+    removed = ", ".join(summary.partitions_removed) or "none"
+    console.print(
+        f"rolled up {rolled + summary.partitions_rolled_up:,} partitions; removed "
+        f"{summary.rows_removed:,} raw observations of months past the retention ({removed}); "
+        "their hourly and daily rollups stay"
+    )
+
+
+@lake_app.command("checkpoint")
+def lake_checkpoint(lake: Path | None = LAKE_OPTION) -> None:
+    """Write a checkpoint of the live files now, so opening the lake starts from it."""
+    with _product_errors():
+        opened = _open_lake(lake)
+        with opened.write_lock():
+            version = opened.write_checkpoint()
+    console.print(f"checkpoint written at version {version:,}" if version else "the lake is empty")
 
 
 # -- demo and web app ---------------------------------------------------------------------------
