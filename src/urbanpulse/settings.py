@@ -220,3 +220,12 @@ class Settings(BaseSettings):
             "reading is older than this many seconds (twice the demo's 5-minute step)."
         ),
     )
+    live_stream_max_s: float = Field(
+        default=300.0,
+        ge=0.0,
+        description=(
+            "Longest life of one /api/live/stream connection; browsers reconnect by "
+            "themselves, and proxies drop idle long-lived connections anyway. 0: the "
+            "stream sends the current snapshot and ends."
+        ),
+    )
