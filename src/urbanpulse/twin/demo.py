@@ -83,6 +83,7 @@ def build_demo(
     end: date | None = None,
     progress: Progress | None = None,
     drop_dir: Path | None = None,
+    compact: bool = True,
 ) -> DemoSummary:
     """Generate the synthetic Jing-Jin-Ji city cluster and write it into ``lake``.
 
@@ -106,6 +107,9 @@ def build_demo(
     drop_dir
         Where the drop file is written (default: a folder beside the lake,
         ``<lake>-demo-drop``).
+    compact
+        Sort and compact the observations at the end (off only to measure the
+        layout that plain ingest leaves, as bench/lake.py does).
 
     Returns
     -------
@@ -149,8 +153,9 @@ def build_demo(
     _append_by_metric(lake, direct, summary, info)
     summary.observations_by_metric = _count_by(direct, "metric")
     report("sorting observations for fast reads", 6, _STEPS)
-    # One sorted file per partition: a site's week then reads one or two row groups.
-    compact_observations(lake, min_files=2, sort_all=True)
+    if compact:
+        # One sorted file per partition: a site's week then reads one or two row groups.
+        compact_observations(lake, min_files=2, sort_all=True)
     summary.seconds = round(clock.perf_counter() - started, 2)
     report("done", _STEPS, _STEPS)
     return summary
