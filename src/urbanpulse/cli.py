@@ -454,6 +454,7 @@ def demo(
 
     Everything the demo generates is labelled synthetic, in the data and on every page.
     """
+    from urbanpulse.indices.extract import write_province_extract
     from urbanpulse.twin import build_demo, is_demo_built
 
     settings = _settings(lake)
@@ -467,6 +468,10 @@ def demo(
     with _product_errors():
         if is_demo_built(opened):
             console.print(f"demo city cluster already in {opened.root}")
+            # A demo built before the package shipped real statistics gets them now.
+            added = write_province_extract(opened)
+            if added:
+                console.print(f"added {added:,} real provincial statistics (NBS, census)")
         else:
             with _progress_bar("building demo city cluster") as report:
                 summary = build_demo(
@@ -477,7 +482,9 @@ def demo(
                 f"{summary.observations_stored:,} observations from {summary.first_day} to "
                 f"{summary.last_day}, {summary.indicators:,} yearly indicator values, "
                 f"{sum(summary.quarantined.values()):,} bad rows in quarantine "
-                f"({summary.seconds:.0f} s). All of it is synthetic."
+                f"({summary.seconds:.0f} s). All of it is synthetic, except "
+                f"{summary.real_province_values:,} real provincial statistics (NBS via "
+                "techme, census; MIT), shown apart on /monitor."
             )
     if serve_app:
         _serve(settings)

@@ -67,6 +67,7 @@ def test_provinces_are_real_with_ratios_ranking_and_sources(
         "value": pytest.approx(6.6),
         "source": "test RDIntense",
         "vintage": "t-1",
+        "licence": "",  # neither techme's nor the census's
     }
     assert [r["region_code"] for r in body["ranking"]["items"]] == [
         "110000",

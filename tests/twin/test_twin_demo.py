@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from urbanpulse.indices.provinces import INDICATORS as PROVINCE_INDICATORS
 from urbanpulse.ingest import read_mapping
 from urbanpulse.store import Lake, read_indicators, read_observations, read_quarantine, read_sites
 from urbanpulse.twin import (
@@ -37,9 +38,14 @@ def test_build_demo_fills_the_lake_and_says_it_is_synthetic(
     assert (
         set(sites["city_code"]) == set(summary.sites_by_city) and len(summary.sites_by_city) == 13
     )
-    indicators = read_indicators(lake)
-    assert len(indicators) == summary.indicators and indicators["synthetic"].all()
+    everything = read_indicators(lake)
+    indicators = everything[everything["synthetic"]]
+    assert len(indicators) == summary.indicators
     assert (indicators["source"] == SOURCE).all()
+    # The only measured values: the real provincial statistics shipped with the package.
+    real = everything[~everything["synthetic"]]
+    assert len(real) == summary.real_province_values > 700
+    assert set(real["indicator"]) <= set(PROVINCE_INDICATORS)
     assert (
         summary.observations_stored
         == summary.observations_generated
@@ -79,7 +85,8 @@ def test_building_twice_stores_nothing_new(built: tuple[Lake, DemoSummary, list[
     after = read_quarantine(lake)
     pd.testing.assert_frame_equal(before, after)
     assert len(read_sites(lake)) == first.sites
-    assert len(read_indicators(lake)) == first.indicators
+    assert len(read_indicators(lake)) == first.indicators + first.real_province_values
+    assert again.real_province_values == 0
 
 
 def test_shipped_mapping_file_matches_the_demo_mapping() -> None:

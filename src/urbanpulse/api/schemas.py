@@ -482,10 +482,13 @@ class ProvincesPublic(BaseModel):
     years: list[int]
     vintages: list[str] = Field(description="Releases the figures come from, e.g. 'techme-2024'.")
     sources: list[str] = Field(description="Every source table (and population basis) used.")
+    licences: list[str] = Field(
+        default_factory=list, description="Licences of the sources (both MIT), with their authors."
+    )
     areas: list[dict[str, str]] = Field(description="region_code, name_zh, name_en of the three.")
     indicators: list[dict[str, Any]] = Field(
         description="code, name, concept, unit, year (latest), values ({region_code: {value, "
-        "source, vintage}}), ratio_text ('a : b : 1', Beijing : Tianjin : Hebei), "
+        "source, vintage, licence}}), ratio_text ('a : b : 1', Beijing : Tianjin : Hebei), "
         "first_ratio_year, first_ratio_text."
     )
     series: dict[str, dict[str, dict[str, list[Any]]]] = Field(
@@ -496,7 +499,7 @@ class ProvincesPublic(BaseModel):
     )
     ranking: dict[str, Any] = Field(
         description="indicator, name, year and items (rank, region_code, name_zh, name_en, "
-        "value, unit, source, vintage): all provinces on R&D intensity, highest first."
+        "value, unit, source, vintage, licence): all provinces on R&D intensity, highest first."
     )
     unsupplied: list[dict[str, str]] = Field(
         description="code, name, concept, reason: framework indicators the data cannot supply."

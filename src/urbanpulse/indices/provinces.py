@@ -81,7 +81,12 @@ INDICATORS: dict[str, tuple[str, str]] = {
     "tech_contracts_net_outflow": ("Net technology-contract outflow", "openness"),
     "tech_contracts_out_in_ratio": ("Technology contracts sold / bought", "openness"),
     "education_spending_per_capita": ("Public education spending per resident", "sharing"),
+    "residents_census": ("Permanent residents (census)", "population"),
 }
+RESIDENTS = "residents_census"
+# Licences of the two sources (see indices/data/LICENSES.txt), told apart by the source text.
+TECHME_LICENCE = "MIT licence: techme (Hu Huaping)"
+CENSUS_LICENCE = "MIT licence: china-census-city (Lei Dong)"
 
 _BASIS = {
     "census": "census count",
@@ -212,9 +217,9 @@ def build_province_summary(lake: Lake, *, framework: Framework | None = None) ->
     Returns
     -------
     dict
-        synthetic (always False), version, years, vintages, sources, areas (the three
-        Jing-Jin-Ji areas), indicators (per indicator: latest year, the three values
-        with source and vintage, ratio_text and the first year's ratio for the trend),
+        synthetic (always False), version, years, vintages, sources, licences, areas
+        (the three Jing-Jin-Ji areas), indicators (per indicator: latest year, the three
+        values with source, vintage and licence, ratio_text and the first year's ratio for the trend),
         series ({indicator: {region_code: {years, values}}} for the three), ratios
         (indicator, year, beijing, tianjin, hebei, ratio_text), ranking (all provinces
         on R&D intensity in its latest year) and unsupplied (code, name, concept,
@@ -235,6 +240,7 @@ def build_province_summary(lake: Lake, *, framework: Framework | None = None) ->
         "years": sorted(int(y) for y in table["year"].unique()),
         "vintages": sorted(str(v) for v in table["vintage"].dropna().unique()),
         "sources": sorted(str(s) for s in table["source"].dropna().unique()),
+        "licences": sorted({get_licence(str(s)) for s in table["source"].dropna()} - {""}),
         "areas": [_get_area(code) for code in JJJ],
         "indicators": [_build_indicator(table, ratios, code) for code in _present(table)],
         "series": {code: _build_series(table, code) for code in _present(table)},
@@ -242,6 +248,13 @@ def build_province_summary(lake: Lake, *, framework: Framework | None = None) ->
         "ranking": _build_ranking(table, RANKED),
         "unsupplied": _build_unsupplied(set(table["indicator"]), framework),
     }
+
+
+def get_licence(source: str) -> str:
+    """The licence of a value from its source text: techme's, the census's, or both (a
+    value per resident uses both)."""
+    parts = [TECHME_LICENCE] if "techme" in source else []
+    return "; ".join([*parts, CENSUS_LICENCE] if "census" in source else parts)
 
 
 def _present(table: pd.DataFrame) -> list[str]:
@@ -266,6 +279,7 @@ def _build_indicator(table: pd.DataFrame, ratios: pd.DataFrame, code: str) -> di
             "value": float(current.at[area, "value"]),
             "source": str(current.at[area, "source"]),
             "vintage": str(current.at[area, "vintage"]),
+            "licence": get_licence(str(current.at[area, "source"])),
         }
         for area in JJJ
         if area in current.index
@@ -310,6 +324,7 @@ def _build_ranking(table: pd.DataFrame, code: str) -> dict[str, Any]:
             "unit": str(r.unit),
             "source": str(r.source),
             "vintage": str(r.vintage),
+            "licence": get_licence(str(r.source)),
         }
         for rank, r in enumerate(rows.itertuples(), start=1)
     ]
