@@ -48,7 +48,7 @@ def _hourly_truth(rows: list[tuple[str, int, float]]) -> dict[tuple[str, datetim
 
 
 def _hourly(lake: Lake) -> dict[tuple[str, datetime], tuple]:
-    table = read_rollups(lake, "pm25", grain="hour").to_pylist()
+    table = read_rollups(lake, "pm25", grain="hourly").to_pylist()
     return {
         (r["site_id"], r["bucket_start"]): (r["count"], round(r["sum"], 6), r["min"], r["max"])
         for r in table
@@ -56,7 +56,7 @@ def _hourly(lake: Lake) -> dict[tuple[str, datetime], tuple]:
 
 
 def _daily_totals(lake: Lake) -> tuple[int, float]:
-    table = read_rollups(lake, "pm25", grain="day").to_pylist()
+    table = read_rollups(lake, "pm25", grain="daily").to_pylist()
     return sum(r["count"] for r in table), round(sum(r["sum"] for r in table), 6)
 
 
@@ -218,7 +218,7 @@ def test_read_rollups_has_exactly_its_columns_and_refuses_other_grains(tmp_path:
     lake = Lake(tmp_path / "lake")
     append_observations(lake, _batch([("a", h, 1.0) for h in range(48)]))
     compute_rollups(lake, timezone=TZ)
-    daily = read_rollups(lake, "pm25", grain="day", site_ids=["a"])
+    daily = read_rollups(lake, "pm25", grain="daily", site_ids=["a"])
     assert daily.column_names == ROLLUP_COLUMNS
     # Local days of Asia/Shanghai start at 16:00 UTC the day before.
     assert {ts.hour for ts in daily.column("bucket_start").to_pylist()} == {16}

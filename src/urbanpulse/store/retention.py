@@ -43,7 +43,7 @@ from urbanpulse.store.engine import SCHEMAS, connect, scan_sql
 from urbanpulse.store.lake import Commit, Lake, LakeFile, new_batch_id, partition_of
 from urbanpulse.store.queries import get_month_range, get_months, get_reader
 
-GRAINS = {"hour": "rollups_hourly", "day": "rollups_daily"}
+GRAINS = {"hourly": "rollups_hourly", "daily": "rollups_daily"}
 # Parquet footer key of a rollup file: the raw files it covers and the day's time zone.
 ROLLUP_KEY = "urbanpulse.rollup"
 
@@ -166,7 +166,7 @@ def read_rollups(
     lake: Lake,
     metric: str,
     *,
-    grain: str = "hour",
+    grain: str = "hourly",
     site_ids: Sequence[str] | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
