@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from urbanpulse.store.compaction import compact_observations
 from urbanpulse.store.engine import SCHEMAS, connect, refresh_views, scan_sql
 from urbanpulse.store.lake import Commit, Lake, LakeFile, new_batch_id
 from urbanpulse.store.queries import (
@@ -17,6 +18,7 @@ from urbanpulse.store.queries import (
     read_quarantine,
     read_sites,
 )
+from urbanpulse.store.retention import compute_rollups, read_rollups, retain_observations
 from urbanpulse.store.tables import read_table, write_new_observations, write_table_file
 from urbanpulse.store.writes import append_observations, upsert_indicators, upsert_sites
 
@@ -26,6 +28,8 @@ __all__ = [
     "Lake",
     "LakeFile",
     "append_observations",
+    "compact_observations",
+    "compute_rollups",
     "connect",
     "get_metrics",
     "get_months",
@@ -38,9 +42,11 @@ __all__ = [
     "read_observation_page",
     "read_observations",
     "read_quarantine",
+    "read_rollups",
     "read_sites",
     "read_table",
     "refresh_views",
+    "retain_observations",
     "scan_sql",
     "upsert_indicators",
     "upsert_sites",
