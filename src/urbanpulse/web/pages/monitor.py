@@ -112,6 +112,7 @@ def _build_context(monitor: LakeMonitor) -> dict[str, Any]:
             c["code"]: float(wide.at[row["region_code"], c["code"]]) for c in concepts
         }
     ratios = result.area_ratios[result.area_ratios["year"] == latest]
+    top = max(rows, key=lambda r: r["base_year_index"], default=None)
     return {
         "year": latest,
         "years": years,
@@ -120,10 +121,33 @@ def _build_context(monitor: LakeMonitor) -> dict[str, Any]:
         "concepts": concepts,
         "index_name": str(fw.get_node(fw.root)["name"]),
         "ranking": rows,
+        # The highest base-year index this year, which the page explains.
+        "index_top": top,
         "ratios": [
-            {**r, "name": str(fw.get_node(r["indicator"])["name"])} for r in get_records(ratios)
+            {
+                **r,
+                "name": str(fw.get_node(r["indicator"])["name"]),
+                "unit": get_per_resident_unit(fw.get_node(r["indicator"])),
+            }
+            for r in get_records(ratios)
         ],
     }
+
+
+# Multipliers written into raw units ("100 million yuan"), longest first.
+_MULTIPLIERS = (("100 million ", 1e8), ("10,000 ", 1e4), ("1,000 ", 1e3))
+
+
+def get_per_resident_unit(node: Any) -> str:
+    """The unit of a per-resident value: the framework node's raw unit times its scale
+    per resident ("10,000 yuan" x 10,000 -> "yuan per resident", "patents" x 10,000 ->
+    "patents per 10,000 residents")."""
+    unit, scale = str(node["unit"] or ""), float(node["scale"] or 1)
+    for prefix, factor in _MULTIPLIERS:
+        if unit.startswith(prefix):
+            unit, scale = unit.removeprefix(prefix), scale / factor
+            break
+    return f"{unit} per resident" if scale == 1 else f"{unit} per {scale:,.0f} residents"
 
 
 def _get_disparity_labels(monitor: LakeMonitor) -> dict[str, str]:
