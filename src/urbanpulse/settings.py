@@ -71,6 +71,22 @@ class Settings(BaseSettings):
         default="Asia/Shanghai",
         description="Time zone in which day types and periods are computed.",
     )
+    engine: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description=(
+            "Engine that answers the store's questions (profiles, period aggregates, "
+            "panels, rollups): 'duckdb' embedded, or 'spark' for lakes past one machine "
+            '(pip install "urbanpulse[spark]"). The CLI\'s --engine sets it too.'
+        ),
+    )
+    spark_master: str = Field(
+        default="local[*]",
+        description="Spark master of the Spark engine: local[*] on this machine or spark://host:7077.",
+    )
+    spark_remote: str | None = Field(
+        default=None,
+        description="Spark Connect URL (sc://host:15002); when set, used instead of spark_master.",
+    )
     host: str = Field(default="127.0.0.1", description="Address the web app listens on.")
     port: int = Field(default=8000, description="Port the web app listens on.")
     demo_seed: int = Field(default=2026, description="Seed of the synthetic demo city cluster.")
