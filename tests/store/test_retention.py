@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -60,7 +61,7 @@ def _daily_totals(lake: Lake) -> tuple[int, float]:
     return sum(r["count"] for r in table), round(sum(r["sum"] for r in table), 6)
 
 
-def _raw_keys(lake: Lake) -> list[tuple[str, object, float]]:
+def _raw_keys(lake: Lake) -> list[tuple[str, Any, float]]:
     frame = read_observations(lake, "pm25")
     return sorted(zip(frame.site_id, frame.ts, frame.value, strict=True))
 
