@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urbanpulse.store.compaction import compact_observations
 from urbanpulse.store.engine import SCHEMAS, connect, refresh_views, scan_sql
+from urbanpulse.store.interface import Engine, build_engine, compute_profiles, get_engine
 from urbanpulse.store.lake import Commit, Lake, LakeFile, new_batch_id
 from urbanpulse.store.queries import (
     get_metrics,
@@ -25,12 +26,16 @@ from urbanpulse.store.writes import append_observations, upsert_indicators, upse
 __all__ = [
     "SCHEMAS",
     "Commit",
+    "Engine",
     "Lake",
     "LakeFile",
     "append_observations",
+    "build_engine",
     "compact_observations",
+    "compute_profiles",
     "compute_rollups",
     "connect",
+    "get_engine",
     "get_metrics",
     "get_months",
     "get_observation_coverage",

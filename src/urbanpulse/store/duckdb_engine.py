@@ -21,6 +21,7 @@ from urbanpulse.store.interface import (
 )
 from urbanpulse.store.lake import Lake
 from urbanpulse.store.queries import _observation_filters, get_reader
+from urbanpulse.store.retention import read_rollups
 
 
 class DuckDBEngine:
@@ -136,24 +137,10 @@ class DuckDBEngine:
         start: datetime | None = None,
         end: datetime | None = None,
     ) -> pa.Table:
-        table = get_grain_table(grain)
+        get_grain_table(grain)
         check_window(start, end)
-        where: list[str] = ["metric = ?"]
-        params: list[object] = [metric]
-        if site_ids is not None:
-            where.append("list_contains(?::VARCHAR[], site_id)")
-            params.append(list(site_ids))
-        if start is not None:
-            where.append("bucket_start >= ?")
-            params.append(start)
-        if end is not None:
-            where.append("bucket_start < ?")
-            params.append(end)
-        sql = (
-            f"SELECT * FROM ({scan_sql(lake, table, metric=metric)}) "
-            f"WHERE {' AND '.join(where)} ORDER BY site_id, bucket_start"
-        )
-        return _fetch(sql, params, ROLLUPS_SCHEMA)
+        found = read_rollups(lake, metric, grain=grain, site_ids=site_ids, start=start, end=end)
+        return found.select(ROLLUPS_SCHEMA.names).cast(ROLLUPS_SCHEMA)
 
     def get_metric_unit(self, lake: Lake, site_id: str, metric: str) -> tuple[bool, str | None]:
         if not lake.get_files("observations", metric=metric):
@@ -161,11 +148,12 @@ class DuckDBEngine:
         scan = scan_sql(lake, "observations", metric=metric)
         # LIMIT without ORDER BY lets DuckDB stop at the first matching row.
         sql = f"SELECT unit FROM ({scan}) WHERE site_id = ? AND unit IS NOT NULL LIMIT 1"
-        row = get_reader().execute(sql, [site_id]).fetchone()
-        if row is not None:
-            return True, str(row[0])
+        # fetchall, not fetchone: an unfinished result would block the shared cursor.
+        rows = get_reader().execute(sql, [site_id]).fetchall()
+        if rows:
+            return True, str(rows[0][0])
         sql = f"SELECT 1 FROM ({scan}) WHERE site_id = ? LIMIT 1"
-        return get_reader().execute(sql, [site_id]).fetchone() is not None, None
+        return bool(get_reader().execute(sql, [site_id]).fetchall()), None
 
 
 def _filters(

@@ -81,7 +81,19 @@ PERIODS_SCHEMA = pa.schema(
     ]
 )
 INDICATORS_SCHEMA = get_arrow_schema("indicators")
-ROLLUPS_SCHEMA = get_arrow_schema("rollups_hourly")
+ROLLUPS_SCHEMA = pa.schema(
+    [
+        ("site_id", pa.string()),
+        ("metric", pa.string()),
+        ("bucket_start", _TS),
+        ("count", pa.int64()),
+        ("sum", pa.float64()),
+        ("mean", pa.float64()),
+        ("min", pa.float64()),
+        ("max", pa.float64()),
+        ("unit", pa.string()),
+    ]
+)
 DAYS_SCHEMA = pa.schema(
     [("date", pa.date32()), ("day_type", pa.string()), ("day_rank", pa.int32())]
 )
@@ -163,7 +175,9 @@ class Engine(Protocol):
         start: datetime | None = None,
         end: datetime | None = None,
     ) -> pa.Table:
-        """Stored hourly or daily rollups (:data:`ROLLUPS_SCHEMA`), by site_id, bucket_start."""
+        """Stored hourly or daily rollups (:data:`ROLLUPS_SCHEMA`), the parts of a bucket
+        kept in two partitions added up (see ``store.retention``); by site_id,
+        bucket_start."""
         ...
 
     def get_metric_unit(self, lake: Lake, site_id: str, metric: str) -> tuple[bool, str | None]:
@@ -262,3 +276,39 @@ def get_grain_table(grain: str) -> str:
     if grain not in ROLLUP_GRAINS:
         raise InvalidQueryError(f"unknown rollup grain {grain!r}; use hourly or daily")
     return ROLLUP_GRAINS[grain]
+
+
+def compute_profiles(
+    lake: Lake,
+    metric: str,
+    *,
+    period_minutes: int,
+    tz: str,
+    country: str,
+    site_ids: Sequence[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    engine: Engine | None = None,
+) -> pa.Table:
+    """Profiles of a metric for some sites (None: every site), inside the engine.
+
+    Day types follow the calendar of ``country`` on the local dates of ``tz`` (the
+    settings' ``holiday_country`` and ``local_timezone``).
+
+    Returns
+    -------
+    pyarrow.Table
+        Columns: site_id, day_type, period_start (minutes after local midnight), mean,
+        p50, p90, n; by site_id, day type (weekday, weekend, holiday), period_start.
+    """
+    days = build_day_table(lake, metric, country=country, start=start, end=end)
+    return (engine or get_engine()).compute_profiles(
+        lake,
+        metric,
+        days=days,
+        period_minutes=period_minutes,
+        tz=tz,
+        site_ids=site_ids,
+        start=start,
+        end=end,
+    )

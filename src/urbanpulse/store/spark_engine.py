@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -196,9 +196,18 @@ class SparkEngine:
     ) -> pa.Table:
         table = get_grain_table(grain)
         check_window(start, end)
-        frame = self._scan(lake, table, metric=metric)
+        partition: dict[str, str | list[str]] = {"metric": metric}
+        if start is not None and end is not None:
+            # A local day starting before a UTC month begins is partly in the month before.
+            partition["month"] = get_months(start - timedelta(days=1), end + timedelta(days=1))
+        frame = self._scan(lake, table, **partition)
         frame = _where(frame.where(frame.metric == metric), site_ids, start, end, "bucket_start")
-        sql = "SELECT * FROM {r} ORDER BY site_id, bucket_start"
+        sql = (
+            "SELECT site_id, metric, bucket_start, CAST(sum(count) AS BIGINT) AS count, "
+            "sum(sum) AS sum, sum(sum) / nullif(sum(count), 0) AS mean, min(min) AS min, "
+            "max(max) AS max, unit FROM {r} GROUP BY site_id, metric, unit, bucket_start "
+            "ORDER BY site_id, bucket_start, unit"
+        )
         return self._fetch(sql, ROLLUPS_SCHEMA, r=frame)
 
     def get_metric_unit(self, lake: Lake, site_id: str, metric: str) -> tuple[bool, str | None]:
