@@ -8,6 +8,7 @@ command with exit code 2 and a one-line message, never a traceback.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +31,35 @@ lake_app = typer.Typer(help="Inspect and maintain the Parquet lake.", no_args_is
 app.add_typer(lake_app, name="lake")
 console = Console()
 err_console = Console(stderr=True)
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    engine: str | None = typer.Option(
+        None,
+        "--engine",
+        help="Engine of the heavy queries (profiles, periods, rollups, the backtest panel): "
+        "duckdb or spark \\[default: URBANPULSE_ENGINE or duckdb].",
+    ),
+) -> None:
+    if engine is None:
+        return
+    if engine not in ("duckdb", "spark"):
+        err_console.print(f"[red]error:[/red] unknown engine {engine!r}; use duckdb or spark")
+        raise typer.Exit(code=2)
+    # The option is the setting: every Settings() read during this command sees it.
+    previous = os.environ.get("URBANPULSE_ENGINE")
+    os.environ["URBANPULSE_ENGINE"] = engine
+
+    def restore() -> None:
+        if previous is None:
+            os.environ.pop("URBANPULSE_ENGINE", None)
+        else:
+            os.environ["URBANPULSE_ENGINE"] = previous
+
+    ctx.call_on_close(restore)
+
 
 LAKE_OPTION = typer.Option(
     None, "--lake", help="Lake folder \\[default: URBANPULSE_LAKE_PATH or var/lake]."
@@ -449,6 +479,14 @@ def demo(
     serve_app: bool = typer.Option(
         True, "--serve/--no-serve", help="Serve the web app after building."
     ),
+    scale: int | None = typer.Option(
+        None,
+        "--scale",
+        min=1,
+        help="Build N times the demo's sites instead (10: ~62 million observations at 8 "
+        "weeks, 100: ~620 million), in bounded memory, into its own lake "
+        "\\[default: <lake>-xN beside the demo's], for benchmarks and sizing.",
+    ),
 ) -> None:
     """Build the synthetic demo city cluster (first run only) and serve the web app.
 
@@ -464,6 +502,11 @@ def demo(
         if v is not None
     }
     settings = settings.model_copy(update=updates)
+    if scale is not None:
+        _build_scaled(settings, scale, own_lake=lake is not None)
+        if serve_app:
+            _serve(settings)
+        return
     opened = _open_lake(settings.lake_path)
     with _product_errors():
         if is_demo_built(opened):
@@ -488,6 +531,27 @@ def demo(
             )
     if serve_app:
         _serve(settings)
+
+
+def _build_scaled(settings: Settings, scale: int, *, own_lake: bool) -> None:
+    """Write the scaled demo into its own lake; ``settings`` then points at it."""
+    from urbanpulse.twin.scale import build_scaled_demo
+
+    root = settings.lake_path
+    if not own_lake:
+        root = root.with_name(f"{root.name}-x{scale}")
+    settings.lake_path = root
+    opened = _open_lake(root)
+    with _product_errors(), _progress_bar(f"building the demo at {scale}x") as report:
+        summary = build_scaled_demo(
+            opened, scale=scale, seed=settings.demo_seed, weeks=settings.demo_weeks, progress=report
+        )
+    console.print(
+        f"scaled demo ({scale}x) in {opened.root}: {summary.sites:,} sites, "
+        f"{summary.observations:,} observations written from {summary.first_day} to "
+        f"{summary.last_day} ({summary.chunks_skipped} chunks already there, "
+        f"{summary.seconds:.0f} s). All of it is synthetic."
+    )
 
 
 @app.command()
@@ -522,6 +586,7 @@ def _mount_domain_commands() -> None:
     from urbanpulse.forecast.cli import forecast_app
     from urbanpulse.indices.cli import indices_app
     from urbanpulse.privacy.cli import privacy_app
+    from urbanpulse.store.cli import store_app
     from urbanpulse.stream.cli import stream_app
     from urbanpulse.transit.cli import transit_app
 
@@ -534,6 +599,7 @@ def _mount_domain_commands() -> None:
     app.add_typer(keys_app, name="keys")
     app.add_typer(audit_app, name="audit")
     app.add_typer(stream_app, name="stream")
+    app.add_typer(store_app)  # no name: `profiles` and `periods` sit at the top level
 
 
 _mount_domain_commands()

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from urbanpulse.errors import NotFoundError
-from urbanpulse.store import Lake, connect, get_site, get_site_metrics, scan_sql
+from urbanpulse.store import Lake, get_engine, get_site, get_site_metrics
 
 
 def get_records(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -53,13 +53,4 @@ def _read_metric_unit(
     lake: Lake, version: int, site_id: str, metric: str
 ) -> tuple[bool, str | None]:
     """(whether the site has the metric, its unit); ``version`` keys the cache only."""
-    if not lake.get_files("observations", metric=metric):
-        return False, None
-    scan = scan_sql(lake, "observations", metric=metric)
-    # LIMIT without ORDER BY lets DuckDB stop at the first matching row.
-    sql = f"SELECT unit FROM ({scan}) WHERE site_id = ? AND unit IS NOT NULL LIMIT 1"
-    row = connect().execute(sql, [site_id]).fetchone()
-    if row is not None:
-        return True, str(row[0])
-    sql = f"SELECT 1 FROM ({scan}) WHERE site_id = ? LIMIT 1"
-    return connect().execute(sql, [site_id]).fetchone() is not None, None
+    return get_engine().get_metric_unit(lake, site_id, metric)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.settings import Settings
-from urbanpulse.store import Lake, read_observations
+from urbanpulse.store import Engine, Lake, get_engine
 
 MIN_PERIOD, MAX_PERIOD = 1, 1440
 
@@ -28,11 +28,13 @@ def read_panel(
     start: datetime | None = None,
     end: datetime | None = None,
     tz: str | None = None,
+    engine: Engine | None = None,
 ) -> pd.DataFrame:
     """One metric as a regular panel at ``period_minutes``, periods aligned in ``tz``.
 
     ``tz`` is the sites' local time zone (default: the settings' ``local_timezone``);
-    see :func:`compute_panel`.
+    see :func:`compute_panel`. The period means are computed inside the store's engine
+    (``engine``, default: the settings' engine); only the panel's cells come back.
 
     Returns
     -------
@@ -40,10 +42,25 @@ def read_panel(
         Index ``ts`` (UTC, every period from the first to the last observation, gaps as
         NaN); one float column per site id (sorted); values are period means.
     """
-    observations = read_observations(lake, metric, site_ids=site_ids, start=start, end=end)
-    if observations.empty:
+    check_period(period_minutes)
+    periods = (engine or get_engine()).compute_periods(
+        lake,
+        metric,
+        period_minutes=period_minutes,
+        tz=tz or Settings().local_timezone,
+        site_ids=site_ids,
+        start=start,
+        end=end,
+    )
+    if periods.num_rows == 0:
         raise NotFoundError(f"no {metric!r} observations for the requested sites and window")
-    return compute_panel(observations, period_minutes=period_minutes, tz=tz)
+    frame = periods.select(["site_id", "period_start", "mean"]).to_pandas()
+    frame["period_start"] = frame["period_start"].astype("datetime64[ns, UTC]")
+    wide = frame.pivot(index="period_start", columns="site_id", values="mean")
+    full = pd.date_range(wide.index.min(), wide.index.max(), freq=f"{period_minutes}min", name="ts")
+    wide = wide.reindex(full).sort_index(axis=1)
+    wide.columns.name = None
+    return wide.astype(float)
 
 
 def compute_panel(

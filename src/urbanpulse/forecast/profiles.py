@@ -15,7 +15,7 @@ import pandas as pd
 from urbanpulse.catalog.calendar import DAY_TYPES, get_day_types
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.forecast.protocol import get_calendar
-from urbanpulse.store import Lake, read_observations
+from urbanpulse.store import Engine, Lake, compute_profiles
 
 PROFILE_COLUMNS = ["day_type", "period_start", "period_label", "mean", "p50", "p90", "n"]
 
@@ -30,11 +30,13 @@ def compute_profile(
     end: datetime | None = None,
     tz: str | None = None,
     country: str | None = None,
+    engine: Engine | None = None,
 ) -> pd.DataFrame:
     """Profile of one site's metric by day type and period of the local day.
 
     ``tz`` and ``country`` default to the settings' ``local_timezone`` and
-    ``holiday_country``.
+    ``holiday_country``; the grouping runs inside the store's engine (``engine``,
+    default: the settings' engine), not over raw rows here.
 
     Returns
     -------
@@ -43,16 +45,26 @@ def compute_profile(
         ('HH:MM'), mean, p50, p90, n (observations in the cell); sorted by day type
         (weekday, weekend, holiday) and period.
     """
-    observations = read_observations(lake, metric, site_ids=[site_id], start=start, end=end)
-    if observations.empty:
-        raise NotFoundError(f"no {metric!r} observations for site {site_id!r}")
-    return compute_profile_table(
-        observations["ts"],
-        observations["value"],
+    if tz is None or country is None:
+        default = get_calendar(None)
+        tz, country = tz or default.tz, country or default.country
+    _check_period(period_minutes)
+    table = compute_profiles(
+        lake,
+        metric,
         period_minutes=period_minutes,
         tz=tz,
         country=country,
-    )
+        site_ids=[site_id],
+        start=start,
+        end=end,
+        engine=engine,
+    ).to_pandas()
+    if table.empty:
+        raise NotFoundError(f"no {metric!r} observations for site {site_id!r}")
+    table["period_start"] = table["period_start"].astype("int64")
+    table["period_label"] = table["period_start"].map(lambda m: f"{m // 60:02d}:{m % 60:02d}")
+    return table[PROFILE_COLUMNS]
 
 
 def compute_profile_table(
@@ -67,10 +79,7 @@ def compute_profile_table(
     if tz is None or country is None:
         default = get_calendar(None)
         tz, country = tz or default.tz, country or default.country
-    if period_minutes <= 0 or 1440 % period_minutes:
-        raise InvalidQueryError(
-            f"period_minutes must divide a day evenly (5, 15, 30, 60 ...), got {period_minutes}"
-        )
+    _check_period(period_minutes)
     frame = pd.DataFrame({"ts": pd.DatetimeIndex(ts), "value": np.asarray(values, dtype=float)})
     frame = frame.dropna(subset=["value"])
     local = frame["ts"].dt.tz_convert(tz)
@@ -90,3 +99,10 @@ def compute_profile_table(
         ["day_type", "period_start"], key=lambda c: c.map(order) if c.name == "day_type" else c
     )
     return table[PROFILE_COLUMNS].reset_index(drop=True)
+
+
+def _check_period(period_minutes: int) -> None:
+    if period_minutes <= 0 or 1440 % period_minutes:
+        raise InvalidQueryError(
+            f"period_minutes must divide a day evenly (5, 15, 30, 60 ...), got {period_minutes}"
+        )

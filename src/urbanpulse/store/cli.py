@@ -1,0 +1,123 @@
+"""``urbanpulse profiles`` and ``urbanpulse periods``: the batch questions over every site.
+
+Both run inside the store's engine (``--engine spark`` or URBANPULSE_ENGINE) and write
+Parquet or CSV, since at city scale their answers are tables to keep, not to read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import typer
+from rich.console import Console
+
+from urbanpulse.errors import UrbanPulseError
+from urbanpulse.settings import Settings
+from urbanpulse.store.interface import compute_profiles, get_engine
+from urbanpulse.store.maintenance import open_lake
+
+store_app = typer.Typer(help="Batch questions over every site.", no_args_is_help=True)
+err_console = Console(stderr=True)
+
+LAKE = typer.Option(
+    None, "--lake", help="Lake folder \\[default: URBANPULSE_LAKE_PATH or var/lake]."
+)
+OUT = typer.Option(
+    None, "--out", help="Write Parquet (.parquet) or CSV (other names) here; default CSV on stdout."
+)
+
+
+@store_app.command("profiles")
+def profiles(
+    metric: str = typer.Option(..., "--metric", help="Metric code, e.g. boardings or pm25."),
+    period: int = typer.Option(60, "--period", help="Period length in minutes (15, 60 ...)."),
+    sites: str | None = typer.Option(
+        None, "--sites", help="Comma-separated site ids (default: all)."
+    ),
+    lake: Path | None = LAKE,
+    out: Path | None = OUT,
+) -> None:
+    """Profiles of every site: mean, p50, p90 and count by day type and local period.
+
+    Columns: site_id, day_type, period_start (minutes after local midnight), mean, p50,
+    p90, n. Day types follow URBANPULSE_HOLIDAY_COUNTRY in URBANPULSE_LOCAL_TIMEZONE.
+    """
+    settings = _settings(lake)
+    with _errors():
+        table = compute_profiles(
+            open_lake(settings),
+            metric,
+            period_minutes=period,
+            tz=settings.local_timezone,
+            country=settings.holiday_country,
+            site_ids=_split(sites),
+            engine=get_engine(settings),
+        )
+    _write(table, out)
+
+
+@store_app.command("periods")
+def periods(
+    metric: str = typer.Option(..., "--metric", help="Metric code, e.g. boardings or pm25."),
+    period: int = typer.Option(
+        1440, "--period", help="Period in minutes: 1440 a local day (daily rollup), 15 a panel."
+    ),
+    sites: str | None = typer.Option(
+        None, "--sites", help="Comma-separated site ids (default: all)."
+    ),
+    lake: Path | None = LAKE,
+    out: Path | None = OUT,
+) -> None:
+    """Count, mean, min, max and sum of every site per period of the local clock.
+
+    Columns: site_id, period_start (UTC instant of the local period's start), n, mean,
+    min, max, sum.
+    """
+    settings = _settings(lake)
+    with _errors():
+        table = get_engine(settings).compute_periods(
+            open_lake(settings),
+            metric,
+            period_minutes=period,
+            tz=settings.local_timezone,
+            site_ids=_split(sites),
+        )
+    _write(table, out)
+
+
+def _settings(lake: Path | None) -> Settings:
+    settings = Settings()
+    return settings.model_copy(update={"lake_path": lake}) if lake is not None else settings
+
+
+def _split(text: str | None) -> list[str] | None:
+    return [s.strip() for s in text.split(",") if s.strip()] if text else None
+
+
+def _write(table: pa.Table, out: Path | None) -> None:
+    if out is None:
+        buffer = pa.BufferOutputStream()
+        pacsv.write_csv(table, buffer)
+        typer.echo(buffer.getvalue().to_pybytes().decode(), nl=False)
+    elif out.suffix == ".parquet":
+        pq.write_table(table, out, compression="zstd")
+        err_console.print(f"wrote {table.num_rows:,} rows to {out}")
+    else:
+        pacsv.write_csv(table, out)
+        err_console.print(f"wrote {table.num_rows:,} rows to {out}")
+
+
+class _errors:
+    """Product errors as one line and exit code 2, as every command does."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> bool:
+        if isinstance(exc, UrbanPulseError):
+            err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+            raise typer.Exit(code=2) from None
+        return False
