@@ -6,6 +6,8 @@ Parquet or CSV, since at city scale their answers are tables to keep, not to rea
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
@@ -110,14 +112,11 @@ def _write(table: pa.Table, out: Path | None) -> None:
         err_console.print(f"wrote {table.num_rows:,} rows to {out}")
 
 
-class _errors:
+@contextmanager
+def _errors() -> Iterator[None]:
     """Product errors as one line and exit code 2, as every command does."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> bool:
-        if isinstance(exc, UrbanPulseError):
-            err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-            raise typer.Exit(code=2) from None
-        return False
+    try:
+        yield
+    except UrbanPulseError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(code=2) from None
