@@ -158,6 +158,8 @@ def _write_sorted(
     listed = ", ".join(_lit(str(lake.root / f.path)) for f in files)
     groups_per_file = max(1, target_rows // ROW_GROUP_ROWS)
     con = connect()
+    # A month of a city-scale metric outgrows memory: the sort spills beside the output.
+    con.execute(f"SET temp_directory = {_lit(str(staging.parent / 'spill'))}")
     # Insertion order is what keeps the ORDER BY through the writer into the files.
     con.execute("SET preserve_insertion_order = true")
     con.execute(

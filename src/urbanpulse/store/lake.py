@@ -389,10 +389,25 @@ class Lake:
                     if relative not in keep:
                         path.unlink()
                         removed.append(relative)
-            shutil.rmtree(self.root / "_staging", ignore_errors=True)
+            self._remove_staging(older_than=grace)
             for tmp in self._log_dir.glob(".*.tmp") if self._log_dir.is_dir() else []:
                 tmp.unlink()
             return removed
+
+    def _remove_staging(self, *, older_than: timedelta) -> None:
+        """Delete staging folders of batches begun at least ``older_than`` ago.
+
+        Compaction and rollups stage their files without the write lock (so as not to
+        hold up ingest); a vacuum must not pull a folder from under one still running.
+        """
+        staging = self.root / "_staging"
+        if not staging.is_dir():
+            return
+        begun_before = datetime.now(UTC).timestamp() - older_than.total_seconds()
+        for folder in staging.iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                if folder.stat().st_mtime <= begun_before:
+                    shutil.rmtree(folder, ignore_errors=True)
 
     def _get_removed_since(self, since: datetime) -> set[str]:
         """Paths that commits made at or after ``since`` removed from the live set."""

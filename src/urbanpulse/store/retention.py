@@ -20,7 +20,8 @@ rollup commit and the retention commit leaves raw files and live rollups, both
 complete; the next run finishes the job.
 
 A day or an hour is summarised in each partition that holds part of it (a local day
-straddles two UTC months); :func:`read_rollups` adds the parts up.
+straddles two UTC months); :func:`read_rollups` adds the parts up. Live daily rollups
+follow a change of the time zone setting; archived ones keep the days they were made with.
 """
 
 from __future__ import annotations
