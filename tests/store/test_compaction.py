@@ -128,3 +128,19 @@ def test_a_crash_before_the_commit_changes_nothing(tmp_path: Path, monkeypatch) 
     leftovers = reopened.vacuum(grace=timedelta(0))
     assert len(leftovers) == 1  # the compacted file nobody published
     assert _all_rows(Lake(tmp_path / "lake")) == before
+
+
+def test_vacuum_leaves_a_compaction_still_staging_alone(tmp_path: Path, monkeypatch) -> None:
+    lake = Lake(tmp_path / "lake")
+    for k in range(3):
+        append_observations(lake, _batch([("a", k, 1.0)]))
+    write_sorted = compaction_module._write_sorted
+
+    def write_then_vacuum(*args, **kwargs):
+        write_sorted(*args, **kwargs)
+        assert lake.vacuum(grace=timedelta(minutes=60)) == []  # runs while we stage
+
+    monkeypatch.setattr(compaction_module, "_write_sorted", write_then_vacuum)
+    summary = compact_observations(lake, min_files=2)
+    assert summary.partitions == 1 and len(_all_rows(lake)) == 3
+    assert not (lake.root / "_staging").exists() or not any((lake.root / "_staging").iterdir())
