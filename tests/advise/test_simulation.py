@@ -82,6 +82,9 @@ def test_cli_prints_table_chart_and_json(tmp_path: Path) -> None:
     html = chart.read_text()
     assert '<script src="http' not in html
     assert "plotly" in html.lower()
+    # Offline like the pages: no send-to-cloud button, no logo link.
+    assert '"showSendToCloud": false' in html
+    assert '"displaylogo": false' in html
 
 
 def test_cli_help_explains() -> None:

@@ -149,7 +149,14 @@ def write_chart(
         template="plotly_white",
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.write_html(path, include_plotlyjs=True, full_html=True)
+    # As on the pages (web/static/charts.js): no send-to-cloud button, no cloud URL, no logo link.
+    offline = {
+        "displaylogo": False,
+        "showSendToCloud": False,
+        "plotlyServerURL": "",
+        "responsive": True,
+    }
+    fig.write_html(path, include_plotlyjs=True, full_html=True, config=offline)
 
 
 # -- `urbanpulse advise FROM TO`: the commuter's question from the command line --------
