@@ -8,7 +8,12 @@ from __future__ import annotations
 
 
 class UrbanPulseError(Exception):
-    """Root of every error UrbanPulse raises on purpose."""
+    """Root of every error UrbanPulse raises on purpose.
+
+    A message people may read is given as ``N_("no site {site}", site=site_id)``
+    (:func:`urbanpulse.i18n.N_`): ``str(exc)`` stays the English text, for logs, and
+    the edges show it in the language of the request.
+    """
 
 
 class ConfigurationError(ValueError, UrbanPulseError):

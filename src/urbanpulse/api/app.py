@@ -9,6 +9,7 @@ from urbanpulse.advise.service import build_advice_service
 from urbanpulse.api.access import install_access
 from urbanpulse.api.docs import add_docs
 from urbanpulse.api.errors import install_error_handlers
+from urbanpulse.api.locale import install_locale
 from urbanpulse.api.middleware import install_middlewares
 from urbanpulse.api.routers import ROUTERS
 from urbanpulse.settings import Settings
@@ -53,4 +54,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     add_docs(app)
     add_web(app)
+    # Outermost: the request's language (?lang=, cookie, Accept-Language) for every message.
+    install_locale(app)
     return app

@@ -32,6 +32,8 @@ from urbanpulse.errors import (
     NotFoundError,
     UrbanPulseError,
 )
+from urbanpulse.i18n import N_, translate_error, translate_text
+from urbanpulse.i18n import gettext as _
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorPublic, "description": HTTPStatus(status).phrase}
     for status in (400, 401, 403, 404, 422, 500)
 }
+# Reason phrases that become messages of errors without a detail, for the catalogue.
+HTTP_PHRASES = (N_("Not Found"), N_("Method Not Allowed"), N_("Unauthorized"), N_("Forbidden"))
 # Asks the client for credentials, as RFC 9110 wants of every 401.
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="urbanpulse"'}
 
@@ -105,13 +109,14 @@ async def _on_domain_error(request: Request, exc: UrbanPulseError) -> Response:
     status, code = get_error_status(exc)
     if status >= 500:
         logger.error("request %s failed: %s", request.url.path, exc, exc_info=exc)
-    return build_error_response(request, status, code, str(exc))
+    # In the request's language (Accept-Language); the log above keeps the English.
+    return build_error_response(request, status, code, translate_error(exc))
 
 
 async def _on_validation_error(request: Request, exc: RequestValidationError) -> Response:
     errors = jsonable_encoder(exc.errors())
     parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in errors]
-    message = "invalid request: " + "; ".join(parts)
+    message = _("invalid request: {problems}").format(problems="; ".join(parts))
     return build_error_response(request, 422, "validation_error", message, errors)
 
 
@@ -121,14 +126,14 @@ async def _on_http_error(request: Request, exc: StarletteHTTPException) -> Respo
     except ValueError:
         phrase = "error"
     code = phrase.lower().replace(" ", "_").replace("-", "_")
-    message = exc.detail if isinstance(exc.detail, str) else phrase
+    message = translate_text(exc.detail) if isinstance(exc.detail, str) else _(phrase)
     return build_error_response(request, exc.status_code, code, message)
 
 
 async def _on_unexpected_error(request: Request, exc: Exception) -> Response:
     # The message of an unexpected error may hold internals; say only that it failed.
     logger.error("unexpected error on %s", request.url.path, exc_info=exc)
-    return build_error_response(request, 500, "internal_error", "internal server error")
+    return build_error_response(request, 500, "internal_error", _("internal server error"))
 
 
 def _wants_html(request: Request) -> bool:

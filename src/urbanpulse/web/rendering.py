@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from urbanpulse import __version__
+from urbanpulse import i18n
+from urbanpulse.i18n import gettext as _
 from urbanpulse.web.nav import NAV
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -18,7 +22,18 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 def build_templates() -> Jinja2Templates:
     """Templates from the package, with the filters pages use."""
-    templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    templates = Jinja2Templates(env=env)
+    # {{ _("Cities") }} and {% trans %} speak the request's language (urbanpulse.i18n);
+    # newstyle: parameters are named and escaped, {{ _("%(n)s sites", n=3) }}.
+    templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
+    )
+    templates.env.policies["ext.i18n.trimmed"] = True
     templates.env.filters["thousands"] = lambda n: f"{int(n):,}" if n is not None else ""
     templates.env.filters["figure_json"] = get_figure_json
     return templates
@@ -55,6 +70,7 @@ def render_page(
             "synthetic": synthetic,
             "nav": NAV,
             "version": __version__,
+            **get_language_context(request),
             **context,
         },
         status_code=status_code,
@@ -71,8 +87,32 @@ def render_error_page(request: Request, status_code: int, message: str) -> HTMLR
     return render_page(
         request,
         "error.html",
-        title=f"Error {status_code}",
+        title=_("Error {status}").format(status=status_code),
         status_code=status_code,
         status=status_code,
         message=message,
     )
+
+
+def get_language_context(request: Request) -> dict[str, Any]:
+    """What every page needs to speak the request's language: ``lang`` ('zh_CN' or
+    'en'), ``html_lang`` for ``<html lang>``, the switch's links (same page, other
+    query parameters kept) and the JSON catalogue of the page scripts' ``t()``."""
+    locale = i18n.get_locale()
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    switch = [
+        {
+            "code": code,
+            "name": name,
+            "html_lang": i18n.get_html_lang(code),
+            "url": "?" + urlencode([*query, ("lang", code)]),
+            "current": code == locale,
+        }
+        for code, name in i18n.LANGUAGES
+    ]
+    return {
+        "lang": locale,
+        "html_lang": i18n.get_html_lang(locale),
+        "languages": switch,
+        "js_catalog": i18n.get_js_catalog(locale),
+    }

@@ -28,6 +28,7 @@ from urbanpulse.access import (
 from urbanpulse.access.matrix import KEY_SCOPES
 from urbanpulse.access.service import KEY_COOKIE
 from urbanpulse.errors import AccessDeniedError, AuthenticationError, UrbanPulseError
+from urbanpulse.i18n import gettext as _
 from urbanpulse.web.rendering import render_page
 
 router = APIRouter()
@@ -58,7 +59,7 @@ def render_sign_in(
     return render_page(
         request,
         "sign_in.html",
-        title="Sign in",
+        title=_("Sign in"),
         next_path=get_next_path(next_path),
         message=message,
         status_code=status_code,
@@ -124,7 +125,7 @@ def render_admin(request: Request, **context: Any) -> HTMLResponse:
     return render_page(
         request,
         "admin.html",
-        title="Admin: API keys",
+        title=_("Admin: API keys"),
         keys=access.store.list_keys(),
         scopes=KEY_SCOPES,
         **context,

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from urbanpulse.i18n import gettext as _
 from urbanpulse.web.deps import AdviceServiceDep
 from urbanpulse.web.rendering import render_page
 from urbanpulse.web.station_map import build_station_map_figure
@@ -36,7 +37,7 @@ def get_commuter_page(request: Request, service: AdviceServiceDep) -> HTMLRespon
     return render_page(
         request,
         "commuter.html",
-        title="When to leave",
+        title=_("When to leave"),
         synthetic=service.is_synthetic(),
         has_stations=has_stations,
         station_map=station_map,

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from urbanpulse.i18n import gettext as _
 from urbanpulse.opendata import get_catalog
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
@@ -24,7 +25,7 @@ def get_developers(request: Request) -> HTMLResponse:
     return render_page(
         request,
         "developers.html",
-        title="Open data API for developers",
+        title=_("Open data API for developers"),
         synthetic=any(d.synthetic for d in datasets),
         datasets=[_describe(d) for d in datasets],
         limits=build_limit_rows(settings),

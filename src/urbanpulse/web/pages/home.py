@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from urbanpulse.catalog import get_cities_table
+from urbanpulse.i18n import gettext as _
 from urbanpulse.store import Lake, read_sites
 from urbanpulse.web.charts import build_map_figure
 from urbanpulse.web.rendering import render_page
@@ -27,7 +28,7 @@ def get_home(request: Request) -> HTMLResponse:
     return render_page(
         request,
         "home.html",
-        title="Cities and sites",
+        title=_("Cities and sites"),
         synthetic=bool(sites["synthetic"].fillna(False).any()),
         cities=cities.to_dict("records"),
         total_population=int(cities["population_2020"].sum()),

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from urbanpulse.errors import NotFoundError
+from urbanpulse.i18n import gettext as _
 from urbanpulse.indices.export import TABLES
 from urbanpulse.indices.lake import LakeMonitor, read_monitor
 from urbanpulse.indices.provinces import build_province_summary
@@ -50,7 +51,7 @@ def get_monitor_page(request: Request) -> HTMLResponse:
         return render_page(
             request,
             "monitor_empty.html",
-            title="Regional monitor",
+            title=_("Regional monitor"),
             message=str(exc),
             provinces=provinces,
         )
@@ -60,7 +61,7 @@ def get_monitor_page(request: Request) -> HTMLResponse:
     return render_page(
         request,
         "monitor.html",
-        title="Regional monitor",
+        title=_("Regional monitor"),
         synthetic=monitor.synthetic,
         data=summary,
         tables=TABLES,

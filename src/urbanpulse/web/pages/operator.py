@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from urbanpulse.errors import NotFoundError
+from urbanpulse.i18n import gettext as _
 from urbanpulse.web.deps import AdviceServiceDep
 from urbanpulse.web.pages.commuter import get_default_trip
 from urbanpulse.web.rendering import render_page
@@ -30,7 +31,7 @@ def get_operator_page(request: Request, service: AdviceServiceDep) -> HTMLRespon
     return render_page(
         request,
         "operator.html",
-        title="Operator: observed, predicted, advised",
+        title=_("Operator: observed, predicted, advised"),
         synthetic=service.is_synthetic(),
         lines=lines,
         default=get_default_trip(lines),
