@@ -16,12 +16,16 @@ never both and never neither.
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 
 from urbanpulse.errors import LakeError
@@ -157,11 +161,7 @@ def _write_sorted(
     columns = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in SCHEMAS["observations"].items())
     listed = ", ".join(_lit(str(lake.root / f.path)) for f in files)
     groups_per_file = max(1, target_rows // ROW_GROUP_ROWS)
-    con = connect()
-    # A month of a city-scale metric outgrows memory: the sort spills beside the output.
-    con.execute(f"SET temp_directory = {_lit(str(staging.parent / 'spill'))}")
-    # Insertion order is what keeps the ORDER BY through the writer into the files.
-    con.execute("SET preserve_insertion_order = true")
+    con = get_upkeep_connection()
     con.execute(
         f"""COPY (SELECT {columns} FROM read_parquet([{listed}], hive_partitioning = false)
                   ORDER BY site_id, ts)
@@ -170,7 +170,27 @@ def _write_sorted(
             FILENAME_PATTERN {_lit(batch_id + "_{i}")},
             KV_METADATA {{{_lit(SORTED_KEY)}: {_lit(SORT_ORDER)}}})"""
     )
-    con.close()
+
+
+_upkeep = threading.local()
+
+
+def get_upkeep_connection() -> duckdb.DuckDBPyConnection:
+    """This thread's DuckDB connection for compaction and rollups, kept between calls.
+
+    A new connection costs about 12 ms, more than rewriting a small partition, and a
+    lake of years holds hundreds of partitions. Its sorts spill to a private temporary
+    folder, so a month of a city-scale metric need not fit in memory.
+    """
+    con = getattr(_upkeep, "con", None)
+    if con is not None and _upkeep.pid == os.getpid():
+        return con  # type: ignore[no-any-return]
+    con = connect()
+    con.execute(f"SET temp_directory = {_lit(tempfile.mkdtemp(prefix='urbanpulse-spill-'))}")
+    # Insertion order is what keeps an ORDER BY through the writer into the files.
+    con.execute("SET preserve_insertion_order = true")
+    _upkeep.con, _upkeep.pid = con, os.getpid()
+    return con
 
 
 def _place(lake: Lake, staging: Path, folder: str) -> list[LakeFile]:

@@ -39,8 +39,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from urbanpulse.errors import InvalidQueryError
-from urbanpulse.store.compaction import get_observation_partitions
-from urbanpulse.store.engine import SCHEMAS, connect, scan_sql
+from urbanpulse.store.compaction import get_observation_partitions, get_upkeep_connection
+from urbanpulse.store.engine import SCHEMAS, scan_sql
 from urbanpulse.store.lake import Commit, Lake, LakeFile, new_batch_id, partition_of
 from urbanpulse.store.queries import get_month_range, get_months, get_reader
 
@@ -259,9 +259,9 @@ def _stage_rollups(
     """Write the hourly and daily rollup files of one partition into staging."""
     metric, month = key
     listed = ", ".join(_lit(str(lake.root / f.path)) for f in raw)
-    con = connect()
+    con = get_upkeep_connection()
     con.execute(
-        f"""CREATE TEMP TABLE hourly AS
+        f"""CREATE OR REPLACE TEMP TABLE hourly AS
         SELECT site_id, metric, date_trunc('hour', ts) AS bucket_start, count(value) AS count,
                sum(value) AS sum, avg(value) AS mean, min(value) AS min, max(value) AS max,
                unit, {_lit(month)} AS month
@@ -285,7 +285,7 @@ def _stage_rollups(
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(data, path, compression="zstd")
         staged.append((table, path))
-    con.close()
+    con.execute("DROP TABLE hourly")
     return staged
 
 
