@@ -12,7 +12,7 @@
 
   function both(zh, en) { return [zh, en].filter(Boolean).join(" "); }
   function localTime(iso) { return iso ? iso.slice(11, 16) : "—"; }
-  function minutes(value) { return Number(value.toFixed(1)) + " min"; }
+  function minutes(value) { return t("{n} min", { n: Number(value.toFixed(1)) }); }
   function el(tag, className, text) {
     var node = document.createElement(tag);
     if (className) { node.className = className; }
@@ -42,7 +42,7 @@
 
   function markChosen() {
     var xs = [], ys = [], texts = [], colours = [];
-    [["origin", GREEN, "From"], ["destination", RED, "To"]].forEach(function (f) {
+    [["origin", GREEN, t("From")], ["destination", RED, t("To")]].forEach(function (f) {
       var place = places[pick(f[0]).value];
       if (!place) { return; }
       xs.push(place.x); ys.push(place.y); texts.push(f[2]); colours.push(f[1]);
@@ -105,7 +105,7 @@
       items = found; active = -1;
       list.replaceChildren();
       if (!found.length) {
-        var none = el("li", "none", "No station matches “" + input.value.trim() + "”");
+        var none = el("li", "none", t("No station matches “{query}”", { query: input.value.trim() }));
         none.setAttribute("role", "option");
         none.setAttribute("aria-disabled", "true");
         list.appendChild(none);
@@ -157,7 +157,7 @@
     var input = pick(field + "-search"), query = input.value.trim();
     if (pick(field).value || !query) { return Promise.resolve(); }
     return findStations(query).then(function (found) {
-      if (!found.length) { throw new Error("No station matches “" + query + "”."); }
+      if (!found.length) { throw new Error(t("No station matches “{query}”.", { query: query })); }
       choose(field, { site_id: found[0].site_id, label: both(found[0].name_zh, found[0].name_en) });
     });
   }
@@ -191,9 +191,9 @@
       customdata: slots.map(function (s) {
         return [percent(s.crowding_p10), percent(s.crowding_p90), s.reason, localTime(s.arrival)];
       }),
-      hovertemplate: "Leave %{x}, arrive %{customdata[3]}<br>most crowded train: %{y:.0f} % of capacity" +
-        "<br>80 % interval %{customdata[0]:.0f}–%{customdata[1]:.0f} %<br>%{customdata[2]}<extra></extra>",
-      name: "crowding",
+      hovertemplate: t("Leave %{x}, arrive %{customdata[3]}<br>most crowded train: %{y:.0f} % of capacity") +
+        "<br>" + t("80 % interval %{customdata[0]:.0f}–%{customdata[1]:.0f} %") + "<br>%{customdata[2]}<extra></extra>",
+      name: t("crowding"),
     };
     var highs = slots.filter(has).map(function (s) { return s.crowding_p90 * 100; });
     var top = Math.max(105, Math.max.apply(null, highs.concat([0])) + 10);
@@ -201,21 +201,21 @@
       margin: { l: 56, r: 8, t: 24, b: 64 },
       height: 360,
       showlegend: false,
-      xaxis: { type: "category", title: { text: "departure slot (15 min, local time)" }, tickangle: -45 },
-      yaxis: { title: { text: "most crowded train, % of capacity" }, range: [0, top], ticksuffix: " %" },
+      xaxis: { type: "category", title: { text: t("departure slot (15 min, local time)") }, tickangle: -45 },
+      yaxis: { title: { text: t("most crowded train, % of capacity") }, range: [0, top], ticksuffix: " %" },
       shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: 100, y1: 100,
                  line: { dash: "dot", color: RED, width: 1.5 } }],
       annotations: [{ xref: "paper", x: 1, y: 100, xanchor: "right", yanchor: "bottom",
-                      text: "full", showarrow: false, font: { color: RED, size: 11 } }],
+                      text: t("full"), showarrow: false, font: { color: RED, size: 11 } }],
     };
     slots.filter(function (s) { return !has(s); }).forEach(function (s) {
       layout.annotations.push({ x: s.label, y: 0, yanchor: "bottom", textangle: -90, showarrow: false,
-        text: "no forecast", font: { color: PREFERRED, size: 10 } });
+        text: t("no forecast"), font: { color: PREFERRED, size: 10 } });
     });
     var rec = advice.recommended;
     if (rec && has(rec)) {
       layout.annotations.push({ x: rec.label, y: rec.crowding_p90 * 100, yanchor: "bottom",
-        text: "leave " + rec.label, showarrow: true, arrowhead: 2, ay: -28, font: { color: GREEN, size: 12 } });
+        text: t("leave {time}", { time: rec.label }), showarrow: true, arrowhead: 2, ay: -28, font: { color: GREEN, size: 12 } });
     }
     var target = pick("advice-chart");
     // The advice is already shown as text: the chart follows once plotly.js has arrived.
@@ -229,13 +229,13 @@
     li.appendChild(el("p", "leg-line", both(leg.line_name_zh, leg.line_name_en)));
     li.appendChild(el("p", "leg-stops", both(leg.from_name_zh, leg.from_name_en) + " → " +
       both(leg.to_name_zh, leg.to_name_en)));
-    li.appendChild(el("p", "leg-times", "leaves " + localTime(leg.departure) + " · arrives " +
-      localTime(leg.arrival) + " · " + leg.stops + (leg.stops === 1 ? " stop" : " stops") + ", " +
-      minutes(leg.ride_minutes)));
+    li.appendChild(el("p", "leg-times", t("leaves {departure} · arrives {arrival}", {
+      departure: localTime(leg.departure), arrival: localTime(leg.arrival) }) + " · " +
+      (leg.stops === 1 ? t("1 stop") : t("{n} stops", { n: leg.stops })) + ", " + minutes(leg.ride_minutes)));
     var before = [];
-    if (leg.walk_minutes > 0) { before.push("walk " + minutes(leg.walk_minutes) + " to change"); }
-    if (leg.wait_minutes > 0) { before.push("wait about " + minutes(leg.wait_minutes)); }
-    if (before.length) { li.appendChild(el("p", "leg-before note", "Before boarding: " + before.join(", "))); }
+    if (leg.walk_minutes > 0) { before.push(t("walk {duration} to change", { duration: minutes(leg.walk_minutes) })); }
+    if (leg.wait_minutes > 0) { before.push(t("wait about {duration}", { duration: minutes(leg.wait_minutes) })); }
+    if (before.length) { li.appendChild(el("p", "leg-before note", t("Before boarding: {what}", { what: before.join(t(", ")) }))); }
     return li;
   }
 
@@ -248,9 +248,10 @@
       button.type = "button";
       button.setAttribute("data-route", String(r.route));
       button.setAttribute("aria-pressed", r.chosen ? "true" : "false");
-      button.textContent = "Route " + (r.route + 1) + (r.chosen ? " (shown)" : "") + ": " +
-        r.lines.join(" → ") + (via ? " via " + via : "") + " · " + Math.round(r.travel_minutes) +
-        " min · " + r.transfers + (r.transfers === 1 ? " change" : " changes");
+      button.textContent = (r.chosen ? t("Route {n} (shown)", { n: r.route + 1 }) : t("Route {n}", { n: r.route + 1 })) +
+        t(": ") + r.lines.join(" → ") + (via ? t(" via {stations}", { stations: via }) : "") + " · " +
+        t("{n} min", { n: Math.round(r.travel_minutes) }) + " · " +
+        (r.transfers === 1 ? t("1 change") : t("{n} changes", { n: r.transfers }));
       button.addEventListener("click", function () { route = r.route; ask(); });
       li.appendChild(button);
       return li;
@@ -260,18 +261,19 @@
   function describe(advice) {
     var card = pick("advice-card"), rec = advice.recommended, legs = advice.legs || [];
     card.classList.toggle("holdout", !rec);
-    pick("advice-headline").textContent = rec ? "Leave at " + rec.label : "No recommendation this time";
-    pick("advice-reason").textContent = rec ? rec.reason.charAt(0).toUpperCase() + rec.reason.slice(1) + "." : advice.message;
+    pick("advice-headline").textContent = rec ? t("Leave at {time}", { time: rec.label }) : t("No recommendation this time");
+    pick("advice-reason").textContent = rec ? t("{reason}.", { reason: rec.reason.charAt(0).toUpperCase() + rec.reason.slice(1) }) : advice.message;
     var first = legs[0], last = legs[legs.length - 1];
     pick("advice-trip").textContent = first ? both(first.from_name_zh, first.from_name_en) + " → " +
       both(last.to_name_zh, last.to_name_en) : (advice.origin_name || advice.origin);
     var changes = legs.slice(1).map(function (l) { return both(l.from_name_zh, l.from_name_en); });
-    pick("advice-changes").textContent = advice.transfers === 0 ? "none, one line all the way" :
-      advice.transfers + (advice.transfers === 1 ? " change" : " changes") + " at " + changes.join(", ");
-    pick("advice-travel").textContent = advice.travel_minutes + " min";
+    pick("advice-changes").textContent = advice.transfers === 0 ? t("none, one line all the way") :
+      t("{changes} at {stations}", { changes: advice.transfers === 1 ? t("1 change") : t("{n} changes", { n: advice.transfers }),
+        stations: changes.join(t(", ")) });
+    pick("advice-travel").textContent = t("{n} min", { n: advice.travel_minutes });
     pick("advice-arrival").textContent = rec ? localTime(rec.arrival) : "—";
     var lead = advice.slots[0];
-    pick("journey-heading").textContent = lead ? "Your journey, leaving at " + lead.label : "Your journey";
+    pick("journey-heading").textContent = lead ? t("Your journey, leaving at {time}", { time: lead.label }) : t("Your journey");
     var list = pick("legs");
     list.replaceChildren.apply(list, legs.map(describeLeg));
     describeRoutes(advice);
@@ -279,7 +281,7 @@
     rows.replaceChildren.apply(rows, advice.slots.map(function (s) {
       var tr = el("tr"), known = s.crowding !== null && s.crowding !== undefined;
       if (s.recommended) { tr.className = "recommended"; }
-      [s.label, known ? Math.round(s.crowding * 100) + " %" : "no forecast",
+      [s.label, known ? Math.round(s.crowding * 100) + " %" : t("no forecast"),
        known ? Math.round(s.crowding_p10 * 100) + "–" + Math.round(s.crowding_p90 * 100) + " %" : "—", s.reason]
         .forEach(function (text, i) {
           tr.appendChild(el("td", i === 1 ? "num" : (i === 2 ? "num wide-only" : ""), text));
@@ -293,7 +295,7 @@
     pick("advise").disabled = true;
     Promise.all([resolve("origin"), resolve("destination")]).then(function () {
       if (!pick("origin").value || !pick("destination").value) {
-        throw new Error("Choose where you start and where you are going.");
+        throw new Error(t("Choose where you start and where you are going."));
       }
       var day = pick("day").value;
       // POST: asking for advice is counted (it spreads later requests and feeds the
@@ -314,9 +316,9 @@
       })
         .then(function (response) {
           return response.json().then(function (body) { return { ok: response.ok, body: body }; });
-        }, function () { throw new Error("The advice service could not be reached."); })
+        }, function () { throw new Error(t("The advice service could not be reached.")); })
         .then(function (answer) {
-          if (!answer.ok) { throw new Error(answer.body.error ? answer.body.error.message : "The advice service failed."); }
+          if (!answer.ok) { throw new Error(answer.body.error ? answer.body.error.message : t("The advice service failed.")); }
           pick("advice-error").hidden = true;
           pick("result").hidden = false;
           describe(answer.body);
