@@ -339,3 +339,29 @@ def test_spark_without_its_extra_says_what_to_install(monkeypatch: pytest.Monkey
 def test_unknown_engine_is_refused() -> None:
     with pytest.raises(InvalidQueryError, match="duckdb, spark"):
         build_engine("pandas")
+
+
+def test_the_edges_ask_the_store_interface_not_duckdb() -> None:
+    """The API and the pages name questions; DuckDB connections and SQL stay in the store."""
+    import ast
+
+    package = Path(__file__).resolve().parents[2] / "src" / "urbanpulse"
+    offenders = []
+    for path in [*package.joinpath("api").rglob("*.py"), *package.joinpath("web").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                names = {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+            else:
+                continue
+            bad = {
+                n
+                for n in names
+                if n.split(".")[0] == "duckdb"
+                or n.startswith("urbanpulse.store.engine")
+                or n in ("urbanpulse.store.connect", "urbanpulse.store.scan_sql")
+            }
+            if bad:
+                offenders.append(f"{path.relative_to(package)}: {sorted(bad)}")
+    assert offenders == []
