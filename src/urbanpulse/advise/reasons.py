@@ -10,6 +10,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from urbanpulse.i18n import gettext as _
+
+# The words are in the language of the request being answered (urbanpulse.i18n): a
+# reason's parts change order and grammar between Chinese and English, so they are
+# whole templates, not English fragments glued together.
 NO_FORECAST = "no crowding forecast"
 
 
@@ -56,64 +61,69 @@ def build_reason(
     A NaN crowding (no forecast) says so; a NaN ``base`` compares with nothing."""
     parts = []
     if math.isnan(crowding):
-        parts.append(NO_FORECAST)
+        parts.append(_("no crowding forecast"))
         if int(shift) != 0:
             parts.append(_shift_words(shift))
-        return ", ".join(parts)
+        return _(", ").join(parts)
+    full = get_percent(crowding)
     if int(shift) == 0:
-        parts.append(f"your preferred time, {get_percent(crowding)} full")
+        parts.append(_("your preferred time, {share} full").format(share=full))
     else:
         if math.isnan(base):
-            parts.append(f"{get_percent(crowding)} full ({NO_FORECAST} at {base_label})")
+            text = _("{share} full (no crowding forecast at {time})")
+            parts.append(text.format(share=full, time=base_label))
         else:
             change = (base - crowding) / base if base > 0 else 0.0
             if abs(change) < 0.005:
-                parts.append(f"as crowded as {base_label}")
+                parts.append(_("as crowded as {time}").format(time=base_label))
             else:
-                word = "less" if change > 0 else "more"
-                parts.append(f"{get_percent(abs(change))} {word} crowded than {base_label}")
+                text = (
+                    _("{share} less crowded than {time}")
+                    if change > 0
+                    else _("{share} more crowded than {time}")
+                )
+                parts.append(text.format(share=get_percent(abs(change)), time=base_label))
         parts.append(_shift_words(shift))
     if crowding > 1.0:
-        parts.append("over capacity")
+        parts.append(_("over capacity"))
     elif crowding_p90 > 1.0:
-        parts.append("may be over capacity")
-    return ", ".join(parts)
+        parts.append(_("may be over capacity"))
+    return _(", ").join(parts)
 
 
 def build_message(outcome: Outcome) -> str:
     """The answer's one line: what to do and why, or why there is no recommendation."""
     if outcome.coverage == 0.0:
-        return (
+        return _(
             "No crowding forecast for this trip in this window: its stations have no "
             "crowding history, or the window is further ahead than the forecasts reach. "
             "The departure times are listed without crowding."
         )
     if outcome.holdout:
-        text = (
+        text = _(
             "No recommendation this time: this request is in the holdout group "
-            f"({get_percent(outcome.holdout_share)} of requests) that lets operators "
-            "measure what advice changes. Predicted crowding for every slot is below."
-        )
+            "({share} of requests) that lets operators measure what advice changes. "
+            "Predicted crowding for every slot is below."
+        ).format(share=get_percent(outcome.holdout_share))
     elif not outcome.preferred_known:
-        text = (
-            f"No recommendation: there is {NO_FORECAST} at your preferred time "
-            f"{outcome.preferred_label} to compare the other times with."
-        )
+        text = _(
+            "No recommendation: there is no crowding forecast at your preferred time "
+            "{time} to compare the other times with."
+        ).format(time=outcome.preferred_label)
     elif outcome.label is None:
-        text = "No recommendation: no departure time in the window has a forecast and a service."
+        text = _("No recommendation: no departure time in the window has a forecast and a service.")
     elif outcome.kept_preferred:
-        text = (
-            f"Leave at {outcome.label} as you planned ({outcome.reason}): no other time in "
-            f"the window is at least {round(outcome.min_gain * 100)} points of capacity "
-            "less crowded, so it is as good as any."
-        )
+        text = _(
+            "Leave at {time} as you planned ({reason}): no other time in the window is at "
+            "least {points} points of capacity less crowded, so it is as good as any."
+        ).format(time=outcome.label, reason=outcome.reason, points=round(outcome.min_gain * 100))
     else:
-        text = f"Leave at {outcome.label}: {outcome.reason}."
+        text = _("Leave at {time}: {reason}.").format(time=outcome.label, reason=outcome.reason)
     if outcome.coverage < 1.0:
-        text += (
-            f" Crowding is forecast for {get_percent(outcome.coverage)} of the stops and "
-            "times along the way; the others have no crowding history and are left out."
-        )
+        text += _(
+            " Crowding is forecast for {share} of the stops and times along the way; the "
+            "others have no crowding history and are left out."
+        ).format(share=get_percent(outcome.coverage))
     return text
 
 
@@ -123,12 +133,18 @@ def get_percent(share: float) -> str:
 
 
 def _shift_words(shift: float) -> str:
-    when = "earlier" if shift < 0 else "later"
-    return f"{_duration(abs(int(shift)))} {when} than you wanted"
+    text = (
+        _("{duration} earlier than you wanted")
+        if shift < 0
+        else _("{duration} later than you wanted")
+    )
+    return text.format(duration=_duration(abs(int(shift))))
 
 
 def _duration(minutes: int) -> str:
     hours, rest = divmod(minutes, 60)
     if not hours:
-        return f"{rest} min"
-    return f"{hours} h {rest} min" if rest else f"{hours} h"
+        return _("{minutes} min").format(minutes=rest)
+    if rest:
+        return _("{hours} h {minutes} min").format(hours=hours, minutes=rest)
+    return _("{hours} h").format(hours=hours)

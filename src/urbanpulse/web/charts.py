@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from urbanpulse.i18n import gettext as _
+
 KIND_COLOURS = {
     "metro_station": "#d62728",
     "bus_stop": "#ff7f0e",
@@ -44,21 +46,21 @@ def build_map_figure(cities: pd.DataFrame, sites: pd.DataFrame) -> dict[str, Any
                 x=group["lon"].tolist(),
                 y=group["lat"].tolist(),
                 mode="markers",
-                name=str(kind).replace("_", " "),
+                name=_(str(kind).replace("_", " ")),
                 marker={"size": 7, "color": KIND_COLOURS.get(str(kind), "#7f7f7f")},
                 text=names.tolist(),
                 customdata=[f"/sites/{s}" for s in group["site_id"]],
-                hovertemplate="%{text}<br>" + str(kind) + "<extra></extra>",
+                hovertemplate="%{text}<br>" + _(str(kind).replace("_", " ")) + "<extra></extra>",
             )
         )
     mid_lat = float(cities["lat"].mean()) if len(cities) else 39.0
     fig.update_layout(
         **_base_layout(height=600),
         # constrain="domain": keep equal scales by shrinking the plot, not padding the range.
-        xaxis={"title": {"text": "Longitude (°E)"}, "zeroline": False, "constrain": "domain"},
+        xaxis={"title": {"text": _("Longitude (°E)")}, "zeroline": False, "constrain": "domain"},
         # One degree of longitude is cos(latitude) as long as one of latitude.
         yaxis={
-            "title": {"text": "Latitude (°N)"},
+            "title": {"text": _("Latitude (°N)")},
             "scaleanchor": "x",
             "scaleratio": 1 / math.cos(math.radians(mid_lat)),
             "zeroline": False,
@@ -76,7 +78,7 @@ def _city_trace(cities: pd.DataFrame) -> go.Scatter:
         x=cities["lon"].tolist(),
         y=cities["lat"].tolist(),
         mode="markers+text",
-        name="city (size: population)",
+        name=_("city (size: population)"),
         text=labels.tolist(),
         textposition="top center",
         customdata=[f"{int(p):,}" for p in population],
@@ -86,7 +88,7 @@ def _city_trace(cities: pd.DataFrame) -> go.Scatter:
             "color": "rgba(60, 60, 60, 0.25)",
             "line": {"color": "#333", "width": 1},
         },
-        hovertemplate="%{text}<br>population 2020: %{customdata}<extra></extra>",
+        hovertemplate="%{text}<br>" + _("population 2020: %{customdata}") + "<extra></extra>",
     )
 
 
@@ -99,7 +101,7 @@ def build_profile_figure(
     statistics of single readings within each period, not the period's total, which the
     axis and hover say (a 5-minute count in an hourly profile is not boardings per hour).
     """
-    per = f"{period_minutes}-min period" if period_minutes else "period"
+    per = _("{n}-min period").format(n=period_minutes) if period_minutes else _("period")
     fig = go.Figure()
     for day_type, group in profile.groupby("day_type", sort=False):
         colour = DAY_TYPE_COLOURS.get(str(day_type), "#7f7f7f")
@@ -121,9 +123,9 @@ def build_profile_figure(
                 line={"width": 0},
                 fill="tonexty",
                 fillcolor=_transparent(colour),
-                name=f"{day_type} p50–p90",
+                name=f"{_(str(day_type))} p50–p90",
                 showlegend=False,
-                hovertemplate="%{x} p90 of a reading %{y:.1f}<extra></extra>",
+                hovertemplate=_("%{x} p90 of a reading %{y:.1f}") + "<extra></extra>",
             )
         )
         fig.add_trace(
@@ -131,15 +133,20 @@ def build_profile_figure(
                 **common,
                 y=group["mean"].tolist(),
                 line={"color": colour, "width": 2},
-                name=str(day_type),
-                hovertemplate="%{x} mean reading %{y:.1f}<extra>" + str(day_type) + "</extra>",
+                name=_(str(day_type)),
+                hovertemplate=_("%{x} mean reading %{y:.1f}")
+                + f"<extra>{_(str(day_type))}</extra>",
             )
         )
     fig.update_layout(
         **_base_layout(height=440, top=40),
-        xaxis={"title": {"text": "Period of day (local time)"}, "nticks": 12},
+        xaxis={"title": {"text": _("Period of day (local time)")}, "nticks": 12},
         yaxis={
-            "title": {"text": f"{_axis_label(metric, unit)}, mean reading per {per}"},
+            "title": {
+                "text": _("{quantity}, mean reading per {period}").format(
+                    quantity=_axis_label(metric, unit), period=per
+                )
+            },
             "rangemode": "tozero",
         },
         # Above the plot: below it, the legend collides with rotated ticks on phones.
@@ -158,14 +165,14 @@ def build_recent_figure(
             x=[t.isoformat() for t in local],
             y=observations["value"].tolist(),
             mode="lines",
-            name=metric,
+            name=_(metric.replace("_", " ")),
             line={"color": "#1f77b4", "width": 1.5},
             hovertemplate="%{x|%Y-%m-%d %H:%M} %{y:.1f}<extra></extra>",
         )
     )
     fig.update_layout(
         **_base_layout(height=340),
-        xaxis={"title": {"text": f"Time ({tz})"}, "type": "date"},
+        xaxis={"title": {"text": _("Time ({tz})").format(tz=tz)}, "type": "date"},
         yaxis={"title": {"text": _axis_label(metric, unit)}, "rangemode": "tozero"},
         showlegend=False,
     )
@@ -184,7 +191,8 @@ def _base_layout(*, height: int, top: int = 16) -> dict[str, Any]:
 
 
 def _axis_label(metric: str, unit: str | None) -> str:
-    return f"{metric} ({unit})" if unit else metric
+    name = _(metric.replace("_", " "))
+    return f"{name} ({_(unit)})" if unit else name
 
 
 def _transparent(hex_colour: str, alpha: float = 0.2) -> str:

@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from urbanpulse.catalog.sites import STATION_KINDS
+from urbanpulse.i18n import gettext as _
 from urbanpulse.web.charts import _base_layout, _to_dict
 
 LINE_COLOURS = ("#c23a30", "#006098", "#008e9c", "#f2a900", "#a6217f", "#d29700", "#5b9b42")
@@ -43,8 +44,8 @@ def build_station_map_figure(
             _station_trace(where.loc[ids], name, city, mode="lines+markers", colour=colour)
         )
     rest = where.loc[[i for i in where.index if i not in on_lines]]
-    for _, group in rest.groupby(rest["city_code"].fillna(""), sort=True):
-        fig.add_trace(_station_trace(group, "station", city, mode="markers", colour="#5a6470"))
+    for _code, group in rest.groupby(rest["city_code"].fillna(""), sort=True):
+        fig.add_trace(_station_trace(group, _("station"), city, mode="markers", colour="#5a6470"))
     fig.add_trace(
         go.Scatter(x=[], y=[], mode="markers+text", name="chosen", hoverinfo="skip",
                    textposition="top center", textfont={"size": 13, "color": "#1b1f24"},
@@ -60,13 +61,13 @@ def build_station_map_figure(
         dragmode="pan",
         meta={"extents": focus},
         xaxis={
-            "title": {"text": "Longitude (°E)"},
+            "title": {"text": _("Longitude (°E)")},
             "zeroline": False,
             "constrain": "domain",
             **({"range": start[:2]} if start else {}),
         },
         yaxis={
-            "title": {"text": "Latitude (°N)"},
+            "title": {"text": _("Latitude (°N)")},
             "scaleanchor": "x",
             "scaleratio": 1 / math.cos(math.radians(mid_lat)),
             "zeroline": False,
@@ -115,5 +116,5 @@ def _station_trace(
         customdata=[
             [i, r.name_zh, r.name_en] for i, r in zip(rows.index, rows.itertuples(), strict=True)
         ],
-        hovertemplate="%{text}<br>" + name + "<br>click to choose<extra></extra>",
+        hovertemplate=f"%{{text}}<br>{name}<br>{_('click to choose')}<extra></extra>",
     )
