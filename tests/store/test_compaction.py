@@ -144,3 +144,17 @@ def test_vacuum_leaves_a_compaction_still_staging_alone(tmp_path: Path, monkeypa
     summary = compact_observations(lake, min_files=2)
     assert summary.partitions == 1 and len(_all_rows(lake)) == 3
     assert not (lake.root / "_staging").exists() or not any((lake.root / "_staging").iterdir())
+
+
+def test_a_big_sorted_file_is_left_alone_while_small_ones_merge(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    append_observations(lake, _batch([(s, k, 1.0) for s in "abcd" for k in range(40)]))
+    compact_observations(lake, min_files=1, sort_all=True)
+    (big,) = lake.get_files("observations")
+    for k in range(40, 44):  # live micro-batches of the same month
+        append_observations(lake, _batch([("a", k, 2.0), ("b", k, 2.0)]))
+    summary = compact_observations(lake, min_files=3, target_rows=200)
+    assert (summary.files_removed, summary.files_added, summary.rows) == (4, 1, 8)
+    assert big in lake.get_files("observations")  # 160 rows >= 200 // 2: not rewritten
+    assert len(_all_rows(lake)) == 168
+    _assert_sorted_files(lake)

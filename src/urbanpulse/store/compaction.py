@@ -68,17 +68,23 @@ def compact_observations(
     metrics: Iterable[str] | None = None,
     progress: Progress | None = None,
 ) -> CompactionSummary:
-    """Rewrite each observations partition (metric, month) holding ``min_files`` files
-    or more as few files sorted by site_id, ts; one commit per partition.
+    """Rewrite the small files of each observations partition (metric, month) as few
+    files sorted by site_id, ts, once there are ``min_files`` of them; one commit per
+    partition.
+
+    Files of half ``target_rows`` or more are left as they are: under live ingest the
+    month's big sorted file is not rewritten each time a few micro-batches arrive, only
+    the small files beside it, which merge into ever bigger ones until they count as
+    big themselves (so each row is rewritten a few times, not once per compaction).
 
     Parameters
     ----------
     min_files
-        Compact a partition once it has at least this many files.
+        Compact a partition once it has at least this many small files.
     target_rows
         Rows per output file, rounded to whole row groups.
     sort_all
-        Also rewrite partitions with fewer files when any of them is not sorted (a lake
+        Also rewrite fewer small files, and big ones, when they are not sorted (a lake
         written before compaction existed, or a demo just built).
     metrics
         Only these metrics (default: all).
@@ -92,11 +98,14 @@ def compact_observations(
     """
     started = time.perf_counter()
     summary = CompactionSummary()
-    chosen = [
-        files
-        for files in get_observation_partitions(lake, metrics=metrics).values()
-        if len(files) >= max(min_files, 2) or (sort_all and not all(map(_is_sorted(lake), files)))
-    ]
+    is_sorted = _is_sorted(lake)
+    chosen: list[list[LakeFile]] = []
+    for files in get_observation_partitions(lake, metrics=metrics).values():
+        small = [f for f in files if f.rows < target_rows // 2]
+        if len(small) >= max(min_files, 2):
+            chosen.append(small)
+        elif sort_all and not all(map(is_sorted, files)):
+            chosen.append([f for f in files if f in small or not is_sorted(f)])
     for done, files in enumerate(chosen):
         if progress:
             progress(files[0].path.rsplit("/", 1)[0], done, len(chosen))
