@@ -371,7 +371,7 @@ def lake_compact(
     min_files: int | None = typer.Option(
         None,
         "--min-files",
-        help="Compact a partition once it has this many files \\[default: URBANPULSE_LAKE_COMPACT_MIN_FILES or 8].",
+        help="Compact a partition once it has this many small files \\[default: URBANPULSE_LAKE_COMPACT_MIN_FILES or 8].",
     ),
     sort_all: bool = typer.Option(
         False, "--all", help="Also rewrite partitions of few files that are not sorted yet."
