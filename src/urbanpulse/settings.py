@@ -43,8 +43,9 @@ class Settings(BaseSettings):
         default=8,
         ge=2,
         description=(
-            "'lake compact' and live ingest rewrite an observations partition (metric, "
-            "month) as few files sorted by site and time once it holds this many files."
+            "'lake compact' and live ingest merge the small files of an observations "
+            "partition (metric, month) into few files sorted by site and time once it "
+            "holds this many."
         ),
     )
     lake_retention: bool = Field(
