@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from urbanpulse import __version__
+from urbanpulse.advise.live import LiveCrowding
 from urbanpulse.advise.service import build_advice_service
 from urbanpulse.api.access import install_access
 from urbanpulse.api.docs import add_docs
@@ -44,6 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.lake = Lake(settings.lake_path)
     # One counters object and one forecast cache per app, shared by every request.
     app.state.advice = build_advice_service(settings, app.state.lake)
+    # Crowding now per line section (/api/live/...), its readings cached per lake version.
+    app.state.live = LiveCrowding(app.state.lake, settings)
     install_error_handlers(app)
     # Body cap, rate limits and quotas, CORS and security headers (api/middleware.py).
     install_middlewares(app, settings, namespace=app.state.lake.get_id())
