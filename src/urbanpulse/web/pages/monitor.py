@@ -148,7 +148,9 @@ def get_per_resident_unit(node: Any) -> str:
         if unit.startswith(prefix):
             unit, scale = unit.removeprefix(prefix), scale / factor
             break
-    return f"{unit} per resident" if scale == 1 else f"{unit} per {scale:,.0f} residents"
+    if scale == 1:
+        return _("{unit} per resident").format(unit=_(unit))
+    return _("{unit} per {n} residents").format(unit=_(unit), n=f"{scale:,.0f}")
 
 
 def _get_disparity_labels(monitor: LakeMonitor) -> dict[str, str]:

@@ -15,17 +15,18 @@
     plotlyServerURL: "",
     modeBarButtonsToRemove: ["sendDataToCloud", "sendChartToCloud", "editInChartStudio"],
   };
+  var t = window.t || function (text) { return text; };  // base.html defines t()
   var sizes = [];  // charts whose height follows their width: [target, heightFor]
   var observer = null;
 
   function ready() {
     if (window.Plotly) { return Promise.resolve(window.Plotly); }
     var script = document.getElementById("plotly-js");
-    if (!script) { return Promise.reject(new Error("This page has no chart script.")); }
+    if (!script) { return Promise.reject(new Error(t("This page has no chart script."))); }
     return new Promise(function (resolve, reject) {
       script.addEventListener("load", function () { resolve(window.Plotly); });
       script.addEventListener("error", function () {
-        reject(new Error("The chart script could not be loaded; the figures are in the tables."));
+        reject(new Error(t("The chart script could not be loaded; the figures are in the tables.")));
       });
     });
   }

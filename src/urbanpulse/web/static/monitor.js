@@ -5,6 +5,10 @@
   var data = JSON.parse(document.getElementById("monitor-data").textContent);
   var base = document.querySelector('link[rel="icon"]').getAttribute("href").replace(/\/static\/favicon\.svg$/, "");
   var charts = window.UrbanPulseCharts;
+  // Words in the page's language (base.html defines t()); as written if it has not.
+  var t = window.t || function (text, params) {
+    return !params ? text : text.replace(/\{(\w+)\}/g, function (m, k) { return k in params ? String(params[k]) : m; });
+  };
   var font = { family: "system-ui, -apple-system, 'Segoe UI', 'Noto Sans CJK SC', sans-serif" };
   var colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#111111"];
   var cities = {};
@@ -40,13 +44,14 @@
     return fetch(base + path, { headers: { Accept: "application/json" }, signal: signal }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (body) {
         if (!r.ok) {
-          throw new Error(body.error ? body.error.message : "the server answered " + r.status + " " + r.statusText);
+          throw new Error(body.error ? body.error.message :
+            t("the server answered {status}", { status: r.status + " " + r.statusText }));
         }
         return body;
       });
     }, function (err) {
       if (err.name === "AbortError") { throw err; }
-      throw new Error("the server could not be reached");
+      throw new Error(t("the server could not be reached"));
     });
   }
   // Old results must not pass for the answer to a request that failed: clear them.
@@ -56,8 +61,8 @@
     target.removeAttribute("data-rendered");
     target.hidden = true;
   }
-  function failure(node, what, err) {
-    node.textContent = what + " could not be loaded: " + err.message + ".";
+  function failure(node, message) {
+    node.textContent = message;
     node.classList.add("error");
     node.setAttribute("role", "alert");
   }
@@ -96,6 +101,10 @@
     var list = data.cities.filter(function (c) { return c.lon !== null; });
     var values = list.map(function (c) { return data.series.score[code][c.region_code][k]; });
     var midLat = list.reduce(function (s, c) { return s + c.lat; }, 0) / list.length;
+    // Room around the outer cities for their names (autorange pads for markers only).
+    var lons = list.map(function (c) { return c.lon; }), lats = list.map(function (c) { return c.lat; });
+    var lonRange = [Math.min.apply(null, lons) - 1.0, Math.max.apply(null, lons) + 1.0];
+    var latRange = [Math.min.apply(null, lats) - 0.4, Math.max.apply(null, lats) + 0.6];
     draw("chart-map", [{
       x: list.map(function (c) { return c.lon; }), y: list.map(function (c) { return c.lat; }),
       mode: "markers+text", text: list.map(function (c) { return cityLabel(c.region_code); }),
@@ -104,8 +113,8 @@
         line: { color: "#333", width: 1 }, colorbar: { title: { text: "Score" }, thickness: 12 } },
       hovertemplate: "%{text}<br>" + names[code] + " " + year + ": %{marker.color:.1f}<extra></extra>",
     }], layout(560, { showlegend: false, margin: mapMargin,
-      xaxis: { title: { text: "Longitude (°E)" }, zeroline: false, constrain: "domain" },
-      yaxis: { title: { text: "Latitude (°N)" }, zeroline: false, constrain: "domain",
+      xaxis: { title: { text: "Longitude (°E)" }, zeroline: false, constrain: "domain", range: lonRange },
+      yaxis: { title: { text: "Latitude (°N)" }, zeroline: false, constrain: "domain", range: latRange,
         scaleanchor: "x", scaleratio: 1 / Math.cos(midLat * Math.PI / 180) } }),
       { heightFor: charts.mapHeight(mapMargin, 320, 640) }).then(function () {
       if (mapClicks) { return; }
@@ -157,7 +166,7 @@
         margin: { l: 48, r: 12, t: 40, b: 40 } }));
     }).catch(function (err) {
       clearChart("chart-coupling");
-      failure($("coupling-band"), "The coupling coordination", err);
+      failure($("coupling-band"), t("The coupling coordination could not be loaded: {reason}.", { reason: err.message }));
     });
   }
   ["coupling-mode", "coupling-cities", "coupling-city"].forEach(function (id) {
@@ -234,7 +243,7 @@
           td.className = "num whatif-rank";
           td.removeAttribute("title");
         });
-        failure($("whatif-status"), "The what-if ranks", err);
+        failure($("whatif-status"), t("The what-if ranks could not be loaded: {reason}.", { reason: err.message }));
       });
   }
   sliders.forEach(function (s) { s.addEventListener("input", updateRanking); });
@@ -250,7 +259,9 @@
     $("trace-body").innerHTML = '<p class="note">Loading…</p>';
     success($("trace-body"));
     getJSON(path).then(function (body) { renderTrace(body.trace, body.kind); })
-      .catch(function (err) { failure($("trace-body"), "Where this number comes from", err); });
+      .catch(function (err) {
+        failure($("trace-body"), t("Where this number comes from could not be loaded: {reason}.", { reason: err.message }));
+      });
     $("trace").scrollIntoView({ behavior: "smooth", block: "start" });
   }
   function renderTrace(t, kind) {

@@ -8,6 +8,10 @@
   var trip = JSON.parse(document.getElementById("default-trip").textContent);
   var pick = function (id) { return document.getElementById(id); };
   var charts = window.UrbanPulseCharts;
+  // Words in the page's language (base.html defines t()); as written if it has not.
+  var t = window.t || function (text, params) {
+    return !params ? text : text.replace(/\{(\w+)\}/g, function (m, k) { return k in params ? String(params[k]) : m; });
+  };
   var margin = { l: 52, r: 8, t: 16, b: 48 };
 
   // A failed request says why: the API's own message, the status, or no connection.
@@ -15,11 +19,12 @@
     return fetch(base + path, { headers: { Accept: "application/json" } }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (body) {
         if (!r.ok) {
-          throw new Error(body.error ? body.error.message : "the server answered " + r.status + " " + r.statusText);
+          throw new Error(body.error ? body.error.message :
+            t("the server answered {status}", { status: r.status + " " + r.statusText }));
         }
         return body;
       });
-    }, function () { throw new Error("the server could not be reached"); });
+    }, function () { throw new Error(t("the server could not be reached")); });
   }
 
   function plot(id, traces, layout) {
@@ -43,7 +48,7 @@
     if (message) { node.setAttribute("role", "alert"); } else { node.removeAttribute("role"); }
   }
   function failAccuracy(error) {
-    var message = "Forecast accuracy for this station could not be loaded: " + error.message + ".";
+    var message = t("Forecast accuracy for this station could not be loaded: {reason}.", { reason: error.message });
     clearChart("accuracy-chart");
     clearChart("error-chart");
     pick("error-rows").replaceChildren();
@@ -53,8 +58,8 @@
   function failEffect(error) {
     clearChart("effect-chart");
     pick("effect-empty").hidden = true;
-    pick("effect-summary").textContent = "The effect of advice on this line could not be loaded: " +
-      error.message + ".";
+    pick("effect-summary").textContent = t("The effect of advice on this line could not be loaded: {reason}.",
+      { reason: error.message });
     pick("effect-summary").setAttribute("role", "alert");
   }
 
