@@ -20,7 +20,7 @@ AirQualityObserved        air_monitor        pm25, pm10, no2, so2,    GQ
                                              windSpeed <- wspm        MTS
                                              relativeHumidity <- rh   C62
 CrowdFlowObserved         metro_station,     peopleCount <- boardings C62
-                          bus_stop,          peopleCount <- entries
+                          bus_stop,          (or entries, passengers)
                           rail_station,      occupancy <- load        C62
                           counter
 GtfsStop                  metro_station,     (static: name, location)
@@ -30,7 +30,9 @@ GtfsStop                  metro_station,     (static: name, location)
 
 ``occupancy`` of CrowdFlowObserved is, in the model, the share of time a person
 occupies a walkway; UrbanPulse publishes there the share of a station's capacity in
-use (``load``), the closest meaning the model offers for crowding.
+use (``load``), the closest meaning the model offers for crowding. The model bounds it
+at 1: a station loaded past its capacity is published full (1) and ``congested``;
+the measured load stays readable at /api/sites/{site_id}/observations.
 """
 
 from __future__ import annotations
@@ -66,20 +68,23 @@ class Attribute:
     ``metrics`` lists the lake metric codes published as this attribute, the first
     being the one an inbound value is stored as. ``factors`` converts a value in a
     lake unit to the attribute's ``unit_code`` (a unit missing from it is published
-    as stored, without a unitCode).
+    as stored, without a unitCode); ``maximum`` caps published values at the model's
+    bound.
     """
 
     name: str
     metrics: tuple[str, ...]
     unit_code: str | None = None
     factors: dict[str, float] = field(default_factory=dict)
+    maximum: float | None = None
 
 
 _COUNT = {"": 1.0, "vehicles": 1.0, "passengers": 1.0, "people": 1.0, "count": 1.0}
-# A count per observation period: each row is one period, whatever its length.
-_PEOPLE = _COUNT | {"passengers/10min": 1.0, "passengers/h": 1.0, "passengers/5min": 1.0}
+# A count per observation period ("passengers/10min", "taps/15min"): each row is one
+# period, whatever its length, so only the part before the slash names the unit.
+_PEOPLE = _COUNT | {"taps": 1.0, "persons": 1.0}
 _SHARE = {"": 1.0, "share of capacity": 1.0, "fraction": 1.0, "ratio": 1.0}
-_UGM3 = {"ug/m3": 1.0, "µg/m3": 1.0, "μg/m3": 1.0, "mg/m3": 1000.0}
+_UGM3 = {"ug/m3": 1.0, "µg/m3": 1.0, "μg/m3": 1.0, "µg/m³": 1.0, "mg/m3": 1000.0}
 
 ATTRIBUTES: dict[str, tuple[Attribute, ...]] = {
     TRAFFIC_FLOW: (
@@ -101,8 +106,8 @@ ATTRIBUTES: dict[str, tuple[Attribute, ...]] = {
         Attribute("relativeHumidity", ("rh",), "C62", _SHARE | {"%": 0.01}),
     ),
     CROWD_FLOW: (
-        Attribute("peopleCount", ("boardings", "entries"), "C62", _PEOPLE),
-        Attribute("occupancy", ("load",), "C62", _SHARE),
+        Attribute("peopleCount", ("boardings", "entries", "passengers"), "C62", _PEOPLE),
+        Attribute("occupancy", ("load",), "C62", _SHARE, maximum=1.0),
     ),
     GTFS_STOP: (),
 }
@@ -154,8 +159,15 @@ def get_metrics(entity_type: str) -> tuple[str, ...]:
 
 
 def get_unit_factor(attribute: Attribute, unit: str | None) -> float | None:
-    """Factor from a lake ``unit`` to the attribute's unitCode; None when unknown."""
-    return attribute.factors.get((unit or "").strip())
+    """Factor from a lake ``unit`` to the attribute's unitCode; None when unknown.
+
+    A count per period (``passengers/10min``) is known by its part before the slash.
+    """
+    unit = (unit or "").strip()
+    found = attribute.factors.get(unit)
+    if found is None and attribute.factors is _PEOPLE:
+        found = _PEOPLE.get(unit.split("/", 1)[0])
+    return found
 
 
 def build_entity_id(entity_type: str, site_id: str) -> str:

@@ -1,0 +1,125 @@
+"""NGSI-LD geo-queries (ETSI GS CIM 009, clause 4.10) over sites' points.
+
+``georel=near;maxDistance==2000&geometry=Point&coordinates=[116.4,39.9]`` keeps the
+sites within 2 km (great-circle metres, the transfers' haversine); ``within``, ``contains``, ``intersects``,
+``disjoint``, ``equals`` and ``overlaps`` test a site's point against any GeoJSON
+geometry with shapely.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import shapely
+from shapely.geometry import Point, shape
+from shapely.geometry.base import BaseGeometry
+
+from urbanpulse.errors import InvalidQueryError
+from urbanpulse.transit.transfers import get_metres
+
+RELATIONS = ("near", "within", "contains", "intersects", "disjoint", "equals", "overlaps")
+GEOMETRIES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
+
+
+@dataclass(frozen=True)
+class GeoQuery:
+    """A parsed geo-query: relation, reference geometry and distance bounds (metres)."""
+
+    relation: str
+    geometry: BaseGeometry
+    max_distance: float | None = None
+    min_distance: float | None = None
+
+
+def parse_geo_query(
+    *,
+    georel: str | None,
+    geometry: str | None,
+    coordinates: str | None,
+    geoproperty: str | None = None,
+) -> GeoQuery | None:
+    """Parse ``georel``, ``geometry`` and ``coordinates``; None when none is given.
+
+    Raises
+    ------
+    InvalidQueryError
+        When one is missing, unknown or malformed.
+    """
+    if not (georel or geometry or coordinates):
+        return None
+    if not (georel and geometry and coordinates):
+        raise InvalidQueryError("a geo-query needs georel, geometry and coordinates together")
+    if geoproperty not in (None, "", "location"):
+        raise InvalidQueryError(f"geoproperty {geoproperty!r}: only 'location' is queryable")
+    relation, *modifiers = (part.strip() for part in georel.split(";"))
+    if relation not in RELATIONS:
+        raise InvalidQueryError(f"georel {relation!r}: use one of {', '.join(RELATIONS)}")
+    if geometry not in GEOMETRIES:
+        raise InvalidQueryError(f"geometry {geometry!r}: use one of {', '.join(GEOMETRIES)}")
+    reference = _build_geometry(geometry, coordinates)
+    bounds = _parse_distances(relation, modifiers)
+    if relation == "near" and geometry != "Point":
+        raise InvalidQueryError("georel near needs geometry=Point")
+    return GeoQuery(relation, reference, bounds.get("maxDistance"), bounds.get("minDistance"))
+
+
+def match_geo(query: GeoQuery, lon: float | None, lat: float | None) -> bool:
+    """Whether the point (lon, lat) satisfies ``query``; a site without one never does."""
+    if lon is None or lat is None or math.isnan(lon) or math.isnan(lat):
+        return False
+    point = Point(lon, lat)
+    if query.relation == "near":
+        assert isinstance(query.geometry, Point)
+        metres = float(get_metres(lat, lon, query.geometry.y, query.geometry.x))
+        if query.max_distance is not None and metres > query.max_distance:
+            return False
+        return query.min_distance is None or metres >= query.min_distance
+    test = getattr(point, query.relation)
+    return bool(test(query.geometry))
+
+
+def _build_geometry(geometry: str, coordinates: str) -> BaseGeometry:
+    try:
+        parsed: Any = json.loads(coordinates)
+        built = shape({"type": geometry, "coordinates": parsed})
+    except (ValueError, TypeError, IndexError, AttributeError, shapely.errors.ShapelyError) as exc:
+        raise InvalidQueryError(
+            f"coordinates {coordinates[:80]!r} are not a {geometry} (JSON array of lon, lat)"
+        ) from exc
+    if built.is_empty or not _finite_lon_lat(built):
+        raise InvalidQueryError(
+            f"coordinates {coordinates[:80]!r}: need lon in [-180, 180], lat in [-90, 90]"
+        )
+    if not built.is_valid:
+        raise InvalidQueryError(
+            f"{geometry} {coordinates[:80]!r} is not valid: {shapely.is_valid_reason(built)}"
+        )
+    return built
+
+
+def _finite_lon_lat(geometry: BaseGeometry) -> bool:
+    coords = shapely.get_coordinates(geometry)
+    lon, lat = coords[:, 0], coords[:, 1]
+    return bool(len(coords) and ((lon >= -180) & (lon <= 180) & (lat >= -90) & (lat <= 90)).all())
+
+
+def _parse_distances(relation: str, modifiers: list[str]) -> dict[str, float]:
+    bounds: dict[str, float] = {}
+    for modifier in modifiers:
+        name, sep, value = modifier.partition("==")
+        if relation != "near" or name not in ("maxDistance", "minDistance") or not sep:
+            raise InvalidQueryError(
+                f"georel modifier {modifier!r}: near takes maxDistance==N or minDistance==N"
+            )
+        try:
+            bounds[name] = float(value)
+        except ValueError:
+            raise InvalidQueryError(f"georel {name}: {value!r} is not a number of metres") from None
+        if not math.isfinite(bounds[name]) or bounds[name] < 0:
+            raise InvalidQueryError(f"georel {name}: {value!r} must be a number of metres >= 0")
+    if relation == "near" and not bounds:
+        raise InvalidQueryError("georel near needs maxDistance==N or minDistance==N (metres)")
+    return bounds

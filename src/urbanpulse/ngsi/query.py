@@ -1,0 +1,256 @@
+"""The NGSI-LD query language (ETSI GS CIM 009, clause 4.9) and entity selection.
+
+``q`` terms compare an attribute's value (``intensity>100``), test its presence
+(``pm25``), match a pattern (``name~=(?i)xizhi``), a list (``kind==1,2``) or a range
+(``occupancy==0.2..0.5``); ``;`` is AND, ``|`` is OR and binds looser, parentheses
+group. A term may name a sub-attribute or metadata with a dot (``intensity.observedAt``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from urbanpulse.errors import InvalidQueryError
+from urbanpulse.ngsi.geo import GeoQuery, parse_geo_query
+from urbanpulse.ngsi.vocabulary import ENTITY_TYPES, SUBJECTS
+
+MISSING: Any = object()
+_TERM = re.compile(r"^\s*([A-Za-z_@][\w.:\[\]@-]*?)\s*(?:(!~=|~=|==|!=|>=|<=|>|<)(.*))?$", re.S)
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
+_BARE = re.compile(r"^[\w:.+-]+$")  # dates and times are written unquoted
+_NAME = re.compile(r"^[A-Za-z_][\w]*$")
+
+
+@dataclass(frozen=True)
+class Term:
+    """One comparison: attribute path, operator (None tests presence) and value."""
+
+    path: tuple[str, ...]
+    op: str | None = None
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Logical:
+    """Terms joined by AND (``;``) or OR (``|``)."""
+
+    op: str
+    items: tuple[Term | Logical, ...]
+
+
+Expr = Term | Logical
+
+
+@dataclass(frozen=True)
+class EntityQuery:
+    """Which entities a query selects (every field empty selects every entity)."""
+
+    types: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
+    id_pattern: re.Pattern[str] | None = None
+    q: Expr | None = None
+    attrs: tuple[str, ...] = ()
+    geo: GeoQuery | None = None
+
+
+def build_entity_query(
+    *,
+    type: str | None = None,
+    id: str | None = None,
+    id_pattern: str | None = None,
+    q: str | None = None,
+    attrs: str | None = None,
+    georel: str | None = None,
+    geometry: str | None = None,
+    coordinates: str | None = None,
+    geoproperty: str | None = None,
+) -> EntityQuery:
+    """Parse the query parameters of ``GET /ngsi-ld/v1/entities``.
+
+    Raises
+    ------
+    InvalidQueryError
+        With one line naming the parameter and what is wrong with it.
+    """
+    pattern = None
+    if id_pattern:
+        try:
+            pattern = re.compile(id_pattern)
+        except re.error as exc:
+            raise InvalidQueryError(
+                f"idPattern {id_pattern!r} is not a regular expression: {exc}"
+            ) from exc
+    return EntityQuery(
+        types=tuple(get_short_type(t) for t in split_list(type)),
+        ids=split_list(id),
+        id_pattern=pattern,
+        q=parse_q(q) if q else None,
+        attrs=tuple(_check_name(a, "attrs") for a in split_list(attrs)),
+        geo=parse_geo_query(
+            georel=georel, geometry=geometry, coordinates=coordinates, geoproperty=geoproperty
+        ),
+    )
+
+
+def split_list(text: str | None) -> tuple[str, ...]:
+    """A comma list as a tuple, blanks dropped."""
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+def get_short_type(name: str) -> str:
+    """A type given by its short name or expanded IRI, as its short name."""
+    for entity_type in ENTITY_TYPES:
+        expanded = f"https://smartdatamodels.org/dataModel.{SUBJECTS[entity_type]}/{entity_type}"
+        if name == expanded:
+            return entity_type
+    return name
+
+
+def parse_q(text: str) -> Expr:
+    """Parse an NGSI-LD ``q`` expression.
+
+    Raises
+    ------
+    InvalidQueryError
+        When the expression cannot be parsed.
+    """
+    parser = _Parser(text)
+    expr = parser.parse_or()
+    if parser.pos != len(text):
+        raise InvalidQueryError(
+            f"invalid q {text!r}: unexpected {text[parser.pos]!r} at {parser.pos}"
+        )
+    return expr
+
+
+def match_q(expr: Expr, get: Callable[[tuple[str, ...]], Any]) -> bool:
+    """Whether an entity matches ``expr``; ``get(path)`` returns a value or MISSING."""
+    if isinstance(expr, Logical):
+        results = (match_q(item, get) for item in expr.items)
+        return all(results) if expr.op == "and" else any(results)
+    value = get(expr.path)
+    if value is MISSING or value is None:
+        return False
+    if expr.op is None:
+        return True
+    return _compare(value, expr.op, expr.value)
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text, self.pos = text, 0
+
+    def parse_or(self) -> Expr:
+        items = [self.parse_and()]
+        while self._take("|"):
+            items.append(self.parse_and())
+        return items[0] if len(items) == 1 else Logical("or", tuple(items))
+
+    def parse_and(self) -> Expr:
+        items = [self.parse_primary()]
+        while self._take(";"):
+            items.append(self.parse_primary())
+        return items[0] if len(items) == 1 else Logical("and", tuple(items))
+
+    def parse_primary(self) -> Expr:
+        if self._take("("):
+            expr = self.parse_or()
+            if not self._take(")"):
+                raise InvalidQueryError(f"invalid q {self.text!r}: missing ')'")
+            return expr
+        start, quoted, depth = self.pos, False, 0
+        while self.pos < len(self.text):
+            char = self.text[self.pos]
+            in_pattern = "~=" in self.text[start : self.pos]
+            if char == '"':
+                quoted = not quoted
+            elif in_pattern and char == "(":
+                depth += 1  # a group inside a pattern, not a group of terms
+            elif in_pattern and char == ")" and depth:
+                depth -= 1
+            elif not quoted and not depth and char in ";|()":
+                break
+            self.pos += 1
+        return _parse_term(self.text[start : self.pos], self.text)
+
+    def _take(self, char: str) -> bool:
+        if self.pos < len(self.text) and self.text[self.pos] == char:
+            self.pos += 1
+            return True
+        return False
+
+
+def _parse_term(term: str, text: str) -> Term:
+    found = _TERM.match(term)
+    if not found or not term.strip():
+        raise InvalidQueryError(f"invalid q {text!r}: cannot read term {term!r}")
+    name, op, raw = found.groups()
+    path = tuple(part for part in re.split(r"[.\[\]]", name) if part)
+    if op is None:
+        return Term(path)
+    raw = raw.strip()
+    if not raw:
+        raise InvalidQueryError(f"invalid q {text!r}: {name}{op} has no value")
+    if op in ("~=", "!~="):
+        try:
+            return Term(path, op, re.compile(raw.strip('"')))
+        except re.error as exc:
+            raise InvalidQueryError(f"invalid q {text!r}: bad pattern {raw!r}: {exc}") from exc
+    if op in ("==", "!=") and not raw.startswith('"'):
+        if ".." in raw:
+            low, high = raw.split("..", 1)
+            return Term(path, op, ("range", _parse_value(low, text), _parse_value(high, text)))
+        if "," in raw:
+            return Term(path, op, ("list", *(_parse_value(v, text) for v in raw.split(","))))
+    return Term(path, op, _parse_value(raw, text))
+
+
+def _parse_value(raw: str, text: str) -> Any:
+    raw = raw.strip()
+    if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+        return raw[1:-1]
+    if raw in ("true", "false"):
+        return raw == "true"
+    if _NUMBER.match(raw):
+        return float(raw)
+    if not _BARE.match(raw):
+        raise InvalidQueryError(f"invalid q {text!r}: bad value {raw!r}")
+    return raw  # a date, time or bare word: compared as text
+
+
+def _compare(value: Any, op: str, wanted: Any) -> bool:
+    if op in ("~=", "!~="):
+        found = isinstance(value, str) and wanted.search(value) is not None
+        return found if op == "~=" else not found
+    if isinstance(wanted, tuple):
+        if wanted[0] == "range":
+            low, high = _order(value, wanted[1]), _order(value, wanted[2])
+            inside = low is not None and high is not None and low >= 0 and high <= 0
+        else:
+            inside = any(_order(value, w) == 0 for w in wanted[1:])
+        return inside if op == "==" else not inside
+    order = _order(value, wanted)
+    if order is None:
+        return op == "!="
+    return {"==": order == 0, "!=": order != 0, ">": order > 0, ">=": order >= 0,
+            "<": order < 0, "<=": order <= 0}[op]  # fmt: skip
+
+
+def _order(value: Any, wanted: Any) -> Any:
+    """-1, 0 or 1 comparing value to wanted; None when they cannot be compared."""
+    if isinstance(value, bool) or isinstance(wanted, bool):
+        return 0 if value is wanted else (None if type(value) is not type(wanted) else 1)
+    if isinstance(value, int | float) and isinstance(wanted, int | float):
+        return (value > wanted) - (value < wanted)
+    if isinstance(value, str) and isinstance(wanted, str):
+        return (value > wanted) - (value < wanted)
+    return None
+
+
+def _check_name(name: str, parameter: str) -> str:
+    if not _NAME.match(name):
+        raise InvalidQueryError(f"{parameter}: {name!r} is not an attribute name")
+    return name

@@ -1,0 +1,254 @@
+"""The NGSI-LD temporal representation of entities over the lake's history.
+
+``timerel=before|after|between`` with ``timeAt`` (and ``endTimeAt``) bounds the
+instants; ``lastN`` keeps the last N instances of each attribute; ``temporalValues``
+gives the simplified form (``"values": [[value, observedAt], ...]``). Every read goes
+through the store's engine (``Engine.read_observations``, DuckDB or Spark as the
+settings say), one read per metric for the page's sites, pushed down by site, metric
+and time range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from urbanpulse.errors import InvalidQueryError
+from urbanpulse.ngsi.entities import (
+    EntityRecord,
+    convert_value,
+    format_time,
+    get_unit_code,
+    select_records,
+)
+from urbanpulse.ngsi.query import EntityQuery
+from urbanpulse.ngsi.vocabulary import ATTRIBUTES, CONTEXT, Attribute
+from urbanpulse.store import Lake, get_metrics
+from urbanpulse.store.interface import Engine, get_engine
+
+TIMERELS = ("before", "after", "between")
+# Instances of one attribute in one response; more are cut and the response says so
+# (206 Partial Content with the range returned).
+MAX_INSTANCES = 1000
+
+
+@dataclass(frozen=True)
+class TemporalQuery:
+    """A parsed temporal query: relation, instants (UTC) and lastN."""
+
+    timerel: str | None = None
+    time_at: datetime | None = None
+    end_time_at: datetime | None = None
+    last_n: int | None = None
+
+    @property
+    def start(self) -> datetime | None:
+        """First instant read (inclusive)."""
+        return self.time_at if self.timerel in ("after", "between") else None
+
+    @property
+    def end(self) -> datetime | None:
+        """Instant reads stop before (exclusive)."""
+        return {"before": self.time_at, "between": self.end_time_at}.get(self.timerel or "")
+
+
+@dataclass(frozen=True)
+class TemporalPage:
+    """A page of temporal entities, how many matched, and the instants returned when
+    some attribute had more than :data:`MAX_INSTANCES` (None when nothing was cut)."""
+
+    entities: list[dict[str, Any]]
+    total: int
+    cut_range: tuple[str, str] | None = None
+
+
+def build_temporal_query(
+    *,
+    timerel: str | None = None,
+    time_at: str | None = None,
+    end_time_at: str | None = None,
+    last_n: str | None = None,
+) -> TemporalQuery:
+    """Parse ``timerel``, ``timeAt``, ``endTimeAt`` and ``lastN``.
+
+    Raises
+    ------
+    InvalidQueryError
+        With one line naming the parameter and what is wrong with it.
+    """
+    n = _parse_last_n(last_n)
+    if timerel is None:
+        if time_at or end_time_at:
+            raise InvalidQueryError("timeAt needs timerel (before, after or between)")
+        return TemporalQuery(last_n=n)
+    if timerel not in TIMERELS:
+        raise InvalidQueryError(f"timerel {timerel!r}: use one of {', '.join(TIMERELS)}")
+    if not time_at:
+        raise InvalidQueryError(f"timerel={timerel} needs timeAt")
+    start = _parse_time(time_at, "timeAt")
+    end = None
+    if timerel == "between":
+        if not end_time_at:
+            raise InvalidQueryError("timerel=between needs endTimeAt")
+        end = _parse_time(end_time_at, "endTimeAt")
+        if end <= start:
+            raise InvalidQueryError(f"endTimeAt {end_time_at} is not after timeAt {time_at}")
+    elif end_time_at:
+        raise InvalidQueryError(f"endTimeAt is only for timerel=between, not {timerel}")
+    return TemporalQuery(timerel, start, end, n)
+
+
+def read_temporal_entities(
+    lake: Lake,
+    query: EntityQuery,
+    temporal: TemporalQuery,
+    *,
+    region: str,
+    offset: int = 0,
+    limit: int = 20,
+    temporal_values: bool = False,
+    with_context: bool = False,
+    engine: Engine | None = None,
+) -> TemporalPage:
+    """The temporal evolution of the entities ``query`` selects, one page of them.
+
+    ``q`` is not supported here (it filters on latest values, not on history).
+
+    Returns
+    -------
+    TemporalPage
+        ``entities`` with one array of instances per observed attribute.
+    """
+    if query.q is not None:
+        raise InvalidQueryError(
+            "q is not supported by the temporal API here; select with type, id, "
+            "idPattern, attrs or georel"
+        )
+    records = select_records(lake, query, region=region, latest=False)
+    page = records[offset : offset + limit]
+    histories, cut = _read_histories(lake, engine or get_engine(), page, query.attrs, temporal)
+    entities = []
+    for record in page:
+        entity: dict[str, Any] = {"id": record.id, "type": record.entity_type}
+        for name, frame in sorted(histories.get(record.site["site_id"], {}).items()):
+            if record.entity_type in frame.attrs.get("types", ()):
+                entity[name] = _render_history(frame, temporal_values=temporal_values)
+        if with_context:
+            entity["@context"] = CONTEXT
+        entities.append(entity)
+    return TemporalPage(entities, len(records), cut)
+
+
+def _read_histories(
+    lake: Lake,
+    engine: Engine,
+    records: list[EntityRecord],
+    attrs: tuple[str, ...],
+    temporal: TemporalQuery,
+) -> tuple[dict[str, dict[str, pd.DataFrame]], tuple[str, str] | None]:
+    """site id -> attribute -> instances (columns ts, value, unit_code), and the
+    range of instants returned when some attribute was cut."""
+    stored = set(get_metrics(lake))
+    found: dict[str, dict[str, pd.DataFrame]] = {}
+    cut: list[pd.Timestamp] = []
+    for attribute, types, site_ids in _plan_reads(records, attrs):
+        frames = []
+        for metric in attribute.metrics:
+            if metric not in stored:
+                continue
+            rows = engine.read_observations(
+                lake, metric, site_ids=site_ids, start=temporal.start, end=temporal.end
+            ).to_pandas()
+            if temporal.timerel == "after" and temporal.time_at is not None:
+                rows = rows[rows["ts"] > pd.Timestamp(temporal.time_at)]
+            frames.append(_convert(attribute, rows))
+        if not frames:
+            continue
+        rows = pd.concat(frames).sort_values(["site_id", "ts"], kind="stable")
+        for site_id, history in rows.groupby("site_id", sort=False):
+            history, was_cut = _limit(history, temporal.last_n)
+            if was_cut:
+                cut += [history["ts"].iloc[0], history["ts"].iloc[-1]]
+            history.attrs["types"] = types
+            found.setdefault(str(site_id), {})[attribute.name] = history
+    cut_range = (format_time(min(cut)), format_time(max(cut))) if cut else None
+    return found, cut_range
+
+
+def _plan_reads(
+    records: list[EntityRecord], attrs: tuple[str, ...]
+) -> list[tuple[Attribute, tuple[str, ...], list[str]]]:
+    """(attribute, entity types having it, site ids) for each attribute to read."""
+    plan: dict[tuple[str, tuple[str, ...]], tuple[Attribute, set[str], list[str]]] = {}
+    for record in records:
+        for attribute in ATTRIBUTES[record.entity_type]:
+            if attrs and attribute.name not in attrs:
+                continue
+            key = (attribute.name, attribute.metrics)
+            entry = plan.setdefault(key, (attribute, set(), []))
+            entry[1].add(record.entity_type)
+            if record.site["site_id"] not in entry[2]:
+                entry[2].append(record.site["site_id"])
+    return [(a, tuple(sorted(t)), ids) for a, t, ids in plan.values()]
+
+
+def _convert(attribute: Attribute, rows: pd.DataFrame) -> pd.DataFrame:
+    converted = [
+        convert_value(attribute, float(v), u)
+        for v, u in zip(rows["value"], rows["unit"], strict=True)
+    ]
+    codes = [get_unit_code(attribute, u) for u in rows["unit"]]
+    frame = pd.DataFrame(
+        {"site_id": rows["site_id"].to_numpy(), "ts": rows["ts"].to_numpy(), "value": converted}
+    )
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    frame["unit_code"] = codes
+    return frame[frame["value"].notna()]
+
+
+def _limit(history: pd.DataFrame, last_n: int | None) -> tuple[pd.DataFrame, bool]:
+    if last_n is not None:
+        kept = history.tail(min(last_n, MAX_INSTANCES))
+        return kept, len(kept) < min(last_n, len(history))
+    return history.head(MAX_INSTANCES), len(history) > MAX_INSTANCES
+
+
+def _render_history(history: pd.DataFrame, *, temporal_values: bool) -> Any:
+    times = [format_time(t) for t in history["ts"]]
+    values = [
+        int(v) if float(v).is_integer() and abs(v) < 2**53 else float(v) for v in history["value"]
+    ]
+    if temporal_values:
+        return {"type": "Property", "values": [[v, t] for v, t in zip(values, times, strict=True)]}
+    instances = []
+    for value, time, code in zip(values, times, history["unit_code"], strict=True):
+        instance: dict[str, Any] = {"type": "Property", "value": value, "observedAt": time}
+        if code:
+            instance["unitCode"] = code
+        instances.append(instance)
+    return instances
+
+
+def _parse_time(text: str, name: str) -> datetime:
+    try:
+        stamp = pd.Timestamp(text.strip())
+    except (ValueError, TypeError, OverflowError):
+        raise InvalidQueryError(f"{name} {text!r} is not an ISO 8601 date-time") from None
+    if pd.isna(stamp):
+        raise InvalidQueryError(f"{name} {text!r} is not an ISO 8601 date-time")
+    if stamp.tzinfo is None:
+        raise InvalidQueryError(f"{name} {text!r} needs a time zone, e.g. {text}Z")
+    if not 1900 <= stamp.year <= 2200:
+        raise InvalidQueryError(f"{name} {text!r} is outside the years 1900-2200")
+    return stamp.tz_convert("UTC").to_pydatetime()
+
+
+def _parse_last_n(text: str | None) -> int | None:
+    if text is None or text == "":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise InvalidQueryError(f"lastN {text!r} must be a whole number >= 1")
+    return int(text)
