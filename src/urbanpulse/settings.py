@@ -237,6 +237,10 @@ class Settings(BaseSettings):
             "reading is older than this many seconds (twice the demo's 5-minute step)."
         ),
     )
+    mqtt_host: str = Field(
+        default="127.0.0.1", description="Host of the MQTT broker live observations arrive through."
+    )
+    mqtt_port: int = Field(default=1883, description="Port of the MQTT broker.")
     live_stream_max_s: float = Field(
         default=300.0,
         ge=0.0,
