@@ -67,11 +67,16 @@ class Message(str):
     template: str
     params: dict[str, object]
 
-    def __new__(cls, template: str, params: dict[str, object]) -> Message:
+    def __new__(cls, template: str, params: dict[str, object] | None = None) -> Message:
+        params = params or {}
         text = super().__new__(cls, template.format(**params) if params else template)
         text.template = template
         text.params = params
         return text
+
+    def __getnewargs__(self) -> tuple[str, dict[str, object]]:  # type: ignore[override]
+        # Copies and pickles (caches keep them) stay translatable.
+        return (self.template, self.params)
 
 
 def N_(message: str, **params: object) -> str:

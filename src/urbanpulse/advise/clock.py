@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from urbanpulse.catalog.calendar import get_day_type
+from urbanpulse.i18n import N_
 from urbanpulse.store import Lake, connect, scan_sql
 
 CROWDING_METRICS = ("load", "boardings")
@@ -53,18 +54,22 @@ def build_clock(
     (``last``, UTC) and the ``clock`` setting (``fixed``), and the planning day."""
     if fixed is not None:
         now, mode = _aware(fixed, tz), "fixed"
-        note = f"The clock is fixed by the server's settings at {now:%Y-%m-%d %H:%M}."
+        note = N_(
+            "The clock is fixed by the server's settings at {time}.", time=f"{now:%Y-%m-%d %H:%M}"
+        )
     else:
         now, mode = datetime.now(UTC).astimezone(tz), "live"
-        note = "Forecasts are made now from the latest data."
+        note = N_("Forecasts are made now from the latest data.")
         if last is not None and now - last > timedelta(days=1):
             local_last = last.astimezone(tz)
             now = datetime.combine(local_last.date() + timedelta(days=1), datetime.min.time(), tz)
             mode = "replay"
-            note = (
-                f"The data ends on {local_last:%Y-%m-%d %H:%M}, so this server plans as "
-                f"if it were {now:%Y-%m-%d %H:%M} (the first day without data); "
-                "forecasts use only the data up to then."
+            # N_: the edge shows the note in the reader's language (the clock is cached).
+            note = N_(
+                "The data ends on {last}, so this server plans as if it were {now} (the first "
+                "day without data); forecasts use only the data up to then.",
+                last=f"{local_last:%Y-%m-%d %H:%M}",
+                now=f"{now:%Y-%m-%d %H:%M}",
             )
     planning_day = get_planning_day(now, tz=tz, country=country)
     return Clock(now.astimezone(tz), mode, planning_day, last, note)

@@ -34,6 +34,8 @@ def build_templates() -> Jinja2Templates:
         i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
     )
     templates.env.policies["ext.i18n.trimmed"] = True
+    # {{ tr(clock.note) }}: text a domain made with N_(...), in the reader's language.
+    templates.env.globals["tr"] = i18n.translate_text
     templates.env.filters["thousands"] = lambda n: f"{int(n):,}" if n is not None else ""
     templates.env.filters["figure_json"] = get_figure_json
     return templates
