@@ -16,7 +16,8 @@ Per query: median seconds of ``--repeat`` runs after one warm-up, and peak resid
 memory (RSS sampled every 20 ms from /proc: of this process for DuckDB, plus its
 children, the JVM, for Spark; tracemalloc sees neither DuckDB's nor the JVM's memory). The engines' answers are
 compared row for row (floats to 1e-9). In the same run, wrk measures one site's week
-through the HTTP API against /api/health of the same server, over a served 1x demo lake.
+through the HTTP API against /api/health of the same server, over a served 1x demo lake
+(built under ``--root`` as ``urbanpulse demo`` builds it), before the engine queries.
 
 Prints a table; the last line is JSON with same_results, per-engine timings, the growth
 factor from the smallest to the largest size, and api_site_week_p50_ms beside
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -145,8 +147,11 @@ def get_lake(root: Path, scale: int) -> Lake:
     return lake
 
 
-def run_query(query: Query, engine: Engine, lake: Lake, repeat: int) -> tuple[pa.Table, float, int]:
-    query(engine, lake)  # warm-up: Parquet footers, the JVM's code
+def run_query(
+    query: Query, engine: Engine, lake: Lake, repeat: int, *, warm_up: bool
+) -> tuple[pa.Table, float, int]:
+    if warm_up:
+        query(engine, lake)  # Parquet footers, the JVM's compiled code
     seconds, peak, result = [], 0, None
     for _ in range(repeat):
         # DuckDB runs in this process; Spark's work runs in the JVM, a child process.
@@ -272,6 +277,10 @@ def parse_args() -> argparse.Namespace:
         "--api-seconds", type=int, default=10, help="wrk seconds per endpoint (0: skip)."
     )
     parser.add_argument("--connections", type=int, default=4, help="wrk connections.")
+    parser.add_argument(
+        "--warm-up-until", type=int, default=10,
+        help="Run each query once untimed first at sizes up to this scale (100x takes long).",
+    )  # fmt: skip
     return parser.parse_args()
 
 
@@ -280,6 +289,14 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     engine_names = args.engines.split(",")
     engines = {n: build_engine(n, master=args.spark_master) for n in engine_names}
+    if args.api_seconds and shutil.which("wrk") is None:
+        raise SystemExit("wrk not found: apt-get install wrk (or --api-seconds 0)")
+    # The API first: a few seconds, and its figures do not wait on the long part.
+    api = measure_api(args.root, args.api_seconds, args.connections) if args.api_seconds else None
+    if api is not None:
+        print(
+            f"API p50: site week {api['site_week']['p50_ms']} ms, health {api['health']['p50_ms']} ms"
+        )
     rows: list[dict[str, Any]] = []
     for scale in sizes:
         lake = get_lake(args.root, scale)
@@ -288,7 +305,9 @@ def main() -> None:
         for name, query in queries.items():
             results = {}
             for engine_name, engine in engines.items():
-                result, seconds, peak = run_query(query, engine, lake, args.repeat)
+                result, seconds, peak = run_query(
+                    query, engine, lake, args.repeat, warm_up=scale <= args.warm_up_until
+                )
                 results[engine_name] = result
                 rows.append(
                     {
@@ -309,7 +328,6 @@ def main() -> None:
                 + f"  rows {result.num_rows:>9,}  same {same}",
                 flush=True,
             )
-    api = measure_api(args.root, args.api_seconds, args.connections) if args.api_seconds else None
     print_summary(rows, sizes, engine_names, api)
 
 
