@@ -487,10 +487,24 @@ def demo(
         "weeks, 100: ~620 million), in bounded memory, into its own lake "
         "\\[default: <lake>-xN beside the demo's], for benchmarks and sizing.",
     ),
+    live: bool = typer.Option(
+        False,
+        "--live",
+        help="Replay the demo's observations with fresh timestamps while serving, through "
+        "the MQTT broker (URBANPULSE_MQTT_HOST/PORT), or straight into the lake when none "
+        "answers, so the live crowding view moves.",
+    ),
+    speed: float = typer.Option(
+        60.0, "--speed", min=0.001, help="With --live: demo minutes replayed per real minute."
+    ),
+    steps: int | None = typer.Option(
+        None, "--steps", min=1, help="With --live: stop after this many 5-minute steps."
+    ),
 ) -> None:
     """Build the synthetic demo city cluster (first run only) and serve the web app.
 
     Everything the demo generates is labelled synthetic, in the data and on every page.
+    With --live its observations are replayed as if they happened now.
     """
     from urbanpulse.indices.extract import write_province_extract
     from urbanpulse.twin import build_demo, is_demo_built
@@ -529,8 +543,39 @@ def demo(
                 f"{summary.real_province_values:,} real provincial statistics (NBS via "
                 "techme, census; MIT), shown apart on /monitor."
             )
-    if serve_app:
+    if live:
+        _replay_live(settings, speed=speed, steps=steps, serve_app=serve_app)
+    elif serve_app:
         _serve(settings)
+
+
+def _replay_live(settings: Settings, *, speed: float, steps: int | None, serve_app: bool) -> None:
+    """Replay the demo in a thread while the app is served (or until it ends)."""
+    from urbanpulse.twin.replay import start_live_replay
+
+    with _product_errors():
+        replay, how = start_live_replay(
+            _open_lake(settings.lake_path),
+            host=settings.mqtt_host,
+            port=settings.mqtt_port,
+            speed=speed,
+            max_steps=steps,
+        )
+    console.print(how, soft_wrap=True)
+    try:
+        if serve_app:
+            _serve(settings)
+            summary = replay.stop()
+        else:
+            summary = replay.join()
+    except KeyboardInterrupt:
+        summary = replay.stop()
+    if summary is not None:
+        console.print(
+            f"replayed {summary.steps:,} steps ({summary.observations:,} observations, "
+            f"{summary.messages:,} messages) from the demo's {summary.source_start:%Y-%m-%d %H:%M} UTC",
+            soft_wrap=True,
+        )
 
 
 def _build_scaled(settings: Settings, scale: int, *, own_lake: bool) -> None:
