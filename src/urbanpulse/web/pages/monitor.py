@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from urbanpulse.errors import NotFoundError
+from urbanpulse.i18n import N_, translate_error
 from urbanpulse.i18n import gettext as _
 from urbanpulse.indices.export import TABLES
 from urbanpulse.indices.lake import LakeMonitor, read_monitor
@@ -25,20 +26,23 @@ from urbanpulse.indices.views import (
     get_years,
 )
 from urbanpulse.store import Lake
-from urbanpulse.web.rendering import render_page
+from urbanpulse.web.rendering import get_language_context, render_page
 
 router = APIRouter()
 
 # Per-capita measures the disparity chart offers, in the order people ask about them.
 DISPARITY_LABELS = {
-    "index": "Total index score",
-    "sha_disposable_income": "Disposable income per resident",
-    "sha_education_spending": "Education spending per resident",
-    "sha_health_spending": "Health spending per resident",
-    "sha_social_security_spending": "Social security spending per resident",
-    "coo_gdp": "GDP per resident",
-    "inn_invention_patents": "Invention patents per 10,000 residents",
+    "index": N_("Total index score"),
+    "sha_disposable_income": N_("Disposable income per resident"),
+    "sha_education_spending": N_("Education spending per resident"),
+    "sha_health_spending": N_("Health spending per resident"),
+    "sha_social_security_spending": N_("Social security spending per resident"),
+    "coo_gdp": N_("GDP per resident"),
+    "inn_invention_patents": N_("Invention patents per 10,000 residents"),
 }
+# Fields of the monitor's data that hold words for people (names, bands, units), shown
+# in the reader's language; the framework's names are in the catalogue (make messages).
+WORD_FIELDS = frozenset({"name", "band", "unit", "concept", "reason", "aggregation"})
 
 
 @router.get("/monitor", response_class=HTMLResponse)
@@ -52,11 +56,11 @@ def get_monitor_page(request: Request) -> HTMLResponse:
             request,
             "monitor_empty.html",
             title=_("Regional monitor"),
-            message=str(exc),
+            message=translate_error(exc),
             provinces=provinces,
         )
-    summary = build_monitor_summary(monitor)
-    summary["disparity_labels"] = _get_disparity_labels(monitor)
+    summary = translate_words(build_monitor_summary(monitor))
+    summary["disparity_labels"] = {k: _(v) for k, v in _get_disparity_labels(monitor).items()}
     context = _build_context(monitor)
     return render_page(
         request,
@@ -93,6 +97,7 @@ def get_monitor_report(request: Request) -> HTMLResponse:
             "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "coupling": get_records(names.merge(coupling, on="region_code")),
             "disparity": get_records(index_disparity),
+            **get_language_context(request),
         },
     )
 
@@ -103,7 +108,9 @@ def _build_context(monitor: LakeMonitor) -> dict[str, Any]:
     fw = result.pipeline.framework
     years = get_years(result)
     latest = years[-1]
-    concepts = [{"code": c, "name": str(fw.get_node(c)["name"])} for c in fw.get_children(fw.root)]
+    concepts = [
+        {"code": c, "name": _(str(fw.get_node(c)["name"]))} for c in fw.get_children(fw.root)
+    ]
     ranking = get_ranking(result, latest)
     scores = result.scores[result.scores["year"] == latest]
     wide = scores.pivot(index="region_code", columns="code", values="value")
@@ -120,14 +127,14 @@ def _build_context(monitor: LakeMonitor) -> dict[str, Any]:
         "base_year": result.base_year,
         "n_draws": result.n_draws,
         "concepts": concepts,
-        "index_name": str(fw.get_node(fw.root)["name"]),
+        "index_name": _(str(fw.get_node(fw.root)["name"])),
         "ranking": rows,
         # The highest base-year index this year, which the page explains.
         "index_top": top,
         "ratios": [
             {
                 **r,
-                "name": str(fw.get_node(r["indicator"])["name"]),
+                "name": _(str(fw.get_node(r["indicator"])["name"])),
                 "unit": get_per_resident_unit(fw.get_node(r["indicator"])),
             }
             for r in get_records(ratios)
@@ -175,7 +182,20 @@ def _read_provinces(lake: Lake) -> dict[str, Any] | None:
             cell["text"] = _format_value(cell["value"])
     for row in summary["ranking"]["items"]:
         row["text"] = _format_value(row["value"])
-    return summary
+    return translate_words(summary)
+
+
+def translate_words(value: Any) -> Any:
+    """``value`` (dicts and lists of the monitor's data) with the words in
+    :data:`WORD_FIELDS` in the reader's language; codes and numbers unchanged."""
+    if isinstance(value, dict):
+        return {
+            k: _(v) if k in WORD_FIELDS and isinstance(v, str) and v else translate_words(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [translate_words(v) for v in value]
+    return value
 
 
 def _format_value(value: float) -> str:
