@@ -21,6 +21,7 @@ from urbanpulse.api.routers import (
     lines,
     live,
     monitor,
+    ngsi,
     observations,
     open_catalog,
     operator,
@@ -52,6 +53,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     datasets.router,
     aggregates.router,
     usage.router,
+    ngsi.router,
 )
 
 __all__ = ["ROUTERS"]

@@ -1,0 +1,373 @@
+"""NGSI-LD (ETSI GS CIM 009) context data: /ngsi-ld/v1/entities and the temporal API.
+
+Sites and their latest observations are Smart Data Models entities (urbanpulse.ngsi);
+this edge only reads parameters, negotiates the media type and writes NGSI-LD's own
+headers and ProblemDetails errors, as brokers and their clients expect them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from urbanpulse.api.deps import LakeDep, SettingsDep
+from urbanpulse.api.errors import get_error_status
+from urbanpulse.errors import InvalidQueryError, NotFoundError, UrbanPulseError
+from urbanpulse.ngsi.entities import read_entities, read_entity
+from urbanpulse.ngsi.query import EntityQuery, build_entity_query, split_list
+from urbanpulse.ngsi.temporal import build_temporal_query, read_temporal_entities
+from urbanpulse.ngsi.vocabulary import SDM_CONTEXT
+from urbanpulse.store.interface import get_engine
+
+ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
+PROBLEM_TYPES = {400: "BadRequestData", 404: "ResourceNotFound", 406: "NotAcceptable"}
+DEFAULT_LIMIT, MAX_LIMIT = 20, 1000
+JSON, JSON_LD, GEO_JSON = "application/json", "application/ld+json", "application/geo+json"
+CONTEXT_LINK = (
+    f'<{SDM_CONTEXT}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
+)
+ENTITY_OPTIONS = {"keyValues", "simplified", "normalized", "sysAttrs"}
+
+
+class ProblemDetailsPublic(BaseModel):
+    """An NGSI-LD error (IETF RFC 7807 ProblemDetails with ETSI type URIs)."""
+
+    type: str = Field(description="e.g. https://uri.etsi.org/ngsi-ld/errors/BadRequestData")
+    title: str
+    status: int
+    detail: str
+
+
+_ENTITY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "type"],
+    "properties": {"id": {"type": "string", "format": "uri"}, "type": {"type": "string"}},
+    "additionalProperties": True,
+}
+
+
+def _content(schema: dict[str, Any]) -> dict[str, Any]:
+    return {JSON: {"schema": schema}, JSON_LD: {"schema": schema}}
+
+
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ProblemDetailsPublic, "description": HTTPStatus(status).phrase}
+    # 422: every parameter is read as text here, so no request fails FastAPI's own
+    # validation; documented so the schema names no other error shape.
+    for status in (400, 404, 406, 422, 500)
+}
+_LIST: dict[int | str, dict[str, Any]] = {
+    200: {"content": _content({"type": "array", "items": _ENTITY_SCHEMA})}
+}
+_ONE: dict[int | str, dict[str, Any]] = {200: {"content": _content(_ENTITY_SCHEMA)}}
+
+router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"], responses=_PROBLEMS)
+
+Text = str | None
+TypeQ = Annotated[Text, Query(description="Entity types, comma list: TrafficFlowObserved, AirQualityObserved, CrowdFlowObserved, GtfsStop.")]  # fmt: skip
+IdQ = Annotated[Text, Query(description="Entity ids (URNs), comma list.")]
+IdPatternQ = Annotated[Text, Query(alias="idPattern", description="Regular expression on ids.")]
+QQ = Annotated[Text, Query(description="NGSI-LD query, e.g. intensity>100;occupancy<0.5")]
+AttrsQ = Annotated[Text, Query(description="Attributes to return, comma list.")]
+GeorelQ = Annotated[Text, Query(description="near;maxDistance==2000, within, intersects, ...")]
+GeometryQ = Annotated[Text, Query(description="Point, Polygon, MultiPolygon, LineString, ...")]
+CoordinatesQ = Annotated[Text, Query(description="GeoJSON coordinates, e.g. [116.4,39.9]")]
+GeopropertyQ = Annotated[Text, Query(description="Only 'location'.")]
+LimitQ = Annotated[Text, Query(description=f"Entities per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}).")]  # fmt: skip
+OffsetQ = Annotated[Text, Query(description="Entities to skip.")]
+CountQ = Annotated[Text, Query(description="true: send NGSI-LD-Results-Count.")]
+OptionsQ = Annotated[Text, Query(description="keyValues (simplified) or normalized.")]
+TemporalOptionsQ = Annotated[Text, Query(description="temporalValues (simplified).")]
+TimerelQ = Annotated[Text, Query(description="before, after or between.")]
+TimeAtQ = Annotated[Text, Query(alias="timeAt", description="ISO 8601 date-time with zone.")]
+EndTimeAtQ = Annotated[Text, Query(alias="endTimeAt", description="End for between.")]
+LastNQ = Annotated[Text, Query(alias="lastN", description="Last N instances per attribute.")]
+
+
+@router.get("/entities", summary="Query entities (NGSI-LD)", response_class=Response, responses=_LIST)  # fmt: skip
+def query_entities(
+    request: Request,
+    lake: LakeDep,
+    settings: SettingsDep,
+    type: TypeQ = None,
+    id: IdQ = None,
+    id_pattern: IdPatternQ = None,
+    q: QQ = None,
+    attrs: AttrsQ = None,
+    georel: GeorelQ = None,
+    geometry: GeometryQ = None,
+    coordinates: CoordinatesQ = None,
+    geoproperty: GeopropertyQ = None,
+    limit: LimitQ = None,
+    offset: OffsetQ = None,
+    count: CountQ = None,
+    options: OptionsQ = None,
+) -> Response:
+    """Sites and their latest observations as Smart Data Models entities, filtered by
+    type, id, idPattern, q and geo-query, a page at a time."""
+
+    def run(media: str) -> Response:
+        query = _entity_query(type, id, id_pattern, q, attrs, georel, geometry, coordinates, geoproperty)  # fmt: skip
+        first, size = _parse_paging(offset, limit, count)
+        key_values = _parse_options(options, ENTITY_OPTIONS) & {"keyValues", "simplified"}
+        page = read_entities(
+            lake, query, region=settings.region, offset=first, limit=size,
+            key_values=bool(key_values) or media == GEO_JSON, with_context=media == JSON_LD,
+            engine=get_engine(settings),
+        )  # fmt: skip
+        response = _render(page.entities, media)
+        _add_paging(response, request, first, size, page.total, _is_true(count))
+        return response
+
+    return _answer(request, run, allow_geo=True)
+
+
+@router.get("/entities/{entityId}", summary="One entity (NGSI-LD)", response_class=Response, responses=_ONE)  # fmt: skip
+def get_entity(
+    request: Request,
+    entityId: str,  # the standard's own name, kept in the path template
+    lake: LakeDep,
+    settings: SettingsDep,
+    attrs: AttrsQ = None,
+    options: OptionsQ = None,
+) -> Response:
+    """One entity by its URN, e.g. urn:ngsi-ld:TrafficFlowObserved:bd-road-01."""
+
+    def run(media: str) -> Response:
+        _check_entity_id(entityId)
+        key_values = _parse_options(options, ENTITY_OPTIONS) & {"keyValues", "simplified"}
+        entity = read_entity(
+            lake, entityId, region=settings.region, attrs=split_list(attrs),
+            key_values=bool(key_values) or media == GEO_JSON, with_context=media == JSON_LD,
+            engine=get_engine(settings),
+        )  # fmt: skip
+        return _render(entity, media)
+
+    return _answer(request, run, allow_geo=True)
+
+
+@router.get("/temporal/entities", summary="Query temporal evolution of entities (NGSI-LD)", response_class=Response, responses=_LIST)  # fmt: skip
+def query_temporal_entities(
+    request: Request,
+    lake: LakeDep,
+    settings: SettingsDep,
+    type: TypeQ = None,
+    id: IdQ = None,
+    id_pattern: IdPatternQ = None,
+    q: QQ = None,
+    attrs: AttrsQ = None,
+    georel: GeorelQ = None,
+    geometry: GeometryQ = None,
+    coordinates: CoordinatesQ = None,
+    geoproperty: GeopropertyQ = None,
+    timerel: TimerelQ = None,
+    time_at: TimeAtQ = None,
+    end_time_at: EndTimeAtQ = None,
+    last_n: LastNQ = None,
+    limit: LimitQ = None,
+    offset: OffsetQ = None,
+    count: CountQ = None,
+    options: TemporalOptionsQ = None,
+) -> Response:
+    """The lake's history of the selected entities' observed attributes."""
+
+    def run(media: str) -> Response:
+        query = _entity_query(type, id, id_pattern, q, attrs, georel, geometry, coordinates, geoproperty)  # fmt: skip
+        temporal = build_temporal_query(
+            timerel=timerel, time_at=time_at, end_time_at=end_time_at, last_n=last_n
+        )
+        first, size = _parse_paging(offset, limit, count)
+        simplified = _parse_options(options, {"temporalValues", "sysAttrs"})
+        page = read_temporal_entities(
+            lake, query, temporal, region=settings.region, offset=first, limit=size,
+            temporal_values="temporalValues" in simplified, with_context=media == JSON_LD,
+            engine=get_engine(settings),
+        )  # fmt: skip
+        response = _render(page.entities, media)
+        _add_paging(response, request, first, size, page.total, _is_true(count))
+        _add_cut(response, page.cut_range)
+        return response
+
+    return _answer(request, run, allow_geo=False)
+
+
+@router.get("/temporal/entities/{entityId}", summary="Temporal evolution of one entity (NGSI-LD)", response_class=Response, responses=_ONE)  # fmt: skip
+def get_temporal_entity(
+    request: Request,
+    entityId: str,
+    lake: LakeDep,
+    settings: SettingsDep,
+    attrs: AttrsQ = None,
+    timerel: TimerelQ = None,
+    time_at: TimeAtQ = None,
+    end_time_at: EndTimeAtQ = None,
+    last_n: LastNQ = None,
+    options: TemporalOptionsQ = None,
+) -> Response:
+    """One entity's history, e.g. ?timerel=between&timeAt=...&endTimeAt=...&lastN=10."""
+
+    def run(media: str) -> Response:
+        _check_entity_id(entityId)
+        query = build_entity_query(id=entityId, attrs=attrs)
+        temporal = build_temporal_query(
+            timerel=timerel, time_at=time_at, end_time_at=end_time_at, last_n=last_n
+        )
+        simplified = _parse_options(options, {"temporalValues", "sysAttrs"})
+        page = read_temporal_entities(
+            lake, query, temporal, region=settings.region, limit=1,
+            temporal_values="temporalValues" in simplified, with_context=media == JSON_LD,
+            engine=get_engine(settings),
+        )  # fmt: skip
+        if not page.entities:
+            raise NotFoundError(f"no entity {entityId!r}")
+        response = _render(page.entities[0], media)
+        _add_cut(response, page.cut_range)
+        return response
+
+    return _answer(request, run, allow_geo=False)
+
+
+def _answer(request: Request, run: Callable[[str], Response], *, allow_geo: bool) -> Response:
+    """Run a route in the negotiated media type; errors as NGSI-LD ProblemDetails."""
+    media = _negotiate(request.headers.get("accept", ""), allow_geo=allow_geo)
+    if media is None:
+        offered = ", ".join([JSON, JSON_LD] + ([GEO_JSON] if allow_geo else []))
+        return build_problem(406, f"cannot answer in {request.headers['accept']!r}; use {offered}")  # fmt: skip
+    try:
+        return run(media)
+    except UrbanPulseError as exc:
+        status, _ = get_error_status(exc)
+        if status >= 500:
+            raise
+        return build_problem(status, str(exc))
+
+
+def build_problem(status: int, detail: str) -> Response:
+    """An NGSI-LD ProblemDetails response."""
+    name = PROBLEM_TYPES.get(status, "InternalError" if status >= 500 else "BadRequestData")
+    body = ProblemDetailsPublic(
+        type=ERRORS + name, title=HTTPStatus(status).phrase, status=status, detail=detail
+    )
+    return Response(body.model_dump_json(), status_code=status, media_type=JSON)
+
+
+def _negotiate(accept: str, *, allow_geo: bool) -> str | None:
+    """The media type to answer in, or None when Accept admits none of them."""
+    offered = [JSON, JSON_LD] + ([GEO_JSON] if allow_geo else [])
+    ranges = []
+    for index, part in enumerate(accept.split(",")):
+        media, *params = (p.strip() for p in part.split(";"))
+        weight = next((p[2:] for p in params if p.startswith("q=")), "1")
+        try:
+            quality = float(weight)
+        except ValueError:
+            quality = 1.0
+        if media and quality > 0:
+            ranges.append((-quality, index, media.lower()))
+    if not ranges:
+        return JSON
+    for _, _, media in sorted(ranges):
+        if media in offered:
+            return media
+        if media in ("*/*", "application/*"):
+            return JSON
+    return None
+
+
+def _render(payload: Any, media: str) -> Response:
+    if media == GEO_JSON:
+        entities = payload if isinstance(payload, list) else [payload]
+        features = [_build_feature(e) for e in entities]
+        payload = (
+            {"type": "FeatureCollection", "features": features}
+            if isinstance(payload, list)
+            else features[0]
+        )
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    response = Response(body, media_type=media)
+    if media != JSON_LD:
+        response.headers.append("Link", CONTEXT_LINK)
+    return response
+
+
+def _build_feature(entity: dict[str, Any]) -> dict[str, Any]:
+    properties = {k: v for k, v in entity.items() if k not in ("id", "location")}
+    return {"id": entity["id"], "type": "Feature", "geometry": entity.get("location"), "properties": properties}  # fmt: skip
+
+
+def _entity_query(
+    type: Text, id: Text, id_pattern: Text, q: Text, attrs: Text,
+    georel: Text, geometry: Text, coordinates: Text, geoproperty: Text,
+) -> EntityQuery:  # fmt: skip
+    for entity_id in split_list(id):
+        _check_entity_id(entity_id)
+    return build_entity_query(
+        type=type, id=id, id_pattern=id_pattern, q=q, attrs=attrs, georel=georel,
+        geometry=geometry, coordinates=coordinates, geoproperty=geoproperty,
+    )  # fmt: skip
+
+
+def _check_entity_id(entity_id: str) -> None:
+    # Any URI is a valid id (one of another system is simply not found here).
+    scheme, sep, rest = entity_id.partition(":")
+    if not (sep and rest and scheme.isascii() and scheme.isalpha()):
+        raise InvalidQueryError(f"entity id {entity_id!r} is not a URI (e.g. urn:ngsi-ld:Type:id)")
+
+
+def _parse_paging(offset: Text, limit: Text, count: Text) -> tuple[int, int]:
+    first = _parse_whole(offset, "offset", 0)
+    size = _parse_whole(limit, "limit", DEFAULT_LIMIT)
+    if size > MAX_LIMIT:
+        raise InvalidQueryError(f"limit {size} is above the maximum of {MAX_LIMIT}")
+    if size == 0 and not _is_true(count):
+        raise InvalidQueryError("limit=0 is only allowed with count=true")
+    if count not in (None, "", "true", "false"):
+        raise InvalidQueryError(f"count {count!r}: use true or false")
+    return first, size
+
+
+def _parse_whole(text: Text, name: str, default: int) -> int:
+    if text is None or text == "":
+        return default
+    if not text.isdigit() or len(text) > 9:
+        raise InvalidQueryError(f"{name} {text!r} must be a whole number >= 0")
+    return int(text)
+
+
+def _parse_options(text: Text, allowed: set[str]) -> set[str]:
+    options = set(split_list(text))
+    unknown = options - allowed
+    if unknown:
+        raise InvalidQueryError(f"options {sorted(unknown)}: use {', '.join(sorted(allowed))}")
+    return options
+
+
+def _is_true(text: Text) -> bool:
+    return text == "true"
+
+
+def _add_paging(
+    response: Response, request: Request, first: int, size: int, total: int, count: bool
+) -> None:
+    """Link rel="prev"/"next" to neighbouring pages and, asked for, the total."""
+    if count:
+        response.headers["NGSI-LD-Results-Count"] = str(total)
+    if size and first + size < total:
+        url = request.url.include_query_params(offset=first + size, limit=size)
+        response.headers.append("Link", f'<{url}>; rel="next"; type="{response.media_type}"')
+    if size and first > 0:
+        url = request.url.include_query_params(offset=max(0, first - size), limit=size)
+        response.headers.append("Link", f'<{url}>; rel="prev"; type="{response.media_type}"')
+
+
+def _add_cut(response: Response, cut: tuple[str, str] | None) -> None:
+    """Some attribute had more instances than one response holds: 206 and the range."""
+    if cut is not None:
+        response.status_code = 206
+        response.headers["Content-Range"] = f"date-time {cut[0]}-{cut[1]}/*"

@@ -1,0 +1,197 @@
+"""The NGSI-LD routes over HTTP: media types, headers, paging, ProblemDetails, access."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from urbanpulse.api import create_app
+from urbanpulse.settings import Settings
+from urbanpulse.store import Lake
+
+BASE = "/ngsi-ld/v1"
+CONTEXT_REL = 'rel="http://www.w3.org/ns/json-ld#context"'
+ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
+
+
+@pytest.fixture(scope="module")
+def demo_client(demo_lake: Lake, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """An anonymous client of an app over the demo lake."""
+    access_db = tmp_path_factory.mktemp("ngsi-access") / "access.sqlite3"
+    app = create_app(Settings(lake_path=demo_lake.root, access_db=access_db))
+    with TestClient(app) as client:
+        client.app_state = app  # type: ignore[attr-defined]
+        yield client
+
+
+@pytest.fixture(scope="module")
+def official(demo_client: TestClient, grant: Callable[..., dict[str, str]]) -> TestClient:
+    headers = grant(demo_client.app_state, "government")  # type: ignore[attr-defined]
+    return TestClient(demo_client.app_state, headers=headers)  # type: ignore[attr-defined]
+
+
+def problem(response: Any, status: int, kind: str) -> str:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"type", "title", "status", "detail"}
+    assert body["type"] == ERRORS + kind and body["status"] == status
+    return str(body["detail"])
+
+
+def test_entities_as_json_with_the_context_in_a_link_header(demo_client: TestClient) -> None:
+    response = demo_client.get(f"{BASE}/entities", params={"type": "AirQualityObserved"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert CONTEXT_REL in response.headers["link"]
+    entities = response.json()
+    assert entities and all(e["type"] == "AirQualityObserved" for e in entities)
+    assert all("@context" not in e for e in entities)
+
+
+def test_entities_as_json_ld_carry_their_context(demo_client: TestClient) -> None:
+    response = demo_client.get(
+        f"{BASE}/entities/urn:ngsi-ld:TrafficFlowObserved:bd-road-01",
+        headers={"Accept": "application/ld+json"},
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/ld+json")
+    assert CONTEXT_REL not in response.headers.get("link", "")
+    entity = response.json()
+    assert "https://smartdatamodels.org/context.jsonld" in entity["@context"]
+    assert entity["intensity"]["type"] == "Property"
+
+
+def test_key_values_and_geojson(demo_client: TestClient) -> None:
+    simple = demo_client.get(
+        f"{BASE}/entities", params={"type": "TrafficFlowObserved", "options": "keyValues"}
+    ).json()
+    assert isinstance(simple[0]["intensity"], float | int)
+    geo = demo_client.get(
+        f"{BASE}/entities",
+        params={"type": "GtfsStop", "limit": "5"},
+        headers={"Accept": "application/geo+json"},
+    )
+    assert geo.headers["content-type"].startswith("application/geo+json")
+    collection = geo.json()
+    assert collection["type"] == "FeatureCollection" and len(collection["features"]) == 5
+    assert collection["features"][0]["geometry"]["type"] == "Point"
+
+
+def test_q_and_near_over_http(demo_client: TestClient) -> None:
+    response = demo_client.get(
+        f"{BASE}/entities",
+        params={
+            "type": "TrafficFlowObserved",
+            "q": "averageVehicleSpeed>30;intensity>=0",
+            "georel": "near;maxDistance==20000",
+            "geometry": "Point",
+            "coordinates": "[115.46,38.88]",
+            "options": "keyValues",
+        },
+    )
+    assert response.status_code == 200
+    entities = response.json()
+    assert entities and all(e["averageVehicleSpeed"] > 30 for e in entities)
+    assert all(e["areaServed"] == "Baoding" for e in entities)
+
+
+def test_pages_walk_every_entity_once(demo_client: TestClient) -> None:
+    first = demo_client.get(
+        f"{BASE}/entities", params={"type": "CrowdFlowObserved", "limit": "50", "count": "true"}
+    )
+    total = int(first.headers["NGSI-LD-Results-Count"])
+    assert total > 100
+    seen = [e["id"] for e in first.json()]
+    response = first
+    while 'rel="next"' in response.headers.get("link", ""):
+        links = response.headers["link"].split(", <")
+        url = next(part for part in links if 'rel="next"' in part).split(">")[0].lstrip("<")
+        response = demo_client.get(url)
+        assert 'rel="prev"' in response.headers["link"]
+        seen += [e["id"] for e in response.json()]
+    assert len(seen) == len(set(seen)) == total
+    only_count = demo_client.get(f"{BASE}/entities", params={"limit": "0", "count": "true"})
+    assert only_count.json() == [] and int(only_count.headers["NGSI-LD-Results-Count"]) > total
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "intensity>>1"},
+        {"q": "(intensity>1"},
+        {"idPattern": "("},
+        {"georel": "near", "geometry": "Point", "coordinates": "[116,39]"},
+        {"georel": "within", "geometry": "Polygon", "coordinates": "[[1,2]]"},
+        {"georel": "near;maxDistance==10", "geometry": "Point", "coordinates": "[200,39]"},
+        {"georel": "near;maxDistance==10"},
+        {"limit": "5000"},
+        {"limit": "-1"},
+        {"offset": "x"},
+        {"options": "verbose"},
+        {"id": "not a uri"},
+    ],
+)
+def test_bad_queries_are_problem_details(demo_client: TestClient, params: dict[str, str]) -> None:
+    detail = problem(demo_client.get(f"{BASE}/entities", params=params), 400, "BadRequestData")
+    assert "\n" not in detail and detail
+
+
+def test_missing_entity_and_unacceptable_media(demo_client: TestClient) -> None:
+    missing = demo_client.get(f"{BASE}/entities/urn:ngsi-ld:TrafficFlowObserved:nowhere")
+    assert "nowhere" in problem(missing, 404, "ResourceNotFound")
+    xml = demo_client.get(f"{BASE}/entities", headers={"Accept": "application/xml"})
+    problem(xml, 406, "NotAcceptable")
+
+
+def test_temporal_history_is_closed_to_anonymous_callers(
+    demo_client: TestClient, official: TestClient
+) -> None:
+    path = f"{BASE}/temporal/entities/urn:ngsi-ld:AirQualityObserved:bj-air-01"
+    assert demo_client.get(path, params={"lastN": "3"}).status_code == 401
+    response = official.get(path, params={"lastN": "3", "options": "temporalValues"})
+    assert response.status_code == 200, response.text
+    entity = response.json()
+    assert len(entity["pm25"]["values"]) == 3
+
+
+def test_temporal_query_pages_and_cuts(official: TestClient) -> None:
+    response = official.get(
+        f"{BASE}/temporal/entities",
+        params={"type": "TrafficFlowObserved", "attrs": "intensity", "limit": "2", "count": "true"},
+    )
+    assert response.status_code == 206  # a week of 5-minute steps is more than one response
+    assert response.headers["content-range"].startswith("date-time ")
+    assert int(response.headers["NGSI-LD-Results-Count"]) > 2
+    assert [set(e) for e in response.json()] == [{"id", "type", "intensity"}] * 2
+    window = official.get(
+        f"{BASE}/temporal/entities",
+        params={
+            "type": "TrafficFlowObserved",
+            "timerel": "between",
+            "timeAt": "2026-10-28T00:00:00Z",
+            "endTimeAt": "2026-10-28T01:00:00Z",
+        },
+    )
+    assert window.status_code == 200
+    assert all(len(e["intensity"]) <= 12 for e in window.json())
+    bad = official.get(f"{BASE}/temporal/entities", params={"timerel": "before"})
+    problem(bad, 400, "BadRequestData")
+
+
+def test_openapi_lists_the_routes_with_problem_details(demo_client: TestClient) -> None:
+    schema = demo_client.get("/openapi.json").json()
+    paths = {p for p in schema["paths"] if p.startswith(BASE)}
+    assert paths == {
+        f"{BASE}/entities",
+        f"{BASE}/entities/{{entityId}}",
+        f"{BASE}/temporal/entities",
+        f"{BASE}/temporal/entities/{{entityId}}",
+    }
+    ref = schema["paths"][f"{BASE}/entities"]["get"]["responses"]["400"]["content"]
+    assert ref["application/json"]["schema"]["$ref"].endswith("/ProblemDetailsPublic")
+    assert json.dumps(schema).count("ngsi-ld") > 4

@@ -1,0 +1,101 @@
+"""The temporal representation over the demo lake's history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from urbanpulse.errors import InvalidQueryError
+from urbanpulse.ngsi.query import build_entity_query
+from urbanpulse.ngsi.temporal import MAX_INSTANCES, build_temporal_query, read_temporal_entities
+from urbanpulse.store import Lake, read_observations
+
+REGION = "jingjinji"
+ROAD = "urn:ngsi-ld:TrafficFlowObserved:bd-road-01"
+
+
+def read(lake: Lake, entity_id: str = ROAD, **temporal: Any) -> dict[str, Any]:
+    values = temporal.pop("temporal_values", False)
+    page = read_temporal_entities(
+        lake,
+        build_entity_query(id=entity_id, attrs=temporal.pop("attrs", None)),
+        build_temporal_query(**temporal),
+        region=REGION,
+        temporal_values=values,
+    )
+    assert page.total == 1
+    return page.entities[0]
+
+
+def test_between_returns_exactly_the_lakes_rows_in_the_window(demo_lake: Lake) -> None:
+    start, end = "2026-10-28T00:00:00Z", "2026-10-28T06:00:00Z"
+    entity = read(demo_lake, timerel="between", time_at=start, end_time_at=end)
+    rows = read_observations(
+        demo_lake, "flow", site_ids=["bd-road-01"], start=pd.Timestamp(start), end=pd.Timestamp(end)
+    )
+    instances = entity["intensity"]
+    assert [i["value"] for i in instances] == [round(v) for v in rows["value"]]
+    assert [pd.Timestamp(i["observedAt"]) for i in instances] == list(rows["ts"])
+    assert all(i["type"] == "Property" and i["unitCode"] == "C62" for i in instances)
+    assert set(entity) == {"id", "type", "intensity", "averageVehicleSpeed"}
+
+
+def test_before_and_after_split_at_time_at(demo_lake: Lake) -> None:
+    at = "2026-10-29T12:00:00Z"
+    before = read(demo_lake, timerel="before", time_at=at, attrs="intensity")["intensity"]
+    after = read(demo_lake, timerel="after", time_at=at, attrs="intensity")["intensity"]
+    assert max(i["observedAt"] for i in before) < "2026-10-29T12:00:00Z"
+    assert min(i["observedAt"] for i in after) > "2026-10-29T12:00:00Z"
+
+
+def test_last_n_and_temporal_values(demo_lake: Lake) -> None:
+    entity = read(demo_lake, last_n="5", temporal_values=True, attrs="averageVehicleSpeed")
+    speeds = entity["averageVehicleSpeed"]
+    assert speeds["type"] == "Property" and len(speeds["values"]) == 5
+    rows = read_observations(demo_lake, "speed", site_ids=["bd-road-01"]).tail(5)
+    assert [v for v, _ in speeds["values"]] == pytest.approx(list(rows["value"]))
+    times = [t for _, t in speeds["values"]]
+    assert times == sorted(times)
+
+
+def test_a_long_history_is_cut_and_says_so(demo_lake: Lake) -> None:
+    page = read_temporal_entities(
+        demo_lake,
+        build_entity_query(id=ROAD, attrs="intensity"),
+        build_temporal_query(),
+        region=REGION,
+    )
+    assert len(page.entities[0]["intensity"]) == MAX_INSTANCES
+    assert page.cut_range is not None and page.cut_range[0] < page.cut_range[1]
+
+
+def test_a_stop_has_no_history_and_q_is_refused(demo_lake: Lake) -> None:
+    stop = read(demo_lake, "urn:ngsi-ld:GtfsStop:bj-m1-s01", last_n="3")
+    assert set(stop) == {"id", "type"}
+    with pytest.raises(InvalidQueryError, match="q is not supported"):
+        read_temporal_entities(
+            demo_lake, build_entity_query(q="intensity>1"), build_temporal_query(), region=REGION
+        )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"timerel": "during", "time_at": "2026-10-28T00:00:00Z"}, "timerel"),
+        ({"timerel": "before"}, "needs timeAt"),
+        ({"timerel": "between", "time_at": "2026-10-28T00:00:00Z"}, "needs endTimeAt"),
+        ({"timerel": "after", "time_at": "yesterday"}, "ISO 8601"),
+        ({"timerel": "after", "time_at": "2026-10-28T00:00:00"}, "time zone"),
+        ({"time_at": "2026-10-28T00:00:00Z"}, "needs timerel"),
+        ({"last_n": "0"}, "lastN"),
+        (
+            {"timerel": "between", "time_at": "2026-10-28T00:00:00Z", "end_time_at": "2026-10-27T00:00:00Z"},
+            "not after",
+        ),
+    ],
+)  # fmt: skip
+def test_bad_temporal_queries_say_what_is_wrong(options: dict[str, str], message: str) -> None:
+    with pytest.raises(InvalidQueryError, match=message):
+        build_temporal_query(**options)
