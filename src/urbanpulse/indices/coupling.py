@@ -13,19 +13,21 @@ import numpy as np
 import pandas as pd
 
 from urbanpulse.errors import ConfigurationError
+from urbanpulse.i18n import N_
 
-# The usual ten equal bands of D used in the Chinese regional-coordination literature.
+# The usual ten equal bands of D used in the Chinese regional-coordination literature
+# (marked N_: pages show them in the reader's language).
 BANDS: tuple[str, ...] = (
-    "extreme imbalance",
-    "serious imbalance",
-    "moderate imbalance",
-    "mild imbalance",
-    "on the verge of imbalance",
-    "barely coordinated",
-    "primary coordination",
-    "intermediate coordination",
-    "good coordination",
-    "quality coordination",
+    N_("extreme imbalance"),
+    N_("serious imbalance"),
+    N_("moderate imbalance"),
+    N_("mild imbalance"),
+    N_("on the verge of imbalance"),
+    N_("barely coordinated"),
+    N_("primary coordination"),
+    N_("intermediate coordination"),
+    N_("good coordination"),
+    N_("quality coordination"),
 )
 
 
