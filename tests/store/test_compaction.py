@@ -158,3 +158,28 @@ def test_a_big_sorted_file_is_left_alone_while_small_ones_merge(tmp_path: Path) 
     assert big in lake.get_files("observations")  # 160 rows >= 200 // 2: not rewritten
     assert len(_all_rows(lake)) == 168
     _assert_sorted_files(lake)
+
+
+def test_a_full_disk_while_compacting_is_one_clear_line(tmp_path: Path, monkeypatch) -> None:
+    import errno
+    import os
+
+    from typer.testing import CliRunner
+
+    from urbanpulse.cli import app
+
+    lake = Lake(tmp_path / "lake")
+    for k in range(3):
+        append_observations(lake, _batch([("a", k, 1.0)]))
+    before = _all_rows(lake)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(compaction_module, "_write_sorted", full)
+    result = CliRunner().invoke(
+        app, ["lake", "compact", "--min-files", "2", "--lake", str(lake.root)]
+    )
+    assert result.exit_code == 2
+    assert "the disk is full" in result.output and "Traceback" not in result.output
+    assert _all_rows(Lake(lake.root)) == before

@@ -148,8 +148,9 @@ def compact_partition(
     if any(f.path.rsplit("/", 1)[0] != folder for f in files):
         raise LakeError(f"files to compact span several partitions, first {folder}")
     batch_id = new_batch_id()
-    staging = lake.staging_dir(batch_id) / "compacted"
-    _write_sorted(lake, files, staging, batch_id, target_rows)
+    with lake.naming_write_errors():
+        staging = lake.staging_dir(batch_id) / "compacted"
+        _write_sorted(lake, files, staging, batch_id, target_rows)
     with lake.write_lock():
         live = {f.path for f in lake.get_files("observations", **files[0].partition)}
         if not {f.path for f in files} <= live:

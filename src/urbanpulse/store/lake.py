@@ -269,13 +269,15 @@ class Lake:
         Every write happens under it, so a full disk or a read-only folder met by any
         write inside raises one :class:`LakeError` naming the folder.
         """
-        with self._naming_write_errors():
+        with self.naming_write_errors():
             self.root.mkdir(parents=True, exist_ok=True)
             with self._locked(wait=wait):
                 yield
 
     @contextlib.contextmanager
-    def _naming_write_errors(self) -> Iterator[None]:
+    def naming_write_errors(self) -> Iterator[None]:
+        """Turn a refusal of the disk or folder inside into one :class:`LakeError`, for
+        work that writes outside the write lock (compaction and rollups stage there)."""
         try:
             yield
         except Exception as exc:

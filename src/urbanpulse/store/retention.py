@@ -87,7 +87,8 @@ def compute_rollups(
     if not stale:
         return 0
     batch_id = new_batch_id()
-    staged = {key: _stage_rollups(lake, key, raw, batch_id, timezone) for key, raw in stale.items()}
+    with lake.naming_write_errors():
+        staged = {k: _stage_rollups(lake, k, raw, batch_id, timezone) for k, raw in stale.items()}
     with lake.write_lock():
         added: list[LakeFile] = []
         removed: list[str] = []
