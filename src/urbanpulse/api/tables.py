@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from functools import lru_cache
 from typing import Any
@@ -21,7 +22,17 @@ def get_records(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def get_site_record(lake: Lake, site_id: str) -> dict[str, Any]:
-    """One site as a record with parsed attributes; NotFoundError when unknown."""
+    """One site as a record with parsed attributes; NotFoundError when unknown.
+
+    Kept per lake version: every data route asks first, and reading the sites table
+    costs several times a site's week of observations.
+    """
+    return copy.deepcopy(_read_site(lake, lake.version, site_id))
+
+
+@lru_cache(maxsize=4096)
+def _read_site(lake: Lake, version: int, site_id: str) -> dict[str, Any]:
+    """``version`` keys the cache only; an unknown site raises and is not kept."""
     return get_site(lake, site_id)
 
 
