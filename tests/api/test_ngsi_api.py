@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from urbanpulse.api import create_app
@@ -19,19 +20,24 @@ ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
 
 
 @pytest.fixture(scope="module")
-def demo_client(demo_lake: Lake, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """An anonymous client of an app over the demo lake."""
+def demo_app(demo_lake: Lake, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    """An app over the demo lake, its access store in a folder of its own."""
     access_db = tmp_path_factory.mktemp("ngsi-access") / "access.sqlite3"
-    app = create_app(Settings(lake_path=demo_lake.root, access_db=access_db))
-    with TestClient(app) as client:
-        client.app_state = app  # type: ignore[attr-defined]
+    return create_app(Settings(lake_path=demo_lake.root, access_db=access_db))
+
+
+@pytest.fixture(scope="module")
+def demo_client(demo_app: FastAPI) -> Iterator[TestClient]:
+    """An anonymous client."""
+    with TestClient(demo_app) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
-def official(demo_client: TestClient, grant: Callable[..., dict[str, str]]) -> TestClient:
-    headers = grant(demo_client.app_state, "government")  # type: ignore[attr-defined]
-    return TestClient(demo_client.app_state, headers=headers)  # type: ignore[attr-defined]
+def official(demo_app: FastAPI, grant: Callable[..., dict[str, str]]) -> Iterator[TestClient]:
+    """A client with a government key."""
+    with TestClient(demo_app, headers=grant(demo_app, "government")) as client:
+        yield client
 
 
 def problem(response: Any, status: int, kind: str) -> str:
