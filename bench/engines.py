@@ -279,7 +279,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=4, help="wrk connections.")
     parser.add_argument(
         "--warm-up-until", type=int, default=10,
-        help="Run each query once untimed first at sizes up to this scale (100x takes long).",
+        help="Up to this scale, warm each query up and time --repeat runs; above it, time one "
+        "cold run (100x takes long).",
     )  # fmt: skip
     return parser.parse_args()
 
@@ -305,8 +306,9 @@ def main() -> None:
         for name, query in queries.items():
             results = {}
             for engine_name, engine in engines.items():
+                small = scale <= args.warm_up_until
                 result, seconds, peak = run_query(
-                    query, engine, lake, args.repeat, warm_up=scale <= args.warm_up_until
+                    query, engine, lake, args.repeat if small else 1, warm_up=small
                 )
                 results[engine_name] = result
                 rows.append(
