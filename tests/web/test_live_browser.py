@@ -1,0 +1,149 @@
+"""Crowding now in headless Chromium: a line section changes colour as live data
+arrives, without a reload, on the commuter page (desktop and phone) and the operator
+page; a silent feed says since when; without EventSource the page polls."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from urbanpulse.advise.live import CROWDING_LEVELS
+from urbanpulse.api import create_app
+from urbanpulse.settings import Settings
+from urbanpulse.store import Lake, append_observations, upsert_sites
+from urbanpulse.twin import build_network
+
+pytestmark = pytest.mark.browser
+LINE_4 = [f"bj-m4-s{k:02d}" for k in range(1, 24)]
+FIRST = f'#live .live-section[data-from="{LINE_4[0]}"][data-to="{LINE_4[1]}"]'
+COLOURS = {level.level: level.colour for level in CROWDING_LEVELS}
+VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+def write_loads(lake: Lake, loads: dict[str, float], ts: datetime) -> None:
+    frame = pd.DataFrame(
+        {
+            "site_id": list(loads),
+            "metric": "load",
+            "ts": pd.Timestamp(ts),
+            "value": list(loads.values()),
+            "unit": "share of capacity",
+        }
+    )
+    append_observations(lake, pa.Table.from_pandas(frame, preserve_index=False))
+
+
+def _lake(root: Path, load: float, ts: datetime) -> Lake:
+    lake = Lake(root)
+    upsert_sites(lake, build_network(2026).sites)
+    write_loads(lake, dict.fromkeys(LINE_4, load), ts)
+    return lake
+
+
+def _rgb(hex_colour: str) -> str:
+    r, g, b = (int(hex_colour[k : k + 2], 16) for k in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
+def _colour(page: Any, selector: str) -> str:
+    return str(page.eval_on_selector(selector, "el => getComputedStyle(el).backgroundColor"))
+
+
+def _watch_a_section_change(page: Any, lake: Lake, shots: Path, name: str) -> None:
+    page.wait_for_selector(f'{FIRST}[data-level="comfortable"]')
+    assert _colour(page, FIRST) == _rgb(COLOURS["comfortable"])
+    assert page.get_attribute("#live", "data-stale") == "false"
+    assert page.locator("#live-status").inner_text().startswith("Last reading ")
+    assert page.locator("#live-legend li").count() == 4
+    page.locator(FIRST).scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / f"live-{name}-before.png"), full_page=True)
+    page.evaluate("window.__notReloaded = true")
+
+    write_loads(lake, {LINE_4[0]: 1.25, LINE_4[1]: 1.25}, datetime.now(UTC))
+    page.wait_for_selector(f'{FIRST}[data-level="very_crowded"]', timeout=15_000)
+    assert _colour(page, FIRST) == _rgb(COLOURS["very_crowded"])
+    assert page.evaluate("window.__notReloaded") is True  # changed in place, no reload
+    assert page.get_attribute("#live", "data-mode") == "stream"
+    title = page.get_attribute(FIRST, "title")
+    assert title is not None and "very crowded (125 %" in title
+    page.screenshot(path=str(shots / f"live-{name}-after.png"), full_page=True)
+
+
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
+def test_commuter_page_watches_a_section_turn_very_crowded(
+    browser: Any, app_server: Any, tmp_path: Path, artifacts: Path, viewport: str
+) -> None:
+    lake = _lake(tmp_path / "lake", 0.3, datetime.now(UTC))
+    context = browser.new_context(viewport=VIEWPORTS[viewport])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    with app_server(create_app(Settings(lake_path=lake.root))) as url:
+        page.goto(f"{url}/commute")
+        _watch_a_section_change(page, lake, artifacts, f"commuter-{viewport}")
+        # Readable at phone width: no line's strip runs off the screen.
+        width = page.evaluate("document.documentElement.clientWidth")
+        right = page.evaluate(
+            "Math.max(...[...document.querySelectorAll('#live .live-strip')]"
+            ".map(el => el.getBoundingClientRect().right))"
+        )
+        assert right <= width
+    context.close()
+    assert not errors
+
+
+def test_operator_page_watches_a_section_turn_very_crowded(
+    browser: Any, app_server: Any, tmp_path: Path, artifacts: Path, grant: Any, sign_in: Any
+) -> None:
+    lake = _lake(tmp_path / "lake", 0.3, datetime.now(UTC))
+    app = create_app(Settings(lake_path=lake.root, access_db=tmp_path / "access.sqlite3"))
+    token = grant(app, "government")["Authorization"].removeprefix("Bearer ")
+    context = browser.new_context(viewport=VIEWPORTS["desktop"])
+    page = context.new_page()
+    with app_server(app) as url:
+        sign_in(page, url, token, "/operator")
+        _watch_a_section_change(page, lake, artifacts, "operator-desktop")
+    context.close()
+
+
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
+def test_a_silent_feed_says_since_when(
+    browser: Any, app_server: Any, tmp_path: Path, artifacts: Path, viewport: str
+) -> None:
+    last = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
+    lake = _lake(tmp_path / "lake", 0.9, last)
+    context = browser.new_context(viewport=VIEWPORTS[viewport])
+    page = context.new_page()
+    with app_server(create_app(Settings(lake_path=lake.root))) as url:
+        page.goto(f"{url}/commute")
+        page.wait_for_selector('#live[data-stale="true"]')
+        status = page.locator("#live-status")
+        local = pd.Timestamp(last).tz_convert("Asia/Shanghai").strftime("%H:%M")
+        assert status.inner_text().startswith(f"Feed stale since {local}")
+        assert "live-status is-stale" in (status.get_attribute("class") or "")
+        # The last known level stays visible, marked stale.
+        assert page.get_attribute(FIRST, "data-level") == "crowded"
+        assert "stale" in (page.get_attribute(FIRST, "class") or "")
+        status.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / f"live-stale-{viewport}.png"), full_page=True)
+    context.close()
+
+
+def test_without_event_source_the_page_polls_the_snapshot(
+    browser: Any, app_server: Any, tmp_path: Path
+) -> None:
+    lake = _lake(tmp_path / "lake", 0.6, datetime.now(UTC))
+    context = browser.new_context(viewport=VIEWPORTS["phone"])
+    context.add_init_script("delete window.EventSource")
+    page = context.new_page()
+    with app_server(create_app(Settings(lake_path=lake.root))) as url:
+        page.goto(f"{url}/commute")
+        page.wait_for_selector(f'{FIRST}[data-level="normal"]')
+        assert page.get_attribute("#live", "data-mode") == "poll"
+        assert "checked every 15 s" in page.locator("#live-status").inner_text()
+    context.close()
