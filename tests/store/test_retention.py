@@ -229,3 +229,65 @@ def test_read_rollups_has_exactly_its_columns_and_refuses_other_grains(tmp_path:
     assert window.num_rows == 3
     with pytest.raises(InvalidQueryError, match="grain"):
         read_rollups(lake, "pm25", grain="week")
+
+
+STEP = st.one_of(
+    st.tuples(st.just("append"), st.lists(ROW, min_size=1, max_size=8)),
+    st.tuples(st.just("compact"), st.integers(min_value=1, max_value=3)),
+    st.tuples(st.just("rollup"), st.just(0)),
+    st.tuples(st.just("retain"), st.sampled_from([5, 30, 60])),
+)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=st.lists(STEP, min_size=1, max_size=10))
+def test_any_sequence_of_upkeep_keeps_rollups_equal_to_every_value(tmp_path_factory, steps) -> None:
+    """Appends, compactions (each merging rolled-up and new files), incremental rollups and
+    retention in any order: the rollups always summarise exactly the values stored."""
+    lake = Lake(tmp_path_factory.mktemp("upkeep") / "lake")
+    stored: dict[tuple[str, int], float] = {}
+    for action, arg in steps:
+        if action == "append":
+            append_observations(lake, _batch(arg))
+            for site, hour, value in arg:
+                stored.setdefault((site, hour), value)
+        elif action == "compact":
+            compact_observations(lake, min_files=arg + 1, sort_all=arg == 1)
+        elif action == "rollup":
+            compute_rollups(lake, timezone=TZ)
+        else:
+            retain_observations(lake, raw_days=arg, timezone=TZ, now=NOW)
+    compute_rollups(lake, timezone=TZ)
+    rows = [(site, hour, value) for (site, hour), value in stored.items()]
+    assert _hourly(lake) == _hourly_truth(rows)
+    assert _daily_totals(lake) == (len(rows), round(sum(v for _, _, v in rows), 6))
+    assert compute_rollups(lake, timezone=TZ) == 0  # up to date: nothing more to do
+
+
+def test_new_files_are_added_to_the_rollups_without_reading_the_month_again(
+    tmp_path: Path, monkeypatch
+) -> None:
+    lake = Lake(tmp_path / "lake")
+    rows = [("a", h, 1.0) for h in range(0, 24 * 20)]
+    append_observations(lake, _batch(rows))
+    compute_rollups(lake, timezone=TZ)
+    plans = []
+    plan = retention_module._plan
+
+    def recording(*args, **kwargs):
+        plans.append(plan(*args, **kwargs))
+        return plans[-1]
+
+    monkeypatch.setattr(retention_module, "_plan", recording)
+    late = [("b", 5, 3.0), ("b", 6, 4.0)]
+    append_observations(lake, _batch(late))
+    assert compute_rollups(lake, timezone=TZ) == 1
+    assert plans[-1].base is not None and len(plans[-1].read) == 1  # only the new file
+    compact_observations(lake, min_files=2)  # merges two rolled-up files into one
+    append_observations(lake, _batch([("c", 7, 9.0)]))
+    assert compute_rollups(lake, timezone=TZ) == 1
+    # The compacted file counts as covered: only the newest file is read.
+    assert plans[-1].base is not None and len(plans[-1].read) == 1
+    assert _hourly(lake) == _hourly_truth([*rows, *late, ("c", 7, 9.0)])

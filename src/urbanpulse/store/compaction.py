@@ -16,12 +16,13 @@ never both and never neither.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,9 @@ TARGET_ROWS = 64 * ROW_GROUP_ROWS
 MIN_FILES = 8
 # Key of the Parquet footer entry that marks a file as sorted.
 SORTED_KEY = "urbanpulse.sorted_by"
+# Key of the footer entry naming the files a compacted file was made from (JSON list),
+# so rollups that covered those cover it too (urbanpulse.store.retention).
+COMPACTED_FROM_KEY = "urbanpulse.compacted_from"
 SORT_ORDER = "site_id,ts"
 
 Progress = Callable[[str, int, int], None]
@@ -66,6 +70,7 @@ def compact_observations(
     target_rows: int = TARGET_ROWS,
     sort_all: bool = False,
     metrics: Iterable[str] | None = None,
+    only: Container[str] | None = None,
     progress: Progress | None = None,
 ) -> CompactionSummary:
     """Rewrite the small files of each observations partition (metric, month) as few
@@ -88,6 +93,10 @@ def compact_observations(
         written before compaction existed, or a demo just built).
     metrics
         Only these metrics (default: all).
+    only
+        Only files among these paths. Maintenance passes the files rollups already
+        cover, so that a compacted file replaces covered files only and rollups stay
+        incremental (urbanpulse.store.retention).
     progress
         Called as ``progress(partition, done, total)``.
 
@@ -101,7 +110,7 @@ def compact_observations(
     is_sorted = _is_sorted(lake)
     chosen: list[list[LakeFile]] = []
     for files in get_observation_partitions(lake, metrics=metrics).values():
-        small = [f for f in files if f.rows < target_rows // 2]
+        small = [f for f in files if f.rows < target_rows // 2 and (only is None or f.path in only)]
         if len(small) >= max(min_files, 2):
             chosen.append(small)
         elif sort_all and not all(map(is_sorted, files)):
@@ -171,6 +180,7 @@ def _write_sorted(
     columns = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in SCHEMAS["observations"].items())
     listed = ", ".join(_lit(str(lake.root / f.path)) for f in files)
     groups_per_file = max(1, target_rows // ROW_GROUP_ROWS)
+    sources = json.dumps(sorted(f.path for f in files))
     con = get_upkeep_connection()
     con.execute(
         f"""COPY (SELECT {columns} FROM read_parquet([{listed}], hive_partitioning = false)
@@ -178,7 +188,7 @@ def _write_sorted(
         TO {_lit(str(staging))} (FORMAT parquet, COMPRESSION zstd,
             ROW_GROUP_SIZE {ROW_GROUP_ROWS}, ROW_GROUPS_PER_FILE {groups_per_file},
             FILENAME_PATTERN {_lit(batch_id + "_{i}")},
-            KV_METADATA {{{_lit(SORTED_KEY)}: {_lit(SORT_ORDER)}}})"""
+            KV_METADATA {{{_lit(SORTED_KEY)}: {_lit(SORT_ORDER)}, {_lit(COMPACTED_FROM_KEY)}: {_lit(sources)}}})"""
     )
 
 

@@ -16,7 +16,12 @@ from typing import Any
 from urbanpulse.settings import Settings
 from urbanpulse.store.compaction import CompactionSummary, compact_observations
 from urbanpulse.store.lake import Lake
-from urbanpulse.store.retention import RetentionSummary, compute_rollups, retain_observations
+from urbanpulse.store.retention import (
+    RetentionSummary,
+    compute_rollups,
+    get_rolled_up_paths,
+    retain_observations,
+)
 
 
 @dataclass
@@ -42,7 +47,7 @@ def open_lake(settings: Settings) -> Lake:
 def maintain_lake(
     lake: Lake, settings: Settings, *, sort_all: bool = False, rollups: bool = True
 ) -> MaintenanceSummary:
-    """Compact partitions with many files, bring rollups up to date and, when
+    """Bring rollups up to date, compact partitions with many small files and, when
     ``settings.lake_retention`` is on, remove raw months older than
     ``settings.lake_raw_retention_days`` whose rollups are committed.
 
@@ -61,12 +66,18 @@ def maintain_lake(
     """
     started = time.perf_counter()
     summary = MaintenanceSummary()
-    summary.compaction = compact_observations(
-        lake, min_files=settings.lake_compact_min_files, sort_all=sort_all
-    )
     timezone = settings.local_timezone
     if rollups:
+        # Rollups first, and compaction of rolled-up files only: a compacted file then
+        # replaces files the rollups cover, and the next rollup adds only new files
+        # instead of reading the month again.
         summary.partitions_rolled_up = compute_rollups(lake, timezone=timezone)
+    summary.compaction = compact_observations(
+        lake,
+        min_files=settings.lake_compact_min_files,
+        sort_all=sort_all,
+        only=get_rolled_up_paths(lake) if rollups else None,
+    )
     if settings.lake_retention:
         summary.retention = retain_observations(
             lake, raw_days=settings.lake_raw_retention_days, timezone=timezone

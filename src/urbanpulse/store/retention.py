@@ -34,12 +34,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from urbanpulse.errors import InvalidQueryError
-from urbanpulse.store.compaction import get_observation_partitions, get_upkeep_connection
+from urbanpulse.store.compaction import (
+    COMPACTED_FROM_KEY,
+    get_observation_partitions,
+    get_upkeep_connection,
+)
 from urbanpulse.store.engine import SCHEMAS, scan_sql
 from urbanpulse.store.lake import Commit, Lake, LakeFile, new_batch_id, partition_of
 from urbanpulse.store.queries import get_month_range, get_months, get_reader
@@ -80,7 +85,7 @@ def compute_rollups(
     raw_by_partition = get_observation_partitions(lake)
     wanted = set(partitions) if partitions is not None else set(raw_by_partition)
     stale = {
-        key: raw
+        key: _plan(lake, key, raw, timezone)
         for key, raw in raw_by_partition.items()
         if key in wanted and not _rollups_cover(lake, key, raw, timezone)
     }
@@ -88,13 +93,13 @@ def compute_rollups(
         return 0
     batch_id = new_batch_id()
     with lake.naming_write_errors():
-        staged = {k: _stage_rollups(lake, k, raw, batch_id, timezone) for k, raw in stale.items()}
+        staged = {k: _stage_rollups(lake, k, plan, batch_id, timezone) for k, plan in stale.items()}
     with lake.write_lock():
         added: list[LakeFile] = []
         removed: list[str] = []
-        for key, raw in stale.items():
-            live_raw = {f.path for f in lake.get_files("observations", **raw[0].partition)}
-            if not {f.path for f in raw} <= live_raw:
+        for key, plan in stale.items():
+            live_raw = {f.path for f in lake.get_files("observations", metric=key[0], month=key[1])}
+            if not set(plan.covers) <= live_raw:
                 continue  # compacted or retained meanwhile: the next run recomputes it
             removed += [f.path for f in _live_rollups(lake, key, grain=None)]
             added += [_place(lake, path, table) for table, path in staged[key]]
@@ -248,26 +253,91 @@ def _rollups_cover(lake: Lake, key: tuple[str, str], raw: list[LakeFile], timezo
     return True
 
 
-def _read_stamp(path: Path) -> dict[str, object]:
+def _read_stamp(path: Path) -> dict[str, Any]:
     metadata = pq.read_schema(path).metadata or {}
-    stamp: dict[str, object] = json.loads(metadata.get(ROLLUP_KEY.encode(), b"{}"))
+    stamp: dict[str, Any] = json.loads(metadata.get(ROLLUP_KEY.encode(), b"{}"))
     return stamp
 
 
+@dataclass
+class _Plan:
+    """How to bring one partition's live rollups up to date."""
+
+    covers: list[str]  # raw files the new rollups summarise
+    read: list[str]  # raw files to aggregate
+    base: str | None = None  # live hourly rollup to add them to (None: from scratch)
+
+
+def _plan(lake: Lake, key: tuple[str, str], raw: list[LakeFile], timezone: str) -> _Plan:
+    """Add only the new raw files to the live rollups when nothing they cover has left.
+
+    Under live ingest a month's rollups would otherwise be recomputed from all its raw
+    rows after every micro-batch. A compacted file names the files it was made from in
+    its footer: when all of those were covered, it is covered too.
+    """
+    everything = _Plan(covers=sorted(f.path for f in raw), read=[f.path for f in raw])
+    hourly, daily = (_live_rollups(lake, key, grain=g) for g in GRAINS)
+    if len(hourly) != 1 or len(daily) != 1:
+        return everything
+    stamp = _read_stamp(lake.root / hourly[0].path)
+    if stamp != _read_stamp(lake.root / daily[0].path) or stamp.get("timezone") != timezone:
+        return everything
+    covered = set(stamp.get("covers") or [])
+    new = []
+    for lake_file in raw:
+        if lake_file.path in covered:
+            continue
+        sources = _read_compacted_from(lake.root / lake_file.path)
+        if sources and sources <= covered:
+            covered = (covered - sources) | {lake_file.path}  # same rows, new file
+        else:
+            new.append(lake_file.path)
+    if not covered <= {f.path for f in raw}:
+        return everything  # something summarised has left the lake: start again
+    return _Plan(covers=sorted(covered | set(new)), read=new, base=hourly[0].path)
+
+
+def get_rolled_up_paths(lake: Lake) -> set[str]:
+    """Raw observation files that the live rollups summarise (read from their footers)."""
+    covered: set[str] = set()
+    for rollup in lake.get_files("rollups_hourly", layer="live"):
+        covered.update(_read_stamp(lake.root / rollup.path).get("covers") or [])
+    return covered
+
+
+def _read_compacted_from(path: Path) -> set[str]:
+    metadata = pq.read_schema(path).metadata or {}
+    return set(json.loads(metadata.get(COMPACTED_FROM_KEY.encode(), b"[]")))
+
+
 def _stage_rollups(
-    lake: Lake, key: tuple[str, str], raw: list[LakeFile], batch_id: str, timezone: str
+    lake: Lake, key: tuple[str, str], plan: _Plan, batch_id: str, timezone: str
 ) -> list[tuple[str, Path]]:
     """Write the hourly and daily rollup files of one partition into staging."""
     metric, month = key
-    listed = ", ".join(_lit(str(lake.root / f.path)) for f in raw)
+    parts = []
+    if plan.read:
+        listed = ", ".join(_lit(str(lake.root / p)) for p in plan.read)
+        parts.append(
+            f"""SELECT site_id, metric, date_trunc('hour', ts) AS bucket_start,
+                   count(value) AS count, sum(value) AS sum, min(value) AS min,
+                   max(value) AS max, unit
+            FROM read_parquet([{listed}], hive_partitioning = false)
+            GROUP BY site_id, metric, unit, date_trunc('hour', ts)"""
+        )
+    if plan.base is not None:
+        parts.append(
+            "SELECT site_id, metric, bucket_start, count, sum, min, max, unit "
+            f"FROM read_parquet({_lit(str(lake.root / plan.base))})"
+        )
     con = get_upkeep_connection()
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE hourly AS
-        SELECT site_id, metric, date_trunc('hour', ts) AS bucket_start, count(value) AS count,
-               sum(value) AS sum, avg(value) AS mean, min(value) AS min, max(value) AS max,
+        SELECT site_id, metric, bucket_start, sum(count)::BIGINT AS count, sum(sum) AS sum,
+               sum(sum) / nullif(sum(count), 0) AS mean, min(min) AS min, max(max) AS max,
                unit, {_lit(month)} AS month
-        FROM read_parquet([{listed}], hive_partitioning = false)
-        GROUP BY site_id, metric, unit, date_trunc('hour', ts)"""
+        FROM ({" UNION ALL ".join(parts)})
+        GROUP BY site_id, metric, unit, bucket_start"""
     )
     local_day = f"date_trunc('day', bucket_start AT TIME ZONE {_lit(timezone)})"
     daily_sql = f"""SELECT site_id, metric, {local_day} AT TIME ZONE {_lit(timezone)} AS bucket_start,
@@ -275,7 +345,7 @@ def _stage_rollups(
                sum(sum) / nullif(sum(count), 0) AS mean, min(min) AS min, max(max) AS max,
                unit, month
         FROM hourly GROUP BY site_id, metric, unit, month, {local_day}"""
-    stamp = json.dumps({"covers": sorted(f.path for f in raw), "timezone": timezone})
+    stamp = json.dumps({"covers": plan.covers, "timezone": timezone})
     staged = []
     for table, sql in (("rollups_hourly", "SELECT * FROM hourly"), ("rollups_daily", daily_sql)):
         data = con.sql(f"{sql} ORDER BY site_id, bucket_start").to_arrow_table()
