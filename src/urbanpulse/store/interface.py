@@ -242,7 +242,13 @@ def build_day_table(
     else:
         last = first
     # A day either side: local dates run ahead of or behind UTC ones.
-    table = build_calendar(first - timedelta(days=1), last + timedelta(days=1), country=country)
+    return _build_days(first - timedelta(days=1), last + timedelta(days=1), country)
+
+
+@lru_cache(maxsize=256)
+def _build_days(first: date, last: date, country: str) -> pa.Table:
+    """The calendar as an Arrow table (immutable, so one copy serves every caller)."""
+    table = build_calendar(first, last, country=country)
     rank = {name: i for i, name in enumerate(DAY_TYPES)}
     return pa.table(
         {
