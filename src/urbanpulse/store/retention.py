@@ -4,8 +4,10 @@ Rollups summarise each observations partition (metric, month): per site, metric,
 and hour (UTC) in ``rollups_hourly``, per local day (the time zone passed down from
 ``settings.local_timezone``) in ``rollups_daily``, with count, sum, mean, min and max of
 the values. Each rollup file names, in its Parquet footer, the raw files it summarises,
-so anyone can tell whether it is up to date: a partition whose files changed (new
-micro-batches, compaction) gets its rollup recomputed.
+so anyone can tell whether it is up to date. When only files were added, the new ones
+are aggregated and added to the live rollups; a compacted file whose sources (named in
+its own footer) were all covered counts as covered; anything else (a covered file gone
+some other way, a new time zone) recomputes the partition from its raw files.
 
 Rollup files live in one of two layers (a ``layer=`` folder):
 
