@@ -77,3 +77,24 @@ def test_the_monitor_api_shows_real_ratios_with_licences(tmp_path: Path) -> None
     assert all("MIT" in cell["licence"] for cell in rd["values"].values())
     assert len(body["ranking"]["items"]) == 31
     assert any("Lei Dong" in licence for licence in body["licences"])
+
+
+def test_a_fresh_demo_shows_real_statistics_on_the_monitor(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from urbanpulse.cli import app
+
+    lake = tmp_path / "lake"
+    args = ["demo", "--lake", str(lake), "--weeks", "1", "--no-serve"]
+    first = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert first.exit_code == 0, first.output
+    assert f"except {len(read_province_extract())} real provincial statistics" in first.output
+    again = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert again.exit_code == 0 and "already in" in again.output
+    assert "added" not in again.output  # stored once
+    with TestClient(create_app(Settings(lake_path=lake))) as client:
+        body = client.get("/api/monitor/provinces").json()
+        page = client.get("/monitor").text
+    rd = next(i for i in body["indicators"] if i["code"] == "rd_intensity")
+    assert rd["ratio_text"] == "3.24 : 1.72 : 1"  # 2023: 6.73 : 3.58 : 2.08 % of GDP
+    assert 'id="provinces-table"' in page and "3.24 : 1.72 : 1" in page
