@@ -148,3 +148,20 @@ def test_one_entity_by_id_and_a_missing_one(demo_lake: Lake) -> None:
 
     with pytest.raises(NotFoundError):
         read_entity(demo_lake, "urn:ngsi-ld:TrafficFlowObserved:nowhere", region=REGION)
+
+
+def test_a_new_commit_is_seen_by_the_next_read(make_lake: Callable[..., Lake]) -> None:
+    import pyarrow as pa
+
+    from urbanpulse.store import append_observations
+
+    lake = make_lake(days=2)
+    road = "urn:ngsi-ld:TrafficFlowObserved:bd-road-1"
+    assert "intensity" not in read_entity(lake, road, region=REGION)
+    ts = pd.Timestamp("2026-03-03T15:00:00Z")
+    rows = {"site_id": ["bd-road-1"], "metric": ["flow"], "ts": [ts], "value": [42.0]}
+    append_observations(lake, pa.Table.from_pydict(rows | {"unit": ["vehicles"]}))
+    entity = read_entity(lake, road, region=REGION)
+    assert entity["intensity"] == {
+        "type": "Property", "value": 42, "observedAt": "2026-03-03T15:00:00Z", "unitCode": "C62",
+    }  # fmt: skip

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -211,8 +211,12 @@ def _get_types(query: EntityQuery) -> tuple[str, ...]:
 
 def _read_sites(lake: Lake, types: Iterable[str]) -> list[dict[str, Any]]:
     kinds = {k for t in types for k in get_kinds(t)}
+    every = _cached((str(lake.root), lake.version, "sites"), lambda: _read_site_rows(lake))
+    return [site for site in every if site["kind"] in kinds]
+
+
+def _read_site_rows(lake: Lake) -> list[dict[str, Any]]:
     table = read_sites(lake)
-    table = table[table["kind"].isin(kinds)]
     table = table.astype(object).where(table.notna(), None)
     return [dict(row) for row in table.to_dict("records")]
 
@@ -307,9 +311,28 @@ def _get_city_name(code: str | None, region: str) -> str | None:
         return None
 
 
-# Latest values per (lake, version, type): every request between two commits reuses them.
-_latest_cache: dict[tuple[str, int, str, str], dict[str, dict[str, Instance]]] = {}
-_latest_lock = threading.Lock()
+# Sites and latest values per (lake, version, ...): every request between two commits
+# reuses them, and requests arriving while they are read wait for that one read.
+_cache: dict[tuple[str, ...], Any] = {}
+_cache_lock = threading.Lock()
+_build_lock = threading.RLock()  # a build may read another cached value
+
+
+def _cached(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    skey = tuple(str(k) for k in key)
+    with _cache_lock:
+        if skey in _cache:
+            return _cache[skey]
+    with _build_lock:
+        with _cache_lock:
+            if skey in _cache:
+                return _cache[skey]
+        value = build()
+        with _cache_lock:
+            if len(_cache) > 64:
+                _cache.clear()
+            _cache[skey] = value
+    return value
 
 
 def _add_latest(lake: Lake, records: list[EntityRecord], engine: Engine) -> None:
@@ -325,15 +348,10 @@ def _add_latest(lake: Lake, records: list[EntityRecord], engine: Engine) -> None
 
 
 def _get_latest(lake: Lake, entity_type: str, engine: Engine) -> dict[str, dict[str, Instance]]:
-    key = (str(lake.root), lake.version, entity_type, engine.name)
-    with _latest_lock:
-        if key in _latest_cache:
-            return _latest_cache[key]
-    latest = _read_latest(lake, entity_type, engine)
-    with _latest_lock:
-        if len(_latest_cache) > 64:
-            _latest_cache.clear()
-        _latest_cache[key] = latest
+    key = (lake.root, lake.version, entity_type, engine.name)
+    latest: dict[str, dict[str, Instance]] = _cached(
+        key, lambda: _read_latest(lake, entity_type, engine)
+    )
     return latest
 
 

@@ -1,0 +1,124 @@
+"""The NGSI-LD query language and geo-query parameters."""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from urbanpulse.errors import InvalidQueryError
+from urbanpulse.ngsi.geo import match_geo, parse_geo_query
+from urbanpulse.ngsi.query import MISSING, build_entity_query, match_q, parse_q
+
+OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+             "==": operator.eq, "!=": operator.ne}  # fmt: skip
+
+
+def matches(q: str, **values: Any) -> bool:
+    return match_q(parse_q(q), lambda path: values.get(path[0], MISSING))
+
+
+@given(
+    value=st.integers(-10_000, 10_000),
+    wanted=st.integers(-10_000, 10_000),
+    op=st.sampled_from(sorted(OPERATORS)),
+)
+def test_a_comparison_is_the_comparison(value: int, wanted: int, op: str) -> None:
+    assert matches(f"x{op}{wanted}", x=float(value)) == OPERATORS[op](value, wanted)
+
+
+@given(a=st.booleans(), b=st.booleans(), c=st.booleans())
+def test_and_binds_tighter_than_or(a: bool, b: bool, c: bool) -> None:
+    values = {"a": float(a), "b": float(b), "c": float(c)}
+    assert matches("a==1;b==1|c==1", **values) == ((a and b) or c)
+    assert matches("a==1;(b==1|c==1)", **values) == (a and (b or c))
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("intensity", True),
+        ("pm25", False),
+        ("pm25>1", False),
+        ("pm25!=1", False),
+        ("occupancy==0.2..0.5", True),
+        ("occupancy==0.5..0.9", False),
+        ("intensity==1,120,7", True),
+        ("intensity!=1,120,7", False),
+        ('name=="Xizhimen"', True),
+        ("name~=(?i)^xizhi", True),
+        ("name!~=(?i)^xizhi", False),
+        ("dateObserved>2026-10-31T00:00:00Z", True),
+        ("congested==true", False),
+        ('name>"A";name<"Z"', True),
+        ("name>3", False),
+    ],
+)
+def test_terms(q: str, expected: bool) -> None:
+    entity = {"intensity": 120.0, "occupancy": 0.3, "name": "Xizhimen",
+              "dateObserved": "2026-10-31T15:55:00Z", "congested": False}  # fmt: skip
+    assert matches(q, **entity) is expected
+
+
+@pytest.mark.parametrize(
+    "q", ["", ";", "a;", "a>", "a>>1", "(a>1", "a>1)", 'a=="x', "a~=(", "a==1,", "1a>2"]
+)
+def test_malformed_q_is_one_clear_error(q: str) -> None:
+    with pytest.raises(InvalidQueryError, match="invalid q"):
+        parse_q(q)
+
+
+def test_types_may_be_expanded_iris() -> None:
+    query = build_entity_query(
+        type="https://smartdatamodels.org/dataModel.Transportation/TrafficFlowObserved,GtfsStop"
+    )
+    assert query.types == ("TrafficFlowObserved", "GtfsStop")
+
+
+def test_geo_relations_on_a_point() -> None:
+    square = "[[[116,39],[117,39],[117,40],[116,40],[116,39]]]"
+    inside, outside = (116.5, 39.5), (118.0, 39.5)
+    for relation, want_in, want_out in [
+        ("within", True, False),
+        ("intersects", True, False),
+        ("disjoint", False, True),
+    ]:
+        geo = parse_geo_query(georel=relation, geometry="Polygon", coordinates=square)
+        assert geo is not None
+        assert match_geo(geo, *inside) is want_in
+        assert match_geo(geo, *outside) is want_out
+    ring = parse_geo_query(
+        georel="near;minDistance==1000;maxDistance==3000",
+        geometry="Point",
+        coordinates="[116.0,39.0]",
+    )
+    assert ring is not None
+    assert not match_geo(ring, 116.0, 39.0)  # 0 m: nearer than minDistance
+    assert match_geo(ring, 116.02, 39.0)  # about 1.7 km
+    assert not match_geo(ring, 116.1, 39.0)  # about 8.6 km
+    assert not match_geo(ring, None, None)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"georel": "near;maxDistance==5"}, "together"),
+        ({"georel": "beside", "geometry": "Point", "coordinates": "[1,2]"}, "georel"),
+        ({"georel": "within", "geometry": "Circle", "coordinates": "[1,2]"}, "geometry"),
+        ({"georel": "near", "geometry": "Point", "coordinates": "[1,2]"}, "maxDistance"),
+        ({"georel": "near;maxDistance==-1", "geometry": "Point", "coordinates": "[1,2]"}, ">= 0"),
+        ({"georel": "within;maxDistance==1", "geometry": "Point", "coordinates": "[1,2]"}, "modifier"),
+        ({"georel": "near;maxDistance==9", "geometry": "Polygon", "coordinates": "[[[0,0],[1,0],[1,1],[0,0]]]"}, "needs geometry=Point"),
+        ({"georel": "within", "geometry": "Polygon", "coordinates": "[[[0,0],[1,1],[1,0],[0,1],[0,0]]]"}, "not valid"),
+        ({"georel": "within", "geometry": "Point", "coordinates": "[1,95]"}, "lat in"),
+        ({"georel": "within", "geometry": "Point", "coordinates": "nope"}, "not a Point"),
+        ({"georel": "within", "geometry": "Point", "coordinates": "[1,2]", "geoproperty": "area"}, "geoproperty"),
+    ],
+)  # fmt: skip
+def test_bad_geo_queries_say_what_is_wrong(params: dict[str, str], message: str) -> None:
+    params = {"geometry": None, "coordinates": None} | params
+    with pytest.raises(InvalidQueryError, match=message):
+        parse_geo_query(**params)
