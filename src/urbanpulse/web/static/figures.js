@@ -8,7 +8,8 @@
     var layout = figure.layout;
     // A map (equal scales on both axes) keeps its aspect: its height follows its width.
     var map = layout.yaxis && layout.yaxis.scaleanchor;
-    var options = map ? { heightFor: charts.mapHeight(layout.margin, 320, layout.height || 600) } : {};
+    var margin = layout.margin || { l: 80, r: 80, t: 100, b: 80 };  // plotly's defaults
+    var options = map ? { heightFor: charts.mapHeight(margin, 320, layout.height || 600) } : {};
     charts.draw(target, figure.data, layout, options).then(function () {
       // Map points carry their page's path: a click (or tap) opens it.
       target.on("plotly_click", function (event) {
