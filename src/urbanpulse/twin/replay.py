@@ -216,14 +216,14 @@ def _iter_steps(lake: Lake, source: datetime, metrics: tuple[str, ...]) -> Itera
     """Each 5-minute step's readings from ``source`` on, wrapping a week back at the end."""
     last = _read_last_ts(lake)
     moment = pd.Timestamp(source).tz_convert("UTC")
+    chunk, chunk_start = None, None
     while True:
         if last is not None and moment > pd.Timestamp(last):
             moment -= pd.Timedelta(WEEK)
-        chunk = _read_chunk(lake, moment, metrics)
-        for k in range(int(CHUNK / STEP)):
-            at = moment + pd.Timedelta(STEP) * k
-            yield chunk[chunk["ts"] == at].drop(columns="ts").assign(ts=at).pipe(_to_arrow)
-        moment += pd.Timedelta(CHUNK)
+        if chunk is None or not chunk_start <= moment < chunk_start + pd.Timedelta(CHUNK):
+            chunk, chunk_start = _read_chunk(lake, moment, metrics), moment
+        yield chunk[chunk["ts"] == moment].drop(columns="ts").assign(ts=moment).pipe(_to_arrow)
+        moment += pd.Timedelta(STEP)
 
 
 def _read_chunk(lake: Lake, start: pd.Timestamp, metrics: tuple[str, ...]) -> pd.DataFrame:
