@@ -201,3 +201,17 @@ def test_openapi_lists_the_routes_with_problem_details(demo_client: TestClient) 
     ref = schema["paths"][f"{BASE}/entities"]["get"]["responses"]["400"]["content"]
     assert ref["application/json"]["schema"]["$ref"].endswith("/ProblemDetailsPublic")
     assert json.dumps(schema).count("ngsi-ld") > 4
+
+
+def test_the_developers_page_examples_answer(demo_client: TestClient, official: TestClient) -> None:
+    import html
+    import re
+
+    page = demo_client.get("/developers").text
+    urls = [html.unescape(u) for u in re.findall(r'"http://testserver(/ngsi-ld/[^"]+)"', page)]
+    assert len(urls) == 3
+    for url in urls:
+        client = official if "/temporal/" in url else demo_client
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.text)
+        assert response.json(), url
