@@ -215,3 +215,16 @@ def test_the_developers_page_examples_answer(demo_client: TestClient, official: 
         response = client.get(url)
         assert response.status_code == 200, (url, response.text)
         assert response.json(), url
+
+
+def test_a_failure_is_an_internal_error_problem_without_internals(
+    demo_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from urbanpulse.api.routers import ngsi
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise OSError("/secret/lake/observations/x.parquet: unreadable")
+
+    monkeypatch.setattr(ngsi, "read_entities", fail)
+    detail = problem(demo_client.get(f"{BASE}/entities"), 500, "InternalError")
+    assert "secret" not in detail

@@ -8,6 +8,7 @@ headers and ProblemDetails errors, as brokers and their clients expect them.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -25,6 +26,7 @@ from urbanpulse.ngsi.temporal import build_temporal_query, read_temporal_entitie
 from urbanpulse.ngsi.vocabulary import SDM_CONTEXT
 from urbanpulse.store.interface import get_engine
 
+logger = logging.getLogger(__name__)
 ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
 PROBLEM_TYPES = {400: "BadRequestData", 404: "ResourceNotFound", 406: "NotAcceptable"}
 DEFAULT_LIMIT, MAX_LIMIT = 20, 1000
@@ -243,9 +245,14 @@ def _answer(request: Request, run: Callable[[str], Response], *, allow_geo: bool
         return run(media)
     except UrbanPulseError as exc:
         status, _ = get_error_status(exc)
-        if status >= 500:
-            raise
-        return build_problem(status, str(exc))
+        if status < 500:
+            return build_problem(status, str(exc))
+        failure: Exception = exc
+    except Exception as exc:  # NGSI-LD clients expect ProblemDetails even for a failure
+        failure = exc
+    # Its message may hold internals (paths, SQL): logged, not sent.
+    logger.error("NGSI-LD request %s failed", request.url.path, exc_info=failure)
+    return build_problem(500, "internal server error")
 
 
 def build_problem(status: int, detail: str) -> Response:
