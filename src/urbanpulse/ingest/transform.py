@@ -59,16 +59,23 @@ def build_time_sql(mapping: Mapping) -> str:
             return f"TRY_CAST(try_strptime({column}, {lit(spec.format)}) AS TIMESTAMPTZ)"
         if spec.format:
             return f"timezone({zone}, try_strptime({column}, {lit(spec.format)}))"
-        # An offset only counts after a time of day: '2024-03-01' ends in '-01', a day.
-        return (
-            f"CASE WHEN regexp_matches({column}, '[T ][0-9:.]+ ?(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') "
-            f"THEN TRY_CAST({column} AS TIMESTAMPTZ) "
-            f"ELSE timezone({zone}, TRY_CAST({column} AS TIMESTAMP)) END"
-        )
+        return build_text_time_sql(column, zone)
     assert spec.start is not None  # guaranteed by TimeSpec validation
     start = spec.start if spec.start.tzinfo else spec.start.replace(tzinfo=ZoneInfo(spec.timezone))
     epoch = start.astimezone(UTC).timestamp()
     return f"to_timestamp({epoch} + {ROW} * {spec.step_seconds()})"
+
+
+def build_text_time_sql(column: str, zone: str) -> str:
+    """SQL giving the UTC time of ISO 8601 text ``column``: with an offset (or Z) as
+    written, without one in time zone ``zone`` (a quoted literal); NULL if unparseable.
+    Live streams read their times with it too (urbanpulse.stream)."""
+    # An offset only counts after a time of day: '2024-03-01' ends in '-01', a day.
+    return (
+        f"CASE WHEN regexp_matches({column}, '[T ][0-9:.]+ ?(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') "
+        f"THEN TRY_CAST({column} AS TIMESTAMPTZ) "
+        f"ELSE timezone({zone}, TRY_CAST({column} AS TIMESTAMP)) END"
+    )
 
 
 def build_site_sql(mapping: Mapping) -> str:

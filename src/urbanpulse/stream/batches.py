@@ -1,0 +1,286 @@
+"""Micro-batches of live observations: judged together in SQL, committed to the lake at once.
+
+A micro-batch (the messages an MQTT subscriber gathered, or one HTTP push) becomes one
+commit: its good observations, the sites first seen in it (when new sites are allowed)
+and its quarantined items and messages are published together or not at all. Keys
+already stored, e.g. a message the broker delivers again after a restart, are skipped
+(the lake's key is site_id, metric, ts), so a redelivered batch stores nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from urbanpulse.catalog.sites import SITES_SCHEMA
+from urbanpulse.ingest.quarantine import get_quarantine_schema, get_reason_group
+from urbanpulse.ingest.transform import build_text_time_sql, lit
+from urbanpulse.store import Commit, Lake, LakeFile, connect, new_batch_id, read_table
+from urbanpulse.store.tables import write_new_observations, write_table_file
+from urbanpulse.store.writes import EARLIEST, LATEST, METRIC_CODE
+from urbanpulse.stream.payloads import Items, build_stream_reject
+
+# Values no reading of these metrics can take (a sensor's error codes, a sign slip).
+# Metrics not listed are only checked for being finite numbers.
+PLAUSIBLE_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "flow": (0.0, None),
+    "boardings": (0.0, None),
+    "entries": (0.0, None),
+    "passengers": (0.0, None),
+    "load": (0.0, None),
+    "occupancy": (0.0, None),
+    "speed": (0.0, 400.0),
+    "pm25": (0.0, 2000.0),
+    "pm10": (0.0, 3000.0),
+    "no2": (0.0, 2000.0),
+    "so2": (0.0, 2000.0),
+    "o3": (0.0, 2000.0),
+    "co": (0.0, 100000.0),
+    "rain": (0.0, None),
+    "wspm": (0.0, 200.0),
+    "temp": (-90.0, 70.0),
+    "pres": (300.0, 1200.0),
+}
+# The column each problem is about, for the quarantine row.
+PROBLEM_COLUMNS = {
+    "unparseable time": "ts",
+    "time out of range": "ts",
+    "missing site": "site_id",
+    "unknown site": "site_id",
+    "unknown metric": "metric",
+    "missing value": "value",
+    "non-numeric value": "value",
+    "non-finite value": "value",
+}
+
+
+@dataclass
+class BatchResult:
+    """What one micro-batch did: observations stored, keys already stored, new sites,
+    quarantined items and messages by reason, and the lake version it committed."""
+
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    new_sites: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
+    version: int | None = None
+
+    @property
+    def quarantined_total(self) -> int:
+        return sum(self.quarantined.values())
+
+    def add(self, other: BatchResult) -> None:
+        """Count another batch's result into this one."""
+        self.received += other.received
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.new_sites += other.new_sites
+        self.quarantined.update(other.quarantined)
+        self.version = other.version if other.version is not None else self.version
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view."""
+        return {
+            "received": self.received,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "new_sites": self.new_sites,
+            "quarantined": dict(self.quarantined),
+            "quarantined_total": self.quarantined_total,
+            "version": self.version,
+        }
+
+
+class SiteBook:
+    """The lake's site ids, read again only when the sites table changed."""
+
+    def __init__(self) -> None:
+        self._paths: list[str] | None = None
+        self.table: pa.Table = pa.table({"site_id": pa.array([], pa.string())})
+
+    def get(self, lake: Lake) -> pa.Table:
+        """The sites table (all columns) as of the lake's current version."""
+        paths = lake.get_paths_relative("sites")
+        if paths != self._paths:
+            self.table = read_table(lake, "sites").cast(SITES_SCHEMA)
+            self._paths = paths
+        return self.table
+
+
+def commit_items(
+    lake: Lake,
+    items: Items,
+    *,
+    timezone: str,
+    allow_new_sites: bool,
+    operation: str,
+    sites: SiteBook | None = None,
+    info: dict[str, Any] | None = None,
+) -> BatchResult:
+    """Judge the items of a micro-batch and commit the good ones, new sites and the
+    quarantine in one commit.
+
+    Parameters
+    ----------
+    timezone
+        Zone of times written without an offset (settings ``local_timezone``).
+    allow_new_sites
+        Register sites first seen here (kind from the NGSI-LD type, else 'other');
+        if False their observations are quarantined as 'unknown site'.
+
+    Returns
+    -------
+    BatchResult
+        Counts of stored, duplicate and quarantined observations and the version.
+    """
+    result = BatchResult(received=len(items))
+    if not len(items) and not items.rejects:
+        return result
+    sites = sites or SiteBook()
+    with lake.write_lock():
+        batch_id = new_batch_id()
+        con = connect()
+        known = sites.get(lake)
+        con.register("_known", known)
+        con.register("_items", _to_arrow(items))
+        _judge(con, timezone=timezone, allow_new=allow_new_sites)
+        rejects = list(items.rejects) + _read_rejects(con, items)
+        added: list[LakeFile] = []
+        removed: list[str] = []
+        files, result.stored, result.duplicates = write_new_observations(
+            lake, con, "_good", batch_id=batch_id
+        )
+        result.duplicates += _count(con, "_judged WHERE problem IS NULL") - _count(con, "_good")
+        added += files
+        if allow_new_sites:
+            site_files, removed, result.new_sites = _add_new_sites(lake, con, known, batch_id)
+            added += site_files
+        if rejects:
+            stamp = datetime.now(UTC)
+            rows = [{**r, "batch_id": batch_id, "quarantined_at": stamp} for r in rejects]
+            table = pa.Table.from_pylist(rows, schema=get_quarantine_schema())
+            added.append(write_table_file(lake, "quarantine", table, batch_id=batch_id))
+        for reject in rejects:
+            result.quarantined[get_reason_group(str(reject["reason"])).split(":")[0]] += 1
+        details = {
+            **(info or {}),
+            "received": result.received,
+            "stored": result.stored,
+            "duplicates_skipped": result.duplicates,
+            "quarantined": result.quarantined_total,
+        }
+        if added or removed:
+            result.version = lake.commit(Commit(operation, batch_id, added, removed, details))
+    return result
+
+
+def _to_arrow(items: Items) -> pa.Table:
+    return pa.table(
+        {
+            "i": pa.array(range(len(items)), pa.int64()),
+            "site_id": pa.array(items.site_id, pa.string()),
+            "metric": pa.array(items.metric, pa.string()),
+            "ts_text": pa.array(items.ts_text, pa.string()),
+            "ts_epoch": pa.array(items.ts_epoch, pa.float64()),
+            "value": pa.array(items.value, pa.float64()),
+            "bad_value": pa.array(items.bad_value, pa.bool_()),
+            "unit": pa.array(items.unit, pa.string()),
+            "kind": pa.array(items.kind, pa.string()),
+        }
+    )
+
+
+def _judge(con: duckdb.DuckDBPyConnection, *, timezone: str, allow_new: bool) -> None:
+    """Tables ``_judged`` (every item with its problem, NULL if good) and ``_good``
+    (good items, each key once: a repeat inside a batch is a repeated delivery)."""
+    ranges = ", ".join(
+        f"({lit(m)}, {_bound(lo)}, {_bound(hi)})" for m, (lo, hi) in PLAUSIBLE_RANGES.items()
+    )
+    unknown = (
+        "" if allow_new else "WHEN site_id NOT IN (SELECT site_id FROM _known) THEN 'unknown site'"
+    )
+    ts = build_text_time_sql("ts_text", lit(timezone))
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _judged AS
+        WITH timed AS (
+            SELECT *, CASE WHEN ts_epoch IS NOT NULL THEN to_timestamp(ts_epoch)
+                           WHEN ts_text IS NOT NULL THEN {ts} END AS ts
+            FROM _items
+        )
+        SELECT t.*, CASE
+            WHEN ts IS NULL THEN 'unparseable time'
+            WHEN ts < TIMESTAMPTZ '{EARLIEST}' OR ts >= TIMESTAMPTZ '{LATEST}'
+                THEN 'time out of range'
+            WHEN site_id IS NULL OR trim(site_id) = '' THEN 'missing site'
+            {unknown}
+            WHEN metric IS NULL OR NOT regexp_full_match(metric, {lit(METRIC_CODE.pattern)})
+                THEN 'unknown metric'
+            WHEN value IS NULL AND bad_value THEN 'non-numeric value'
+            WHEN value IS NULL THEN 'missing value'
+            WHEN NOT isfinite(value) THEN 'non-finite value'
+            WHEN r.lo IS NOT NULL AND value < r.lo THEN 'below minimum ' || r.lo
+            WHEN r.hi IS NOT NULL AND value > r.hi THEN 'above maximum ' || r.hi
+        END AS problem
+        FROM timed t LEFT JOIN (VALUES {ranges}) r(metric, lo, hi) USING (metric)"""
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _good AS
+        SELECT site_id, metric, ts, value, unit, kind FROM _judged WHERE problem IS NULL
+        QUALIFY row_number() OVER (PARTITION BY site_id, metric, ts ORDER BY i) = 1"""
+    )
+
+
+def _bound(value: float | None) -> str:
+    return "NULL::DOUBLE" if value is None else f"{float(value)!r}::DOUBLE"
+
+
+def _read_rejects(con: duckdb.DuckDBPyConnection, items: Items) -> list[dict[str, object]]:
+    found = con.execute(
+        "SELECT i, problem FROM _judged WHERE problem IS NOT NULL ORDER BY i"
+    ).fetchall()
+    return [
+        build_stream_reject(
+            items.source[i],
+            items.line[i],
+            PROBLEM_COLUMNS.get(problem, "value"),
+            problem,
+            items.raw[i],
+        )
+        for i, problem in found
+    ]
+
+
+def _add_new_sites(
+    lake: Lake, con: duckdb.DuckDBPyConnection, known: pa.Table, batch_id: str
+) -> tuple[list[LakeFile], list[str], int]:
+    """A new sites snapshot with the sites first seen in this batch (same commit)."""
+    new = con.execute(
+        "SELECT site_id, coalesce(min(kind), 'other') FROM _good "
+        "WHERE site_id NOT IN (SELECT site_id FROM _known) GROUP BY site_id ORDER BY site_id"
+    ).fetchall()
+    if not new:
+        return [], [], 0
+    rows = [
+        {
+            "site_id": site_id,
+            "kind": kind,
+            "name_en": site_id,
+            "attributes": json.dumps({"source": "stream"}),
+            "synthetic": False,
+        }
+        for site_id, kind in new
+    ]
+    table = pa.concat_tables([known, pa.Table.from_pylist(rows, schema=SITES_SCHEMA)])
+    new_file = write_table_file(lake, "sites", table, batch_id=batch_id)
+    return [new_file], lake.get_paths_relative("sites"), len(new)
+
+
+def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0])
