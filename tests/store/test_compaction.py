@@ -183,3 +183,15 @@ def test_a_full_disk_while_compacting_is_one_clear_line(tmp_path: Path, monkeypa
     assert result.exit_code == 2
     assert "the disk is full" in result.output and "Traceback" not in result.output
     assert _all_rows(Lake(lake.root)) == before
+
+
+def test_small_files_merge_in_tiers_beside_a_file_of_the_whole_month(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    append_observations(lake, _batch([(s, k, 1.0) for s in "abcd" for k in range(200)]))
+    compact_observations(lake, min_files=1, sort_all=True)
+    (month,) = lake.get_files("observations")  # 800 rows, far below half the target
+    for k in range(200, 206):
+        append_observations(lake, _batch([("a", k, 2.0), ("b", k, 2.0)]))
+    summary = compact_observations(lake, min_files=4)
+    assert (summary.files_removed, summary.files_added, summary.rows) == (6, 1, 12)
+    assert month in lake.get_files("observations")  # 800 rows >= 2 x 12: left alone

@@ -77,10 +77,11 @@ def compact_observations(
     files sorted by site_id, ts, once there are ``min_files`` of them; one commit per
     partition.
 
-    Files of half ``target_rows`` or more are left as they are: under live ingest the
-    month's big sorted file is not rewritten each time a few micro-batches arrive, only
-    the small files beside it, which merge into ever bigger ones until they count as
-    big themselves (so each row is rewritten a few times, not once per compaction).
+    Big files are left as they are: those of half ``target_rows`` or more, and any
+    holding twice the rows of all smaller files together. Under live ingest the month's
+    sorted file is then not rewritten each time a few micro-batches arrive, only the
+    small files beside it, which merge into ever bigger tiers (so each row is rewritten
+    a few times, not once per compaction).
 
     Parameters
     ----------
@@ -110,7 +111,9 @@ def compact_observations(
     is_sorted = _is_sorted(lake)
     chosen: list[list[LakeFile]] = []
     for files in get_observation_partitions(lake, metrics=metrics).values():
-        small = [f for f in files if f.rows < target_rows // 2 and (only is None or f.path in only)]
+        small = _pick_small(
+            [f for f in files if only is None or f.path in only], target_rows=target_rows
+        )
         if len(small) >= max(min_files, 2):
             chosen.append(small)
         elif sort_all and not all(map(is_sorted, files)):
@@ -130,6 +133,18 @@ def compact_observations(
         progress("done", len(chosen), len(chosen))
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
+
+
+def _pick_small(files: list[LakeFile], *, target_rows: int) -> list[LakeFile]:
+    """The files worth merging: all but the big ones (see compact_observations)."""
+    picked = sorted(files, key=lambda f: f.rows, reverse=True)
+    rest = sum(f.rows for f in picked)
+    while picked:
+        rest -= picked[0].rows
+        if picked[0].rows < target_rows // 2 and picked[0].rows < 2 * rest:
+            break
+        picked.pop(0)
+    return sorted(picked, key=lambda f: f.path)
 
 
 def get_observation_partitions(
