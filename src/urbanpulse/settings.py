@@ -241,6 +241,49 @@ class Settings(BaseSettings):
         default="127.0.0.1", description="Host of the MQTT broker live observations arrive through."
     )
     mqtt_port: int = Field(default=1883, description="Port of the MQTT broker.")
+    mqtt_topics: list[str] = Field(
+        default=["urbanpulse/#"],
+        description=(
+            "Topics (MQTT filters, JSON list in the environment) 'stream mqtt' subscribes "
+            "to with QoS 1."
+        ),
+    )
+    mqtt_client_id: str = Field(
+        default="urbanpulse-stream",
+        description=(
+            "Client id of the MQTT subscriber. Its session on the broker is persistent, "
+            "so messages sent while it is down wait there under this id: keep it fixed."
+        ),
+    )
+    stream_batch_size: int = Field(
+        default=10_000,
+        ge=1,
+        le=30_000,
+        description=(
+            "Messages per micro-batch committed to the lake (and then acknowledged). Keep "
+            "it under half the broker's max_inflight_messages (stream/mosquitto.conf)."
+        ),
+    )
+    stream_batch_seconds: float = Field(
+        default=1.0,
+        gt=0.0,
+        description="Longest wait before a micro-batch with fewer messages is committed.",
+    )
+    stream_allow_new_sites: bool = Field(
+        default=False,
+        description=(
+            "Register sites first seen in live data; if off, their observations go to "
+            "quarantine as 'unknown site'."
+        ),
+    )
+    stream_maintain_minutes: float = Field(
+        default=5.0,
+        ge=0.0,
+        description=(
+            "Every this many minutes a stream compacts, rolls up and retains the lake "
+            "(as 'lake compact' and 'lake retain'); 0: never."
+        ),
+    )
     live_stream_max_s: float = Field(
         default=300.0,
         ge=0.0,
