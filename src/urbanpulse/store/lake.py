@@ -51,9 +51,20 @@ from urllib.parse import unquote
 from urbanpulse.errors import LakeError, LakeLockedError
 
 # Transit networks (one partition folder per network) sit beside the observations.
-NETWORK_TABLES = ("networks", "lines", "line_stops", "line_service", "transfers", "service_days")
+NETWORK_TABLES = (
+    "networks",
+    "lines",
+    "line_stops",
+    "line_service",
+    "transfers",
+    "service_days",
+    "trips",
+    "trip_stops",
+)
 # Smart-card taps (pseudonymised) and the public tables derived from them: urbanpulse.privacy.
 TAP_TABLES = ("taps", "tap_counts", "tap_flows")
+# GTFS-Realtime snapshots read, the alerts and vehicle positions they held: urbanpulse.transit.realtime.
+REALTIME_TABLES = ("realtime_snapshots", "realtime_alerts", "realtime_vehicles")
 # Hourly and daily aggregates of observations, kept after raw ones age out.
 ROLLUP_TABLES = ("rollups_hourly", "rollups_daily")
 TABLES = (
@@ -63,6 +74,7 @@ TABLES = (
     "indicators",
     *NETWORK_TABLES,
     *TAP_TABLES,
+    *REALTIME_TABLES,
     *ROLLUP_TABLES,
 )
 # Versions between two checkpoints of the live file list (Delta Lake also uses 100).

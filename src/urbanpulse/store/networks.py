@@ -1,6 +1,6 @@
 """Transit networks in the lake: one partition per network, replaced as a whole.
 
-A network (a GTFS feed, the Beijing subway file, the demo's lines) is stored as six
+A network (a GTFS feed, the Beijing subway file, the demo's lines) is stored as eight
 tables, each partitioned by ``network_id``; loading a network again replaces its
 partition and upserts its stations into the sites table, all in one commit, so a reader
 never sees half of two versions of a network.
@@ -35,6 +35,13 @@ transfers
     ('gtfs', 'same_station', 'same_name', 'nearby').
 service_days
     network_id, line_id, date, departures: the days each line runs (from calendars).
+trips
+    A GTFS feed's trips: network_id, trip_id, line_id, direction, route_id, service_id
+    (what GTFS-Realtime trip ids resolve to; empty for networks without trips).
+trip_stops
+    Each trip's scheduled stops: network_id, trip_id, stop_sequence (GTFS), site_id,
+    arrival_s and departure_s (seconds after midnight of the service day, may pass
+    86,400; NaN for a stop without a time).
 """
 
 from __future__ import annotations

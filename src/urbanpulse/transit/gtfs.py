@@ -118,6 +118,8 @@ def build_gtfs_network(
             "line_service": line_service,
             "transfers": all_transfers,
             "service_days": service_days,
+            "trips": _build_trip_rows(trips),
+            "trip_stops": _build_trip_stop_rows(network_id, stop_times),
         },
         sites=sites,
         quarantine=feed.quarantine,
@@ -207,6 +209,30 @@ def _build_lines(
         )
         line_stops = line_stops.drop(columns="loop")
     return lines, line_stops
+
+
+def _build_trip_rows(trips: pd.DataFrame) -> pd.DataFrame:
+    """trip_id, line_id, direction, route_id, service_id: what GTFS-Realtime trips
+    resolve against (:mod:`urbanpulse.transit.realtime`)."""
+    columns = ["trip_id", "line_id", "direction", "route_id", "service_id"]
+    return trips.loc[trips["line_id"].notna(), columns].reset_index(drop=True)
+
+
+def _build_trip_stop_rows(network_id: str, stop_times: pd.DataFrame | None) -> pd.DataFrame:
+    """trip_id, stop_sequence, site_id, arrival_s, departure_s (seconds after midnight
+    of the service day): each trip's scheduled stops, the static times realtime delays
+    are measured against."""
+    if stop_times is None or stop_times.empty:
+        return pd.DataFrame()
+    return pd.DataFrame(
+        {
+            "trip_id": stop_times["trip_id"].to_numpy(),
+            "stop_sequence": pd.to_numeric(stop_times["stop_sequence"]).astype(int).to_numpy(),
+            "site_id": (network_id + ":" + stop_times["stop_id"]).to_numpy(),
+            "arrival_s": stop_times["arrival_time_s"].to_numpy(float),
+            "departure_s": stop_times["departure_time_s"].to_numpy(float),
+        }
+    )
 
 
 def _get_service_dates(feed: CheckedFeed) -> pd.DataFrame:

@@ -33,7 +33,7 @@ __all__ = ["LoadSummary", "get_network_id", "get_source_format", "load_network"]
 
 Progress = Callable[[str, int, int], None]
 # Bump when the loader builds different tables from the same bytes, so feeds reload.
-LOADER_VERSION = "1"
+LOADER_VERSION = "2"  # 2: trips and trip_stops for GTFS-Realtime
 _GENERIC_NAMES = {"static", "gtfs", "feed", "data", "google_transit"}
 
 
