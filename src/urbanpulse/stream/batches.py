@@ -21,7 +21,7 @@ import pyarrow as pa
 from urbanpulse.catalog.sites import SITES_SCHEMA
 from urbanpulse.ingest.quarantine import get_quarantine_schema, get_reason_group
 from urbanpulse.ingest.transform import build_text_time_sql, lit
-from urbanpulse.store import Commit, Lake, LakeFile, connect, new_batch_id, read_table
+from urbanpulse.store import Commit, Lake, LakeFile, connect, new_batch_id, scan_sql
 from urbanpulse.store.tables import write_new_observations, write_table_file
 from urbanpulse.store.writes import EARLIEST, LATEST, METRIC_CODE
 from urbanpulse.stream.payloads import Items, build_stream_reject
@@ -109,7 +109,7 @@ class SiteBook:
         """The sites table (all columns) as of the lake's current version."""
         paths = lake.get_paths_relative("sites")
         if paths != self._paths:
-            self.table = read_table(lake, "sites").cast(SITES_SCHEMA)
+            self.table = connect().sql(scan_sql(lake, "sites")).to_arrow_table().cast(SITES_SCHEMA)
             self._paths = paths
         return self.table
 
