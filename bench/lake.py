@@ -11,6 +11,8 @@ Measured side by side in one process:
   lake compacted (sorted by site and time, 65,536-row groups). Target: p50 < 10 ms.
 * compaction: rows per second rewriting the whole demo, and 200 micro-batch files of
   one partition into one.
+* live upkeep: ``maintain_lake`` after 50 micro-batches of 200 rows, three rounds,
+  against computing every rollup of the demo from its raw rows.
 * opening a lake of ``--commits`` commits: replaying every log entry (the baseline)
   against starting from a checkpoint plus 50 entries after it.
 * the cost of sorting in ingest: writing 1 million rows partitioned as ingest does, with
@@ -38,9 +40,18 @@ import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
 
-from urbanpulse.store import Commit, Lake, LakeFile, append_observations, new_batch_id
+from urbanpulse.settings import Settings
+from urbanpulse.store import (
+    Commit,
+    Lake,
+    LakeFile,
+    append_observations,
+    compute_rollups,
+    new_batch_id,
+)
 from urbanpulse.store.compaction import compact_observations
 from urbanpulse.store.engine import connect, scan_sql
+from urbanpulse.store.maintenance import maintain_lake
 from urbanpulse.store.queries import get_months, read_observations
 from urbanpulse.twin import build_demo
 
@@ -102,6 +113,7 @@ def bench_reads(root: Path, weeks: int, reads: int) -> dict[str, float]:
     before_sorted, _ = p50_ms(
         lambda s: read_as_before(lake, "boardings", s, WEEK_START, end), sites, reads
     )
+    upkeep = bench_live_upkeep(lake, sites)
     return {
         "demo_build_s": built,
         "rows_per_read": rows,
@@ -114,7 +126,39 @@ def bench_reads(root: Path, weeks: int, reads: int) -> dict[str, float]:
         "demo_files_after": summary.files_added,
         "compaction_demo_s": summary.seconds,
         "compaction_demo_rows_per_s": summary.rows / summary.seconds,
+        **upkeep,
     }
+
+
+def bench_live_upkeep(lake: Lake, sites: Sequence[str]) -> dict[str, float]:
+    """Rollups of the whole demo from raw rows, then maintenance after live micro-batches."""
+    settings = Settings(lake_path=lake.root)
+    started = time.perf_counter()
+    compute_rollups(lake, timezone=settings.local_timezone)
+    full = time.perf_counter() - started
+    rounds = []
+    for r in range(3):
+        for b in range(50):
+            first = datetime(2026, 10, 31, 15, tzinfo=UTC) + timedelta(seconds=(r * 50 + b) * 10)
+            append_observations(
+                lake,
+                pa.table(
+                    {
+                        "site_id": [sites[k % len(sites)] for k in range(200)],
+                        "metric": ["boardings"] * 200,
+                        "ts": pa.array(
+                            [first + timedelta(milliseconds=k) for k in range(200)],
+                            pa.timestamp("us", tz="UTC"),
+                        ),
+                        "value": [1.0] * 200,
+                        "unit": ["passengers"] * 200,
+                    }
+                ),
+            )
+        started = time.perf_counter()
+        maintain_lake(lake, settings)
+        rounds.append(time.perf_counter() - started)
+    return {"rollups_full_s": full, "maintain_after_50_batches_s": statistics.median(rounds)}
 
 
 def bench_micro_batches(root: Path, batches: int = 200, rows: int = 500) -> dict[str, float]:
@@ -247,6 +291,11 @@ def main() -> None:
         f"{f['demo_files_after']} files, {f['compaction_demo_s']:.1f} s, {f['compaction_demo_rows_per_s']:,.0f} rows/s",
     )
     table.add_row("compaction of 200 micro-batch files", "", f"{f['compaction_micro_s']:.2f} s")
+    table.add_row(
+        "rollups s (all from raw / upkeep after 50 micro-batches)",
+        f"{f['rollups_full_s']:.2f}",
+        f"{f['maintain_after_50_batches_s']:.2f}",
+    )
     table.add_row(
         "ingest write of 1M rows s (unsorted / sorted)",
         f"{f['ingest_write_unsorted_s']:.2f}",
