@@ -62,4 +62,20 @@ if command -v pg_isready >/dev/null 2>&1 && pg_isready -h 127.0.0.1 -p 5432 -q; 
 else
   echo "no PostgreSQL on 127.0.0.1:5432: PostgreSQL tests will skip"
 fi
+# Mosquitto with the product's settings (src/urbanpulse/stream/mosquitto.conf) on
+# 127.0.0.1:1884, beside any system broker on 1883 (Debian's defaults drop queued
+# messages): the stream tests and bench/stream.py use it.
+MQTT_TEST_PORT="${URBANPULSE_TEST_MQTT_PORT:-1884}"
+if command -v mosquitto >/dev/null 2>&1; then
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$MQTT_TEST_PORT") 2>/dev/null; then
+    echo "starting mosquitto (product settings) on 127.0.0.1:$MQTT_TEST_PORT..."
+    dir=/tmp/urbanpulse-mosquitto
+    mkdir -p "$dir"
+    sed -e "s/^listener 1883 /listener $MQTT_TEST_PORT /" -e "s#^persistence_location .*#persistence_location $dir/#" \
+      "$(dirname "$0")/../src/urbanpulse/stream/mosquitto.conf" > "$dir/mosquitto.conf"
+    mosquitto -d -c "$dir/mosquitto.conf" || echo "could not start mosquitto: MQTT tests will skip"
+  fi
+else
+  echo "no mosquitto: MQTT tests will skip (apt-get install mosquitto)"
+fi
 exit 0
