@@ -485,7 +485,7 @@ def demo(
         min=1,
         help="Build N times the demo's sites instead (10: ~62 million observations at 8 "
         "weeks, 100: ~620 million), in bounded memory, into its own lake "
-        "\\[default: <lake>-xN beside the demo's], for benchmarks and sizing.",
+        "\\[default: <lake>-xN beside the demo's], for benchmarks and sizing; not served.",
     ),
     live: bool = typer.Option(
         False,
@@ -517,9 +517,12 @@ def demo(
     }
     settings = settings.model_copy(update=updates)
     if scale is not None:
+        # Built for benchmarks and sizing, not served: it holds observations, sites and
+        # indicators only (no transit network for the commuter pages).
         _build_scaled(settings, scale, own_lake=lake is not None)
-        if serve_app:
-            _serve(settings)
+        console.print(
+            f"query it with --lake {settings.lake_path}, or serve it: urbanpulse serve --lake {settings.lake_path}"
+        )
         return
     opened = _open_lake(settings.lake_path)
     with _product_errors():
