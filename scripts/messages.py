@@ -54,12 +54,14 @@ def extract_catalog() -> Catalog:
 
 
 def _read_names(path: Path) -> list[tuple[str, int]]:
-    """The ``name`` of every entry of a framework file (indicators, concepts, itself)."""
+    """The ``name`` and ``unit`` of every entry of a framework file (indicators, concepts, itself)."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     names: list[str] = [data["name"]] if isinstance(data.get("name"), str) else []
     for entries in data.values():
         if isinstance(entries, list):
-            names += [e["name"] for e in entries if isinstance(e, dict) and "name" in e]
+            for entry in (e for e in entries if isinstance(e, dict)):
+                names += [entry[k] for k in ("name", "unit") if entry.get(k)]
+    names = list(dict.fromkeys(names))
     lines = path.read_text(encoding="utf-8").splitlines()
     found = []
     for name in names:

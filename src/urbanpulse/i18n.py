@@ -54,8 +54,10 @@ LOCALES: tuple[str, ...] = tuple(code for code, _name in LANGUAGES)
 DEFAULT_LOCALE = "en"
 FALLBACK_LOCALE = "zh_CN"
 COOKIE = "urbanpulse_lang"
-# Where a message is used by page scripts: these msgids go into the JSON catalogue.
+# Where a message is used by page scripts: these msgids go into the JSON catalogue, and
+# so do the words of these files, which reach the scripts as data (bands, framework names).
 JS_SUFFIX = ".js"
+SHARED_WITH_SCRIPTS = ("indices/coupling.py", "web/vocabulary.py", "frameworks/jingjinji.toml")
 
 _LOCALE: ContextVar[str] = ContextVar("urbanpulse_locale", default=DEFAULT_LOCALE)
 
@@ -221,5 +223,9 @@ def get_js_catalog(locale: str) -> dict[str, str]:
         and isinstance(message.id, str)
         and message.string
         and not message.fuzzy
-        and any(filename.endswith(JS_SUFFIX) for filename, _line in message.locations)
+        and any(_is_for_scripts(filename) for filename, _line in message.locations)
     }
+
+
+def _is_for_scripts(filename: str) -> bool:
+    return filename.endswith(JS_SUFFIX) or filename.endswith(SHARED_WITH_SCRIPTS)

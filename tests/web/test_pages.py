@@ -57,7 +57,13 @@ def test_home_map_has_cities_sized_by_population_and_sites_by_kind(client: TestC
 
 def test_site_page_shows_details_profile_and_recent_charts(client: TestClient) -> None:
     html = client.get("/sites/bj-metro-1").text
-    for text in ("Xizhimen", "西直门", "北京 Beijing", "metro station", "2, 4, 13"):
+    for text in (
+        "Xizhimen",
+        "西直门",
+        '<span lang="zh">北京</span> Beijing',
+        "metro station",
+        "2, 4, 13",
+    ):
         assert text in html
     profile = get_figure(html, "profile-chart")
     names = [t.get("name") for t in profile["data"]]

@@ -37,6 +37,7 @@ from urbanpulse.advise.counters import (
     RedisCounters,
     build_redis_client,
 )
+from urbanpulse.i18n import gettext as _
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 
@@ -173,16 +174,14 @@ def build_effect_store(settings: Settings, *, namespace: str | None = None) -> E
 
 
 def describe_effect_source(settings: Settings) -> str:
-    """Where the counts come from, in words."""
+    """Where the counts come from, in words (in the language of the request)."""
     if settings.counters_backend == "redis":
-        return (
-            "Counted by this server's workers in Redis, kept "
-            f"{EFFECT_RETENTION.days} days across restarts."
-        )
-    return (
-        f"Counted by this server and kept in {JOURNAL_PATH.as_posix()} under its lake "
-        "folder, so restarts keep them."
-    )
+        return _(
+            "Counted by this server's workers in Redis, kept {days} days across restarts."
+        ).format(days=EFFECT_RETENTION.days)
+    return _(
+        "Counted by this server and kept in {path} under its lake folder, so restarts keep them."
+    ).format(path=JOURNAL_PATH.as_posix())
 
 
 def compute_wilson_interval(

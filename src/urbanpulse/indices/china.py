@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from urbanpulse.errors import SourceError
+from urbanpulse.i18n import N_
 from urbanpulse.indices.disparity import compute_ratio, get_ratio_text
 from urbanpulse.indices.framework import Framework
 
@@ -23,37 +24,46 @@ JJJ = {"110000": "Beijing", "120000": "Tianjin", "130000": "Hebei"}
 
 # (indicator, file, chn_block4, unit, multiplier to get the unit, per-capita scale or None)
 _SERIES: tuple[tuple[str, str, str, str, float, float | None], ...] = (
-    ("rd_intensity", "RDIntense", "RD强度", "% of GDP", 1.0, None),
+    ("rd_intensity", "RDIntense", "RD强度", N_("% of GDP"), 1.0, None),
     ("rd_expenditure", "RDIntense", "RD经费", "100 million yuan", 1.0, None),
-    ("invention_patents_valid_per_10k", "RDPatentValid", "发明", "per 10,000 residents", 1.0, 1e4),
-    ("patents_granted_per_10k", "RDPatentAuthority", "合计", "per 10,000 residents", 1.0, 1e4),
+    (
+        "invention_patents_valid_per_10k",
+        "RDPatentValid",
+        "发明",
+        N_("per 10,000 residents"),
+        1.0,
+        1e4,
+    ),
+    ("patents_granted_per_10k", "RDPatentAuthority", "合计", N_("per 10,000 residents"), 1.0, 1e4),
     ("tech_contracts_outflow", "MarketPush", "金额", "100 million yuan", 1e-4, None),
     ("tech_contracts_inflow", "MarketPull", "金额", "100 million yuan", 1e-4, None),
-    ("education_spending_per_capita", "PublicBudget", "教育", "yuan per resident", 1e8, 1.0),
-    ("st_spending_per_capita", "PublicBudget", "科学技术", "yuan per resident", 1e8, 1.0),
+    ("education_spending_per_capita", "PublicBudget", "教育", N_("yuan per resident"), 1e8, 1.0),
+    ("st_spending_per_capita", "PublicBudget", "科学技术", N_("yuan per resident"), 1e8, 1.0),
 )
 
 # What the shipped Jing-Jin-Ji framework asks for that these tables cannot give.
 UNSUPPLIED: dict[str, str] = {
-    "inn_hightech_value_added": "no value added of high-tech / strategic emerging industries",
-    "inn_nev_output": "no new-energy-vehicle output",
-    "inn_industrial_robots": "no industrial-robot output",
-    "inn_solar_cells": "no solar-cell output",
-    "coo_gdp": "no GDP (only R&D intensity, already a ratio to GDP)",
-    "coo_gdp_growth_gap": "no GDP growth",
-    "coo_urban_rural_income_ratio": "no household income",
-    "coo_rail_minutes_to_beijing": "no rail timetables",
-    "gre_energy_consumption": "no energy consumption",
-    "gre_pm25": "no air quality (Beijing stations only, in another data set)",
-    "gre_green_coverage": "no urban green coverage",
-    "gre_sewage_treatment": "no sewage treatment",
-    "ope_trade": "no foreign trade",
-    "ope_fdi": "no foreign direct investment",
-    "ope_investment_from_region": "no investment by origin area",
-    "ope_tech_contracts_inflow": "contracts are totals per province, not by partner area",
-    "sha_social_security_spending": "PublicBudget holds only total, education, S&T, agriculture",
-    "sha_health_spending": "PublicBudget holds only total, education, S&T, agriculture",
-    "sha_disposable_income": "no household income",
+    "inn_hightech_value_added": N_("no value added of high-tech / strategic emerging industries"),
+    "inn_nev_output": N_("no new-energy-vehicle output"),
+    "inn_industrial_robots": N_("no industrial-robot output"),
+    "inn_solar_cells": N_("no solar-cell output"),
+    "coo_gdp": N_("no GDP (only R&D intensity, already a ratio to GDP)"),
+    "coo_gdp_growth_gap": N_("no GDP growth"),
+    "coo_urban_rural_income_ratio": N_("no household income"),
+    "coo_rail_minutes_to_beijing": N_("no rail timetables"),
+    "gre_energy_consumption": N_("no energy consumption"),
+    "gre_pm25": N_("no air quality (Beijing stations only, in another data set)"),
+    "gre_green_coverage": N_("no urban green coverage"),
+    "gre_sewage_treatment": N_("no sewage treatment"),
+    "ope_trade": N_("no foreign trade"),
+    "ope_fdi": N_("no foreign direct investment"),
+    "ope_investment_from_region": N_("no investment by origin area"),
+    "ope_tech_contracts_inflow": N_("contracts are totals per province, not by partner area"),
+    "sha_social_security_spending": N_(
+        "PublicBudget holds only total, education, S&T, agriculture"
+    ),
+    "sha_health_spending": N_("PublicBudget holds only total, education, S&T, agriculture"),
+    "sha_disposable_income": N_("no household income"),
 }
 SUPPLIED_AT_PROVINCE_LEVEL: dict[str, str] = {
     "inn_rd_expenditure": "rd_intensity",

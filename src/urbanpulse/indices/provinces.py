@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from urbanpulse.errors import NotFoundError, SourceError
+from urbanpulse.i18n import N_
 from urbanpulse.indices.china import (
     JJJ,
     SOURCE_FILES,
@@ -66,27 +67,28 @@ PROVINCES: dict[str, tuple[str, str]] = {
     "650000": ("新疆", "Xinjiang"),
 }
 
-# Indicator code -> (name, concept), in the order the monitor lists them.
+# Indicator code -> (name, concept), in the order the monitor lists them; names marked N_
+# are shown in the reader's language.
 INDICATORS: dict[str, tuple[str, str]] = {
-    "rd_intensity": ("R&D intensity (R&D spending / GDP)", "innovation"),
-    "rd_expenditure": ("R&D spending", "innovation"),
+    "rd_intensity": (N_("R&D intensity (R&D spending / GDP)"), "innovation"),
+    "rd_expenditure": (N_("R&D spending"), "innovation"),
     "invention_patents_valid_per_10k": (
-        "Valid invention patents per 10,000 residents",
+        N_("Valid invention patents per 10,000 residents"),
         "innovation",
     ),
-    "patents_granted_per_10k": ("Patents granted per 10,000 residents", "innovation"),
-    "st_spending_per_capita": ("Public S&T spending per resident", "innovation"),
-    "tech_contracts_outflow": ("Technology contracts sold (outflow)", "openness"),
-    "tech_contracts_inflow": ("Technology contracts bought (inflow)", "openness"),
-    "tech_contracts_net_outflow": ("Net technology-contract outflow", "openness"),
-    "tech_contracts_out_in_ratio": ("Technology contracts sold / bought", "openness"),
-    "education_spending_per_capita": ("Public education spending per resident", "sharing"),
-    "residents_census": ("Permanent residents (census)", "population"),
+    "patents_granted_per_10k": (N_("Patents granted per 10,000 residents"), "innovation"),
+    "st_spending_per_capita": (N_("Public S&T spending per resident"), "innovation"),
+    "tech_contracts_outflow": (N_("Technology contracts sold (outflow)"), "openness"),
+    "tech_contracts_inflow": (N_("Technology contracts bought (inflow)"), "openness"),
+    "tech_contracts_net_outflow": (N_("Net technology-contract outflow"), "openness"),
+    "tech_contracts_out_in_ratio": (N_("Technology contracts sold / bought"), "openness"),
+    "education_spending_per_capita": (N_("Public education spending per resident"), "sharing"),
+    "residents_census": (N_("Permanent residents (census)"), "population"),
 }
 RESIDENTS = "residents_census"
 # Licences of the two sources (see indices/data/LICENSES.txt), told apart by the source text.
-TECHME_LICENCE = "MIT licence: techme (Hu Huaping)"
-CENSUS_LICENCE = "MIT licence: china-census-city (Lei Dong)"
+TECHME_LICENCE = N_("MIT licence: techme (Hu Huaping)")
+CENSUS_LICENCE = N_("MIT licence: china-census-city (Lei Dong)")
 
 _BASIS = {
     "census": "census count",

@@ -107,7 +107,7 @@ def get_language_context(request: Request) -> dict[str, Any]:
             "code": code,
             "name": name,
             "html_lang": i18n.get_html_lang(code),
-            "url": "?" + urlencode([*query, ("lang", code)]),
+            "url": request.url.path + "?" + urlencode([*query, ("lang", code)]),
             "current": code == locale,
         }
         for code, name in i18n.LANGUAGES

@@ -36,6 +36,7 @@ UNITS = (
     N_("km/h"),
     N_("ug/m3"),
     N_("count"),
+    N_("persons"),
 )
 DAY_TYPES = (N_("weekday"), N_("weekend"), N_("holiday"))
 SCOPES = (N_("public"), N_("business"), N_("government"), N_("admin"))
@@ -50,4 +51,27 @@ DATASET_TITLES = (
     N_("Sites"),
     N_("Yearly city indicators"),
     N_("Provincial statistics of China"),
+)
+# The monitor's exportable tables (urbanpulse.indices.export.TABLES), with "_" as " ".
+MONITOR_TABLES = (
+    N_("scores"),
+    N_("base year index"),
+    N_("ranks"),
+    N_("coupling"),
+    N_("pairwise coupling"),
+    N_("disparity"),
+    N_("area ratios"),
+    N_("weights"),
+    N_("normalised"),
+    N_("inputs"),
+    N_("log"),
+)
+# The five development concepts by code, as the provincial tables name them.
+CONCEPTS = (
+    N_("innovation"),
+    N_("coordination"),
+    N_("green"),
+    N_("openness"),
+    N_("sharing"),
+    N_("population"),
 )

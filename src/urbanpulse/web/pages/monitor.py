@@ -42,6 +42,7 @@ DISPARITY_LABELS = {
 }
 # Fields of the monitor's data that hold words for people (names, bands, units), shown
 # in the reader's language; the framework's names are in the catalogue (make messages).
+# Sources and licences stay as published: they are citations.
 WORD_FIELDS = frozenset({"name", "band", "unit", "concept", "reason", "aggregation"})
 
 
@@ -190,7 +191,7 @@ def translate_words(value: Any) -> Any:
     :data:`WORD_FIELDS` in the reader's language; codes and numbers unchanged."""
     if isinstance(value, dict):
         return {
-            k: _(v) if k in WORD_FIELDS and isinstance(v, str) and v else translate_words(v)
+            k: _translate_field(v) if k in WORD_FIELDS else translate_words(v)
             for k, v in value.items()
         }
     if isinstance(value, list):
@@ -201,3 +202,11 @@ def translate_words(value: Any) -> Any:
 def _format_value(value: float) -> str:
     # Two decimals where they carry meaning (intensities, ratios), whole numbers above.
     return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+
+
+def _translate_field(value: Any) -> Any:
+    if isinstance(value, str):
+        return _(value) if value else value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [_(v) for v in value]
+    return translate_words(value)

@@ -9,6 +9,12 @@
   var t = window.t || function (text, params) {
     return !params ? text : text.replace(/\{(\w+)\}/g, function (m, k) { return k in params ? String(params[k]) : m; });
   };
+  // Words that arrive as data from /api/monitor/trace, listed so the catalogue has them.
+  var WORDS = [t("arithmetic"), t("geometric"), t("raw"), t("denominated"), t("imputed"),
+    t("treated"), t("normalised"), t("minmax"), t("base_year"), t("none"), t("winsorise"), t("log"),
+    t("gdp"), t("population"),
+    t("weighted mean of the children: sum(weight x value) / sum(weight) over the children with a value")];
+  void WORDS;
   var font = { family: "system-ui, -apple-system, 'Segoe UI', 'Noto Sans CJK SC', sans-serif" };
   var colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#111111"];
   var cities = {};
@@ -16,10 +22,10 @@
   var codes = data.concepts.map(function (c) { return c.code; }).concat([data.index.code]);
   var names = {};
   data.concepts.forEach(function (c) { names[c.code] = c.name; });
-  names[data.index.code] = "Total";
+  names[data.index.code] = t("Total");
 
   function $(id) { return document.getElementById(id); }
-  function cityLabel(code) { var c = cities[code]; return c ? c.name_zh + " " + c.name_en : code; }
+  function cityLabel(code) { var c = cities[code]; return c ? (window.UP_LANG === "zh-CN" ? c.name_zh : c.name_zh + " " + c.name_en) : code; }
   function layout(height, extra) {
     var out = { height: height, margin: { l: 48, r: 12, t: 16, b: 40 }, font: font,
       paper_bgcolor: "white", plot_bgcolor: "#f7f7f7", hovermode: "closest",
@@ -84,7 +90,7 @@
         line: { color: colours[i], width: total ? 3.5 : 1.8, dash: total ? "solid" : "dot" },
         hovertemplate: "%{x}: %{y:.1f}<extra>" + names[code] + "</extra>" };
     });
-    var title = kind === "score" ? "Score (0–100)" : "Index (" + data.base_year + " = 100)";
+    var title = kind === "score" ? t("Score (0–100)") : t("Index ({year} = 100)", { year: data.base_year });
     draw("chart-series", traces, layout(420, { yaxis: { title: { text: title } },
       xaxis: { dtick: 1 }, margin: { l: 52, r: 12, t: 60, b: 40 } }));
   }
@@ -110,11 +116,11 @@
       mode: "markers+text", text: list.map(function (c) { return cityLabel(c.region_code); }),
       textposition: "top center", customdata: list.map(function (c) { return c.region_code; }),
       marker: { size: 20, color: values, colorscale: "Viridis", cmin: 0, cmax: 100,
-        line: { color: "#333", width: 1 }, colorbar: { title: { text: "Score" }, thickness: 12 } },
+        line: { color: "#333", width: 1 }, colorbar: { title: { text: t("Score") }, thickness: 12 } },
       hovertemplate: "%{text}<br>" + names[code] + " " + year + ": %{marker.color:.1f}<extra></extra>",
     }], layout(560, { showlegend: false, margin: mapMargin,
-      xaxis: { title: { text: "Longitude (°E)" }, zeroline: false, constrain: "domain", range: lonRange },
-      yaxis: { title: { text: "Latitude (°N)" }, zeroline: false, constrain: "domain", range: latRange,
+      xaxis: { title: { text: t("Longitude (°E)") }, zeroline: false, constrain: "domain", range: lonRange },
+      yaxis: { title: { text: t("Latitude (°N)") }, zeroline: false, constrain: "domain", range: latRange,
         scaleanchor: "x", scaleratio: 1 / Math.cos(midLat * Math.PI / 180) } }),
       { heightFor: charts.mapHeight(mapMargin, 320, 640) }).then(function () {
       if (mapClicks) { return; }
@@ -142,7 +148,7 @@
         .map(function (o) { return o.value; });
       if (chosen.length < 2) {
         clearChart("chart-coupling");
-        $("coupling-band").textContent = "Choose at least two cities.";
+        $("coupling-band").textContent = t("Choose at least two cities.");
         return;
       }
       path = "/api/monitor/coupling?cities=" + chosen.join(",");
@@ -154,14 +160,14 @@
       success($("coupling-band"));
       $("chart-coupling").hidden = false;
       $("coupling-band").innerHTML = last.year + ": D = <strong>" + fmt(last.coordination, 3) +
-        "</strong>, <strong>" + esc(last.band) + "</strong> (C = " + fmt(last.coupling, 3) + ", T = " + fmt(last.development, 3) + ")";
+        "</strong>, <strong>" + esc(t(last.band)) + "</strong> (C = " + fmt(last.coupling, 3) + ", T = " + fmt(last.development, 3) + ")";
       var x = rows.map(function (r) { return r.year; });
       draw("chart-coupling", [
-        { x: x, y: rows.map(function (r) { return r.coordination; }), name: "D coordination", mode: "lines+markers",
-          text: rows.map(function (r) { return r.band; }), line: { color: "#0b5394", width: 3 },
+        { x: x, y: rows.map(function (r) { return r.coordination; }), name: t("D coordination"), mode: "lines+markers",
+          text: rows.map(function (r) { return t(r.band); }), line: { color: "#0b5394", width: 3 },
           hovertemplate: "%{x}: D %{y:.3f}, %{text}<extra></extra>" },
-        { x: x, y: rows.map(function (r) { return r.coupling; }), name: "C coupling", mode: "lines", line: { color: "#999", dash: "dot" } },
-        { x: x, y: rows.map(function (r) { return r.development; }), name: "T development", mode: "lines", line: { color: "#2ca02c", dash: "dash" } },
+        { x: x, y: rows.map(function (r) { return r.coupling; }), name: t("C coupling"), mode: "lines", line: { color: "#999", dash: "dot" } },
+        { x: x, y: rows.map(function (r) { return r.development; }), name: t("T development"), mode: "lines", line: { color: "#2ca02c", dash: "dash" } },
       ], layout(380, { yaxis: { range: [0, 1.02], dtick: 0.1, title: { text: "0–1" } }, xaxis: { dtick: 1 },
         margin: { l: 48, r: 12, t: 40, b: 40 } }));
     }).catch(function (err) {
@@ -180,9 +186,9 @@
     var m = $("disparity-measure").value;
     var rows = data.disparity.filter(function (r) { return r.measure === m; });
     var x = rows.map(function (r) { return r.time; });
-    var series = [["theil_t", "Theil T", "#d62728", "solid"], ["theil_t_between", "Theil T between BJ/TJ/HE", "#d62728", "dot"],
-      ["theil_l", "Theil L", "#9467bd", "solid"], ["theil_l_between", "Theil L between BJ/TJ/HE", "#9467bd", "dot"],
-      ["cv_weighted", "CV (weighted)", "#1f77b4", "dash"], ["gini_weighted", "Gini", "#2ca02c", "dash"]];
+    var series = [["theil_t", t("Theil T"), "#d62728", "solid"], ["theil_t_between", t("Theil T between BJ/TJ/HE"), "#d62728", "dot"],
+      ["theil_l", t("Theil L"), "#9467bd", "solid"], ["theil_l_between", t("Theil L between BJ/TJ/HE"), "#9467bd", "dot"],
+      ["cv_weighted", t("CV (weighted)"), "#1f77b4", "dash"], ["gini_weighted", t("Gini"), "#2ca02c", "dash"]];
     draw("chart-disparity", series.map(function (s) {
       return { x: x, y: rows.map(function (r) { return r[s[0]]; }), name: s[1], mode: "lines",
         line: { color: s[2], dash: s[3], width: 2 }, hovertemplate: "%{x}: %{y:.4f}<extra>" + s[1] + "</extra>" };
@@ -205,7 +211,7 @@
         '<td class="num"><a href="#trace" class="trace" data-region="' + row.region_code + '" data-year="' + year + '" data-code="index">' + fmt(row.base_score, 1) + "</a></td>" +
         '<td class="num wide-only"><a href="#trace" class="trace" data-kind="base_year" data-region="' + row.region_code + '" data-year="' + year + '" data-code="index">' + fmt(row.base_index, 1) + "</a></td>" +
         '<td class="interval">' + row.interval + "</td>" +
-        '<td class="num whatif-rank ' + cls + '" title="what-if score ' + fmt(row.score, 1) + '">' + row.rank + ' <span class="shift">' + arrow + "</span></td>";
+        '<td class="num whatif-rank ' + cls + '" title="' + esc(t("what-if score {score}", { score: fmt(row.score, 1) })) + '">' + row.rank + ' <span class="shift">' + arrow + "</span></td>";
       tbody.appendChild(tr);
     });
   }
@@ -217,7 +223,7 @@
       return s.getAttribute("data-concept") + "=" + s.value;
     }).join("&");
     var zero = sliders.every(function (s) { return Number(s.value) === 0; });
-    if (zero) { $("whatif-status").textContent = "At least one concept needs a weight above 0."; return; }
+    if (zero) { $("whatif-status").textContent = t("At least one concept needs a weight above 0."); return; }
     if (pending) { pending.abort(); }
     pending = new AbortController();
     getJSON("/api/monitor/what-if?year=" + year + "&" + query, pending.signal)
@@ -234,7 +240,7 @@
         }).sort(function (a, b) { return a.base_rank - b.base_rank; });
         renderRanking(year, items);
         var moved = items.filter(function (r) { return r.rank_shift !== 0; }).length;
-        $("whatif-status").textContent = moved ? moved + " cities change rank." : "No rank changes.";
+        $("whatif-status").textContent = moved ? t("{n} cities change rank.", { n: moved }) : t("No rank changes.");
       }).catch(function (err) {
         if (err.name === "AbortError") { return; }
         // The what-if column would still show the ranks of the previous weights.
@@ -256,7 +262,7 @@
   // Traces: the inputs behind a number, drillable down to the raw statistics.
   function showTrace(q) {
     var path = "/api/monitor/trace?region=" + q.region + "&year=" + q.year + "&code=" + q.code + "&kind=" + (q.kind || "score");
-    $("trace-body").innerHTML = '<p class="note">Loading…</p>';
+    $("trace-body").innerHTML = '<p class="note">' + esc(t("Loading…")) + "</p>";
     success($("trace-body"));
     getJSON(path).then(function (body) { renderTrace(body.trace, body.kind); })
       .catch(function (err) {
@@ -264,31 +270,31 @@
       });
     $("trace").scrollIntoView({ behavior: "smooth", block: "start" });
   }
-  function renderTrace(t, kind) {
-    var scale = kind === "score" ? "score 0–100" : "index, " + data.base_year + " = 100";
-    var html = "<h3>" + esc(cityLabel(t.region_code)) + ", " + t.year + ": " + esc(t.name) +
-      " = <strong>" + fmt(t.value, 2) + "</strong> <span class=\"note\">(" + scale + ")</span></h3>";
-    if (t.children) {
-      html += '<div class="table-wrap"><table class="trace-table"><thead><tr><th>Part</th><th class="num">Value</th><th class="num">Weight</th><th class="num">Weight × value</th></tr></thead><tbody>';
-      t.children.forEach(function (c) {
-        html += '<tr><td><a href="#trace" class="trace" data-kind="' + kind + '" data-region="' + t.region_code + '" data-year="' + t.year + '" data-code="' + c.code + '">' + esc(c.name) + "</a></td>" +
+  function renderTrace(node, kind) {
+    var scale = kind === "score" ? t("score 0–100") : t("index, {year} = 100", { year: data.base_year });
+    var html = "<h3>" + esc(cityLabel(node.region_code)) + ", " + node.year + ": " + esc(t(node.name)) +
+      " = <strong>" + fmt(node.value, 2) + "</strong> <span class=\"note\">(" + scale + ")</span></h3>";
+    if (node.children) {
+      html += '<div class="table-wrap"><table class="trace-table"><thead><tr><th>' + t("Part") + '</th><th class="num">' + t("Value") + '</th><th class="num">' + t("Weight") + '</th><th class="num">' + t("Weight × value") + "</th></tr></thead><tbody>";
+      node.children.forEach(function (c) {
+        html += '<tr><td><a href="#trace" class="trace" data-kind="' + kind + '" data-region="' + node.region_code + '" data-year="' + node.year + '" data-code="' + c.code + '">' + esc(t(c.name)) + "</a></td>" +
           '<td class="num">' + fmt(c.value, 2) + '</td><td class="num">' + fmt(c.weight, 3) + '</td><td class="num">' + (c.value === null ? "–" : fmt(c.value * c.weight, 2)) + "</td></tr>";
       });
-      html += "</tbody></table></div><p class=\"note\">" + esc(t.aggregation) + " mean: " + esc(t.formula) + " = " + fmt(t.reproduced, 2) + ". Click a part to see its inputs.</p>";
+      html += "</tbody></table></div><p class=\"note\">" + esc(t("{method} mean", { method: t(node.aggregation) })) + t(": ") + esc(t(node.formula)) + " = " + fmt(node.reproduced, 2) + t(". ") + esc(t("Click a part to see its inputs.")) + "</p>";
     } else {
-      var f = t.framework;
-      html += "<dl class=\"trace-facts\"><dt>Raw unit</dt><dd>" + esc(f.unit || "–") + "</dd>" +
-        (f.denominator ? "<dt>Divided by</dt><dd>" + esc(f.denominator) + (f.denominator_value ? " (" + Number(f.denominator_value).toLocaleString("en") + ")" : "") + ", × " + f.scale + "</dd>" : "") +
-        "<dt>Direction</dt><dd>" + (f.direction > 0 ? "higher is better" : "lower is better") + "</dd>" +
-        (f.treatment ? "<dt>Outlier treatment</dt><dd>" + esc(f.treatment) + "</dd>" : "") +
-        "<dt>Weight in its concept</dt><dd>" + fmt(f.weight, 3) + "</dd></dl>";
-      html += '<div class="table-wrap"><table class="trace-table"><thead><tr><th>Step</th><th class="num">Value</th></tr></thead><tbody>';
-      t.stages.forEach(function (s) { html += "<tr><td>" + esc(s.stage.replace("_2", " (2nd pass)")) + '</td><td class="num">' + fmt(s.value, 4) + "</td></tr>"; });
-      var n = t.normalisation, detail = Object.keys(n).filter(function (k) { return k !== "method"; })
+      var f = node.framework;
+      html += "<dl class=\"trace-facts\"><dt>" + t("Raw unit") + "</dt><dd>" + esc(f.unit ? t(f.unit) : "–") + "</dd>" +
+        (f.denominator ? "<dt>" + t("Divided by") + "</dt><dd>" + esc(t(f.denominator)) + (f.denominator_value ? " (" + Number(f.denominator_value).toLocaleString("en") + ")" : "") + ", × " + f.scale + "</dd>" : "") +
+        "<dt>" + t("Direction") + "</dt><dd>" + (f.direction > 0 ? t("higher is better") : t("lower is better")) + "</dd>" +
+        (f.treatment ? "<dt>" + t("Outlier treatment") + "</dt><dd>" + esc(t(f.treatment)) + "</dd>" : "") +
+        "<dt>" + t("Weight in its concept") + "</dt><dd>" + fmt(f.weight, 3) + "</dd></dl>";
+      html += '<div class="table-wrap"><table class="trace-table"><thead><tr><th>' + t("Step") + '</th><th class="num">' + t("Value") + "</th></tr></thead><tbody>";
+      node.stages.forEach(function (s) { html += "<tr><td>" + esc(s.stage.indexOf("_2") > 0 ? t("{stage} (2nd pass)", { stage: t(s.stage.replace("_2", "")) }) : t(s.stage)) + '</td><td class="num">' + fmt(s.value, 4) + "</td></tr>"; });
+      var n = node.normalisation, detail = Object.keys(n).filter(function (k) { return k !== "method"; })
         .map(function (k) { return k + " = " + (typeof n[k] === "number" ? fmt(n[k], 4) : n[k]); }).join(", ");
-      html += "</tbody></table></div><p class=\"note\">Normalisation (" + esc(n.method) + "): " + esc(t.formula) + "; " + esc(detail) + ".</p>";
+      html += "</tbody></table></div><p class=\"note\">" + esc(t("Normalisation ({method}): ", { method: t(n.method) })) + esc(node.formula) + t("; ") + esc(detail) + t(".") + "</p>";
     }
-    html += '<p class="note"><a href="#trace" class="trace" data-kind="' + kind + '" data-region="' + t.region_code + '" data-year="' + t.year + '" data-code="' + data.index.code + '">Back to the total</a></p>';
+    html += '<p class="note"><a href="#trace" class="trace" data-kind="' + kind + '" data-region="' + node.region_code + '" data-year="' + node.year + '" data-code="' + data.index.code + '">' + t("Back to the total") + "</a></p>";
     $("trace-body").innerHTML = html;
   }
   document.addEventListener("click", function (event) {

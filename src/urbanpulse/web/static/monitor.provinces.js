@@ -8,6 +8,10 @@
   if (!node) { return; }
   var data = JSON.parse(node.textContent);
   var charts = window.UrbanPulseCharts;
+  // Words in the page's language (i18n.js defines t()); as written if it has not.
+  var t = window.t || function (text, params) {
+    return !params ? text : text.replace(/\{(\w+)\}/g, function (m, k) { return k in params ? String(params[k]) : m; });
+  };
   var font = { family: "system-ui, -apple-system, 'Segoe UI', 'Noto Sans CJK SC', sans-serif" };
   var colours = { "110000": "#c0392b", "120000": "#2471a3", "130000": "#1e8449" };
   var areas = {};
@@ -45,16 +49,16 @@
     var rows = data.ratios.filter(function (r) { return r.indicator === code; });
     var x = rows.map(function (r) { return r.year; });
     var traces = [["beijing", "110000"], ["tianjin", "120000"]].map(function (pair) {
-      return { x: x, y: rows.map(function (r) { return r[pair[0]] / r.hebei; }), name: areas[pair[1]] + " ÷ Hebei",
+      return { x: x, y: rows.map(function (r) { return r[pair[0]] / r.hebei; }), name: t("{area} ÷ Hebei", { area: areas[pair[1]] }),
         mode: "lines+markers", line: { color: colours[pair[1]], width: 2 },
-        hovertemplate: "%{y:.2f} × Hebei<extra>" + areas[pair[1]] + "</extra>" };
+        hovertemplate: t("%{y:.2f} × Hebei") + "<extra>" + areas[pair[1]] + "</extra>" };
     });
-    traces.push({ x: x, y: x.map(function () { return 1; }), name: "Hebei = 1", mode: "lines",
+    traces.push({ x: x, y: x.map(function () { return 1; }), name: t("Hebei = 1"), mode: "lines",
       line: { color: colours["130000"], dash: "dash", width: 1.5 }, hoverinfo: "skip" });
     return draw("chart-provinces-ratios", traces, layout(340, {
-      title: { text: "Beijing and Tianjin as multiples of Hebei", x: 0.01, xanchor: "left", y: 0.97,
+      title: { text: t("Beijing and Tianjin as multiples of Hebei"), x: 0.01, xanchor: "left", y: 0.97,
         font: { size: 14 } },
-      yaxis: { title: { text: "Multiple of Hebei" }, rangemode: "tozero" }, xaxis: { dtick: 2 } }));
+      yaxis: { title: { text: t("Multiple of Hebei") }, rangemode: "tozero" }, xaxis: { dtick: 2 } }));
   }
 
   function drawRanking() {

@@ -92,7 +92,7 @@
     var unit = data.value_label;
     var hover = "%{x}: %{y:" + (data.aggregation === "sum" ? ".0f" : ".2f") + "} " + unit +
       "<extra>%{fullData.name}</extra>";
-    tell("accuracy-empty", data.items.length ? "" : "Too little history before " + data.day + " to forecast it.");
+    tell("accuracy-empty", data.items.length ? "" : t("Too little history before {day} to forecast it.", { day: data.day }));
     pick("accuracy-empty").removeAttribute("role");
     tell("error-empty", "");
     if (!data.items.length) {
@@ -101,21 +101,21 @@
       plot("accuracy-chart", [
         { x: x, y: col("p10"), mode: "lines", line: { width: 0 }, hoverinfo: "skip", showlegend: false },
         { x: x, y: col("p90"), mode: "lines", line: { width: 0 }, fill: "tonexty",
-          fillcolor: "rgba(11,83,148,0.18)", name: "80 % band" },
-        { x: x, y: col("yhat"), mode: "lines", line: { color: "#0b5394", width: 2 }, name: "predicted",
+          fillcolor: "rgba(11,83,148,0.18)", name: t("80 % band") },
+        { x: x, y: col("yhat"), mode: "lines", line: { color: "#0b5394", width: 2 }, name: t("predicted"),
           hovertemplate: hover },
-        { x: x, y: col("observed"), mode: "lines", line: { color: "#c62828", width: 1.5 }, name: "observed",
+        { x: x, y: col("observed"), mode: "lines", line: { color: "#c62828", width: 1.5 }, name: t("observed"),
           hovertemplate: hover },
-      ], { margin: margin, height: 340, yaxis: { title: { text: unit } },
+      ], { margin: margin, height: 340, yaxis: { title: { text: t(unit) } },
            legend: { orientation: "h", y: -0.25 },
-           xaxis: { title: { text: data.day + ", " + data.period_minutes + "-min periods (local time)" } } });
+           xaxis: { title: { text: t("{day}, {n}-min periods (local time)", { day: data.day, n: data.period_minutes }) } } });
     }
     var days = data.days.map(function (d) { return d.day; });
     plot("error-chart", [
-      { type: "bar", x: days, y: data.days.map(function (d) { return d.wape; }), name: "WAPE %",
+      { type: "bar", x: days, y: data.days.map(function (d) { return d.wape; }), name: t("WAPE %"),
         marker: { color: "#0b5394" } },
       { x: days, y: data.days.map(function (d) { return d.coverage === null ? null : d.coverage * 100; }),
-        mode: "lines+markers", name: "band coverage %", line: { color: "#e0a800" } },
+        mode: "lines+markers", name: t("band coverage %"), line: { color: "#e0a800" } },
     ], { margin: margin, height: 260, yaxis: { title: { text: "%" }, rangemode: "tozero" },
          legend: { orientation: "h", y: -0.3 }, xaxis: { type: "category" } });
     var rows = pick("error-rows");
@@ -134,8 +134,8 @@
 
   function drawEffect(data) {
     pick("effect-summary").removeAttribute("role");
-    pick("effect-source").textContent = data.source +
-      " Advised requests are counted at their preferred slot; moved ones also where they were sent.";
+    pick("effect-source").textContent = t(data.source) +
+      t(" Advised requests are counted at their preferred slot; moved ones also where they were sent.");
     var asked = data.advised + data.holdout;
     pick("effect-empty").hidden = asked > 0;
     if (!asked) {
@@ -145,28 +145,31 @@
     }
     var pct = function (v) { return v === null ? "—" : Math.round(v * 100) + " %"; };
     var points = function (v) { return (v >= 0 ? "" : "−") + Math.abs(Math.round(v * 100)); };
+    var interval = {
+      cut: points(data.peak_share_cut), level: Math.round(data.confidence * 100),
+      low: points(data.peak_share_cut_low), high: points(data.peak_share_cut_high) };
     var cut = data.peak_share_cut === null
-      ? "The cut in the peak's share needs requests in both groups."
-      : "Advice cut the share leaving in the peak by " + points(data.peak_share_cut) + " points (" +
-        Math.round(data.confidence * 100) + " % interval " + points(data.peak_share_cut_low) + " to " +
-        points(data.peak_share_cut_high) + " points" +
-        (data.peak_share_cut_low > 0 ? ")." : "; too few requests yet to be sure it is not zero).");
-    pick("effect-summary").textContent = asked + (asked === 1 ? " request: " : " requests: ") +
-      "advised n = " + data.advised + ", holdout n = " + data.holdout + ". " +
-      pct(data.moved_share) + " of advised requests were sent to another slot; " +
-      pct(data.peak_moved_share) + " of those preferring the peak (" + data.peak + ") were moved off it. " +
-      "Share leaving in the peak: holdout " + pct(data.peak_share_holdout) + " (" + data.peak_holdout + " of " +
-      data.holdout + "), advised after advice " + pct(data.peak_share_advised) + " (" + data.peak_advised +
-      " of " + data.advised + "). " + cut;
+      ? t("The cut in the peak's share needs requests in both groups.")
+      : data.peak_share_cut_low > 0
+        ? t("Advice cut the share leaving in the peak by {cut} points ({level} % interval {low} to {high} points).", interval)
+        : t("Advice cut the share leaving in the peak by {cut} points ({level} % interval {low} to {high} points; too few requests yet to be sure it is not zero).", interval);
+    pick("effect-summary").textContent =
+      (asked === 1 ? t("1 request: ") : t("{n} requests: ", { n: asked })) +
+      t("advised n = {advised}, holdout n = {holdout}. ", { advised: data.advised, holdout: data.holdout }) +
+      t("{moved} of advised requests were sent to another slot; ", { moved: pct(data.moved_share) }) +
+      t("{share} of those preferring the peak ({peak}) were moved off it. ", { share: pct(data.peak_moved_share), peak: data.peak }) +
+      t("Share leaving in the peak: holdout {holdout} ({holdout_n} of {holdout_total}), advised after advice {advised} ({advised_n} of {advised_total}). ", {
+        holdout: pct(data.peak_share_holdout), holdout_n: data.peak_holdout, holdout_total: data.holdout,
+        advised: pct(data.peak_share_advised), advised_n: data.peak_advised, advised_total: data.advised }) + cut;
     var x = data.items.map(function (r) { return r.label; });
     var col = function (name, sign) { return data.items.map(function (r) { return sign * r[name]; }); };
     plot("effect-chart", [
-      { type: "bar", x: x, y: col("holdout", 1), name: "holdout (preferred)", marker: { color: "#9fb3c8" } },
-      { type: "bar", x: x, y: col("advised", 1), name: "advised (preferred)", marker: { color: "#0b5394" } },
-      { type: "bar", x: x, y: col("moved_in", 1), name: "moved in", marker: { color: "#1a7f37" } },
-      { type: "bar", x: x, y: col("moved_out", -1), name: "moved out", marker: { color: "#c62828" } },
-    ], { margin: margin, height: 280, barmode: "group", yaxis: { title: { text: "requests per 15-min slot" } },
-         xaxis: { type: "category", title: { text: "preferred (or advised) departure slot" } },
+      { type: "bar", x: x, y: col("holdout", 1), name: t("holdout (preferred)"), marker: { color: "#9fb3c8" } },
+      { type: "bar", x: x, y: col("advised", 1), name: t("advised (preferred)"), marker: { color: "#0b5394" } },
+      { type: "bar", x: x, y: col("moved_in", 1), name: t("moved in"), marker: { color: "#1a7f37" } },
+      { type: "bar", x: x, y: col("moved_out", -1), name: t("moved out"), marker: { color: "#c62828" } },
+    ], { margin: margin, height: 280, barmode: "group", yaxis: { title: { text: t("requests per 15-min slot") } },
+         xaxis: { type: "category", title: { text: t("preferred (or advised) departure slot") } },
          legend: { orientation: "h", y: -0.3 } });
   }
 
