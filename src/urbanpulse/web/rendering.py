@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from urbanpulse import __version__
-from urbanpulse import i18n
+from urbanpulse import __version__, i18n
 from urbanpulse.i18n import gettext as _
 from urbanpulse.web.nav import NAV
 
