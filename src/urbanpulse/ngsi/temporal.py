@@ -14,18 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.ngsi.entities import (
     EntityRecord,
-    convert_value,
     format_time,
     get_unit_code,
     select_records,
 )
 from urbanpulse.ngsi.query import EntityQuery
-from urbanpulse.ngsi.vocabulary import ATTRIBUTES, CONTEXT, Attribute
+from urbanpulse.ngsi.vocabulary import ATTRIBUTES, CONTEXT, Attribute, get_unit_factor
 from urbanpulse.store import Lake, get_metrics
 from urbanpulse.store.interface import Engine, get_engine
 
@@ -196,16 +196,30 @@ def _plan_reads(
 
 
 def _convert(attribute: Attribute, rows: pd.DataFrame) -> pd.DataFrame:
-    converted = [
-        convert_value(attribute, float(v), u)
-        for v, u in zip(rows["value"], rows["unit"], strict=True)
-    ]
-    codes = [get_unit_code(attribute, u) for u in rows["unit"]]
+    """Rows in the attribute's unit, converted per distinct stored unit at once.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: site_id, ts (UTC), value, unit_code; rows without a value dropped.
+    """
+    units = rows["unit"].fillna("")
+    distinct = units.unique()
+    factor = units.map({u: get_unit_factor(attribute, u) or 1.0 for u in distinct})
+    values = rows["value"].astype(float) * factor.astype(float)
+    if attribute.maximum is not None:
+        values = values.clip(upper=attribute.maximum)
+    if attribute.unit_code == "C62" and attribute.name in ("peopleCount", "intensity"):
+        values = values.round()
     frame = pd.DataFrame(
-        {"site_id": rows["site_id"].to_numpy(), "ts": rows["ts"].to_numpy(), "value": converted}
+        {
+            "site_id": rows["site_id"].to_numpy(),
+            "ts": pd.to_datetime(rows["ts"], utc=True).to_numpy(),
+            "value": values.to_numpy(),
+            "unit_code": units.map({u: get_unit_code(attribute, u) for u in distinct}).to_numpy(),
+        }
     )
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
-    frame["unit_code"] = codes
     return frame[frame["value"].notna()]
 
 
@@ -217,19 +231,25 @@ def _limit(history: pd.DataFrame, last_n: int | None) -> tuple[pd.DataFrame, boo
 
 
 def _render_history(history: pd.DataFrame, *, temporal_values: bool) -> Any:
-    times = [format_time(t) for t in history["ts"]]
-    values = [
-        int(v) if float(v).is_integer() and abs(v) < 2**53 else float(v) for v in history["value"]
-    ]
+    times = _format_times(history["ts"])
+    values = [int(v) if v.is_integer() and abs(v) < 2**53 else v for v in history["value"].tolist()]
     if temporal_values:
         return {"type": "Property", "values": [[v, t] for v, t in zip(values, times, strict=True)]}
     instances = []
-    for value, time, code in zip(values, times, history["unit_code"], strict=True):
+    for value, time, code in zip(values, times, history["unit_code"].tolist(), strict=True):
         instance: dict[str, Any] = {"type": "Property", "value": value, "observedAt": time}
         if code:
             instance["unitCode"] = code
         instances.append(instance)
     return instances
+
+
+def _format_times(ts: pd.Series) -> list[str]:
+    """Instants as :func:`format_time` writes them, for a whole column at once."""
+    instants = ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[us]")
+    whole = bool((instants.astype("datetime64[s]") == instants).all())
+    text = np.datetime_as_string(instants, unit="s" if whole else "us")
+    return [t + "Z" for t in text.tolist()]
 
 
 def _parse_time(text: str, name: str) -> datetime:
