@@ -145,6 +145,19 @@ def test_directed_readings_give_each_direction_its_own_sections() -> None:
     assert down.loc["d-s1", "level"] == "very_crowded"
 
 
+def test_gtfs_realtime_occupancy_counts_where_no_load_is_read() -> None:
+    readings = _readings(
+        [
+            ("g-s0", "occupancy_percentage", 90.0, NOW),
+            ("g-s1", "occupancy_percentage", 50.0, NOW),
+            ("g-s1", "load", 0.3, NOW),  # a station's own load is preferred
+        ]
+    )
+    sections = compute_sections(_stations("g", 2), readings, now=NOW, stale_after=STALE)
+    assert sections["load"].tolist() == pytest.approx([(0.9 + 0.3) / 2])
+    assert sections["level"].tolist() == ["normal"]
+
+
 def test_an_old_reading_is_stale_and_keeps_its_last_level() -> None:
     old = NOW - timedelta(minutes=30)
     readings = _readings(

@@ -7,8 +7,9 @@ trains on it against their rated capacity, read from the stations' newest readin
 * ``load_up`` / ``load_down`` (trains leaving the station in the direction of rising
   or falling sequence): a section then has one value per direction, read at the station
   the trains leave;
-* ``load`` (the busier direction, as the demo twin writes it): one value for both
-  directions, the mean of the readings at the section's two ends.
+* ``load`` (the busier direction, as the demo twin writes it), or else GTFS-Realtime's
+  ``occupancy_percentage`` at the stop: one value for both directions, the mean of the
+  readings at the section's two ends.
 
 Loads are classified in the four levels of the Beijing Subway's live crowding view
 (:data:`CROWDING_LEVELS`, the one place their thresholds are kept). A section whose
@@ -36,8 +37,14 @@ from urbanpulse.store import Lake, read_sites
 from urbanpulse.store.engine import scan_sql
 from urbanpulse.store.queries import get_reader
 
-# Metrics read, with the direction of the trains each one describes.
-LOAD_METRICS = {"load": "both", "load_up": "up", "load_down": "down"}
+# Metrics read, in order of preference: the direction of the trains each describes and
+# the factor that makes it a share of rated capacity.
+LOAD_METRICS = {
+    "load": ("both", 1.0),
+    "occupancy_percentage": ("both", 0.01),
+    "load_up": ("up", 1.0),
+    "load_down": ("down", 1.0),
+}
 # How far back the newest reading of a station is looked for: older ones are history,
 # not "now", and only the lake's last two months are scanned for them.
 LOOKBACK = timedelta(days=2)
@@ -156,27 +163,28 @@ def compute_sections(
         reading), ts (UTC time of the oldest reading used, NaT without one), stale.
         Lines without any reading are left out.
     """
-    values = {
-        (str(row.site_id), str(row.metric)): (float(row.value), pd.Timestamp(row.ts))
-        for row in readings.itertuples()
-    }
+    values: dict[tuple[str, str], tuple[float, pd.Timestamp]] = {}
+    preference = list(LOAD_METRICS)
+    for row in sorted(readings.itertuples(), key=lambda r: preference.index(str(r.metric))):
+        direction, factor = LOAD_METRICS[str(row.metric)]
+        key = (str(row.site_id), direction)
+        if key not in values:
+            values[key] = (float(row.value) * factor, pd.Timestamp(row.ts))
     rows: list[dict[str, Any]] = []
     for line_id, line in stations.sort_values("sequence").groupby("line_id", sort=True):
         ids = [str(s) for s in line["site_id"]]
-        if not any((s, m) in values for s in ids for m in LOAD_METRICS):
+        if not any((s, d) in values for s in ids for d in ("both", "up", "down")):
             continue
         pairs = list(itertools.pairwise(ids))
         if bool(line["loop"].iloc[0]) and len(ids) > 2:
             pairs.append((ids[-1], ids[0]))
-        directed = any((s, m) in values for s in ids for m in ("load_up", "load_down"))
+        directed = any((s, d) in values for s in ids for d in ("up", "down"))
         for position, (a, b) in enumerate(pairs):
             if directed:
-                rows.append(_section(line_id, "up", position, a, b, [values.get((a, "load_up"))]))
-                rows.append(
-                    _section(line_id, "down", position, b, a, [values.get((b, "load_down"))])
-                )
+                rows.append(_section(line_id, "up", position, a, b, [values.get((a, "up"))]))
+                rows.append(_section(line_id, "down", position, b, a, [values.get((b, "down"))]))
             else:
-                ends = [values.get((a, "load")), values.get((b, "load"))]
+                ends = [values.get((a, "both")), values.get((b, "both"))]
                 rows.append(_section(line_id, "both", position, a, b, ends))
     frame = pd.DataFrame(rows, columns=SECTION_COLUMNS[:-1])
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
