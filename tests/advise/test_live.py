@@ -284,3 +284,48 @@ def test_the_stale_age_is_the_setting(network_lake: Lake) -> None:
         ).stale_after.total_seconds(),
         600,
     )
+
+
+@pytest.mark.shared_data
+def test_a_real_network_s_lines_run_one_strip_per_direction(tmp_path: Path) -> None:
+    import os
+
+    from urbanpulse.transit import load_network
+
+    shared = Path(
+        os.environ.get(
+            "URBANPULSE_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"
+        )
+    )
+    source = shared / "beijing-subway-2017"
+    if not (source / "subway.json").is_file():
+        pytest.skip(f"Beijing subway file not found in {source} (set URBANPULSE_SHARED_DATA)")
+    lake = Lake(tmp_path / "lake")
+    load_network(lake, source)
+    from urbanpulse.store.networks import read_network_table
+
+    stops = read_network_table(lake, "line_stops").to_pandas()
+    line_1 = stops[stops["line_id"] == "beijing-subway-2017:1"]
+    up = line_1[line_1["direction"] == "0"].sort_values("sequence")["site_id"].tolist()
+    # GTFS-Realtime style: vehicles' occupancy at the first three stops of direction 0.
+    frame = pd.DataFrame(
+        {
+            "site_id": up[:3],
+            "metric": "occupancy_percentage",
+            "ts": pd.Timestamp(NOW),
+            "value": [30.0, 85.0, 120.0],
+            "unit": "%",
+        }
+    )
+    append_observations(lake, pa.Table.from_pandas(frame, preserve_index=False))
+    snapshot = LiveCrowding(lake, Settings(lake_path=lake.root)).get_snapshot(now=NOW)
+    line = next(line for line in snapshot["lines"] if line["line_id"] == "beijing-subway-2017:1")
+    assert line["name_zh"] == "1号线" and line["mode"] == "metro"
+    assert {s["direction"] for s in line["sections"]} == {"0", "1"}
+    forward = [s for s in line["sections"] if s["direction"] == "0"]
+    assert len(forward) == len(up) - 1
+    assert [s["level"] for s in forward[:3]] == ["comfortable", "crowded", "very_crowded"]
+    assert forward[0]["from_site_id"] == up[0] and forward[0]["to_site_id"] == up[1]
+    names = {s["site_id"]: s["name_zh"] for s in line["stations"]}
+    assert all(names[s] for s in up)
+    json.dumps(snapshot, allow_nan=False)  # plain JSON: no NaN names

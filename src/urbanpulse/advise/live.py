@@ -11,6 +11,10 @@ trains on it against their rated capacity, read from the stations' newest readin
   ``occupancy_percentage`` at the stop: one value for both directions, the mean of the
   readings at the section's two ends.
 
+Lines of transit networks (GTFS feeds: ``line_stops``) run one stop pattern per
+direction; their sections carry that direction and the reading at the stop the trains
+leave.
+
 Loads are classified in the four levels of the Beijing Subway's live crowding view
 (:data:`CROWDING_LEVELS`, the one place their thresholds are kept). A section whose
 newest reading is older than ``settings.live_stale_after_s`` is *stale*: its colour
@@ -35,6 +39,7 @@ from urbanpulse.advise.trips import read_stations
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, read_sites
 from urbanpulse.store.engine import scan_sql
+from urbanpulse.store.networks import read_network_table
 from urbanpulse.store.queries import get_reader
 
 # Metrics read, in order of preference: the direction of the trains each describes and
@@ -146,7 +151,8 @@ def compute_sections(
     Parameters
     ----------
     stations
-        Stations on lines, as :func:`urbanpulse.advise.trips.read_stations` returns them.
+        Stations on lines, as :func:`urbanpulse.advise.trips.read_stations` returns them,
+        and with a ``direction`` the stops of networks' lines (:func:`read_line_stops`).
     readings
         Newest readings, as :func:`read_latest_readings` returns them.
     now
@@ -157,7 +163,8 @@ def compute_sections(
     Returns
     -------
     pandas.DataFrame
-        Columns: line_id, direction ('up', 'down' or 'both'), position (order along the
+        Columns: line_id, direction ('up', 'down', 'both' or a network line's own
+        direction), position (order along the
         line, from 0), from_site_id, to_site_id, load (share of rated capacity, NaN
         without a reading), level (a name of :data:`CROWDING_LEVELS`, None without a
         reading), ts (UTC time of the oldest reading used, NaT without one), stale.
@@ -171,7 +178,10 @@ def compute_sections(
         if key not in values:
             values[key] = (float(row.value) * factor, pd.Timestamp(row.ts))
     rows: list[dict[str, Any]] = []
-    for line_id, line in stations.sort_values("sequence").groupby("line_id", sort=True):
+    if "direction" not in stations.columns:
+        stations = stations.assign(direction=None)
+    ordered = stations.assign(direction=stations["direction"].fillna("")).sort_values("sequence")
+    for (line_id, pattern), line in ordered.groupby(["line_id", "direction"], sort=True):
         ids = [str(s) for s in line["site_id"]]
         if not any((s, d) in values for s in ids for d in ("both", "up", "down")):
             continue
@@ -180,7 +190,9 @@ def compute_sections(
             pairs.append((ids[-1], ids[0]))
         directed = any((s, d) in values for s in ids for d in ("up", "down"))
         for position, (a, b) in enumerate(pairs):
-            if directed:
+            if pattern:  # a network's stop pattern: trains leave a for b
+                rows.append(_section(line_id, pattern, position, a, b, [values.get((a, "both"))]))
+            elif directed:
                 rows.append(_section(line_id, "up", position, a, b, [values.get((a, "up"))]))
                 rows.append(_section(line_id, "down", position, b, a, [values.get((b, "down"))]))
             else:
@@ -215,6 +227,67 @@ def _section(
     }
 
 
+def read_line_stops(
+    lake: Lake, sites: pd.DataFrame, *, known: set[str]
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """The stops of the lake's transit networks' lines (those not in ``known``), and
+    those lines as ``LinePublic``-like dicts with their stations' names.
+
+    Returns
+    -------
+    tuple
+        A table with the columns site_id, line_id, sequence, direction, loop; and the
+        lines, sorted by line id.
+    """
+    stops = read_network_table(lake, "line_stops").to_pandas()
+    stops = stops[~stops["line_id"].isin(known)]
+    if stops.empty:
+        return pd.DataFrame(columns=["site_id", "line_id", "sequence", "direction", "loop"]), []
+    info = read_network_table(lake, "lines").to_pandas()
+    info = info[info["line_id"].isin(set(stops["line_id"]))]
+    loops = info.set_index(["line_id", "direction"])["loop"].fillna(False).astype(bool)
+    keys = pd.MultiIndex.from_frame(stops[["line_id", "direction"]])
+    stops = stops.assign(
+        direction=stops["direction"].astype(str),
+        loop=loops.reindex(keys).fillna(False).to_numpy(bool),
+    )
+    names = sites.set_index("site_id")
+    lines = []
+    for line_id, rows in info.groupby("line_id", sort=True):
+        first = rows.iloc[0]
+        ids = list(
+            dict.fromkeys(
+                stops.loc[stops["line_id"] == line_id].sort_values(["direction", "sequence"])[
+                    "site_id"
+                ]
+            )
+        )
+        lines.append(
+            {
+                "line_id": str(line_id),
+                "name_zh": _text(first["name_zh"]),
+                "name_en": _text(first["name_en"]) or str(line_id),
+                "mode": _text(first["mode"]),
+                "city_code": _text(names["city_code"].get(ids[0])) if ids else None,
+                "loop": bool(rows["loop"].fillna(False).any()),
+                "stations": [
+                    {
+                        "site_id": site_id,
+                        "name_zh": _text(names["name_zh"].get(site_id)),
+                        "name_en": _text(names["name_en"].get(site_id)),
+                    }
+                    for site_id in ids
+                ],
+            }
+        )
+    return stops[["site_id", "line_id", "sequence", "direction", "loop"]], lines
+
+
+def _text(value: Any) -> str | None:
+    """A name for JSON: None for a missing one (pandas gives NaN)."""
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
 @dataclass(frozen=True, slots=True)
 class _LakeState:
     version: int
@@ -244,12 +317,18 @@ class LiveCrowding:
         with self._lock:
             if self._cached is None or self._cached.version != version:
                 sites = read_sites(self.lake)
-                stations = read_stations(sites)
+                lines = build_lines(sites, self.settings)
+                stops, network_lines = read_line_stops(
+                    self.lake, sites, known={line["line_id"] for line in lines}
+                )
+                stations = pd.concat(
+                    [read_stations(sites).assign(direction=None), stops], ignore_index=True
+                )
                 self._cached = _LakeState(
                     version=version,
                     stations=stations,
                     readings=read_latest_readings(self.lake, site_ids=list(stations["site_id"])),
-                    lines=build_lines(sites, self.settings),
+                    lines=lines + network_lines,
                     synthetic=bool(sites["synthetic"].fillna(False).any()),
                 )
             return self._cached

@@ -84,8 +84,11 @@
     box.appendChild(el("h3", null, name(line) + (city && name(line).indexOf(city) < 0 ? " · " + city : "")));
     var stations = {};
     line.stations.forEach(function (s) { stations[s.site_id] = name(s); });
-    var directions = ["both", "up", "down"].filter(function (d) {
-      return line.sections.some(function (s) { return s.direction === d; });
+    // 'both', 'up' and 'down' for stations' own readings; a network line's own
+    // directions (GTFS direction_id) otherwise, each in its order of travel.
+    var directions = [];
+    line.sections.forEach(function (s) {
+      if (directions.indexOf(s.direction) < 0) { directions.push(s.direction); }
     });
     directions.forEach(function (d) {
       var own = line.sections.filter(function (s) { return s.direction === d; });
