@@ -1,0 +1,63 @@
+"""Metric codes whose meaning is fixed across the product, with their units.
+
+Observations carry a metric code (lowercase letters, digits and ``_``: it names a
+partition folder of the lake). Most codes come from the sources a city maps in
+(``boardings``, ``load``, ``pm25`` ...); the codes below are produced by UrbanPulse
+itself, so every reader agrees on what they mean.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["METRICS", "Metric", "get_metric"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric code, its unit and what one value means."""
+
+    code: str
+    unit: str
+    description: str
+
+
+METRICS: dict[str, Metric] = {
+    m.code: m
+    for m in (
+        # GTFS-Realtime TripUpdates (urbanpulse.transit.realtime): one value per trip and
+        # stop, at the scheduled time of that stop; positive is late.
+        Metric(
+            "arrival_delay",
+            "s",
+            "GTFS-Realtime: seconds the vehicle arrives at the stop after its scheduled "
+            "time (negative: early), stamped at the scheduled arrival",
+        ),
+        Metric(
+            "departure_delay",
+            "s",
+            "GTFS-Realtime: seconds the vehicle leaves the stop after its scheduled "
+            "time (negative: early), stamped at the scheduled departure",
+        ),
+        # GTFS-Realtime VehiclePositions: a vehicle's crowding at the stop it is at or
+        # nearest to, at the vehicle's timestamp.
+        Metric(
+            "occupancy_status",
+            "GTFS-RT OccupancyStatus",
+            "GTFS-Realtime OccupancyStatus number: 0 EMPTY, 1 MANY_SEATS_AVAILABLE, "
+            "2 FEW_SEATS_AVAILABLE, 3 STANDING_ROOM_ONLY, 4 CRUSHED_STANDING_ROOM_ONLY, "
+            "5 FULL, 6 NOT_ACCEPTING_PASSENGERS, 7 NO_DATA_AVAILABLE, 8 NOT_BOARDABLE",
+        ),
+        Metric(
+            "occupancy_percentage",
+            "%",
+            "GTFS-Realtime occupancy_percentage: passengers as a share of the vehicle's "
+            "nominal capacity (may pass 100)",
+        ),
+    )
+}
+
+
+def get_metric(code: str) -> Metric | None:
+    """The metric of a code produced by UrbanPulse, or None for a source's own code."""
+    return METRICS.get(code)

@@ -1,0 +1,379 @@
+"""GTFS-Realtime in: one feed snapshot into the lake, resolved against its static network.
+
+A snapshot (one ``FeedMessage``, decoded with the official ``gtfs-realtime-bindings``)
+is read against a network loaded with ``urbanpulse transit load``:
+
+- TripUpdates: each stop time update becomes ``arrival_delay`` and/or
+  ``departure_delay`` observations (seconds, see :mod:`urbanpulse.catalog.metrics`) of
+  the stop's site, stamped at the stop's scheduled time. The delay is the feed's own
+  ``delay``, else its predicted ``time`` minus its ``scheduled_time``, else the
+  predicted time minus the static schedule (``trip_stops``) on the trip's service day.
+- VehiclePositions: every position is kept in ``realtime_vehicles``; its
+  ``occupancy_status`` and ``occupancy_percentage`` become observations of the stop
+  the vehicle is at (``stop_id``, else ``current_stop_sequence`` on its trip, else the
+  nearest stop of its trip, or of the network, within ``NEAREST_STOP_METRES``).
+- Alerts: kept in ``realtime_alerts`` with cause, effect, texts, active period and the
+  lines and sites they inform.
+
+An entity that cannot be resolved (a trip or stop the static feed does not know, a stop
+time update with no time to measure) goes to quarantine with the feed, its position
+(entity index) and the reason. The snapshot's SHA-256 is its key: reading the same
+bytes again stores nothing; an observation key (site, metric, ts) the lake already
+holds (a later snapshot repeating a prediction) is counted as ``already_stored``.
+
+Tables (types in ``urbanpulse.store.engine.SCHEMAS``): realtime_snapshots (one row per
+snapshot read: snapshot_id, network_id, source, feed_ts, counts, read_at),
+realtime_alerts (snapshot_id, network_id, alert_id, feed_ts, cause, effect, header,
+description, url, active_start, active_end, line_ids, site_ids and agency_ids as JSON
+lists), realtime_vehicles (snapshot_id, network_id, entity_id, vehicle_id, trip_id,
+line_id, site_id, ts, lat, lon, bearing, speed, occupancy_status (enum name),
+occupancy_percentage).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from urbanpulse.catalog.metrics import METRICS
+from urbanpulse.errors import SourceError
+from urbanpulse.store.engine import connect, scan_sql
+from urbanpulse.store.lake import Commit, Lake, LakeFile, new_batch_id
+from urbanpulse.store.tables import write_new_observations, write_table_file
+from urbanpulse.transit.realtime_index import NetworkIndex, read_network_index
+
+__all__ = ["RealtimeSummary", "decode_feed", "read_realtime_feed"]
+
+KINDS = ("stop_time_updates", "vehicle_positions", "alerts")
+
+
+@dataclass
+class RealtimeSummary:
+    """What one snapshot held and what became of it.
+
+    ``trip_updates``, ``stop_time_updates``, ``vehicle_positions`` and ``alerts`` count
+    the decoded entities; ``stored``, ``already_stored`` and ``quarantined`` count them
+    per kind (a stop time update is stored when one of its delays is new; one whose
+    delays the lake already holds is already stored), so per kind they add up to the
+    decoded count. ``observations`` counts observation rows written.
+    """
+
+    source: str
+    network_id: str
+    snapshot_id: str
+    feed_ts: datetime | None = None
+    already_read: bool = False
+    trip_updates: int = 0
+    stop_time_updates: int = 0
+    vehicle_positions: int = 0
+    alerts: int = 0
+    observations: int = 0
+    stored: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    already_stored: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    quarantined: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as JSON-ready values, with totals of stored and quarantined."""
+        body = asdict(self)
+        body["feed_ts"] = self.feed_ts.isoformat() if self.feed_ts else None
+        body["stored_total"] = sum(self.stored.values())
+        body["quarantined_total"] = sum(self.quarantined.values())
+        return body
+
+
+def decode_feed(data: bytes, source: str) -> Any:
+    """A ``FeedMessage`` from protobuf bytes.
+
+    Raises
+    ------
+    SourceError
+        When the bytes are not a GTFS-Realtime FeedMessage.
+    """
+    from google.protobuf.message import DecodeError
+    from google.transit import gtfs_realtime_pb2
+
+    message = gtfs_realtime_pb2.FeedMessage()
+    try:
+        message.ParseFromString(data)
+    except DecodeError as exc:
+        raise SourceError(f"{source} is not a GTFS-Realtime feed: {exc}") from None
+    if not message.HasField("header"):
+        raise SourceError(f"{source} is not a GTFS-Realtime feed: it has no header")
+    return message
+
+
+def read_realtime_feed(
+    lake: Lake, data: bytes, *, source: str, network_id: str | None = None
+) -> RealtimeSummary:
+    """Read one GTFS-Realtime snapshot into the lake (see the module docstring).
+
+    ``network_id`` names the static network to resolve against; without it, the lake
+    must hold exactly one GTFS network.
+
+    Returns
+    -------
+    RealtimeSummary
+        Counts of what the snapshot held, stored and quarantined.
+    """
+    message = decode_feed(data, source)
+    index = read_network_index(lake, network_id)
+    snapshot_id = hashlib.sha256(data).hexdigest()
+    summary = RealtimeSummary(source, index.network_id, snapshot_id)
+    header_ts = int(message.header.timestamp or 0)
+    summary.feed_ts = datetime.fromtimestamp(header_ts, UTC) if header_ts else None
+    reading = _Reading(index, source, summary)
+    for position, entity in enumerate(message.entity):
+        reading.add_entity(position, entity, header_ts)
+    with lake.write_lock():
+        if _is_read(lake, snapshot_id, index.network_id):
+            return _as_read_before(summary)
+        reading.classify_observations(lake)
+        _commit(lake, reading, summary)
+    return summary
+
+
+class _Reading:
+    """Rows built from one snapshot before they are stored."""
+
+    def __init__(self, index: NetworkIndex, source: str, summary: RealtimeSummary) -> None:
+        self.index, self.source, self.summary = index, source, summary
+        self.observations: list[dict[str, Any]] = []  # each with the owner's kind and id
+        self.quarantine: list[dict[str, Any]] = []
+        self.alerts: list[dict[str, Any]] = []
+        self.vehicles: list[dict[str, Any]] = []
+        self.owners: dict[tuple[str, int], str] = {}  # (kind, owner) -> state
+
+    def add_entity(self, position: int, entity: Any, header_ts: int) -> None:
+        if entity.HasField("trip_update"):
+            self.summary.trip_updates += 1
+            self._add_trip_update(position, entity, header_ts)
+        if entity.HasField("vehicle"):
+            self.summary.vehicle_positions += 1
+            self._add_vehicle(position, entity, header_ts)
+        if entity.HasField("alert"):
+            self.summary.alerts += 1
+            self.alerts.append(self.index.build_alert(entity, self.summary, header_ts))
+            self.summary.stored["alerts"] += 1
+
+    def reject(self, kind: str, position: int, column: str, reason: str, raw: Any) -> None:
+        from google.protobuf.json_format import MessageToDict
+
+        text = json.dumps(MessageToDict(raw), ensure_ascii=False, separators=(",", ":"))
+        self.quarantine.append(
+            {
+                "source": self.source,
+                "line": position,
+                "column_name": column,
+                "reason": reason,
+                "raw": text[:4000],
+            }
+        )
+        self.summary.quarantined[kind] += 1
+        self.summary.reasons[reason] = self.summary.reasons.get(reason, 0) + 1
+
+    def _add_trip_update(self, position: int, entity: Any, header_ts: int) -> None:
+        update = entity.trip_update
+        updates = list(update.stop_time_update)
+        self.summary.stop_time_updates += len(updates)
+        trip_id = update.trip.trip_id
+        trip = self.index.trips.get(trip_id)
+        for number, stop in enumerate(updates):
+            column = f"trip_update.stop_time_update[{number}]"
+            if trip is None:
+                reason = _trip_reason(update.trip)
+                self.reject("stop_time_updates", position, f"{column}.trip.trip_id", reason, entity)
+                continue
+            site_id = self.index.get_stop_site(trip_id, stop.stop_id, stop.stop_sequence)
+            if site_id is None:
+                reason = "unknown stop" if stop.stop_id else "unknown stop_sequence on its trip"
+                self.reject("stop_time_updates", position, f"{column}.stop_id", reason, entity)
+                continue
+            rows = self.index.build_delays(trip_id, stop, site_id, update, header_ts)
+            if not rows:
+                reason = _no_time_reason(stop, update)
+                self.reject("stop_time_updates", position, column, reason, entity)
+                continue
+            owner = len(self.owners)
+            self.owners[("stop_time_updates", owner)] = "pending"
+            self.observations += [
+                {**r, "_kind": "stop_time_updates", "_owner": owner} for r in rows
+            ]
+
+    def _add_vehicle(self, position: int, entity: Any, header_ts: int) -> None:
+        vehicle = entity.vehicle
+        trip_id = vehicle.trip.trip_id if vehicle.HasField("trip") else ""
+        if trip_id and trip_id not in self.index.trips:
+            reason = _trip_reason(vehicle.trip)
+            self.reject("vehicle_positions", position, "vehicle.trip.trip_id", reason, entity)
+            return
+        site_id = self.index.get_vehicle_site(trip_id, vehicle)
+        has_status = vehicle.HasField("occupancy_status")
+        has_share = vehicle.HasField("occupancy_percentage")
+        if (has_status or has_share) and site_id is None:
+            reason = "no stop to place the vehicle's occupancy at"
+            self.reject("vehicle_positions", position, "vehicle.stop_id", reason, entity)
+            return
+        row = self.index.build_vehicle(entity, trip_id, site_id, header_ts)
+        self.vehicles.append(row)
+        owner = len(self.owners)
+        self.owners[("vehicle_positions", owner)] = "pending"
+        ts = row["ts"]
+        for metric, value, present in (
+            ("occupancy_status", float(vehicle.occupancy_status), has_status),
+            ("occupancy_percentage", float(vehicle.occupancy_percentage), has_share),
+        ):
+            if present and ts is not None:
+                self.observations.append(
+                    {
+                        "site_id": site_id,
+                        "metric": metric,
+                        "ts": ts,
+                        "value": value,
+                        "unit": METRICS[metric].unit,
+                        "_kind": "vehicle_positions",
+                        "_owner": owner,
+                    }
+                )
+        if not (has_status or has_share):
+            self.owners[("vehicle_positions", owner)] = "stored"  # a position alone
+
+    def classify_observations(self, lake: Lake) -> None:
+        """Drop observations whose key is held (in the lake or earlier in this
+        snapshot) and settle each owner as stored or already stored."""
+        held = _get_held_keys(lake, self.observations)
+        kept, seen = [], set(held)
+        for row in self.observations:
+            key = (row["site_id"], row["metric"], row["ts"])
+            owner = (row["_kind"], row["_owner"])
+            if key in seen:
+                if self.owners[owner] == "pending":
+                    self.owners[owner] = "held"
+                continue
+            seen.add(key)
+            kept.append(row)
+            self.owners[owner] = "stored"
+        self.observations = kept
+        for (kind, _), state in self.owners.items():
+            target = self.summary.stored if state == "stored" else self.summary.already_stored
+            target[kind] += 1
+
+
+def _trip_reason(trip: Any) -> str:
+    relation = trip.schedule_relationship
+    names = {1: "ADDED", 2: "UNSCHEDULED", 3: "CANCELED", 5: "REPLACEMENT", 6: "DUPLICATED"}
+    if not trip.trip_id:
+        return "trip without trip_id"
+    if relation in names:
+        return f"trip not in the static feed ({names[relation]})"
+    return "unknown trip"
+
+
+def _no_time_reason(stop: Any, update: Any) -> str:
+    if update.trip.schedule_relationship == 3:
+        return "trip canceled: no time to measure"
+    if stop.schedule_relationship == 1:
+        return "stop skipped and no scheduled time"
+    if stop.schedule_relationship == 2:
+        return "no data for this stop (NO_DATA)"
+    return "no delay, and no scheduled time to measure the predicted time against"
+
+
+def _get_held_keys(lake: Lake, rows: list[dict[str, Any]]) -> set[tuple[str, str, datetime]]:
+    if not rows:
+        return set()
+    metrics = sorted({r["metric"] for r in rows})
+    stamps = [r["ts"] for r in rows]
+    first, last = min(stamps), max(stamps)
+    months = sorted({f"{d.year:04d}-{d.month:02d}" for d in (first, last)})
+    from urbanpulse.store.queries import get_month_range
+
+    months = get_month_range(months[0], months[-1])
+    if not lake.get_files("observations", metric=metrics, month=months):
+        return set()
+    sql = scan_sql(lake, "observations", metric=metrics, month=months)
+    found = (
+        connect()
+        .execute(f"SELECT site_id, metric, ts FROM ({sql}) WHERE ts BETWEEN ? AND ?", [first, last])
+        .fetchall()
+    )
+    return {(s, m, t.astimezone(UTC)) for s, m, t in found}
+
+
+def _is_read(lake: Lake, snapshot_id: str, network_id: str) -> bool:
+    if not lake.get_files("realtime_snapshots"):
+        return False
+    sql = scan_sql(lake, "realtime_snapshots")
+    found = connect().execute(
+        f"SELECT count(*) FROM ({sql}) WHERE snapshot_id = ? AND network_id = ?",
+        [snapshot_id, network_id],
+    )
+    return bool(found.fetchall()[0][0])
+
+
+def _as_read_before(summary: RealtimeSummary) -> RealtimeSummary:
+    summary.already_read = True
+    for counts in (summary.stored, summary.already_stored, summary.quarantined):
+        for kind in counts:
+            counts[kind] = 0
+    summary.reasons = {}
+    return summary
+
+
+def _table(name: str, rows: list[dict[str, Any]]) -> pa.Table:
+    from urbanpulse.store.networks import get_network_schema
+
+    schema = get_network_schema(name)
+    return pa.Table.from_pylist([{c: r.get(c) for c in schema.names} for r in rows], schema=schema)
+
+
+def _commit(lake: Lake, reading: _Reading, summary: RealtimeSummary) -> None:
+    batch_id = new_batch_id()
+    files: list[LakeFile] = []
+    if reading.observations:
+        columns = ("site_id", "metric", "ts", "value", "unit")
+        data = pa.Table.from_pylist([{c: r[c] for c in columns} for r in reading.observations])
+        con = connect()
+        con.register("_incoming", data)
+        con.execute(
+            "CREATE TEMP VIEW _rt AS SELECT site_id, metric, ts::TIMESTAMPTZ AS ts, "
+            "value::DOUBLE AS value, unit FROM _incoming"
+        )
+        written, stored, _ = write_new_observations(lake, con, "_rt", batch_id=batch_id)
+        files += written
+        summary.observations = stored
+    stamp = datetime.now(UTC)
+    if reading.quarantine:
+        rows = [{**r, "batch_id": batch_id, "quarantined_at": stamp} for r in reading.quarantine]
+        files.append(
+            write_table_file(lake, "quarantine", _table("quarantine", rows), batch_id=batch_id)
+        )
+    base = {"snapshot_id": summary.snapshot_id, "network_id": summary.network_id}
+    for name, rows in (
+        ("realtime_alerts", reading.alerts),
+        ("realtime_vehicles", reading.vehicles),
+    ):
+        if rows:
+            table = _table(name, [{**r, **base} for r in rows])
+            files.append(write_table_file(lake, name, table, batch_id=batch_id))
+    snapshot = {
+        **base,
+        "source": summary.source,
+        "feed_ts": summary.feed_ts,
+        **{k: getattr(summary, k) for k in ("trip_updates", "stop_time_updates")},
+        **{k: getattr(summary, k) for k in ("vehicle_positions", "alerts")},
+        "stored": sum(summary.stored.values()),
+        "quarantined": sum(summary.quarantined.values()),
+        "read_at": stamp,
+    }
+    table = _table("realtime_snapshots", [snapshot])
+    files.append(write_table_file(lake, "realtime_snapshots", table, batch_id=batch_id))
+    details = {"source": summary.source, "network_id": summary.network_id,
+               "observations": summary.observations,
+               "quarantine": len(reading.quarantine)}  # fmt: skip
+    lake.commit(Commit("gtfs_realtime", batch_id, files, [], details))
