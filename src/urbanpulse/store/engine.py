@@ -148,6 +148,11 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "arrival_s": "DOUBLE",
         "departure_s": "DOUBLE",
     },
+    "service_dates": {
+        "network_id": "VARCHAR",
+        "service_id": "VARCHAR",
+        "date": "DATE",
+    },
     # GTFS-Realtime: see urbanpulse.transit.realtime for what each column means.
     "realtime_snapshots": {
         "snapshot_id": "VARCHAR",

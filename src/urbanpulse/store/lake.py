@@ -60,6 +60,7 @@ NETWORK_TABLES = (
     "service_days",
     "trips",
     "trip_stops",
+    "service_dates",
 )
 # Smart-card taps (pseudonymised) and the public tables derived from them: urbanpulse.privacy.
 TAP_TABLES = ("taps", "tap_counts", "tap_flows")

@@ -1,6 +1,6 @@
 """Transit networks in the lake: one partition per network, replaced as a whole.
 
-A network (a GTFS feed, the Beijing subway file, the demo's lines) is stored as eight
+A network (a GTFS feed, the Beijing subway file, the demo's lines) is stored as nine
 tables, each partitioned by ``network_id``; loading a network again replaces its
 partition and upserts its stations into the sites table, all in one commit, so a reader
 never sees half of two versions of a network.
@@ -42,6 +42,9 @@ trip_stops
     Each trip's scheduled stops: network_id, trip_id, stop_sequence (GTFS), site_id,
     arrival_s and departure_s (seconds after midnight of the service day, may pass
     86,400; NaN for a stop without a time).
+service_dates
+    network_id, service_id, date: the days each GTFS service runs (calendar.txt with
+    calendar_dates.txt applied), so a trip's running days are known.
 """
 
 from __future__ import annotations

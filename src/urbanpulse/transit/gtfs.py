@@ -120,6 +120,7 @@ def build_gtfs_network(
             "service_days": service_days,
             "trips": _build_trip_rows(trips),
             "trip_stops": _build_trip_stop_rows(network_id, stop_times),
+            "service_dates": dates.assign(date=dates["date"].dt.date),
         },
         sites=sites,
         quarantine=feed.quarantine,
