@@ -329,3 +329,12 @@ def test_a_real_network_s_lines_run_one_strip_per_direction(tmp_path: Path) -> N
     names = {s["site_id"]: s["name_zh"] for s in line["stations"]}
     assert all(names[s] for s in up)
     json.dumps(snapshot, allow_nan=False)  # plain JSON: no NaN names
+
+
+def test_streams_share_one_snapshot_of_now(network_lake: Lake) -> None:
+    write_loads(network_lake, dict.fromkeys(_metro(network_lake, "tj-m1"), 0.5), datetime.now(UTC))
+    live = LiveCrowding(network_lake, Settings(lake_path=network_lake.root))
+    first = live.get_current_snapshot()
+    assert live.get_current_snapshot() is first  # within SNAPSHOT_TTL_SECONDS
+    live._recent = (0.0, first)  # an old one is computed again
+    assert live.get_current_snapshot() is not first

@@ -26,6 +26,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,6 +54,8 @@ LOAD_METRICS = {
 # How far back the newest reading of a station is looked for: older ones are history,
 # not "now", and only the lake's last two months are scanned for them.
 LOOKBACK = timedelta(days=2)
+# How long one computed snapshot of now serves every open stream.
+SNAPSHOT_TTL_SECONDS = 0.5
 
 SECTION_COLUMNS = [
     "line_id",
@@ -310,6 +313,7 @@ class LiveCrowding:
         self.stale_after = timedelta(seconds=settings.live_stale_after_s)
         self._lock = threading.Lock()
         self._cached: _LakeState | None = None
+        self._recent: tuple[float, dict[str, Any]] | None = None
 
     def _read(self) -> _LakeState:
         """What the view needs from the lake, read again only when its version changed."""
@@ -346,6 +350,18 @@ class LiveCrowding:
         """Changes exactly when a snapshot would: (lake version, number of stale sections)."""
         version, sections = self.get_sections(now=now)
         return version, int(sections["stale"].sum())
+
+    def get_current_snapshot(self) -> dict[str, Any]:
+        """:meth:`get_snapshot` of now, shared for ``SNAPSHOT_TTL_SECONDS``: every open
+        stream asks each second, and they all get the one computed snapshot."""
+        with self._lock:
+            recent = self._recent
+        if recent is not None and time.monotonic() - recent[0] < SNAPSHOT_TTL_SECONDS:
+            return recent[1]
+        snapshot = self.get_snapshot()
+        with self._lock:
+            self._recent = (time.monotonic(), snapshot)
+        return snapshot
 
     def get_snapshot(self, *, now: datetime | None = None) -> dict[str, Any]:
         """The live view as one JSON-ready dict (``LiveSectionsPublic``)."""

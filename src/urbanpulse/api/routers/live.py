@@ -169,14 +169,15 @@ async def _generate_events(
     fingerprint: tuple[int, int] | None = None
     yield f"retry: {RETRY_MS}\n\n"
     while max_events is None or sent < max_events:
-        now = datetime.now(UTC)
-        current = await run_in_threadpool(live.get_fingerprint, now=now)
+        snapshot = await run_in_threadpool(live.get_current_snapshot)
+        # A new snapshot goes out when the lake changed or sections went stale.
+        current = (snapshot["version"], snapshot["stale_sections"])
         if current != fingerprint:
-            snapshot = await run_in_threadpool(live.get_snapshot, now=now)
             fingerprint = current
             yield format_event("sections", json.dumps(snapshot), event_id=str(current[0]))
         elif time.monotonic() - last_sent >= HEARTBEAT_SECONDS:
-            yield format_event("heartbeat", json.dumps({"time": now.isoformat()}))
+            now = datetime.now(UTC).isoformat()
+            yield format_event("heartbeat", json.dumps({"time": now}))
         else:
             if time.monotonic() - started >= lifetime or await request.is_disconnected():
                 return
