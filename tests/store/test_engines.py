@@ -55,7 +55,11 @@ SITES = [
 ]
 # Known gaps, per engine: {(engine, test name): reason}; xfailed on that engine only.
 KNOWN_GAPS: dict[tuple[str, str], str] = {}
-AIR_QUALITY = Path(__file__).resolve().parents[3] / "shared" / "data" / "beijing-air-quality"
+SHARED_DATA = Path(
+    os.environ.get("URBANPULSE_SHARED_DATA")
+    or Path(__file__).resolve().parents[3] / "shared" / "data"
+)
+AIR_QUALITY = SHARED_DATA / "beijing-air-quality"
 AIR_MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "beijing-air-quality.toml"
 
 
@@ -298,7 +302,7 @@ def test_real_air_quality_profiles_on_every_engine(
     """Dongsi's four years of hourly PM2.5 (750 readings missing), 2013-2017 holidays."""
     source = AIR_QUALITY / "PRSA_Data_Dongsi_20130301-20170228.csv"
     if not source.is_file():
-        pytest.skip(f"Beijing air-quality data not found at {source}")
+        pytest.skip(f"Beijing air-quality data not found at {source} (set URBANPULSE_SHARED_DATA)")
     lake = _air_lake(source, tmp_path_factory)
     found = compute_profiles(
         lake, "pm25", period_minutes=60, tz=TZ, country=COUNTRY, engine=engine
