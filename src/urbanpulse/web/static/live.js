@@ -128,8 +128,12 @@
       status.textContent = t("No live readings in this lake yet: start `urbanpulse demo --live` or a feed, and this view fills by itself.");
     } else if (snapshot.stale) {
       status.classList.add("is-stale");
+      // Times are local ISO strings: a silence that began on another day names the day.
+      var since = snapshot.stale_since.slice(0, 10) === snapshot.generated_at.slice(0, 10) ?
+        hhmm(snapshot.stale_since) : snapshot.stale_since.slice(0, 10) + " " + hhmm(snapshot.stale_since);
       status.textContent = t("Feed stale since {time}: no new reading for over {minutes} min; colours show the last known crowding.",
-        { time: hhmm(snapshot.stale_since), minutes: Math.round(snapshot.stale_after_s / 60) });
+        { time: since, minutes: Math.round(snapshot.stale_after_s / 60) }) +
+        (snapshot.synthetic ? " " + t("The demo's data ended in the past: `urbanpulse demo --live` replays it as if it were now.") : "");
     } else {
       status.textContent = t("Last reading {time}", { time: hhmm(snapshot.last_reading) }) + " · " +
         (mode === "stream" ? t("updates live") : t("checked every {seconds} s", { seconds: POLL_MS / 1000 }));
