@@ -145,3 +145,40 @@ def test_replay_publishes_json_batches_to_a_real_broker(lake_copy: Lake) -> None
     assert abs(pd.Timestamp.now(tz="UTC") - stamp) < pd.Timedelta(minutes=1)
     # Nothing went into the lake: the broker's subscriber commits it.
     assert not [e for e in lake_copy.get_history() if e["operation"] == REPLAY_OPERATION]
+
+
+@pytest.mark.services
+def test_demo_live_flows_broker_to_subscriber_to_lake(lake_copy: Lake) -> None:
+    import time
+
+    from urbanpulse.twin.replay import get_subscriber_starter, start_live_replay
+
+    if get_subscriber_starter() is None:
+        pytest.skip("this install has no MQTT subscriber (urbanpulse.stream.mqtt)")
+    try:
+        MqttSink(*BROKER).close()
+    except BrokerUnreachableError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    started = datetime.now(UTC)
+    replay, how = start_live_replay(
+        lake_copy, host=BROKER[0], port=BROKER[1], speed=1e6, max_steps=2
+    )
+    try:
+        assert "its subscriber committing to the lake" in how
+        summary = replay.join(30)
+        assert summary is not None and summary.steps == 2
+        deadline = time.monotonic() + 60
+        stored = 0
+        while time.monotonic() < deadline and stored < summary.observations:
+            stored = sum(
+                len(read_observations(Lake(lake_copy.root), m, start=started))
+                for m in ("load", "boardings", "flow", "speed")
+            )
+            time.sleep(0.5)
+    finally:
+        replay.stop_event.set()
+    assert stored == summary.observations  # every replayed reading, once
+    snapshot = LiveCrowding(Lake(lake_copy.root), Settings(lake_path=lake_copy.root)).get_snapshot()
+    assert snapshot["stale"] is False

@@ -340,11 +340,20 @@ def start_live_replay(
             )
         else:
             replay = LiveReplay(lake, sink, speed=speed, max_steps=max_steps)
-            starter(lake, host, port, replay.stop_event)
-            how = (
-                f"replaying into the MQTT broker at {host}:{port} ({TOPIC_PREFIX}/#), "
-                "its subscriber committing to the lake"
-            )
-            return replay.start(), f"live demo at {speed:g}x: {how}"
+            try:
+                starter(lake, host, port, replay.stop_event)
+            except (ConnectionError, UrbanPulseError) as exc:
+                sink.close()
+                sink = LakeSink(lake)
+                how = (
+                    f"the MQTT subscriber could not start ({exc}): replaying in-process "
+                    "straight into the lake instead"
+                )
+            else:
+                how = (
+                    f"replaying into the MQTT broker at {host}:{port} ({TOPIC_PREFIX}/#), "
+                    "its subscriber committing to the lake"
+                )
+                return replay.start(), f"live demo at {speed:g}x: {how}"
     replay = LiveReplay(lake, sink, speed=speed, max_steps=max_steps)
     return replay.start(), f"live demo at {speed:g}x: {how}"
