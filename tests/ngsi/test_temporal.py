@@ -99,3 +99,28 @@ def test_a_stop_has_no_history_and_q_is_refused(demo_lake: Lake) -> None:
 def test_bad_temporal_queries_say_what_is_wrong(options: dict[str, str], message: str) -> None:
     with pytest.raises(InvalidQueryError, match=message):
         build_temporal_query(**options)
+
+
+def test_last_n_reaches_back_past_a_long_gap(make_lake: Any) -> None:
+    import pyarrow as pa
+
+    from urbanpulse.store import append_observations
+
+    lake = make_lake(days=2)
+    times = pd.to_datetime(
+        ["2024-05-01T08:00:00Z", "2024-05-01T08:05:00Z", "2026-03-03T15:00:00Z",
+         "2026-03-03T15:05:00Z"], utc=True,
+    )  # fmt: skip
+    rows = {"site_id": ["bd-road-1"] * 4, "metric": ["flow"] * 4, "ts": times,
+            "value": [1.0, 2.0, 3.0, 4.0], "unit": ["vehicles"] * 4}  # fmt: skip
+    append_observations(lake, pa.Table.from_pydict(rows))
+    road = "urn:ngsi-ld:TrafficFlowObserved:bd-road-1"
+    entity = read(lake, road, last_n="3", temporal_values=True)
+    assert entity["intensity"]["values"] == [
+        [2, "2024-05-01T08:05:00Z"], [3, "2026-03-03T15:00:00Z"], [4, "2026-03-03T15:05:00Z"],
+    ]  # fmt: skip
+    earliest = read(lake, road, timerel="before", time_at="2026-03-03T15:05:00Z")
+    assert [i["value"] for i in earliest["intensity"]] == [1, 2, 3]
+    assert read(lake, road, timerel="after", time_at="2030-01-01T00:00:00Z") == {
+        "id": road, "type": "TrafficFlowObserved",
+    }  # fmt: skip

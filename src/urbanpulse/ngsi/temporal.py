@@ -11,7 +11,7 @@ and time range.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ import pandas as pd
 
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.ngsi.entities import (
+    LOOKBACK,
     EntityRecord,
     format_time,
     get_unit_code,
@@ -26,7 +27,7 @@ from urbanpulse.ngsi.entities import (
 )
 from urbanpulse.ngsi.query import EntityQuery
 from urbanpulse.ngsi.vocabulary import ATTRIBUTES, CONTEXT, Attribute, get_unit_factor
-from urbanpulse.store import Lake, get_metrics
+from urbanpulse.store import Lake, get_metrics, get_observation_coverage
 from urbanpulse.store.interface import Engine, get_engine
 
 TIMERELS = ("before", "after", "between")
@@ -159,11 +160,7 @@ def _read_histories(
         for metric in attribute.metrics:
             if metric not in stored:
                 continue
-            rows = engine.read_observations(
-                lake, metric, site_ids=site_ids, start=temporal.start, end=temporal.end
-            ).to_pandas()
-            if temporal.timerel == "after" and temporal.time_at is not None:
-                rows = rows[rows["ts"] > pd.Timestamp(temporal.time_at)]
+            rows = _read_metric(lake, engine, metric, site_ids, temporal)
             frames.append(_convert(attribute, rows))
         if not frames:
             continue
@@ -176,6 +173,49 @@ def _read_histories(
             found.setdefault(str(site_id), {})[attribute.name] = history
     cut_range = (format_time(min(cut)), format_time(max(cut))) if cut else None
     return found, cut_range
+
+
+def _read_metric(
+    lake: Lake, engine: Engine, metric: str, site_ids: list[str], temporal: TemporalQuery
+) -> pd.DataFrame:
+    """The rows of one metric an answer needs, read in windows that widen eightfold
+    from :data:`LOOKBACK` until every site has enough: backwards from the newest
+    instant for lastN, forwards from the oldest otherwise, so a long history is not
+    read whole for a few instances.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: site_id, metric, ts (UTC), value, unit; by site_id, ts.
+    """
+    low, high = temporal.start, temporal.end
+    if low is None or high is None:  # the metric's own span bounds the open side
+        coverage = get_observation_coverage(lake, metric)
+        if coverage["last_ts"] is not None:
+            low = low or coverage["first_ts"]
+            high = high or coverage["last_ts"] + timedelta(microseconds=1)
+    if low is not None and high is not None and high <= low:
+        return pd.DataFrame({"site_id": [], "metric": [], "ts": pd.to_datetime([], utc=True),
+                             "value": [], "unit": []})  # fmt: skip
+    need = temporal.last_n or MAX_INSTANCES + 1
+    span = LOOKBACK
+    while True:
+        start, end = low, high
+        if low is not None and high is not None and high > low:
+            if temporal.last_n is not None:
+                start = max(low, high - span)
+            else:
+                end = min(high, low + span)
+        rows = engine.read_observations(
+            lake, metric, site_ids=site_ids, start=start, end=end
+        ).to_pandas()
+        if temporal.timerel == "after" and temporal.time_at is not None:
+            rows = rows[rows["ts"] > pd.Timestamp(temporal.time_at)]
+        whole = start == low and end == high
+        counts = rows.groupby("site_id").size()
+        if whole or (len(counts) == len(set(site_ids)) and counts.min() >= need):
+            return rows
+        span *= 8
 
 
 def _plan_reads(
