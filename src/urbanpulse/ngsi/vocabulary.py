@@ -83,7 +83,7 @@ _COUNT = {"": 1.0, "vehicles": 1.0, "passengers": 1.0, "people": 1.0, "count": 1
 # A count per observation period ("passengers/10min", "taps/15min"): each row is one
 # period, whatever its length, so only the part before the slash names the unit.
 _PEOPLE = _COUNT | {"taps": 1.0, "persons": 1.0}
-_SHARE = {"": 1.0, "share of capacity": 1.0, "fraction": 1.0, "ratio": 1.0}
+_SHARE = {"": 1.0, "share": 1.0, "share of capacity": 1.0, "fraction": 1.0, "ratio": 1.0}
 _UGM3 = {"ug/m3": 1.0, "µg/m3": 1.0, "μg/m3": 1.0, "µg/m³": 1.0, "mg/m3": 1000.0}
 
 ATTRIBUTES: dict[str, tuple[Attribute, ...]] = {
