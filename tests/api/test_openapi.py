@@ -27,6 +27,7 @@ API_PATHS = {
     "/api/lines",
     "/api/live/sections",
     "/api/live/stream",
+    "/api/gtfs-rt/crowding",
     "/api/advice",
     "/api/operator/accuracy",
     "/api/operator/effect",
@@ -49,12 +50,15 @@ API_PATHS = {
     "/ngsi-ld/v1/entities/{entityId}",
     "/ngsi-ld/v1/temporal/entities",
     "/ngsi-ld/v1/temporal/entities/{entityId}",
+    "/api/ingest/observations",
 }
-# Routes that administer the service rather than serve data: no 'synthetic' flag.
-ADMIN_TAGS = {"keys", "audit", "usage"}
+# Routes that administer the service or take data in rather than serve data: no
+# 'synthetic' flag.
+ADMIN_TAGS = {"keys", "audit", "usage", "ingest"}
 # Routes of a standard that fixes their bodies: NGSI-LD answers entities (each with a
-# 'synthetic' property) and ProblemDetails errors (tests/api/test_ngsi_api.py).
-STANDARD_TAGS = {"ngsi-ld"}
+# 'synthetic' property) and ProblemDetails errors (tests/api/test_ngsi_api.py);
+# GTFS-Realtime a FeedMessage (synthetic in a header, tests/api/test_gtfs_rt_api.py).
+STANDARD_TAGS = {"ngsi-ld", "gtfs-rt"}
 
 
 def test_schema_lists_every_resource_and_no_pages(client: TestClient) -> None:

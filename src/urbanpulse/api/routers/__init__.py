@@ -15,8 +15,10 @@ from urbanpulse.api.routers import (
     cities,
     datasets,
     forecasts,
+    gtfs_rt,
     health,
     indicators,
+    ingest,
     keys,
     lines,
     live,
@@ -44,6 +46,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     monitor.router,
     lines.router,
     live.router,
+    gtfs_rt.router,
     advice.router,
     operator.router,
     stations.router,
@@ -54,6 +57,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     aggregates.router,
     usage.router,
     ngsi.router,
+    ingest.router,
 )
 
 __all__ = ["ROUTERS"]
