@@ -97,17 +97,24 @@ def test_commuter_page_watches_a_section_turn_very_crowded(
     assert not errors
 
 
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
 def test_operator_page_watches_a_section_turn_very_crowded(
-    browser: Any, app_server: Any, tmp_path: Path, artifacts: Path, grant: Any, sign_in: Any
+    browser: Any,
+    app_server: Any,
+    tmp_path: Path,
+    artifacts: Path,
+    grant: Any,
+    sign_in: Any,
+    viewport: str,
 ) -> None:
     lake = _lake(tmp_path / "lake", 0.3, datetime.now(UTC))
     app = create_app(Settings(lake_path=lake.root, access_db=tmp_path / "access.sqlite3"))
     token = grant(app, "government")["Authorization"].removeprefix("Bearer ")
-    context = browser.new_context(viewport=VIEWPORTS["desktop"])
+    context = browser.new_context(viewport=VIEWPORTS[viewport])
     page = context.new_page()
     with app_server(app) as url:
         sign_in(page, url, token, "/operator")
-        _watch_a_section_change(page, lake, artifacts, "operator-desktop")
+        _watch_a_section_change(page, lake, artifacts, f"operator-{viewport}")
     context.close()
 
 
