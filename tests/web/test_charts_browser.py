@@ -52,6 +52,14 @@ CITIES_OUT_OF_VIEW = """(id) => {
     .filter(([x, y]) => x < x0 || x > x1 || y < y0 || y > y1).map(p => p[2])};
 }"""
 
+# Where a city's marker is on the screen, from the map's axes.
+CITY_ON_SCREEN = """(name) => {
+  const gd = document.getElementById('chart-map'), fl = gd._fullLayout, t = gd.data[0];
+  const i = t.text.findIndex(s => s.includes(name)), box = gd.getBoundingClientRect();
+  return [box.left + fl.xaxis._offset + fl.xaxis.l2p(t.x[i]),
+          box.top + fl.yaxis._offset + fl.yaxis.l2p(t.y[i])];
+}"""
+
 
 @pytest.fixture(scope="module")
 def demo_app(demo_lake: Lake) -> FastAPI:
@@ -169,6 +177,11 @@ def test_charts_survive_resizes_and_rotation_with_every_city_in_view(
         assert height <= max(viewport["height"], 320), step  # the map fits on screen
         shot = artifacts / f"charts-{map_id}-{step}.png"
         page.locator(f"#{map_id}").screenshot(path=str(shot))
+    if path == "/monitor":  # after all that, a click on a city still opens its numbers
+        x, y = page.evaluate(CITY_ON_SCREEN, "Baoding")
+        page.mouse.click(x, y)
+        page.wait_for_function("() => document.querySelector('#trace-body h3')")
+        assert "Baoding" in page.locator("#trace-body h3").inner_text()
 
 
 def test_operator_clears_the_old_station_when_a_request_fails(

@@ -101,6 +101,14 @@
   // its width, so all 13 cities stay in view at any width and after any rotation.
   var mapMargin = { l: 48, r: 12, t: 16, b: 40 };
   var mapClicks = false;
+  // On a phone the 13 two-language names overlap: the map writes one (the page's
+  // language), smaller; hover still gives both. Redrawn when the width crosses 600 px.
+  var narrow = window.matchMedia("(max-width: 600px)");
+  function mapLabel(code) {
+    var c = cities[code];
+    if (!c || !narrow.matches) { return cityLabel(code); }
+    return (window.UP_LANG || "").indexOf("zh") === 0 ? c.name_zh : c.name_en;
+  }
   function drawMap() {
     var code = $("map-code").value, year = Number($("map-year").value);
     var k = data.years.indexOf(year);
@@ -113,11 +121,12 @@
     var latRange = [Math.min.apply(null, lats) - 0.4, Math.max.apply(null, lats) + 0.6];
     draw("chart-map", [{
       x: list.map(function (c) { return c.lon; }), y: list.map(function (c) { return c.lat; }),
-      mode: "markers+text", text: list.map(function (c) { return cityLabel(c.region_code); }),
-      textposition: "top center", customdata: list.map(function (c) { return c.region_code; }),
+      mode: "markers+text", text: list.map(function (c) { return mapLabel(c.region_code); }),
+      textposition: "top center", textfont: { size: narrow.matches ? 10 : 12 },
+      customdata: list.map(function (c) { return [c.region_code, cityLabel(c.region_code)]; }),
       marker: { size: 20, color: values, colorscale: "Viridis", cmin: 0, cmax: 100,
         line: { color: "#333", width: 1 }, colorbar: { title: { text: t("Score") }, thickness: 12 } },
-      hovertemplate: "%{text}<br>" + names[code] + " " + year + ": %{marker.color:.1f}<extra></extra>",
+      hovertemplate: "%{customdata[1]}<br>" + names[code] + " " + year + ": %{marker.color:.1f}<extra></extra>",
     }], layout(560, { showlegend: false, margin: mapMargin,
       xaxis: { title: { text: t("Longitude (°E)") }, zeroline: false, constrain: "domain", range: lonRange },
       yaxis: { title: { text: t("Latitude (°N)") }, zeroline: false, constrain: "domain", range: latRange,
@@ -128,13 +137,14 @@
       $("chart-map").on("plotly_click", function (event) {
         var point = event.points[0];
         if (point) {
-          showTrace({ region: point.customdata, year: Number($("map-year").value), code: $("map-code").value, kind: "score" });
+          showTrace({ region: point.customdata[0], year: Number($("map-year").value), code: $("map-code").value, kind: "score" });
         }
       });
     });
   }
   $("map-code").addEventListener("change", drawMap);
   $("map-year").addEventListener("change", drawMap);
+  narrow.addEventListener("change", drawMap);
 
   // Coupling coordination between chosen cities, or between one city's concepts.
   fill($("coupling-cities"), cityOptions, ["110000", "120000", "130600"]);
