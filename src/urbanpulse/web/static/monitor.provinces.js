@@ -69,7 +69,7 @@
       type: "bar", orientation: "h", x: items.map(function (r) { return r.value; }), y: labels,
       marker: { color: items.map(function (r) { return colours[r.region_code] || "#9aa5b1"; }) },
       text: items.map(function (r) { return r.text; }), textposition: "outside", cliponaxis: false,
-      customdata: items.map(function (r) { return r.source + " · " + r.vintage; }),
+      customdata: items.map(function (r) { return [r.source, r.vintage, r.licence].filter(Boolean).join(" · "); }),
       hovertemplate: "%{y}: %{x:.2f} " + items[0].unit + "<br>%{customdata}<extra></extra>",
     }], layout(Math.max(360, 18 * items.length + 60), { showlegend: false, hovermode: "closest",
       margin: { l: 140, r: 40, t: 12, b: 40 }, bargap: 0.25,
