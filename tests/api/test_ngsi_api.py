@@ -197,6 +197,7 @@ def test_openapi_lists_the_routes_with_problem_details(demo_client: TestClient) 
         f"{BASE}/entities/{{entityId}}",
         f"{BASE}/temporal/entities",
         f"{BASE}/temporal/entities/{{entityId}}",
+        f"{BASE}/types",
     }
     ref = schema["paths"][f"{BASE}/entities"]["get"]["responses"]["400"]["content"]
     assert ref["application/json"]["schema"]["$ref"].endswith("/ProblemDetailsPublic")
@@ -228,3 +229,20 @@ def test_a_failure_is_an_internal_error_problem_without_internals(
     monkeypatch.setattr(ngsi, "read_entities", fail)
     detail = problem(demo_client.get(f"{BASE}/entities"), 500, "InternalError")
     assert "secret" not in detail
+
+
+def test_types_published_now(demo_client: TestClient) -> None:
+    listed = demo_client.get(f"{BASE}/types").json()
+    assert listed["type"] == "EntityTypeList"
+    assert listed["typeList"] == [
+        "TrafficFlowObserved", "AirQualityObserved", "CrowdFlowObserved", "GtfsStop",
+    ]  # fmt: skip
+    detailed = demo_client.get(f"{BASE}/types", params={"details": "true"}).json()
+    names = {t["typeName"]: set(t["attributeNames"]) for t in detailed}
+    assert {"intensity", "averageVehicleSpeed", "location"} <= names["TrafficFlowObserved"]
+    assert "pm25" in names["AirQualityObserved"] and "pm25" not in names["GtfsStop"]
+    assert (
+        detailed[0]["id"]
+        == "https://smartdatamodels.org/dataModel.Transportation/TrafficFlowObserved"
+    )
+    problem(demo_client.get(f"{BASE}/types", params={"details": "yes"}), 400, "BadRequestData")

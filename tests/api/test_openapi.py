@@ -48,6 +48,7 @@ API_PATHS = {
     "/api/audit/verify",
     "/ngsi-ld/v1/entities",
     "/ngsi-ld/v1/entities/{entityId}",
+    "/ngsi-ld/v1/types",
     "/ngsi-ld/v1/temporal/entities",
     "/ngsi-ld/v1/temporal/entities/{entityId}",
     "/api/ingest/observations",

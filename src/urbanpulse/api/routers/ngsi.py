@@ -23,6 +23,7 @@ from urbanpulse.errors import InvalidQueryError, NotFoundError, UrbanPulseError
 from urbanpulse.ngsi.entities import read_entities, read_entity
 from urbanpulse.ngsi.query import EntityQuery, build_entity_query, split_list
 from urbanpulse.ngsi.temporal import build_temporal_query, read_temporal_entities
+from urbanpulse.ngsi.types import read_types
 from urbanpulse.ngsi.vocabulary import SDM_CONTEXT
 from urbanpulse.store.interface import get_engine
 
@@ -152,6 +153,28 @@ def get_entity(
         return _render(entity, media)
 
     return _answer(request, run, allow_geo=True)
+
+
+@router.get("/types", summary="Entity types available (NGSI-LD)", response_class=Response, responses=_ONE)  # fmt: skip
+def list_types(
+    request: Request,
+    lake: LakeDep,
+    settings: SettingsDep,
+    details: Annotated[Text, Query(description="true: each type with its attribute names.")] = None,
+) -> Response:
+    """The entity types published now (an EntityTypeList), or with details=true each
+    type with the attributes its entities have."""
+
+    def run(media: str) -> Response:
+        if details not in (None, "", "true", "false"):
+            raise InvalidQueryError(f"details {details!r}: use true or false")
+        found = read_types(
+            lake, region=settings.region, details=_is_true(details),
+            with_context=media == JSON_LD, engine=get_engine(settings),
+        )  # fmt: skip
+        return _render(found, media)
+
+    return _answer(request, run, allow_geo=False)
 
 
 @router.get("/temporal/entities", summary="Query temporal evolution of entities (NGSI-LD)", response_class=Response, responses=_LIST)  # fmt: skip
