@@ -14,6 +14,7 @@ from urbanpulse.access.matrix import Matrix, Scope, is_allowed, is_public, read_
 from urbanpulse.access.oidc import OidcVerifier
 from urbanpulse.access.store import AccessStore, PostgresAccessStore, SqliteAccessStore
 from urbanpulse.errors import AccessDeniedError, AuthenticationError
+from urbanpulse.i18n import N_
 from urbanpulse.settings import Settings
 
 
@@ -65,7 +66,7 @@ class AccessService:
             key = authenticate_key(self.store, token)
             return Principal(key.scope, f"key:{key.key_id}")
         if self.oidc is None:
-            raise AuthenticationError("invalid API key (no identity provider is configured)")
+            raise AuthenticationError(N_("invalid API key (no identity provider is configured)"))
         identity = self.oidc.verify(token)
         return Principal("government", f"oidc:{identity.subject}")
 
@@ -84,10 +85,17 @@ class AccessService:
         if route_key not in self.matrix:
             raise AccessDeniedError(f"{route_key} is not in the access matrix")
         if principal.anonymous:
-            raise AuthenticationError(f"{route_key} needs an API key or a bearer token")
+            raise AuthenticationError(
+                N_("{route} needs an API key or a bearer token", route=route_key)
+            )
         allowed = ", ".join(sorted(self.matrix[route_key]))
         raise AccessDeniedError(
-            f"{route_key} is for {allowed}; this {principal.scope} credential may not call it"
+            N_(
+                "{route} is for {allowed}; this {scope} credential may not call it",
+                route=route_key,
+                allowed=allowed,
+                scope=principal.scope,
+            )
         )
 
     def is_public(self, route_key: str) -> bool:

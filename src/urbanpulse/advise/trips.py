@@ -18,6 +18,7 @@ import pandas as pd
 
 from urbanpulse.catalog.sites import STATION_KINDS
 from urbanpulse.errors import InvalidQueryError, NotFoundError
+from urbanpulse.i18n import N_
 from urbanpulse.transit.journeys import Journey, Leg
 from urbanpulse.transit.network import ATTRIBUTE_NETWORK
 
@@ -111,21 +112,27 @@ def build_trip(sites: pd.DataFrame, origin: str, destination: str | None = None)
     known = set(sites["site_id"])
     for site_id in (origin, destination):
         if site_id is not None and site_id not in known:
-            raise NotFoundError(f"unknown station {site_id!r}")
+            raise NotFoundError(N_("unknown station {site_id!r}", site_id=site_id))
     if destination is None:
         return Trip(origin, None, None, (Segment(origin, "here", 0),), 0)
     stations = read_stations(sites).set_index("site_id")
     for site_id in (origin, destination):
         if site_id not in stations.index:
-            raise InvalidQueryError(f"{site_id!r} is not a station on a line")
+            raise InvalidQueryError(N_("{site_id!r} is not a station on a line", site_id=site_id))
     line_o, line_d = stations.at[origin, "line_id"], stations.at[destination, "line_id"]
     if line_o != line_d:
         raise InvalidQueryError(
-            f"{origin!r} is on line {line_o!r} and {destination!r} on {line_d!r}; "
-            "advice covers trips along one line"
+            N_(
+                "{origin!r} is on line {line_o!r} and {destination!r} on {line_d!r}; "
+                "advice covers trips along one line",
+                origin=origin,
+                line_o=line_o,
+                destination=destination,
+                line_d=line_d,
+            )
         )
     if origin == destination:
-        raise InvalidQueryError("origin and destination are the same station")
+        raise InvalidQueryError(N_("origin and destination are the same station"))
     line = stations[stations["line_id"] == line_o].sort_values("sequence")
     return _build_line_trip(line, origin, destination)
 
@@ -220,13 +227,13 @@ def check_window(window: Window, *, now: datetime) -> Window:
         outside the window.
     """
     if window.end <= window.start:
-        raise InvalidQueryError("the departure window ends before it starts")
+        raise InvalidQueryError(N_("the departure window ends before it starts"))
     if window.end - window.start > MAX_WINDOW:
-        raise InvalidQueryError("the departure window is longer than 24 hours")
+        raise InvalidQueryError(N_("the departure window is longer than 24 hours"))
     if window.end <= now:
-        raise InvalidQueryError("the departure window is in the past")
+        raise InvalidQueryError(N_("the departure window is in the past"))
     if not window.start <= window.preferred < window.end:
-        raise InvalidQueryError("the preferred time is outside the departure window")
+        raise InvalidQueryError(N_("the preferred time is outside the departure window"))
     return Window(
         max(window.start, now), window.end, max(window.preferred, now), window.arrive_within
     )

@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from urbanpulse.errors import InvalidQueryError, NotFoundError
+from urbanpulse.i18n import N_
 from urbanpulse.store.engine import connect, scan_sql
 from urbanpulse.store.lake import Lake
 
@@ -133,7 +134,7 @@ def get_site(lake: Lake, site_id: str) -> dict[str, object]:
     sql = f"SELECT * FROM ({scan_sql(lake, 'sites')}) WHERE site_id = ?"
     found = connect().execute(sql, [site_id]).df()
     if found.empty:
-        raise NotFoundError(f"no site {site_id!r} in the lake")
+        raise NotFoundError(N_("no site {site_id!r} in the lake", site_id=site_id))
     row = found.astype(object).where(found.notna(), None).iloc[0].to_dict()
     row["attributes"] = json.loads(row.get("attributes") or "{}")
     row["synthetic"] = bool(row.get("synthetic"))

@@ -19,6 +19,7 @@ import pandas as pd
 
 from urbanpulse.catalog.sites import STATION_KINDS
 from urbanpulse.errors import InvalidQueryError
+from urbanpulse.i18n import N_
 from urbanpulse.store.engine import connect, scan_sql
 from urbanpulse.store.lake import Lake
 from urbanpulse.transit.names import get_folded, get_pinyin
@@ -84,7 +85,7 @@ class StationIndex:
         """
         folded = get_folded(query)
         if not folded:
-            raise InvalidQueryError("a station query needs at least one letter or character")
+            raise InvalidQueryError(N_("a station query needs at least one letter or character"))
         found: list[tuple[int, int, str, _Station]] = []
         for station in self._stations:
             if network_id is not None and station.network_id != network_id:

@@ -29,6 +29,7 @@ from urbanpulse.access.matrix import KEY_SCOPES
 from urbanpulse.access.service import KEY_COOKIE
 from urbanpulse.errors import AccessDeniedError, AuthenticationError, UrbanPulseError
 from urbanpulse.i18n import gettext as _
+from urbanpulse.i18n import translate_error
 from urbanpulse.web.rendering import render_page
 
 router = APIRouter()
@@ -84,7 +85,9 @@ async def post_sign_in(request: Request) -> Response:
         principal = await run_in_threadpool(access.authenticate, token)
     except AuthenticationError as exc:
         await _audit_sign_in(access, ANONYMOUS, 401)
-        return render_sign_in(request, next_path=next_path, message=str(exc), status_code=401)
+        return render_sign_in(
+            request, next_path=next_path, message=translate_error(exc), status_code=401
+        )
     await _audit_sign_in(access, principal, 303)
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
@@ -141,7 +144,7 @@ async def post_admin_key(request: Request) -> HTMLResponse:
             lambda: issue_key(access.store, scope=form.get("scope", ""), name=form.get("name", ""))
         )
     except UrbanPulseError as exc:
-        return render_admin(request, error=str(exc))
+        return render_admin(request, error=translate_error(exc))
     return render_admin(request, issued=key, token=token)
 
 
@@ -152,7 +155,7 @@ async def post_admin_rotation(request: Request, key_id: str) -> HTMLResponse:
     try:
         key, token = await run_in_threadpool(rotate_key, access.store, key_id)
     except UrbanPulseError as exc:
-        return render_admin(request, error=str(exc))
+        return render_admin(request, error=translate_error(exc))
     return render_admin(request, issued=key, token=token)
 
 
@@ -163,5 +166,5 @@ async def post_admin_revocation(request: Request, key_id: str) -> HTMLResponse:
     try:
         key = await run_in_threadpool(revoke_key, access.store, key_id)
     except UrbanPulseError as exc:
-        return render_admin(request, error=str(exc))
+        return render_admin(request, error=translate_error(exc))
     return render_admin(request, revoked=key)
