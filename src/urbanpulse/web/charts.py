@@ -172,7 +172,12 @@ def build_recent_figure(
     )
     fig.update_layout(
         **_base_layout(height=340),
-        xaxis={"title": {"text": _("Time ({tz})").format(tz=tz)}, "type": "date"},
+        # Numeric dates: plotly.js would name the months in English on a Chinese page.
+        xaxis={
+            "title": {"text": _("Time ({tz})").format(tz=tz)},
+            "type": "date",
+            "tickformat": "%m-%d",
+        },
         yaxis={"title": {"text": _axis_label(metric, unit)}, "rangemode": "tozero"},
         showlegend=False,
     )

@@ -22,6 +22,7 @@ from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.schemas import AccuracyPublic, EffectPublic
 from urbanpulse.errors import NotFoundError
 from urbanpulse.forecast import compute_coverage, compute_metrics, compute_panel
+from urbanpulse.i18n import gettext as _
 from urbanpulse.store import get_site, read_observations
 
 router = APIRouter(prefix="/api/operator", tags=["operator"], responses=ERROR_RESPONSES)
@@ -76,12 +77,7 @@ def get_accuracy(
         "day": day.isoformat(),
         "period_minutes": PERIOD_MINUTES,
         "aggregation": "sum" if summed else "mean",
-        "value_label": (
-            f"{metric} per {PERIOD_MINUTES} min" + (f" ({unit})" if unit else "")
-            if summed
-            else f"{'load against capacity' if metric == 'load' else metric}, "
-            f"mean over {PERIOD_MINUTES} min"
-        ),
+        "value_label": _get_value_label(metric, unit, summed=summed),
         "synthetic": bool(site["synthetic"]),
         "items": rows,
         "days": daily,
@@ -141,3 +137,14 @@ def _series(forecast: pd.DataFrame, truth: np.ndarray) -> list[dict[str, Any]]:
 def _finite(value: Any) -> float | None:
     value = float(value)
     return value if np.isfinite(value) else None
+
+
+def _get_value_label(metric: str, unit: str | None, *, summed: bool) -> str:
+    """What the values are, for an axis title, in the language of the request."""
+    if summed:
+        label = _("{metric} per {minutes} min").format(
+            metric=_(metric.replace("_", " ")), minutes=PERIOD_MINUTES
+        )
+        return label + (f" ({_(unit)})" if unit else "")
+    name = _("load against capacity") if metric == "load" else _(metric.replace("_", " "))
+    return _("{quantity}, mean over {minutes} min").format(quantity=name, minutes=PERIOD_MINUTES)

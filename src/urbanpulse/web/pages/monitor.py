@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from urbanpulse.errors import NotFoundError
 from urbanpulse.i18n import N_, translate_error
@@ -94,6 +95,10 @@ def get_monitor_report(request: Request) -> HTMLResponse:
             **context,
             "synthetic": monitor.synthetic,
             "sources": monitor.sources,
+            # Source names are citations, kept as written in any language.
+            "sources_html": Markup('<span translate="no">{}</span>').format(
+                ", ".join(monitor.sources)
+            ),
             "version": monitor.version,
             "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "coupling": get_records(names.merge(coupling, on="region_code")),

@@ -1,7 +1,7 @@
 // Shows the visitor's own limits and use so far (a signed-in key's, else the address's).
 (function () {
   // Words that arrive as data (window and scope names), listed so the catalogue has them.
-  const WORDS = [t("minute"), t("day"), t("public"), t("business"), t("government"), t("admin")];
+  const WORDS = [t("minute"), t("day"), t("public"), t("business"), t("government"), t("admin"), t("key"), t("ip")];
   void WORDS;
   const target = document.getElementById("usage");
   if (!target) return;
@@ -14,7 +14,7 @@
             used: w.used, limit: w.limit, window: t(name), seconds: w.reset_seconds })
       );
       target.textContent =
-        t("You are calling as {scope} (by {caller}): ", { scope: t(usage.scope), caller: usage.caller }) +
+        t("You are calling as {scope} (by {caller}): ", { scope: t(usage.scope), caller: t(usage.caller) }) +
         (parts.length ? parts.join(t("; ")) : t("no limits apply")) +
         (usage.shared ? t(".") : t(" (counted by this server only)."));
     })

@@ -108,7 +108,8 @@
           hovertemplate: hover },
       ], { margin: margin, height: 340, yaxis: { title: { text: t(unit) } },
            legend: { orientation: "h", y: -0.25 },
-           xaxis: { title: { text: t("{day}, {n}-min periods (local time)", { day: data.day, n: data.period_minutes }) } } });
+           xaxis: { title: { text: t("{day}, {n}-min periods (local time)", { day: data.day, n: data.period_minutes }) },
+             tickformat: "%H:%M" } });
     }
     var days = data.days.map(function (d) { return d.day; });
     plot("error-chart", [
@@ -126,6 +127,7 @@
           var td = document.createElement("td");
           td.textContent = text;
           td.className = i === 0 ? "nowrap" : (i === 4 ? "wide-only" : "num");
+          if (i === 4) { td.setAttribute("translate", "no"); }  // a model's name, as the API gives it
           tr.appendChild(td);
         });
       return tr;
