@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean messages
 
 demo: $(VENV)/.installed
 	$(BIN)/urbanpulse demo
@@ -16,6 +16,11 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+
+# For translators: extract every marked string into src/urbanpulse/locale/messages.pot and
+# merge it into the zh_CN and en catalogues (new strings arrive untranslated).
+messages: $(VENV)/.installed
+	$(BIN)/python scripts/messages.py
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/ingest.py
