@@ -73,6 +73,8 @@ if command -v mosquitto >/dev/null 2>&1; then
     mkdir -p "$dir"
     sed -e "s/^listener 1883 /listener $MQTT_TEST_PORT /" -e "s#^persistence_location .*#persistence_location $dir/#" \
       "$(dirname "$0")/../src/urbanpulse/stream/mosquitto.conf" > "$dir/mosquitto.conf"
+    # Started as root, mosquitto switches to user 'mosquitto', who must be able to save here.
+    if [ "$(id -u)" = 0 ] && id mosquitto >/dev/null 2>&1; then chown mosquitto "$dir"; fi
     mosquitto -d -c "$dir/mosquitto.conf" || echo "could not start mosquitto: MQTT tests will skip"
   fi
 else

@@ -96,14 +96,18 @@ def mqtt(
     report = _Reporter(as_json)
     with _stop_on_signals(stop), _product_errors():
         opened = open_lake(settings)
-        if not as_json:
-            console.print(
-                f"subscribing to {', '.join(options.topics)} at {options.host}:{options.port} "
-                f"as {options.client_id}, committing to {opened.root}; Ctrl-C to stop",
-                soft_wrap=True,
-            )
         total = run_mqtt_stream(
-            opened, settings, stop_event=stop, options=options, on_batch=report.batch
+            opened,
+            settings,
+            stop_event=stop,
+            options=options,
+            on_batch=report.batch,
+            on_ready=lambda: report.ready(
+                options.topics,
+                f"{options.host}:{options.port}",
+                options.client_id,
+                str(opened.root),
+            ),
         )
     report.done(total)
 
@@ -116,6 +120,17 @@ class _Reporter:
         self.window = BatchResult()
         self.messages = 0
         self.last = time.monotonic()
+
+    def ready(self, topics: tuple[str, ...], broker: str, client_id: str, lake: str) -> None:
+        if self.as_json:
+            line = {"subscribed": list(topics), "broker": broker, "client_id": client_id}
+            print(json.dumps(line), flush=True)
+            return
+        console.print(
+            f"subscribed to {', '.join(topics)} at {broker} as {client_id}, committing to "
+            f"{lake}; Ctrl-C or SIGTERM to stop",
+            soft_wrap=True,
+        )
 
     def batch(self, result: BatchResult, messages: int) -> None:
         if self.as_json:

@@ -116,6 +116,7 @@ def run_mqtt_stream(
     stop_event: threading.Event,
     options: StreamOptions | None = None,
     on_batch: BatchCallback | None = None,
+    on_ready: Callable[[], None] | None = None,
 ) -> BatchResult:
     """Subscribe and commit micro-batches to ``lake`` until ``stop_event`` is set.
 
@@ -128,6 +129,9 @@ def run_mqtt_stream(
         Set it to end: the open micro-batch is committed and acknowledged first.
     on_batch
         Called after each commit with its result and the number of messages in it.
+    on_ready
+        Called once connected and subscribed (the broker keeps messages for the
+        session from then on).
 
     Returns
     -------
@@ -142,6 +146,8 @@ def run_mqtt_stream(
     options = options or StreamOptions.from_settings(settings)
     inbox = _Inbox()
     client = _connect(options, inbox)
+    if on_ready is not None:
+        on_ready()
     total = BatchResult()
     sites = SiteBook()
     source = f"mqtt://{options.host}:{options.port}/"
@@ -158,7 +164,10 @@ def run_mqtt_stream(
                     on_batch(result, len(batch))
             if stopping and not batch:
                 break
-            if options.maintain_seconds and time.monotonic() - last_upkeep > options.maintain_seconds:
+            if (
+                options.maintain_seconds
+                and time.monotonic() - last_upkeep > options.maintain_seconds
+            ):
                 _maintain(lake, settings)
                 last_upkeep = time.monotonic()
     finally:
@@ -216,6 +225,10 @@ def _connect(options: StreamOptions, inbox: _Inbox) -> Any:
         with inbox.ready:
             inbox.generation += 1
         client.subscribe(topics)
+
+    def on_subscribe(client: Any, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        if any(r.is_failure for r in reasons):
+            inbox.refused = f"subscription refused: {', '.join(str(r) for r in reasons)}"
         inbox.connected.set()
 
     def on_message(client: Any, userdata: Any, message: Any) -> None:
@@ -229,13 +242,14 @@ def _connect(options: StreamOptions, inbox: _Inbox) -> Any:
 
     client.on_connect = on_connect
     client.on_message = on_message
+    client.on_subscribe = on_subscribe
     where = f"{options.host}:{options.port}"
     try:
         client.connect(options.host, options.port, keepalive=30)
     except OSError as exc:
         raise BrokerError(f"no MQTT broker at {where} ({exc.strerror or exc})") from None
     client.loop_start()
-    if not inbox.connected.wait(options.connect_timeout):
+    if not inbox.connected.wait(options.connect_timeout) or inbox.refused:
         client.loop_stop()
         why = f"refused the subscriber: {inbox.refused}" if inbox.refused else "did not answer"
         raise BrokerError(f"the MQTT broker at {where} {why}")
