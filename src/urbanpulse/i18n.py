@@ -202,6 +202,8 @@ def translate(template: str, params: dict[str, object] | None = None) -> str:
     text = gettext(template)
     if not params:
         return text
+    # A parameter that is itself a message (an inner error's) is translated too.
+    params = {k: translate_text(v) if isinstance(v, Message) else v for k, v in params.items()}
     try:
         return text.format(**params)
     except (KeyError, IndexError, ValueError):

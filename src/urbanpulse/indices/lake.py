@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from urbanpulse.errors import ConfigurationError, NotFoundError
+from urbanpulse.i18n import N_
 from urbanpulse.indices.framework import Framework
 from urbanpulse.indices.monitor import MonitorResult, compute_monitor, read_default_framework
 from urbanpulse.store import Lake, read_indicators
@@ -63,8 +64,11 @@ def read_monitor(
         result = compute_monitor(indicators, fw, n_draws=n_draws, seed=seed)
     except ConfigurationError as exc:
         raise NotFoundError(
-            f"the lake has no indicators the monitor can use ({exc}); build the demo "
-            "(urbanpulse demo) or load a statistics table (urbanpulse indices load)"
+            N_(
+                "the lake has no indicators the monitor can use ({problem}); build the demo "
+                "(urbanpulse demo) or load a statistics table (urbanpulse indices load)",
+                problem=exc.args[0] if exc.args else str(exc),
+            )
         ) from exc
     monitor = LakeMonitor(
         result=result,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from urbanpulse.errors import ConfigurationError, SourceError
+from urbanpulse.i18n import N_
 from urbanpulse.indices.framework import Framework
 
 UNIT_COLUMNS = ("region_code", "uCode", "unit", "code")
@@ -83,7 +84,7 @@ def build_index_data(data: pd.DataFrame, framework: Framework) -> IndexData:
     table = data.assign(**{unit: data[unit].astype(str)}).set_index(keys).sort_index()
     missing = [c for c in framework.indicators if c not in table.columns]
     if missing:
-        raise ConfigurationError(f"data lacks framework indicators: {missing}")
+        raise ConfigurationError(N_("data lacks framework indicators: {missing}", missing=missing))
     values = table[framework.indicators].apply(pd.to_numeric, errors="coerce")
     denoms = [c for c in framework.denominators if c in table.columns]
     groups = [c for c in framework.groups if c in table.columns]
