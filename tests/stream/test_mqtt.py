@@ -16,9 +16,9 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from tests.stream.conftest import OwnBroker
 from typer.testing import CliRunner
 
-from tests.stream.conftest import OwnBroker
 from urbanpulse.cli import app
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, connect, scan_sql, upsert_sites

@@ -111,7 +111,7 @@ class Items:
         self.raw.append(raw)
         self.kind.append(kind)
 
-    def reject(self, source: str, line: int | None, reason: str, raw: str | bytes) -> None:
+    def reject(self, source: str, line: int | None, reason: str, raw: Any) -> None:
         """Keep a whole message (or an item that is not an observation) for quarantine."""
         self.rejects.append(build_stream_reject(source, line, None, reason, raw))
 
