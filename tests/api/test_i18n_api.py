@@ -4,10 +4,15 @@ error shape stay the same in both."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
+from urbanpulse.api import create_app
 from urbanpulse.i18n import negotiate
+from urbanpulse.settings import Settings
+from urbanpulse.store import Lake
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}
 EN = {"Accept-Language": "en-GB,en;q=0.9"}
@@ -76,3 +81,22 @@ def test_without_a_preference_messages_stay_english(client: TestClient) -> None:
     client.cookies.clear()
     body = client.get("/api/sites/no-such-site").json()
     assert body["error"]["message"] == "no site 'no-such-site' in the lake"
+
+
+def test_advice_reasons_and_message_follow_accept_language(demo_lake: Lake) -> None:
+    trip = {"origin": "bj-m1-s05", "destination": "bj-m1-s07"}
+    window = {
+        "start": "2026-11-02T07:00",
+        "end": "2026-11-02T09:30",
+        "preferred": "2026-11-02T08:00",
+    }
+    settings = Settings(lake_path=Path(demo_lake.root), advice_holdout_share=0.0)
+    with TestClient(create_app(settings)) as own:
+        zh = own.post("/api/advice", json={**trip, **window}, headers=ZH).json()
+        en = own.post("/api/advice", json={**trip, **window}, headers=EN).json()
+    assert [s["label"] for s in zh["slots"]] and zh["recommended"] and en["recommended"]
+    assert _has_han(zh["message"]) and zh["message"].startswith(("建议", "按原计划"))
+    assert all(_has_han(s["reason"]) for s in zh["slots"])
+    assert not _has_han(en["message"]) and en["message"].startswith("Leave at")
+    assert not any(_has_han(s["reason"]) for s in en["slots"])
+    assert _has_han(zh["clock"]["note"]) and en["clock"]["note"].startswith("The data ends on")

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from urbanpulse.catalog.calendar import get_day_type
-from urbanpulse.i18n import N_
+from urbanpulse.i18n import N_, translate_text
 from urbanpulse.store import Lake, connect, scan_sql
 
 CROWDING_METRICS = ("load", "boardings")
@@ -36,14 +36,14 @@ class Clock:
     note: str
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, as ``ClockPublic``."""
+        """JSON-ready, as ``ClockPublic``; the note in the language of the request."""
         last = self.last_observation
         return {
             "now": self.now.isoformat(),
             "mode": self.mode,
             "planning_day": self.planning_day.isoformat(),
             "last_observation": None if last is None else last.isoformat(),
-            "note": self.note,
+            "note": translate_text(self.note),
         }
 
 
