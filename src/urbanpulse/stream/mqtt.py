@@ -35,6 +35,8 @@ from urbanpulse.stream.batches import BatchResult, SiteBook, commit_items
 from urbanpulse.stream.payloads import Items, decode_json
 
 OPERATION = "stream_mqtt"
+# A micro-batch is committed early once the broker has sent nothing for this long.
+IDLE_S = 0.05
 
 
 class BrokerError(ConnectionError, UrbanPulseError):
@@ -91,17 +93,22 @@ class _Inbox:
         self.generation = 0
         self.connected = threading.Event()
         self.refused: str | None = None
+        self.last_arrival = 0.0
 
     def take(self, size: int, seconds: float, stop: threading.Event) -> list[_Received]:
-        """Wait until ``size`` messages are in, ``seconds`` passed or ``stop`` is set;
-        return up to ``size`` of them."""
+        """Wait until ``size`` messages are in, ``seconds`` passed, ``stop`` is set or
+        the broker paused for IDLE_S after some messages; return up to ``size``.
+
+        The pause matters on a broker that lets few messages be unacknowledged (20 in
+        Mosquitto's default settings): it sends no more until these are committed."""
         deadline = time.monotonic() + seconds
         with self.ready:
             while len(self.messages) < size and not stop.is_set():
-                left = deadline - time.monotonic()
-                if left <= 0:
+                now = time.monotonic()
+                left = deadline - now
+                if left <= 0 or (self.messages and now - self.last_arrival > IDLE_S):
                     break
-                self.ready.wait(min(left, 0.2))
+                self.ready.wait(min(left, IDLE_S if self.messages else 0.2))
             taken, self.messages = self.messages[:size], self.messages[size:]
         return taken
 
@@ -235,6 +242,7 @@ def _connect(options: StreamOptions, inbox: _Inbox) -> Any:
         received = _Received(
             message.topic, message.payload, message.mid, message.qos, inbox.generation
         )
+        inbox.last_arrival = time.monotonic()
         with inbox.ready:
             inbox.messages.append(received)
             if len(inbox.messages) % 1000 == 0:
