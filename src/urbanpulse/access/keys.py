@@ -16,6 +16,7 @@ from urbanpulse.access.matrix import KEY_SCOPES, Scope
 from urbanpulse.access.records import ApiKey
 from urbanpulse.access.store import AccessStore
 from urbanpulse.errors import AuthenticationError, InvalidQueryError, NotFoundError
+from urbanpulse.i18n import N_
 
 TOKEN_PREFIX = "up"
 
@@ -44,7 +45,7 @@ def issue_key(store: AccessStore, *, scope: str, name: str) -> tuple[ApiKey, str
         )
     name = name.strip()
     if not name or len(name) > 200:
-        raise InvalidQueryError("a key needs a name of 1 to 200 characters")
+        raise InvalidQueryError(N_("a key needs a name of 1 to 200 characters"))
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     key = ApiKey(
         key_id=key_id,
@@ -85,7 +86,7 @@ def authenticate_key(store: AccessStore, token: str) -> ApiKey:
     """
     prefix, _, rest = token.partition("_")
     key_id, _, secret = rest.partition("_")
-    refused = AuthenticationError("invalid or revoked API key")
+    refused = AuthenticationError(N_("invalid or revoked API key"))
     if prefix != TOKEN_PREFIX or not key_id or not secret:
         raise refused
     try:

@@ -28,8 +28,8 @@ from urbanpulse.access import (
 from urbanpulse.access.matrix import KEY_SCOPES
 from urbanpulse.access.service import KEY_COOKIE
 from urbanpulse.errors import AccessDeniedError, AuthenticationError, UrbanPulseError
+from urbanpulse.i18n import N_, translate_error
 from urbanpulse.i18n import gettext as _
-from urbanpulse.i18n import translate_error
 from urbanpulse.web.rendering import render_page
 
 router = APIRouter()
@@ -41,7 +41,7 @@ async def read_form(request: Request) -> dict[str, str]:
     whose Origin header names another site."""
     origin = request.headers.get("origin")
     if origin and urlsplit(origin).netloc != request.url.netloc:
-        raise AccessDeniedError("a form from another site may not post here")
+        raise AccessDeniedError(N_("a form from another site may not post here"))
     body = (await request.body()).decode("utf-8", "replace")
     return {name: values[0] for name, values in parse_qs(body).items()}
 
