@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from urbanpulse.api import create_app
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
-from urbanpulse.store.lake import NETWORK_TABLES, REALTIME_TABLES, TAP_TABLES
+from urbanpulse.store.lake import NETWORK_TABLES, REALTIME_TABLES, ROLLUP_TABLES, TAP_TABLES
 
 
 def test_cities_lists_the_region_with_both_names(client: TestClient) -> None:
@@ -68,6 +68,7 @@ def test_health_reports_lake_version_and_rows(client: TestClient, test_lake: Lak
         **dict.fromkeys(NETWORK_TABLES, 0),  # no transit network loaded
         **dict.fromkeys(TAP_TABLES, 0),  # no smart-card taps
         **dict.fromkeys(REALTIME_TABLES, 0),  # no GTFS-Realtime feed read
+        **dict.fromkeys(ROLLUP_TABLES, 0),  # nothing rolled up yet
     }
     assert body["synthetic"] is True
     # Where the lake lies on the server is nobody else's business.
