@@ -73,7 +73,10 @@ def main() -> None:
         arrived = threading.Condition()
 
         def listen() -> None:
-            with httpx.stream("GET", f"{url}/api/live/stream", timeout=None) as response:
+            sse = {"Accept": "text/event-stream"}
+            with httpx.stream(
+                "GET", f"{url}/api/live/stream", headers=sse, timeout=None
+            ) as response:
                 for line in response.iter_lines():
                     if line.startswith("id: "):
                         with arrived:

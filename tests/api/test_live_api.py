@@ -23,6 +23,7 @@ from urbanpulse.store import Lake, append_observations, upsert_sites
 from urbanpulse.twin import build_network
 
 LINE_4 = [f"bj-m4-s{k:02d}" for k in range(1, 24)]
+SSE = {"Accept": "text/event-stream"}  # what EventSource sends
 
 
 def write_loads(lake: Lake, loads: dict[str, float], ts: datetime) -> None:
@@ -113,7 +114,7 @@ def test_stream_pushes_a_snapshot_at_once_and_again_when_data_arrives(
     lake: Lake = live_app.state.lake
     with (
         app_server(live_app) as url,
-        httpx.stream("GET", f"{url}/api/live/stream", timeout=30) as r,
+        httpx.stream("GET", f"{url}/api/live/stream", headers=SSE, timeout=30) as r,
     ):
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
@@ -141,15 +142,25 @@ def test_stream_ends_after_max_events_and_its_lifetime(
     fast_stream: None,
 ) -> None:
     with app_server(live_app) as url:
-        with httpx.stream("GET", f"{url}/api/live/stream?max_events=2", timeout=30) as r:
+        with httpx.stream(
+            "GET", f"{url}/api/live/stream?max_events=2", headers=SSE, timeout=30
+        ) as r:
             names = [name for name, _ in read_events(r)]
         assert names == ["sections", "heartbeat"]
     live_app.state.settings.live_stream_max_s = 0  # the stream reads it per connection
     with TestClient(live_app) as client:
-        response = client.get("/api/live/stream")
+        response = client.get("/api/live/stream", headers=SSE)
     assert response.status_code == 200
     assert response.text.count("event: sections") == 1
     assert response.text.startswith("retry: ")
+
+
+def test_a_client_that_does_not_ask_for_events_gets_one_snapshot(live_app: FastAPI) -> None:
+    with TestClient(live_app) as client:  # Accept: */*, like curl or a crawler
+        response = client.get("/api/live/stream")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.text.count("event: ") == 1 and "event: sections" in response.text
 
 
 def test_stream_rejects_a_bad_max_events_as_json(live_app: FastAPI) -> None:

@@ -153,7 +153,11 @@ async def stream_live_sections(
     ] = None,
 ) -> EventStreamResponse:
     """Server-sent events of crowding now. The stream ends after ``live_stream_max_s``
-    (the browser reconnects by itself) or ``max_events``."""
+    (the browser reconnects by itself) or ``max_events``. A client that does not send
+    ``Accept: text/event-stream`` (as EventSource does) gets the current snapshot as
+    one event, so generic HTTP clients are not held open."""
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        max_events = 1
     events = _generate_events(request, live, settings.live_stream_max_s, max_events)
     return EventStreamResponse(
         events,
