@@ -113,14 +113,48 @@ def publish_all(port: int, topic: str, lines: Path, messages: int, processes: in
         subprocess.Popen(
             ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-t", topic, "-q", "1",
              "-i", f"bench-pub-{n}", "-l"],
-            stdin=share.open("rb"),
+            stdin=subprocess.PIPE,
         )
-        for n, share in enumerate(shares)
+        for n in range(len(shares))
     ]  # fmt: skip
+    feeders = [
+        threading.Thread(target=_feed, args=(worker, share))
+        for worker, share in zip(workers, shares, strict=True)
+    ]
+    for feeder in feeders:
+        feeder.start()
+    for feeder in feeders:
+        feeder.join()
+    # mosquitto_pub 2.0.11 drops the lines still queued when its input ends: input stays
+    # open until it has sent everything (it stops using CPU).
+    _wait_until_idle(workers)
+    finished = time.perf_counter()
     for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.close()
         if worker.wait() != 0:
             raise RuntimeError("a publisher failed")
-    return time.perf_counter() - started
+    return finished - started
+
+
+def _feed(worker: subprocess.Popen[bytes], share: Path) -> None:
+    assert worker.stdin is not None
+    with share.open("rb") as source:
+        shutil.copyfileobj(source, worker.stdin, 1 << 20)
+    worker.stdin.flush()
+
+
+def _wait_until_idle(workers: list[subprocess.Popen[bytes]]) -> None:
+    """Wait until no publisher used CPU for a whole second (from /proc/<pid>/stat)."""
+    last: list[int] = []
+    idle = 0
+    while idle < 4:
+        time.sleep(0.25)
+        used = [
+            sum(map(int, Path(f"/proc/{w.pid}/stat").read_text().split()[13:15])) for w in workers
+        ]
+        idle = idle + 1 if used == last else 0
+        last = used
 
 
 def _split_lines(path: Path, parts: int) -> list[Path]:
