@@ -73,9 +73,7 @@ async def push_observations(
     index, or CSV line) and reason, and are counted in the answer."""
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media not in MEDIA_TYPES:
-        raise HTTPException(
-            415, f"send {', '.join(MEDIA_TYPES)}; got {media or 'no Content-Type'}"
-        )
+        raise HTTPException(415, f"send {', '.join(MEDIA_TYPES)}; got {media or 'no Content-Type'}")
     body = await request.body()
     received_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     source = f"http:POST /api/ingest/observations at {received_at}"
