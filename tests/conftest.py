@@ -177,7 +177,11 @@ def serve_app(app: FastAPI) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))  # bound before uvicorn starts, so no other test grabs it
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    # Open event streams (the live view) would keep a graceful shutdown waiting for
+    # minutes; the server must really stop, or its threads run DuckDB while the
+    # interpreter exits and the process aborts.
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -189,8 +193,9 @@ def serve_app(app: FastAPI) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=30)
         sock.close()
+        assert not thread.is_alive(), "the test server did not stop within 30 s"
 
 
 @pytest.fixture(scope="session")

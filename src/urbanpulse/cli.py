@@ -624,7 +624,14 @@ def _serve(settings: Settings) -> None:
         "The operator page and closed API routes need a key: "
         "urbanpulse keys issue --scope government --name NAME, then sign in at /sign-in"
     )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    # Live event streams stay open for minutes: on Ctrl-C they get 5 s, then close.
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )
 
 
 def _mount_domain_commands() -> None:
