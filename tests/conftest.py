@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -215,3 +216,25 @@ def grant() -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {token}"}
 
     return make
+
+
+_exit_status: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End the test process with pytest's status once every report is written.
+
+    After a whole run (never after a part of it), the interpreter's own shutdown aborts
+    in native code ("terminate called ... exception not rethrown") with idle py4j (Spark)
+    and AnyIO worker threads still alive, turning a green run into exit code 134. The
+    results are complete by now, so the process leaves without that shutdown.
+    """
+    if _exit_status:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[-1])
