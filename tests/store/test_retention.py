@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from urbanpulse.errors import InvalidQueryError
@@ -243,6 +243,10 @@ STEP = st.one_of(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(steps=st.lists(STEP, min_size=1, max_size=10))
+# A value sent again after retention removed its month was stored anew and counted twice.
+@example(
+    steps=[("append", [("a", 0, 0.0), ("a", 864, 0.0)]), ("retain", 5), ("append", [("a", 0, 0.0)])]
+)
 def test_any_sequence_of_upkeep_keeps_rollups_equal_to_every_value(tmp_path_factory, steps) -> None:
     """Appends, compactions (each merging rolled-up and new files), incremental rollups and
     retention in any order: the rollups always summarise exactly the values stored."""
@@ -291,3 +295,18 @@ def test_new_files_are_added_to_the_rollups_without_reading_the_month_again(
     # The compacted file counts as covered: only the newest file is read.
     assert plans[-1].base is not None and len(plans[-1].read) == 1
     assert _hourly(lake) == _hourly_truth([*rows, *late, ("c", 7, 9.0)])
+
+
+def test_a_file_ingested_again_after_retention_is_not_counted_twice(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    rows = [("a", h, float(h % 7)) for h in range(0, 24 * 90, 3)]
+    append_observations(lake, _batch(rows))
+    summary = retain_observations(lake, raw_days=20, timezone=TZ, now=NOW)
+    assert summary.partitions_removed == ["pm25/2026-01", "pm25/2026-02"]
+    retired = sum(f.rows for f in lake.get_files("retired_keys"))
+    assert retired == summary.rows_removed
+    stored, skipped = append_observations(lake, _batch(rows))  # the same file again
+    assert (stored, skipped) == (0, len(rows))
+    compute_rollups(lake, timezone=TZ)
+    assert _hourly(lake) == _hourly_truth(rows)
+    assert _daily_totals(lake) == (len(rows), round(sum(v for _, _, v in rows), 6))

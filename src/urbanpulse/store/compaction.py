@@ -111,13 +111,14 @@ def compact_observations(
     is_sorted = _is_sorted(lake)
     chosen: list[list[LakeFile]] = []
     for files in get_observation_partitions(lake, metrics=metrics).values():
-        small = _pick_small(
-            [f for f in files if only is None or f.path in only], target_rows=target_rows
-        )
-        if len(small) >= max(min_files, 2):
+        candidates = [f for f in files if only is None or f.path in only]
+        small = _pick_small(candidates, target_rows=target_rows)
+        # sort_all: big files left out of the merge are still rewritten when unsorted.
+        unsorted = [f for f in candidates if sort_all and f not in small and not is_sorted(f)]
+        if len(small) >= max(min_files, 2) or unsorted:
+            chosen.append(sorted([*small, *unsorted], key=lambda f: f.path))
+        elif sort_all and not all(map(is_sorted, small)):
             chosen.append(small)
-        elif sort_all and not all(map(is_sorted, files)):
-            chosen.append([f for f in files if f in small or not is_sorted(f)])
     for done, files in enumerate(chosen):
         if progress:
             progress(files[0].path.rsplit("/", 1)[0], done, len(chosen))

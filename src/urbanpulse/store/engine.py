@@ -232,6 +232,14 @@ SCHEMAS: dict[str, dict[str, str]] = {
     # observations partition (metric, month) they summarise: urbanpulse.store.maintenance.
     "rollups_hourly": ROLLUP_COLUMNS,
     "rollups_daily": ROLLUP_COLUMNS,
+    # The keys of raw observations that retention removed, by partition (metric, month):
+    # a value sent again after its month left is known as stored (urbanpulse.store.retention).
+    "retired_keys": {
+        "site_id": "VARCHAR",
+        "metric": "VARCHAR",
+        "ts": "TIMESTAMPTZ",
+        "month": "VARCHAR",
+    },
 }
 
 

@@ -21,6 +21,7 @@ Layout::
     <root>/lines/network_id=<id>/<batch>.parquet   and the other network tables
     <root>/rollups_hourly/metric=<m>/month=<YYYY-MM>/layer=<live|archive>/<batch>.parquet
                                           and rollups_daily: see urbanpulse.store.maintenance
+    <root>/retired_keys/metric=<m>/month=<YYYY-MM>/<batch>.parquet   keys of removed raw rows
 
 Checkpoints: every ``checkpoint_interval`` versions the writer that claims the version
 also writes the live file list as of it, as Delta Lake does, so opening a lake reads the
@@ -77,6 +78,7 @@ TABLES = (
     *TAP_TABLES,
     *REALTIME_TABLES,
     *ROLLUP_TABLES,
+    "retired_keys",  # keys of raw rows retention removed: urbanpulse.store.retention
 )
 # Versions between two checkpoints of the live file list (Delta Lake also uses 100).
 CHECKPOINT_INTERVAL = 100

@@ -17,9 +17,10 @@ Rollup files live in one of two layers (a ``layer=`` folder):
 Retention removes a partition's raw files only when all of them are summarised by the
 partition's committed live rollups, and in the same commit moves those rollups to the
 archive layer (a hard link, no rewrite): the raw values and their summary leave and
-arrive together, so no value is ever without one or the other. A crash between the
-rollup commit and the retention commit leaves raw files and live rollups, both
-complete; the next run finishes the job.
+arrive together, so no value is ever without one or the other. The keys of the removed
+rows stay (``retired_keys``), so a value sent again later is known as stored and not
+counted twice. A crash between the rollup commit and the retention commit leaves raw
+files and live rollups, both complete; the next run finishes the job.
 
 A day or an hour is summarised in each partition that holds part of it (a local day
 straddles two UTC months); :func:`read_rollups` adds the parts up. Live daily rollups
@@ -163,12 +164,14 @@ def _remove_summarised(
             for rollup in _live_rollups(lake, key, grain=None):
                 added.append(_archive(lake, rollup, batch_id))
                 removed.append(rollup.path)
+            added.append(_retire_keys(lake, key, raw, batch_id))
             removed += [f.path for f in raw]
             summary.partitions_removed.append(f"{key[0]}/{key[1]}")
             summary.rows_removed += sum(f.rows for f in raw)
         if removed:
             info = {"partitions": summary.partitions_removed, "rows": summary.rows_removed}
             lake.commit(Commit("retain", batch_id, added, removed, info))
+    shutil.rmtree(lake.root / "_staging" / batch_id, ignore_errors=True)
 
 
 def read_rollups(
@@ -367,6 +370,28 @@ def _place(lake: Lake, staged: Path, table: str) -> LakeFile:
     rows = pq.read_metadata(staged).num_rows
     lake.place_file(staged, relative)
     return LakeFile(table, relative, rows, partition_of(relative))
+
+
+def _retire_keys(lake: Lake, key: tuple[str, str], raw: list[LakeFile], batch_id: str) -> LakeFile:
+    """Keep the keys (site_id, metric, ts) of raw files about to leave.
+
+    Their values live on in the archived rollups; without the keys, the same value sent
+    again (a file ingested twice, a replayed feed) would be stored as new and counted
+    twice there. Sorted keys without values compress to a small part of the raw files.
+    """
+    metric, month = key
+    listed = ", ".join(_lit(str(lake.root / f.path)) for f in raw)
+    relative = f"retired_keys/metric={metric}/month={month}/{batch_id}.parquet"
+    staged = lake.staging_dir(batch_id) / relative
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    get_upkeep_connection().execute(
+        f"""COPY (SELECT site_id, metric, ts::TIMESTAMPTZ AS ts, {_lit(month)} AS month
+                  FROM read_parquet([{listed}], hive_partitioning = false) ORDER BY site_id, ts)
+        TO {_lit(str(staged))} (FORMAT parquet, COMPRESSION zstd)"""
+    )
+    rows = pq.read_metadata(staged).num_rows
+    lake.place_file(staged, relative)
+    return LakeFile("retired_keys", relative, rows, partition_of(relative))
 
 
 def _archive(lake: Lake, rollup: LakeFile, batch_id: str) -> LakeFile:

@@ -44,8 +44,18 @@ def write_new_observations(
         return [], 0, 0
     months = get_month_range(first, last)
     new = source
-    if lake.get_files("observations", metric=metrics, month=months):
-        existing = scan_sql(lake, "observations", metric=metrics, month=months)
+    # Keys retention removed count as stored: their values live on in the archived
+    # rollups, and storing them again would count them twice there.
+    stored_in = [
+        t
+        for t in ("observations", "retired_keys")
+        if lake.get_files(t, metric=metrics, month=months)
+    ]
+    if stored_in:
+        existing = " UNION ALL ".join(
+            f"SELECT site_id, metric, ts FROM ({scan_sql(lake, t, metric=metrics, month=months)})"
+            for t in stored_in
+        )
         # Only stored keys inside the batch's time span can match: a live micro-batch
         # of seconds then joins against a handful of keys, not the month's millions,
         # and files whose time statistics lie outside the span are skipped.
