@@ -181,6 +181,19 @@ def get_translations(locale: str) -> _gettext.NullTranslations:
     return _gettext.GNUTranslations(buffer)
 
 
+@cache
+def get_message_ids() -> frozenset[str]:
+    """Every text the product itself wrote for translation (the msgids of messages.pot,
+    with ``context\x04msgid`` for those with a context)."""
+    with (LOCALE_DIR / f"{DOMAIN}.pot").open("rb") as handle:
+        catalog = read_po(handle)
+    ids: set[str] = set()
+    for entry in catalog:
+        for msgid in entry.id if isinstance(entry.id, tuple | list) else (entry.id,):
+            ids.add(f"{entry.context}\x04{msgid}" if entry.context else str(msgid))
+    return frozenset(ids)
+
+
 def gettext(message: str) -> str:
     """``message`` in the current request's language."""
     return get_translations(get_locale()).gettext(message)

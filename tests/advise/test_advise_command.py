@@ -98,17 +98,8 @@ def beijing(shared_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @pytest.fixture(scope="module")
-def shared_data_dir() -> Path:
-    import os
-
-    folder = Path(
-        os.environ.get(
-            "URBANPULSE_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"
-        )
-    )
-    if not folder.is_dir():
-        pytest.skip(f"shared real data not found at {folder} (set URBANPULSE_SHARED_DATA)")
-    return folder
+def shared_data_dir(shared_data: Path) -> Path:
+    return shared_data
 
 
 def test_the_real_beijing_network_plans_a_change_and_says_crowding_is_unknown(

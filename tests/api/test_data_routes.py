@@ -81,9 +81,13 @@ def test_profile_by_day_type_and_period(client: TestClient) -> None:
     assert weekday.loc["08:00", "n"] == 10 * 4  # ten weekdays, four readings an hour
 
 
-def test_profile_defaults_to_15_minutes(client: TestClient) -> None:
-    body = client.get("/api/sites/tj-air-1/profile", params={"metric": "pm25"}).json()
+def test_profile_defaults_to_15_minutes(client_for) -> None:
+    government = client_for("government")
+    body = government.get("/api/sites/tj-air-1/profile", params={"metric": "pm25"}).json()
     assert body["period_minutes"] == 15 and body["count"] == 2 * 96
+    # The public sees cells of five readings or more: ten weekdays, not four weekend days.
+    public = client_for("public").get("/api/sites/tj-air-1/profile", params={"metric": "pm25"})
+    assert public.json()["count"] == 96 and {r["n"] for r in public.json()["items"]} == {10}
 
 
 def test_quarantine_filters_by_reason_and_source(admin_client: TestClient) -> None:

@@ -14,15 +14,31 @@ from urbanpulse.store import Lake, read_observations
 
 
 @pytest.fixture(scope="module")
-def business(request: pytest.FixtureRequest) -> TestClient:
-    """A client with a business key once the access layer is installed, else anonymous."""
-    try:
-        client_for = request.getfixturevalue("client_for")
-    except pytest.FixtureLookupError:
-        client: TestClient = request.getfixturevalue("client")
-        return client
+def business(client_for) -> TestClient:
+    """A client with a business key."""
     scoped: TestClient = client_for("business")
     return scoped
+
+
+@pytest.fixture(scope="module")
+def government(client_for) -> TestClient:
+    """A client with a government key: raw observations are for government and up."""
+    scoped: TestClient = client_for("government")
+    return scoped
+
+
+def test_a_business_key_reads_sites_but_not_raw_observations(business: TestClient) -> None:
+    assert business.get("/api/datasets/sites?limit=5").status_code == 200
+    for url in (
+        "/api/datasets/observations-pm25?limit=5",
+        "/api/datasets/observations-pm25/export?format=csv",
+        "/api/datasets/observations-passengers?format=parquet",
+    ):
+        refused = business.get(url)
+        assert refused.status_code == 403, url
+        assert (
+            refused.json()["error"]["code"] and "government" in refused.json()["error"]["message"]
+        )
 
 
 def test_catalogue_lists_datasets_with_links(client: TestClient) -> None:
@@ -58,20 +74,22 @@ def test_etag_gives_304_until_the_query_changes(client: TestClient) -> None:
     assert client.get("/api/catalog.jsonld", headers={"If-None-Match": etag}).status_code == 200
 
 
-def test_large_json_is_gzipped_when_accepted(business: TestClient) -> None:
+def test_large_json_is_gzipped_when_accepted(government: TestClient) -> None:
     url = "/api/datasets/observations-pm25?limit=500"
-    raw = business.get(url, headers={"Accept-Encoding": "gzip"})
+    raw = government.get(url, headers={"Accept-Encoding": "gzip"})
     assert raw.headers["content-encoding"] == "gzip"
-    plain = business.get(url, headers={"Accept-Encoding": "identity"})
+    plain = government.get(url, headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers
     assert raw.json() == plain.json()
 
 
-def test_pages_through_the_api_visit_every_row_once(business: TestClient, test_lake: Lake) -> None:
+def test_pages_through_the_api_visit_every_row_once(
+    government: TestClient, test_lake: Lake
+) -> None:
     url: str | None = "/api/datasets/observations-passengers?limit=300"
     seen = []
     while url:
-        page = business.get(url)
+        page = government.get(url)
         assert page.status_code == 200
         seen += [(r["site_id"], r["ts"]) for r in page.json()["items"]]
         url = page.json()["next"]
@@ -81,29 +99,29 @@ def test_pages_through_the_api_visit_every_row_once(business: TestClient, test_l
     assert len(seen) == len(set(seen)) == len(direct)
 
 
-def test_formats_by_parameter_and_by_accept(business: TestClient) -> None:
+def test_formats_by_parameter_and_by_accept(government: TestClient) -> None:
     url = "/api/datasets/observations-pm25?limit=20"
-    rows = business.get(url).json()["items"]
-    parquet = business.get(url + "&format=parquet")
+    rows = government.get(url).json()["items"]
+    parquet = government.get(url + "&format=parquet")
     assert parquet.headers["content-type"] == "application/vnd.apache.parquet"
     table = pq.read_table(io.BytesIO(parquet.content))
     assert [r["value"] for r in rows] == table.column("value").to_pylist()
-    csv = business.get(url, headers={"Accept": "text/csv"})
+    csv = government.get(url, headers={"Accept": "text/csv"})
     assert csv.headers["content-type"].startswith("text/csv")
     assert len(csv.text.splitlines()) == 21
-    ndjson = business.get(url + "&format=ndjson").text.splitlines()
+    ndjson = government.get(url + "&format=ndjson").text.splitlines()
     assert [json.loads(line) for line in ndjson] == rows
-    geo = business.get("/api/datasets/sites?format=geojson").json()
+    geo = government.get("/api/datasets/sites?format=geojson").json()
     assert geo["type"] == "FeatureCollection" and geo["features"][0]["geometry"]["type"] == "Point"
-    refused = business.get("/api/datasets/indicators?format=geojson")
+    refused = government.get("/api/datasets/indicators?format=geojson")
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_query"
 
 
 def test_export_of_a_range_streams_what_a_direct_read_gives(
-    business: TestClient, test_lake: Lake
+    government: TestClient, test_lake: Lake
 ) -> None:
     window = "start=2026-03-03T00:00:00%2B08:00&end=2026-03-05T00:00:00%2B08:00"
-    response = business.get(f"/api/datasets/observations-pm25/export?format=csv&{window}")
+    response = government.get(f"/api/datasets/observations-pm25/export?format=csv&{window}")
     assert response.status_code == 200
     assert "attachment" in response.headers["content-disposition"]
     lines = response.text.splitlines()
@@ -114,9 +132,9 @@ def test_export_of_a_range_streams_what_a_direct_read_gives(
         end=datetime.fromisoformat("2026-03-05T00:00:00+08:00"),
     )
     assert len(lines) == len(direct) + 1
-    exported = business.get(f"/api/datasets/observations-pm25/export?format=json&{window}").json()
+    exported = government.get(f"/api/datasets/observations-pm25/export?format=json&{window}").json()
     assert [r["value"] for r in exported["items"]] == direct["value"].tolist()
-    zipped = business.get(
+    zipped = government.get(
         f"/api/datasets/observations-pm25/export?format=ndjson&{window}",
         headers={"Accept-Encoding": "gzip"},
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,14 +13,6 @@ import pytest
 from urbanpulse.store import Lake, append_observations
 
 LOS_LOOP_MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "los-loop.toml"
-
-
-def get_shared_data_dir() -> Path:
-    """../shared/data beside the checkout, or the folder named by URBANPULSE_SHARED_DATA."""
-    env = os.environ.get("URBANPULSE_SHARED_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def build_daily_panel(
@@ -64,14 +55,6 @@ def synthetic_lake(tmp_path: Path) -> Lake:
         ),
     )
     return lake
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    folder = get_shared_data_dir()
-    if not folder.is_dir():
-        pytest.skip(f"shared real data not found at {folder} (set URBANPULSE_SHARED_DATA)")
-    return folder
 
 
 @pytest.fixture(scope="session")

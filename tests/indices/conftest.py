@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-
-
-def get_shared_data_dir() -> Path:
-    """../shared/data beside the checkout, or the folder named by URBANPULSE_SHARED_DATA."""
-    env = os.environ.get("URBANPULSE_SHARED_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / "shared" / "data"
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    folder = get_shared_data_dir()
-    if not folder.is_dir():
-        pytest.skip(f"shared real data not found at {folder} (set URBANPULSE_SHARED_DATA)")
-    return folder
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ positions, and a Beijing air-quality station's hourly pollutants and weather."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ from urbanpulse.store import Lake, upsert_sites
 from urbanpulse.transit.transfers import get_metres
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("URBANPULSE_SHARED_DATA", REPO.parent / "shared" / "data"))
 MPH = 1.609344
 REGION = "jingjinji"
 
@@ -28,10 +26,8 @@ pytestmark = pytest.mark.shared_data
 
 
 @pytest.fixture(scope="module")
-def shared() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"real third-party data not found at {SHARED} (set URBANPULSE_SHARED_DATA)")
-    return SHARED
+def shared(shared_data: Path) -> Path:
+    return shared_data
 
 
 @pytest.fixture(scope="module")

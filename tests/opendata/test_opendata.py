@@ -48,7 +48,7 @@ def test_catalogue_coverage_is_computed_from_the_lake(test_lake: Lake) -> None:
         sites["lon"].max(),
         sites["lat"].max(),
     )
-    assert pm25.scope == "business" and pm25.synthetic
+    assert pm25.scope == "government" and pm25.synthetic  # raw readings: data policy
     assert catalog["indicators"].coverage.start == "2020-01-01"
     assert catalog["indicators"].coverage.regions == ("110000", "120000")
     with pytest.raises(NotFoundError, match="observations-pm25"):

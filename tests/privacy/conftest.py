@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,14 +10,6 @@ import pytest
 from urbanpulse.privacy import KeyRing
 
 HEADER = "card_no,deal_date,deal_type,deal_money,deal_value,equ_no,company_name,station,car_no,conn_mark,close_date"
-
-
-def get_shared_data_dir() -> Path:
-    """../shared/data beside the checkout, or the folder named by URBANPULSE_SHARED_DATA."""
-    env = os.environ.get("URBANPULSE_SHARED_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def build_tap_line(card: str, when: str, kind: str, station: str, line: str = "地铁一号线") -> str:
@@ -45,8 +36,8 @@ def keys(tmp_path: Path) -> KeyRing:
 
 
 @pytest.fixture(scope="session")
-def shenzhen_dir() -> Path:
-    folder = get_shared_data_dir() / "shenzhen-smartcard"
+def shenzhen_dir(shared_data: Path) -> Path:
+    folder = shared_data / "shenzhen-smartcard"
     if not folder.is_dir():
         pytest.skip(f"Shenzhen smart-card taps not found at {folder} (set URBANPULSE_SHARED_DATA)")
     return folder

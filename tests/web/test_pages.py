@@ -67,7 +67,8 @@ def test_site_page_shows_details_profile_and_recent_charts(client: TestClient) -
         assert text in html
     profile = get_figure(html, "profile-chart")
     names = [t.get("name") for t in profile["data"]]
-    assert "weekday" in names and "weekend" in names
+    # Anonymous: weekend cells hold four readings, below the data policy's minimum.
+    assert "weekday" in names and "weekend" not in names and 'id="published-note"' in html
     assert any(t.get("fill") == "tonexty" for t in profile["data"])
     recent = get_figure(html, "recent-chart")
     assert recent["layout"]["xaxis"]["title"]["text"] == "Time (Asia/Shanghai)"

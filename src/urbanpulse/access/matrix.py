@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Literal, get_args
+from zoneinfo import ZoneInfo
+
+import pandas as pd
 
 from urbanpulse.errors import ConfigurationError
 
@@ -63,3 +68,92 @@ def is_allowed(matrix: Matrix, route_key: str, scope: Scope) -> bool:
 def is_public(matrix: Matrix, route_key: str) -> bool:
     """Whether anyone, without credentials, may call the route."""
     return "public" in matrix.get(route_key, frozenset())
+
+
+@dataclass(frozen=True, slots=True)
+class DataPolicy:
+    """How one dataset may be shown: raw to ``raw`` scopes, else only aggregates whose
+    cells count at least ``min_count`` rows, over whole ``window`` periods."""
+
+    dataset: str
+    raw: frozenset[Scope]
+    min_count: int
+    window: Literal["month"]
+
+    def shows_raw(self, scope: Scope) -> bool:
+        """Whether a caller of ``scope`` may see single rows."""
+        return scope in self.raw
+
+    def widen_window(
+        self, start: datetime | None, end: datetime | None, *, tz: str
+    ) -> tuple[datetime | None, datetime | None]:
+        """``[start, end)`` widened to whole local months: the windows an aggregate may
+        be published over (an open end stays open)."""
+        zone = ZoneInfo(tz)
+
+        def month_start(moment: datetime) -> datetime:
+            local = moment.astimezone(zone)
+            return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+        if start is not None:
+            start = month_start(start)
+        if end is not None:
+            first = month_start(end)
+            if first != end.astimezone(zone):
+                first = month_start(first + timedelta(days=32))
+            end = first
+        return start, end
+
+    def coarsen_series(self, observations: pd.DataFrame, *, tz: str) -> pd.DataFrame:
+        """Single readings (columns ts, value) as means of whole hours, or of whole local
+        days where an hour usually holds fewer than ``min_count`` readings; buckets of
+        fewer than ``min_count`` readings are left out.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns: ts (bucket start, UTC), value (mean), n (readings in the bucket).
+        """
+        if observations.empty:
+            return pd.DataFrame({"ts": pd.DatetimeIndex([], tz="UTC"), "value": [], "n": []})
+        ts = pd.DatetimeIndex(observations["ts"]).tz_convert("UTC")
+        values = pd.Series(observations["value"].to_numpy(), index=ts)
+        buckets = values.groupby(ts.floor("h")).agg(["mean", "count"])
+        if buckets["count"].median() < self.min_count:
+            days = ts.tz_convert(tz).normalize()
+            buckets = values.groupby(days).agg(["mean", "count"])
+            buckets.index = pd.DatetimeIndex(buckets.index).tz_convert("UTC")
+        kept = buckets[buckets["count"] >= self.min_count]
+        return pd.DataFrame(
+            {"ts": kept.index, "value": kept["mean"].to_numpy(), "n": kept["count"].to_numpy()}
+        )
+
+    def drop_small_cells(self, table: pd.DataFrame, *, count_column: str) -> pd.DataFrame:
+        """The rows (cells) of an aggregate that summarise at least ``min_count`` rows."""
+        return table[table[count_column] >= self.min_count].reset_index(drop=True)
+
+
+@cache
+def get_data_policy(dataset: str, path: Path = MATRIX_FILE) -> DataPolicy:
+    """The ``[data.<dataset>]`` policy of the matrix file.
+
+    Raises
+    ------
+    ConfigurationError
+        The dataset has no policy, or its policy is malformed.
+    """
+    try:
+        with path.open("rb") as file:
+            declared = tomllib.load(file).get("data", {}).get(dataset)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"cannot read the access matrix {path}: {exc}") from None
+    if not isinstance(declared, dict):
+        raise ConfigurationError(f"{path.name}: no [data.{dataset}] policy")
+    raw, min_count, window = declared.get("raw"), declared.get("min_count"), declared.get("window")
+    if not isinstance(raw, list) or set(raw) - set(KEY_SCOPES):
+        raise ConfigurationError(f"{path.name}: [data.{dataset}] raw has bad scopes {raw!r}")
+    if not isinstance(min_count, int) or min_count < 2 or window != "month":
+        raise ConfigurationError(
+            f"{path.name}: [data.{dataset}] needs min_count >= 2 and window = 'month'"
+        )
+    return DataPolicy(dataset, frozenset(raw), min_count, window)

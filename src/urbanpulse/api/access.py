@@ -13,7 +13,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
@@ -111,6 +111,11 @@ async def require_access(request: Request) -> Principal:
     access.authorize(principal, route_key)
     request.state.principal = principal
     return principal
+
+
+# The caller of a route (its credentials already held to the matrix), for routes whose
+# answer depends on who asks (urbanpulse.access.matrix.get_data_policy).
+PrincipalDep = Annotated[Principal, Depends(require_access)]
 
 
 def get_token(request: Request) -> str | None:

@@ -14,7 +14,9 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from urbanpulse.errors import NotFoundError
+from urbanpulse.access.matrix import get_data_policy
+from urbanpulse.errors import AccessDeniedError, NotFoundError
+from urbanpulse.i18n import N_
 from urbanpulse.opendata import tables
 from urbanpulse.store import Lake, get_metrics, get_observation_coverage
 
@@ -43,7 +45,7 @@ class Dataset:
 
     ``key`` orders its rows for paging (unique per row); ``time_column`` is what a time
     range filters, None when the dataset has no time; ``scope`` is the least scope that
-    may read it ('public' or 'business'; government may read everything).
+    may read it ('public', 'business' or 'government'; see :func:`check_dataset_access`).
     """
 
     dataset_id: str
@@ -98,6 +100,30 @@ def _build_catalog(lake: Lake, version: int) -> tuple[Dataset, ...]:
     return tuple(d for d in found if d.coverage.rows)
 
 
+# Scopes in the order of what they may read: each reads every dataset of those before it.
+READ_ORDER = ("public", "business", "government", "admin")
+
+
+def check_dataset_access(dataset: Dataset, scope: str) -> None:
+    """The one check of a caller's scope against a dataset's, for every door that serves
+    its rows (pages of rows, exports).
+
+    Raises
+    ------
+    AccessDeniedError
+        ``scope`` is below the dataset's (403).
+    """
+    if READ_ORDER.index(scope) < READ_ORDER.index(dataset.scope):
+        raise AccessDeniedError(
+            N_(
+                "dataset {dataset} is for the {needed} scope and up; this key is {scope}",
+                dataset=dataset.dataset_id,
+                needed=dataset.scope,
+                scope=scope,
+            )
+        )
+
+
 def _observation_dataset(lake: Lake, metric: str, sites: pd.DataFrame) -> Dataset:
     cov = get_observation_coverage(lake, metric)
     bbox = None if cov["west"] is None else (cov["west"], cov["south"], cov["east"], cov["north"])
@@ -116,7 +142,8 @@ def _observation_dataset(lake: Lake, metric: str, sites: pd.DataFrame) -> Datase
             else "Sensor and operator feeds ingested by UrbanPulse"
         ),
         update_frequency="continuous",
-        scope="business",
+        # Raw readings: the least scope the data policy shows them to.
+        scope=min(get_data_policy("observations").raw, key=READ_ORDER.index),
         columns=tables.OBSERVATION_COLUMNS,
         key=("site_id", "ts"),
         time_column="ts",

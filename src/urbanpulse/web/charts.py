@@ -7,6 +7,7 @@ ordinary lon/lat scatter with equal distances on both axes.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from typing import Any
@@ -40,13 +41,15 @@ def build_map_figure(cities: pd.DataFrame, sites: pd.DataFrame) -> dict[str, Any
     # Cities first, so that site points are drawn (and hovered, clicked) above them.
     fig = go.Figure(_city_trace(cities))
     for kind, group in sites.dropna(subset=["lat", "lon"]).groupby("kind", sort=True):
-        names = group["name_en"].fillna(group["site_id"]) + " " + group["name_zh"].fillna("")
+        names = (group["name_en"].fillna(group["site_id"]) + " " + group["name_zh"].fillna("")).map(
+            _as_text
+        )
         fig.add_trace(
             go.Scatter(
                 x=group["lon"].tolist(),
                 y=group["lat"].tolist(),
                 mode="markers",
-                name=_(str(kind).replace("_", " ")),
+                name=_as_text(_(str(kind).replace("_", " "))),
                 marker={"size": 7, "color": KIND_COLOURS.get(str(kind), "#7f7f7f")},
                 text=names.tolist(),
                 customdata=[f"/sites/{s}" for s in group["site_id"]],
@@ -196,8 +199,14 @@ def _base_layout(*, height: int, top: int = 16) -> dict[str, Any]:
 
 
 def _axis_label(metric: str, unit: str | None) -> str:
-    name = _(metric.replace("_", " "))
-    return f"{name} ({_(unit)})" if unit else name
+    name = _as_text(_(metric.replace("_", " ")))
+    return f"{name} ({_as_text(_(unit))})" if unit else name
+
+
+def _as_text(text: str) -> str:
+    """Text from data for a chart label: plotly.js reads labels as a subset of HTML, so
+    markup in a stored unit or name is escaped to be shown, not obeyed."""
+    return html.escape(text, quote=False)
 
 
 def _transparent(hex_colour: str, alpha: float = 0.2) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import jinja2
+import markupsafe
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -30,7 +31,7 @@ def build_templates() -> Jinja2Templates:
     # {{ _("Cities") }} and {% trans %} speak the request's language (urbanpulse.i18n);
     # newstyle: parameters are named and escaped, {{ _("%(n)s sites", n=3) }}.
     templates.env.install_gettext_callables(  # type: ignore[attr-defined]
-        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
+        escape_unknown_gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
     )
     templates.env.policies["ext.i18n.trimmed"] = True
     # {{ tr(clock.note) }}: text a domain made with N_(...), in the reader's language.
@@ -38,6 +39,18 @@ def build_templates() -> Jinja2Templates:
     templates.env.filters["thousands"] = lambda n: f"{int(n):,}" if n is not None else ""
     templates.env.filters["figure_json"] = get_figure_json
     return templates
+
+
+def escape_unknown_gettext(message: str) -> str:
+    """:func:`urbanpulse.i18n.gettext` for templates, where the result is taken as markup.
+
+    The catalogue's own messages may hold markup (``<code>``, links); any other text,
+    such as a unit or a kind read from data (``{{ _(m.unit) }}``), comes back escaped,
+    so markup pushed into the lake is shown as text, never obeyed.
+    """
+    if message in i18n.get_message_ids():
+        return i18n.gettext(message)
+    return str(markupsafe.escape(message))
 
 
 def get_figure_json(figure: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from urbanpulse.api.access import PrincipalDep
 from urbanpulse.api.deps import LakeDep, SettingsDep, get_aware
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.opendata import (
@@ -22,6 +23,7 @@ from urbanpulse.api.opendata import (
 )
 from urbanpulse.api.opendata_schemas import DatasetExportPublic, DatasetPagePublic
 from urbanpulse.opendata import get_dataset
+from urbanpulse.opendata.datasets import check_dataset_access
 
 router = APIRouter(prefix="/api/datasets", tags=["open data"], responses=ERROR_RESPONSES)
 
@@ -60,6 +62,7 @@ def read_rows(
     request: Request,
     lake: LakeDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
     format: FormatQuery = None,
     cursor: CursorQuery = None,
     limit: LimitQuery = 1000,
@@ -70,6 +73,7 @@ def read_rows(
     until it is null. Conditional GET with If-None-Match answers 304 while the lake
     has not changed."""
     dataset = get_dataset(lake, dataset_id)
+    check_dataset_access(dataset, principal.scope)
     return serve_page(
         request,
         lake,
@@ -93,12 +97,14 @@ def export_rows(
     request: Request,
     lake: LakeDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
     format: ExportFormatQuery = None,
     start: StartQuery = None,
     end: EndQuery = None,
 ) -> Response:
     """All rows in [start, end) as one streamed download (JSON is a plain array)."""
     dataset = get_dataset(lake, dataset_id)
+    check_dataset_access(dataset, principal.scope)
     return serve_export(
         request,
         lake,

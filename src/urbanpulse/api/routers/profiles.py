@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from urbanpulse.access.matrix import get_data_policy
+from urbanpulse.api.access import PrincipalDep
 from urbanpulse.api.deps import LakeDep, SettingsDep, get_aware
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.routers.observations import EndQuery, MetricQuery, StartQuery
@@ -33,14 +35,21 @@ def get_profile(
     site_id: str,
     lake: LakeDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
     metric: MetricQuery,
     period: PeriodQuery = Period.MINUTES_15,
     start: StartQuery = None,
     end: EndQuery = None,
 ) -> ProfilePublic:
-    """Mean, median and 90th percentile of a metric by day type and period of local day."""
+    """Mean, median and 90th percentile of a metric by day type and period of local day.
+
+    Callers who may not see raw observations (public, business) get cells of at least
+    the data policy's minimum count, over whole months (start and end are widened)."""
     start = get_aware(start, settings, name="start")
     end = get_aware(end, settings, name="end")
+    policy = get_data_policy("observations")
+    if not policy.shows_raw(principal.scope):
+        start, end = policy.widen_window(start, end, tz=settings.local_timezone)
     site = get_site_record(lake, site_id)
     unit = get_metric_unit(lake, site_id, metric)
     table = compute_profile(
@@ -53,6 +62,8 @@ def get_profile(
         tz=settings.local_timezone,
         country=settings.holiday_country,
     )
+    if not policy.shows_raw(principal.scope):
+        table = policy.drop_small_cells(table, count_column="n")
     items = [ProfileRowPublic(**record) for record in get_records(table)]
     return ProfilePublic(
         site_id=site_id,

@@ -8,6 +8,8 @@ import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from urbanpulse.access import ANONYMOUS, Principal
+from urbanpulse.access.matrix import DataPolicy, get_data_policy
 from urbanpulse.catalog import get_city
 from urbanpulse.errors import NotFoundError
 from urbanpulse.forecast.profiles import compute_profile
@@ -37,7 +39,17 @@ def get_site_page(
     if metric not in set(metrics["metric"]):
         metric = str(metrics["metric"].iloc[0]) if len(metrics) else None
     period = period if period in PERIODS else 15
-    charts = _build_charts(lake, settings, site_id, metric, period, metrics) if metric else {}
+    # What the caller may see of the data: raw readings, or aggregates of enough of them.
+    principal: Principal = getattr(request.state, "principal", ANONYMOUS)
+    policy = get_data_policy("observations")
+    raw = policy.shows_raw(principal.scope)
+    charts = (
+        _build_charts(
+            lake, settings, site_id, metric, period, metrics, policy=None if raw else policy
+        )
+        if metric
+        else {}
+    )
     return render_page(
         request,
         "site.html",
@@ -50,6 +62,7 @@ def get_site_page(
         period=period,
         periods=PERIODS,
         timezone=settings.local_timezone,
+        published_min_count=None if raw else policy.min_count,
         **charts,
     )
 
@@ -61,7 +74,11 @@ def _build_charts(
     metric: str,
     period: int,
     metrics: pd.DataFrame,
+    *,
+    policy: DataPolicy | None,
 ) -> dict[str, Any]:
+    """The profile and recent charts; with a ``policy``, only what it publishes: profile
+    cells and recent buckets of at least its minimum count."""
     row = metrics[metrics["metric"] == metric].iloc[0]
     unit = None if pd.isna(row["unit"]) else str(row["unit"])
     profile = compute_profile(
@@ -74,6 +91,9 @@ def _build_charts(
     )
     start, end = get_recent_window(pd.Timestamp(row["last_ts"]))
     recent = read_observations(lake, metric, site_ids=[site_id], start=start, end=end)
+    if policy is not None:
+        profile = policy.drop_small_cells(profile, count_column="n")
+        recent = policy.coarsen_series(recent, tz=settings.local_timezone)
     return {
         "profile_figure": build_profile_figure(
             profile, metric=metric, unit=unit, period_minutes=period
