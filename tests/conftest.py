@@ -37,7 +37,7 @@ ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Real third-party data: ../shared/data beside the checkout, or URBANPULSE_SHARED_DATA.
 SHARED_DATA = Path(
     os.environ.get("URBANPULSE_SHARED_DATA")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    or Path(__file__).resolve().parents[2] / "shared" / "data"
 )
 
 # Property tests draw the same examples on every CI run (a failure is reproducible, never
