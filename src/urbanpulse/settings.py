@@ -210,6 +210,15 @@ class Settings(BaseSettings):
             "the store of API keys and the audit log, for deployments; overrides access_db."
         ),
     )
+    audit_seal_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Folder of the audit log's secret key and its signed head (last sequence and "
+            "hash), which reveal re-hashed, forged or cut entries. Keep it apart from the "
+            "access store (another volume or host-only storage). Empty: audit-seal beside "
+            "the lake folder."
+        ),
+    )
     oidc_issuer: str | None = Field(
         default=None,
         description=(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -52,10 +53,16 @@ class AuditEntry(AuditEvent):
     hash: str = ""
 
 
-def compute_entry_hash(prev_hash: str, seq: int, event: AuditEvent) -> str:
+def compute_entry_hash(
+    prev_hash: str, seq: int, event: AuditEvent, *, sign: Callable[[str], str] | None = None
+) -> str:
     """SHA-256 over the previous entry's hash, the sequence number and every field of
-    the event, so changing, inserting or removing an entry breaks every hash after it."""
+    the event, so changing, inserting or removing an entry breaks every hash after it;
+    with ``sign`` (the seal's HMAC, urbanpulse.access.seal) no one without its key can
+    compute the hash at all."""
     fields = {k: v for k, v in asdict(event).items() if k in AuditEvent.__dataclass_fields__}
     fields["at"] = event.at.isoformat()
     payload = json.dumps([prev_hash, seq, fields], sort_keys=True, ensure_ascii=False)
+    if sign is not None:
+        return sign(payload)
     return hashlib.sha256(payload.encode()).hexdigest()

@@ -6,12 +6,14 @@ Built once per app by :func:`build_access_service`; the API edge calls
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from urbanpulse.access.keys import authenticate_key
 from urbanpulse.access.matrix import Matrix, Scope, is_allowed, is_public, read_matrix
 from urbanpulse.access.oidc import OidcVerifier
+from urbanpulse.access.seal import AuditSeal
 from urbanpulse.access.store import AccessStore, PostgresAccessStore, SqliteAccessStore
 from urbanpulse.errors import AccessDeniedError, AuthenticationError
 from urbanpulse.i18n import N_
@@ -111,9 +113,19 @@ def get_access_db_path(settings: Settings) -> Path:
 
 def build_access_store(settings: Settings) -> AccessStore:
     """PostgreSQL at ``access_db_url`` when set, else the embedded SQLite file."""
+    where = settings.access_db_url or str(get_access_db_path(settings).resolve())
+    # One head per store: several stores (a test's, a staging one) may share the folder.
+    log_id = hashlib.sha256(where.encode()).hexdigest()[:16]
+    seal = AuditSeal(get_audit_seal_dir(settings), log_id=log_id)
     if settings.access_db_url:
-        return PostgresAccessStore(settings.access_db_url)
-    return SqliteAccessStore(get_access_db_path(settings))
+        return PostgresAccessStore(settings.access_db_url, seal=seal)
+    return SqliteAccessStore(get_access_db_path(settings), seal=seal)
+
+
+def get_audit_seal_dir(settings: Settings) -> Path:
+    """The folder of the audit log's key and signed head: ``audit_seal_dir``, or
+    ``audit-seal`` beside the lake folder (apart from the store and the lake)."""
+    return settings.audit_seal_dir or settings.lake_path.parent / "audit-seal"
 
 
 def build_access_service(settings: Settings) -> AccessService:

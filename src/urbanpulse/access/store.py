@@ -23,6 +23,7 @@ from urbanpulse.access.records import (
     AuditEvent,
     compute_entry_hash,
 )
+from urbanpulse.access.seal import AuditSeal
 from urbanpulse.errors import ConfigurationError, MissingExtraError, NotFoundError
 
 KEY_COLUMNS = "key_id, name, scope, secret_hash, created_at, rotated_at, revoked_at"
@@ -47,9 +48,12 @@ class AccessStore:
     placeholder = "?"
     append_only_sql: tuple[str, ...] = ()
 
-    def __init__(self) -> None:
+    def __init__(self, *, seal: AuditSeal | None = None) -> None:
         self._ready = False
         self._lock = threading.Lock()
+        # The product always seals its log (build_access_store); a bare store keeps a
+        # plain hash chain, which shows edits but not cuts at the end or re-hashing.
+        self.seal = seal
 
     # -- engine hooks ---------------------------------------------------------------
     def _transaction(self) -> AbstractContextManager[Any]:
@@ -130,7 +134,9 @@ class AccessStore:
                 **_event_fields(event),
                 seq=seq,
                 prev_hash=prev_hash,
-                hash=compute_entry_hash(prev_hash, seq, event),
+                hash=compute_entry_hash(
+                    prev_hash, seq, event, sign=self.seal.sign if self.seal else None
+                ),
             )
             conn.execute(
                 self._sql(
@@ -139,6 +145,8 @@ class AccessStore:
                 (seq, _utc_text(entry.at), entry.actor, entry.scope, entry.method,
                  entry.path, entry.status, entry.detail, prev_hash, entry.hash),
             )  # fmt: skip
+        if self.seal is not None:  # once committed: a head never names a missing entry
+            self.seal.write_head(seq, entry.hash)
         return entry
 
     def read_audit(
@@ -184,8 +192,8 @@ class SqliteAccessStore(AccessStore):
         for verb in ("UPDATE", "DELETE")
     )
 
-    def __init__(self, path: Path) -> None:
-        super().__init__()
+    def __init__(self, path: Path, *, seal: AuditSeal | None = None) -> None:
+        super().__init__(seal=seal)
         self.path = Path(path)
 
     def describe(self) -> str:
@@ -224,8 +232,8 @@ class PostgresAccessStore(AccessStore):
            FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()""",
     )
 
-    def __init__(self, url: str) -> None:
-        super().__init__()
+    def __init__(self, url: str, *, seal: AuditSeal | None = None) -> None:
+        super().__init__(seal=seal)
         try:
             import psycopg
         except ImportError:  # pragma: no cover - a dependency, but say what to do
