@@ -113,3 +113,15 @@ def test_a_broken_mapping_names_the_field(tmp_path):
     )
     assert result.exit_code == 2
     assert "time" in result.output and "bad.toml" in result.output
+
+
+def test_the_readme_names_every_setting_and_no_other() -> None:
+    """Each field of Settings is in the README (as its environment name without the
+    prefix), and each URBANPULSE_ name the README gives is a field."""
+    from urbanpulse.settings import Settings
+
+    readme = (REPO / "README.md").read_text()
+    fields = {name.upper() for name in Settings.model_fields}
+    assert {f for f in fields if f"`{f}" not in readme and f"URBANPULSE_{f}" not in readme} == set()
+    named = set(re.findall(r"URBANPULSE_([A-Z0-9_]+)", readme)) - {"SHARED_DATA"}  # a test's
+    assert named <= fields
