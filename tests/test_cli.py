@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
@@ -125,3 +127,29 @@ def test_the_readme_names_every_setting_and_no_other() -> None:
     assert {f for f in fields if f"`{f}" not in readme and f"URBANPULSE_{f}" not in readme} == set()
     named = set(re.findall(r"URBANPULSE_([A-Z0-9_]+)", readme)) - {"SHARED_DATA"}  # a test's
     assert named <= fields
+
+
+def test_quarantine_shows_a_file_level_row(tmp_path) -> None:
+    """A file that could not be read at all is quarantined with no line, column or raw
+    text; listing it prints the row instead of crashing."""
+    from urbanpulse.store import Commit, Lake, new_batch_id, write_table_file
+
+    lake = Lake(tmp_path / "lake")
+    batch_id = new_batch_id()
+    row = pa.table(
+        {
+            "batch_id": [batch_id],
+            "source": ["broken.xlsx"],
+            "line": pa.array([None], pa.int64()),
+            "column_name": pa.array([None], pa.string()),
+            "reason": ["not a readable Excel file"],
+            "raw": pa.array([None], pa.string()),
+            "quarantined_at": pa.array([datetime.now(UTC)], pa.timestamp("us", tz="UTC")),
+        }
+    )
+    with lake.write_lock():
+        placed = write_table_file(lake, "quarantine", row, batch_id=batch_id)
+        lake.commit(Commit("ingest", batch_id, [placed], [], {}))
+    shown = runner.invoke(app, ["quarantine", "--lake", str(lake.root)])
+    assert shown.exit_code == 0, shown.output
+    assert "broken.xlsx" in shown.output and "not a readable Excel file" in shown.output

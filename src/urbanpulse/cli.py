@@ -186,6 +186,8 @@ def quarantine(
     lake: Path | None = LAKE_OPTION,
 ) -> None:
     """List quarantined rows with reason, source and line, or export them."""
+    import pandas as pd
+
     from urbanpulse.store import read_quarantine
 
     with _product_errors():
@@ -206,13 +208,15 @@ def quarantine(
     for column in ("source", "line", "column_name", "reason", "raw"):
         table.add_column(column, overflow="fold")
     for row in rows.itertuples():
-        line = "" if row.line is None or row.line != row.line else str(int(row.line))
+        # A file-level row (a file that could not be read at all) has no line, column or
+        # raw text: missing values, which pandas may hold as pd.NA.
+        line = "" if pd.isna(row.line) else str(int(row.line))
         table.add_row(
             Path(str(row.source)).name,
             line,
-            str(row.column_name or ""),
+            "" if pd.isna(row.column_name) else str(row.column_name),
             str(row.reason),
-            str(row.raw or "")[:80],
+            "" if pd.isna(row.raw) else str(row.raw)[:80],
         )
     console.print(table)
 
