@@ -153,3 +153,20 @@ def test_quarantine_shows_a_file_level_row(tmp_path) -> None:
     shown = runner.invoke(app, ["quarantine", "--lake", str(lake.root)])
     assert shown.exit_code == 0, shown.output
     assert "broken.xlsx" in shown.output and "not a readable Excel file" in shown.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["backtest", "--metric", "speed"],  # an empty lake: nothing to backtest
+        ["transit", "load", "no-such-feed.zip"],
+        ["advise", "xizhimen", "guomao"],  # no network in the lake
+        ["ingest", "no-such-file.csv", "-m", "no-such-mapping.toml"],
+    ],
+)
+def test_a_product_error_is_one_line_and_exit_2(tmp_path, args: list[str]) -> None:
+    """The one handler of the top group (ProductErrorGroup) holds whatever the command."""
+    result = runner.invoke(app, [*args, "--lake", str(tmp_path / "lake")])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert "Traceback" not in result.output and "error" in result.output.lower()
+    assert len(result.output.strip().splitlines()) == 1, result.output

@@ -13,16 +13,33 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
 from urbanpulse.errors import UrbanPulseError
 from urbanpulse.settings import Settings
 
+
+class ProductErrorGroup(TyperGroup):
+    """The top command group: whatever command runs below it, a product error ends it
+    as one line on stderr and exit code 2, never a traceback (the one handler)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except UrbanPulseError as exc:
+            # soft_wrap: one line however narrow the terminal, so scripts can grep it.
+            Console(stderr=True).print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
+            raise typer.Exit(code=2) from None
+
+
 app = typer.Typer(
     help="UrbanPulse: a city cluster's data, turned into tools for the public, businesses and government.",
+    cls=ProductErrorGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
