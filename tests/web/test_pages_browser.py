@@ -77,8 +77,11 @@ def test_site_page_draws_profile_and_recent_charts(
     page = seen.page
     page.wait_for_selector("#profile-chart[data-rendered='true'] .main-svg")
     page.wait_for_selector("#recent-chart[data-rendered='true'] .main-svg")
-    # weekday and weekend: band low edge, band high edge (filled) and mean line each.
-    assert page.locator("#profile-chart .scatterlayer .trace").count() == 6
+    # Band low edge, band high edge (filled) and mean line of weekdays only: to an
+    # anonymous reader the test lake's weekend cells (four readings) are below the data
+    # policy's minimum, and the page says so.
+    assert page.locator("#profile-chart .scatterlayer .trace").count() == 3
+    assert page.locator("#published-note").is_visible()
     assert page.locator("#profile-chart .legendtext").filter(has_text="weekday").count() == 1
     assert page.locator("#recent-chart .scatterlayer .js-line").count() == 1
     assert page.locator("#synthetic-banner").is_visible()
