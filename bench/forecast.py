@@ -52,13 +52,15 @@ from urbanpulse.forecast.report import (
 )
 from urbanpulse.forecast.selection import get_model_at_step
 from urbanpulse.ingest import ingest_files, read_mapping
-from urbanpulse.store import Lake
+from urbanpulse.store import Lake, build_engine
 
 REPO = Path(__file__).resolve().parents[1]
 PERSISTENCE_PUBLISHED = [5.54, 6.70, 7.63, 8.46]
 TARGET_RATIO = 0.90
 TIME_BUDGET_SECONDS = 120.0
 HANGZHOU = CalendarSpec(tz="Asia/Shanghai", country="CN")
+BEIJING = CalendarSpec(tz="Asia/Shanghai", country="CN")
+ENGINE = build_engine("duckdb")
 HANGZHOU_TRAIN_DAYS = 18
 HANGZHOU_TARGET_RATIO = 0.85
 
@@ -127,7 +129,10 @@ def bench_los_loop(data: Path, console: Console) -> dict[str, object]:
         read_mapping(REPO / "mappings" / "los-loop.toml"),
     )
     spec = get_protocol("los-loop")
-    panel = read_panel(lake, "speed", period_minutes=spec.period_minutes)
+    assert spec.calendar is not None  # Los-loop brings its own (Los Angeles)
+    panel = read_panel(
+        lake, "speed", period_minutes=spec.period_minutes, tz=spec.calendar.tz, engine=ENGINE
+    )
     result = compute_backtest(panel, spec=spec, models=["rolling_mean", "auto"], metric="speed")
     console.print(build_backtest_table(result))
     console.print(build_choice_table(result))
@@ -182,8 +187,10 @@ def bench_beijing(data: Path, console: Console) -> dict[str, object]:
     ingest_files(lake, files, read_mapping(REPO / "mappings" / "beijing-air-quality.toml"))
     ingest_seconds = time.perf_counter() - started
     spec = get_protocol("day-ahead")
-    panel = read_panel(lake, "pm25", period_minutes=60)
-    result = compute_backtest(panel, spec=spec, models=["seasonal_profile", "auto"], metric="pm25")
+    panel = read_panel(lake, "pm25", period_minutes=60, tz=BEIJING.tz, engine=ENGINE)
+    result = compute_backtest(
+        panel, spec=spec, calendar=BEIJING, models=["seasonal_profile", "auto"], metric="pm25"
+    )
     console.print(build_backtest_table(result))
     console.print(build_choice_table(result))
     console.print(build_timing_table(result))

@@ -13,8 +13,8 @@ import time
 
 from rich.console import Console
 
-from urbanpulse.advise.cli import build_rich_table
 from urbanpulse.advise.simulation import build_demo_scenario, check_targets, simulate_spreading
+from urbanpulse.cli.advise import build_rich_table
 
 
 def main() -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from urbanpulse.advise.cli import parse_window
 from urbanpulse.advise.routes import resolve_station_pair
 from urbanpulse.advise.service import build_advice_service
 from urbanpulse.cli import app
+from urbanpulse.cli.advise import parse_window
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake

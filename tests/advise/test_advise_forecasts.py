@@ -8,6 +8,9 @@ import pytest
 
 from urbanpulse.advise import FORECAST_COLUMNS, build_forecast_lookup, compute_profile_forecast
 from urbanpulse.errors import NotFoundError
+from urbanpulse.forecast.protocol import CalendarSpec
+
+CALENDAR = CalendarSpec(tz="Asia/Shanghai", country="CN")
 
 
 def _profile() -> pd.DataFrame:
@@ -28,7 +31,9 @@ def _profile() -> pd.DataFrame:
 def test_profile_forecast_uses_the_day_type_of_each_slot() -> None:
     # Saturday 2026-11-07 23:45 then Monday 2026-11-09 08:00, local time.
     slots = pd.DatetimeIndex(["2026-11-07 23:45", "2026-11-09 08:00"], tz="Asia/Shanghai")
-    table = compute_profile_forecast(_profile(), "x", slots, capacity=500.0, scale=2.0)
+    table = compute_profile_forecast(
+        _profile(), "x", slots, capacity=500.0, scale=2.0, calendar=CALENDAR
+    )
     assert list(table.columns) == FORECAST_COLUMNS
     assert table["load"].tolist() == pytest.approx([2 * 0.5 * 1425 / 1440, 2 * 480 / 1440])
     assert table["load_p90"].tolist() == pytest.approx(
@@ -44,13 +49,15 @@ def test_profile_forecast_uses_the_day_type_of_each_slot() -> None:
 
 def test_holiday_without_history_borrows_the_weekday() -> None:
     slots = pd.DatetimeIndex(["2026-10-01 08:00"], tz="Asia/Shanghai")  # National Day
-    table = compute_profile_forecast(_profile(), "x", slots, capacity=1.0)
+    table = compute_profile_forecast(_profile(), "x", slots, capacity=1.0, calendar=CALENDAR)
     assert table["load"].iloc[0] == pytest.approx(480 / 1440)
 
 
 def test_lookup_refuses_unknown_sites_and_slots() -> None:
     slots = pd.DatetimeIndex(["2026-11-09 08:00"], tz="Asia/Shanghai")
-    lookup = build_forecast_lookup(compute_profile_forecast(_profile(), "x", slots, capacity=1.0))
+    lookup = build_forecast_lookup(
+        compute_profile_forecast(_profile(), "x", slots, capacity=1.0, calendar=CALENDAR)
+    )
     key = np.array([int(slots[0].timestamp())])
     assert lookup.get_values("x", key).shape == (4, 1)
     with pytest.raises(NotFoundError, match="'y'"):
@@ -78,6 +85,6 @@ def test_a_period_never_observed_is_unknown_not_empty() -> None:
     slots = pd.DatetimeIndex(["2026-11-02 03:00", "2026-11-02 08:00"], tz="Asia/Shanghai")
     profile = _profile()
     profile = profile[profile["period_start"] != 180]
-    table = compute_profile_forecast(profile, "x", slots, capacity=500.0)
+    table = compute_profile_forecast(profile, "x", slots, capacity=500.0, calendar=CALENDAR)
     assert table["load"].isna().tolist() == [True, False]
     assert table["load_p90"].isna().tolist() == [True, False]

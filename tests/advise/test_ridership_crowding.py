@@ -13,7 +13,7 @@ import pytest
 from urbanpulse.advise.forecasts import get_count_scale, read_forecast_table
 from urbanpulse.catalog import Site, build_sites_table
 from urbanpulse.forecast.protocol import CalendarSpec
-from urbanpulse.store import Lake, append_observations
+from urbanpulse.store import Lake, append_observations, build_engine
 from urbanpulse.store.networks import replace_network
 from urbanpulse.transit.schedule import compute_station_capacity
 
@@ -71,7 +71,12 @@ def test_entries_every_10_minutes_read_as_riders_per_15_minutes(counted_lake: La
 def test_a_loaded_station_with_counted_riders_gets_a_crowding_forecast(counted_lake: Lake) -> None:
     day = pd.Timestamp("2026-03-17T00:00:00+08:00")  # a Tuesday after the history
     table = read_forecast_table(
-        counted_lake, ["t:A"], start=day, end=day + pd.Timedelta(days=1), calendar=CALENDAR
+        counted_lake,
+        ["t:A"],
+        start=day,
+        end=day + pd.Timedelta(days=1),
+        calendar=CALENDAR,
+        engine=build_engine("duckdb"),
     )
     local = pd.DatetimeIndex(table["slot"]).tz_convert("Asia/Shanghai")
     peak = table["load"][(local.hour == 8) & (local.minute == 0)].iloc[0]

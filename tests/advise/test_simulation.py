@@ -11,7 +11,6 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from urbanpulse.advise.cli import simulate_app
 from urbanpulse.advise.simulation import (
     RESULT_COLUMNS,
     Scenario,
@@ -19,6 +18,7 @@ from urbanpulse.advise.simulation import (
     check_targets,
     simulate_spreading,
 )
+from urbanpulse.cli.advise import simulate_app
 
 
 @pytest.fixture(scope="module")

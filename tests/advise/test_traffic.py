@@ -18,7 +18,7 @@ from urbanpulse.advise.traffic import (
 )
 from urbanpulse.forecast.protocol import CalendarSpec
 from urbanpulse.settings import Settings
-from urbanpulse.store import Lake, read_sites
+from urbanpulse.store import Lake, build_engine, read_sites
 from urbanpulse.transit.journeys import PERIODS_PER_DAY
 
 DAY = date(2026, 11, 2)  # the Monday after the demo's last data
@@ -49,7 +49,9 @@ def test_a_bus_journey_takes_longer_at_rush_hour_than_a_metro_one(demo_lake: Lak
     assert bus.legs[0].mode == "bus"
     sites = read_sites(demo_lake)
     calendar = CalendarSpec.from_settings(settings)
-    factors = read_road_factors(demo_lake, bus, sites, day=DAY, calendar=calendar)
+    factors = read_road_factors(
+        demo_lake, bus, sites, day=DAY, calendar=calendar, engine=build_engine("duckdb")
+    )
     line = bus.legs[0].line_id
     assert set(factors) == {leg.line_id for leg in bus.legs} and line.startswith("bd-b")
     rush, night = factors[line][32:38].max(), factors[line][4:8].mean()
@@ -58,4 +60,9 @@ def test_a_bus_journey_takes_longer_at_rush_hour_than_a_metro_one(demo_lake: Lak
     profile = np.asarray(trip.travel_profile)
     assert np.nanmax(profile[30:38]) > np.nanmin(profile[40:64])
     metro = service.get_journeys("bj-m1-s01", "bj-m1-s10")[0]
-    assert read_road_factors(demo_lake, metro, sites, day=DAY, calendar=calendar) == {}
+    assert (
+        read_road_factors(
+            demo_lake, metro, sites, day=DAY, calendar=calendar, engine=build_engine("duckdb")
+        )
+        == {}
+    )

@@ -11,7 +11,9 @@ from urbanpulse.api import create_app
 from urbanpulse.api.tables import get_metric_unit
 from urbanpulse.errors import NotFoundError
 from urbanpulse.settings import Settings
-from urbanpulse.store import Lake
+from urbanpulse.store import Lake, build_engine
+
+ENGINE = build_engine("duckdb")
 
 
 @pytest.fixture
@@ -48,15 +50,15 @@ def test_unit_is_read_once_per_lake_version(
 ) -> None:
     lake = make_lake(days=1)
     scans.clear()
-    assert get_metric_unit(lake, "bj-metro-1", "passengers") == "persons/15min"
-    assert get_metric_unit(lake, "bj-metro-1", "passengers") == "persons/15min"
+    assert get_metric_unit(lake, "bj-metro-1", "passengers", engine=ENGINE) == "persons/15min"
+    assert get_metric_unit(lake, "bj-metro-1", "passengers", engine=ENGINE) == "persons/15min"
     assert len(scans) == 1
 
 
 def test_a_missing_metric_names_the_sites_metrics(make_lake) -> None:
     lake = make_lake(days=1)
     with pytest.raises(NotFoundError, match="has no metric 'no2'; it has: passengers, pm25"):
-        get_metric_unit(lake, "bj-metro-1", "no2")
+        get_metric_unit(lake, "bj-metro-1", "no2", engine=ENGINE)
     # The metric exists in the lake, but not at this air monitor.
     with pytest.raises(NotFoundError, match="has no metric 'passengers'; it has: pm25"):
-        get_metric_unit(lake, "tj-air-1", "passengers")
+        get_metric_unit(lake, "tj-air-1", "passengers", engine=ENGINE)

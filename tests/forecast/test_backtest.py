@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from urbanpulse.cli.forecast import forecast_app
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.forecast import (
     BacktestSpec,
@@ -20,8 +21,11 @@ from urbanpulse.forecast import (
     run_backtest,
 )
 from urbanpulse.forecast.backtest import get_cuts, get_origins
-from urbanpulse.forecast.cli import forecast_app
-from urbanpulse.store import Lake
+from urbanpulse.forecast.protocol import CalendarSpec
+from urbanpulse.store import Lake, build_engine
+
+# The calendar the synthetic data is read on (the region's, as the settings default).
+CALENDAR = CalendarSpec(tz="Asia/Shanghai", country="CN")
 
 Panel = Callable[..., pd.DataFrame]
 SCORE_COLUMNS = [
@@ -44,7 +48,10 @@ SCORE_COLUMNS = [
 def test_fixed_backtest_scores_every_model_and_horizon(daily_panel: Panel) -> None:
     spec = BacktestSpec(horizons=(1, 6), period_minutes=60, input_steps=6)
     result = compute_backtest(
-        daily_panel(days=14), spec=spec, models=["rolling_mean", "seasonal_profile", "auto_simple"]
+        daily_panel(days=14),
+        spec=spec,
+        calendar=CALENDAR,
+        models=["rolling_mean", "seasonal_profile", "auto_simple"],
     )
     assert list(result.scores.columns) == SCORE_COLUMNS
     assert result.scores["model"].unique().tolist() == [
@@ -63,7 +70,9 @@ def test_fixed_backtest_scores_every_model_and_horizon(daily_panel: Panel) -> No
 
 def test_rolling_backtest_refits_per_fold(daily_panel: Panel) -> None:
     spec = BacktestSpec(horizons=(1,), period_minutes=60, input_steps=6, mode="rolling", folds=3)
-    result = compute_backtest(daily_panel(days=14), spec=spec, models=["auto_simple"])
+    result = compute_backtest(
+        daily_panel(days=14), spec=spec, calendar=CALENDAR, models=["auto_simple"]
+    )
     assert list(result.selection) == ["fold_1", "fold_2", "fold_3"]
     assert get_cuts(100, spec) == [(80, 86), (86, 93), (93, 100)]
 
@@ -88,7 +97,13 @@ def test_bad_split_and_mode_are_refused() -> None:
 def test_run_backtest_reads_the_lake(synthetic_lake: Lake) -> None:
     spec = BacktestSpec(horizons=(1, 3), period_minutes=60, input_steps=6)
     result = run_backtest(
-        synthetic_lake, "flow", site_ids=["s0", "s1"], spec=spec, models=["seasonal_profile"]
+        synthetic_lake,
+        "flow",
+        site_ids=["s0", "s1"],
+        spec=spec,
+        models=["seasonal_profile"],
+        calendar=CALENDAR,
+        engine=build_engine("duckdb"),
     )
     assert result.sites == 2 and result.metric == "flow"
     assert set(result.scores["model"]) == {"persistence", "seasonal_profile"}
@@ -122,7 +137,7 @@ def test_backtest_command_prints_and_writes_json(synthetic_lake: Lake, tmp_path:
 def test_forecast_site_returns_a_banded_forecast(synthetic_lake: Lake) -> None:
     start = pd.Timestamp("2024-03-20 00:00", tz="UTC")
     forecast = forecast_site(
-        synthetic_lake, "s1", "flow", start=start, horizon=6, period_minutes=60
+        synthetic_lake, "s1", "flow", start=start, horizon=6, period_minutes=60, calendar=CALENDAR
     )
     assert list(forecast.columns) == ["ts", "yhat", "p10", "p90", "model"]
     assert len(forecast) == 6 and forecast["ts"].iloc[0] == start
@@ -136,4 +151,6 @@ def test_forecast_site_returns_a_banded_forecast(synthetic_lake: Lake) -> None:
 
 def test_forecast_site_names_missing_sites(synthetic_lake: Lake) -> None:
     with pytest.raises(NotFoundError, match="nowhere"):
-        forecast_site(synthetic_lake, "nowhere", "flow", horizon=2, period_minutes=60)
+        forecast_site(
+            synthetic_lake, "nowhere", "flow", horizon=2, period_minutes=60, calendar=CALENDAR
+        )

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from urbanpulse.cli.forecast import forecast_app
 from urbanpulse.forecast import CalendarSpec, compute_panel, forecast_site
-from urbanpulse.forecast.cli import forecast_app
 from urbanpulse.forecast.protocol import compute_slots
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, append_observations, upsert_sites

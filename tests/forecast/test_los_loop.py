@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from urbanpulse.forecast import get_protocol, run_backtest
-from urbanpulse.store import Lake
+from urbanpulse.store import Lake, build_engine
 
 pytestmark = pytest.mark.shared_data
 
@@ -17,7 +17,11 @@ PUBLISHED = {
 
 def test_persistence_and_rolling_mean_reproduce_the_published_rmse(los_loop_lake: Lake) -> None:
     result = run_backtest(
-        los_loop_lake, "speed", spec=get_protocol("los-loop"), models=["rolling_mean"]
+        los_loop_lake,
+        "speed",
+        spec=get_protocol("los-loop"),
+        models=["rolling_mean"],
+        engine=build_engine("duckdb"),
     )
     assert result.sites == 207
     for model, expected in PUBLISHED.items():
@@ -29,7 +33,11 @@ def test_persistence_and_rolling_mean_reproduce_the_published_rmse(los_loop_lake
 
 def test_learned_model_beats_persistence_at_every_horizon(los_loop_lake: Lake) -> None:
     result = run_backtest(
-        los_loop_lake, "speed", spec=get_protocol("los-loop"), models=["global_boost"]
+        los_loop_lake,
+        "speed",
+        spec=get_protocol("los-loop"),
+        models=["global_boost"],
+        engine=build_engine("duckdb"),
     )
     learned = result.scores[result.scores["model"] == "global_boost"]
     assert (learned["rmse_vs_persistence"] < 0.95).all()

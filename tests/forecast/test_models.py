@@ -31,10 +31,12 @@ from urbanpulse.forecast.learned import get_anchor_steps
 from urbanpulse.forecast.panel import build_windows
 
 Panel = Callable[..., pd.DataFrame]
+# The calendar the synthetic panels are read on (the region's, as the settings default).
+CALENDAR = CalendarSpec(tz="Asia/Shanghai", country="CN")
 
 
 def small_boost() -> GlobalBoost:
-    return GlobalBoost(input_steps=24, neighbours=2, max_rows=4000, rounds=40)
+    return GlobalBoost(calendar=CALENDAR, input_steps=24, neighbours=2, max_rows=4000, rounds=40)
 
 
 @pytest.mark.parametrize(
@@ -43,9 +45,9 @@ def small_boost() -> GlobalBoost:
         Persistence(),
         RollingMean(window=4),
         WeeklyNaive(),
-        SeasonalProfile(),
+        SeasonalProfile(calendar=CALENDAR),
         small_boost(),
-        SeasonalBoost(max_rows=4000, rounds=20),
+        SeasonalBoost(calendar=CALENDAR, max_rows=4000, rounds=20),
     ],
     ids=lambda m: m.name,
 )
@@ -68,9 +70,9 @@ def test_models_read_nothing_at_or_after_the_origin(daily_panel: Panel) -> None:
         Persistence(),
         RollingMean(window=4),
         WeeklyNaive(),
-        SeasonalProfile(),
+        SeasonalProfile(calendar=CALENDAR),
         small_boost(),
-        SeasonalBoost(max_rows=4000, rounds=20),
+        SeasonalBoost(calendar=CALENDAR, max_rows=4000, rounds=20),
     ):
         model.fit(panel.iloc[:200], horizon=6)
         clean = model.predict(panel, np.array([220]), horizon=6)
@@ -87,6 +89,7 @@ def test_persistence_repeats_the_last_known_value() -> None:
             }
         ),
         period_minutes=60,
+        tz="UTC",
     )
     forecast = Persistence().fit(panel, horizon=3).predict(panel, np.array([3, 4, 5]), horizon=3)
     assert forecast[:, :, 0].tolist() == [[3.0] * 3, [3.0] * 3, [5.0] * 3]  # carried over the gap
@@ -182,14 +185,18 @@ def test_site_groups_split_by_change(daily_panel: Panel) -> None:
 def test_compute_panel_resamples_to_period_means() -> None:
     ts = pd.date_range("2024-01-01", periods=12, freq="5min", tz="UTC")
     panel = compute_panel(
-        pd.DataFrame({"site_id": "a", "ts": ts, "value": np.arange(12.0)}), period_minutes=15
+        pd.DataFrame({"site_id": "a", "ts": ts, "value": np.arange(12.0)}),
+        period_minutes=15,
+        tz="UTC",
     )
     assert list(panel.columns) == ["a"] and panel.index.name == "ts"
     assert panel["a"].tolist() == [1.0, 4.0, 7.0, 10.0]
     with pytest.raises(InvalidQueryError):
-        compute_panel(pd.DataFrame({"site_id": "a", "ts": ts, "value": 1.0}), period_minutes=7)
+        compute_panel(
+            pd.DataFrame({"site_id": "a", "ts": ts, "value": 1.0}), period_minutes=7, tz="UTC"
+        )
 
 
 def test_unknown_model_names_say_what_exists() -> None:
     with pytest.raises(InvalidQueryError, match="persistence"):
-        build_model("prophet")
+        build_model("prophet", calendar=CALENDAR)

@@ -12,7 +12,9 @@ import pytest
 from urbanpulse.catalog.calendar import get_day_type, get_day_types
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.forecast.profiles import PROFILE_COLUMNS, compute_profile, compute_profile_table
-from urbanpulse.store import Lake, append_observations
+from urbanpulse.store import Lake, append_observations, build_engine
+
+REGION = {"tz": "Asia/Shanghai", "country": "CN"}  # the synthetic series' calendar
 
 
 @pytest.mark.parametrize(
@@ -50,7 +52,7 @@ def synthetic_series(days: int = 21) -> tuple[pd.Series, pd.Series]:
 
 def test_profile_shows_the_weekday_peak_and_flat_weekends():
     ts, values = synthetic_series()
-    table = compute_profile_table(ts, values, period_minutes=60)
+    table = compute_profile_table(ts, values, period_minutes=60, **REGION)
     assert list(table.columns) == PROFILE_COLUMNS
     weekday = table[table.day_type == "weekday"].set_index("period_label")
     weekend = table[table.day_type == "weekend"].set_index("period_label")
@@ -75,9 +77,10 @@ def test_profile_from_the_lake_and_clear_errors(tmp_path):
             }
         ),
     )
-    table = compute_profile(lake, "s", "boardings", period_minutes=15)
+    engine = build_engine("duckdb")
+    table = compute_profile(lake, "s", "boardings", period_minutes=15, **REGION, engine=engine)
     assert len(table[table.day_type == "weekday"]) == 96
     with pytest.raises(NotFoundError):
-        compute_profile(lake, "nowhere", "boardings")
+        compute_profile(lake, "nowhere", "boardings", **REGION, engine=engine)
     with pytest.raises(InvalidQueryError):
-        compute_profile(lake, "s", "boardings", period_minutes=7)
+        compute_profile(lake, "s", "boardings", period_minutes=7, **REGION, engine=engine)

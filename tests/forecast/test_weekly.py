@@ -150,8 +150,9 @@ def test_auto_never_loses_to_the_weekly_naive_where_weeks_dominate() -> None:
     assert wape["auto"] <= wape["weekly_naive"]
 
 
-def test_seasonal_profile_needs_no_time_zone_literal() -> None:
-    # without a calendar the settings' zone applies (URBANPULSE_LOCAL_TIMEZONE)
-    assert SeasonalProfile().calendar == CalendarSpec.from_settings(
-        __import__("urbanpulse").Settings()
-    )
+def test_a_model_takes_its_calendar_from_the_caller() -> None:
+    # No default read from the environment below the edges: the caller passes it down.
+    with pytest.raises(TypeError, match="calendar"):
+        SeasonalProfile()  # type: ignore[call-arg]
+    kolkata = CalendarSpec(tz="Asia/Kolkata", country="IN")
+    assert SeasonalProfile(calendar=kolkata).calendar == kolkata

@@ -9,9 +9,9 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
+from urbanpulse.cli.indices import indices_app
 from urbanpulse.errors import NotFoundError
 from urbanpulse.indices.china import JJJ
-from urbanpulse.indices.cli import indices_app
 from urbanpulse.indices.lake import get_latest_vintage
 from urbanpulse.indices.monitor import read_default_framework
 from urbanpulse.indices.provinces import build_province_summary, read_province_indicators

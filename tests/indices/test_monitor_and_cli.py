@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from urbanpulse.cli.indices import indices_app
 from urbanpulse.errors import ConfigurationError
 from urbanpulse.indices import build_index_data, read_framework, run_pipeline
-from urbanpulse.indices.cli import indices_app
 from urbanpulse.indices.io import run_indices, write_results
 from urbanpulse.indices.monitor import (
     build_demo_indicators,

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from urbanpulse.cli.indices import indices_app
 from urbanpulse.errors import InvalidQueryError, MappingError
 from urbanpulse.indices import MonitorResult, compute_monitor
-from urbanpulse.indices.cli import indices_app
 from urbanpulse.indices.lake import get_latest_vintage, read_monitor
 from urbanpulse.indices.loading import ingest_indicator_table, read_indicator_mapping
 from urbanpulse.indices.monitor import read_default_framework

@@ -11,17 +11,29 @@ import pytest
 from urbanpulse.ngsi.entities import LOOKBACK, read_entities, read_entity
 from urbanpulse.ngsi.query import build_entity_query
 from urbanpulse.ngsi.vocabulary import ENTITY_TYPES, get_kinds
-from urbanpulse.store import Lake, get_observation_coverage, read_observations, read_sites
+from urbanpulse.store import (
+    Lake,
+    build_engine,
+    get_observation_coverage,
+    read_observations,
+    read_sites,
+)
 from urbanpulse.transit.transfers import get_metres
 
 REGION = "jingjinji"
+ENGINE = build_engine("duckdb")
 Validate = Callable[[dict[str, Any]], None]
 
 
 def read_all(lake: Lake, **query: str) -> list[dict[str, Any]]:
     key_values = query.pop("key_values", "") == "true"
     page = read_entities(
-        lake, build_entity_query(**query), region=REGION, limit=10_000, key_values=key_values
+        lake,
+        build_entity_query(**query),
+        region=REGION,
+        engine=ENGINE,
+        limit=10_000,
+        key_values=key_values,
     )
     assert len(page.entities) == page.total
     return page.entities
@@ -142,12 +154,16 @@ def test_attrs_project_and_select(demo_lake: Lake) -> None:
 
 
 def test_one_entity_by_id_and_a_missing_one(demo_lake: Lake) -> None:
-    entity = read_entity(demo_lake, "urn:ngsi-ld:TrafficFlowObserved:bd-road-01", region=REGION)
+    entity = read_entity(
+        demo_lake, "urn:ngsi-ld:TrafficFlowObserved:bd-road-01", region=REGION, engine=ENGINE
+    )
     assert entity["type"] == "TrafficFlowObserved"
     from urbanpulse.errors import NotFoundError
 
     with pytest.raises(NotFoundError):
-        read_entity(demo_lake, "urn:ngsi-ld:TrafficFlowObserved:nowhere", region=REGION)
+        read_entity(
+            demo_lake, "urn:ngsi-ld:TrafficFlowObserved:nowhere", region=REGION, engine=ENGINE
+        )
 
 
 def test_a_new_commit_is_seen_by_the_next_read(make_lake: Callable[..., Lake]) -> None:
@@ -157,11 +173,11 @@ def test_a_new_commit_is_seen_by_the_next_read(make_lake: Callable[..., Lake]) -
 
     lake = make_lake(days=2)
     road = "urn:ngsi-ld:TrafficFlowObserved:bd-road-1"
-    assert "intensity" not in read_entity(lake, road, region=REGION)
+    assert "intensity" not in read_entity(lake, road, region=REGION, engine=ENGINE)
     ts = pd.Timestamp("2026-03-03T15:00:00Z")
     rows = {"site_id": ["bd-road-1"], "metric": ["flow"], "ts": [ts], "value": [42.0]}
     append_observations(lake, pa.Table.from_pydict(rows | {"unit": ["vehicles"]}))
-    entity = read_entity(lake, road, region=REGION)
+    entity = read_entity(lake, road, region=REGION, engine=ENGINE)
     assert entity["intensity"] == {
         "type": "Property", "value": 42, "observedAt": "2026-03-03T15:00:00Z", "unitCode": "C62",
     }  # fmt: skip

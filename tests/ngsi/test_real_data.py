@@ -15,12 +15,13 @@ from urbanpulse.ingest import ingest_files, read_mapping
 from urbanpulse.ngsi.entities import read_entities, read_entity
 from urbanpulse.ngsi.query import build_entity_query
 from urbanpulse.ngsi.temporal import build_temporal_query, read_temporal_entities
-from urbanpulse.store import Lake, upsert_sites
+from urbanpulse.store import Lake, build_engine, upsert_sites
 from urbanpulse.transit.transfers import get_metres
 
 REPO = Path(__file__).resolve().parents[2]
 MPH = 1.609344
 REGION = "jingjinji"
+ENGINE = build_engine("duckdb")
 
 pytestmark = pytest.mark.shared_data
 
@@ -56,7 +57,7 @@ def test_loop_detectors_are_schema_valid_traffic_flow_in_kmh(
     loop_lake: Lake, shared: Path, validate_model: Any
 ) -> None:
     page = read_entities(
-        loop_lake, build_entity_query(type="TrafficFlowObserved"), region=REGION,
+        loop_lake, build_entity_query(type="TrafficFlowObserved"), region=REGION, engine=ENGINE,
         limit=1000, key_values=True,
     )  # fmt: skip
     table = speeds(shared)
@@ -67,7 +68,7 @@ def test_loop_detectors_are_schema_valid_traffic_flow_in_kmh(
         sensor = entity["id"].rsplit("la-", 1)[1]
         assert entity["averageVehicleSpeed"] == pytest.approx(last[sensor] * MPH)
         assert entity["dateObserved"] == "2012-03-08T07:55:00Z"  # 23:55 in Los Angeles
-    one = read_entity(loop_lake, page.entities[0]["id"], region=REGION)
+    one = read_entity(loop_lake, page.entities[0]["id"], region=REGION, engine=ENGINE)
     assert one["averageVehicleSpeed"]["unitCode"] == "KMH"
 
 
@@ -80,7 +81,7 @@ def test_near_on_real_positions(loop_lake: Lake, shared: Path) -> None:
             georel="near;maxDistance==3000", geometry="Point",
             coordinates=f"[{centre.longitude},{centre.latitude}]",
         ),
-        region=REGION, limit=1000,
+        region=REGION, engine=ENGINE, limit=1000,
     )  # fmt: skip
     metres = get_metres(places.latitude, places.longitude, centre.latitude, centre.longitude)
     expected = sorted(f"urn:ngsi-ld:TrafficFlowObserved:la-{s}" for s in places.sensor_id[metres <= 3000])  # fmt: skip
@@ -97,7 +98,7 @@ def test_history_of_a_detector_is_the_files_column(loop_lake: Lake, shared: Path
         build_temporal_query(
             timerel="between", time_at="2012-03-05T08:00:00Z", end_time_at="2012-03-05T09:00:00Z"
         ),
-        region=REGION, temporal_values=True,
+        region=REGION, engine=ENGINE, temporal_values=True,
     )  # fmt: skip
     values = page.entities[0]["averageVehicleSpeed"]["values"]
     # 2012-03-05 00:00 in Los Angeles (UTC-8) is row 4 * 288; 08:00 UTC is that midnight.
@@ -119,7 +120,9 @@ def air_lake(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Lake:
 def test_a_beijing_station_as_air_quality_observed(
     air_lake: Lake, shared: Path, validate_normalized: Any
 ) -> None:
-    entity = read_entity(air_lake, "urn:ngsi-ld:AirQualityObserved:bjaq-Dongsi", region=REGION)
+    entity = read_entity(
+        air_lake, "urn:ngsi-ld:AirQualityObserved:bjaq-Dongsi", region=REGION, engine=ENGINE
+    )
     validate_normalized(entity)
     assert entity["alternateName"]["value"] == "东四"
     assert entity["areaServed"]["value"] == "Beijing"

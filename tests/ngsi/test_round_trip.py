@@ -8,14 +8,18 @@ import pytest
 from urbanpulse.ngsi.entities import read_entities
 from urbanpulse.ngsi.query import build_entity_query
 from urbanpulse.ngsi.vocabulary import get_attribute, get_unit_factor
-from urbanpulse.store import Lake
+from urbanpulse.store import Lake, build_engine
 from urbanpulse.stream.payloads import Items, decode_entity
 
 
 @pytest.mark.parametrize("entity_type", ["TrafficFlowObserved", "AirQualityObserved", "CrowdFlowObserved"])  # fmt: skip
 def test_served_entities_decode_to_their_metrics(demo_lake: Lake, entity_type: str) -> None:
     page = read_entities(
-        demo_lake, build_entity_query(type=entity_type), region="jingjinji", limit=30
+        demo_lake,
+        build_entity_query(type=entity_type),
+        region="jingjinji",
+        limit=30,
+        engine=build_engine("duckdb"),
     )
     decoded = 0
     for entity in page.entities:

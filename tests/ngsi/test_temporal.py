@@ -10,9 +10,10 @@ import pytest
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.ngsi.query import build_entity_query
 from urbanpulse.ngsi.temporal import MAX_INSTANCES, build_temporal_query, read_temporal_entities
-from urbanpulse.store import Lake, read_observations
+from urbanpulse.store import Lake, build_engine, read_observations
 
 REGION = "jingjinji"
+ENGINE = build_engine("duckdb")
 ROAD = "urn:ngsi-ld:TrafficFlowObserved:bd-road-01"
 
 
@@ -23,6 +24,7 @@ def read(lake: Lake, entity_id: str = ROAD, **temporal: Any) -> dict[str, Any]:
         build_entity_query(id=entity_id, attrs=temporal.pop("attrs", None)),
         build_temporal_query(**temporal),
         region=REGION,
+        engine=ENGINE,
         temporal_values=values,
     )
     assert page.total == 1
@@ -66,6 +68,7 @@ def test_a_long_history_is_cut_and_says_so(demo_lake: Lake) -> None:
         build_entity_query(id=ROAD, attrs="intensity"),
         build_temporal_query(),
         region=REGION,
+        engine=ENGINE,
     )
     assert len(page.entities[0]["intensity"]) == MAX_INSTANCES
     assert page.cut_range is not None and page.cut_range[0] < page.cut_range[1]
@@ -76,7 +79,11 @@ def test_a_stop_has_no_history_and_q_is_refused(demo_lake: Lake) -> None:
     assert set(stop) == {"id", "type"}
     with pytest.raises(InvalidQueryError, match="q is not supported"):
         read_temporal_entities(
-            demo_lake, build_entity_query(q="intensity>1"), build_temporal_query(), region=REGION
+            demo_lake,
+            build_entity_query(q="intensity>1"),
+            build_temporal_query(),
+            region=REGION,
+            engine=ENGINE,
         )
 
 

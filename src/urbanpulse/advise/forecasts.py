@@ -20,8 +20,9 @@ from urbanpulse.catalog.calendar import get_day_types
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.forecast.panel import floor_local
 from urbanpulse.forecast.profiles import compute_profile
-from urbanpulse.forecast.protocol import CalendarSpec, get_calendar
+from urbanpulse.forecast.protocol import CalendarSpec
 from urbanpulse.store import Lake, get_site_metrics, read_observations, read_sites
+from urbanpulse.store.interface import Engine
 
 FORECAST_COLUMNS = ["site_id", "slot", "load", "load_p10", "load_p90", "capacity"]
 # Boardings count both directions; without a measured split, half go each way.
@@ -66,7 +67,7 @@ def compute_profile_forecast(
     *,
     capacity: float,
     scale: float = 1.0,
-    calendar: CalendarSpec | None = None,
+    calendar: CalendarSpec,
 ) -> pd.DataFrame:
     """A forecast read off a period profile: each slot gets its day type's usual value.
 
@@ -80,7 +81,6 @@ def compute_profile_forecast(
     pandas.DataFrame
         Columns of ``FORECAST_COLUMNS``, one row per slot.
     """
-    calendar = get_calendar(calendar)
     local = slots.tz_convert(calendar.tz)
     starts = np.unique(profile["period_start"].to_numpy())
     period = int(np.diff(starts).min()) if len(starts) > 1 else 15
@@ -118,21 +118,21 @@ def read_forecast_table(
     start: datetime,
     end: datetime,
     period_minutes: int = 15,
-    calendar: CalendarSpec | None = None,
+    calendar: CalendarSpec,
+    engine: Engine,
 ) -> pd.DataFrame:
     """Crowding forecasts of stations from ``start`` to ``end`` (both tz-aware).
 
     Metro stations use their ``load`` metric (already a share of capacity); other
     stations their ``boardings`` per period in one direction against capacity.
-    ``calendar`` is the caller's time zone and holiday country (default: the
-    settings'); periods start on its local clock.
+    ``calendar`` is the caller's time zone and holiday country; periods start on its
+    local clock. Profiles are computed by ``engine``.
 
     Returns
     -------
     pandas.DataFrame
         Columns of ``FORECAST_COLUMNS``.
     """
-    calendar = get_calendar(calendar)
     sites = read_sites(lake).set_index("site_id")
     first = floor_local(pd.DatetimeIndex([start]), period_minutes, tz=calendar.tz)[0]
     end_utc = pd.Timestamp(end).tz_convert("UTC")  # first is UTC: both ends in one zone
@@ -145,7 +145,7 @@ def read_forecast_table(
         kind = str(sites.at[site_id, "kind"])
         parts.append(
             _read_crowding_forecast(
-                lake, site_id, kind, slots, capacity=capacity, calendar=calendar
+                lake, site_id, kind, slots, capacity=capacity, calendar=calendar, engine=engine
             )
         )
     return pd.concat(parts, ignore_index=True)[FORECAST_COLUMNS]
@@ -159,18 +159,19 @@ def read_site_forecast(
     *,
     capacity: float,
     scale: float,
-    calendar: CalendarSpec | None = None,
+    calendar: CalendarSpec,
+    engine: Engine,
 ) -> pd.DataFrame:
-    """One site's forecast: the forecasting model when there is one, else its profile.
+    """One site's forecast: the forecasting model when there is one, else its profile
+    (computed by ``engine``).
 
-    ``calendar``: the sites' time zone and holiday country (default: the settings').
+    ``calendar``: the sites' time zone and holiday country.
 
     Returns
     -------
     pandas.DataFrame
         Columns of ``FORECAST_COLUMNS``.
     """
-    calendar = get_calendar(calendar)
     period = int(slots.freq.n if slots.freq is not None else 15)
     model = _get_forecast_site()
     frame = None
@@ -199,7 +200,13 @@ def read_site_forecast(
             }
         )
     profile = compute_profile(
-        lake, site_id, metric, period_minutes=period, tz=calendar.tz, country=calendar.country
+        lake,
+        site_id,
+        metric,
+        period_minutes=period,
+        tz=calendar.tz,
+        country=calendar.country,
+        engine=engine,
     )
     return compute_profile_forecast(
         profile, site_id, slots, capacity=capacity, scale=scale, calendar=calendar
@@ -214,13 +221,21 @@ def _read_crowding_forecast(
     *,
     capacity: float,
     calendar: CalendarSpec,
+    engine: Engine,
 ) -> pd.DataFrame:
     """A station's load against capacity: its ``load`` metric where it reports one (the
     demo's metro), else its counted riders (``COUNT_METRICS``) against its capacity."""
     if kind == "metro_station":
         try:
             return read_site_forecast(
-                lake, site_id, "load", slots, capacity=capacity, scale=1.0, calendar=calendar
+                lake,
+                site_id,
+                "load",
+                slots,
+                capacity=capacity,
+                scale=1.0,
+                calendar=calendar,
+                engine=engine,
             )
         except NotFoundError:
             pass  # no load readings: riders counted at the gates may still answer
@@ -228,7 +243,14 @@ def _read_crowding_forecast(
         lake, site_id, capacity, int(slots.freq.n if slots.freq else 15)
     )
     return read_site_forecast(
-        lake, site_id, metric, slots, capacity=capacity, scale=scale, calendar=calendar
+        lake,
+        site_id,
+        metric,
+        slots,
+        capacity=capacity,
+        scale=scale,
+        calendar=calendar,
+        engine=engine,
     )
 
 

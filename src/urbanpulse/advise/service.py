@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -64,6 +65,7 @@ from urbanpulse.forecast import forecast_site
 from urbanpulse.forecast.protocol import CalendarSpec
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, read_sites
+from urbanpulse.store.interface import Engine, get_engine
 from urbanpulse.store.networks import read_network_table, read_networks
 from urbanpulse.transit.journeys import Journey, JourneyPlanner
 from urbanpulse.transit.network import read_transit_network
@@ -131,6 +133,11 @@ class AdviceService:
         self.calendar = CalendarSpec.from_settings(settings)
         self.cache = LruCache(maxsize=4096)
         self._version = (0.0, 0)
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The query engine of the settings, started on first use."""
+        return get_engine(self.settings)
 
     # -- lake-derived, cached per lake version ---------------------------------------
 
@@ -209,7 +216,12 @@ class AdviceService:
                 service_day=get_service_day(day, country=self.settings.holiday_country),
                 runs=lambda line_id: runs_on(line_id),
                 ride_factors=lambda journey: read_road_factors(
-                    self.lake, journey, self.get_sites(), day=day, calendar=self.calendar
+                    self.lake,
+                    journey,
+                    self.get_sites(),
+                    day=day,
+                    calendar=self.calendar,
+                    engine=self.engine,
                 ),
             )
 
@@ -267,7 +279,12 @@ class AdviceService:
             slots = pd.date_range(start, end, freq=f"{PERIOD_MINUTES}min", inclusive="left")
             try:
                 table = read_forecast_table(
-                    self.lake, [site_id], start=start, end=end, calendar=self.calendar
+                    self.lake,
+                    [site_id],
+                    start=start,
+                    end=end,
+                    calendar=self.calendar,
+                    engine=self.engine,
                 )
             except NotFoundError:
                 # No crowding history (or no capacity): unknown, which is not empty.
@@ -315,8 +332,10 @@ class AdviceService:
         *,
         arrive_by: bool = False,
         route: int = 0,
+        record: bool = True,
     ) -> dict[str, Any]:
-        """Ranked departure slots for one request, recorded in the counters.
+        """Ranked departure slots for one request, recorded in the counters unless
+        ``record`` is False (a read, like the command line's).
 
         With ``arrive_by`` the window (and preferred time) are arrival times; ``route``
         picks one of the journey's alternatives (0 = the fastest).
@@ -329,7 +348,7 @@ class AdviceService:
         inputs = self.read_inputs(
             origin, destination, start, end, preferred, arrive_by=arrive_by, route=route
         )
-        return self.respond(inputs)
+        return self.respond(inputs, record=record)
 
     def read_inputs(
         self,

@@ -21,6 +21,7 @@ from urbanpulse.advise.forecasts import read_site_forecast
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.forecast.protocol import CalendarSpec
 from urbanpulse.store import Lake
+from urbanpulse.store.interface import Engine
 from urbanpulse.transit.journeys import PERIOD_MINUTES, PERIODS_PER_DAY, Journey
 from urbanpulse.transit.transfers import get_metres
 
@@ -41,6 +42,7 @@ def read_road_factors(
     *,
     day: date,
     calendar: CalendarSpec,
+    engine: Engine,
 ) -> dict[str, np.ndarray]:
     """Ride-time factors by 15-minute period of local ``day`` for each bus line the
     journey rides, from the speed forecasts of road sensors near its stops.
@@ -59,7 +61,7 @@ def read_road_factors(
         if leg.mode not in ROAD_MODES or leg.line_id in factors:
             continue
         near = find_near_sensors(sensors, sites, list(leg.stops))
-        speeds = [_read_day_speeds(lake, site_id, day, calendar) for site_id in near]
+        speeds = [_read_day_speeds(lake, site_id, day, calendar, engine) for site_id in near]
         known = [s for s in speeds if s is not None]
         if known:
             factors[leg.line_id] = compute_ride_factors(np.nanmean(np.vstack(known), axis=0))
@@ -92,13 +94,20 @@ def compute_ride_factors(speeds: np.ndarray) -> np.ndarray:
 
 
 def _read_day_speeds(
-    lake: Lake, site_id: str, day: date, calendar: CalendarSpec
+    lake: Lake, site_id: str, day: date, calendar: CalendarSpec, engine: Engine
 ) -> np.ndarray | None:
     start = pd.Timestamp(datetime.combine(day, datetime.min.time(), ZoneInfo(calendar.tz)))
     slots = pd.date_range(start, start + timedelta(days=1), freq="15min", inclusive="left")
     try:
         frame = read_site_forecast(
-            lake, site_id, "speed", slots, capacity=np.nan, scale=1.0, calendar=calendar
+            lake,
+            site_id,
+            "speed",
+            slots,
+            capacity=np.nan,
+            scale=1.0,
+            calendar=calendar,
+            engine=engine,
         )
     except (NotFoundError, InvalidQueryError):
         return None

@@ -13,8 +13,8 @@ from urbanpulse.api.errors import install_error_handlers
 from urbanpulse.api.locale import install_locale
 from urbanpulse.api.middleware import install_middlewares
 from urbanpulse.api.routers import ROUTERS
+from urbanpulse.context import build_context
 from urbanpulse.settings import Settings
-from urbanpulse.store import Lake
 from urbanpulse.web import add_web
 
 DESCRIPTION = """\
@@ -41,8 +41,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # replaced by add_docs: the default page loads from a CDN
         redoc_url=None,
     )
+    # The app's context: its settings, lake (opened once, checkpoints as configured),
+    # calendar and engine, handed to routes through api/deps.py.
+    context = build_context(settings)
+    app.state.context = context
     app.state.settings = settings
-    app.state.lake = Lake(settings.lake_path)
+    app.state.lake = context.lake
     # One counters object and one forecast cache per app, shared by every request.
     app.state.advice = build_advice_service(settings, app.state.lake)
     # Crowding now per line section (/api/live/...), its readings cached per lake version.

@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Request
 
 from urbanpulse.advise.service import AdviceService
+from urbanpulse.context import Context
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
+from urbanpulse.store.interface import Engine
 
 
 def get_settings(request: Request) -> Settings:
@@ -35,7 +37,20 @@ async def get_advice_service(request: Request) -> AdviceService:
     return service
 
 
+def get_context(request: Request) -> Context:
+    """The app's context: settings, lake, calendar and engine (urbanpulse.context)."""
+    context: Context = request.app.state.context
+    return context
+
+
+def get_engine(request: Request) -> Engine:
+    """The query engine of the app's settings."""
+    return get_context(request).engine
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ContextDep = Annotated[Context, Depends(get_context)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
 LakeDep = Annotated[Lake, Depends(get_lake)]
 AdviceServiceDep = Annotated[AdviceService, Depends(get_advice_service)]
 

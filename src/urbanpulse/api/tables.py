@@ -10,7 +10,8 @@ from typing import Any
 import pandas as pd
 
 from urbanpulse.errors import NotFoundError
-from urbanpulse.store import Lake, get_engine, get_site, get_site_metrics
+from urbanpulse.store import Lake, get_site, get_site_metrics
+from urbanpulse.store.interface import Engine
 
 
 def get_records(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -45,13 +46,14 @@ def get_site_records(sites: pd.DataFrame) -> list[dict[str, Any]]:
     return records
 
 
-def get_metric_unit(lake: Lake, site_id: str, metric: str) -> str | None:
+def get_metric_unit(lake: Lake, site_id: str, metric: str, *, engine: Engine) -> str | None:
     """Unit of a site's metric; NotFoundError naming the metrics it does have.
 
     Reads only that metric's files, once per lake version: the data routes ask on
     every request, and the whole observations table is far too much to scan for it.
     """
-    found, unit = _read_metric_unit(lake, lake.version, site_id, metric)
+    # Engines are hashable objects; the Protocol just does not say so.
+    found, unit = _read_metric_unit(lake, lake.version, site_id, metric, engine)  # type: ignore[arg-type]
     if not found:
         metrics = get_site_metrics(lake, site_id)  # the full scan, on this error path only
         known = ", ".join(metrics["metric"]) or "none"
@@ -61,7 +63,7 @@ def get_metric_unit(lake: Lake, site_id: str, metric: str) -> str | None:
 
 @lru_cache(maxsize=1024)
 def _read_metric_unit(
-    lake: Lake, version: int, site_id: str, metric: str
+    lake: Lake, version: int, site_id: str, metric: str, engine: Engine
 ) -> tuple[bool, str | None]:
     """(whether the site has the metric, its unit); ``version`` keys the cache only."""
-    return get_engine().get_metric_unit(lake, site_id, metric)
+    return engine.get_metric_unit(lake, site_id, metric)

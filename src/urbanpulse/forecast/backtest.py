@@ -24,8 +24,9 @@ from urbanpulse.forecast.intervals import ResidualBands
 from urbanpulse.forecast.metrics import METRIC_NAMES, compute_coverage, compute_metrics
 from urbanpulse.forecast.models import build_models
 from urbanpulse.forecast.panel import build_windows, get_period_minutes, read_panel
-from urbanpulse.forecast.protocol import CalendarSpec, Forecaster, get_calendar
+from urbanpulse.forecast.protocol import CalendarSpec, Forecaster
 from urbanpulse.store import Lake
+from urbanpulse.store.interface import Engine
 
 Progress = Callable[[str], None]
 
@@ -45,7 +46,7 @@ class BacktestSpec:
     drop_last_window: bool = False
     stride: int = 1
     coverage: float = 0.8
-    calendar: CalendarSpec | None = None  # None: the settings' time zone and country
+    calendar: CalendarSpec | None = None  # the protocol's own; None: the caller's
     protocol: str = "custom"
 
 
@@ -114,11 +115,16 @@ def run_backtest(
     start: datetime | None = None,
     end: datetime | None = None,
     progress: Progress | None = None,
+    calendar: CalendarSpec | None = None,
+    engine: Engine,
 ) -> BacktestResult:
-    """Backtest models on one metric of the lake.
+    """Backtest models on one metric of the lake, its panel read by ``engine``.
 
     Parameters
     ----------
+    calendar
+        The settings' time zone and holiday country; needed unless the protocol has
+        its own (Los-loop does).
     spec
         Cuts, horizons and scoring; default the ``custom`` spec. See :data:`PROTOCOLS`.
     models
@@ -133,20 +139,35 @@ def run_backtest(
         period_minutes=spec.period_minutes,
         start=start,
         end=end,
-        tz=get_calendar(spec.calendar).tz,
+        tz=get_backtest_calendar(spec, calendar).tz,
+        engine=engine,
     )
-    return compute_backtest(panel, spec=spec, models=models, metric=metric, progress=progress)
+    return compute_backtest(
+        panel, spec=spec, calendar=calendar, models=models, metric=metric, progress=progress
+    )
+
+
+def get_backtest_calendar(spec: BacktestSpec, calendar: CalendarSpec | None) -> CalendarSpec:
+    """The protocol's own calendar, else the caller's; an error without either."""
+    found = spec.calendar or calendar
+    if found is None:
+        raise InvalidQueryError(
+            f"protocol {spec.protocol!r} has no calendar of its own: pass the settings' one"
+        )
+    return found
 
 
 def compute_backtest(
     panel: pd.DataFrame,
     *,
     spec: BacktestSpec,
+    calendar: CalendarSpec | None = None,
     models: Sequence[str] | None = None,
     metric: str = "",
     progress: Progress | None = None,
 ) -> BacktestResult:
-    """Backtest on a panel (see :func:`run_backtest`).
+    """Backtest on a panel (see :func:`run_backtest`); ``calendar`` serves unless the
+    protocol has its own.
 
     Returns
     -------
@@ -169,7 +190,7 @@ def compute_backtest(
     ]
     built = build_models(
         names,
-        calendar=get_calendar(spec.calendar),
+        calendar=get_backtest_calendar(spec, calendar),
         input_steps=spec.input_steps,
         coverage=spec.coverage,
     )

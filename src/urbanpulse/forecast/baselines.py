@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from urbanpulse.forecast.panel import build_windows, compute_last_values, get_future_index
-from urbanpulse.forecast.protocol import CalendarSpec, get_calendar, get_slots_per_day
+from urbanpulse.forecast.protocol import CalendarSpec, get_slots_per_day
 from urbanpulse.forecast.seasonal import SeasonalTable, build_seasonal_table
 
 
@@ -99,8 +99,8 @@ class SeasonalProfile:
 
     name = "seasonal_profile"
 
-    def __init__(self, *, calendar: CalendarSpec | None = None) -> None:
-        self.calendar = get_calendar(calendar)
+    def __init__(self, *, calendar: CalendarSpec) -> None:
+        self.calendar = calendar
         self.table: SeasonalTable | None = None
 
     def fit(self, panel: pd.DataFrame, *, horizon: int) -> SeasonalProfile:

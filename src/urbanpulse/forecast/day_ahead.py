@@ -22,7 +22,7 @@ from urbanpulse.errors import InvalidQueryError
 from urbanpulse.forecast.metrics import METRIC_NAMES, compute_metrics
 from urbanpulse.forecast.models import build_model
 from urbanpulse.forecast.panel import build_windows
-from urbanpulse.forecast.protocol import CalendarSpec, get_calendar, get_slots_per_day
+from urbanpulse.forecast.protocol import CalendarSpec, get_slots_per_day
 
 BASELINE = "weekly_naive"
 DAY_AHEAD_COLUMNS = ["model", *METRIC_NAMES, "n", "wape_vs_weekly_naive", "fit_seconds"]
@@ -52,7 +52,7 @@ def compute_day_ahead(
     *,
     test_start: date,
     models: Sequence[str] = ("seasonal_profile", "auto"),
-    calendar: CalendarSpec | None = None,
+    calendar: CalendarSpec,
     input_steps: int = 12,
     progress: Callable[[str], None] | None = None,
 ) -> DayAheadResult:
@@ -74,7 +74,6 @@ def compute_day_ahead(
         ``scores`` columns: model, rmse, mae, mape, wape, accuracy, r2, n (site-periods
         scored), wape_vs_weekly_naive, fit_seconds.
     """
-    calendar = get_calendar(calendar)
     index = pd.DatetimeIndex(panel.index)
     origins = get_midnight_origins(index, test_start, calendar)
     if len(origins) == 0 or origins[0] <= input_steps:

@@ -24,7 +24,6 @@ from urbanpulse.forecast.protocol import (
     CalendarSpec,
     compute_slots,
     compute_weekdays,
-    get_calendar,
     get_slots_per_day,
 )
 from urbanpulse.forecast.seasonal import SeasonalTable, build_seasonal_table
@@ -80,7 +79,7 @@ class GlobalBoost:
     def __init__(
         self,
         *,
-        calendar: CalendarSpec | None = None,
+        calendar: CalendarSpec,
         input_steps: int = 12,
         neighbours: int = 3,
         adjacency: pd.DataFrame | None = None,
@@ -88,7 +87,7 @@ class GlobalBoost:
         rounds: int = 100,
         params: dict[str, object] | None = None,
     ) -> None:
-        self.calendar = get_calendar(calendar)
+        self.calendar = calendar
         self.input_steps = max(input_steps, 4)
         self.neighbours = neighbours
         self.adjacency = adjacency

@@ -9,7 +9,7 @@ import pandas as pd
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.forecast.baselines import Persistence, RollingMean, SeasonalProfile, WeeklyNaive
 from urbanpulse.forecast.learned import GlobalBoost
-from urbanpulse.forecast.protocol import CalendarSpec, Forecaster, get_calendar
+from urbanpulse.forecast.protocol import CalendarSpec, Forecaster
 from urbanpulse.forecast.seasonal_boost import SeasonalBoost
 from urbanpulse.forecast.selection import AutoSelect
 
@@ -28,7 +28,7 @@ MODEL_NAMES = (
 def build_model(
     name: str,
     *,
-    calendar: CalendarSpec | None = None,
+    calendar: CalendarSpec,
     input_steps: int = 12,
     coverage: float = 0.8,
     adjacency: pd.DataFrame | None = None,
@@ -39,9 +39,8 @@ def build_model(
     naive, seasonal profile and the global LightGBM model on held-out rows, so it never
     keeps a model that did worse there than the best simple baseline; ``auto_simple``
     leaves the learned model out (cheap enough for one site on request). ``calendar``
-    defaults to the settings' time zone and holiday country.
+    is the sites' time zone and holiday country (the settings').
     """
-    calendar = get_calendar(calendar)
     if name == "persistence":
         return Persistence()
     if name == "rolling_mean":

@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 
 from urbanpulse.errors import InvalidQueryError, NotFoundError
-from urbanpulse.settings import Settings
-from urbanpulse.store import Engine, Lake, get_engine
+from urbanpulse.store import Engine, Lake
 
 MIN_PERIOD, MAX_PERIOD = 1, 1440
 
@@ -27,14 +26,14 @@ def read_panel(
     period_minutes: int = 15,
     start: datetime | None = None,
     end: datetime | None = None,
-    tz: str | None = None,
-    engine: Engine | None = None,
+    tz: str,
+    engine: Engine,
 ) -> pd.DataFrame:
     """One metric as a regular panel at ``period_minutes``, periods aligned in ``tz``.
 
-    ``tz`` is the sites' local time zone (default: the settings' ``local_timezone``);
-    see :func:`compute_panel`. The period means are computed inside the store's engine
-    (``engine``, default: the settings' engine); only the panel's cells come back.
+    ``tz`` is the sites' local time zone (``settings.local_timezone``); see
+    :func:`compute_panel`. The period means are computed inside ``engine``; only the
+    panel's cells come back.
 
     Returns
     -------
@@ -43,11 +42,11 @@ def read_panel(
         NaN); one float column per site id (sorted); values are period means.
     """
     check_period(period_minutes)
-    periods = (engine or get_engine()).compute_periods(
+    periods = engine.compute_periods(
         lake,
         metric,
         period_minutes=period_minutes,
-        tz=tz or Settings().local_timezone,
+        tz=tz,
         site_ids=site_ids,
         start=start,
         end=end,
@@ -63,13 +62,11 @@ def read_panel(
     return wide.astype(float)
 
 
-def compute_panel(
-    observations: pd.DataFrame, *, period_minutes: int, tz: str | None = None
-) -> pd.DataFrame:
+def compute_panel(observations: pd.DataFrame, *, period_minutes: int, tz: str) -> pd.DataFrame:
     """Resample long observations (site_id, ts, value) to a regular wide panel.
 
-    Periods start on the local clock of ``tz`` (default: the settings'
-    ``local_timezone``): in Kolkata (UTC+05:30) an hourly period runs 08:00-09:00
+    Periods start on the local clock of ``tz`` (the settings' ``local_timezone``): in
+    Kolkata (UTC+05:30) an hourly period runs 08:00-09:00
     local, not 08:30-09:30 as flooring in UTC would make it.
 
     Returns
@@ -84,7 +81,7 @@ def compute_panel(
     frame = pd.DataFrame(
         {
             "site_id": observations["site_id"].to_numpy(),
-            "ts": floor_local(ts, period_minutes, tz=tz or Settings().local_timezone),
+            "ts": floor_local(ts, period_minutes, tz=tz),
             "value": observations["value"].to_numpy(dtype=float),
         }
     )

@@ -14,7 +14,6 @@ import pandas as pd
 
 from urbanpulse.catalog.calendar import DAY_TYPES, get_day_types
 from urbanpulse.errors import InvalidQueryError, NotFoundError
-from urbanpulse.forecast.protocol import get_calendar
 from urbanpulse.store import Engine, Lake, compute_profiles
 
 PROFILE_COLUMNS = ["day_type", "period_start", "period_label", "mean", "p50", "p90", "n"]
@@ -28,15 +27,14 @@ def compute_profile(
     period_minutes: int = 15,
     start: datetime | None = None,
     end: datetime | None = None,
-    tz: str | None = None,
-    country: str | None = None,
-    engine: Engine | None = None,
+    tz: str,
+    country: str,
+    engine: Engine,
 ) -> pd.DataFrame:
     """Profile of one site's metric by day type and period of the local day.
 
-    ``tz`` and ``country`` default to the settings' ``local_timezone`` and
-    ``holiday_country``; the grouping runs inside the store's engine (``engine``,
-    default: the settings' engine), not over raw rows here.
+    ``tz`` and ``country`` are the settings' ``local_timezone`` and
+    ``holiday_country``; the grouping runs inside ``engine``, not over raw rows here.
 
     Returns
     -------
@@ -45,9 +43,6 @@ def compute_profile(
         ('HH:MM'), mean, p50, p90, n (observations in the cell); sorted by day type
         (weekday, weekend, holiday) and period.
     """
-    if tz is None or country is None:
-        default = get_calendar(None)
-        tz, country = tz or default.tz, country or default.country
     _check_period(period_minutes)
     table = compute_profiles(
         lake,
@@ -72,13 +67,10 @@ def compute_profile_table(
     values: pd.Series,
     *,
     period_minutes: int = 15,
-    tz: str | None = None,
-    country: str | None = None,
+    tz: str,
+    country: str,
 ) -> pd.DataFrame:
     """Profile of any (timestamp, value) series; see :func:`compute_profile` for columns."""
-    if tz is None or country is None:
-        default = get_calendar(None)
-        tz, country = tz or default.tz, country or default.country
     _check_period(period_minutes)
     frame = pd.DataFrame({"ts": pd.DatetimeIndex(ts), "value": np.asarray(values, dtype=float)})
     frame = frame.dropna(subset=["value"])

@@ -55,15 +55,6 @@ class CalendarSpec:
         return cls(tz=settings.local_timezone, country=settings.holiday_country)
 
 
-def get_calendar(calendar: CalendarSpec | None = None) -> CalendarSpec:
-    """``calendar``, or the settings in force (environment ``URBANPULSE_*``) when None.
-
-    Callers that hold settings pass their calendar down; this fallback keeps a caller
-    that does not on the configured zone and country rather than on a literal one.
-    """
-    return calendar if calendar is not None else CalendarSpec.from_settings(Settings())
-
-
 def compute_slots(index: pd.DatetimeIndex, spec: CalendarSpec) -> tuple[np.ndarray, np.ndarray]:
     """Period of the local day and day-type code (0 weekday, 1 weekend, 2 holiday) per row.
 

@@ -21,7 +21,6 @@ from urbanpulse.forecast.protocol import (
     CalendarSpec,
     compute_slots,
     compute_weekdays,
-    get_calendar,
     get_slots_per_day,
 )
 from urbanpulse.forecast.seasonal import SeasonalTable, build_seasonal_table
@@ -69,12 +68,12 @@ class SeasonalBoost:
     def __init__(
         self,
         *,
-        calendar: CalendarSpec | None = None,
+        calendar: CalendarSpec,
         max_rows: int = 200_000,
         rounds: int = 400,
         params: dict[str, object] | None = None,
     ) -> None:
-        self.calendar = get_calendar(calendar)
+        self.calendar = calendar
         self.max_rows = max_rows
         self.rounds = rounds
         self.params = SEASONAL_PARAMS | (params or {})

@@ -12,7 +12,7 @@ from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.forecast.intervals import Conformal
 from urbanpulse.forecast.models import build_model
 from urbanpulse.forecast.panel import check_period, compute_panel, floor_local
-from urbanpulse.forecast.protocol import CalendarSpec, get_calendar
+from urbanpulse.forecast.protocol import CalendarSpec
 from urbanpulse.store import Lake, read_observations
 
 FORECAST_COLUMNS = ["ts", "yhat", "p10", "p90", "model"]
@@ -29,13 +29,13 @@ def forecast_site(
     period_minutes: int = 15,
     model: str = "auto_simple",
     history_days: int = 28,
-    calendar: CalendarSpec | None = None,
+    calendar: CalendarSpec,
 ) -> pd.DataFrame:
     """Forecast one site's metric from ``start`` for ``horizon`` (steps or a duration).
 
     The model learns from the ``history_days`` before ``start`` (default: right after
-    the last observation). ``calendar`` is the sites' time zone and holiday country
-    (default: the settings'); periods start on its local clock. ``auto_simple`` chooses among persistence, rolling mean and
+    the last observation). ``calendar`` is the sites' time zone and holiday country;
+    periods start on its local clock. ``auto_simple`` chooses among persistence, rolling mean and
     the seasonal profile on held-out days and is cheap per request; ``auto`` and
     ``global_boost`` also learn from the metric's other sites and take seconds.
 
@@ -47,7 +47,6 @@ def forecast_site(
         use different models at different steps).
     """
     check_period(period_minutes)
-    calendar = get_calendar(calendar)
     period = pd.Timedelta(minutes=period_minutes)
     steps = _get_steps(horizon, period)
     end = pd.Timestamp(start) if start is not None else _get_latest(lake, site_id, metric) + period

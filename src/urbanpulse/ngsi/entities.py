@@ -36,7 +36,7 @@ from urbanpulse.ngsi.vocabulary import (
     parse_entity_id,
 )
 from urbanpulse.store import Lake, get_metrics, get_observation_coverage, read_sites
-from urbanpulse.store.interface import Engine, get_engine
+from urbanpulse.store.interface import Engine
 
 LOOKBACK = timedelta(days=2)
 DATA_PROVIDER = "UrbanPulse"
@@ -81,7 +81,7 @@ def read_entities(
     limit: int = 20,
     key_values: bool = False,
     with_context: bool = False,
-    engine: Engine | None = None,
+    engine: Engine,
 ) -> EntityPage:
     """The entities ``query`` selects, ordered by id, one page of them.
 
@@ -107,7 +107,7 @@ def read_entity(
     attrs: tuple[str, ...] = (),
     key_values: bool = False,
     with_context: bool = False,
-    engine: Engine | None = None,
+    engine: Engine,
 ) -> dict[str, Any]:
     """One entity by its URN.
 
@@ -124,10 +124,10 @@ def read_entity(
 
 
 def select_records(
-    lake: Lake, query: EntityQuery, *, region: str, latest: bool, engine: Engine | None = None
+    lake: Lake, query: EntityQuery, *, region: str, latest: bool, engine: Engine
 ) -> list[EntityRecord]:
     """Entity records matching ``query`` (q only when ``latest``), ordered by id; with
-    ``latest``, each holds its site's latest values, read by ``engine`` (default: the
+    ``latest``, each holds its site's latest values, read by ``engine`` (the
     one the settings name)."""
     wanted_types = _get_types(query)
     sites = _read_sites(lake, wanted_types)
@@ -141,7 +141,7 @@ def select_records(
     for record in records:
         record.site["area_served"] = _get_city_name(record.site.get("city_code"), region)
     if latest:
-        _add_latest(lake, records, engine or get_engine())
+        _add_latest(lake, records, engine)
         if query.q is not None:
             q = query.q
             records = [r for r in records if match_q(q, _getter(r))]

@@ -28,7 +28,7 @@ from urbanpulse.ngsi.entities import (
 from urbanpulse.ngsi.query import EntityQuery
 from urbanpulse.ngsi.vocabulary import ATTRIBUTES, CONTEXT, Attribute, get_unit_factor
 from urbanpulse.store import Lake, get_metrics, get_observation_coverage
-from urbanpulse.store.interface import Engine, get_engine
+from urbanpulse.store.interface import Engine
 
 TIMERELS = ("before", "after", "between")
 # Instances of one attribute in one response; more are cut and the response says so
@@ -112,7 +112,7 @@ def read_temporal_entities(
     limit: int = 20,
     temporal_values: bool = False,
     with_context: bool = False,
-    engine: Engine | None = None,
+    engine: Engine,
 ) -> TemporalPage:
     """The temporal evolution of the entities ``query`` selects, one page of them.
 
@@ -128,9 +128,9 @@ def read_temporal_entities(
             "q is not supported by the temporal API here; select with type, id, "
             "idPattern, attrs or georel"
         )
-    records = select_records(lake, query, region=region, latest=False)
+    records = select_records(lake, query, region=region, latest=False, engine=engine)
     page = records[offset : offset + limit]
-    histories, cut = _read_histories(lake, engine or get_engine(), page, query.attrs, temporal)
+    histories, cut = _read_histories(lake, engine, page, query.attrs, temporal)
     entities = []
     for record in page:
         entity: dict[str, Any] = {"id": record.id, "type": record.entity_type}

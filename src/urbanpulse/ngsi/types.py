@@ -23,7 +23,7 @@ def read_types(
     region: str,
     details: bool = False,
     with_context: bool = False,
-    engine: Engine | None = None,
+    engine: Engine,
 ) -> dict[str, Any] | list[dict[str, Any]]:
     """The types with at least one entity: an ``EntityTypeList``, or with ``details``
     one ``EntityType`` per type with the attribute names its entities have now."""

@@ -185,7 +185,7 @@ class Engine(Protocol):
         ...
 
 
-def get_engine(settings: Settings | None = None) -> Engine:
+def get_engine(settings: Settings) -> Engine:
     """The engine the settings name (``engine``: duckdb or spark), built once per process.
 
     Raises
@@ -193,10 +193,6 @@ def get_engine(settings: Settings | None = None) -> Engine:
     MissingExtraError
         When Spark is asked for and ``pyspark`` is not installed.
     """
-    if settings is None:
-        from urbanpulse.settings import Settings
-
-        settings = Settings()
     return build_engine(settings.engine, master=settings.spark_master, remote=settings.spark_remote)
 
 
@@ -294,9 +290,9 @@ def compute_profiles(
     site_ids: Sequence[str] | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
-    engine: Engine | None = None,
+    engine: Engine,
 ) -> pa.Table:
-    """Profiles of a metric for some sites (None: every site), inside the engine.
+    """Profiles of a metric for some sites (None: every site), inside ``engine``.
 
     Day types follow the calendar of ``country`` on the local dates of ``tz`` (the
     settings' ``holiday_country`` and ``local_timezone``).
@@ -308,7 +304,7 @@ def compute_profiles(
         p50, p90, n; by site_id, day type (weekday, weekend, holiday), period_start.
     """
     days = build_day_table(lake, metric, country=country, start=start, end=end)
-    return (engine or get_engine()).compute_profiles(
+    return engine.compute_profiles(
         lake,
         metric,
         days=days,

@@ -11,6 +11,7 @@ from urbanpulse.catalog.calendar import build_calendar as build_official_calenda
 DAY_TYPES: tuple[str, ...] = ("workday", "weekend", "holiday")
 DEFAULT_END = date(2026, 10, 31)  # fixed so the demo is reproducible; 8 weeks hold Golden Week
 TIMEZONE = "Asia/Shanghai"
+COUNTRY = "CN"  # the demo cluster lies in Beijing, Tianjin and Hebei, whatever the settings
 
 
 def get_period(end: date | None, weeks: int) -> tuple[date, date]:

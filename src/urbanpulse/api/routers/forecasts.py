@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from urbanpulse.api.deps import LakeDep, SettingsDep, get_aware
+from urbanpulse.api.deps import EngineDep, LakeDep, SettingsDep, get_aware
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.routers.observations import MetricQuery, StartQuery
 from urbanpulse.api.routers.profiles import Period, PeriodQuery
@@ -34,6 +34,7 @@ def get_forecast(
     site_id: str,
     lake: LakeDep,
     settings: SettingsDep,
+    engine: EngineDep,
     metric: MetricQuery,
     horizon: HorizonQuery = 180,
     period: PeriodQuery = Period.MINUTES_15,
@@ -43,7 +44,7 @@ def get_forecast(
     """Forecast with p10/p90 band from ``start`` (default: right after the last observation)."""
     start = get_aware(start, settings, name="start")
     site = get_site_record(lake, site_id)
-    unit = get_metric_unit(lake, site_id, metric)
+    unit = get_metric_unit(lake, site_id, metric, engine=engine)
     table = forecast_site(
         lake,
         site_id,

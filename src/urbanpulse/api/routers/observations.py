@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from urbanpulse.api.deps import LakeDep, SettingsDep, get_aware
+from urbanpulse.api.deps import EngineDep, LakeDep, SettingsDep, get_aware
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.schemas import ObservationPublic, ObservationsPublic
 from urbanpulse.api.tables import get_metric_unit, get_site_record
@@ -39,6 +39,7 @@ def list_observations(
     site_id: str,
     lake: LakeDep,
     settings: SettingsDep,
+    engine: EngineDep,
     metric: MetricQuery,
     start: StartQuery = None,
     end: EndQuery = None,
@@ -52,7 +53,7 @@ def list_observations(
     start = get_aware(start, settings, name="start")
     end = get_aware(end, settings, name="end")
     site = get_site_record(lake, site_id)
-    unit = get_metric_unit(lake, site_id, metric)
+    unit = get_metric_unit(lake, site_id, metric, engine=engine)
     if start is not None and end is not None and end <= start:
         raise InvalidQueryError(f"end {end.isoformat()} must be after start {start.isoformat()}")
     table = read_observations(lake, metric, site_ids=[site_id], start=start, end=end)

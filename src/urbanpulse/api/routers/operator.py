@@ -53,7 +53,7 @@ def get_accuracy(
     observed = read_observations(service.lake, metric, site_ids=[site_id], start=start, end=end)
     if observed.empty:
         raise NotFoundError(f"no {metric!r} observations of {site_id!r} from {first} to {day}")
-    panel = compute_panel(observed, period_minutes=PERIOD_MINUTES)[site_id]
+    panel = compute_panel(observed, period_minutes=PERIOD_MINUTES, tz=service.calendar.tz)[site_id]
     # Panels and forecasts hold the mean reading of each period; a count is shown as
     # the period's total (boardings per 15 min), which is what people read a chart as.
     scale = get_readings_per_period(observed) if metric in SUMMED_METRICS else 1.0

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from urbanpulse.access.matrix import get_data_policy
 from urbanpulse.api.access import PrincipalDep
-from urbanpulse.api.deps import LakeDep, SettingsDep, get_aware
+from urbanpulse.api.deps import EngineDep, LakeDep, SettingsDep, get_aware
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.routers.observations import EndQuery, MetricQuery, StartQuery
 from urbanpulse.api.schemas import ProfilePublic, ProfileRowPublic
@@ -35,6 +35,7 @@ def get_profile(
     site_id: str,
     lake: LakeDep,
     settings: SettingsDep,
+    engine: EngineDep,
     principal: PrincipalDep,
     metric: MetricQuery,
     period: PeriodQuery = Period.MINUTES_15,
@@ -51,7 +52,7 @@ def get_profile(
     if not policy.shows_raw(principal.scope):
         start, end = policy.widen_window(start, end, tz=settings.local_timezone)
     site = get_site_record(lake, site_id)
-    unit = get_metric_unit(lake, site_id, metric)
+    unit = get_metric_unit(lake, site_id, metric, engine=engine)
     table = compute_profile(
         lake,
         site_id,
@@ -61,6 +62,7 @@ def get_profile(
         end=end,
         tz=settings.local_timezone,
         country=settings.holiday_country,
+        engine=engine,
     )
     if not policy.shows_raw(principal.scope):
         table = policy.drop_small_cells(table, count_column="n")

@@ -15,6 +15,7 @@ from urbanpulse.errors import NotFoundError
 from urbanpulse.forecast.profiles import compute_profile
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, get_site, get_site_metrics, read_observations
+from urbanpulse.store.interface import Engine
 from urbanpulse.web.charts import build_profile_figure, build_recent_figure
 from urbanpulse.web.data import get_recent_window
 from urbanpulse.web.rendering import render_page
@@ -45,7 +46,14 @@ def get_site_page(
     raw = policy.shows_raw(principal.scope)
     charts = (
         _build_charts(
-            lake, settings, site_id, metric, period, metrics, policy=None if raw else policy
+            lake,
+            settings,
+            site_id,
+            metric,
+            period,
+            metrics,
+            engine=request.app.state.context.engine,
+            policy=None if raw else policy,
         )
         if metric
         else {}
@@ -75,6 +83,7 @@ def _build_charts(
     period: int,
     metrics: pd.DataFrame,
     *,
+    engine: Engine,
     policy: DataPolicy | None,
 ) -> dict[str, Any]:
     """The profile and recent charts; with a ``policy``, only what it publishes: profile
@@ -88,6 +97,7 @@ def _build_charts(
         period_minutes=period,
         tz=settings.local_timezone,
         country=settings.holiday_country,
+        engine=engine,
     )
     start, end = get_recent_window(pd.Timestamp(row["last_ts"]))
     recent = read_observations(lake, metric, site_ids=[site_id], start=start, end=end)

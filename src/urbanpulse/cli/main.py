@@ -8,46 +8,32 @@ command with exit code 2 and a one-line message, never a traceback.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import click
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from typer.core import TyperGroup
 
-from urbanpulse.errors import UrbanPulseError
-from urbanpulse.settings import Settings
-
-
-class ProductErrorGroup(TyperGroup):
-    """The top command group: whatever command runs below it, a product error ends it
-    as one line on stderr and exit code 2, never a traceback (the one handler)."""
-
-    def invoke(self, ctx: click.Context) -> object:
-        try:
-            return super().invoke(ctx)
-        except UrbanPulseError as exc:
-            # soft_wrap: one line however narrow the terminal, so scripts can grep it.
-            Console(stderr=True).print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
-            raise typer.Exit(code=2) from None
-
-
-app = typer.Typer(
-    help="UrbanPulse: a city cluster's data, turned into tools for the public, businesses and government.",
-    cls=ProductErrorGroup,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
+from urbanpulse.cli.common import (
+    ENGINE_OPTION,
+    LAKE_OPTION,
+    build_group,
+    console,
+    err_console,
+    get_context,
+    get_settings,
+    print_error,
+    product_errors,
+    progress_bar,
 )
-lake_app = typer.Typer(help="Inspect and maintain the Parquet lake.", no_args_is_help=True)
+from urbanpulse.settings import Settings
+from urbanpulse.store import Lake
+
+app = build_group(
+    help="UrbanPulse: a city cluster's data, turned into tools for the public, businesses and government.",
+    no_args_is_help=True,
+)
+lake_app = build_group(help="Inspect and maintain the Parquet lake.", no_args_is_help=True)
 app.add_typer(lake_app, name="lake")
-console = Console()
-err_console = Console(stderr=True)
 
 
 @app.callback()
@@ -60,69 +46,25 @@ def _main(
         "duckdb or spark \\[default: URBANPULSE_ENGINE or duckdb].",
     ),
 ) -> None:
-    if engine is None:
-        return
-    if engine not in ("duckdb", "spark"):
-        err_console.print(f"[red]error:[/red] unknown engine {engine!r}; use duckdb or spark")
+    if engine is not None and engine not in ("duckdb", "spark"):
+        print_error(f"unknown engine {engine!r}; use duckdb or spark")
         raise typer.Exit(code=2)
-    # The option is the setting: every Settings() read during this command sees it.
-    previous = os.environ.get("URBANPULSE_ENGINE")
-    os.environ["URBANPULSE_ENGINE"] = engine
-
-    def restore() -> None:
-        if previous is None:
-            os.environ.pop("URBANPULSE_ENGINE", None)
-        else:
-            os.environ["URBANPULSE_ENGINE"] = previous
-
-    ctx.call_on_close(restore)
-
-
-LAKE_OPTION = typer.Option(
-    None, "--lake", help="Lake folder \\[default: URBANPULSE_LAKE_PATH or var/lake]."
-)
+    # The option is the setting: every command's get_settings() reads it, and only
+    # while this command runs.
+    token = ENGINE_OPTION.set(engine)
+    ctx.call_on_close(lambda: ENGINE_OPTION.reset(token))
 
 
 def _settings(lake: Path | None = None) -> Settings:
-    settings = Settings()
-    if lake is not None:
-        settings = settings.model_copy(update={"lake_path": lake})
-    return settings
+    return get_settings(lake)
 
 
-def _open_lake(lake: Path | None):
-    from urbanpulse.store.maintenance import open_lake
-
-    return open_lake(_settings(lake))
+def _open_lake(lake: Path | None) -> Lake:
+    return get_context(lake).lake
 
 
-@contextmanager
-def _product_errors() -> Iterator[None]:
-    """Show the product's own errors as one clear line and exit with code 2."""
-    try:
-        yield
-    except UrbanPulseError as exc:
-        # soft_wrap: one line however narrow the terminal, so scripts can grep it.
-        err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(code=2) from None
-
-
-@contextmanager
-def _progress_bar(description: str) -> Iterator:
-    """A Rich progress bar fed by the domains' ``progress(step, done, total)`` callbacks."""
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=err_console, transient=False) as progress:
-        task = progress.add_task(description, total=None)
-
-        def report(step: str, done: int, total: int) -> None:
-            progress.update(task, description=f"{description}: {step}", completed=done, total=total)
-
-        yield report
+_product_errors = product_errors
+_progress_bar = progress_bar
 
 
 # -- ingest and quarantine -----------------------------------------------------------------
@@ -297,15 +239,16 @@ def profile(
     """Show a site's period profile: mean, p50 and p90 by day type and period of day."""
     from urbanpulse.forecast.profiles import compute_profile
 
-    settings = _settings(lake)
+    context = get_context(lake)
     with _product_errors():
         table = compute_profile(
-            _open_lake(lake),
+            context.lake,
             site_id,
             metric,
             period_minutes=period,
-            tz=settings.local_timezone,
-            country=settings.holiday_country,
+            tz=context.calendar.tz,
+            country=context.calendar.country,
+            engine=context.engine,
         )
     if day_type:
         table = table[table["day_type"] == day_type]
@@ -657,14 +600,14 @@ def _serve(settings: Settings) -> None:
 
 def _mount_domain_commands() -> None:
     """Commands that live with their domains, mounted here so the CLI stays one tool."""
-    from urbanpulse.access.cli import audit_app, keys_app
-    from urbanpulse.advise.cli import advise_app, simulate_app
-    from urbanpulse.forecast.cli import forecast_app
-    from urbanpulse.indices.cli import indices_app
-    from urbanpulse.privacy.cli import privacy_app
-    from urbanpulse.store.cli import store_app
-    from urbanpulse.stream.cli import stream_app
-    from urbanpulse.transit.cli import transit_app
+    from urbanpulse.cli.access import audit_app, keys_app
+    from urbanpulse.cli.advise import advise_app, simulate_app
+    from urbanpulse.cli.forecast import forecast_app
+    from urbanpulse.cli.indices import indices_app
+    from urbanpulse.cli.privacy import privacy_app
+    from urbanpulse.cli.store import store_app
+    from urbanpulse.cli.stream import stream_app
+    from urbanpulse.cli.transit import transit_app
 
     app.add_typer(indices_app, name="indices")
     app.add_typer(forecast_app)  # no name: its `backtest` command sits at the top level

@@ -12,28 +12,29 @@ from pathlib import Path
 from types import FrameType
 
 import typer
-from rich.console import Console
 
-from urbanpulse.errors import UrbanPulseError
-from urbanpulse.settings import Settings
+from urbanpulse.cli.common import (
+    LAKE_OPTION,
+    build_group,
+    console,
+    err_console,
+    get_settings,
+    product_errors,
+)
 from urbanpulse.store.maintenance import open_lake
 from urbanpulse.stream.batches import BatchResult
 
-stream_app = typer.Typer(
+stream_app = build_group(
     help="Live data: subscribe to MQTT topics or follow GTFS-Realtime feeds into the lake.",
     no_args_is_help=True,
 )
-console = Console()
-err_console = Console(stderr=True)
 
 REPORT_EVERY_S = 5.0
 
 
 @stream_app.command("mqtt")
 def mqtt(
-    lake: Path | None = typer.Option(
-        None, "--lake", help="Lake folder \\[default: URBANPULSE_LAKE_PATH or var/lake]."
-    ),
+    lake: Path | None = LAKE_OPTION,
     host: str | None = typer.Option(
         None, "--host", help="MQTT broker host \\[default: URBANPULSE_MQTT_HOST or 127.0.0.1]."
     ),
@@ -79,9 +80,7 @@ def mqtt(
     """
     from urbanpulse.stream.mqtt import StreamOptions, run_mqtt_stream
 
-    settings = Settings()
-    if lake is not None:
-        settings = settings.model_copy(update={"lake_path": lake})
+    settings = get_settings(lake)
     options = StreamOptions.from_settings(
         settings,
         host=host,
@@ -179,14 +178,7 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(number, handler)
 
 
-@contextmanager
-def _product_errors() -> Iterator[None]:
-    """The product's own errors as one line and exit code 2."""
-    try:
-        yield
-    except UrbanPulseError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(code=2) from None
+_product_errors = product_errors
 
 
 @stream_app.command("gtfs-rt")
@@ -206,9 +198,7 @@ def gtfs_rt(
         30.0, "--interval", min=1.0, help="Seconds between two polls of the feed URLs."
     ),
     once: bool = typer.Option(False, "--once", help="Poll each URL once, then stop."),
-    lake: Path | None = typer.Option(
-        None, "--lake", help="Lake folder \\[default: URBANPULSE_LAKE_PATH or var/lake]."
-    ),
+    lake: Path | None = LAKE_OPTION,
     as_json: bool = typer.Option(
         False, "--json", help="Print each snapshot and the totals as JSON lines."
     ),
@@ -224,9 +214,7 @@ def gtfs_rt(
     """
     from urbanpulse.transit.realtime_sources import follow_realtime_feeds
 
-    settings = Settings()
-    if lake is not None:
-        settings = settings.model_copy(update={"lake_path": lake})
+    settings = get_settings(lake)
     summaries: list = []
 
     def report(summary) -> None:  # type: ignore[no-untyped-def]

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from urbanpulse.access.audit import (
@@ -30,40 +27,28 @@ from urbanpulse.access.keys import issue_key, revoke_key, rotate_key
 from urbanpulse.access.records import ApiKey
 from urbanpulse.access.service import build_access_store
 from urbanpulse.access.store import AccessStore
-from urbanpulse.errors import UrbanPulseError
+from urbanpulse.cli.common import (
+    JSON_OPTION,
+    LAKE_OPTION,
+    build_group,
+    console,
+    err_console,
+    get_settings,
+    product_errors,
+)
 from urbanpulse.settings import Settings
 
-keys_app = typer.Typer(help="API keys: issue, list, rotate and revoke.", no_args_is_help=True)
-audit_app = typer.Typer(
-    help="The hash-chained audit log: list, export, verify.", no_args_is_help=True
+keys_app = build_group(help="API keys: issue, list, rotate and revoke.", no_args_is_help=True)
+audit_app = build_group(
+    help="The audit log, sealed with a key outside the store: list, export, verify.",
+    no_args_is_help=True,
 )
-_console = Console()
-_err = Console(stderr=True)
-
-LAKE_OPTION = typer.Option(
-    None,
-    "--lake",
-    help="Lake folder; the access store lies beside it \\[default: URBANPULSE_LAKE_PATH or var/lake].",
-)
-JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON.")
-
-
-def _settings(lake: Path | None) -> Settings:
-    settings = Settings()
-    return settings if lake is None else settings.model_copy(update={"lake_path": lake})
+_console, _err, _product_errors = console, err_console, product_errors
 
 
 def _open_store(lake: Path | None) -> AccessStore:
-    return build_access_store(_settings(lake))
-
-
-@contextmanager
-def _product_errors() -> Iterator[None]:
-    try:
-        yield
-    except UrbanPulseError as exc:
-        _err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
+    # The access store lies beside the lake (see access_db).
+    return build_access_store(get_settings(lake))
 
 
 def _audit(store: AccessStore, what: str, key: ApiKey) -> None:
@@ -179,7 +164,7 @@ def audit_list_command(
 ) -> None:
     """Entries of the audit log, oldest first, filtered."""
     with _product_errors():
-        settings = _settings(lake)
+        settings = get_settings(lake)
         entries = build_access_store(settings).read_audit(
             actor=actor, scope=scope, path=path, status=status,
             start=_parse_time(start, "--start", settings),

@@ -6,8 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
+from urbanpulse.cli.common import LAKE_OPTION, build_group, console, get_context
 from urbanpulse.forecast.backtest import get_protocol, run_backtest
 from urbanpulse.forecast.models import MODEL_NAMES
 from urbanpulse.forecast.protocol import CalendarSpec
@@ -17,17 +17,15 @@ from urbanpulse.forecast.report import (
     build_timing_table,
     write_backtest_json,
 )
-from urbanpulse.settings import Settings
-from urbanpulse.store import Lake
 
-forecast_app = typer.Typer(
+forecast_app = build_group(
     help="Forecast accuracy: backtests against persistence.", no_args_is_help=True
 )
 
 
 @forecast_app.command("backtest")
 def backtest(
-    lake: Path = typer.Option(..., "--lake", help="Lake folder to read observations from."),
+    lake: Path | None = LAKE_OPTION,
     metric: str = typer.Option("speed", "--metric", help="Metric to forecast, e.g. speed or pm25."),
     sites: str | None = typer.Option(
         None, "--sites", help="Comma-separated site ids (default: all)."
@@ -69,19 +67,23 @@ def backtest(
     --protocol los-loop the split, windows and scoring are the T-GCN paper's, so the
     persistence row reproduces the published 5.54 / 6.70 / 7.63 / 8.46 mph.
     """
-    console = Console()
+    context = get_context(lake)
     spec = get_protocol(
         protocol,
         period_minutes=period,
         horizons=tuple(int(h) for h in horizons.split(",")) if horizons else None,
         mode=mode,
     )
-    spec = replace(spec, calendar=_get_calendar(spec.calendar, timezone, holiday_country))
+    base = spec.calendar or context.calendar  # Los-loop is in Los Angeles
+    calendar = CalendarSpec(tz=timezone or base.tz, country=holiday_country or base.country)
+    spec = replace(spec, calendar=calendar)
     site_ids = [s.strip() for s in sites.split(",") if s.strip()] if sites else None
     with console.status("backtesting...") as status:
         result = run_backtest(
-            Lake(lake),
+            context.lake,
             metric,
+            calendar=calendar,
+            engine=context.engine,
             site_ids=site_ids,
             spec=spec,
             models=[m.strip() for m in models.split(",") if m.strip()],
@@ -94,12 +96,3 @@ def backtest(
     if out is not None:
         write_backtest_json(result, out)
         console.print(f"scores written to {out}")
-
-
-def _get_calendar(
-    protocol: CalendarSpec | None, timezone: str | None, country: str | None
-) -> CalendarSpec:
-    """Options first, then the protocol's own calendar (Los-loop is in Los Angeles),
-    then the settings."""
-    base = protocol or CalendarSpec.from_settings(Settings())
-    return CalendarSpec(tz=timezone or base.tz, country=country or base.country)

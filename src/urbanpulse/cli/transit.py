@@ -6,34 +6,34 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from urbanpulse.cli.common import (
+    JSON_OPTION,
+    LAKE_OPTION,
+    build_group,
+    console,
+    err_console,
+    get_context,
+    print_error,
+)
 from urbanpulse.errors import ConfigurationError, UrbanPulseError
-from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 
-transit_app = typer.Typer(
+transit_app = build_group(
     help="Transit networks: load GTFS feeds or the Beijing subway file, find stations.",
     no_args_is_help=True,
 )
-_console = Console()
-_err = Console(stderr=True)
-
-LAKE_OPTION = typer.Option(
-    None, "--lake", help="Lake folder \\[default: URBANPULSE_LAKE_PATH or var/lake]."
-)
-JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON.")
+_console, _err = console, err_console
 
 
 def _open_lake(lake: Path | None) -> Lake:
-    settings = Settings()
-    return Lake(lake if lake is not None else settings.lake_path)
+    return get_context(lake).lake
 
 
 def _fail(exc: UrbanPulseError) -> None:
-    _err.print(f"[red]error:[/red] {exc}")
+    print_error(exc)
     raise typer.Exit(code=2)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from urbanpulse.cli.common import LAKE_OPTION, build_group, console, get_context, print_error
 from urbanpulse.errors import UrbanPulseError
 from urbanpulse.indices.framework import read_framework
 from urbanpulse.indices.io import run_indices, write_results
@@ -17,18 +17,16 @@ from urbanpulse.indices.provinces import write_china_indicators
 from urbanpulse.indices.sensitivity import compute_index_sensitivity
 from urbanpulse.indices.tables import build_index_data, read_table
 from urbanpulse.indices.uncertainty import build_scenario_model, compute_monte_carlo
-from urbanpulse.settings import Settings
-from urbanpulse.store import Lake
 
-indices_app = typer.Typer(
+indices_app = build_group(
     help="Composite indices: run a framework's pipeline, check its robustness.",
     no_args_is_help=True,
 )
-_console = Console()
+_console = console
 
 
 def _fail(exc: UrbanPulseError) -> None:
-    _console.print(f"[red]error:[/red] {exc}")
+    print_error(exc)
     raise typer.Exit(code=2)
 
 
@@ -112,15 +110,12 @@ def load_command(
     mapping: Path = typer.Option(
         ..., "--mapping", help="Indicator mapping (.toml), e.g. mappings/indicators-example.toml."
     ),
-    lake: Path | None = typer.Option(
-        None, "--lake", help="Lake folder \\[default: URBANPULSE_LAKE_PATH or var/lake]."
-    ),
+    lake: Path | None = LAKE_OPTION,
 ) -> None:
     """Load yearly indicators by city into the lake for the monitor page; bad cells go
     to quarantine (see `urbanpulse quarantine`). Measured values override the demo's."""
     try:
-        lake_path = lake if lake is not None else Settings().lake_path
-        summary = ingest_indicator_table(Lake(lake_path), table, mapping)
+        summary = ingest_indicator_table(get_context(lake).lake, table, mapping)
     except UrbanPulseError as exc:
         _fail(exc)
         return
@@ -142,9 +137,7 @@ def load_china_command(
         help="Shared data folder holding china-province-tech/ and china-census-city/, "
         "e.g. ../shared/data.",
     ),
-    lake: Path | None = typer.Option(
-        None, "--lake", help="Lake folder \\[default: URBANPULSE_LAKE_PATH or var/lake]."
-    ),
+    lake: Path | None = LAKE_OPTION,
     vintage: str | None = typer.Option(
         None, "--vintage", help="Release label \\[default: techme-<latest data year + 1>]."
     ),
@@ -154,8 +147,7 @@ def load_china_command(
     technology-contract flows, education and S&T spending per resident. The monitor
     shows them for Beijing, Tianjin and Hebei, apart from the 13-city indices."""
     try:
-        lake_path = lake if lake is not None else Settings().lake_path
-        summary = write_china_indicators(Lake(lake_path), data_dir, vintage=vintage)
+        summary = write_china_indicators(get_context(lake).lake, data_dir, vintage=vintage)
     except UrbanPulseError as exc:
         _fail(exc)
         return

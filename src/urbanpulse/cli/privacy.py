@@ -7,16 +7,22 @@ domain functions return pseudonyms and aggregates only.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from urbanpulse.errors import ConfigurationError, UrbanPulseError
+from urbanpulse.cli.common import (
+    JSON_OPTION,
+    LAKE_OPTION,
+    build_group,
+    console,
+    err_console,
+    get_settings,
+    product_errors,
+)
+from urbanpulse.errors import ConfigurationError
 from urbanpulse.privacy.budget import read_budget
 from urbanpulse.privacy.ingest import ingest_taps
 from urbanpulse.privacy.keys import KeyRing, check_key_dir
@@ -28,35 +34,20 @@ from urbanpulse.privacy.release import (
 from urbanpulse.privacy.taps import SHENZHEN_TAPS, read_tap_mapping
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
+from urbanpulse.store.maintenance import open_lake
 
-privacy_app = typer.Typer(
+privacy_app = build_group(
     help="Personal mobility data: pseudonymised smart-card taps, suppressed and noised counts.",
     no_args_is_help=True,
 )
-_console = Console()
-_err = Console(stderr=True)
-
-LAKE_OPTION = typer.Option(
-    None, "--lake", help="Lake folder \\[default: URBANPULSE_LAKE_PATH or var/lake]."
-)
-JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON.")
+_console, _err, _product_errors = console, err_console, product_errors
 PERIOD_OPTION = typer.Option(
     None, "--period", help="Key period (month, e.g. 2018-09) [default: the latest stored]."
 )
 
 
 def _settings(lake: Path | None) -> Settings:
-    settings = Settings()
-    return settings if lake is None else settings.model_copy(update={"lake_path": lake})
-
-
-@contextmanager
-def _product_errors() -> Iterator[None]:
-    try:
-        yield
-    except UrbanPulseError as exc:
-        _err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
+    return get_settings(lake)
 
 
 @privacy_app.command("ingest-taps")
@@ -82,7 +73,7 @@ def ingest_taps_command(
         if missing:
             raise ConfigurationError(f"no such file: {', '.join(missing)}")
         summary = ingest_taps(
-            Lake(settings.lake_path),
+            open_lake(settings),
             paths,
             read_tap_mapping(mapping) if mapping else SHENZHEN_TAPS,
             KeyRing(settings.privacy_key_dir),
@@ -110,7 +101,7 @@ def release_command(
     """Release noised station counts of one key period, charged to its epsilon budget."""
     with _product_errors():
         settings = _settings(lake)
-        store = Lake(settings.lake_path)
+        store = open_lake(settings)
         key_period = period or _get_latest_period(store)
         counts = release_noisy_counts(
             store,
@@ -150,7 +141,7 @@ def report_command(
     """
     with _product_errors():
         settings = _settings(lake)
-        store = Lake(settings.lake_path)
+        store = open_lake(settings)
         key_period = period or _get_latest_period(store)
         counts = compute_bounded_counts(
             store,
@@ -178,7 +169,7 @@ def budget_command(lake: Path | None = LAKE_OPTION, as_json: bool = JSON_OPTION)
     """Epsilon spent per dataset and key period, and what is left of the budget."""
     with _product_errors():
         settings = _settings(lake)
-        spent = read_budget(Lake(settings.lake_path), budget=settings.privacy_epsilon_budget)
+        spent = read_budget(open_lake(settings), budget=settings.privacy_epsilon_budget)
     if as_json:
         print(json.dumps(spent.to_dict("records")))
         return

@@ -21,8 +21,9 @@ from urbanpulse.advise.simulation import (
     check_targets,
     simulate_spreading,
 )
+from urbanpulse.cli.common import LAKE_OPTION, build_group, get_context, print_error
 
-simulate_app = typer.Typer(
+simulate_app = build_group(
     help="Simulate the advice service on the demo city cluster.", no_args_is_help=True
 )
 
@@ -52,13 +53,17 @@ def spreading(
     station of Beijing Subway Line 1. Prints a table, writes a chart and ends with one
     JSON line of figures and targets (30 % compliance: peak cut >= 15 %, no slot newly
     over capacity)."""
-    from urbanpulse.store import Lake
 
     console = Console(stderr=True)
     values = tuple(float(r) for r in rates.split(",") if r.strip())
     with console.status("Building the demo morning and running the policies..."):
+        context = get_context(lake) if lake is not None else None
         scenario = build_demo_scenario(
-            seed=seed, weeks=weeks, lake=Lake(lake) if lake is not None else None, demand=demand
+            seed=seed,
+            weeks=weeks,
+            lake=context.lake if context else None,
+            demand=demand,
+            engine=context.engine if context else None,
         )
         table, loads = simulate_spreading(scenario, rates=values, group_size=group_size, seed=seed)
     Console().print(build_rich_table(table, scenario))
@@ -161,7 +166,7 @@ def write_chart(
 
 # -- `urbanpulse advise FROM TO`: the commuter's question from the command line --------
 
-advise_app = typer.Typer()
+advise_app = build_group()
 
 
 @advise_app.command("advise")
@@ -190,35 +195,30 @@ def advise_command(
     network: str | None = typer.Option(
         None, "--network", help="Look names up on this network only."
     ),
-    lake: Path | None = typer.Option(
-        None, "--lake", help="Lake folder \\[default: URBANPULSE_LAKE_PATH or var/lake]."
-    ),
+    lake: Path | None = LAKE_OPTION,
     as_json: bool = typer.Option(
         False, "--json", help="Print the advice as JSON (legs, routes, ranked slots)."
     ),
 ) -> None:
     """When to leave: the journey's legs (changes of line included) and its departure
-    slots ranked by predicted crowding, with the recommended time and why."""
+    slots ranked by predicted crowding, with the recommended time and why. A read: it
+    counts neither in load spreading nor in the operator's measured effect."""
     from urbanpulse.advise.routes import resolve_station_pair
     from urbanpulse.advise.service import build_advice_service
-    from urbanpulse.errors import UrbanPulseError
-    from urbanpulse.settings import Settings
-    from urbanpulse.store import Lake
 
-    settings = Settings()
-    if lake is not None:
-        settings = settings.model_copy(update={"lake_path": lake})
+    context = get_context(lake)
+    service = build_advice_service(context.settings, context.lake)
     try:
-        store = Lake(settings.lake_path)
-        service = build_advice_service(settings, store)
         start, end, prefer = parse_window(
             window, preferred, day or service.get_clock().planning_day.isoformat()
         )
-        source, target = resolve_station_pair(store, origin, destination, network_id=network)
-        body = service.advise(source, target, start, end, prefer, arrive_by=arrive_by, route=route)
-    except (UrbanPulseError, ValueError) as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+    except ValueError as exc:
+        print_error(exc)
         raise typer.Exit(code=2) from None
+    source, target = resolve_station_pair(context.lake, origin, destination, network_id=network)
+    body = service.advise(
+        source, target, start, end, prefer, arrive_by=arrive_by, route=route, record=False
+    )
     if as_json:
         print(json.dumps(body, ensure_ascii=False, default=str))
         return

@@ -6,27 +6,17 @@ Parquet or CSV, since at city scale their answers are tables to keep, not to rea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import typer
-from rich.console import Console
 
-from urbanpulse.errors import UrbanPulseError
-from urbanpulse.settings import Settings
-from urbanpulse.store.interface import compute_profiles, get_engine
-from urbanpulse.store.maintenance import open_lake
+from urbanpulse.cli.common import LAKE_OPTION, build_group, err_console, get_context
+from urbanpulse.store.interface import compute_profiles
 
-store_app = typer.Typer(help="Batch questions over every site.", no_args_is_help=True)
-err_console = Console(stderr=True)
-
-LAKE = typer.Option(
-    None, "--lake", help="Lake folder \\[default: URBANPULSE_LAKE_PATH or var/lake]."
-)
+store_app = build_group(help="Batch questions over every site.", no_args_is_help=True)
 OUT = typer.Option(
     None, "--out", help="Write Parquet (.parquet) or CSV (other names) here; default CSV on stdout."
 )
@@ -39,7 +29,7 @@ def profiles(
     sites: str | None = typer.Option(
         None, "--sites", help="Comma-separated site ids (default: all)."
     ),
-    lake: Path | None = LAKE,
+    lake: Path | None = LAKE_OPTION,
     out: Path | None = OUT,
 ) -> None:
     """Profiles of every site: mean, p50, p90 and count by day type and local period.
@@ -47,17 +37,16 @@ def profiles(
     Columns: site_id, day_type, period_start (minutes after local midnight), mean, p50,
     p90, n. Day types follow URBANPULSE_HOLIDAY_COUNTRY in URBANPULSE_LOCAL_TIMEZONE.
     """
-    settings = _settings(lake)
-    with _errors():
-        table = compute_profiles(
-            open_lake(settings),
-            metric,
-            period_minutes=period,
-            tz=settings.local_timezone,
-            country=settings.holiday_country,
-            site_ids=_split(sites),
-            engine=get_engine(settings),
-        )
+    context = get_context(lake)
+    table = compute_profiles(
+        context.lake,
+        metric,
+        period_minutes=period,
+        tz=context.calendar.tz,
+        country=context.calendar.country,
+        site_ids=_split(sites),
+        engine=context.engine,
+    )
     _write(table, out)
 
 
@@ -70,7 +59,7 @@ def periods(
     sites: str | None = typer.Option(
         None, "--sites", help="Comma-separated site ids (default: all)."
     ),
-    lake: Path | None = LAKE,
+    lake: Path | None = LAKE_OPTION,
     out: Path | None = OUT,
 ) -> None:
     """Count, mean, min, max and sum of every site per period of the local clock.
@@ -78,21 +67,15 @@ def periods(
     Columns: site_id, period_start (UTC instant of the local period's start), n, mean,
     min, max, sum.
     """
-    settings = _settings(lake)
-    with _errors():
-        table = get_engine(settings).compute_periods(
-            open_lake(settings),
-            metric,
-            period_minutes=period,
-            tz=settings.local_timezone,
-            site_ids=_split(sites),
-        )
+    context = get_context(lake)
+    table = context.engine.compute_periods(
+        context.lake,
+        metric,
+        period_minutes=period,
+        tz=context.calendar.tz,
+        site_ids=_split(sites),
+    )
     _write(table, out)
-
-
-def _settings(lake: Path | None) -> Settings:
-    settings = Settings()
-    return settings.model_copy(update={"lake_path": lake}) if lake is not None else settings
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -110,13 +93,3 @@ def _write(table: pa.Table, out: Path | None) -> None:
     else:
         pacsv.write_csv(table, out)
         err_console.print(f"wrote {table.num_rows:,} rows to {out}")
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Product errors as one line and exit code 2, as every command does."""
-    try:
-        yield
-    except UrbanPulseError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(code=2) from None
