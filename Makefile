@@ -16,6 +16,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # For translators: extract every marked string into src/urbanpulse/locale/messages.pot and
 # merge it into the zh_CN and en catalogues (new strings arrive untranslated).

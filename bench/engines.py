@@ -48,7 +48,8 @@ import pyarrow as pa
 
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
-from urbanpulse.store.interface import Engine, build_engine, compute_profiles
+from urbanpulse.store.engines import build_engine
+from urbanpulse.store.interface import Engine, compute_profiles
 from urbanpulse.twin import build_demo, is_demo_built
 from urbanpulse.twin.scale import build_scaled_demo
 

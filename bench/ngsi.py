@@ -31,7 +31,7 @@ from urbanpulse.ngsi.temporal import build_temporal_query, read_temporal_entitie
 from urbanpulse.ngsi.vocabulary import get_metrics
 from urbanpulse.store import Lake, connect, get_observation_coverage, read_sites, scan_sql
 from urbanpulse.store import get_metrics as get_stored_metrics
-from urbanpulse.store.interface import build_engine
+from urbanpulse.store.engines import build_engine
 from urbanpulse.twin import build_demo, is_demo_built
 
 OBSERVED = ("TrafficFlowObserved", "AirQualityObserved", "CrowdFlowObserved")

@@ -13,8 +13,9 @@ import time
 
 from rich.console import Console
 
-from urbanpulse.advise.simulation import build_demo_scenario, check_targets, simulate_spreading
+from urbanpulse.advise.simulation import check_targets, simulate_spreading
 from urbanpulse.cli.advise import build_rich_table
+from urbanpulse.twin.scenario import build_demo_scenario
 
 
 def main() -> None:

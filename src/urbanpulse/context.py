@@ -13,7 +13,8 @@ from functools import cached_property
 from urbanpulse.forecast.protocol import CalendarSpec
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
-from urbanpulse.store.interface import Engine, get_engine
+from urbanpulse.store.engines import get_engine
+from urbanpulse.store.interface import Engine
 from urbanpulse.store.maintenance import open_lake
 
 

@@ -14,11 +14,11 @@ from typer.testing import CliRunner
 from urbanpulse.advise.simulation import (
     RESULT_COLUMNS,
     Scenario,
-    build_demo_scenario,
     check_targets,
     simulate_spreading,
 )
 from urbanpulse.cli.advise import simulate_app
+from urbanpulse.twin.scenario import build_demo_scenario
 
 
 @pytest.fixture(scope="module")

@@ -157,8 +157,9 @@ def test_demo_live_flows_broker_to_subscriber_to_lake(lake_copy: Lake) -> None:
     except BrokerUnreachableError as exc:
         pytest.skip(str(exc))
     started = datetime.now(UTC)
+    settings = Settings(lake_path=lake_copy.root)
     replay, how = start_live_replay(
-        lake_copy, host=BROKER[0], port=BROKER[1], speed=1e6, max_steps=2
+        lake_copy, settings=settings, host=BROKER[0], port=BROKER[1], speed=1e6, max_steps=2
     )
     try:
         assert "its subscriber committing to the lake" in how

@@ -65,7 +65,8 @@ from urbanpulse.forecast import forecast_site
 from urbanpulse.forecast.protocol import CalendarSpec
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, read_sites
-from urbanpulse.store.interface import Engine, get_engine
+from urbanpulse.store.engines import get_engine
+from urbanpulse.store.interface import Engine
 from urbanpulse.store.networks import read_network_table, read_networks
 from urbanpulse.transit.journeys import Journey, JourneyPlanner
 from urbanpulse.transit.network import read_transit_network

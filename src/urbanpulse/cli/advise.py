@@ -17,11 +17,11 @@ from urbanpulse.advise.simulation import (
     COMPLIANCE_RATES,
     POLICIES,
     Scenario,
-    build_demo_scenario,
     check_targets,
     simulate_spreading,
 )
 from urbanpulse.cli.common import LAKE_OPTION, build_group, get_context, print_error
+from urbanpulse.twin.scenario import build_demo_scenario
 
 simulate_app = build_group(
     help="Simulate the advice service on the demo city cluster.", no_args_is_help=True

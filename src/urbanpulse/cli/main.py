@@ -523,6 +523,7 @@ def _replay_live(settings: Settings, *, speed: float, steps: int | None, serve_a
     with _product_errors():
         replay, how = start_live_replay(
             _open_lake(settings.lake_path),
+            settings=settings,
             host=settings.mqtt_host,
             port=settings.mqtt_port,
             speed=speed,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from urbanpulse.store.compaction import compact_observations
 from urbanpulse.store.engine import SCHEMAS, connect, refresh_views, scan_sql
-from urbanpulse.store.interface import Engine, build_engine, compute_profiles, get_engine
+from urbanpulse.store.engines import build_engine, get_engine
+from urbanpulse.store.interface import Engine, compute_profiles
 from urbanpulse.store.lake import Commit, Lake, LakeFile, new_batch_id
 from urbanpulse.store.queries import (
     get_metrics,

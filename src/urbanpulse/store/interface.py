@@ -8,7 +8,8 @@ Both read exactly the files the lake's commit log has published, and both aggreg
 inside the engine: no raw rows travel to pandas to be grouped.
 
 Which engine answers is a setting (``engine``, ``spark_master``, ``spark_remote``), so
-the CLI, the API and the models agree; :func:`get_engine` builds it once per process.
+the CLI, the API and the models agree; :func:`urbanpulse.store.engines.get_engine`
+builds it once per process.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import pyarrow as pa
 
@@ -24,9 +25,6 @@ from urbanpulse.catalog.calendar import DAY_TYPES, build_calendar
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.store.engine import SCHEMAS
 from urbanpulse.store.lake import Lake
-
-if TYPE_CHECKING:
-    from urbanpulse.settings import Settings
 
 EngineName = Literal["duckdb", "spark"]
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
@@ -183,31 +181,6 @@ class Engine(Protocol):
     def get_metric_unit(self, lake: Lake, site_id: str, metric: str) -> tuple[bool, str | None]:
         """(whether the site reports the metric, its unit or None)."""
         ...
-
-
-def get_engine(settings: Settings) -> Engine:
-    """The engine the settings name (``engine``: duckdb or spark), built once per process.
-
-    Raises
-    ------
-    MissingExtraError
-        When Spark is asked for and ``pyspark`` is not installed.
-    """
-    return build_engine(settings.engine, master=settings.spark_master, remote=settings.spark_remote)
-
-
-@lru_cache(maxsize=4)
-def build_engine(name: str, *, master: str = "local[*]", remote: str | None = None) -> Engine:
-    """An engine by name; Spark connects to ``remote`` (Spark Connect) or ``master``."""
-    if name == "duckdb":
-        from urbanpulse.store.duckdb_engine import DuckDBEngine
-
-        return DuckDBEngine()
-    if name == "spark":
-        from urbanpulse.store.spark_engine import SparkEngine
-
-        return SparkEngine(master=master, remote=remote)
-    raise InvalidQueryError(f"unknown engine {name!r}; use one of {', '.join(ENGINES)}")
 
 
 def build_day_table(

@@ -184,19 +184,22 @@ def run_mqtt_stream(
 
 
 def start_subscriber(
-    lake: Lake, host: str, port: int, stop: threading.Event, *, settings: Settings | None = None
+    lake: Lake,
+    host: str,
+    port: int,
+    stop: threading.Event,
+    *,
+    settings: Settings,
+    topic_prefix: str,
 ) -> threading.Thread:
     """Run :func:`run_mqtt_stream` in a background thread until ``stop`` is set, on the
-    demo's topics (``urbanpulse demo --live``). Raises :class:`BrokerError` at once when
-    no broker answers."""
-    from urbanpulse.twin.replay import TOPIC_PREFIX
-
-    settings = settings or Settings(lake_path=lake.root)
+    topics under ``topic_prefix`` (the demo's, for ``urbanpulse demo --live``). Raises
+    :class:`BrokerError` at once when no broker answers."""
     options = StreamOptions.from_settings(
         settings,
         host=host,
         port=port,
-        topics=(f"{TOPIC_PREFIX}/#",),
+        topics=(f"{topic_prefix}/#",),
         client_id=f"{settings.mqtt_client_id}-demo",
     )
     # Connect here, so that a broker that is not there is told to the caller.

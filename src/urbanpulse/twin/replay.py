@@ -30,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 
 from urbanpulse.errors import UrbanPulseError
+from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, append_observations, read_observations
 from urbanpulse.twin.calendar import TIMEZONE
 
@@ -299,13 +300,13 @@ class LiveReplay:
         return self.summary
 
 
-SubscriberStarter = Callable[[Lake, str, int, threading.Event], object]
+SubscriberStarter = Callable[..., object]
 
 
 def get_subscriber_starter() -> SubscriberStarter | None:
     """The MQTT subscriber's in-process entry point, when this tree has one.
 
-    The one call ``start_subscriber(lake, host, port, stop)`` from
+    The one call ``start_subscriber(lake, host, port, stop, settings=, topic_prefix=)`` from
     ``urbanpulse.stream.mqtt`` must start a subscriber of ``TOPIC_PREFIX/#`` committing to
     ``lake`` in a background thread, ending when ``stop`` is set.
     """
@@ -318,7 +319,13 @@ def get_subscriber_starter() -> SubscriberStarter | None:
 
 
 def start_live_replay(
-    lake: Lake, *, host: str, port: int, speed: float, max_steps: int | None = None
+    lake: Lake,
+    *,
+    settings: Settings,
+    host: str,
+    port: int,
+    speed: float,
+    max_steps: int | None = None,
 ) -> tuple[LiveReplay, str]:
     """Start replaying the demo: through the broker to the subscriber when both are there,
     else straight into the lake. Returns the running replay and one line saying which.
@@ -341,7 +348,14 @@ def start_live_replay(
         else:
             replay = LiveReplay(lake, sink, speed=speed, max_steps=max_steps)
             try:
-                starter(lake, host, port, replay.stop_event)
+                starter(
+                    lake,
+                    host,
+                    port,
+                    replay.stop_event,
+                    settings=settings,
+                    topic_prefix=TOPIC_PREFIX,
+                )
             except (ConnectionError, UrbanPulseError) as exc:
                 sink.close()
                 sink = LakeSink(lake)

@@ -6,13 +6,15 @@ from pathlib import Path
 
 import plotly
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
+from urbanpulse.i18n import gettext as _
 from urbanpulse.web.assets import PREFIX, AssetStore
 from urbanpulse.web.pages import PAGE_ROUTERS
-from urbanpulse.web.rendering import build_templates, render_error_page
+from urbanpulse.web.pages.access import render_sign_in
+from urbanpulse.web.rendering import build_templates, render_page
 
 STATIC_DIR = Path(__file__).parent / "static"
 # The full plotly.js of the plotly package (4.8 MB), for anyone still linking it; the
@@ -56,3 +58,18 @@ def add_web(app: FastAPI) -> None:
     # Outermost: pages, JSON and the files above leave compressed. Responses that are
     # compressed already (the versioned assets, open-data exports) pass through as they are.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=GZIP_LEVEL)
+
+
+def render_error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
+    """The HTML page shown to browsers for an error on a page; for a page that needs
+    credentials (401), the sign-in form, which comes back to the page."""
+    if status_code == 401:
+        return render_sign_in(request, next_path=request.url.path, message=message, status_code=401)
+    return render_page(
+        request,
+        "error.html",
+        title=_("Error {status}").format(status=status_code),
+        status_code=status_code,
+        status=status_code,
+        message=message,
+    )

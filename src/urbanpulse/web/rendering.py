@@ -14,7 +14,6 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from urbanpulse import __version__, i18n
-from urbanpulse.i18n import gettext as _
 from urbanpulse.web.nav import NAV
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -88,23 +87,6 @@ def render_page(
             **context,
         },
         status_code=status_code,
-    )
-
-
-def render_error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
-    """The HTML page shown to browsers for an error on a page; for a page that needs
-    credentials (401), the sign-in form, which comes back to the page."""
-    if status_code == 401:
-        from urbanpulse.web.pages.access import render_sign_in
-
-        return render_sign_in(request, next_path=request.url.path, message=message, status_code=401)
-    return render_page(
-        request,
-        "error.html",
-        title=_("Error {status}").format(status=status_code),
-        status_code=status_code,
-        status=status_code,
-        message=message,
     )
 
 

@@ -25,7 +25,7 @@ from urbanpulse.ngsi.query import EntityQuery, build_entity_query, split_list
 from urbanpulse.ngsi.temporal import build_temporal_query, read_temporal_entities
 from urbanpulse.ngsi.types import read_types
 from urbanpulse.ngsi.vocabulary import SDM_CONTEXT
-from urbanpulse.store.interface import get_engine
+from urbanpulse.store.engines import get_engine
 
 logger = logging.getLogger(__name__)
 ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
