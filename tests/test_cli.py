@@ -170,3 +170,15 @@ def test_a_product_error_is_one_line_and_exit_2(tmp_path, args: list[str]) -> No
     assert result.exit_code == 2, (result.output, result.exception)
     assert "Traceback" not in result.output and "error" in result.output.lower()
     assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_the_readme_names_every_package() -> None:
+    """Each subpackage of urbanpulse has a row in the README's "What is here"."""
+    import pkgutil
+
+    import urbanpulse
+
+    readme = (REPO / "README.md").read_text()
+    table = readme[readme.index("## What is here") : readme.index("## The web app")]
+    packages = {m.name for m in pkgutil.iter_modules(urbanpulse.__path__) if m.ispkg}
+    assert {p for p in packages if f"`urbanpulse.{p}`" not in table} == set()

@@ -338,7 +338,8 @@ def test_unknown_engine_is_refused() -> None:
 
 
 def test_the_edges_ask_the_store_interface_not_duckdb() -> None:
-    """The API and the pages name questions; DuckDB connections and SQL stay in the store."""
+    """The API and the pages name questions; DuckDB connections and SQL stay in the store
+    (the module-level rule is a contract in .importlinter)."""
     import ast
 
     package = Path(__file__).resolve().parents[2] / "src" / "urbanpulse"
@@ -354,9 +355,9 @@ def test_the_edges_ask_the_store_interface_not_duckdb() -> None:
             bad = {
                 n
                 for n in names
-                if n.split(".")[0] == "duckdb"
-                or n.startswith("urbanpulse.store.engine")
-                or n in ("urbanpulse.store.connect", "urbanpulse.store.scan_sql")
+                # Module imports are import-linter's (.importlinter); names re-exported by
+                # the store package are not visible to it, so they are checked here.
+                if n in ("urbanpulse.store.connect", "urbanpulse.store.scan_sql")
             }
             if bad:
                 offenders.append(f"{path.relative_to(package)}: {sorted(bad)}")
