@@ -27,6 +27,7 @@ from urbanpulse.errors import InvalidQueryError, MissingExtraError
 from urbanpulse.forecast.panel import compute_panel
 from urbanpulse.forecast.profiles import compute_profile_table
 from urbanpulse.store import Lake, append_observations, compute_rollups, upsert_indicators
+from urbanpulse.store.engines import build_engine
 from urbanpulse.store.interface import (
     INDICATORS_SCHEMA,
     OBSERVATIONS_SCHEMA,
@@ -35,7 +36,6 @@ from urbanpulse.store.interface import (
     ROLLUPS_SCHEMA,
     Engine,
     build_day_table,
-    build_engine,
     compute_profiles,
 )
 from urbanpulse.twin.indicators import build_indicators
