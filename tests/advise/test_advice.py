@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -32,7 +33,10 @@ from urbanpulse.errors import InvalidQueryError, NotFoundError
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 PEAK = {"07:00": 0.9, "07:15": 0.85, "07:30": 0.8, "07:45": 0.77, "08:00": 1.0,
         "08:15": 0.95, "08:30": 0.9}  # fmt: skip
-FIXED = Policy(name="fixed", spread=False)
+# Crowding alone: no cost of leaving earlier or later (the schedule's own tests are in
+# test_honesty.py); 30 minutes in the crowd, so a few points of load are worth minutes.
+FIXED = Policy(name="fixed", spread=False, value_early=0.0, value_late=0.0,
+               value_late_deadline=0.0, station_minutes=30.0)  # fmt: skip
 
 
 def _window(start: str = "07:00", end: str = "08:30", preferred: str = "08:00") -> object:
@@ -165,6 +169,9 @@ def test_holdout_share_is_honoured_and_recorded(
     assert not sample.slots["recommended"].any()
     assert "holdout" in sample.message
     assert len(sample.slots) == 7
+    # No ranking either: the preferred time first, then the others in time order.
+    labels = sample.slots["label"].tolist()
+    assert labels[0] == "08:00" and labels[1:] == sorted(labels[1:])
 
 
 def test_issued_advice_counts_as_extra_load(
@@ -172,7 +179,7 @@ def test_issued_advice_counts_as_extra_load(
 ) -> None:
     lookup = build_forecast_lookup(make_forecast(["a-s01"], PEAK, capacity=100.0))
     trip, window, counters = build_trip(sites, "a-s01"), _window(), MemoryCounters()
-    policy = Policy(tolerance=0.0, passengers_per_request=10)
+    policy = replace(FIXED, spread=True, tolerance=0.0, passengers_per_request=10)
     first = compute_advice(lookup, trip, window, counters=counters, policy=policy, now=NOW)
     assert first.slots.loc[0, "label"] == "07:45"
     # 10 riders moved from 08:00 to 07:45: +0.1 there, -0.1 at 08:00.
@@ -225,10 +232,12 @@ def test_spreading_keeps_simultaneous_requests_off_one_slot(
     loads: list[float], n: int, seed: int
 ) -> None:
     # Everyone prefers a full 07:00; the other slots are near-equivalent (within 0.05
-    # of each other). The naive policy sends every request to the same quiet slot;
+    # of load, about a minute and a half of cost over 30 minutes, of each other). The naive policy sends every request to the same quiet slot;
     # spreading keeps every slot well below that.
     naive = _issue(NAIVE_POLICY, [1.0, *loads], n, seed)
-    spread = _issue(Policy(shift_penalty=0.0), [1.0, *loads], n, seed)
+    spread = _issue(
+        Policy(value_early=0.0, value_late=0.0, station_minutes=30.0), [1.0, *loads], n, seed
+    )
     assert max(naive.values()) == n
     assert max(spread.values()) <= 0.5 * n
     assert len(spread) >= 3

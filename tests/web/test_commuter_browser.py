@@ -273,6 +273,29 @@ def test_commuter_asks_to_arrive_by_a_time(demo_server: str, open_page: Any) -> 
     assert_clean(demo_server, requests, errors)
 
 
+def test_only_asking_counts_not_opening_the_page(demo_server: str, browser: Any) -> None:
+    """Opening /commute shows the default trip's advice without counting it (GET); the
+    person's own request counts once (POST), and switching routes counts nothing."""
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        asked: list[str] = []
+        page.on(
+            "request",
+            lambda r: asked.append(r.method) if "/api/advice" in r.url else None,
+        )
+        page.goto(demo_server + "/commute", wait_until="networkidle")
+        page.wait_for_selector("#advice-chart[data-rendered='true']")
+        assert asked and "POST" not in asked  # the default trip was only read
+        asked.clear()
+        with page.expect_response(lambda r: "/api/advice" in r.url):
+            page.click("#advise")
+        assert asked == ["POST"]
+    finally:
+        context.close()
+
+
 def test_commuter_says_when_no_station_matches(demo_server: str, open_page: Any) -> None:
     page, _, _ = open_page(demo_server + "/commute", DESKTOP)
     page.fill("#origin-search", "zzzz")

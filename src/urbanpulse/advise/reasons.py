@@ -114,9 +114,10 @@ def build_message(outcome: Outcome) -> str:
         text = _("No recommendation: no departure time in the window has a forecast and a service.")
     elif outcome.kept_preferred:
         text = _(
-            "Leave at {time} as you planned ({reason}): no other time in the window is at "
-            "least {points} points of capacity less crowded, so it is as good as any."
-        ).format(time=outcome.label, reason=outcome.reason, points=round(outcome.min_gain * 100))
+            "Leave at {time} as you planned ({reason}): no other time in the window saves "
+            "{minutes} minutes or more of crowded travel once leaving earlier or later is "
+            "counted, so it is as good as any."
+        ).format(time=outcome.label, reason=outcome.reason, minutes=f"{outcome.min_gain:g}")
     else:
         text = _("Leave at {time}: {reason}.").format(time=outcome.label, reason=outcome.reason)
     if outcome.coverage < 1.0:

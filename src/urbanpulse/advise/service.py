@@ -77,6 +77,7 @@ ADVICE_HORIZON = timedelta(days=7)
 # How long a checked lake version is trusted: checking lists the commit log folder.
 VERSION_TTL_SECONDS = 2.0
 FORECAST_VALUES = ("load", "load_p10", "load_p90", "capacity")
+_INF = float("inf")
 NULLABLE_COLUMNS = ("crowding", "crowding_p10", "crowding_p90", "expected_extra", "score",
                     "travel_minutes")  # fmt: skip
 T = TypeVar("T")
@@ -594,7 +595,8 @@ def build_slot_records(slots: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     ``Advice.to_dict`` without pandas' per-row cost, which dominated a request."""
     columns: dict[str, list[Any]] = {name: slots[name].tolist() for name in ADVICE_COLUMNS}
     for name in NULLABLE_COLUMNS:  # no forecast: null, never 0 % (nor JSON's invalid NaN)
-        columns[name] = [None if v != v else v for v in columns[name]]
+        # No forecast (NaN) or no service (an infinite cost): null either way.
+        columns[name] = [None if v != v or v in (_INF, -_INF) else v for v in columns[name]]
     for name in ("departure", "arrival"):
         columns[name] = [None if moment is None else moment.isoformat() for moment in columns[name]]
     names = list(columns)

@@ -64,7 +64,7 @@ class Trip:
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """When the traveller may leave (tz-aware, ``start`` <= ``preferred`` < ``end``)."""
+    """When the traveller may leave (tz-aware, ``start`` <= ``preferred`` <= ``end``)."""
 
     start: datetime
     end: datetime
@@ -232,7 +232,8 @@ def check_window(window: Window, *, now: datetime) -> Window:
         raise InvalidQueryError(N_("the departure window is longer than 24 hours"))
     if window.end <= now:
         raise InvalidQueryError(N_("the departure window is in the past"))
-    if not window.start <= window.preferred < window.end:
+    # The window's end is a departure (or, arriving by, the deadline) one may prefer.
+    if not window.start <= window.preferred <= window.end:
         raise InvalidQueryError(N_("the preferred time is outside the departure window"))
     return Window(
         max(window.start, now), window.end, max(window.preferred, now), window.arrive_within

@@ -326,7 +326,9 @@ class AdviceSlotPublic(BaseModel):
     )
     shift_minutes: float = Field(description="Minutes from the preferred time (negative: earlier).")
     score: float | None = Field(
-        description="Crowding plus a small cost per hour of shift; lower is better."
+        description="Generalized cost in minutes: minutes in the crowd (ride and "
+        "station) weighted by how full the trains are, plus arriving earlier or later than "
+        "wanted; lower is better. Null without a forecast or a service."
     )
     recommended: bool
     reason: str
@@ -357,8 +359,9 @@ class AdvicePublic(BaseModel):
         "1 that some stops are left out."
     )
     min_gain: float = Field(
-        description="How much less crowded (share of capacity, on top of the cost of "
-        "shifting) another time must be before advice moves anyone from the preferred one."
+        description="Minutes of generalized cost (crowded minutes plus leaving earlier or "
+        "later than wanted) another time must save before advice moves anyone from the "
+        "preferred one."
     )
     recommended: AdviceSlotPublic | None = Field(
         description="The advised slot: null for a holdout request, or when the preferred "

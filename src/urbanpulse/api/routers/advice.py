@@ -27,7 +27,9 @@ are spread over near-equivalent slots instead of all sent to one. A share of req
 what advice changes. Times without an offset are local time (Asia/Shanghai).
 
 Honesty: the window's end is its latest departure and a candidate slot. The preferred
-time is recommended (as good as any) unless another beats it by `min_gain` of capacity.
+time is recommended (as good as any) unless another saves `min_gain` minutes of
+generalized cost: minutes in the crowd weighted by how full the trains are, plus arriving
+earlier or later than wanted (late for an arrive-by deadline weighs most).
 Where no stop of the trip has a crowding forecast (no crowding history, or a day past
 the forecasts' reach) `crowding` is null, never 0, `forecast_share` says how many stops
 have one, `forecast_coverage` sums it up, and nothing is recommended when the preferred

@@ -290,7 +290,11 @@
     }));
   }
 
+  // Only a person's own request (the form submitted) is counted: it spreads later
+  // requests and feeds the operator's measured effect. Opening the page or switching
+  // between routes of the same trip only reads (GET, recorded: false).
   function ask(event) {
+    var counted = Boolean(event);
     if (event) { event.preventDefault(); route = 0; }
     pick("advise").disabled = true;
     Promise.all([resolve("origin"), resolve("destination")]).then(function () {
@@ -298,8 +302,6 @@
         throw new Error(t("Choose where you start and where you are going."));
       }
       var day = pick("day").value;
-      // POST: asking for advice is counted (it spreads later requests and feeds the
-      // operator's measured effect); GET would only read.
       var trip = {
         origin: pick("origin").value,
         destination: pick("destination").value,
@@ -309,11 +311,16 @@
         arrive_by: pick("arrive-by").checked,
         route: route,
       };
-      return fetch(base + "/api/advice", {
-        method: "POST",
-        headers: { Accept: "application/json", "Content-Type": "application/json" },
-        body: JSON.stringify(trip),
-      })
+      var request = counted
+        ? fetch(base + "/api/advice", {
+          method: "POST",
+          headers: { Accept: "application/json", "Content-Type": "application/json" },
+          body: JSON.stringify(trip),
+        })
+        : fetch(base + "/api/advice?" + new URLSearchParams(trip).toString(), {
+          headers: { Accept: "application/json" },
+        });
+      return request
         .then(function (response) {
           return response.json().then(function (body) { return { ok: response.ok, body: body }; });
         }, function () { throw new Error(t("The advice service could not be reached.")); })
