@@ -182,3 +182,19 @@ def test_the_readme_names_every_package() -> None:
     table = readme[readme.index("## What is here") : readme.index("## The web app")]
     packages = {m.name for m in pkgutil.iter_modules(urbanpulse.__path__) if m.ispkg}
     assert {p for p in packages if f"`urbanpulse.{p}`" not in table} == set()
+
+
+def test_the_server_believes_no_proxy_unless_told() -> None:
+    """uvicorn would believe X-Forwarded-For from localhost; the product believes none
+    until URBANPULSE_TRUSTED_PROXIES names the reverse proxy."""
+    import uvicorn
+
+    from urbanpulse.cli.main import get_server_options
+    from urbanpulse.settings import Settings
+
+    plain = get_server_options(Settings())
+    assert plain["proxy_headers"] is False and plain["limit_concurrency"] == 1000
+    config = uvicorn.Config("urbanpulse.cli:app", **plain)
+    assert config.proxy_headers is False
+    behind = get_server_options(Settings(trusted_proxies=["10.0.0.5"]))
+    assert behind["proxy_headers"] is True and behind["forwarded_allow_ips"] == "10.0.0.5"

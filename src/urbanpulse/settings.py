@@ -90,6 +90,27 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address the web app listens on.")
     port: int = Field(default=8000, description="Port the web app listens on.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto "
+            'are believed (JSON list, e.g. ["10.0.0.5"]). Empty: none, not even '
+            "localhost, so no caller can pick the address its rate limit counts against."
+        ),
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description=(
+            "Concurrent connections the server accepts before it answers 503 at once, so "
+            "a flood of connections cannot take every file descriptor."
+        ),
+    )
+    keep_alive_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds an idle keep-alive connection stays open.",
+    )
     demo_seed: int = Field(default=2026, description="Seed of the synthetic demo city cluster.")
     demo_weeks: int = Field(default=8, description="Weeks of 5-minute data the demo generates.")
     redis_url: str = Field(

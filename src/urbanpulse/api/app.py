@@ -12,6 +12,7 @@ from urbanpulse.api.docs import add_docs
 from urbanpulse.api.errors import install_error_handlers
 from urbanpulse.api.locale import install_locale
 from urbanpulse.api.middleware import install_middlewares
+from urbanpulse.api.request_limits import RequestLimitsMiddleware
 from urbanpulse.api.routers import ROUTERS
 from urbanpulse.context import build_context
 from urbanpulse.settings import Settings
@@ -61,6 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     add_docs(app)
     add_web(app)
-    # Outermost: the request's language (?lang=, cookie, Accept-Language) for every message.
+    # The request's language (?lang=, cookie, Accept-Language) for every message.
     install_locale(app)
+    # Outermost: oversized headers refused before a rate limiter or a key lookup reads
+    # them, and HEAD answered by the GET route (api/request_limits.py).
+    app.add_middleware(RequestLimitsMiddleware)
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -589,14 +590,24 @@ def _serve(settings: Settings) -> None:
         "The operator page and closed API routes need a key: "
         "urbanpulse keys issue --scope government --name NAME, then sign in at /sign-in"
     )
-    # Live event streams stay open for minutes: on Ctrl-C they get 5 s, then close.
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        timeout_graceful_shutdown=5,
-    )
+    uvicorn.run(create_app(settings), **get_server_options(settings))
+
+
+def get_server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options from the settings: where to listen, which proxies to believe
+    (none by default: uvicorn alone would believe X-Forwarded-For from localhost), how
+    many connections to hold and how long an idle one stays."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "info",
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": ",".join(settings.trusted_proxies) or "",
+        "limit_concurrency": settings.max_connections,
+        "timeout_keep_alive": settings.keep_alive_seconds,
+        # Live event streams stay open for minutes: on Ctrl-C they get 5 s, then close.
+        "timeout_graceful_shutdown": 5,
+    }
 
 
 def _mount_domain_commands() -> None:
