@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from urbanpulse.api import create_app
+from urbanpulse.ngsi.vocabulary import ENTITY_TYPES
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 
@@ -110,7 +111,7 @@ def test_pages_walk_every_entity_once(demo_client: TestClient) -> None:
     first = demo_client.get(
         f"{BASE}/entities", params={"type": "CrowdFlowObserved", "limit": "50", "count": "true"}
     )
-    total = int(first.headers["NGSI-LD-Results-Count"])
+    total = int(first.headers["NGSILD-Results-Count"])
     assert total > 100
     seen = [e["id"] for e in first.json()]
     response = first
@@ -121,8 +122,17 @@ def test_pages_walk_every_entity_once(demo_client: TestClient) -> None:
         assert 'rel="prev"' in response.headers["link"]
         seen += [e["id"] for e in response.json()]
     assert len(seen) == len(set(seen)) == total
-    only_count = demo_client.get(f"{BASE}/entities", params={"limit": "0", "count": "true"})
-    assert only_count.json() == [] and int(only_count.headers["NGSI-LD-Results-Count"]) > total
+    every_type = ",".join(ENTITY_TYPES)
+    only_count = demo_client.get(
+        f"{BASE}/entities", params={"type": every_type, "limit": "0", "count": "true"}
+    )
+    assert only_count.json() == [] and int(only_count.headers["NGSILD-Results-Count"]) > total
+    # options=count asks the same; a query naming nothing to select by is refused.
+    by_option = demo_client.get(
+        f"{BASE}/entities", params={"type": every_type, "limit": "0", "options": "count"}
+    )
+    assert by_option.headers["NGSILD-Results-Count"] == only_count.headers["NGSILD-Results-Count"]
+    problem(demo_client.get(f"{BASE}/entities"), 400, "BadRequestData")
 
 
 @pytest.mark.parametrize(
@@ -172,7 +182,7 @@ def test_temporal_query_pages_and_cuts(official: TestClient) -> None:
     )
     assert response.status_code == 206  # a week of 5-minute steps is more than one response
     assert response.headers["content-range"].startswith("date-time ")
-    assert int(response.headers["NGSI-LD-Results-Count"]) > 2
+    assert int(response.headers["NGSILD-Results-Count"]) > 2
     assert [set(e) for e in response.json()] == [{"id", "type", "intensity"}] * 2
     window = official.get(
         f"{BASE}/temporal/entities",
@@ -227,7 +237,8 @@ def test_a_failure_is_an_internal_error_problem_without_internals(
         raise OSError("/secret/lake/observations/x.parquet: unreadable")
 
     monkeypatch.setattr(ngsi, "read_entities", fail)
-    detail = problem(demo_client.get(f"{BASE}/entities"), 500, "InternalError")
+    failed = demo_client.get(f"{BASE}/entities", params={"type": "CrowdFlowObserved"})
+    detail = problem(failed, 500, "InternalError")
     assert "secret" not in detail
 
 

@@ -35,7 +35,7 @@ JSON, JSON_LD, GEO_JSON = "application/json", "application/ld+json", "applicatio
 CONTEXT_LINK = (
     f'<{SDM_CONTEXT}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
 )
-ENTITY_OPTIONS = {"keyValues", "simplified", "normalized", "sysAttrs"}
+ENTITY_OPTIONS = {"keyValues", "simplified", "normalized", "sysAttrs", "count"}
 
 
 class ProblemDetailsPublic(BaseModel):
@@ -84,7 +84,7 @@ CoordinatesQ = Annotated[Text, Query(description="GeoJSON coordinates, e.g. [116
 GeopropertyQ = Annotated[Text, Query(description="Only 'location'.")]
 LimitQ = Annotated[Text, Query(description=f"Entities per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}).")]  # fmt: skip
 OffsetQ = Annotated[Text, Query(description="Entities to skip.")]
-CountQ = Annotated[Text, Query(description="true: send NGSI-LD-Results-Count.")]
+CountQ = Annotated[Text, Query(description="true: send NGSILD-Results-Count.")]
 OptionsQ = Annotated[Text, Query(description="keyValues (simplified) or normalized.")]
 TemporalOptionsQ = Annotated[Text, Query(description="temporalValues (simplified).")]
 TimerelQ = Annotated[Text, Query(description="before, after or between.")]
@@ -116,16 +116,21 @@ def query_entities(
     type, id, idPattern, q and geo-query, a page at a time."""
 
     def run(media: str) -> Response:
+        if not any((type, id, id_pattern, q, attrs, georel)):
+            # ETSI GS CIM 009 (Query Entities): a query names at least one of these.
+            raise InvalidQueryError("give at least one of type, id, idPattern, attrs, q or georel")
         query = _entity_query(type, id, id_pattern, q, attrs, georel, geometry, coordinates, geoproperty)  # fmt: skip
-        first, size = _parse_paging(offset, limit, count)
-        key_values = _parse_options(options, ENTITY_OPTIONS) & {"keyValues", "simplified"}
+        chosen = _parse_options(options, ENTITY_OPTIONS)
+        counted = "true" if _is_true(count) or "count" in chosen else None
+        first, size = _parse_paging(offset, limit, counted)
+        key_values = chosen & {"keyValues", "simplified"}
         page = read_entities(
             lake, query, region=settings.region, offset=first, limit=size,
             key_values=bool(key_values) or media == GEO_JSON, with_context=media == JSON_LD,
             engine=get_engine(settings),
         )  # fmt: skip
         response = _render(page.entities, media)
-        _add_paging(response, request, first, size, page.total, _is_true(count))
+        _add_paging(response, request, first, size, page.total, counted is not None)
         return response
 
     return _answer(request, run, allow_geo=True)
@@ -387,7 +392,8 @@ def _add_paging(
 ) -> None:
     """Link rel="prev"/"next" to neighbouring pages and, asked for, the total."""
     if count:
-        response.headers["NGSI-LD-Results-Count"] = str(total)
+        # The header name of ETSI GS CIM 009 (and of its test suite and clients).
+        response.headers["NGSILD-Results-Count"] = str(total)
     if size and first + size < total:
         url = request.url.include_query_params(offset=first + size, limit=size)
         response.headers.append("Link", f'<{url}>; rel="next"; type="{response.media_type}"')
