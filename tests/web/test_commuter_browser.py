@@ -5,6 +5,7 @@ sideways scrolling at phone width. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -138,7 +139,9 @@ def test_commuter_finds_stations_by_name_and_gets_a_journey_with_a_change(
 
     label = page.locator("#advice-chart").get_attribute("data-recommended")
     assert label and page.locator("#advice-headline").inner_text() == f"Leave at {label}"
-    assert "crowded" in page.locator("#advice-reason").inner_text()
+    # The reason gives the crowding: of the preferred time kept, or of the time advised.
+    reason = page.locator("#advice-reason").inner_text()
+    assert re.search(r"\d+ % (full|less crowded|more crowded)", reason), reason
     colours = get_bar_colours(page)
     assert len(colours) == 11 and colours.count(GREEN) == 1  # 07:00..09:30, one recommended
     axis = page.locator("#advice-chart .ytitle").text_content()
