@@ -143,3 +143,52 @@ def test_sign_in_goes_back_to_this_site_only(
         "/sign-in", data={"key": token, "next": "//evil.example/x"}, follow_redirects=False
     )
     assert response.headers["location"] == "/"
+
+
+def test_a_forged_or_revoked_key_is_audited_by_what_it_claimed(
+    app: FastAPI, admin: TestClient
+) -> None:
+    key, token = issue_key(app.state.access.store, scope="government", name="gone")
+    admin.post(f"/api/keys/{key.key_id}/revoke")
+    anonymous = TestClient(app)
+    assert anonymous.get("/api/quarantine", headers=bearer(token)).status_code == 401
+    assert anonymous.get("/api/quarantine", headers=bearer("up_zz9_forged")).status_code == 401
+    entries = admin.get("/api/audit", params={"path": "/api/quarantine"}).json()["items"]
+    details = [e["detail"] for e in entries if e["status"] == 401]
+    assert details == [f"tried key:{key.key_id}; ", "tried key:zz9; "]
+    assert all(token.split("_")[-1] not in e["detail"] for e in entries)  # never the secret
+
+
+def test_a_request_whose_audit_entry_cannot_be_written_is_refused(
+    app: FastAPI, admin: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from urbanpulse.api import access as api_access
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(api_access, "record_event", full_disk)
+    refused = admin.get("/api/quarantine")
+    assert refused.status_code == 503 and "audit" in refused.json()["error"]["message"]
+    assert "raw" not in refused.text  # the quarantined rows were not sent
+    assert TestClient(app).get("/api/cities").status_code == 200  # public: not audited
+
+
+def test_rate_limit_refusals_are_audited(test_lake: Lake, tmp_path: Path) -> None:
+    limits = {"public": 2, "business": 2, "government": 100, "admin": 100}
+    app = create_app(
+        Settings(
+            lake_path=test_lake.root,
+            access_db=tmp_path / "access.sqlite3",
+            rate_limit_per_minute=limits,
+        )
+    )
+    _, business = issue_key(app.state.access.store, scope="business", name="busy")
+    caller = TestClient(app, headers=bearer(business))
+    statuses = [caller.get("/api/cities").status_code for _ in range(4)]
+    assert statuses[-1] == 429
+    _, admin_token = issue_key(app.state.access.store, scope="admin", name="ops")
+    audit = TestClient(app, headers=bearer(admin_token))
+    limited = audit.get("/api/audit", params={"status": 429}).json()["items"]
+    assert len(limited) == statuses.count(429)
+    assert all(e["path"] == "/api/cities" and e["detail"].startswith("tried key:") for e in limited)

@@ -23,8 +23,8 @@ from urbanpulse.access import ANONYMOUS, AccessService, Principal, build_access_
 from urbanpulse.access.audit import record_event
 from urbanpulse.access.matrix import get_route_key
 from urbanpulse.access.service import KEY_COOKIE
-from urbanpulse.api.middleware import Caller
-from urbanpulse.errors import UrbanPulseError
+from urbanpulse.api.middleware import Caller, send_error
+from urbanpulse.errors import AuthenticationError, UrbanPulseError
 from urbanpulse.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -105,7 +105,12 @@ async def require_access(request: Request) -> Principal:
         holder["principal"] = ANONYMOUS  # until known: a refusal is audited too
     principal = ANONYMOUS
     if token:
-        principal = await run_in_threadpool(access.authenticate, token)
+        try:
+            principal = await run_in_threadpool(access.authenticate, token)
+        except AuthenticationError:
+            if holder is not None:
+                holder["tried"] = get_claimed_identity(token)
+            raise
     if holder is not None and not public:
         holder["principal"] = principal
     access.authorize(principal, route_key)
@@ -130,8 +135,11 @@ def get_token(request: Request) -> str | None:
 
 
 class AuditMiddleware:
-    """Appends an audit entry for every request whose route is not public, with the
-    status it ended with (refusals included), after the response went out."""
+    """Writes an audit entry for every request whose route is not public, and for every
+    429, with the status it ends with (refusals included), before the response goes
+    out: a request whose entry cannot be written is answered 503 instead (fail closed).
+    A credential that did not verify is named by what it claimed (``tried key:<id>``),
+    never by its secret."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -142,23 +150,37 @@ class AuditMiddleware:
             return
         holder: dict[str, Any] = {}
         scope[AUDIT_SCOPE_KEY] = holder
-        status = 500
+        state = {"started": False, "refused": False}
 
-        async def send_tracked(message: Message) -> None:
-            nonlocal status
+        async def send_audited(message: Message) -> None:
+            if state["refused"]:
+                return  # the app's own answer to a request that could not be audited
             if message["type"] == "http.response.start":
+                state["started"] = True
                 status = int(message["status"])
+                if _is_audited(holder, status) and not await self._record(scope, holder, status):
+                    state["refused"] = True
+                    await send_error(send, 503, "the audit log cannot be written; try again")
+                    return
             await send(message)
 
         try:
-            await self.app(scope, receive, send_tracked)
+            await self.app(scope, receive, send_audited)
         finally:
-            if "principal" in holder:
-                await self._record(scope, holder["principal"], status)
+            # No response started (the app raised): the 500 that follows is audited too.
+            if not state["started"] and _is_audited(holder, 500):
+                await self._record(scope, holder, 500)
 
-    async def _record(self, scope: Scope, principal: Principal, status: int) -> None:
+    async def _record(self, scope: Scope, holder: dict[str, Any], status: int) -> bool:
+        """Append the entry; False (and a log line) when the store refuses it."""
         access: AccessService = scope["app"].state.access
+        principal: Principal = holder.get("principal", ANONYMOUS)
         query = scope.get("query_string", b"").decode("latin-1")
+        tried = holder.get("tried")
+        if tried is None and "principal" not in holder:  # refused before routing (429)
+            token = get_token(Request(scope))
+            tried = get_claimed_identity(token) if token else None
+        detail = f"tried {tried}; {query}" if tried else query
         try:
             await run_in_threadpool(
                 lambda: record_event(
@@ -168,8 +190,26 @@ class AuditMiddleware:
                     method=scope["method"],
                     path=scope["path"],
                     status=status,
-                    detail=query,
+                    detail=detail,
                 )
             )
-        except Exception:  # the response is gone: say loudly that the log missed it
+        except Exception:
             logger.exception("could not write the audit entry for %s", scope["path"])
+            return False
+        return True
+
+
+def _is_audited(holder: dict[str, Any], status: int) -> bool:
+    # Closed routes (require_access set the principal) and every rate-limit refusal.
+    return "principal" in holder or status == 429
+
+
+def get_claimed_identity(token: str) -> str:
+    """What a credential claims to be, without its secret: ``key:<id>`` for an API key
+    (``up_<id>_<secret>``), ``jwt`` for anything else."""
+    if token.startswith("up_"):
+        key_id = token[3:].split("_", 1)[0]
+        if key_id.isalnum() and len(key_id) <= 32:
+            return f"key:{key_id}"
+        return "key:malformed"
+    return "jwt"
