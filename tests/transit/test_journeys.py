@@ -228,3 +228,31 @@ def test_a_route_whose_line_does_not_run_that_day_is_left_out(
         compute_day_routes(
             timed_planner, journeys, service_day="weekday", runs=lambda line: line != "t:blue"
         )
+
+
+def test_stations_of_one_name_far_apart_are_not_one_interchange() -> None:
+    """Two 'Central' stations 1.4 km apart stay apart; two 300 m apart are joined by a
+    walk as long as the distance takes (1.2 m/s), not a fixed four minutes."""
+    from urbanpulse.transit.network import build_same_name_transfers
+
+    stations = pd.DataFrame(
+        {
+            "site_id": ["a", "b", "c", "d"],
+            "network_id": ["n"] * 4,
+            "name_zh": [None] * 4,
+            "name_en": ["Central", "Central", "Harbour", "Harbour"],
+            "city_code": ["x"] * 4,
+            # 0.0126 degrees of latitude are 1.4 km; 0.0027 are 300 m.
+            "lat": [22.0, 22.0126, 22.1, 22.1027],
+            "lon": [114.0, 114.0, 114.0, 114.0],
+        }
+    )
+    joined = build_same_name_transfers(stations)
+    assert set(zip(joined["from_site_id"], joined["to_site_id"], strict=True)) == {
+        ("c", "d"),
+        ("d", "c"),
+    }
+    assert joined["walk_minutes"].tolist() == pytest.approx([300 / 1.2 / 60] * 2, abs=0.05)
+    # Without coordinates (the Beijing file) the fixed walk still joins them.
+    unplaced = stations.assign(lat=float("nan"), lon=float("nan"))
+    assert len(build_same_name_transfers(unplaced)) == 4

@@ -22,7 +22,12 @@ import pandas as pd
 from urbanpulse.catalog.sites import STATION_KINDS
 from urbanpulse.store import Lake, read_sites
 from urbanpulse.store.networks import read_network_table
-from urbanpulse.transit.transfers import SAME_NAME_WALK_MINUTES
+from urbanpulse.transit.transfers import (
+    SAME_NAME_METRES,
+    SAME_NAME_WALK_MINUTES,
+    get_metres,
+    get_walk_minutes,
+)
 
 # Expected headway when a line's schedule is unknown (the demo's peak headways).
 DEFAULT_HEADWAY = {"metro": 3.0, "rail": 30.0, "bus": 8.0, "tram": 8.0}
@@ -185,27 +190,44 @@ def _pattern(ids: list[str], minutes: list[float]) -> pd.DataFrame:
 def build_same_name_transfers(stations: pd.DataFrame) -> pd.DataFrame:
     """Walks between sites of one network and city that share a Chinese or English name.
 
+    Where both sites have coordinates, only those within
+    :data:`~urbanpulse.transit.transfers.SAME_NAME_METRES` of each other are joined, in
+    the minutes the distance takes on foot (the rule the loaders apply): two stations of
+    one name 1.4 km apart are not one interchange. Without coordinates (the Beijing
+    file) the fixed :data:`~urbanpulse.transit.transfers.SAME_NAME_WALK_MINUTES` serves.
+
     Returns
     -------
     pandas.DataFrame
         Columns: network_id, from_site_id, to_site_id, walk_minutes, kind ('same_name').
     """
     frames = []
+    located = [c for c in ("lat", "lon") if c in stations.columns]
     for column in ("name_zh", "name_en"):
-        named = stations.dropna(subset=[column])[["site_id", "network_id", "city_code", column]]
+        named = stations.dropna(subset=[column])[
+            ["site_id", "network_id", "city_code", column, *located]
+        ]
         named = named.assign(
             city_code=named["city_code"].fillna(""), key=named[column].str.casefold()
         )
         pairs = named.merge(named, on=["network_id", "city_code", "key"], suffixes=("", "_to"))
         pairs = pairs[pairs["site_id"] != pairs["site_id_to"]]
-        frames.append(pairs[["network_id", "site_id", "site_id_to"]])
-    pairs = pd.concat(frames).drop_duplicates()
+        frames.append(pairs[["network_id", "site_id", "site_id_to", *located,
+                             *(f"{c}_to" for c in located)]])  # fmt: skip
+    pairs = pd.concat(frames).drop_duplicates(["network_id", "site_id", "site_id_to"])
+    walk = np.full(len(pairs), SAME_NAME_WALK_MINUTES)
+    if len(located) == 2 and len(pairs):
+        metres = get_metres(pairs["lat"], pairs["lon"], pairs["lat_to"], pairs["lon_to"])
+        known = ~np.isnan(metres)
+        keep = ~known | (metres <= SAME_NAME_METRES)
+        walk = np.where(known, get_walk_minutes(metres), walk)[keep]
+        pairs = pairs[keep]
     return pd.DataFrame(
         {
             "network_id": pairs["network_id"].to_numpy(),
             "from_site_id": pairs["site_id"].to_numpy(),
             "to_site_id": pairs["site_id_to"].to_numpy(),
-            "walk_minutes": SAME_NAME_WALK_MINUTES,
+            "walk_minutes": walk,
             "kind": "same_name",
         }
     )

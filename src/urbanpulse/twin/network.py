@@ -103,6 +103,7 @@ def build_network(seed: int = 2026) -> Network:
         params += line_params
         lines.append(_build_line_row(spec))
         links += _build_links(spec, line_sites)
+    _place_interchanges(sites)
     for builder in (_build_road_sensors, _build_air_monitors):
         more_sites, more_params = builder(rng, cities)
         sites += more_sites
@@ -111,6 +112,26 @@ def build_network(seed: int = 2026) -> Network:
     return Network(
         table, pd.DataFrame(lines), pd.DataFrame(links), pd.DataFrame(params)[PARAM_COLUMNS]
     )
+
+
+def _place_interchanges(sites: list[dict[str, object]]) -> None:
+    """Put the platforms of one interchange (same city and station key) where its first
+    line's platform is, a few metres apart, as a real interchange is: lines laid out
+    along their own waypoints would otherwise leave them kilometres apart, and journeys
+    only change where a walk is short (urbanpulse.transit.network)."""
+    first: dict[tuple[object, object], dict[str, object]] = {}
+    seen: dict[tuple[object, object], int] = {}
+    for site in sites:
+        attributes = json.loads(str(site["attributes"]))
+        key = (site["city_code"], attributes.get("station_key"))
+        if key[1] is None or site["kind"] == "bus_stop":
+            continue
+        anchor = first.setdefault(key, site)
+        seen[key] = seen.get(key, 0) + 1
+        if anchor is not site:
+            offset = 0.0008 * (seen[key] - 1)  # about 90 m of latitude per platform
+            site["lat"] = float(str(anchor["lat"])) + offset
+            site["lon"] = float(str(anchor["lon"]))
 
 
 def get_station_key(name_en: str) -> str:
