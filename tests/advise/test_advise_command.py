@@ -144,3 +144,16 @@ def test_a_name_on_two_networks_asks_which_one(shared_data_dir: Path, tmp_path: 
     assert demo[0].startswith("bj-m") and real[0].startswith("beijing-subway-2017:")
     with pytest.raises(NotFoundError, match="on network 'sites'"):
         resolve_station_pair(lake, "火器营", "国贸", network_id="sites")
+
+
+def test_the_slots_table_prints_a_slot_without_service() -> None:
+    """A route variant with no train at a slot has no arrival: a row says so."""
+    from rich.console import Console
+
+    from urbanpulse.cli.advise import build_slots_table
+
+    slot = {"label": "23:45", "arrival": None, "travel_minutes": None, "crowding": None,
+            "crowding_p10": None, "crowding_p90": None, "reason": "no crowding forecast"}  # fmt: skip
+    console = Console(record=True, width=120)
+    console.print(build_slots_table({"slots": [slot]}))
+    assert "no service" in console.export_text()

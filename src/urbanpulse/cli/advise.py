@@ -286,10 +286,12 @@ def build_slots_table(body: dict[str, object]) -> Table:
         crowding = slot["crowding"]
         shown = "no forecast" if crowding is None else f"{crowding:.0%}"
         band = "" if crowding is None else f"{slot['crowding_p10']:.0%}-{slot['crowding_p90']:.0%}"
+        # A slot the journey does not run at has no arrival and no travel time.
+        runs = slot["arrival"] is not None
         table.add_row(
             slot["label"],
-            slot["arrival"][11:16],
-            f"{slot['travel_minutes']}",
+            slot["arrival"][11:16] if runs else "no service",
+            f"{slot['travel_minutes']}" if runs else "",
             shown,
             band,
             slot["reason"],
