@@ -256,3 +256,18 @@ def test_stations_of_one_name_far_apart_are_not_one_interchange() -> None:
     # Without coordinates (the Beijing file) the fixed walk still joins them.
     unplaced = stations.assign(lat=float("nan"), lon=float("nan"))
     assert len(build_same_name_transfers(unplaced)) == 4
+
+
+@pytest.mark.shared_data
+def test_a_parent_station_is_asked_by_its_own_id(shared_data: Path, tmp_path: Path) -> None:
+    """Caltrain's stations are GTFS parent stations (location_type 1) over two platforms;
+    a journey asked between two of them rides from and to their platforms."""
+    from urbanpulse.transit import load_network
+
+    lake = Lake(tmp_path / "lake")
+    load_network(lake, shared_data / "gtfs-realtime" / "caltrain-2023-11-08" / "ct.zip")
+    network = read_transit_network(lake)
+    assert network.platforms["ct:22nd_street"] == ("ct:70021", "ct:70022")
+    journeys = JourneyPlanner(network).compute_journeys("ct:22nd_street", "ct:mountain_view")
+    assert journeys and all(j.origin in ("ct:70021", "ct:70022") for j in journeys)
+    assert all(j.destination.startswith("ct:702") and j.legs for j in journeys)

@@ -113,6 +113,7 @@ class JourneyPlanner:
         InvalidQueryError
             The same station twice, stations of different networks, or no route.
         """
+        origin, destination = self._get_platform(origin), self._get_platform(destination)
         sources, targets = self._get_ends(origin, destination)
         best = self._plan(sources, targets, banned=frozenset())
         if best is None:
@@ -126,6 +127,12 @@ class JourneyPlanner:
         limit = best[0] * factor + slack
         ranked = sorted(found.values(), key=lambda pair: pair[0])
         return [journey for cost, journey in ranked if cost <= limit][:alternatives]
+
+    def _get_platform(self, site_id: str) -> str:
+        """A parent station asked for stands for its first served platform; the others
+        join it as the same station (transfers of kind same_station)."""
+        platforms = self.network.platforms.get(site_id)
+        return platforms[0] if platforms else site_id
 
     def _get_ends(self, origin: str, destination: str) -> tuple[list[Node], list[Node]]:
         stations = self.network.stations.set_index("site_id")

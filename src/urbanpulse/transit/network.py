@@ -13,7 +13,7 @@ per line.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -62,6 +62,9 @@ class TransitNetwork:
         The lake's ``line_service`` table (departures, headway, run minutes by period).
     transfers
         Columns: network_id, from_site_id, to_site_id, walk_minutes, kind.
+    platforms
+        A GTFS parent station (location_type 1, where no line stops) -> the platforms of
+        it that lines stop at, so that a station asked by name finds its trains.
     """
 
     stations: pd.DataFrame
@@ -69,6 +72,7 @@ class TransitNetwork:
     stops: pd.DataFrame
     service: pd.DataFrame
     transfers: pd.DataFrame
+    platforms: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def get_station_group(self, site_id: str) -> list[str]:
         """The site and every site of the same station (same network, same name)."""
@@ -92,7 +96,19 @@ def read_transit_network(lake: Lake) -> TransitNetwork:
     transfers = _concat([transfers, build_same_name_transfers(stations)], list(transfers.columns))
     transfers = transfers.drop_duplicates(["from_site_id", "to_site_id"]).reset_index(drop=True)
     service = read_network_table(lake, "line_service").to_pandas()
-    return TransitNetwork(stations, lines, stops, service, transfers)
+    platforms = get_parent_platforms(sites, set(stations["site_id"]))
+    return TransitNetwork(stations, lines, stops, service, transfers, platforms)
+
+
+def get_parent_platforms(sites: pd.DataFrame, served: set[str]) -> dict[str, tuple[str, ...]]:
+    """Parent station -> its platforms that a line stops at (``parent_station`` in the
+    sites' attributes, as the GTFS loader keeps it)."""
+    children: dict[str, list[str]] = {}
+    for site_id, attributes in zip(sites["site_id"], sites["attributes"], strict=True):
+        parent = _parse(attributes).get("parent_station")
+        if parent and site_id in served:
+            children.setdefault(str(parent), []).append(str(site_id))
+    return {parent: tuple(sorted(kids)) for parent, kids in children.items()}
 
 
 def build_stations(sites: pd.DataFrame, stops: pd.DataFrame) -> pd.DataFrame:
