@@ -84,3 +84,33 @@ def test_a_loaded_station_with_counted_riders_gets_a_crowding_forecast(counted_l
     assert peak == pytest.approx(2000 * 1.5 * 0.5 / 7300, rel=0.15)
     assert noon < peak / 4
     assert (table["capacity"] == 7300.0).all()
+
+
+def test_hourly_counts_give_each_quarter_hour_its_own_hour_s_share(tmp_path: Path) -> None:
+    """Gate counts per hour read at 15-minute advice: the four slots of an hour carry a
+    quarter of that hour's riders each, never the hour before's value."""
+    lake = Lake(tmp_path)
+    sites = build_sites_table(
+        [Site(site_id="t:H", kind="metro_station", name_en="Hourly", capacity=7300.0)]
+    )
+    replace_network(lake, "t", {}, sites=sites)
+    ts = pd.date_range(START.normalize(), periods=15 * 24, freq="h")
+    entries = np.where(ts.hour == 8, 2400.0, 400.0)
+    frame = pd.DataFrame(
+        {"site_id": "t:H", "metric": "entries", "ts": ts.tz_convert("UTC"),
+         "value": entries, "unit": "persons/h"}
+    )  # fmt: skip
+    append_observations(lake, pa.Table.from_pandas(frame, preserve_index=False))
+    day = pd.Timestamp("2026-03-17T00:00:00+08:00")
+    table = read_forecast_table(
+        lake, ["t:H"], start=day, end=day + pd.Timedelta(days=1), calendar=CALENDAR,
+        engine=build_engine("duckdb"),
+    )  # fmt: skip
+    local = pd.DatetimeIndex(table["slot"]).tz_convert("Asia/Shanghai").strftime("%H:%M")
+    load = pd.Series(table["load"].to_numpy(), index=local)
+    share = 0.25 * 0.5 / 7300.0  # a quarter of the hour, one direction, against capacity
+    assert load[["08:00", "08:15", "08:30", "08:45"]].tolist() == pytest.approx(
+        [2400 * share] * 4, rel=0.05
+    )
+    assert load["07:45"] == pytest.approx(400 * share, rel=0.05)
+    assert load["09:15"] == pytest.approx(400 * share, rel=0.05)

@@ -173,6 +173,23 @@ def read_site_forecast(
         Columns of ``FORECAST_COLUMNS``.
     """
     period = int(slots.freq.n if slots.freq is not None else 15)
+    native = get_reading_period(lake, site_id, metric, at_least=period)
+    if native > period:
+        # Readings coarser than the slots (hourly counts, 15-minute advice): forecast at
+        # the readings' own period and give each slot its period's value, never another
+        # hour's (the count scale then takes the slot's share of it).
+        first = floor_local(slots[:1].tz_convert("UTC"), native, tz=calendar.tz)[0]
+        coarse = pd.date_range(first, slots[-1].tz_convert("UTC"), freq=f"{native}min")
+        frame = read_site_forecast(
+            lake, site_id, metric, coarse, capacity=capacity, scale=scale,
+            calendar=calendar, engine=engine,
+        )  # fmt: skip
+        covering = floor_local(slots.tz_convert("UTC"), native, tz=calendar.tz)
+        values = frame.set_index(pd.DatetimeIndex(frame["slot"]).tz_convert("UTC"))
+        values = values.reindex(covering)
+        return values.assign(site_id=site_id, slot=slots.tz_convert("UTC")).reset_index(drop=True)[
+            FORECAST_COLUMNS
+        ]
     model = _get_forecast_site()
     frame = None
     if model is not None:
@@ -279,8 +296,29 @@ def get_count_scale(
     # the mean reading, and the period holds period_minutes / spacing of them.
     steps = np.diff(pd.DatetimeIndex(recent["ts"]).as_unit("s").asi8) / 60
     reading = float(np.median(steps)) if len(steps) else float(period_minutes)
-    readings = max(period_minutes / max(reading, 1.0), 1.0)
+    # An hourly count read at 15-minute slots: each slot holds a quarter of the hour's.
+    readings = period_minutes / max(reading, 1.0)
     return found[0], readings * DIRECTION_SHARE / capacity
+
+
+# Periods a day divides into, finest first: what a reading interval is rounded up to.
+READING_PERIODS = (5, 10, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440)
+
+
+def get_reading_period(lake: Lake, site_id: str, metric: str, *, at_least: int) -> int:
+    """The period a site's readings of ``metric`` support: their usual spacing over the
+    last two days, rounded up to a period that divides the day, and at least ``at_least``
+    (a finer one is summed into the slots, which is what forecasts at ``at_least`` do)."""
+    metrics = get_site_metrics(lake, site_id).set_index("metric")
+    if metric not in metrics.index:
+        return at_least
+    last = pd.Timestamp(metrics.at[metric, "last_ts"])
+    recent = read_observations(lake, metric, site_ids=[site_id], start=last - pd.Timedelta(days=2))
+    steps = np.diff(pd.DatetimeIndex(recent["ts"]).as_unit("s").asi8) / 60
+    if not len(steps):
+        return at_least
+    spacing = float(np.median(steps))
+    return max(at_least, next((p for p in READING_PERIODS if p >= spacing - 1e-9), 1440))
 
 
 def _get_forecast_site() -> Callable[..., pd.DataFrame] | None:
