@@ -114,3 +114,18 @@ def test_hourly_counts_give_each_quarter_hour_its_own_hour_s_share(tmp_path: Pat
     )
     assert load["07:45"] == pytest.approx(400 * share, rel=0.05)
     assert load["09:15"] == pytest.approx(400 * share, rel=0.05)
+
+
+def test_a_forecast_weeks_past_the_data_is_the_usual_day_not_flat(counted_lake: Lake) -> None:
+    """Past a model's reach (two days after the last reading) the usual weekday answers:
+    a model issued across the gap only carried its last values (a flat 0 % was shown)."""
+    day = pd.Timestamp("2026-03-31T00:00:00+08:00")  # a Tuesday, two weeks after the data
+    table = read_forecast_table(
+        counted_lake, ["t:A"], start=day, end=day + pd.Timedelta(days=1), calendar=CALENDAR,
+        engine=build_engine("duckdb"),
+    )  # fmt: skip
+    local = pd.DatetimeIndex(table["slot"]).tz_convert("Asia/Shanghai")
+    peak = table["load"][(local.hour == 8) & (local.minute == 0)].iloc[0]
+    noon = table["load"][(local.hour == 12) & (local.minute == 0)].iloc[0]
+    assert peak == pytest.approx(2000 * 1.5 * 0.5 / 7300, rel=0.15)
+    assert noon < peak / 4

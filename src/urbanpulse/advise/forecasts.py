@@ -192,7 +192,7 @@ def read_site_forecast(
         ]
     model = _get_forecast_site()
     frame = None
-    if model is not None:
+    if model is not None and _is_within_model_reach(lake, site_id, metric, slots[0]):
         try:
             frame = model(
                 lake,
@@ -299,6 +299,21 @@ def get_count_scale(
     # An hourly count read at 15-minute slots: each slot holds a quarter of the hour's.
     readings = period_minutes / max(reading, 1.0)
     return found[0], readings * DIRECTION_SHARE / capacity
+
+
+# How far past the last reading a model's forecast is used: models are chosen and scored
+# a day ahead (forecast.day_ahead); further out a model only carries its last values
+# across the gap (a flat 0 % a week out was shown as real), so the usual day of the
+# site's period profile answers instead.
+MODEL_REACH = pd.Timedelta(days=2)
+
+
+def _is_within_model_reach(lake: Lake, site_id: str, metric: str, start: pd.Timestamp) -> bool:
+    metrics = get_site_metrics(lake, site_id).set_index("metric")
+    if metric not in metrics.index:
+        return True  # the model says what it lacks
+    last = pd.Timestamp(metrics.at[metric, "last_ts"])
+    return bool(pd.Timestamp(start) - last <= MODEL_REACH)
 
 
 # Periods a day divides into, finest first: what a reading interval is rounded up to.
