@@ -210,9 +210,10 @@ def read_site_forecast(
             {
                 "site_id": site_id,
                 "slot": pd.DatetimeIndex(frame["ts"]).tz_convert("UTC"),
-                "load": frame["yhat"].to_numpy(float) * scale,
-                "load_p10": frame["p10"].to_numpy(float) * scale,
-                "load_p90": frame["p90"].to_numpy(float) * scale,
+                # No load is below zero, whatever a model's band says.
+                "load": np.maximum(frame["yhat"].to_numpy(float), 0.0) * scale,
+                "load_p10": np.maximum(frame["p10"].to_numpy(float), 0.0) * scale,
+                "load_p90": np.maximum(frame["p90"].to_numpy(float), 0.0) * scale,
                 "capacity": capacity,
             }
         )
