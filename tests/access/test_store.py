@@ -104,3 +104,22 @@ def test_concurrent_appends_keep_one_chain(store: AccessStore) -> None:
         thread.join()
     assert [e.seq for e in store.read_audit()] == list(range(1, 41))
     assert verify_audit(store).ok
+
+
+def test_key_lookups_do_not_wait_for_a_writer(tmp_path) -> None:
+    """A request's key lookup only reads: while another connection holds the SQLite
+    write lock (an audit append, a key rotation), lookups still answer."""
+    import sqlite3
+
+    from urbanpulse.access.store import SqliteAccessStore
+
+    store = SqliteAccessStore(tmp_path / "access.sqlite3")
+    key, _ = issue_key(store, scope="business", name="reader")
+    writer = sqlite3.connect(store.path, isolation_level=None, timeout=0.1)
+    writer.execute("BEGIN IMMEDIATE")  # holds the write lock, as an append does
+    try:
+        assert store.get_key(key.key_id).name == "reader"
+        assert [k.key_id for k in store.list_keys()] == [key.key_id]
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

@@ -56,8 +56,9 @@ class AccessStore:
         self.seal = seal
 
     # -- engine hooks ---------------------------------------------------------------
-    def _transaction(self) -> AbstractContextManager[Any]:
-        """A connection in a transaction, committed on success."""
+    def _transaction(self, *, write: bool = True) -> AbstractContextManager[Any]:
+        """A connection in a transaction, committed on success; ``write=False`` for
+        reads, which must not wait for (or hold) the write lock."""
         raise NotImplementedError
 
     def _lock_audit(self, conn: Any) -> None:
@@ -72,7 +73,7 @@ class AccessStore:
         return sql.replace("?", self.placeholder)
 
     @contextmanager
-    def _connect(self) -> Iterator[Any]:
+    def _connect(self, *, write: bool = True) -> Iterator[Any]:
         if not self._ready:
             with self._lock:
                 if not self._ready:
@@ -80,11 +81,13 @@ class AccessStore:
                         for statement in (*TABLES, *self.append_only_sql):
                             conn.execute(statement)
                     self._ready = True
-        with self._transaction() as conn:
+        with self._transaction(write=write) as conn:
             yield conn
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._connect() as conn:
+        # A key lookup on every request only reads: under load, taking the write lock
+        # for it made requests wait and fail with "database is locked".
+        with self._connect(write=False) as conn:
             return list(conn.execute(self._sql(sql), tuple(params)).fetchall())
 
     # -- keys -------------------------------------------------------------------------
@@ -200,7 +203,7 @@ class SqliteAccessStore(AccessStore):
         return str(self.path)
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
@@ -209,8 +212,8 @@ class SqliteAccessStore(AccessStore):
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             # IMMEDIATE takes the write lock at once, so two appends never read the same
-            # last hash.
-            conn.execute("BEGIN IMMEDIATE")
+            # last hash; a read under WAL needs no lock and sees the last commit.
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             yield conn
             conn.execute("COMMIT")
         except BaseException:
@@ -250,7 +253,7 @@ class PostgresAccessStore(AccessStore):
         )
 
     @contextmanager
-    def _transaction(self) -> Iterator[Any]:
+    def _transaction(self, *, write: bool = True) -> Iterator[Any]:
         try:
             conn = self._psycopg.connect(self.url, connect_timeout=5)
         except self._psycopg.Error as exc:
