@@ -1,0 +1,274 @@
+"""Journeys on the timetable itself: RAPTOR over the trips that run on one service day.
+
+Where a feed has stop times, the best journey at a departure time is not an average of
+periods (urbanpulse.transit.journeys) but a chain of real trips: the Round-bAsed Public
+Transit Optimized Router (Delling, Pajor and Werneck 2012) finds, round by round (one more
+ride each round), the earliest arrival at every stop, so its answer is the Pareto set of
+(arrival, rides) and its legs are the trips actually taken, any route serving a leg.
+
+Trips are grouped into routes by their exact sequence of stops (a short turn or an
+express is a route of its own), each route's trips ordered by departure; a trip is
+boarded at a stop no earlier than one arrives there. Between rides one walk is allowed,
+along the network's transfers (transfers.txt, platforms of one station, stops of one
+name or near each other: urbanpulse.transit.transfers), as long as the walk takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from urbanpulse.errors import NotFoundError
+from urbanpulse.store import Lake
+from urbanpulse.store.networks import read_network_table
+from urbanpulse.transit.network import read_transit_network
+
+MAX_RIDES = 6
+INF = float("inf")
+
+
+@dataclass(frozen=True, slots=True)
+class Ride:
+    """One trip ridden from ``board`` to ``alight`` (site ids), times in seconds after the
+    service day's midnight (past 86,400 after midnight)."""
+
+    trip_id: str
+    line_id: str
+    board: str
+    alight: str
+    departs_s: float
+    arrives_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class TimedJourney:
+    """An earliest-arrival journey: its rides in order and walks between them."""
+
+    origin: str
+    destination: str
+    departs_s: float  # when the traveller was ready to leave
+    arrives_s: float
+    rides: tuple[Ride, ...]
+
+    @property
+    def minutes(self) -> float:
+        """Minutes from being ready to leave to arriving."""
+        return (self.arrives_s - self.departs_s) / 60
+
+
+@dataclass
+class _Route:
+    stops: tuple[str, ...]
+    trip_ids: list[str]
+    line_ids: list[str]
+    arrive: np.ndarray  # (trips, stops) seconds
+    depart: np.ndarray
+
+
+@dataclass
+class Timetable:
+    """The trips of one network running on one service day, ready for :func:`plan`."""
+
+    network_id: str
+    day: date
+    routes: list[_Route]
+    routes_at: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    footpaths: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+
+
+def read_timetable(lake: Lake, network_id: str, day: date) -> Timetable:
+    """The timetable of ``network_id`` on ``day`` from the lake's stored trips.
+
+    Raises
+    ------
+    NotFoundError
+        The network has no stop times (the Beijing file, the demo lines), or no trip runs
+        on that day.
+    """
+    trips = read_network_table(lake, "trips").to_pandas()
+    trips = trips[trips["network_id"] == network_id]
+    if trips.empty:
+        raise NotFoundError(f"network {network_id!r} has no timetable (no stop times)")
+    dates = read_network_table(lake, "service_dates").to_pandas()
+    running = set(
+        dates.loc[(dates["network_id"] == network_id) & (dates["date"] == day), "service_id"]
+    )
+    trips = trips[trips["service_id"].isin(running)]
+    if trips.empty:
+        raise NotFoundError(f"no trip of network {network_id!r} runs on {day}")
+    stops = read_network_table(lake, "trip_stops").to_pandas()
+    stops = stops[(stops["network_id"] == network_id) & stops["trip_id"].isin(trips["trip_id"])]
+    transfers = read_transit_network(lake).transfers
+    transfers = transfers[transfers["network_id"] == network_id]
+    return build_timetable(network_id, day, trips, stops, transfers)
+
+
+def build_timetable(
+    network_id: str, day: date, trips: pd.DataFrame, stops: pd.DataFrame, transfers: pd.DataFrame
+) -> Timetable:
+    """A :class:`Timetable` from trips (trip_id, line_id), their stops (trip_id,
+    stop_sequence, site_id, arrival_s, departure_s) and walks (from_site_id, to_site_id,
+    walk_minutes)."""
+    stops = stops.dropna(subset=["arrival_s", "departure_s"]).sort_values(
+        ["trip_id", "stop_sequence"]
+    )
+    line_of = dict(zip(trips["trip_id"], trips["line_id"], strict=True))
+    patterns: dict[tuple[str, ...], list[tuple[str, np.ndarray, np.ndarray]]] = {}
+    for trip_id, rows in stops.groupby("trip_id", sort=False):
+        if len(rows) < 2:
+            continue
+        key = tuple(rows["site_id"])
+        arrive, depart = rows["arrival_s"].to_numpy(float), rows["departure_s"].to_numpy(float)
+        patterns.setdefault(key, []).append((str(trip_id), arrive, depart))
+    timetable = Timetable(network_id, day, [])
+    for key, members in patterns.items():
+        members.sort(key=lambda m: m[2][0])
+        route = _Route(
+            stops=key,
+            trip_ids=[m[0] for m in members],
+            line_ids=[str(line_of.get(m[0], "")) for m in members],
+            arrive=np.vstack([m[1] for m in members]),
+            depart=np.vstack([m[2] for m in members]),
+        )
+        index = len(timetable.routes)
+        timetable.routes.append(route)
+        for position, site_id in enumerate(key):
+            timetable.routes_at.setdefault(site_id, []).append((index, position))
+    for row in transfers.itertuples():
+        if row.from_site_id != row.to_site_id:
+            timetable.footpaths.setdefault(str(row.from_site_id), []).append(
+                (str(row.to_site_id), float(row.walk_minutes) * 60)
+            )
+    return timetable
+
+
+def plan(
+    timetable: Timetable,
+    origins: Iterable[str],
+    destinations: Iterable[str],
+    departs_s: float,
+    *,
+    max_rides: int = MAX_RIDES,
+) -> TimedJourney | None:
+    """The earliest-arrival journey from any of ``origins`` (ready at ``departs_s``) to
+    any of ``destinations``, with the fewest rides among the earliest; None if none."""
+    targets = set(destinations)
+    best: dict[str, float] = {}
+    # Per round: how each stop was reached ("ride", route, trip, board position, alight
+    # position) or ("walk", from stop).
+    reached: list[dict[str, tuple[object, ...]]] = [{}]
+    arrivals: list[dict[str, float]] = [{}]
+    for origin in origins:
+        best[origin] = arrivals[0][origin] = departs_s
+        reached[0][origin] = ("start",)
+    marked = set(arrivals[0])
+    _walk(timetable, marked, arrivals[0], reached[0], best)
+    for _ in range(max_rides):
+        # Boarding in this round needs the best arrival with one ride fewer: all of them
+        # so far, not only those the last round improved.
+        before = dict(best)
+        ride_arrivals, ride_reached = _scan_routes(timetable, marked, before, best, targets)
+        marked = set(ride_arrivals)
+        _walk(timetable, marked, ride_arrivals, ride_reached, best)
+        arrivals.append(ride_arrivals)
+        reached.append(ride_reached)
+        if not marked:
+            break
+    found = [
+        (arrivals[k][t], k, t) for k in range(len(arrivals)) for t in targets if t in arrivals[k]
+    ]
+    if not found:
+        return None
+    arrive, rounds, target = min(found)
+    rides = _trace(timetable, reached, arrivals, rounds, target)
+    origin = rides[0].board if rides else target
+    return TimedJourney(origin, target, departs_s, arrive, tuple(rides))
+
+
+def _scan_routes(
+    timetable: Timetable,
+    marked: set[str],
+    previous: dict[str, float],
+    best: dict[str, float],
+    targets: set[str],
+) -> tuple[dict[str, float], dict[str, tuple[object, ...]]]:
+    queue: dict[int, int] = {}
+    for stop in marked:
+        for serving, position in timetable.routes_at.get(stop, ()):
+            queue[serving] = min(queue.get(serving, position), position)
+    arrivals: dict[str, float] = {}
+    reached: dict[str, tuple[object, ...]] = {}
+    for index, start in queue.items():
+        route = timetable.routes[index]
+        trip, board = -1, -1
+        for position in range(start, len(route.stops)):
+            stop = route.stops[position]
+            if trip >= 0:
+                arrive = float(route.arrive[trip, position])
+                bound = min(
+                    best.get(stop, INF), min((best.get(t, INF) for t in targets), default=INF)
+                )
+                if arrive < bound:
+                    arrivals[stop] = best[stop] = arrive
+                    reached[stop] = ("ride", index, trip, board, position)
+            ready = previous.get(stop, INF)
+            if ready < INF and (trip < 0 or ready <= route.depart[trip, position]):
+                catchable = np.flatnonzero(route.depart[:, position] >= ready)
+                if len(catchable):
+                    earliest = int(catchable[np.argmin(route.depart[catchable, position])])
+                    if trip < 0 or route.depart[earliest, position] < route.depart[trip, position]:
+                        trip, board = earliest, position
+    return arrivals, reached
+
+
+def _walk(
+    timetable: Timetable,
+    marked: set[str],
+    arrivals: dict[str, float],
+    reached: dict[str, tuple[object, ...]],
+    best: dict[str, float],
+) -> None:
+    """One walk from each stop reached this round, where it arrives sooner."""
+    for stop in list(marked):
+        for other, seconds in timetable.footpaths.get(stop, ()):
+            arrive = arrivals[stop] + seconds
+            if arrive < best.get(other, INF):
+                arrivals[other] = best[other] = arrive
+                reached[other] = ("walk", stop)
+                marked.add(other)
+
+
+def _trace(
+    timetable: Timetable,
+    reached: list[dict[str, tuple[object, ...]]],
+    arrivals: list[dict[str, float]],
+    rounds: int,
+    target: str,
+) -> list[Ride]:
+    rides: list[Ride] = []
+    stop, k = target, rounds
+    while k >= 0:
+        how = reached[k].get(stop)
+        if how is None or how[0] == "start":
+            break
+        if how[0] == "walk":
+            stop = str(how[1])
+            continue
+        _, index, trip, board, alight = how
+        route = timetable.routes[int(index)]  # type: ignore[call-overload]
+        rides.append(
+            Ride(
+                trip_id=route.trip_ids[int(trip)],  # type: ignore[call-overload]
+                line_id=route.line_ids[int(trip)],  # type: ignore[call-overload]
+                board=route.stops[int(board)],  # type: ignore[call-overload]
+                alight=route.stops[int(alight)],  # type: ignore[call-overload]
+                departs_s=float(route.depart[int(trip), int(board)]),  # type: ignore[call-overload]
+                arrives_s=float(route.arrive[int(trip), int(alight)]),  # type: ignore[call-overload]
+            )
+        )
+        stop, k = route.stops[int(board)], k - 1  # type: ignore[call-overload]
+    return rides[::-1]

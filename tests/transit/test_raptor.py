@@ -1,0 +1,71 @@
+"""RAPTOR on a hand-made timetable (answers worked out by hand) and on a real feed
+against the stored trips themselves."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from urbanpulse.store import Lake
+from urbanpulse.transit.raptor import build_timetable, plan, read_timetable
+
+DAY = date(2026, 3, 3)
+
+
+def _timetable() -> object:
+    """Line R: A 08:00 -> B 08:10 -> C 08:20 (every 20 min); line G: D 08:12 -> E 08:30
+    and 08:25 -> 08:43; a 3-minute walk from B to D. An express X leaves A at 08:05 and
+    reaches C at 08:14 without stopping at B."""
+    trips = pd.DataFrame(
+        {"trip_id": ["r1", "r2", "g1", "g2", "x1"], "line_id": ["R", "R", "G", "G", "X"]}
+    )
+    rows = []
+    for trip, start in (("r1", 8 * 3600), ("r2", 8 * 3600 + 1200)):
+        for k, stop in enumerate(("A", "B", "C")):
+            rows.append((trip, k, stop, start + 600 * k))
+    rows += [("g1", 0, "D", 8 * 3600 + 720), ("g1", 1, "E", 8 * 3600 + 1800)]
+    rows += [("g2", 0, "D", 8 * 3600 + 1500), ("g2", 1, "E", 8 * 3600 + 2580)]
+    rows += [("x1", 0, "A", 8 * 3600 + 300), ("x1", 1, "C", 8 * 3600 + 840)]
+    stops = pd.DataFrame(rows, columns=["trip_id", "stop_sequence", "site_id", "arrival_s"])
+    stops["departure_s"] = stops["arrival_s"]
+    walks = pd.DataFrame({"from_site_id": ["B"], "to_site_id": ["D"], "walk_minutes": [3.0]})
+    return build_timetable("t", DAY, trips, stops, walks)
+
+
+def test_the_earliest_arrival_takes_the_express_and_the_walk() -> None:
+    timetable = _timetable()
+    to_c = plan(timetable, ["A"], ["C"], 8 * 3600)
+    assert to_c is not None and to_c.arrives_s == 8 * 3600 + 840  # the express, not R
+    assert [r.trip_id for r in to_c.rides] == ["x1"]
+    # A -> E: R to B (08:10), walk 3 min to D (08:13): g1 left at 08:12, so g2 at 08:25.
+    to_e = plan(timetable, ["A"], ["E"], 8 * 3600)
+    assert to_e is not None and to_e.arrives_s == 8 * 3600 + 2580
+    assert [(r.trip_id, r.board, r.alight) for r in to_e.rides] == [
+        ("r1", "A", "B"),
+        ("g2", "D", "E"),
+    ]
+    assert to_e.minutes == pytest.approx(43)
+    # Ready after the last train: no journey.
+    assert plan(timetable, ["A"], ["C"], 9 * 3600) is None
+
+
+@pytest.mark.shared_data
+def test_every_ride_is_a_trip_that_runs(shared_data: Path, tmp_path: Path) -> None:
+    """On BART's real timetable every ride's times are the stored trip's own times."""
+    from urbanpulse.store.networks import read_network_table
+    from urbanpulse.transit import load_network
+
+    lake = Lake(tmp_path / "lake")
+    network = load_network(lake, shared_data / "gtfs-realtime" / "bart-2019" / "bart-rt.zip")
+    timetable = read_timetable(lake, network.network_id, date(2019, 2, 11))
+    journey = plan(timetable, ["bart-rt:DUBL"], ["bart-rt:RICH"], 8 * 3600)
+    assert journey is not None and len(journey.rides) >= 2  # a change of line is needed
+    stops = read_network_table(lake, "trip_stops").to_pandas().set_index(["trip_id", "site_id"])
+    for ride in journey.rides:
+        assert stops.loc[(ride.trip_id, ride.board), "departure_s"] == ride.departs_s
+        assert stops.loc[(ride.trip_id, ride.alight), "arrival_s"] == ride.arrives_s
+    chained = zip(journey.rides, journey.rides[1:], strict=False)
+    assert all(a.arrives_s <= b.departs_s for a, b in chained)
