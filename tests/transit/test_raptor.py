@@ -3,6 +3,7 @@ against the stored trips themselves."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -69,3 +70,22 @@ def test_every_ride_is_a_trip_that_runs(shared_data: Path, tmp_path: Path) -> No
         assert stops.loc[(ride.trip_id, ride.alight), "arrival_s"] == ride.arrives_s
     chained = zip(journey.rides, journey.rides[1:], strict=False)
     assert all(a.arrives_s <= b.departs_s for a, b in chained)
+
+
+@pytest.mark.shared_data
+def test_the_command_plans_by_name_on_the_day(shared_data: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from urbanpulse.cli import app
+
+    lake = str(tmp_path / "lake")
+    feed = shared_data / "gtfs-realtime" / "caltrain-2023-11-08" / "ct.zip"
+    runner = CliRunner()
+    assert runner.invoke(app, ["transit", "load", str(feed), "--lake", lake]).exit_code == 0
+    args = ["transit", "journey", "22nd Street", "Mountain View", "--day", "2023-09-25"]
+    result = runner.invoke(app, [*args, "--at", "07:30", "--lake", lake, "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["rides"][0]["departs"] >= "07:30" and body["arrives"] > body["rides"][0]["departs"]
+    wrong = runner.invoke(app, [*args, "--at", "7h30", "--lake", lake])
+    assert wrong.exit_code == 2 and "HH:MM" in wrong.output

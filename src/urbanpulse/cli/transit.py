@@ -190,3 +190,69 @@ def stations_command(
             m.match,
         )
     _console.print(table)
+
+
+@transit_app.command("journey")
+def journey_command(
+    origin: str = typer.Argument(..., help="Where you start: a station id or name."),
+    destination: str = typer.Argument(..., help="Where you are going: a station id or name."),
+    day: str = typer.Option(..., "--day", help="Service day, YYYY-MM-DD."),
+    at: str = typer.Option("08:00", "--at", help="When you are ready to leave, HH:MM local."),
+    network: str | None = typer.Option(None, "--network", help="Only this network id."),
+    lake: Path | None = LAKE_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """The earliest arrival on the timetable (RAPTOR over the trips of that day, for a
+    network loaded from a GTFS feed with stop times): each ride with its trip and times."""
+    from datetime import date
+
+    from urbanpulse.advise.routes import resolve_station_pair
+    from urbanpulse.errors import InvalidQueryError
+    from urbanpulse.transit.network import read_transit_network
+    from urbanpulse.transit.raptor import plan, read_timetable
+
+    store = _open_lake(lake)
+    try:
+        service_day = date.fromisoformat(day)
+        hours, minutes = (int(part) for part in at.split(":"))
+    except ValueError:
+        raise InvalidQueryError(
+            f"give --day as YYYY-MM-DD and --at as HH:MM, not {day!r} {at!r}"
+        ) from None
+    source, target = resolve_station_pair(store, origin, destination, network_id=network)
+    transit = read_transit_network(store)
+    ends = [transit.platforms.get(site, (site,)) for site in (source, target)]
+    stations = transit.stations.set_index("site_id")
+    network_id = str(stations.at[ends[0][0], "network_id"])
+    journey = plan(
+        read_timetable(store, network_id, service_day),
+        ends[0],
+        ends[1],
+        hours * 3600 + minutes * 60,
+    )
+    if journey is None:
+        raise InvalidQueryError(
+            f"no journey leaves after {at} on {day} that reaches {destination!r}"
+        )
+
+    def name(site_id: str) -> str:
+        row = stations.loc[site_id]
+        return " ".join(str(v) for v in (row["name_zh"], row["name_en"]) if isinstance(v, str))
+
+    def clock(seconds: float) -> str:
+        return f"{int(seconds // 3600):02d}:{int(seconds % 3600 // 60):02d}"
+
+    if as_json:
+        rides = [{"trip_id": r.trip_id, "line_id": r.line_id, "from": r.board, "to": r.alight,
+                  "departs": clock(r.departs_s), "arrives": clock(r.arrives_s)} for r in journey.rides]  # fmt: skip
+        print(json.dumps({"arrives": clock(journey.arrives_s), "minutes": round(journey.minutes, 1),
+                          "rides": rides}, ensure_ascii=False))  # fmt: skip
+        return
+    table = Table(title=f"{name(ends[0][0])} -> arrive {clock(journey.arrives_s)} "
+                        f"({journey.minutes:.0f} min, {len(journey.rides)} rides)")  # fmt: skip
+    for column in ("line", "trip", "from", "departs", "to", "arrives"):
+        table.add_column(column)
+    for ride in journey.rides:
+        table.add_row(ride.line_id, ride.trip_id, name(ride.board), clock(ride.departs_s),
+                      name(ride.alight), clock(ride.arrives_s))  # fmt: skip
+    _console.print(table)
