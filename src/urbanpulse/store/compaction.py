@@ -16,6 +16,7 @@ never both and never neither.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -222,7 +223,11 @@ def get_upkeep_connection() -> duckdb.DuckDBPyConnection:
     if con is not None and _upkeep.pid == os.getpid():
         return con  # type: ignore[no-any-return]
     con = connect()
-    con.execute(f"SET temp_directory = {_lit(tempfile.mkdtemp(prefix='urbanpulse-spill-'))}")
+    spill = tempfile.mkdtemp(prefix="urbanpulse-spill-")
+    # Removed when the process ends: one folder per process and thread otherwise stayed
+    # behind in the temporary directory for good.
+    atexit.register(shutil.rmtree, spill, ignore_errors=True)
+    con.execute(f"SET temp_directory = {_lit(spill)}")
     # Insertion order is what keeps an ORDER BY through the writer into the files.
     con.execute("SET preserve_insertion_order = true")
     _upkeep.con, _upkeep.pid = con, os.getpid()
