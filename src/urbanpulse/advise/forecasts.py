@@ -173,7 +173,8 @@ def read_site_forecast(
         Columns of ``FORECAST_COLUMNS``.
     """
     period = int(slots.freq.n if slots.freq is not None else 15)
-    native = get_reading_period(lake, site_id, metric, at_least=period)
+    readings = read_recent_readings(lake, site_id, metric)
+    native = readings.get_period(at_least=period)
     if native > period:
         # Readings coarser than the slots (hourly counts, 15-minute advice): forecast at
         # the readings' own period and give each slot its period's value, never another
@@ -192,7 +193,9 @@ def read_site_forecast(
         ]
     model = _get_forecast_site()
     frame = None
-    if model is not None and _is_within_model_reach(lake, site_id, metric, slots[0]):
+    # Past a model's reach (see MODEL_REACH) the usual day of the profile answers.
+    within_reach = readings.last is None or slots[0] - readings.last <= MODEL_REACH
+    if model is not None and within_reach:
         try:
             frame = model(
                 lake,
@@ -289,16 +292,10 @@ def get_count_scale(
         raise NotFoundError(f"station {site_id!r} reports no riders ({', '.join(COUNT_METRICS)})")
     if not capacity or np.isnan(capacity):
         raise NotFoundError("a station without a capacity cannot be given a crowding forecast")
-    last = pd.Timestamp(metrics.at[found[0], "last_ts"])
-    recent = read_observations(
-        lake, found[0], site_ids=[site_id], start=last - pd.Timedelta(days=2)
-    )
-    # The usual spacing of recent readings (gaps at night aside): a period's forecast is
-    # the mean reading, and the period holds period_minutes / spacing of them.
-    steps = np.diff(pd.DatetimeIndex(recent["ts"]).as_unit("s").asi8) / 60
-    reading = float(np.median(steps)) if len(steps) else float(period_minutes)
-    # An hourly count read at 15-minute slots: each slot holds a quarter of the hour's.
-    readings = period_minutes / max(reading, 1.0)
+    # A period's forecast is the mean reading, and the period holds period_minutes /
+    # spacing of them: an hourly count at 15-minute slots gives each a quarter of it.
+    spacing = read_recent_readings(lake, site_id, found[0], metrics=metrics).spacing
+    readings = period_minutes / max(spacing or float(period_minutes), 1.0)
     return found[0], readings * DIRECTION_SHARE / capacity
 
 
@@ -309,32 +306,42 @@ def get_count_scale(
 MODEL_REACH = pd.Timedelta(days=2)
 
 
-def _is_within_model_reach(lake: Lake, site_id: str, metric: str, start: pd.Timestamp) -> bool:
-    metrics = get_site_metrics(lake, site_id).set_index("metric")
-    if metric not in metrics.index:
-        return True  # the model says what it lacks
-    last = pd.Timestamp(metrics.at[metric, "last_ts"])
-    return bool(pd.Timestamp(start) - last <= MODEL_REACH)
-
-
 # Periods a day divides into, finest first: what a reading interval is rounded up to.
 READING_PERIODS = (5, 10, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440)
 
 
-def get_reading_period(lake: Lake, site_id: str, metric: str, *, at_least: int) -> int:
-    """The period a site's readings of ``metric`` support: their usual spacing over the
-    last two days, rounded up to a period that divides the day, and at least ``at_least``
-    (a finer one is summed into the slots, which is what forecasts at ``at_least`` do)."""
-    metrics = get_site_metrics(lake, site_id).set_index("metric")
+@dataclass(frozen=True, slots=True)
+class RecentReadings:
+    """When a site last reported a metric, and the usual minutes between its readings
+    over the two days before (gaps at night aside); None when it never reported it."""
+
+    last: pd.Timestamp | None
+    spacing: float | None
+
+    def get_period(self, *, at_least: int) -> int:
+        """The period the readings support: their spacing rounded up to a period that
+        divides the day, and at least ``at_least`` (finer readings are averaged into
+        the slots, which is what forecasts at ``at_least`` do)."""
+        if self.spacing is None:
+            return at_least
+        fitting = next((p for p in READING_PERIODS if p >= self.spacing - 1e-9), 1440)
+        return max(at_least, fitting)
+
+
+def read_recent_readings(
+    lake: Lake, site_id: str, metric: str, *, metrics: pd.DataFrame | None = None
+) -> RecentReadings:
+    """:class:`RecentReadings` of a site's metric (``metrics``: its
+    ``get_site_metrics`` table indexed by metric, when the caller has it)."""
+    metrics = (
+        metrics if metrics is not None else get_site_metrics(lake, site_id).set_index("metric")
+    )
     if metric not in metrics.index:
-        return at_least
+        return RecentReadings(None, None)
     last = pd.Timestamp(metrics.at[metric, "last_ts"])
     recent = read_observations(lake, metric, site_ids=[site_id], start=last - pd.Timedelta(days=2))
     steps = np.diff(pd.DatetimeIndex(recent["ts"]).as_unit("s").asi8) / 60
-    if not len(steps):
-        return at_least
-    spacing = float(np.median(steps))
-    return max(at_least, next((p for p in READING_PERIODS if p >= spacing - 1e-9), 1440))
+    return RecentReadings(last, float(np.median(steps)) if len(steps) else None)
 
 
 def _get_forecast_site() -> Callable[..., pd.DataFrame] | None:
