@@ -104,30 +104,6 @@ class DataPolicy:
             end = first
         return start, end
 
-    def coarsen_series(self, observations: pd.DataFrame, *, tz: str) -> pd.DataFrame:
-        """Single readings (columns ts, value) as means of whole hours, or of whole local
-        days where an hour usually holds fewer than ``min_count`` readings; buckets of
-        fewer than ``min_count`` readings are left out.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns: ts (bucket start, UTC), value (mean), n (readings in the bucket).
-        """
-        if observations.empty:
-            return pd.DataFrame({"ts": pd.DatetimeIndex([], tz="UTC"), "value": [], "n": []})
-        ts = pd.DatetimeIndex(observations["ts"]).tz_convert("UTC")
-        values = pd.Series(observations["value"].to_numpy(), index=ts)
-        buckets = values.groupby(ts.floor("h")).agg(["mean", "count"])
-        if buckets["count"].median() < self.min_count:
-            days = ts.tz_convert(tz).normalize()
-            buckets = values.groupby(days).agg(["mean", "count"])
-            buckets.index = pd.DatetimeIndex(buckets.index).tz_convert("UTC")
-        kept = buckets[buckets["count"] >= self.min_count]
-        return pd.DataFrame(
-            {"ts": kept.index, "value": kept["mean"].to_numpy(), "n": kept["count"].to_numpy()}
-        )
-
     def drop_small_cells(self, table: pd.DataFrame, *, count_column: str) -> pd.DataFrame:
         """The rows (cells) of an aggregate that summarise at least ``min_count`` rows."""
         return table[table[count_column] >= self.min_count].reset_index(drop=True)

@@ -23,6 +23,8 @@ from urbanpulse.web.rendering import render_page
 router = APIRouter()
 
 PERIODS = (5, 15, 60)
+# Buckets of the published recent series, finest first (minutes of the local clock).
+PUBLISHED_PERIODS = (60, 1440)
 
 
 @router.get("/sites/{site_id}", response_class=HTMLResponse)
@@ -100,10 +102,13 @@ def _build_charts(
         engine=engine,
     )
     start, end = get_recent_window(pd.Timestamp(row["last_ts"]))
-    recent = read_observations(lake, metric, site_ids=[site_id], start=start, end=end)
-    if policy is not None:
+    if policy is None:
+        recent = read_observations(lake, metric, site_ids=[site_id], start=start, end=end)
+    else:
         profile = policy.drop_small_cells(profile, count_column="n")
-        recent = policy.coarsen_series(recent, tz=settings.local_timezone)
+        recent = _read_published_series(
+            engine, lake, site_id, metric, start, end, tz=settings.local_timezone, policy=policy
+        )
     return {
         "profile_figure": build_profile_figure(
             profile, metric=metric, unit=unit, period_minutes=period
@@ -113,6 +118,30 @@ def _build_charts(
         ),
         "recent_days": (end - start).days,
     }
+
+
+def _read_published_series(
+    engine: Engine,
+    lake: Lake,
+    site_id: str,
+    metric: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    *,
+    tz: str,
+    policy: DataPolicy,
+) -> pd.DataFrame:
+    """The recent series as the policy publishes it: means of local hours, or of local
+    days where an hour usually holds fewer than its minimum count, computed inside the
+    engine; buckets below the minimum left out. Columns: ts (bucket start), value, n."""
+    for minutes in PUBLISHED_PERIODS:
+        buckets = engine.compute_periods(
+            lake, metric, period_minutes=minutes, tz=tz, site_ids=[site_id], start=start, end=end
+        ).to_pandas()
+        if buckets.empty or buckets["n"].median() >= policy.min_count:
+            break
+    kept = policy.drop_small_cells(buckets, count_column="n")
+    return kept.rename(columns={"period_start": "ts", "mean": "value"})[["ts", "value", "n"]]
 
 
 def _find_city(code: str | None, region: str) -> Any:
