@@ -5,6 +5,14 @@ from __future__ import annotations
 import pandas as pd
 from fastapi.testclient import TestClient
 
+SIMPLE_MODELS = (
+    "persistence",
+    "rolling_mean",
+    "seasonal_profile",
+    "weekly_naive",
+    "recent_days",
+)
+
 
 def test_forecast_continues_after_the_last_observation_with_a_band(
     government_client: TestClient,
@@ -21,7 +29,8 @@ def test_forecast_continues_after_the_last_observation_with_a_band(
     assert (stamps.to_series().diff().dropna() == pd.Timedelta(minutes=15)).all()
     for item in body["items"]:
         assert item["p10"] <= item["yhat"] <= item["p90"]
-        assert item["model"] in ("persistence", "rolling_mean", "seasonal_profile", "weekly_naive")
+        # one simple model, or the mean of two (joined by '+')
+        assert set(item["model"].split("+")) <= set(SIMPLE_MODELS)
 
     last = client.get(
         "/api/sites/bj-metro-1/observations", params={"metric": "passengers", "limit": 1}

@@ -200,3 +200,24 @@ def test_compute_panel_resamples_to_period_means() -> None:
 def test_unknown_model_names_say_what_exists() -> None:
     with pytest.raises(InvalidQueryError, match="persistence"):
         build_model("prophet", calendar=CALENDAR)
+
+
+def test_recent_days_averages_the_latest_days_of_the_same_type_before_the_origin() -> None:
+    from urbanpulse.forecast.baselines import RecentDays
+
+    # three weeks from Monday 2024-03-04, no US holiday among them
+    index = pd.date_range("2024-03-04", periods=21 * 24, freq="h", tz="UTC", name="ts")
+    # each day's value is its day number, so a mean of days names the days averaged
+    panel = pd.DataFrame({"s": np.repeat(np.arange(21.0), 24)}, index=index)
+    model = RecentDays(calendar=CalendarSpec(tz="UTC", country="US"), days=5)
+    model.fit(panel.iloc[: 14 * 24], horizon=24)
+    # Monday 18 March (day 14) from its midnight: the five weekdays before it
+    monday = model.predict(panel, np.array([14 * 24]), horizon=24)
+    assert monday[0, :, 0] == pytest.approx(np.full(24, np.mean([11, 10, 9, 8, 7])))
+    # Saturday 23 March (day 19): the weekend days within three weeks, four of them
+    saturday = model.predict(panel, np.array([19 * 24]), horizon=24)
+    assert saturday[0, 0, 0] == pytest.approx(np.mean([13, 12, 6, 5]))
+    # from Monday noon: Monday's own noon is never read, Tuesday may read Monday
+    noon = model.predict(panel, np.array([14 * 24 + 12]), horizon=24)
+    assert noon[0, 0, 0] == pytest.approx(np.mean([11, 10, 9, 8, 7]))
+    assert noon[0, 12, 0] == pytest.approx(np.mean([14, 11, 10, 9, 8]))

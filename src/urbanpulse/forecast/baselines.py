@@ -1,4 +1,5 @@
-"""Reference models: persistence, rolling mean, weekly naive and the seasonal profile.
+"""Reference models: persistence, rolling mean, weekly naive, the seasonal profile and
+the mean of the latest days of the same day type.
 
 They are the yardsticks every learned model is measured against in the same run, and
 also candidates for model selection: on a flat, quiet site persistence is hard to beat,
@@ -11,8 +12,12 @@ import numpy as np
 import pandas as pd
 
 from urbanpulse.forecast.panel import build_windows, compute_last_values, get_future_index
-from urbanpulse.forecast.protocol import CalendarSpec, get_slots_per_day
-from urbanpulse.forecast.seasonal import SeasonalTable, build_seasonal_table
+from urbanpulse.forecast.protocol import CalendarSpec, compute_slots, get_slots_per_day
+from urbanpulse.forecast.seasonal import (
+    SeasonalTable,
+    build_seasonal_table,
+    compute_same_type_mean,
+)
 
 
 class Persistence:
@@ -116,3 +121,56 @@ class SeasonalProfile:
         extra = max(0, int(origins.max()) + horizon - len(panel)) if len(origins) else 0
         profile = self.table.get_values(get_future_index(pd.DatetimeIndex(panel.index), extra))
         return build_windows(profile, origins, horizon)
+
+
+class RecentDays:
+    """The mean of the target's slot over the latest days of its day type.
+
+    Tonight for tomorrow, a weekday looks most like the last few weekdays: they carry
+    this month's level (a season, works near a station, the weeks before a festival)
+    that a profile over all history dilutes, and averaging several days halves the
+    noise of "same slot one week earlier". Only days wholly before the origin count.
+    A target with no such day within three weeks takes the seasonal profile.
+
+    Parameters
+    ----------
+    days
+        How many of the latest same-type days are averaged.
+    """
+
+    name = "recent_days"
+
+    def __init__(self, *, calendar: CalendarSpec, days: int = 5) -> None:
+        self.calendar = calendar
+        self.days = days
+        self.table: SeasonalTable | None = None
+
+    def fit(self, panel: pd.DataFrame, *, horizon: int) -> RecentDays:
+        """Keep the profile for targets without a recent day of their type."""
+        self.table = build_seasonal_table(panel, self.calendar)
+        return self
+
+    def predict(self, panel: pd.DataFrame, origins: np.ndarray, *, horizon: int) -> np.ndarray:
+        """Same-type means at the target rows, shape (origins, horizon, sites)."""
+        if self.table is None:
+            raise RuntimeError("fit the recent-days model before predicting")
+        origins = np.asarray(origins)
+        index = get_future_index(pd.DatetimeIndex(panel.index), horizon + 1)
+        day = get_slots_per_day(index)
+        _, day_type = compute_slots(index, self.calendar)
+        values = np.vstack(
+            [panel.to_numpy(dtype=float), np.full((horizon + 1, panel.shape[1]), np.nan)]
+        )
+        profile = self.table.get_values(index)
+        targets = origins[:, None] + np.arange(horizon)[None, :]
+        # whole days back, so that every row averaged lies before the origin
+        back = np.ceil((targets - origins[:, None] + 1) / day).astype(int)
+        out = np.empty((*targets.shape, panel.shape[1]))
+        for days_back in np.unique(back):
+            mask = back == days_back
+            rows, inverse = np.unique(targets[mask], return_inverse=True)
+            means = compute_same_type_mean(
+                values, day_type, rows, int(days_back), day, count=self.days
+            )
+            out[mask] = np.where(np.isnan(means), profile[rows], means)[inverse]
+        return out

@@ -25,7 +25,14 @@ from urbanpulse.forecast.panel import build_windows
 from urbanpulse.forecast.protocol import CalendarSpec, get_slots_per_day
 
 BASELINE = "weekly_naive"
-DAY_AHEAD_COLUMNS = ["model", *METRIC_NAMES, "n", "wape_vs_weekly_naive", "fit_seconds"]
+DAY_AHEAD_COLUMNS = [
+    "model",
+    *METRIC_NAMES,
+    "n",
+    "wape_vs_weekly_naive",
+    "band_coverage",
+    "fit_seconds",
+]
 
 
 @dataclass(slots=True)
@@ -45,6 +52,13 @@ def get_midnight_origins(
     first = pd.Timestamp(test_start).tz_localize(calendar.tz)
     midnight = (local.hour == 0) & (local.minute == 0) & (local >= first)
     return np.flatnonzero(midnight)
+
+
+def compute_band_coverage(truth: np.ndarray, low: np.ndarray, high: np.ndarray) -> float:
+    """Share of known values inside their band (bounds included)."""
+    known = ~np.isnan(truth)
+    inside = (truth >= low) & (truth <= high)
+    return float(inside[known].mean()) if known.any() else float("nan")
 
 
 def compute_day_ahead(
@@ -72,7 +86,8 @@ def compute_day_ahead(
     -------
     DayAheadResult
         ``scores`` columns: model, rmse, mae, mape, wape, accuracy, r2, n (site-periods
-        scored), wape_vs_weekly_naive, fit_seconds.
+        scored), wape_vs_weekly_naive, band_coverage (share of actual values inside
+        the model's p10-p90 band, NaN for models without one), fit_seconds.
     """
     index = pd.DatetimeIndex(panel.index)
     origins = get_midnight_origins(index, test_start, calendar)
@@ -89,10 +104,20 @@ def compute_day_ahead(
         model = build_model(name, calendar=calendar, input_steps=input_steps)
         started = time.perf_counter()
         model.fit(panel.iloc[: origins[0]], horizon=horizon)
-        forecast = model.predict(panel, origins, horizon=horizon)
+        coverage = float("nan")
+        if hasattr(model, "predict_interval"):
+            forecast, low, high = model.predict_interval(panel, origins, horizon=horizon)
+            coverage = compute_band_coverage(truth, low, high)
+        else:
+            forecast = model.predict(panel, origins, horizon=horizon)
         seconds = time.perf_counter() - started
         rows.append(
-            {"model": model.name, **compute_metrics(truth, forecast), "fit_seconds": seconds}
+            {
+                "model": model.name,
+                **compute_metrics(truth, forecast),
+                "band_coverage": coverage,
+                "fit_seconds": seconds,
+            }
         )
         selection |= dict(getattr(model, "choice", {}))
     scores = pd.DataFrame(rows)

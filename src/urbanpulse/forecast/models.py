@@ -7,7 +7,13 @@ from collections.abc import Sequence
 import pandas as pd
 
 from urbanpulse.errors import InvalidQueryError
-from urbanpulse.forecast.baselines import Persistence, RollingMean, SeasonalProfile, WeeklyNaive
+from urbanpulse.forecast.baselines import (
+    Persistence,
+    RecentDays,
+    RollingMean,
+    SeasonalProfile,
+    WeeklyNaive,
+)
 from urbanpulse.forecast.learned import GlobalBoost
 from urbanpulse.forecast.protocol import CalendarSpec, Forecaster
 from urbanpulse.forecast.seasonal_boost import SeasonalBoost
@@ -18,6 +24,7 @@ MODEL_NAMES = (
     "rolling_mean",
     "weekly_naive",
     "seasonal_profile",
+    "recent_days",
     "global_boost",
     "seasonal_boost",
     "auto",
@@ -49,18 +56,26 @@ def build_model(
         return WeeklyNaive()
     if name == "seasonal_profile":
         return SeasonalProfile(calendar=calendar)
+    if name == "recent_days":
+        return RecentDays(calendar=calendar)
     if name == "global_boost":
         return GlobalBoost(calendar=calendar, input_steps=input_steps, adjacency=adjacency)
     if name == "seasonal_boost":
         return SeasonalBoost(calendar=calendar)
     if name in ("auto", "auto_simple"):
-        simple = ["persistence", "rolling_mean", "weekly_naive", "seasonal_profile"]
+        simple = [
+            "persistence",
+            "rolling_mean",
+            "weekly_naive",
+            "seasonal_profile",
+            "recent_days",
+        ]
         names = simple if name == "auto_simple" else [*simple, "global_boost", "seasonal_boost"]
         candidates = [
             build_model(n, calendar=calendar, input_steps=input_steps, adjacency=adjacency)
             for n in names
         ]
-        return AutoSelect(candidates, coverage=coverage, input_steps=input_steps)
+        return AutoSelect(candidates, coverage=coverage, input_steps=input_steps, calendar=calendar)
     raise InvalidQueryError(f"unknown model {name!r}; use one of {', '.join(MODEL_NAMES)}")
 
 

@@ -126,3 +126,34 @@ def _fill_means(means: np.ndarray, values: np.ndarray) -> np.ndarray:
         overall = np.nanmean(values, axis=0)
     across = np.where(np.isnan(across), overall[None, :], across)
     return np.where(np.isnan(means), across[None, :, :], means)
+
+
+def take_rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """values[rows], NaN where a row falls before the panel's start."""
+    taken = values[np.maximum(rows, 0)]
+    taken[rows < 0] = np.nan
+    return taken
+
+
+def compute_same_type_mean(
+    values: np.ndarray,
+    day_type: np.ndarray,
+    rows: np.ndarray,
+    days_back: int,
+    day: int,
+    *,
+    count: int,
+    reach: int = 21,
+) -> np.ndarray:
+    """Mean of the target's slot over the latest ``count`` earlier days of its day type."""
+    total = np.zeros((len(rows), values.shape[1]))
+    found = np.zeros((len(rows), values.shape[1]))
+    for back in range(days_back, days_back + reach):
+        earlier = rows - back * day
+        same = (earlier >= 0) & (day_type[np.maximum(earlier, 0)] == day_type[rows])
+        taken = take_rows(values, earlier)
+        use = same[:, None] & ~np.isnan(taken) & (found < count)
+        total += np.where(use, taken, 0.0)
+        found += use
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(found > 0, total / np.maximum(found, 1), np.nan)

@@ -23,7 +23,12 @@ from urbanpulse.forecast.protocol import (
     compute_weekdays,
     get_slots_per_day,
 )
-from urbanpulse.forecast.seasonal import SeasonalTable, build_seasonal_table
+from urbanpulse.forecast.seasonal import (
+    SeasonalTable,
+    build_seasonal_table,
+    compute_same_type_mean,
+    take_rows,
+)
 
 SEASONAL_PARAMS: dict[str, object] = {
     # l1: counts of riders have heavy-tailed surprises (events, weather) that l2 chases
@@ -140,11 +145,11 @@ class SeasonalBoost:
         weekday = compute_weekdays(index, self.calendar)
         weeks_back = -(-days_back // 7)
         columns = {
-            "day_lag": _take(values, rows - days_back * day),
-            "week_lag": _take(values, rows - weeks_back * 7 * day),
-            "two_weeks_lag": _take(values, rows - (weeks_back + 1) * 7 * day),
-            "same_type_2": _same_type_mean(values, day_type, rows, days_back, day, count=2),
-            "same_type_5": _same_type_mean(values, day_type, rows, days_back, day, count=5),
+            "day_lag": take_rows(values, rows - days_back * day),
+            "week_lag": take_rows(values, rows - weeks_back * 7 * day),
+            "two_weeks_lag": take_rows(values, rows - (weeks_back + 1) * 7 * day),
+            "same_type_2": compute_same_type_mean(values, day_type, rows, days_back, day, count=2),
+            "same_type_5": compute_same_type_mean(values, day_type, rows, days_back, day, count=5),
             "profile": profile[rows],
         }
         sites = values.shape[1]
@@ -154,34 +159,3 @@ class SeasonalBoost:
         frame["day_type"] = np.repeat(day_type[rows], sites)
         frame["site_mean"] = np.tile(self.site_mean, len(rows))
         return frame[list(FEATURES)]
-
-
-def _take(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """values[rows], NaN where a row falls before the panel's start."""
-    taken = values[np.maximum(rows, 0)]
-    taken[rows < 0] = np.nan
-    return taken
-
-
-def _same_type_mean(
-    values: np.ndarray,
-    day_type: np.ndarray,
-    rows: np.ndarray,
-    days_back: int,
-    day: int,
-    *,
-    count: int,
-    reach: int = 21,
-) -> np.ndarray:
-    """Mean of the target's slot over the latest ``count`` earlier days of its day type."""
-    total = np.zeros((len(rows), values.shape[1]))
-    found = np.zeros((len(rows), values.shape[1]))
-    for back in range(days_back, days_back + reach):
-        earlier = rows - back * day
-        same = (earlier >= 0) & (day_type[np.maximum(earlier, 0)] == day_type[rows])
-        taken = _take(values, earlier)
-        use = same[:, None] & ~np.isnan(taken) & (found < count)
-        total += np.where(use, taken, 0.0)
-        found += use
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(found > 0, total / np.maximum(found, 1), np.nan)
