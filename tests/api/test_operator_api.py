@@ -75,11 +75,15 @@ def _effect(client: TestClient, line_id: str, day: str) -> dict:
     return client.get("/api/operator/effect", params={"line_id": line_id, "day": day}).json()
 
 
-def test_effect_counts_advised_requests_and_moves(client: TestClient) -> None:
+def test_effect_counts_advised_requests_and_moves(
+    client: TestClient, grant: Callable[..., dict[str, str]]
+) -> None:
     query = {"origin": "tj-m3-s04", "destination": "tj-m3-s06", "start": "2026-11-02T07:00",
              "end": "2026-11-02T09:30", "preferred": "2026-11-02T08:00"}  # fmt: skip
     before = _effect(client, "tj-m3", "2026-11-02")
-    answers = [client.post("/api/advice", json=query).json() for _ in range(5)]
+    riders = [grant(client.app, "business") for _ in range(5)]  # five clients, one request each
+    answers = [client.post("/api/advice", json=query, headers=h).json() for h in riders]
+    assert not any(a["holdout"] for a in answers)
     moved = sum(a["recommended"]["label"] != "08:00" for a in answers)
     body = _effect(client, "tj-m3", "2026-11-02")
     assert body["advised"] - before["advised"] == 5 and body["holdout"] == before["holdout"]

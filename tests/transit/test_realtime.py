@@ -259,3 +259,57 @@ def test_cli_reads_a_url_once_and_prints_counts(
     folder = CliRunner().invoke(app, ["stream", "gtfs-rt", str(empty), "--lake", str(lake)])
     assert folder.exit_code == 2
     assert "holds no GTFS-Realtime file" in folder.output and "Traceback" not in folder.output
+
+
+def test_a_folder_goes_on_past_a_corrupt_and_a_differential_snapshot(
+    realtime_dir: Path, tmp_path: Path
+) -> None:
+    lake = Lake(tmp_path / "lake")
+    load_network(lake, realtime_dir / "caltrain-2023-11-08/ct.zip")
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    updates = (realtime_dir / "caltrain-2023-11-08/ct-trip-updates.pb").read_bytes()
+    positions = (realtime_dir / "caltrain-2023-11-08/ct-vehicle-positions.pb").read_bytes()
+    differential = decode(realtime_dir / "caltrain-2023-11-08/ct-trip-updates.pb")
+    differential.header.incrementality = gtfs_realtime_pb2.FeedHeader.DIFFERENTIAL
+    (folder / "1-updates.pb").write_bytes(updates)
+    (folder / "2-corrupt.pb").write_bytes(updates[: len(updates) // 2] + b"\xff\xff\xff")
+    (folder / "3-differential.pb").write_bytes(differential.SerializeToString())
+    (folder / "4-positions.pb").write_bytes(positions)
+    errors: list[str] = []
+    summaries = follow_realtime_feeds(lake, [str(folder)], on_error=errors.append)
+    assert [s.source for s in summaries] == ["drop/1-updates.pb", "drop/4-positions.pb"]
+    assert not any(s.already_read for s in summaries)
+    assert len(errors) == 2
+    assert "drop/2-corrupt.pb is not a GTFS-Realtime feed" in errors[0]
+    assert "DIFFERENTIAL" in errors[1] and "3-differential.pb" in errors[1]
+    kept = read_quarantine(lake)
+    kept = kept[kept["column_name"] == "snapshot"]
+    assert sorted(kept["source"]) == ["drop/2-corrupt.pb", "drop/3-differential.pb"]
+    assert all(raw.startswith("sha256=") for raw in kept["raw"])
+    # the folder again: everything read is known, and nothing is quarantined twice
+    version = lake.version
+    again = follow_realtime_feeds(lake, [str(folder)], on_error=errors.append)
+    assert all(s.already_read for s in again) and lake.version == version
+
+
+def test_the_read_index_answers_from_new_files_only(realtime_dir: Path, tmp_path: Path) -> None:
+    from urbanpulse.transit.realtime import SnapshotIndex, get_snapshot_index
+
+    lake = Lake(tmp_path / "lake")
+    load_network(lake, realtime_dir / "caltrain-2023-11-08/ct.zip")
+    message = decode(realtime_dir / "caltrain-2023-11-08/ct-vehicle-positions.pb")
+    for second in range(5):  # five distinct snapshots (their header time differs)
+        message.header.timestamp += 30
+        read_realtime_feed(lake, message.SerializeToString(), source=f"s{second}.pb")
+    index = get_snapshot_index(lake)
+    # each snapshot read the files committed before it: four, then the fifth on asking
+    assert len(index._files) == 4
+    assert index.is_read(lake, "0" * 64, "ct") is False
+    assert len(index._files) == len(lake.get_files("realtime_snapshots")) == 5
+    # a fresh process (a new index) reads the stored table and agrees
+    fresh = SnapshotIndex()
+    summary = read_realtime_feed(lake, message.SerializeToString(), source="s4-again.pb")
+    assert summary.already_read
+    assert fresh.is_read(lake, summary.snapshot_id, summary.network_id)
+    assert not fresh.is_read(lake, "0" * 64, summary.network_id)

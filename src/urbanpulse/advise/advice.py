@@ -190,6 +190,7 @@ def compute_advice(
     now: datetime | None = None,
     tz: str = LOCAL_TZ,
     record: bool = True,
+    holdout: bool | None = None,
 ) -> Advice:
     """Rank the departure slots of ``window`` for ``trip`` and record the recommendation.
 
@@ -210,6 +211,9 @@ def compute_advice(
         The current time (defaults to the clock); windows must not be over by then.
     record
         False ranks and answers without counting the recommendation anywhere (a read).
+    holdout
+        The request's group when the caller has drawn it already (a client keeps its
+        group for a trip and day, see ``service.draw_holdout``); None draws from ``rng``.
 
     Returns
     -------
@@ -225,7 +229,7 @@ def compute_advice(
     window = check_window(window, now=now or datetime.now(UTC))
     reader = counters if policy.spread else None
     cols = _compute_slot_arrays(lookup, trip, window, counters=reader, policy=policy, tz=tz)
-    holdout = bool(rng.random() < policy.holdout_share)
+    holdout = bool(rng.random() < policy.holdout_share) if holdout is None else holdout
     pref = int(np.argmin(np.abs(cols["shift_minutes"])))
     pick = None if holdout else choose_advised_slot(cols, pref, policy=policy, rng=rng)
     # A holdout (control) answer must not carry the advice by its order either: the

@@ -11,6 +11,7 @@ lines with their stations in :mod:`urbanpulse.advise.lines`.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -76,6 +77,7 @@ PERIOD_MINUTES = 15
 ADVICE_HORIZON = timedelta(days=7)
 # How long a checked lake version is trusted: checking lists the commit log folder.
 VERSION_TTL_SECONDS = 2.0
+ASKED_PREFIX = "_asked"  # counter segments of (client, trip, day) questions already counted
 FORECAST_VALUES = ("load", "load_p10", "load_p90", "capacity")
 _INF = float("inf")
 NULLABLE_COLUMNS = ("crowding", "crowding_p10", "crowding_p90", "expected_extra", "score",
@@ -420,11 +422,27 @@ class AdviceService:
             return "memory"
         return "redis" if self.counters.check() else "degraded"
 
-    def respond(self, inputs: AdviceInputs, *, record: bool = True) -> dict[str, Any]:
+    def respond(
+        self, inputs: AdviceInputs, *, record: bool = True, client: str | None = None
+    ) -> dict[str, Any]:
         """The advice for read inputs (about a millisecond of CPU): fields of
         ``AdvicePublic``. With ``record`` it counts in the load-spreading counters and in
-        the measured effect; without, nothing is written (``recorded: false``)."""
+        the measured effect; without, nothing is written (``recorded: false``).
+
+        ``client`` (an API key's hash or an address) makes the experiment fair: the
+        client keeps its group (advised or holdout) for a trip and day, so a control
+        rider cannot ask again until advised, and its repeated requests for that trip
+        and day are counted once (``repeat: true``, nothing written again)."""
         clock, window, trip = inputs.clock, inputs.window, inputs.trip
+        holdout, repeat = None, False
+        if client is not None:
+            day = window.start.astimezone(self.tz).date()
+            request = get_request_key(client, trip, day)
+            holdout = draw_holdout(request, self.policy.holdout_share)
+            if record:
+                midnight = datetime.combine(day, datetime.min.time(), self.tz)
+                repeat = self.counters.increment(midnight, f"{ASKED_PREFIX}:{request}") > 1
+        record = record and not repeat
         advice = compute_advice(
             inputs.lookup,
             trip,
@@ -434,6 +452,7 @@ class AdviceService:
             now=clock.now,
             tz=self.settings.local_timezone,
             record=record,
+            holdout=holdout,
         )
         if record:
             self._record_effect(trip, advice.columns, advice.holdout)
@@ -460,6 +479,7 @@ class AdviceService:
             "clock": clock.to_dict(),
             "synthetic": inputs.synthetic,
             "recorded": record,
+            "repeat": repeat,
             "counters": self._describe_counters(),
             **self._describe_route(inputs, advice.columns),
         }
@@ -588,6 +608,18 @@ class AdviceService:
             return
         chosen = slots["departure"][0] if advised else None
         self.effect.record(trip.line_id or trip.origin, preferred, chosen, holdout=holdout)
+
+
+def get_request_key(client: str, trip: Trip, day: date) -> str:
+    """One client's question about one trip on one day, hashed (no address is kept)."""
+    text = f"{client}|{trip.origin}|{trip.destination or ''}|{day.isoformat()}"
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def draw_holdout(request_key: str, share: float) -> bool:
+    """Whether a request falls in the holdout group: a uniform draw fixed by its key, so
+    the same client asking about the same trip and day always gets the same group."""
+    return int(request_key[:13], 16) / 16**13 < share
 
 
 def build_slot_records(slots: dict[str, np.ndarray]) -> list[dict[str, Any]]:

@@ -377,6 +377,12 @@ class AdvicePublic(BaseModel):
         "later requests over near-equivalent slots and in the operator's measured effect. "
         "GET only reads: it ranks and answers, and records nothing.",
     )
+    repeat: bool = Field(
+        default=False,
+        description="The same client already asked about this trip and day: the answer "
+        "is the same group's (advised or holdout) and nothing is counted again, so page "
+        "reloads and retries never inflate the measured effect.",
+    )
     counters: str = Field(
         default="local",
         description="'shared' when the counts of earlier advice that spread the load are "

@@ -12,7 +12,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from urbanpulse.errors import SourceError
 from urbanpulse.store.lake import Lake
-from urbanpulse.transit.realtime import RealtimeSummary, read_realtime_feed
+from urbanpulse.transit.realtime import (
+    RealtimeSummary,
+    UnreadableSnapshotError,
+    quarantine_snapshot,
+    read_realtime_feed,
+)
 
 __all__ = ["follow_realtime_feeds", "get_source_name", "is_url", "read_url", "walk_feed_files"]
 
@@ -92,8 +97,9 @@ def follow_realtime_feeds(
     seconds, ``polls`` times (None: until interrupted).
 
     A URL that fails is reported through ``on_error`` and tried again at the next
-    poll, so a feed's outage never stops the others; a file that is not a feed
-    raises :class:`SourceError`.
+    poll, so a feed's outage never stops the others; a file that is not a readable
+    full snapshot (corrupt, not GTFS-Realtime, DIFFERENTIAL) is kept in quarantine by
+    its hash and reported through ``on_error``, and the rest of its folder is read.
 
     Returns
     -------
@@ -101,14 +107,23 @@ def follow_realtime_feeds(
         One per snapshot read, in order.
     """
     report = on_summary or (lambda summary: None)
+    warn = on_error or (lambda message: None)
     summaries: list[RealtimeSummary] = []
     urls = [s for s in sources if is_url(s)]
     for source in sources:
         if is_url(source):
             continue
         for name, data in walk_feed_files(Path(source)):
-            summaries.append(read_realtime_feed(lake, data, source=name, network_id=network_id))
-            report(summaries[-1])
+            try:
+                summary = read_realtime_feed(lake, data, source=name, network_id=network_id)
+            except UnreadableSnapshotError as exc:
+                # One unreadable file must not stop the rest of its folder: kept in
+                # quarantine (by hash, with the reason), reported, and the next read.
+                quarantine_snapshot(lake, data, source=name, reason=str(exc))
+                warn(f"{exc} (quarantined)")
+                continue
+            summaries.append(summary)
+            report(summary)
     done = 0
     while urls and (polls is None or done < polls):
         if done:

@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from urbanpulse.advise.service import AdviceService
 from urbanpulse.api.deps import AdviceServiceDep, check_moment
 from urbanpulse.api.errors import ERROR_RESPONSES
+from urbanpulse.api.middleware import get_caller
 from urbanpulse.api.schemas import ADVICE_EXAMPLE, AdviceCreate, AdvicePublic
 
 router = APIRouter(prefix="/api/advice", tags=["advice"], responses=ERROR_RESPONSES)
@@ -24,7 +25,8 @@ capacity on its most crowded train, with the 80 % interval), the recommended slo
 Recommendations already issued count as extra load, so people asking at the same time
 are spread over near-equivalent slots instead of all sent to one. A share of requests
 (the holdout group, `holdout: true`) gets no recommendation, so operators can measure
-what advice changes. Times without an offset are local time (Asia/Shanghai).
+what advice changes. A client (its API key, else its address) keeps its group for a
+trip and day, and its repeated requests for them are counted once (`repeat: true`). Times without an offset are local time (Asia/Shanghai).
 
 Honesty: the window's end is its latest departure and a candidate slot. The preferred
 time is recommended (as good as any) unless another saves `min_gain` minutes of
@@ -78,6 +80,7 @@ async def advise(
     arrive_by: bool = False,
     route: int = 0,
     record: bool,
+    client: str | None = None,
 ) -> JSONResponse:
     """The advice as JSON: on the event loop when its inputs are cached, else read first
     in the thread pool (bounds of the times checked before either); counted only when
@@ -92,15 +95,16 @@ async def advise(
         )
     if service.counters_remote:  # Redis round trips may wait: off the event loop
         return build_response(
-            await run_in_threadpool(lambda: service.respond(inputs, record=record))
+            await run_in_threadpool(lambda: service.respond(inputs, record=record, client=client))
         )
-    return build_response(service.respond(inputs, record=record))
+    return build_response(service.respond(inputs, record=record, client=client))
 
 
 @router.post(
     "", response_model=AdvicePublic, summary="Advise a departure time", description=DESCRIPTION
 )
 async def post_advice(
+    request: Request,
     service: AdviceServiceDep,
     body: Annotated[
         AdviceCreate,
@@ -121,6 +125,7 @@ async def post_advice(
         arrive_by=body.arrive_by,
         route=body.route,
         record=True,
+        client=get_caller(request.scope).id,
     )
 
 
@@ -131,6 +136,7 @@ async def post_advice(
     description=DESCRIPTION + GET_NOTE,
 )
 async def get_advice(
+    request: Request,
     service: AdviceServiceDep,
     origin: Annotated[
         str, Query(description="Station id where the trip starts.", examples=["bj-m1-s05"])
@@ -163,4 +169,5 @@ async def get_advice(
         arrive_by=arrive_by,
         route=route,
         record=False,
+        client=get_caller(request.scope).id,
     )
