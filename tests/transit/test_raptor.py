@@ -7,6 +7,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -89,3 +90,71 @@ def test_the_command_plans_by_name_on_the_day(shared_data: Path, tmp_path: Path)
     assert body["rides"][0]["departs"] >= "07:30" and body["arrives"] > body["rides"][0]["departs"]
     wrong = runner.invoke(app, [*args, "--at", "7h30", "--lake", lake])
     assert wrong.exit_code == 2 and "HH:MM" in wrong.output
+
+
+def test_a_planned_journey_is_timed_by_the_trips_that_serve_its_legs() -> None:
+    from urbanpulse.transit.raptor import TimedLeg, compute_timed_leg_profile
+
+    timetable = _timetable()
+    # A -> C on "R" as planned: the express X serves the same leg and arrives first
+    legs = [TimedLeg("A", "C", 0.0)]
+    profile = compute_timed_leg_profile(timetable, legs, period_minutes=15)
+    eight = 8 * 4  # the period starting 08:00
+    assert profile[eight, 0].tolist() == [5.0, 14.0]  # x1 leaves 08:05, arrives 08:14
+    assert profile[eight + 1, 0].tolist() == [5.0, 25.0]  # 08:15: r2 at 08:20 -> 08:40
+    assert np.isnan(profile[eight + 2]).all()  # 08:30: nothing left
+    # an hour before the first train: no service, not a 60-minute wait
+    assert np.isnan(profile[7 * 4 - 1]).all() and np.isfinite(profile[7 * 4]).all()
+    # A -> B, walk 3 minutes, D -> E: the walk decides which G trip is caught
+    two = [TimedLeg("A", "B", 0.0), TimedLeg("D", "E", 3.0)]
+    chained = compute_timed_leg_profile(timetable, two, period_minutes=15)
+    assert chained[eight].tolist() == [[0.0, 10.0], [25.0, 43.0]]
+
+
+@pytest.mark.shared_data
+def test_advice_routes_on_a_real_timetable_ride_its_trips(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """BART Dublin -> Richmond (a change at Lake Merritt): each slot's legs are times of
+    stored trips, found again here from the stored stop times alone."""
+    from urbanpulse.advise.counters import MemoryCounters
+    from urbanpulse.advise.service import AdviceService
+    from urbanpulse.settings import Settings
+    from urbanpulse.store.networks import read_network_table
+    from urbanpulse.transit import load_network
+
+    lake = Lake(tmp_path / "lake")
+    load_network(lake, shared_data / "gtfs-realtime" / "bart-2019" / "bart-rt.zip")
+    settings = Settings(
+        lake_path=tmp_path / "lake", local_timezone="America/Los_Angeles", holiday_country="US"
+    )
+    service = AdviceService(lake, settings, MemoryCounters())
+    day = date(2019, 2, 11)
+    (journey, profile), *_ = service.get_day_routes("bart-rt:DUBL", "bart-rt:RICH", day)
+    timetable = read_timetable(lake, "bart-rt", day)
+    stops = read_network_table(lake, "trip_stops").to_pandas()
+    running = {t for route in timetable.routes for t in route.trip_ids}
+    stops = stops[stops["trip_id"].isin(running)]
+
+    def first_arrival(board: str, alight: str, ready_s: float) -> tuple[float, float]:
+        on = stops[stops["site_id"] == board].merge(
+            stops[stops["site_id"] == alight], on="trip_id", suffixes=("_b", "_a")
+        )
+        on = on[(on["stop_sequence_a"] > on["stop_sequence_b"]) & (on["departure_s_b"] >= ready_s)]
+        best = on.sort_values(["arrival_s_a", "departure_s_b"]).iloc[0]
+        return float(best["departure_s_b"]), float(best["arrival_s_a"])
+
+    checked = 0
+    for period in range(6 * 4, 21 * 4, 5):  # through the service day, every 75 minutes
+        if not np.isfinite(profile[period]).all():
+            continue
+        start = period * 15 * 60.0
+        ready = start
+        for leg, (boards, arrives) in zip(journey.legs, profile[period], strict=True):
+            ready += leg.walk_minutes * 60
+            _, arrival = first_arrival(leg.from_site_id, leg.to_site_id, ready)
+            assert start + arrives * 60 == arrival
+            assert start + boards * 60 >= ready
+            ready = arrival
+        checked += 1
+    assert checked >= 10

@@ -16,8 +16,15 @@ from urbanpulse.advise.trips import Trip, build_journey_trip
 from urbanpulse.catalog.calendar import get_day_type
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.store import Lake
-from urbanpulse.transit.journeys import Journey, JourneyPlanner, Leg, get_travel_profile
+from urbanpulse.transit.journeys import (
+    PERIOD_MINUTES,
+    Journey,
+    JourneyPlanner,
+    Leg,
+    get_travel_profile,
+)
 from urbanpulse.transit.network import read_transit_network
+from urbanpulse.transit.raptor import TimedLeg, Timetable, compute_timed_leg_profile
 from urbanpulse.transit.search import find_stations
 
 
@@ -37,8 +44,12 @@ def compute_day_routes(
     service_day: str,
     runs: Callable[[str], bool],
     ride_factors: Callable[[Journey], Mapping[str, np.ndarray]] | None = None,
+    timetable: Timetable | None = None,
 ) -> list[tuple[Journey, np.ndarray]]:
-    """The routes that run on a day, each with its legs' times by period (see
+    """The routes that run on a day, each with its legs' times by period.
+
+    With the network's ``timetable`` of that day (a feed with stop times) the times are
+    the trips' own (``raptor.compute_timed_leg_profile``); else the period model's (see
     ``JourneyPlanner.compute_leg_profile``; rides stretched by ``ride_factors(journey)``,
     e.g. road traffic on bus lines).
 
@@ -54,8 +65,14 @@ def compute_day_routes(
     for journey in journeys:
         if not all(runs(leg.line_id) for leg in journey.legs):
             continue
-        factors = ride_factors(journey) if ride_factors is not None else None
-        legs = planner.compute_leg_profile(journey, day_type=service_day, ride_factors=factors)
+        if timetable is not None:
+            asked = [
+                TimedLeg(leg.from_site_id, leg.to_site_id, leg.walk_minutes) for leg in journey.legs
+            ]
+            legs = compute_timed_leg_profile(timetable, asked, period_minutes=PERIOD_MINUTES)
+        else:
+            factors = ride_factors(journey) if ride_factors is not None else None
+            legs = planner.compute_leg_profile(journey, day_type=service_day, ride_factors=factors)
         if np.isfinite(get_travel_profile(journey, legs)).any():
             running.append((journey, legs))
     if not running:

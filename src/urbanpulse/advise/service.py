@@ -71,6 +71,7 @@ from urbanpulse.store.interface import Engine
 from urbanpulse.store.networks import read_network_table, read_networks
 from urbanpulse.transit.journeys import Journey, JourneyPlanner
 from urbanpulse.transit.network import read_transit_network
+from urbanpulse.transit.raptor import Timetable, read_timetable
 
 PERIOD_MINUTES = 15
 # Forecasts far ahead only repeat the usual day; a week bounds the cache as well.
@@ -214,6 +215,7 @@ class AdviceService:
             journeys = self.get_journeys(origin, destination)
             self.check_network_zone(journeys[0].legs[0].network_id)
             runs_on = self.get_running_lines(day)
+            timetable = self.get_timetable(journeys[0].legs[0].network_id, day)
             return compute_day_routes(
                 self.get_planner(),
                 journeys,
@@ -227,9 +229,23 @@ class AdviceService:
                     calendar=self.calendar,
                     engine=self.engine,
                 ),
+                timetable=timetable,
             )
 
         return self.cached("routes", origin, destination, day, build=build)
+
+    def get_timetable(self, network_id: str, day: date) -> Timetable | None:
+        """The trips of ``network_id`` running on local ``day``, or None where the
+        network has no stop times (the Beijing file, the demo's lines: the period
+        model times them) or none runs that day."""
+
+        def build() -> Timetable | None:
+            try:
+                return read_timetable(self.lake, network_id, day)
+            except NotFoundError:
+                return None
+
+        return self.cached("timetable", network_id, day, build=build)
 
     def get_running_lines(self, day: date) -> Callable[[str], bool]:
         """Whether a line runs on ``day`` by its feed's calendar (lines of networks

@@ -15,7 +15,7 @@ name or near each other: urbanpulse.transit.transfers), as long as the walk take
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -28,6 +28,7 @@ from urbanpulse.store.networks import read_network_table
 from urbanpulse.transit.network import read_transit_network
 
 MAX_RIDES = 6
+MAX_WAIT_MINUTES = 60.0
 INF = float("inf")
 
 
@@ -272,3 +273,72 @@ def _trace(
         )
         stop, k = route.stops[int(board)], k - 1  # type: ignore[call-overload]
     return rides[::-1]
+
+
+def compute_timed_leg_profile(
+    timetable: Timetable, legs: Sequence[TimedLeg], *, period_minutes: int
+) -> np.ndarray:
+    """When each leg's train leaves and arrives, in minutes after a departure at the start
+    of each period of the service day, on the timetable itself: shape (periods, legs, 2),
+    NaN from the first leg no trip serves after that departure, or only after more than
+    ``MAX_WAIT_MINUTES`` on the platform (the line does not run then: leaving at 00:30
+    for the first train at 05:00 is no service at 00:30).
+
+    A leg is boarded on whichever trip, of any route calling at its stop and later at
+    its alighting stop, arrives there first among those leaving after the traveller is
+    on the platform (the walk before it done): a journey's stations and changes stay
+    as planned, its times are the trips' own.
+    """
+    periods = 24 * 60 // period_minutes
+    profile = np.full((periods, len(legs), 2), np.nan)
+    served = [_get_leg_connections(timetable, leg.board, leg.alight) for leg in legs]
+    for period in range(periods):
+        start = period * period_minutes * 60.0
+        clock = start
+        for k, (leg, (departs, arrives, first_arrival)) in enumerate(
+            zip(legs, served, strict=True)
+        ):
+            clock += leg.walk_minutes * 60
+            at = int(np.searchsorted(departs, clock, side="left"))
+            if at >= len(departs) or departs[at] - clock > MAX_WAIT_MINUTES * 60:
+                break
+            trip = first_arrival[at]
+            profile[period, k] = ((departs[trip] - start) / 60, (arrives[trip] - start) / 60)
+            clock = float(arrives[trip])
+    return profile
+
+
+@dataclass(frozen=True, slots=True)
+class TimedLeg:
+    """What a leg of a planned journey asks of the timetable: board, alight, walk first."""
+
+    board: str
+    alight: str
+    walk_minutes: float
+
+
+def _get_leg_connections(
+    timetable: Timetable, board: str, alight: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every trip calling at ``board`` and later at ``alight``: departures (sorted),
+    arrivals, and for each position the index of the first arrival among the trips
+    leaving at or after it (a suffix minimum)."""
+    departs, arrives = [], []
+    for index, position in timetable.routes_at.get(board, ()):
+        route = timetable.routes[index]
+        later = [p for p in range(position + 1, len(route.stops)) if route.stops[p] == alight]
+        if later:
+            departs.append(route.depart[:, position])
+            arrives.append(route.arrive[:, later[0]])
+    if not departs:
+        return np.zeros(0), np.zeros(0), np.zeros(0, dtype=int)
+    depart, arrive = np.concatenate(departs), np.concatenate(arrives)
+    order = np.argsort(depart, kind="stable")
+    depart, arrive = depart[order], arrive[order]
+    first = np.empty(len(arrive), dtype=int)
+    best = len(arrive) - 1
+    for k in range(len(arrive) - 1, -1, -1):
+        if arrive[k] < arrive[best]:  # on a tie the later departure: less waiting
+            best = k
+        first[k] = best
+    return depart, arrive, first
