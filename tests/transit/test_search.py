@@ -82,3 +82,87 @@ def test_folding_is_idempotent_and_case_free(text: str) -> None:
     folded = get_folded(text)
     assert get_folded(folded) == folded
     assert get_folded(text.upper()) == get_folded(text.lower()) or not text.isascii()
+
+
+def build_two_city_index() -> object:
+    """火车站 in Tangshan and in Handan, 国贸 and 西直门 in Beijing, one network."""
+    import json
+
+    import pandas as pd
+
+    from urbanpulse.transit.search import StationIndex, _group_stations
+
+    rows = [
+        ("ts-hcz", "火车站", "Huochezhan", "130200"),
+        ("hd-hcz", "火车站", "Huochezhan", "130400"),
+        ("bj-gm", "国贸", "Guomao", "110000"),
+        ("bj-xzm", "西直门", "Xizhimen", "110000"),
+    ]
+    sites = pd.DataFrame(
+        {
+            "site_id": [r[0] for r in rows],
+            "kind": "metro_station",
+            "name_zh": [r[1] for r in rows],
+            "name_en": [r[2] for r in rows],
+            "lat": 39.0,
+            "lon": 116.0,
+            "attributes": json.dumps({"network_id": "n"}),
+            "synthetic": False,
+            "city_code": [r[3] for r in rows],
+        }
+    )
+    served = pd.DataFrame({"site_id": sites["site_id"], "line_id": "L1", "line": "1号线"})
+    return StationIndex(_group_stations(sites, served))
+
+
+def test_one_result_per_station_and_city_labelled_with_the_city() -> None:
+    index = build_two_city_index()
+    found = index.find("火车站")
+    assert sorted((m.city_zh, m.city_en, m.site_ids[0]) for m in found) == [
+        ("唐山", "Tangshan", "ts-hcz"),
+        ("邯郸", "Handan", "hd-hcz"),
+    ]
+    # a city before or after the name, in characters or pinyin, narrows to that city
+    for query in (
+        "唐山火车站",
+        "火车站唐山",
+        "唐山市 火车站",
+        "huochezhan tangshan",
+        "Tangshan 火车站",
+    ):
+        assert [m.site_id for m in index.find(query)] == ["ts-hcz"], query
+    assert index.find("邯郸火车站")[0].city_en == "Handan"
+
+
+@pytest.mark.parametrize(
+    ("query", "site_id", "match"),
+    [
+        ("gm", "bj-gm", "initials"),  # pinyin initials
+        ("xzm", "bj-xzm", "initials"),
+        ("国贸站", "bj-gm", "exact"),  # the 站 suffix dropped
+        ("Guomao Station", "bj-gm", "exact"),
+        ("xizhimne", "bj-xzm", "fuzzy"),  # two letters swapped
+        ("xizhmen", "bj-xzm", "fuzzy"),  # one missing
+        ("guomaoo", "bj-gm", "fuzzy"),  # one extra
+    ],
+)
+def test_what_riders_type_finds_the_station(query: str, site_id: str, match: str) -> None:
+    found = build_two_city_index().find(query)
+    assert (found[0].site_id, found[0].match) == (site_id, match)
+
+
+def test_typos_are_forgiven_only_when_nothing_matches_as_typed() -> None:
+    index = build_two_city_index()
+    assert index.find("gmao") == []  # too short to guess a typo from
+    assert [m.match for m in index.find("guomao")] == ["exact"]
+
+
+def test_the_real_network_finds_beijing_west_by_its_short_name(
+    beijing_lake: tuple[Lake, LoadSummary],
+) -> None:
+    lake, _ = beijing_lake
+    # 北京西 is a prefix of 北京西站 as typed; reading it as "Beijing" + "西" comes after
+    assert find_stations(lake, "北京西", network_id=NETWORK)[0].name_zh == "北京西站"
+    assert find_stations(lake, "xizhimne", network_id=NETWORK)[0].name_zh == "西直门"
+    assert find_stations(lake, "国贸站", network_id=NETWORK)[0].name_zh == "国贸"
+    assert find_stations(lake, "xzm", network_id=NETWORK)[0].city_zh == "北京"

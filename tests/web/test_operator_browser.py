@@ -19,13 +19,15 @@ pytestmark = pytest.mark.browser
 DAY = "2026-11-02"  # the planning day of the demo lake
 
 
-def _ask_on_default_line(url: str, line_id: str, n: int) -> None:
+def _ask_on_default_line(url: str, line_id: str, riders: list[dict[str, str]]) -> None:
+    """Each rider (an API key) asks once: a client's repeats count once."""
     lines = httpx.get(f"{url}/api/lines", timeout=30).json()["items"]
     stations = next(line for line in lines if line["line_id"] == line_id)["stations"]
     params = {"origin": stations[1]["site_id"], "destination": stations[4]["site_id"],
               "start": f"{DAY}T07:00", "end": f"{DAY}T09:30", "preferred": f"{DAY}T08:00"}  # fmt: skip
-    for _ in range(n):
-        assert httpx.post(f"{url}/api/advice", json=params, timeout=60).status_code == 200
+    for headers in riders:
+        answer = httpx.post(f"{url}/api/advice", json=params, headers=headers, timeout=60)
+        assert answer.status_code == 200 and answer.json()["repeat"] is False
 
 
 def test_operator_page_shows_the_effect_with_sample_sizes_after_a_restart(
@@ -42,7 +44,7 @@ def test_operator_page_shows_the_effect_with_sample_sizes_after_a_restart(
     with app_server(app) as url:
         sign_in(page, url, token, "/operator")
         line_id = page.input_value("#line")
-        _ask_on_default_line(url, line_id, 12)
+        _ask_on_default_line(url, line_id, [grant(app, "business") for _ in range(12)])
     # A new server over the same lake: the counts were kept.
     with app_server(create_app(settings)) as url:
         page.goto(f"{url}/operator")

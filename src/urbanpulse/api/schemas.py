@@ -529,8 +529,17 @@ class StationMatchPublic(BaseModel):
     line_ids: list[str]
     lat: float | None = None
     lon: float | None = None
-    match: str = Field(description="'exact', 'prefix' or 'substring': how the name matched.")
+    match: str = Field(
+        description="How the query matched, best first: 'exact', 'initials' (of the "
+        "pinyin: xzm), 'prefix', 'substring' or 'fuzzy' (one typo)."
+    )
     synthetic: bool = Field(default=False, description=SYNTHETIC)
+    city_code: str | None = Field(
+        default=None,
+        description="The station's city: stations of one name in two cities are two results.",
+    )
+    city_zh: str | None = None
+    city_en: str | None = None
 
 
 class StationMatchesPublic(BaseModel):

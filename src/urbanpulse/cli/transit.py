@@ -178,12 +178,13 @@ def stations_command(
         print(json.dumps([asdict(m) for m in found], ensure_ascii=False))
         return
     table = Table(title=f"Stations matching {query!r} ({len(found)})")
-    for column in ("name", "English", "network", "lines", "sites", "match"):
+    for column in ("name", "English", "city", "network", "lines", "sites", "match"):
         table.add_column(column)
     for m in found:
         table.add_row(
             m.name_zh or "",
             m.name_en or "",
+            m.city_zh or m.city_en or "",
             m.network_id or "",
             ", ".join(m.lines),
             str(len(m.site_ids)),

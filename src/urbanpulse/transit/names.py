@@ -11,7 +11,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["PLACE_READINGS", "get_folded", "get_pinyin", "get_pinyin_name"]
+__all__ = ["PLACE_READINGS", "get_folded", "get_initials", "get_pinyin", "get_pinyin_name"]
 
 # Readings of place names where pypinyin's default is wrong (official romanisation).
 PLACE_READINGS: dict[str, str] = {
@@ -43,6 +43,22 @@ def get_pinyin(text: str) -> str:
 
     _load_readings()
     return "".join(lazy_pinyin(text)).lower()
+
+
+def get_initials(text: str | None) -> str:
+    """What riders type for short: the first letter of each pinyin syllable of a Chinese
+    name (国贸 -> 'gm', 西直门 -> 'xzm') or of each word of another ('Mountain View' -> 'mv');
+    '' for a single Latin word."""
+    if not text:
+        return ""
+    if any("\u4e00" <= c <= "\u9fff" for c in text):
+        from pypinyin import Style, lazy_pinyin
+
+        _load_readings()
+        return get_folded("".join(lazy_pinyin(text, style=Style.FIRST_LETTER)))
+    words = [get_folded(w) for w in re.split(r"[\s\-/]+", text)]
+    words = [w for w in words if w]
+    return "".join(w[0] for w in words) if len(words) > 1 else ""
 
 
 def get_pinyin_name(text: str) -> str:

@@ -3,9 +3,18 @@
 Names are folded before comparing (lower case, tone marks and spaces removed), so
 "xizhi", "Xi Zhi Men", "Xīzhímén" and "西直" all find 西直门. A station served by
 several lines often has one site per line (the Beijing file, GTFS platforms): sites of
-one name within one network are one result, listing every member site and line.
-Results rank exact matches first, then names that start with the query, then names
-that contain it; shorter names first within each rank.
+one name within one network and city are one result, listing every member site and
+line, labelled with its city (火车站 · 唐山 and 火车站 · 邯郸 are two stations).
+
+What riders type is read as they mean it, as a map app would: a city name before or
+after the station narrows the search to that city (唐山火车站, "huochezhan tangshan"); the
+initials of the pinyin find the station (xzm, gm for 国贸); a trailing 站 or "station"
+is dropped when the name without it matches better (国贸站); and a Latin query with one
+typo (a letter wrong, missing, extra, or two swapped: xizhimne) still finds the name
+when nothing matches as typed.
+
+Results rank exact matches first, then initials, then names that start with the query,
+names that contain it, and one-typo matches; shorter names first within each rank.
 """
 
 from __future__ import annotations
@@ -13,20 +22,26 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from threading import Lock
 
 import pandas as pd
 
+from urbanpulse.catalog.cities import get_cities
 from urbanpulse.catalog.sites import STATION_KINDS
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.i18n import N_
 from urbanpulse.store.engine import connect, scan_sql
 from urbanpulse.store.lake import Lake
-from urbanpulse.transit.names import get_folded, get_pinyin
+from urbanpulse.transit.names import get_folded, get_initials, get_pinyin
 
 __all__ = ["MATCH_KINDS", "StationIndex", "StationMatch", "build_station_index", "find_stations"]
 
-MATCH_KINDS = ("exact", "prefix", "substring")
+MATCH_KINDS = ("exact", "initials", "prefix", "substring", "fuzzy")
+# Dropped from the end of a query that finds no exact name as typed (folded forms).
+SUFFIXES = ("地铁站", "站", "railwaystation", "trainstation", "subwaystation",
+            "metrostation", "station")  # fmt: skip
+FUZZY_MIN_LENGTH = 5  # a one-letter typo in a shorter word matches too much
 
 
 @dataclass(frozen=True)
@@ -46,6 +61,9 @@ class StationMatch:
     lon: float | None
     match: str
     synthetic: bool = False
+    city_code: str | None = None
+    city_zh: str | None = None
+    city_en: str | None = None
 
 
 @dataclass
@@ -55,12 +73,14 @@ class _Station:
     name_zh: str | None
     name_en: str | None
     pinyin: str | None
+    city_code: str | None = None
     site_ids: list[str] = field(default_factory=list)
     line_ids: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     lat: float | None = None
     lon: float | None = None
     keys: tuple[str, ...] = ()
+    initials: tuple[str, ...] = ()
     synthetic: bool = False
 
 
@@ -76,7 +96,7 @@ class StationIndex:
     def find(
         self, query: str, *, network_id: str | None = None, limit: int = 20
     ) -> list[StationMatch]:
-        """Stations whose name, English name or pinyin contains ``query``, best first.
+        """Stations the query names, best first (see the module docstring).
 
         Raises
         ------
@@ -86,25 +106,99 @@ class StationIndex:
         folded = get_folded(query)
         if not folded:
             raise InvalidQueryError(N_("a station query needs at least one letter or character"))
-        found: list[tuple[int, int, str, _Station]] = []
-        for station in self._stations:
+        # Ranks are doubled: a match of the query as typed (even) goes before a match of
+        # the same kind found by reading it (odd), so 北京西 finds 北京西站 before every
+        # Beijing station starting with 西.
+        ranked = {k: 2 * rank for k, rank in self._rank(folded, network_id, None).items()}
+        if not any(rank == 0 for rank in ranked.values()):
+            for city_code, rest in _split_city(folded):
+                _merge(ranked, self._rank(rest, network_id, city_code))
+            for rest in _strip_suffixes(folded):
+                _merge(ranked, self._rank(rest, network_id, None))
+                for city_code, bare in _split_city(rest):
+                    _merge(ranked, self._rank(bare, network_id, city_code))
+        if not ranked and _is_latin(folded) and len(folded) >= FUZZY_MIN_LENGTH:
+            ranked = {k: 2 * rank for k, rank in self._rank_typos(folded, network_id).items()}
+        order = sorted(ranked, key=lambda k: (ranked[k], *self._sort_name(k)))
+        return [_to_match(self._stations[k], MATCH_KINDS[ranked[k] // 2]) for k in order[:limit]]
+
+    def _rank(self, folded: str, network_id: str | None, city_code: str | None) -> dict[int, int]:
+        """Station position -> best rank of its keys for ``folded``."""
+        ranked = {}
+        for position, station in enumerate(self._stations):
             if network_id is not None and station.network_id != network_id:
                 continue
+            if city_code is not None and station.city_code != city_code:
+                continue
             rank = _get_rank(folded, station.keys)
+            if folded in station.initials and (rank is None or rank > 1):
+                rank = 1
             if rank is not None:
-                name = station.name_zh or station.name_en or ""
-                found.append((rank, len(name), name, station))
-        found.sort(key=lambda item: item[:3])
-        return [_to_match(station, MATCH_KINDS[rank]) for rank, _, _, station in found[:limit]]
+                ranked[position] = rank
+        return ranked
+
+    def _rank_typos(self, folded: str, network_id: str | None) -> dict[int, int]:
+        from rapidfuzz.distance import OSA
+
+        fuzzy = MATCH_KINDS.index("fuzzy")
+        return {
+            position: fuzzy
+            for position, station in enumerate(self._stations)
+            if (network_id is None or station.network_id == network_id)
+            and any(OSA.distance(folded, key, score_cutoff=1) <= 1 for key in station.keys)
+        }
+
+    def _sort_name(self, position: int) -> tuple[int, str]:
+        station = self._stations[position]
+        name = station.name_zh or station.name_en or ""
+        return len(name), name
 
 
 def _get_rank(folded: str, keys: tuple[str, ...]) -> int | None:
+    """0 exact, 2 prefix, 3 substring (1 is an initials match), None for no match."""
     best = None
     for key in keys:
-        rank = 0 if key == folded else 1 if key.startswith(folded) else 2 if folded in key else None
+        rank = 0 if key == folded else 2 if key.startswith(folded) else 3 if folded in key else None
         if rank is not None and (best is None or rank < best):
             best = rank
     return best
+
+
+def _merge(ranked: dict[int, int], read: dict[int, int]) -> None:
+    """Add matches of a reading of the query (a city taken out, a suffix dropped) at
+    their doubled rank plus one; each station keeps its best."""
+    for position, rank in read.items():
+        ranked[position] = min(2 * rank + 1, ranked.get(position, 2 * rank + 1))
+
+
+@lru_cache(maxsize=1)
+def _get_city_keys() -> tuple[tuple[str, str], ...]:
+    """(folded city name, city code) of the region's cities, longest name first: the
+    Chinese name with and without 市, the English name."""
+    keys = set()
+    for city in get_cities():
+        for name in (city.name_zh, f"{city.name_zh}市", city.name_en):
+            keys.add((get_folded(name), city.code))
+    return tuple(sorted(keys, key=lambda k: -len(k[0])))
+
+
+def _split_city(folded: str) -> list[tuple[str, str]]:
+    """(city code, the rest) for a city name at the start or the end of the query."""
+    found = []
+    for name, code in _get_city_keys():
+        if folded.startswith(name) and len(folded) > len(name):
+            found.append((code, folded[len(name) :]))
+        if folded.endswith(name) and len(folded) > len(name):
+            found.append((code, folded[: -len(name)]))
+    return found
+
+
+def _strip_suffixes(folded: str) -> list[str]:
+    return [folded[: -len(s)] for s in SUFFIXES if folded.endswith(s) and len(folded) > len(s)]
+
+
+def _is_latin(folded: str) -> bool:
+    return folded.isascii()
 
 
 def _to_match(station: _Station, match: str) -> StationMatch:
@@ -122,7 +216,17 @@ def _to_match(station: _Station, match: str) -> StationMatch:
         lon=station.lon,
         match=match,
         synthetic=station.synthetic,
+        city_code=station.city_code,
+        city_zh=_get_city_name(station.city_code, "zh"),
+        city_en=_get_city_name(station.city_code, "en"),
     )
+
+
+def _get_city_name(code: str | None, language: str) -> str | None:
+    for city in get_cities():
+        if city.code == code:
+            return city.name_zh if language == "zh" else city.name_en
+    return None
 
 
 def build_station_index(lake: Lake) -> StationIndex:
@@ -130,7 +234,7 @@ def build_station_index(lake: Lake) -> StationIndex:
     con = connect()
     kinds = ", ".join(f"'{k}'" for k in STATION_KINDS)
     sites = con.sql(
-        f"SELECT site_id, kind, name_zh, name_en, lat, lon, attributes, synthetic "
+        f"SELECT site_id, kind, name_zh, name_en, lat, lon, attributes, synthetic, city_code "
         f"FROM ({scan_sql(lake, 'sites')}) WHERE kind IN ({kinds}) ORDER BY site_id"
     ).df()
     served = con.sql(
@@ -146,19 +250,22 @@ def _group_stations(sites: pd.DataFrame, served: pd.DataFrame) -> list[_Station]
     lines_of: dict[str, list[tuple[str, str]]] = {}
     for site_id, line_id, line in served.itertuples(index=False):
         lines_of.setdefault(site_id, []).append((line_id, line))
-    groups: dict[tuple[str | None, str], _Station] = {}
-    points: dict[tuple[str | None, str], list[tuple[float, float]]] = {}
+    groups: dict[tuple[str | None, str, str | None], _Station] = {}
+    points: dict[tuple[str | None, str, str | None], list[tuple[float, float]]] = {}
     for row in sites.itertuples(index=False):
         attributes = json.loads(row.attributes) if row.attributes else {}
         network = attributes.get("network_id")
         name = get_folded(row.name_zh) or get_folded(row.name_en) or row.site_id
-        key = (network, name)
+        city = None if pd.isna(row.city_code) else str(row.city_code)
+        key = (network, name, city)
         station = groups.get(key)
         if station is None:
             pinyin = attributes.get("pinyin") or (get_pinyin(row.name_zh) if row.name_zh else None)
             keys = {get_folded(row.name_zh), get_folded(row.name_en), get_folded(pinyin)} - {""}
-            station = _Station(network, row.kind, row.name_zh, row.name_en, pinyin)
+            station = _Station(network, row.kind, row.name_zh, row.name_en, pinyin, city)
             station.keys = tuple(sorted(keys))
+            initials = {get_initials(row.name_zh), get_initials(row.name_en)} - {""}
+            station.initials = tuple(sorted(initials))
             groups[key] = station
         station.site_ids.append(row.site_id)
         station.synthetic = station.synthetic or bool(row.synthetic)
@@ -200,8 +307,8 @@ def find_stations(
     list of StationMatch
         site_id (the first member site), site_ids, name_zh, name_en, pinyin,
         network_id, kind, lines (names), line_ids, lat, lon (mean of the member sites,
-        None without coordinates), match ('exact', 'prefix' or 'substring') and
-        synthetic (a member site is synthetic).
+        None without coordinates), match (one of ``MATCH_KINDS``), synthetic (a member
+        site is synthetic) and the station's city (city_code, city_zh, city_en).
     """
     root, version = str(lake.root), lake.version
     with _CACHE_LOCK:

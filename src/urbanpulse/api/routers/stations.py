@@ -26,7 +26,8 @@ NameQuery = Annotated[
     Query(
         min_length=1,
         max_length=100,
-        description="Part of a Chinese or English name or its pinyin: 西直, xizhi, Xi Zhi Men.",
+        description="Part of a Chinese or English name or its pinyin (西直, xizhi, Xi Zhi "
+        "Men), its pinyin initials (xzm), with a city to narrow it (唐山火车站) or one typo.",
     ),
 ]
 NetworkQuery = Annotated[str | None, Query(max_length=100, description="Only this network id.")]
@@ -37,8 +38,10 @@ LimitQuery = Annotated[int, Query(ge=1, le=200, description="Most results to ret
 def list_stations(
     lake: LakeDep, q: NameQuery, network: NetworkQuery = None, limit: LimitQuery = 20
 ) -> StationMatchesPublic:
-    """Stations whose Chinese or English name or pinyin contains ``q`` (any case, tones
-    and spaces ignored), exact matches first, then prefixes, then substrings."""
+    """Stations ``q`` names (any case, tones and spaces ignored), one per station and
+    city: exact matches first, then pinyin initials, prefixes, substrings, and names
+    one typo away when nothing matches as typed. A city name before or after the
+    station narrows the search to that city; a trailing 站 or "station" is dropped."""
     found = find_stations(lake, q, network_id=network, limit=limit)
     items = [StationMatchPublic(**asdict(m)) for m in found]
     synthetic = any(m.synthetic for m in found)

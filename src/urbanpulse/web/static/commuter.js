@@ -98,7 +98,10 @@
     }
     function take(index) {
       var item = items[index];
-      choose(field, { site_id: item.site_id, label: both(item.name_zh, item.name_en) || item.site_id });
+      var city = both(item.city_zh, item.city_en);
+      var name = both(item.name_zh, item.name_en) || item.site_id;
+      // stations of one name in two cities: the city tells them apart once chosen too
+      choose(field, { site_id: item.site_id, label: city ? name + " · " + city : name });
       close();
     }
     function render(found) {
@@ -117,6 +120,8 @@
         option.setAttribute("aria-selected", "false");
         option.setAttribute("data-site", item.site_id);
         option.appendChild(el("span", "name", both(item.name_zh, item.name_en) || item.site_id));
+        var city = both(item.city_zh, item.city_en);
+        if (city) { option.appendChild(el("span", "city", city)); }
         var lines = stationLines(item);
         if (lines.length) { option.appendChild(el("span", "lines", lines.join(" · "))); }
         option.addEventListener("mousedown", function (e) { e.preventDefault(); });
