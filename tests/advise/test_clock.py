@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from urbanpulse.advise.clock import build_clock, get_default_window, get_planning_day
@@ -36,3 +37,23 @@ def test_the_planning_day_skips_a_morning_that_is_over_and_holidays() -> None:
     assert get_default_window(date(2026, 11, 2)) == (
         "2026-11-02T07:00", "2026-11-02T09:30", "2026-11-02T08:00"
     )  # fmt: skip
+
+
+def test_a_metro_counted_at_its_gates_replays_after_its_data(tmp_path: Path) -> None:
+    """Gate entries are crowding data: a lake holding only them replays, as one holding
+    boardings does (else the live clock finds every window of 2019 in the past)."""
+    import pyarrow as pa
+
+    from urbanpulse.advise.clock import read_last_observation
+    from urbanpulse.store import Lake
+    from urbanpulse.store.writes import append_observations
+
+    lake = Lake(tmp_path / "lake")
+    last = datetime(2019, 1, 18, 15, 50, tzinfo=UTC)
+    table = pa.Table.from_pylist(
+        [{"site_id": "hz-00", "metric": "entries", "ts": last, "value": 12.0, "unit": "passengers"}]
+    )
+    append_observations(lake, table)
+    assert read_last_observation(lake) == last
+    clock = build_clock(read_last_observation(lake), fixed=None, tz=TZ, country="CN")
+    assert clock.mode == "replay" and clock.now == datetime(2019, 1, 19, tzinfo=TZ)

@@ -17,11 +17,13 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from urbanpulse.advise.forecasts import COUNT_METRICS
 from urbanpulse.catalog.calendar import get_day_type
 from urbanpulse.i18n import N_, translate_text
 from urbanpulse.store import Lake, connect, scan_sql
 
-CROWDING_METRICS = ("load", "boardings")
+# Gate entries count as much as boardings: a metro whose data is its gates replays too.
+CROWDING_METRICS = ("load", *COUNT_METRICS)
 DEFAULT_WINDOW = ("07:00", "09:30", "08:00")
 
 
