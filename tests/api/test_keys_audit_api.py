@@ -103,8 +103,14 @@ def test_admin_page_issues_rotates_and_revokes(
     assert signed_in.status_code == 303 and signed_in.headers["location"] == "/admin"
     cookie = signed_in.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
+    # the cookie holds a session, never the key
+    assert token not in signed_in.headers["set-cookie"] and "urbanpulse_session=ups_" in cookie
     page = browser.get("/admin")
     assert page.status_code == 200 and "Issue a key" in page.text
+    # a signed-in change must say it comes from this site, as browsers do (Origin)
+    bare = browser.post("/admin/keys", data={"name": "No origin", "scope": "business"})
+    assert bare.status_code == 403
+    browser.headers["Origin"] = "http://testserver"
     issued = browser.post("/admin/keys", data={"name": "Bus company", "scope": "business"})
     assert issued.status_code == 200 and 'id="new-token"' in issued.text
     key = next(k for k in app.state.access.store.list_keys() if k.name == "Bus company")
@@ -192,3 +198,52 @@ def test_rate_limit_refusals_are_audited(test_lake: Lake, tmp_path: Path) -> Non
     limited = audit.get("/api/audit", params={"status": 429}).json()["items"]
     assert len(limited) == statuses.count(429)
     assert all(e["path"] == "/api/cities" and e["detail"].startswith("tried key:") for e in limited)
+
+
+def _sign_in(app: FastAPI, token: str) -> tuple[TestClient, str]:
+    browser = TestClient(app, headers={"Origin": "http://testserver"})
+    signed_in = browser.post("/sign-in", data={"key": token, "next": "/"}, follow_redirects=False)
+    assert signed_in.status_code == 303
+    return browser, browser.cookies["urbanpulse_session"]
+
+
+def test_signing_out_ends_the_session_wherever_its_cookie_is(
+    app: FastAPI, grant: Callable[..., dict[str, str]]
+) -> None:
+    token = grant(app, "admin")["Authorization"].removeprefix("Bearer ")
+    browser, session = _sign_in(app, token)
+    copy = TestClient(app, cookies={"urbanpulse_session": session})  # a stolen copy
+    assert copy.get("/api/quarantine").status_code == 200
+    assert browser.post("/sign-out", follow_redirects=False).status_code == 303
+    ended = copy.get("/api/quarantine")
+    assert ended.status_code == 401 and "sign in again" in ended.json()["error"]["message"]
+    # the key itself still works in a header: signing out ends the session, not the key
+    assert TestClient(app).get("/api/quarantine", headers=bearer(token)).status_code == 200
+
+
+def test_revoking_or_rotating_the_key_ends_its_sessions(
+    app: FastAPI, admin: TestClient, grant: Callable[..., dict[str, str]]
+) -> None:
+    for action in ("revoke", "rotate"):
+        key, token = issue_key(app.state.access.store, scope="admin", name=action)
+        _, session = _sign_in(app, token)
+        signed_in = TestClient(app, cookies={"urbanpulse_session": session})
+        assert signed_in.get("/api/quarantine").status_code == 200
+        assert admin.post(f"/api/keys/{key.key_id}/{action}").status_code == 200
+        assert signed_in.get("/api/quarantine").status_code == 401, action
+
+
+def test_a_neighbouring_site_cannot_revoke_a_key_through_a_signed_in_browser(
+    app: FastAPI, grant: Callable[..., dict[str, str]]
+) -> None:
+    victim, _ = issue_key(app.state.access.store, scope="business", name="victim")
+    token = grant(app, "admin")["Authorization"].removeprefix("Bearer ")
+    _, session = _sign_in(app, token)
+    cookies = {"urbanpulse_session": session}
+    path = f"/api/keys/{victim.key_id}/revoke"
+    for origin in ({"Origin": "http://testserver:8080"}, {"Referer": "http://evil.example/"}, {}):
+        forged = TestClient(app, cookies=cookies).post(path, headers=origin)
+        assert forged.status_code == 403, origin
+    assert app.state.access.store.get_key(victim.key_id).active
+    own = TestClient(app, cookies=cookies).post(path, headers={"Origin": "http://testserver"})
+    assert own.status_code == 200 and not app.state.access.store.get_key(victim.key_id).active

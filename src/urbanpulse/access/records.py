@@ -1,4 +1,4 @@
-"""What the access store keeps: API keys (hashed) and audit log entries."""
+"""What the access store keeps: API keys and sign-in sessions (hashed), audit entries."""
 
 from __future__ import annotations
 
@@ -29,6 +29,19 @@ class ApiKey:
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+@dataclass(frozen=True)
+class Session:
+    """A browser's sign-in: whose credential it stands for, until when. The browser
+    holds a random token; the store only its hash, so a leaked store signs no one in."""
+
+    session_hash: str
+    subject: str  # key:<id> or oidc:<sub>, as the credential that signed in
+    scope: Scope
+    created_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None
 
 
 @dataclass(frozen=True)

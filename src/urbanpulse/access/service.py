@@ -14,6 +14,7 @@ from urbanpulse.access.keys import authenticate_key
 from urbanpulse.access.matrix import Matrix, Scope, is_allowed, is_public, read_matrix
 from urbanpulse.access.oidc import OidcVerifier
 from urbanpulse.access.seal import AuditSeal
+from urbanpulse.access.sessions import SESSION_PREFIX, check_session
 from urbanpulse.access.store import AccessStore, PostgresAccessStore, SqliteAccessStore
 from urbanpulse.errors import AccessDeniedError, AuthenticationError
 from urbanpulse.i18n import N_
@@ -33,8 +34,9 @@ class Principal:
 
 
 ANONYMOUS = Principal("public", "anonymous")
-# The cookie in which a browser that signed in on a page sends its API key.
-KEY_COOKIE = "urbanpulse_key"
+# The cookie in which a browser that signed in on a page sends its session token
+# (access/sessions.py): never the API key itself.
+SESSION_COOKIE = "urbanpulse_session"
 
 
 class AccessService:
@@ -54,8 +56,9 @@ class AccessService:
     def authenticate(self, token: str | None) -> Principal:
         """The principal a bearer token or API key stands for; anonymous without one.
 
-        An API key (``up_...``) gives its key's scope; any other bearer token is an
-        OpenID Connect JWT and gives government scope once verified.
+        A sign-in session (``ups_...``, the page cookie's) gives the scope of the
+        credential that signed in; an API key (``up_...``) its key's scope; any other
+        bearer token is an OpenID Connect JWT and gives government scope once verified.
 
         Raises
         ------
@@ -64,6 +67,9 @@ class AccessService:
         """
         if not token:
             return ANONYMOUS
+        if token.startswith(SESSION_PREFIX):
+            session = check_session(self.store, token)
+            return Principal(session.scope, session.subject)
         if token.startswith("up_"):
             key = authenticate_key(self.store, token)
             return Principal(key.scope, f"key:{key.key_id}")

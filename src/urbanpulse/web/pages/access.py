@@ -1,10 +1,11 @@
 """Signing in on a page, and the admin page where API keys are issued, rotated and revoked.
 
-A browser signs in by pasting an API key into a form; the key goes into an ``HttpOnly``,
-``SameSite=Strict`` cookie that the access check reads (api/access.py), so other sites
-can neither read it nor make the browser send it. Forms post URL-encoded bodies, read
-here without a form-parsing dependency, and a post whose Origin is another site is
-refused besides.
+A browser signs in by pasting an API key into a form; the key is checked and a sign-in
+session starts (access/sessions.py): the cookie holds the session's random token, never
+the key, ``HttpOnly`` and ``SameSite=Strict``, and signing out ends the session in the
+store. Forms post URL-encoded bodies, read here without a form-parsing dependency; a
+post that carries the cookie must say it comes from this site (Origin or Referer, see
+``access.sessions.check_origin``), and a post from another site is refused in any case.
 """
 
 from __future__ import annotations
@@ -26,22 +27,26 @@ from urbanpulse.access import (
     rotate_key,
 )
 from urbanpulse.access.matrix import KEY_SCOPES
-from urbanpulse.access.service import KEY_COOKIE
+from urbanpulse.access.service import SESSION_COOKIE
+from urbanpulse.access.sessions import SESSION_HOURS, check_origin, end_session, start_session
 from urbanpulse.errors import AccessDeniedError, AuthenticationError, UrbanPulseError
 from urbanpulse.i18n import N_, translate_error
 from urbanpulse.i18n import gettext as _
 from urbanpulse.web.rendering import render_page
 
 router = APIRouter()
-COOKIE_DAYS = 7
 
 
 async def read_form(request: Request) -> dict[str, str]:
     """The fields of a URL-encoded form post (first value of each); refuses a post
-    whose Origin header names another site."""
+    whose Origin header names another site, or that rides on the sign-in cookie
+    without naming this site."""
     origin = request.headers.get("origin")
     if origin and urlsplit(origin).netloc != request.url.netloc:
         raise AccessDeniedError(N_("a form from another site may not post here"))
+    if request.cookies.get(SESSION_COOKIE):
+        claimed = request.headers.get("origin") or request.headers.get("referer") or ""
+        check_origin(request.method, claimed, f"{request.url.scheme}://{request.url.netloc}")
     body = (await request.body()).decode("utf-8", "replace")
     return {name: values[0] for name, values in parse_qs(body).items()}
 
@@ -89,11 +94,14 @@ async def post_sign_in(request: Request) -> Response:
             request, next_path=next_path, message=translate_error(exc), status_code=401
         )
     await _audit_sign_in(access, principal, 303)
+    _, session = await run_in_threadpool(
+        lambda: start_session(access.store, subject=principal.subject, scope=principal.scope)
+    )
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
-        KEY_COOKIE,
-        token,
-        max_age=COOKIE_DAYS * 86400,
+        SESSION_COOKIE,
+        session,
+        max_age=SESSION_HOURS * 3600,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
@@ -111,9 +119,15 @@ async def _audit_sign_in(access: AccessService, principal: Principal, status: in
 
 @router.post("/sign-out", response_model=None)
 async def post_sign_out(request: Request) -> Response:
+    """End the session in the store (the cookie's token is worthless from now on,
+    wherever a copy of it is) and clear the cookie."""
     await read_form(request)
+    access: AccessService = request.app.state.access
+    session = request.cookies.get(SESSION_COOKIE)
+    if session:
+        await run_in_threadpool(end_session, access.store, session)
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(KEY_COOKIE)
+    response.delete_cookie(SESSION_COOKIE)
     return response
 
 
