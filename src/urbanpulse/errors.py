@@ -40,6 +40,11 @@ class LakeLockedError(LakeError):
     """Another writer holds the lake's write lock."""
 
 
+class StoreUnavailableError(UrbanPulseError):
+    """A store the product relies on (the access store) does not answer now: an
+    outage to wait out (503), not a fault of the request or of the settings."""
+
+
 class InvalidQueryError(ValueError, UrbanPulseError):
     """A query asks for something that cannot be answered (bad period, empty window...)."""
 

@@ -73,7 +73,9 @@ def test_health_reports_lake_version_and_rows(client: TestClient, test_lake: Lak
     }
     assert body["synthetic"] is True
     # Where the lake lies on the server is nobody else's business.
-    assert set(body) == {"status", "version", "lake_version", "rows", "synthetic", "counters"}
+    assert set(body) == {
+        "status", "version", "lake_version", "rows", "synthetic", "counters", "access_store"
+    }  # fmt: skip
     assert body["counters"] == "memory"
     assert str(test_lake.root) not in client.get("/api/health").text
 

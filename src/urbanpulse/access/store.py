@@ -1,4 +1,5 @@
-"""The store of API keys and the audit log: SQLite embedded, PostgreSQL for deployments.
+"""The store of API keys, sign-in sessions and the audit log: SQLite embedded,
+PostgreSQL for deployments.
 
 One interface, :class:`AccessStore`; the two engines differ only in how they connect,
 their placeholders and how they serialise appends to the audit log. The audit table
@@ -7,10 +8,11 @@ refuses UPDATE and DELETE (a trigger), and each entry's hash covers the previous
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,10 +23,11 @@ from urbanpulse.access.records import (
     ApiKey,
     AuditEntry,
     AuditEvent,
+    Session,
     compute_entry_hash,
 )
 from urbanpulse.access.seal import AuditSeal
-from urbanpulse.errors import ConfigurationError, MissingExtraError, NotFoundError
+from urbanpulse.errors import MissingExtraError, NotFoundError, StoreUnavailableError
 
 KEY_COLUMNS = "key_id, name, scope, secret_hash, created_at, rotated_at, revoked_at"
 AUDIT_COLUMNS = "seq, at, actor, scope, method, path, status, detail, prev_hash, hash"
@@ -39,7 +42,11 @@ TABLES = (
         status INTEGER NOT NULL, detail TEXT NOT NULL,
         prev_hash TEXT NOT NULL, hash TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at)",
+    """CREATE TABLE IF NOT EXISTS sessions (
+        session_hash TEXT PRIMARY KEY, subject TEXT NOT NULL, scope TEXT NOT NULL,
+        created_at TEXT NOT NULL, expires_at TEXT NOT NULL, ended_at TEXT)""",
 )
+SESSION_COLUMNS = "session_hash, subject, scope, created_at, expires_at, ended_at"
 
 
 class AccessStore:
@@ -51,6 +58,7 @@ class AccessStore:
     def __init__(self, *, seal: AuditSeal | None = None) -> None:
         self._ready = False
         self._lock = threading.Lock()
+        self.unavailable_since: datetime | None = None
         # The product always seals its log (build_access_store); a bare store keeps a
         # plain hash chain, which shows edits but not cuts at the end or re-hashing.
         self.seal = seal
@@ -74,15 +82,27 @@ class AccessStore:
 
     @contextmanager
     def _connect(self, *, write: bool = True) -> Iterator[Any]:
-        if not self._ready:
-            with self._lock:
-                if not self._ready:
-                    with self._transaction() as conn:
-                        for statement in (*TABLES, *self.append_only_sql):
-                            conn.execute(statement)
-                    self._ready = True
-        with self._transaction(write=write) as conn:
-            yield conn
+        try:
+            if not self._ready:
+                with self._lock:
+                    if not self._ready:
+                        with self._transaction() as conn:
+                            for statement in (*TABLES, *self.append_only_sql):
+                                conn.execute(statement)
+                        self._ready = True
+            with self._transaction(write=write) as conn:
+                yield conn
+        except StoreUnavailableError:
+            self.unavailable_since = self.unavailable_since or datetime.now(UTC)
+            raise
+        self.unavailable_since = None
+
+    @property
+    def available(self) -> bool:
+        """False since a call found the store not answering, until one succeeds again:
+        what the health check reports, without a round trip of its own (a frozen
+        database would hold the check for the whole connect timeout)."""
+        return self.unavailable_since is None
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         # A key lookup on every request only reads: under load, taking the write lock
@@ -120,6 +140,36 @@ class AccessStore:
                     "WHERE key_id = ?"
                 ),
                 (key.secret_hash, _iso(key.rotated_at), _iso(key.revoked_at), key.key_id),
+            )
+
+    # -- sign-in sessions -------------------------------------------------------------
+    def add_session(self, session: Session) -> None:
+        """Store a new session (its hash only: the token stays with the browser)."""
+        with self._connect() as conn:
+            conn.execute(
+                self._sql(f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"),
+                (session.session_hash, session.subject, session.scope,
+                 _iso(session.created_at), _iso(session.expires_at), _iso(session.ended_at)),
+            )  # fmt: skip
+
+    def get_session(self, session_hash: str) -> Session | None:
+        """The session of this hash, ended or not; None if there is none."""
+        rows = self._rows(
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE session_hash = ?", (session_hash,)
+        )
+        if not rows:
+            return None
+        found, subject, scope, created, expires, ended = rows[0]
+        return Session(found, subject, scope, _time(created), _time(expires), _time(ended))  # type: ignore[arg-type]
+
+    def end_session(self, session_hash: str, at: datetime) -> None:
+        """Mark a session ended (signed out); it never authenticates again."""
+        with self._connect() as conn:
+            conn.execute(
+                self._sql(
+                    "UPDATE sessions SET ended_at = ? WHERE session_hash = ? AND ended_at IS NULL"
+                ),
+                (_iso(at), session_hash),
             )
 
     # -- audit ------------------------------------------------------------------------
@@ -206,9 +256,17 @@ class SqliteAccessStore(AccessStore):
     def _transaction(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                # Key hashes, sessions and the audit log: the owner's alone (0600),
+                # whatever the umask; SQLite gives its -wal and -shm files the same mode.
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+            if self.path.stat().st_mode & 0o077:
+                os.chmod(self.path, 0o600)
             conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
-            raise ConfigurationError(f"cannot open the access store {self.path}: {exc}") from None
+            raise StoreUnavailableError(
+                f"cannot open the access store {self.path}: {exc}"
+            ) from None
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             # IMMEDIATE takes the write lock at once, so two appends never read the same
@@ -216,8 +274,11 @@ class SqliteAccessStore(AccessStore):
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             yield conn
             conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:  # locked past the timeout, disk I/O
+            _rollback(conn)
+            raise StoreUnavailableError(f"the access store {self.path} failed: {exc}") from None
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
         finally:
             conn.close()
@@ -258,14 +319,25 @@ class PostgresAccessStore(AccessStore):
             conn = self._psycopg.connect(self.url, connect_timeout=5)
         except self._psycopg.Error as exc:
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ConfigurationError(
+            raise StoreUnavailableError(
                 f"cannot connect to the access store {self.describe()}: {message}"
             ) from None
-        with conn, conn.transaction():
-            yield conn
+        try:
+            with conn, conn.transaction():
+                yield conn
+        except self._psycopg.OperationalError as exc:  # the server went away mid-way
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise StoreUnavailableError(
+                f"the access store {self.describe()} failed: {message}"
+            ) from None
 
     def _lock_audit(self, conn: Any) -> None:
         conn.execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    with suppress(sqlite3.Error):  # nothing to roll back when BEGIN itself failed
+        conn.execute("ROLLBACK")
 
 
 def _utc_text(moment: datetime) -> str:

@@ -22,9 +22,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from urbanpulse.access import ANONYMOUS, AccessService, Principal, build_access_service
 from urbanpulse.access.audit import record_event
 from urbanpulse.access.matrix import get_route_key
-from urbanpulse.access.service import KEY_COOKIE
+from urbanpulse.access.service import SESSION_COOKIE
+from urbanpulse.access.sessions import check_origin
 from urbanpulse.api.middleware import Caller, send_error
-from urbanpulse.errors import AuthenticationError, UrbanPulseError
+from urbanpulse.errors import AuthenticationError, StoreUnavailableError, UrbanPulseError
 from urbanpulse.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -74,8 +75,15 @@ class CallerIdentifier:
         seen = self._seen.get(digest)
         if seen is not None and seen[0] > now:
             return seen[1]
+        if not self.access.store.available:
+            # Known down: no round trip on the event loop (a frozen database would hold
+            # every request for its timeout) and no verdict kept, so a valid key counts
+            # as itself again as soon as the store answers.
+            return None
         try:
             principal: Principal | None = self.access.authenticate(token)
+        except StoreUnavailableError:
+            return None
         except UrbanPulseError:
             principal = None
         if len(self._seen) > 10_000:
@@ -104,6 +112,8 @@ async def require_access(request: Request) -> Principal:
     if holder is not None and not public:
         holder["principal"] = ANONYMOUS  # until known: a refusal is audited too
     principal = ANONYMOUS
+    if token and token == request.cookies.get(SESSION_COOKIE):
+        check_same_origin(request)  # CSRF: a signed-in browser's change comes from here
     if token:
         try:
             principal = await run_in_threadpool(access.authenticate, token)
@@ -131,7 +141,14 @@ def get_token(request: Request) -> str | None:
     key = request.headers.get("x-api-key", "").strip()
     if key:
         return key
-    return request.cookies.get(KEY_COOKIE) or None
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+def check_same_origin(request: Request) -> None:
+    """:func:`urbanpulse.access.sessions.check_same_origin` for a request."""
+    claimed = request.headers.get("origin") or request.headers.get("referer") or ""
+    here = f"{request.url.scheme}://{request.url.netloc}"
+    check_origin(request.method, claimed, here)
 
 
 class AuditMiddleware:
@@ -206,7 +223,9 @@ def _is_audited(holder: dict[str, Any], status: int) -> bool:
 
 def get_claimed_identity(token: str) -> str:
     """What a credential claims to be, without its secret: ``key:<id>`` for an API key
-    (``up_<id>_<secret>``), ``jwt`` for anything else."""
+    (``up_<id>_<secret>``), ``session`` for a sign-in cookie, ``jwt`` for anything else."""
+    if token.startswith("ups_"):
+        return "session"
     if token.startswith("up_"):
         key_id = token[3:].split("_", 1)[0]
         if key_id.isalnum() and len(key_id) <= 32:

@@ -30,6 +30,7 @@ from urbanpulse.errors import (
     LakeError,
     LakeLockedError,
     NotFoundError,
+    StoreUnavailableError,
     UrbanPulseError,
 )
 from urbanpulse.i18n import N_, translate_error, translate_text
@@ -44,6 +45,7 @@ ERROR_STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (NotFoundError, 404, "not_found"),
     (InvalidQueryError, 400, "invalid_query"),
     (LakeLockedError, 503, "lake_locked"),
+    (StoreUnavailableError, 503, "store_unavailable"),
     (LakeError, 500, "lake_error"),
     (ConfigurationError, 500, "configuration_error"),
     (UrbanPulseError, 500, "internal_error"),

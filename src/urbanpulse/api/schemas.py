@@ -147,7 +147,15 @@ class IndicatorsPublic(BaseModel):
 
 
 class HealthPublic(BaseModel):
-    status: str = Field(description="'ok' when the lake can be read.")
+    status: str = Field(
+        description="'ok' when the lake can be read and the access store answers; "
+        "'degraded' while the access store does not (closed routes answer 503 then)."
+    )
+    access_store: str = Field(
+        default="ok",
+        description="'ok', or 'unavailable' since a call found the access store (keys, "
+        "sessions, audit log) not answering, until one succeeds again.",
+    )
     version: str = Field(description="UrbanPulse version.")
     lake_version: int = Field(description="Last committed version of the lake (0: empty).")
     rows: dict[str, int] = Field(description="Rows stored per table.")

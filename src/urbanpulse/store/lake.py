@@ -285,9 +285,18 @@ class Lake:
         write inside raises one :class:`LakeError` naming the folder.
         """
         with self.naming_write_errors():
-            self.root.mkdir(parents=True, exist_ok=True)
+            self._make_private_root()
             with self._locked(wait=wait):
                 yield
+
+    def _make_private_root(self) -> None:
+        """Create the lake folder readable by its owner alone (0700), whatever the
+        umask: it holds pseudonymised smart-card taps and raw readings, which other
+        users of the machine have no business reading. Files inside inherit the
+        protection, as nobody else can enter the folder."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self.root.stat().st_mode & 0o077:
+            os.chmod(self.root, 0o700)
 
     @contextlib.contextmanager
     def naming_write_errors(self) -> Iterator[None]:

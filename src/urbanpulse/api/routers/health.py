@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from urbanpulse import __version__
 from urbanpulse.api.deps import AdviceServiceDep, LakeDep
@@ -16,13 +16,16 @@ router = APIRouter(prefix="/api", tags=["health"], responses=ERROR_RESPONSES)
 
 
 @router.get("/health", response_model=HealthPublic, summary="Service and lake status")
-def get_health(lake: LakeDep, service: AdviceServiceDep) -> HealthPublic:
-    """Lake version and row counts (from the commit log, so this stays cheap) and the
-    state of the advice counters; where the lake lies on the server is not told."""
+def get_health(request: Request, lake: LakeDep, service: AdviceServiceDep) -> HealthPublic:
+    """Lake version and row counts (from the commit log, so this stays cheap), the
+    state of the advice counters and of the access store ('degraded' while it does not
+    answer: closed routes then answer 503); where the lake lies is not told."""
     version = lake.version
     rows = {table: sum(f.rows for f in lake.get_files(table)) for table in SCHEMAS}
+    access_ok = request.app.state.access.store.available
     return HealthPublic(
-        status="ok",
+        status="ok" if access_ok else "degraded",
+        access_store="ok" if access_ok else "unavailable",
         version=__version__,
         lake_version=version,
         rows=rows,
