@@ -247,3 +247,13 @@ def test_a_neighbouring_site_cannot_revoke_a_key_through_a_signed_in_browser(
     assert app.state.access.store.get_key(victim.key_id).active
     own = TestClient(app, cookies=cookies).post(path, headers={"Origin": "http://testserver"})
     assert own.status_code == 200 and not app.state.access.store.get_key(victim.key_id).active
+
+
+def test_a_closed_page_asks_a_browser_to_sign_in_and_comes_back_to_its_deep_link(
+    app: FastAPI,
+) -> None:
+    page = TestClient(app).get(
+        "/operator", params={"day": "2026-11-02", "line": "bj-m1"}, headers={"Accept": "text/html"}
+    )
+    assert page.status_code == 401 and 'action="/sign-in"' in page.text
+    assert 'value="/operator?day=2026-11-02&amp;line=bj-m1"' in page.text

@@ -344,3 +344,43 @@ def test_operator_page_overlays_observed_and_predicted(
     page.screenshot(path=artifacts / f"operator-{name}.png", full_page=True)
     assert_fits(page)
     assert_clean(demo_server, requests, errors)
+
+
+@pytest.mark.parametrize(("language", "viewport"), [("en", PHONE), ("zh_CN", DESKTOP)])
+def test_the_answer_comes_into_view_and_the_trip_stays_in_the_address(
+    demo_server: str, open_page: Any, language: str, viewport: dict[str, int]
+) -> None:
+    page, requests, errors = open_page(f"{demo_server}/commute?lang={language}", viewport)
+    choose_station(page, "origin", "西直门", "西直门 Xizhimen", keyboard=False)
+    choose_station(page, "destination", "国贸", "国贸 Guomao", keyboard=False)
+    page.click("#advise")
+    wait_for_advice(page, "国贸 Guomao")
+    # focus on the answer's headline, its top on screen (below the form on a phone)
+    page.wait_for_function("() => document.activeElement.id === 'advice-headline'")
+    page.wait_for_function(
+        "() => { const r = document.querySelector('#advice-headline').getBoundingClientRect();"
+        " return r.top >= 0 && r.top < window.innerHeight; }"
+    )
+    address = page.url
+    assert (
+        "origin=" in address and "destination=bj-m1-s20" in address and "day=2026-11-02" in address
+    )
+    # the address alone brings the same trip back (a bookmark, a shared link): a read
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.method) if "/api/advice" in r.url else None)
+    page.goto(address, wait_until="networkidle")
+    wait_for_advice(page, "国贸 Guomao")
+    assert page.locator("#destination").input_value() == "bj-m1-s20"
+    assert "国贸" in page.locator("#destination-search").input_value()
+    assert asked and "POST" not in asked
+    assert_clean(demo_server, requests, errors)
+
+
+def test_a_skip_link_leads_the_keyboard_past_the_menus(demo_server: str, open_page: Any) -> None:
+    page, requests, errors = open_page(demo_server + "/commute", DESKTOP)
+    page.keyboard.press("Tab")
+    skip = page.locator(".skip-link")
+    assert skip.evaluate("node => node === document.activeElement") and skip.is_visible()
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "main"
+    assert_clean(demo_server, requests, errors)

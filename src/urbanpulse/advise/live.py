@@ -85,13 +85,18 @@ class CrowdingLevel:
 # Load is the share of a train's rated capacity (seats and 6 standing passengers per
 # square metre, as GB 50157 rates metro cars and the twin counts). Below half of it
 # passengers find room to stand freely; from 0.8 standing is close; from 1.0 the train
-# is over its rated load. Colours: green, yellow, orange, dark red, as the Beijing
-# Subway view uses them, darkened to keep white text readable.
+# is over its rated load. Colours: green, gold, brown-orange and near-black red as load
+# grows, chosen by search so that each stands out from white (WCAG 2.2 non-text
+# contrast 3:1 or more: 4.0, 3.4, 6.5, 14.4) and every two stay apart for normal vision
+# and under full deuteranopia, protanopia and tritanopia (CAM02-UCS distance 18 or more
+# in Machado et al. 2009's simulation; the Beijing Subway's green-yellow-orange-red fell
+# to 8.5 there and its yellow to 2.3:1): tests/advise/test_live_colours.py recomputes
+# both. The pages add a pattern per level (live.css), so colour is never the only cue.
 CROWDING_LEVELS: tuple[CrowdingLevel, ...] = (
-    CrowdingLevel("comfortable", "comfortable", "舒适", 0.0, 0.5, "#2e8540"),
-    CrowdingLevel("normal", "normal", "正常", 0.5, 0.8, "#c9a800"),
-    CrowdingLevel("crowded", "crowded", "拥挤", 0.8, 1.0, "#e06c00"),
-    CrowdingLevel("very_crowded", "very crowded", "严重拥挤", 1.0, None, "#b0001e"),
+    CrowdingLevel("comfortable", "comfortable", "舒适", 0.0, 0.5, "#0b8f76"),
+    CrowdingLevel("normal", "normal", "正常", 0.5, 0.8, "#a68a12"),
+    CrowdingLevel("crowded", "crowded", "拥挤", 0.8, 1.0, "#924a19"),
+    CrowdingLevel("very_crowded", "very crowded", "严重拥挤", 1.0, None, "#5b0306"),
 )
 LEVEL_NAMES = tuple(level.level for level in CROWDING_LEVELS)
 _THRESHOLDS = np.array([level.min_load for level in CROWDING_LEVELS[1:]])

@@ -64,7 +64,11 @@ def render_error_page(request: Request, status_code: int, message: str) -> HTMLR
     """The HTML page shown to browsers for an error on a page; for a page that needs
     credentials (401), the sign-in form, which comes back to the page."""
     if status_code == 401:
-        return render_sign_in(request, next_path=request.url.path, message=message, status_code=401)
+        # back to the very page asked for, its query (a deep link's options) included
+        query = f"?{request.url.query}" if request.url.query else ""
+        return render_sign_in(
+            request, next_path=request.url.path + query, message=message, status_code=401
+        )
     return render_page(
         request,
         "error.html",

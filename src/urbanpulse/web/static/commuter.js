@@ -335,9 +335,59 @@
           pick("result").hidden = false;
           describe(answer.body);
           draw(answer.body);
+          keepInAddress(trip, answer.body);
+          if (counted) { bringIntoView(pick("advice-headline")); }
         });
-    }).catch(function (error) { showError(error.message); })
-      .finally(function () { pick("advise").disabled = false; });
+    }).catch(function (error) {
+      showError(error.message);
+      if (counted) { bringIntoView(pick("advice-error")); }
+    }).finally(function () { pick("advise").disabled = false; });
+  }
+
+  // The answer (or what went wrong) is where the eyes and the keyboard go next: on a
+  // phone it renders below the form, out of sight.
+  function bringIntoView(node) {
+    node.setAttribute("tabindex", "-1");
+    node.scrollIntoView({ block: "start", behavior: "smooth" });
+    node.focus({ preventScroll: true });
+  }
+
+  // The trip lives in the address, so it can be bookmarked, shared and reloaded;
+  // opening such an address shows the advice again (a read, not counted).
+  var ADDRESS_FIELDS = ["origin", "destination", "start", "end", "preferred"];
+  function keepInAddress(trip, advice) {
+    var params = new URLSearchParams({ day: trip.start.slice(0, 10) });
+    ADDRESS_FIELDS.forEach(function (name) {
+      var value = trip[name];
+      params.set(name, name === "origin" || name === "destination" ? value : value.slice(11, 16));
+    });
+    if (trip.arrive_by) { params.set("arrive_by", "1"); }
+    if (trip.route) { params.set("route", String(trip.route)); }
+    history.replaceState(null, "", location.pathname + "?" + params.toString());
+    var legs = advice.legs || [], first = legs[0], last = legs[legs.length - 1];
+    var names = {
+      origin: (first && both(first.from_name_zh, first.from_name_en)) || advice.origin_name,
+      destination: (last && both(last.to_name_zh, last.to_name_en)) || advice.destination_name,
+    };
+    Object.keys(names).forEach(function (field) {
+      if (pick(field + "-search").value === pick(field).value && names[field]) {
+        pick(field + "-search").value = names[field];  // an id from the address: its name
+      }
+    });
+  }
+
+  function readAddress() {
+    var params = new URLSearchParams(location.search);
+    if (!params.get("origin") || !params.get("destination")) { return; }
+    ["origin", "destination"].forEach(function (field) {
+      pick(field).value = params.get(field);
+      pick(field + "-search").value = params.get(field);
+    });
+    [["day", "day"], ["start", "start"], ["end", "end"], ["preferred", "preferred"]].forEach(function (pair) {
+      if (params.get(pair[0])) { pick(pair[1]).value = params.get(pair[0]); }
+    });
+    pick("arrive-by").checked = params.get("arrive_by") === "1";
+    route = parseInt(params.get("route") || "0", 10) || 0;
   }
 
   function toggleArriveBy() {
@@ -351,6 +401,7 @@
   combobox("origin");
   combobox("destination");
   pick("arrive-by").addEventListener("change", toggleArriveBy);
+  readAddress();  // a bookmarked or shared trip: shown by the first read below
   toggleArriveBy();
   form.addEventListener("submit", ask);
   charts.draw(mapDiv, figure.data, figure.layout, { config: { scrollZoom: false } }).then(function () {

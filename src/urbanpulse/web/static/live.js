@@ -37,7 +37,8 @@
       var li = el("li");
       li.setAttribute("data-level", level.level);
       var swatch = el("span", "live-swatch");
-      swatch.style.background = level.colour;
+      swatch.setAttribute("data-level", level.level);
+      swatch.style.backgroundColor = level.colour;
       li.appendChild(swatch);
       li.appendChild(el("span", null, zh ? level.name_zh : level.name_en));
       var range = level.max_load === null ? "≥ " + percent(level.min_load) :
@@ -109,7 +110,8 @@
     line.sections.forEach(function (s) {
       var li = el("li");
       var swatch = el("span", "live-swatch");
-      if (s.level) { swatch.style.background = levels[s.level].colour; }
+      swatch.setAttribute("data-level", s.level || "none");
+      if (s.level) { swatch.style.backgroundColor = levels[s.level].colour; }
       li.appendChild(swatch);
       li.appendChild(document.createTextNode(describe(s, stations)));
       list.appendChild(li);
