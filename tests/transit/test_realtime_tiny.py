@@ -93,3 +93,55 @@ def test_delays_positions_and_quarantine_on_a_tiny_feed(lake: Lake) -> None:
     ]
     again = read_realtime_feed(lake, build_message(), source="tiny.pb", network_id="tiny")
     assert again.already_read and len(read_quarantine(lake, source="tiny.pb")) == 2
+
+
+def test_two_trips_at_one_stop_and_second_both_count_and_corrections_are_versions(
+    tmp_path: Path,
+) -> None:
+    """T1 and an express T3 both leave B at 08:06:00: each trip's delay is kept; a later
+    snapshot that corrects T1 adds a version, one that repeats it or is older adds none."""
+    import duckdb
+
+    from urbanpulse.store import scan_sql
+
+    folder = tmp_path / "twins"
+    folder.mkdir()
+    feed = dict(FEED)
+    feed["trips.txt"] += "M1,WK,T3,0\n"
+    feed["stop_times.txt"] += "T3,08:06:00,08:06:00,B,1\nT3,08:10:00,08:10:00,C,2\n"
+    for name, text in feed.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    lake = Lake(tmp_path / "lake")
+    load_network(lake, folder, network_id="tiny")
+    eight = MIDNIGHT + 8 * 3600  # 08:00 on the 4th
+
+    def snapshot(at: int, t1_delay: int) -> bytes:
+        message = rt.FeedMessage()
+        message.header.gtfs_realtime_version = "2.0"
+        message.header.timestamp = at
+        for trip, delay in (("T1", t1_delay), ("T3", 30)):
+            entity = message.entity.add(id=trip)
+            entity.trip_update.trip.trip_id = trip
+            entity.trip_update.trip.start_date = "20260304"
+            stop = entity.trip_update.stop_time_update.add(stop_id="B")
+            stop.departure.delay = delay
+        return message.SerializeToString()
+
+    first = read_realtime_feed(lake, snapshot(eight, -265), source="1.pb", network_id="tiny")
+    assert first.stored["stop_time_updates"] == 2  # both trips, although one key
+    corrected = read_realtime_feed(
+        lake, snapshot(eight + 60, -211), source="2.pb", network_id="tiny"
+    )
+    assert corrected.stored["stop_time_updates"] == 1  # T1's correction
+    assert corrected.already_stored["stop_time_updates"] == 1  # T3 said the same
+    stale = read_realtime_feed(lake, snapshot(eight - 60, -300), source="0.pb", network_id="tiny")
+    assert stale.stored["stop_time_updates"] == 0  # older than what is stored
+    sql = scan_sql(lake, "realtime_predictions")
+    versions = duckdb.sql(
+        f"SELECT trip_id, delay_s FROM ({sql}) ORDER BY trip_id, feed_ts"
+    ).fetchall()
+    assert versions == [("T1", -265.0), ("T1", -211.0), ("T3", 30.0)]
+    newest = duckdb.sql(
+        f"SELECT trip_id, arg_max(delay_s, feed_ts) FROM ({sql}) GROUP BY trip_id ORDER BY 1"
+    ).fetchall()
+    assert newest == [("T1", -211.0), ("T3", 30.0)]

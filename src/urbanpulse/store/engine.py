@@ -199,6 +199,18 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "occupancy_status": "VARCHAR",
         "occupancy_percentage": "DOUBLE",
     },
+    # Every trip's predictions, one row per version (urbanpulse.transit.realtime): a
+    # (trip, stop, scheduled time, event) is stored again only when its delay changes.
+    "realtime_predictions": {
+        "snapshot_id": "VARCHAR",
+        "network_id": "VARCHAR",
+        "trip_id": "VARCHAR",
+        "site_id": "VARCHAR",
+        "event": "VARCHAR",
+        "scheduled_ts": "TIMESTAMPTZ",
+        "delay_s": "DOUBLE",
+        "feed_ts": "TIMESTAMPTZ",
+    },
     # Smart-card taps: see urbanpulse.privacy.taps; card ids are pseudonyms, never raw.
     "taps": {
         "pseudonym": "VARCHAR",

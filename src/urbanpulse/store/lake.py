@@ -66,7 +66,12 @@ NETWORK_TABLES = (
 # Smart-card taps (pseudonymised) and the public tables derived from them: urbanpulse.privacy.
 TAP_TABLES = ("taps", "tap_counts", "tap_flows")
 # GTFS-Realtime snapshots read, the alerts and vehicle positions they held: urbanpulse.transit.realtime.
-REALTIME_TABLES = ("realtime_snapshots", "realtime_alerts", "realtime_vehicles")
+REALTIME_TABLES = (
+    "realtime_snapshots",
+    "realtime_alerts",
+    "realtime_vehicles",
+    "realtime_predictions",
+)
 # Hourly and daily aggregates of observations, kept after raw ones age out.
 ROLLUP_TABLES = ("rollups_hourly", "rollups_daily")
 TABLES = (

@@ -3,11 +3,16 @@
 A snapshot (one ``FeedMessage``, decoded with the official ``gtfs-realtime-bindings``)
 is read against a network loaded with ``urbanpulse transit load``:
 
-- TripUpdates: each stop time update becomes ``arrival_delay`` and/or
-  ``departure_delay`` observations (seconds, see :mod:`urbanpulse.catalog.metrics`) of
-  the stop's site, stamped at the stop's scheduled time. The delay is the feed's own
-  ``delay``, else its predicted ``time`` minus its ``scheduled_time``, else the
-  predicted time minus the static schedule (``trip_stops``) on the trip's service day.
+- TripUpdates: each stop time update is a prediction of its trip, kept in
+  ``realtime_predictions`` per (trip, stop, event, scheduled time) as versions: a newer
+  snapshot that changes the delay adds a version with its feed time (the newest is the
+  prediction in force, the older ones stay as history), one that repeats it adds
+  nothing. Each also becomes ``arrival_delay`` and/or ``departure_delay`` observations
+  (seconds, see :mod:`urbanpulse.catalog.metrics`) of the stop's site, stamped at the
+  stop's scheduled time: the stop's series holds the first value heard for a time. The
+  delay is the feed's own ``delay``, else its predicted ``time`` minus its
+  ``scheduled_time``, else the predicted time minus the static schedule
+  (``trip_stops``) on the trip's service day.
 - VehiclePositions: every position is kept in ``realtime_vehicles``; its
   ``occupancy_status`` and ``occupancy_percentage`` become observations of the stop
   the vehicle is at (``stop_id``, else ``current_stop_sequence`` on its trip, else the
@@ -27,7 +32,8 @@ realtime_alerts (snapshot_id, network_id, alert_id, feed_ts, cause, effect, head
 description, url, active_start, active_end, line_ids, site_ids and agency_ids as JSON
 lists), realtime_vehicles (snapshot_id, network_id, entity_id, vehicle_id, trip_id,
 line_id, site_id, ts, lat, lon, bearing, speed, occupancy_status (enum name),
-occupancy_percentage).
+occupancy_percentage), realtime_predictions (snapshot_id, network_id, trip_id, site_id,
+event, scheduled_ts, delay_s, feed_ts).
 """
 
 from __future__ import annotations
@@ -152,6 +158,7 @@ def read_realtime_feed(
     with lake.write_lock():
         if get_snapshot_index(lake).is_read(lake, snapshot_id, index.network_id):
             return _as_read_before(summary)
+        reading.classify_predictions(get_prediction_index(lake).read(lake))
         reading.classify_observations(lake)
         _commit(lake, reading, summary)
     return summary
@@ -166,6 +173,7 @@ class _Reading:
         self.quarantine: list[dict[str, Any]] = []
         self.alerts: list[dict[str, Any]] = []
         self.vehicles: list[dict[str, Any]] = []
+        self.predictions: list[dict[str, Any]] = []
         self.owners: dict[tuple[str, int], str] = {}  # (kind, owner) -> state
 
     def add_entity(self, position: int, entity: Any, header_ts: int) -> None:
@@ -262,21 +270,53 @@ class _Reading:
         if not (has_status or has_share):
             self.owners[("vehicle_positions", owner)] = "stored"  # a position alone
 
+    def classify_predictions(self, latest: dict[tuple[Any, ...], tuple[datetime, float]]) -> None:
+        """Keep each trip's prediction that is new or changed since the latest stored
+        version (``latest``: key -> (feed time, delay)) and settle the stop time
+        updates: stored when any of their predictions is a new version, else already
+        stored. A prediction older than the stored one is not a correction."""
+        feed_ts = self.summary.feed_ts or datetime.now(UTC)
+        network = self.summary.network_id
+        chosen: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for row in self.observations:
+            if row["_kind"] != "stop_time_updates":
+                continue
+            key = (network, row["trip_id"], row["site_id"], row["event"], row["ts"])
+            chosen[key] = row  # the last of one snapshot's repeats
+        for key, row in chosen.items():
+            known = latest.get(key)
+            owner = (row["_kind"], row["_owner"])
+            if known is not None and (known[0] >= feed_ts or known[1] == row["value"]):
+                if self.owners[owner] == "pending":
+                    self.owners[owner] = "held"
+                continue
+            self.predictions.append(
+                {"trip_id": row["trip_id"], "site_id": row["site_id"], "event": row["event"],
+                 "scheduled_ts": row["ts"], "delay_s": row["value"], "feed_ts": feed_ts}
+            )  # fmt: skip
+            self.owners[owner] = "stored"
+
     def classify_observations(self, lake: Lake) -> None:
         """Drop observations whose key is held (in the lake or earlier in this
-        snapshot) and settle each owner as stored or already stored."""
+        snapshot) and settle each vehicle position as stored or already stored.
+
+        A stop's delay series holds the first prediction heard for each scheduled time
+        (two trips at one stop and second share it); every trip's every revision is in
+        ``realtime_predictions``, which settled the stop time updates."""
         held = _get_held_keys(lake, self.observations)
         kept, seen = [], set(held)
         for row in self.observations:
             key = (row["site_id"], row["metric"], row["ts"])
             owner = (row["_kind"], row["_owner"])
+            decides = row["_kind"] != "stop_time_updates"
             if key in seen:
-                if self.owners[owner] == "pending":
+                if decides and self.owners[owner] == "pending":
                     self.owners[owner] = "held"
                 continue
             seen.add(key)
             kept.append(row)
-            self.owners[owner] = "stored"
+            if decides:
+                self.owners[owner] = "stored"
         self.observations = kept
         for (kind, _), state in self.owners.items():
             target = self.summary.stored if state == "stored" else self.summary.already_stored
@@ -391,7 +431,37 @@ class SnapshotIndex:
             return (snapshot_id, network_id) in self._read
 
 
+class PredictionIndex:
+    """The latest stored version of every trip's prediction, grown file by file (see
+    :class:`SnapshotIndex`): key (network, trip, site, event, scheduled time) ->
+    (feed time, delay)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._files: set[str] = set()
+        self._latest: dict[tuple[Any, ...], tuple[datetime, float]] = {}
+
+    def read(self, lake: Lake) -> dict[tuple[Any, ...], tuple[datetime, float]]:
+        """The index, brought up to the lake's stored versions."""
+        with self._lock:
+            new = [p for p in lake.get_paths("realtime_predictions") if p not in self._files]
+            if new:
+                rows = connect().execute(
+                    "SELECT network_id, trip_id, site_id, event, scheduled_ts, feed_ts, delay_s "
+                    "FROM read_parquet(?) ORDER BY feed_ts",
+                    [new],
+                )
+                for network, trip, site, event, scheduled, feed, delay in rows.fetchall():
+                    key = (network, trip, site, event, scheduled.astimezone(UTC))
+                    known = self._latest.get(key)
+                    if known is None or known[0] <= feed:
+                        self._latest[key] = (feed, delay)
+                self._files.update(new)
+            return self._latest
+
+
 _SNAPSHOT_INDEXES: dict[Path, SnapshotIndex] = {}
+_PREDICTION_INDEXES: dict[Path, PredictionIndex] = {}
 _SNAPSHOT_INDEXES_LOCK = threading.Lock()
 
 
@@ -399,6 +469,12 @@ def get_snapshot_index(lake: Lake) -> SnapshotIndex:
     """The process's :class:`SnapshotIndex` of a lake (one per lake folder)."""
     with _SNAPSHOT_INDEXES_LOCK:
         return _SNAPSHOT_INDEXES.setdefault(Path(lake.root).resolve(), SnapshotIndex())
+
+
+def get_prediction_index(lake: Lake) -> PredictionIndex:
+    """The process's :class:`PredictionIndex` of a lake (one per lake folder)."""
+    with _SNAPSHOT_INDEXES_LOCK:
+        return _PREDICTION_INDEXES.setdefault(Path(lake.root).resolve(), PredictionIndex())
 
 
 def _as_read_before(summary: RealtimeSummary) -> RealtimeSummary:
@@ -442,6 +518,7 @@ def _commit(lake: Lake, reading: _Reading, summary: RealtimeSummary) -> None:
     for name, rows in (
         ("realtime_alerts", reading.alerts),
         ("realtime_vehicles", reading.vehicles),
+        ("realtime_predictions", reading.predictions),
     ):
         if rows:
             table = _table(name, [{**r, **base} for r in rows])

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 
 from urbanpulse.catalog.metrics import METRICS
 from urbanpulse.errors import InvalidQueryError
@@ -55,7 +56,8 @@ class NetworkIndex:
     def build_delays(
         self, trip_id: str, stop: Any, site_id: str, update: Any, header_ts: int
     ) -> list[dict[str, Any]]:
-        """Observation rows (site_id, metric, ts, value, unit) of one stop time update."""
+        """Observation rows (site_id, metric, ts, value, unit) of one stop time update,
+        with the trip_id and event (arrival, departure) they predict."""
         scheduled = self._get_scheduled(trip_id, stop, site_id)
         rows = []
         for event in ("arrival", "departure"):
@@ -85,6 +87,8 @@ class NetworkIndex:
                     "ts": datetime.fromtimestamp(planned, UTC),
                     "value": float(delay),
                     "unit": METRICS[metric].unit,
+                    "trip_id": trip_id,
+                    "event": event,
                 }
             )
         return rows
@@ -207,6 +211,20 @@ def _moment(seconds: int) -> datetime | None:
     return datetime.fromtimestamp(seconds, UTC) if seconds else None
 
 
+_NETWORKS: dict[tuple[str, ...], pd.DataFrame] = {}
+
+
+def _read_networks(lake: Lake) -> pd.DataFrame:
+    """The lake's networks table, read again only when its files change (a snapshot
+    read every few seconds asked for it each time: a fifth of the time of a read)."""
+    key = (str(lake.root), *lake.get_paths("networks"))
+    if key not in _NETWORKS:
+        if len(_NETWORKS) > 64:
+            _NETWORKS.clear()
+        _NETWORKS[key] = read_network_table(lake, "networks").to_pandas()
+    return _NETWORKS[key]
+
+
 def read_network_index(lake: Lake, network_id: str | None) -> NetworkIndex:
     """The index of a stored network (the lake's only GTFS network when not named).
 
@@ -216,7 +234,7 @@ def read_network_index(lake: Lake, network_id: str | None) -> NetworkIndex:
         When the network is not in the lake, or none is named and the lake holds
         no GTFS network or several.
     """
-    networks = read_network_table(lake, "networks").to_pandas()
+    networks = _read_networks(lake)
     if network_id is None:
         gtfs = networks[networks["kind"] == "gtfs"]
         if len(gtfs) != 1:
