@@ -241,3 +241,31 @@ def test_spreading_keeps_simultaneous_requests_off_one_slot(
     assert max(naive.values()) == n
     assert max(spread.values()) <= 0.5 * n
     assert len(spread) >= 3
+
+
+def test_each_leg_weighs_its_own_crowd() -> None:
+    """A 5-minute crowded leg (load 1.2) and a 30-minute leg with seats (0.3): only
+    the five minutes are weighed as crowded, not the whole journey."""
+    from urbanpulse.advise.advice import compute_generalized_cost, get_crowding_multiplier
+
+    policy = Policy(station_minutes=5.0)
+    window = _window("07:00", "07:00", "07:00")
+    keys = np.array([int(window.preferred.timestamp())])
+    worst = np.array([1.2])
+    travel = np.array([40.0])  # 5 + 30 on board, 5 walking and waiting
+    per_leg = compute_generalized_cost(
+        worst, travel, keys, int(keys[0]), window=window, policy=policy,
+        rides=np.array([[5.0, 30.0]]), ride_crowding=np.array([[1.2, 0.3]]),
+    )  # fmt: skip
+    crowded = float(get_crowding_multiplier(worst)[0])
+    assert per_leg[0] == pytest.approx(5 * crowded + 5 * crowded + 30 * 1.0 + 5)
+    whole = compute_generalized_cost(
+        worst, travel, keys, int(keys[0]), window=window, policy=policy
+    )
+    assert whole[0] == pytest.approx((40 + 5) * crowded) and per_leg[0] < whole[0]
+    # a leg without a forecast is not taken as empty: it weighs as the trip's worst
+    unknown = compute_generalized_cost(
+        worst, travel, keys, int(keys[0]), window=window, policy=policy,
+        rides=np.array([[5.0, 30.0]]), ride_crowding=np.array([[1.2, np.nan]]),
+    )  # fmt: skip
+    assert unknown[0] == pytest.approx(5 * crowded + 35 * crowded + 5)

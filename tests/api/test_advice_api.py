@@ -197,3 +197,18 @@ def test_openapi_documents_advice_with_examples(client: TestClient) -> None:
     assert {"200", "400", "404", "422"} <= set(post["responses"])
     assert "holdout" in schema["components"]["schemas"]["AdvicePublic"]["properties"]
     assert "/api/lines" in schema["paths"]
+
+
+def test_each_leg_says_how_crowded_its_train_is_and_where(client: TestClient) -> None:
+    """西直门 -> 国贸 changes line once: each leg carries its own train's load, band and
+    most crowded station, and the worst of them is the slot's crowding."""
+    body = ask(client, origin="bj-m2-s01", destination="bj-m1-s20").json()
+    legs, first = body["legs"], body["slots"][0]
+    assert len(legs) == 2
+    for leg in legs:
+        assert leg["crowding_p10"] <= leg["crowding"] <= leg["crowding_p90"]
+        assert leg["bottleneck_site_id"] and leg["bottleneck_name_zh"]
+    worst = max(legs, key=lambda leg: leg["crowding"])
+    assert worst["crowding"] == pytest.approx(first["crowding"], abs=1e-4)
+    assert worst["bottleneck_site_id"] == first["bottleneck_site_id"]
+    assert legs[0]["bottleneck_site_id"] != legs[1]["bottleneck_site_id"]

@@ -134,6 +134,8 @@ def test_commuter_finds_stations_by_name_and_gets_a_journey_with_a_change(
     assert "西直门 Xizhimen →" in first and "号线" in first and "Line" in first
     assert "→ 国贸 Guomao" in second and "北京地铁1号线 Beijing Subway Line 1" in second
     assert "leaves" in first and "arrives" in first
+    # each leg says how crowded its own train is, and where
+    assert re.search(r"most crowded \d+ % of capacity \(\d+–\d+ %\) leaving \S", first), first
     # The interchange platforms stand 90 m apart: the walk takes the 2-minute minimum.
     assert "walk 2 min to change" in second
     assert page.locator("#advice-changes").inner_text().startswith("1 change at ")

@@ -148,7 +148,7 @@ class Advice:
         Built on first use only: a server answers from ``columns`` and skips the cost
         of a DataFrame per request.
         """
-        return pd.DataFrame(self.columns)[ADVICE_COLUMNS]
+        return pd.DataFrame({name: self.columns[name] for name in ADVICE_COLUMNS})
 
     @property
     def recommended(self) -> pd.Series | None:
@@ -293,7 +293,7 @@ def compute_slot_table(
         crowding_p90, expected_extra, bottleneck_site_id, shift_minutes, score.
     """
     cols = _compute_slot_arrays(lookup, trip, window, counters=counters, policy=policy, tz=tz)
-    return pd.DataFrame(cols)
+    return pd.DataFrame({name: values for name, values in cols.items() if values.ndim == 1})
 
 
 def _compute_slot_arrays(
@@ -339,6 +339,8 @@ def _compute_slot_arrays(
     shift = (dep_keys - pref_key) / 60.0
     some = share > 0
     crowding = np.where(some, load[0, worst, cols], np.nan)
+    legs = compute_leg_crowding(trip, load, known)
+    rides = get_ride_minutes(trip, departures, travel)
     return {
         "departure": np.asarray(departures, dtype=object),
         "label": np.asarray([d.strftime("%H:%M") for d in departures], dtype=object),
@@ -361,9 +363,72 @@ def _compute_slot_arrays(
         "forecast_share": share,
         "shift_minutes": shift,
         "score": compute_generalized_cost(
-            crowding, travel, dep_keys, pref_key, window=window, policy=policy
+            crowding,
+            travel,
+            dep_keys,
+            pref_key,
+            window=window,
+            policy=policy,
+            rides=rides,
+            ride_crowding=legs["leg_crowding"],
         ),
+        **legs,
     }
+
+
+LEG_CROWDING_COLUMNS = (
+    "leg_crowding",
+    "leg_crowding_p10",
+    "leg_crowding_p90",
+    "leg_bottleneck_site_id",
+)
+
+
+def compute_leg_crowding(trip: Trip, load: np.ndarray, known: np.ndarray) -> dict[str, np.ndarray]:
+    """Per leg and slot: its most crowded train's load with its band, and where
+    (``load``: load, p10, p90, extra by segment and slot). Arrays (slots, legs); a trip
+    without legs (one line, one station) is one leg. NaN where no stop of the leg has
+    a forecast."""
+    sizes = [len(leg.stops) for leg in trip.legs] or [len(trip.segments)]
+    leg_of = np.repeat(np.arange(len(sizes)), sizes)
+    slots = load.shape[2]
+    out = {
+        "leg_crowding": np.full((slots, len(sizes)), np.nan),
+        "leg_crowding_p10": np.full((slots, len(sizes)), np.nan),
+        "leg_crowding_p90": np.full((slots, len(sizes)), np.nan),
+        "leg_bottleneck_site_id": np.full((slots, len(sizes)), None, dtype=object),
+    }
+    for leg in range(len(sizes)):
+        members = np.flatnonzero(leg_of == leg)
+        if not len(members):
+            continue
+        seen = known[members]
+        worst = members[np.argmax(np.where(seen, load[0, members], -np.inf), axis=0)]
+        some = seen.any(axis=0)
+        cols = np.arange(slots)
+        out["leg_crowding"][:, leg] = np.where(some, load[0, worst, cols], np.nan)
+        out["leg_crowding_p10"][:, leg] = _worst_known(load[1, members], seen)
+        out["leg_crowding_p90"][:, leg] = _worst_known(load[2, members], seen)
+        out["leg_bottleneck_site_id"][:, leg] = [
+            trip.segments[w].site_id if k else None
+            for w, k in zip(worst, np.asarray(some).tolist(), strict=True)
+        ]
+    return out
+
+
+def get_ride_minutes(trip: Trip, departures: list[datetime], travel: np.ndarray) -> np.ndarray:
+    """Minutes on board each leg for each departure, (slots, legs): from the trip's leg
+    profile (the period's or the timetable's times), else each leg's usual ride; a trip
+    without legs rides all its travel time."""
+    if not trip.legs:
+        return np.asarray(travel, dtype=float)[:, None]
+    if trip.leg_profile is None:
+        usual = np.array([leg.ride_minutes for leg in trip.legs], dtype=float)
+        return np.broadcast_to(usual, (len(departures), len(usual))).copy()
+    per_day = len(trip.leg_profile)
+    periods = [(d.hour * 60 + d.minute) * per_day // 1440 for d in departures]
+    times = trip.leg_profile[periods]  # (slots, legs, 2): boards, arrives
+    return times[:, :, 1] - times[:, :, 0]
 
 
 def _keep_arriving(
@@ -410,14 +475,20 @@ def compute_generalized_cost(
     *,
     window: Window,
     policy: Policy,
+    rides: np.ndarray | None = None,
+    ride_crowding: np.ndarray | None = None,
 ) -> np.ndarray:
     """Minutes of generalized cost of each departure slot (epoch seconds ``dep_keys``).
 
-    The minutes exposed to the crowd (``travel`` plus ``policy.station_minutes``) times
-    the crowding multiplier, plus the schedule delay against the preferred arrival (the
-    arrival of the preferred departure): early minutes at ``value_early``, late ones at
-    ``value_late``, or ``value_late_deadline`` when the window is one of arrival times.
-    NaN without a crowding forecast; infinite where the trip does not run.
+    Minutes on board each leg (``rides``, (slots, legs)) times the crowding multiplier
+    of that leg's load (``ride_crowding``; a leg without a forecast takes the trip's
+    worst, ``crowding``), the minutes in the station (``policy.station_minutes``) at the
+    trip's worst, and the rest of the travel (walks, waits) as plain minutes; plus the
+    schedule delay against the preferred arrival (the arrival of the preferred
+    departure): early minutes at ``value_early``, late ones at ``value_late``, or
+    ``value_late_deadline`` when the window is one of arrival times. Without ``rides``
+    all of ``travel`` is on board at ``crowding``. NaN without a crowding forecast;
+    infinite where the trip does not run.
     """
     if len(travel) == 0:
         return np.zeros(0)
@@ -428,7 +499,16 @@ def compute_generalized_cost(
     early = np.maximum(preferred_arrival - arrival, 0.0)
     late = np.maximum(arrival - preferred_arrival, 0.0)
     value_late = policy.value_late if window.arrive_within is None else policy.value_late_deadline
-    exposed = (travel + policy.station_minutes) * get_crowding_multiplier(crowding)
+    worst = get_crowding_multiplier(crowding)
+    if rides is None or ride_crowding is None:
+        exposed = (travel + policy.station_minutes) * worst
+    else:
+        per_leg = get_crowding_multiplier(ride_crowding)
+        per_leg = np.where(np.isnan(per_leg), worst[:, None], per_leg)
+        on_board = np.nansum(rides * per_leg, axis=1)
+        off_board = np.maximum(travel - np.nansum(rides, axis=1), 0.0)
+        exposed = policy.station_minutes * worst + on_board + off_board
+        exposed = np.where(np.isnan(worst), np.nan, exposed)
     cost = exposed + policy.value_early * early + value_late * late
     return np.where(np.isnan(travel), np.inf, cost)
 

@@ -103,11 +103,17 @@ def build_route_trip(routes: list[tuple[Journey, np.ndarray]], *, route: int) ->
 
 
 def build_leg_records(
-    trip: Trip, departure: datetime, names: dict[str, dict[str, Any]]
+    trip: Trip,
+    departure: datetime,
+    names: dict[str, dict[str, Any]],
+    *,
+    crowding: Mapping[str, np.ndarray] | None = None,
 ) -> list[dict[str, Any]]:
     """The legs of ``trip`` timed from ``departure`` by that period's timetable
     (``LegPublic`` dicts): line, from, to, when the train leaves and arrives, minutes
-    walked and waited before it; none when the journey does not run then."""
+    walked and waited before it, and with ``crowding`` (the slot's per-leg arrays of
+    ``advice.LEG_CROWDING_COLUMNS``) its most crowded train's load, band and where;
+    none when the journey does not run then."""
     if trip.leg_profile is None:
         return []
     period = (departure.hour * 60 + departure.minute) * len(trip.leg_profile) // 1440
@@ -115,13 +121,35 @@ def build_leg_records(
     if not np.isfinite(times).all():
         return []
     records, ready = [], 0.0
-    for leg, (boards, arrives) in zip(trip.legs, times, strict=True):
+    for k, (leg, (boards, arrives)) in enumerate(zip(trip.legs, times, strict=True)):
         wait = max(float(boards) - ready - leg.walk_minutes, 0.0)
         leaves = _to_minute(departure + timedelta(minutes=float(boards)))
         arrival = max(_to_minute(departure + timedelta(minutes=float(arrives))), leaves)
-        records.append(_leg_record(leg, leaves, arrival, names, wait=wait))
+        record = _leg_record(leg, leaves, arrival, names, wait=wait)
+        if crowding is not None:
+            record |= _leg_crowding(crowding, k, names)
+        records.append(record)
         ready = float(arrives)
     return records
+
+
+def _leg_crowding(
+    crowding: Mapping[str, np.ndarray], leg: int, names: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    def share(name: str) -> float | None:
+        value = float(crowding[name][leg])
+        return None if value != value else round(value, 4)
+
+    site = crowding["leg_bottleneck_site_id"][leg]
+    where = names.get(site, {}) if site else {}
+    return {
+        "crowding": share("leg_crowding"),
+        "crowding_p10": share("leg_crowding_p10"),
+        "crowding_p90": share("leg_crowding_p90"),
+        "bottleneck_site_id": site,
+        "bottleneck_name_zh": where.get("name_zh"),
+        "bottleneck_name_en": where.get("name_en"),
+    }
 
 
 def build_alternative_records(

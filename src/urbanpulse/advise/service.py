@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from urbanpulse.advise.advice import ADVICE_COLUMNS, Policy, compute_advice
+from urbanpulse.advise.advice import ADVICE_COLUMNS, LEG_CROWDING_COLUMNS, Policy, compute_advice
 from urbanpulse.advise.cache import ColdCacheError, LruCache, cached_only
 from urbanpulse.advise.clock import Clock, build_clock, get_planning_day, read_last_observation
 from urbanpulse.advise.counters import (
@@ -510,11 +510,13 @@ class AdviceService:
         alternatives."""
         names = self.get_station_names()
         running = [k for k, m in enumerate(slots["travel_minutes"]) if m == m]
-        legs = (
-            build_leg_records(inputs.trip, slots["departure"][running[0]], names)
-            if inputs.trip.legs and running
-            else []
-        )
+        legs = []
+        if inputs.trip.legs and running:
+            first = running[0]
+            crowding = {name: slots[name][first] for name in LEG_CROWDING_COLUMNS}
+            legs = build_leg_records(
+                inputs.trip, slots["departure"][first], names, crowding=crowding
+            )
         routes = build_alternative_records(list(inputs.journeys), names, chosen=inputs.route)
         return {
             "legs": legs,

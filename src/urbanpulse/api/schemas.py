@@ -291,6 +291,18 @@ class LegPublic(BaseModel):
     walk_minutes: float = Field(description="On foot before boarding (a change of line).")
     wait_minutes: float = Field(description="Expected wait at boarding (half the headway).")
     ride_minutes: float
+    crowding: float | None = Field(
+        default=None,
+        description="Predicted load of this leg's most crowded train against capacity "
+        "(1.0 = full), where it is most crowded; null without a forecast on the leg.",
+    )
+    crowding_p10: float | None = None
+    crowding_p90: float | None = None
+    bottleneck_site_id: str | None = Field(
+        default=None, description="The station the leg's train leaves most crowded."
+    )
+    bottleneck_name_zh: str | None = None
+    bottleneck_name_en: str | None = None
 
 
 class RoutePublic(BaseModel):

@@ -237,6 +237,12 @@
     li.appendChild(el("p", "leg-times", t("leaves {departure} · arrives {arrival}", {
       departure: localTime(leg.departure), arrival: localTime(leg.arrival) }) + " · " +
       (leg.stops === 1 ? t("1 stop") : t("{n} stops", { n: leg.stops })) + ", " + minutes(leg.ride_minutes)));
+    if (leg.crowding !== null && leg.crowding !== undefined) {
+      li.appendChild(el("p", "leg-crowding", t("most crowded {percent} % of capacity ({low}–{high} %) leaving {station}", {
+        percent: Math.round(leg.crowding * 100),
+        low: Math.round(leg.crowding_p10 * 100), high: Math.round(leg.crowding_p90 * 100),
+        station: both(leg.bottleneck_name_zh, leg.bottleneck_name_en) || leg.bottleneck_site_id })));
+    }
     var before = [];
     if (leg.walk_minutes > 0) { before.push(t("walk {duration} to change", { duration: minutes(leg.walk_minutes) })); }
     if (leg.wait_minutes > 0) { before.push(t("wait about {duration}", { duration: minutes(leg.wait_minutes) })); }
