@@ -158,3 +158,58 @@ def test_advice_routes_on_a_real_timetable_ride_its_trips(
             ready = arrival
         checked += 1
     assert checked >= 10
+
+
+@pytest.mark.shared_data
+def test_frequency_trips_leave_once_per_headway(shared_data: Path, tmp_path: Path) -> None:
+    """The GTFS sample's CITY1 runs from frequencies.txt: every 30 minutes from 06:00,
+    every 10 from 08:00. A rider ready at 08:03 takes the 08:10 departure, not the
+    template's 06:00 times."""
+    from urbanpulse.transit import load_network
+
+    lake = Lake(tmp_path / "lake")
+    network = load_network(lake, shared_data / "gtfs" / "sample_gtfs.zip")
+    timetable = read_timetable(lake, network.network_id, date(2008, 1, 7))  # a Monday
+    city = [r for r in timetable.routes if any(t.startswith("CITY1@") for t in r.trip_ids)]
+    departures = sorted(t for r in city for t in r.trip_ids)
+    assert "CITY1@06:00:00" in departures and "CITY1@08:10:00" in departures
+    assert "CITY1" not in departures  # the template is not a trip of its own
+    route = city[0]
+    board = route.stops[0]
+    journey = plan(timetable, [board], [route.stops[1]], 8 * 3600 + 180)
+    assert journey is not None and journey.rides[0].trip_id == "CITY1@08:10:00"
+    assert journey.rides[0].departs_s == 8 * 3600 + 600
+
+
+def test_the_pareto_set_trades_a_change_for_an_earlier_arrival() -> None:
+    from urbanpulse.transit.raptor import plan_pareto
+
+    timetable = _timetable()
+    # A -> C at 08:00: the express arrives 08:14 in one ride, and nothing with more
+    # rides beats it; so the set has one journey
+    assert [j.arrives_s for j in plan_pareto(timetable, ["A"], ["C"], 8 * 3600)] == [8 * 3600 + 840]
+    # ready at 08:06 (the express gone): R's 08:20 train, alone
+    late = plan_pareto(timetable, ["A"], ["C"], 8 * 3600 + 360)
+    assert [(len(j.rides), j.arrives_s) for j in late] == [(1, 8 * 3600 + 2400)]
+    # A -> E needs two rides: no one-ride journey exists, so the set starts at two
+    to_e = plan_pareto(timetable, ["A"], ["E"], 8 * 3600)
+    assert [len(j.rides) for j in to_e] == [2]
+
+
+def test_a_slow_direct_train_and_a_faster_change_are_both_offered() -> None:
+    from urbanpulse.transit.raptor import plan_pareto
+
+    trips = pd.DataFrame({"trip_id": ["s", "f", "g"], "line_id": ["S", "F", "G"]})
+    rows = [("s", 0, "A", 8 * 3600), ("s", 1, "Z", 9 * 3600),
+            ("f", 0, "A", 8 * 3600), ("f", 1, "M", 8 * 3600 + 600),
+            ("g", 0, "M", 8 * 3600 + 720), ("g", 1, "Z", 8 * 3600 + 1800)]  # fmt: skip
+    stops = pd.DataFrame(rows, columns=["trip_id", "stop_sequence", "site_id", "arrival_s"])
+    stops["departure_s"] = stops["arrival_s"]
+    walks = pd.DataFrame(columns=["from_site_id", "to_site_id", "walk_minutes"])
+    timetable = build_timetable("t", DAY, trips, stops, walks)
+    frontier = plan_pareto(timetable, ["A"], ["Z"], 8 * 3600)
+    assert [([r.trip_id for r in j.rides], j.arrives_s) for j in frontier] == [
+        (["s"], 9 * 3600),
+        (["f", "g"], 8 * 3600 + 1800),
+    ]
+    assert plan(timetable, ["A"], ["Z"], 8 * 3600) == frontier[-1]

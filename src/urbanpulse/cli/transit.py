@@ -210,7 +210,7 @@ def journey_command(
     from urbanpulse.advise.routes import resolve_station_pair
     from urbanpulse.errors import InvalidQueryError
     from urbanpulse.transit.network import read_transit_network
-    from urbanpulse.transit.raptor import plan, read_timetable
+    from urbanpulse.transit.raptor import plan_pareto, read_timetable
 
     store = _open_lake(lake)
     try:
@@ -225,16 +225,17 @@ def journey_command(
     ends = [transit.platforms.get(site, (site,)) for site in (source, target)]
     stations = transit.stations.set_index("site_id")
     network_id = str(stations.at[ends[0][0], "network_id"])
-    journey = plan(
+    frontier = plan_pareto(
         read_timetable(store, network_id, service_day),
         ends[0],
         ends[1],
         hours * 3600 + minutes * 60,
     )
-    if journey is None:
+    if not frontier:
         raise InvalidQueryError(
             f"no journey leaves after {at} on {day} that reaches {destination!r}"
         )
+    journey = frontier[-1]
 
     def name(site_id: str) -> str:
         row = stations.loc[site_id]
@@ -243,11 +244,19 @@ def journey_command(
     def clock(seconds: float) -> str:
         return f"{int(seconds // 3600):02d}:{int(seconds % 3600 // 60):02d}"
 
-    if as_json:
+    def describe(found) -> dict:  # type: ignore[no-untyped-def]
         rides = [{"trip_id": r.trip_id, "line_id": r.line_id, "from": r.board, "to": r.alight,
-                  "departs": clock(r.departs_s), "arrives": clock(r.arrives_s)} for r in journey.rides]  # fmt: skip
-        print(json.dumps({"arrives": clock(journey.arrives_s), "minutes": round(journey.minutes, 1),
-                          "rides": rides}, ensure_ascii=False))  # fmt: skip
+                  "departs": clock(r.departs_s), "arrives": clock(r.arrives_s)} for r in found.rides]  # fmt: skip
+        return {
+            "arrives": clock(found.arrives_s),
+            "minutes": round(found.minutes, 1),
+            "rides": rides,
+        }
+
+    if as_json:
+        # fewer rides that arrive later: the Pareto set of (arrival, rides), fewest first
+        fewer = [describe(found) for found in frontier[:-1]]
+        print(json.dumps({**describe(journey), "fewer_rides": fewer}, ensure_ascii=False))
         return
     table = Table(title=f"{name(ends[0][0])} -> arrive {clock(journey.arrives_s)} "
                         f"({journey.minutes:.0f} min, {len(journey.rides)} rides)")  # fmt: skip
@@ -257,3 +266,13 @@ def journey_command(
         table.add_row(ride.line_id, ride.trip_id, name(ride.board), clock(ride.departs_s),
                       name(ride.alight), clock(ride.arrives_s))  # fmt: skip
     _console.print(table)
+    for found in frontier[:-1]:
+        changes = len(found.rides) - 1
+        _console.print(
+            f"or with {_plural(changes, 'change', 'changes')}: arrive {clock(found.arrives_s)} "
+            f"({found.minutes:.0f} min)"
+        )
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"

@@ -148,6 +148,15 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "arrival_s": "DOUBLE",
         "departure_s": "DOUBLE",
     },
+    # frequencies.txt: a trip that leaves every headway_s from start_s to end_s (its
+    # trip_stops are the first departure's times, shifted for each later one).
+    "trip_frequencies": {
+        "network_id": "VARCHAR",
+        "trip_id": "VARCHAR",
+        "start_s": "DOUBLE",
+        "end_s": "DOUBLE",
+        "headway_s": "DOUBLE",
+    },
     "service_dates": {
         "network_id": "VARCHAR",
         "service_id": "VARCHAR",

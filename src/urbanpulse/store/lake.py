@@ -61,6 +61,7 @@ NETWORK_TABLES = (
     "service_days",
     "trips",
     "trip_stops",
+    "trip_frequencies",
     "service_dates",
 )
 # Smart-card taps (pseudonymised) and the public tables derived from them: urbanpulse.privacy.

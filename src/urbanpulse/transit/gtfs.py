@@ -120,6 +120,7 @@ def build_gtfs_network(
             "service_days": service_days,
             "trips": _build_trip_rows(trips),
             "trip_stops": _build_trip_stop_rows(network_id, stop_times),
+            "trip_frequencies": _build_frequency_rows(feed),
             "service_dates": dates.assign(date=dates["date"].dt.date),
         },
         sites=sites,
@@ -232,6 +233,22 @@ def _build_trip_stop_rows(network_id: str, stop_times: pd.DataFrame | None) -> p
             "site_id": (network_id + ":" + stop_times["stop_id"]).to_numpy(),
             "arrival_s": stop_times["arrival_time_s"].to_numpy(float),
             "departure_s": stop_times["departure_time_s"].to_numpy(float),
+        }
+    )
+
+
+def _build_frequency_rows(feed: CheckedFeed) -> pd.DataFrame:
+    """trip_id, start_s, end_s, headway_s: frequencies.txt as stored (timetables
+    expand it, see ``raptor.read_timetable``)."""
+    frequencies = feed.get("frequencies")
+    if frequencies is None or frequencies.empty:
+        return pd.DataFrame()
+    return pd.DataFrame(
+        {
+            "trip_id": frequencies["trip_id"].to_numpy(),
+            "start_s": frequencies["start_time_s"].to_numpy(float),
+            "end_s": frequencies["end_time_s"].to_numpy(float),
+            "headway_s": pd.to_numeric(frequencies["headway_secs"]).to_numpy(float),
         }
     )
 

@@ -4,7 +4,8 @@ Where a feed has stop times, the best journey at a departure time is not an aver
 periods (urbanpulse.transit.journeys) but a chain of real trips: the Round-bAsed Public
 Transit Optimized Router (Delling, Pajor and Werneck 2012) finds, round by round (one more
 ride each round), the earliest arrival at every stop, so its answer is the Pareto set of
-(arrival, rides) and its legs are the trips actually taken, any route serving a leg.
+(arrival, rides) (:func:`plan_pareto`; :func:`plan` the earliest of them) and its legs
+are the trips actually taken, any route serving a leg.
 
 Trips are grouped into routes by their exact sequence of stops (a short turn or an
 express is a route of its own), each route's trips ordered by departure; a trip is
@@ -103,9 +104,51 @@ def read_timetable(lake: Lake, network_id: str, day: date) -> Timetable:
         raise NotFoundError(f"no trip of network {network_id!r} runs on {day}")
     stops = read_network_table(lake, "trip_stops").to_pandas()
     stops = stops[(stops["network_id"] == network_id) & stops["trip_id"].isin(trips["trip_id"])]
+    frequencies = read_network_table(lake, "trip_frequencies", network_id=network_id).to_pandas()
+    trips, stops = expand_frequencies(trips, stops, frequencies)
     transfers = read_transit_network(lake).transfers
     transfers = transfers[transfers["network_id"] == network_id]
     return build_timetable(network_id, day, trips, stops, transfers)
+
+
+def expand_frequencies(
+    trips: pd.DataFrame, stops: pd.DataFrame, frequencies: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Trips of frequencies.txt as the departures they stand for: one trip per headway
+    from each period's start (end excluded, as GTFS says), named ``<trip>@<HH:MM:SS>``,
+    its stop times the template's shifted to that start; other trips unchanged."""
+    if frequencies.empty:
+        return trips, stops
+    templates = stops[stops["trip_id"].isin(frequencies["trip_id"])]
+    first = templates.sort_values("stop_sequence").groupby("trip_id")["departure_s"].first()
+    new_trips, new_stops = [], []
+    for row in frequencies.itertuples(index=False):
+        if row.trip_id not in first.index:
+            continue
+        template = templates[templates["trip_id"] == row.trip_id]
+        info = trips[trips["trip_id"] == row.trip_id]
+        for start in np.arange(row.start_s, row.end_s, row.headway_s):
+            name = f"{row.trip_id}@{_clock(start)}"
+            shift = start - first[row.trip_id]
+            new_stops.append(
+                template.assign(
+                    trip_id=name,
+                    arrival_s=template["arrival_s"] + shift,
+                    departure_s=template["departure_s"] + shift,
+                )
+            )
+            new_trips.append(info.assign(trip_id=name))
+    kept = ~trips["trip_id"].isin(frequencies["trip_id"])
+    stops_kept = ~stops["trip_id"].isin(frequencies["trip_id"])
+    return (
+        pd.concat([trips[kept], *new_trips], ignore_index=True),
+        pd.concat([stops[stops_kept], *new_stops], ignore_index=True),
+    )
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
 def build_timetable(
@@ -157,6 +200,22 @@ def plan(
 ) -> TimedJourney | None:
     """The earliest-arrival journey from any of ``origins`` (ready at ``departs_s``) to
     any of ``destinations``, with the fewest rides among the earliest; None if none."""
+    frontier = plan_pareto(timetable, origins, destinations, departs_s, max_rides=max_rides)
+    return frontier[-1] if frontier else None
+
+
+def plan_pareto(
+    timetable: Timetable,
+    origins: Iterable[str],
+    destinations: Iterable[str],
+    departs_s: float,
+    *,
+    max_rides: int = MAX_RIDES,
+) -> list[TimedJourney]:
+    """The Pareto set of (arrival, rides): for each number of rides, the earliest
+    journey with that many, kept only when it arrives sooner than every journey with
+    fewer rides; fewest rides first (so the last one arrives first). What a rider
+    weighs: "one change, arrive 08:41" against "no change, arrive 08:52"."""
     targets = set(destinations)
     best: dict[str, float] = {}
     # Per round: how each stop was reached ("ride", route, trip, board position, alight
@@ -179,15 +238,18 @@ def plan(
         reached.append(ride_reached)
         if not marked:
             break
-    found = [
-        (arrivals[k][t], k, t) for k in range(len(arrivals)) for t in targets if t in arrivals[k]
-    ]
-    if not found:
-        return None
-    arrive, rounds, target = min(found)
-    rides = _trace(timetable, reached, arrivals, rounds, target)
-    origin = rides[0].board if rides else target
-    return TimedJourney(origin, target, departs_s, arrive, tuple(rides))
+    frontier: list[TimedJourney] = []
+    for rounds in range(len(arrivals)):
+        found = [(arrivals[rounds][t], t) for t in targets if t in arrivals[rounds]]
+        if not found:
+            continue
+        arrive, target = min(found)
+        if frontier and arrive >= frontier[-1].arrives_s:
+            continue
+        rides = _trace(timetable, reached, arrivals, rounds, target)
+        origin = rides[0].board if rides else target
+        frontier.append(TimedJourney(origin, target, departs_s, arrive, tuple(rides)))
+    return frontier
 
 
 def _scan_routes(
