@@ -140,3 +140,23 @@ def test_redis_effect_counts_survive_a_restart(tmp_path: Path, redis_client: Any
         assert not (settings.lake_path / JOURNAL_PATH).exists()  # Redis keeps them
     finally:
         first.counters.clear()  # type: ignore[attr-defined]
+
+
+def test_the_interval_waits_for_a_minimum_sample_in_each_group() -> None:
+    from urbanpulse.advise.effect import MIN_GROUP_REQUESTS, summarise_effect
+
+    slots = pd.date_range("2026-11-02 07:00", periods=4, freq="15min", tz="Asia/Shanghai")
+
+    def counts(advised: list[int], holdout: list[int], moved: list[int]) -> dict:
+        zero = np.zeros(4, dtype=int)
+        out, into = np.array(moved), np.roll(np.array(moved), 1)
+        return {"advised": np.array(advised), "holdout": np.array(holdout),
+                "moved_out": out, "moved_in": into if len(moved) else zero}  # fmt: skip
+
+    few = summarise_effect(slots, counts([2, 8, 0, 0], [2, 8, 0, 0], [0, 4, 0, 0]))
+    assert few["peak_share_cut"] is not None  # the cut in these requests, said as such
+    assert few["peak_share_cut_low"] is None and few["peak_share_cut_high"] is None
+    assert few["min_requests_per_group"] == MIN_GROUP_REQUESTS
+    enough = summarise_effect(slots, counts([6, 24, 0, 0], [6, 24, 0, 0], [0, 12, 0, 0]))
+    assert enough["peak_share_cut_low"] is not None
+    assert enough["peak_share_cut_low"] <= enough["peak_share_cut"] <= enough["peak_share_cut_high"]

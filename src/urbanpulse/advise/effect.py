@@ -47,6 +47,9 @@ EFFECT_NAMES = ("advised", "holdout", "moved_out", "moved_in")
 EFFECT_RETENTION = timedelta(days=400)
 JOURNAL_PATH = Path("_advice") / "effect.tsv"
 Z_95 = 1.959963984540054
+# Requests each group needs before the interval of the effect is given: 20, below which
+# one request more moves a share by five points or more.
+MIN_GROUP_REQUESTS = 20
 logger = logging.getLogger(__name__)
 
 
@@ -235,6 +238,9 @@ def summarise_effect(slots: pd.DatetimeIndex, counts: dict[str, np.ndarray]) -> 
         if peak is None
         else compute_difference_interval(in_peak_h or 0, total_h, in_peak_a or 0, total_a)
     )
+    # An interval from a handful of requests reads as a finding in a meeting; below the
+    # minimum the cut is given alone, and the page says how many more are needed.
+    sure = min(total_a, total_h) >= MIN_GROUP_REQUESTS
     return {
         "advised": total_a,
         "holdout": total_h,
@@ -247,9 +253,10 @@ def summarise_effect(slots: pd.DatetimeIndex, counts: dict[str, np.ndarray]) -> 
         "peak_share_holdout": None if peak is None else _share(holdout[peak], total_h),
         "peak_share_advised": None if peak is None else _share(after[peak], total_a),
         "peak_share_cut": None if diff is None else diff[0],
-        "peak_share_cut_low": None if diff is None else diff[1],
-        "peak_share_cut_high": None if diff is None else diff[2],
+        "peak_share_cut_low": None if diff is None or not sure else diff[1],
+        "peak_share_cut_high": None if diff is None or not sure else diff[2],
         "confidence": 0.95,
+        "min_requests_per_group": MIN_GROUP_REQUESTS,
         "items": [
             {"slot": slots[i].isoformat(), "label": slots[i].strftime("%H:%M"),
              "advised": int(advised[i]), "holdout": int(holdout[i]),

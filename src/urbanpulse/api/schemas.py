@@ -495,10 +495,14 @@ class EffectPublic(BaseModel):
     )
     peak_share_cut_low: float | None = Field(
         description="Lower end of its 95 % interval (Newcombe's hybrid Wilson score "
-        "interval for a difference of two proportions)."
+        "interval for a difference of two proportions); null until each group has "
+        "min_requests_per_group requests."
     )
     peak_share_cut_high: float | None = Field(description="Upper end of its 95 % interval.")
     confidence: float = Field(description="Level of the interval.")
+    min_requests_per_group: int = Field(
+        default=20, description="Requests each group needs before the interval is given."
+    )
     items: list[EffectSlotPublic]
 
 

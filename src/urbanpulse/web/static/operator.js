@@ -152,6 +152,9 @@
       low: points(data.peak_share_cut_low), high: points(data.peak_share_cut_high) };
     var cut = data.peak_share_cut === null
       ? t("The cut in the peak's share needs requests in both groups.")
+      : data.peak_share_cut_low === null
+        ? t("Advice cut the share leaving in the peak by {cut} points in these requests; its interval needs at least {min} requests in each group.", {
+          cut: points(data.peak_share_cut), min: data.min_requests_per_group })
       : data.peak_share_cut_low > 0
         ? t("Advice cut the share leaving in the peak by {cut} points ({level} % interval {low} to {high} points).", interval)
         : t("Advice cut the share leaving in the peak by {cut} points ({level} % interval {low} to {high} points; too few requests yet to be sure it is not zero).", interval);
