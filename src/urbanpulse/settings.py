@@ -111,6 +111,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds an idle keep-alive connection stays open.",
     )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a connection has to send a request's head (its first "
+        "byte to the blank line) before it is answered 408 and closed.",
+    )
     demo_seed: int = Field(default=2026, description="Seed of the synthetic demo city cluster.")
     demo_weeks: int = Field(default=8, description="Weeks of 5-minute data the demo generates.")
     redis_url: str = Field(

@@ -596,7 +596,10 @@ def _serve(settings: Settings) -> None:
 def get_server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options from the settings: where to listen, which proxies to believe
     (none by default: uvicorn alone would believe X-Forwarded-For from localhost), how
-    many connections to hold and how long an idle one stays."""
+    many connections to hold, how long an idle one stays and how long a request head may
+    take to arrive."""
+    from urbanpulse.api.connections import build_timed_protocol
+
     return {
         "host": settings.host,
         "port": settings.port,
@@ -605,6 +608,8 @@ def get_server_options(settings: Settings) -> dict[str, Any]:
         "forwarded_allow_ips": ",".join(settings.trusted_proxies) or "",
         "limit_concurrency": settings.max_connections,
         "timeout_keep_alive": settings.keep_alive_seconds,
+        # A request head must arrive within header_timeout_seconds (api/connections.py).
+        "http": build_timed_protocol(settings.header_timeout_seconds),
         # Live event streams stay open for minutes: on Ctrl-C they get 5 s, then close.
         "timeout_graceful_shutdown": 5,
     }

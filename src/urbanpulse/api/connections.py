@@ -1,0 +1,75 @@
+"""The HTTP connection as the server holds it: a request head must arrive in time.
+
+uvicorn closes a keep-alive connection that stays idle after a response, but a new
+connection that sends nothing, or a head that trickles in a byte at a time, was held for
+ever: 20,100 such half-open connections exhausted the process's file descriptors, and
+/api/health failed with the rest. :class:`TimedHttpProtocol` gives every request head
+``header_timeout`` seconds from the connection's first byte (or from the end of the
+previous response), then answers 408 and closes. A body is not timed here: the body cap
+(api/middleware.py) bounds it, and a slow upload of a few KiB is a person on a bad line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from asyncio import TimerHandle
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+HEAD_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"connection: close\r\ncontent-length: 32\r\n\r\nthe request head came too slowly"
+)
+
+
+def build_timed_protocol(header_timeout: float) -> type[HttpToolsProtocol]:
+    """uvicorn's ``http`` protocol class with this head timeout."""
+
+    class Protocol(TimedHttpProtocol):
+        pass
+
+    Protocol.header_timeout = header_timeout
+    return Protocol
+
+
+class TimedHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, with a deadline for each request head."""
+
+    header_timeout = 10.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_timer: TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm_head_timer()  # the next request on a kept-alive connection
+
+    def on_headers_complete(self) -> None:
+        self._cancel_head_timer()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def _arm_head_timer(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(self.header_timeout, self._on_head_timeout)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _on_head_timeout(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing():
+            return
+        self.transport.write(HEAD_TIMEOUT_RESPONSE)
+        self.transport.close()
