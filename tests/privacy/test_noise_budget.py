@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -69,3 +70,20 @@ def test_budget_is_per_dataset_and_period(tmp_path) -> None:
     table = read_budget(lake, budget=1.0)
     assert list(table.columns) == ["dataset", "period", "releases", "spent", "budget", "remaining"]
     assert table["remaining"].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_deleting_files_beside_the_data_does_not_reset_the_budget(tmp_path: Path) -> None:
+    """The ledger is the lake's commit history: removing anything under _privacy (or any
+    file an attacker could delete without breaking the lake) leaves the spend counted."""
+    import shutil
+
+    lake = Lake(tmp_path / "lake")
+    charge_budget(lake, "tap_counts", "2026-11", 0.6, budget=1.0)
+    shutil.rmtree(lake.root / "_privacy", ignore_errors=True)
+    reopened = Lake(tmp_path / "lake")
+    with pytest.raises(PrivacyBudgetError, match="spent epsilon 0.6 of 1"):
+        charge_budget(reopened, "tap_counts", "2026-11", 0.6, budget=1.0)
+    history = [e for e in reopened.get_history() if e["operation"] == "privacy_charge"]
+    assert [e["info"]["epsilon"] for e in history] == [0.6]
+    budget = read_budget(reopened, budget=1.0)
+    assert budget["spent"].tolist() == [0.6]

@@ -1,16 +1,21 @@
 """The privacy accountant: epsilon spent per dataset and key period, never beyond budget.
 
 Every noised release spends some epsilon; releases of the same people add up, so the
-accountant records each one in an append-only ledger under the lake folder
-(``<lake>/_privacy/budget.jsonl``) and refuses a release that would take a dataset's
-total for a period past the budget. Checking and recording happen under the lake's
-write lock, so two releases at once cannot both squeeze under the limit.
+accountant records each one and refuses a release that would take a dataset's total for
+a period past the budget. Checking and recording happen under the lake's write lock, so
+two releases at once cannot both squeeze under the limit.
+
+The ledger is the lake's own commit history: each release is a commit
+(``privacy_charge``, with the dataset, period and epsilon), in the same append-only log
+that publishes every file of the lake. A ledger file beside the data could be deleted
+to reset the budget (epsilon 2.0 spent of 1.0, and no trace); the history cannot lose
+an entry without the lake itself breaking. Entries of the earlier ledger file
+(``<lake>/_privacy/budget.jsonl``), where one exists, still count.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +23,7 @@ import pandas as pd
 
 from urbanpulse.errors import InvalidQueryError, PrivacyBudgetError
 from urbanpulse.store import Lake
+from urbanpulse.store.lake import Commit, new_batch_id
 
 # Float sums of epsilons such as 0.1 + 0.2 must not refuse a release that exactly fills
 # the budget.
@@ -25,7 +31,7 @@ _TOLERANCE = 1e-9
 
 
 def get_ledger_path(lake: Lake) -> Path:
-    """Where the ledger of a lake lives."""
+    """Where the earlier ledger file of a lake lives (read, never written now)."""
     return lake.root / "_privacy" / "budget.jsonl"
 
 
@@ -81,25 +87,26 @@ def charge_budget(lake: Lake, dataset: str, period: str, epsilon: float, *, budg
         return max(budget - spent - epsilon, 0.0)
 
 
+CHARGE_OPERATION = "privacy_charge"
+
+
 def _read_entries(lake: Lake) -> list[dict]:
+    charges = [
+        entry["info"] for entry in lake.get_history() if entry["operation"] == CHARGE_OPERATION
+    ]
     path = get_ledger_path(lake)
     if not path.is_file():
-        return []
+        return charges
     lines = path.read_text("utf-8").splitlines()
     # A torn last line (crash mid-write) is ignored, not fatal.
-    return [json.loads(line) for line in lines if line.strip().endswith("}")]
+    return [json.loads(line) for line in lines if line.strip().endswith("}")] + charges
 
 
 def _append_entry(lake: Lake, dataset: str, period: str, epsilon: float) -> None:
-    path = get_ledger_path(lake)
-    path.parent.mkdir(parents=True, exist_ok=True)
     entry = {
         "dataset": dataset,
         "period": period,
         "epsilon": float(epsilon),
         "released_at": datetime.now(UTC).isoformat(),
     }
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(entry) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    lake.commit(Commit(CHARGE_OPERATION, new_batch_id(), [], [], entry))
