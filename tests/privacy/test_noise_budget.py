@@ -81,7 +81,7 @@ def test_deleting_files_beside_the_data_does_not_reset_the_budget(tmp_path: Path
     charge_budget(lake, "tap_counts", "2026-11", 0.6, budget=1.0)
     shutil.rmtree(lake.root / "_privacy", ignore_errors=True)
     reopened = Lake(tmp_path / "lake")
-    with pytest.raises(PrivacyBudgetError, match="spent epsilon 0.6 of 1"):
+    with pytest.raises(PrivacyBudgetError, match=r"spent epsilon 0\.6 of 1"):
         charge_budget(reopened, "tap_counts", "2026-11", 0.6, budget=1.0)
     history = [e for e in reopened.get_history() if e["operation"] == "privacy_charge"]
     assert [e["info"]["epsilon"] for e in history] == [0.6]
