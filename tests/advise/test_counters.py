@@ -82,3 +82,18 @@ def test_redis_keys_carry_a_ttl_and_a_prefix(redis_client: Any) -> None:
     finally:
         store.clear()
     assert list(client.scan_iter(match=f"{store.prefix}:*")) == []
+
+
+def test_memory_counters_forget_slots_long_before_the_newest() -> None:
+    from datetime import timedelta
+
+    counters = MemoryCounters(retention=timedelta(days=2))
+    counters.SWEEP_EVERY = 12  # type: ignore[misc]  # a sweep at the last increment
+    start = datetime(2026, 11, 1, 8, tzinfo=UTC)
+    for day in range(6):  # six days of one count each, then a sweep
+        for k in range(2):
+            counters.increment(start + timedelta(days=day, minutes=15 * k), "a:up")
+    # two days back from the newest slot (day 5, 08:15): five slots kept, not twelve
+    assert len(counters) == 5
+    assert counters.get([start + timedelta(days=5)], "a:up") == [1]
+    assert counters.get([start], "a:up") == [0]

@@ -169,3 +169,26 @@ def test_monitor_without_indicators_says_how_to_get_them(client: TestClient) -> 
     response = client.get("/api/monitor")
     assert response.status_code == 404
     assert "urbanpulse indices load" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("weight", ["inf", "-inf", "nan"])
+def test_what_if_refuses_weights_that_are_not_numbers(
+    monitor_client: TestClient, weight: str
+) -> None:
+    """inf passed "zero or more" and answered 200 with every score null."""
+    response = monitor_client.get(
+        "/api/monitor/what-if", params={"year": 2024, "innovation": weight}
+    )
+    assert response.status_code in (400, 422), response.text[:200]
+    trace = monitor_client.get(
+        "/api/monitor/trace", params={"region": "130400", "year": 2024, "code": "innovation"}
+    ).json()["trace"]
+    indicator = trace["children"][0]["code"]
+    while trace["children"] and trace["children"][0].get("children"):
+        trace = trace["children"][0]
+        indicator = trace["children"][0]["code"] if trace["children"] else indicator
+    by_indicator = monitor_client.get(
+        "/api/monitor/what-if", params={"year": 2024, "indicator_weights": f"{indicator}:{weight}"}
+    )
+    assert by_indicator.status_code == 400, by_indicator.text[:200]
+    assert "finite" in by_indicator.json()["error"]["message"]

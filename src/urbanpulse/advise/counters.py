@@ -52,11 +52,22 @@ def get_slot_key(slot: datetime) -> int:
 
 
 class MemoryCounters:
-    """In-process counters behind one lock: for the embedded server and for tests."""
+    """In-process counters behind one lock: for the embedded server and for tests.
 
-    def __init__(self) -> None:
+    They forget on their own, as Redis keys expire: every ``SWEEP_EVERY`` increments,
+    slots older than ``retention`` before the newest slot counted are dropped, so a
+    server that runs for months holds days of counts, not months. Measured from the
+    newest slot, not the wall clock, so a replayed day (the demo's) is kept.
+    """
+
+    SWEEP_EVERY = 4096
+
+    def __init__(self, *, retention: timedelta = DEFAULT_RETENTION) -> None:
         self._counts: dict[tuple[str, int], int] = {}
         self._lock = threading.Lock()
+        self._retention = int(retention.total_seconds())
+        self._newest = 0
+        self._since_sweep = 0
 
     def increment(self, slot: datetime, segment: str, n: int = 1) -> int:
         """Add ``n`` and return the new count."""
@@ -64,7 +75,17 @@ class MemoryCounters:
         with self._lock:
             value = self._counts.get(key, 0) + int(n)
             self._counts[key] = value
+            self._newest = max(self._newest, key[1])
+            self._since_sweep += 1
+            if self._since_sweep >= self.SWEEP_EVERY:
+                self._since_sweep = 0
+                cutoff = self._newest - self._retention
+                for old in [k for k in self._counts if k[1] < cutoff]:
+                    del self._counts[old]
         return value
+
+    def __len__(self) -> int:
+        return len(self._counts)
 
     def get(self, slots: Sequence[datetime], segment: str) -> list[int]:
         """Counts at each slot, 0 when never counted."""
@@ -180,7 +201,7 @@ class FallbackCounters:
 
     def __init__(self, primary: RedisCounters, *, retry_seconds: float = 30.0) -> None:
         self.primary = primary
-        self.local = MemoryCounters()
+        self.local = MemoryCounters(retention=primary.retention)
         self.retry_seconds = retry_seconds
         self._down_until = 0.0
         self._answered = True  # did the last Redis command succeed?
@@ -204,7 +225,7 @@ class FallbackCounters:
 
     def clear(self) -> None:
         """Delete every count, in Redis and in the process (tests, the simulation)."""
-        self.local = MemoryCounters()
+        self.local = MemoryCounters(retention=self.primary.retention)
         self._call(lambda c: c.clear() if c is self.primary else None)
 
     def check(self) -> bool:

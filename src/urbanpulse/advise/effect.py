@@ -170,7 +170,7 @@ def build_effect_store(settings: Settings, *, namespace: str | None = None) -> E
         return EffectStore(
             FallbackCounters(redis_counters, retry_seconds=settings.redis_retry_seconds)
         )
-    counters = MemoryCounters()
+    counters = MemoryCounters(retention=EFFECT_RETENTION)
     journal = EffectJournal(Path(settings.lake_path) / JOURNAL_PATH)
     journal.replay(counters)
     return EffectStore(counters, journal)

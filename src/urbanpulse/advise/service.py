@@ -34,6 +34,7 @@ from urbanpulse.advise.counters import (
     build_redis_client,
 )
 from urbanpulse.advise.effect import (
+    EFFECT_RETENTION,
     EffectStore,
     build_effect_store,
     describe_effect_source,
@@ -132,7 +133,7 @@ class AdviceService:
         # respond() in a thread when this is True.
         self.counters_remote = not isinstance(counters, MemoryCounters)
         # Effect counts of their own (see advise/effect.py): kept across restarts.
-        self.effect = effect or EffectStore(MemoryCounters())
+        self.effect = effect or EffectStore(MemoryCounters(retention=EFFECT_RETENTION))
         self.policy = Policy(holdout_share=settings.advice_holdout_share)
         self.tz = ZoneInfo(settings.local_timezone)
         self.calendar = CalendarSpec.from_settings(settings)

@@ -6,6 +6,7 @@ a what-if costs one aggregation (milliseconds), fast enough for a slider.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import pandas as pd
@@ -53,6 +54,9 @@ def build_what_if_weights(
     )
     if unknown:
         raise InvalidQueryError(f"unknown concepts or indicators: {unknown}")
+    if any(not math.isfinite(w) for w in manual.values()):
+        # inf or nan would pass "zero or more" and turn every score into a null
+        raise InvalidQueryError("weights must be finite numbers")
     if any(w < 0 for w in manual.values()):
         raise InvalidQueryError("weights must be zero or more")
     # Current weights on the sliders' scale: the mean weight among siblings is 1, so an
