@@ -63,6 +63,25 @@ def test_ingest_then_quarantine_then_export(tmp_path):
     assert {"source", "line", "reason", "raw", "column_name"} <= set(frame.columns)
 
 
+def test_a_file_the_mapping_does_not_fit_fails_the_command(tmp_path):
+    """Bad rows are quarantined and the command succeeds; a whole file refused (its
+    header lacks a mapped column) is a mistake scripts must see: exit 1, one line."""
+    mapping = (FIXTURES / "station_counts.toml").read_text("utf-8")
+    wrong = tmp_path / "wrong.toml"
+    columns = re.findall(r'column = "([^"]+)"', mapping)
+    wrong.write_text(mapping.replace(f'"{columns[0]}"', '"no_such_column"', 1), "utf-8")
+    lake = str(tmp_path / "lake")
+    good = [str(FIXTURES / "station_counts.csv"), "-m", str(FIXTURES / "station_counts.toml")]
+    assert runner.invoke(app, ["ingest", *good, "--lake", lake]).exit_code == 0
+    args = ["ingest", str(FIXTURES / "station_counts.csv"), "-m", str(wrong), "--lake", lake]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout[result.stdout.index("{") :])
+    assert summary["files_rejected"] == 1
+    assert "1 of 1 files were rejected whole" in result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_profile_as_csv(tmp_path):
     lake = str(tmp_path / "lake")
     runner.invoke(

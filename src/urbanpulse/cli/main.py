@@ -112,8 +112,16 @@ def ingest(
             summary = ingest_files(_open_lake(lake), files, spec, progress=report)
     if as_json:
         console.print_json(json.dumps(summary.to_dict()))
-        return
-    console.print(_summary_table(summary))
+    else:
+        console.print(_summary_table(summary))
+    if summary.files_rejected:
+        # A whole file refused is a mistake of the mapping or the source, not bad rows:
+        # scripts and schedulers must see it (the rest of the files were ingested).
+        print_error(
+            f"{summary.files_rejected} of {summary.files} files were rejected whole "
+            "(see 'urbanpulse quarantine'); fix the mapping or the files and ingest again"
+        )
+        raise typer.Exit(1)
 
 
 def _summary_table(summary) -> Table:
@@ -129,6 +137,8 @@ def _summary_table(summary) -> Table:
     table.add_row("missing cells (kept as missing)", f"{summary.missing_cells:,}")
     table.add_row("blank lines", f"{summary.blank_lines:,}")
     table.add_row("new sites", f"{summary.new_sites:,}")
+    if summary.files_rejected:
+        table.add_row("files rejected whole", f"{summary.files_rejected:,}")
     table.add_row("quarantined", f"{summary.quarantined_total:,}")
     for reason, count in sorted(summary.quarantined.items()):
         table.add_row(f"  {reason}", f"{count:,}")

@@ -65,6 +65,9 @@ class IngestSummary:
     quarantined: Counter[str] = field(default_factory=Counter)
     stored_by_metric: Counter[str] = field(default_factory=Counter)
     files_already_ingested: int = 0
+    # Files kept whole in quarantine (unreadable, or a header the mapping does not
+    # fit): a mistake to fix, not bad rows to look at later.
+    files_rejected: int = 0
     versions: list[int] = field(default_factory=list)
 
     @property
@@ -86,6 +89,7 @@ class IngestSummary:
             "quarantined_total": self.quarantined_total,
             "stored_by_metric": dict(self.stored_by_metric),
             "files_already_ingested": self.files_already_ingested,
+            "files_rejected": self.files_rejected,
             "versions": self.versions,
         }
 
@@ -205,10 +209,12 @@ def _read_file(
         # One unreadable file (a corrupt workbook, an old .xls, an unsupported Parquet
         # type) must not stop the other files of the batch.
         reason = str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
+        summary.files_rejected += 1
         return None, [build_reject(path, None, None, "unreadable file", reason[:500])]
     missing_columns = [c for c in mapping.required_columns() if c not in raw.columns]
     if missing_columns:
         reason = f"header lacks mapped columns {missing_columns}"
+        summary.files_rejected += 1
         return None, [build_reject(path, 1, None, reason, ",".join(raw.columns))]
     summary.rows_read += raw.table.num_rows + len(raw.rejects)
     summary.blank_lines += raw.blank_lines
