@@ -123,3 +123,12 @@ def test_api_docs_work_offline(live_server: str, visit: Any, artifacts: Path) ->
     assert page.locator(".swagger-ui .opblock").count() >= 8
     page.screenshot(path=artifacts / "docs-desktop.png")
     seen.assert_clean(live_server)
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+@pytest.mark.parametrize("path", ["/sign-in", "/developers", "/commute", "/monitor", "/live"])
+def test_every_page_fits_a_phone_in_both_languages(
+    live_server: str, visit: Any, path: str, language: str
+) -> None:
+    seen = visit(f"{live_server}{path}?lang={language}", PHONE)
+    assert_no_horizontal_overflow(seen.page)

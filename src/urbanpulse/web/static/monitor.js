@@ -285,7 +285,7 @@
     var html = "<h3>" + esc(cityLabel(node.region_code)) + ", " + node.year + ": " + esc(t(node.name)) +
       " = <strong>" + fmt(node.value, 2) + "</strong> <span class=\"note\">(" + scale + ")</span></h3>";
     if (node.children) {
-      html += '<div class="table-wrap"><table class="trace-table"><thead><tr><th>' + t("Part") + '</th><th class="num">' + t("Value") + '</th><th class="num">' + t("Weight") + '</th><th class="num">' + t("Weight × value") + "</th></tr></thead><tbody>";
+      html += '<div class="table-wrap" tabindex="0"><table class="trace-table"><thead><tr><th>' + t("Part") + '</th><th class="num">' + t("Value") + '</th><th class="num">' + t("Weight") + '</th><th class="num">' + t("Weight × value") + "</th></tr></thead><tbody>";
       node.children.forEach(function (c) {
         html += '<tr><td><a href="#trace" class="trace" data-kind="' + kind + '" data-region="' + node.region_code + '" data-year="' + node.year + '" data-code="' + c.code + '">' + esc(t(c.name)) + "</a></td>" +
           '<td class="num">' + fmt(c.value, 2) + '</td><td class="num">' + fmt(c.weight, 3) + '</td><td class="num">' + (c.value === null ? "–" : fmt(c.value * c.weight, 2)) + "</td></tr>";
@@ -298,7 +298,7 @@
         "<dt>" + t("Direction") + "</dt><dd>" + (f.direction > 0 ? t("higher is better") : t("lower is better")) + "</dd>" +
         (f.treatment ? "<dt>" + t("Outlier treatment") + "</dt><dd>" + esc(t(f.treatment)) + "</dd>" : "") +
         "<dt>" + t("Weight in its concept") + "</dt><dd>" + fmt(f.weight, 3) + "</dd></dl>";
-      html += '<div class="table-wrap"><table class="trace-table"><thead><tr><th>' + t("Step") + '</th><th class="num">' + t("Value") + "</th></tr></thead><tbody>";
+      html += '<div class="table-wrap" tabindex="0"><table class="trace-table"><thead><tr><th>' + t("Step") + '</th><th class="num">' + t("Value") + "</th></tr></thead><tbody>";
       node.stages.forEach(function (s) { html += "<tr><td>" + esc(s.stage.indexOf("_2") > 0 ? t("{stage} (2nd pass)", { stage: t(s.stage.replace("_2", "")) }) : t(s.stage)) + '</td><td class="num">' + fmt(s.value, 4) + "</td></tr>"; });
       var n = node.normalisation, detail = Object.keys(n).filter(function (k) { return k !== "method"; })
         .map(function (k) { return k + " = " + (typeof n[k] === "number" ? fmt(n[k], 4) : n[k]); }).join(", ");
