@@ -208,6 +208,10 @@ def test_openapi_lists_the_routes_with_problem_details(demo_client: TestClient) 
         f"{BASE}/temporal/entities",
         f"{BASE}/temporal/entities/{{entityId}}",
         f"{BASE}/types",
+        f"{BASE}/types/{{entityType}}",
+        f"{BASE}/attributes",
+        f"{BASE}/attributes/{{attrId}}",
+        f"{BASE}/jsonldContexts/urbanpulse",
     }
     ref = schema["paths"][f"{BASE}/entities"]["get"]["responses"]["400"]["content"]
     assert ref["application/json"]["schema"]["$ref"].endswith("/ProblemDetailsPublic")
@@ -257,3 +261,43 @@ def test_types_published_now(demo_client: TestClient) -> None:
         == "https://smartdatamodels.org/dataModel.Transportation/TrafficFlowObserved"
     )
     problem(demo_client.get(f"{BASE}/types", params={"details": "yes"}), 400, "BadRequestData")
+
+
+def test_one_type_and_the_attributes_are_discoverable(demo_client: TestClient) -> None:
+    info = demo_client.get(f"{BASE}/types/AirQualityObserved").json()
+    assert info["type"] == "EntityTypeInfo" and info["typeName"] == "AirQualityObserved"
+    assert info["entityCount"] > 0
+    details = {a["attributeName"]: a for a in info["attributeDetails"]}
+    assert details["pm25"]["attributeTypes"] == ["Property"]
+    assert details["location"]["attributeTypes"] == ["GeoProperty"]
+    problem(demo_client.get(f"{BASE}/types/NoSuchType"), 404, "ResourceNotFound")
+
+    listed = demo_client.get(f"{BASE}/attributes").json()
+    assert listed["type"] == "AttributeList"
+    assert {"pm25", "intensity", "location"} <= set(listed["attributeList"])
+    detailed = {
+        a["attributeName"]: a
+        for a in demo_client.get(f"{BASE}/attributes", params={"details": "true"}).json()
+    }
+    assert "AirQualityObserved" in detailed["location"]["typeNames"]
+    assert "TrafficFlowObserved" in detailed["location"]["typeNames"]
+    one = demo_client.get(f"{BASE}/attributes/pm25").json()
+    assert one["type"] == "Attribute" and one["typeNames"] == ["AirQualityObserved"]
+    assert one["attributeCount"] == info["entityCount"]  # every monitor reports pm25
+    problem(demo_client.get(f"{BASE}/attributes/noSuchAttribute"), 404, "ResourceNotFound")
+
+
+def test_the_context_is_served_here_and_linked(demo_client: TestClient) -> None:
+    response = demo_client.get(f"{BASE}/entities", params={"type": "AirQualityObserved"})
+    link = response.headers["link"]
+    assert link.startswith("</ngsi-ld/v1/jsonldContexts/urbanpulse>")
+    document = demo_client.get("/ngsi-ld/v1/jsonldContexts/urbanpulse")
+    assert document.status_code == 200
+    assert document.headers["content-type"].startswith("application/ld+json")
+    terms = document.json()["@context"]
+    # every term an answer uses expands without another host
+    for entity in response.json():
+        assert set(entity) - {"id", "type"} <= set(terms)
+    crowd = demo_client.get(f"{BASE}/entities", params={"type": "CrowdFlowObserved"}).json()
+    assert all(set(entity) - {"id", "type"} <= set(terms) for entity in crowd)
+    assert terms["AirQualityObserved"].startswith("https://smartdatamodels.org/")

@@ -23,8 +23,13 @@ from urbanpulse.errors import InvalidQueryError, NotFoundError, UrbanPulseError
 from urbanpulse.ngsi.entities import read_entities, read_entity
 from urbanpulse.ngsi.query import EntityQuery, build_entity_query, split_list
 from urbanpulse.ngsi.temporal import build_temporal_query, read_temporal_entities
-from urbanpulse.ngsi.types import read_types
-from urbanpulse.ngsi.vocabulary import SDM_CONTEXT
+from urbanpulse.ngsi.types import (
+    build_context_document,
+    read_attribute,
+    read_attributes,
+    read_type_info,
+    read_types,
+)
 from urbanpulse.store.engines import get_engine
 
 logger = logging.getLogger(__name__)
@@ -32,8 +37,11 @@ ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
 PROBLEM_TYPES = {400: "BadRequestData", 404: "ResourceNotFound", 406: "NotAcceptable"}
 DEFAULT_LIMIT, MAX_LIMIT = 20, 1000
 JSON, JSON_LD, GEO_JSON = "application/json", "application/ld+json", "application/geo+json"
+# The product's own @context (served below), so a client expands terms without
+# reaching another host.
+CONTEXT_PATH = "/ngsi-ld/v1/jsonldContexts/urbanpulse"
 CONTEXT_LINK = (
-    f'<{SDM_CONTEXT}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
+    f'<{CONTEXT_PATH}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
 )
 ENTITY_OPTIONS = {"keyValues", "simplified", "normalized", "sysAttrs", "count"}
 
@@ -180,6 +188,65 @@ def list_types(
         return _render(found, media)
 
     return _answer(request, run, allow_geo=False)
+
+
+@router.get("/types/{entityType}", summary="One entity type (NGSI-LD)", response_class=Response, responses=_ONE)  # fmt: skip
+def get_type(request: Request, lake: LakeDep, settings: SettingsDep, entityType: str) -> Response:
+    """An EntityTypeInfo: how many entities of the type are published now, and each
+    attribute's name and types; 404 for a type with none."""
+
+    def run(media: str) -> Response:
+        found = read_type_info(
+            lake, entityType, region=settings.region, with_context=media == JSON_LD,
+            engine=get_engine(settings),
+        )  # fmt: skip
+        return _render(found, media)
+
+    return _answer(request, run, allow_geo=False)
+
+
+@router.get("/attributes", summary="Attributes available (NGSI-LD)", response_class=Response, responses=_ONE)  # fmt: skip
+def list_attributes(
+    request: Request,
+    lake: LakeDep,
+    settings: SettingsDep,
+    details: Annotated[Text, Query(description="true: each attribute with its details.")] = None,
+) -> Response:
+    """An AttributeList of the published entities' attributes, or with details=true
+    each Attribute with its count, attribute types and the entity types having it."""
+
+    def run(media: str) -> Response:
+        if details not in (None, "", "true", "false"):
+            raise InvalidQueryError(f"details {details!r}: use true or false")
+        found = read_attributes(
+            lake, region=settings.region, details=_is_true(details),
+            with_context=media == JSON_LD, engine=get_engine(settings),
+        )  # fmt: skip
+        return _render(found, media)
+
+    return _answer(request, run, allow_geo=False)
+
+
+@router.get("/attributes/{attrId}", summary="One attribute (NGSI-LD)", response_class=Response, responses=_ONE)  # fmt: skip
+def get_attribute(request: Request, lake: LakeDep, settings: SettingsDep, attrId: str) -> Response:
+    """An Attribute with its details; 404 when no published entity has it."""
+
+    def run(media: str) -> Response:
+        found = read_attribute(
+            lake, attrId, region=settings.region, with_context=media == JSON_LD,
+            engine=get_engine(settings),
+        )  # fmt: skip
+        return _render(found, media)
+
+    return _answer(request, run, allow_geo=False)
+
+
+@router.get("/jsonldContexts/urbanpulse", summary="UrbanPulse's @context (NGSI-LD)", response_class=Response)  # fmt: skip
+def get_context_document() -> Response:
+    """The JSON-LD @context every NGSI-LD answer links: each published type and
+    attribute mapped to its Smart Data Models IRI, and the NGSI-LD core terms."""
+    body = json.dumps(build_context_document(), ensure_ascii=False, separators=(",", ":"))
+    return Response(body, media_type=JSON_LD, headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/temporal/entities", summary="Query temporal evolution of entities (NGSI-LD)", response_class=Response, responses=_LIST)  # fmt: skip
