@@ -217,3 +217,18 @@ def test_the_server_believes_no_proxy_unless_told() -> None:
     assert config.proxy_headers is False
     behind = get_server_options(Settings(trusted_proxies=["10.0.0.5"]))
     assert behind["proxy_headers"] is True and behind["forwarded_allow_ips"] == "10.0.0.5"
+
+
+def test_a_busy_port_says_how_to_choose_another(tmp_path):
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = runner.invoke(
+            app, ["serve", "--lake", str(tmp_path / "lake"), "--port", str(port)]
+        )
+    assert result.exit_code == 2
+    assert f"port {port} on 127.0.0.1 is in use" in result.stderr and "--port" in result.stderr
+    assert "Traceback" not in result.output

@@ -157,3 +157,17 @@ def test_the_slots_table_prints_a_slot_without_service() -> None:
     console = Console(record=True, width=120)
     console.print(build_slots_table({"slots": [slot]}))
     assert "no service" in console.export_text()
+
+
+def test_the_plain_answer_states_the_day_and_counts_changes_in_words(demo_lake: Lake) -> None:
+    from typer.testing import CliRunner
+
+    from urbanpulse.cli import app
+
+    args = ["advise", "西直门", "国贸", "--window", "07:00-09:30", "--lake", str(demo_lake.root)]
+    default = CliRunner().invoke(app, args)
+    assert default.exit_code == 0, default.output
+    assert "Planned for Monday 2026-11-02 (the next working day" in default.stdout
+    assert ": 1 change" in default.stdout and "change(s)" not in default.stdout
+    asked = CliRunner().invoke(app, [*args, "--day", DAY])
+    assert f"Planned for Monday {DAY} (as asked)" in asked.stdout

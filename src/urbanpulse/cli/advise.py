@@ -223,6 +223,11 @@ def advise_command(
         print(json.dumps(body, ensure_ascii=False, default=str))
         return
     console = Console()
+    # the day planned, in words: a default day (the service's planning day) is a guess
+    # the rider must be able to check
+    planned = datetime.fromisoformat(str(body["start"]))
+    source_of_day = "as asked" if day else "the next working day with a morning to plan"
+    console.print(f"Planned for {planned:%A %Y-%m-%d} ({source_of_day})")
     console.print(build_legs_table(body))
     console.print(build_slots_table(body))
     console.print(body["message"])
@@ -260,9 +265,9 @@ def parse_window(
 
 def build_legs_table(body: dict[str, object]) -> Table:
     """The journey's legs as a Rich table."""
-    table = Table(
-        title=f"{body['origin_name']} -> {body['destination_name']}: {body['transfers']} change(s)"
-    )
+    changes = int(body["transfers"])  # type: ignore[call-overload]
+    words = "no change" if changes == 0 else "1 change" if changes == 1 else f"{changes} changes"
+    table = Table(title=f"{body['origin_name']} -> {body['destination_name']}: {words}")
     for name in ("line", "from", "to", "leaves", "arrives", "walk + wait"):
         table.add_column(name)
     for leg in body["legs"]:  # type: ignore[attr-defined]

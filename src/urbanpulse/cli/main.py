@@ -499,6 +499,8 @@ def demo(
             f"query it with --lake {settings.lake_path}, or serve it: urbanpulse serve --lake {settings.lake_path}"
         )
         return
+    if serve_app:
+        check_port_free(settings.host, settings.port)  # before the build, not after it
     opened = _open_lake(settings.lake_path)
     with _product_errors():
         if is_demo_built(opened):
@@ -595,12 +597,31 @@ def _serve(settings: Settings) -> None:
 
     from urbanpulse.api import create_app
 
+    check_port_free(settings.host, settings.port)
+
     console.print(f"UrbanPulse on http://{settings.host}:{settings.port} (API docs at /docs)")
     console.print(
         "The operator page and closed API routes need a key: "
         "urbanpulse keys issue --scope government --name NAME, then sign in at /sign-in"
     )
     uvicorn.run(create_app(settings), **get_server_options(settings))
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse in one line, with what to do, when another program holds the port (uvicorn
+    would log an OSError and exit with no hint)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            print_error(
+                f"port {port} on {host} is in use by another program; choose another with "
+                f"--port (or URBANPULSE_PORT), e.g. --port {port + 1}"
+            )
+            raise typer.Exit(2) from None
 
 
 def get_server_options(settings: Settings) -> dict[str, Any]:
