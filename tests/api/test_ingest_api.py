@@ -101,3 +101,30 @@ def test_an_unknown_content_type_is_415(app: FastAPI, grant: Callable[..., dict[
     response = client.post(URL, content=b"<xml/>", headers={"Content-Type": "application/xml"})
     assert response.status_code == 415
     assert "text/csv" in response.json()["error"]["message"]
+
+
+def test_a_correction_for_a_stored_key_is_kept_aside_not_dropped(
+    app: FastAPI, grant: Callable[..., dict[str, str]]
+) -> None:
+    """The same key with a new value is not applied (the first value stays, so a replay
+    never doubles anything), and is kept in quarantine with both values, its source and
+    position, instead of vanishing as a duplicate."""
+    client = TestClient(app, headers=grant(app, "government"))
+    reading = {"site_id": "air-1", "metric": "pm25", "ts": "2026-11-30T09:00:00+08:00"}
+    headers = {"Content-Type": "application/json"}
+    client.post(URL, content=json.dumps([{**reading, "value": 35}]), headers=headers)
+    same = client.post(URL, content=json.dumps([{**reading, "value": 35}]), headers=headers)
+    assert (same.json()["duplicates"], same.json()["quarantined"]) == (1, 0)
+    corrected = client.post(
+        URL, content=json.dumps([{**reading, "value": 41}, {**reading, "value": 41}]),
+        headers=headers,
+    )  # fmt: skip
+    body = corrected.json()
+    assert (body["stored"], body["duplicates"], body["quarantined"]) == (0, 1, 1)
+    assert body["reasons"] == {"a different value for an observation already stored": 1}
+    kept = _rows(app, "quarantine", "line, column_name, reason")
+    assert kept == [
+        (1, "value", "a different value for an observation already stored: not applied "
+                     "(35 stored, 41 sent)"),
+    ]  # fmt: skip
+    assert _rows(app, "observations", "value") == [(35.0,)]

@@ -7,6 +7,7 @@ for the caller to publish in one commit together with anything else of the same 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -20,13 +21,21 @@ OBSERVATION_COLUMNS = "site_id, metric, ts, value, unit"
 
 
 def write_new_observations(
-    lake: Lake, con: duckdb.DuckDBPyConnection, source: str, *, batch_id: str
+    lake: Lake,
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    *,
+    batch_id: str,
+    conflicts: list[dict[str, Any]] | None = None,
 ) -> tuple[list[LakeFile], int, int]:
     """Stage the observations of relation ``source`` that the lake does not hold yet.
 
     The key is (site_id, metric, ts): a key already in the lake is skipped, so writing
     the same data twice stores nothing new. Only the partitions (metric, month) that
-    the new rows fall in are read for that check.
+    the new rows fall in are read for that check. With ``conflicts``, the skipped rows
+    whose value differs from the stored one (a correction, which is not applied) are
+    appended to it, each with every column of ``source`` and ``stored_value``, so the
+    caller can keep them in quarantine instead of losing them without trace.
 
     Returns
     -------
@@ -67,6 +76,8 @@ def write_new_observations(
             [earliest, latest],
         )
         new = "_new"
+        if conflicts is not None and "observations" in stored_in:
+            conflicts += _read_conflicts(lake, con, source, metrics, months, earliest, latest)
     new_rows = _count(con, new) if new != source else candidates
     if new_rows == 0:
         return [], 0, candidates
@@ -85,6 +96,29 @@ def write_new_observations(
     )
     con.execute("RESET preserve_insertion_order")
     return _place_staged(lake, staging, "observations"), new_rows, candidates - new_rows
+
+
+def _read_conflicts(
+    lake: Lake,
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    metrics: list[str],
+    months: list[str],
+    earliest: Any,
+    latest: Any,
+) -> list[dict[str, Any]]:
+    """Rows of ``source`` whose key is stored with another value (NaN equals NaN)."""
+    stored = scan_sql(lake, "observations", metric=metrics, month=months)
+    found = con.execute(
+        f"""SELECT s.*, e.value AS stored_value FROM {source} s JOIN
+            (SELECT site_id, metric, ts, value FROM ({stored}) WHERE ts BETWEEN ? AND ?) e
+        ON s.site_id = e.site_id AND s.metric = e.metric AND s.ts = e.ts
+        WHERE s.value IS DISTINCT FROM e.value
+          AND NOT (isnan(s.value) AND isnan(e.value))""",
+        [earliest, latest],
+    )
+    names = [d[0] for d in found.description]
+    return [dict(zip(names, row, strict=True)) for row in found.fetchall()]
 
 
 def write_table_file(lake: Lake, table: str, data: pa.Table, *, batch_id: str) -> LakeFile:

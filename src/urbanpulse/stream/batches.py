@@ -47,6 +47,10 @@ PLAUSIBLE_RANGES: dict[str, tuple[float | None, float | None]] = {
     "temp": (-90.0, 70.0),
     "pres": (300.0, 1200.0),
 }
+# Why a value for a stored key is kept aside: the store keeps the first value of a key
+# (a replayed or repeated message must not double anything), so a correction needs a
+# new key or an operator's decision.
+CORRECTION_REASON = "a different value for an observation already stored: not applied"
 # The column each problem is about, for the quarantine row.
 PROBLEM_COLUMNS = {
     "unparseable time": "ts",
@@ -154,10 +158,22 @@ def commit_items(
         rejects = list(items.rejects) + _read_rejects(con, items)
         added: list[LakeFile] = []
         removed: list[str] = []
+        conflicts: list[dict[str, Any]] = []
         files, result.stored, result.duplicates = write_new_observations(
-            lake, con, "_good", batch_id=batch_id
+            lake, con, "_good", batch_id=batch_id, conflicts=conflicts
         )
         result.duplicates += _count(con, "_judged WHERE problem IS NULL") - _count(con, "_good")
+        # A correction (the same key, a new value) is not applied, but never dropped
+        # without trace either: it is kept in quarantine with the value it would replace.
+        result.duplicates -= len(conflicts)
+        rejects += [
+            build_stream_reject(
+                items.source[c["i"]], items.line[c["i"]], "value",
+                f"{CORRECTION_REASON} ({c['stored_value']:g} stored, {c['value']:g} sent)",
+                items.raw[c["i"]],
+            )
+            for c in conflicts
+        ]  # fmt: skip
         added += files
         if allow_new_sites:
             site_files, removed, result.new_sites = _add_new_sites(lake, con, known, batch_id)
@@ -232,7 +248,7 @@ def _judge(con: duckdb.DuckDBPyConnection, *, timezone: str, allow_new: bool) ->
     )
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _good AS
-        SELECT site_id, metric, ts, value, unit, kind FROM _judged WHERE problem IS NULL
+        SELECT site_id, metric, ts, value, unit, kind, i FROM _judged WHERE problem IS NULL
         QUALIFY row_number() OVER (PARTITION BY site_id, metric, ts ORDER BY i) = 1"""
     )
 
