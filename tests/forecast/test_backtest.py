@@ -154,3 +154,26 @@ def test_forecast_site_names_missing_sites(synthetic_lake: Lake) -> None:
         forecast_site(
             synthetic_lake, "nowhere", "flow", horizon=2, period_minutes=60, calendar=CALENDAR
         )
+
+
+def test_the_day_ahead_protocol_issues_forecasts_at_local_midnight() -> None:
+    """Tonight for tomorrow: one forecast per local midnight of the test rows (Beijing
+    midnight is 16:00 UTC), not one per hour."""
+    index = pd.date_range("2026-03-01", periods=40 * 24, freq="h", tz="UTC", name="ts")
+    hours = index.tz_convert("Asia/Shanghai").hour.to_numpy()
+    panel = pd.DataFrame({"s": 10 + 5 * np.sin(2 * np.pi * hours / 24)}, index=index)
+    spec = get_protocol("day-ahead")
+    assert spec.issue_at == "midnight"
+    shanghai = CalendarSpec(tz="Asia/Shanghai", country="CN")
+    result = compute_backtest(panel, spec=spec, calendar=shanghai, models=["seasonal_profile"])
+    scored = result.scores.set_index(["model", "horizon"])["n"]
+    # the rolling folds' test rows hold about 8 days: a forecast a day, not 24
+    days = scored[("seasonal_profile", 24)]
+    assert 5 <= days <= 12
+    hourly = compute_backtest(
+        panel,
+        spec=get_protocol("day-ahead", issue_at="every_row"),
+        calendar=shanghai,
+        models=["seasonal_profile"],
+    ).scores.set_index(["model", "horizon"])["n"]
+    assert hourly[("seasonal_profile", 24)] > 20 * days

@@ -48,6 +48,9 @@ class BacktestSpec:
     coverage: float = 0.8
     calendar: CalendarSpec | None = None  # the protocol's own; None: the caller's
     protocol: str = "custom"
+    # "every_row": a forecast from every test row; "midnight": only from each local
+    # midnight, as a service issues tomorrow's forecast tonight
+    issue_at: str = "every_row"
 
 
 PROTOCOLS: dict[str, BacktestSpec] = {
@@ -60,12 +63,15 @@ PROTOCOLS: dict[str, BacktestSpec] = {
         calendar=CalendarSpec(tz="America/Los_Angeles", country="US"),
         protocol="los-loop",
     ),
+    # Tonight for tomorrow: forecasts issued at each local midnight of the test days,
+    # scored at the hours of the next day (hour 1, 6, 12 and 24 of it).
     "day-ahead": BacktestSpec(
         horizons=(1, 6, 12, 24),
         period_minutes=60,
         input_steps=24,
         mode="rolling",
         protocol="day-ahead",
+        issue_at="midnight",
     ),
 }
 
@@ -204,7 +210,10 @@ def compute_backtest(
         for model in built:
             if progress:
                 progress(f"fold {fold + 1}/{len(cuts)}: {model.name}")
-            _run_fold(panel, model, cut, stop, spec, collected[model.name], timings[model.name])
+            _run_fold(
+                panel, model, cut, stop, spec, collected[model.name], timings[model.name],
+                tz=get_backtest_calendar(spec, calendar).tz,
+            )  # fmt: skip
             if hasattr(model, "choice"):
                 selection[f"fold_{fold + 1}"] = dict(model.choice)
     scores = _build_scores(collected, spec)
@@ -247,9 +256,14 @@ def _run_fold(
     spec: BacktestSpec,
     collected: dict[int, list[tuple[np.ndarray, ...]]],
     timing: list[float],
+    *,
+    tz: str,
 ) -> None:
     horizon = max(spec.horizons)
     origins = get_origins(cut, stop, min(spec.horizons), spec, len(panel))
+    if spec.issue_at == "midnight":
+        local = pd.DatetimeIndex(panel.index[origins]).tz_convert(tz)
+        origins = origins[(local.hour == 0) & (local.minute == 0)]
     if len(origins) == 0:
         return
     started = time.perf_counter()
