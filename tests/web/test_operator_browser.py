@@ -59,3 +59,28 @@ def test_operator_page_shows_the_effect_with_sample_sizes_after_a_restart(
     assert "95 % interval" not in summary
     assert "needs requests in both groups" in summary or "at least 20 requests" in summary
     assert title == "requests per 15-min slot"
+
+
+def test_the_operator_page_opens_where_a_link_points_and_keeps_it(
+    demo_lake: Lake, browser: Any, app_server: Any, grant: Any, sign_in: Any
+) -> None:
+    app = create_app(Settings(lake_path=demo_lake.root))
+    token = grant(app, "government")["Authorization"].removeprefix("Bearer ")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        with app_server(app) as url:
+            link = "/operator?line=bj-m2&site=bj-m2-s03&day=2026-10-29&effect_day=2026-11-03"
+            sign_in(page, url, token, link)
+            page.wait_for_function("() => document.querySelector('#effect-summary') !== null")
+            assert page.input_value("#line") == "bj-m2"
+            assert page.input_value("#site") == "bj-m2-s03"
+            assert page.input_value("#day") == "2026-10-29"
+            assert page.input_value("#effect-day") == "2026-11-03"
+            assert page.locator("#effect-day-shown").inner_text() == "2026-11-03"
+            # a change of station is kept in the address, for the next link
+            page.select_option("#site", "bj-m2-s04")
+            page.wait_for_function("() => location.search.includes('site=bj-m2-s04')")
+            assert "effect_day=2026-11-03" in page.url
+    finally:
+        context.close()

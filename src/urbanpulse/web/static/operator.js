@@ -69,7 +69,7 @@
     select.replaceChildren.apply(select, (line ? line.stations : []).map(function (s) {
       var node = document.createElement("option");
       node.value = s.site_id;
-      node.textContent = s.sequence + ". " + [s.name_en, s.name_zh].filter(Boolean).join(" ");
+      node.textContent = s.sequence + ". " + [s.name_zh, s.name_en].filter(Boolean).join(" ");
       node.selected = s.site_id === chosen;
       return node;
     }));
@@ -187,13 +187,33 @@
     var mine = ++asked;
     var latest = function (draw) { return function (body) { if (mine === asked) { draw(body); } }; };
     getJson("/api/operator/accuracy?" + query).then(latest(drawAccuracy), latest(failAccuracy));
-    getJson("/api/operator/effect?line_id=" + encodeURIComponent(line) + "&day=" + planningDay)
+    var effectDay = pick("effect-day").value || planningDay;
+    pick("effect-day-shown").textContent = effectDay;
+    getJson("/api/operator/effect?line_id=" + encodeURIComponent(line) + "&day=" + effectDay)
       .then(latest(drawEffect), latest(failEffect));
+    keepInAddress({ line: line, site: site, day: day, effect_day: effectDay });
   }
 
-  fillStations(trip.origin);
+  // What is shown lives in the address: a link to it opens the same line, station
+  // and days (a colleague's, a report's).
+  function keepInAddress(state) {
+    var params = new URLSearchParams();
+    Object.keys(state).forEach(function (k) { if (state[k]) { params.set(k, state[k]); } });
+    history.replaceState(null, "", location.pathname + "?" + params.toString());
+  }
+
+  var asked_for = new URLSearchParams(location.search);
+  if (asked_for.get("line") && lines.some(function (l) { return l.line_id === asked_for.get("line"); })) {
+    pick("line").value = asked_for.get("line");
+  }
+  ["day", "effect_day"].forEach(function (name) {
+    var value = asked_for.get(name);
+    if (value && /^\d{4}-\d{2}-\d{2}$/.test(value)) { pick(name === "day" ? "day" : "effect-day").value = value; }
+  });
+  fillStations(asked_for.get("site") || trip.origin);
   pick("line").addEventListener("change", function () { fillStations(); show(); });
   pick("site").addEventListener("change", show);
+  pick("effect-day").addEventListener("change", show);
   pick("operator-form").addEventListener("submit", show);
   show();
 })();
