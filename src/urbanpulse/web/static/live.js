@@ -127,7 +127,8 @@
     root.setAttribute("data-version", String(snapshot.version));
     if (!snapshot.lines.length) {
       status.classList.add("is-empty");
-      status.textContent = t("No live readings in this lake yet: start `urbanpulse demo --live` or a feed, and this view fills by itself.");
+      // Words for riders: how to start a feed is the operator's business (README).
+      status.textContent = t("No live readings yet: this view fills by itself as soon as a feed sends some.");
     } else if (snapshot.stale) {
       status.classList.add("is-stale");
       // Times are local ISO strings: a silence that began on another day names the day.
@@ -135,9 +136,12 @@
         hhmm(snapshot.stale_since) : snapshot.stale_since.slice(0, 10) + " " + hhmm(snapshot.stale_since);
       status.textContent = t("Feed stale since {time}: no new reading for over {minutes} min; colours show the last known crowding.",
         { time: since, minutes: Math.round(snapshot.stale_after_s / 60) }) +
-        (snapshot.synthetic ? " " + t("The demo's data ended in the past: `urbanpulse demo --live` replays it as if it were now.") : "");
+        (snapshot.synthetic ? " " + t("These are the demo's synthetic data, which ended in the past.") : "");
     } else {
-      status.textContent = t("Last reading {time}", { time: hhmm(snapshot.last_reading) }) + " · " +
+      // The age, not only the time: "live" must not be said of data ten minutes old.
+      var age = Math.max(0, Math.round((Date.parse(snapshot.generated_at) - Date.parse(snapshot.last_reading)) / 60000));
+      status.textContent = t("Last reading {time}", { time: hhmm(snapshot.last_reading) }) + " (" +
+        (age < 1 ? t("just now") : t("{n} min ago", { n: age })) + ") · " +
         (mode === "stream" ? t("updates live") : t("checked every {seconds} s", { seconds: POLL_MS / 1000 }));
     }
   }
