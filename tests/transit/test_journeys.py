@@ -271,3 +271,33 @@ def test_a_parent_station_is_asked_by_its_own_id(shared_data: Path, tmp_path: Pa
     journeys = JourneyPlanner(network).compute_journeys("ct:22nd_street", "ct:mountain_view")
     assert journeys and all(j.origin in ("ct:70021", "ct:70022") for j in journeys)
     assert all(j.destination.startswith("ct:702") and j.legs for j in journeys)
+
+
+def test_a_network_sets_its_own_walk_radius() -> None:
+    """A 294 m interchange is no walk at the default 250 m and a transfer at 350 m; a
+    radius never joins what is farther (stops of one name: twice the radius)."""
+    import pandas as pd
+
+    from urbanpulse.transit.transfers import build_transfers, get_metres
+
+    # three stops along a meridian: A, then B 294 m north, then C 1.4 km north of A
+    north = 294 / 111_195  # degrees of latitude per metre on the mean Earth
+    stops = pd.DataFrame(
+        {
+            "site_id": ["A", "B", "C"],
+            "name": ["East", "West", "East"],
+            "lat": [39.9, 39.9 + north, 39.9 + 1400 / 111_195],
+            "lon": [116.4, 116.4, 116.4],
+            "parent": [None, None, None],
+        }
+    )
+    assert float(get_metres(39.9, 116.4, 39.9 + north, 116.4)) == pytest.approx(294, abs=1)
+    default = build_transfers(stops)
+    assert not ((default["from_site_id"] == "A") & (default["to_site_id"] == "B")).any()
+    wider = build_transfers(stops, walk_metres=350)
+    walk = wider[(wider["from_site_id"] == "A") & (wider["to_site_id"] == "B")]
+    assert len(walk) == 1 and walk["kind"].iloc[0] == "nearby"
+    assert walk["walk_minutes"].iloc[0] == pytest.approx(294 / 1.2 / 60, abs=0.1)
+    # the two stops called East, 1.4 km apart, stay apart at either radius
+    for table in (default, wider):
+        assert not ((table["from_site_id"] == "A") & (table["to_site_id"] == "C")).any()

@@ -68,6 +68,13 @@ def load_command(
     capacity: list[str] = typer.Option(
         [], "--capacity", help="Vehicle capacity per mode, e.g. --capacity bus=90 (repeatable)."
     ),
+    walk_metres: float = typer.Option(
+        250.0,
+        "--walk-metres",
+        min=10.0,
+        max=2000.0,
+        help="This network's walk radius between stops of other names (one name: twice it).",
+    ),
     lake: Path | None = LAKE_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -89,8 +96,9 @@ def load_command(
                 )
 
             summary = load_network(
-                _open_lake(lake), path, network_id=network_id, capacities=overrides, progress=report
-            )
+                _open_lake(lake), path, network_id=network_id, capacities=overrides,
+                progress=report, walk_metres=walk_metres,
+            )  # fmt: skip
     except UrbanPulseError as exc:
         _fail(exc)
         return

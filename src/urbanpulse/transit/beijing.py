@@ -34,7 +34,7 @@ from urbanpulse.errors import SourceError
 from urbanpulse.transit.build import NetworkBuild, build_reject
 from urbanpulse.transit.names import get_folded, get_pinyin, get_pinyin_name
 from urbanpulse.transit.schedule import DAY_TYPES, get_time_text, read_time
-from urbanpulse.transit.transfers import build_transfers
+from urbanpulse.transit.transfers import NEARBY_METRES, build_transfers
 
 __all__ = [
     "AVERAGE_SPEED_KMH",
@@ -79,7 +79,11 @@ def get_beijing_file(path: Path) -> Path | None:
 
 
 def build_beijing_network(
-    path: Path, network_id: str, capacities: dict[str, float]
+    path: Path,
+    network_id: str,
+    capacities: dict[str, float],
+    *,
+    walk_metres: float = NEARBY_METRES,
 ) -> NetworkBuild:
     """Build the network of a Beijing subway.json (see the module docstring).
 
@@ -129,7 +133,7 @@ def build_beijing_network(
         "lines": pd.DataFrame(line_rows),
         "line_stops": pd.DataFrame(stop_rows).drop(columns=["first_s", "last_s"]),
         "line_service": compute_line_service(pd.DataFrame(departures), capacity),
-        "transfers": build_transfers(site_frame),
+        "transfers": build_transfers(site_frame, walk_metres=walk_metres),
         "networks": pd.DataFrame(
             [
                 {

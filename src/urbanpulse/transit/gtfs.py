@@ -31,7 +31,7 @@ from urbanpulse.transit.schedule import (
     get_mode,
     get_site_kind,
 )
-from urbanpulse.transit.transfers import build_transfers
+from urbanpulse.transit.transfers import NEARBY_METRES, build_transfers
 
 __all__ = ["build_gtfs_network", "compute_trip_stats"]
 
@@ -77,7 +77,12 @@ def build_gtfs_kit_feed(feed: CheckedFeed):  # type: ignore[no-untyped-def]
 
 
 def build_gtfs_network(
-    path: Path, network_id: str, capacities: dict[str, float], *, progress: Progress | None = None
+    path: Path,
+    network_id: str,
+    capacities: dict[str, float],
+    *,
+    progress: Progress | None = None,
+    walk_metres: float = NEARBY_METRES,
 ) -> NetworkBuild:
     """Read, check and build a GTFS feed's network (see the module docstring)."""
     report = progress or (lambda step, done, total: None)
@@ -102,7 +107,9 @@ def build_gtfs_network(
     report("stations and transfers", 4, 5)
     sites, stop_frame = _build_sites(network_id, feed, routes, trips)
     transfers, forbidden = _get_stated_transfers(feed, network_id)
-    all_transfers = build_transfers(stop_frame, stated=transfers, forbidden=forbidden)
+    all_transfers = build_transfers(
+        stop_frame, stated=transfers, forbidden=forbidden, walk_metres=walk_metres
+    )
     if stop_times is None:
         notes.append("no stop_times.txt: lines have no stops, run times or service per period")
     unused = len(routes) - routes["route_id"].isin(trips["route_id"]).sum()

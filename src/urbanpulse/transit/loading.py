@@ -28,12 +28,13 @@ from urbanpulse.store.networks import get_network_hash, read_network_table, repl
 from urbanpulse.transit.beijing import build_beijing_network, get_beijing_file
 from urbanpulse.transit.build import NetworkBuild
 from urbanpulse.transit.schedule import get_capacities
+from urbanpulse.transit.transfers import NEARBY_METRES
 
 __all__ = ["LoadSummary", "get_network_id", "get_source_format", "load_network"]
 
 Progress = Callable[[str, int, int], None]
 # Bump when the loader builds different tables from the same bytes, so feeds reload.
-LOADER_VERSION = "2"  # 2: trips and trip_stops for GTFS-Realtime
+LOADER_VERSION = "3"  # 2: trips and trip_stops for GTFS-Realtime; 3: trip_frequencies
 _GENERIC_NAMES = {"static", "gtfs", "feed", "data", "google_transit"}
 
 
@@ -108,11 +109,14 @@ def load_network(
     network_id: str | None = None,
     capacities: Mapping[str, float] | None = None,
     progress: Progress | None = None,
+    walk_metres: float = NEARBY_METRES,
 ) -> LoadSummary:
     """Load a GTFS feed or the Beijing subway file into the lake.
 
     ``capacities`` overrides vehicle capacities per mode (see
-    :data:`urbanpulse.transit.schedule.DEFAULT_CAPACITIES`). Bad source rows go to the
+    :data:`urbanpulse.transit.schedule.DEFAULT_CAPACITIES`); ``walk_metres`` is this
+    network's walk radius between stops of other names (see
+    :func:`urbanpulse.transit.transfers.build_transfers`). Bad source rows go to the
     quarantine table with file, line and reason, in the same commit as the network.
 
     Returns
@@ -125,7 +129,7 @@ def load_network(
     kind = get_source_format(path)
     network_id = network_id or get_network_id(path)
     resolved = get_capacities(capacities)
-    feed_hash = _get_feed_hash(path, kind, resolved)
+    feed_hash = _get_feed_hash(path, kind, resolved, walk_metres)
     summary = LoadSummary(network_id, "", kind, path.name, feed_hash)
     report("checking what the lake holds", 0, 1)
     if get_network_hash(lake, network_id) == feed_hash:
@@ -136,7 +140,7 @@ def load_network(
         summary.lake_version = lake.version
         summary.seconds = time.perf_counter() - started
         return summary
-    build = _build(path, kind, network_id, resolved, report)
+    build = _build(path, kind, network_id, resolved, report, walk_metres)
     network = build.tables["networks"]
     network["feed_hash"] = feed_hash
     network["missing"] = json.dumps(build.missing)
@@ -144,7 +148,7 @@ def load_network(
     report("storing", 0, 1)
     tables = build.get_arrow_tables()
     rejected = pa.Table.from_pylist(build.quarantine) if build.quarantine else None
-    info = {"source": path.name, "kind": kind, "missing": build.missing}
+    info = {"source": path.name, "kind": kind, "missing": build.missing, "walk_metres": walk_metres}
     summary.lake_version = replace_network(
         lake, network_id, tables, sites=build.get_sites_table(), info=info, quarantine=rejected
     )
@@ -160,16 +164,23 @@ def load_network(
 
 
 def _build(
-    path: Path, kind: str, network_id: str, capacities: dict[str, float], report: Progress
+    path: Path,
+    kind: str,
+    network_id: str,
+    capacities: dict[str, float],
+    report: Progress,
+    walk_metres: float,
 ) -> NetworkBuild:
     if kind == "subway_json":
         report("reading the subway file", 0, 1)
         source = get_beijing_file(path)
         assert source is not None  # get_source_format found it
-        return build_beijing_network(source, network_id, capacities)
+        return build_beijing_network(source, network_id, capacities, walk_metres=walk_metres)
     from urbanpulse.transit.gtfs import build_gtfs_network
 
-    return build_gtfs_network(path, network_id, capacities, progress=report)
+    return build_gtfs_network(
+        path, network_id, capacities, progress=report, walk_metres=walk_metres
+    )
 
 
 def _list_names(path: Path) -> set[str]:
@@ -181,10 +192,12 @@ def _list_names(path: Path) -> set[str]:
     return set()
 
 
-def _get_feed_hash(path: Path, kind: str, capacities: dict[str, float]) -> str:
+def _get_feed_hash(path: Path, kind: str, capacities: dict[str, float], walk_metres: float) -> str:
     """SHA-256 of the source's bytes, the load options and the loader version."""
     digest = hashlib.sha256(f"{kind}:{LOADER_VERSION}:".encode())
     digest.update(json.dumps(capacities, sort_keys=True).encode())
+    if walk_metres != NEARBY_METRES:  # the default leaves earlier hashes as they were
+        digest.update(f"walk:{walk_metres:g}".encode())
     files: list[Path | None]
     if kind == "subway_json":
         files = [get_beijing_file(path)]

@@ -62,12 +62,16 @@ def build_transfers(
     *,
     stated: pd.DataFrame | None = None,
     forbidden: set[tuple[str, str]] | None = None,
+    walk_metres: float = NEARBY_METRES,
 ) -> pd.DataFrame:
     """All transfer walks of a network, one row per ordered pair of sites.
 
     ``stops`` has site_id, name, lat, lon (may be NaN) and parent (site id or None);
     ``stated`` has from_site_id, to_site_id and walk_minutes (NaN: estimate it);
-    pairs in ``forbidden`` (GTFS transfer_type 3) are never generated.
+    pairs in ``forbidden`` (GTFS transfer_type 3) are never generated. Stops of other
+    names are joined within ``walk_metres`` (the network's own setting: a city whose
+    interchanges are long corridors needs more than the default 250 m), stops of one
+    name within twice that.
 
     Returns
     -------
@@ -75,7 +79,11 @@ def build_transfers(
         Columns from_site_id, to_site_id, walk_minutes, kind (see the module docstring).
     """
     found = [_with_walks(stated, stops, "gtfs")] if stated is not None else []
-    found += [_same_station(stops), _same_name(stops), _nearby(stops)]
+    found += [
+        _same_station(stops),
+        _same_name(stops, max(SAME_NAME_METRES, 2 * walk_metres)),
+        _nearby(stops, walk_metres),
+    ]
     rows = pd.concat([f for f in found if not f.empty] or [pd.DataFrame(columns=COLUMNS)])
     rows["rank"] = rows["kind"].map(KINDS.index)
     rows = rows.sort_values(["rank", "from_site_id", "to_site_id"], kind="stable")
@@ -117,17 +125,17 @@ def _same_station(stops: pd.DataFrame) -> pd.DataFrame:
     return _with_walks(_both_ways(pairs), stops, "same_station") if len(pairs) else pairs
 
 
-def _same_name(stops: pd.DataFrame) -> pd.DataFrame:
+def _same_name(stops: pd.DataFrame, metres: float) -> pd.DataFrame:
     pairs = _pairs_within(stops.assign(name=stops["name"].replace("", None)), "name")
     if pairs.empty:
         return pairs
     walks = _with_walks(_both_ways(pairs), stops, "same_name")
     # Two stops of one name far apart are different places (two "Main St" in two towns).
-    limit = SAME_NAME_METRES / WALK_SPEED / 60
+    limit = metres / WALK_SPEED / 60
     return walks[walks["walk_minutes"] <= max(limit, SAME_NAME_WALK_MINUTES)]
 
 
-def _nearby(stops: pd.DataFrame) -> pd.DataFrame:
+def _nearby(stops: pd.DataFrame, metres: float) -> pd.DataFrame:
     from scipy.spatial import cKDTree
 
     placed = stops.dropna(subset=["lat", "lon"]).reset_index(drop=True)
@@ -141,10 +149,10 @@ def _nearby(stops: pd.DataFrame) -> pd.DataFrame:
         ]
     )
     # A little slack on the projection; the haversine check below is the rule.
-    index = cKDTree(xy).query_pairs(NEARBY_METRES * 1.01, output_type="ndarray")
+    index = cKDTree(xy).query_pairs(metres * 1.01, output_type="ndarray")
     ids = placed["site_id"].to_numpy()
     pairs = pd.DataFrame({"from_site_id": ids[index[:, 0]], "to_site_id": ids[index[:, 1]]})
     lat, lon = placed["lat"].to_numpy(float), placed["lon"].to_numpy(float)
-    metres = get_metres(lat[index[:, 0]], lon[index[:, 0]], lat[index[:, 1]], lon[index[:, 1]])
-    pairs = pairs[metres <= NEARBY_METRES]
+    distance = get_metres(lat[index[:, 0]], lon[index[:, 0]], lat[index[:, 1]], lon[index[:, 1]])
+    pairs = pairs[distance <= metres]
     return _with_walks(_both_ways(pairs), stops, "nearby")
