@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -26,6 +27,7 @@ from urbanpulse.catalog.sites import SITES_SCHEMA
 from urbanpulse.errors import SourceError
 from urbanpulse.ingest.mapping import Mapping
 from urbanpulse.ingest.quarantine import (
+    CORRECTION_REASON,
     build_reject,
     get_cell_rejects,
     get_quarantine_schema,
@@ -180,15 +182,17 @@ def _ingest_batch(
     if progress:
         progress("writing", done + len(files), total)
     good = None
+    paths = {i: raws[i].path for i in raws}
+    columns_of = {i: list(raws[i].columns) for i in raws}
     if cells:
-        good, repeats = _resolve_repeats(con, cells, {i: raws[i].path for i in raws}, seen, summary)
+        good, repeats = _resolve_repeats(con, cells, paths, seen, summary)
         quarantine += repeats
     if mapping.sensitive:
-        columns_of = {str(raws[i].path): list(raws[i].columns) for i in raws}
+        by_source = {str(raws[i].path): list(raws[i].columns) for i in raws}
         quarantine = [
             mask_reject(
                 row,
-                columns_of.get(str(row["source"])),
+                by_source.get(str(row["source"])),
                 set(mapping.sensitive),
                 mapping.source.delimiter,
             )
@@ -196,7 +200,10 @@ def _ingest_batch(
         ]
     for row in quarantine:
         summary.quarantined[get_reason_group(str(row["reason"]))] += 1
-    _write_batch(lake, con, batch_id, good, quarantine, fingerprints, mapping, summary)
+    _write_batch(
+        lake, con, batch_id, good, quarantine, fingerprints, mapping, summary,
+        paths=paths, columns_of=columns_of,
+    )  # fmt: skip
 
 
 def _read_file(
@@ -275,13 +282,39 @@ def _write_batch(
     fingerprints: list[dict[str, str]],
     mapping: Mapping,
     summary: IngestSummary,
+    *,
+    paths: dict[int, Path],
+    columns_of: dict[int, list[str]],
 ) -> None:
-    """Stage observations, new sites and quarantine rows, then publish them in one commit."""
+    """Stage observations, new sites and quarantine rows, then publish them in one commit.
+
+    A row whose key is stored with another value (a corrected file sent again) is not
+    applied, as over MQTT and HTTP, and is kept in quarantine with both values."""
     added: list[LakeFile] = []
     removed: list[str] = []
     stored = skipped = 0
     if good is not None:
-        files, stored, skipped = write_new_observations(lake, con, good, batch_id=batch_id)
+        conflicts: list[dict[str, Any]] = []
+        files, stored, skipped = write_new_observations(
+            lake, con, good, batch_id=batch_id, conflicts=conflicts
+        )
+        skipped -= len(conflicts)
+        for conflict in conflicts:
+            reason = (
+                f"{CORRECTION_REASON} ({conflict['stored_value']:g} stored, "
+                f"{conflict['value']:g} sent)"
+            )
+            row = build_reject(
+                paths[conflict["file_index"]], conflict["line"], conflict["column_name"],
+                reason, conflict["raw"],
+            )  # fmt: skip
+            if mapping.sensitive:
+                row = mask_reject(
+                    row, columns_of.get(conflict["file_index"]), set(mapping.sensitive),
+                    mapping.source.delimiter,
+                )  # fmt: skip
+            quarantine.append(row)
+            summary.quarantined[get_reason_group(reason)] += 1
         added += files
         for lake_file in files:
             summary.stored_by_metric[lake_file.partition["metric"]] += lake_file.rows

@@ -103,9 +103,15 @@ def mask_reject(
     return {**reject, "raw": delimiter.join(masked)}
 
 
+# Why a value for a stored key is kept aside (files, MQTT, HTTP alike): the store keeps
+# the first value of a key, so that a replay or a repeated delivery can never change or
+# double what is stored; a correction needs an operator's decision.
+CORRECTION_REASON = "a different value for an observation already stored: not applied"
+
+
 def get_reason_group(reason: str) -> str:
-    """Group reasons that carry numbers (field counts, bounds) for the summary table."""
-    for prefix in ("wrong number of fields", "below minimum", "above maximum"):
+    """Group reasons that carry numbers (field counts, bounds, values) for the summary."""
+    for prefix in ("wrong number of fields", "below minimum", "above maximum", CORRECTION_REASON):
         if reason.startswith(prefix):
             return prefix
     return reason

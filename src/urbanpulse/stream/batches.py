@@ -19,7 +19,11 @@ import duckdb
 import pyarrow as pa
 
 from urbanpulse.catalog.sites import SITES_SCHEMA
-from urbanpulse.ingest.quarantine import get_quarantine_schema, get_reason_group
+from urbanpulse.ingest.quarantine import (
+    CORRECTION_REASON,
+    get_quarantine_schema,
+    get_reason_group,
+)
 from urbanpulse.ingest.transform import build_text_time_sql, lit
 from urbanpulse.store import Commit, Lake, LakeFile, connect, new_batch_id, scan_sql
 from urbanpulse.store.tables import write_new_observations, write_table_file
@@ -47,10 +51,6 @@ PLAUSIBLE_RANGES: dict[str, tuple[float | None, float | None]] = {
     "temp": (-90.0, 70.0),
     "pres": (300.0, 1200.0),
 }
-# Why a value for a stored key is kept aside: the store keeps the first value of a key
-# (a replayed or repeated message must not double anything), so a correction needs a
-# new key or an operator's decision.
-CORRECTION_REASON = "a different value for an observation already stored: not applied"
 # The column each problem is about, for the quarantine row.
 PROBLEM_COLUMNS = {
     "unparseable time": "ts",
