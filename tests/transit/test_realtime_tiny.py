@@ -145,3 +145,27 @@ def test_two_trips_at_one_stop_and_second_both_count_and_corrections_are_version
         f"SELECT trip_id, arg_max(delay_s, feed_ts) FROM ({sql}) GROUP BY trip_id ORDER BY 1"
     ).fetchall()
     assert newest == [("T1", -211.0), ("T3", 30.0)]
+
+
+def test_an_implausible_occupancy_is_kept_aside_and_the_position_stored(lake: Lake) -> None:
+    message = rt.FeedMessage()
+    message.header.gtfs_realtime_version = "2.0"
+    message.header.timestamp = MIDNIGHT + 8 * 3600
+    for name, share in (("full", 180), ("wrong", 420)):
+        bus = message.entity.add(id=name)
+        bus.vehicle.trip.trip_id = "T1"
+        bus.vehicle.stop_id = "B"
+        bus.vehicle.vehicle.id = name
+        bus.vehicle.position.latitude, bus.vehicle.position.longitude = 39.91, 116.4
+        bus.vehicle.timestamp = MIDNIGHT + 8 * 3600 - (60 if name == "full" else 0)
+        bus.vehicle.occupancy_percentage = share
+    summary = read_realtime_feed(
+        lake, message.SerializeToString(), source="buses.pb", network_id="tiny"
+    )
+    assert summary.stored["vehicle_positions"] == 2  # both positions kept
+    body = summary.to_dict()
+    assert body["values_quarantined"] == 1 and body["quarantined_total"] == 1
+    assert read_observations(lake, "occupancy_percentage")["value"].tolist() == [180.0]
+    kept = read_quarantine(lake)
+    assert kept["reason"].tolist() == ["occupancy_percentage 420 beyond the plausible 250 %"]
+    assert kept["column_name"].tolist() == ["vehicle.occupancy_percentage"]

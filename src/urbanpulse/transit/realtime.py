@@ -64,6 +64,10 @@ __all__ = [
 ]
 
 KINDS = ("stop_time_updates", "vehicle_positions", "alerts")
+# An occupancy_percentage above this is taken for a feed error, not crowding: GTFS-RT
+# lets it pass 100 for an overloaded vehicle, and crush loads reach about twice the
+# rated load at most; one agency's feed sent 320-520 %.
+MAX_OCCUPANCY_PERCENT = 250
 
 
 @dataclass
@@ -91,13 +95,15 @@ class RealtimeSummary:
     already_stored: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     quarantined: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     reasons: dict[str, int] = field(default_factory=dict)
+    # Values kept aside from entities that are stored (an implausible occupancy).
+    values_quarantined: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as JSON-ready values, with totals of stored and quarantined."""
         body = asdict(self)
         body["feed_ts"] = self.feed_ts.isoformat() if self.feed_ts else None
         body["stored_total"] = sum(self.stored.values())
-        body["quarantined_total"] = sum(self.quarantined.values())
+        body["quarantined_total"] = sum(self.quarantined.values()) + self.values_quarantined
         return body
 
 
@@ -204,6 +210,12 @@ class _Reading:
         self.summary.quarantined[kind] += 1
         self.summary.reasons[reason] = self.summary.reasons.get(reason, 0) + 1
 
+    def reject_value(self, position: int, column: str, reason: str, raw: Any) -> None:
+        """Keep one value of an entity that is otherwise stored aside, with the reason."""
+        self.reject("vehicle_positions", position, column, reason, raw)
+        self.summary.quarantined["vehicle_positions"] -= 1  # the entity itself is stored
+        self.summary.values_quarantined += 1
+
     def _add_trip_update(self, position: int, entity: Any, header_ts: int) -> None:
         update = entity.trip_update
         updates = list(update.stop_time_update)
@@ -247,6 +259,15 @@ class _Reading:
             self.reject("vehicle_positions", position, "vehicle.stop_id", reason, entity)
             return
         row = self.index.build_vehicle(entity, trip_id, site_id, header_ts)
+        if has_share and vehicle.occupancy_percentage > MAX_OCCUPANCY_PERCENT:
+            # The position stands; the value is kept aside, never stored as crowding.
+            reason = (
+                f"occupancy_percentage {vehicle.occupancy_percentage} beyond the plausible "
+                f"{MAX_OCCUPANCY_PERCENT} %"
+            )
+            self.reject_value(position, "vehicle.occupancy_percentage", reason, entity)
+            has_share = False
+            row["occupancy_percentage"] = None
         self.vehicles.append(row)
         owner = len(self.owners)
         self.owners[("vehicle_positions", owner)] = "pending"
@@ -530,7 +551,7 @@ def _commit(lake: Lake, reading: _Reading, summary: RealtimeSummary) -> None:
         **{k: getattr(summary, k) for k in ("trip_updates", "stop_time_updates")},
         **{k: getattr(summary, k) for k in ("vehicle_positions", "alerts")},
         "stored": sum(summary.stored.values()),
-        "quarantined": sum(summary.quarantined.values()),
+        "quarantined": sum(summary.quarantined.values()) + summary.values_quarantined,
         "read_at": stamp,
     }
     table = _table("realtime_snapshots", [snapshot])
