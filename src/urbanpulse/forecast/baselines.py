@@ -17,6 +17,7 @@ from urbanpulse.forecast.seasonal import (
     SeasonalTable,
     build_seasonal_table,
     compute_same_type_mean,
+    predict_from_earlier_days,
 )
 
 
@@ -152,25 +153,22 @@ class RecentDays:
 
     def predict(self, panel: pd.DataFrame, origins: np.ndarray, *, horizon: int) -> np.ndarray:
         """Same-type means at the target rows, shape (origins, horizon, sites)."""
-        if self.table is None:
+        table = self.table
+        if table is None:
             raise RuntimeError("fit the recent-days model before predicting")
-        origins = np.asarray(origins)
-        index = get_future_index(pd.DatetimeIndex(panel.index), horizon + 1)
-        day = get_slots_per_day(index)
-        _, day_type = compute_slots(index, self.calendar)
-        values = np.vstack(
-            [panel.to_numpy(dtype=float), np.full((horizon + 1, panel.shape[1]), np.nan)]
-        )
-        profile = self.table.get_values(index)
-        targets = origins[:, None] + np.arange(horizon)[None, :]
-        # whole days back, so that every row averaged lies before the origin
-        back = np.ceil((targets - origins[:, None] + 1) / day).astype(int)
-        out = np.empty((*targets.shape, panel.shape[1]))
-        for days_back in np.unique(back):
-            mask = back == days_back
-            rows, inverse = np.unique(targets[mask], return_inverse=True)
+
+        known: dict[str, np.ndarray] = {}  # one index for every days-back group
+
+        def answer(
+            values: np.ndarray, index: pd.DatetimeIndex, rows: np.ndarray, days_back: int
+        ) -> np.ndarray:
+            if not known:
+                known["day_type"] = compute_slots(index, self.calendar)[1]
+                known["profile"] = table.get_values(index)
             means = compute_same_type_mean(
-                values, day_type, rows, int(days_back), day, count=self.days
-            )
-            out[mask] = np.where(np.isnan(means), profile[rows], means)[inverse]
-        return out
+                values, known["day_type"], rows, days_back, get_slots_per_day(index),
+                count=self.days,
+            )  # fmt: skip
+            return np.where(np.isnan(means), known["profile"][rows], means)
+
+        return predict_from_earlier_days(panel, origins, horizon, answer)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from urbanpulse.errors import InvalidQueryError
-from urbanpulse.forecast.metrics import METRIC_NAMES, compute_metrics
+from urbanpulse.forecast.metrics import METRIC_NAMES, compute_coverage, compute_metrics
 from urbanpulse.forecast.models import build_model
 from urbanpulse.forecast.panel import build_windows
 from urbanpulse.forecast.protocol import CalendarSpec, get_slots_per_day
@@ -52,13 +52,6 @@ def get_midnight_origins(
     first = pd.Timestamp(test_start).tz_localize(calendar.tz)
     midnight = (local.hour == 0) & (local.minute == 0) & (local >= first)
     return np.flatnonzero(midnight)
-
-
-def compute_band_coverage(truth: np.ndarray, low: np.ndarray, high: np.ndarray) -> float:
-    """Share of known values inside their band (bounds included)."""
-    known = ~np.isnan(truth)
-    inside = (truth >= low) & (truth <= high)
-    return float(inside[known].mean()) if known.any() else float("nan")
 
 
 def compute_day_ahead(
@@ -107,7 +100,7 @@ def compute_day_ahead(
         coverage = float("nan")
         if hasattr(model, "predict_interval"):
             forecast, low, high = model.predict_interval(panel, origins, horizon=horizon)
-            coverage = compute_band_coverage(truth, low, high)
+            coverage = compute_coverage(truth, low, high)
         else:
             forecast = model.predict(panel, origins, horizon=horizon)
         seconds = time.perf_counter() - started

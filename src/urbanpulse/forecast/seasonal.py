@@ -18,12 +18,14 @@ Holidays and worked weekend days keep their day type's profile.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from urbanpulse.catalog.calendar import DAY_TYPES
+from urbanpulse.forecast.panel import get_future_index
 from urbanpulse.forecast.protocol import (
     CalendarSpec,
     compute_slots,
@@ -157,3 +159,33 @@ def compute_same_type_mean(
         found += use
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(found > 0, total / np.maximum(found, 1), np.nan)
+
+
+def predict_from_earlier_days(
+    panel: pd.DataFrame,
+    origins: np.ndarray,
+    horizon: int,
+    answer: Callable[[np.ndarray, pd.DatetimeIndex, np.ndarray, int], np.ndarray],
+) -> np.ndarray:
+    """Forecasts (origins, horizon, sites) by a model that reads whole earlier days.
+
+    A target row ``s`` steps after its origin may read rows ``ceil((s + 1) / day)``
+    whole days back or more (so nothing at or after the origin); a target's answer
+    is then the same from every origin that day, so each distinct (row, days back) is
+    computed once: ``answer(values, index, rows, days_back)`` gives (len(rows), sites)
+    from ``values`` (the panel with NaN rows after its end) over the extended ``index``.
+    """
+    origins = np.asarray(origins)
+    index = get_future_index(pd.DatetimeIndex(panel.index), horizon + 1)
+    day = get_slots_per_day(index)
+    values = np.vstack(
+        [panel.to_numpy(dtype=float), np.full((horizon + 1, panel.shape[1]), np.nan)]
+    )
+    targets = origins[:, None] + np.arange(horizon)[None, :]
+    back = np.ceil((targets - origins[:, None] + 1) / day).astype(int)
+    out = np.empty((*targets.shape, panel.shape[1]))
+    for days_back in np.unique(back):
+        mask = back == days_back
+        rows, inverse = np.unique(targets[mask], return_inverse=True)
+        out[mask] = answer(values, index, rows, int(days_back))[inverse]
+    return out

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from urbanpulse.errors import InvalidQueryError
-from urbanpulse.forecast.panel import get_future_index
 from urbanpulse.forecast.protocol import (
     CalendarSpec,
     compute_slots,
@@ -27,6 +26,7 @@ from urbanpulse.forecast.seasonal import (
     SeasonalTable,
     build_seasonal_table,
     compute_same_type_mean,
+    predict_from_earlier_days,
     take_rows,
 )
 
@@ -109,26 +109,21 @@ class SeasonalBoost:
 
     def predict(self, panel: pd.DataFrame, origins: np.ndarray, *, horizon: int) -> np.ndarray:
         """Forecasts of shape (origins, horizon, sites)."""
-        if self.booster is None or self.table is None:
+        booster, table = self.booster, self.table
+        if booster is None or table is None:
             raise RuntimeError("fit the day-ahead model before predicting")
-        origins = np.asarray(origins)
-        index = get_future_index(pd.DatetimeIndex(panel.index), horizon + 1)
-        day = get_slots_per_day(index)
-        values = np.vstack(
-            [panel.to_numpy(dtype=float), np.full((horizon + 1, panel.shape[1]), np.nan)]
-        )
-        profile = self.table.get_values(index)
-        targets = origins[:, None] + np.arange(horizon)[None, :]
-        # whole days back needed so that every feature row lies before the origin
-        back = np.maximum(1, np.ceil((targets - origins[:, None] + 1) / day).astype(int))
-        out = np.empty((*targets.shape, panel.shape[1]))
-        for days_back in np.unique(back):
-            mask = back == days_back
-            rows, inverse = np.unique(targets[mask], return_inverse=True)
-            frame = self._build_frame(values, index, rows, int(days_back), profile)
-            predicted = np.asarray(self.booster.predict(frame)).reshape(len(rows), -1)
-            out[mask] = predicted[inverse]
-        return out
+
+        profiles: list[np.ndarray] = []  # one index for every days-back group
+
+        def answer(
+            values: np.ndarray, index: pd.DatetimeIndex, rows: np.ndarray, days_back: int
+        ) -> np.ndarray:
+            if not profiles:
+                profiles.append(table.get_values(index))
+            frame = self._build_frame(values, index, rows, days_back, profiles[0])
+            return np.asarray(booster.predict(frame)).reshape(len(rows), -1)
+
+        return predict_from_earlier_days(panel, origins, horizon, answer)
 
     def _build_frame(
         self,
