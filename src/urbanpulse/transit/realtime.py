@@ -44,7 +44,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pyarrow as pa
 
@@ -422,80 +422,102 @@ def quarantine_snapshot(lake: Lake, data: bytes, *, source: str, reason: str) ->
     return True
 
 
-class SnapshotIndex:
-    """Which snapshots a lake has read, kept per process and grown file by file.
+class StoredFileIndex:
+    """What a table of the lake holds, kept per process and grown file by file.
 
-    Asking the stored ``realtime_snapshots`` table afresh for every snapshot scanned
-    every file of it, so a replay slowed with each snapshot stored (54 ms at 10 files,
-    382 ms at 1,624). Parquet files of a lake never change once written, so the index
-    reads each live file once and afterwards only the files committed since: the
-    thousandth snapshot costs what the first did. A compaction's rewritten files are
-    read once more (their ids are the same); a file removed leaves its ids in the index,
-    which is right, as a snapshot read stays read.
+    Asking a stored table afresh for every snapshot scanned every file of it, so a
+    replay slowed with each snapshot stored (54 ms at 10 files, 382 ms at 1,624).
+    Parquet files of a lake never change once written, so an index reads each live file
+    once and afterwards only the files committed since: the thousandth snapshot costs
+    what the first did. A compaction's rewritten files are read once more (their rows
+    are the same); a file removed leaves its rows in the index, which is right for what
+    it records (a snapshot read stays read, a prediction seen stays seen).
+    Subclasses name the ``table``, the ``columns`` to read and how rows ``_absorb``.
     """
+
+    table = ""
+    columns = ""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._files: set[str] = set()
+
+    def _refresh(self, lake: Lake) -> None:
+        """Read the files committed since the last call (under the caller's lock)."""
+        new = [p for p in lake.get_paths(self.table) if p not in self._files]
+        if new:
+            rows = connect().execute(f"SELECT {self.columns} FROM read_parquet(?)", [new])
+            self._absorb(rows.fetchall())
+            self._files.update(new)
+
+    def _absorb(self, rows: list[tuple[Any, ...]]) -> None:
+        raise NotImplementedError
+
+
+class SnapshotIndex(StoredFileIndex):
+    """Which (snapshot, network) pairs the lake has read."""
+
+    table = "realtime_snapshots"
+    columns = "snapshot_id, network_id"
+
+    def __init__(self) -> None:
+        super().__init__()
         self._read: set[tuple[str, str]] = set()
 
     def is_read(self, lake: Lake, snapshot_id: str, network_id: str) -> bool:
         """Whether ``(snapshot_id, network_id)`` is stored in the lake."""
         with self._lock:
-            new = [p for p in lake.get_paths("realtime_snapshots") if p not in self._files]
-            if new:
-                found = connect().execute(
-                    "SELECT snapshot_id, network_id FROM read_parquet(?)", [new]
-                )
-                self._read.update(found.fetchall())
-                self._files.update(new)
+            self._refresh(lake)
             return (snapshot_id, network_id) in self._read
 
+    def _absorb(self, rows: list[tuple[Any, ...]]) -> None:
+        self._read.update((str(a), str(b)) for a, b in rows)
 
-class PredictionIndex:
-    """The latest stored version of every trip's prediction, grown file by file (see
-    :class:`SnapshotIndex`): key (network, trip, site, event, scheduled time) ->
-    (feed time, delay)."""
+
+class PredictionIndex(StoredFileIndex):
+    """The latest stored version of every trip's prediction: key (network, trip, site,
+    event, scheduled time) -> (feed time, delay)."""
+
+    table = "realtime_predictions"
+    columns = "network_id, trip_id, site_id, event, scheduled_ts, feed_ts, delay_s"
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._files: set[str] = set()
+        super().__init__()
         self._latest: dict[tuple[Any, ...], tuple[datetime, float]] = {}
 
     def read(self, lake: Lake) -> dict[tuple[Any, ...], tuple[datetime, float]]:
         """The index, brought up to the lake's stored versions."""
         with self._lock:
-            new = [p for p in lake.get_paths("realtime_predictions") if p not in self._files]
-            if new:
-                rows = connect().execute(
-                    "SELECT network_id, trip_id, site_id, event, scheduled_ts, feed_ts, delay_s "
-                    "FROM read_parquet(?) ORDER BY feed_ts",
-                    [new],
-                )
-                for network, trip, site, event, scheduled, feed, delay in rows.fetchall():
-                    key = (network, trip, site, event, scheduled.astimezone(UTC))
-                    known = self._latest.get(key)
-                    if known is None or known[0] <= feed:
-                        self._latest[key] = (feed, delay)
-                self._files.update(new)
+            self._refresh(lake)
             return self._latest
 
+    def _absorb(self, rows: list[tuple[Any, ...]]) -> None:
+        for network, trip, site, event, scheduled, feed, delay in rows:
+            key = (network, trip, site, event, scheduled.astimezone(UTC))
+            known = self._latest.get(key)
+            if known is None or known[0] <= feed:
+                self._latest[key] = (feed, delay)
 
-_SNAPSHOT_INDEXES: dict[Path, SnapshotIndex] = {}
-_PREDICTION_INDEXES: dict[Path, PredictionIndex] = {}
-_SNAPSHOT_INDEXES_LOCK = threading.Lock()
+
+IndexT = TypeVar("IndexT", bound=StoredFileIndex)
+_INDEXES: dict[tuple[Path, type], StoredFileIndex] = {}
+_INDEXES_LOCK = threading.Lock()
+
+
+def _get_index(lake: Lake, kind: type[IndexT]) -> IndexT:
+    """The process's index of ``kind`` over a lake (one per lake folder)."""
+    with _INDEXES_LOCK:
+        return cast(IndexT, _INDEXES.setdefault((Path(lake.root).resolve(), kind), kind()))
 
 
 def get_snapshot_index(lake: Lake) -> SnapshotIndex:
-    """The process's :class:`SnapshotIndex` of a lake (one per lake folder)."""
-    with _SNAPSHOT_INDEXES_LOCK:
-        return _SNAPSHOT_INDEXES.setdefault(Path(lake.root).resolve(), SnapshotIndex())
+    """The process's :class:`SnapshotIndex` of a lake."""
+    return _get_index(lake, SnapshotIndex)
 
 
 def get_prediction_index(lake: Lake) -> PredictionIndex:
-    """The process's :class:`PredictionIndex` of a lake (one per lake folder)."""
-    with _SNAPSHOT_INDEXES_LOCK:
-        return _PREDICTION_INDEXES.setdefault(Path(lake.root).resolve(), PredictionIndex())
+    """The process's :class:`PredictionIndex` of a lake."""
+    return _get_index(lake, PredictionIndex)
 
 
 def _as_read_before(summary: RealtimeSummary) -> RealtimeSummary:
