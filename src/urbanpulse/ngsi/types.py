@@ -29,12 +29,8 @@ def read_types(
 ) -> dict[str, Any] | list[dict[str, Any]]:
     """The types with at least one entity: an ``EntityTypeList``, or with ``details``
     one ``EntityType`` per type with the attribute names its entities have now."""
-    records = select_records(lake, EntityQuery(), region=region, latest=True, engine=engine)
-    names: dict[str, set[str]] = {}
-    for record in records:
-        entity = render_entity(record)
-        names.setdefault(record.entity_type, set()).update(set(entity) - {"id", "type"})
-    present = [t for t in ENTITY_TYPES if t in names]
+    inventory = read_inventory(lake, region=region, engine=engine)
+    present = [t for t in ENTITY_TYPES if t in inventory]
     context = {"@context": CONTEXT} if with_context else {}
     if not details:
         return {
@@ -47,7 +43,7 @@ def read_types(
             "id": get_type_iri(t),
             "type": "EntityType",
             "typeName": t,
-            "attributeNames": sorted(names[t]),
+            "attributeNames": sorted(inventory[t]["attributes"]),
         }
         | context
         for t in present

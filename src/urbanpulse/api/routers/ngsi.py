@@ -30,7 +30,9 @@ from urbanpulse.ngsi.types import (
     read_type_info,
     read_types,
 )
+from urbanpulse.settings import Settings
 from urbanpulse.store.engines import get_engine
+from urbanpulse.store.interface import Engine
 
 logger = logging.getLogger(__name__)
 ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
@@ -177,32 +179,25 @@ def list_types(
 ) -> Response:
     """The entity types published now (an EntityTypeList), or with details=true each
     type with the attributes its entities have."""
-
-    def run(media: str) -> Response:
-        if details not in (None, "", "true", "false"):
-            raise InvalidQueryError(f"details {details!r}: use true or false")
-        found = read_types(
-            lake, region=settings.region, details=_is_true(details),
-            with_context=media == JSON_LD, engine=get_engine(settings),
-        )  # fmt: skip
-        return _render(found, media)
-
-    return _answer(request, run, allow_geo=False)
+    return _discover(
+        request, settings,
+        lambda engine, context: read_types(
+            lake, region=settings.region, details=_parse_details(details),
+            with_context=context, engine=engine,
+        ),
+    )  # fmt: skip
 
 
 @router.get("/types/{entityType}", summary="One entity type (NGSI-LD)", response_class=Response, responses=_ONE)  # fmt: skip
 def get_type(request: Request, lake: LakeDep, settings: SettingsDep, entityType: str) -> Response:
     """An EntityTypeInfo: how many entities of the type are published now, and each
     attribute's name and types; 404 for a type with none."""
-
-    def run(media: str) -> Response:
-        found = read_type_info(
-            lake, entityType, region=settings.region, with_context=media == JSON_LD,
-            engine=get_engine(settings),
-        )  # fmt: skip
-        return _render(found, media)
-
-    return _answer(request, run, allow_geo=False)
+    return _discover(
+        request, settings,
+        lambda engine, context: read_type_info(
+            lake, entityType, region=settings.region, with_context=context, engine=engine
+        ),
+    )  # fmt: skip
 
 
 @router.get("/attributes", summary="Attributes available (NGSI-LD)", response_class=Response, responses=_ONE)  # fmt: skip
@@ -214,31 +209,42 @@ def list_attributes(
 ) -> Response:
     """An AttributeList of the published entities' attributes, or with details=true
     each Attribute with its count, attribute types and the entity types having it."""
-
-    def run(media: str) -> Response:
-        if details not in (None, "", "true", "false"):
-            raise InvalidQueryError(f"details {details!r}: use true or false")
-        found = read_attributes(
-            lake, region=settings.region, details=_is_true(details),
-            with_context=media == JSON_LD, engine=get_engine(settings),
-        )  # fmt: skip
-        return _render(found, media)
-
-    return _answer(request, run, allow_geo=False)
+    return _discover(
+        request, settings,
+        lambda engine, context: read_attributes(
+            lake, region=settings.region, details=_parse_details(details),
+            with_context=context, engine=engine,
+        ),
+    )  # fmt: skip
 
 
 @router.get("/attributes/{attrId}", summary="One attribute (NGSI-LD)", response_class=Response, responses=_ONE)  # fmt: skip
 def get_attribute(request: Request, lake: LakeDep, settings: SettingsDep, attrId: str) -> Response:
     """An Attribute with its details; 404 when no published entity has it."""
+    return _discover(
+        request, settings,
+        lambda engine, context: read_attribute(
+            lake, attrId, region=settings.region, with_context=context, engine=engine
+        ),
+    )  # fmt: skip
+
+
+def _discover(
+    request: Request, settings: Settings, read: Callable[[Engine, bool], Any]
+) -> Response:
+    """A discovery answer (types, attributes): ``read(engine, with_context)`` rendered in
+    the negotiated media type (JSON or JSON-LD), errors as ProblemDetails."""
 
     def run(media: str) -> Response:
-        found = read_attribute(
-            lake, attrId, region=settings.region, with_context=media == JSON_LD,
-            engine=get_engine(settings),
-        )  # fmt: skip
-        return _render(found, media)
+        return _render(read(get_engine(settings), media == JSON_LD), media)
 
     return _answer(request, run, allow_geo=False)
+
+
+def _parse_details(details: Text) -> bool:
+    if details not in (None, "", "true", "false"):
+        raise InvalidQueryError(f"details {details!r}: use true or false")
+    return _is_true(details)
 
 
 @router.get("/jsonldContexts/urbanpulse", summary="UrbanPulse's @context (NGSI-LD)", response_class=Response)  # fmt: skip
