@@ -21,6 +21,7 @@ from urbanpulse.advise.simulation import (
     simulate_spreading,
 )
 from urbanpulse.cli.common import LAKE_OPTION, build_group, get_context, print_error
+from urbanpulse.i18n import ngettext
 from urbanpulse.twin.scenario import build_demo_scenario
 
 simulate_app = build_group(
@@ -266,7 +267,7 @@ def parse_window(
 def build_legs_table(body: dict[str, object]) -> Table:
     """The journey's legs as a Rich table."""
     changes = int(body["transfers"])  # type: ignore[call-overload]
-    words = "no change" if changes == 0 else "1 change" if changes == 1 else f"{changes} changes"
+    words = ngettext("{n} change", "{n} changes", changes).format(n=changes)
     table = Table(title=f"{body['origin_name']} -> {body['destination_name']}: {words}")
     for name in ("line", "from", "to", "leaves", "arrives", "walk + wait"):
         table.add_column(name)

@@ -19,6 +19,7 @@ from urbanpulse.cli.common import (
     print_error,
 )
 from urbanpulse.errors import ConfigurationError, UrbanPulseError
+from urbanpulse.i18n import ngettext
 from urbanpulse.store import Lake
 
 transit_app = build_group(
@@ -276,11 +277,7 @@ def journey_command(
     _console.print(table)
     for found in frontier[:-1]:
         changes = len(found.rides) - 1
+        words = ngettext("{n} change", "{n} changes", changes).format(n=changes)
         _console.print(
-            f"or with {_plural(changes, 'change', 'changes')}: arrive {clock(found.arrives_s)} "
-            f"({found.minutes:.0f} min)"
+            f"or with {words}: arrive {clock(found.arrives_s)} ({found.minutes:.0f} min)"
         )
-
-
-def _plural(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
