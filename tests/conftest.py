@@ -203,8 +203,9 @@ def browser() -> Iterator[Any]:
 
 
 @contextmanager
-def serve_app(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with uvicorn in a thread on a free 127.0.0.1 port; yield its base URL."""
+def serve_app(app: FastAPI, **options: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a thread on a free 127.0.0.1 port; yield its base URL.
+    ``options`` are more of uvicorn's (e.g. the product's ``http`` protocol)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))  # bound before uvicorn starts, so no other test grabs it
@@ -212,7 +213,9 @@ def serve_app(app: FastAPI) -> Iterator[str]:
     # Open event streams (the live view) would keep a graceful shutdown waiting for
     # minutes; the server must really stop, or its threads run DuckDB while the
     # interpreter exits and the process aborts.
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2, **options
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

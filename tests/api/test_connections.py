@@ -4,39 +4,30 @@ answered 408 and closed, while one that asks in time is served (uvicorn, loopbac
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-import uvicorn
 
 from urbanpulse.api import create_app
-from urbanpulse.cli.main import get_server_options
+from urbanpulse.api.connections import build_timed_protocol
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 
 
 @pytest.fixture
-def served(test_lake: Lake, tmp_path: Path) -> Iterator[tuple[str, int]]:
+def served(test_lake: Lake, tmp_path: Path, app_server: Any) -> Iterator[tuple[str, int]]:
+    """The app served over a socket with the product's HTTP protocol (a 1 s head
+    timeout), through the suite's one test server (tests/conftest.py: it makes sure the
+    server's threads have stopped before the interpreter exits)."""
     settings = Settings(
         lake_path=test_lake.root, access_db=tmp_path / "access.sqlite3",
-        host="127.0.0.1", port=0, header_timeout_seconds=1.0,
+        header_timeout_seconds=1.0,
     )  # fmt: skip
-    options = {**get_server_options(settings), "log_level": "warning"}
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        options["port"] = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), **options))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield "127.0.0.1", options["port"]
-    server.should_exit = True
-    thread.join(timeout=10)
+    with app_server(create_app(settings), http=build_timed_protocol(1.0)) as url:
+        host, port = url.removeprefix("http://").split(":")
+        yield host, int(port)
 
 
 def _read_all(sock: socket.socket) -> bytes:
@@ -61,3 +52,10 @@ def test_a_request_in_time_is_served_and_kept_alive(served: tuple[str, int]) -> 
             client.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
             head = client.recv(65536)
             assert head.startswith(b"HTTP/1.1 200"), head[:100]
+
+
+def test_the_served_protocol_takes_the_setting() -> None:
+    from urbanpulse.cli.main import get_server_options
+
+    options = get_server_options(Settings(header_timeout_seconds=3.5))
+    assert options["http"].header_timeout == 3.5
