@@ -265,6 +265,21 @@ class Settings(BaseSettings):
         default=None,
         description="The identity provider's JWKS as a file, for offline deployments.",
     )
+    oidc_scope_claim: str = Field(
+        default="roles",
+        min_length=1,
+        description=(
+            "The token claim that lists a person's roles or groups: 'roles', 'groups', or "
+            "a dotted path such as 'realm_access.roles'."
+        ),
+    )
+    oidc_claim_scopes: dict[str, Literal["business", "government", "admin"]] = Field(
+        default={"urbanpulse-government": "government", "urbanpulse-admin": "admin"},
+        description=(
+            "Which scope each role of oidc_scope_claim gives (JSON in the environment); "
+            "a token with none of these roles is refused, the widest of several wins."
+        ),
+    )
     live_stale_after_s: float = Field(
         default=600.0,
         gt=0.0,

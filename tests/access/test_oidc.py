@@ -1,6 +1,8 @@
 """Government sign-in with an OpenID Connect JWT, verified against a JWKS file made from
-RSA keys the test generates (no network): good tokens pass, expired, wrong-audience,
-wrong-issuer, unsigned, HMAC-signed and foreign-key tokens are refused with 401."""
+RSA keys the test generates (no network): good tokens pass with the scope their role
+claim maps to, expired, wrong-audience, wrong-issuer, subject-less, unsigned, HMAC-signed
+and foreign-key tokens are refused with 401, and a valid token without a mapped role
+with 403."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from urbanpulse.access.oidc import OidcVerifier
 from urbanpulse.api import create_app
-from urbanpulse.errors import AuthenticationError, ConfigurationError
+from urbanpulse.errors import AccessDeniedError, AuthenticationError, ConfigurationError
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 
@@ -29,6 +31,7 @@ ISSUER = "https://id.city.example"
 AUDIENCE = "urbanpulse"
 GOVERNMENT_ROUTE = "/api/operator/effect"  # government and admin only
 ADMIN_ROUTE = "/api/keys"
+ROLES = {"urbanpulse-government": "government", "urbanpulse-admin": "admin"}
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +52,7 @@ def jwks_file(tmp_path_factory: pytest.TempPathFactory, signing_key: rsa.RSAPriv
 def make_token(key: Any, *, algorithm: str = "RS256", kid: str = "city-1", **claims: Any) -> str:
     now = int(time.time())
     payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": "official-7", "iat": now, "exp": now + 300}
+    payload["roles"] = ["staff", "urbanpulse-government"]
     payload.update(claims)
     return jwt.encode(payload, key, algorithm=algorithm, headers={"kid": kid})
 
@@ -90,6 +94,9 @@ def test_government_is_not_admin(app: FastAPI, signing_key: Any) -> None:
         ("wrong audience", {"aud": "someone-else"}),
         ("wrong issuer", {"iss": "https://evil.example"}),
         ("no subject", {"sub": None}),
+        ("empty subject", {"sub": ""}),
+        ("blank subject", {"sub": "  "}),
+        ("subject not a string", {"sub": 7}),
     ],
 )
 def test_bad_claims_are_refused(
@@ -103,6 +110,51 @@ def test_bad_claims_are_refused(
     response = call(app, token)
     assert response.status_code == 401, (case, response.text)
     assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_the_role_claim_decides_the_scope(app: FastAPI, signing_key: Any) -> None:
+    admin = make_token(
+        signing_key, sub="admin-1", roles=["urbanpulse-government", "urbanpulse-admin"]
+    )
+    assert call(app, admin, ADMIN_ROUTE).status_code == 200
+    one_role_as_text = make_token(signing_key, roles="urbanpulse-government")
+    assert call(app, one_role_as_text).status_code not in (401, 403)
+
+
+@pytest.mark.parametrize("roles", [[], ["staff"], None, {"urbanpulse-admin": True}, 42])
+def test_a_valid_token_without_a_mapped_role_is_refused(
+    app: FastAPI, signing_key: Any, roles: Any
+) -> None:
+    # A citizen account at the same identity provider must not read government data.
+    response = call(app, make_token(signing_key, sub="citizen-3", roles=roles))
+    assert response.status_code == 403, response.text
+    assert "role" in response.json()["error"]["message"]
+    refused = [e for e in app.state.access.store.read_audit() if e.status == 403][-1]
+    assert refused.path == GOVERNMENT_ROUTE
+
+
+def test_a_dotted_claim_path_reads_nested_roles(jwks_file: Path, signing_key: Any) -> None:
+    verifier = OidcVerifier(
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        jwks_file=jwks_file,
+        scope_claim="realm_access.roles",
+        claim_scopes={"city-admins": "admin"},
+    )
+    token = make_token(signing_key, realm_access={"roles": ["city-admins"]})
+    assert verifier.verify(token).scope == "admin"
+    with pytest.raises(AccessDeniedError):
+        verifier.verify(make_token(signing_key, realm_access=["city-admins"]))
+
+
+def test_a_role_table_naming_an_unknown_scope_is_refused(jwks_file: Path) -> None:
+    with pytest.raises(ConfigurationError, match="superuser"):
+        OidcVerifier(
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            jwks_file=jwks_file,
+            claim_scopes={"x": "superuser"},  # type: ignore[dict-item]
+        )
 
 
 def test_unsigned_token_is_refused(app: FastAPI) -> None:
@@ -142,14 +194,25 @@ def test_without_an_identity_provider_a_jwt_is_an_invalid_key(
 
 def test_verifier_needs_a_jwks_and_a_readable_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError):
-        OidcVerifier(issuer=ISSUER, audience=AUDIENCE)
+        OidcVerifier(issuer=ISSUER, audience=AUDIENCE, claim_scopes=ROLES)  # type: ignore[arg-type]
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ConfigurationError, match="JWKS"):
-        OidcVerifier(issuer=ISSUER, audience=AUDIENCE, jwks_file=tmp_path / "bad.json")
+        OidcVerifier(
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            jwks_file=tmp_path / "bad.json",
+            claim_scopes=ROLES,  # type: ignore[arg-type]
+        )
 
 
 def test_verifier_returns_the_subject(jwks_file: Path, signing_key: Any) -> None:
-    verifier = OidcVerifier(issuer=ISSUER, audience=AUDIENCE, jwks_file=jwks_file)
-    assert verifier.verify(make_token(signing_key)).subject == "official-7"
+    verifier = OidcVerifier(
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        jwks_file=jwks_file,
+        claim_scopes=ROLES,  # type: ignore[arg-type]
+    )
+    identity = verifier.verify(make_token(signing_key))
+    assert (identity.subject, identity.scope) == ("official-7", "government")
     with pytest.raises(AuthenticationError):
         verifier.verify("not-a-jwt")

@@ -58,12 +58,14 @@ class AccessService:
 
         A sign-in session (``ups_...``, the page cookie's) gives the scope of the
         credential that signed in; an API key (``up_...``) its key's scope; any other
-        bearer token is an OpenID Connect JWT and gives government scope once verified.
+        bearer token is an OpenID Connect JWT and gives the scope its role claim maps to.
 
         Raises
         ------
         AuthenticationError
             The token is invalid, or a JWT arrives and no identity provider is set.
+        AccessDeniedError
+            A valid JWT whose roles map to no scope.
         """
         if not token:
             return ANONYMOUS
@@ -76,7 +78,7 @@ class AccessService:
         if self.oidc is None:
             raise AuthenticationError(N_("invalid API key (no identity provider is configured)"))
         identity = self.oidc.verify(token)
-        return Principal("government", f"oidc:{identity.subject}")
+        return Principal(identity.scope, f"oidc:{identity.subject}")
 
     def authorize(self, principal: Principal, route_key: str) -> None:
         """Return if ``principal`` may call the route, else raise.
@@ -143,5 +145,7 @@ def build_access_service(settings: Settings) -> AccessService:
             audience=settings.oidc_audience or "",
             jwks_url=settings.oidc_jwks_url,
             jwks_file=settings.oidc_jwks_file,
+            scope_claim=settings.oidc_scope_claim,
+            claim_scopes=settings.oidc_claim_scopes,
         )
     return AccessService(build_access_store(settings), matrix=read_matrix(), oidc=oidc)

@@ -25,7 +25,12 @@ from urbanpulse.access.matrix import get_route_key
 from urbanpulse.access.service import SESSION_COOKIE
 from urbanpulse.access.sessions import check_origin
 from urbanpulse.api.middleware import Caller, send_error
-from urbanpulse.errors import AuthenticationError, StoreUnavailableError, UrbanPulseError
+from urbanpulse.errors import (
+    AccessDeniedError,
+    AuthenticationError,
+    StoreUnavailableError,
+    UrbanPulseError,
+)
 from urbanpulse.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -117,7 +122,7 @@ async def require_access(request: Request) -> Principal:
     if token:
         try:
             principal = await run_in_threadpool(access.authenticate, token)
-        except AuthenticationError:
+        except (AuthenticationError, AccessDeniedError):
             if holder is not None:
                 holder["tried"] = get_claimed_identity(token)
             raise
