@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from urbanpulse.access import ANONYMOUS, AccessService, Principal, build_access_service
 from urbanpulse.access.audit import record_event
 from urbanpulse.access.matrix import get_route_key
+from urbanpulse.access.redaction import redact_credentials, redact_query
 from urbanpulse.access.service import SESSION_COOKIE
 from urbanpulse.access.sessions import check_origin
 from urbanpulse.api.middleware import Caller, send_error
@@ -197,7 +198,7 @@ class AuditMiddleware:
         """Append the entry; False (and a log line) when the store refuses it."""
         access: AccessService = scope["app"].state.access
         principal: Principal = holder.get("principal", ANONYMOUS)
-        query = scope.get("query_string", b"").decode("latin-1")
+        query = redact_query(scope.get("query_string", b"").decode("latin-1"))
         tried = holder.get("tried")
         if tried is None and "principal" not in holder:  # refused before routing (429)
             token = get_token(Request(scope))
@@ -210,7 +211,7 @@ class AuditMiddleware:
                     actor=principal.subject,
                     scope=principal.scope,
                     method=scope["method"],
-                    path=scope["path"],
+                    path=redact_credentials(scope["path"]),
                     status=status,
                     detail=detail,
                 )

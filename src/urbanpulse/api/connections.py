@@ -12,10 +12,15 @@ previous response), then answers 408 and closes. A body is not timed here: the b
 from __future__ import annotations
 
 import asyncio
+import copy
+import logging
 from asyncio import TimerHandle
 from typing import Any
 
+from uvicorn.config import LOGGING_CONFIG
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from urbanpulse.access.redaction import redact_target
 
 HEAD_TIMEOUT_RESPONSE = (
     b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
@@ -73,3 +78,23 @@ class TimedHttpProtocol(HttpToolsProtocol):
             return
         self.transport.write(HEAD_TIMEOUT_RESPONSE)
         self.transport.close()
+
+
+class RedactedAccessLog(logging.Filter):
+    """Blanks credentials in the request target of uvicorn's access log lines (a key
+    sent in an address must not reach log files)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn.access formats (client, method, target, http version, status).
+        if isinstance(record.args, tuple) and len(record.args) == 5:
+            client, method, target, version, status = record.args
+            record.args = (client, method, redact_target(str(target)), version, status)
+        return True
+
+
+def build_log_config() -> dict[str, Any]:
+    """uvicorn's logging configuration with the access log's credentials redacted."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact_credentials"] = {"()": RedactedAccessLog}
+    config["handlers"]["access"]["filters"] = ["redact_credentials"]
+    return config

@@ -629,12 +629,14 @@ def get_server_options(settings: Settings) -> dict[str, Any]:
     (none by default: uvicorn alone would believe X-Forwarded-For from localhost), how
     many connections to hold, how long an idle one stays and how long a request head may
     take to arrive."""
-    from urbanpulse.api.connections import build_timed_protocol
+    from urbanpulse.api.connections import build_log_config, build_timed_protocol
 
     return {
         "host": settings.host,
         "port": settings.port,
         "log_level": "info",
+        # A key sent in an address is blanked in the access log (access/redaction.py).
+        "log_config": build_log_config(),
         "proxy_headers": bool(settings.trusted_proxies),
         "forwarded_allow_ips": ",".join(settings.trusted_proxies) or "",
         "limit_concurrency": settings.max_connections,
