@@ -59,3 +59,27 @@ def test_the_served_protocol_takes_the_setting() -> None:
 
     options = get_server_options(Settings(header_timeout_seconds=3.5))
     assert options["http"].header_timeout == 3.5
+
+
+def test_a_flood_of_silent_connections_cannot_take_the_last_slot(
+    test_lake: Lake, tmp_path: Path, app_server: Any
+) -> None:
+    # 60 silent connections against a bound of 20, well within a 30 s head timeout:
+    # without room made, every slot is held and uvicorn answers the probe 503.
+    settings = Settings(lake_path=test_lake.root, access_db=tmp_path / "access.sqlite3")
+    protocol = build_timed_protocol(30.0)
+    with app_server(create_app(settings), http=protocol, limit_concurrency=20) as url:
+        host, port = url.removeprefix("http://").split(":")
+        flood = [socket.create_connection((host, int(port)), timeout=10) for _ in range(60)]
+        try:
+            with socket.create_connection((host, int(port)), timeout=10) as probe:
+                probe.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                assert _read_all(probe).startswith(b"HTTP/1.1 200")
+            oldest = flood[0]
+            try:
+                assert oldest.recv(1) == b""  # closed to make room
+            except ConnectionResetError:
+                pass
+        finally:
+            for sock in flood:
+                sock.close()

@@ -7,6 +7,11 @@ ever: 20,100 such half-open connections exhausted the process's file descriptors
 ``header_timeout`` seconds from the connection's first byte (or from the end of the
 previous response), then answers 408 and closes. A body is not timed here: the body cap
 (api/middleware.py) bounds it, and a slow upload of a few KiB is a person on a bad line.
+
+Within those seconds a flood can still fill every connection slot (``max_connections``,
+beyond which uvicorn answers 503 to everyone), so a new connection that arrives at the
+bound takes the slot of the oldest one that has sent nothing yet: a person's request,
+which starts at once, is served while a silent flood only pushes out itself.
 """
 
 from __future__ import annotations
@@ -14,11 +19,13 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import weakref
 from asyncio import TimerHandle
 from typing import Any
 
 from uvicorn.config import LOGGING_CONFIG
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
 
 from urbanpulse.access.redaction import redact_target
 
@@ -38,22 +45,43 @@ def build_timed_protocol(header_timeout: float) -> type[HttpToolsProtocol]:
     return Protocol
 
 
+# Per server, its connections that have not sent a byte of a request yet, oldest first.
+_SILENT: weakref.WeakKeyDictionary[ServerState, dict[TimedHttpProtocol, None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 class TimedHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, with a deadline for each request head."""
+    """uvicorn's httptools protocol, with a deadline for each request head, whose
+    connections make room for a newcomer by closing the oldest silent one."""
 
     header_timeout = 10.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._head_timer: TimerHandle | None = None
+        self._silent = _SILENT.setdefault(self.server_state, {})
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm_head_timer()
+        self._make_room()
+        self._silent[self] = None
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._silent.pop(self, None)
         self._arm_head_timer()  # the next request on a kept-alive connection
+
+    def _make_room(self) -> None:
+        """Close the oldest silent connections while the server is at its bound."""
+        limit = self.limit_concurrency
+        while limit is not None and len(self.connections) >= limit and self._silent:
+            oldest = next(iter(self._silent))
+            del self._silent[oldest]
+            oldest._cancel_head_timer()
+            self.connections.discard(oldest)  # now, not when the loss is reported
+            oldest.transport.abort()
 
     def on_headers_complete(self) -> None:
         self._cancel_head_timer()
@@ -61,6 +89,7 @@ class TimedHttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
+        self._silent.pop(self, None)
         super().connection_lost(exc)
 
     def _arm_head_timer(self) -> None:
