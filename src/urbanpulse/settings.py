@@ -98,6 +98,19 @@ class Settings(BaseSettings):
             "localhost, so no caller can pick the address its rate limit counts against."
         ),
     )
+    max_concurrent_requests: int = Field(
+        default=4,
+        ge=1,
+        description=(
+            "Requests at work at once; the rest wait their turn (the health check and "
+            "static files never wait), so heavy routes queue instead of starving the rest."
+        ),
+    )
+    queue_wait_seconds: float = Field(
+        default=30.0,
+        gt=0.0,
+        description="Longest wait for a turn; then 503 with Retry-After.",
+    )
     max_connections: int = Field(
         default=1000,
         ge=1,
