@@ -144,9 +144,10 @@ def find_samples(client: httpx.Client, victim: str) -> dict[str, str]:
     return {
         "site_id": site["site_id"],
         "metric": metric,
-        "dataset_id": f"observations-{metric}"
-        if f"observations-{metric}" in datasets
-        else datasets[0],
+        # The route walk reads a business dataset (its route is open to business); the
+        # data step asks for the raw observations dataset, which the data policy closes.
+        "dataset_id": "sites" if "sites" in datasets else datasets[0],
+        "observations_dataset": f"observations-{metric}",
         "aggregate_id": "od",  # smart-card aggregates: none in the demo (404 for all)
         "digest": static.group(1) if static else "0",
         "name": static.group(2) if static else "style.css",
