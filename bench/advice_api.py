@@ -21,7 +21,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from serving import get_free_port, wait_until_healthy
 from urbanpulse.advise.service import build_advice_service
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
@@ -92,9 +92,7 @@ def get_lake(path: Path | None, scratch: Path) -> Lake:
 
 
 def start_server(lake: Lake, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = get_free_port()
     env = {
         **os.environ,
         "URBANPULSE_LAKE_PATH": str(lake.root),
@@ -112,15 +110,8 @@ def start_server(lake: Lake, args: argparse.Namespace) -> tuple[subprocess.Popen
     ]  # fmt: skip
     server = subprocess.Popen(command, env=env)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/api/health", timeout=2).status_code == 200:
-                return server, base
-        except httpx.TransportError:
-            time.sleep(0.1)
-    server.terminate()
-    raise SystemExit("the server did not start within 30 s")
+    wait_until_healthy(server, base, 30)
+    return server, base
 
 
 def build_queries(day: str, trips: tuple[tuple[str, str], ...] = TRIPS) -> list[dict[str, str]]:

@@ -49,6 +49,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from serving import get_free_port, wait_until_healthy
 from urbanpulse.access import AuditEvent, issue_key, read_matrix, verify_audit
 from urbanpulse.access.keys import revoke_key
 from urbanpulse.access.matrix import SCOPES, get_data_policy, is_allowed
@@ -77,9 +78,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def start_server(lake: Lake, access_db: Path, seal: Path) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = get_free_port()
     env = {
         **os.environ,
         "URBANPULSE_LAKE_PATH": str(lake.root),
@@ -91,15 +90,8 @@ def start_server(lake: Lake, access_db: Path, seal: Path) -> tuple[subprocess.Po
     command = [str(Path(sys.executable).parent / "urbanpulse"), "serve", "--port", str(port)]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/api/health", timeout=2).status_code == 200:
-                return server, base
-        except httpx.TransportError:
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit("the server did not start within 60 s")
+    wait_until_healthy(server, base, 60)
+    return server, base
 
 
 def issue_callers(settings: Settings) -> tuple[dict[str, str | None], str]:
