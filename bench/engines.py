@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,6 +45,7 @@ import httpx
 import numpy as np
 import pyarrow as pa
 
+from serving import get_free_port, wait_until_healthy
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 from urbanpulse.store.engines import build_engine
@@ -190,9 +190,7 @@ def measure_api(root: Path, seconds: int, connections: int) -> dict[str, float]:
         build_demo(lake, drop_dir=root / "demo-drop")
     settings = Settings(lake_path=lake.root)
     _, token = issue_key(build_access_store(settings), scope="government", name="bench engines")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = get_free_port()
     env = {
         **os.environ,
         "URBANPULSE_LAKE_PATH": str(lake.root),
@@ -206,7 +204,7 @@ def measure_api(root: Path, seconds: int, connections: int) -> dict[str, float]:
     server = subprocess.Popen(command, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(base)
+        wait_until_healthy(server, base, 60)
         start = (END - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
         path = (
             f"/api/sites/{SITE}/observations?metric=boardings&start={start}"
@@ -224,17 +222,6 @@ def measure_api(root: Path, seconds: int, connections: int) -> dict[str, float]:
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-
-def _wait(base: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/api/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise SystemExit("the server did not start within 60 s")
 
 
 WRK_SCRIPT = """
