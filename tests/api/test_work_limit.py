@@ -4,6 +4,7 @@ answers 503 with Retry-After, and the health check never waits."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -62,5 +63,28 @@ def test_a_wait_past_its_bound_is_answered_503_with_retry_after() -> None:
             assert refused.json()["error"]["message"] == "the server is busy; try again"
             release.set()
             assert (await holder).status_code == 200
+
+    asyncio.run(run())
+
+
+def test_a_turn_ends_when_the_answer_starts() -> None:
+    # A client that reads a streamed answer slowly must not hold the only turn.
+    async def run() -> None:
+        gate = asyncio.Event()
+
+        async def app(scope: dict, receive: object, send: Any) -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            if scope["path"] == "/slow":
+                await gate.wait()  # still streaming
+            await send({"type": "http.response.body", "body": b"x"})
+
+        limited = WorkLimitMiddleware(app, limit=1, wait_seconds=0.5)  # type: ignore[arg-type]
+        transport = httpx.ASGITransport(app=limited)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            slow = asyncio.create_task(client.get("/slow"))
+            await asyncio.sleep(0.05)
+            assert (await client.get("/fast")).status_code == 200
+            gate.set()
+            await slow
 
     asyncio.run(run())

@@ -129,7 +129,8 @@ class WorkLimitMiddleware:
     them: /api/health took 0.4 s at the 99th percentile. The health check and static
     assets never queue, so a load balancer and a page's styles still answer at once,
     nor do live event streams, which stay open for minutes and work only when a
-    reading arrives.
+    reading arrives. A turn ends when the answer starts, so four clients reading a large
+    answer slowly cannot hold every turn.
     """
 
     UNQUEUED_PREFIXES = (*UNLIMITED_PREFIXES, "/api/live/stream")
@@ -156,10 +157,22 @@ class WorkLimitMiddleware:
                 send, 503, "the server is busy; try again", headers={"Retry-After": retry}
             )
             return
+        held = True
+
+        async def send_releasing(message: Message) -> None:
+            nonlocal held
+            if held and message["type"] == "http.response.start":
+                # The answer is ready (or streams from here): a client that reads it
+                # slowly must not hold a turn that the work no longer needs.
+                held = False
+                slots.release()
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_releasing)
         finally:
-            slots.release()
+            if held:
+                slots.release()
 
 
 # -- body cap -------------------------------------------------------------------------
