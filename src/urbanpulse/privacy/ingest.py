@@ -6,8 +6,12 @@ every stored tap so a second file adds to the first), and the masked rejects. Th
 the metro stations are upserted as sites and the public, unsuppressed cells are added
 as observations ``entries`` and ``exits`` for forecasts and advice.
 
-Observations are append-only by (site, metric, time): a period already stored keeps
-its first value even if a later file adds taps to it; ``tap_counts`` is always current.
+Every published table comes from the same pass over the same taps, and a published
+cell changes only by k or more (:func:`~urbanpulse.privacy.suppression.hold_small_changes`):
+observations are append-only by (site, metric, time), so a period keeps its first
+value there, and ``tap_counts`` moves on from it only once the difference is itself a
+group of k. Subtracting any two published figures of one cell never counts fewer than
+k people.
 """
 
 from __future__ import annotations
@@ -29,8 +33,11 @@ from urbanpulse.privacy.flows import (
     compute_public_counts,
     compute_public_flows,
     compute_station_counts,
+    read_public_counts,
+    read_public_flows,
 )
 from urbanpulse.privacy.keys import KeyRing
+from urbanpulse.privacy.suppression import hold_small_changes
 from urbanpulse.privacy.taps import TapBatch, TapMapping, read_tap_file
 from urbanpulse.store import (
     Commit,
@@ -47,6 +54,9 @@ from urbanpulse.store.lake import partition_of
 from urbanpulse.store.networks import get_network_schema
 
 OPERATION = "ingest_taps"
+# The key of a cell of each published table.
+COUNT_KEYS = ["site_id", "station", "period_start", "period_minutes", "direction"]
+FLOW_KEYS = ["origin_site_id", "destination_site_id", "date"]
 
 
 @dataclass(slots=True)
@@ -127,10 +137,23 @@ def _commit_taps(
     added = _write_partitioned(lake, "taps", new, batch_id)
     con.register("_new", new)
     con.execute(f"CREATE VIEW _all AS {scan_sql(lake, 'taps')} UNION ALL SELECT * FROM _new")
-    counts = compute_public_counts(
-        compute_station_counts(con, "_all", period_minutes=period_minutes, timezone=timezone), k=k
+    counts = hold_small_changes(
+        compute_public_counts(
+            compute_station_counts(con, "_all", period_minutes=period_minutes, timezone=timezone),
+            k=k,
+        ),
+        read_public_counts(lake),
+        keys=COUNT_KEYS,
+        column="taps",
+        k=k,
     )
-    flows = compute_public_flows(compute_od_flows(con, "_all", timezone=timezone), k=k)
+    flows = hold_small_changes(
+        compute_public_flows(compute_od_flows(con, "_all", timezone=timezone), k=k),
+        read_public_flows(lake),
+        keys=FLOW_KEYS,
+        column="trips",
+        k=k,
+    )
     summary.count_cells, summary.count_cells_suppressed = len(counts), int(counts.suppressed.sum())
     summary.flow_cells, summary.flow_cells_suppressed = len(flows), int(flows.suppressed.sum())
     added += [
