@@ -236,6 +236,16 @@ class Settings(BaseSettings):
         le=1440,
         description="Length of the periods in which station entries and exits are counted.",
     )
+    privacy_station_counts: Literal["exact", "noised"] = Field(
+        default="exact",
+        description=(
+            "How a lake publishes station counts of taps, one way only: 'exact' (cells "
+            "below privacy_k blanked; noised releases refused, as exact figures beside "
+            "them would undo the noise) or 'noised' (no exact counts or entries/exits "
+            "observations published; 'privacy release' makes the noised ones). Choose "
+            "before the first ingest: what was published stays published."
+        ),
+    )
     access_db: Path | None = Field(
         default=None,
         description=(

@@ -11,9 +11,13 @@ from typer.testing import CliRunner
 from urbanpulse.cli import app
 
 
-@pytest.fixture
-def run(tmp_path: Path) -> Callable[..., object]:
-    env = {"URBANPULSE_PRIVACY_KEY_DIR": str(tmp_path / "keys"), "URBANPULSE_PRIVACY_K": "2"}
+@pytest.fixture(params=["noised"])
+def run(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[..., object]:
+    env = {
+        "URBANPULSE_PRIVACY_KEY_DIR": str(tmp_path / "keys"),
+        "URBANPULSE_PRIVACY_K": "2",
+        "URBANPULSE_PRIVACY_STATION_COUNTS": request.param,
+    }
 
     def invoke(*args: str):  # type: ignore[no-untyped-def]
         return CliRunner().invoke(
@@ -33,7 +37,11 @@ def test_ingest_release_budget_report(run: Callable, tap_file: Callable) -> None
     rows = [build_tap_line(f"CARD{i}", "2018-09-01 08:01:00", "地铁入站", "罗湖") for i in range(5)]
     result = run("ingest-taps", str(tap_file(rows)), "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["taps_stored"] == 5
+    summary = json.loads(result.stdout)
+    assert summary["taps_stored"] == 5
+    # Counts are published noised only: no exact cell, no entries observation.
+    assert summary["count_cells_suppressed"] == summary["count_cells"]
+    assert summary["observations_stored"] == 0
     assert run("release", "--epsilon", "0.7").exit_code == 0
     _one_line_error(refused := run("release", "--epsilon", "0.7"))
     assert "budget exceeded" in refused.output
@@ -72,3 +80,15 @@ def test_a_file_of_another_layout_is_one_line(run: Callable, tmp_path: Path) -> 
     result = run("ingest-taps", str(path))
     _one_line_error(result)
     assert "SECRET1" not in result.output
+
+
+@pytest.mark.parametrize("run", ["exact"], indirect=True)
+def test_a_lake_publishing_exact_counts_refuses_a_noised_release(
+    run: Callable, tap_file: Callable
+) -> None:
+    # Exact figures of the same cells beside a noised release would undo the noise.
+    rows = [build_tap_line(f"CARD{i}", "2018-09-01 08:01:00", "地铁入站", "罗湖") for i in range(5)]
+    assert run("ingest-taps", str(tap_file(rows))).exit_code == 0
+    _one_line_error(refused := run("release", "--epsilon", "0.5"))
+    assert "exact station counts" in refused.output
+    assert json.loads(run("budget", "--json").stdout) == []  # nothing charged

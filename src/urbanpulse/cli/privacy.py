@@ -80,6 +80,7 @@ def ingest_taps_command(
             k=settings.privacy_k,
             period_minutes=settings.privacy_period_minutes,
             timezone=settings.local_timezone,
+            station_counts=settings.privacy_station_counts,
         )
     if as_json:
         print(json.dumps(summary.to_dict(), ensure_ascii=False))

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 import pyarrow as pa
@@ -95,11 +96,15 @@ def ingest_taps(
     k: int,
     period_minutes: int,
     timezone: str,
+    station_counts: Literal["exact", "noised"] = "exact",
 ) -> TapIngestSummary:
     """Pseudonymise and store tap files, and rebuild the public counts and flows.
 
     Files whose content was ingested before are skipped; taps already stored (same
-    pseudonym, time, direction and station) are not stored twice.
+    pseudonym, time, direction and station) are not stored twice. With
+    ``station_counts="noised"`` no exact station count is published (neither the
+    ``tap_counts`` table nor entries and exits observations): the lake's counts are
+    published only through noised releases.
     """
     summary = TapIngestSummary(files=len(paths), k=k)
     with lake.write_lock():
@@ -108,8 +113,9 @@ def ingest_taps(
         summary.files_already_ingested = len(paths) - len(fresh)
         batches = [read_tap_file(p, mapping, keys) for p, _ in fresh]
         public = _commit_taps(
-            lake, batches, [h for _, h in fresh], summary, k, period_minutes, timezone
-        )
+            lake, batches, [h for _, h in fresh], summary, k, period_minutes, timezone,
+            publish_counts=station_counts == "exact",
+        )  # fmt: skip
     if public is not None:
         _publish_sites_and_observations(lake, public, mapping, summary)
     return summary
@@ -123,6 +129,8 @@ def _commit_taps(
     k: int,
     period_minutes: int,
     timezone: str,
+    *,
+    publish_counts: bool,
 ) -> pd.DataFrame | None:
     if not batches:
         return None
@@ -155,6 +163,9 @@ def _commit_taps(
         k=k,
     )
     summary.count_cells, summary.count_cells_suppressed = len(counts), int(counts.suppressed.sum())
+    if not publish_counts:  # noised releases only: the stations are public, no count is
+        counts = counts.assign(taps=pd.NA, suppressed=True)
+        summary.count_cells_suppressed = len(counts)
     summary.flow_cells, summary.flow_cells_suppressed = len(flows), int(flows.suppressed.sum())
     added += [
         _write_snapshot(lake, t, f, batch_id)

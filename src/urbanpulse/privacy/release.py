@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from urbanpulse.errors import InvalidQueryError
+from urbanpulse.i18n import N_
 from urbanpulse.privacy.budget import charge_budget
 from urbanpulse.privacy.noise import add_count_noise
 from urbanpulse.privacy.suppression import suppress_small_cells
@@ -88,7 +89,9 @@ def release_noisy_counts(
     """Station counts with OpenDP noise, charged to the budget of the key period.
 
     Raises :class:`~urbanpulse.privacy.budget.PrivacyBudgetError` (nothing released,
-    nothing charged) when ``epsilon`` does not fit in what is left of ``budget``.
+    nothing charged) when ``epsilon`` does not fit in what is left of ``budget``, and
+    :class:`~urbanpulse.errors.InvalidQueryError` when the lake publishes exact counts
+    of the same cells (the noise would protect nothing beside them).
 
     Returns
     -------
@@ -96,6 +99,15 @@ def release_noisy_counts(
         Columns site_id, period_start, period_minutes, direction, taps (noised integer
         >= 0, null where below k), suppressed.
     """
+    if publishes_exact_counts(lake):
+        raise InvalidQueryError(
+            N_(
+                "this lake publishes exact station counts above k "
+                "(PRIVACY_STATION_COUNTS=exact): a noised release of the same cells would "
+                "protect nobody; a lake that releases noised counts is set to 'noised' "
+                "before its first ingest"
+            )
+        )
     counts = compute_bounded_counts(
         lake,
         key_period=key_period,
@@ -108,6 +120,14 @@ def release_noisy_counts(
     charge_budget(lake, DATASET, key_period, epsilon, budget=budget)
     counts["taps"] = add_count_noise(counts["taps"], epsilon=epsilon, sensitivity=max_taps)
     return suppress_small_cells(counts, "taps", k=k)
+
+
+def publishes_exact_counts(lake: Lake) -> bool:
+    """Whether the lake's public ``tap_counts`` shows any exact count."""
+    if not lake.get_files("tap_counts"):
+        return False
+    sql = f"SELECT count(*) FROM ({scan_sql(lake, 'tap_counts')}) WHERE NOT suppressed"
+    return bool(connect().execute(sql).fetchall()[0][0])
 
 
 def compute_utility_report(
