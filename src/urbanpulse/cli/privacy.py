@@ -24,7 +24,7 @@ from urbanpulse.cli.common import (
 )
 from urbanpulse.errors import ConfigurationError
 from urbanpulse.privacy.budget import read_budget
-from urbanpulse.privacy.ingest import ingest_taps
+from urbanpulse.privacy.ingest import ingest_taps, purge_expired_taps
 from urbanpulse.privacy.keys import KeyRing, check_key_dir
 from urbanpulse.privacy.release import (
     compute_bounded_counts,
@@ -80,7 +80,9 @@ def ingest_taps_command(
             k=settings.privacy_k,
             period_minutes=settings.privacy_period_minutes,
             timezone=settings.local_timezone,
+            tap_minutes=settings.privacy_tap_minutes,
             station_counts=settings.privacy_station_counts,
+            retention_days=settings.privacy_tap_retention_days,
         )
     if as_json:
         print(json.dumps(summary.to_dict(), ensure_ascii=False))
@@ -89,6 +91,27 @@ def ingest_taps_command(
     for name, value in summary.to_dict().items():
         table.add_row(name.replace("_", " "), _show(value))
     _console.print(table)
+
+
+@privacy_app.command("purge")
+def purge_command(lake: Path | None = LAKE_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Delete the trip-level taps of months past their retention (published counts stay).
+
+    A month's taps are kept URBANPULSE_PRIVACY_TAP_RETENTION_DAYS after it ends, counted
+    to the newest stored tap, or to URBANPULSE_CLOCK when it is later.
+    """
+    with _product_errors():
+        settings = _settings(lake)
+        today = settings.clock.date() if settings.clock else None
+        deleted = purge_expired_taps(
+            open_lake(settings), retention_days=settings.privacy_tap_retention_days, today=today
+        )
+    if as_json:
+        print(json.dumps({"key_periods_deleted": deleted}))
+        return
+    _console.print(
+        f"deleted the taps of {', '.join(deleted)}" if deleted else "no month is past its retention"
+    )
 
 
 @privacy_app.command("release")

@@ -76,7 +76,7 @@ def compute_od_flows(con: duckdb.DuckDBPyConnection, taps: str, *, timezone: str
                    lead(site_id) OVER w AS next_site, lead(ts) OVER w AS next_ts,
                    lead(direction) OVER w AS next_direction
             FROM {taps} WHERE mode = 'metro' AND site_id IS NOT NULL
-            WINDOW w AS (PARTITION BY key_period, pseudonym ORDER BY ts))
+            WINDOW w AS (PARTITION BY key_period, pseudonym ORDER BY ts, direction))
         SELECT site_id AS origin_site_id, next_site AS destination_site_id,
                timezone({_lit(timezone)}, ts)::DATE AS date, count(*)::BIGINT AS trips
         FROM ordered

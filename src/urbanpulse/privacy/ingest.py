@@ -16,19 +16,22 @@ k people.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from urbanpulse.errors import ConfigurationError
 from urbanpulse.privacy.flows import (
     compute_od_flows,
     compute_public_counts,
@@ -77,6 +80,8 @@ class TapIngestSummary:
     flow_cells: int = 0
     flow_cells_suppressed: int = 0
     observations_stored: int = 0
+    key_periods_deleted: list[str] = field(default_factory=list)
+    taps_past_retention: int = 0
     k: int = 0
 
     @property
@@ -85,6 +90,18 @@ class TapIngestSummary:
 
     def to_dict(self) -> dict[str, object]:
         return {**asdict(self), "quarantined_total": self.quarantined_total}
+
+
+@dataclass(frozen=True, slots=True)
+class TapRules:
+    """How an ingest stores and publishes taps (the privacy settings, per lake)."""
+
+    k: int
+    period_minutes: int
+    timezone: str
+    tap_minutes: int = 1
+    station_counts: Literal["exact", "noised"] = "exact"
+    retention_days: int | None = None  # after a month ends, counted to the newest tap
 
 
 def ingest_taps(
@@ -96,29 +113,79 @@ def ingest_taps(
     k: int,
     period_minutes: int,
     timezone: str,
+    tap_minutes: int = 1,
     station_counts: Literal["exact", "noised"] = "exact",
+    retention_days: int | None = None,
 ) -> TapIngestSummary:
     """Pseudonymise and store tap files, and rebuild the public counts and flows.
 
-    Files whose content was ingested before are skipped; taps already stored (same
-    pseudonym, time, direction and station) are not stored twice. With
-    ``station_counts="noised"`` no exact station count is published (neither the
-    ``tap_counts`` table nor entries and exits observations): the lake's counts are
-    published only through noised releases.
+    Stored times are the start of their ``tap_minutes`` bucket in local time (order
+    within a card's bucket is not kept: ties are read entry first), so taps already
+    stored (same pseudonym, bucket, direction and station) are not stored twice. Taps
+    of a key period (month) are deleted in the same commit once ``retention_days`` have
+    passed since the month ended, counted to the newest tap the lake holds (a replay of
+    old files keeps its window; a live lake counts to today); what was published from
+    them stays. With ``station_counts="noised"`` no exact station
+    count is published (neither ``tap_counts`` nor entries and exits observations):
+    the lake's counts are published only through noised releases.
+
+    Raises
+    ------
+    ConfigurationError
+        ``tap_minutes`` does not divide ``period_minutes``.
     """
+    if period_minutes % tap_minutes:
+        raise ConfigurationError(
+            f"privacy_tap_minutes ({tap_minutes}) must divide privacy_period_minutes "
+            f"({period_minutes}), or a bucket would straddle two published periods"
+        )
+    rules = TapRules(k, period_minutes, timezone, tap_minutes, station_counts, retention_days)
     summary = TapIngestSummary(files=len(paths), k=k)
     with lake.write_lock():
         hashes = _get_ingested_hashes(lake)
         fresh = [(p, h) for p in paths if (h := _hash_file(p)) not in hashes]
         summary.files_already_ingested = len(paths) - len(fresh)
         batches = [read_tap_file(p, mapping, keys) for p, _ in fresh]
-        public = _commit_taps(
-            lake, batches, [h for _, h in fresh], summary, k, period_minutes, timezone,
-            publish_counts=station_counts == "exact",
-        )  # fmt: skip
+        public = _commit_taps(lake, batches, [h for _, h in fresh], summary, rules)
     if public is not None:
         _publish_sites_and_observations(lake, public, mapping, summary)
     return summary
+
+
+def purge_expired_taps(lake: Lake, *, retention_days: int, today: date | None = None) -> list[str]:
+    """Delete, in one commit, the trip-level taps of key periods (months) that ended
+    more than ``retention_days`` before the newest stored tap's day, or ``today`` when
+    that is later; the published counts and flows stay. Returns the periods deleted."""
+    with lake.write_lock():
+        days = [d for d in (_get_newest_day(connect(), scan_sql(lake, "taps")), today) if d]
+        keep_from = max(days) - timedelta(days=retention_days) if days else None
+        expired, paths = _get_expired(lake, keep_from)
+        if paths:
+            info = {"key_periods": expired, "files": len(paths)}
+            lake.commit(Commit("purge_taps", new_batch_id(), [], paths, info))
+    return expired
+
+
+def _get_expired(lake: Lake, keep_from: date | None) -> tuple[list[str], list[str]]:
+    """Key periods whose month ended before ``keep_from``, and their files' paths."""
+    if keep_from is None:
+        return [], []
+    files = [
+        f for f in lake.get_files("taps")
+        if _month_end(f.partition.get("key_period", "")) < keep_from
+    ]  # fmt: skip
+    periods = sorted({f.partition["key_period"] for f in files})
+    return periods, sorted(f.path for f in files)
+
+
+def _get_newest_day(con, relation_sql: str) -> date | None:  # type: ignore[no-untyped-def]
+    ((newest,),) = con.execute(f"SELECT max(ts) FROM ({relation_sql})").fetchall()
+    return newest.date() if newest is not None else None
+
+
+def _month_end(period: str) -> date:
+    year, month = (int(part) for part in period.split("-"))
+    return date(year, month, calendar.monthrange(year, month)[1])
 
 
 def _commit_taps(
@@ -126,44 +193,60 @@ def _commit_taps(
     batches: list[TapBatch],
     hashes: list[str],
     summary: TapIngestSummary,
-    k: int,
-    period_minutes: int,
-    timezone: str,
-    *,
-    publish_counts: bool,
+    rules: TapRules,
 ) -> pd.DataFrame | None:
     if not batches:
         return None
     batch_id = new_batch_id()
     con = connect()
-    new = _new_taps(lake, con, batches, batch_id)
+    new = _new_taps(lake, con, batches, batch_id, rules)
+    con.register("_new", new)
+    keep_from = _get_keep_from(lake, con, rules)
+    expired, expired_paths = _get_expired(lake, keep_from)
+    late = sorted(
+        p
+        for p in set(new.column("key_period").to_pylist())
+        if keep_from and _month_end(p) < keep_from
+    )
+    if late:  # taps that arrive after their month's retention are not kept either
+        before = new.num_rows
+        new = new.filter(pc.invert(pc.is_in(new.column("key_period"), pa.array(late))))
+        summary.taps_past_retention = before - new.num_rows
+        con.register("_new", new)
     summary.rows_read = sum(b.rows_read for b in batches)
     summary.taps_stored = new.num_rows
-    summary.duplicates_skipped = sum(len(b.taps) for b in batches) - new.num_rows
+    summary.duplicates_skipped = (
+        sum(len(b.taps) for b in batches) - new.num_rows - summary.taps_past_retention
+    )
     summary.pseudonyms = len(set(new.column("pseudonym").to_pylist()))
     summary.key_periods = sorted(set(new.column("key_period").to_pylist()))
+    summary.key_periods_deleted = expired
     added = _write_partitioned(lake, "taps", new, batch_id)
-    con.register("_new", new)
-    con.execute(f"CREATE VIEW _all AS {scan_sql(lake, 'taps')} UNION ALL SELECT * FROM _new")
+    kept = sorted({f.partition["key_period"] for f in lake.get_files("taps")} - set(expired))
+    con.execute(
+        f"CREATE VIEW _all AS {scan_sql(lake, 'taps', key_period=kept)} UNION ALL SELECT * FROM _new"
+    )
     counts = hold_small_changes(
         compute_public_counts(
-            compute_station_counts(con, "_all", period_minutes=period_minutes, timezone=timezone),
-            k=k,
+            compute_station_counts(
+                con, "_all", period_minutes=rules.period_minutes, timezone=rules.timezone
+            ),
+            k=rules.k,
         ),
         read_public_counts(lake),
         keys=COUNT_KEYS,
         column="taps",
-        k=k,
+        k=rules.k,
     )
     flows = hold_small_changes(
-        compute_public_flows(compute_od_flows(con, "_all", timezone=timezone), k=k),
+        compute_public_flows(compute_od_flows(con, "_all", timezone=rules.timezone), k=rules.k),
         read_public_flows(lake),
         keys=FLOW_KEYS,
         column="trips",
-        k=k,
+        k=rules.k,
     )
     summary.count_cells, summary.count_cells_suppressed = len(counts), int(counts.suppressed.sum())
-    if not publish_counts:  # noised releases only: the stations are public, no count is
+    if rules.station_counts == "noised":  # noised releases only: the stations are public
         counts = counts.assign(taps=pd.NA, suppressed=True)
         summary.count_cells_suppressed = len(counts)
     summary.flow_cells, summary.flow_cells_suppressed = len(flows), int(flows.suppressed.sum())
@@ -172,22 +255,35 @@ def _commit_taps(
         for t, f in (("tap_counts", counts), ("tap_flows", flows))
     ]
     removed = lake.get_paths_relative("tap_counts") + lake.get_paths_relative("tap_flows")
+    removed += expired_paths
     rejects = [r for b in batches for r in b.rejects]
     summary.quarantined = dict(Counter(str(r["reason"]) for r in rejects))
     if rejects:
         added.append(
             write_table_file(lake, "quarantine", _stamp(rejects, batch_id), batch_id=batch_id)
         )
-    info = {"files": hashes, "taps": new.num_rows, "quarantine": len(rejects)}
+    info = {"files": hashes, "taps": new.num_rows, "quarantine": len(rejects), "deleted": expired}
     lake.commit(Commit(OPERATION, batch_id, added, removed, info))
     return counts
 
 
-def _new_taps(lake: Lake, con, batches: list[TapBatch], batch_id: str) -> pa.Table:  # type: ignore[no-untyped-def]
-    """The batches' taps not stored yet, typed as the taps table."""
+def _get_keep_from(lake: Lake, con, rules: TapRules) -> date | None:  # type: ignore[no-untyped-def]
+    """The first day whose month's taps are kept: retention counted to the newest tap."""
+    if rules.retention_days is None:
+        return None
+    newest = _get_newest_day(con, f"{scan_sql(lake, 'taps')} UNION ALL SELECT * FROM _new")
+    return newest - timedelta(days=rules.retention_days) if newest else None
+
+
+def _new_taps(lake: Lake, con, batches: list[TapBatch], batch_id: str, rules: TapRules) -> pa.Table:  # type: ignore[no-untyped-def]
+    """The batches' taps not stored yet, their times coarsened to their bucket, typed
+    as the taps table."""
     frame = pd.concat([b.taps for b in batches], ignore_index=True)
     frame["batch_id"] = batch_id
-    con.register("_incoming", _conform(frame, "taps"))
+    con.register("_exact", _conform(frame, "taps"))
+    zone, step = _lit(rules.timezone), int(rules.tap_minutes)
+    bucket = f"timezone({zone}, time_bucket(INTERVAL '{step} minutes', timezone({zone}, ts)))"
+    con.execute(f"CREATE VIEW _incoming AS SELECT * REPLACE ({bucket} AS ts) FROM _exact")
     periods = sorted(frame["key_period"].unique())
     key = "pseudonym, ts, direction, coalesce(station, '')"
     existing = scan_sql(lake, "taps", key_period=periods)
@@ -204,6 +300,10 @@ def _new_taps(lake: Lake, con, batches: list[TapBatch], batch_id: str) -> pa.Tab
         .to_arrow_table()
         .cast(get_network_schema("taps"))
     )
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _publish_sites_and_observations(

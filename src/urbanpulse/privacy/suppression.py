@@ -53,15 +53,20 @@ def hold_small_changes(
 ) -> pd.DataFrame:
     """``fresh`` (suppressed, as :func:`suppress_small_cells` gives) with every cell
     that ``published`` showed kept at its published value unless it grew by ``k`` or
-    more since; cells ``published`` did not show follow ``fresh``.
+    more since; cells ``published`` did not show follow ``fresh``, and published cells
+    that ``fresh`` lacks (their taps deleted after their retention) stay as published.
 
     Returns
     -------
     pandas.DataFrame
-        ``fresh``'s rows and columns, ``column`` held where the change is below ``k``.
+        ``fresh``'s columns, ``column`` held where the change is below ``k``.
     """
-    if published.empty or fresh.empty:
+    if published.empty:
         return fresh
+    gone = published.merge(fresh[keys], on=keys, how="left", indicator=True)
+    carried = gone[gone["_merge"] == "left_only"][fresh.columns]
+    if fresh.empty:
+        return carried.reset_index(drop=True)
     shown = published.loc[~published["suppressed"].astype(bool), [*keys, column]]
     merged = fresh.merge(
         shown.rename(columns={column: "_published"}), on=keys, how="left", validate="one_to_one"
@@ -71,4 +76,5 @@ def hold_small_changes(
     held = before.notna() & (now.isna() | (now - before).lt(k).fillna(True))
     merged[column] = now.mask(held, before)
     merged["suppressed"] = merged["suppressed"].astype(bool) & ~held
-    return merged.drop(columns="_published")[fresh.columns]
+    held_fresh = merged.drop(columns="_published")[fresh.columns]
+    return pd.concat([held_fresh, carried], ignore_index=True) if len(carried) else held_fresh
