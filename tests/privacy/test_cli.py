@@ -24,7 +24,16 @@ def run(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[..., object]
             app, ["privacy", *args, "--lake", str(tmp_path / "lake")], env=env
         )
 
+    invoke.audit = lambda: CliRunner().invoke(  # type: ignore[attr-defined]
+        app, ["audit", "list", "--json", "--lake", str(tmp_path / "lake")], env=env
+    )
     return invoke
+
+
+def _audit(run: Callable) -> list[dict]:
+    listed = run.audit()  # type: ignore[attr-defined]
+    assert listed.exit_code == 0, listed.output
+    return json.loads(listed.stdout)
 
 
 def _one_line_error(result) -> None:  # type: ignore[no-untyped-def]
@@ -56,6 +65,9 @@ def test_ingest_release_budget_report(run: Callable, tap_file: Callable) -> None
             "remaining": pytest.approx(0.3),
         }
     ]
+    # The spend is in the sealed audit chain as well as the lake's history.
+    (entry,) = [e for e in _audit(run) if e["path"].startswith("privacy release")]
+    assert entry["path"] == "privacy release 2018-09" and entry["detail"].startswith("epsilon=0.7")
     report = json.loads(run("report", "--json", "--repeats", "1", "--epsilons", "1,2").stdout)
     assert [r["epsilon"] for r in report["rows"]] == [1.0, 2.0]
     assert "CARD" not in str(report)

@@ -6,6 +6,7 @@ domain functions return pseudonyms and aggregates only.
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from urbanpulse.access.audit import record_event
+from urbanpulse.access.service import build_access_store
 from urbanpulse.cli.common import (
     JSON_OPTION,
     LAKE_OPTION,
@@ -106,6 +109,11 @@ def purge_command(lake: Path | None = LAKE_OPTION, as_json: bool = JSON_OPTION) 
         deleted = purge_expired_taps(
             open_lake(settings), retention_days=settings.privacy_tap_retention_days, today=today
         )
+        if deleted:
+            record_event(
+                build_access_store(settings), actor=f"cli:{getpass.getuser()}", scope="admin",
+                method="CLI", path="privacy purge", status=0, detail=" ".join(deleted),
+            )  # fmt: skip
     if as_json:
         print(json.dumps({"key_periods_deleted": deleted}))
         return
@@ -137,6 +145,13 @@ def release_command(
             period_minutes=settings.privacy_period_minutes,
             timezone=settings.local_timezone,
         )
+        # The spend is in the lake's history already; the audit chain holds it too, so
+        # rewinding the lake to reset a budget leaves a sealed trace elsewhere.
+        record_event(
+            build_access_store(settings), actor=f"cli:{getpass.getuser()}", scope="admin",
+            method="CLI", path=f"privacy release {key_period}", status=0,
+            detail=f"epsilon={epsilon:g} dataset=tap_counts",
+        )  # fmt: skip
     if out is not None:
         counts.to_csv(out, index=False)
     shown = int((~counts.suppressed).sum())
