@@ -4,6 +4,7 @@ to government and admin only, to everyone else aggregates of at least its minimu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import timedelta
@@ -85,3 +86,24 @@ def test_markup_in_stored_text_is_shown_as_text(tmp_path: Path, make_lake) -> No
             html = client.get(url).text
             assert "<meta http-equiv" not in html, url
         assert "&lt;meta http-equiv" in client.get("/sites/tj-air-1?metric=no2").text
+
+
+def test_the_newest_values_follow_the_policys_latest_scopes(
+    client_for, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The product's policy shows each site's newest value to everyone (a display
+    # board); a deployment that closes it closes every door that shows one.
+    declared = get_data_policy("observations")
+    assert declared.shows_latest("public") and not declared.shows_raw("public")
+    closed = dataclasses.replace(declared, latest=frozenset())
+    for module in ("urbanpulse.api.routers.ngsi", "urbanpulse.api.routers.live"):
+        monkeypatch.setattr(f"{module}.get_data_policy", lambda dataset: closed)
+    entity = "/ngsi-ld/v1/entities/urn:ngsi-ld:AirQualityObserved:tj-air-1"
+    anonymous, government = client_for("public").get(entity), client_for("government").get(entity)
+    assert anonymous.status_code == government.status_code == 200
+    assert "pm25" in government.json() and "pm25" not in anonymous.json()
+    assert anonymous.json()["name"] == government.json()["name"]  # the site itself stays
+    listed = client_for("public").get("/ngsi-ld/v1/entities", params={"type": "AirQualityObserved"})
+    assert listed.status_code == 200 and not any("pm25" in e for e in listed.json())
+    assert client_for("public").get("/api/live/sections").status_code == 403
+    assert client_for("government").get("/api/live/sections").status_code == 200

@@ -73,16 +73,22 @@ def is_public(matrix: Matrix, route_key: str) -> bool:
 @dataclass(frozen=True, slots=True)
 class DataPolicy:
     """How one dataset may be shown: raw to ``raw`` scopes, else only aggregates whose
-    cells count at least ``min_count`` rows, over whole ``window`` periods."""
+    cells count at least ``min_count`` rows, over whole ``window`` periods; each site's
+    newest value per metric (a live display) to ``latest`` scopes as well."""
 
     dataset: str
     raw: frozenset[Scope]
     min_count: int
     window: Literal["month"]
+    latest: frozenset[Scope] = frozenset()
 
     def shows_raw(self, scope: Scope) -> bool:
         """Whether a caller of ``scope`` may see single rows."""
         return scope in self.raw
+
+    def shows_latest(self, scope: Scope) -> bool:
+        """Whether a caller of ``scope`` may see each site's newest value per metric."""
+        return scope in self.raw or scope in self.latest
 
     def widen_window(
         self, start: datetime | None, end: datetime | None, *, tz: str
@@ -132,4 +138,7 @@ def get_data_policy(dataset: str, path: Path = MATRIX_FILE) -> DataPolicy:
         raise ConfigurationError(
             f"{path.name}: [data.{dataset}] needs min_count >= 2 and window = 'month'"
         )
-    return DataPolicy(dataset, frozenset(raw), min_count, window)
+    latest = declared.get("latest", [])
+    if not isinstance(latest, list) or set(latest) - set(SCOPES):
+        raise ConfigurationError(f"{path.name}: [data.{dataset}] latest has bad scopes {latest!r}")
+    return DataPolicy(dataset, frozenset(raw), min_count, window, frozenset(latest))

@@ -81,16 +81,18 @@ def read_entities(
     limit: int = 20,
     key_values: bool = False,
     with_context: bool = False,
+    with_latest: bool = True,
     engine: Engine,
 ) -> EntityPage:
-    """The entities ``query`` selects, ordered by id, one page of them.
+    """The entities ``query`` selects, ordered by id, one page of them; without
+    ``with_latest`` (a caller the data policy shows no newest value), sites only.
 
     Returns
     -------
     EntityPage
         ``entities`` in the NGSI-LD normalized form (or keyValues), ``total`` matched.
     """
-    records = select_records(lake, query, region=region, latest=True, engine=engine)
+    records = select_records(lake, query, region=region, latest=with_latest, engine=engine)
     page = records[offset : offset + limit]
     entities = [
         render_entity(r, attrs=query.attrs, key_values=key_values, with_context=with_context)
@@ -107,9 +109,10 @@ def read_entity(
     attrs: tuple[str, ...] = (),
     key_values: bool = False,
     with_context: bool = False,
+    with_latest: bool = True,
     engine: Engine,
 ) -> dict[str, Any]:
-    """One entity by its URN.
+    """One entity by its URN (its newest values only ``with_latest``).
 
     Raises
     ------
@@ -117,7 +120,7 @@ def read_entity(
         When no site is published under ``entity_id``.
     """
     query = EntityQuery(ids=(entity_id,))
-    records = select_records(lake, query, region=region, latest=True, engine=engine)
+    records = select_records(lake, query, region=region, latest=with_latest, engine=engine)
     if not records:
         raise NotFoundError(f"no entity {entity_id!r}")
     return render_entity(records[0], attrs=attrs, key_values=key_values, with_context=with_context)

@@ -19,9 +19,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from urbanpulse.access.matrix import get_data_policy
 from urbanpulse.advise.live import LiveCrowding
+from urbanpulse.api.access import PrincipalDep
 from urbanpulse.api.deps import SettingsDep
 from urbanpulse.api.errors import ERROR_RESPONSES
+from urbanpulse.errors import AccessDeniedError
+from urbanpulse.i18n import N_
 
 router = APIRouter(prefix="/api/live", tags=["live"], responses=ERROR_RESPONSES)
 
@@ -95,8 +99,13 @@ class LiveSectionsPublic(BaseModel):
     lines: list[LiveLinePublic]
 
 
-def get_live(request: Request) -> LiveCrowding:
-    """The app's live crowding view (built by the app factory)."""
+def get_live(request: Request, principal: PrincipalDep) -> LiveCrowding:
+    """The app's live crowding view (built by the app factory), for a caller the data
+    policy shows each site's newest values (crowding now is made of them)."""
+    if not get_data_policy("observations").shows_latest(principal.scope):
+        raise AccessDeniedError(
+            N_("the data policy shows the newest readings to other scopes only")
+        )
     live: LiveCrowding = request.app.state.live
     return live
 

@@ -17,6 +17,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from urbanpulse.access import Principal
+from urbanpulse.access.matrix import get_data_policy
+from urbanpulse.api.access import PrincipalDep
 from urbanpulse.api.deps import LakeDep, SettingsDep
 from urbanpulse.api.errors import get_error_status
 from urbanpulse.errors import InvalidQueryError, NotFoundError, UrbanPulseError
@@ -108,6 +111,7 @@ def query_entities(
     request: Request,
     lake: LakeDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
     type: TypeQ = None,
     id: IdQ = None,
     id_pattern: IdPatternQ = None,
@@ -137,7 +141,7 @@ def query_entities(
         page = read_entities(
             lake, query, region=settings.region, offset=first, limit=size,
             key_values=bool(key_values) or media == GEO_JSON, with_context=media == JSON_LD,
-            engine=get_engine(settings),
+            with_latest=_shows_latest(principal), engine=get_engine(settings),
         )  # fmt: skip
         response = _render(page.entities, media)
         _add_paging(response, request, first, size, page.total, counted is not None)
@@ -152,6 +156,7 @@ def get_entity(
     entityId: str,  # the standard's own name, kept in the path template
     lake: LakeDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
     attrs: AttrsQ = None,
     options: OptionsQ = None,
 ) -> Response:
@@ -163,7 +168,7 @@ def get_entity(
         entity = read_entity(
             lake, entityId, region=settings.region, attrs=split_list(attrs),
             key_values=bool(key_values) or media == GEO_JSON, with_context=media == JSON_LD,
-            engine=get_engine(settings),
+            with_latest=_shows_latest(principal), engine=get_engine(settings),
         )  # fmt: skip
         return _render(entity, media)
 
@@ -334,6 +339,11 @@ def get_temporal_entity(
         return response
 
     return _answer(request, run, allow_geo=False)
+
+
+def _shows_latest(principal: Principal) -> bool:
+    """Whether the data policy shows this caller each site's newest values."""
+    return get_data_policy("observations").shows_latest(principal.scope)
 
 
 def _answer(request: Request, run: Callable[[str], Response], *, allow_geo: bool) -> Response:
