@@ -5,6 +5,9 @@ from __future__ import annotations
 import pandas as pd
 from fastapi.testclient import TestClient
 
+from urbanpulse.api.schemas import ObservationPublic, ObservationsPublic
+from urbanpulse.api.tables import get_utc_texts
+
 
 def test_observations_in_a_window(government_client: TestClient) -> None:
     client = government_client
@@ -28,6 +31,19 @@ def test_observations_in_a_window(government_client: TestClient) -> None:
     assert times == sorted(times)
     # The synthetic metro has its morning peak around 08:00.
     assert all(o["value"] > 2000 for o in body["items"])
+    # Written without a model per row, in the schema's own form: times in UTC with Z.
+    assert ObservationsPublic.model_validate(body).model_dump(mode="json") == body
+    assert body["items"][0]["ts"] == "2026-03-03T00:00:00Z"
+    assert body["start"] == "2026-03-03T00:00:00Z"
+
+
+def test_times_are_written_as_the_schema_writes_them() -> None:
+    times = pd.Series(
+        pd.to_datetime(["2026-03-03T00:00:00Z", "2026-03-03T00:00:00.25Z"], format="ISO8601")
+    )
+    written = get_utc_texts(times)
+    expected = [ObservationPublic(ts=t, value=None).model_dump(mode="json")["ts"] for t in times]
+    assert written == expected == ["2026-03-03T00:00:00Z", "2026-03-03T00:00:00.250000Z"]
 
 
 def test_time_without_offset_is_local_time(government_client: TestClient) -> None:

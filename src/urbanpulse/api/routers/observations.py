@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
 from urbanpulse.api.deps import EngineDep, LakeDep, SettingsDep, get_aware
 from urbanpulse.api.errors import ERROR_RESPONSES
-from urbanpulse.api.schemas import ObservationPublic, ObservationsPublic
-from urbanpulse.api.tables import get_metric_unit, get_site_record
+from urbanpulse.api.schemas import ObservationsPublic
+from urbanpulse.api.tables import (
+    get_metric_unit,
+    get_site_record,
+    get_utc_text,
+    get_utc_texts,
+    write_json,
+)
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.store import read_observations
 
@@ -44,7 +52,7 @@ def list_observations(
     start: StartQuery = None,
     end: EndQuery = None,
     limit: LimitQuery = 2000,
-) -> ObservationsPublic:
+) -> Response:
     """Observations in [start, end), oldest first.
 
     With a start, the first ``limit`` rows after it are returned; without one, the
@@ -59,19 +67,19 @@ def list_observations(
     table = read_observations(lake, metric, site_ids=[site_id], start=start, end=end)
     truncated = len(table) > limit
     table = table.head(limit) if start is not None else table.tail(limit)
-    items = [
-        ObservationPublic(ts=ts, value=None if value != value else value)  # NaN != NaN
-        for ts, value in zip(table["ts"], table["value"], strict=True)
-    ]
-    return ObservationsPublic(
-        site_id=site_id,
-        metric=metric,
-        unit=unit,
-        synthetic=site["synthetic"],
-        start=start,
-        end=end,
-        limit=limit,
-        truncated=truncated,
-        count=len(items),
-        items=items,
+    values = [v if math.isfinite(v) else None for v in table["value"].tolist()]
+    times = get_utc_texts(table["ts"])
+    return write_json(
+        {
+            "site_id": site_id,
+            "metric": metric,
+            "unit": unit,
+            "synthetic": bool(site["synthetic"]),
+            "start": get_utc_text(start),
+            "end": get_utc_text(end),
+            "limit": limit,
+            "truncated": truncated,
+            "count": len(values),
+            "items": [{"ts": t, "value": v} for t, v in zip(times, values, strict=True)],
+        }
     )
