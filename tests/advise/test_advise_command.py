@@ -47,6 +47,16 @@ def test_a_journey_by_names_changes_lines(demo_lake: Lake) -> None:
     assert 1 <= len(body["routes"]) <= 3 and body["routes"][0]["chosen"]
 
 
+def test_intercity_rail_joins_the_metro_at_its_stated_interchange(demo_lake: Lake) -> None:
+    # Beijing North (the Zhangjiakou railway's terminus) opens onto Xizhimen's metro: no
+    # name or distance rule joins them, the network states the walk.
+    body = advise(demo_lake, "张家口", "国贸", "--day", DAY, "--window", "06:00-09:30")
+    rides = [leg for leg in body["legs"] if leg.get("line_id")]
+    assert rides[0]["line_id"] == "bjzjk-r" and rides[-1]["to_name_zh"] == "国贸"
+    assert rides[0]["to_name_zh"] == "北京北" and rides[1]["from_name_zh"] == "西直门"
+    assert rides[1]["departure"] >= rides[0]["arrival"]  # the walk fits between them
+
+
 def test_pinyin_names_and_ids_name_the_same_journey(demo_lake: Lake) -> None:
     by_name = advise(demo_lake, "xizhimen", "Guo Mao", "--day", DAY)
     by_id = advise(demo_lake, by_name["origin"], by_name["destination"], "--day", DAY)

@@ -93,7 +93,8 @@ def read_transit_network(lake: Lake) -> TransitNetwork:
     lines = _concat([lines[LINE_COLUMNS], attribute_lines], LINE_COLUMNS)
     stations = build_stations(sites, stops)
     transfers = read_network_table(lake, "transfers").to_pandas()
-    transfers = _concat([transfers, build_same_name_transfers(stations)], list(transfers.columns))
+    found = [build_stated_transfers(sites, stations), build_same_name_transfers(stations)]
+    transfers = _concat([transfers, *found], list(transfers.columns))
     transfers = transfers.drop_duplicates(["from_site_id", "to_site_id"]).reset_index(drop=True)
     service = read_network_table(lake, "line_service").to_pandas()
     platforms = get_parent_platforms(sites, set(stations["site_id"]))
@@ -200,6 +201,37 @@ def _pattern(ids: list[str], minutes: list[float]) -> pd.DataFrame:
             "first_departure": None,
             "last_departure": None,
         }
+    )
+
+
+def build_stated_transfers(sites: pd.DataFrame, stations: pd.DataFrame) -> pd.DataFrame:
+    """Walks that sites state in their attributes, ``"transfers": {"<site id>":
+    minutes}``, both ways: an interchange that no name or distance rule finds, such as
+    a railway station that opens onto a metro station of another name. A walk to a
+    site that is not a station of the lake is left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: network_id, from_site_id, to_site_id, walk_minutes, kind ('stated').
+    """
+    network_of = stations.set_index("site_id")["network_id"]
+    rows = [
+        (str(site_id), str(other), float(minutes))
+        for site_id, attributes in zip(sites["site_id"], sites["attributes"], strict=True)
+        for other, minutes in _parse(attributes).get("transfers", {}).items()
+        if site_id in network_of.index and other in network_of.index
+    ]
+    both = {(a, b): m for a, b, m in rows} | {(b, a): m for a, b, m in rows}
+    return pd.DataFrame(
+        {
+            "network_id": [network_of[a] for a, _ in both],
+            "from_site_id": [a for a, _ in both],
+            "to_site_id": [b for _, b in both],
+            "walk_minutes": list(both.values()),
+            "kind": "stated",
+        },
+        columns=["network_id", "from_site_id", "to_site_id", "walk_minutes", "kind"],
     )
 
 

@@ -170,6 +170,12 @@ BEIJING_ZHANGJIAKOU = LineSpec(
 # fmt: on
 # Stations from Donghuayuan North on lie in Zhangjiakou prefecture.
 RAIL_CITY_FROM = {4: "130700"}
+# Interchanges between stations of different names: (city, station, station, walk
+# minutes). Beijing North Railway Station opens onto Xizhimen's metro station (lines 2
+# and 4 here), a walk of about five minutes through the shared concourse.
+INTERCHANGES: tuple[tuple[str, str, str, float], ...] = (
+    ("110000", "Beijing North", "Xizhimen", 5.0),
+)
 
 METRO_LINES = (BEIJING_1, BEIJING_2, BEIJING_4, TIANJIN_1, TIANJIN_3, SHIJIAZHUANG_1)
 

@@ -22,6 +22,7 @@ from urbanpulse.twin.lines import (
     AIR_MONITORS_PER_CITY,
     BEIJING_ZHANGJIAKOU,
     BUS_LINES,
+    INTERCHANGES,
     METRO_LINES,
     RAIL_CITY_FROM,
     ROAD_SENSORS,
@@ -104,6 +105,7 @@ def build_network(seed: int = 2026) -> Network:
         lines.append(_build_line_row(spec))
         links += _build_links(spec, line_sites)
     _place_interchanges(sites)
+    _state_interchanges(sites)
     for builder in (_build_road_sensors, _build_air_monitors):
         more_sites, more_params = builder(rng, cities)
         sites += more_sites
@@ -132,6 +134,23 @@ def _place_interchanges(sites: list[dict[str, object]]) -> None:
             offset = 0.0008 * (seen[key] - 1)  # about 90 m of latitude per platform
             site["lat"] = float(str(anchor["lat"])) + offset
             site["lon"] = float(str(anchor["lon"]))
+
+
+def _state_interchanges(sites: list[dict[str, object]]) -> None:
+    """Write each of :data:`INTERCHANGES` into the attributes of its first station's
+    sites (``transfers``: the other station's sites and the walk), as the transit
+    network reads stated walks."""
+    by_key: dict[tuple[object, str], list[dict[str, object]]] = {}
+    for site in sites:
+        key = json.loads(str(site["attributes"])).get("station_key")
+        if key is not None and site["kind"] != "bus_stop":
+            by_key.setdefault((site["city_code"], key), []).append(site)
+    for city, one, other, minutes in INTERCHANGES:
+        targets = by_key[(city, get_station_key(other))]
+        for site in by_key[(city, get_station_key(one))]:
+            attributes = json.loads(str(site["attributes"]))
+            attributes["transfers"] = {str(t["site_id"]): minutes for t in targets}
+            site["attributes"] = json.dumps(attributes, ensure_ascii=False)
 
 
 def get_station_key(name_en: str) -> str:
