@@ -217,3 +217,45 @@ def test_cairns_run_times_come_from_those_trip_stats(shared_data: Path, tmp_path
     single = service[service["departures"] == 1]
     durations = set((peer["duration"] * 60).round(2))
     assert len(single) > 100 and single["run_minutes"].round(2).isin(durations).all()
+
+
+def test_transfer_overrides_add_correct_and_forbid_changes(tiny_feed: Path, tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    load_network(lake, tiny_feed, network_id="tiny")
+    before = _walks(lake)
+    assert ("tiny:A", "tiny:B") in before  # transfers.txt: 3 minutes
+    assert ("tiny:B", "tiny:C") not in before  # 1.1 km apart: no rule joins them
+    overrides = tmp_path / "transfers.csv"
+    overrides.write_text(
+        "from,to,walk_minutes\nMarket,Harbour,7\nCentral,Market,none\ntiny:A,Harbour,\n",
+        encoding="utf-8",
+    )
+    summary = load_network(lake, tiny_feed, network_id="tiny", transfers_file=overrides)
+    assert not summary.already_loaded  # the overrides are part of what was loaded
+    after = _walks(lake)
+    assert after[("tiny:B", "tiny:C")] == after[("tiny:C", "tiny:B")] == (7.0, "stated")
+    assert not {("tiny:A", "tiny:B"), ("tiny:B", "tiny:A"), ("tiny:S", "tiny:B")} & set(after)
+    minutes, kind = after[("tiny:A", "tiny:C")]  # empty: estimated from the 2.2 km
+    assert kind == "stated" and minutes == pytest.approx(2224 / 1.2 / 60, abs=0.5)
+
+
+def test_a_transfer_override_naming_no_stop_is_one_line(tiny_feed: Path, tmp_path: Path) -> None:
+    overrides = tmp_path / "transfers.csv"
+    overrides.write_text("from,to,walk_minutes\nMarket,Nowhere,3\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["transit", "load", str(tiny_feed), "--transfers", str(overrides),
+              "--lake", str(tmp_path / "lake")],
+    )  # fmt: skip
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "transfers.csv:2: no stop 'Nowhere'" in result.output
+    overrides.write_text("from,to,walk_minutes\nMarket,Harbour,soon\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["transit", "load", str(tiny_feed), "--transfers", str(overrides),
+              "--lake", str(tmp_path / "lake")],
+    )  # fmt: skip
+    assert result.exit_code == 2 and "walk_minutes" in result.output
+
+
+def _walks(lake: Lake) -> dict[tuple[str, str], tuple[float, str]]:
+    rows = read_network_table(lake, "transfers", network_id="tiny").to_pylist()
+    return {(r["from_site_id"], r["to_site_id"]): (r["walk_minutes"], r["kind"]) for r in rows}

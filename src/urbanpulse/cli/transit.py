@@ -76,6 +76,12 @@ def load_command(
         max=2000.0,
         help="This network's walk radius between stops of other names (one name: twice it).",
     ),
+    transfers: Path | None = typer.Option(
+        None,
+        "--transfers",
+        help="CSV of changes to add, correct or forbid: from,to,walk_minutes (stop ids or "
+        "names; minutes, empty to estimate, or none).",
+    ),
     lake: Path | None = LAKE_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -98,7 +104,7 @@ def load_command(
 
             summary = load_network(
                 _open_lake(lake), path, network_id=network_id, capacities=overrides,
-                progress=report, walk_metres=walk_metres,
+                progress=report, walk_metres=walk_metres, transfers_file=transfers,
             )  # fmt: skip
     except UrbanPulseError as exc:
         _fail(exc)

@@ -27,6 +27,7 @@ from urbanpulse.store.lake import Lake
 from urbanpulse.store.networks import get_network_hash, read_network_table, replace_network
 from urbanpulse.transit.beijing import build_beijing_network, get_beijing_file
 from urbanpulse.transit.build import NetworkBuild
+from urbanpulse.transit.overrides import apply_transfer_overrides, read_transfer_overrides
 from urbanpulse.transit.schedule import get_capacities
 from urbanpulse.transit.transfers import NEARBY_METRES
 
@@ -110,13 +111,16 @@ def load_network(
     capacities: Mapping[str, float] | None = None,
     progress: Progress | None = None,
     walk_metres: float = NEARBY_METRES,
+    transfers_file: Path | None = None,
 ) -> LoadSummary:
     """Load a GTFS feed or the Beijing subway file into the lake.
 
     ``capacities`` overrides vehicle capacities per mode (see
     :data:`urbanpulse.transit.schedule.DEFAULT_CAPACITIES`); ``walk_metres`` is this
     network's walk radius between stops of other names (see
-    :func:`urbanpulse.transit.transfers.build_transfers`). Bad source rows go to the
+    :func:`urbanpulse.transit.transfers.build_transfers`); ``transfers_file`` adds,
+    corrects or forbids changes between named stops (see
+    :mod:`urbanpulse.transit.overrides`). Bad source rows go to the
     quarantine table with file, line and reason, in the same commit as the network.
 
     Returns
@@ -129,7 +133,8 @@ def load_network(
     kind = get_source_format(path)
     network_id = network_id or get_network_id(path)
     resolved = get_capacities(capacities)
-    feed_hash = _get_feed_hash(path, kind, resolved, walk_metres)
+    overrides = read_transfer_overrides(transfers_file) if transfers_file else []
+    feed_hash = _get_feed_hash(path, kind, resolved, walk_metres, transfers_file)
     summary = LoadSummary(network_id, "", kind, path.name, feed_hash)
     report("checking what the lake holds", 0, 1)
     if get_network_hash(lake, network_id) == feed_hash:
@@ -141,6 +146,10 @@ def load_network(
         summary.seconds = time.perf_counter() - started
         return summary
     build = _build(path, kind, network_id, resolved, report, walk_metres)
+    if overrides:
+        build.tables["transfers"] = apply_transfer_overrides(
+            build.tables["transfers"], build.sites, overrides, source=str(transfers_file)
+        )
     network = build.tables["networks"]
     network["feed_hash"] = feed_hash
     network["missing"] = json.dumps(build.missing)
@@ -148,7 +157,10 @@ def load_network(
     report("storing", 0, 1)
     tables = build.get_arrow_tables()
     rejected = pa.Table.from_pylist(build.quarantine) if build.quarantine else None
-    info = {"source": path.name, "kind": kind, "missing": build.missing, "walk_metres": walk_metres}
+    info = {
+        "source": path.name, "kind": kind, "missing": build.missing, "walk_metres": walk_metres,
+        "transfer_overrides": len(overrides),
+    }  # fmt: skip
     summary.lake_version = replace_network(
         lake, network_id, tables, sites=build.get_sites_table(), info=info, quarantine=rejected
     )
@@ -192,12 +204,20 @@ def _list_names(path: Path) -> set[str]:
     return set()
 
 
-def _get_feed_hash(path: Path, kind: str, capacities: dict[str, float], walk_metres: float) -> str:
+def _get_feed_hash(
+    path: Path,
+    kind: str,
+    capacities: dict[str, float],
+    walk_metres: float,
+    transfers_file: Path | None = None,
+) -> str:
     """SHA-256 of the source's bytes, the load options and the loader version."""
     digest = hashlib.sha256(f"{kind}:{LOADER_VERSION}:".encode())
     digest.update(json.dumps(capacities, sort_keys=True).encode())
     if walk_metres != NEARBY_METRES:  # the default leaves earlier hashes as they were
         digest.update(f"walk:{walk_metres:g}".encode())
+    if transfers_file is not None:
+        digest.update(b"transfers:" + transfers_file.read_bytes())
     files: list[Path | None]
     if kind == "subway_json":
         files = [get_beijing_file(path)]
