@@ -55,6 +55,14 @@ def test_pinyin_of_station_names() -> None:
     assert get_pinyin_name("朝阳门") == "Chaoyangmen"  # not 'Zhaoyangmen'
     assert get_pinyin_name("长椿街") == "Changchunjie"
     assert get_pinyin_name("2号航站楼") == "Terminal 2"
+    # As the city's English signs write them: direction words translated, apostrophes
+    # before a syllable that opens with a vowel, railway stations named so.
+    assert get_pinyin_name("天安门东") == "Tian'anmen East"
+    assert get_pinyin_name("安河桥北") == "Anheqiao North"
+    assert get_pinyin_name("西二旗") == "Xi'erqi"
+    assert get_pinyin_name("西单") == "Xidan"  # a place name, not "Dan West"
+    assert get_pinyin_name("北京西站", railway_suffix=True) == "Beijing West Railway Station"
+    assert get_pinyin_name("北京西站") == "Beijingxizhan"  # 站 alone is no railway elsewhere
     assert get_pinyin("国贸") == "guomao"
 
 
@@ -166,3 +174,8 @@ def test_the_real_network_finds_beijing_west_by_its_short_name(
     assert find_stations(lake, "xizhimne", network_id=NETWORK)[0].name_zh == "西直门"
     assert find_stations(lake, "国贸站", network_id=NETWORK)[0].name_zh == "国贸"
     assert find_stations(lake, "xzm", network_id=NETWORK)[0].city_zh == "北京"
+    # Official English names, as a visitor types them from a sign or a guidebook.
+    for english, chinese in (("Beijing West Railway Station", "北京西站"),
+                             ("Tian'anmen East", "天安门东"), ("tiananmen east", "天安门东"),
+                             ("Beijing South Railway Station", "北京南站")):  # fmt: skip
+        assert find_stations(lake, english, network_id=NETWORK)[0].name_zh == chinese, english

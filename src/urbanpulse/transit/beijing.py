@@ -204,7 +204,7 @@ def _build_site(network_id: str, line: dict, station: dict, site_id: str) -> Sit
         site_id=site_id,
         kind="metro_station",
         name_zh=station["name"],
-        name_en=get_pinyin_name(station["name"]),
+        name_en=get_pinyin_name(station["name"], railway_suffix=True),
         city_code=CITY_CODE,
         attributes={
             "network_id": network_id,

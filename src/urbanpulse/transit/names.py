@@ -61,12 +61,43 @@ def get_initials(text: str | None) -> str:
     return "".join(w[0] for w in words) if len(words) > 1 else ""
 
 
-def get_pinyin_name(text: str) -> str:
-    """An English display name from a Chinese one: 'Xizhimen', '2号航站楼' -> 'Terminal 2'."""
+# The official English of Beijing's station signs (the city's standard for public signs
+# in English) spells a name in pinyin, translates a closing direction word and names a
+# railway station as such: 天安门东 'Tian'anmen East', 北京西站 'Beijing West Railway
+# Station'; a syllable that opens with a, o or e after another takes an apostrophe.
+DIRECTIONS = {"东": "East", "西": "West", "南": "South", "北": "North"}
+RAILWAY_SUFFIX = "站"
+
+
+def get_pinyin_name(text: str, *, railway_suffix: bool = False) -> str:
+    """An English display name from a Chinese one, as station signs write it: 'Xizhimen',
+    天安门东 -> 'Tian'anmen East', '2号航站楼' -> 'Terminal 2'; with ``railway_suffix``
+    (a network whose names end in 站 only at railway stations, as the Beijing subway's),
+    北京西站 -> 'Beijing West Railway Station'."""
     terminal = _TERMINAL.match(text)
     if terminal:
         return f"Terminal {terminal.group(1)}"
-    spelled = get_pinyin(text)
+    stem, railway = text, False
+    if railway_suffix and stem.endswith(RAILWAY_SUFFIX) and len(stem) > 2:
+        stem, railway = stem[:-1], True
+    direction = ""
+    if stem[-1:] in DIRECTIONS and len(stem) > 2:
+        stem, direction = stem[:-1], DIRECTIONS[stem[-1]]
+    words = [_spell(stem), direction, "Railway Station" if railway else ""]
+    return " ".join(w for w in words if w)
+
+
+def _spell(text: str) -> str:
+    """Pinyin as one capitalised word, apostrophes where a syllable could be misread."""
+    from pypinyin import lazy_pinyin
+
+    _load_readings()
+    syllables = lazy_pinyin(text)
+    spelled = syllables[0] if syllables else ""
+    for syllable in syllables[1:]:
+        vowel_start = syllable[:1] in "aoe" and spelled[-1:].isalpha()
+        spelled += ("'" if vowel_start else "") + syllable
+    spelled = spelled.lower()
     return spelled[:1].upper() + spelled[1:]
 
 
