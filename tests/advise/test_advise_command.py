@@ -47,6 +47,23 @@ def test_a_journey_by_names_changes_lines(demo_lake: Lake) -> None:
     assert 1 <= len(body["routes"]) <= 3 and body["routes"][0]["chosen"]
 
 
+def test_every_route_is_priced_at_the_answers_slot(demo_lake: Lake) -> None:
+    # A rider weighing another way needs its crowding and cost at the same time.
+    body = advise(demo_lake, "西直门", "国贸", "--day", DAY, "--window", "07:00-09:30")
+    assert len(body["routes"]) >= 2
+    first = body["slots"][0]
+    chosen = next(r for r in body["routes"] if r["chosen"])
+    assert chosen["crowding"] == pytest.approx(first["crowding"], abs=1e-3)
+    assert chosen["minutes_at_slot"] == pytest.approx(first["travel_minutes"], abs=0.05)
+    for route in body["routes"]:
+        assert route["crowding"] is not None and 0 <= route["crowding"] < 3
+        assert route["cost"] is not None and route["minutes_at_slot"] > 0
+    others = [r for r in body["routes"] if not r["chosen"]]
+    # The fastest route was chosen; the others cost at least as much at that slot or
+    # differ in crowding, never the same figures copied.
+    assert any(r["minutes_at_slot"] != chosen["minutes_at_slot"] for r in others)
+
+
 def test_intercity_rail_joins_the_metro_at_its_stated_interchange(demo_lake: Lake) -> None:
     # Beijing North (the Zhangjiakou railway's terminus) opens onto Xizhimen's metro: no
     # name or distance rule joins them, the network states the walk.

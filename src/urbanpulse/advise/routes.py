@@ -153,11 +153,20 @@ def _leg_crowding(
 
 
 def build_alternative_records(
-    journeys: list[Journey], names: dict[str, dict[str, Any]], *, chosen: int
+    journeys: list[Journey],
+    names: dict[str, dict[str, Any]],
+    *,
+    chosen: int,
+    priced: dict[int, dict[str, float | None]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every route found (``RoutePublic`` dicts): its lines, changes and usual minutes."""
+    """Every route found (``RoutePublic`` dicts): its lines, changes and usual minutes,
+    and, where ``priced`` has it, its crowding, minutes and cost at the answer's slot."""
     return [
         {
+            "crowding": None,
+            "minutes_at_slot": None,
+            "cost": None,
+            **(priced or {}).get(k, {}),
             "route": k,
             "chosen": k == chosen,
             "travel_minutes": round(journey.travel_minutes, 1),

@@ -100,6 +100,22 @@ class AdviceInputs:
     journeys: tuple[Journey, ...] = ()
     route: int = 0
     arrive_by: bool = False
+    # The other routes' trips and forecasts, so each can be priced at the same slot.
+    alternatives: tuple[tuple[int, Trip, ForecastLookup], ...] = ()
+
+
+def _price_slot(columns: dict[str, np.ndarray], k: int) -> dict[str, float | None]:
+    """One slot's crowding, travel minutes and generalized cost (None where unknown)."""
+
+    def value(name: str) -> float | None:
+        number = float(columns[name][k])
+        return None if number != number else round(number, 4)
+
+    return {
+        "crowding": value("crowding"),
+        "minutes_at_slot": value("travel_minutes"),
+        "cost": value("score"),
+    }
 
 
 def build_counters(settings: Settings, *, namespace: str) -> Counters:
@@ -404,9 +420,15 @@ class AdviceService:
             if destination is None
             else tuple(j for j, _ in self.get_day_routes(origin, destination, day))
         )
+        alternatives = tuple(
+            (k, other, self.get_lookup(other, window, clock.now))
+            for k in range(len(journeys))
+            if k != route and destination is not None
+            for other in [self.get_trip(origin, destination, day=day, route=k)]
+        )
         return AdviceInputs(
             clock, window, trip, lookup, self.get_names(), self.is_synthetic(),
-            journeys, route, arrive_by,
+            journeys, route, arrive_by, alternatives,
         )  # fmt: skip
 
     def get_cached_inputs(
@@ -512,13 +534,17 @@ class AdviceService:
         names = self.get_station_names()
         running = [k for k, m in enumerate(slots["travel_minutes"]) if m == m]
         legs = []
+        priced: dict[int, dict[str, float | None]] = {}
         if inputs.trip.legs and running:
             first = running[0]
             crowding = {name: slots[name][first] for name in LEG_CROWDING_COLUMNS}
             legs = build_leg_records(
                 inputs.trip, slots["departure"][first], names, crowding=crowding
             )
-        routes = build_alternative_records(list(inputs.journeys), names, chosen=inputs.route)
+            priced = self._price_routes(inputs, slots, first)
+        routes = build_alternative_records(
+            list(inputs.journeys), names, chosen=inputs.route, priced=priced
+        )
         return {
             "legs": legs,
             "transfers": max(len(inputs.trip.legs) - 1, 0),
@@ -526,6 +552,22 @@ class AdviceService:
             "route": inputs.route,
             "arrive_by": inputs.arrive_by,
         }
+
+    def _price_routes(
+        self, inputs: AdviceInputs, slots: dict[str, np.ndarray], first: int
+    ) -> dict[int, dict[str, float | None]]:
+        """Each route's crowding, minutes and generalized cost when leaving at the
+        answer's slot, so a rider can weigh another way at the same time."""
+        departure = slots["departure"][first]
+        priced = {inputs.route: _price_slot(slots, first)}
+        for k, trip, lookup in inputs.alternatives:
+            columns = compute_advice(
+                lookup, trip, inputs.window, policy=self.policy, now=inputs.clock.now,
+                tz=self.settings.local_timezone, record=False, holdout=True,
+            ).columns  # fmt: skip
+            same = [j for j, d in enumerate(columns["departure"]) if d == departure]
+            priced[k] = _price_slot(columns, same[0]) if same else {}
+        return priced
 
     def get_station_names(self) -> dict[str, dict[str, Any]]:
         """Chinese and English name of every site by id."""

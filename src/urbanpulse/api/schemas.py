@@ -315,6 +315,17 @@ class RoutePublic(BaseModel):
     lines: list[str]
     via: list[str | None] = Field(description="Stations where the route changes line.")
     via_zh: list[str | None]
+    crowding: float | None = Field(
+        None, description="Its most crowded train's load when leaving at the answer's slot."
+    )
+    minutes_at_slot: float | None = Field(
+        None, description="Its travel minutes when leaving at the answer's slot."
+    )
+    cost: float | None = Field(
+        None,
+        description="Its generalized cost at that slot (minutes weighed by crowding, and "
+        "the shift from the preferred time): lower is better; compare routes by it.",
+    )
 
 
 class AdviceSlotPublic(BaseModel):

@@ -149,7 +149,7 @@ def _state_interchanges(sites: list[dict[str, object]]) -> None:
         targets = by_key[(city, get_station_key(other))]
         for site in by_key[(city, get_station_key(one))]:
             attributes = json.loads(str(site["attributes"]))
-            attributes["transfers"] = {str(t["site_id"]): minutes for t in targets}
+            attributes["transfers"] = {str(target["site_id"]): minutes for target in targets}
             site["attributes"] = json.dumps(attributes, ensure_ascii=False)
 
 

@@ -262,7 +262,9 @@
       button.textContent = (r.chosen ? t("Route {n} (shown)", { n: r.route + 1 }) : t("Route {n}", { n: r.route + 1 })) +
         t(": ") + r.lines.join(" → ") + (via ? t(" via {stations}", { stations: via }) : "") + " · " +
         t("{n} min", { n: Math.round(r.travel_minutes) }) + " · " +
-        (r.transfers === 1 ? t("1 change") : t("{n} changes", { n: r.transfers }));
+        (r.transfers === 1 ? t("1 change") : t("{n} changes", { n: r.transfers })) +
+        (r.crowding === null || r.crowding === undefined || !advice.slots.length ? "" : " · " +
+          t("{percent} % full leaving at {time}", { percent: Math.round(r.crowding * 100), time: advice.slots[0].label }));
       button.addEventListener("click", function () { route = r.route; ask(); });
       li.appendChild(button);
       return li;
