@@ -44,6 +44,7 @@ from rich.table import Table
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from urbanpulse.api import create_app
+from urbanpulse.api.middleware import HttpMiddleware
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 from urbanpulse.twin import build_demo, is_demo_built
@@ -75,17 +76,11 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-class BaselinePage:
+class BaselinePage(HttpMiddleware):
     """The commuter page as served before: the full plotly.js loaded synchronously
     (so the page's script, and the advice, wait for it) and nothing compressed."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]
         scope = {**scope, "headers": headers}
         if scope["path"] != "/commute":

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from urbanpulse.access import ANONYMOUS, AccessService, Principal, build_access_service
 from urbanpulse.access.audit import record_event
@@ -25,7 +25,7 @@ from urbanpulse.access.matrix import get_route_key
 from urbanpulse.access.redaction import redact_credentials, redact_query
 from urbanpulse.access.service import SESSION_COOKIE
 from urbanpulse.access.sessions import check_origin
-from urbanpulse.api.middleware import Caller, send_error
+from urbanpulse.api.middleware import Caller, HttpMiddleware, send_error
 from urbanpulse.errors import (
     AccessDeniedError,
     AuthenticationError,
@@ -157,20 +157,14 @@ def check_same_origin(request: Request) -> None:
     check_origin(request.method, claimed, here)
 
 
-class AuditMiddleware:
+class AuditMiddleware(HttpMiddleware):
     """Writes an audit entry for every request whose route is not public, and for every
     429, with the status it ends with (refusals included), before the response goes
     out: a request whose entry cannot be written is answered 503 instead (fail closed).
     A credential that did not verify is named by what it claimed (``tried key:<id>``),
     never by its secret."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         holder: dict[str, Any] = {}
         scope[AUDIT_SCOPE_KEY] = holder
         state = {"started": False, "refused": False}

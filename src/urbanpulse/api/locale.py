@@ -14,8 +14,9 @@ from urllib.parse import parse_qs
 
 from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from urbanpulse.api.middleware import HttpMiddleware
 from urbanpulse.i18n import COOKIE, get_html_lang, get_supported_locale, negotiate, use_locale
 
 # A year: the choice is a preference, not a session.
@@ -45,17 +46,11 @@ def get_request_locale(scope: Scope) -> tuple[str, str | None]:
     return negotiate(accept), None
 
 
-class LocaleMiddleware:
+class LocaleMiddleware(HttpMiddleware):
     """Pure ASGI (not BaseHTTPMiddleware), so the language set here is the one that
     endpoints, exception handlers and worker threads see."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         locale, remember = get_request_locale(scope)
         language_free = str(scope.get("path", "")).startswith(LANGUAGE_FREE_PREFIXES)
 

@@ -117,10 +117,34 @@ async def send_error(
     await send({"type": "http.response.body", "body": payload})
 
 
+# -- the shape of every middleware here -----------------------------------------------
+
+
+class HttpMiddleware:
+    """A pure ASGI middleware of HTTP requests: other scopes (lifespan, websockets) and
+    the requests :meth:`passes` names go straight through; :meth:`handle` the rest."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.passes(scope):
+            await self.app(scope, receive, send)
+            return
+        await self.handle(scope, receive, send)
+
+    def passes(self, scope: Scope) -> bool:
+        """Whether this HTTP request is none of the middleware's business."""
+        return False
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
 # -- work queue -----------------------------------------------------------------------
 
 
-class WorkLimitMiddleware:
+class WorkLimitMiddleware(HttpMiddleware):
     """At most ``limit`` requests at work at once; the rest wait their turn, up to
     ``wait_seconds``, then get 503 with Retry-After.
 
@@ -143,10 +167,10 @@ class WorkLimitMiddleware:
             weakref.WeakKeyDictionary()
         )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(self.UNQUEUED_PREFIXES):
-            await self.app(scope, receive, send)
-            return
+    def passes(self, scope: Scope) -> bool:
+        return str(scope["path"]).startswith(self.UNQUEUED_PREFIXES)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
         slots = self._slots.get(loop) or self._slots.setdefault(loop, asyncio.Semaphore(self.limit))
         try:
@@ -178,17 +202,14 @@ class WorkLimitMiddleware:
 # -- body cap -------------------------------------------------------------------------
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     """Refuse request bodies larger than ``max_bytes`` with 413, without reading them."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"the request body is larger than {self.max_bytes} bytes"
         detail = {"max_bytes": self.max_bytes}
         length = _get_content_length(scope)
@@ -448,17 +469,17 @@ async def get_usage(request: Request) -> dict[str, Any]:
     return await limiter.read_usage(limiter.identify(request.scope))
 
 
-class RateLimitMiddleware:
+class RateLimitMiddleware(HttpMiddleware):
     """Count each request against its caller's windows; over a limit, 429."""
 
     def __init__(self, app: ASGIApp, *, limiter: RateLimiter) -> None:
         self.app = app
         self.limiter = limiter
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(UNLIMITED_PREFIXES):
-            await self.app(scope, receive, send)
-            return
+    def passes(self, scope: Scope) -> bool:
+        return str(scope["path"]).startswith(UNLIMITED_PREFIXES)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         caller = self.limiter.identify(scope)
         counts = await self.limiter.hit(caller)
         over = [c for c in counts if c.used > c.limit]
@@ -498,16 +519,10 @@ def _limit_headers(count: WindowCount) -> dict[str, str]:
 # -- security headers -----------------------------------------------------------------
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(HttpMiddleware):
     """Add the security headers to every HTTP response that does not set them."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         policy = (
             DOCS_CONTENT_SECURITY_POLICY if scope["path"] == "/docs" else CONTENT_SECURITY_POLICY
         )

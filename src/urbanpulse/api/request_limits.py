@@ -4,9 +4,9 @@ a body, and headers of a bounded size (credentials above all), so that a megabyt
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
-from urbanpulse.api.middleware import send_error
+from urbanpulse.api.middleware import HttpMiddleware, send_error
 
 # An API key is 50-odd characters and an OpenID Connect JWT a few hundred to 2,000; 8 KiB
 # leaves room for large identity-provider tokens while refusing absurd ones.
@@ -16,16 +16,10 @@ MAX_HEADER_BYTES = 32 * 1024
 CREDENTIAL_HEADERS = (b"authorization", b"x-api-key", b"cookie")
 
 
-class RequestLimitsMiddleware:
+class RequestLimitsMiddleware(HttpMiddleware):
     """431 for oversized headers; HEAD served by the GET route, its body dropped."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         problem = _get_header_problem(scope["headers"])
         if problem is not None:
             await send_error(send, 431, problem)
