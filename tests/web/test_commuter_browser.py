@@ -386,3 +386,37 @@ def test_a_skip_link_leads_the_keyboard_past_the_menus(demo_server: str, open_pa
     page.keyboard.press("Enter")
     assert page.evaluate("() => document.activeElement.id") == "main"
     assert_clean(demo_server, requests, errors)
+
+
+def test_the_installed_app_opens_offline_with_its_last_answer_marked_as_kept(
+    demo_server: str, open_page: Any
+) -> None:
+    manifest = open_page(demo_server + "/manifest.webmanifest", PHONE)[0]
+    body = manifest.evaluate("() => JSON.parse(document.body.innerText)")
+    assert body["display"] == "standalone" and body["start_url"].endswith("/commute")
+    page, requests, errors = open_page(demo_server + "/commute", PHONE)
+    assert page.locator("link[rel=manifest]").count() == 1
+    choose_station(page, "origin", "西直门", "西直门 Xizhimen", keyboard=False)
+    choose_station(page, "destination", "国贸", "国贸 Guomao", keyboard=False)
+    page.click("#advise")
+    wait_for_advice(page, "国贸 Guomao")
+    headline = page.locator("#advice-headline").inner_text()
+    # The worker controls the page once it is active; a reload puts the page in its cache.
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    page.reload(wait_until="networkidle")
+    wait_for_advice(page, "国贸 Guomao")
+    assert page.evaluate("() => Boolean(navigator.serviceWorker.controller)")
+    page.context.set_offline(True)
+    try:
+        page.reload(wait_until="load")
+        page.wait_for_function("() => !document.querySelector('#offline-note').hidden")
+        assert page.locator("#advice-headline").inner_text() == headline
+        assert (
+            page.locator("#offline-note")
+            .inner_text()
+            .startswith("Offline: this is the answer kept at")
+        )
+    finally:
+        page.context.set_offline(False)
+    offline = ("net::ERR_INTERNET_DISCONNECTED", "Failed to fetch")
+    assert_clean(demo_server, requests, [e for e in errors if not any(o in e for o in offline)])

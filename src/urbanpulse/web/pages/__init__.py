@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from urbanpulse.web.pages import access, commuter, developers, home, monitor, operator, sites
+from urbanpulse.web.pages import (
+    access,
+    app_shell,
+    commuter,
+    developers,
+    home,
+    monitor,
+    operator,
+    sites,
+)
 
 PAGE_ROUTERS: tuple[APIRouter, ...] = (
     home.router,
@@ -14,6 +23,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     operator.router,
     access.router,
     developers.router,
+    app_shell.router,
 )
 
 __all__ = ["PAGE_ROUTERS"]

@@ -339,21 +339,48 @@
         }, function () { throw new Error(t("The advice service could not be reached.")); })
         .then(function (answer) {
           if (!answer.ok) { throw new Error(answer.body.error ? answer.body.error.message : t("The advice service failed.")); }
-          pick("advice-error").hidden = true;
-          pick("result").hidden = false;
-          describe(answer.body);
-          draw(answer.body);
+          show(answer.body, null);
           keepInAddress(trip, answer.body);
+          keepForOffline(answer.body);
           if (counted) { bringIntoView(pick("advice-headline")); }
         });
     }).catch(function (error) {
-      showError(error.message);
-      if (counted) { bringIntoView(pick("advice-error")); }
+      var kept = navigator.onLine === false ? readKept() : null;
+      if (kept) { show(kept.advice, kept.at); } else { showError(error.message); }
+      if (counted) { bringIntoView(pick(kept ? "advice-headline" : "advice-error")); }
     }).finally(function () { pick("advise").disabled = false; });
+  }
+
+  function show(advice, keptAt) {
+    pick("advice-error").hidden = true;
+    pick("result").hidden = false;
+    var note = pick("offline-note");
+    note.hidden = !keptAt;
+    if (keptAt) {
+      note.textContent = t("Offline: this is the answer kept at {time}; crowding may have changed since.",
+        { time: new Date(keptAt).toLocaleString(document.documentElement.lang || undefined) });
+    }
+    describe(advice);
+    draw(advice);
+  }
+
+  // The last answer, kept on this device so the installed app still shows it without a
+  // network (marked as kept, with its time; never counted, never sent anywhere).
+  var KEPT_ANSWER = "urbanpulse.lastAnswer";
+  function keepForOffline(advice) {
+    try { localStorage.setItem(KEPT_ANSWER, JSON.stringify({ at: Date.now(), advice: advice })); } catch (ignored) { /* storage full or off */ }
+  }
+  function readKept() {
+    try { return JSON.parse(localStorage.getItem(KEPT_ANSWER) || "null"); } catch (ignored) { return null; }
   }
 
   // The answer (or what went wrong) is where the eyes and the keyboard go next: on a
   // phone it renders below the form, out of sight.
+  // Installable and usable offline: the worker keeps the page and its files.
+  if ("serviceWorker" in navigator && location.protocol !== "file:") {
+    navigator.serviceWorker.register(base + "/sw.js", { scope: base + "/" }).catch(function () { /* optional */ });
+  }
+
   function bringIntoView(node) {
     node.setAttribute("tabindex", "-1");
     node.scrollIntoView({ block: "start", behavior: "smooth" });

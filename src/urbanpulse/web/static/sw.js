@@ -1,0 +1,30 @@
+// The commuter app's service worker: pages and their files network first, the last
+// copy when the network is gone, so the installed app opens offline and shows the last
+// answer it kept (commuter.js). The API is never cached here: an answer read offline
+// is the page's own saved copy, marked as such, never a stale response passed off as new.
+"use strict";
+
+var CACHE = "urbanpulse-pages-v1";
+
+self.addEventListener("install", function () { self.skipWaiting(); });
+self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request, url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin || url.pathname.indexOf("/api/") === 0) {
+    return;
+  }
+  event.respondWith(fetch(request).then(function (response) {
+    if (response.ok) {
+      var copy = response.clone();
+      caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
+    }
+    return response;
+  }, function () {
+    return caches.match(request).then(function (hit) {
+      return hit || caches.match(request, { ignoreSearch: true }).then(function (page) {
+        return page || Response.error();
+      });
+    });
+  }));
+});
