@@ -420,3 +420,25 @@ def test_the_installed_app_opens_offline_with_its_last_answer_marked_as_kept(
         page.context.set_offline(False)
     offline = ("net::ERR_INTERNET_DISCONNECTED", "Failed to fetch")
     assert_clean(demo_server, requests, [e for e in errors if not any(o in e for o in offline)])
+
+
+def test_the_recommended_departure_goes_into_a_calendar_with_a_reminder(
+    demo_server: str, open_page: Any
+) -> None:
+    page, requests, errors = open_page(demo_server + "/commute", DESKTOP)
+    choose_station(page, "origin", "西直门", "西直门 Xizhimen", keyboard=False)
+    choose_station(page, "destination", "国贸", "国贸 Guomao", keyboard=False)
+    page.click("#advise")
+    wait_for_advice(page, "国贸 Guomao")
+    label = page.locator("#advice-headline").inner_text().removeprefix("Leave at ")
+    with page.expect_download() as download:
+        page.click("#advice-calendar")
+    event = Path(download.value.path()).read_bytes().decode("utf-8")  # CRLF kept
+    lines = event.split("\r\n")
+    assert lines[0] == "BEGIN:VCALENDAR" and "END:VCALENDAR" in lines
+    start = next(line for line in lines if line.startswith("DTSTART:"))
+    # The slot's local time (Beijing, UTC+8) in UTC, as iCalendar's Z form.
+    hour, minute = (int(x) for x in label.split(":"))
+    assert start == f"DTSTART:20261102T{(hour - 8) % 24:02d}{minute:02d}00Z"
+    assert "TRIGGER:-PT10M" in lines and any(line.startswith("SUMMARY:Leave at") for line in lines)
+    assert_clean(demo_server, requests, errors)

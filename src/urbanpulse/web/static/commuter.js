@@ -250,6 +250,32 @@
     return li;
   }
 
+  // The recommended departure as a calendar event with a reminder 10 minutes before
+  // (iCalendar, made here: nothing is sent anywhere).
+  var calendarUrl = null;
+  function offerCalendar(rec, trip) {
+    var link = pick("advice-calendar");
+    if (calendarUrl) { URL.revokeObjectURL(calendarUrl); calendarUrl = null; }
+    link.hidden = !rec;
+    if (!rec) { return; }
+    calendarUrl = URL.createObjectURL(new Blob([buildEvent(rec, trip)], { type: "text/calendar" }));
+    link.href = calendarUrl;
+  }
+  function buildEvent(rec, trip) {
+    function stamp(iso) { return new Date(iso).toISOString().replace(/[-:]/g, "").replace(/\.\d+/, ""); }
+    function text(value) { return String(value).replace(/[\\;,]/g, function (c) { return "\\" + c; }).replace(/\n/g, "\\n"); }
+    var summary = t("Leave at {time}", { time: rec.label }) + " · " + trip;
+    return [
+      "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//UrbanPulse//commuter//EN", "BEGIN:VEVENT",
+      "UID:" + stamp(rec.departure) + "-" + Math.random().toString(36).slice(2) + "@urbanpulse",
+      "DTSTAMP:" + stamp(new Date().toISOString()),
+      "DTSTART:" + stamp(rec.departure), "DTEND:" + stamp(rec.arrival || rec.departure),
+      "SUMMARY:" + text(summary), "DESCRIPTION:" + text(rec.reason),
+      "BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-PT10M", "DESCRIPTION:" + text(summary), "END:VALARM",
+      "END:VEVENT", "END:VCALENDAR", "",
+    ].join("\r\n");
+  }
+
   function describeRoutes(advice) {
     var box = pick("routes-box"), list = pick("routes");
     box.hidden = advice.routes.length < 2;
@@ -285,6 +311,7 @@
         stations: changes.join(t(", ")) });
     pick("advice-travel").textContent = t("{n} min", { n: advice.travel_minutes });
     pick("advice-arrival").textContent = rec ? localTime(rec.arrival) : "—";
+    offerCalendar(rec, pick("advice-trip").textContent);
     var lead = advice.slots[0];
     pick("journey-heading").textContent = lead ? t("Your journey, leaving at {time}", { time: lead.label }) : t("Your journey");
     var list = pick("legs");
