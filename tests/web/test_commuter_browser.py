@@ -442,3 +442,22 @@ def test_the_recommended_departure_goes_into_a_calendar_with_a_reminder(
     assert start == f"DTSTART:20261102T{(hour - 8) % 24:02d}{minute:02d}00Z"
     assert "TRIGGER:-PT10M" in lines and any(line.startswith("SUMMARY:Leave at") for line in lines)
     assert_clean(demo_server, requests, errors)
+
+
+def test_a_saved_trip_is_one_tap_away_and_can_be_removed(demo_server: str, open_page: Any) -> None:
+    page, requests, errors = open_page(demo_server + "/commute", PHONE)
+    assert page.locator("#my-trips").is_hidden()
+    choose_station(page, "origin", "西直门", "西直门 Xizhimen", keyboard=False)
+    choose_station(page, "destination", "国贸", "国贸 Guomao", keyboard=False)
+    page.click("#advise")
+    wait_for_advice(page, "国贸 Guomao")
+    page.click("#save-trip")
+    page.goto(demo_server + "/commute", wait_until="networkidle")  # another day: the form
+    trip = page.locator("#my-trips-list a")
+    assert trip.count() == 1 and "国贸 Guomao" in trip.inner_text()
+    trip.click()
+    wait_for_advice(page, "国贸 Guomao")  # the saved address asks again
+    page.click("#my-trips-list .remove-trip")
+    assert page.locator("#my-trips").is_hidden()
+    assert_clean(demo_server, requests, errors)
+    assert_fits(page)

@@ -266,7 +266,7 @@
     function text(value) { return String(value).replace(/[\\;,]/g, function (c) { return "\\" + c; }).replace(/\n/g, "\\n"); }
     var summary = t("Leave at {time}", { time: rec.label }) + " · " + trip;
     return [
-      "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//UrbanPulse//commuter//EN", "BEGIN:VEVENT",
+      "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:UrbanPulse commuter page", "BEGIN:VEVENT",
       "UID:" + stamp(rec.departure) + "-" + Math.random().toString(36).slice(2) + "@urbanpulse",
       "DTSTAMP:" + stamp(new Date().toISOString()),
       "DTSTART:" + stamp(rec.departure), "DTEND:" + stamp(rec.arrival || rec.departure),
@@ -312,6 +312,7 @@
     pick("advice-travel").textContent = t("{n} min", { n: advice.travel_minutes });
     pick("advice-arrival").textContent = rec ? localTime(rec.arrival) : "—";
     offerCalendar(rec, pick("advice-trip").textContent);
+    pick("save-trip").textContent = t("Save this trip");
     var lead = advice.slots[0];
     pick("journey-heading").textContent = lead ? t("Your journey, leaving at {time}", { time: lead.label }) : t("Your journey");
     var list = pick("legs");
@@ -452,6 +453,38 @@
     route = parseInt(params.get("route") || "0", 10) || 0;
   }
 
+  // "My trips": trips saved on this device (their addresses and names), a tap away.
+  var SAVED_TRIPS = "urbanpulse.myTrips", MOST_TRIPS = 8;
+  function readTrips() {
+    try { return JSON.parse(localStorage.getItem(SAVED_TRIPS) || "[]"); } catch (ignored) { return []; }
+  }
+  function writeTrips(trips) {
+    try { localStorage.setItem(SAVED_TRIPS, JSON.stringify(trips.slice(0, MOST_TRIPS))); } catch (ignored) { /* storage off */ }
+    listTrips();
+  }
+  function saveTrip() {
+    var label = pick("advice-trip").textContent, address = location.search;
+    writeTrips([{ label: label, address: address }].concat(readTrips().filter(function (trip) {
+      return trip.label !== label;
+    })));
+    pick("save-trip").textContent = t("Saved");
+  }
+  function listTrips() {
+    var trips = readTrips(), list = pick("my-trips-list");
+    pick("my-trips").hidden = !trips.length;
+    list.replaceChildren.apply(list, trips.map(function (trip, index) {
+      var li = el("li"), link = el("a", null, trip.label), remove = el("button", "remove-trip", t("Remove"));
+      link.href = location.pathname + trip.address;
+      remove.type = "button";
+      remove.setAttribute("aria-label", t("Remove {trip}", { trip: trip.label }));
+      remove.addEventListener("click", function () {
+        writeTrips(readTrips().filter(function (_, k) { return k !== index; }));
+      });
+      li.append(link, " ", remove);
+      return li;
+    }));
+  }
+
   function toggleArriveBy() {
     var arrive = pick("arrive-by").checked;
     document.querySelectorAll(".time-label").forEach(function (label) {
@@ -466,6 +499,8 @@
   readAddress();  // a bookmarked or shared trip: shown by the first read below
   toggleArriveBy();
   form.addEventListener("submit", ask);
+  pick("save-trip").addEventListener("click", saveTrip);
+  listTrips();
   charts.draw(mapDiv, figure.data, figure.layout, { config: { scrollZoom: false } }).then(function () {
       markChosen();
       mapDiv.on("plotly_click", function (event) {
