@@ -34,6 +34,11 @@ from urbanpulse.store import (
 # Under CI every test must run: a skip there (a server down, a browser or the shared data
 # missing) is a failure, decided here once (pytest_runtest_makereport) for every test.
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# The CLI speaks the shell's language (LC_ALL, LC_MESSAGES, LANG); the suite reads its
+# English answers whatever the machine's locale (a test asks for Chinese by name).
+for _name in ("LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_name, None)
+os.environ["LANG"] = "C.UTF-8"
 # Real third-party data: ../shared/data beside the checkout, or URBANPULSE_SHARED_DATA.
 SHARED_DATA = Path(
     os.environ.get("URBANPULSE_SHARED_DATA")

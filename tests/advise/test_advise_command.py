@@ -47,6 +47,19 @@ def test_a_journey_by_names_changes_lines(demo_lake: Lake) -> None:
     assert 1 <= len(body["routes"]) <= 3 and body["routes"][0]["chosen"]
 
 
+def test_the_command_speaks_the_shells_language(demo_lake: Lake) -> None:
+    chinese = {"URBANPULSE_ADVICE_HOLDOUT_SHARE": "0", "LANG": "zh_CN.UTF-8"}
+    args = ["advise", "西直门", "国贸", "--day", DAY, "--lake", str(demo_lake.root)]
+    spoken = runner.invoke(app, args, env=chinese)
+    assert spoken.exit_code == 0 and "出发" in spoken.output and "Leave at" not in spoken.output
+    missing = runner.invoke(
+        app, ["advise", "西直门", "火星", "--lake", str(demo_lake.root)], env=chinese
+    )
+    assert missing.exit_code == 2 and "没有名为 '火星' 的车站" in missing.output
+    english = runner.invoke(app, ["--lang", "en", *args], env=chinese)
+    assert english.exit_code == 0 and "Leave at" in english.output
+
+
 def test_every_route_is_priced_at_the_answers_slot(demo_lake: Lake) -> None:
     # A rider weighing another way needs its crowding and cost at the same time.
     body = advise(demo_lake, "西直门", "国贸", "--day", DAY, "--window", "07:00-09:30")

@@ -15,6 +15,7 @@ import pandas as pd
 from urbanpulse.advise.trips import Trip, build_journey_trip
 from urbanpulse.catalog.calendar import get_day_type
 from urbanpulse.errors import InvalidQueryError, NotFoundError
+from urbanpulse.i18n import N_
 from urbanpulse.store import Lake
 from urbanpulse.transit.journeys import (
     PERIOD_MINUTES,
@@ -264,7 +265,11 @@ def _match_station(
     ]
     found = [(m, net) for m, net in found if network_id is None or net == network_id]
     if not found:
-        where = f" on network {network_id!r}" if network_id else ""
-        raise NotFoundError(f"no station is called {query!r}{where}")
+        if network_id:
+            raise NotFoundError(
+                N_("no station is called {query} on network {network}",
+                   query=repr(query), network=repr(network_id))
+            )  # fmt: skip
+        raise NotFoundError(N_("no station is called {query}", query=repr(query)))
     exact = [(m, net) for m, net in found if m.match == "exact"] or found[:1]
     return [(m.site_id, net) for m, net in exact]

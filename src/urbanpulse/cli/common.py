@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from urbanpulse.context import Context, build_context
 from urbanpulse.errors import UrbanPulseError
+from urbanpulse.i18n import get_supported_locale, translate_error
 from urbanpulse.settings import Settings
 
 # The top command's --engine choice, for the command it runs (reset when it ends).
@@ -32,8 +33,19 @@ err_console = Console(stderr=True)
 
 def print_error(message: object) -> None:
     """One line on stderr (soft_wrap: one line however narrow the terminal, so scripts
-    can grep it)."""
+    can grep it), a product error in the command's language."""
+    if isinstance(message, UrbanPulseError):
+        message = translate_error(message)
     err_console.print(f"[red]error:[/red] {message}", soft_wrap=True, highlight=False)
+
+
+def get_cli_locale(option: str | None, environ: dict[str, str]) -> str:
+    """The command's language: ``--lang``, else the shell's (LC_ALL, LC_MESSAGES, LANG,
+    as POSIX orders them), else English; Chinese for any zh_* locale."""
+    for value in (option, environ.get("LC_ALL"), environ.get("LC_MESSAGES"), environ.get("LANG")):
+        if value:
+            return get_supported_locale(value.split(".")[0]) or "en"
+    return "en"
 
 
 class ProductErrorGroup(TyperGroup):

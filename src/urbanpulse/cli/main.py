@@ -8,6 +8,7 @@ command with exit code 2 and a one-line message, never a traceback.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,14 @@ from urbanpulse.cli.common import (
     build_group,
     console,
     err_console,
+    get_cli_locale,
     get_context,
     get_settings,
     print_error,
     product_errors,
     progress_bar,
 )
+from urbanpulse.i18n import use_locale
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 
@@ -46,6 +49,11 @@ def _main(
         help="Engine of the heavy queries (profiles, periods, rollups, the backtest panel): "
         "duckdb or spark \\[default: URBANPULSE_ENGINE or duckdb].",
     ),
+    lang: str | None = typer.Option(
+        None,
+        "--lang",
+        help="Language of advice, reasons and errors: zh_CN or en \\[default: from LANG].",
+    ),
 ) -> None:
     if engine is not None and engine not in ("duckdb", "spark"):
         print_error(f"unknown engine {engine!r}; use duckdb or spark")
@@ -54,6 +62,9 @@ def _main(
     # while this command runs.
     token = ENGINE_OPTION.set(engine)
     ctx.call_on_close(lambda: ENGINE_OPTION.reset(token))
+    # Advice, its reasons and product errors speak the shell's language (the words of
+    # tables and summaries printed here stay English).
+    ctx.with_resource(use_locale(get_cli_locale(lang, dict(os.environ))))
 
 
 def _settings(lake: Path | None = None) -> Settings:
