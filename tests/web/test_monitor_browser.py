@@ -91,6 +91,13 @@ def test_moving_a_weight_slider_changes_the_ranking(open_monitor: Any, artifacts
     after = _ranking(page)
     assert after != before
     assert "cities change rank" in page.locator("#whatif-status").inner_text()
+    # Rises and falls in one neutral colour, told apart by arrow and label, not red/green.
+    marks = page.eval_on_selector_all(
+        "#ranking-table .whatif-rank.up .shift, #ranking-table .whatif-rank.down .shift",
+        "nodes => nodes.map(n => [getComputedStyle(n).color, n.getAttribute('aria-label')])",
+    )
+    assert marks and len({colour for colour, _ in marks}) == 1
+    assert all(label.startswith(("up ", "down ")) for _, label in marks)
     assert errors == []
     page.locator("#whatif").screenshot(path=str(artifacts / "monitor-whatif.png"))
     page.locator("#ranking-table").screenshot(path=str(artifacts / "monitor-ranking.png"))

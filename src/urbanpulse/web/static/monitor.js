@@ -209,6 +209,11 @@
   // Ranking table for a year; what-if weights move the ranks.
   var tbody = document.querySelector("#ranking-table tbody");
   var sliders = Array.prototype.slice.call(document.querySelectorAll("#whatif input[type=range]"));
+  function shiftLabel(shift) {
+    if (shift > 0) { return t("up {n} places", { n: shift }); }
+    if (shift < 0) { return t("down {n} places", { n: -shift }); }
+    return t("same rank");
+  }
   function renderRanking(year, items) {
     tbody.innerHTML = "";
     items.forEach(function (row) {
@@ -221,7 +226,8 @@
         '<td class="num"><a href="#trace" class="trace" data-region="' + row.region_code + '" data-year="' + year + '" data-code="index">' + fmt(row.base_score, 1) + "</a></td>" +
         '<td class="num wide-only"><a href="#trace" class="trace" data-kind="base_year" data-region="' + row.region_code + '" data-year="' + year + '" data-code="index">' + fmt(row.base_index, 1) + "</a></td>" +
         '<td class="interval">' + row.interval + "</td>" +
-        '<td class="num whatif-rank ' + cls + '" title="' + esc(t("what-if score {score}", { score: fmt(row.score, 1) })) + '">' + row.rank + ' <span class="shift">' + arrow + "</span></td>";
+        '<td class="num whatif-rank ' + cls + '" title="' + esc(t("what-if score {score}", { score: fmt(row.score, 1) })) + '">' + row.rank +
+        ' <span class="shift" aria-label="' + esc(shiftLabel(shift)) + '">' + arrow + "</span></td>";
       tbody.appendChild(tr);
     });
   }
