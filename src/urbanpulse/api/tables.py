@@ -39,15 +39,12 @@ def get_utc_texts(times: pd.Series) -> list[str]:
         return []
     # NumPy formats in C; pandas' strftime took 5 microseconds a time.
     utc = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-    seconds = np.datetime_as_string(utc, unit="s")
-    if not (utc.astype("int64") % 1_000_000).any():
-        return [f"{text}Z" for text in seconds.tolist()]
-    micro = np.datetime_as_string(utc, unit="us")
-    whole = utc.astype("int64") % 1_000_000 == 0
-    return [
-        f"{s if w else m}Z"
-        for s, m, w in zip(seconds.tolist(), micro.tolist(), whole.tolist(), strict=True)
-    ]
+    seconds = np.datetime_as_string(utc, unit="s").tolist()
+    whole = (utc.astype("int64") % 1_000_000 == 0).tolist()
+    if all(whole):
+        return [f"{text}Z" for text in seconds]
+    micro = np.datetime_as_string(utc, unit="us").tolist()
+    return [f"{s if w else m}Z" for s, m, w in zip(seconds, micro, whole, strict=True)]
 
 
 def get_utc_text(moment: datetime | None) -> str | None:

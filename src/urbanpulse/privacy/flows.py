@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 
 from urbanpulse.privacy.suppression import suppress_small_cells
-from urbanpulse.store import Lake, connect, scan_sql
+from urbanpulse.store import Lake, connect, quote_sql_text, scan_sql
 
 # A metro tap-out more than three hours after a tap-in is a missed tap, not a trip.
 MAX_TRIP_MINUTES = 180
@@ -50,7 +50,7 @@ def compute_station_counts(
         Columns site_id, station, period_start (UTC), period_minutes, direction
         ('entry' or 'exit'), taps; only cells with at least one tap.
     """
-    tz, step = _lit(timezone), int(period_minutes)
+    tz, step = quote_sql_text(timezone), int(period_minutes)
     local = f"timezone({tz}, ts)"
     return con.execute(
         f"""SELECT site_id, any_value(station) AS station,
@@ -78,7 +78,7 @@ def compute_od_flows(con: duckdb.DuckDBPyConnection, taps: str, *, timezone: str
             FROM {taps} WHERE mode = 'metro' AND site_id IS NOT NULL
             WINDOW w AS (PARTITION BY key_period, pseudonym ORDER BY ts, direction))
         SELECT site_id AS origin_site_id, next_site AS destination_site_id,
-               timezone({_lit(timezone)}, ts)::DATE AS date, count(*)::BIGINT AS trips
+               timezone({quote_sql_text(timezone)}, ts)::DATE AS date, count(*)::BIGINT AS trips
         FROM ordered
         WHERE direction = 'entry' AND next_direction = 'exit'
           AND next_ts - ts <= INTERVAL '{MAX_TRIP_MINUTES} minutes'
@@ -162,7 +162,3 @@ def compute_tap_counts(lake: Lake, *, period_minutes: int, timezone: str) -> pd.
 def _filters(*conditions: tuple[str, str, object]) -> tuple[str, list[object]]:
     parts = [(f"{c} {op} ?", v) for c, op, v in conditions if v is not None]
     return " AND ".join(p for p, _ in parts), [v for _, v in parts]
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

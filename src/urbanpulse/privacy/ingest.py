@@ -50,6 +50,7 @@ from urbanpulse.store import (
     append_observations,
     connect,
     new_batch_id,
+    quote_sql_text,
     scan_sql,
     upsert_sites,
     write_table_file,
@@ -281,7 +282,7 @@ def _new_taps(lake: Lake, con, batches: list[TapBatch], batch_id: str, rules: Ta
     frame = pd.concat([b.taps for b in batches], ignore_index=True)
     frame["batch_id"] = batch_id
     con.register("_exact", _conform(frame, "taps"))
-    zone, step = _lit(rules.timezone), int(rules.tap_minutes)
+    zone, step = quote_sql_text(rules.timezone), int(rules.tap_minutes)
     bucket = f"timezone({zone}, time_bucket(INTERVAL '{step} minutes', timezone({zone}, ts)))"
     con.execute(f"CREATE VIEW _incoming AS SELECT * REPLACE ({bucket} AS ts) FROM _exact")
     periods = sorted(frame["key_period"].unique())
@@ -300,10 +301,6 @@ def _new_taps(lake: Lake, con, batches: list[TapBatch], batch_id: str, rules: Ta
         .to_arrow_table()
         .cast(get_network_schema("taps"))
     )
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _publish_sites_and_observations(

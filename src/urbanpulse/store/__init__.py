@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from urbanpulse.store.compaction import compact_observations
-from urbanpulse.store.engine import SCHEMAS, connect, refresh_views, scan_sql
+from urbanpulse.store.engine import SCHEMAS, connect, quote_sql_text, refresh_views, scan_sql
 from urbanpulse.store.engines import build_engine, get_engine
 from urbanpulse.store.interface import Engine, compute_profiles
 from urbanpulse.store.lake import Commit, Lake, LakeFile, new_batch_id
@@ -43,6 +43,7 @@ __all__ = [
     "get_site",
     "get_site_metrics",
     "new_batch_id",
+    "quote_sql_text",
     "read_indicators",
     "read_observation_batches",
     "read_observation_page",

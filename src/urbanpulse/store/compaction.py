@@ -31,7 +31,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from urbanpulse.errors import LakeError
-from urbanpulse.store.engine import SCHEMAS, connect
+from urbanpulse.store.engine import SCHEMAS, connect, quote_sql_text
 from urbanpulse.store.lake import Commit, Lake, LakeFile, new_batch_id, partition_of
 
 # Rows per row group: measured on the 1x demo (bench/lake.py), one site's week read in
@@ -195,17 +195,17 @@ def _write_sorted(
     lake: Lake, files: list[LakeFile], staging: Path, batch_id: str, target_rows: int
 ) -> None:
     columns = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in SCHEMAS["observations"].items())
-    listed = ", ".join(_lit(str(lake.root / f.path)) for f in files)
+    listed = ", ".join(quote_sql_text(str(lake.root / f.path)) for f in files)
     groups_per_file = max(1, target_rows // ROW_GROUP_ROWS)
     sources = json.dumps(sorted(f.path for f in files))
     con = get_upkeep_connection()
     con.execute(
         f"""COPY (SELECT {columns} FROM read_parquet([{listed}], hive_partitioning = false)
                   ORDER BY site_id, ts)
-        TO {_lit(str(staging))} (FORMAT parquet, COMPRESSION zstd,
+        TO {quote_sql_text(str(staging))} (FORMAT parquet, COMPRESSION zstd,
             ROW_GROUP_SIZE {ROW_GROUP_ROWS}, ROW_GROUPS_PER_FILE {groups_per_file},
-            FILENAME_PATTERN {_lit(batch_id + "_{i}")},
-            KV_METADATA {{{_lit(SORTED_KEY)}: {_lit(SORT_ORDER)}, {_lit(COMPACTED_FROM_KEY)}: {_lit(sources)}}})"""
+            FILENAME_PATTERN {quote_sql_text(batch_id + "_{i}")},
+            KV_METADATA {{{quote_sql_text(SORTED_KEY)}: {quote_sql_text(SORT_ORDER)}, {quote_sql_text(COMPACTED_FROM_KEY)}: {quote_sql_text(sources)}}})"""
     )
 
 
@@ -227,7 +227,7 @@ def get_upkeep_connection() -> duckdb.DuckDBPyConnection:
     # Removed when the process ends: one folder per process and thread otherwise stayed
     # behind in the temporary directory for good.
     atexit.register(shutil.rmtree, spill, ignore_errors=True)
-    con.execute(f"SET temp_directory = {_lit(spill)}")
+    con.execute(f"SET temp_directory = {quote_sql_text(spill)}")
     # Insertion order is what keeps an ORDER BY through the writer into the files.
     con.execute("SET preserve_insertion_order = true")
     _upkeep.con, _upkeep.pid = con, os.getpid()
@@ -250,7 +250,3 @@ def _is_sorted(lake: Lake) -> Callable[[LakeFile], bool]:
         return metadata.get(SORTED_KEY.encode()) == SORT_ORDER.encode()
 
     return check
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

@@ -292,10 +292,12 @@ def scan_sql(lake: Lake, table: str, **partition: str | list[str] | set[str]) ->
     if not paths:
         typed_nulls = ", ".join(f"NULL::{t} AS {c}" for c, t in columns.items())
         return f"SELECT {typed_nulls} WHERE false"
-    listed = ", ".join(_quote(p) for p in paths)
+    listed = ", ".join(quote_sql_text(p) for p in paths)
     select = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in columns.items())
     return f"SELECT {select} FROM read_parquet([{listed}], hive_partitioning = false)"
 
 
-def _quote(text: str) -> str:
+def quote_sql_text(text: str) -> str:
+    """``text`` as a SQL string literal (quotes doubled), for values DuckDB cannot take
+    as parameters: file paths, time zones and intervals inside a query's text."""
     return "'" + text.replace("'", "''") + "'"

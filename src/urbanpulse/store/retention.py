@@ -48,7 +48,7 @@ from urbanpulse.store.compaction import (
     get_observation_partitions,
     get_upkeep_connection,
 )
-from urbanpulse.store.engine import SCHEMAS, scan_sql
+from urbanpulse.store.engine import SCHEMAS, quote_sql_text, scan_sql
 from urbanpulse.store.lake import Commit, Lake, LakeFile, new_batch_id, partition_of
 from urbanpulse.store.queries import get_month_range, get_months, get_reader
 
@@ -322,7 +322,7 @@ def _stage_rollups(
     metric, month = key
     parts = []
     if plan.read:
-        listed = ", ".join(_lit(str(lake.root / p)) for p in plan.read)
+        listed = ", ".join(quote_sql_text(str(lake.root / p)) for p in plan.read)
         parts.append(
             f"""SELECT site_id, metric, date_trunc('hour', ts) AS bucket_start,
                    count(value) AS count, sum(value) AS sum, min(value) AS min,
@@ -333,19 +333,19 @@ def _stage_rollups(
     if plan.base is not None:
         parts.append(
             "SELECT site_id, metric, bucket_start, count, sum, min, max, unit "
-            f"FROM read_parquet({_lit(str(lake.root / plan.base))})"
+            f"FROM read_parquet({quote_sql_text(str(lake.root / plan.base))})"
         )
     con = get_upkeep_connection()
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE hourly AS
         SELECT site_id, metric, bucket_start, sum(count)::BIGINT AS count, sum(sum) AS sum,
                sum(sum) / nullif(sum(count), 0) AS mean, min(min) AS min, max(max) AS max,
-               unit, {_lit(month)} AS month
+               unit, {quote_sql_text(month)} AS month
         FROM ({" UNION ALL ".join(parts)})
         GROUP BY site_id, metric, unit, bucket_start"""
     )
-    local_day = f"date_trunc('day', bucket_start AT TIME ZONE {_lit(timezone)})"
-    daily_sql = f"""SELECT site_id, metric, {local_day} AT TIME ZONE {_lit(timezone)} AS bucket_start,
+    local_day = f"date_trunc('day', bucket_start AT TIME ZONE {quote_sql_text(timezone)})"
+    daily_sql = f"""SELECT site_id, metric, {local_day} AT TIME ZONE {quote_sql_text(timezone)} AS bucket_start,
                sum(count)::BIGINT AS count, sum(sum) AS sum,
                sum(sum) / nullif(sum(count), 0) AS mean, min(min) AS min, max(max) AS max,
                unit, month
@@ -380,14 +380,14 @@ def _retire_keys(lake: Lake, key: tuple[str, str], raw: list[LakeFile], batch_id
     twice there. Sorted keys without values compress to a small part of the raw files.
     """
     metric, month = key
-    listed = ", ".join(_lit(str(lake.root / f.path)) for f in raw)
+    listed = ", ".join(quote_sql_text(str(lake.root / f.path)) for f in raw)
     relative = f"retired_keys/metric={metric}/month={month}/{batch_id}.parquet"
     staged = lake.staging_dir(batch_id) / relative
     staged.parent.mkdir(parents=True, exist_ok=True)
     get_upkeep_connection().execute(
-        f"""COPY (SELECT site_id, metric, ts::TIMESTAMPTZ AS ts, {_lit(month)} AS month
+        f"""COPY (SELECT site_id, metric, ts::TIMESTAMPTZ AS ts, {quote_sql_text(month)} AS month
                   FROM read_parquet([{listed}], hive_partitioning = false) ORDER BY site_id, ts)
-        TO {_lit(str(staged))} (FORMAT parquet, COMPRESSION zstd)"""
+        TO {quote_sql_text(str(staged))} (FORMAT parquet, COMPRESSION zstd)"""
     )
     rows = pq.read_metadata(staged).num_rows
     lake.place_file(staged, relative)
@@ -413,7 +413,3 @@ _ARROW = {
     "DOUBLE": pa.float64(),
     "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
 }
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from urbanpulse.store.engine import SCHEMAS, scan_sql
+from urbanpulse.store.engine import SCHEMAS, quote_sql_text, scan_sql
 from urbanpulse.store.lake import Lake, LakeFile, partition_of
 from urbanpulse.store.queries import get_month_range
 
@@ -88,10 +88,10 @@ def write_new_observations(
     # (urbanpulse.store.compaction), which is where reads gain.
     con.execute("SET preserve_insertion_order = false")
     con.execute(
-        f"""COPY (SELECT {OBSERVATION_COLUMNS}, {_lit(batch_id)} AS batch_id, {month} AS "month"
+        f"""COPY (SELECT {OBSERVATION_COLUMNS}, {quote_sql_text(batch_id)} AS batch_id, {month} AS "month"
                   FROM {new})
-        TO {_lit(str(staging))} (FORMAT parquet, PARTITION_BY (metric, "month"),
-            WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN {_lit(batch_id + "_{i}")},
+        TO {quote_sql_text(str(staging))} (FORMAT parquet, PARTITION_BY (metric, "month"),
+            WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN {quote_sql_text(batch_id + "_{i}")},
             COMPRESSION zstd)"""
     )
     con.execute("RESET preserve_insertion_order")
@@ -171,7 +171,3 @@ def empty_table(table: str) -> pa.Table:
 
 def _count(con: duckdb.DuckDBPyConnection, name: str) -> int:
     return int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

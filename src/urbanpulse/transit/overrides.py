@@ -67,11 +67,13 @@ def _parse_row(row: dict[str, str], path: Path, line: int) -> TransferOverride:
     walk = (row.get("walk_minutes", "") or "").strip().lower()
     if walk == FORBIDDEN:
         return TransferOverride(origin, destination, None, True, line)
+    if not walk:
+        return TransferOverride(origin, destination, None, False, line)
     try:
-        minutes = float(walk) if walk else None
+        minutes = float(walk)
     except ValueError:
-        minutes = -1.0
-    if minutes is not None and not (0 <= minutes <= 60):
+        minutes = float("nan")
+    if not 0 <= minutes <= 60:  # NaN fails too
         raise SourceError(
             f"{path}:{line}: walk_minutes is minutes (0-60), empty or 'none', not {walk!r}"
         )
