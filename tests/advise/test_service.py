@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from fastapi import FastAPI
 
@@ -160,3 +161,16 @@ def test_cache_does_not_keep_unexpected_errors_or_build_when_told_not_to() -> No
     assert cache.get_or_build("k", lambda: 2) == 2
     with cached_only():
         assert cache.get_or_build("k", lambda: 3) == 2
+
+
+def test_a_route_priced_at_a_slot_it_does_not_serve_has_no_figures() -> None:
+    # Its cost is infinite there: the answer says "unknown" rather than failing to encode.
+    from urbanpulse.advise.service import _price_slot
+
+    columns = {
+        "crowding": np.array([np.nan, 0.5]),
+        "travel_minutes": np.array([np.nan, 20.0]),
+        "score": np.array([np.inf, 31.25]),
+    }
+    assert _price_slot(columns, 0) == {"crowding": None, "minutes_at_slot": None, "cost": None}
+    assert _price_slot(columns, 1) == {"crowding": 0.5, "minutes_at_slot": 20.0, "cost": 31.25}

@@ -12,6 +12,7 @@ lines with their stations in :mod:`urbanpulse.advise.lines`.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -105,11 +106,12 @@ class AdviceInputs:
 
 
 def _price_slot(columns: dict[str, np.ndarray], k: int) -> dict[str, float | None]:
-    """One slot's crowding, travel minutes and generalized cost (None where unknown)."""
+    """One slot's crowding, travel minutes and generalized cost (None where unknown: a
+    slot a route does not serve has an infinite cost, which no JSON can carry)."""
 
     def value(name: str) -> float | None:
         number = float(columns[name][k])
-        return None if number != number else round(number, 4)
+        return round(number, 4) if math.isfinite(number) else None
 
     return {
         "crowding": value("crowding"),
