@@ -32,6 +32,10 @@ class NotFoundError(LookupError, UrbanPulseError):
     """A site, city, metric or other named thing does not exist."""
 
 
+class AlreadyExistsError(UrbanPulseError):
+    """A write would create something that exists already (an NGSI-LD entity)."""
+
+
 class LakeError(UrbanPulseError):
     """The lake is missing, locked or inconsistent."""
 

@@ -205,6 +205,9 @@ def test_openapi_lists_the_routes_with_problem_details(demo_client: TestClient) 
     assert paths == {
         f"{BASE}/entities",
         f"{BASE}/entities/{{entityId}}",
+        f"{BASE}/entities/{{entityId}}/attrs",
+        f"{BASE}/entities/{{entityId}}/attrs/{{attrId}}",
+        f"{BASE}/entityOperations/{{operation}}",
         f"{BASE}/temporal/entities",
         f"{BASE}/temporal/entities/{{entityId}}",
         f"{BASE}/types",

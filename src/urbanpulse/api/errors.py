@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from urbanpulse.errors import (
     AccessDeniedError,
+    AlreadyExistsError,
     AuthenticationError,
     ConfigurationError,
     InvalidQueryError,
@@ -44,6 +45,7 @@ ERROR_STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (AccessDeniedError, 403, "forbidden"),
     (NotFoundError, 404, "not_found"),
     (InvalidQueryError, 400, "invalid_query"),
+    (AlreadyExistsError, 409, "already_exists"),
     (LakeLockedError, 503, "lake_locked"),
     (StoreUnavailableError, 503, "store_unavailable"),
     (LakeError, 500, "lake_error"),

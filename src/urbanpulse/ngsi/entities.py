@@ -9,6 +9,7 @@ that went silent shows no stale value.
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from collections.abc import Callable, Iterable
@@ -39,6 +40,9 @@ from urbanpulse.store import Lake, get_metrics, get_observation_coverage, read_s
 from urbanpulse.store.interface import Engine
 
 LOOKBACK = timedelta(days=2)
+# The key of a site's attributes JSON holding the context attributes a writer gave its
+# entity (urbanpulse.stream.provision), published back as they were sent.
+CONTEXT_KEY = "ngsi_ld"
 DATA_PROVIDER = "UrbanPulse"
 
 
@@ -263,6 +267,8 @@ def _build_attributes(record: EntityRecord) -> dict[str, dict[str, Any]]:
     if site.get("lat") is not None and site.get("lon") is not None:
         point = {"type": "Point", "coordinates": [float(site["lon"]), float(site["lat"])]}
         attributes["location"] = {"type": "GeoProperty", "value": point}
+    for name, attribute in read_site_context(site).items():
+        attributes.setdefault(name, attribute)
     if site.get("area_served"):
         attributes["areaServed"] = _property(site["area_served"])
     attributes["dataProvider"] = _property(DATA_PROVIDER)
@@ -279,6 +285,15 @@ def _build_attributes(record: EntityRecord) -> dict[str, dict[str, Any]]:
             # Occupancy is capped at 1 (vocabulary); at the cap the station is congested.
             attributes["congested"] = _property(instance.value >= 1.0)
     return attributes
+
+
+def read_site_context(site: dict[str, Any] | None) -> dict[str, Any]:
+    """The context attributes provisioned with a site's entity (none for most sites)."""
+    raw = (site or {}).get("attributes")
+    if not raw:
+        return {}
+    context = (json.loads(raw) if isinstance(raw, str) else raw).get(CONTEXT_KEY, {})
+    return dict(context) if isinstance(context, dict) else {}
 
 
 def _property(value: Any) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Micro-batches of live observations: judged together in SQL, committed to the lake at once.
 
 A micro-batch (the messages an MQTT subscriber gathered, or one HTTP push) becomes one
-commit: its good observations, the sites first seen in it (when new sites are allowed)
-and its quarantined items and messages are published together or not at all. Keys
+commit: its good observations, the sites first seen in it (when new sites are allowed),
+the sites a writer registers, replaces or retires (NGSI-LD provisioning), and its
+quarantined items and messages are published together or not at all. Keys
 already stored, e.g. a message the broker delivers again after a restart, are skipped
 (the lake's key is site_id, metric, ts), so a redelivered batch stores nothing twice.
 """
@@ -17,6 +18,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from urbanpulse.catalog.sites import SITES_SCHEMA
 from urbanpulse.ingest.quarantine import (
@@ -75,6 +77,9 @@ class BatchResult:
     new_sites: int = 0
     quarantined: Counter[str] = field(default_factory=Counter)
     version: int | None = None
+    # (item index, reason) of each item kept in quarantine, for a writer that answers
+    # item by item (NGSI-LD provisioning).
+    rejected: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def quarantined_total(self) -> int:
@@ -102,6 +107,28 @@ class BatchResult:
         }
 
 
+@dataclass(frozen=True)
+class SiteChanges:
+    """Sites a write registers or replaces (whole rows of ``SITES_SCHEMA``) and the ids
+    it retires, committed with its observations. A retired site leaves the sites table;
+    its observations stay in the lake as history."""
+
+    upserts: tuple[dict[str, Any], ...] = ()
+    retired: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.upserts or self.retired)
+
+    def apply(self, known: pa.Table) -> pa.Table:
+        """``known`` with the retired and replaced rows left out and the upserts added."""
+        replaced = self.retired | {row["site_id"] for row in self.upserts}
+        replaced_ids = pa.array(sorted(replaced), pa.string())
+        kept = known.filter(pc.invert(pc.is_in(known["site_id"], value_set=replaced_ids)))
+        return pa.concat_tables(
+            [kept, pa.Table.from_pylist(list(self.upserts), schema=SITES_SCHEMA)]
+        )
+
+
 class SiteBook:
     """The lake's site ids, read again only when the sites table changed."""
 
@@ -126,6 +153,7 @@ def commit_items(
     allow_new_sites: bool,
     operation: str,
     sites: SiteBook | None = None,
+    site_changes: SiteChanges = SiteChanges(),
     info: dict[str, Any] | None = None,
 ) -> BatchResult:
     """Judge the items of a micro-batch and commit the good ones, new sites and the
@@ -138,6 +166,9 @@ def commit_items(
     allow_new_sites
         Register sites first seen here (kind from the NGSI-LD type, else 'other');
         if False their observations are quarantined as 'unknown site'.
+    site_changes
+        Sites registered, replaced or retired in the same commit; the registered ones
+        are known when the items are judged.
 
     Returns
     -------
@@ -145,17 +176,20 @@ def commit_items(
         Counts of stored, duplicate and quarantined observations and the version.
     """
     result = BatchResult(received=len(items))
-    if not len(items) and not items.rejects:
+    if not len(items) and not items.rejects and not site_changes:
         return result
     sites = sites or SiteBook()
     with lake.write_lock():
         batch_id = new_batch_id()
         con = connect()
-        known = sites.get(lake)
+        known = site_changes.apply(sites.get(lake)) if site_changes else sites.get(lake)
         con.register("_known", known)
         con.register("_items", _to_arrow(items))
         _judge(con, timezone=timezone, allow_new=allow_new_sites)
-        rejects = list(items.rejects) + _read_rejects(con, items)
+        result.rejected = con.execute(
+            "SELECT i, problem FROM _judged WHERE problem IS NOT NULL ORDER BY i"
+        ).fetchall()
+        rejects = list(items.rejects) + _read_rejects(result.rejected, items)
         added: list[LakeFile] = []
         removed: list[str] = []
         conflicts: list[dict[str, Any]] = []
@@ -166,18 +200,22 @@ def commit_items(
         # A correction (the same key, a new value) is not applied, but never dropped
         # without trace either: it is kept in quarantine with the value it would replace.
         result.duplicates -= len(conflicts)
-        rejects += [
-            build_stream_reject(
-                items.source[c["i"]], items.line[c["i"]], "value",
-                f"{CORRECTION_REASON} ({c['stored_value']:g} stored, {c['value']:g} sent)",
-                items.raw[c["i"]],
-            )
+        corrections = [
+            (c["i"], f"{CORRECTION_REASON} ({c['stored_value']:g} stored, {c['value']:g} sent)")
             for c in conflicts
-        ]  # fmt: skip
+        ]
+        result.rejected += corrections
+        rejects += [
+            build_stream_reject(items.source[i], items.line[i], "value", reason, items.raw[i])
+            for i, reason in corrections
+        ]
         added += files
-        if allow_new_sites:
-            site_files, removed, result.new_sites = _add_new_sites(lake, con, known, batch_id)
-            added += site_files
+        new_sites = _read_new_sites(con) if allow_new_sites else []
+        result.new_sites = len(new_sites)
+        if new_sites or site_changes:
+            table = pa.concat_tables([known, pa.Table.from_pylist(new_sites, schema=SITES_SCHEMA)])
+            added.append(write_table_file(lake, "sites", table, batch_id=batch_id))
+            removed = lake.get_paths_relative("sites")
         if rejects:
             stamp = datetime.now(UTC)
             rows = [{**r, "batch_id": batch_id, "quarantined_at": stamp} for r in rejects]
@@ -257,10 +295,7 @@ def _bound(value: float | None) -> str:
     return "NULL::DOUBLE" if value is None else f"{float(value)!r}::DOUBLE"
 
 
-def _read_rejects(con: duckdb.DuckDBPyConnection, items: Items) -> list[dict[str, object]]:
-    found = con.execute(
-        "SELECT i, problem FROM _judged WHERE problem IS NOT NULL ORDER BY i"
-    ).fetchall()
+def _read_rejects(found: list[tuple[int, str]], items: Items) -> list[dict[str, object]]:
     return [
         build_stream_reject(
             items.source[i],
@@ -273,17 +308,13 @@ def _read_rejects(con: duckdb.DuckDBPyConnection, items: Items) -> list[dict[str
     ]
 
 
-def _add_new_sites(
-    lake: Lake, con: duckdb.DuckDBPyConnection, known: pa.Table, batch_id: str
-) -> tuple[list[LakeFile], list[str], int]:
-    """A new sites snapshot with the sites first seen in this batch (same commit)."""
+def _read_new_sites(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Rows for the sites first seen in this batch, named by their id until described."""
     new = con.execute(
         "SELECT site_id, coalesce(min(kind), 'other') FROM _good "
         "WHERE site_id NOT IN (SELECT site_id FROM _known) GROUP BY site_id ORDER BY site_id"
     ).fetchall()
-    if not new:
-        return [], [], 0
-    rows = [
+    return [
         {
             "site_id": site_id,
             "kind": kind,
@@ -293,9 +324,6 @@ def _add_new_sites(
         }
         for site_id, kind in new
     ]
-    table = pa.concat_tables([known, pa.Table.from_pylist(rows, schema=SITES_SCHEMA)])
-    new_file = write_table_file(lake, "sites", table, batch_id=batch_id)
-    return [new_file], lake.get_paths_relative("sites"), len(new)
 
 
 def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:

@@ -198,23 +198,31 @@ def decode_entity(entity: dict[str, Any], source: str, line: int, items: Items) 
         known = get_attribute(entity_type, name)
         metric = known.metrics[0] if known else name
         for instance in attribute if isinstance(attribute, list) else [attribute]:
-            if not isinstance(instance, dict) or instance.get("type", "Property") != "Property":
-                continue
-            value = instance.get("value")
-            numeric = isinstance(value, int | float) and not isinstance(value, bool)
-            if known is None and (not numeric or not _is_metric_code(name)):
+            if not is_observed_attribute(entity_type, name, instance):
                 continue  # context such as name, address, laneId: not an observation
             record = {
                 "site_id": site_id,
                 "metric": metric,
                 "ts": instance.get("observedAt", observed),
-                "value": value,
+                "value": instance.get("value"),
                 "unit": _get_unit(metric, instance.get("unitCode")),
             }
             items.add(record, source, line, {"id": entity_id, name: instance}, kind=_first(kinds))
             found += 1
     if not found:
         items.reject(source, line, "NGSI-LD entity without observed attributes", entity)
+
+
+def is_observed_attribute(entity_type: str, name: str, instance: Any) -> bool:
+    """Whether an attribute instance is an observation: a Property the vocabulary maps
+    to a metric for ``entity_type``, or a numeric one named like a metric code."""
+    if not isinstance(instance, dict) or instance.get("type", "Property") != "Property":
+        return False
+    if get_attribute(entity_type, name) is not None:
+        return True
+    value = instance.get("value")
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    return numeric and _is_metric_code(name)
 
 
 def _first(kinds: tuple[str, ...]) -> str | None:

@@ -24,6 +24,7 @@ from urbanpulse.api.routers import (
     live,
     monitor,
     ngsi,
+    ngsi_provision,
     observations,
     open_catalog,
     operator,
@@ -57,6 +58,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     aggregates.router,
     usage.router,
     ngsi.router,
+    ngsi_provision.router,
     ingest.router,
 )
 

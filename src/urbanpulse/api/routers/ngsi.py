@@ -39,7 +39,12 @@ from urbanpulse.store.interface import Engine
 
 logger = logging.getLogger(__name__)
 ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
-PROBLEM_TYPES = {400: "BadRequestData", 404: "ResourceNotFound", 406: "NotAcceptable"}
+PROBLEM_TYPES = {
+    400: "BadRequestData",
+    404: "ResourceNotFound",
+    406: "NotAcceptable",
+    409: "AlreadyExists",
+}
 DEFAULT_LIMIT, MAX_LIMIT = 20, 1000
 JSON, JSON_LD, GEO_JSON = "application/json", "application/ld+json", "application/geo+json"
 # The product's own @context (served below), so a client expands terms without
@@ -72,18 +77,18 @@ def _content(schema: dict[str, Any]) -> dict[str, Any]:
     return {JSON: {"schema": schema}, JSON_LD: {"schema": schema}}
 
 
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ProblemDetailsPublic, "description": HTTPStatus(status).phrase}
     # 422: every parameter is read as text here, so no request fails FastAPI's own
     # validation; documented so the schema names no other error shape.
-    for status in (400, 404, 406, 422, 500)
+    for status in (400, 404, 406, 409, 415, 422, 500)
 }
 _LIST: dict[int | str, dict[str, Any]] = {
     200: {"content": _content({"type": "array", "items": _ENTITY_SCHEMA})}
 }
 _ONE: dict[int | str, dict[str, Any]] = {200: {"content": _content(_ENTITY_SCHEMA)}}
 
-router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"], responses=_PROBLEMS)
+router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"], responses=PROBLEM_RESPONSES)
 
 Text = str | None
 TypeQ = Annotated[Text, Query(description="Entity types, comma list: TrafficFlowObserved, AirQualityObserved, CrowdFlowObserved, GtfsStop.")]  # fmt: skip

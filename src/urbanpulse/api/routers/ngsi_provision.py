@@ -1,0 +1,278 @@
+"""NGSI-LD provisioning (ETSI GS CIM 009, clause 5.6 and 5.9): create, update, append
+and delete entities one at a time or in batches, with NGSI-LD's status codes, bodies
+(UpdateResult, BatchOperationResult) and ProblemDetails errors.
+
+What an entity becomes in the lake is urbanpulse.stream.provision's business; this edge
+reads bodies, checks the media type and writes the answers. Writes need a key
+(access/matrix.toml), as every other write does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from urbanpulse.api.deps import LakeDep, SettingsDep
+from urbanpulse.api.errors import get_error_status
+from urbanpulse.api.routers.ngsi import JSON, JSON_LD, PROBLEM_RESPONSES, build_problem
+from urbanpulse.errors import InvalidQueryError, UrbanPulseError
+from urbanpulse.ngsi.query import split_list
+from urbanpulse.settings import Settings
+from urbanpulse.store import Lake
+from urbanpulse.stream.provision import (
+    EntityWrite,
+    Mode,
+    ProvisionOutcome,
+    delete_entities,
+    parse_entity,
+    provision,
+)
+
+router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"], responses=PROBLEM_RESPONSES)
+
+# At most this many entities in one batch request (each batch is one commit).
+MAX_BATCH = 1000
+WRITE_OPTIONS = {"noOverwrite", "update", "replace"}
+OptionsQ = Annotated[str | None, Query(description="noOverwrite (append), update or replace (upsert).")]  # fmt: skip
+_BODY = {"requestBody": {"required": True, "content": {JSON: {"schema": {"type": "object"}}, JSON_LD: {"schema": {"type": "object"}}}}}  # fmt: skip
+_BATCH_BODY = {"requestBody": {"required": True, "content": {JSON: {"schema": {"type": "array", "items": {}}}, JSON_LD: {"schema": {"type": "array", "items": {}}}}}}  # fmt: skip
+
+
+@router.post("/entities", status_code=201, summary="Create an entity (NGSI-LD)", response_class=Response, openapi_extra=_BODY)  # fmt: skip
+async def create_entity(request: Request, lake: LakeDep, settings: SettingsDep) -> Response:
+    """A new site and its observed values; 409 if the entity exists."""
+    body = await _read_body(request)
+    if isinstance(body, Response):
+        return body
+
+    def run() -> Response:
+        write = parse_entity(body)
+        outcome = _provision(lake, settings, request, [write], Mode.CREATE)
+        _raise_first(outcome)
+        response = Response(status_code=201)
+        response.headers["Location"] = f"/ngsi-ld/v1/entities/{write.entity_id}"
+        return _warn(response, outcome)
+
+    return await _answer(run)
+
+
+@router.delete("/entities/{entityId}", status_code=204, summary="Delete an entity (NGSI-LD)", response_class=Response)  # fmt: skip
+async def delete_entity(entityId: str, lake: LakeDep) -> Response:
+    """The entity's site leaves the published sites; its observations stay as history."""
+
+    def run() -> Response:
+        _raise_first(delete_entities(lake, [entityId]))
+        return Response(status_code=204)
+
+    return await _answer(run)
+
+
+@router.post("/entities/{entityId}/attrs", status_code=204, summary="Append attributes (NGSI-LD)", response_class=Response, openapi_extra=_BODY)  # fmt: skip
+async def append_attributes(
+    request: Request, entityId: str, lake: LakeDep, settings: SettingsDep, options: OptionsQ = None
+) -> Response:
+    """New values and attributes; existing context attributes are replaced unless
+    options=noOverwrite. 207 with an UpdateResult when some were not."""
+    return await _update(request, lake, settings, entityId, Mode.APPEND, options)
+
+
+@router.patch("/entities/{entityId}/attrs", status_code=204, summary="Update attributes (NGSI-LD)", response_class=Response, openapi_extra=_BODY)  # fmt: skip
+async def update_attributes(
+    request: Request, entityId: str, lake: LakeDep, settings: SettingsDep
+) -> Response:
+    """New values of attributes the entity has; others are listed as not updated (207)."""
+    return await _update(request, lake, settings, entityId, Mode.PATCH, None)
+
+
+@router.patch("/entities/{entityId}/attrs/{attrId}", status_code=204, summary="Update one attribute (NGSI-LD)", response_class=Response, openapi_extra=_BODY)  # fmt: skip
+async def update_attribute(
+    request: Request, entityId: str, attrId: str, lake: LakeDep, settings: SettingsDep
+) -> Response:
+    """A new value of one attribute (the body is the attribute's fragment)."""
+    body = await _read_body(request)
+    if isinstance(body, Response):
+        return body
+
+    def run() -> Response:
+        write = parse_entity({attrId: body}, entity_id=entityId)
+        outcome = _provision(lake, settings, request, [write], Mode.PATCH)
+        _raise_first(outcome)
+        if outcome.not_updated or outcome.quarantined:
+            raise InvalidQueryError("; ".join(r for _, r in _not_updated(outcome)))
+        return Response(status_code=204)
+
+    return await _answer(run)
+
+
+@router.post("/entityOperations/{operation}", summary="Batch entity operation (NGSI-LD)", response_class=Response, openapi_extra=_BATCH_BODY)  # fmt: skip
+async def batch_operation(
+    request: Request, operation: str, lake: LakeDep, settings: SettingsDep, options: OptionsQ = None
+) -> Response:
+    """create, upsert, update (entities) or delete (ids), in one commit: 201 with the
+    created ids, 204 when nothing was created, 207 with a BatchOperationResult when
+    some entities were refused."""
+    body = await _read_body(request)
+    if isinstance(body, Response):
+        return body
+
+    def run() -> Response:
+        _check_options(options)
+        if operation not in ("create", "upsert", "update", "delete"):
+            return build_problem(404, f"no batch operation {operation!r}; use create, upsert, update or delete")  # fmt: skip
+        if not isinstance(body, list) or not body or len(body) > MAX_BATCH:
+            raise InvalidQueryError(f"a batch is a JSON array of 1 to {MAX_BATCH} items")
+        if operation == "delete":
+            if not all(isinstance(i, str) for i in body):
+                raise InvalidQueryError("a batch delete is a JSON array of entity ids")
+            outcome = delete_entities(lake, body)
+            return _batch_answer(outcome, [], created_status=204)
+        writes, refused = _parse_batch(body)
+        outcome = _provision(lake, settings, request, writes, Mode(operation))
+        return _batch_answer(outcome, refused, created_status=201)
+
+    return await _answer(run)
+
+
+async def _update(
+    request: Request,
+    lake: Lake,
+    settings: Settings,
+    entity_id: str,
+    mode: Mode,
+    options: str | None,
+) -> Response:
+    body = await _read_body(request)
+    if isinstance(body, Response):
+        return body
+
+    def run() -> Response:
+        chosen = _check_options(options)
+        if not isinstance(body, dict) or not body:
+            raise InvalidQueryError("the body is a JSON object of one or more attributes")
+        if {"id", "type"} & body.keys() and body.get("id", entity_id) != entity_id:
+            raise InvalidQueryError("the body's id is not the entity of the URL")
+        write = parse_entity(body, entity_id=entity_id)
+        outcome = _provision(lake, settings, request, [write], mode, "noOverwrite" in chosen)
+        _raise_first(outcome)
+        not_updated = _not_updated(outcome)
+        if not not_updated:
+            return Response(status_code=204)
+        updated = [n for n in body if n not in ("id", "type", "@context") and n not in dict(not_updated)]  # fmt: skip
+        result = {
+            "updated": updated,
+            "notUpdated": [{"attributeName": n, "reason": r} for n, r in not_updated],
+        }
+        return Response(json.dumps(result, ensure_ascii=False), status_code=207, media_type=JSON)
+
+    return await _answer(run)
+
+
+def _provision(
+    lake: Lake,
+    settings: Settings,
+    request: Request,
+    writes: list[EntityWrite],
+    mode: Mode,
+    no_overwrite: bool = False,
+) -> ProvisionOutcome:
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return provision(
+        lake, writes, mode, timezone=settings.local_timezone, region=settings.region,
+        received_at=now, source=f"http:{request.method} {request.url.path} at {now}",
+        no_overwrite=no_overwrite,
+    )  # fmt: skip
+
+
+def _parse_batch(body: list[Any]) -> tuple[list[EntityWrite], list[tuple[str, UrbanPulseError]]]:
+    writes: list[EntityWrite] = []
+    refused: list[tuple[str, UrbanPulseError]] = []
+    seen: set[str] = set()
+    for document in body:
+        entity_id = document.get("id") if isinstance(document, dict) else None
+        try:
+            write = parse_entity(document)
+            if write.entity_id in seen:
+                raise InvalidQueryError(f"entity {write.entity_id} is twice in the batch")
+        except InvalidQueryError as exc:
+            refused.append((str(entity_id), exc))
+            continue
+        seen.add(write.entity_id)
+        writes.append(write)
+    return writes, refused
+
+
+def _batch_answer(
+    outcome: ProvisionOutcome, refused: list[tuple[str, UrbanPulseError]], *, created_status: int
+) -> Response:
+    errors = refused + outcome.errors
+    if errors:
+        body = {
+            "success": outcome.created + outcome.updated,
+            "errors": [{"entityId": i, "error": _problem_body(e)} for i, e in errors],
+        }
+        response = Response(json.dumps(body, ensure_ascii=False), status_code=207, media_type=JSON)
+    elif outcome.created and created_status == 201:
+        response = Response(json.dumps(outcome.created), status_code=201, media_type=JSON)
+    else:
+        response = Response(status_code=204)
+    return _warn(response, outcome)
+
+
+def _problem_body(error: UrbanPulseError) -> dict[str, Any]:
+    status, _ = get_error_status(error)
+    return json.loads(bytes(build_problem(status, str(error)).body))
+
+
+def _not_updated(outcome: ProvisionOutcome) -> list[tuple[str, str]]:
+    return outcome.not_updated + [(name, reason) for _, name, reason in outcome.quarantined]
+
+
+def _warn(response: Response, outcome: ProvisionOutcome) -> Response:
+    """Values kept in quarantine are named in an NGSILD-Warning header, so a writer
+    that gets 201 or 204 still learns of them."""
+    if outcome.quarantined:
+        reasons = "; ".join(f"{e} {a}: {r}" for e, a, r in outcome.quarantined[:5])
+        more = f" (and {len(outcome.quarantined) - 5} more)" if len(outcome.quarantined) > 5 else ""
+        text = f"{len(outcome.quarantined)} values kept in quarantine: {reasons}{more}"
+        response.headers["NGSILD-Warning"] = '199 urbanpulse "' + text.replace('"', "'") + '"'
+    return response
+
+
+def _raise_first(outcome: ProvisionOutcome) -> None:
+    if outcome.errors:
+        raise outcome.errors[0][1]
+
+
+def _check_options(options: str | None) -> set[str]:
+    chosen = set(split_list(options))
+    if chosen - WRITE_OPTIONS:
+        raise InvalidQueryError(f"options {sorted(chosen - WRITE_OPTIONS)}: use {', '.join(sorted(WRITE_OPTIONS))}")  # fmt: skip
+    return chosen
+
+
+async def _read_body(request: Request) -> Any:
+    """The JSON body, or a ProblemDetails answer for another media type or bad JSON."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media not in (JSON, JSON_LD):
+        return build_problem(415, f"send {JSON} or {JSON_LD}; got {media or 'no Content-Type'}")
+    try:
+        return json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError) as exc:
+        return build_problem(400, f"the body is not JSON: {exc}")
+
+
+async def _answer(run: Callable[[], Response]) -> Response:
+    """Run a write off the event loop; product errors as NGSI-LD ProblemDetails."""
+    try:
+        return await run_in_threadpool(run)
+    except UrbanPulseError as exc:
+        status, _ = get_error_status(exc)
+        if status >= 500:
+            raise
+        return build_problem(status, str(exc))

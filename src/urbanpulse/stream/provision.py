@@ -1,0 +1,364 @@
+"""NGSI-LD provisioning: entities pushed by an IoT agent or a FIWARE component, kept in
+the lake through the live ingest core.
+
+An entity of a type UrbanPulse publishes (:data:`vocabulary.ENTITY_TYPES`) is a site
+and its observations: ``name``, ``alternateName`` and ``location`` describe the site;
+each observed attribute (one the vocabulary maps to a metric, or a numeric Property
+named like a metric code, the same rule MQTT fragments follow) becomes an observation
+at its ``observedAt`` (else the entity's ``dateObserved``, else the time the request
+arrived), judged, deduplicated and quarantined by :func:`stream.batches.commit_items`.
+Any other attribute (``laneDirection``, ``refDevice``, ...) is context: kept with the
+site as it was sent and published back with the entity. Attributes the product computes
+(``dataProvider``, ``synthetic``, ``hasStop``, ``congested``) are not taken from a writer.
+
+Observations are history: a value sent again for a time already stored with another
+value is a correction, kept in quarantine with both values (never applied in place),
+and a deleted entity's site leaves the sites table while its observations stay in the
+lake. One request is one commit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+from urbanpulse.catalog import get_cities
+from urbanpulse.errors import AlreadyExistsError, InvalidQueryError, NotFoundError, UrbanPulseError
+from urbanpulse.ngsi.entities import CONTEXT_KEY, read_site_context
+from urbanpulse.ngsi.query import get_short_type
+from urbanpulse.ngsi.vocabulary import (
+    AIR_QUALITY,
+    CROWD_FLOW,
+    ENTITY_TYPES,
+    GTFS_STOP,
+    TRAFFIC_FLOW,
+    URN_PREFIX,
+    get_entity_types,
+    parse_entity_id,
+)
+from urbanpulse.store import Lake
+from urbanpulse.stream.batches import BatchResult, SiteBook, SiteChanges, commit_items
+from urbanpulse.stream.payloads import Items, decode_entity, is_observed_attribute
+
+# The kind of site a new entity of each type registers.
+NEW_SITE_KINDS = {
+    TRAFFIC_FLOW: "road_sensor",
+    AIR_QUALITY: "air_monitor",
+    CROWD_FLOW: "counter",
+    GTFS_STOP: "metro_station",
+}
+# Attributes the product computes when it publishes an entity.
+COMPUTED = frozenset({"dataProvider", "synthetic", "hasStop", "congested", "areaServed"})
+# A site without an address is placed in the nearest city whose seat is this close.
+CITY_REACH_KM = 50.0
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_SITE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.~-]{0,127}$")
+
+
+class Mode(Enum):
+    """What a write may do to an entity that exists, or does not."""
+
+    CREATE = "create"  # only a new entity
+    UPSERT = "upsert"  # a new entity, or its attributes replaced or added
+    UPDATE = "update"  # only an existing entity; attributes replaced or added
+    APPEND = "append"  # POST .../attrs: attributes added, or replaced unless noOverwrite
+    PATCH = "patch"  # PATCH .../attrs: only attributes the entity has
+
+
+@dataclass
+class EntityWrite:
+    """One entity as sent, sorted into site description, context and observations."""
+
+    entity_id: str
+    entity_type: str
+    site_id: str
+    document: dict[str, Any]
+    names: list[str] = field(default_factory=list)
+    location: tuple[float, float] | None = None  # (lon, lat)
+    locality: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    observed: dict[str, Any] = field(default_factory=dict)
+    date_observed: Any = None
+
+
+@dataclass
+class ProvisionOutcome:
+    """What a write did: entities created and changed, attributes left as they were
+    (with why), entities refused (with the error), and the commit's counts."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    not_updated: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[tuple[str, UrbanPulseError]] = field(default_factory=list)
+    # (entity id, attribute, reason) of each observed value kept in quarantine.
+    quarantined: list[tuple[str, str, str]] = field(default_factory=list)
+    batch: BatchResult = field(default_factory=BatchResult)
+
+
+def parse_entity(document: Any, *, entity_id: str | None = None) -> EntityWrite:
+    """Sort an NGSI-LD entity (normalized, concise or keyValues attributes) into an
+    :class:`EntityWrite`; ``entity_id`` is the id of the URL for an attributes write,
+    whose body has no id and type.
+
+    Raises
+    ------
+    InvalidQueryError
+        For anything UrbanPulse could not keep as sent: no id or type, a type it does
+        not publish, an id not of the form ``urn:ngsi-ld:<type>:<site id>``, a location
+        that is not a GeoJSON Point, an observed attribute that is not a number.
+    """
+    if not isinstance(document, dict):
+        raise InvalidQueryError("an NGSI-LD entity is a JSON object")
+    given_id = entity_id or document.get("id")
+    parsed = parse_entity_id(given_id) if isinstance(given_id, str) else None
+    if not isinstance(given_id, str) or parsed is None:
+        raise InvalidQueryError(
+            f"entity id {given_id!r}: UrbanPulse keeps entities under "
+            f"{URN_PREFIX}<type>:<site id>, <type> one of {', '.join(ENTITY_TYPES)}"
+        )
+    entity_type, site_id = parsed
+    given_type = document.get("type", entity_type) if entity_id else document.get("type")
+    if isinstance(given_type, list) and len(given_type) == 1:
+        given_type = given_type[0]
+    if not isinstance(given_type, str) or get_short_type(given_type) != entity_type:
+        raise InvalidQueryError(
+            f"entity {given_id}: type {given_type!r} is not the type its id names ({entity_type})"
+        )
+    if not _SITE_ID.match(site_id):
+        raise InvalidQueryError(
+            f"entity id {given_id}: a site id is letters, digits and - _ . ~ (at most 128)"
+        )
+    write = EntityWrite(given_id, entity_type, site_id, document)
+    for name, attribute in document.items():
+        if name in ("id", "type", "@context"):
+            continue
+        _sort_attribute(write, name, attribute)
+    return write
+
+
+def _sort_attribute(write: EntityWrite, name: str, attribute: Any) -> None:
+    where = f"entity {write.entity_id}, attribute {name!r}"
+    if not _ATTRIBUTE_NAME.match(name):
+        raise InvalidQueryError(f"{where}: not an attribute name")
+    instance = _normalize(attribute)
+    value = instance.get("value")
+    if name in ("name", "alternateName"):
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidQueryError(f"{where}: a name is non-empty text")
+        write.names.append(value.strip())
+    elif name == "location":
+        write.location = _read_point(where, value)
+    elif name == "address":
+        locality = value.get("addressLocality") if isinstance(value, dict) else None
+        write.locality = locality if isinstance(locality, str) else None
+        write.context[name] = instance
+    elif name == "dateObserved":
+        write.date_observed = value.get("@value") if isinstance(value, dict) else value
+    elif name in COMPUTED:
+        return  # computed when published, never taken from a writer
+    elif is_observed_attribute(write.entity_type, name, instance):
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+        ):
+            raise InvalidQueryError(f"{where}: an observed value is a number, not {value!r}")
+        write.observed[name] = instance
+    else:
+        write.context[name] = instance
+
+
+def _normalize(attribute: Any) -> dict[str, Any]:
+    """An attribute in normalized form: keyValues and concise values become Properties."""
+    if isinstance(attribute, dict) and attribute.get("type") in ("Property", "GeoProperty", "Relationship", "LanguageProperty"):  # fmt: skip
+        return attribute
+    if isinstance(attribute, dict) and ("value" in attribute or "object" in attribute):
+        kind = "Relationship" if "object" in attribute else "Property"
+        return {"type": kind, **attribute}
+    if isinstance(attribute, dict) and attribute.get("type") == "Point":
+        return {"type": "GeoProperty", "value": attribute}
+    return {"type": "Property", "value": attribute}
+
+
+def _read_point(where: str, value: Any) -> tuple[float, float]:
+    point = value if isinstance(value, dict) else {}
+    coordinates = point.get("coordinates")
+    if (
+        point.get("type") != "Point"
+        or not isinstance(coordinates, list)
+        or len(coordinates) != 2
+        or not all(isinstance(c, int | float) and not isinstance(c, bool) for c in coordinates)
+    ):
+        raise InvalidQueryError(f"{where}: a site's location is a GeoJSON Point")
+    lon, lat = float(coordinates[0]), float(coordinates[1])
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InvalidQueryError(f"{where}: [{lon}, {lat}] is not a longitude and latitude")
+    return lon, lat
+
+
+def provision(
+    lake: Lake,
+    writes: Iterable[EntityWrite],
+    mode: Mode,
+    *,
+    timezone: str,
+    region: str,
+    received_at: str,
+    source: str,
+    no_overwrite: bool = False,
+) -> ProvisionOutcome:
+    """Apply entity writes in one commit: sites registered or described anew, context
+    kept, observations judged and stored, quarantine filled, as ``mode`` allows.
+
+    ``received_at`` (ISO 8601 UTC) is the time of an observed value sent without one;
+    ``source`` names the request in quarantine rows. An entity refused is listed in
+    ``errors`` (AlreadyExistsError, NotFoundError, InvalidQueryError) and changes nothing.
+    """
+    outcome = ProvisionOutcome()
+    known = {row["site_id"]: row for row in SiteBook().get(lake).to_pylist()}
+    rows: dict[str, dict[str, Any]] = {}
+    items = Items()
+    for line, write in enumerate(writes, start=1):
+        current = rows.get(write.site_id) or known.get(write.site_id)
+        exists = current is not None and write.entity_type in get_entity_types(current["kind"])
+        try:
+            _check_mode(write, mode, current, exists)
+        except UrbanPulseError as exc:
+            outcome.errors.append((write.entity_id, exc))
+            continue
+        base = current if exists else None
+        if mode is Mode.PATCH:
+            missing = [n for n in write.context if n not in read_site_context(base)]
+            outcome.not_updated += [(n, "the entity has no such attribute") for n in missing]
+            write = replace(write, context={n: a for n, a in write.context.items() if n not in missing})  # fmt: skip
+        if base is None or write.names or write.location or write.locality or write.context:
+            keep = no_overwrite and mode is Mode.APPEND
+            rows[write.site_id], skipped = _describe(write, base, region, no_overwrite=keep)
+            outcome.not_updated += skipped
+        if write.observed:
+            time = write.date_observed if write.date_observed is not None else received_at
+            fragment: dict[str, Any] = {"id": write.entity_id, "type": write.entity_type}
+            fragment |= {n: {"observedAt": time, **a} for n, a in write.observed.items()}
+            decode_entity(fragment, source, line, items)
+        (outcome.updated if exists else outcome.created).append(write.entity_id)
+    outcome.batch = commit_items(
+        lake, items, timezone=timezone, allow_new_sites=False, operation="ngsi_ld_provision",
+        site_changes=SiteChanges(upserts=tuple(rows.values())),
+        info={"mode": mode.value, "created": len(outcome.created), "updated": len(outcome.updated)},
+    )  # fmt: skip
+    for i, reason in outcome.batch.rejected:
+        raw = items.raw[i]  # {"id": ..., <attribute>: <instance>}, as decode_entity keeps it
+        outcome.quarantined.append((raw["id"], next(k for k in raw if k != "id"), reason))
+    return outcome
+
+
+def delete_entities(lake: Lake, entity_ids: Iterable[str]) -> ProvisionOutcome:
+    """Retire the sites of these entities in one commit (their observations stay in
+    the lake as history); an id with no entity is listed in ``errors``."""
+    outcome = ProvisionOutcome()
+    known = {row["site_id"]: row for row in SiteBook().get(lake).to_pylist()}
+    retired: set[str] = set()
+    for entity_id in entity_ids:
+        parsed = parse_entity_id(entity_id)
+        site = known.get(parsed[1]) if parsed else None
+        if parsed is None or site is None or parsed[0] not in get_entity_types(site["kind"]) or parsed[1] in retired:  # fmt: skip
+            outcome.errors.append((entity_id, NotFoundError(f"no entity {entity_id!r}")))
+            continue
+        retired.add(parsed[1])
+        outcome.updated.append(entity_id)
+    outcome.batch = commit_items(
+        lake, Items(), timezone="UTC", allow_new_sites=False, operation="ngsi_ld_delete",
+        site_changes=SiteChanges(retired=frozenset(retired)), info={"deleted": len(retired)},
+    )  # fmt: skip
+    return outcome
+
+
+def _check_mode(
+    write: EntityWrite, mode: Mode, current: dict[str, Any] | None, exists: bool
+) -> None:
+    if current is not None and not exists and mode in (Mode.CREATE, Mode.UPSERT):
+        published = ", ".join(get_entity_types(current["kind"])) or "nothing"
+        raise AlreadyExistsError(
+            f"site {write.site_id!r} exists as a {current['kind']}, published as {published}"
+        )
+    if exists and mode is Mode.CREATE:
+        raise AlreadyExistsError(f"entity {write.entity_id!r} exists")
+    if not exists and mode not in (Mode.CREATE, Mode.UPSERT):
+        raise NotFoundError(f"no entity {write.entity_id!r}")
+
+
+def _describe(
+    write: EntityWrite, base: dict[str, Any] | None, region: str, *, no_overwrite: bool = False
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The site row after ``write`` (a new one when ``base`` is None), and the
+    attributes left as they were because ``no_overwrite`` kept an existing value."""
+    row = dict(base) if base else _new_row(write)
+    context = read_site_context(base)
+    kept = "exists and noOverwrite was asked"
+    skipped = []
+    for name, attribute in write.context.items():
+        if no_overwrite and name in context:
+            skipped.append((name, kept))
+        else:
+            context[name] = attribute
+    if write.names and no_overwrite and base:
+        skipped.append(("name", kept))
+    elif write.names:
+        zh = next((n for n in write.names if _CJK.search(n)), None)
+        other = next((n for n in write.names if n != zh), None)
+        row["name_zh"], row["name_en"] = zh, other or zh or write.site_id
+    if write.location and no_overwrite and base and base.get("lat") is not None:
+        skipped.append(("location", kept))
+    elif write.location:
+        row["lon"], row["lat"] = write.location
+    if write.location or write.locality:
+        row["city_code"] = _find_city(write, region) or row.get("city_code")
+    attributes = json.loads(row.get("attributes") or "{}")
+    attributes[CONTEXT_KEY] = context
+    row["attributes"] = json.dumps(attributes, ensure_ascii=False, sort_keys=True)
+    return row, skipped
+
+
+def _new_row(write: EntityWrite) -> dict[str, Any]:
+    return {
+        "site_id": write.site_id,
+        "kind": NEW_SITE_KINDS[write.entity_type],
+        "name_zh": None,
+        "name_en": write.site_id,
+        "city_code": None,
+        "lat": None,
+        "lon": None,
+        "capacity": None,
+        "attributes": json.dumps({"source": "ngsi-ld"}),
+        "synthetic": False,
+    }
+
+
+def _find_city(write: EntityWrite, region: str) -> str | None:
+    """The city of the address's locality, else the one whose seat is nearest the
+    location (within :data:`CITY_REACH_KM`)."""
+    cities = get_cities(region)
+    if write.locality:
+        wanted = write.locality.strip().casefold().removesuffix("市")
+        for city in cities:
+            if wanted in (city.name_en.casefold(), city.name_zh, city.code):
+                return city.code
+    if write.location is None:
+        return None
+    lon, lat = write.location
+    distance, code = min((_km(lat, lon, c.lat, c.lon), c.code) for c in cities)
+    return code if distance <= CITY_REACH_KM else None
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine) in kilometres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 12742.0 * math.asin(math.sqrt(h))

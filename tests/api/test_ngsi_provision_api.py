@@ -1,0 +1,221 @@
+"""NGSI-LD provisioning: entities created, updated, appended, deleted and upserted in
+batches by a government key, stored through the live ingest core, read back as sent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from urbanpulse.api import create_app
+from urbanpulse.settings import Settings
+from urbanpulse.store import Lake, connect, scan_sql, upsert_sites
+
+ENTITIES = "/ngsi-ld/v1/entities"
+BATCH = "/ngsi-ld/v1/entityOperations"
+ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
+DONGSI = "urn:ngsi-ld:AirQualityObserved:bj-dongsi"
+LD = {"Content-Type": "application/ld+json"}
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> FastAPI:
+    lake = Lake(tmp_path / "lake")
+    upsert_sites(lake, pa.table({"site_id": ["air-1"], "kind": ["air_monitor"]}))
+    return create_app(Settings(lake_path=lake.root, access_db=tmp_path / "access.sqlite3"))
+
+
+@pytest.fixture
+def client(app: FastAPI, grant: Callable[..., dict[str, str]]) -> TestClient:
+    return TestClient(app, headers=grant(app, "government"))
+
+
+def _observations(app: FastAPI) -> list[tuple[object, ...]]:
+    sql = f"SELECT site_id, metric, strftime(ts AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M'), value FROM ({scan_sql(app.state.lake, 'observations')}) ORDER BY ALL"  # fmt: skip
+    return connect().execute(sql).fetchall()
+
+
+def _quarantine(app: FastAPI) -> list[tuple[object, ...]]:
+    sql = f"SELECT reason, source FROM ({scan_sql(app.state.lake, 'quarantine')}) ORDER BY ALL"
+    return connect().execute(sql).fetchall()
+
+
+def _dongsi(**extra: object) -> dict[str, object]:
+    return {
+        "id": DONGSI,
+        "type": "AirQualityObserved",
+        "@context": ["https://smartdatamodels.org/context.jsonld"],
+        "name": {"type": "Property", "value": "东四"},
+        "alternateName": {"type": "Property", "value": "Dongsi"},
+        "location": {
+            "type": "GeoProperty",
+            "value": {"type": "Point", "coordinates": [116.417, 39.929]},
+        },
+        "no2": {
+            "type": "Property",
+            "value": 41.0,
+            "unitCode": "GQ",
+            "observedAt": "2026-12-01T08:00:00Z",
+        },
+        "refDevice": {"type": "Relationship", "object": "urn:ngsi-ld:Device:dongsi-01"},
+        **extra,
+    }
+
+
+def test_a_created_entity_is_a_site_with_observations_and_reads_back(
+    app: FastAPI, client: TestClient
+) -> None:
+    response = client.post(ENTITIES, json=_dongsi(pm25=35), headers=LD)
+    assert response.status_code == 201, response.text
+    assert response.headers["location"] == f"{ENTITIES}/{DONGSI}"
+
+    entity = client.get(f"{ENTITIES}/{DONGSI}").json()
+    assert entity["name"]["value"] == "Dongsi" and entity["alternateName"]["value"] == "东四"
+    assert entity["location"]["value"]["coordinates"] == [116.417, 39.929]
+    assert entity["areaServed"]["value"] == "Beijing"  # nearest city seat, 2 km away
+    assert entity["no2"]["value"] == 41.0 and entity["no2"]["observedAt"] == "2026-12-01T08:00:00Z"  # fmt: skip
+    # Context the product does not model is published back as it was sent.
+    assert entity["refDevice"] == {"type": "Relationship", "object": "urn:ngsi-ld:Device:dongsi-01"}  # fmt: skip
+    assert entity["pm25"]["value"] == 35.0  # keyValues form, timed by its arrival
+    stored = _observations(app)
+    assert ("bj-dongsi", "no2", "2026-12-01T08:00", 41.0) in stored and len(stored) == 2
+
+    again = client.post(ENTITIES, json=_dongsi(), headers=LD)
+    assert again.status_code == 409
+    assert again.json()["type"] == ERRORS + "AlreadyExists"
+    # A site of another kind cannot be made into this type either.
+    clash = client.post(ENTITIES, json={"id": "urn:ngsi-ld:TrafficFlowObserved:air-1", "type": "TrafficFlowObserved"})  # fmt: skip
+    assert clash.status_code == 409 and "air_monitor" in clash.json()["detail"]
+
+
+def test_attribute_updates_add_values_report_what_they_left_and_keep_corrections_aside(
+    app: FastAPI, client: TestClient
+) -> None:
+    assert client.post(ENTITIES, json=_dongsi()).status_code == 201
+    later = {"no2": {"type": "Property", "value": 44.5, "observedAt": "2026-12-01T09:00:00Z"}}
+    assert client.patch(f"{ENTITIES}/{DONGSI}/attrs", json=later).status_code == 204
+    assert client.get(f"{ENTITIES}/{DONGSI}").json()["no2"]["value"] == 44.5
+
+    # PATCH only touches attributes the entity has; the rest are named, not dropped silently.
+    partial = client.patch(f"{ENTITIES}/{DONGSI}/attrs", json={"laneId": 3, "refDevice": {"type": "Relationship", "object": "urn:ngsi-ld:Device:dongsi-02"}})  # fmt: skip
+    assert partial.status_code == 207
+    assert partial.json() == {
+        "updated": ["refDevice"],
+        "notUpdated": [{"attributeName": "laneId", "reason": "the entity has no such attribute"}],
+    }
+    # POST appends it; with noOverwrite an existing attribute stays.
+    assert client.post(f"{ENTITIES}/{DONGSI}/attrs", json={"laneId": 3}).status_code == 204
+    kept = client.post(f"{ENTITIES}/{DONGSI}/attrs?options=noOverwrite", json={"laneId": 4})
+    assert kept.status_code == 207 and kept.json()["notUpdated"][0]["attributeName"] == "laneId"
+    assert client.get(f"{ENTITIES}/{DONGSI}").json()["laneId"]["value"] == 3
+
+    # A new value for a time already stored is a correction: kept in quarantine, not applied.
+    correction = {"no2": {"type": "Property", "value": 50.0, "observedAt": "2026-12-01T09:00:00Z"}}
+    answer = client.patch(f"{ENTITIES}/{DONGSI}/attrs/no2", json=correction["no2"])
+    assert answer.status_code == 400 and "44.5 stored, 50 sent" in answer.json()["detail"]
+    assert client.get(f"{ENTITIES}/{DONGSI}").json()["no2"]["value"] == 44.5
+    assert any("44.5 stored, 50 sent" in reason for reason, _ in _quarantine(app))
+    # An implausible value is kept in quarantine too, and the writer is told.
+    wild = client.post(f"{ENTITIES}/{DONGSI}/attrs", json={"no2": {"value": -5, "observedAt": "2026-12-01T10:00:00Z"}})  # fmt: skip
+    assert wild.status_code == 207 and wild.json()["notUpdated"][0]["reason"] == "below minimum 0.0"
+
+    missing = client.patch(f"{ENTITIES}/urn:ngsi-ld:AirQualityObserved:nowhere/attrs", json=later)
+    assert missing.status_code == 404 and missing.json()["type"] == ERRORS + "ResourceNotFound"
+
+
+def test_batches_create_upsert_and_delete_in_one_commit_each(
+    app: FastAPI, client: TestClient
+) -> None:
+    def road(site: str, speed: float) -> dict[str, object]:
+        return {
+            "id": f"urn:ngsi-ld:TrafficFlowObserved:{site}",
+            "type": "TrafficFlowObserved",
+            "averageVehicleSpeed": {
+                "type": "Property",
+                "value": speed,
+                "observedAt": "2026-12-01T08:00:00Z",
+            },
+            "address": {"type": "Property", "value": {"addressLocality": "唐山市"}},
+        }
+
+    created = client.post(f"{BATCH}/create", json=[road("ts-1", 40.0), road("ts-2", 52.0)])
+    assert created.status_code == 201
+    assert created.json() == ["urn:ngsi-ld:TrafficFlowObserved:ts-1", "urn:ngsi-ld:TrafficFlowObserved:ts-2"]  # fmt: skip
+    versions = app.state.lake.version
+
+    upsert = [road("ts-2", 55.0) | {"averageVehicleSpeed": {"value": 55.0, "observedAt": "2026-12-01T09:00:00Z"}}, road("ts-3", 30.0), {"id": "urn:x", "type": "Thing"}]  # fmt: skip
+    answer = client.post(f"{BATCH}/upsert", json=upsert)
+    assert answer.status_code == 207
+    body = answer.json()
+    assert body["success"] == ["urn:ngsi-ld:TrafficFlowObserved:ts-3", "urn:ngsi-ld:TrafficFlowObserved:ts-2"]  # fmt: skip
+    assert body["errors"][0]["entityId"] == "urn:x"
+    assert body["errors"][0]["error"]["type"] == ERRORS + "BadRequestData"
+    assert app.state.lake.version == versions + 1  # the good entities, in one commit
+    entity = client.get(f"{ENTITIES}/urn:ngsi-ld:TrafficFlowObserved:ts-2").json()
+    assert entity["averageVehicleSpeed"]["value"] == 55.0 and entity["areaServed"]["value"] == "Tangshan"  # fmt: skip
+
+    ids = ["urn:ngsi-ld:TrafficFlowObserved:ts-1", "urn:ngsi-ld:TrafficFlowObserved:ts-3"]
+    assert client.post(f"{BATCH}/delete", json=ids).status_code == 204
+    assert client.get(f"{ENTITIES}/{ids[0]}").status_code == 404
+    # Deleting retires the site; its readings stay in the lake as history.
+    assert ("ts-1", "speed", "2026-12-01T08:00", 40.0) in _observations(app)
+    assert client.delete(f"{ENTITIES}/{ids[0]}").status_code == 404
+    # The same id may be created again.
+    assert client.post(ENTITIES, json=road("ts-1", 41.0)).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ({"id": "urn:ngsi-ld:Building:b1", "type": "Building"}, "keeps entities under"),
+        (
+            {"id": "urn:ngsi-ld:AirQualityObserved:a", "type": "TrafficFlowObserved"},
+            "not the type its id names",
+        ),
+        (
+            {"id": "urn:ngsi-ld:AirQualityObserved:a b", "type": "AirQualityObserved"},
+            "a site id is",
+        ),
+        (
+            {"id": DONGSI, "type": "AirQualityObserved", "no2": {"value": "high"}},
+            "an observed value is a number",
+        ),
+        (
+            {
+                "id": DONGSI,
+                "type": "AirQualityObserved",
+                "location": {
+                    "type": "GeoProperty",
+                    "value": {"type": "Polygon", "coordinates": []},
+                },
+            },
+            "GeoJSON Point",
+        ),
+        ([1, 2], "is a JSON object"),
+    ],
+)
+def test_entities_the_product_cannot_keep_are_refused_with_the_reason(
+    client: TestClient, body: object, detail: str
+) -> None:
+    response = client.post(ENTITIES, json=body)
+    assert response.status_code == 400
+    assert response.json()["type"] == ERRORS + "BadRequestData"
+    assert detail in response.json()["detail"]
+
+
+def test_writes_need_a_writer_key_and_json(
+    app: FastAPI, grant: Callable[..., dict[str, str]]
+) -> None:
+    assert TestClient(app).post(ENTITIES, json=_dongsi()).status_code == 401
+    business = TestClient(app, headers=grant(app, "business"))
+    assert business.post(f"{BATCH}/upsert", json=[_dongsi()]).status_code == 403
+    admin = TestClient(app, headers=grant(app, "admin"))
+    plain = admin.post(ENTITIES, content=b"id=1", headers={"Content-Type": "text/plain"})
+    assert plain.status_code == 415
+    assert admin.post(ENTITIES, content=b"{", headers=LD).status_code == 400
+    assert admin.post(f"{BATCH}/merge", json=[_dongsi()]).status_code == 404
+    assert admin.post(f"{BATCH}/create", json=[]).status_code == 400
