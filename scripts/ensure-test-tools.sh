@@ -80,4 +80,12 @@ if command -v mosquitto >/dev/null 2>&1; then
 else
   echo "no mosquitto: MQTT tests will skip (apt-get install mosquitto)"
 fi
+# Third-party clients the tests drive, in an environment of their own: ngsildclient pins
+# httpx, rich and networkx versions older than the product's.
+CLIENTS="$(dirname "$0")/../var/clients"
+if [ ! -x "$CLIENTS/bin/python" ] || ! "$CLIENTS/bin/python" -c "import ngsildclient" 2>/dev/null; then
+  echo "installing ngsildclient for the NGSI-LD client test in var/clients..."
+  python3 -m venv "$CLIENTS" && "$CLIENTS/bin/pip" install --quiet ngsildclient==0.5.2 >/dev/null 2>&1 \
+    || echo "could not install ngsildclient: its test will skip"
+fi
 exit 0

@@ -54,6 +54,7 @@ CONTEXT_LINK = (
     f'<{CONTEXT_PATH}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
 )
 ENTITY_OPTIONS = {"keyValues", "simplified", "normalized", "sysAttrs", "count"}
+TEMPORAL_OPTIONS = {"temporalValues", "sysAttrs", "count"}
 
 
 class ProblemDetailsPublic(BaseModel):
@@ -104,7 +105,7 @@ LimitQ = Annotated[Text, Query(description=f"Entities per page (default {DEFAULT
 OffsetQ = Annotated[Text, Query(description="Entities to skip.")]
 CountQ = Annotated[Text, Query(description="true: send NGSILD-Results-Count.")]
 OptionsQ = Annotated[Text, Query(description="keyValues (simplified) or normalized.")]
-TemporalOptionsQ = Annotated[Text, Query(description="temporalValues (simplified).")]
+TemporalOptionsQ = Annotated[Text, Query(description="temporalValues (simplified), count.")]
 TimerelQ = Annotated[Text, Query(description="before, after or between.")]
 TimeAtQ = Annotated[Text, Query(alias="timeAt", description="ISO 8601 date-time with zone.")]
 EndTimeAtQ = Annotated[Text, Query(alias="endTimeAt", description="End for between.")]
@@ -295,15 +296,16 @@ def query_temporal_entities(
         temporal = build_temporal_query(
             timerel=timerel, time_at=time_at, end_time_at=end_time_at, last_n=last_n
         )
-        first, size = _parse_paging(offset, limit, count)
-        simplified = _parse_options(options, {"temporalValues", "sysAttrs"})
+        simplified = _parse_options(options, TEMPORAL_OPTIONS)
+        counted = "true" if _is_true(count) or "count" in simplified else count
+        first, size = _parse_paging(offset, limit, counted)
         page = read_temporal_entities(
             lake, query, temporal, region=settings.region, offset=first, limit=size,
             temporal_values="temporalValues" in simplified, with_context=media == JSON_LD,
             engine=get_engine(settings),
         )  # fmt: skip
         response = _render(page.entities, media)
-        _add_paging(response, request, first, size, page.total, _is_true(count))
+        _add_paging(response, request, first, size, page.total, _is_true(counted))
         _add_cut(response, page.cut_range)
         return response
 
@@ -331,7 +333,7 @@ def get_temporal_entity(
         temporal = build_temporal_query(
             timerel=timerel, time_at=time_at, end_time_at=end_time_at, last_n=last_n
         )
-        simplified = _parse_options(options, {"temporalValues", "sysAttrs"})
+        simplified = _parse_options(options, TEMPORAL_OPTIONS)
         page = read_temporal_entities(
             lake, query, temporal, region=settings.region, limit=1,
             temporal_values="temporalValues" in simplified, with_context=media == JSON_LD,
