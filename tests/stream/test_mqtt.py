@@ -4,50 +4,32 @@ quarantine, and exactly once through a SIGKILL of the subscriber and a broker re
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
-from tests.stream.conftest import OwnBroker
+from tests.stream.conftest import (
+    OwnBroker,
+    count_stored,
+    publish,
+    read,
+    start_subscriber,
+    wait_for,
+)
 from typer.testing import CliRunner
 
 from urbanpulse.cli import app
 from urbanpulse.settings import Settings
-from urbanpulse.store import Lake, connect, scan_sql, upsert_sites
+from urbanpulse.store import Lake, upsert_sites
 from urbanpulse.stream.batches import BatchResult
 from urbanpulse.stream.mqtt import StreamOptions, run_mqtt_stream
 
 URBANPULSE = str(Path(sys.executable).with_name("urbanpulse"))
-
-
-def publish(port: int, messages: list[tuple[str, str]], *, client_id: str = "") -> None:
-    """Publish with QoS 1 and wait until the broker has every message."""
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
-    client.max_inflight_messages_set(1000)
-    client.max_queued_messages_set(0)
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
-    for info in infos:
-        info.wait_for_publish(timeout=60)
-    assert all(info.is_published() for info in infos)
-    client.disconnect()
-    client.loop_stop()
-
-
-def read(lake: Lake, sql: str) -> list[tuple[Any, ...]]:
-    con = connect()
-    con.execute(f"CREATE VIEW observations AS {scan_sql(lake, 'observations')}")
-    con.execute(f"CREATE VIEW quarantine AS {scan_sql(lake, 'quarantine')}")
-    return con.execute(sql).fetchall()
 
 
 class Running:
@@ -98,13 +80,6 @@ def _options(port: int, topics: tuple[str, ...], **changes: Any) -> StreamOption
     )
 
 
-def _wait_for(condition: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
 @pytest.fixture
 def lake(tmp_path: Path) -> Lake:
     lake = Lake(tmp_path / "lake")
@@ -127,7 +102,7 @@ def test_every_format_is_stored_and_bad_messages_are_quarantined(
     broker_port: int, topic_prefix: str, lake: Lake
 ) -> None:
     stream = Running(lake, _options(broker_port, (f"{topic_prefix}/#",)))
-    _wait_for(stream.ready.is_set)  # a new session has no queue before it subscribes
+    wait_for(stream.ready.is_set)  # a new session has no queue before it subscribes
     single = {"site_id": "air-1", "metric": "pm25", "ts": "2026-11-30T08:00:00+08:00", "value": 35}
     batch = [
         {"site_id": "station-1", "metric": "boardings", "ts": "2026-11-30T00:00:00Z", "value": 120},
@@ -177,7 +152,7 @@ def test_every_format_is_stored_and_bad_messages_are_quarantined(
             (f"{topic_prefix}/bad", json.dumps(bad_items)),
         ],
     )
-    _wait_for(lambda: sum(b.received + b.quarantined_total for b in stream.batches) >= 10)
+    wait_for(lambda: sum(b.received + b.quarantined_total for b in stream.batches) >= 10)
     total = stream.finish()
     rows = read(
         lake,
@@ -211,7 +186,7 @@ def test_messages_are_acknowledged_only_after_commit(
     # second receives nothing again, since every committed message was acknowledged.
     options = _options(broker_port, (f"{topic_prefix}/#",))
     first = Running(lake, options)
-    _wait_for(first.ready.is_set)
+    wait_for(first.ready.is_set)
     messages = [
         (
             f"{topic_prefix}/air",
@@ -220,47 +195,11 @@ def test_messages_are_acknowledged_only_after_commit(
         for k in range(1, 301)
     ]
     publish(broker_port, messages)
-    _wait_for(lambda: sum(b.stored for b in first.batches) >= 300)
+    wait_for(lambda: sum(b.stored for b in first.batches) >= 300)
     first.finish()
     second = Running(lake, options)
     time.sleep(2.0)
     assert second.finish().received == 0
-
-
-def _start_subscriber(lake: Lake, port: int, topic: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "URBANPULSE_STREAM_MAINTAIN_MINUTES": "0"}
-    return subprocess.Popen(
-        [
-            URBANPULSE,
-            "stream",
-            "mqtt",
-            "--lake", str(lake.root),
-            "--port", str(port),
-            "--topic", f"{topic}/#",
-            "--client-id", "exactly-once",
-            "--batch-size", "250",
-            "--batch-seconds", "0.2",
-            "--allow-new-sites",
-            "--json",
-        ],
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        env=env,
-    )  # fmt: skip
-
-
-def _stored(lake: Lake) -> int:
-    return read(lake, "SELECT count(*) FROM observations")[0][0]
-
-
-@pytest.fixture
-def subscribers() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_sigkill_and_broker_restart_store_every_message_exactly_once(
@@ -282,21 +221,21 @@ def test_sigkill_and_broker_restart_store_every_message_exactly_once(
         for k in range(n)
     ]
     # The session exists before anything is published: messages wait for it from then on.
-    subscribers.append(_start_subscriber(lake, own_broker.port, topic_prefix, log))
-    _wait_for(lambda: b'"subscribed"' in log.read_bytes(), 60)
+    subscribers.append(start_subscriber(lake, own_broker.port, topic_prefix, log))
+    wait_for(lambda: b'"subscribed"' in log.read_bytes(), 60)
     publish(own_broker.port, messages[: n // 3])
-    _wait_for(lambda: lake.version > 0)
+    wait_for(lambda: lake.version > 0)
     subscribers[0].send_signal(signal.SIGKILL)  # mid-stream: some batches committed, some not
     subscribers[0].wait()
-    killed_at = _stored(lake)
+    killed_at = count_stored(lake)
     publish(own_broker.port, messages[n // 3 : 2 * n // 3])  # queued while it is down
-    subscribers.append(_start_subscriber(lake, own_broker.port, topic_prefix, log))
-    _wait_for(lambda: _stored(lake) > killed_at)
+    subscribers.append(start_subscriber(lake, own_broker.port, topic_prefix, log))
+    wait_for(lambda: count_stored(lake) > killed_at)
     own_broker.stop()  # mid-stream again: the broker saves its queue and sessions
-    restarted_at = _stored(lake)
+    restarted_at = count_stored(lake)
     own_broker.start()
     publish(own_broker.port, messages[2 * n // 3 :])
-    _wait_for(lambda: _stored(lake) >= n, 120)
+    wait_for(lambda: count_stored(lake) >= n, 120)
     time.sleep(1.0)  # a redelivery in flight would show up as a duplicate now
     subscribers[1].send_signal(signal.SIGTERM)
     assert subscribers[1].wait(30) == 0
