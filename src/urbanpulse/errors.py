@@ -53,6 +53,12 @@ class InvalidQueryError(ValueError, UrbanPulseError):
     """A query asks for something that cannot be answered (bad period, empty window...)."""
 
 
+class MalformedRequestError(InvalidQueryError):
+    """A request whose form is wrong (not JSON, a list where an object belongs, an
+    option that does not exist), as opposed to well-formed data that cannot be used;
+    NGSI-LD answers the first InvalidRequest and the second BadRequestData."""
+
+
 class PrivacyBudgetError(InvalidQueryError):
     """A release would spend more epsilon than the dataset's budget for the period."""
 

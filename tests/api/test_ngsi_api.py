@@ -148,13 +148,27 @@ def test_pages_walk_every_entity_once(demo_client: TestClient) -> None:
         {"limit": "5000"},
         {"limit": "-1"},
         {"offset": "x"},
-        {"options": "verbose"},
-        {"id": "not a uri"},
+        {"type": "TrafficFlowObserved", "id": "not a uri"},
+        # Ids alone are not a query (ETSI GS CIM 009 5.7.2 and its test suite).
+        {"id": "urn:ngsi-ld:TrafficFlowObserved:bd-road-01"},
     ],
 )
 def test_bad_queries_are_problem_details(demo_client: TestClient, params: dict[str, str]) -> None:
     detail = problem(demo_client.get(f"{BASE}/entities", params=params), 400, "BadRequestData")
     assert "\n" not in detail and detail
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"type": "TrafficFlowObserved", "options": "verbose"},
+        {"type": "TrafficFlowObserved", "format": "fancy"},
+    ],
+)
+def test_requests_of_a_wrong_form_are_invalid_requests(
+    demo_client: TestClient, params: dict[str, str]
+) -> None:
+    problem(demo_client.get(f"{BASE}/entities", params=params), 400, "InvalidRequest")
 
 
 def test_missing_entity_and_unacceptable_media(demo_client: TestClient) -> None:

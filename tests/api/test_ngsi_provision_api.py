@@ -195,7 +195,6 @@ def test_batches_create_upsert_and_delete_in_one_commit_each(
             },
             "GeoJSON Point",
         ),
-        ([1, 2], "is a JSON object"),
     ],
 )
 def test_entities_the_product_cannot_keep_are_refused_with_the_reason(
@@ -205,6 +204,17 @@ def test_entities_the_product_cannot_keep_are_refused_with_the_reason(
     assert response.status_code == 400
     assert response.json()["type"] == ERRORS + "BadRequestData"
     assert detail in response.json()["detail"]
+
+
+def test_a_body_of_the_wrong_form_is_an_invalid_request(client: TestClient) -> None:
+    for body in ([1, 2], "text"):
+        response = client.post(ENTITIES, json=body)
+        assert response.status_code == 400
+        assert response.json()["type"] == ERRORS + "InvalidRequest"
+    bad_json = client.post(ENTITIES, content=b"{", headers=LD)
+    assert bad_json.json()["type"] == ERRORS + "InvalidRequest"
+    bad_option = client.post(f"{ENTITIES}/{DONGSI}/attrs?options=sideways", json={"no2": 1})
+    assert bad_option.json()["type"] == ERRORS + "InvalidRequest"
 
 
 def test_writes_need_a_writer_key_and_json(

@@ -70,7 +70,7 @@ def main() -> None:
     check("types.list", lambda: reader.types.list(), lambda found: entity_type in found)
     check("temporal.get", lambda: reader.temporal.get(entity_id), lambda found: bool(found))
     check("temporal.query lastN", lambda: reader.temporal.query(type=entity_type, lastn=2), lambda found: bool(found))  # fmt: skip
-    check("temporal.query between", lambda: reader.temporal.query(eid=entity_id, tq=TemporalQuery().between("2026-10-28T00:00:00Z", "2026-10-28T02:00:00Z")), lambda found: bool(found))  # fmt: skip
+    check("temporal.query between", lambda: reader.temporal.query(eid=entity_id, type=entity_type, tq=TemporalQuery().between("2026-10-28T00:00:00Z", "2026-10-28T02:00:00Z")), lambda found: bool(found))  # fmt: skip
 
     # Writes.
     writer = reader

@@ -28,7 +28,13 @@ from enum import Enum
 from typing import Any
 
 from urbanpulse.catalog import get_cities
-from urbanpulse.errors import AlreadyExistsError, InvalidQueryError, NotFoundError, UrbanPulseError
+from urbanpulse.errors import (
+    AlreadyExistsError,
+    InvalidQueryError,
+    MalformedRequestError,
+    NotFoundError,
+    UrbanPulseError,
+)
 from urbanpulse.ngsi.entities import CONTEXT_KEY, read_site_context
 from urbanpulse.ngsi.query import get_short_type
 from urbanpulse.ngsi.vocabulary import (
@@ -114,7 +120,7 @@ def parse_entity(document: Any, *, entity_id: str | None = None) -> EntityWrite:
         that is not a GeoJSON Point, an observed attribute that is not a number.
     """
     if not isinstance(document, dict):
-        raise InvalidQueryError("an NGSI-LD entity is a JSON object")
+        raise MalformedRequestError("an NGSI-LD entity is a JSON object")
     given_id = entity_id or document.get("id")
     parsed = parse_entity_id(given_id) if isinstance(given_id, str) else None
     if not isinstance(given_id, str) or parsed is None:

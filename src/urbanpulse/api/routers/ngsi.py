@@ -22,7 +22,12 @@ from urbanpulse.access.matrix import get_data_policy
 from urbanpulse.api.access import PrincipalDep
 from urbanpulse.api.deps import LakeDep, SettingsDep
 from urbanpulse.api.errors import get_error_status
-from urbanpulse.errors import InvalidQueryError, NotFoundError, UrbanPulseError
+from urbanpulse.errors import (
+    InvalidQueryError,
+    MalformedRequestError,
+    NotFoundError,
+    UrbanPulseError,
+)
 from urbanpulse.ngsi.entities import read_entities, read_entity
 from urbanpulse.ngsi.query import EntityQuery, build_entity_query, split_list
 from urbanpulse.ngsi.temporal import build_temporal_query, read_temporal_entities
@@ -55,6 +60,7 @@ CONTEXT_LINK = (
 )
 ENTITY_OPTIONS = {"keyValues", "simplified", "normalized", "sysAttrs", "count"}
 TEMPORAL_OPTIONS = {"temporalValues", "sysAttrs", "count"}
+FORMATS = ("keyValues", "simplified", "normalized")
 
 
 class ProblemDetailsPublic(BaseModel):
@@ -105,6 +111,7 @@ LimitQ = Annotated[Text, Query(description=f"Entities per page (default {DEFAULT
 OffsetQ = Annotated[Text, Query(description="Entities to skip.")]
 CountQ = Annotated[Text, Query(description="true: send NGSILD-Results-Count.")]
 OptionsQ = Annotated[Text, Query(description="keyValues (simplified) or normalized.")]
+FormatQ = Annotated[Text, Query(description="keyValues (simplified) or normalized.")]
 TemporalOptionsQ = Annotated[Text, Query(description="temporalValues (simplified), count.")]
 TimerelQ = Annotated[Text, Query(description="before, after or between.")]
 TimeAtQ = Annotated[Text, Query(alias="timeAt", description="ISO 8601 date-time with zone.")]
@@ -131,16 +138,15 @@ def query_entities(
     offset: OffsetQ = None,
     count: CountQ = None,
     options: OptionsQ = None,
+    format: FormatQ = None,
 ) -> Response:
     """Sites and their latest observations as Smart Data Models entities, filtered by
     type, id, idPattern, q and geo-query, a page at a time."""
 
     def run(media: str) -> Response:
-        if not any((type, id, id_pattern, q, attrs, georel)):
-            # ETSI GS CIM 009 (Query Entities): a query names at least one of these.
-            raise InvalidQueryError("give at least one of type, id, idPattern, attrs, q or georel")
+        _check_minimal(type, attrs, q, georel)
         query = _entity_query(type, id, id_pattern, q, attrs, georel, geometry, coordinates, geoproperty)  # fmt: skip
-        chosen = _parse_options(options, ENTITY_OPTIONS)
+        chosen = _parse_options(options, ENTITY_OPTIONS, format)
         counted = "true" if _is_true(count) or "count" in chosen else None
         first, size = _parse_paging(offset, limit, counted)
         key_values = chosen & {"keyValues", "simplified"}
@@ -165,12 +171,13 @@ def get_entity(
     principal: PrincipalDep,
     attrs: AttrsQ = None,
     options: OptionsQ = None,
+    format: FormatQ = None,
 ) -> Response:
     """One entity by its URN, e.g. urn:ngsi-ld:TrafficFlowObserved:bd-road-01."""
 
     def run(media: str) -> Response:
         _check_entity_id(entityId)
-        key_values = _parse_options(options, ENTITY_OPTIONS) & {"keyValues", "simplified"}
+        key_values = _parse_options(options, ENTITY_OPTIONS, format) & {"keyValues", "simplified"}
         entity = read_entity(
             lake, entityId, region=settings.region, attrs=split_list(attrs),
             key_values=bool(key_values) or media == GEO_JSON, with_context=media == JSON_LD,
@@ -292,6 +299,7 @@ def query_temporal_entities(
     """The lake's history of the selected entities' observed attributes."""
 
     def run(media: str) -> Response:
+        _check_minimal(type, attrs, q, georel)
         query = _entity_query(type, id, id_pattern, q, attrs, georel, geometry, coordinates, geoproperty)  # fmt: skip
         temporal = build_temporal_query(
             timerel=timerel, time_at=time_at, end_time_at=end_time_at, last_n=last_n
@@ -364,7 +372,7 @@ def _answer(request: Request, run: Callable[[str], Response], *, allow_geo: bool
     except UrbanPulseError as exc:
         status, _ = get_error_status(exc)
         if status < 500:
-            return build_problem(status, str(exc))
+            return build_problem(status, str(exc), malformed=isinstance(exc, MalformedRequestError))
         failure: Exception = exc
     except Exception as exc:  # NGSI-LD clients expect ProblemDetails even for a failure
         failure = exc
@@ -373,9 +381,12 @@ def _answer(request: Request, run: Callable[[str], Response], *, allow_geo: bool
     return build_problem(500, "internal server error")
 
 
-def build_problem(status: int, detail: str) -> Response:
-    """An NGSI-LD ProblemDetails response."""
+def build_problem(status: int, detail: str, *, malformed: bool = False) -> Response:
+    """An NGSI-LD ProblemDetails response; ``malformed``: the request's form was wrong
+    (InvalidRequest), not its data."""
     name = PROBLEM_TYPES.get(status, "InternalError" if status >= 500 else "BadRequestData")
+    if malformed and status == 400:
+        name = "InvalidRequest"
     body = ProblemDetailsPublic(
         type=ERRORS + name, title=HTTPStatus(status).phrase, status=status, detail=detail
     )
@@ -465,12 +476,24 @@ def _parse_whole(text: Text, name: str, default: int) -> int:
     return int(text)
 
 
-def _parse_options(text: Text, allowed: set[str]) -> set[str]:
+def _parse_options(text: Text, allowed: set[str], format: Text = None) -> set[str]:
+    """The options asked for (``format`` is the newer spelling of one of them)."""
     options = set(split_list(text))
     unknown = options - allowed
     if unknown:
-        raise InvalidQueryError(f"options {sorted(unknown)}: use {', '.join(sorted(allowed))}")
+        raise MalformedRequestError(f"options {sorted(unknown)}: use {', '.join(sorted(allowed))}")
+    if format not in (None, ""):
+        if format not in FORMATS:
+            raise MalformedRequestError(f"format {format!r}: use {', '.join(FORMATS)}")
+        options.add(format)
     return options
+
+
+def _check_minimal(type: Text, attrs: Text, q: Text, georel: Text) -> None:
+    # ETSI GS CIM 009 (Query Entities, 5.7.2): a query names a type, attributes, a q or a
+    # geo-query; ids or an id pattern alone are not one (its test suite, 019_03_05).
+    if not any((type, attrs, q, georel)):
+        raise InvalidQueryError("give at least one of type, attrs, q or georel")
 
 
 def _is_true(text: Text) -> bool:

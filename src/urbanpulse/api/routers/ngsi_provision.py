@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from urbanpulse.api.deps import LakeDep, SettingsDep
 from urbanpulse.api.errors import get_error_status
 from urbanpulse.api.routers.ngsi import JSON, JSON_LD, PROBLEM_RESPONSES, build_problem
-from urbanpulse.errors import InvalidQueryError, UrbanPulseError
+from urbanpulse.errors import InvalidQueryError, MalformedRequestError, UrbanPulseError
 from urbanpulse.ngsi.query import split_list
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
@@ -252,7 +252,7 @@ def _raise_first(outcome: ProvisionOutcome) -> None:
 def _check_options(options: str | None) -> set[str]:
     chosen = set(split_list(options))
     if chosen - WRITE_OPTIONS:
-        raise InvalidQueryError(f"options {sorted(chosen - WRITE_OPTIONS)}: use {', '.join(sorted(WRITE_OPTIONS))}")  # fmt: skip
+        raise MalformedRequestError(f"options {sorted(chosen - WRITE_OPTIONS)}: use {', '.join(sorted(WRITE_OPTIONS))}")  # fmt: skip
     return chosen
 
 
@@ -264,7 +264,7 @@ async def _read_body(request: Request) -> Any:
     try:
         return json.loads(await request.body())
     except (ValueError, UnicodeDecodeError) as exc:
-        return build_problem(400, f"the body is not JSON: {exc}")
+        return build_problem(400, f"the body is not JSON: {exc}", malformed=True)
 
 
 async def _answer(run: Callable[[], Response]) -> Response:
@@ -275,4 +275,4 @@ async def _answer(run: Callable[[], Response]) -> Response:
         status, _ = get_error_status(exc)
         if status >= 500:
             raise
-        return build_problem(status, str(exc))
+        return build_problem(status, str(exc), malformed=isinstance(exc, MalformedRequestError))
