@@ -18,7 +18,7 @@ from urbanpulse.cli import app
 from urbanpulse.errors import InvalidQueryError, SourceError
 from urbanpulse.store import Lake, connect, read_quarantine, scan_sql
 from urbanpulse.transit import load_network
-from urbanpulse.transit.realtime import read_realtime_feed
+from urbanpulse.transit.realtime import RealtimeSummary, read_realtime_feed, read_realtime_feeds
 from urbanpulse.transit.realtime_sources import follow_realtime_feeds
 
 pytestmark = pytest.mark.shared_data
@@ -305,11 +305,53 @@ def test_the_read_index_answers_from_new_files_only(realtime_dir: Path, tmp_path
     index = get_snapshot_index(lake)
     # each snapshot read the files committed before it: four, then the fifth on asking
     assert len(index._files) == 4
-    assert index.is_read(lake, "0" * 64, "ct") is False
+    assert ("0" * 64, "ct") not in index.read(lake)
     assert len(index._files) == len(lake.get_files("realtime_snapshots")) == 5
     # a fresh process (a new index) reads the stored table and agrees
     fresh = SnapshotIndex()
     summary = read_realtime_feed(lake, message.SerializeToString(), source="s4-again.pb")
     assert summary.already_read
-    assert fresh.is_read(lake, summary.snapshot_id, summary.network_id)
-    assert not fresh.is_read(lake, "0" * 64, summary.network_id)
+    assert (summary.snapshot_id, summary.network_id) in fresh.read(lake)
+    assert ("0" * 64, summary.network_id) not in fresh.read(lake)
+
+
+def test_a_replay_in_batches_stores_what_reading_one_by_one_stores(
+    realtime_dir: Path, tmp_path: Path
+) -> None:
+    """Snapshots judged in one commit see the ones before them in it: a revision in the
+    next snapshot is a new version, a repeat is already stored, a copy is read once."""
+    message = decode(realtime_dir / "caltrain-2023-11-08/ct-trip-updates.pb")
+    snapshots = []
+    for n in range(6):
+        message.header.timestamp += 30
+        for entity in message.entity[: 3 + n]:  # some delays revised, the rest repeated
+            for stop in entity.trip_update.stop_time_update:
+                if stop.arrival.HasField("time"):
+                    stop.arrival.time += 20
+        snapshots.append((f"s{n}.pb", message.SerializeToString()))
+    snapshots.insert(3, ("s1-copy.pb", snapshots[1][1]))
+    lakes = {name: Lake(tmp_path / name) for name in ("batched", "one-by-one")}
+    for lake in lakes.values():
+        load_network(lake, realtime_dir / "caltrain-2023-11-08/ct.zip")
+    before = lakes["batched"].version
+    batched = list(read_realtime_feeds(lakes["batched"], snapshots, per_commit=4))
+    single = [read_realtime_feed(lakes["one-by-one"], d, source=s) for s, d in snapshots]
+    assert lakes["batched"].version == before + 2  # seven snapshots, two commits
+
+    def comparable(summary: RealtimeSummary) -> dict[str, object]:
+        return {k: v for k, v in summary.to_dict().items() if k != "snapshot_id"}
+
+    assert [comparable(s) for s in batched] == [comparable(s) for s in single]
+    assert batched[3].already_read and batched[2].stored["stop_time_updates"] > 0
+    for table, columns in (
+        ("observations", "site_id, metric, ts, value"),
+        ("realtime_predictions", "trip_id, site_id, event, scheduled_ts, delay_s, feed_ts"),
+        ("realtime_snapshots", "snapshot_id, source, stored"),
+    ):
+        rows = [
+            connect()
+            .execute(f"SELECT {columns} FROM ({scan_sql(lake, table)}) ORDER BY ALL")
+            .fetchall()
+            for lake in lakes.values()
+        ]
+        assert rows[0] == rows[1] and rows[0], table

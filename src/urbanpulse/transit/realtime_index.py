@@ -106,16 +106,21 @@ class NetworkIndex:
         when the feed names it, else the day (of three around ``near``) that puts it
         nearest to ``near``. GTFS times count from noon minus 12 h, so DST days work."""
         if start_date:
-            days = [datetime.strptime(start_date, "%Y%m%d").date()]
+            starts = [self._get_day_start(start_date)]
         else:
             local = datetime.fromtimestamp(near, self.timezone).date()
-            days = [local - timedelta(days=1), local, local + timedelta(days=1)]
-        moments = [self._on_day(day, seconds) for day in days]
-        return min(moments, key=lambda m: abs(m - near))
+            starts = [self._get_day_start(local + timedelta(days=d)) for d in (-1, 0, 1)]
+        return min((int(start + seconds) for start in starts), key=lambda m: abs(m - near))
 
-    def _on_day(self, day: date, seconds: float) -> int:
-        noon = datetime(day.year, day.month, day.day, 12, tzinfo=self.timezone)
-        return int((noon - timedelta(hours=12)).timestamp() + seconds)
+    def _get_day_start(self, day: date | str) -> float:
+        """Epoch seconds of noon minus 12 h on a service day (a date, or GTFS YYYYMMDD),
+        computed once per day: a snapshot asks it for every stop it predicts."""
+        starts: dict[date | str, float] = self.__dict__.setdefault("_day_starts", {})
+        if day not in starts:
+            when = datetime.strptime(day, "%Y%m%d").date() if isinstance(day, str) else day
+            noon = datetime(when.year, when.month, when.day, 12, tzinfo=self.timezone)
+            starts[day] = (noon - timedelta(hours=12)).timestamp()
+        return starts[day]
 
     def get_vehicle_site(self, trip_id: str, vehicle: Any) -> str | None:
         """The stop a vehicle is at: stop_id, current_stop_sequence on its trip, else the

@@ -14,9 +14,8 @@ from urbanpulse.errors import SourceError
 from urbanpulse.store.lake import Lake
 from urbanpulse.transit.realtime import (
     RealtimeSummary,
-    UnreadableSnapshotError,
-    quarantine_snapshot,
     read_realtime_feed,
+    read_realtime_feeds,
 )
 
 __all__ = ["follow_realtime_feeds", "get_source_name", "is_url", "read_url", "walk_feed_files"]
@@ -113,15 +112,12 @@ def follow_realtime_feeds(
     for source in sources:
         if is_url(source):
             continue
-        for name, data in walk_feed_files(Path(source)):
-            try:
-                summary = read_realtime_feed(lake, data, source=name, network_id=network_id)
-            except UnreadableSnapshotError as exc:
-                # One unreadable file must not stop the rest of its folder: kept in
-                # quarantine (by hash, with the reason), reported, and the next read.
-                quarantine_snapshot(lake, data, source=name, reason=str(exc))
-                warn(f"{exc} (quarantined)")
-                continue
+        # One unreadable file must not stop the rest of its folder: kept in quarantine
+        # (by hash, with the reason), reported, and the next read.
+        for summary in read_realtime_feeds(
+            lake, walk_feed_files(Path(source)), network_id=network_id,
+            on_unreadable=lambda exc: warn(f"{exc} (quarantined)"),
+        ):  # fmt: skip
             summaries.append(summary)
             report(summary)
     done = 0
