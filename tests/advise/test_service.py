@@ -73,14 +73,19 @@ def test_a_station_without_history_says_so_and_is_read_once(
 ) -> None:
     # The test lake has no crowding ('load') data: the forecast read fails, and the
     # answer says there is no forecast (null crowding), never 0 %.
-    reads = []
+    reads: list[str] = []
     read_forecast_table = advice_service.read_forecast_table
+    read_site_metrics = advice_service.read_site_metrics
 
-    def counted_read(*args: Any, **kwargs: Any) -> Any:
-        reads.append(args)
-        return read_forecast_table(*args, **kwargs)
+    def counted(name: str, read: Any) -> Any:
+        def counted_read(*args: Any, **kwargs: Any) -> Any:
+            reads.append(name)
+            return read(*args, **kwargs)
 
-    monkeypatch.setattr(advice_service, "read_forecast_table", counted_read)
+        return counted_read
+
+    monkeypatch.setattr(advice_service, "read_forecast_table", counted("forecast", read_forecast_table))  # fmt: skip
+    monkeypatch.setattr(advice_service, "read_site_metrics", counted("metrics", read_site_metrics))
     service = create_app(
         Settings(lake_path=test_lake.root, clock=datetime(2026, 3, 15, 6))
     ).state.advice
@@ -96,7 +101,8 @@ def test_a_station_without_history_says_so_and_is_read_once(
             assert slot["reason"].startswith("no crowding forecast")
     # Remembered: answered from the cache, on the event loop too.
     assert service.get_cached_inputs(*args) is not None
-    assert len(reads) == 1
+    # One read of which sites report crowding, and no forecast read for this one.
+    assert reads == ["metrics"]
     # Nobody was advised, so nobody counts in the measured effect either.
     effect = service.get_effect("bj-metro-1", date(2026, 3, 16))
     assert (effect["advised"], effect["holdout"]) == (0, 0)

@@ -9,7 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
-from tests.stream.test_mqtt import Running, _options, _wait_for, publish, read
+from tests.stream.conftest import publish, read, wait_for
+from tests.stream.test_mqtt import Running, _options
 
 from urbanpulse.store import Lake
 
@@ -57,9 +58,9 @@ def test_a_real_station_as_ngsi_ld_fragments_is_stored_value_for_value(
         messages.append((f"{topic_prefix}/air", json.dumps(entity)))
     lake = Lake(tmp_path / "lake")
     stream = Running(lake, _options(broker_port, (f"{topic_prefix}/#",), allow_new_sites=True))
-    _wait_for(stream.ready.is_set)
+    wait_for(stream.ready.is_set)
     publish(broker_port, messages)
-    _wait_for(lambda: sum(b.received for b in stream.batches) >= len(expected))
+    wait_for(lambda: sum(b.received for b in stream.batches) >= len(expected))
     total = stream.finish()
     stored = read(
         lake,

@@ -21,7 +21,13 @@ from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.forecast.panel import floor_local
 from urbanpulse.forecast.profiles import compute_profile
 from urbanpulse.forecast.protocol import CalendarSpec
-from urbanpulse.store import Lake, get_site_metrics, read_observations, read_sites
+from urbanpulse.store import (
+    Lake,
+    get_site_metrics,
+    read_observations,
+    read_site_metrics,
+    read_sites,
+)
 from urbanpulse.store.interface import Engine
 
 FORECAST_COLUMNS = ["site_id", "slot", "load", "load_p10", "load_p90", "capacity"]
@@ -29,6 +35,8 @@ FORECAST_COLUMNS = ["site_id", "slot", "load", "load_p10", "load_p90", "capacity
 DIRECTION_SHARE = 0.5
 # Riders counted at a station (boardings, or entries at the gates), in order of preference.
 COUNT_METRICS = ("boardings", "entries")
+# What a crowding forecast reads: a metro's load, else riders counted.
+CROWDING_METRICS = ("load", *COUNT_METRICS)
 
 
 @dataclass(frozen=True)
@@ -137,15 +145,27 @@ def read_forecast_table(
     first = floor_local(pd.DatetimeIndex([start]), period_minutes, tz=calendar.tz)[0]
     end_utc = pd.Timestamp(end).tz_convert("UTC")  # first is UTC: both ends in one zone
     slots = pd.date_range(first, end_utc, freq=f"{period_minutes}min", inclusive="left")
+    wanted = list(dict.fromkeys(site_ids))
+    # What each site reports, read once for all of them and only from the crowding
+    # metrics' files (a lake of GTFS-Realtime delays holds far more of other metrics).
+    reported = read_site_metrics(lake, wanted, metrics=CROWDING_METRICS).set_index("metric")
     parts = []
-    for site_id in dict.fromkeys(site_ids):
+    for site_id in wanted:
         if site_id not in sites.index:
             raise NotFoundError(f"unknown station {site_id!r}")
         capacity = float(sites.at[site_id, "capacity"] or np.nan)
         kind = str(sites.at[site_id, "kind"])
+        metrics = reported[reported["site_id"] == site_id].drop(columns="site_id")
         parts.append(
             _read_crowding_forecast(
-                lake, site_id, kind, slots, capacity=capacity, calendar=calendar, engine=engine
+                lake,
+                site_id,
+                kind,
+                slots,
+                capacity=capacity,
+                calendar=calendar,
+                engine=engine,
+                metrics=metrics,
             )
         )
     return pd.concat(parts, ignore_index=True)[FORECAST_COLUMNS]
@@ -161,11 +181,13 @@ def read_site_forecast(
     scale: float,
     calendar: CalendarSpec,
     engine: Engine,
+    metrics: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One site's forecast: the forecasting model when there is one, else its profile
     (computed by ``engine``).
 
-    ``calendar``: the sites' time zone and holiday country.
+    ``calendar``: the sites' time zone and holiday country; ``metrics``: what the site
+    reports, indexed by metric, when the caller has read it.
 
     Returns
     -------
@@ -173,7 +195,7 @@ def read_site_forecast(
         Columns of ``FORECAST_COLUMNS``.
     """
     period = int(slots.freq.n if slots.freq is not None else 15)
-    readings = read_recent_readings(lake, site_id, metric)
+    readings = read_recent_readings(lake, site_id, metric, metrics=metrics)
     native = readings.get_period(at_least=period)
     if native > period:
         # Readings coarser than the slots (hourly counts, 15-minute advice): forecast at
@@ -183,7 +205,7 @@ def read_site_forecast(
         coarse = pd.date_range(first, slots[-1].tz_convert("UTC"), freq=f"{native}min")
         frame = read_site_forecast(
             lake, site_id, metric, coarse, capacity=capacity, scale=scale,
-            calendar=calendar, engine=engine,
+            calendar=calendar, engine=engine, metrics=metrics,
         )  # fmt: skip
         covering = floor_local(slots.tz_convert("UTC"), native, tz=calendar.tz)
         values = frame.set_index(pd.DatetimeIndex(frame["slot"]).tz_convert("UTC"))
@@ -243,40 +265,34 @@ def _read_crowding_forecast(
     capacity: float,
     calendar: CalendarSpec,
     engine: Engine,
+    metrics: pd.DataFrame,
 ) -> pd.DataFrame:
     """A station's load against capacity: its ``load`` metric where it reports one (the
-    demo's metro), else its counted riders (``COUNT_METRICS``) against its capacity."""
-    if kind == "metro_station":
+    demo's metro), else its counted riders (``COUNT_METRICS``) against its capacity.
+    ``metrics``: what it reports, indexed by metric."""
+    if kind == "metro_station" and "load" in metrics.index:
         try:
             return read_site_forecast(
-                lake,
-                site_id,
-                "load",
-                slots,
-                capacity=capacity,
-                scale=1.0,
-                calendar=calendar,
-                engine=engine,
-            )
+                lake, site_id, "load", slots, capacity=capacity, scale=1.0,
+                calendar=calendar, engine=engine, metrics=metrics,
+            )  # fmt: skip
         except NotFoundError:
             pass  # no load readings: riders counted at the gates may still answer
-    metric, scale = get_count_scale(
-        lake, site_id, capacity, int(slots.freq.n if slots.freq else 15)
-    )
+    period = int(slots.freq.n if slots.freq else 15)
+    metric, scale = get_count_scale(lake, site_id, capacity, period, metrics=metrics)
     return read_site_forecast(
-        lake,
-        site_id,
-        metric,
-        slots,
-        capacity=capacity,
-        scale=scale,
-        calendar=calendar,
-        engine=engine,
-    )
+        lake, site_id, metric, slots, capacity=capacity, scale=scale,
+        calendar=calendar, engine=engine, metrics=metrics,
+    )  # fmt: skip
 
 
 def get_count_scale(
-    lake: Lake, site_id: str, capacity: float, period_minutes: int
+    lake: Lake,
+    site_id: str,
+    capacity: float,
+    period_minutes: int,
+    *,
+    metrics: pd.DataFrame | None = None,
 ) -> tuple[str, float]:
     """The count metric a station reports and the factor that turns its forecast (the
     mean reading of a period) into one direction's riders per period against capacity.
@@ -286,7 +302,8 @@ def get_count_scale(
     NotFoundError
         No count metric, or no capacity to compare it with.
     """
-    metrics = get_site_metrics(lake, site_id).set_index("metric")
+    if metrics is None:
+        metrics = get_site_metrics(lake, site_id).set_index("metric")
     found = [m for m in COUNT_METRICS if m in metrics.index]
     if not found:
         raise NotFoundError(f"station {site_id!r} reports no riders ({', '.join(COUNT_METRICS)})")

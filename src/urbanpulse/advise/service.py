@@ -42,6 +42,7 @@ from urbanpulse.advise.effect import (
     summarise_effect,
 )
 from urbanpulse.advise.forecasts import (
+    CROWDING_METRICS,
     ForecastLookup,
     build_forecast_lookup,
     read_forecast_table,
@@ -67,7 +68,7 @@ from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.forecast import forecast_site
 from urbanpulse.forecast.protocol import CalendarSpec
 from urbanpulse.settings import Settings
-from urbanpulse.store import Lake, read_sites
+from urbanpulse.store import Lake, read_site_metrics, read_sites
 from urbanpulse.store.engines import get_engine
 from urbanpulse.store.interface import Engine
 from urbanpulse.store.networks import read_network_table, read_networks
@@ -317,6 +318,9 @@ class AdviceService:
             end = start + timedelta(days=1)
             slots = pd.date_range(start, end, freq=f"{PERIOD_MINUTES}min", inclusive="left")
             try:
+                if site_id not in self.get_crowding_sites():
+                    # Known at once for every site (a GTFS network's stops mostly).
+                    raise NotFoundError(f"station {site_id!r} has no crowding readings")
                 table = read_forecast_table(
                     self.lake,
                     [site_id],
@@ -343,6 +347,16 @@ class AdviceService:
             return build_forecast_lookup(table, period_minutes=PERIOD_MINUTES).sites[site_id]
 
         return self.cached("forecast", site_id, day, build=build)
+
+    def get_crowding_sites(self) -> frozenset[str]:
+        """Sites with any crowding reading (a metro's load or riders counted), read once
+        per lake version for all of them."""
+
+        def build() -> frozenset[str]:
+            found = read_site_metrics(self.lake, None, metrics=CROWDING_METRICS)
+            return frozenset(found["site_id"])
+
+        return self.cached("crowding_sites", build=build)
 
     def get_lookup(self, trip: Trip, window: Window, now: datetime) -> ForecastLookup:
         """Forecasts of the trip's stations on every local day the trip may travel."""

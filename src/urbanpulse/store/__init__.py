@@ -18,6 +18,7 @@ from urbanpulse.store.queries import (
     read_observation_page,
     read_observations,
     read_quarantine,
+    read_site_metrics,
     read_sites,
 )
 from urbanpulse.store.retention import compute_rollups, read_rollups, retain_observations
@@ -50,6 +51,7 @@ __all__ = [
     "read_observations",
     "read_quarantine",
     "read_rollups",
+    "read_site_metrics",
     "read_sites",
     "read_table",
     "refresh_views",

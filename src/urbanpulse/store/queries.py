@@ -195,12 +195,29 @@ def get_site_metrics(lake: Lake, site_id: str) -> pd.DataFrame:
     pandas.DataFrame
         Columns: metric, unit, observations, first_ts, last_ts.
     """
+    return read_site_metrics(lake, [site_id]).drop(columns="site_id")
+
+
+def read_site_metrics(
+    lake: Lake, site_ids: Sequence[str] | None, *, metrics: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """What several sites (None: every site) report, in one read: only the partitions
+    of ``metrics`` when given (a forecast asks for crowding metrics, not every delay a
+    GTFS-Realtime feed stored).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: site_id, metric, unit, observations, first_ts, last_ts.
+    """
+    partition = {"metric": list(metrics)} if metrics is not None else {}
     sql = (
-        "SELECT metric, any_value(unit) AS unit, count(*) AS observations, "
-        f"min(ts) AS first_ts, max(ts) AS last_ts FROM ({scan_sql(lake, 'observations')}) "
-        "WHERE site_id = ? GROUP BY metric ORDER BY metric"
+        "SELECT site_id, metric, any_value(unit) AS unit, count(*) AS observations, "
+        f"min(ts) AS first_ts, max(ts) AS last_ts FROM ({scan_sql(lake, 'observations', **partition)}) "
+        f"WHERE {'true' if site_ids is None else 'site_id IN (SELECT unnest(?::VARCHAR[]))'} "
+        "GROUP BY site_id, metric ORDER BY site_id, metric"
     )
-    return connect().execute(sql, [site_id]).df()
+    return connect().execute(sql, [] if site_ids is None else [list(site_ids)]).df()
 
 
 def _observation_filters(
