@@ -88,4 +88,15 @@ if [ ! -x "$CLIENTS/bin/python" ] || ! "$CLIENTS/bin/python" -c "import ngsildcl
   python3 -m venv "$CLIENTS" && "$CLIENTS/bin/pip" install --quiet ngsildclient==0.5.2 >/dev/null 2>&1 \
     || echo "could not install ngsildclient: its test will skip"
 fi
+# axe-core from the npm registry, for the pages' accessibility checks in Chromium.
+TOOLS="$(dirname "$0")/../var/tools"
+if [ ! -f "$TOOLS/node_modules/axe-core/axe.min.js" ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "installing axe-core for the accessibility checks in var/tools..."
+    mkdir -p "$TOOLS" && npm install --prefix "$TOOLS" --silent --no-audit --no-fund axe-core@4.14.1 >/dev/null 2>&1 \
+      || echo "could not install axe-core: the page tests will skip"
+  else
+    echo "no npm: the page tests that run axe-core will skip"
+  fi
+fi
 exit 0

@@ -1,8 +1,9 @@
 """Every page in headless Chromium under 中文 and English, at desktop and phone width:
 under 中文 no English UI word is left, under English no Chinese one (place names,
-codes, units and numbers aside); the browser's language chooses on the first visit,
-and the 中文 / English switch is remembered from page to page. Screenshots go to
-test-artifacts/ (i18n-<language>-<page>-<width>.png)."""
+codes, units and numbers aside); axe-core finds no WCAG 2.2 A or AA violation; the
+browser's language chooses on the first visit, and the 中文 / English switch is
+remembered from page to page. Screenshots go to test-artifacts/
+(i18n-<language>-<page>-<width>.png)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,18 @@ from urbanpulse.store import Lake
 
 pytestmark = pytest.mark.browser
 
+# axe-core (Deque, MPL 2.0) from the npm registry: scripts/ensure-test-tools.sh.
+AXE = (
+    Path(__file__).resolve().parents[2]
+    / "var"
+    / "tools"
+    / "node_modules"
+    / "axe-core"
+    / "axe.min.js"
+)
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+RUN_AXE = f"""async () => (await axe.run(document, {{runOnly: {{type: 'tag', values: {AXE_TAGS}}}}}))
+    .violations.map(v => `${{v.id}} (${{v.impact}}): ${{v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')}}`)"""
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 # What the browser says it reads, as a person's browser would on a first visit.
@@ -185,6 +198,20 @@ def place_names(demo_server: str) -> dict[str, list[str]]:
     return {k: sorted(v, key=len, reverse=True) for k, v in names.items()}
 
 
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE.is_file():
+        pytest.skip(f"no {AXE}: scripts/ensure-test-tools.sh installs axe-core there")
+    return AXE.read_text("utf-8")
+
+
+def find_accessibility_faults(page: Any, axe: str) -> list[str]:
+    """axe-core's WCAG 2.2 A and AA violations on the page as it stands. Evaluated
+    through the browser's debugging protocol, which the pages' CSP does not govern."""
+    page.evaluate(axe)
+    return list(page.evaluate(RUN_AXE))
+
+
 @pytest.fixture(scope="module")
 def site_id(demo_server: str) -> str:
     sites = httpx.get(demo_server + "/api/sites?limit=5000", timeout=60).json()["items"]
@@ -251,6 +278,7 @@ def test_every_page_speaks_one_language(
     place_names: dict[str, list[str]],
     site_id: str,
     artifacts: Path,
+    axe_source: str,
     lang: str,
     width: str,
     viewport: dict[str, int],
@@ -261,12 +289,14 @@ def test_every_page_speaks_one_language(
     page = context.new_page()
     page.set_default_timeout(30_000)
     problems: dict[str, list[str]] = {}
+    faults: dict[str, list[str]] = {}
     try:
         # The sign-in page first, as a signed-out person sees it; then sign in.
         page.goto(f"{demo_server}/sign-in?next=/operator", wait_until="networkidle")
         assert page.get_attribute("html", "lang") == lang.replace("_", "-")
         texts = page.evaluate(VISIBLE_TEXT, lang == "en")
         problems["sign-in"] = find_foreign_words(texts, lang, place_names)
+        faults["sign-in"] = find_accessibility_faults(page, axe_source)
         page.screenshot(path=str(artifacts / f"i18n-{lang}-sign-in-{width}.png"), full_page=True)
         page.fill("#key", admin_token)
         with page.expect_navigation():
@@ -277,6 +307,7 @@ def test_every_page_speaks_one_language(
             assert page.get_attribute("html", "lang") == lang.replace("_", "-"), name
             texts = page.evaluate(VISIBLE_TEXT, lang == "en")
             problems[name] = find_foreign_words(texts, lang, place_names)
+            faults[name] = find_accessibility_faults(page, axe_source)
             if name == "monitor":
                 # The real provincial statistics, a section of its own.
                 section = page.locator("#provinces")
@@ -290,6 +321,8 @@ def test_every_page_speaks_one_language(
         context.close()
     left = {name: found for name, found in problems.items() if found}
     assert not left, "\n".join(f"{name}: {'; '.join(found[:8])}" for name, found in left.items())
+    failing = {name: found for name, found in faults.items() if found}
+    assert not failing, "\n".join(f"{name}: {'; '.join(found)}" for name, found in failing.items())
 
 
 def test_the_chosen_language_is_remembered_across_pages(browser: Any, demo_server: str) -> None:
