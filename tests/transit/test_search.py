@@ -179,3 +179,16 @@ def test_the_real_network_finds_beijing_west_by_its_short_name(
                              ("Tian'anmen East", "天安门东"), ("tiananmen east", "天安门东"),
                              ("Beijing South Railway Station", "北京南站")):  # fmt: skip
         assert find_stations(lake, english, network_id=NETWORK)[0].name_zh == chinese, english
+
+
+def test_the_airport_terminals_are_found_by_the_names_travellers_use(
+    beijing_lake: tuple[Lake, LoadSummary],
+) -> None:
+    lake, _ = beijing_lake
+    both = {m.name_zh for m in find_stations(lake, "Capital Airport", network_id=NETWORK)[:2]}
+    assert both == {"2号航站楼", "3号航站楼"}
+    for asked, terminal in (("Capital Airport Terminal 3", "3号航站楼"), ("首都机场T2", "2号航站楼"),
+                            ("capital airport terminal 2", "2号航站楼"), ("Terminal 3", "3号航站楼")):  # fmt: skip
+        found = find_stations(lake, asked, network_id=NETWORK)
+        assert found[0].name_zh == terminal, asked
+        assert found[0].name_en == f"Terminal {terminal[0]}"  # the sign's name is shown

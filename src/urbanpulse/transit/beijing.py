@@ -75,6 +75,27 @@ HEADWAYS: dict[str, tuple[tuple[int, float], ...]] = {
 LINE_SERVICE: dict[str, tuple[float, tuple[tuple[int, float], ...]]] = {
     "机场线": (75.0, ((0, 10.0),)),
 }
+# Names people ask for a station by that are not on its sign: the airport terminals'
+# stations are signed 2号航站楼 / Terminal 2, while travellers say Capital Airport
+# (首都机场). Search reads them (attributes["aliases"]); the names shown stay the signs'.
+STATION_ALIASES: dict[str, tuple[str, ...]] = {
+    "2号航站楼": (
+        "Capital Airport",
+        "Capital Airport Terminal 2",
+        "Beijing Capital Airport T2",
+        "首都机场",
+        "首都机场2号航站楼",
+        "首都机场T2",
+    ),
+    "3号航站楼": (
+        "Capital Airport",
+        "Capital Airport Terminal 3",
+        "Beijing Capital Airport T3",
+        "首都机场",
+        "首都机场3号航站楼",
+        "首都机场T3",
+    ),
+}
 _LINE_NUMBER = re.compile(r"^(\d+)号线(.*)$")
 _PART = {"西段": " West", "东段": " East"}
 _SHORT_RUN = ("半程", "区间", "终点")
@@ -225,6 +246,11 @@ def _build_site(network_id: str, line: dict, station: dict, site_id: str) -> Sit
             "line": line["name"],
             "pinyin": get_pinyin(station["name"]),
             "station": station["name"],
+            **(
+                {"aliases": list(aliases)}
+                if (aliases := STATION_ALIASES.get(station["name"]))
+                else {}
+            ),
         },
     )
 

@@ -35,8 +35,9 @@ __all__ = ["LoadSummary", "get_network_id", "get_source_format", "load_network"]
 
 Progress = Callable[[str, int, int], None]
 # Bump when the loader builds different tables from the same bytes, so feeds reload.
-LOADER_VERSION = "4"  # 2: trips and trip_stops for GTFS-Realtime; 3: trip_frequencies;
-# 4: English names as station signs write them (天安门东 -> Tian'anmen East)
+LOADER_VERSION = "5"  # 2: trips and trip_stops for GTFS-Realtime; 3: trip_frequencies;
+# 4: English names as station signs write them (天安门东 -> Tian'anmen East); 5: aliases
+# travellers search by (Capital Airport for the terminals' stations)
 _GENERIC_NAMES = {"static", "gtfs", "feed", "data", "google_transit"}
 
 

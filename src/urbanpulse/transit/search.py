@@ -261,7 +261,9 @@ def _group_stations(sites: pd.DataFrame, served: pd.DataFrame) -> list[_Station]
         station = groups.get(key)
         if station is None:
             pinyin = attributes.get("pinyin") or (get_pinyin(row.name_zh) if row.name_zh else None)
-            keys = {get_folded(row.name_zh), get_folded(row.name_en), get_folded(pinyin)} - {""}
+            aliases = [a for a in attributes.get("aliases", []) if isinstance(a, str)]
+            names = [row.name_zh, row.name_en, pinyin, *aliases]
+            keys = {get_folded(n) for n in names} - {""}
             station = _Station(network, row.kind, row.name_zh, row.name_en, pinyin, city)
             station.keys = tuple(sorted(keys))
             initials = {get_initials(row.name_zh), get_initials(row.name_en)} - {""}
