@@ -180,3 +180,36 @@ def test_a_route_priced_at_a_slot_it_does_not_serve_has_no_figures() -> None:
     }
     assert _price_slot(columns, 0) == {"crowding": None, "minutes_at_slot": None, "cost": None}
     assert _price_slot(columns, 1) == {"crowding": 0.5, "minutes_at_slot": 20.0, "cost": 31.25}
+
+
+def test_another_route_is_priced_as_its_whole_window_would_price_that_slot(
+    demo_lake: Lake,
+) -> None:
+    """Pricing only the answer's slot gives the figures ranking the whole window gives
+    for that slot: crowding, minutes and generalized cost of every other route."""
+    from urbanpulse.advise.advice import compute_advice
+
+    service = create_app(
+        Settings(lake_path=demo_lake.root, clock=datetime(2026, 10, 28, 6))
+    ).state.advice
+    window = (datetime(2026, 10, 28, 7), datetime(2026, 10, 28, 9, 30), datetime(2026, 10, 28, 8))
+    from urbanpulse.transit.search import find_stations
+
+    origin, destination = (find_stations(demo_lake, n)[0].site_ids[0] for n in ("西直门", "国贸"))
+    inputs = service.read_inputs(origin, destination, *window)
+    assert inputs.alternatives
+    slots = compute_advice(
+        inputs.lookup, inputs.trip, inputs.window, policy=service.policy,
+        now=inputs.clock.now, tz=service.settings.local_timezone, record=False, holdout=True,
+    ).columns  # fmt: skip
+    for first in (0, len(slots["departure"]) // 2):
+        priced = service._price_routes(inputs, slots, first)
+        departure = slots["departure"][first]
+        for k, trip, lookup in inputs.alternatives:
+            whole = compute_advice(
+                lookup, trip, inputs.window, policy=service.policy, now=inputs.clock.now,
+                tz=service.settings.local_timezone, record=False, holdout=True,
+            ).columns  # fmt: skip
+            j = next(i for i, d in enumerate(whole["departure"]) if d == departure)
+            assert priced[k] == advice_service._price_slot(whole, j)
+            assert priced[k]["cost"] is not None

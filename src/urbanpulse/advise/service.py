@@ -14,8 +14,8 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Any, TypeVar
@@ -24,7 +24,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from urbanpulse.advise.advice import ADVICE_COLUMNS, LEG_CROWDING_COLUMNS, Policy, compute_advice
+from urbanpulse.advise.advice import (
+    ADVICE_COLUMNS,
+    LEG_CROWDING_COLUMNS,
+    Policy,
+    compute_advice,
+    compute_slot_table,
+)
 from urbanpulse.advise.cache import ColdCacheError, LruCache, cached_only
 from urbanpulse.advise.clock import Clock, build_clock, get_planning_day, read_last_observation
 from urbanpulse.advise.counters import (
@@ -106,12 +112,12 @@ class AdviceInputs:
     alternatives: tuple[tuple[int, Trip, ForecastLookup], ...] = ()
 
 
-def _price_slot(columns: dict[str, np.ndarray], k: int) -> dict[str, float | None]:
+def _price_slot(columns: Mapping[str, Any], k: int) -> dict[str, float | None]:
     """One slot's crowding, travel minutes and generalized cost (None where unknown: a
     slot a route does not serve has an infinite cost, which no JSON can carry)."""
 
     def value(name: str) -> float | None:
-        number = float(columns[name][k])
+        number = float(np.asarray(columns[name])[k])
         return round(number, 4) if math.isfinite(number) else None
 
     return {
@@ -576,11 +582,15 @@ class AdviceService:
         answer's slot, so a rider can weigh another way at the same time."""
         departure = slots["departure"][first]
         priced = {inputs.route: _price_slot(slots, first)}
+        # Only the answer's slot is priced: a window of that one departure costs the
+        # same per slot (shift and deadline come from the whole window's preferred time
+        # and bounds) and spares ranking every slot of every route.
+        at_slot = replace(inputs.window, start=departure, end=departure)
         for k, trip, lookup in inputs.alternatives:
-            columns = compute_advice(
-                lookup, trip, inputs.window, policy=self.policy, now=inputs.clock.now,
-                tz=self.settings.local_timezone, record=False, holdout=True,
-            ).columns  # fmt: skip
+            columns = compute_slot_table(
+                lookup, trip, at_slot, counters=None, policy=self.policy,
+                tz=self.settings.local_timezone,
+            )  # fmt: skip
             same = [j for j, d in enumerate(columns["departure"]) if d == departure]
             priced[k] = _price_slot(columns, same[0]) if same else {}
         return priced
