@@ -228,7 +228,7 @@ def compute_advice(
     rng = rng or np.random.default_rng()
     window = check_window(window, now=now or datetime.now(UTC))
     reader = counters if policy.spread else None
-    cols = _compute_slot_arrays(lookup, trip, window, counters=reader, policy=policy, tz=tz)
+    cols = compute_slot_arrays(lookup, trip, window, counters=reader, policy=policy, tz=tz)
     holdout = bool(rng.random() < policy.holdout_share) if holdout is None else holdout
     pref = int(np.argmin(np.abs(cols["shift_minutes"])))
     pick = None if holdout else choose_advised_slot(cols, pref, policy=policy, rng=rng)
@@ -292,11 +292,11 @@ def compute_slot_table(
         Columns: departure, label, arrival, travel_minutes, crowding, crowding_p10,
         crowding_p90, expected_extra, bottleneck_site_id, shift_minutes, score.
     """
-    cols = _compute_slot_arrays(lookup, trip, window, counters=counters, policy=policy, tz=tz)
+    cols = compute_slot_arrays(lookup, trip, window, counters=counters, policy=policy, tz=tz)
     return pd.DataFrame({name: values for name, values in cols.items() if values.ndim == 1})
 
 
-def _compute_slot_arrays(
+def compute_slot_arrays(
     lookup: ForecastLookup,
     trip: Trip,
     window: Window,
@@ -305,6 +305,8 @@ def _compute_slot_arrays(
     policy: Policy,
     tz: str,
 ) -> dict[str, np.ndarray]:
+    """What :func:`compute_slot_table` holds, as arrays by column name (no pandas: an
+    advice request computes them for every route it prices)."""
     period = lookup.period_minutes
     step = period * 60
     # Plain epoch arithmetic: a window holds a few dozen slots, and building pandas

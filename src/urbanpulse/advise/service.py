@@ -29,7 +29,7 @@ from urbanpulse.advise.advice import (
     LEG_CROWDING_COLUMNS,
     Policy,
     compute_advice,
-    compute_slot_table,
+    compute_slot_arrays,
 )
 from urbanpulse.advise.cache import ColdCacheError, LruCache, cached_only
 from urbanpulse.advise.clock import Clock, build_clock, get_planning_day, read_last_observation
@@ -112,12 +112,12 @@ class AdviceInputs:
     alternatives: tuple[tuple[int, Trip, ForecastLookup], ...] = ()
 
 
-def _price_slot(columns: Mapping[str, Any], k: int) -> dict[str, float | None]:
+def _price_slot(columns: Mapping[str, np.ndarray], k: int) -> dict[str, float | None]:
     """One slot's crowding, travel minutes and generalized cost (None where unknown: a
     slot a route does not serve has an infinite cost, which no JSON can carry)."""
 
     def value(name: str) -> float | None:
-        number = float(np.asarray(columns[name])[k])
+        number = float(columns[name][k])
         return round(number, 4) if math.isfinite(number) else None
 
     return {
@@ -587,7 +587,7 @@ class AdviceService:
         # and bounds) and spares ranking every slot of every route.
         at_slot = replace(inputs.window, start=departure, end=departure)
         for k, trip, lookup in inputs.alternatives:
-            columns = compute_slot_table(
+            columns = compute_slot_arrays(
                 lookup, trip, at_slot, counters=None, policy=self.policy,
                 tz=self.settings.local_timezone,
             )  # fmt: skip
