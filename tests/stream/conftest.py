@@ -9,6 +9,7 @@ with a reason, except under CI (CI=true), where they fail.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import re
 import shutil
@@ -261,3 +262,25 @@ def subscribers() -> Iterator[list[subprocess.Popen[bytes]]]:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def build_flow_messages(topic_prefix: str, count: int, sites: int) -> list[tuple[str, str]]:
+    """``count`` one-observation messages over ``sites`` sites, each key distinct and
+    each value its number, so a sum over the lake tells a lost or doubled one."""
+    return [
+        (
+            f"{topic_prefix}/s{k % sites}",
+            json.dumps(
+                {"site_id": f"s{k % sites}", "metric": "flow", "ts": 1795996800 + k, "value": k}
+            ),
+        )
+        for k in range(count)
+    ]
+
+
+def assert_stored_once(lake: Lake, count: int) -> None:
+    """Every message of :func:`build_flow_messages` is in the lake, and once."""
+    keys = read(
+        lake, "SELECT count(*), count(DISTINCT (site_id, metric, ts)), sum(value) FROM observations"
+    )[0]
+    assert keys == (count, count, sum(range(count)))

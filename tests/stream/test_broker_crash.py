@@ -4,12 +4,19 @@ once each, when the subscriber drains them afterwards."""
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 from pathlib import Path
 
-from tests.stream.conftest import OwnRabbit, count_stored, publish, read, start_subscriber, wait_for
+from tests.stream.conftest import (
+    OwnRabbit,
+    assert_stored_once,
+    build_flow_messages,
+    count_stored,
+    publish,
+    start_subscriber,
+    wait_for,
+)
 
 from urbanpulse.store import Lake
 
@@ -23,15 +30,7 @@ def test_a_broker_sigkill_with_a_queue_loses_no_acknowledged_message(
     lake = Lake(tmp_path / "lake")
     log = tmp_path / "subscriber.log"
     n = 5000
-    messages = [
-        (
-            f"{topic_prefix}/s{k % 5}",
-            json.dumps(
-                {"site_id": f"s{k % 5}", "metric": "flow", "ts": 1795996800 + k, "value": k}
-            ),
-        )
-        for k in range(n)
-    ]
+    messages = build_flow_messages(topic_prefix, n, sites=5)
     # The subscriber's persistent session exists, then it stops: what follows is queued.
     subscribers.append(start_subscriber(lake, own_rabbit.port, topic_prefix, log))
     wait_for(lambda: b'"subscribed"' in log.read_bytes(), 60)
@@ -44,7 +43,4 @@ def test_a_broker_sigkill_with_a_queue_loses_no_acknowledged_message(
     wait_for(lambda: lake.version > 0 and count_stored(lake) >= n, 120)
     subscribers[1].send_signal(signal.SIGTERM)
     assert subscribers[1].wait(30) == 0
-    keys = read(
-        lake, "SELECT count(*), count(DISTINCT (site_id, metric, ts)), sum(value) FROM observations"
-    )[0]
-    assert keys == (n, n, sum(range(n)))
+    assert_stored_once(lake, n)
