@@ -147,12 +147,12 @@ def test_batches_create_upsert_and_delete_in_one_commit_each(
     assert created.json() == ["urn:ngsi-ld:TrafficFlowObserved:ts-1", "urn:ngsi-ld:TrafficFlowObserved:ts-2"]  # fmt: skip
     versions = app.state.lake.version
 
-    upsert = [road("ts-2", 55.0) | {"averageVehicleSpeed": {"value": 55.0, "observedAt": "2026-12-01T09:00:00Z"}}, road("ts-3", 30.0), {"id": "urn:x", "type": "Thing"}]  # fmt: skip
+    upsert = [road("ts-2", 55.0) | {"averageVehicleSpeed": {"value": 55.0, "observedAt": "2026-12-01T09:00:00Z"}}, road("ts-3", 30.0), {"id": "not a uri", "type": "Thing"}]  # fmt: skip
     answer = client.post(f"{BATCH}/upsert", json=upsert)
     assert answer.status_code == 207
     body = answer.json()
     assert body["success"] == ["urn:ngsi-ld:TrafficFlowObserved:ts-3", "urn:ngsi-ld:TrafficFlowObserved:ts-2"]  # fmt: skip
-    assert body["errors"][0]["entityId"] == "urn:x"
+    assert body["errors"][0]["entityId"] == "not a uri"
     assert body["errors"][0]["error"]["type"] == ERRORS + "BadRequestData"
     assert app.state.lake.version == versions + 1  # the good entities, in one commit
     entity = client.get(f"{ENTITIES}/urn:ngsi-ld:TrafficFlowObserved:ts-2").json()
@@ -171,13 +171,17 @@ def test_batches_create_upsert_and_delete_in_one_commit_each(
 @pytest.mark.parametrize(
     ("body", "detail"),
     [
-        ({"id": "urn:ngsi-ld:Building:b1", "type": "Building"}, "keeps entities under"),
+        ({"id": "urn:ngsi-ld:Building:b1"}, "a type is a non-empty text"),
+        (
+            {"id": "urn:ngsi-ld:Sensor:b1", "type": "AirQualityObserved"},
+            "keeps AirQualityObserved entities under",
+        ),
         (
             {"id": "urn:ngsi-ld:AirQualityObserved:a", "type": "TrafficFlowObserved"},
             "not the type its id names",
         ),
         (
-            {"id": "urn:ngsi-ld:AirQualityObserved:a b", "type": "AirQualityObserved"},
+            {"id": "urn:ngsi-ld:AirQualityObserved:a@b", "type": "AirQualityObserved"},
             "a site id is",
         ),
         (
@@ -229,3 +233,53 @@ def test_writes_need_a_writer_key_and_json(
     assert admin.post(ENTITIES, content=b"{", headers=LD).status_code == 400
     assert admin.post(f"{BATCH}/merge", json=[_dongsi()]).status_code == 404
     assert admin.post(f"{BATCH}/create", json=[]).status_code == 400
+
+
+def test_context_entities_of_other_types_are_kept_as_sent_and_queried(
+    app: FastAPI, client: TestClient
+) -> None:
+    """A FIWARE component's own types (a ParkingSpot here) are kept beside the sites:
+    created, read, queried by type, q and a point's distance, changed and deleted."""
+    spot = {
+        "id": "urn:ngsi-ld:ParkingSpot:dongcheng-17",
+        "type": "ParkingSpot",
+        "status": {"type": "Property", "value": "free"},
+        "capacity": {"type": "Property", "value": 12},
+        "refParkingSite": {"type": "Relationship", "object": "urn:ngsi-ld:ParkingSite:p1"},
+        "location": {
+            "type": "GeoProperty",
+            "value": {"type": "Point", "coordinates": [116.41, 39.92]},
+        },
+    }
+    assert client.post(ENTITIES, json=spot, headers=LD).status_code == 201
+    assert client.post(ENTITIES, json=spot).status_code == 409
+    read = client.get(f"{ENTITIES}/{spot['id']}").json()
+    assert read == {k: v for k, v in spot.items()}
+    near = {"type": "ParkingSpot", "georel": "near;maxDistance==2000", "geometry": "Point", "coordinates": "[116.417,39.929]"}  # fmt: skip
+    assert [e["id"] for e in client.get(ENTITIES, params=near).json()] == [spot["id"]]
+    far = near | {"coordinates": "[117.2,39.08]"}
+    assert client.get(ENTITIES, params=far).json() == []
+    assert len(client.get(ENTITIES, params={"type": "ParkingSpot", "q": "capacity>10"}).json()) == 1
+    assert client.get(ENTITIES, params={"type": "ParkingSpot", "q": "capacity>20"}).json() == []
+    simple = client.get(f"{ENTITIES}/{spot['id']}", params={"options": "keyValues"}).json()
+    assert simple["status"] == "free" and simple["refParkingSite"] == "urn:ngsi-ld:ParkingSite:p1"
+
+    assert client.patch(f"{ENTITIES}/{spot['id']}/attrs", json={"status": {"type": "Property", "value": "occupied"}}).status_code == 204  # fmt: skip
+    partial = client.patch(f"{ENTITIES}/{spot['id']}/attrs", json={"colour": {"type": "Property", "value": "blue"}})  # fmt: skip
+    assert partial.status_code == 207
+    assert client.post(f"{ENTITIES}/{spot['id']}/attrs", json={"colour": {"type": "Property", "value": "blue"}}).status_code == 204  # fmt: skip
+    read = client.get(f"{ENTITIES}/{spot['id']}").json()
+    assert read["status"]["value"] == "occupied" and read["colour"]["value"] == "blue"
+    # An upsert replaces the whole entity, unless options=update merges it.
+    replaced = {"id": spot["id"], "type": "ParkingSpot", "status": {"type": "Property", "value": "closed"}}  # fmt: skip
+    assert client.post(f"{BATCH}/upsert", json=[replaced]).status_code == 204
+    assert "colour" not in client.get(f"{ENTITIES}/{spot['id']}").json()
+    merged = {"id": spot["id"], "type": "ParkingSpot", "colour": {"type": "Property", "value": "red"}}  # fmt: skip
+    assert client.post(f"{BATCH}/upsert?options=update", json=[merged]).status_code == 204
+    read = client.get(f"{ENTITIES}/{spot['id']}").json()
+    assert read["status"]["value"] == "closed" and read["colour"]["value"] == "red"
+
+    assert client.delete(f"{ENTITIES}/{spot['id']}").status_code == 204
+    assert client.get(f"{ENTITIES}/{spot['id']}").status_code == 404
+    assert client.delete(f"{ENTITIES}/{spot['id']}").status_code == 404
+    assert client.post(ENTITIES, json=spot).status_code == 201  # the id may be used again

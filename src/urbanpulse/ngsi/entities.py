@@ -21,6 +21,7 @@ import pandas as pd
 
 from urbanpulse.catalog import get_city
 from urbanpulse.errors import NotFoundError
+from urbanpulse.ngsi.documents import render_document, select_documents
 from urbanpulse.ngsi.geo import match_geo
 from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q
 from urbanpulse.ngsi.vocabulary import (
@@ -96,10 +97,17 @@ def read_entities(
     EntityPage
         ``entities`` in the NGSI-LD normalized form (or keyValues), ``total`` matched.
     """
-    records = select_records(lake, query, region=region, latest=with_latest, engine=engine)
+    records: list[EntityRecord | dict[str, Any]] = []
+    records += select_records(lake, query, region=region, latest=with_latest, engine=engine)
+    records += select_documents(lake, query)
+    records.sort(key=lambda r: r.id if isinstance(r, EntityRecord) else str(r["id"]))
     page = records[offset : offset + limit]
     entities = [
         render_entity(r, attrs=query.attrs, key_values=key_values, with_context=with_context)
+        if isinstance(r, EntityRecord)
+        else _render_document(
+            r, attrs=query.attrs, key_values=key_values, with_context=with_context
+        )
         for r in page
     ]
     return EntityPage(entities, len(records))
@@ -125,9 +133,21 @@ def read_entity(
     """
     query = EntityQuery(ids=(entity_id,))
     records = select_records(lake, query, region=region, latest=with_latest, engine=engine)
-    if not records:
-        raise NotFoundError(f"no entity {entity_id!r}")
-    return render_entity(records[0], attrs=attrs, key_values=key_values, with_context=with_context)
+    if records:
+        return render_entity(records[0], attrs=attrs, key_values=key_values, with_context=with_context)  # fmt: skip
+    documents = select_documents(lake, query)
+    if documents:
+        return _render_document(documents[0], attrs=attrs, key_values=key_values, with_context=with_context)  # fmt: skip
+    raise NotFoundError(f"no entity {entity_id!r}")
+
+
+def _render_document(
+    entity: dict[str, Any], *, attrs: tuple[str, ...], key_values: bool, with_context: bool
+) -> dict[str, Any]:
+    rendered = render_document(entity, attrs=attrs, key_values=key_values)
+    if with_context:
+        rendered["@context"] = CONTEXT
+    return rendered
 
 
 def select_records(

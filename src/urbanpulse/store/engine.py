@@ -255,6 +255,16 @@ SCHEMAS: dict[str, dict[str, str]] = {
     "rollups_daily": ROLLUP_COLUMNS,
     # The keys of raw observations that retention removed, by partition (metric, month):
     # a value sent again after its month left is known as stored (urbanpulse.store.retention).
+    # NGSI-LD entities of types UrbanPulse does not model (urbanpulse.ngsi.documents):
+    # each write appends the entity's whole new version; the newest is in force.
+    "context_entities": {
+        "entity_id": "VARCHAR",
+        "entity_type": "VARCHAR",
+        "document": "VARCHAR",
+        "deleted": "BOOLEAN",
+        "created_at": "TIMESTAMPTZ",
+        "modified_at": "TIMESTAMPTZ",
+    },
     "retired_keys": {
         "site_id": "VARCHAR",
         "metric": "VARCHAR",

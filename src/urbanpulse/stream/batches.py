@@ -154,6 +154,7 @@ def commit_items(
     operation: str,
     sites: SiteBook | None = None,
     site_changes: SiteChanges = SiteChanges(),
+    extra_tables: dict[str, pa.Table] | None = None,
     info: dict[str, Any] | None = None,
 ) -> BatchResult:
     """Judge the items of a micro-batch and commit the good ones, new sites and the
@@ -169,6 +170,8 @@ def commit_items(
     site_changes
         Sites registered, replaced or retired in the same commit; the registered ones
         are known when the items are judged.
+    extra_tables
+        Rows of other tables committed with them (NGSI-LD context entities).
 
     Returns
     -------
@@ -176,7 +179,8 @@ def commit_items(
         Counts of stored, duplicate and quarantined observations and the version.
     """
     result = BatchResult(received=len(items))
-    if not len(items) and not items.rejects and not site_changes:
+    extra = {name: rows for name, rows in (extra_tables or {}).items() if rows.num_rows}
+    if not len(items) and not items.rejects and not site_changes and not extra:
         return result
     sites = sites or SiteBook()
     with lake.write_lock():
@@ -216,6 +220,8 @@ def commit_items(
             table = pa.concat_tables([known, pa.Table.from_pylist(new_sites, schema=SITES_SCHEMA)])
             added.append(write_table_file(lake, "sites", table, batch_id=batch_id))
             removed = lake.get_paths_relative("sites")
+        for name, rows in extra.items():
+            added.append(write_table_file(lake, name, rows, batch_id=batch_id))
         if rejects:
             stamp = datetime.now(UTC)
             rows = [{**r, "batch_id": batch_id, "quarantined_at": stamp} for r in rejects]

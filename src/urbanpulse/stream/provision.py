@@ -24,8 +24,11 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
+
+import pyarrow as pa
 
 from urbanpulse.catalog import get_cities
 from urbanpulse.errors import (
@@ -35,6 +38,7 @@ from urbanpulse.errors import (
     NotFoundError,
     UrbanPulseError,
 )
+from urbanpulse.ngsi.documents import TABLE, build_document_table, read_documents
 from urbanpulse.ngsi.entities import CONTEXT_KEY, read_site_context
 from urbanpulse.ngsi.query import get_short_type
 from urbanpulse.ngsi.vocabulary import (
@@ -65,6 +69,7 @@ CITY_REACH_KM = 50.0
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _SITE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.~-]{0,127}$")
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 
 
 class Mode(Enum):
@@ -91,6 +96,9 @@ class EntityWrite:
     context: dict[str, Any] = field(default_factory=dict)
     observed: dict[str, Any] = field(default_factory=dict)
     date_observed: Any = None
+    # A context entity of a type UrbanPulse does not model: kept as sent
+    # (urbanpulse.ngsi.documents); ``context`` then holds all its attributes.
+    generic: bool = False
 
 
 @dataclass
@@ -122,16 +130,23 @@ def parse_entity(document: Any, *, entity_id: str | None = None) -> EntityWrite:
     if not isinstance(document, dict):
         raise MalformedRequestError("an NGSI-LD entity is a JSON object")
     given_id = entity_id or document.get("id")
-    parsed = parse_entity_id(given_id) if isinstance(given_id, str) else None
-    if not isinstance(given_id, str) or parsed is None:
-        raise InvalidQueryError(
-            f"entity id {given_id!r}: UrbanPulse keeps entities under "
-            f"{URN_PREFIX}<type>:<site id>, <type> one of {', '.join(ENTITY_TYPES)}"
-        )
-    entity_type, site_id = parsed
-    given_type = document.get("type", entity_type) if entity_id else document.get("type")
+    if not isinstance(given_id, str) or not _URI.match(given_id):
+        raise InvalidQueryError(f"entity id {given_id!r} is not a URI (e.g. urn:ngsi-ld:Type:id)")
+    parsed = parse_entity_id(given_id)
+    given_type = document.get("type")
     if isinstance(given_type, list) and len(given_type) == 1:
         given_type = given_type[0]
+    product_type = isinstance(given_type, str) and get_short_type(given_type) in ENTITY_TYPES
+    if parsed is None and not product_type:
+        return _parse_context_entity(document, given_id, given_type, attributes_only=bool(entity_id))  # fmt: skip
+    if parsed is None:
+        raise InvalidQueryError(
+            f"entity id {given_id!r}: UrbanPulse keeps {given_type} entities under "
+            f"{URN_PREFIX}<type>:<site id>"
+        )
+    entity_type, site_id = parsed
+    if entity_id and given_type is None:
+        given_type = entity_type
     if not isinstance(given_type, str) or get_short_type(given_type) != entity_type:
         raise InvalidQueryError(
             f"entity {given_id}: type {given_type!r} is not the type its id names ({entity_type})"
@@ -145,6 +160,25 @@ def parse_entity(document: Any, *, entity_id: str | None = None) -> EntityWrite:
         if name in ("id", "type", "@context"):
             continue
         _sort_attribute(write, name, attribute)
+    return write
+
+
+def _parse_context_entity(
+    document: dict[str, Any], entity_id: str, entity_type: Any, *, attributes_only: bool
+) -> EntityWrite:
+    """A context entity: its type (known from the lake for an attributes write) and
+    its attributes in normalized form."""
+    if not attributes_only and (not isinstance(entity_type, str) or not entity_type.strip()):
+        raise InvalidQueryError(f"entity {entity_id}: a type is a non-empty text")
+    write = EntityWrite(entity_id, entity_type if isinstance(entity_type, str) else "", "", document, generic=True)  # fmt: skip
+    for name, attribute in document.items():
+        if name in ("id", "type", "@context", "createdAt", "modifiedAt"):
+            continue
+        if not name or not name.isprintable() or len(name) > 256:
+            raise InvalidQueryError(f"entity {entity_id}: {name!r} is not an attribute name")
+        if attribute is None:
+            raise InvalidQueryError(f"entity {entity_id}, attribute {name!r}: a value is not null")
+        write.context[name] = _normalize(attribute)
     return write
 
 
@@ -218,9 +252,12 @@ def provision(
     received_at: str,
     source: str,
     no_overwrite: bool = False,
+    replace_all: bool = True,
 ) -> ProvisionOutcome:
     """Apply entity writes in one commit: sites registered or described anew, context
-    kept, observations judged and stored, quarantine filled, as ``mode`` allows.
+    kept, observations judged and stored, quarantine filled, context entities of other
+    types kept as sent, as ``mode`` allows (an upsert of a context entity replaces it
+    whole unless not ``replace_all``).
 
     ``received_at`` (ISO 8601 UTC) is the time of an observed value sent without one;
     ``source`` names the request in quarantine rows. An entity refused is listed in
@@ -230,7 +267,11 @@ def provision(
     known = {row["site_id"]: row for row in SiteBook().get(lake).to_pylist()}
     rows: dict[str, dict[str, Any]] = {}
     items = Items()
+    documents = ContextEntities(read_documents(lake))
     for line, write in enumerate(writes, start=1):
+        if write.generic:
+            documents.write(write, mode, outcome, no_overwrite=no_overwrite, replace_all=replace_all)  # fmt: skip
+            continue
         current = rows.get(write.site_id) or known.get(write.site_id)
         exists = current is not None and write.entity_type in get_entity_types(current["kind"])
         try:
@@ -256,6 +297,7 @@ def provision(
     outcome.batch = commit_items(
         lake, items, timezone=timezone, allow_new_sites=False, operation="ngsi_ld_provision",
         site_changes=SiteChanges(upserts=tuple(rows.values())),
+        extra_tables={TABLE: documents.to_table()},
         info={"mode": mode.value, "created": len(outcome.created), "updated": len(outcome.updated)},
     )  # fmt: skip
     for i, reason in outcome.batch.rejected:
@@ -269,8 +311,12 @@ def delete_entities(lake: Lake, entity_ids: Iterable[str]) -> ProvisionOutcome:
     the lake as history); an id with no entity is listed in ``errors``."""
     outcome = ProvisionOutcome()
     known = {row["site_id"]: row for row in SiteBook().get(lake).to_pylist()}
+    documents = ContextEntities(read_documents(lake))
     retired: set[str] = set()
     for entity_id in entity_ids:
+        if documents.delete(entity_id):
+            outcome.updated.append(entity_id)
+            continue
         parsed = parse_entity_id(entity_id)
         site = known.get(parsed[1]) if parsed else None
         if parsed is None or site is None or parsed[0] not in get_entity_types(site["kind"]) or parsed[1] in retired:  # fmt: skip
@@ -280,9 +326,73 @@ def delete_entities(lake: Lake, entity_ids: Iterable[str]) -> ProvisionOutcome:
         outcome.updated.append(entity_id)
     outcome.batch = commit_items(
         lake, Items(), timezone="UTC", allow_new_sites=False, operation="ngsi_ld_delete",
-        site_changes=SiteChanges(retired=frozenset(retired)), info={"deleted": len(retired)},
+        site_changes=SiteChanges(retired=frozenset(retired)),
+        extra_tables={TABLE: documents.to_table()}, info={"deleted": len(outcome.updated)},
     )  # fmt: skip
     return outcome
+
+
+class ContextEntities:
+    """The context entities in force and the versions one request writes."""
+
+    def __init__(self, stored: dict[str, dict[str, Any]]) -> None:
+        self.stored = stored
+        self.written: dict[str, dict[str, Any]] = {}
+        self.deleted: dict[str, dict[str, Any]] = {}
+        self.now = datetime.now(UTC)
+
+    def get(self, entity_id: str) -> dict[str, Any] | None:
+        if entity_id in self.deleted:
+            return None
+        return self.written.get(entity_id) or self.stored.get(entity_id)
+
+    def write(
+        self, write: EntityWrite, mode: Mode, outcome: ProvisionOutcome, *,
+        no_overwrite: bool, replace_all: bool,
+    ) -> None:  # fmt: skip
+        """Apply one write as ``mode`` allows, into ``outcome``."""
+        current = self.get(write.entity_id)
+        if current is not None and write.entity_type and write.entity_type != current["type"]:
+            error = AlreadyExistsError(f"entity {write.entity_id!r} exists as a {current['type']}")
+            outcome.errors.append((write.entity_id, error))
+            return
+        if current is None and mode not in (Mode.CREATE, Mode.UPSERT):
+            outcome.errors.append(
+                (write.entity_id, NotFoundError(f"no entity {write.entity_id!r}"))
+            )
+            return
+        if current is not None and mode is Mode.CREATE:
+            outcome.errors.append((write.entity_id, AlreadyExistsError(f"entity {write.entity_id!r} exists")))  # fmt: skip
+            return
+        if current is None or (mode is Mode.UPSERT and replace_all):
+            entity = {"id": write.entity_id, "type": write.entity_type, **write.context}
+            if current is not None:
+                entity["createdAt"] = current["createdAt"]
+        else:
+            entity = dict(current)
+            for name, attribute in write.context.items():
+                if mode is Mode.PATCH and name not in current:
+                    outcome.not_updated.append((name, "the entity has no such attribute"))
+                elif no_overwrite and mode is Mode.APPEND and name in current:
+                    outcome.not_updated.append((name, "exists and noOverwrite was asked"))
+                else:
+                    entity[name] = attribute
+        self.deleted.pop(write.entity_id, None)
+        self.written[write.entity_id] = entity
+        (outcome.updated if current is not None else outcome.created).append(write.entity_id)
+
+    def delete(self, entity_id: str) -> bool:
+        """Mark a context entity deleted; False when there is none under that id."""
+        current = self.get(entity_id)
+        if current is None:
+            return False
+        self.written.pop(entity_id, None)
+        self.deleted[entity_id] = current
+        return True
+
+    def to_table(self) -> pa.Table:
+        """The versions this request writes."""
+        return build_document_table(list(self.written.values()), list(self.deleted.values()), self.now)  # fmt: skip
 
 
 def _check_mode(

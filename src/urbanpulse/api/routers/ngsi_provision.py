@@ -122,7 +122,7 @@ async def batch_operation(
         return body
 
     def run() -> Response:
-        _check_options(options)
+        chosen = _check_options(options)
         if operation not in ("create", "upsert", "update", "delete"):
             return build_problem(404, f"no batch operation {operation!r}; use create, upsert, update or delete")  # fmt: skip
         if not isinstance(body, list) or not body or len(body) > MAX_BATCH:
@@ -133,7 +133,10 @@ async def batch_operation(
             outcome = delete_entities(lake, body)
             return _batch_answer(outcome, [], created_status=204)
         writes, refused = _parse_batch(body)
-        outcome = _provision(lake, settings, request, writes, Mode(operation))
+        outcome = _provision(
+            lake, settings, request, writes, Mode(operation),
+            no_overwrite="noOverwrite" in chosen, replace_all="update" not in chosen,
+        )  # fmt: skip
         return _batch_answer(outcome, refused, created_status=201)
 
     return await _answer(run)
@@ -158,7 +161,7 @@ async def _update(
         if {"id", "type"} & body.keys() and body.get("id", entity_id) != entity_id:
             raise InvalidQueryError("the body's id is not the entity of the URL")
         write = parse_entity(body, entity_id=entity_id)
-        outcome = _provision(lake, settings, request, [write], mode, "noOverwrite" in chosen)
+        outcome = _provision(lake, settings, request, [write], mode, no_overwrite="noOverwrite" in chosen)  # fmt: skip
         _raise_first(outcome)
         not_updated = _not_updated(outcome)
         if not not_updated:
@@ -180,12 +183,13 @@ def _provision(
     writes: list[EntityWrite],
     mode: Mode,
     no_overwrite: bool = False,
+    replace_all: bool = True,
 ) -> ProvisionOutcome:
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return provision(
         lake, writes, mode, timezone=settings.local_timezone, region=settings.region,
         received_at=now, source=f"http:{request.method} {request.url.path} at {now}",
-        no_overwrite=no_overwrite,
+        no_overwrite=no_overwrite, replace_all=replace_all,
     )  # fmt: skip
 
 

@@ -1,0 +1,171 @@
+"""Context entities of types UrbanPulse does not model (a Building, a ParkingSpot):
+kept as the NGSI-LD entities their writers sent, so an IoT agent or a FIWARE component
+can keep any context here beside the sites and their observations.
+
+Each write appends the entity's whole new version to the lake table
+``context_entities`` (a deletion is a version too); the newest version is in force.
+They are read with the sites' entities (type, id, idPattern, attrs, q and a point
+location's geo-query select them); they have no history in the temporal API and no
+place in the type and attribute discovery, which describe the lake's own sites.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from urbanpulse.ngsi.geo import match_geo
+from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q
+from urbanpulse.store import Lake, connect, scan_sql
+
+TABLE = "context_entities"
+SCHEMA = pa.schema(
+    [
+        ("entity_id", pa.string()),
+        ("entity_type", pa.string()),
+        ("document", pa.string()),
+        ("deleted", pa.bool_()),
+        ("created_at", pa.timestamp("us", tz="UTC")),
+        ("modified_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+_cache: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
+_lock = threading.Lock()
+
+
+def read_documents(lake: Lake) -> dict[str, dict[str, Any]]:
+    """The context entities in force, by id: each ``{"id", "type", attributes...}``
+    with its ``createdAt`` and ``modifiedAt`` (read once per lake version)."""
+    key = (str(lake.root), lake.version)
+    with _lock:
+        if key in _cache:
+            return _cache[key]
+    found: dict[str, dict[str, Any]] = {}
+    if lake.get_files(TABLE):
+        rows = connect().execute(
+            f"SELECT entity_id, entity_type, document, deleted, created_at, modified_at "
+            f"FROM ({scan_sql(lake, TABLE)}) "
+            "QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY modified_at DESC) = 1"
+        )
+        for entity_id, entity_type, document, deleted, created, modified in rows.fetchall():
+            if not deleted:
+                entity = {"id": entity_id, "type": entity_type, **json.loads(document)}
+                entity["createdAt"], entity["modifiedAt"] = _iso(created), _iso(modified)
+                found[entity_id] = entity
+    with _lock:
+        if len(_cache) > 16:
+            _cache.clear()
+        _cache[key] = found
+    return found
+
+
+def build_document_table(
+    entities: list[dict[str, Any]], deleted: list[dict[str, Any]], now: datetime
+) -> pa.Table:
+    """Rows of new versions: ``entities`` as they now stand (with their ``createdAt``
+    when they had one) and ``deleted`` ones (their last version), stamped ``now``."""
+    rows = []
+    for entity, gone in [(e, False) for e in entities] + [(e, True) for e in deleted]:
+        attributes = {k: v for k, v in entity.items() if k not in SYSTEM_KEYS}
+        created = entity.get("createdAt")
+        rows.append(
+            {
+                "entity_id": entity["id"],
+                "entity_type": entity["type"],
+                "document": json.dumps(attributes, ensure_ascii=False, separators=(",", ":")),
+                "deleted": gone,
+                "created_at": datetime.fromisoformat(created) if created else now,
+                "modified_at": now,
+            }
+        )
+    return pa.Table.from_pylist(rows, schema=SCHEMA)
+
+
+SYSTEM_KEYS = ("id", "type", "@context", "createdAt", "modifiedAt")
+
+
+def select_documents(lake: Lake, query: EntityQuery) -> list[dict[str, Any]]:
+    """The context entities ``query`` selects, ordered by id."""
+    selected = []
+    for entity_id, entity in sorted(read_documents(lake).items()):
+        if query.types and entity["type"] not in query.types:
+            continue
+        if query.ids and entity_id not in query.ids:
+            continue
+        if query.id_pattern is not None and not query.id_pattern.search(entity_id):
+            continue
+        if query.attrs and not any(a in entity for a in query.attrs):
+            continue
+        if query.geo is not None and not _match_location(query, entity):
+            continue
+        if query.q is not None and not match_q(query.q, _getter(entity)):
+            continue
+        selected.append(entity)
+    return selected
+
+
+def render_document(
+    entity: dict[str, Any], *, attrs: tuple[str, ...] = (), key_values: bool = False,
+    sys_attrs: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    """A context entity as asked: only ``attrs`` when given, keyValues, system times."""
+    rendered: dict[str, Any] = {"id": entity["id"], "type": entity["type"]}
+    for name, attribute in entity.items():
+        if name in SYSTEM_KEYS or (attrs and name not in attrs):
+            continue
+        rendered[name] = _simplify(attribute) if key_values else attribute
+    if sys_attrs:
+        rendered["createdAt"], rendered["modifiedAt"] = entity["createdAt"], entity["modifiedAt"]
+    return rendered
+
+
+def _simplify(attribute: Any) -> Any:
+    if isinstance(attribute, list):
+        return [_simplify(a) for a in attribute]
+    if not isinstance(attribute, dict):
+        return attribute
+    if "object" in attribute:
+        return attribute["object"]
+    for key in ("value", "languageMap", "vocab", "json", "valueList", "objectList"):
+        if key in attribute:
+            return attribute[key]
+    return attribute
+
+
+def _match_location(query: EntityQuery, entity: dict[str, Any]) -> bool:
+    assert query.geo is not None
+    location = entity.get("location")
+    value = location.get("value") if isinstance(location, dict) else None
+    coordinates = value.get("coordinates") if isinstance(value, dict) else None
+    if not (isinstance(value, dict) and value.get("type") == "Point" and isinstance(coordinates, list) and len(coordinates) >= 2):  # fmt: skip
+        return False
+    return match_geo(query.geo, coordinates[0], coordinates[1])
+
+
+def _getter(entity: dict[str, Any]) -> Callable[[tuple[str, ...]], Any]:
+    def get(path: tuple[str, ...]) -> Any:
+        found = entity.get(path[0])
+        if isinstance(found, list):
+            found = found[0] if found else None
+        if not isinstance(found, dict):
+            return MISSING
+        value = found.get("value", found.get("object", MISSING))
+        for step in path[1:]:
+            if isinstance(value, dict) and step in value:
+                value = value[step]
+            elif step in found:
+                value = found[step]
+            else:
+                return MISSING
+        return value
+
+    return get
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
