@@ -172,6 +172,65 @@ def test_batches_create_upsert_and_delete_in_one_commit_each(
     ("body", "detail"),
     [
         ({"id": "urn:ngsi-ld:Building:b1"}, "a type is a non-empty text"),
+        # A context entity is kept as sent, so it must be well formed (hostile input too).
+        ({"id": "urn:ngsi-ld:Thing:a\u202eb", "type": "Thing"}, "is not a URI"),
+        ({"id": "urn:ngsi-ld:Thing:a<b>", "type": "Thing"}, "is not a URI"),
+        ({"id": "urn:ngsi-ld:Thing:1", "type": "1Thing"}, "is not a term or an IRI"),
+        (
+            {"id": "urn:ngsi-ld:Thing:1", "type": "Thing", "p": {"type": "Property"}},
+            "a Property has a 'value'",
+        ),
+        (
+            {
+                "id": "urn:ngsi-ld:Thing:1",
+                "type": "Thing",
+                "r": {"type": "Relationship", "object": "no uri"},
+            },
+            "object is a URI",
+        ),
+        (
+            {
+                "id": "urn:ngsi-ld:Thing:1",
+                "type": "Thing",
+                "location": {"type": "Property", "value": 1},
+            },
+            "location is a GeoProperty",
+        ),
+        (
+            {
+                "id": "urn:ngsi-ld:Thing:1",
+                "type": "Thing",
+                "observedAt": {"type": "Property", "value": 1},
+            },
+            "core term",
+        ),
+        (
+            {
+                "id": "urn:ngsi-ld:Thing:1",
+                "type": "Thing",
+                "p": {"type": "Property", "value": {"a": None}},
+            },
+            "holds a null",
+        ),
+        (
+            {
+                "id": "urn:ngsi-ld:Thing:1",
+                "type": "Thing",
+                "g": {
+                    "type": "GeoProperty",
+                    "value": {"type": "GeometryCollection", "geometries": []},
+                },
+            },
+            "GeoJSON geometry",
+        ),
+        (
+            {
+                "id": "urn:ngsi-ld:Thing:1",
+                "type": "Thing",
+                "p": {"type": "Property", "value": 1, "observedAt": "2026-12-01T08:00:00+08:00"},
+            },
+            "ending in Z",
+        ),
         (
             {"id": "urn:ngsi-ld:Sensor:b1", "type": "AirQualityObserved"},
             "keeps AirQualityObserved entities under",

@@ -41,6 +41,7 @@ from urbanpulse.errors import (
 from urbanpulse.ngsi.documents import TABLE, build_document_table, read_documents
 from urbanpulse.ngsi.entities import CONTEXT_KEY, read_site_context
 from urbanpulse.ngsi.query import get_short_type
+from urbanpulse.ngsi.validation import GEOMETRIES, check_attribute, check_entity_id, check_name
 from urbanpulse.ngsi.vocabulary import (
     AIR_QUALITY,
     CROWD_FLOW,
@@ -69,7 +70,7 @@ CITY_REACH_KM = 50.0
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _SITE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.~-]{0,127}$")
-_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+_SCOPE = re.compile(r"^(/[A-Za-z_][A-Za-z0-9_]*)+$")
 
 
 class Mode(Enum):
@@ -129,9 +130,7 @@ def parse_entity(document: Any, *, entity_id: str | None = None) -> EntityWrite:
     """
     if not isinstance(document, dict):
         raise MalformedRequestError("an NGSI-LD entity is a JSON object")
-    given_id = entity_id or document.get("id")
-    if not isinstance(given_id, str) or not _URI.match(given_id):
-        raise InvalidQueryError(f"entity id {given_id!r} is not a URI (e.g. urn:ngsi-ld:Type:id)")
+    given_id = check_entity_id(entity_id or document.get("id"))
     parsed = parse_entity_id(given_id)
     given_type = document.get("type")
     if isinstance(given_type, list) and len(given_type) == 1:
@@ -168,18 +167,30 @@ def _parse_context_entity(
 ) -> EntityWrite:
     """A context entity: its type (known from the lake for an attributes write) and
     its attributes in normalized form."""
-    if not attributes_only and (not isinstance(entity_type, str) or not entity_type.strip()):
+    if not attributes_only and entity_type is None:
         raise InvalidQueryError(f"entity {entity_id}: a type is a non-empty text")
-    write = EntityWrite(entity_id, entity_type if isinstance(entity_type, str) else "", "", document, generic=True)  # fmt: skip
+    if entity_type is not None:
+        check_name(entity_type, f"entity {entity_id}: type")
+    write = EntityWrite(entity_id, entity_type or "", "", document, generic=True)
     for name, attribute in document.items():
-        if name in ("id", "type", "@context", "createdAt", "modifiedAt"):
+        if name in ("id", "type", "@context"):
             continue
-        if not name or not name.isprintable() or len(name) > 256:
-            raise InvalidQueryError(f"entity {entity_id}: {name!r} is not an attribute name")
+        if name == "scope":
+            write.context[name] = _check_scope(entity_id, attribute)
+            continue
         if attribute is None:
             raise InvalidQueryError(f"entity {entity_id}, attribute {name!r}: a value is not null")
         write.context[name] = _normalize(attribute)
+        check_attribute(name, write.context[name], f"entity {entity_id}")
     return write
+
+
+def _check_scope(entity_id: str, scope: Any) -> Any:
+    """An entity's scope: levels /A/B of letters, digits and _ (not a digit first)."""
+    scopes = scope if isinstance(scope, list) else [scope]
+    if not scopes or not all(isinstance(s, str) and _SCOPE.match(s) for s in scopes):
+        raise InvalidQueryError(f"entity {entity_id}: scope {scope!r} is not /level[/level...]")
+    return scope
 
 
 def _sort_attribute(write: EntityWrite, name: str, attribute: Any) -> None:
@@ -187,6 +198,8 @@ def _sort_attribute(write: EntityWrite, name: str, attribute: Any) -> None:
     if not _ATTRIBUTE_NAME.match(name):
         raise InvalidQueryError(f"{where}: not an attribute name")
     instance = _normalize(attribute)
+    if isinstance(instance, list):
+        raise InvalidQueryError(f"{where}: a site's attribute has one instance (no datasetId)")
     value = instance.get("value")
     if name in ("name", "alternateName"):
         if not isinstance(value, str) or not value.strip():
@@ -214,15 +227,31 @@ def _sort_attribute(write: EntityWrite, name: str, attribute: Any) -> None:
         write.context[name] = instance
 
 
-def _normalize(attribute: Any) -> dict[str, Any]:
-    """An attribute in normalized form: keyValues and concise values become Properties."""
-    if isinstance(attribute, dict) and attribute.get("type") in ("Property", "GeoProperty", "Relationship", "LanguageProperty"):  # fmt: skip
+# The member that names an attribute's type in the concise form.
+_CONCISE = {
+    "object": "Relationship",
+    "languageMap": "LanguageProperty",
+    "vocab": "VocabProperty",
+    "json": "JsonProperty",
+    "valueList": "ListProperty",
+    "objectList": "ListRelationship",
+    "value": "Property",
+}
+
+
+def _normalize(attribute: Any) -> Any:
+    """An attribute in normalized form: keyValues and concise values get their type;
+    a list of instances (told apart by datasetId) is normalized instance by instance."""
+    if isinstance(attribute, list) and attribute and all(isinstance(a, dict) and ("type" in a or "datasetId" in a) for a in attribute):  # fmt: skip
+        return [_normalize(a) for a in attribute]
+    if isinstance(attribute, dict) and attribute.get("type") in GEOMETRIES:
+        return {"type": "GeoProperty", "value": attribute}  # a keyValues location
+    if isinstance(attribute, dict) and "type" in attribute:
         return attribute
-    if isinstance(attribute, dict) and ("value" in attribute or "object" in attribute):
-        kind = "Relationship" if "object" in attribute else "Property"
-        return {"type": kind, **attribute}
-    if isinstance(attribute, dict) and attribute.get("type") == "Point":
-        return {"type": "GeoProperty", "value": attribute}
+    if isinstance(attribute, dict):
+        kind = next((k for m, k in _CONCISE.items() if m in attribute), None)
+        if kind is not None:
+            return {"type": kind, **attribute}
     return {"type": "Property", "value": attribute}
 
 
