@@ -70,6 +70,7 @@ def test_health_reports_lake_version_and_rows(client: TestClient, test_lake: Lak
         **dict.fromkeys(REALTIME_TABLES, 0),  # no GTFS-Realtime feed read
         **dict.fromkeys(ROLLUP_TABLES, 0),  # nothing rolled up yet
         "retired_keys": 0,  # nothing removed by retention
+        "context_entities": 0,  # no NGSI-LD context entity written
     }
     assert body["synthetic"] is True
     # Where the lake lies on the server is nobody else's business.

@@ -77,7 +77,12 @@
     return ready().then(function (Plotly) {
       return Plotly.react(target, traces, layout, config);
     }).then(function () {
-      if (heightFor) { follow(target, heightFor); }
+      if (heightFor) {
+        follow(target, heightFor);
+        // A box resized while it was drawn (a phone turned as the map came in) was
+        // skipped by resizeAll then: catch up now, or it keeps its old size.
+        resizeAll();
+      }
       target.setAttribute("data-rendered", "true");
       return target;
     });
