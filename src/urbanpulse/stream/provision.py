@@ -30,7 +30,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from urbanpulse.catalog import get_cities
+from urbanpulse.catalog import get_cities, get_city
 from urbanpulse.errors import (
     AlreadyExistsError,
     InvalidQueryError,
@@ -55,6 +55,7 @@ from urbanpulse.ngsi.vocabulary import (
 from urbanpulse.store import Lake
 from urbanpulse.stream.batches import BatchResult, SiteBook, SiteChanges, commit_items
 from urbanpulse.stream.payloads import Items, decode_entity, is_observed_attribute
+from urbanpulse.transit.transfers import get_metres
 
 # The kind of site a new entity of each type registers.
 NEW_SITE_KINDS = {
@@ -293,7 +294,8 @@ def provision(
     ``errors`` (AlreadyExistsError, NotFoundError, InvalidQueryError) and changes nothing.
     """
     outcome = ProvisionOutcome()
-    known = {row["site_id"]: row for row in SiteBook().get(lake).to_pylist()}
+    book = SiteBook()  # read once here, and given to the commit
+    known = {row["site_id"]: row for row in book.get(lake).to_pylist()}
     rows: dict[str, dict[str, Any]] = {}
     items = Items()
     documents = ContextEntities(read_documents(lake))
@@ -325,7 +327,7 @@ def provision(
         (outcome.updated if exists else outcome.created).append(write.entity_id)
     outcome.batch = commit_items(
         lake, items, timezone=timezone, allow_new_sites=False, operation="ngsi_ld_provision",
-        site_changes=SiteChanges(upserts=tuple(rows.values())),
+        sites=book, site_changes=SiteChanges(upserts=tuple(rows.values())),
         extra_tables={TABLE: documents.to_table()},
         info={"mode": mode.value, "created": len(outcome.created), "updated": len(outcome.updated)},
     )  # fmt: skip
@@ -339,7 +341,8 @@ def delete_entities(lake: Lake, entity_ids: Iterable[str]) -> ProvisionOutcome:
     """Retire the sites of these entities in one commit (their observations stay in
     the lake as history); an id with no entity is listed in ``errors``."""
     outcome = ProvisionOutcome()
-    known = {row["site_id"]: row for row in SiteBook().get(lake).to_pylist()}
+    book = SiteBook()
+    known = {row["site_id"]: row for row in book.get(lake).to_pylist()}
     documents = ContextEntities(read_documents(lake))
     retired: set[str] = set()
     for entity_id in entity_ids:
@@ -354,7 +357,7 @@ def delete_entities(lake: Lake, entity_ids: Iterable[str]) -> ProvisionOutcome:
         retired.add(parsed[1])
         outcome.updated.append(entity_id)
     outcome.batch = commit_items(
-        lake, Items(), timezone="UTC", allow_new_sites=False, operation="ngsi_ld_delete",
+        lake, Items(), timezone="UTC", allow_new_sites=False, operation="ngsi_ld_delete", sites=book,
         site_changes=SiteChanges(retired=frozenset(retired)),
         extra_tables={TABLE: documents.to_table()}, info={"deleted": len(outcome.updated)},
     )  # fmt: skip
@@ -488,22 +491,15 @@ def _new_row(write: EntityWrite) -> dict[str, Any]:
 def _find_city(write: EntityWrite, region: str) -> str | None:
     """The city of the address's locality, else the one whose seat is nearest the
     location (within :data:`CITY_REACH_KM`)."""
-    cities = get_cities(region)
     if write.locality:
-        wanted = write.locality.strip().casefold().removesuffix("市")
-        for city in cities:
-            if wanted in (city.name_en.casefold(), city.name_zh, city.code):
-                return city.code
+        try:
+            return get_city(write.locality.strip().removesuffix("市"), region).code
+        except NotFoundError:
+            pass  # a place outside the region's cities: the location may still tell
     if write.location is None:
         return None
     lon, lat = write.location
-    distance, code = min((_km(lat, lon, c.lat, c.lon), c.code) for c in cities)
-    return code if distance <= CITY_REACH_KM else None
-
-
-def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine) in kilometres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 12742.0 * math.asin(math.sqrt(h))
+    cities = get_cities(region)
+    metres = get_metres(lat, lon, [c.lat for c in cities], [c.lon for c in cities])
+    nearest = int(metres.argmin())
+    return cities[nearest].code if metres[nearest] <= CITY_REACH_KM * 1000 else None
