@@ -12,7 +12,6 @@ place in the type and attribute discovery, which describe the lake's own sites.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -34,17 +33,11 @@ SCHEMA = pa.schema(
         ("modified_at", pa.timestamp("us", tz="UTC")),
     ]
 )
-_cache: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
-_lock = threading.Lock()
 
 
 def read_documents(lake: Lake) -> dict[str, dict[str, Any]]:
     """The context entities in force, by id: each ``{"id", "type", attributes...}``
-    with its ``createdAt`` and ``modifiedAt`` (read once per lake version)."""
-    key = (str(lake.root), lake.version)
-    with _lock:
-        if key in _cache:
-            return _cache[key]
+    with its ``createdAt`` and ``modifiedAt``."""
     found: dict[str, dict[str, Any]] = {}
     if lake.get_files(TABLE):
         rows = connect().execute(
@@ -57,10 +50,6 @@ def read_documents(lake: Lake) -> dict[str, dict[str, Any]]:
                 entity = {"id": entity_id, "type": entity_type, **json.loads(document)}
                 entity["createdAt"], entity["modifiedAt"] = _iso(created), _iso(modified)
                 found[entity_id] = entity
-    with _lock:
-        if len(_cache) > 16:
-            _cache.clear()
-        _cache[key] = found
     return found
 
 
@@ -89,10 +78,12 @@ def build_document_table(
 SYSTEM_KEYS = ("id", "type", "@context", "createdAt", "modifiedAt")
 
 
-def select_documents(lake: Lake, query: EntityQuery) -> list[dict[str, Any]]:
-    """The context entities ``query`` selects, ordered by id."""
+def select_documents(
+    documents: dict[str, dict[str, Any]], query: EntityQuery
+) -> list[dict[str, Any]]:
+    """The context entities (:func:`read_documents`) ``query`` selects, ordered by id."""
     selected = []
-    for entity_id, entity in sorted(read_documents(lake).items()):
+    for entity_id, entity in sorted(documents.items()):
         if query.types and entity["type"] not in query.types:
             continue
         if query.ids and entity_id not in query.ids:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from urbanpulse.catalog import get_city
 from urbanpulse.errors import NotFoundError
-from urbanpulse.ngsi.documents import render_document, select_documents
+from urbanpulse.ngsi.documents import read_documents, render_document, select_documents
 from urbanpulse.ngsi.geo import match_geo
 from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q
 from urbanpulse.ngsi.vocabulary import (
@@ -99,7 +99,7 @@ def read_entities(
     """
     records: list[EntityRecord | dict[str, Any]] = []
     records += select_records(lake, query, region=region, latest=with_latest, engine=engine)
-    records += select_documents(lake, query)
+    records += select_documents(_read_documents(lake), query)
     records.sort(key=lambda r: r.id if isinstance(r, EntityRecord) else str(r["id"]))
     page = records[offset : offset + limit]
     entities = [
@@ -135,10 +135,15 @@ def read_entity(
     records = select_records(lake, query, region=region, latest=with_latest, engine=engine)
     if records:
         return render_entity(records[0], attrs=attrs, key_values=key_values, with_context=with_context)  # fmt: skip
-    documents = select_documents(lake, query)
+    documents = select_documents(_read_documents(lake), query)
     if documents:
         return _render_document(documents[0], attrs=attrs, key_values=key_values, with_context=with_context)  # fmt: skip
     raise NotFoundError(f"no entity {entity_id!r}")
+
+
+def _read_documents(lake: Lake) -> dict[str, dict[str, Any]]:
+    """The context entities in force, read once per lake version (as the sites are)."""
+    return _cached((str(lake.root), lake.version, "documents"), lambda: read_documents(lake))  # type: ignore[no-any-return]
 
 
 def _render_document(
