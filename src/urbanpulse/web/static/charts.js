@@ -77,11 +77,13 @@
     return ready().then(function (Plotly) {
       return Plotly.react(target, traces, layout, config);
     }).then(function () {
-      if (heightFor) {
-        follow(target, heightFor);
-        // A box resized while it was drawn (a phone turned as the map came in) was
-        // skipped by resizeAll then: catch up now, or it keeps its old size.
-        resizeAll();
+      if (heightFor) { follow(target, heightFor); }
+      // A box resized while it was drawn (the monitor's map is redrawn as the page
+      // crosses 600 px, while the resize of that same change runs) can be left at the
+      // size it had when the drawing began: catch up now, or it keeps it.
+      if (target._fullLayout && Math.abs(target._fullLayout.width - target.clientWidth) > 2) {
+        if (heightFor) { target.removeAttribute("data-width"); resizeAll(); }
+        else { window.Plotly.Plots.resize(target); }
       }
       target.setAttribute("data-rendered", "true");
       return target;
