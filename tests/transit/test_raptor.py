@@ -4,6 +4,7 @@ against the stored trips themselves."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -213,3 +214,39 @@ def test_a_slow_direct_train_and_a_faster_change_are_both_offered() -> None:
         (["f", "g"], 8 * 3600 + 1800),
     ]
     assert plan(timetable, ["A"], ["Z"], 8 * 3600) == frontier[-1]
+
+
+class _InOrder(set[str]):
+    """A set that iterates in a chosen order, as string hashing may order it."""
+
+    def __init__(self, order: list[str]) -> None:
+        super().__init__(order)
+        self.order = order
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.order)
+
+
+def test_one_walk_between_rides_whatever_order_the_stops_come_in() -> None:
+    """P and Q are both reached by a ride (08:10, 08:20); a walk P -> Q (2 min) makes Q
+    08:12, and Q -> Z is a 3-minute walk. Z is reached at 08:23 (one walk, from Q's
+    ride), never 08:15 by walking P -> Q -> Z: which one a process gave depended on how
+    its string hashing ordered the stops (a Cairns journey arrived 23 minutes before
+    the timetable allows in some processes)."""
+    from urbanpulse.transit.raptor import _walk
+
+    walks = pd.DataFrame(
+        {"from_site_id": ["P", "Q"], "to_site_id": ["Q", "Z"], "walk_minutes": [2.0, 3.0]}
+    )
+    trips = pd.DataFrame({"trip_id": ["a"], "line_id": ["A"]})
+    stops = pd.DataFrame(
+        [("a", 0, "P", 0.0), ("a", 1, "Q", 60.0)],
+        columns=["trip_id", "stop_sequence", "site_id", "arrival_s"],
+    ).assign(departure_s=lambda f: f["arrival_s"])
+    timetable = build_timetable("t", DAY, trips, stops, walks)
+    for order in (["P", "Q"], ["Q", "P"]):
+        arrivals = {"P": 8 * 3600 + 600.0, "Q": 8 * 3600 + 1200.0}
+        best = dict(arrivals)
+        _walk(timetable, _InOrder(order), arrivals, {}, best)
+        assert arrivals["Q"] == 8 * 3600 + 720
+        assert arrivals["Z"] == 8 * 3600 + 1380, order

@@ -16,6 +16,7 @@ name or near each other: urbanpulse.transit.transfers), as long as the walk take
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -69,6 +70,20 @@ class _Route:
     line_ids: list[str]
     arrive: np.ndarray  # (trips, stops) seconds
     depart: np.ndarray
+    # The scan reads one element at a time, where Python lists are several times faster
+    # than NumPy indexing; per stop position, departures sorted (and the trips they
+    # belong to) so the first catchable trip is a bisection, not a scan of every trip.
+    arrive_rows: list[list[float]] = field(init=False)
+    depart_rows: list[list[float]] = field(init=False)
+    sorted_departs: list[list[float]] = field(init=False)
+    departing_trips: list[list[int]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.arrive_rows = self.arrive.tolist()
+        self.depart_rows = self.depart.tolist()
+        order = np.argsort(self.depart, axis=0, kind="stable")
+        self.sorted_departs = np.take_along_axis(self.depart, order, axis=0).T.tolist()
+        self.departing_trips = order.T.tolist()
 
 
 @dataclass
@@ -265,26 +280,27 @@ def _scan_routes(
             queue[serving] = min(queue.get(serving, position), position)
     arrivals: dict[str, float] = {}
     reached: dict[str, tuple[object, ...]] = {}
+    # Target pruning: an arrival no sooner than the best at a destination cannot help.
+    target_bound = min((best.get(t, INF) for t in targets), default=INF)
     for index, start in queue.items():
         route = timetable.routes[index]
-        trip, board = -1, -1
+        trip, board, departs = -1, -1, route.depart_rows[0]
         for position in range(start, len(route.stops)):
             stop = route.stops[position]
             if trip >= 0:
-                arrive = float(route.arrive[trip, position])
-                bound = min(
-                    best.get(stop, INF), min((best.get(t, INF) for t in targets), default=INF)
-                )
-                if arrive < bound:
+                arrive = route.arrive_rows[trip][position]
+                if arrive < target_bound and arrive < best.get(stop, INF):
                     arrivals[stop] = best[stop] = arrive
                     reached[stop] = ("ride", index, trip, board, position)
+                    if stop in targets:
+                        target_bound = arrive
             ready = previous.get(stop, INF)
-            if ready < INF and (trip < 0 or ready <= route.depart[trip, position]):
-                catchable = np.flatnonzero(route.depart[:, position] >= ready)
-                if len(catchable):
-                    earliest = int(catchable[np.argmin(route.depart[catchable, position])])
-                    if trip < 0 or route.depart[earliest, position] < route.depart[trip, position]:
-                        trip, board = earliest, position
+            if ready < INF and (trip < 0 or ready <= departs[position]):
+                column = route.sorted_departs[position]
+                first = bisect_left(column, ready)
+                if first < len(column) and (trip < 0 or column[first] < departs[position]):
+                    trip, board = route.departing_trips[position][first], position
+                    departs = route.depart_rows[trip]
     return arrivals, reached
 
 
@@ -295,10 +311,15 @@ def _walk(
     reached: dict[str, tuple[object, ...]],
     best: dict[str, float],
 ) -> None:
-    """One walk from each stop reached this round, where it arrives sooner."""
-    for stop in list(marked):
+    """One walk from each stop reached this round, where it arrives sooner.
+
+    Walks start from the arrivals before any walk: a stop a walk improves is not walked
+    on from in the same round, whatever order the stops come in (one walk between rides,
+    and the same answer in every process, whose string hashing orders the set).
+    """
+    for stop, ridden in [(stop, arrivals[stop]) for stop in marked]:
         for other, seconds in timetable.footpaths.get(stop, ()):
-            arrive = arrivals[stop] + seconds
+            arrive = ridden + seconds
             if arrive < best.get(other, INF):
                 arrivals[other] = best[other] = arrive
                 reached[other] = ("walk", stop)
