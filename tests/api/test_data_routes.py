@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 from fastapi.testclient import TestClient
 
 from urbanpulse.api.schemas import ObservationPublic, ObservationsPublic
-from urbanpulse.api.tables import get_utc_texts
+from urbanpulse.api.tables import get_utc_text, get_utc_texts
 
 
 def test_observations_in_a_window(government_client: TestClient) -> None:
@@ -41,9 +42,10 @@ def test_times_are_written_as_the_schema_writes_them() -> None:
     times = pd.Series(
         pd.to_datetime(["2026-03-03T00:00:00Z", "2026-03-03T00:00:00.25Z"], format="ISO8601")
     )
-    written = get_utc_texts(times)
+    written = get_utc_texts(pa.array(times))
     expected = [ObservationPublic(ts=t, value=None).model_dump(mode="json")["ts"] for t in times]
     assert written == expected == ["2026-03-03T00:00:00Z", "2026-03-03T00:00:00.250000Z"]
+    assert [get_utc_text(t.to_pydatetime()) for t in times] == written
 
 
 def test_time_without_offset_is_local_time(government_client: TestClient) -> None:
