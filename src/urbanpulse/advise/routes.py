@@ -49,8 +49,9 @@ def compute_day_routes(
 ) -> list[tuple[Journey, np.ndarray]]:
     """The routes that run on a day, each with its legs' times by period.
 
-    With the network's ``timetable`` of that day (a feed with stop times) the times are
-    the trips' own (``raptor.compute_timed_leg_profile``); else the period model's (see
+    Where every leg rides a network of the day's ``timetable`` (feeds with stop times,
+    one or several) the times are the trips' own (``raptor.compute_timed_leg_profile``);
+    else the period model's (see
     ``JourneyPlanner.compute_leg_profile``; rides stretched by ``ride_factors(journey)``,
     e.g. road traffic on bus lines).
 
@@ -66,7 +67,10 @@ def compute_day_routes(
     for journey in journeys:
         if not all(runs(leg.line_id) for leg in journey.legs):
             continue
-        if timetable is not None:
+        if (
+            timetable is not None
+            and {leg.network_id for leg in journey.legs} <= timetable.network_ids
+        ):
             asked = [
                 TimedLeg(leg.from_site_id, leg.to_site_id, leg.walk_minutes) for leg in journey.legs
             ]
@@ -218,15 +222,17 @@ def resolve_station_pair(
     lake: Lake, origin: str, destination: str, *, network_id: str | None = None
 ) -> tuple[str, str]:
     """Site ids of two stations given by id or by Chinese, English or pinyin name, on one
-    network (``network_id``, or the one network holding both names).
+    network (``network_id``, or the one network holding both names), else the one
+    station each name gives, on two networks (a journey may change where they meet).
 
     Raises
     ------
     NotFoundError
         A name no station matches (on that network).
     InvalidQueryError
-        Names that match stations of different networks only, or of several networks
-        (then ``network_id`` must say which).
+        Names that match several stations of different networks, none holding both,
+        or stations of several networks each holding both (then ``network_id`` must
+        say which).
     """
     stations = read_transit_network(lake).stations.set_index("site_id")["network_id"]
     from_matches = _match_station(lake, stations, origin, network_id)
@@ -237,10 +243,13 @@ def resolve_station_pair(
         for site_a, net_a in reversed(from_matches)
         if net_a == net_b
     }
+    if not pairs and len(from_matches) == 1 and len(to_matches) == 1:
+        # One station each, on two networks: a journey may change where they meet.
+        return from_matches[0][0], to_matches[0][0]
     if not pairs:
         raise InvalidQueryError(
-            f"{origin!r} and {destination!r} are not stations of one network; "
-            "give site ids or --network"
+            f"{origin!r} and {destination!r} each name stations of several networks "
+            "and no network has both; give site ids"
         )
     if len(pairs) > 1:
         raise InvalidQueryError(

@@ -241,7 +241,8 @@ class AdviceService:
             journeys = self.get_journeys(origin, destination)
             self.check_network_zone(journeys[0].legs[0].network_id)
             runs_on = self.get_running_lines(day)
-            timetable = self.get_timetable(journeys[0].legs[0].network_id, day)
+            ridden = {leg.network_id for journey in journeys for leg in journey.legs}
+            timetable = self.get_timetable(tuple(sorted(ridden)), day)
             return compute_day_routes(
                 self.get_planner(),
                 journeys,
@@ -260,18 +261,19 @@ class AdviceService:
 
         return self.cached("routes", origin, destination, day, build=build)
 
-    def get_timetable(self, network_id: str, day: date) -> Timetable | None:
-        """The trips of ``network_id`` running on local ``day``, or None where the
-        network has no stop times (the Beijing file, the demo's lines: the period
-        model times them) or none runs that day."""
+    def get_timetable(self, network_ids: tuple[str, ...], day: date) -> Timetable | None:
+        """The trips of these networks running on local ``day``, as one timetable (a
+        journey may change between two feeds where they meet), or None where none of
+        them has stop times (the Beijing file, the demo's lines: the period model times
+        them) or none runs that day."""
 
         def build() -> Timetable | None:
             try:
-                return read_timetable(self.lake, network_id, day)
+                return read_timetable(self.lake, network_ids, day)
             except NotFoundError:
                 return None
 
-        return self.cached("timetable", network_id, day, build=build)
+        return self.cached("timetable", network_ids, day, build=build)
 
     def get_running_lines(self, day: date) -> Callable[[str], bool]:
         """Whether a line runs on ``day`` by its feed's calendar (lines of networks

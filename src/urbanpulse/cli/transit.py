@@ -218,12 +218,14 @@ def journey_command(
     lake: Path | None = LAKE_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """The earliest arrival on the timetable (RAPTOR over the trips of that day, for a
-    network loaded from a GTFS feed with stop times): each ride with its trip and times."""
+    """The earliest arrival on the timetable (RAPTOR over the trips of that day, on every
+    network loaded from a GTFS feed with stop times, changing between them where they
+    meet): each ride with its trip and times."""
     from datetime import date
 
     from urbanpulse.advise.routes import resolve_station_pair
     from urbanpulse.errors import InvalidQueryError
+    from urbanpulse.store.networks import read_network_table
     from urbanpulse.transit.network import read_transit_network
     from urbanpulse.transit.raptor import plan_pareto, read_timetable
 
@@ -239,9 +241,11 @@ def journey_command(
     transit = read_transit_network(store)
     ends = [transit.platforms.get(site, (site,)) for site in (source, target)]
     stations = transit.stations.set_index("site_id")
-    network_id = str(stations.at[ends[0][0], "network_id"])
+    # Every timetabled network at once (a journey may change between two feeds where
+    # they meet), unless one is named.
+    timetabled = read_network_table(store, "trips").column("network_id").unique().to_pylist()
     frontier = plan_pareto(
-        read_timetable(store, network_id, service_day),
+        read_timetable(store, [network] if network else timetabled, service_day),
         ends[0],
         ends[1],
         hours * 3600 + minutes * 60,

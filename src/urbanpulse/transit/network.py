@@ -23,8 +23,10 @@ from urbanpulse.catalog.sites import STATION_KINDS
 from urbanpulse.store import Lake, read_sites
 from urbanpulse.store.networks import read_network_table
 from urbanpulse.transit.transfers import (
+    NEARBY_METRES,
     SAME_NAME_METRES,
     SAME_NAME_WALK_MINUTES,
+    find_nearby_walks,
     get_metres,
     get_walk_minutes,
 )
@@ -93,7 +95,11 @@ def read_transit_network(lake: Lake) -> TransitNetwork:
     lines = _concat([lines[LINE_COLUMNS], attribute_lines], LINE_COLUMNS)
     stations = build_stations(sites, stops)
     transfers = read_network_table(lake, "transfers").to_pandas()
-    found = [build_stated_transfers(sites, stations), build_same_name_transfers(stations)]
+    found = [
+        build_stated_transfers(sites, stations),
+        build_same_name_transfers(stations),
+        build_interchange_transfers(stations),
+    ]
     transfers = _concat([transfers, *found], list(transfers.columns))
     transfers = transfers.drop_duplicates(["from_site_id", "to_site_id"]).reset_index(drop=True)
     service = read_network_table(lake, "line_service").to_pandas()
@@ -233,6 +239,26 @@ def build_stated_transfers(sites: pd.DataFrame, stations: pd.DataFrame) -> pd.Da
         },
         columns=["network_id", "from_site_id", "to_site_id", "walk_minutes", "kind"],
     )
+
+
+def build_interchange_transfers(stations: pd.DataFrame) -> pd.DataFrame:
+    """Walks between stations of different networks that stand within
+    :data:`~urbanpulse.transit.transfers.NEARBY_METRES` of each other, as the loaders
+    join the stops of one network: two feeds loaded apart (BART's Millbrae and
+    Caltrain's, 50 m apart) meet where a rider can change. Networks without coordinates
+    (the Beijing file) meet only where a site states it (:func:`build_stated_transfers`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: network_id, from_site_id, to_site_id, walk_minutes, kind ('nearby').
+    """
+    network_of = stations.set_index("site_id")["network_id"]
+    walks = find_nearby_walks(stations[["site_id", "lat", "lon"]], NEARBY_METRES)
+    origin = walks["from_site_id"].map(network_of)
+    across = (origin != walks["to_site_id"].map(network_of)).to_numpy()
+    walks = walks[across].assign(network_id=origin[across])
+    return walks[["network_id", "from_site_id", "to_site_id", "walk_minutes", "kind"]]
 
 
 def build_same_name_transfers(stations: pd.DataFrame) -> pd.DataFrame:

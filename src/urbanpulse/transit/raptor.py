@@ -90,40 +90,68 @@ class _Route:
 class Timetable:
     """The trips of one network running on one service day, ready for :func:`plan`."""
 
-    network_id: str
+    network_ids: frozenset[str]
     day: date
     routes: list[_Route]
     routes_at: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     footpaths: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
 
 
-def read_timetable(lake: Lake, network_id: str, day: date) -> Timetable:
-    """The timetable of ``network_id`` on ``day`` from the lake's stored trips.
+def read_timetable(lake: Lake, network_ids: str | Sequence[str], day: date) -> Timetable:
+    """The timetable of one network, or of several as one, on ``day`` from the lake's
+    stored trips.
+
+    Several networks (a metro and the railway it meets, two operators' feeds) are
+    planned as one: their trips together, joined by every transfer walk between their
+    stops, those between networks included (a station both serve, stops within a walk).
 
     Raises
     ------
     NotFoundError
-        The network has no stop times (the Beijing file, the demo lines), or no trip runs
-        on that day.
+        No network asked has stop times (the Beijing file, the demo lines), or no trip
+        of them runs on that day.
     """
+    asked = {network_ids} if isinstance(network_ids, str) else set(network_ids)
+    named = ", ".join(repr(n) for n in sorted(asked))
     trips = read_network_table(lake, "trips").to_pandas()
-    trips = trips[trips["network_id"] == network_id]
+    trips = trips[trips["network_id"].isin(asked)]
     if trips.empty:
-        raise NotFoundError(f"network {network_id!r} has no timetable (no stop times)")
+        raise NotFoundError(f"network {named} has no timetable (no stop times)")
     dates = read_network_table(lake, "service_dates").to_pandas()
-    running = set(
-        dates.loc[(dates["network_id"] == network_id) & (dates["date"] == day), "service_id"]
-    )
-    trips = trips[trips["service_id"].isin(running)]
+    running = dates.loc[dates["network_id"].isin(asked) & (dates["date"] == day)]
+    trips = trips.merge(running[["network_id", "service_id"]].drop_duplicates())
     if trips.empty:
-        raise NotFoundError(f"no trip of network {network_id!r} runs on {day}")
-    stops = read_network_table(lake, "trip_stops").to_pandas()
-    stops = stops[(stops["network_id"] == network_id) & stops["trip_id"].isin(trips["trip_id"])]
-    frequencies = read_network_table(lake, "trip_frequencies", network_id=network_id).to_pandas()
+        raise NotFoundError(f"no trip of network {named} runs on {day}")
+    keys = trips[["network_id", "trip_id"]]
+    stops = read_network_table(lake, "trip_stops").to_pandas().merge(keys)
+    frequencies = read_network_table(lake, "trip_frequencies").to_pandas().merge(keys)
+    trips, stops, frequencies = _qualify_shared_trip_ids(trips, stops, frequencies)
     trips, stops = expand_frequencies(trips, stops, frequencies)
     transfers = read_transit_network(lake).transfers
-    transfers = transfers[transfers["network_id"] == network_id]
-    return build_timetable(network_id, day, trips, stops, transfers)
+    served = set(stops["site_id"])
+    transfers = transfers[
+        transfers["from_site_id"].isin(served) & transfers["to_site_id"].isin(served)
+    ]
+    return build_timetable(asked, day, trips, stops, transfers)
+
+
+def _qualify_shared_trip_ids(
+    *frames: pd.DataFrame,
+) -> tuple[pd.DataFrame, ...]:
+    """Two feeds may both name a trip "1": such ids become ``<network>:<trip>`` (as site
+    ids are) in every frame (trips first), so that one network's trips are never taken
+    for another's; an id only one network uses stays as its feed writes it."""
+    networks = frames[0].groupby("trip_id")["network_id"].nunique()
+    shared = set(networks.index[networks > 1])
+    if not shared:
+        return frames
+
+    def qualify(frame: pd.DataFrame) -> pd.DataFrame:
+        named = frame["trip_id"].isin(shared)
+        ids = frame["trip_id"].where(~named, frame["network_id"] + ":" + frame["trip_id"])
+        return frame.assign(trip_id=ids)
+
+    return tuple(qualify(frame) for frame in frames)
 
 
 def expand_frequencies(
@@ -167,7 +195,11 @@ def _clock(seconds: float) -> str:
 
 
 def build_timetable(
-    network_id: str, day: date, trips: pd.DataFrame, stops: pd.DataFrame, transfers: pd.DataFrame
+    network_ids: str | Iterable[str],
+    day: date,
+    trips: pd.DataFrame,
+    stops: pd.DataFrame,
+    transfers: pd.DataFrame,
 ) -> Timetable:
     """A :class:`Timetable` from trips (trip_id, line_id), their stops (trip_id,
     stop_sequence, site_id, arrival_s, departure_s) and walks (from_site_id, to_site_id,
@@ -183,7 +215,8 @@ def build_timetable(
         key = tuple(rows["site_id"])
         arrive, depart = rows["arrival_s"].to_numpy(float), rows["departure_s"].to_numpy(float)
         patterns.setdefault(key, []).append((str(trip_id), arrive, depart))
-    timetable = Timetable(network_id, day, [])
+    named = {network_ids} if isinstance(network_ids, str) else set(network_ids)
+    timetable = Timetable(frozenset(named), day, [])
     for key, members in patterns.items():
         members.sort(key=lambda m: m[2][0])
         route = _Route(

@@ -29,6 +29,7 @@ __all__ = [
     "SAME_NAME_WALK_MINUTES",
     "WALK_SPEED",
     "build_transfers",
+    "find_nearby_walks",
     "get_metres",
     "get_walk_minutes",
 ]
@@ -82,7 +83,7 @@ def build_transfers(
     found += [
         _same_station(stops),
         _same_name(stops, max(SAME_NAME_METRES, 2 * walk_metres)),
-        _nearby(stops, walk_metres),
+        find_nearby_walks(stops, walk_metres),
     ]
     rows = pd.concat([f for f in found if not f.empty] or [pd.DataFrame(columns=COLUMNS)])
     rows["rank"] = rows["kind"].map(KINDS.index)
@@ -135,7 +136,9 @@ def _same_name(stops: pd.DataFrame, metres: float) -> pd.DataFrame:
     return walks[walks["walk_minutes"] <= max(limit, SAME_NAME_WALK_MINUTES)]
 
 
-def _nearby(stops: pd.DataFrame, metres: float) -> pd.DataFrame:
+def find_nearby_walks(stops: pd.DataFrame, metres: float) -> pd.DataFrame:
+    """Walks both ways between stops (site_id, lat, lon) within ``metres`` of each other
+    in a straight line (kind 'nearby'); stops without coordinates are left out."""
     from scipy.spatial import cKDTree
 
     placed = stops.dropna(subset=["lat", "lon"]).reset_index(drop=True)
