@@ -160,3 +160,78 @@ def test_the_interval_waits_for_a_minimum_sample_in_each_group() -> None:
     enough = summarise_effect(slots, counts([6, 24, 0, 0], [6, 24, 0, 0], [0, 12, 0, 0]))
     assert enough["peak_share_cut_low"] is not None
     assert enough["peak_share_cut_low"] <= enough["peak_share_cut"] <= enough["peak_share_cut_high"]
+
+
+def _hangzhou_slots(shared_data: Path, station: int) -> pd.DataFrame:
+    """One real Hangzhou station's entries (10-minute counts, January 2019) summed into
+    15-minute advice slots: days x slots."""
+    source = shared_data / "hangzhou-metro" / "entries_10min.csv"
+    raw = pd.read_csv(source)
+    raw = raw[raw["station"] == station]
+    local = pd.to_datetime(raw["date"] + " " + raw["time"], format="%Y-%m-%d %H:%M")
+    slot = local.dt.hour * 60 + local.dt.minute // 15 * 15
+    return raw.assign(day=local.dt.date, slot=slot).pivot_table(
+        index="day", columns="slot", values="entries", aggfunc="sum", fill_value=0
+    )
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("followed", [0.0, 0.4, 1.0])
+def test_observed_flows_recover_how_many_riders_followed_advice(
+    shared_data: Path, followed: float
+) -> None:
+    """On a real station's counts (Hangzhou, a Wednesday and the three before it), a
+    known share of the requests moved off the morning peak is taken out of its count,
+    as riders who followed advice would be: the estimate's interval holds that share.
+    With a handful of requests, day-to-day variation hides them, and no share is
+    claimed."""
+    from urbanpulse.advise.effect import estimate_compliance
+
+    grid = _hangzhou_slots(shared_data, station=4)
+    days = [date(2019, 1, d) for d in (2, 9, 16, 23)]
+    table = grid.loc[days].to_numpy(dtype=float)
+    peak = int(np.argmax(table[-1]))
+    moved_out = np.zeros(table.shape[1])
+    observed = table[-1].copy()
+    moved_out[peak] = 2 * table[-1, peak]  # advice on a large share of the peak's riders
+    observed[peak] -= followed * moved_out[peak]
+    found = estimate_compliance(observed, table[:-1], moved_out, peak)
+    assert found["days"] == 3 and found["measurable"]
+    assert found["share_low"] <= followed <= found["share_high"]
+    assert found["share_high"] - found["share_low"] < 0.5
+    few = moved_out.copy()
+    few[peak] = 10
+    hidden = estimate_compliance(table[-1], table[:-1], few, peak)
+    assert not hidden["measurable"] and hidden["share_high"] - hidden["share_low"] >= 0.5
+
+
+def test_compliance_needs_earlier_days_and_moved_requests() -> None:
+    from urbanpulse.advise.effect import estimate_compliance
+
+    observed, moved = np.array([100.0, 80.0]), np.array([0.0, 30.0])
+    # Two earlier days: too few to know the slot's usual riders.
+    assert estimate_compliance(observed, np.array([[90.0, 100.0]] * 2), moved, 1)["share"] is None
+    history = np.array([[90.0, 100.0], [95.0, 101.0], [np.nan, np.nan], [92.0, 99.0]])
+    found = estimate_compliance(observed, history, moved, 1)
+    assert found["days"] == 3 and found["expected"] == pytest.approx(100.0)
+    assert found["share"] == pytest.approx(20 / 30)  # 100 usual, 80 counted, 30 moved
+    unmoved = estimate_compliance(observed, history, np.zeros(2), 1)
+    assert unmoved["share"] is None and unmoved["expected"] == pytest.approx(100.0)
+
+
+def test_the_effect_reads_the_line_s_counted_riders(demo_lake: Lake, tmp_path: Path) -> None:
+    """On the demo, a day with boardings counted: the effect of requests counted for
+    that day carries the line's riders in its peak slot; the test's demo holds one week,
+    so there are no earlier same weekdays to compare with, and no share is claimed."""
+    root = tmp_path / "lake"
+    shutil.copytree(demo_lake.root, root, ignore=shutil.ignore_patterns("_advice"))
+    service = build_advice_service(Settings(lake_path=root), Lake(root))
+    counted = datetime(2026, 10, 28, 8, tzinfo=service.tz)
+    for _ in range(3):
+        service.effect.record("bj-m1", counted, counted.replace(hour=9), holdout=False)
+    effect = service.get_effect("bj-m1", date(2026, 10, 28))
+    flows = effect["compliance"]
+    assert effect["peak"] == "08:00" and flows["metric"] == "boardings" and flows["sites"] > 10
+    assert flows["days"] == 0 and flows["moved"] == 3 and flows["observed"] > 1000
+    assert flows["expected"] is None and flows["share"] is None and not flows["measurable"]
+    assert service.get_effect("bj-m1", date(2026, 11, 20))["compliance"] is None

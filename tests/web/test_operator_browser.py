@@ -52,6 +52,7 @@ def test_operator_page_shows_the_effect_with_sample_sizes_after_a_restart(
         summary = page.locator("#effect-summary").inner_text()
         page.wait_for_selector("#effect-chart[data-rendered='true'] .main-svg")
         title = page.locator("#effect-chart .ytitle").text_content()
+        flows = page.locator("#effect-flows").inner_text()
     context.close()
     assert summary.startswith("12 requests: advised n = ")
     assert "holdout n = " in summary and " of " in summary
@@ -59,6 +60,8 @@ def test_operator_page_shows_the_effect_with_sample_sizes_after_a_restart(
     assert "95 % interval" not in summary
     assert "needs requests in both groups" in summary or "at least 20 requests" in summary
     assert title == "requests per 15-min slot"
+    # The planning day is after the demo's last counts: the flows say they cannot tell.
+    assert "count no riders on this day" in flows
 
 
 def test_the_operator_page_opens_where_a_link_points_and_keeps_it(

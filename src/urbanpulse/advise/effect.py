@@ -8,8 +8,12 @@ the groups, in the share of riders leaving in the peak slot (the slot most reque
 preferred), with a 95 % interval (Newcombe's hybrid score interval from two Wilson
 intervals), and the sample size of each group.
 
-The counts are where advice sent people, not where they rode: observations cannot
-show compliance yet. They survive an API restart: with the Redis backend they live in
+The counts are where advice sent people, not where they rode. Where the line's
+stations count riders (entries, boardings), :func:`estimate_compliance` compares the
+peak slot's observed riders with the same slot on earlier same weekdays: the drop,
+against the requests advice moved off the peak, bounds the share that followed it, and
+says so plainly when day-to-day variation is larger than the requests moved. The counts
+survive an API restart: with the Redis backend they live in
 Redis (a namespace of their own, kept ``EFFECT_RETENTION``); in memory, every count is
 also appended to a small journal file under the lake folder, replayed (and compacted)
 when the next service starts.
@@ -23,6 +27,7 @@ import os
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,6 +55,8 @@ Z_95 = 1.959963984540054
 # Requests each group needs before the interval of the effect is given: 20, below which
 # one request more moves a share by five points or more.
 MIN_GROUP_REQUESTS = 20
+# Earlier same weekdays needed to know a slot's usual riders and its day-to-day spread.
+MIN_HISTORY_DAYS = 3
 logger = logging.getLogger(__name__)
 
 
@@ -221,9 +228,23 @@ def compute_difference_interval(
     return d, lower, upper
 
 
-def summarise_effect(slots: pd.DatetimeIndex, counts: dict[str, np.ndarray]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class LineFlows:
+    """Riders counted at a line's stations per slot: on the day, and on earlier
+    comparable days (one row each, NaN for a day without counts)."""
+
+    metric: str
+    site_ids: list[str]
+    observed: np.ndarray
+    history: np.ndarray
+
+
+def summarise_effect(
+    slots: pd.DatetimeIndex, counts: dict[str, np.ndarray], *, flows: LineFlows | None = None
+) -> dict[str, Any]:
     """Totals, shares moved, the peak's share in each group and their difference with a
-    95 % interval, plus the non-empty slots (fields of ``EffectPublic``)."""
+    95 % interval, plus the non-empty slots (fields of ``EffectPublic``); with the line's
+    counted ``flows``, what they show of compliance at the peak (:func:`estimate_compliance`)."""
     advised, holdout = counts["advised"], counts["holdout"]
     moved_out, moved_in = counts["moved_out"], counts["moved_in"]
     asked = advised + holdout
@@ -257,6 +278,13 @@ def summarise_effect(slots: pd.DatetimeIndex, counts: dict[str, np.ndarray]) -> 
         "peak_share_cut_high": None if diff is None or not sure else diff[2],
         "confidence": 0.95,
         "min_requests_per_group": MIN_GROUP_REQUESTS,
+        "compliance": None
+        if flows is None or peak is None
+        else {
+            "metric": flows.metric,
+            "sites": len(flows.site_ids),
+            **estimate_compliance(flows.observed, flows.history, moved_out, peak),
+        },
         "items": [
             {"slot": slots[i].isoformat(), "label": slots[i].strftime("%H:%M"),
              "advised": int(advised[i]), "holdout": int(holdout[i]),
@@ -264,6 +292,52 @@ def summarise_effect(slots: pd.DatetimeIndex, counts: dict[str, np.ndarray]) -> 
             for i in keep
         ],
     }  # fmt: skip
+
+
+def estimate_compliance(
+    observed: np.ndarray, history: np.ndarray, moved_out: np.ndarray, peak: int
+) -> dict[str, Any]:
+    """How many of the requests moved off the ``peak`` slot show in the riders counted.
+
+    ``observed`` holds the riders counted per slot of the day, ``history`` the same
+    slots on earlier comparable days (one row each), ``moved_out`` the advised requests
+    sent away from each slot. Without advice the peak would have carried about the
+    earlier days' mean; each rider who followed advice off it lowers the count by one.
+    So ``(expected - observed) / moved`` estimates the share that followed, and the
+    earlier days' spread (a new day's deviation from a k-day mean has variance
+    s^2 (1 + 1/k)) gives its 95 % interval. Shares are clipped to [0, 1]; ``measurable``
+    is False when that interval spans half of [0, 1] or more: day-to-day variation then
+    hides the requests moved, and the page says so instead of a figure. Other causes of
+    a drop (weather, an event) are not separated: the estimate bounds compliance from
+    the flows, it does not prove it.
+
+    Returns
+    -------
+    dict
+        observed, expected, spread (one day's standard deviation), days (k), moved,
+        share, share_low, share_high (null without requests moved or with fewer than
+        :data:`MIN_HISTORY_DAYS` earlier days) and measurable.
+    """
+    days = int(np.isfinite(history[:, peak]).sum()) if history.size else 0
+    moved = int(moved_out[peak])
+    result: dict[str, Any] = {
+        "observed": float(observed[peak]), "expected": None, "spread": None, "days": days,
+        "moved": moved, "share": None, "share_low": None, "share_high": None,
+        "measurable": False,
+    }  # fmt: skip
+    if days < MIN_HISTORY_DAYS:
+        return result
+    earlier = history[np.isfinite(history[:, peak]), peak]
+    expected, spread = float(earlier.mean()), float(earlier.std(ddof=1))
+    result.update(expected=expected, spread=spread)
+    if moved == 0:
+        return result
+    drop, half = expected - float(observed[peak]), Z_95 * spread * math.sqrt(1 + 1 / days)
+    low, share, high = (
+        float(np.clip(x / moved, 0.0, 1.0)) for x in (drop - half, drop, drop + half)
+    )
+    result.update(share=share, share_low=low, share_high=high, measurable=high - low < 0.5)
+    return result
 
 
 def _share(part: float, whole: float) -> float | None:

@@ -43,11 +43,13 @@ from urbanpulse.advise.counters import (
 from urbanpulse.advise.effect import (
     EFFECT_RETENTION,
     EffectStore,
+    LineFlows,
     build_effect_store,
     describe_effect_source,
     summarise_effect,
 )
 from urbanpulse.advise.forecasts import (
+    COUNT_METRICS,
     CROWDING_METRICS,
     ForecastLookup,
     build_forecast_lookup,
@@ -69,6 +71,7 @@ from urbanpulse.advise.trips import (
     build_window,
     check_window,
 )
+from urbanpulse.catalog.calendar import get_day_type
 from urbanpulse.catalog.sites import STATION_KINDS
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.forecast import forecast_site
@@ -87,6 +90,8 @@ PERIOD_MINUTES = 15
 ADVICE_HORIZON = timedelta(days=7)
 # How long a checked lake version is trusted: checking lists the commit log folder.
 VERSION_TTL_SECONDS = 2.0
+# Earlier same weekdays an effect's observed flows are compared with.
+FLOW_WEEKS = 4
 ASKED_PREFIX = "_asked"  # counter segments of (client, trip, day) questions already counted
 FORECAST_VALUES = ("load", "load_p10", "load_p90", "capacity")
 _INF = float("inf")
@@ -679,8 +684,49 @@ class AdviceService:
             "day": day.isoformat(),
             "source": describe_effect_source(self.settings),
             "synthetic": self.is_synthetic(),
-            **summarise_effect(slots, counts),
+            **summarise_effect(slots, counts, flows=self.get_line_flows(line_id, day)),
         }
+
+    def get_line_flows(self, line_id: str, day: date) -> LineFlows | None:
+        """Riders counted at the line's stations (or the one site) per slot of local
+        ``day`` and of the same weekday in each of the :data:`FLOW_WEEKS` weeks before
+        (a row of NaN for a week without counts or of another day type, such as a
+        holiday), or None where the stations count no riders or ``day`` has none."""
+
+        def build() -> LineFlows | None:
+            stops = self.get_planner().network.stops
+            sites = sorted(set(stops.loc[stops["line_id"] == line_id, "site_id"])) or [line_id]
+            reported = read_site_metrics(self.lake, sites, metrics=COUNT_METRICS)
+            if reported.empty:
+                return None
+            # The count most of the stations report (a network counts one way).
+            metric = str(reported["metric"].mode().iloc[0])
+            first = datetime.combine(
+                day - timedelta(weeks=FLOW_WEEKS), datetime.min.time(), self.tz
+            )
+            periods = self.engine.compute_periods(
+                self.lake, metric, period_minutes=PERIOD_MINUTES, tz=str(self.tz),
+                site_ids=sites, start=first, end=first + timedelta(weeks=FLOW_WEEKS, days=1),
+            ).to_pandas()  # fmt: skip
+            if periods.empty:
+                return None
+            wall = periods["period_start"].dt.tz_convert(self.tz)
+            per_slot = periods.groupby([wall.dt.date, wall.dt.hour * 60 + wall.dt.minute])["sum"]
+            totals = per_slot.sum().unstack(fill_value=0.0)
+            days = [day - timedelta(weeks=k) for k in range(FLOW_WEEKS, -1, -1)]
+            minutes = range(0, 24 * 60, PERIOD_MINUTES)
+            grid = totals.reindex(index=days, columns=minutes, fill_value=0.0)
+            counted = totals.reindex(index=days).notna().any(axis=1).to_numpy()
+            if not counted[-1]:
+                return None
+            # A holiday (or a worked weekend) is no usual day for a weekday's riders.
+            kind = get_day_type(day, country=self.calendar.country)
+            counted &= [get_day_type(d, country=self.calendar.country) == kind for d in days]
+            table = grid.to_numpy(dtype=float)
+            table[~counted] = np.nan
+            return LineFlows(metric, sites, table[-1], table[:-1])
+
+        return self.cached("flows", line_id, day, build=build)
 
     def close(self) -> None:
         """Release what the service holds open (the effect journal)."""

@@ -471,6 +471,31 @@ class EffectSlotPublic(BaseModel):
     moved_in: int = Field(description="Advised requests sent to this slot from another.")
 
 
+class CompliancePublic(BaseModel):
+    """Observed flows against advice: the peak slot's riders counted on the day, against
+    the same slot on earlier same weekdays, over the requests advice moved off it."""
+
+    metric: str = Field(description="The count read, e.g. 'entries' or 'boardings'.")
+    sites: int = Field(description="Stations whose counts are summed.")
+    observed: float = Field(description="Riders counted in the peak slot on the day.")
+    expected: float | None = Field(
+        description="Mean of the same slot on the earlier same weekdays with counts."
+    )
+    spread: float | None = Field(description="Their standard deviation (one day's).")
+    days: int = Field(description="Earlier same weekdays with counts (3 needed).")
+    moved: int = Field(description="Advised requests moved off the peak slot.")
+    share: float | None = Field(
+        description="(expected - observed) / moved, clipped to [0, 1]: the share of moved "
+        "requests the drop in riders accounts for."
+    )
+    share_low: float | None = Field(description="Lower end of its 95 % interval.")
+    share_high: float | None = Field(description="Upper end of its 95 % interval.")
+    measurable: bool = Field(
+        description="False while the interval spans half of [0, 1] or more: day-to-day "
+        "variation hides the requests moved, and no share should be quoted."
+    )
+
+
 class EffectPublic(BaseModel):
     """What advice changed: advised riders against the holdout group, from the advice
     service's counts (kept across restarts), with sample sizes and a 95 % interval."""
@@ -513,6 +538,11 @@ class EffectPublic(BaseModel):
     confidence: float = Field(description="Level of the interval.")
     min_requests_per_group: int = Field(
         default=20, description="Requests each group needs before the interval is given."
+    )
+    compliance: CompliancePublic | None = Field(
+        default=None,
+        description="What the riders counted at the line's stations show of advice followed "
+        "at the peak; null where they count no riders or not on that day.",
     )
     items: list[EffectSlotPublic]
 

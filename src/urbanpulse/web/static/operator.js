@@ -61,6 +61,7 @@
     pick("effect-summary").textContent = t("The effect of advice on this line could not be loaded: {reason}.",
       { reason: error.message });
     pick("effect-summary").setAttribute("role", "alert");
+    pick("effect-flows").textContent = "";
   }
 
   function fillStations(chosen) {
@@ -134,6 +135,32 @@
     }));
   }
 
+  // What the riders counted at the line's stations show: the peak slot against the same
+  // slot on earlier same weekdays, over the requests advice moved off it.
+  function drawFlows(c) {
+    var box = pick("effect-flows");
+    if (!c) {
+      box.textContent = t("The line's stations count no riders on this day, so observed flows cannot show whether advice was followed.");
+      return;
+    }
+    var n = function (v) { return Math.round(v).toLocaleString(document.documentElement.lang || undefined); };
+    var pct = function (v) { return Math.round(v * 100) + " %"; };
+    if (c.expected === null) {
+      box.textContent = t("Observed flows: {observed} riders counted in the peak slot at {sites} stations; comparing them needs 3 earlier same weekdays with counts, and there are {days}.", {
+        observed: n(c.observed), sites: c.sites, days: c.days });
+      return;
+    }
+    var head = t("Observed flows: {observed} riders counted in the peak slot at {sites} stations, against {expected} usually (± {spread} from day to day, over {days} earlier same weekdays).", {
+      observed: n(c.observed), sites: c.sites, expected: n(c.expected), spread: n(c.spread), days: c.days });
+    var verdict = c.moved === 0
+      ? t(" Advice moved no requests off the peak.")
+      : c.measurable
+        ? t(" Advice moved {moved} requests off the peak; the drop in riders accounts for {share} of them (95 % interval {low} to {high}).", {
+          moved: c.moved, share: pct(c.share), low: pct(c.share_low), high: pct(c.share_high) })
+        : t(" Advice moved {moved} requests off the peak, too few against the day-to-day variation: the flows cannot show yet whether riders followed it.", { moved: c.moved });
+    box.textContent = head + verdict;
+  }
+
   function drawEffect(data) {
     pick("effect-summary").removeAttribute("role");
     pick("effect-source").textContent = t(data.source) +
@@ -142,6 +169,7 @@
     pick("effect-empty").hidden = asked > 0;
     if (!asked) {
       pick("effect-summary").textContent = "";
+      pick("effect-flows").textContent = "";
       pick("effect-chart").hidden = true;
       return;
     }
@@ -166,6 +194,7 @@
       t("Share leaving in the peak: holdout {holdout} ({holdout_n} of {holdout_total}), advised after advice {advised} ({advised_n} of {advised_total}). ", {
         holdout: pct(data.peak_share_holdout), holdout_n: data.peak_holdout, holdout_total: data.holdout,
         advised: pct(data.peak_share_advised), advised_n: data.peak_advised, advised_total: data.advised }) + cut;
+    drawFlows(data.compliance);
     var x = data.items.map(function (r) { return r.label; });
     var col = function (name, sign) { return data.items.map(function (r) { return sign * r[name]; }); };
     plot("effect-chart", [
