@@ -88,6 +88,18 @@ def compute_day_routes(
     return running
 
 
+def add_timetable_journeys(planned: list[Journey], timetabled: list[Journey]) -> list[Journey]:
+    """The planned routes, then those the timetable gives that ride other trips' chains
+    (line and stations of each ride), so that each slot's earliest arrival is offered."""
+    seen = {_get_ride_chain(journey) for journey in planned}
+    extra = [j for j in timetabled if _get_ride_chain(j) not in seen]
+    return [*planned, *{_get_ride_chain(j): j for j in extra}.values()]
+
+
+def _get_ride_chain(journey: Journey) -> tuple[tuple[str, str, str], ...]:
+    return tuple((leg.line_id, leg.from_site_id, leg.to_site_id) for leg in journey.legs)
+
+
 def build_route_trip(routes: list[tuple[Journey, np.ndarray]], *, route: int) -> Trip:
     """The trip of route number ``route`` of a day's running routes.
 

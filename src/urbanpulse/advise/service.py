@@ -57,6 +57,7 @@ from urbanpulse.advise.forecasts import (
 )
 from urbanpulse.advise.lines import build_lines
 from urbanpulse.advise.routes import (
+    add_timetable_journeys,
     build_alternative_records,
     build_leg_records,
     build_route_trip,
@@ -243,11 +244,27 @@ class AdviceService:
             for site_id in (origin, destination):
                 build_trip(self.get_sites(), site_id, None)
                 check_station(self.get_sites(), site_id)
-            journeys = self.get_journeys(origin, destination)
+            refusal: Exception = InvalidQueryError(
+                f"no journey connects {origin!r} and {destination!r}"
+            )
+            try:
+                journeys = self.get_journeys(origin, destination)
+                ridden = {leg.network_id for journey in journeys for leg in journey.legs}
+            except (InvalidQueryError, NotFoundError) as refused:
+                # A station only some trips serve (rush-hour short turns) belongs to no
+                # line of the period model; the timetable may still reach it.
+                journeys, ridden, refusal = [], self.get_timetabled_networks(), refused
+            timetable = self.get_timetable(tuple(sorted(ridden)), day) if ridden else None
+            if timetable is not None:
+                journeys = add_timetable_journeys(
+                    journeys, self.get_planner().compute_timetable_journeys(
+                        origin, destination, timetable
+                    )
+                )  # fmt: skip
+            if not journeys:
+                raise refusal
             self.check_network_zone(journeys[0].legs[0].network_id)
             runs_on = self.get_running_lines(day)
-            ridden = {leg.network_id for journey in journeys for leg in journey.legs}
-            timetable = self.get_timetable(tuple(sorted(ridden)), day)
             return compute_day_routes(
                 self.get_planner(),
                 journeys,
@@ -279,6 +296,15 @@ class AdviceService:
                 return None
 
         return self.cached("timetable", network_ids, day, build=build)
+
+    def get_timetabled_networks(self) -> set[str]:
+        """Networks loaded with stop times (GTFS feeds with trips)."""
+
+        def build() -> set[str]:
+            trips = read_network_table(self.lake, "trips")
+            return set(trips.column("network_id").unique().to_pylist())
+
+        return self.cached("timetabled", build=build)
 
     def get_running_lines(self, day: date) -> Callable[[str], bool]:
         """Whether a line runs on ``day`` by its feed's calendar (lines of networks

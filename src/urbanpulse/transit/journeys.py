@@ -27,6 +27,7 @@ import pandas as pd
 
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.transit.network import DEFAULT_HEADWAY, TransitNetwork
+from urbanpulse.transit.raptor import TimedJourney, Timetable, plan
 
 # A change of line feels longer than its minutes; used to rank routes, not to time them.
 BOARD_PENALTY_MINUTES = 5.0
@@ -128,6 +129,65 @@ class JourneyPlanner:
         limit = best[0] * factor + slack
         ranked = sorted(found.values(), key=lambda pair: pair[0])
         return [journey for cost, journey in ranked if cost <= limit][:alternatives]
+
+    def compute_timetable_journeys(
+        self, origin: str, destination: str, timetable: Timetable
+    ) -> list[Journey]:
+        """The journeys the timetable itself gives: the earliest arrival (RAPTOR) when
+        leaving at the start of each period of its day, each distinct chain of rides
+        once, in the order first found. Route choice by periods alone can miss the
+        express a local meets, or a change that is faster only at some hours; these
+        routes make every slot's earliest arrival one of the routes offered.
+        """
+        ends = [self._get_station_platforms(site) for site in (origin, destination)]
+        found: dict[tuple[tuple[str, str, str], ...], Journey] = {}
+        for period in range(PERIODS_PER_DAY):
+            timed = plan(timetable, ends[0], ends[1], period * PERIOD_MINUTES * 60.0)
+            if timed is None or not timed.rides:
+                continue
+            key = tuple((r.line_id, r.board, r.alight) for r in timed.rides)
+            if key not in found:
+                found[key] = self._build_timed_journey(timed, timetable, set(ends[0]))
+        return list(found.values())
+
+    def _get_station_platforms(self, site_id: str) -> list[str]:
+        """The platforms of the station a site is (a parent station's, or a platform's
+        and those sharing its parent), as the period model's station group counts them;
+        stops of the same name nearby are a walk away, which the timetable's footpaths
+        time."""
+        platforms = set(self.network.platforms.get(site_id, (site_id,)))
+        walks = self.network.transfers
+        same = walks[walks["from_site_id"].isin(platforms) & (walks["kind"] == "same_station")]
+        return sorted(platforms | set(same["to_site_id"]))
+
+    def _build_timed_journey(
+        self, timed: TimedJourney, timetable: Timetable, origins: set[str]
+    ) -> Journey:
+        legs, here = [], None
+        for ride in timed.rides:
+            course = timetable.get_ride_course(ride)
+            if here is None:  # from the origin's platforms, or one walk to another stop
+                walk = 0.0 if ride.board in origins else min(
+                    timetable.get_walk_seconds(o, ride.board) for o in origins
+                )  # fmt: skip
+            else:
+                walk = timetable.get_walk_seconds(here, ride.board)
+            info = self.schedule.get_line(ride.line_id, course.direction)
+            legs.append(
+                Leg(
+                    line_id=ride.line_id, direction=course.direction,
+                    network_id=info["network_id"], mode=info["mode"],
+                    name_zh=info["name_zh"], name_en=info["name_en"],
+                    from_site_id=ride.board, to_site_id=ride.alight,
+                    stops=course.stops, stop_offsets=course.offsets,
+                    ride_minutes=(ride.arrives_s - ride.departs_s) / 60,
+                    walk_minutes=walk / 60,
+                    wait_minutes=self.schedule.get_typical_wait(ride.line_id, course.direction),
+                )
+            )  # fmt: skip
+            here = ride.alight
+        after = timetable.get_walk_seconds(str(here), timed.destination) / 60
+        return Journey(timed.rides[0].board, timed.destination, tuple(legs), after)
 
     def _get_platform(self, site_id: str) -> str:
         """A parent station asked for stands for its first served platform; the others

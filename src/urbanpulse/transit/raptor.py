@@ -68,6 +68,7 @@ class _Route:
     stops: tuple[str, ...]
     trip_ids: list[str]
     line_ids: list[str]
+    directions: list[str]
     arrive: np.ndarray  # (trips, stops) seconds
     depart: np.ndarray
     # The scan reads one element at a time, where Python lists are several times faster
@@ -95,6 +96,43 @@ class Timetable:
     routes: list[_Route]
     routes_at: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     footpaths: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    trip_at: dict[str, tuple[int, int]] = field(default_factory=dict)  # (route, row)
+
+    def get_walk_seconds(self, start: str, end: str) -> float:
+        """Seconds on foot from one stop to another (0 for the same stop), inf without
+        a transfer walk between them."""
+        if start == end:
+            return 0.0
+        return min((s for other, s in self.footpaths.get(start, ()) if other == end), default=INF)
+
+    def get_ride_course(self, ride: Ride) -> RideCourse:
+        """The stops a ride departs from (boarding first, alighting stop excluded), the
+        minutes after boarding at which it leaves each, and its trip's direction."""
+        index, row = self.trip_at[ride.trip_id]
+        route = self.routes[index]
+        board = next(
+            p for p, stop in enumerate(route.stops)
+            if stop == ride.board and route.depart_rows[row][p] == ride.departs_s
+        )  # fmt: skip
+        alight = next(
+            p for p in range(board + 1, len(route.stops))
+            if route.stops[p] == ride.alight and route.arrive_rows[row][p] == ride.arrives_s
+        )  # fmt: skip
+        departs = route.depart_rows[row]
+        return RideCourse(
+            direction=route.directions[row],
+            stops=route.stops[board:alight],
+            offsets=tuple((departs[p] - ride.departs_s) / 60 for p in range(board, alight)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RideCourse:
+    """Where a ride goes: see :meth:`Timetable.get_ride_course`."""
+
+    direction: str
+    stops: tuple[str, ...]
+    offsets: tuple[float, ...]
 
 
 def read_timetable(lake: Lake, network_ids: str | Sequence[str], day: date) -> Timetable:
@@ -208,6 +246,8 @@ def build_timetable(
         ["trip_id", "stop_sequence"]
     )
     line_of = dict(zip(trips["trip_id"], trips["line_id"], strict=True))
+    directions = trips["direction"] if "direction" in trips else pd.Series("", index=trips.index)
+    direction_of = dict(zip(trips["trip_id"], directions.fillna("").astype(str), strict=True))
     patterns: dict[tuple[str, ...], list[tuple[str, np.ndarray, np.ndarray]]] = {}
     for trip_id, rows in stops.groupby("trip_id", sort=False):
         if len(rows) < 2:
@@ -223,6 +263,7 @@ def build_timetable(
             stops=key,
             trip_ids=[m[0] for m in members],
             line_ids=[str(line_of.get(m[0], "")) for m in members],
+            directions=[direction_of.get(m[0], "") for m in members],
             arrive=np.vstack([m[1] for m in members]),
             depart=np.vstack([m[2] for m in members]),
         )
@@ -230,6 +271,8 @@ def build_timetable(
         timetable.routes.append(route)
         for position, site_id in enumerate(key):
             timetable.routes_at.setdefault(site_id, []).append((index, position))
+        for row, trip_id in enumerate(route.trip_ids):
+            timetable.trip_at[trip_id] = (index, row)
     for row in transfers.itertuples():
         if row.from_site_id != row.to_site_id:
             timetable.footpaths.setdefault(str(row.from_site_id), []).append(
