@@ -6,7 +6,7 @@ UrbanPulse reads the 12 files through mappings/beijing-air-quality.toml (validat
 quarantine, dedupe against the lake, atomic commit). The baseline converts the same
 files with plain DuckDB: read_csv, unpivot, write Parquet partitioned the same way
 (metric, month), with no validation, no dedupe and no commit. Both count observations
-stored per second; the target is UrbanPulse at >= 0.5x the baseline's rate.
+stored per second; the target is UrbanPulse at >= 0.6x the baseline's rate.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from urbanpulse.ingest import ingest_files, read_mapping
 from urbanpulse.store import Lake
 
 REPO = Path(__file__).resolve().parents[1]
-TARGET_RATIO = 0.5
+TARGET_RATIO = 0.6  # issue 16: at least 0.6x plain DuckDB
 METRICS = ["PM2.5", "PM10", "SO2", "NO2", "CO", "O3", "TEMP", "PRES", "DEWP", "RAIN", "WSPM"]
 
 

@@ -619,7 +619,12 @@ class AdviceService:
         # same per slot (shift and deadline come from the whole window's preferred time
         # and bounds) and spares ranking every slot of every route.
         at_slot = replace(inputs.window, start=departure, end=departure)
+        local = departure.astimezone(self.tz)
+        period = (local.hour * 60 + local.minute) // PERIOD_MINUTES
         for k, trip, lookup in inputs.alternatives:
+            if trip.travel_profile is not None and not math.isfinite(trip.travel_profile[period]):
+                priced[k] = {}  # no train of this route then: nothing to price
+                continue
             columns = compute_slot_arrays(
                 lookup, trip, at_slot, counters=None, policy=self.policy,
                 tz=self.settings.local_timezone,
