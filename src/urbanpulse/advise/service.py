@@ -84,7 +84,7 @@ from urbanpulse.store.interface import Engine
 from urbanpulse.store.networks import read_network_table, read_networks
 from urbanpulse.transit.journeys import Journey, JourneyPlanner
 from urbanpulse.transit.network import read_transit_network
-from urbanpulse.transit.raptor import Timetable, read_timetable
+from urbanpulse.transit.raptor import Timetable, read_timetable, read_timetabled_networks
 
 PERIOD_MINUTES = 15
 # Forecasts far ahead only repeat the usual day; a week bounds the cache as well.
@@ -298,13 +298,8 @@ class AdviceService:
         return self.cached("timetable", network_ids, day, build=build)
 
     def get_timetabled_networks(self) -> set[str]:
-        """Networks loaded with stop times (GTFS feeds with trips)."""
-
-        def build() -> set[str]:
-            trips = read_network_table(self.lake, "trips")
-            return set(trips.column("network_id").unique().to_pylist())
-
-        return self.cached("timetabled", build=build)
+        """Networks loaded with stop times, read once per lake version."""
+        return self.cached("timetabled", build=lambda: read_timetabled_networks(self.lake))
 
     def get_running_lines(self, day: date) -> Callable[[str], bool]:
         """Whether a line runs on ``day`` by its feed's calendar (lines of networks

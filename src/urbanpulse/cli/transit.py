@@ -225,9 +225,8 @@ def journey_command(
 
     from urbanpulse.advise.routes import resolve_station_pair
     from urbanpulse.errors import InvalidQueryError
-    from urbanpulse.store.networks import read_network_table
     from urbanpulse.transit.network import read_transit_network
-    from urbanpulse.transit.raptor import plan_pareto, read_timetable
+    from urbanpulse.transit.raptor import plan_pareto, read_timetable, read_timetabled_networks
 
     store = _open_lake(lake)
     try:
@@ -243,9 +242,9 @@ def journey_command(
     stations = transit.stations.set_index("site_id")
     # Every timetabled network at once (a journey may change between two feeds where
     # they meet), unless one is named.
-    timetabled = read_network_table(store, "trips").column("network_id").unique().to_pylist()
+    timetabled = {network} if network else read_timetabled_networks(store)
     frontier = plan_pareto(
-        read_timetable(store, [network] if network else timetabled, service_day),
+        read_timetable(store, timetabled, service_day),
         ends[0],
         ends[1],
         hours * 3600 + minutes * 60,

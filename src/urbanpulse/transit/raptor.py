@@ -135,7 +135,13 @@ class RideCourse:
     offsets: tuple[float, ...]
 
 
-def read_timetable(lake: Lake, network_ids: str | Sequence[str], day: date) -> Timetable:
+def read_timetabled_networks(lake: Lake) -> set[str]:
+    """Networks loaded with stop times (GTFS feeds with trips): what a timetable can
+    be read for."""
+    return set(read_network_table(lake, "trips").column("network_id").unique().to_pylist())
+
+
+def read_timetable(lake: Lake, network_ids: str | Iterable[str], day: date) -> Timetable:
     """The timetable of one network, or of several as one, on ``day`` from the lake's
     stored trips.
 
