@@ -155,6 +155,27 @@ def make_lake(tmp_path: Path) -> Callable[..., Lake]:
     return make
 
 
+@pytest.fixture
+def load_feeds(tmp_path: Path) -> Callable[[dict[str, dict[str, str]]], Lake]:
+    """Factory: ``load_feeds({"tiny": {"stops.txt": "...", ...}})`` writes each small
+    GTFS feed (file name -> text) to a folder and loads them all, under their names as
+    network ids, into one fresh lake in tmp_path."""
+
+    def load(feeds: dict[str, dict[str, str]]) -> Lake:
+        from urbanpulse.transit import load_network
+
+        lake = Lake(tmp_path / "lake")
+        for network_id, files in feeds.items():
+            folder = tmp_path / network_id
+            folder.mkdir()
+            for name, text in files.items():
+                (folder / name).write_text(text, encoding="utf-8")
+            load_network(lake, folder, network_id=network_id)
+        return lake
+
+    return load
+
+
 @pytest.fixture(scope="session")
 def test_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     """One shared read-only lake (synthetic) for tests that only read."""

@@ -4,6 +4,7 @@ be planned to."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -42,14 +43,9 @@ DAY = date(2026, 3, 4)  # a Wednesday
 
 
 def test_a_station_only_a_rush_hour_train_serves_is_advised_on_its_timetable(
-    tmp_path: Path,
+    load_feeds: Callable[[dict[str, dict[str, str]]], Lake],
 ) -> None:
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    for name, text in FEED.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    lake = Lake(tmp_path / "lake")
-    load_network(lake, folder, network_id="tiny")
+    lake = load_feeds({"tiny": FEED})
     service = AdviceService(lake, Settings(lake_path=lake.root), MemoryCounters())
     (journey, legs), *_ = service.get_day_routes("tiny:A", "tiny:X", DAY)
     assert [(leg.from_site_id, leg.to_site_id) for leg in journey.legs] == [("tiny:A", "tiny:X")]

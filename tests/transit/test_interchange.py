@@ -4,6 +4,7 @@ within a walk of each other are planned as one, on the timetable and by the CLI.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -46,15 +47,8 @@ DAY = date(2026, 3, 4)  # a Wednesday
 
 
 @pytest.fixture
-def lake(tmp_path: Path) -> Lake:
-    lake = Lake(tmp_path / "lake")
-    for name, files in (("metro", METRO), ("rail", RAIL)):
-        folder = tmp_path / name
-        folder.mkdir()
-        for file, text in files.items():
-            (folder / file).write_text(text, encoding="utf-8")
-        load_network(lake, folder, network_id=name)
-    return lake
+def lake(load_feeds: Callable[[dict[str, dict[str, str]]], Lake]) -> Lake:
+    return load_feeds({"metro": METRO, "rail": RAIL})
 
 
 def test_two_feeds_meet_where_their_stations_stand_a_walk_apart(lake: Lake) -> None:

@@ -4,6 +4,7 @@ unresolvable entities in quarantine."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,14 +38,8 @@ MIDNIGHT = int(datetime(2026, 3, 3, 16, 0, tzinfo=UTC).timestamp())
 
 
 @pytest.fixture
-def lake(tmp_path: Path) -> Lake:
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    for name, text in FEED.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    lake = Lake(tmp_path / "lake")
-    load_network(lake, folder, network_id="tiny")
-    return lake
+def lake(load_feeds: Callable[[dict[str, dict[str, str]]], Lake]) -> Lake:
+    return load_feeds({"tiny": FEED})
 
 
 def build_message() -> bytes:
