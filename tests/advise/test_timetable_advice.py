@@ -51,7 +51,9 @@ def test_a_station_only_a_rush_hour_train_serves_is_advised_on_its_timetable(
     assert [(leg.from_site_id, leg.to_site_id) for leg in journey.legs] == [("tiny:A", "tiny:X")]
     # Leaving at 08:15 (slot 33): the 08:20 train, at the Depot 08:35, 20 minutes on.
     assert tuple(legs[33, 0]) == (5.0, 20.0)
-    # At 08:30 no train goes there again within the hour: no service then.
+    # Leaving at 07:00 (slot 28): the same train after an 80-minute wait, as a
+    # timetable planner answers; at 08:30 none goes there again that day.
+    assert tuple(legs[28, 0]) == (80.0, 95.0)
     assert np.isnan(legs[34, 0]).all()
 
 
@@ -60,7 +62,7 @@ def test_every_slot_s_earliest_arrival_is_among_the_advised_routes(
     shared_data: Path, tmp_path: Path
 ) -> None:
     """Caltrain, whose expresses pass local stations: for station pairs along the line,
-    at every slot of the day with a train within the hour, the best advised route
+    at every slot of the day with a train later on, the best advised route
     arrives when the timetable's earliest journey does (RAPTOR from the platforms)."""
     lake = Lake(tmp_path / "lake")
     load_network(lake, shared_data / "gtfs-realtime" / "caltrain-2023-11-08" / "ct.zip")
@@ -77,8 +79,8 @@ def test_every_slot_s_earliest_arrival_is_among_the_advised_routes(
         for slot in range(5 * 60 // PERIOD_MINUTES, 22 * 60 // PERIOD_MINUTES):
             start = slot * PERIOD_MINUTES * 60.0
             earliest = plan(timetable, [origin], [destination], start)
-            if earliest is None or earliest.rides[0].departs_s - start > 3600:
-                continue  # no train within the hour: the advice says no service
+            if earliest is None:
+                continue  # nothing runs later that day
             advised = min(
                 legs[slot, -1, 1] + journey.walk_after_minutes
                 for journey, legs in routes

@@ -104,8 +104,9 @@ def test_a_planned_journey_is_timed_by_the_trips_that_serve_its_legs() -> None:
     assert profile[eight, 0].tolist() == [5.0, 14.0]  # x1 leaves 08:05, arrives 08:14
     assert profile[eight + 1, 0].tolist() == [5.0, 25.0]  # 08:15: r2 at 08:20 -> 08:40
     assert np.isnan(profile[eight + 2]).all()  # 08:30: nothing left
-    # an hour before the first train: no service, not a 60-minute wait
-    assert np.isnan(profile[7 * 4 - 1]).all() and np.isfinite(profile[7 * 4]).all()
+    # long before the first train: that train, after the wait, as a timetable says
+    first = profile[7 * 4]
+    assert profile[7 * 4 - 4].tolist() == [[first[0, 0] + 60, first[0, 1] + 60]]
     # A -> B, walk 3 minutes, D -> E: the walk decides which G trip is caught
     two = [TimedLeg("A", "B", 0.0), TimedLeg("D", "E", 3.0)]
     chained = compute_timed_leg_profile(timetable, two, period_minutes=15)

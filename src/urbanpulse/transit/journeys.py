@@ -200,10 +200,10 @@ class JourneyPlanner:
         for site_id in (origin, destination):
             if site_id not in stations.index:
                 raise NotFoundError(f"unknown station {site_id!r}: no line stops there")
-        from_group = self.network.get_station_group(origin)
-        to_group = self.network.get_station_group(destination)
-        if destination in from_group:
+        if destination in self.network.get_station_group(origin):
             raise InvalidQueryError("origin and destination are the same station")
+        from_group = self.network.get_station_entrances(origin)
+        to_group = self.network.get_station_entrances(destination)
         return [("s", s) for s in from_group], [("e", s) for s in to_group]
 
     def _plan(

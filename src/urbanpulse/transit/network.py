@@ -84,6 +84,18 @@ class TransitNetwork:
         ]
         return [site_id, *sorted(set(same["to_site_id"]) - {site_id})]
 
+    def get_station_entrances(self, site_id: str) -> list[str]:
+        """The sites of a station a journey may start or end at with no walk: the site,
+        the platforms of its parent station, and stops of its name that have no
+        coordinates (the Beijing file's interchange platforms: the rider enters where
+        the line is). A stop of its name with coordinates is a measured walk away, which
+        the journey walks, as the timetable's footpaths do."""
+        walks = self.transfers[self.transfers["from_site_id"] == site_id]
+        located = set(self.stations.dropna(subset=["lat", "lon"])["site_id"])
+        measured = walks["to_site_id"].isin(located) & (site_id in located)
+        entered = (walks["kind"] == "same_station") | ((walks["kind"] == "same_name") & ~measured)
+        return [site_id, *sorted(set(walks.loc[entered, "to_site_id"]) - {site_id})]
+
 
 def read_transit_network(lake: Lake) -> TransitNetwork:
     """The lake's networks and attribute lines as one :class:`TransitNetwork`."""

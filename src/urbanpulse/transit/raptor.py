@@ -30,7 +30,6 @@ from urbanpulse.store.networks import read_network_table
 from urbanpulse.transit.network import read_transit_network
 
 MAX_RIDES = 6
-MAX_WAIT_MINUTES = 60.0
 INF = float("inf")
 
 
@@ -445,9 +444,12 @@ def compute_timed_leg_profile(
 ) -> np.ndarray:
     """When each leg's train leaves and arrives, in minutes after a departure at the start
     of each period of the service day, on the timetable itself: shape (periods, legs, 2),
-    NaN from the first leg no trip serves after that departure, or only after more than
-    ``MAX_WAIT_MINUTES`` on the platform (the line does not run then: leaving at 00:30
-    for the first train at 05:00 is no service at 00:30).
+    NaN from the first leg no trip of the service day serves after that departure.
+
+    However long the wait, the next train is the answer (leaving at 04:30 for the first
+    train at 05:10 arrives when that train does, as a timetable planner says): the wait
+    is shown and costed as time spent, so a slot far before the train is never advised
+    for it, and a slot is "no service" only when nothing runs later that day.
 
     A leg is boarded on whichever trip, of any route calling at its stop and later at
     its alighting stop, arrives there first among those leaving after the traveller is
@@ -465,7 +467,7 @@ def compute_timed_leg_profile(
         ):
             clock += leg.walk_minutes * 60
             at = int(np.searchsorted(departs, clock, side="left"))
-            if at >= len(departs) or departs[at] - clock > MAX_WAIT_MINUTES * 60:
+            if at >= len(departs):
                 break
             trip = first_arrival[at]
             profile[period, k] = ((departs[trip] - start) / 60, (arrives[trip] - start) / 60)
