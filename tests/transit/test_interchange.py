@@ -97,6 +97,22 @@ def test_advice_times_a_journey_across_two_feeds_by_both_timetables(lake: Lake) 
     assert (departs, arrives) == (15.0, 40.0)
 
 
+def test_two_stops_a_walk_apart_are_told_to_walk(lake: Lake) -> None:
+    """Harbour and Harbour Pier stand 78 m apart: no ride beats the walk, and the
+    answer says so rather than offering a train (the timetable's earliest arrival is
+    on foot too)."""
+    from urbanpulse.advise.counters import MemoryCounters
+    from urbanpulse.advise.service import AdviceService
+    from urbanpulse.errors import InvalidQueryError
+    from urbanpulse.settings import Settings
+
+    service = AdviceService(lake, Settings(lake_path=lake.root), MemoryCounters())
+    with pytest.raises(InvalidQueryError, match="2-minute walk apart"):
+        service.get_day_routes("metro:H", "rail:P", DAY)
+    found = plan(read_timetable(lake, ["metro", "rail"], DAY), ["metro:H"], ["rail:P"], 8 * 3600)
+    assert found is not None and found.rides == () and found.minutes == 2.0
+
+
 @pytest.mark.shared_data
 def test_bart_and_caltrain_meet_at_millbrae(shared_data: Path, tmp_path: Path) -> None:
     """Two real feeds loaded apart: BART's Millbrae and Caltrain's platforms, 50 m

@@ -234,7 +234,7 @@ def test_one_walk_between_rides_whatever_order_the_stops_come_in() -> None:
     ride), never 08:15 by walking P -> Q -> Z: which one a process gave depended on how
     its string hashing ordered the stops (a Cairns journey arrived 23 minutes before
     the timetable allows in some processes)."""
-    from urbanpulse.transit.raptor import _walk
+    from urbanpulse.transit.raptor import _Labels, _walk
 
     walks = pd.DataFrame(
         {"from_site_id": ["P", "Q"], "to_site_id": ["Q", "Z"], "walk_minutes": [2.0, 3.0]}
@@ -246,8 +246,48 @@ def test_one_walk_between_rides_whatever_order_the_stops_come_in() -> None:
     ).assign(departure_s=lambda f: f["arrival_s"])
     timetable = build_timetable("t", DAY, trips, stops, walks)
     for order in (["P", "Q"], ["Q", "P"]):
-        arrivals = {"P": 8 * 3600 + 600.0, "Q": 8 * 3600 + 1200.0}
-        best = dict(arrivals)
-        _walk(timetable, _InOrder(order), arrivals, {}, best)
-        assert arrivals["Q"] == 8 * 3600 + 720
-        assert arrivals["Z"] == 8 * 3600 + 1380, order
+        labels = _Labels(max_rides=1)
+        labels.improve(1, "P", 8 * 3600 + 600.0, ("ride",))
+        labels.improve(1, "Q", 8 * 3600 + 1200.0, ("ride",))
+        _walk(timetable, _InOrder(order), labels, 1)
+        assert labels.arrivals[1]["Q"] == 8 * 3600 + 720
+        assert labels.arrivals[1]["Z"] == 8 * 3600 + 1380, order
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(
+    ("feed", "day"),
+    [
+        ("gtfs-realtime/bart-2019/bart-rt.zip", date(2019, 2, 11)),
+        ("gtfs/cairns_gtfs.zip", date(2014, 5, 30)),
+    ],
+)
+def test_one_range_pass_answers_every_start_as_separate_searches_do(
+    shared_data: Path, tmp_path: Path, feed: str, day: date
+) -> None:
+    """The range search keeps its labels from later starts: for every quarter hour of
+    the day its Pareto set (arrival, rides) is the one a search from that start alone
+    finds, and every journey it gives can be ridden (each trip boarded after the walk
+    to it, never before the start)."""
+    from urbanpulse.transit import load_network
+    from urbanpulse.transit.raptor import plan_pareto, plan_range
+
+    lake = Lake(tmp_path / "lake")
+    network_id = load_network(lake, shared_data / feed).network_id
+    timetable = read_timetable(lake, network_id, day)
+    stops = sorted(timetable.routes_at)
+    rng = np.random.default_rng(7)
+    starts = [slot * 900.0 for slot in range(96)]
+    for origin, destination in rng.choice(stops, (6, 2), replace=False):
+        ranged = plan_range(timetable, [origin], [destination], starts)
+        for start, frontier in zip(starts, ranged, strict=True):
+            alone = plan_pareto(timetable, [origin], [destination], start)
+            assert [(j.arrives_s, len(j.rides)) for j in frontier] == [
+                (j.arrives_s, len(j.rides)) for j in alone
+            ], (origin, destination, start)
+            for journey in frontier:
+                here, clock = origin, start
+                for ride in journey.rides:
+                    assert ride.departs_s >= clock + timetable.get_walk_seconds(here, ride.board)
+                    here, clock = ride.alight, ride.arrives_s
+                assert clock + timetable.get_walk_seconds(here, destination) == journey.arrives_s

@@ -27,7 +27,7 @@ import pandas as pd
 
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.transit.network import DEFAULT_HEADWAY, TransitNetwork
-from urbanpulse.transit.raptor import TimedJourney, Timetable, plan
+from urbanpulse.transit.raptor import TimedJourney, Timetable, plan_range
 
 # A change of line feels longer than its minutes; used to rank routes, not to time them.
 BOARD_PENALTY_MINUTES = 5.0
@@ -133,16 +133,17 @@ class JourneyPlanner:
     def compute_timetable_journeys(
         self, origin: str, destination: str, timetable: Timetable
     ) -> list[Journey]:
-        """The journeys the timetable itself gives: the earliest arrival (RAPTOR) when
-        leaving at the start of each period of its day, each distinct chain of rides
-        once, in the order first found. Route choice by periods alone can miss the
+        """The journeys the timetable itself gives: the earliest arrival (RAPTOR, in one
+        range pass) when leaving at the start of each period of its day, each distinct
+        chain of rides once, in the order first found. Route choice by periods alone can miss the
         express a local meets, or a change that is faster only at some hours; these
         routes make every slot's earliest arrival one of the routes offered.
         """
         ends = [self._get_station_platforms(site) for site in (origin, destination)]
+        starts = [period * PERIOD_MINUTES * 60.0 for period in range(PERIODS_PER_DAY)]
         found: dict[tuple[tuple[str, str, str], ...], Journey] = {}
-        for period in range(PERIODS_PER_DAY):
-            timed = plan(timetable, ends[0], ends[1], period * PERIOD_MINUTES * 60.0)
+        for frontier in plan_range(timetable, ends[0], ends[1], starts):
+            timed = frontier[-1] if frontier else None
             if timed is None or not timed.rides:
                 continue
             key = tuple((r.line_id, r.board, r.alight) for r in timed.rides)
@@ -202,6 +203,16 @@ class JourneyPlanner:
                 raise NotFoundError(f"unknown station {site_id!r}: no line stops there")
         if destination in self.network.get_station_group(origin):
             raise InvalidQueryError("origin and destination are the same station")
+        walks = self.network.transfers
+        walk = walks.loc[
+            (walks["from_site_id"] == origin) & (walks["to_site_id"] == destination),
+            "walk_minutes",
+        ]
+        if len(walk):  # a ride cannot beat a walk of a few hundred metres
+            raise InvalidQueryError(
+                f"{origin!r} and {destination!r} are a {walk.min():.0f}-minute walk apart:"
+                " no ride is needed"
+            )
         from_group = self.network.get_station_entrances(origin)
         to_group = self.network.get_station_entrances(destination)
         return [("s", s) for s in from_group], [("e", s) for s in to_group]

@@ -312,67 +312,112 @@ def plan_pareto(
     journey with that many, kept only when it arrives sooner than every journey with
     fewer rides; fewest rides first (so the last one arrives first). What a rider
     weighs: "one change, arrive 08:41" against "no change, arrive 08:52"."""
-    targets = set(destinations)
-    best: dict[str, float] = {}
-    # Per round: how each stop was reached ("ride", route, trip, board position, alight
-    # position) or ("walk", from stop).
-    reached: list[dict[str, tuple[object, ...]]] = [{}]
-    arrivals: list[dict[str, float]] = [{}]
+    (frontier,) = plan_range(timetable, origins, destinations, [departs_s], max_rides=max_rides)
+    return frontier
+
+
+def plan_range(
+    timetable: Timetable,
+    origins: Iterable[str],
+    destinations: Iterable[str],
+    starts: Sequence[float],
+    *,
+    max_rides: int = MAX_RIDES,
+) -> list[list[TimedJourney]]:
+    """The Pareto set of :func:`plan_pareto` for each of ``starts``, in one range pass
+    (rRAPTOR, Delling, Pajor and Werneck 2012): the starts are searched latest first and
+    the labels are kept, since a journey from a later start is one from an earlier start
+    too (the rider waits). Each search then only follows what its earlier start
+    improves, so a day of slots costs a fraction of as many separate searches."""
+    origins, targets = list(origins), set(destinations)
+    labels = _Labels(max_rides)
+    frontiers: dict[float, list[TimedJourney]] = {}
+    for start in sorted(set(starts), reverse=True):
+        _search(timetable, labels, origins, targets, start)
+        frontiers[start] = _read_frontier(timetable, labels, targets, start)
+    return [frontiers[start] for start in starts]
+
+
+class _Labels:
+    """Per round k (k rides): the arrivals made in that round and how each stop was
+    reached there (("start",), ("walk", from stop) or ("ride", route, trip, board
+    position, alight position)), and the earliest arrival with at most k rides."""
+
+    def __init__(self, max_rides: int) -> None:
+        self.arrivals: list[dict[str, float]] = [{} for _ in range(max_rides + 1)]
+        self.reached: list[dict[str, tuple[object, ...]]] = [{} for _ in range(max_rides + 1)]
+        self.at_most: list[dict[str, float]] = [{} for _ in range(max_rides + 1)]
+
+    def improve(self, k: int, stop: str, arrive: float, how: tuple[object, ...]) -> None:
+        self.arrivals[k][stop] = arrive
+        self.reached[k][stop] = how
+        for rounds in self.at_most[k:]:
+            if arrive >= rounds.get(stop, INF):
+                break  # more rides never arrive later: the later rounds are sooner still
+            rounds[stop] = arrive
+
+    def get_round(self, stop: str, k: int) -> int:
+        """The fewest rides (at most ``k``) that reach ``stop`` at its best with ``k``."""
+        arrive = self.at_most[k][stop]
+        return next(j for j in range(k + 1) if self.arrivals[j].get(stop) == arrive)
+
+
+def _search(
+    timetable: Timetable, labels: _Labels, origins: list[str], targets: set[str], start: float
+) -> None:
+    marked = set()
     for origin in origins:
-        best[origin] = arrivals[0][origin] = departs_s
-        reached[0][origin] = ("start",)
-    marked = set(arrivals[0])
-    _walk(timetable, marked, arrivals[0], reached[0], best)
-    for _ in range(max_rides):
-        # Boarding in this round needs the best arrival with one ride fewer: all of them
-        # so far, not only those the last round improved.
-        before = dict(best)
-        ride_arrivals, ride_reached = _scan_routes(timetable, marked, before, best, targets)
-        marked = set(ride_arrivals)
-        _walk(timetable, marked, ride_arrivals, ride_reached, best)
-        arrivals.append(ride_arrivals)
-        reached.append(ride_reached)
+        if start < labels.at_most[0].get(origin, INF):
+            labels.improve(0, origin, start, ("start",))
+            marked.add(origin)
+    _walk(timetable, marked, labels, 0)
+    for k in range(1, len(labels.arrivals)):
         if not marked:
             break
+        marked = _scan_routes(timetable, marked, labels, k, targets)
+        _walk(timetable, marked, labels, k)
+
+
+def _read_frontier(
+    timetable: Timetable, labels: _Labels, targets: set[str], start: float
+) -> list[TimedJourney]:
     frontier: list[TimedJourney] = []
-    for rounds in range(len(arrivals)):
-        found = [(arrivals[rounds][t], t) for t in targets if t in arrivals[rounds]]
+    for k, rounds in enumerate(labels.at_most):
+        found = [(rounds[t], t) for t in targets if t in rounds]
         if not found:
             continue
         arrive, target = min(found)
         if frontier and arrive >= frontier[-1].arrives_s:
             continue
-        rides = _trace(timetable, reached, arrivals, rounds, target)
+        rides = _trace(timetable, labels, labels.get_round(target, k), target)
         origin = rides[0].board if rides else target
-        frontier.append(TimedJourney(origin, target, departs_s, arrive, tuple(rides)))
+        frontier.append(TimedJourney(origin, target, start, arrive, tuple(rides)))
     return frontier
 
 
 def _scan_routes(
-    timetable: Timetable,
-    marked: set[str],
-    previous: dict[str, float],
-    best: dict[str, float],
-    targets: set[str],
-) -> tuple[dict[str, float], dict[str, tuple[object, ...]]]:
+    timetable: Timetable, marked: set[str], labels: _Labels, k: int, targets: set[str]
+) -> set[str]:
+    """Round ``k``: ride every route from the stops marked, boarding on the arrivals with
+    fewer rides; the stops it reaches sooner than with at most ``k`` rides so far."""
     queue: dict[int, int] = {}
     for stop in marked:
         for serving, position in timetable.routes_at.get(stop, ()):
             queue[serving] = min(queue.get(serving, position), position)
-    arrivals: dict[str, float] = {}
-    reached: dict[str, tuple[object, ...]] = {}
+    previous, best = labels.at_most[k - 1], labels.at_most[k]
+    improved: set[str] = set()
     # Target pruning: an arrival no sooner than the best at a destination cannot help.
     target_bound = min((best.get(t, INF) for t in targets), default=INF)
-    for index, start in queue.items():
+    for index, first_position in queue.items():
         route = timetable.routes[index]
         trip, board, departs = -1, -1, route.depart_rows[0]
-        for position in range(start, len(route.stops)):
+        for position in range(first_position, len(route.stops)):
             stop = route.stops[position]
             if trip >= 0:
                 arrive = route.arrive_rows[trip][position]
                 if arrive < target_bound and arrive < best.get(stop, INF):
-                    arrivals[stop] = best[stop] = arrive
-                    reached[stop] = ("ride", index, trip, board, position)
+                    labels.improve(k, stop, arrive, ("ride", index, trip, board, position))
+                    improved.add(stop)
                     if stop in targets:
                         target_bound = arrive
             ready = previous.get(stop, INF)
@@ -382,46 +427,37 @@ def _scan_routes(
                 if first < len(column) and (trip < 0 or column[first] < departs[position]):
                     trip, board = route.departing_trips[position][first], position
                     departs = route.depart_rows[trip]
-    return arrivals, reached
+    return improved
 
 
-def _walk(
-    timetable: Timetable,
-    marked: set[str],
-    arrivals: dict[str, float],
-    reached: dict[str, tuple[object, ...]],
-    best: dict[str, float],
-) -> None:
-    """One walk from each stop reached this round, where it arrives sooner.
+def _walk(timetable: Timetable, marked: set[str], labels: _Labels, k: int) -> None:
+    """One walk from each stop reached in round ``k``, where it arrives sooner.
 
     Walks start from the arrivals before any walk: a stop a walk improves is not walked
     on from in the same round, whatever order the stops come in (one walk between rides,
     and the same answer in every process, whose string hashing orders the set).
     """
+    arrivals, best = labels.arrivals[k], labels.at_most[k]
     for stop, ridden in [(stop, arrivals[stop]) for stop in marked]:
         for other, seconds in timetable.footpaths.get(stop, ()):
             arrive = ridden + seconds
             if arrive < best.get(other, INF):
-                arrivals[other] = best[other] = arrive
-                reached[other] = ("walk", stop)
+                labels.improve(k, other, arrive, ("walk", stop))
                 marked.add(other)
 
 
-def _trace(
-    timetable: Timetable,
-    reached: list[dict[str, tuple[object, ...]]],
-    arrivals: list[dict[str, float]],
-    rounds: int,
-    target: str,
-) -> list[Ride]:
+def _trace(timetable: Timetable, labels: _Labels, k: int, target: str) -> list[Ride]:
     rides: list[Ride] = []
-    stop, k = target, rounds
-    while k >= 0:
-        how = reached[k].get(stop)
-        if how is None or how[0] == "start":
+    stop = target
+    # Every step goes to a sooner or equal label with no more rides, and walks take
+    # time: the bound only guards against a feed's zero-second walks.
+    for _ in range(len(timetable.footpaths) + len(labels.arrivals) + 1):
+        how = labels.reached[k][stop]
+        if how[0] == "start":
             break
         if how[0] == "walk":
             stop = str(how[1])
+            k = labels.get_round(stop, k)
             continue
         _, index, trip, board, alight = how
         route = timetable.routes[int(index)]  # type: ignore[call-overload]
@@ -435,7 +471,8 @@ def _trace(
                 arrives_s=float(route.arrive[int(trip), int(alight)]),  # type: ignore[call-overload]
             )
         )
-        stop, k = route.stops[int(board)], k - 1  # type: ignore[call-overload]
+        stop = route.stops[int(board)]  # type: ignore[call-overload]
+        k = labels.get_round(stop, k - 1)
     return rides[::-1]
 
 
