@@ -183,14 +183,19 @@ def scan(
     for first in origins:
         for stop, walk in paths.get(first, ()):
             best[stop] = min(best.get(stop, np.inf), start + walk)
+    # Arrivals on board: one walk is allowed between rides, so a walk starts only from
+    # these, and from a ride that reaches a stop later than a walk did (ride to the stop
+    # next door, then walk on).
+    ridden: dict[str, float] = dict.fromkeys(origins, start)
     boarded: set[str] = set()
     for dep_stop, arr_stop, dep, arr, trip in connections:
         if dep < start:
             continue
         if trip in boarded or best.get(dep_stop, np.inf) <= dep:
             boarded.add(trip)
-            if arr < best.get(arr_stop, np.inf):
-                best[arr_stop] = arr
+            if arr < ridden.get(arr_stop, np.inf):
+                ridden[arr_stop] = arr
+                best[arr_stop] = min(best.get(arr_stop, np.inf), arr)
                 for stop, walk in paths.get(arr_stop, ()):
                     if arr + walk < best.get(stop, np.inf):
                         best[stop] = arr + walk

@@ -247,9 +247,9 @@ def test_one_walk_between_rides_whatever_order_the_stops_come_in() -> None:
     timetable = build_timetable("t", DAY, trips, stops, walks)
     for order in (["P", "Q"], ["Q", "P"]):
         labels = _Labels(max_rides=1)
-        labels.improve(1, "P", 8 * 3600 + 600.0, ("ride",))
-        labels.improve(1, "Q", 8 * 3600 + 1200.0, ("ride",))
-        _walk(timetable, _InOrder(order), labels, 1)
+        labels.improve_ride(1, "P", 8 * 3600 + 600.0, ("ride",))
+        labels.improve_ride(1, "Q", 8 * 3600 + 1200.0, ("ride",))
+        _walk(timetable, _InOrder(order), labels, 1, set())
         assert labels.arrivals[1]["Q"] == 8 * 3600 + 720
         assert labels.arrivals[1]["Z"] == 8 * 3600 + 1380, order
 
@@ -291,3 +291,23 @@ def test_one_range_pass_answers_every_start_as_separate_searches_do(
                     assert ride.departs_s >= clock + timetable.get_walk_seconds(here, ride.board)
                     here, clock = ride.alight, ride.arrives_s
                 assert clock + timetable.get_walk_seconds(here, destination) == journey.arrives_s
+
+
+def test_a_ride_to_the_stop_next_door_is_walked_on_from_though_a_walk_got_there_first() -> None:
+    """O and N stand a 3-minute walk apart, D 2 minutes on from N. From 08:00 the walk
+    reaches N at 08:03, but one walk is allowed between rides, so the way to D is the
+    08:05 bus to N (08:06) and the walk: at D 08:08. The bus's later arrival at N is
+    kept for walking on, though it does not improve N."""
+    walks = pd.DataFrame(
+        {"from_site_id": ["O", "N"], "to_site_id": ["N", "D"], "walk_minutes": [3.0, 2.0]}
+    )
+    trips = pd.DataFrame({"trip_id": ["b"], "line_id": ["B"]})
+    stops = pd.DataFrame(
+        [("b", 0, "O", 8 * 3600 + 300.0), ("b", 1, "N", 8 * 3600 + 360.0)],
+        columns=["trip_id", "stop_sequence", "site_id", "arrival_s"],
+    ).assign(departure_s=lambda f: f["arrival_s"])
+    timetable = build_timetable("t", DAY, trips, stops, walks)
+    journey = plan(timetable, ["O"], ["D"], 8 * 3600)
+    assert journey is not None and journey.arrives_s == 8 * 3600 + 480
+    assert [(r.trip_id, r.board, r.alight) for r in journey.rides] == [("b", "O", "N")]
+    assert plan(timetable, ["O"], ["N"], 8 * 3600).rides == ()  # N itself: on foot

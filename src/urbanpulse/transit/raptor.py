@@ -341,20 +341,36 @@ def plan_range(
 class _Labels:
     """Per round k (k rides): the arrivals made in that round and how each stop was
     reached there (("start",), ("walk", from stop) or ("ride", route, trip, board
-    position, alight position)), and the earliest arrival with at most k rides."""
+    position, alight position)), and the earliest arrival with at most k rides.
+
+    Apart, the arrivals on board (or at the start): walks begin only from those, since
+    one walk is allowed between rides. A ride that reaches a stop later than a walk did
+    can still be the one to walk on from (ride to the stop next door, then walk), so
+    it is kept even where it does not improve the stop's arrival.
+    """
 
     def __init__(self, max_rides: int) -> None:
-        self.arrivals: list[dict[str, float]] = [{} for _ in range(max_rides + 1)]
-        self.reached: list[dict[str, tuple[object, ...]]] = [{} for _ in range(max_rides + 1)]
-        self.at_most: list[dict[str, float]] = [{} for _ in range(max_rides + 1)]
+        rounds = range(max_rides + 1)
+        self.arrivals: list[dict[str, float]] = [{} for _ in rounds]
+        self.reached: list[dict[str, tuple[object, ...]]] = [{} for _ in rounds]
+        self.at_most: list[dict[str, float]] = [{} for _ in rounds]
+        self.ridden: list[dict[str, tuple[float, tuple[object, ...]]]] = [{} for _ in rounds]
+        self.ridden_at_most: list[dict[str, float]] = [{} for _ in rounds]
 
     def improve(self, k: int, stop: str, arrive: float, how: tuple[object, ...]) -> None:
         self.arrivals[k][stop] = arrive
         self.reached[k][stop] = how
-        for rounds in self.at_most[k:]:
-            if arrive >= rounds.get(stop, INF):
-                break  # more rides never arrive later: the later rounds are sooner still
-            rounds[stop] = arrive
+        _lower(self.at_most, k, stop, arrive)
+
+    def improve_ride(self, k: int, stop: str, arrive: float, how: tuple[object, ...]) -> bool:
+        """Keep an arrival on board (or the start); True where it is also the stop's
+        earliest arrival with at most ``k`` rides."""
+        self.ridden[k][stop] = (arrive, how)
+        _lower(self.ridden_at_most, k, stop, arrive)
+        if arrive < self.at_most[k].get(stop, INF):
+            self.improve(k, stop, arrive, how)
+            return True
+        return False
 
     def get_round(self, stop: str, k: int) -> int:
         """The fewest rides (at most ``k``) that reach ``stop`` at its best with ``k``."""
@@ -362,20 +378,28 @@ class _Labels:
         return next(j for j in range(k + 1) if self.arrivals[j].get(stop) == arrive)
 
 
+def _lower(at_most: list[dict[str, float]], k: int, stop: str, arrive: float) -> None:
+    for rounds in at_most[k:]:
+        if arrive >= rounds.get(stop, INF):
+            break  # more rides never arrive later: the later rounds are sooner still
+        rounds[stop] = arrive
+
+
 def _search(
     timetable: Timetable, labels: _Labels, origins: list[str], targets: set[str], start: float
 ) -> None:
-    marked = set()
+    marked, walkers = set(), set()
     for origin in origins:
-        if start < labels.at_most[0].get(origin, INF):
-            labels.improve(0, origin, start, ("start",))
-            marked.add(origin)
-    _walk(timetable, marked, labels, 0)
+        if start < labels.ridden_at_most[0].get(origin, INF):
+            walkers.add(origin)
+            if labels.improve_ride(0, origin, start, ("start",)):
+                marked.add(origin)
+    _walk(timetable, walkers, labels, 0, marked)
     for k in range(1, len(labels.arrivals)):
         if not marked:
             break
-        marked = _scan_routes(timetable, marked, labels, k, targets)
-        _walk(timetable, marked, labels, k)
+        marked, walkers = _scan_routes(timetable, marked, labels, k, targets)
+        _walk(timetable, walkers, labels, k, marked)
 
 
 def _read_frontier(
@@ -397,15 +421,18 @@ def _read_frontier(
 
 def _scan_routes(
     timetable: Timetable, marked: set[str], labels: _Labels, k: int, targets: set[str]
-) -> set[str]:
+) -> tuple[set[str], set[str]]:
     """Round ``k``: ride every route from the stops marked, boarding on the arrivals with
-    fewer rides; the stops it reaches sooner than with at most ``k`` rides so far."""
+    fewer rides. Returns the stops it reaches sooner than with at most ``k`` rides so
+    far, and those it reaches sooner on board (where walks may start)."""
     queue: dict[int, int] = {}
     for stop in marked:
         for serving, position in timetable.routes_at.get(stop, ()):
             queue[serving] = min(queue.get(serving, position), position)
     previous, best = labels.at_most[k - 1], labels.at_most[k]
+    ridden = labels.ridden_at_most[k]
     improved: set[str] = set()
+    walkers: set[str] = set()
     # Target pruning: an arrival no sooner than the best at a destination cannot help.
     target_bound = min((best.get(t, INF) for t in targets), default=INF)
     for index, first_position in queue.items():
@@ -415,11 +442,12 @@ def _scan_routes(
             stop = route.stops[position]
             if trip >= 0:
                 arrive = route.arrive_rows[trip][position]
-                if arrive < target_bound and arrive < best.get(stop, INF):
-                    labels.improve(k, stop, arrive, ("ride", index, trip, board, position))
-                    improved.add(stop)
-                    if stop in targets:
-                        target_bound = arrive
+                if arrive < target_bound and arrive < ridden.get(stop, INF):
+                    walkers.add(stop)
+                    if labels.improve_ride(k, stop, arrive, ("ride", index, trip, board, position)):
+                        improved.add(stop)
+                        if stop in targets:
+                            target_bound = arrive
             ready = previous.get(stop, INF)
             if ready < INF and (trip < 0 or ready <= departs[position]):
                 column = route.sorted_departs[position]
@@ -427,20 +455,23 @@ def _scan_routes(
                 if first < len(column) and (trip < 0 or column[first] < departs[position]):
                     trip, board = route.departing_trips[position][first], position
                     departs = route.depart_rows[trip]
-    return improved
+    return improved, walkers
 
 
-def _walk(timetable: Timetable, marked: set[str], labels: _Labels, k: int) -> None:
-    """One walk from each stop reached in round ``k``, where it arrives sooner.
+def _walk(
+    timetable: Timetable, walkers: set[str], labels: _Labels, k: int, marked: set[str]
+) -> None:
+    """One walk from each stop reached on board in round ``k`` (``walkers``), where it
+    arrives sooner; the stops it improves join ``marked``.
 
-    Walks start from the arrivals before any walk: a stop a walk improves is not walked
-    on from in the same round, whatever order the stops come in (one walk between rides,
-    and the same answer in every process, whose string hashing orders the set).
+    Walks start from arrivals on board only: a stop a walk reaches is never walked on
+    from, whatever order the stops come in (one walk between rides, and the same answer
+    in every process, whose string hashing orders the set).
     """
-    arrivals, best = labels.arrivals[k], labels.at_most[k]
-    for stop, ridden in [(stop, arrivals[stop]) for stop in marked]:
+    ridden, best = labels.ridden[k], labels.at_most[k]
+    for stop in walkers:
         for other, seconds in timetable.footpaths.get(stop, ()):
-            arrive = ridden + seconds
+            arrive = ridden[stop][0] + seconds
             if arrive < best.get(other, INF):
                 labels.improve(k, other, arrive, ("walk", stop))
                 marked.add(other)
@@ -449,16 +480,14 @@ def _walk(timetable: Timetable, marked: set[str], labels: _Labels, k: int) -> No
 def _trace(timetable: Timetable, labels: _Labels, k: int, target: str) -> list[Ride]:
     rides: list[Ride] = []
     stop = target
-    # Every step goes to a sooner or equal label with no more rides, and walks take
-    # time: the bound only guards against a feed's zero-second walks.
-    for _ in range(len(timetable.footpaths) + len(labels.arrivals) + 1):
+    # Each step is one ride (and the walk to it), to a round with fewer rides.
+    for _ in range(len(labels.arrivals)):
         how = labels.reached[k][stop]
+        if how[0] == "walk":  # from the arrival on board in the same round
+            stop = str(how[1])
+            how = labels.ridden[k][stop][1]
         if how[0] == "start":
             break
-        if how[0] == "walk":
-            stop = str(how[1])
-            k = labels.get_round(stop, k)
-            continue
         _, index, trip, board, alight = how
         route = timetable.routes[int(index)]  # type: ignore[call-overload]
         rides.append(
