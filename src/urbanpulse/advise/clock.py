@@ -15,12 +15,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pandas as pd
-
 from urbanpulse.advise.forecasts import COUNT_METRICS
 from urbanpulse.catalog.calendar import get_day_type
 from urbanpulse.i18n import N_, translate_text
-from urbanpulse.store import Lake, connect, scan_sql
+from urbanpulse.store import Lake
+from urbanpulse.store.queries import read_last_observation_time
 
 # Gate entries count as much as boardings: a metro whose data is its gates replays too.
 CROWDING_METRICS = ("load", *COUNT_METRICS)
@@ -96,15 +95,7 @@ def get_default_window(day: date) -> tuple[str, str, str]:
 
 def read_last_observation(lake: Lake) -> datetime | None:
     """Latest observation time of the crowding metrics (UTC), read from the last month."""
-    files = [
-        f for f in lake.get_files("observations") if f.partition.get("metric") in CROWDING_METRICS
-    ]
-    if not files:
-        return None
-    month = max(f.partition.get("month", "") for f in files)
-    sql = f"SELECT max(ts) FROM ({scan_sql(lake, 'observations', metric=list(CROWDING_METRICS), month=month)})"
-    value = connect().execute(sql).fetchone()[0]  # type: ignore[index]
-    return None if value is None else pd.Timestamp(value).tz_convert("UTC").to_pydatetime()
+    return read_last_observation_time(lake, list(CROWDING_METRICS))
 
 
 def _aware(moment: datetime, tz: ZoneInfo) -> datetime:

@@ -39,9 +39,8 @@ from urbanpulse.advise.lines import build_lines
 from urbanpulse.advise.trips import read_stations
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, read_sites
-from urbanpulse.store.engine import scan_sql
 from urbanpulse.store.networks import read_network_table
-from urbanpulse.store.queries import get_reader
+from urbanpulse.store.queries import read_newest_values
 
 # Metrics read, in order of preference: the direction of the trains each describes and
 # the factor that makes it a share of rated capacity.
@@ -117,34 +116,7 @@ def read_latest_readings(lake: Lake, *, site_ids: list[str] | None = None) -> pd
     pandas.DataFrame
         Columns: site_id, metric, value, ts (UTC); one row per site and metric.
     """
-    files = [f for f in lake.get_files("observations") if f.partition.get("metric") in LOAD_METRICS]
-    empty = pd.DataFrame(
-        {
-            "site_id": pd.Series(dtype=str),
-            "metric": pd.Series(dtype=str),
-            "value": pd.Series(dtype=float),
-            "ts": pd.Series(dtype="datetime64[us, UTC]"),
-        }
-    )
-    if not files:
-        return empty
-    months = sorted({f.partition.get("month", "") for f in files})[-2:]
-    scan = scan_sql(lake, "observations", metric=list(LOAD_METRICS), month=months)
-    where, params = "true", []
-    if site_ids is not None:
-        where, params = "site_id IN (SELECT unnest(?::VARCHAR[]))", [site_ids]
-    sql = (
-        f"WITH o AS (SELECT site_id, metric, value, ts FROM ({scan}) WHERE {where} "
-        "AND value IS NOT NULL AND NOT isnan(value)), "
-        "recent AS (SELECT * FROM o WHERE ts >= (SELECT max(ts) FROM o) - ?::INTERVAL) "
-        "SELECT site_id, metric, arg_max(value, ts) AS value, max(ts) AS ts "
-        "FROM recent GROUP BY site_id, metric ORDER BY site_id, metric"
-    )
-    found = get_reader().execute(sql, [*params, LOOKBACK]).df()
-    if found.empty:
-        return empty
-    found["ts"] = pd.to_datetime(found["ts"], utc=True)
-    return found
+    return read_newest_values(lake, list(LOAD_METRICS), lookback=LOOKBACK, site_ids=site_ids)
 
 
 def compute_sections(

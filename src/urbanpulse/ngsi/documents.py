@@ -20,7 +20,8 @@ import pyarrow as pa
 
 from urbanpulse.ngsi.geo import match_geo
 from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q
-from urbanpulse.store import Lake, connect, scan_sql
+from urbanpulse.store import Lake
+from urbanpulse.store.queries import read_newest_versions
 
 TABLE = "context_entities"
 SCHEMA = pa.schema(
@@ -39,17 +40,14 @@ def read_documents(lake: Lake) -> dict[str, dict[str, Any]]:
     """The context entities in force, by id: each ``{"id", "type", attributes...}``
     with its ``createdAt`` and ``modifiedAt``."""
     found: dict[str, dict[str, Any]] = {}
-    if lake.get_files(TABLE):
-        rows = connect().execute(
-            f"SELECT entity_id, entity_type, document, deleted, created_at, modified_at "
-            f"FROM ({scan_sql(lake, TABLE)}) "
-            "QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY modified_at DESC) = 1"
-        )
-        for entity_id, entity_type, document, deleted, created, modified in rows.fetchall():
-            if not deleted:
-                entity = {"id": entity_id, "type": entity_type, **json.loads(document)}
-                entity["createdAt"], entity["modifiedAt"] = _iso(created), _iso(modified)
-                found[entity_id] = entity
+    newest = read_newest_versions(lake, TABLE, key="entity_id", newest_by="modified_at")
+    for row in newest.to_pylist():
+        if not row["deleted"]:
+            entity = {"id": row["entity_id"], "type": row["entity_type"]}
+            entity |= json.loads(row["document"])
+            entity["createdAt"] = _iso(row["created_at"])
+            entity["modifiedAt"] = _iso(row["modified_at"])
+            found[row["entity_id"]] = entity
     return found
 
 

@@ -13,7 +13,8 @@ from urbanpulse.errors import NotFoundError
 from urbanpulse.indices.provinces import INDICATORS as PROVINCE_INDICATORS
 from urbanpulse.indices.provinces import PROVINCES, read_province_indicators
 from urbanpulse.privacy import read_public_counts, read_public_flows
-from urbanpulse.store import Lake, connect, read_indicators, read_sites, scan_sql
+from urbanpulse.store import Lake, read_indicators, read_sites
+from urbanpulse.store.networks import read_line_summaries, read_station_summaries
 
 OBSERVATION_COLUMNS = ("site_id", "metric", "ts", "value", "unit")
 SITE_COLUMNS = (
@@ -75,8 +76,8 @@ def read_table_of(lake: Lake, dataset_id: str) -> pd.DataFrame:
     """
     readers = {
         "sites": lambda: read_sites(lake),
-        "transit-lines": lambda: _read_lines(lake),
-        "transit-stations": lambda: _read_stations(lake),
+        "transit-lines": lambda: read_line_summaries(lake),
+        "transit-stations": lambda: read_station_summaries(lake),
         "indicators": lambda: _read_city_indicators(lake),
         "provincial-statistics": lambda: read_province_indicators(lake),
         "smartcard-station-counts": lambda: read_public_counts(lake),
@@ -103,34 +104,3 @@ def _read_city_indicators(lake: Lake) -> pd.DataFrame:
         & ~table["synthetic"].fillna(False).astype(bool)
     )
     return table[~provincial].reset_index(drop=True)
-
-
-def _read_lines(lake: Lake) -> pd.DataFrame:
-    sql = f"""
-        WITH stops AS (
-            SELECT ls.network_id, ls.line_id, ls.direction, count(*) AS stations,
-                   list([s.lon, s.lat] ORDER BY ls.sequence)
-                       FILTER (WHERE s.lon IS NOT NULL AND s.lat IS NOT NULL) AS path
-            FROM ({scan_sql(lake, "line_stops")}) ls
-            LEFT JOIN ({scan_sql(lake, "sites")}) s USING (site_id)
-            GROUP BY ALL)
-        SELECT l.network_id, l.line_id, l.direction, l.name_zh, l.name_en, l.headsign,
-               l.mode, l.color, coalesce(st.stations, 0) AS stations,
-               coalesce(l.synthetic, false) AS synthetic, st.path, n.licence
-        FROM ({scan_sql(lake, "lines")}) l
-        LEFT JOIN stops st USING (network_id, line_id, direction)
-        LEFT JOIN ({scan_sql(lake, "networks")}) n USING (network_id)
-        ORDER BY l.network_id, l.line_id, l.direction"""
-    return connect().execute(sql).df()
-
-
-def _read_stations(lake: Lake) -> pd.DataFrame:
-    sql = f"""
-        SELECT s.site_id, s.name_zh, s.name_en, s.city_code, s.lat, s.lon,
-               count(DISTINCT (ls.network_id, ls.line_id)) AS lines,
-               coalesce(any_value(s.synthetic), false) AS synthetic
-        FROM ({scan_sql(lake, "line_stops")}) ls
-        JOIN ({scan_sql(lake, "sites")}) s USING (site_id)
-        GROUP BY s.site_id, s.name_zh, s.name_en, s.city_code, s.lat, s.lon
-        ORDER BY s.site_id"""
-    return connect().execute(sql).df()

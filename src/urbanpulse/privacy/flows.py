@@ -23,6 +23,7 @@ import pandas as pd
 
 from urbanpulse.privacy.suppression import suppress_small_cells
 from urbanpulse.store import Lake, connect, quote_sql_text, scan_sql
+from urbanpulse.store.queries import read_rows
 
 # A metro tap-out more than three hours after a tap-in is a missed tap, not a trip.
 MAX_TRIP_MINUTES = 180
@@ -125,11 +126,13 @@ def read_public_counts(
         Columns site_id, station, period_start, period_minutes, direction, taps (null
         where suppressed), suppressed.
     """
-    where, params = _filters(
-        ("site_id", "=", site_id), ("period_start", ">=", start), ("period_start", "<", end)
+    return read_rows(
+        lake,
+        "tap_counts",
+        ("site_id", "=", site_id),
+        ("period_start", ">=", start),
+        ("period_start", "<", end),
     )
-    sql = f"SELECT * FROM ({scan_sql(lake, 'tap_counts')}) WHERE {where or 'true'} ORDER BY ALL"
-    return connect().execute(sql, params).df()
 
 
 def read_public_flows(lake: Lake, *, on: date | None = None) -> pd.DataFrame:
@@ -141,9 +144,7 @@ def read_public_flows(lake: Lake, *, on: date | None = None) -> pd.DataFrame:
         Columns origin_site_id, destination_site_id, date, trips (null where
         suppressed), suppressed.
     """
-    where, params = _filters(("date", "=", on))
-    sql = f"SELECT * FROM ({scan_sql(lake, 'tap_flows')}) WHERE {where or 'true'} ORDER BY ALL"
-    return connect().execute(sql, params).df()
+    return read_rows(lake, "tap_flows", ("date", "=", on))
 
 
 def compute_tap_counts(lake: Lake, *, period_minutes: int, timezone: str) -> pd.DataFrame:
@@ -157,8 +158,3 @@ def compute_tap_counts(lake: Lake, *, period_minutes: int, timezone: str) -> pd.
     con = connect()
     con.execute(f"CREATE VIEW _taps AS {scan_sql(lake, 'taps')}")
     return compute_station_counts(con, "_taps", period_minutes=period_minutes, timezone=timezone)
-
-
-def _filters(*conditions: tuple[str, str, object]) -> tuple[str, list[object]]:
-    parts = [(f"{c} {op} ?", v) for c, op, v in conditions if v is not None]
-    return " AND ".join(p for p, _ in parts), [v for _, v in parts]

@@ -29,6 +29,7 @@ from urbanpulse.privacy.budget import charge_budget
 from urbanpulse.privacy.noise import add_count_noise
 from urbanpulse.privacy.suppression import suppress_small_cells
 from urbanpulse.store import Lake, connect, scan_sql
+from urbanpulse.store.queries import read_rows
 
 DATASET = "tap_counts"
 GRID_COLUMNS = ["site_id", "period_start", "period_minutes", "direction", "taps"]
@@ -126,8 +127,7 @@ def publishes_exact_counts(lake: Lake) -> bool:
     """Whether the lake's public ``tap_counts`` shows any exact count."""
     if not lake.get_files("tap_counts"):
         return False
-    sql = f"SELECT count(*) FROM ({scan_sql(lake, 'tap_counts')}) WHERE NOT suppressed"
-    return bool(connect().execute(sql).fetchall()[0][0])
+    return not read_rows(lake, "tap_counts", ("suppressed", "=", False)).empty
 
 
 def compute_utility_report(

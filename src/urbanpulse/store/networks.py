@@ -147,6 +147,75 @@ def read_networks(lake: Lake) -> pd.DataFrame:
     return frame.sort_values("network_id").reset_index(drop=True)
 
 
+def read_line_summaries(lake: Lake) -> pd.DataFrame:
+    """Every line and direction with its number of stations, its path and its network's
+    licence, by network_id, line_id, direction.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: network_id, line_id, direction, name_zh, name_en, headsign, mode, color,
+        stations, synthetic, path (the [lon, lat] of its stations in running order,
+        stations without coordinates left out), licence.
+    """
+    sql = f"""
+        WITH stops AS (
+            SELECT ls.network_id, ls.line_id, ls.direction, count(*) AS stations,
+                   list([s.lon, s.lat] ORDER BY ls.sequence)
+                       FILTER (WHERE s.lon IS NOT NULL AND s.lat IS NOT NULL) AS path
+            FROM ({scan_sql(lake, "line_stops")}) ls
+            LEFT JOIN ({scan_sql(lake, "sites")}) s USING (site_id)
+            GROUP BY ALL)
+        SELECT l.network_id, l.line_id, l.direction, l.name_zh, l.name_en, l.headsign,
+               l.mode, l.color, coalesce(st.stations, 0) AS stations,
+               coalesce(l.synthetic, false) AS synthetic, st.path, n.licence
+        FROM ({scan_sql(lake, "lines")}) l
+        LEFT JOIN stops st USING (network_id, line_id, direction)
+        LEFT JOIN ({scan_sql(lake, "networks")}) n USING (network_id)
+        ORDER BY l.network_id, l.line_id, l.direction"""
+    return connect().execute(sql).df()
+
+
+def read_station_summaries(lake: Lake) -> pd.DataFrame:
+    """Every site a line stops at, with the number of lines through it, by site_id.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: site_id, name_zh, name_en, city_code, lat, lon, lines, synthetic.
+    """
+    sql = f"""
+        SELECT s.site_id, s.name_zh, s.name_en, s.city_code, s.lat, s.lon,
+               count(DISTINCT (ls.network_id, ls.line_id)) AS lines,
+               coalesce(any_value(s.synthetic), false) AS synthetic
+        FROM ({scan_sql(lake, "line_stops")}) ls
+        JOIN ({scan_sql(lake, "sites")}) s USING (site_id)
+        GROUP BY s.site_id, s.name_zh, s.name_en, s.city_code, s.lat, s.lon
+        ORDER BY s.site_id"""
+    return connect().execute(sql).df()
+
+
+def read_station_lines(lake: Lake) -> pd.DataFrame:
+    """Each (site, line) a line stops at, with the line's name (Chinese, else English,
+    else its id), by line_id.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: site_id, line_id, line.
+    """
+    return (
+        connect()
+        .sql(
+            f"SELECT DISTINCT s.site_id, s.line_id, coalesce(l.name_zh, l.name_en, s.line_id) AS line "
+            f"FROM ({scan_sql(lake, 'line_stops')}) s "
+            f"LEFT JOIN (SELECT DISTINCT line_id, name_zh, name_en FROM "
+            f"({scan_sql(lake, 'lines')})) l USING (line_id) ORDER BY s.line_id"
+        )
+        .df()
+    )
+
+
 def get_network_hash(lake: Lake, network_id: str) -> str | None:
     """The feed hash the lake holds for a network, or None when it has none."""
     rows = read_network_table(lake, "networks", network_id=network_id).column("feed_hash")

@@ -6,7 +6,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.i18n import N_
-from urbanpulse.store.engine import connect, scan_sql
+from urbanpulse.store.engine import SCHEMAS, connect, scan_sql
 from urbanpulse.store.lake import Lake
 
 
@@ -68,6 +68,101 @@ def read_observations(
         f"SELECT site_id, metric, ts, value, unit FROM ({scan}) "
         f"WHERE {' AND '.join(where)} ORDER BY site_id, ts"
     )
+    return get_reader().execute(sql, params).df()
+
+
+def read_last_observation_time(lake: Lake, metrics: Sequence[str]) -> datetime | None:
+    """The newest observation time (UTC) of any of ``metrics``, read from the last month
+    that holds them; None without any."""
+    files = [f for f in lake.get_files("observations") if f.partition.get("metric") in metrics]
+    if not files:
+        return None
+    month = max(f.partition.get("month", "") for f in files)
+    scan = scan_sql(lake, "observations", metric=list(metrics), month=month)
+    value = get_reader().execute(f"SELECT max(ts) FROM ({scan})").fetchone()[0]  # type: ignore[index]
+    return None if value is None else pd.Timestamp(value).tz_convert("UTC").to_pydatetime()
+
+
+def read_newest_values(
+    lake: Lake,
+    metrics: Sequence[str],
+    *,
+    lookback: timedelta,
+    site_ids: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Each site's newest value of each of ``metrics`` (NaN left out), among readings
+    no more than ``lookback`` older than the newest of them all, from the last two
+    months that hold the metrics: what stands "now", not history.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: site_id, metric, value, ts (UTC); one row per site and metric, by
+        site_id, metric.
+    """
+    files = [f for f in lake.get_files("observations") if f.partition.get("metric") in metrics]
+    empty = pd.DataFrame(
+        {
+            "site_id": pd.Series(dtype=str),
+            "metric": pd.Series(dtype=str),
+            "value": pd.Series(dtype=float),
+            "ts": pd.Series(dtype="datetime64[us, UTC]"),
+        }
+    )
+    if not files:
+        return empty
+    months = sorted({f.partition.get("month", "") for f in files})[-2:]
+    scan = scan_sql(lake, "observations", metric=list(metrics), month=months)
+    where, params = "true", []
+    if site_ids is not None:
+        where, params = "site_id IN (SELECT unnest(?::VARCHAR[]))", [list(site_ids)]
+    sql = (
+        f"WITH o AS (SELECT site_id, metric, value, ts FROM ({scan}) WHERE {where} "
+        "AND value IS NOT NULL AND NOT isnan(value)), "
+        "recent AS (SELECT * FROM o WHERE ts >= (SELECT max(ts) FROM o) - ?::INTERVAL) "
+        "SELECT site_id, metric, arg_max(value, ts) AS value, max(ts) AS ts "
+        "FROM recent GROUP BY site_id, metric ORDER BY site_id, metric"
+    )
+    found = get_reader().execute(sql, [*params, lookback]).df()
+    if found.empty:
+        return empty
+    found["ts"] = pd.to_datetime(found["ts"], utc=True)
+    return found
+
+
+def read_newest_versions(lake: Lake, table: str, *, key: str, newest_by: str) -> pa.Table:
+    """The newest row of each ``key`` in a table that keeps every version of a thing
+    (the newest by ``newest_by``); empty without files."""
+    if not lake.get_files(table):
+        return pa.table({})
+    sql = (
+        f"SELECT * FROM ({scan_sql(lake, table)}) "
+        f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {newest_by} DESC) = 1"
+    )
+    return get_reader().execute(sql).to_arrow_table()
+
+
+CONDITION_OPERATORS = ("=", ">=", "<")
+
+
+def read_rows(lake: Lake, table: str, *conditions: tuple[str, str, object]) -> pd.DataFrame:
+    """The rows of a small table that meet every ``(column, operator, value)``
+    condition (a None value sets no condition), sorted by every column.
+
+    Raises
+    ------
+    InvalidQueryError
+        A column the table lacks, or an operator other than ``=``, ``>=`` and ``<``.
+    """
+    columns = set(SCHEMAS[table])
+    parts, params = ["true"], []
+    for column, operator, value in conditions:
+        if column not in columns or operator not in CONDITION_OPERATORS:
+            raise InvalidQueryError(f"no condition {column} {operator} on table {table!r}")
+        if value is not None:
+            parts.append(f"{column} {operator} ?")
+            params.append(value)
+    sql = f"SELECT * FROM ({scan_sql(lake, table)}) WHERE {' AND '.join(parts)} ORDER BY ALL"
     return get_reader().execute(sql, params).df()
 
 

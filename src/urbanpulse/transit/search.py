@@ -31,8 +31,9 @@ from urbanpulse.catalog.cities import get_cities
 from urbanpulse.catalog.sites import STATION_KINDS
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.i18n import N_
-from urbanpulse.store.engine import connect, scan_sql
 from urbanpulse.store.lake import Lake
+from urbanpulse.store.networks import read_station_lines
+from urbanpulse.store.queries import read_sites
 from urbanpulse.transit.names import get_folded, get_initials, get_pinyin
 
 __all__ = ["MATCH_KINDS", "StationIndex", "StationMatch", "build_station_index", "find_stations"]
@@ -231,19 +232,12 @@ def _get_city_name(code: str | None, language: str) -> str | None:
 
 def build_station_index(lake: Lake) -> StationIndex:
     """Read the lake's stations (metro, rail, bus) and the lines through them."""
-    con = connect()
-    kinds = ", ".join(f"'{k}'" for k in STATION_KINDS)
-    sites = con.sql(
-        f"SELECT site_id, kind, name_zh, name_en, lat, lon, attributes, synthetic, city_code "
-        f"FROM ({scan_sql(lake, 'sites')}) WHERE kind IN ({kinds}) ORDER BY site_id"
-    ).df()
-    served = con.sql(
-        f"SELECT DISTINCT s.site_id, s.line_id, coalesce(l.name_zh, l.name_en, s.line_id) AS line "
-        f"FROM ({scan_sql(lake, 'line_stops')}) s "
-        f"LEFT JOIN (SELECT DISTINCT line_id, name_zh, name_en FROM "
-        f"({scan_sql(lake, 'lines')})) l USING (line_id) ORDER BY s.line_id"
-    ).df()
-    return StationIndex(_group_stations(sites, served))
+    sites = read_sites(lake)
+    sites = sites[sites["kind"].isin(STATION_KINDS)][
+        ["site_id", "kind", "name_zh", "name_en", "lat", "lon", "attributes", "synthetic",
+         "city_code"]
+    ].reset_index(drop=True)  # fmt: skip
+    return StationIndex(_group_stations(sites, read_station_lines(lake)))
 
 
 def _group_stations(sites: pd.DataFrame, served: pd.DataFrame) -> list[_Station]:
