@@ -32,7 +32,8 @@ from google.transit import gtfs_realtime_pb2
 from rich.console import Console
 from rich.table import Table
 
-from urbanpulse.store import Lake, connect, scan_sql
+from urbanpulse.store import Lake
+from urbanpulse.store.engine import connect, scan_sql
 from urbanpulse.transit import load_network
 from urbanpulse.transit.realtime import (
     KINDS,

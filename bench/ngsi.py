@@ -29,8 +29,9 @@ from urbanpulse.ngsi import entities
 from urbanpulse.ngsi.query import build_entity_query
 from urbanpulse.ngsi.temporal import build_temporal_query, read_temporal_entities
 from urbanpulse.ngsi.vocabulary import get_metrics
-from urbanpulse.store import Lake, connect, get_observation_coverage, read_sites, scan_sql
+from urbanpulse.store import Lake, get_observation_coverage, read_sites
 from urbanpulse.store import get_metrics as get_stored_metrics
+from urbanpulse.store.engine import connect, scan_sql
 from urbanpulse.store.engines import build_engine
 from urbanpulse.twin import build_demo, is_demo_built
 

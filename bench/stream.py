@@ -45,7 +45,8 @@ from rich.console import Console
 from rich.table import Table
 
 from urbanpulse.settings import Settings
-from urbanpulse.store import Lake, connect, scan_sql, upsert_sites
+from urbanpulse.store import Lake, upsert_sites
+from urbanpulse.store.engine import connect, scan_sql
 from urbanpulse.stream.mqtt import StreamOptions, run_mqtt_stream
 
 REPO = Path(__file__).resolve().parents[1]

@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 
 from urbanpulse.api import create_app
 from urbanpulse.settings import Settings
-from urbanpulse.store import Lake, connect, scan_sql, upsert_sites
+from urbanpulse.store import Lake, upsert_sites
+from urbanpulse.store.engine import connect, scan_sql
 
 URL = "/api/ingest/observations"
 

@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 
 from urbanpulse.api import create_app
 from urbanpulse.settings import Settings
-from urbanpulse.store import Lake, connect, scan_sql, upsert_sites
+from urbanpulse.store import Lake, upsert_sites
+from urbanpulse.store.engine import connect, scan_sql
 
 ENTITIES = "/ngsi-ld/v1/entities"
 BATCH = "/ngsi-ld/v1/entityOperations"

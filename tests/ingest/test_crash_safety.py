@@ -14,7 +14,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from urbanpulse.ingest import build_mapping, ingest_files
-from urbanpulse.store import Lake, connect
+from urbanpulse.store import Lake
+from urbanpulse.store.engine import connect
 
 FILES = 24
 ROWS_PER_FILE = 4_000

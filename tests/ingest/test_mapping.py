@@ -101,7 +101,7 @@ def test_a_step_must_be_readable():
 
 
 def test_a_clock_column_stands_for_hour_and_minute(tmp_path):
-    from urbanpulse.store import connect
+    from urbanpulse.store.engine import connect
 
     source = tmp_path / "counts.csv"
     source.write_text("station,date,time,n\nA,2026-03-02,06:10,5\nA,2026-03-02,06:20:00,7\n")

@@ -7,7 +7,8 @@ from collections import Counter
 from pathlib import Path
 
 from urbanpulse.ingest import ingest_files, read_mapping
-from urbanpulse.store import Lake, connect, read_sites
+from urbanpulse.store import Lake, read_sites
+from urbanpulse.store.engine import connect
 
 POLLUTANTS = {"PM2.5": "pm25", "PM10": "pm10", "SO2": "so2", "NO2": "no2", "CO": "co", "O3": "o3"}
 

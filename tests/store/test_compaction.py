@@ -11,9 +11,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from urbanpulse.store import Lake, append_observations, connect, scan_sql
+from urbanpulse.store import Lake, append_observations
 from urbanpulse.store import compaction as compaction_module
 from urbanpulse.store.compaction import SORTED_KEY, compact_observations, compact_partition
+from urbanpulse.store.engine import connect, scan_sql
 
 START = datetime(2026, 4, 28, tzinfo=UTC)
 

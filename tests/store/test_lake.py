@@ -13,7 +13,6 @@ from urbanpulse.errors import InvalidQueryError, LakeLockedError
 from urbanpulse.store import (
     Lake,
     append_observations,
-    connect,
     get_months,
     read_indicators,
     read_observations,
@@ -21,6 +20,7 @@ from urbanpulse.store import (
     upsert_indicators,
     upsert_sites,
 )
+from urbanpulse.store.engine import connect
 
 START = datetime(2026, 1, 31, 22, tzinfo=UTC)
 

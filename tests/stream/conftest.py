@@ -27,7 +27,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 
-from urbanpulse.store import Lake, connect, scan_sql
+from urbanpulse.store import Lake
+from urbanpulse.store.engine import connect, scan_sql
 
 URBANPULSE = str(Path(sys.executable).with_name("urbanpulse"))
 CONF = Path(__file__).parents[2] / "src" / "urbanpulse" / "stream" / "mosquitto.conf"

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from urbanpulse.cli import app
 from urbanpulse.errors import InvalidQueryError, SourceError
-from urbanpulse.store import Lake, connect, read_quarantine, scan_sql
+from urbanpulse.store import Lake, read_quarantine
+from urbanpulse.store.engine import connect, scan_sql
 from urbanpulse.transit import load_network
 from urbanpulse.transit.realtime import RealtimeSummary, read_realtime_feed, read_realtime_feeds
 from urbanpulse.transit.realtime_sources import follow_realtime_feeds

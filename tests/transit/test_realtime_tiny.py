@@ -97,7 +97,7 @@ def test_two_trips_at_one_stop_and_second_both_count_and_corrections_are_version
     snapshot that corrects T1 adds a version, one that repeats it or is older adds none."""
     import duckdb
 
-    from urbanpulse.store import scan_sql
+    from urbanpulse.store.engine import scan_sql
 
     folder = tmp_path / "twins"
     folder.mkdir()

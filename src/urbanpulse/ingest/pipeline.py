@@ -37,7 +37,8 @@ from urbanpulse.ingest.quarantine import (
 )
 from urbanpulse.ingest.readers import FILE, RawSource, read_source
 from urbanpulse.ingest.transform import MISSING, compute_cells
-from urbanpulse.store import Commit, Lake, LakeFile, connect, new_batch_id, scan_sql
+from urbanpulse.store import Commit, Lake, LakeFile, new_batch_id
+from urbanpulse.store.engine import connect, scan_sql
 from urbanpulse.store.tables import write_new_observations, write_table_file
 
 Progress = Callable[[str, int, int], None]

@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from urbanpulse.ingest.readers import FILE, LINE, RawSource
 from urbanpulse.ingest.transform import MISSING, ident, lit
-from urbanpulse.store.engine import SCHEMAS
+from urbanpulse.store import SCHEMAS
 
 # Problems of a whole source row (its time or site): reported once per row, not per cell.
 ROW_LEVEL = ("unparseable time", "time out of range", "missing site", "unknown site")

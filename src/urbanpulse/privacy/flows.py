@@ -22,7 +22,8 @@ import duckdb
 import pandas as pd
 
 from urbanpulse.privacy.suppression import suppress_small_cells
-from urbanpulse.store import Lake, connect, quote_sql_text, scan_sql
+from urbanpulse.store import Lake
+from urbanpulse.store.engine import connect, quote_sql_text, scan_sql
 from urbanpulse.store.queries import read_rows
 
 # A metro tap-out more than three hours after a tap-in is a missed tap, not a trip.

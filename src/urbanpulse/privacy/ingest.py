@@ -48,13 +48,11 @@ from urbanpulse.store import (
     Lake,
     LakeFile,
     append_observations,
-    connect,
     new_batch_id,
-    quote_sql_text,
-    scan_sql,
     upsert_sites,
     write_table_file,
 )
+from urbanpulse.store.engine import connect, quote_sql_text, scan_sql
 from urbanpulse.store.lake import partition_of
 from urbanpulse.store.networks import get_network_schema
 

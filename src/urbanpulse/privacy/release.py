@@ -28,7 +28,8 @@ from urbanpulse.i18n import N_
 from urbanpulse.privacy.budget import charge_budget
 from urbanpulse.privacy.noise import add_count_noise
 from urbanpulse.privacy.suppression import suppress_small_cells
-from urbanpulse.store import Lake, connect, scan_sql
+from urbanpulse.store import Lake
+from urbanpulse.store.engine import connect, scan_sql
 from urbanpulse.store.queries import read_rows
 
 DATASET = "tap_counts"

@@ -1,9 +1,13 @@
-"""The lake (Parquet files under an atomic commit log) and its engines."""
+"""The lake (Parquet files under an atomic commit log) and its engines.
+
+Its public face is questions (reads and writes by name); DuckDB connections and SQL
+(``urbanpulse.store.engine``) stay inside, so that every engine can answer.
+"""
 
 from __future__ import annotations
 
 from urbanpulse.store.compaction import compact_observations
-from urbanpulse.store.engine import SCHEMAS, connect, quote_sql_text, refresh_views, scan_sql
+from urbanpulse.store.engine import SCHEMAS
 from urbanpulse.store.engines import build_engine, get_engine
 from urbanpulse.store.interface import Engine, compute_profiles
 from urbanpulse.store.lake import Commit, Lake, LakeFile, new_batch_id
@@ -36,7 +40,6 @@ __all__ = [
     "compact_observations",
     "compute_profiles",
     "compute_rollups",
-    "connect",
     "get_engine",
     "get_metrics",
     "get_months",
@@ -44,7 +47,6 @@ __all__ = [
     "get_site",
     "get_site_metrics",
     "new_batch_id",
-    "quote_sql_text",
     "read_indicators",
     "read_observation_batches",
     "read_observation_page",
@@ -54,9 +56,7 @@ __all__ = [
     "read_site_metrics",
     "read_sites",
     "read_table",
-    "refresh_views",
     "retain_observations",
-    "scan_sql",
     "upsert_indicators",
     "upsert_sites",
     "write_new_observations",

@@ -6,7 +6,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -164,6 +164,28 @@ def read_rows(lake: Lake, table: str, *conditions: tuple[str, str, object]) -> p
             params.append(value)
     sql = f"SELECT * FROM ({scan_sql(lake, table)}) WHERE {' AND '.join(parts)} ORDER BY ALL"
     return get_reader().execute(sql, params).df()
+
+
+def read_observation_keys(
+    lake: Lake, metrics: Sequence[str], first: datetime, last: datetime
+) -> set[tuple[str, str, datetime]]:
+    """The (site_id, metric, ts in UTC) keys stored for ``metrics`` between ``first``
+    and ``last`` inclusive: what a writer checks its rows against."""
+    months = get_month_range(f"{first:%Y-%m}", f"{last:%Y-%m}")
+    if not lake.get_files("observations", metric=list(metrics), month=months):
+        return set()
+    scan = scan_sql(lake, "observations", metric=list(metrics), month=months)
+    found = get_reader().execute(
+        f"SELECT site_id, metric, ts FROM ({scan}) WHERE ts BETWEEN ? AND ?", [first, last]
+    )
+    return {(s, m, ts.astimezone(UTC)) for s, m, ts in found.fetchall()}
+
+
+def read_file_rows(paths: Sequence[str], columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """``columns`` of every row of these lake files (Parquet), in file order: for indexes
+    that read each file of a table once, as it is committed."""
+    sql = f"SELECT {', '.join(columns)} FROM read_parquet(?)"
+    return get_reader().execute(sql, [list(paths)]).fetchall()
 
 
 _readers = threading.local()

@@ -27,7 +27,8 @@ from urbanpulse.ingest.quarantine import (
     get_reason_group,
 )
 from urbanpulse.ingest.transform import build_text_time_sql, lit
-from urbanpulse.store import Commit, Lake, LakeFile, connect, new_batch_id, scan_sql
+from urbanpulse.store import Commit, Lake, LakeFile, new_batch_id
+from urbanpulse.store.engine import connect, scan_sql
 from urbanpulse.store.tables import write_new_observations, write_table_file
 from urbanpulse.store.writes import EARLIEST, LATEST, METRIC_CODE
 from urbanpulse.stream.payloads import Items, build_stream_reject

@@ -52,8 +52,9 @@ import pyarrow as pa
 
 from urbanpulse.catalog.metrics import METRICS
 from urbanpulse.errors import SourceError
-from urbanpulse.store.engine import connect, scan_sql
+from urbanpulse.store.engine import connect
 from urbanpulse.store.lake import Commit, Lake, LakeFile, new_batch_id
+from urbanpulse.store.queries import read_file_rows, read_observation_keys, read_rows
 from urbanpulse.store.tables import write_new_observations, write_table_file
 from urbanpulse.transit.realtime_index import NetworkIndex, read_network_index
 
@@ -448,22 +449,10 @@ def _no_time_reason(stop: Any, update: Any) -> str:
 def _get_held_keys(lake: Lake, rows: list[dict[str, Any]]) -> set[tuple[str, str, datetime]]:
     if not rows:
         return set()
-    metrics = sorted({r["metric"] for r in rows})
     stamps = [r["ts"] for r in rows]
-    first, last = min(stamps), max(stamps)
-    months = sorted({f"{d.year:04d}-{d.month:02d}" for d in (first, last)})
-    from urbanpulse.store.queries import get_month_range
-
-    months = get_month_range(months[0], months[-1])
-    if not lake.get_files("observations", metric=metrics, month=months):
-        return set()
-    sql = scan_sql(lake, "observations", metric=metrics, month=months)
-    found = (
-        connect()
-        .execute(f"SELECT site_id, metric, ts FROM ({sql}) WHERE ts BETWEEN ? AND ?", [first, last])
-        .fetchall()
+    return read_observation_keys(
+        lake, sorted({r["metric"] for r in rows}), min(stamps), max(stamps)
     )
-    return {(s, m, t.astimezone(UTC)) for s, m, t in found}
 
 
 def quarantine_snapshot(lake: Lake, data: bytes, *, source: str, reason: str) -> bool:
@@ -479,11 +468,8 @@ def quarantine_snapshot(lake: Lake, data: bytes, *, source: str, reason: str) ->
     raw = f"sha256={digest} bytes={len(data)} head={data[:48].hex()}"
     with lake.write_lock():
         if lake.get_files("quarantine"):
-            sql = scan_sql(lake, "quarantine")
-            held = connect().execute(
-                f"SELECT count(*) FROM ({sql}) WHERE source = ? AND raw = ?", [source, raw]
-            )
-            if held.fetchall()[0][0]:
+            held = read_rows(lake, "quarantine", ("source", "=", source), ("raw", "=", raw))
+            if not held.empty:
                 return False
         batch_id = new_batch_id()
         row = {
@@ -517,7 +503,7 @@ class StoredFileIndex:
     """
 
     table = ""
-    columns = ""
+    columns: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -527,8 +513,7 @@ class StoredFileIndex:
         """Read the files committed since the last call (under the caller's lock)."""
         new = [p for p in lake.get_paths(self.table) if p not in self._files]
         if new:
-            rows = connect().execute(f"SELECT {self.columns} FROM read_parquet(?)", [new])
-            self._absorb(rows.fetchall())
+            self._absorb(read_file_rows(new, self.columns))
             self._files.update(new)
 
     def _absorb(self, rows: list[tuple[Any, ...]]) -> None:
@@ -539,7 +524,7 @@ class SnapshotIndex(StoredFileIndex):
     """Which (snapshot, network) pairs the lake has read."""
 
     table = "realtime_snapshots"
-    columns = "snapshot_id, network_id"
+    columns = ("snapshot_id", "network_id")
 
     def __init__(self) -> None:
         super().__init__()
@@ -560,7 +545,7 @@ class PredictionIndex(StoredFileIndex):
     event, scheduled time) -> (feed time, delay)."""
 
     table = "realtime_predictions"
-    columns = "network_id, trip_id, site_id, event, scheduled_ts, feed_ts, delay_s"
+    columns = ("network_id", "trip_id", "site_id", "event", "scheduled_ts", "feed_ts", "delay_s")
 
     def __init__(self) -> None:
         super().__init__()
