@@ -79,7 +79,8 @@ def read_last_observation_time(lake: Lake, metrics: Sequence[str]) -> datetime |
         return None
     month = max(f.partition.get("month", "") for f in files)
     scan = scan_sql(lake, "observations", metric=list(metrics), month=month)
-    value = get_reader().execute(f"SELECT max(ts) FROM ({scan})").fetchone()[0]  # type: ignore[index]
+    # fetchall, not fetchone: an unfinished result would block the shared cursor.
+    ((value,),) = get_reader().execute(f"SELECT max(ts) FROM ({scan})").fetchall()
     return None if value is None else pd.Timestamp(value).tz_convert("UTC").to_pydatetime()
 
 
