@@ -3,6 +3,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
+# Test processes: each runs whole test files (their module fixtures built once); two fit
+# this project's 2-core machines, more serve a bigger one (TEST_PROCESSES=4 make test).
+TEST_PROCESSES ?= 2
+
 .PHONY: demo test lint bench clean messages
 
 demo: $(VENV)/.installed
@@ -10,7 +14,7 @@ demo: $(VENV)/.installed
 
 test: lint
 	bash scripts/ensure-test-tools.sh
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench

@@ -4,6 +4,8 @@ answers 503 with Retry-After, and the health check never waits."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -35,6 +37,13 @@ def build_app(
     return WorkLimitMiddleware(inner, limit=limit, wait_seconds=wait_seconds), seen, release
 
 
+def run_apart(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run on an event loop of its own thread: a browser test earlier in the same
+    process (Playwright's sync API) keeps a loop running on this one."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
 def test_requests_queue_beyond_the_limit_and_health_never_waits() -> None:
     async def run() -> None:
         app, seen, release = build_app(limit=2, wait_seconds=5.0)
@@ -48,7 +57,7 @@ def test_requests_queue_beyond_the_limit_and_health_never_waits() -> None:
             answers = await asyncio.wait_for(asyncio.gather(*heavy), 10)
         assert [a.status_code for a in answers] == [200] * 6 and seen["most"] == 2
 
-    asyncio.run(run())
+    run_apart(run())
 
 
 def test_a_wait_past_its_bound_is_answered_503_with_retry_after() -> None:
@@ -64,7 +73,7 @@ def test_a_wait_past_its_bound_is_answered_503_with_retry_after() -> None:
             release.set()
             assert (await holder).status_code == 200
 
-    asyncio.run(run())
+    run_apart(run())
 
 
 def test_a_turn_ends_when_the_answer_starts() -> None:
@@ -87,4 +96,4 @@ def test_a_turn_ends_when_the_answer_starts() -> None:
             gate.set()
             await slow
 
-    asyncio.run(run())
+    run_apart(run())

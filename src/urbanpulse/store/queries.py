@@ -140,7 +140,7 @@ def read_newest_versions(lake: Lake, table: str, *, key: str, newest_by: str) ->
         f"SELECT * FROM ({scan_sql(lake, table)}) "
         f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {newest_by} DESC) = 1"
     )
-    return get_reader().execute(sql).to_arrow_table()
+    return get_reader().sql(sql).to_arrow_table()
 
 
 CONDITION_OPERATORS = ("=", ">=", "<")
