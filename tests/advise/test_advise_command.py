@@ -4,6 +4,7 @@ Beijing subway network."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -52,12 +53,18 @@ def test_the_command_speaks_the_shells_language(demo_lake: Lake) -> None:
     args = ["advise", "西直门", "国贸", "--day", DAY, "--lake", str(demo_lake.root)]
     spoken = runner.invoke(app, args, env=chinese)
     assert spoken.exit_code == 0 and "出发" in spoken.output and "Leave at" not in spoken.output
+    # The tables too: headers, the day, line and station names, units (only the band's
+    # p10-p90 and figures in Latin script).
+    assert "线路" in spoken.output and "北京地铁2号线" in spoken.output
+    assert re.findall(r"[A-Za-z]{2,}", spoken.output) == []
     missing = runner.invoke(
         app, ["advise", "西直门", "火星", "--lake", str(demo_lake.root)], env=chinese
     )
     assert missing.exit_code == 2 and "没有名为 '火星' 的车站" in missing.output
     english = runner.invoke(app, ["--lang", "en", *args], env=chinese)
     assert english.exit_code == 0 and "Leave at" in english.output
+    assert "Beijing Subway" in english.output and "Xizhimen" in english.output
+    assert re.findall(r"[\u4e00-\u9fff]", english.output) == []
 
 
 def test_every_route_is_priced_at_the_answers_slot(demo_lake: Lake) -> None:

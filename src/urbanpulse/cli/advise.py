@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import typer
+from babel.dates import format_date
 from rich.console import Console
 from rich.table import Table
 
@@ -21,7 +22,8 @@ from urbanpulse.advise.simulation import (
     simulate_spreading,
 )
 from urbanpulse.cli.common import LAKE_OPTION, build_group, get_context, print_error
-from urbanpulse.i18n import ngettext
+from urbanpulse.i18n import get_locale, ngettext
+from urbanpulse.i18n import gettext as _
 from urbanpulse.twin.scenario import build_demo_scenario
 
 simulate_app = build_group(
@@ -227,8 +229,14 @@ def advise_command(
     # the day planned, in words: a default day (the service's planning day) is a guess
     # the rider must be able to check
     planned = datetime.fromisoformat(str(body["start"]))
-    source_of_day = "as asked" if day else "the next working day with a morning to plan"
-    console.print(f"Planned for {planned:%A %Y-%m-%d} ({source_of_day})")
+    # The weekday in words and the date in figures, which every reader checks alike.
+    when = f"{format_date(planned, format='EEEE', locale=get_locale())} {planned:%Y-%m-%d}"
+    if day:
+        console.print(_("Planned for {day} (as asked)").format(day=when))
+    else:
+        console.print(
+            _("Planned for {day} (the next working day with a morning to plan)").format(day=when)
+        )
     console.print(build_legs_table(body))
     console.print(build_slots_table(body))
     console.print(body["message"])
@@ -268,35 +276,52 @@ def build_legs_table(body: dict[str, object]) -> Table:
     """The journey's legs as a Rich table."""
     changes = int(body["transfers"])  # type: ignore[call-overload]
     words = ngettext("{n} change", "{n} changes", changes).format(n=changes)
-    table = Table(title=f"{body['origin_name']} -> {body['destination_name']}: {words}")
-    for name in ("line", "from", "to", "leaves", "arrives", "walk + wait"):
+    legs = body["legs"]
+    # The asked stations by their legs' names, which the data gives in both languages.
+    ends = (
+        (get_name(legs[0], "from_name"), get_name(legs[-1], "to_name"))  # type: ignore[index]
+        if legs
+        else (get_name(body, "origin_name"), get_name(body, "destination_name"))
+    )
+    table = Table(title=f"{ends[0]} → {ends[1]}: {words}")
+    for name in (_("line"), _("from"), _("to"), _("leaves"), _("arrives"), _("walk + wait")):
         table.add_column(name)
     for leg in body["legs"]:  # type: ignore[attr-defined]
         table.add_row(
-            f"{leg['line_name_zh'] or ''} {leg['line_name_en']}".strip(),
-            f"{leg['from_name_zh'] or ''} {leg['from_name_en'] or ''}".strip(),
-            f"{leg['to_name_zh'] or ''} {leg['to_name_en'] or ''}".strip(),
+            get_name(leg, "line_name"),
+            get_name(leg, "from_name"),
+            get_name(leg, "to_name"),
             leg["departure"][11:16],
             leg["arrival"][11:16],
-            f"{leg['walk_minutes']:g} + {leg['wait_minutes']:g} min",
+            _("{walk} + {wait} min").format(
+                walk=f"{leg['walk_minutes']:g}", wait=f"{leg['wait_minutes']:g}"
+            ),
         )
     return table
 
 
+def get_name(record: dict[str, object], field: str) -> str:
+    """A place's or line's name in the command's language: the Chinese name on a Chinese
+    command, else the English one, else whichever the data has."""
+    chinese, english = record.get(f"{field}_zh"), record.get(f"{field}_en") or record.get(field)
+    first, second = (chinese, english) if get_locale().startswith("zh") else (english, chinese)
+    return str(first or second or "")
+
+
 def build_slots_table(body: dict[str, object]) -> Table:
     """The ranked departure slots as a Rich table."""
-    table = Table(title="Departure slots, best first (crowding = load against capacity)")
-    for name in ("leave", "arrive", "minutes", "crowding", "p10-p90", "why"):
+    table = Table(title=_("Departure slots, best first (crowding = load against capacity)"))
+    for name in (_("leave"), _("arrive"), _("minutes"), _("crowding"), "p10-p90", _("why")):
         table.add_column(name)
     for slot in body["slots"]:  # type: ignore[attr-defined]
         crowding = slot["crowding"]
-        shown = "no forecast" if crowding is None else f"{crowding:.0%}"
+        shown = _("no forecast") if crowding is None else f"{crowding:.0%}"
         band = "" if crowding is None else f"{slot['crowding_p10']:.0%}-{slot['crowding_p90']:.0%}"
         # A slot the journey does not run at has no arrival and no travel time.
         runs = slot["arrival"] is not None
         table.add_row(
             slot["label"],
-            slot["arrival"][11:16] if runs else "no service",
+            slot["arrival"][11:16] if runs else _("no service"),
             f"{slot['travel_minutes']}" if runs else "",
             shown,
             band,
