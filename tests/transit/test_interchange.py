@@ -82,6 +82,14 @@ def test_the_command_plans_across_two_feeds(lake: Lake) -> None:
     # Ready at 08:05: the metro's 08:20 reaches Harbour at 08:30, the 08:45 train 09:10.
     assert [r["departs"] for r in body["rides"]] == ["08:20", "08:45"]
     assert body["arrives"] == "09:10"
+    # The plain answer in the shell's language: its words, the lines by name.
+    plain = [*args, "--at", "08:05", "--lake", str(lake.root)]
+    chinese = CliRunner().invoke(app, plain, env={"LANG": "zh_CN.UTF-8"})
+    assert chinese.exit_code == 0, chinese.output
+    assert "09:10 到达" in chinese.output and "车次" in chinese.output
+    assert "arrive" not in chinese.output and "metro:M1" not in chinese.output
+    english = CliRunner().invoke(app, ["--lang", "en", *plain])
+    assert "Central → Riverside: arrive 09:10 (65 min, 2 rides)" in english.output
 
 
 def test_advice_times_a_journey_across_two_feeds_by_both_timetables(lake: Lake) -> None:

@@ -192,3 +192,20 @@ def test_the_airport_terminals_are_found_by_the_names_travellers_use(
         found = find_stations(lake, asked, network_id=NETWORK)
         assert found[0].name_zh == terminal, asked
         assert found[0].name_en == f"Terminal {terminal[0]}"  # the sign's name is shown
+
+
+def test_the_command_lists_stations_in_the_shells_language(
+    beijing_lake: tuple[Lake, LoadSummary],
+) -> None:
+    from typer.testing import CliRunner
+
+    from urbanpulse.cli import app
+
+    lake, _ = beijing_lake
+    args = ["transit", "stations", "xzm", "--lake", str(lake.root)]
+    chinese = CliRunner().invoke(app, args, env={"LANG": "zh_CN.UTF-8"})
+    assert chinese.exit_code == 0, chinese.output
+    assert "匹配方式" in chinese.output and "拼音首字母" in chinese.output
+    assert "西直门" in chinese.output and "北京" in chinese.output
+    english = CliRunner().invoke(app, ["--lang", "en", *args])
+    assert "initials" in english.output and "Xizhimen" in english.output

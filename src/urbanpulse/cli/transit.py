@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,7 +20,8 @@ from urbanpulse.cli.common import (
     print_error,
 )
 from urbanpulse.errors import ConfigurationError, UrbanPulseError
-from urbanpulse.i18n import ngettext
+from urbanpulse.i18n import N_, get_locale, ngettext
+from urbanpulse.i18n import gettext as _
 from urbanpulse.store import Lake
 
 transit_app = build_group(
@@ -27,6 +29,14 @@ transit_app = build_group(
     no_args_is_help=True,
 )
 _console, _err = console, err_console
+# How a station matched the query, as the stations table says it.
+MATCH_WORDS = {
+    "exact": N_("exact"),
+    "initials": N_("initials"),
+    "prefix": N_("start of the name"),
+    "substring": N_("part of the name"),
+    "fuzzy": N_("one typo away"),
+}
 
 
 def _open_lake(lake: Path | None) -> Lake:
@@ -192,18 +202,30 @@ def stations_command(
     if as_json:
         print(json.dumps([asdict(m) for m in found], ensure_ascii=False))
         return
-    table = Table(title=f"Stations matching {query!r} ({len(found)})")
-    for column in ("name", "English", "city", "network", "lines", "sites", "match"):
+    table = Table(
+        title=_("Stations matching {query} ({count})").format(query=repr(query), count=len(found))
+    )
+    chinese = get_locale().startswith("zh")
+    for column in (
+        _("name"),
+        _("other name"),
+        _("city"),
+        _("network"),
+        _("lines"),
+        _("sites"),
+        _("match"),
+    ):
         table.add_column(column)
     for m in found:
+        names = (m.name_zh, m.name_en) if chinese else (m.name_en, m.name_zh)
         table.add_row(
-            m.name_zh or "",
-            m.name_en or "",
-            m.city_zh or m.city_en or "",
+            names[0] or names[1] or "",
+            names[1] or "" if names[0] else "",
+            (m.city_zh if chinese else m.city_en) or m.city_zh or m.city_en or "",
             m.network_id or "",
             ", ".join(m.lines),
             str(len(m.site_ids)),
-            m.match,
+            _(MATCH_WORDS.get(m.match, m.match)),
         )
     _console.print(table)
 
@@ -255,9 +277,15 @@ def journey_command(
         )
     journey = frontier[-1]
 
+    line_names = transit.lines.drop_duplicates("line_id").set_index("line_id")
+
     def name(site_id: str) -> str:
-        row = stations.loc[site_id]
-        return " ".join(str(v) for v in (row["name_zh"], row["name_en"]) if isinstance(v, str))
+        return get_local_name(stations.loc[site_id], default=site_id)
+
+    def line_name(line_id: str) -> str:
+        if line_id not in line_names.index:
+            return line_id
+        return get_local_name(line_names.loc[line_id], default=line_id)
 
     def clock(seconds: float) -> str:
         return f"{int(seconds // 3600):02d}:{int(seconds % 3600 // 60):02d}"
@@ -276,17 +304,33 @@ def journey_command(
         fewer = [describe(found) for found in frontier[:-1]]
         print(json.dumps({**describe(journey), "fewer_rides": fewer}, ensure_ascii=False))
         return
-    table = Table(title=f"{name(ends[0][0])} -> arrive {clock(journey.arrives_s)} "
-                        f"({journey.minutes:.0f} min, {len(journey.rides)} rides)")  # fmt: skip
-    for column in ("line", "trip", "from", "departs", "to", "arrives"):
+    rides = len(journey.rides)
+    table = Table(
+        title=_("{origin} → {destination}: arrive {arrives} ({minutes} min, {rides})").format(
+            origin=name(ends[0][0]), destination=name(journey.destination),
+            arrives=clock(journey.arrives_s), minutes=f"{journey.minutes:.0f}",
+            rides=ngettext("{n} ride", "{n} rides", rides).format(n=rides),
+        )
+    )  # fmt: skip
+    for column in (_("line"), _("trip"), _("from"), _("leaves"), _("to"), _("arrives")):
         table.add_column(column)
     for ride in journey.rides:
-        table.add_row(ride.line_id, ride.trip_id, name(ride.board), clock(ride.departs_s),
-                      name(ride.alight), clock(ride.arrives_s))  # fmt: skip
+        table.add_row(line_name(ride.line_id), ride.trip_id, name(ride.board),
+                      clock(ride.departs_s), name(ride.alight), clock(ride.arrives_s))  # fmt: skip
     _console.print(table)
     for found in frontier[:-1]:
         changes = len(found.rides) - 1
         words = ngettext("{n} change", "{n} changes", changes).format(n=changes)
         _console.print(
-            f"or with {words}: arrive {clock(found.arrives_s)} ({found.minutes:.0f} min)"
+            _("or with {changes}: arrive {arrives} ({minutes} min)").format(
+                changes=words, arrives=clock(found.arrives_s), minutes=f"{found.minutes:.0f}"
+            )
         )
+
+
+def get_local_name(row: Any, *, default: str) -> str:
+    """A station's or line's name (``name_zh``, ``name_en``) in the command's language,
+    else the other, else ``default``."""
+    chinese, english = (row.get(c) for c in ("name_zh", "name_en"))
+    ordered = (chinese, english) if get_locale().startswith("zh") else (english, chinese)
+    return next((str(v) for v in ordered if isinstance(v, str) and v), default)
