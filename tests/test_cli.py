@@ -232,3 +232,32 @@ def test_a_busy_port_says_how_to_choose_another(tmp_path):
     assert result.exit_code == 2
     assert f"port {port} on 127.0.0.1 is in use" in result.stderr and "--port" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_the_tables_speak_the_shells_language(tmp_path):
+    """Titles, headers and summaries follow LANG (or --lang), and names come in that
+    language first."""
+    chinese = {"LANG": "zh_CN.UTF-8"}
+    cities = runner.invoke(app, ["cities"], env=chinese)
+    assert cities.exit_code == 0 and "京津冀城市群" in cities.output
+    assert re.search(r"│ 110000 │ 北京 +│ Beijing", cities.output)
+    english = runner.invoke(app, ["--lang", "en", "cities"], env=chinese)
+    assert "Beijing-Tianjin-Hebei city cluster" in english.output
+    assert re.search(r"│ 110000 │ Beijing +│ 北京", english.output)
+    lake = str(tmp_path / "lake")
+    args = [
+        "ingest",
+        str(FIXTURES / "station_counts.csv"),
+        "-m",
+        str(FIXTURES / "station_counts.toml"),
+    ]
+    ingested = runner.invoke(app, [*args, "--lake", lake], env=chinese)
+    assert (
+        ingested.exit_code == 0
+        and "导入汇总" in ingested.output
+        and "存入观测值" in ingested.output
+    )
+    shown = runner.invoke(app, ["quarantine", "--lake", lake], env=chinese)
+    assert "隔离的数据行" in shown.output and "原因" in shown.output
+    history = runner.invoke(app, ["lake", "history", "--lake", lake], env=chinese)
+    assert history.exit_code == 0 and "提交记录" in history.output

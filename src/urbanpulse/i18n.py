@@ -108,6 +108,15 @@ def get_locale() -> str:
     return _LOCALE.get()
 
 
+def get_local_names(chinese: object, english: object) -> tuple[str, str]:
+    """(the name in the current language, the other name): a place's or line's
+    Chinese and English names ordered for the reader, empty strings for missing ones;
+    with only one name, that one first."""
+    names = [v if isinstance(v, str) else "" for v in (chinese, english)]
+    first, second = names if get_locale().startswith("zh") else names[::-1]
+    return (first, second) if first else (second, "")
+
+
 def get_html_lang(locale: str | None = None) -> str:
     """The BCP 47 tag for ``<html lang>``: 'zh-CN' or 'en'."""
     return (locale or get_locale()).replace("_", "-")

@@ -22,7 +22,7 @@ from urbanpulse.advise.simulation import (
     simulate_spreading,
 )
 from urbanpulse.cli.common import LAKE_OPTION, build_group, get_context, print_error
-from urbanpulse.i18n import get_locale, ngettext
+from urbanpulse.i18n import get_local_names, get_locale, ngettext
 from urbanpulse.i18n import gettext as _
 from urbanpulse.twin.scenario import build_demo_scenario
 
@@ -301,11 +301,10 @@ def build_legs_table(body: dict[str, object]) -> Table:
 
 
 def get_name(record: dict[str, object], field: str) -> str:
-    """A place's or line's name in the command's language: the Chinese name on a Chinese
-    command, else the English one, else whichever the data has."""
-    chinese, english = record.get(f"{field}_zh"), record.get(f"{field}_en") or record.get(field)
-    first, second = (chinese, english) if get_locale().startswith("zh") else (english, chinese)
-    return str(first or second or "")
+    """A place's or line's name in the command's language (``field``_zh, ``field``_en
+    or plain ``field``), else whichever the data has."""
+    english = record.get(f"{field}_en") or record.get(field)
+    return get_local_names(record.get(f"{field}_zh"), english)[0]
 
 
 def build_slots_table(body: dict[str, object]) -> Table:

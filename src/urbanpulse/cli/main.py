@@ -28,7 +28,8 @@ from urbanpulse.cli.common import (
     product_errors,
     progress_bar,
 )
-from urbanpulse.i18n import use_locale
+from urbanpulse.i18n import get_local_names, use_locale
+from urbanpulse.i18n import gettext as _
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 
@@ -136,21 +137,21 @@ def ingest(
 
 
 def _summary_table(summary) -> Table:
-    table = Table(title="Ingest summary", show_header=False)
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    table.add_row("files", f"{summary.files:,}")
+    table = Table(title=_("Ingest summary"), show_header=False)
+    table.add_column(_("what"))
+    table.add_column(_("count"), justify="right")
+    table.add_row(_("files"), f"{summary.files:,}")
     if summary.files_already_ingested:
-        table.add_row("  of which ingested before", f"{summary.files_already_ingested:,}")
-    table.add_row("rows read", f"{summary.rows_read:,}")
-    table.add_row("observations stored", f"{summary.observations_stored:,}")
-    table.add_row("duplicates skipped", f"{summary.duplicates_skipped:,}")
-    table.add_row("missing cells (kept as missing)", f"{summary.missing_cells:,}")
-    table.add_row("blank lines", f"{summary.blank_lines:,}")
-    table.add_row("new sites", f"{summary.new_sites:,}")
+        table.add_row("  " + _("of which ingested before"), f"{summary.files_already_ingested:,}")
+    table.add_row(_("rows read"), f"{summary.rows_read:,}")
+    table.add_row(_("observations stored"), f"{summary.observations_stored:,}")
+    table.add_row(_("duplicates skipped"), f"{summary.duplicates_skipped:,}")
+    table.add_row(_("missing cells (kept as missing)"), f"{summary.missing_cells:,}")
+    table.add_row(_("blank lines"), f"{summary.blank_lines:,}")
+    table.add_row(_("new sites"), f"{summary.new_sites:,}")
     if summary.files_rejected:
-        table.add_row("files rejected whole", f"{summary.files_rejected:,}")
-    table.add_row("quarantined", f"{summary.quarantined_total:,}")
+        table.add_row(_("files rejected whole"), f"{summary.files_rejected:,}")
+    table.add_row(_("quarantined"), f"{summary.quarantined_total:,}")
     for reason, count in sorted(summary.quarantined.items()):
         table.add_row(f"  {reason}", f"{count:,}")
     return table
@@ -180,13 +181,21 @@ def quarantine(
             rows.to_parquet(export, index=False)
         else:
             rows.to_csv(export, index=False)
-        console.print(f"wrote {len(rows):,} quarantined rows to {export}")
+        console.print(
+            _("wrote {count} quarantined rows to {path}").format(
+                count=f"{len(rows):,}", path=export
+            )
+        )
         return
     if rows.empty:
-        console.print("quarantine is empty" + (" for that filter" if reason or source else ""))
+        console.print(
+            _("quarantine is empty for that filter")
+            if reason or source
+            else _("quarantine is empty")
+        )
         return
-    table = Table(title=f"Quarantined rows (showing {len(rows):,})")
-    for column in ("source", "line", "column_name", "reason", "raw"):
+    table = Table(title=_("Quarantined rows (showing {count})").format(count=f"{len(rows):,}"))
+    for column in (_("source"), _("line number"), _("column"), _("reason"), _("raw text")):
         table.add_column(column, overflow="fold")
     for row in rows.itertuples():
         # A file-level row (a file that could not be read at all) has no line, column or
@@ -210,11 +219,13 @@ def cities() -> None:
     """List the region's cities with Chinese and English names and 2020 population."""
     from urbanpulse.catalog import get_cities
 
-    table = Table(title="Beijing-Tianjin-Hebei city cluster")
-    for column in ("code", "name", "English", "area", "population 2020"):
-        table.add_column(column, justify="right" if column == "population 2020" else "left")
+    table = Table(title=_("Beijing-Tianjin-Hebei city cluster"))
+    for column in (_("code"), _("name"), _("other name"), _("area")):
+        table.add_column(column)
+    table.add_column(_("population 2020"), justify="right")
     for city in get_cities(_settings().region):
-        table.add_row(city.code, city.name_zh, city.name_en, city.area, f"{city.population_2020:,}")
+        names = get_local_names(city.name_zh, city.name_en)
+        table.add_row(city.code, *names, city.area, f"{city.population_2020:,}")
     console.print(table)
 
 
@@ -231,8 +242,8 @@ def sites(
     with _product_errors():
         code = get_city(city).code if city else None
         found = read_sites(_open_lake(lake), kind=kind, city_code=code)
-    table = Table(title=f"Sites ({len(found):,})")
-    for column in ("site_id", "kind", "name", "English", "city", "capacity"):
+    table = Table(title=_("Sites ({count})").format(count=f"{len(found):,}"))
+    for column in (_("site id"), _("kind"), _("name"), _("other name"), _("city"), _("capacity")):
         table.add_column(column)
     for row in found.itertuples():
         capacity = (
@@ -241,8 +252,7 @@ def sites(
         table.add_row(
             row.site_id,
             row.kind,
-            row.name_zh or "",
-            row.name_en or "",
+            *get_local_names(row.name_zh, row.name_en),
             row.city_code or "",
             capacity,
         )
@@ -322,8 +332,14 @@ def lake_history(
 ) -> None:
     """Show the commit log: what each write added, newest first."""
     entries = _open_lake(lake).get_history()[::-1][:limit]
-    table = Table(title="Commits")
-    for column in ("committed_at", "operation", "files added", "rows added", "files removed"):
+    table = Table(title=_("Commits"))
+    for column in (
+        _("committed at"),
+        _("operation"),
+        _("files added"),
+        _("rows added"),
+        _("files removed"),
+    ):
         table.add_column(column)
     for entry in entries:
         rows = sum(item["rows"] for item in entry["added"])

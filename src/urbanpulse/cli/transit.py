@@ -20,7 +20,7 @@ from urbanpulse.cli.common import (
     print_error,
 )
 from urbanpulse.errors import ConfigurationError, UrbanPulseError
-from urbanpulse.i18n import N_, get_locale, ngettext
+from urbanpulse.i18n import N_, get_local_names, get_locale, ngettext
 from urbanpulse.i18n import gettext as _
 from urbanpulse.store import Lake
 
@@ -124,21 +124,22 @@ def load_command(
         return
     _console.print(_summary_table(summary))
     if summary.missing:
-        _console.print(f"[yellow]missing from the source:[/yellow] {', '.join(summary.missing)}")
+        missing = ", ".join(summary.missing)
+        _console.print(f"[yellow]{_('missing from the source:')}[/yellow] {missing}")
     for note in summary.notes:
-        _console.print(f"note: {note}")
+        _console.print(_("note: {note}").format(note=note))
 
 
 def _summary_table(summary) -> Table:  # type: ignore[no-untyped-def]
     title = f"{summary.network_id}: {summary.name or summary.source}"
     if summary.already_loaded:
-        title += " (already loaded: nothing new stored)"
+        title += " " + _("(already loaded: nothing new stored)")
     table = Table(title=title, show_header=False)
-    table.add_column("what")
-    table.add_column("rows", justify="right")
+    table.add_column(_("what"))
+    table.add_column(_("rows"), justify="right")
     for name, rows in summary.stored.items():
-        table.add_row(f"stored {name}", f"{rows:,}")
-    table.add_row("quarantined", f"{summary.quarantined_total:,}")
+        table.add_row(_("stored {table}").format(table=name), f"{rows:,}")
+    table.add_row(_("quarantined"), f"{summary.quarantined_total:,}")
     for source, rows in sorted(summary.quarantined.items()):
         table.add_row(f"  {source}", f"{rows:,}")
     for reason, rows in sorted(summary.reasons.items()):
@@ -173,9 +174,11 @@ def networks_command(lake: Path | None = LAKE_OPTION, as_json: bool = JSON_OPTIO
     if as_json:
         print(json.dumps(rows, ensure_ascii=False))
         return
-    table = Table(title=f"Transit networks ({len(rows)})")
-    for column in columns:
-        table.add_column(column)
+    table = Table(title=_("Transit networks ({count})").format(count=len(rows)))
+    headers = (_("network id"), _("name"), _("kind"), _("source"), _("time zone"),
+               _("first day"), _("last day"), _("missing"))  # fmt: skip
+    for header in headers:
+        table.add_column(header)
     for row in rows:
         table.add_row(*[row[c] or "" for c in columns])
     _console.print(table)
@@ -205,7 +208,7 @@ def stations_command(
     table = Table(
         title=_("Stations matching {query} ({count})").format(query=repr(query), count=len(found))
     )
-    chinese = get_locale().startswith("zh")
+    chinese = get_locale().startswith("zh")  # the city's name too
     for column in (
         _("name"),
         _("other name"),
@@ -217,10 +220,8 @@ def stations_command(
     ):
         table.add_column(column)
     for m in found:
-        names = (m.name_zh, m.name_en) if chinese else (m.name_en, m.name_zh)
         table.add_row(
-            names[0] or names[1] or "",
-            names[1] or "" if names[0] else "",
+            *get_local_names(m.name_zh, m.name_en),
             (m.city_zh if chinese else m.city_en) or m.city_zh or m.city_en or "",
             m.network_id or "",
             ", ".join(m.lines),
@@ -331,6 +332,4 @@ def journey_command(
 def get_local_name(row: Any, *, default: str) -> str:
     """A station's or line's name (``name_zh``, ``name_en``) in the command's language,
     else the other, else ``default``."""
-    chinese, english = (row.get(c) for c in ("name_zh", "name_en"))
-    ordered = (chinese, english) if get_locale().startswith("zh") else (english, chinese)
-    return next((str(v) for v in ordered if isinstance(v, str) and v), default)
+    return get_local_names(row.get("name_zh"), row.get("name_en"))[0] or default
