@@ -17,6 +17,13 @@ from urbanpulse.cli import app
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 runner = CliRunner()
+# The small station counts file with its mapping: 5 rows stored, 4 quarantined.
+INGEST_STATION_COUNTS = [
+    "ingest",
+    str(FIXTURES / "station_counts.csv"),
+    "-m",
+    str(FIXTURES / "station_counts.toml"),
+]
 
 
 def top_level_commands() -> list[str]:
@@ -41,12 +48,7 @@ def test_the_readme_lists_every_command():
 
 def test_ingest_then_quarantine_then_export(tmp_path):
     lake = str(tmp_path / "lake")
-    args = [
-        "ingest",
-        str(FIXTURES / "station_counts.csv"),
-        "-m",
-        str(FIXTURES / "station_counts.toml"),
-    ]
+    args = INGEST_STATION_COUNTS
     result = runner.invoke(app, [*args, "--lake", lake, "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout[result.stdout.index("{") :])
@@ -245,12 +247,7 @@ def test_the_tables_speak_the_shells_language(tmp_path):
     assert "Beijing-Tianjin-Hebei city cluster" in english.output
     assert re.search(r"│ 110000 │ Beijing +│ 北京", english.output)
     lake = str(tmp_path / "lake")
-    args = [
-        "ingest",
-        str(FIXTURES / "station_counts.csv"),
-        "-m",
-        str(FIXTURES / "station_counts.toml"),
-    ]
+    args = INGEST_STATION_COUNTS
     ingested = runner.invoke(app, [*args, "--lake", lake], env=chinese)
     assert (
         ingested.exit_code == 0
