@@ -28,8 +28,8 @@ from urbanpulse.ingest.quarantine import (
 )
 from urbanpulse.ingest.transform import build_text_time_sql, lit
 from urbanpulse.store import Commit, Lake, LakeFile, new_batch_id
-from urbanpulse.store.engine import connect, scan_sql
-from urbanpulse.store.tables import write_new_observations, write_table_file
+from urbanpulse.store.engine import connect
+from urbanpulse.store.tables import read_table, write_new_observations, write_table_file
 from urbanpulse.store.writes import EARLIEST, LATEST, METRIC_CODE
 from urbanpulse.stream.payloads import Items, build_stream_reject
 
@@ -141,7 +141,7 @@ class SiteBook:
         """The sites table (all columns) as of the lake's current version."""
         paths = lake.get_paths_relative("sites")
         if paths != self._paths:
-            self.table = connect().sql(scan_sql(lake, "sites")).to_arrow_table().cast(SITES_SCHEMA)
+            self.table = read_table(lake, "sites").cast(SITES_SCHEMA)
             self._paths = paths
         return self.table
 
