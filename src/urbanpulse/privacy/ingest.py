@@ -33,10 +33,9 @@ import pyarrow.parquet as pq
 
 from urbanpulse.errors import ConfigurationError
 from urbanpulse.privacy.flows import (
-    compute_od_flows,
+    MAX_TRIP_MINUTES,
     compute_public_counts,
     compute_public_flows,
-    compute_station_counts,
     read_public_counts,
     read_public_flows,
 )
@@ -55,6 +54,7 @@ from urbanpulse.store import (
 from urbanpulse.store.engine import connect, quote_sql_text, scan_sql
 from urbanpulse.store.lake import partition_of
 from urbanpulse.store.networks import get_network_schema
+from urbanpulse.store.taps import compute_od_flows, compute_station_counts
 
 OPERATION = "ingest_taps"
 # The key of a cell of each published table.
@@ -238,7 +238,12 @@ def _commit_taps(
         k=rules.k,
     )
     flows = hold_small_changes(
-        compute_public_flows(compute_od_flows(con, "_all", timezone=rules.timezone), k=rules.k),
+        compute_public_flows(
+            compute_od_flows(
+                con, "_all", timezone=rules.timezone, max_trip_minutes=MAX_TRIP_MINUTES
+            ),
+            k=rules.k,
+        ),
         read_public_flows(lake),
         keys=FLOW_KEYS,
         column="trips",

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -29,11 +28,10 @@ from urbanpulse.privacy.budget import charge_budget
 from urbanpulse.privacy.noise import add_count_noise
 from urbanpulse.privacy.suppression import suppress_small_cells
 from urbanpulse.store import Lake
-from urbanpulse.store.engine import connect, scan_sql
 from urbanpulse.store.queries import read_rows
+from urbanpulse.store.taps import count_bounded_taps
 
 DATASET = "tap_counts"
-GRID_COLUMNS = ["site_id", "period_start", "period_minutes", "direction", "taps"]
 
 
 def compute_bounded_counts(
@@ -47,34 +45,13 @@ def compute_bounded_counts(
         Columns site_id, period_start (UTC), period_minutes, direction, taps: every
         station x period x direction of the grid, zeros included.
     """
-    con = connect()
-    taps = scan_sql(lake, "taps", key_period=key_period)
-    if not lake.get_files("taps", key_period=key_period):
-        raise InvalidQueryError(f"no taps are stored for key period {key_period}")
-    con.execute(f"CREATE VIEW _taps AS {taps}")
-    return _grid_counts(con, max_taps=max_taps, period_minutes=period_minutes, timezone=timezone)
-
-
-def _grid_counts(
-    con: duckdb.DuckDBPyConnection, *, max_taps: int, period_minutes: int, timezone: str
-) -> pd.DataFrame:
-    tz, step = "'" + timezone.replace("'", "''") + "'", int(period_minutes)
-    bucket = f"timezone({tz}, time_bucket(INTERVAL '{step} minutes', timezone({tz}, ts)))"
-    return con.execute(
-        f"""WITH metro AS (SELECT * FROM _taps WHERE mode = 'metro' AND site_id IS NOT NULL),
-        kept AS (SELECT site_id, direction, {bucket} AS period_start FROM metro
-                 QUALIFY row_number() OVER (PARTITION BY pseudonym ORDER BY ts) <= {int(max_taps)}),
-        span AS (SELECT min({bucket}) AS first, max({bucket}) AS last FROM metro),
-        grid AS (SELECT s.site_id, p.period_start, d.direction
-                 FROM (SELECT DISTINCT site_id FROM metro) s,
-                      (SELECT unnest(generate_series(first, last, INTERVAL '{step} minutes'))
-                              AS period_start FROM span) p,
-                      (VALUES ('entry'), ('exit')) d(direction))
-        SELECT g.site_id, g.period_start, {step}::INTEGER AS period_minutes, g.direction,
-               count(k.site_id)::BIGINT AS taps
-        FROM grid g LEFT JOIN kept k USING (site_id, period_start, direction)
-        GROUP BY ALL ORDER BY g.period_start, g.site_id, g.direction"""
-    ).df()[GRID_COLUMNS]
+    return count_bounded_taps(
+        lake,
+        key_period=key_period,
+        max_taps=max_taps,
+        period_minutes=period_minutes,
+        timezone=timezone,
+    )
 
 
 def release_noisy_counts(
