@@ -14,8 +14,21 @@ import pyarrow.compute as pc
 
 from urbanpulse.catalog.sites import SITES_SCHEMA
 from urbanpulse.store.engine import SCHEMAS, connect, scan_sql
-from urbanpulse.store.lake import Commit, Lake, new_batch_id
+from urbanpulse.store.lake import Commit, Lake, LakeFile, new_batch_id
 from urbanpulse.store.tables import write_new_observations, write_table_file
+
+
+def stage_new_observations(lake: Lake, data: pa.Table, *, batch_id: str) -> list[LakeFile]:
+    """Stage the observations of ``data`` (site_id, metric, ts, value, unit) that the lake
+    does not hold yet, for the caller to commit with the rest of its batch (see
+    :func:`~urbanpulse.store.tables.write_new_observations`)."""
+    con = connect()
+    con.register("_incoming", data)
+    con.execute(
+        "CREATE TEMP VIEW _staged AS SELECT site_id, metric, ts::TIMESTAMPTZ AS ts, "
+        "value::DOUBLE AS value, unit FROM _incoming"
+    )
+    return write_new_observations(lake, con, "_staged", batch_id=batch_id)[0]
 
 
 def append_observations(

@@ -52,10 +52,10 @@ import pyarrow as pa
 
 from urbanpulse.catalog.metrics import METRICS
 from urbanpulse.errors import SourceError
-from urbanpulse.store.engine import connect
 from urbanpulse.store.lake import Commit, Lake, LakeFile, new_batch_id
 from urbanpulse.store.queries import read_file_rows, read_observation_keys, read_rows
-from urbanpulse.store.tables import write_new_observations, write_table_file
+from urbanpulse.store.tables import write_table_file
+from urbanpulse.store.writes import stage_new_observations
 from urbanpulse.transit.realtime_index import NetworkIndex, read_network_index
 
 __all__ = [
@@ -610,13 +610,7 @@ def _commit(lake: Lake, readings: list[_Reading]) -> None:
     if observations:
         columns = ("site_id", "metric", "ts", "value", "unit")
         data = pa.Table.from_pylist([{c: r[c] for c in columns} for r in observations])
-        con = connect()
-        con.register("_incoming", data)
-        con.execute(
-            "CREATE TEMP VIEW _rt AS SELECT site_id, metric, ts::TIMESTAMPTZ AS ts, "
-            "value::DOUBLE AS value, unit FROM _incoming"
-        )
-        files += write_new_observations(lake, con, "_rt", batch_id=batch_id)[0]
+        files += stage_new_observations(lake, data, batch_id=batch_id)
     stamp = datetime.now(UTC)
     quarantine = [
         {**row, "batch_id": batch_id, "quarantined_at": stamp}
