@@ -151,7 +151,7 @@ def read_table(lake: Lake, table: str, con: duckdb.DuckDBPyConnection | None = N
     from urbanpulse.store.engine import connect
 
     con = con or connect()
-    return con.execute(scan_sql(lake, table)).to_arrow_table()
+    return con.sql(scan_sql(lake, table)).to_arrow_table()
 
 
 def empty_table(table: str) -> pa.Table:
