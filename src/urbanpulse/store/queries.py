@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.i18n import N_
+from urbanpulse.store.compaction import get_observation_partitions
 from urbanpulse.store.engine import SCHEMAS, connect, scan_sql
 from urbanpulse.store.lake import Lake
 
@@ -74,11 +75,10 @@ def read_observations(
 def read_last_observation_time(lake: Lake, metrics: Sequence[str]) -> datetime | None:
     """The newest observation time (UTC) of any of ``metrics``, read from the last month
     that holds them; None without any."""
-    files = [f for f in lake.get_files("observations") if f.partition.get("metric") in metrics]
-    if not files:
+    months = _get_months_holding(lake, metrics)
+    if not months:
         return None
-    month = max(f.partition.get("month", "") for f in files)
-    scan = scan_sql(lake, "observations", metric=list(metrics), month=month)
+    scan = scan_sql(lake, "observations", metric=list(metrics), month=months[-1])
     # fetchall, not fetchone: an unfinished result would block the shared cursor.
     ((value,),) = get_reader().execute(f"SELECT max(ts) FROM ({scan})").fetchall()
     return None if value is None else pd.Timestamp(value).tz_convert("UTC").to_pydatetime()
@@ -101,7 +101,7 @@ def read_newest_values(
         Columns: site_id, metric, value, ts (UTC); one row per site and metric, by
         site_id, metric.
     """
-    files = [f for f in lake.get_files("observations") if f.partition.get("metric") in metrics]
+    months = _get_months_holding(lake, metrics)[-2:]
     empty = pd.DataFrame(
         {
             "site_id": pd.Series(dtype=str),
@@ -110,9 +110,8 @@ def read_newest_values(
             "ts": pd.Series(dtype="datetime64[us, UTC]"),
         }
     )
-    if not files:
+    if not months:
         return empty
-    months = sorted({f.partition.get("month", "") for f in files})[-2:]
     scan = scan_sql(lake, "observations", metric=list(metrics), month=months)
     where, params = "true", []
     if site_ids is not None:
@@ -129,6 +128,11 @@ def read_newest_values(
         return empty
     found["ts"] = pd.to_datetime(found["ts"], utc=True)
     return found
+
+
+def _get_months_holding(lake: Lake, metrics: Sequence[str]) -> list[str]:
+    """The months (sorted) whose partitions hold any of ``metrics``."""
+    return sorted({month for _, month in get_observation_partitions(lake, metrics=metrics)})
 
 
 def read_newest_versions(lake: Lake, table: str, *, key: str, newest_by: str) -> pa.Table:

@@ -22,13 +22,19 @@ def stage_new_observations(lake: Lake, data: pa.Table, *, batch_id: str) -> list
     """Stage the observations of ``data`` (site_id, metric, ts, value, unit) that the lake
     does not hold yet, for the caller to commit with the rest of its batch (see
     :func:`~urbanpulse.store.tables.write_new_observations`)."""
+    con = _open_typed(data)
+    return write_new_observations(lake, con, "_typed", batch_id=batch_id)[0]
+
+
+def _open_typed(data: pa.Table) -> Any:
+    """A connection holding ``data`` as the view ``_typed``, in the observations' types."""
     con = connect()
     con.register("_incoming", data)
     con.execute(
-        "CREATE TEMP VIEW _staged AS SELECT site_id, metric, ts::TIMESTAMPTZ AS ts, "
+        "CREATE TEMP VIEW _typed AS SELECT site_id, metric, ts::TIMESTAMPTZ AS ts, "
         "value::DOUBLE AS value, unit FROM _incoming"
     )
-    return write_new_observations(lake, con, "_staged", batch_id=batch_id)[0]
+    return con
 
 
 def append_observations(
@@ -49,12 +55,7 @@ def append_observations(
     _check_metric_codes(data)
     with lake.write_lock():
         batch_id = new_batch_id()
-        con = connect()
-        con.register("_incoming", data)
-        con.execute(
-            "CREATE TEMP VIEW _typed AS SELECT site_id, metric, ts::TIMESTAMPTZ AS ts, "
-            "value::DOUBLE AS value, unit FROM _incoming"
-        )
+        con = _open_typed(data)
         _check_time_range(con, "_typed")
         once = "_typed" if not _has_repeats(con, "_typed") else _first_of_each_key(con, "_typed")
         files, stored, skipped = write_new_observations(lake, con, once, batch_id=batch_id)
