@@ -20,7 +20,7 @@ from urbanpulse.cli.common import (
     print_error,
 )
 from urbanpulse.errors import ConfigurationError, UrbanPulseError
-from urbanpulse.i18n import N_, get_local_names, get_locale, ngettext
+from urbanpulse.i18n import N_, get_local_names, ngettext
 from urbanpulse.i18n import gettext as _
 from urbanpulse.store import Lake
 
@@ -208,7 +208,6 @@ def stations_command(
     table = Table(
         title=_("Stations matching {query} ({count})").format(query=repr(query), count=len(found))
     )
-    chinese = get_locale().startswith("zh")  # the city's name too
     for column in (
         _("name"),
         _("other name"),
@@ -222,7 +221,7 @@ def stations_command(
     for m in found:
         table.add_row(
             *get_local_names(m.name_zh, m.name_en),
-            (m.city_zh if chinese else m.city_en) or m.city_zh or m.city_en or "",
+            get_local_names(m.city_zh, m.city_en)[0],
             m.network_id or "",
             ", ".join(m.lines),
             str(len(m.site_ids)),
