@@ -248,27 +248,18 @@ class SqliteAccessStore(AccessStore):
     def __init__(self, path: Path, *, seal: AuditSeal | None = None) -> None:
         super().__init__(seal=seal)
         self.path = Path(path)
+        # One connection per thread, kept open: closing a WAL database's last connection
+        # checkpoints it, and opening one per transaction cost more than the request the
+        # audit entry was written for.
+        self._local = threading.local()
 
     def describe(self) -> str:
         return str(self.path)
 
     @contextmanager
     def _transaction(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+        conn = self._open()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            if not self.path.exists():
-                # Key hashes, sessions and the audit log: the owner's alone (0600),
-                # whatever the umask; SQLite gives its -wal and -shm files the same mode.
-                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
-            if self.path.stat().st_mode & 0o077:
-                os.chmod(self.path, 0o600)
-            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreUnavailableError(
-                f"cannot open the access store {self.path}: {exc}"
-            ) from None
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
             # IMMEDIATE takes the write lock at once, so two appends never read the same
             # last hash; a read under WAL needs no lock and sees the last commit.
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -276,12 +267,50 @@ class SqliteAccessStore(AccessStore):
             conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:  # locked past the timeout, disk I/O
             _rollback(conn)
+            self._forget()
             raise StoreUnavailableError(f"the access store {self.path} failed: {exc}") from None
         except BaseException:
             _rollback(conn)
             raise
-        finally:
-            conn.close()
+
+    def _open(self) -> sqlite3.Connection:
+        """This thread's connection to the file now at ``path`` (a file replaced or
+        removed since gets a new one, never the old inode)."""
+        try:
+            status = self._stat_or_create()
+            identity = (status.st_dev, status.st_ino)
+            held = getattr(self._local, "held", None)
+            if held is not None and held[1] == identity:
+                return held[0]
+            self._forget()
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreUnavailableError(
+                f"cannot open the access store {self.path}: {exc}"
+            ) from None
+        self._local.held = (conn, identity)
+        return conn
+
+    def _stat_or_create(self) -> os.stat_result:
+        try:
+            status = self.path.stat()
+        except FileNotFoundError:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Key hashes, sessions and the audit log: the owner's alone (0600), whatever
+            # the umask; SQLite gives its -wal and -shm files the same mode.
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+            status = self.path.stat()
+        if status.st_mode & 0o077:
+            os.chmod(self.path, 0o600)
+        return status
+
+    def _forget(self) -> None:
+        held = getattr(self._local, "held", None)
+        self._local.held = None
+        if held is not None:
+            with suppress(sqlite3.Error):
+                held[0].close()
 
 
 class PostgresAccessStore(AccessStore):
