@@ -259,7 +259,10 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--repeat", type=int, default=3, help="Timed runs per query (median).")
     parser.add_argument(
-        "--spark-master", default="local[*]", help="Spark master of the Spark engine."
+        "--spark-master",
+        default="local[*]",
+        help="Spark master of the Spark engine (local[*], spark://host:7077), or a Spark "
+        "Connect server (sc://host:15002).",
     )
     parser.add_argument(
         "--api-seconds", type=int, default=10, help="wrk seconds per endpoint (0: skip)."

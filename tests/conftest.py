@@ -228,6 +228,21 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+def get_free_port() -> int:
+    """A port free on 127.0.0.1 now (a server started on it may still lose it to
+    another; servers that can take a bound socket get one, as :func:`serve_app`)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def is_listening(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:``port``."""
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 @contextmanager
 def serve_app(app: FastAPI, **options: Any) -> Iterator[str]:
     """Serve ``app`` with uvicorn in a thread on a free 127.0.0.1 port; yield its base URL.

@@ -1,10 +1,12 @@
 """One suite, every engine: the same questions on the same lake give the same rows.
 
-Parametrised over DuckDB and Spark (as ibis runs its backends). Answers are checked
-against an independent computation in pandas or pyarrow over the rows that went in, so
-two engines that agree with it agree with each other. One local SparkSession serves the
-session (starting one takes 10-20 s); Spark is skipped with a reason where pyspark or a
-Java runtime is missing, except under CI, where that fails. A known gap of one engine is
+Parametrised over DuckDB and Spark (as ibis runs its backends), Spark three ways: local,
+on a standalone master and worker, and through Spark Connect (tests/store/conftest.py
+starts both from the pyspark package). Answers are checked against an independent
+computation in pandas or pyarrow over the rows that went in, so two engines that agree
+with it agree with each other. Each Spark serves the tests of this module in turn
+(starting one takes 10-20 s); Spark is skipped with a reason where pyspark or a Java
+runtime is missing, except under CI, where that fails. A known gap of one engine is
 listed in KNOWN_GAPS and xfailed (strictly) on that engine only.
 """
 
@@ -14,7 +16,6 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,36 +58,44 @@ KNOWN_GAPS: dict[tuple[str, str], str] = {}
 AIR_MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "beijing-air-quality.toml"
 
 
-def _unavailable(reason: str) -> None:
-    pytest.skip(reason)
+# Spark is asked in the three ways a deployment runs it: in this process (local), on a
+# standalone cluster (master and worker), and through a Spark Connect server.
+ENGINES = ["duckdb", "spark", "spark-standalone", "spark-connect"]
 
 
-@pytest.fixture(scope="session")
-def spark_engine() -> Iterator[Engine]:
-    """The Spark engine on ``local[2]``, started once per test session."""
+@pytest.fixture(scope="module", params=ENGINES)
+def engine_in_use(request: pytest.FixtureRequest) -> Iterator[tuple[str, Engine]]:
+    """(name, engine) for each engine in turn; module-scoped so that tests run grouped by
+    engine, since one process holds one classic Spark session at a time."""
     from urbanpulse.errors import ConfigurationError
     from urbanpulse.store.spark_engine import SparkEngine
 
-    engine = SparkEngine(master="local[2]")
+    name: str = request.param
+    if name == "duckdb":
+        yield name, build_engine("duckdb")
+        return
+    if name == "spark-standalone":
+        engine = SparkEngine(master=request.getfixturevalue("spark_master_url"))
+    elif name == "spark-connect":
+        engine = SparkEngine(remote=request.getfixturevalue("spark_connect_url"))
+    else:
+        engine = SparkEngine(master="local[2]")
     try:
         engine.session  # noqa: B018 - start it now, not inside the first test
     except (MissingExtraError, ConfigurationError) as exc:
-        _unavailable(f"Spark engine unavailable here: {exc}")
-    yield engine
+        pytest.skip(f"Spark engine unavailable here: {exc}")
+    yield name, engine
     engine.session.stop()
 
 
-@pytest.fixture(params=["duckdb", "spark"])
-def engine(request: pytest.FixtureRequest) -> Engine:
+@pytest.fixture
+def engine(request: pytest.FixtureRequest, engine_in_use: tuple[str, Engine]) -> Engine:
     """Each engine in turn."""
-    name: str = request.param
+    name, found = engine_in_use
     gap = KNOWN_GAPS.get((name, request.node.originalname))
     if gap:
         request.node.add_marker(pytest.mark.xfail(reason=gap, strict=True))
-    if name == "spark":
-        found: Any = request.getfixturevalue("spark_engine")
-        return found  # type: ignore[no-any-return]
-    return build_engine("duckdb")
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -346,3 +355,14 @@ def test_the_store_shows_questions_not_its_sql() -> None:
     exposed = {"connect", "scan_sql", "quote_sql_text", "refresh_views"} & set(dir(store))
     assert exposed == set()
     assert {"read_sites", "read_observations", "read_table"} <= set(store.__all__)
+
+
+def test_a_spark_connect_url_given_as_the_master_is_used_as_one() -> None:
+    from urbanpulse.store.spark_engine import SparkEngine
+
+    engine = build_engine("spark", master="sc://127.0.0.1:15002")
+    assert isinstance(engine, SparkEngine)
+    assert (engine.remote, engine.master) == ("sc://127.0.0.1:15002", "local[*]")
+    cluster = build_engine("spark", master="spark://127.0.0.1:7077")
+    assert isinstance(cluster, SparkEngine)
+    assert (cluster.remote, cluster.master) == (None, "spark://127.0.0.1:7077")

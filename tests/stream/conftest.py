@@ -26,6 +26,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from tests.conftest import get_free_port, is_listening
 
 from urbanpulse.store import Lake
 from urbanpulse.store.engine import connect, scan_sql
@@ -34,18 +35,6 @@ URBANPULSE = str(Path(sys.executable).with_name("urbanpulse"))
 CONF = Path(__file__).parents[2] / "src" / "urbanpulse" / "stream" / "mosquitto.conf"
 RABBITMQ_CONF = CONF.with_name("rabbitmq.conf")
 TEST_PORT = int(os.environ.get("URBANPULSE_TEST_MQTT_PORT", "1884"))
-
-
-def get_free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def is_listening(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _unavailable(reason: str) -> None:

@@ -44,6 +44,9 @@ _SPARK_TYPES = {
 }
 
 
+CONNECT_SCHEME = "sc://"
+
+
 def build_session(*, master: str = "local[*]", remote: str | None = None) -> Any:
     """A SparkSession in UTC with Arrow transfers, classic (``master``) or Spark Connect.
 
@@ -89,6 +92,10 @@ class SparkEngine:
     name = "spark"
 
     def __init__(self, *, master: str = "local[*]", remote: str | None = None) -> None:
+        # A Spark Connect URL given as the master is meant as one: a classic session
+        # would refuse it as an unknown master.
+        if remote is None and master.startswith(CONNECT_SCHEME):
+            master, remote = "local[*]", master
         self.master, self.remote = master, remote
         self._session: Any = None
 
