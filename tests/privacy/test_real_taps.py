@@ -23,6 +23,7 @@ from urbanpulse.privacy import (
 )
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
+from urbanpulse.store.engines import build_engine
 
 pytestmark = pytest.mark.shared_data
 FILES = ("szt_records_14_14.csv", "szt_card_data_2920000403601.csv")
@@ -146,7 +147,12 @@ def _by_cell(counts) -> dict:  # type: ignore[no-untyped-def]
 def test_station_counts_match_an_independent_count(ingested: dict, shenzhen_dir: Path) -> None:
     expected = _count_raw(shenzhen_dir)
     internal = _by_cell(
-        compute_tap_counts(ingested["lake"], period_minutes=15, timezone="Asia/Shanghai")
+        compute_tap_counts(
+            ingested["lake"],
+            engine=build_engine("duckdb"),
+            period_minutes=15,
+            timezone="Asia/Shanghai",
+        )
     )
     assert internal == dict(expected)
     public = _by_cell(read_public_counts(ingested["lake"]))

@@ -332,6 +332,82 @@ def _air_lake(source: Path, factory: pytest.TempPathFactory) -> Lake:
     return _AIR_LAKES["lake"]
 
 
+SHENZHEN_FILE = "szt_records_14_14.csv"
+
+
+@pytest.fixture(scope="module")
+def tap_lake(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    """Real Shenzhen taps (37,000, 2018-09-01 07:57-11:30) pseudonymised into a lake."""
+    from urbanpulse.privacy import KeyRing, ingest_taps
+    from urbanpulse.privacy.taps import SHENZHEN_TAPS
+
+    source = shared_data / "shenzhen-smartcard" / SHENZHEN_FILE
+    if not source.is_file():
+        pytest.skip(f"Shenzhen taps not found at {source} (set URBANPULSE_SHARED_DATA)")
+    root = tmp_path_factory.mktemp("taps")
+    lake = Lake(root / "lake")
+    ingest_taps(
+        lake, [source], SHENZHEN_TAPS, KeyRing(root / "keys"), k=10, period_minutes=15,
+        timezone=TZ,
+    )  # fmt: skip
+    return lake
+
+
+def _metro_taps(lake: Lake, period_minutes: int) -> pd.DataFrame:
+    """The stored metro taps read with pyarrow, each with its local period's start."""
+    taps = pq.read_table(lake.get_paths("taps"), partitioning=None).to_pandas()
+    taps = taps[(taps["mode"] == "metro") & taps["site_id"].notna()].copy()
+    local = taps["ts"].dt.tz_convert(TZ).dt.floor(f"{period_minutes}min")
+    taps["period_start"] = local.dt.tz_convert("UTC")
+    return taps
+
+
+@pytest.mark.shared_data
+def test_station_taps_on_every_engine_match_pandas(engine: Engine, tap_lake: Lake) -> None:
+    found = engine.count_station_taps(tap_lake, period_minutes=15, tz=TZ).to_pandas()
+    taps = _metro_taps(tap_lake, 15)
+    expected = (
+        taps.groupby(["period_start", "site_id", "direction"], as_index=False)
+        .agg(station=("station", "min"), taps=("ts", "size"))
+        .assign(period_minutes=15)
+    )[["site_id", "station", "period_start", "period_minutes", "direction", "taps"]]
+    assert len(found) > 500 and found["taps"].sum() == len(taps) > 15_000
+    _assert_same(found, expected.astype({"period_minutes": "int32"}))
+
+
+@pytest.mark.shared_data
+def test_bounded_taps_on_every_engine_match_pandas(engine: Engine, tap_lake: Lake) -> None:
+    """Each card's first two taps (ties in time: entry before exit, then by station),
+    on the full grid of stations, periods and directions, zeros included."""
+    found = engine.count_bounded_taps(
+        tap_lake, key_period="2018-09", max_taps=2, period_minutes=15, tz=TZ
+    ).to_pandas()
+    taps = _metro_taps(tap_lake, 15).sort_values(["pseudonym", "ts", "direction", "site_id"])
+    kept = taps.groupby("pseudonym").head(2)
+    counted = kept.groupby(["period_start", "site_id", "direction"]).size()
+    periods = pd.date_range(taps["period_start"].min(), taps["period_start"].max(), freq="15min")
+    grid = pd.MultiIndex.from_product(
+        [periods, sorted(taps["site_id"].unique()), ["entry", "exit"]],
+        names=["period_start", "site_id", "direction"],
+    )
+    expected = counted.reindex(grid, fill_value=0).rename("taps").reset_index()
+    expected = expected.assign(period_minutes=np.int32(15))[
+        ["site_id", "period_start", "period_minutes", "direction", "taps"]
+    ]
+    assert (found["taps"] == 0).any() and found["taps"].sum() == len(kept)
+    _assert_same(found, expected)
+
+
+def test_taps_questions_on_a_lake_without_taps(engine: Engine, lake: Lake) -> None:
+    assert engine.count_station_taps(lake, period_minutes=15, tz=TZ).num_rows == 0
+    bounded = engine.count_bounded_taps(
+        lake, key_period="2026-10", max_taps=2, period_minutes=15, tz=TZ
+    )
+    assert bounded.num_rows == 0
+    with pytest.raises(InvalidQueryError, match="divide a day"):
+        engine.count_station_taps(lake, period_minutes=7, tz=TZ)
+
+
 def test_spark_without_its_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     from urbanpulse.store.spark_engine import build_session
 

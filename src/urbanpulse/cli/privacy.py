@@ -37,6 +37,7 @@ from urbanpulse.privacy.release import (
 from urbanpulse.privacy.taps import SHENZHEN_TAPS, read_tap_mapping
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
+from urbanpulse.store.engines import get_engine
 from urbanpulse.store.maintenance import open_lake
 
 privacy_app = build_group(
@@ -137,6 +138,7 @@ def release_command(
         key_period = period or _get_latest_period(store)
         counts = release_noisy_counts(
             store,
+            engine=get_engine(settings),
             key_period=key_period,
             epsilon=epsilon,
             budget=settings.privacy_epsilon_budget,
@@ -184,6 +186,7 @@ def report_command(
         key_period = period or _get_latest_period(store)
         counts = compute_bounded_counts(
             store,
+            engine=get_engine(settings),
             key_period=key_period,
             max_taps=settings.privacy_max_taps_per_card,
             period_minutes=settings.privacy_period_minutes,

@@ -23,8 +23,8 @@ import pandas as pd
 
 from urbanpulse.privacy.suppression import suppress_small_cells
 from urbanpulse.store import Lake
+from urbanpulse.store.interface import Engine
 from urbanpulse.store.queries import read_rows
-from urbanpulse.store.taps import count_taps
 
 # A metro tap-out more than three hours after a tap-in is a missed tap, not a trip.
 MAX_TRIP_MINUTES = 180
@@ -90,12 +90,16 @@ def read_public_flows(lake: Lake, *, on: date | None = None) -> pd.DataFrame:
     return read_rows(lake, "tap_flows", ("date", "=", on))
 
 
-def compute_tap_counts(lake: Lake, *, period_minutes: int, timezone: str) -> pd.DataFrame:
-    """Unsuppressed station counts straight from the stored taps (operational detail).
+def compute_tap_counts(
+    lake: Lake, *, engine: Engine, period_minutes: int, timezone: str
+) -> pd.DataFrame:
+    """Unsuppressed station counts straight from the stored taps (operational detail),
+    counted by ``engine``.
 
     Returns
     -------
     pandas.DataFrame
         Columns of :func:`urbanpulse.store.taps.compute_station_counts`.
     """
-    return count_taps(lake, period_minutes=period_minutes, timezone=timezone)
+    counts = engine.count_station_taps(lake, period_minutes=period_minutes, tz=timezone)
+    return counts.to_pandas()

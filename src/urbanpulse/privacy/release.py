@@ -28,16 +28,23 @@ from urbanpulse.privacy.budget import charge_budget
 from urbanpulse.privacy.noise import add_count_noise
 from urbanpulse.privacy.suppression import suppress_small_cells
 from urbanpulse.store import Lake
+from urbanpulse.store.interface import Engine
 from urbanpulse.store.queries import read_rows
-from urbanpulse.store.taps import count_bounded_taps
 
 DATASET = "tap_counts"
 
 
 def compute_bounded_counts(
-    lake: Lake, *, key_period: str, max_taps: int, period_minutes: int, timezone: str
+    lake: Lake,
+    *,
+    engine: Engine,
+    key_period: str,
+    max_taps: int,
+    period_minutes: int,
+    timezone: str,
 ) -> pd.DataFrame:
-    """True station counts of one key period with each card counted at most ``max_taps`` times.
+    """True station counts of one key period with each card counted at most ``max_taps``
+    times, counted by ``engine``.
 
     Returns
     -------
@@ -45,18 +52,18 @@ def compute_bounded_counts(
         Columns site_id, period_start (UTC), period_minutes, direction, taps: every
         station x period x direction of the grid, zeros included.
     """
-    return count_bounded_taps(
-        lake,
-        key_period=key_period,
-        max_taps=max_taps,
-        period_minutes=period_minutes,
-        timezone=timezone,
+    if not lake.get_files("taps", key_period=key_period):
+        raise InvalidQueryError(f"no taps are stored for key period {key_period}")
+    counts = engine.count_bounded_taps(
+        lake, key_period=key_period, max_taps=max_taps, period_minutes=period_minutes, tz=timezone
     )
+    return counts.to_pandas()
 
 
 def release_noisy_counts(
     lake: Lake,
     *,
+    engine: Engine,
     key_period: str,
     epsilon: float,
     budget: float,
@@ -89,6 +96,7 @@ def release_noisy_counts(
         )
     counts = compute_bounded_counts(
         lake,
+        engine=engine,
         key_period=key_period,
         max_taps=max_taps,
         period_minutes=period_minutes,

@@ -10,11 +10,13 @@ import pyarrow as pa
 
 from urbanpulse.store.engine import scan_sql
 from urbanpulse.store.interface import (
+    BOUNDED_TAP_COUNTS_SCHEMA,
     INDICATORS_SCHEMA,
     OBSERVATIONS_SCHEMA,
     PERIODS_SCHEMA,
     PROFILES_SCHEMA,
     ROLLUPS_SCHEMA,
+    TAP_COUNTS_SCHEMA,
     check_period_minutes,
     check_window,
     get_grain_table,
@@ -22,6 +24,7 @@ from urbanpulse.store.interface import (
 from urbanpulse.store.lake import Lake
 from urbanpulse.store.queries import _observation_filters, get_reader
 from urbanpulse.store.retention import read_rollups
+from urbanpulse.store.taps import get_bounded_counts_sql, get_station_counts_sql
 
 
 class DuckDBEngine:
@@ -141,6 +144,22 @@ class DuckDBEngine:
         check_window(start, end)
         found = read_rollups(lake, metric, grain=grain, site_ids=site_ids, start=start, end=end)
         return found.select(ROLLUPS_SCHEMA.names).cast(ROLLUPS_SCHEMA)
+
+    def count_station_taps(self, lake: Lake, *, period_minutes: int, tz: str) -> pa.Table:
+        check_period_minutes(period_minutes)
+        taps = f"({scan_sql(lake, 'taps')})"
+        sql = get_station_counts_sql(taps, period_minutes=period_minutes, timezone=tz)
+        return _fetch(sql, [], TAP_COUNTS_SCHEMA)
+
+    def count_bounded_taps(
+        self, lake: Lake, *, key_period: str, max_taps: int, period_minutes: int, tz: str
+    ) -> pa.Table:
+        check_period_minutes(period_minutes)
+        taps = f"({scan_sql(lake, 'taps', key_period=key_period)})"
+        sql = get_bounded_counts_sql(
+            taps, max_taps=max_taps, period_minutes=period_minutes, timezone=tz
+        )
+        return _fetch(sql, [], BOUNDED_TAP_COUNTS_SCHEMA)
 
     def get_metric_unit(self, lake: Lake, site_id: str, metric: str) -> tuple[bool, str | None]:
         if not lake.get_files("observations", metric=metric):

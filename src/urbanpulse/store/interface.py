@@ -96,6 +96,16 @@ DAYS_SCHEMA = pa.schema(
     [("date", pa.date32()), ("day_type", pa.string()), ("day_rank", pa.int32())]
 )
 ROLLUP_GRAINS: dict[str, str] = {"hourly": "rollups_hourly", "daily": "rollups_daily"}
+BOUNDED_TAP_COUNTS_SCHEMA = pa.schema(
+    [
+        ("site_id", pa.string()),
+        ("period_start", _TS),
+        ("period_minutes", pa.int32()),
+        ("direction", pa.string()),
+        ("taps", pa.int64()),
+    ]
+)
+TAP_COUNTS_SCHEMA = BOUNDED_TAP_COUNTS_SCHEMA.insert(1, pa.field("station", pa.string()))
 
 
 @runtime_checkable
@@ -180,6 +190,21 @@ class Engine(Protocol):
 
     def get_metric_unit(self, lake: Lake, site_id: str, metric: str) -> tuple[bool, str | None]:
         """(whether the site reports the metric, its unit or None)."""
+        ...
+
+    def count_station_taps(self, lake: Lake, *, period_minutes: int, tz: str) -> pa.Table:
+        """Metro entries and exits of every stored smart-card tap per station, period
+        (starting on the local clock of ``tz``) and direction, unsuppressed: only cells
+        with a tap (:data:`TAP_COUNTS_SCHEMA`); by period_start, site_id, direction."""
+        ...
+
+    def count_bounded_taps(
+        self, lake: Lake, *, key_period: str, max_taps: int, period_minutes: int, tz: str
+    ) -> pa.Table:
+        """Station counts of one key period's taps with each card counted at most
+        ``max_taps`` times (its first taps; ties in time by direction, then station), over
+        every station x period x direction of the grid the taps span, zeros included
+        (:data:`BOUNDED_TAP_COUNTS_SCHEMA`); by period_start, site_id, direction."""
         ...
 
 

@@ -21,11 +21,13 @@ import pyarrow as pa
 from urbanpulse.errors import ConfigurationError, MissingExtraError
 from urbanpulse.store.engine import SCHEMAS
 from urbanpulse.store.interface import (
+    BOUNDED_TAP_COUNTS_SCHEMA,
     INDICATORS_SCHEMA,
     OBSERVATIONS_SCHEMA,
     PERIODS_SCHEMA,
     PROFILES_SCHEMA,
     ROLLUPS_SCHEMA,
+    TAP_COUNTS_SCHEMA,
     check_period_minutes,
     check_window,
     get_grain_table,
@@ -224,6 +226,42 @@ class SparkEngine:
             return True, str(rows[0][0])
         return bool(frame.where(frame.site_id == site_id).limit(1).collect()), None
 
+    def count_station_taps(self, lake: Lake, *, period_minutes: int, tz: str) -> pa.Table:
+        check_period_minutes(period_minutes)
+        p = int(period_minutes)
+        sql = f"""
+            WITH m AS ({_METRO_TAPS.format(step=p * 60_000_000)})
+            SELECT site_id, min(station) AS station, period_start,
+                CAST({p} AS INT) AS period_minutes, direction, count(*) AS taps
+            FROM m GROUP BY site_id, period_start, direction
+            ORDER BY period_start, site_id, direction"""
+        return self._fetch(sql, TAP_COUNTS_SCHEMA, t=self._scan(lake, "taps"), tz=tz)
+
+    def count_bounded_taps(
+        self, lake: Lake, *, key_period: str, max_taps: int, period_minutes: int, tz: str
+    ) -> pa.Table:
+        check_period_minutes(period_minutes)
+        p = int(period_minutes)
+        sql = f"""
+            WITH m AS ({_METRO_TAPS.format(step=p * 60_000_000)}),
+            ranked AS (SELECT site_id, direction, period_start, row_number() OVER (
+                PARTITION BY pseudonym ORDER BY ts, direction, site_id) AS n FROM m),
+            kept AS (SELECT site_id, direction, period_start FROM ranked WHERE n <= {int(max_taps)}),
+            span AS (SELECT min(period_start) AS first, max(period_start) AS last FROM m),
+            grid AS (SELECT s.site_id, g.period_start, d.direction
+                FROM (SELECT DISTINCT site_id FROM m) s
+                CROSS JOIN (SELECT explode(sequence(first, last, INTERVAL {p} MINUTES))
+                            AS period_start FROM span) g
+                CROSS JOIN (SELECT explode(array('entry', 'exit')) AS direction) d)
+            SELECT g.site_id, g.period_start, CAST({p} AS INT) AS period_minutes, g.direction,
+                count(k.site_id) AS taps
+            FROM grid g LEFT JOIN kept k ON k.site_id = g.site_id
+                AND k.period_start = g.period_start AND k.direction = g.direction
+            GROUP BY g.site_id, g.period_start, g.direction
+            ORDER BY g.period_start, g.site_id, g.direction"""
+        taps = self._scan(lake, "taps", key_period=key_period)
+        return self._fetch(sql, BOUNDED_TAP_COUNTS_SCHEMA, t=taps, tz=tz)
+
     def _scan(self, lake: Lake, table: str, **partition: str | list[str]) -> Any:
         """A DataFrame of exactly the table's published files, typed as in SCHEMAS."""
         columns = SCHEMAS[table]
@@ -251,6 +289,15 @@ class SparkEngine:
     def _fetch(self, sql: str, schema: pa.Schema, **frames: Any) -> pa.Table:
         result = self.session.sql(sql, **frames).toArrow()
         return result.select(schema.names).cast(schema)
+
+
+# Metro taps with the start of their period on the local clock (``{step}`` microseconds;
+# ``{{t}}`` the taps, ``{{tz}}`` the zone, filled by session.sql).
+_METRO_TAPS = """
+    SELECT pseudonym, site_id, station, direction, ts,
+        timestamp_micros(unix_micros(ts)
+            - pmod(unix_micros(from_utc_timestamp(ts, {{tz}})), {step})) AS period_start
+    FROM {{t}} WHERE mode = 'metro' AND site_id IS NOT NULL"""
 
 
 def _where(

@@ -1,8 +1,11 @@
-"""The smart-card taps' questions: counts and flows computed inside DuckDB over the
-pseudonymised taps (``taps``), for urbanpulse.privacy, which decides what may be shown.
+"""The smart-card taps' questions in DuckDB SQL: counts and flows over the pseudonymised
+taps (``taps``), for urbanpulse.privacy, which decides what may be shown.
 
-The rules stay with the privacy room (which taps make a trip, how many taps of one
-card a release counts); the store only knows how to ask.
+The ingest asks them of the taps it is committing (on its own connection); the stored
+taps are asked through the chosen engine (``Engine.count_station_taps`` and
+``count_bounded_taps``, whose DuckDB answers use the SQL here). The rules stay with the
+privacy room (which taps make a trip, how many taps of one card a release counts); the
+store only knows how to ask.
 """
 
 from __future__ import annotations
@@ -10,9 +13,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from urbanpulse.errors import InvalidQueryError
-from urbanpulse.store.engine import connect, quote_sql_text, scan_sql
-from urbanpulse.store.lake import Lake
+from urbanpulse.store.engine import quote_sql_text
 
 COUNT_COLUMNS = ["site_id", "station", "period_start", "period_minutes", "direction", "taps"]
 FLOW_COLUMNS = ["origin_site_id", "destination_site_id", "date", "trips"]
@@ -39,15 +40,20 @@ def compute_station_counts(
         Columns site_id, station, period_start (UTC), period_minutes, direction
         ('entry' or 'exit'), taps; only cells with at least one tap.
     """
+    sql = get_station_counts_sql(taps, period_minutes=period_minutes, timezone=timezone)
+    return con.execute(sql).df()[COUNT_COLUMNS]
+
+
+def get_station_counts_sql(taps: str, *, period_minutes: int, timezone: str) -> str:
+    """DuckDB SQL of :func:`compute_station_counts` over the relation ``taps``."""
     tz, step = quote_sql_text(timezone), int(period_minutes)
     local = f"timezone({tz}, ts)"
-    return con.execute(
-        f"""SELECT site_id, any_value(station) AS station,
+    # min(station): one name per site, and the same answer on every engine.
+    return f"""SELECT site_id, min(station) AS station,
                timezone({tz}, time_bucket(INTERVAL '{step} minutes', {local})) AS period_start,
                {step}::INTEGER AS period_minutes, direction, count(*)::BIGINT AS taps
         FROM {taps} WHERE mode = 'metro' AND site_id IS NOT NULL
         GROUP BY ALL ORDER BY period_start, site_id, direction"""
-    ).df()[COUNT_COLUMNS]
 
 
 def compute_od_flows(
@@ -79,41 +85,17 @@ def compute_od_flows(
     ).df()[FLOW_COLUMNS]
 
 
-def count_taps(lake: Lake, *, period_minutes: int, timezone: str) -> pd.DataFrame:
-    """:func:`compute_station_counts` over every stored tap."""
-    con = connect()
-    con.execute(f"CREATE VIEW _taps AS {scan_sql(lake, 'taps')}")
-    return compute_station_counts(con, "_taps", period_minutes=period_minutes, timezone=timezone)
-
-
-def count_bounded_taps(
-    lake: Lake, *, key_period: str, max_taps: int, period_minutes: int, timezone: str
-) -> pd.DataFrame:
-    """Station counts of one key period with each card counted at most ``max_taps``
-    times (its first taps), over every station x period x direction of the grid the
-    period's taps span, zeros included.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns of ``GRID_COLUMNS``.
-    """
-    if not lake.get_files("taps", key_period=key_period):
-        raise InvalidQueryError(f"no taps are stored for key period {key_period}")
-    con = connect()
-    con.execute(f"CREATE VIEW _taps AS {scan_sql(lake, 'taps', key_period=key_period)}")
-    return _grid_counts(con, max_taps=max_taps, period_minutes=period_minutes, timezone=timezone)
-
-
-def _grid_counts(
-    con: duckdb.DuckDBPyConnection, *, max_taps: int, period_minutes: int, timezone: str
-) -> pd.DataFrame:
-    tz, step = "'" + timezone.replace("'", "''") + "'", int(period_minutes)
+def get_bounded_counts_sql(taps: str, *, max_taps: int, period_minutes: int, timezone: str) -> str:
+    """DuckDB SQL of station counts over the relation ``taps`` with each card counted at
+    most ``max_taps`` times (its first taps; ties in time by direction, then station),
+    over every station x period x direction of the grid the taps span, zeros included
+    (``GRID_COLUMNS``)."""
+    tz, step = quote_sql_text(timezone), int(period_minutes)
     bucket = f"timezone({tz}, time_bucket(INTERVAL '{step} minutes', timezone({tz}, ts)))"
-    return con.execute(
-        f"""WITH metro AS (SELECT * FROM _taps WHERE mode = 'metro' AND site_id IS NOT NULL),
+    return f"""WITH metro AS (SELECT * FROM {taps} WHERE mode = 'metro' AND site_id IS NOT NULL),
         kept AS (SELECT site_id, direction, {bucket} AS period_start FROM metro
-                 QUALIFY row_number() OVER (PARTITION BY pseudonym ORDER BY ts) <= {int(max_taps)}),
+                 QUALIFY row_number() OVER (PARTITION BY pseudonym
+                                            ORDER BY ts, direction, site_id) <= {int(max_taps)}),
         span AS (SELECT min({bucket}) AS first, max({bucket}) AS last FROM metro),
         grid AS (SELECT s.site_id, p.period_start, d.direction
                  FROM (SELECT DISTINCT site_id FROM metro) s,
@@ -124,4 +106,3 @@ def _grid_counts(
                count(k.site_id)::BIGINT AS taps
         FROM grid g LEFT JOIN kept k USING (site_id, period_start, direction)
         GROUP BY ALL ORDER BY g.period_start, g.site_id, g.direction"""
-    ).df()[GRID_COLUMNS]
