@@ -12,6 +12,7 @@ listed in KNOWN_GAPS and xfailed (strictly) on that engine only.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -86,6 +87,10 @@ def engine_in_use(request: pytest.FixtureRequest) -> Iterator[tuple[str, Engine]
         pytest.skip(f"Spark engine unavailable here: {exc}")
     yield name, engine
     engine.session.stop()
+    if name == "spark-connect":
+        # pyspark marks the whole process as Spark Connect's once a remote session starts;
+        # a classic session of a later test file on this process needs the mark gone.
+        os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
 
 
 @pytest.fixture
