@@ -31,6 +31,7 @@ API_PATHS = {
     "/api/advice",
     "/api/operator/accuracy",
     "/api/operator/effect",
+    "/api/operator/line-day",
     "/api/stations",
     "/api/usage",
     "/api/networks",

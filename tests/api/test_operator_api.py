@@ -50,12 +50,17 @@ def test_accuracy_skips_days_without_enough_history(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    ("params", "status"),
-    [({"site_id": "nope"}, 404), ({"site_id": "bj-m1-s05", "days": 99}, 422),
-     ({"site_id": "bj-m1-s05", "day": "31/10/2026"}, 422), ({}, 422)],
+    ("route", "params", "status"),
+    [("accuracy", {"site_id": "nope"}, 404), ("accuracy", {"site_id": "bj-m1-s05", "days": 99}, 422),
+     ("accuracy", {"site_id": "bj-m1-s05", "day": "31/10/2026"}, 422), ("accuracy", {}, 422),
+     ("line-day", {"line_id": "nope"}, 404), ("line-day", {"line_id": "bj-m1", "day": "2020-01-01"}, 404),
+     ("line-day", {"line_id": "bj-m1", "day": "31/10/2026"}, 422), ("line-day", {}, 422),
+     ("line-day.csv", {"line_id": "nope"}, 404)],
 )  # fmt: skip
-def test_accuracy_errors(client: TestClient, params: dict[str, object], status: int) -> None:
-    response = client.get("/api/operator/accuracy", params=params)
+def test_operator_errors(
+    client: TestClient, route: str, params: dict[str, object], status: int
+) -> None:
+    response = client.get(f"/api/operator/{route}", params=params)
     assert response.status_code == status
     assert set(response.json()["error"]) == {"code", "message", "detail"}
 
@@ -109,3 +114,64 @@ def test_accuracy_sums_counts_per_period_and_says_so(client: TestClient) -> None
     assert bus["items"][0]["observed"] == pytest.approx(sum(readings))
     metro = client.get("/api/operator/accuracy", params={"site_id": "bj-m1-s05", "days": 1}).json()
     assert metro["aggregation"] == "mean" and "mean over 15 min" in metro["value_label"]
+
+
+def test_line_day_is_a_grid_of_stations_by_period_with_last_week(client: TestClient) -> None:
+    response = client.get("/api/operator/line-day", params={"line_id": "bj-m1"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["day"], body["compare_day"]) == ("2026-10-31", "2026-10-24")
+    assert body["metric"] == "load" and body["aggregation"] == "mean"
+    stations = body["stations"]
+    assert [s["sequence"] for s in stations] == sorted(s["sequence"] for s in stations)
+    assert len(body["periods"]) == 96 and body["periods"][0].startswith("2026-10-31T00:00:00+08:00")
+    assert len(body["observed"]) == len(body["last_week"]) == len(stations)
+    assert all(len(row) == 96 for row in body["observed"])
+    # the demo holds 2026-10-25 onwards: a week before the last day has no readings
+    assert all(v is None for row in body["last_week"] for v in row)
+    # each cell is the period's mean load, as the accuracy chart of that station shows it
+    accuracy = client.get(
+        "/api/operator/accuracy", params={"site_id": stations[4]["site_id"], "days": 1}
+    ).json()
+    assert body["observed"][4] == pytest.approx(
+        [r["observed"] for r in accuracy["items"]], abs=1e-4
+    )
+    for alert in body["alerts"]:
+        assert alert["side"] in ("above", "below") and alert["start"] < alert["end"]
+        assert (alert["observed"] - alert["band_edge"]) * (
+            1 if alert["side"] == "above" else -1
+        ) > 0
+    excesses = [a["excess"] for a in body["alerts"]]
+    assert excesses == sorted(excesses, reverse=True)
+
+
+def test_line_day_of_a_bus_line_sums_boardings_per_period(client: TestClient) -> None:
+    body = client.get("/api/operator/line-day", params={"line_id": "bd-b1"}).json()
+    assert body["metric"] == "boardings" and body["aggregation"] == "sum"
+    # a period's total, as the stop's accuracy chart gives it (boardings per 15 min)
+    site_id = body["stations"][2]["site_id"]
+    accuracy = client.get("/api/operator/accuracy", params={"site_id": site_id, "days": 1}).json()
+    assert accuracy["aggregation"] == "sum"
+    assert body["observed"][2] == pytest.approx(
+        [r["observed"] for r in accuracy["items"]], abs=1e-4
+    )
+    assert max(v for v in body["observed"][2] if v is not None) > 10
+
+
+def test_line_day_exports_a_wide_table_in_the_request_language(client: TestClient) -> None:
+    params = {"line_id": "bj-m1", "day": "2026-10-31"}
+    english = client.get("/api/operator/line-day.csv", params=params)
+    assert english.status_code == 200
+    assert english.headers["content-type"].startswith("text/csv")
+    assert "bj-m1-2026-10-31.csv" in english.headers["content-disposition"]
+    rows = english.text.lstrip("\ufeff").splitlines()
+    assert rows[0].startswith("Day,Station,Station id,00:00,00:15")
+    assert len(rows) == 1 + 2 * len(
+        client.get("/api/operator/line-day", params=params).json()["stations"]
+    )
+    assert rows[1].startswith("2026-10-31,Pingguoyuan,bj-m1-s01,")
+    chinese = client.get(
+        "/api/operator/line-day.csv", params=params, headers={"Accept-Language": "zh-CN"}
+    )
+    head, first = chinese.text.lstrip("\ufeff").splitlines()[:2]
+    assert head.startswith("日期,") and first.startswith("2026-10-31,苹果园,bj-m1-s01,")

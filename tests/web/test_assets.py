@@ -90,11 +90,12 @@ def test_pages_and_json_are_gzipped(client: TestClient) -> None:
         assert gzip.decompress(body)
 
 
-def test_the_basic_bundle_matches_the_plotly_package_and_keeps_its_licence() -> None:
-    bundle = (STATIC / "vendor" / "plotly-basic.min.js").read_text("utf-8")[:300]
+@pytest.mark.parametrize("bundle", ["basic", "cartesian"])
+def test_the_partial_bundles_match_the_plotly_package_and_keep_their_licence(bundle: str) -> None:
+    head = (STATIC / "vendor" / f"plotly-{bundle}.min.js").read_text("utf-8")[:300]
     full = (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").open().read(300)
     version = re.search(r"plotly\.js v(\d+\.\d+\.\d+)", full)
     assert version, "no version in plotly.min.js"
     # Figures are built by the Python package for its plotly.js: the bundle must match.
-    assert f"(basic - minified) v{version.group(1)}" in bundle
+    assert f"({bundle} - minified) v{version.group(1)}" in head
     assert "MIT License" in (STATIC / "vendor" / "plotly.js-LICENSE.txt").read_text()

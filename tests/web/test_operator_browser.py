@@ -87,3 +87,50 @@ def test_the_operator_page_opens_where_a_link_points_and_keeps_it(
             assert "effect_day=2026-11-03" in page.url
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    ("locale", "width", "first_station", "download"),
+    [("en-US", 1280, "1. Pingguoyuan", "Download as CSV"), ("zh-CN", 390, "1. 苹果园", "下载 CSV")],
+)
+def test_the_line_by_period_is_a_heatmap_with_last_week_alerts_and_an_export(
+    demo_lake: Lake, browser: Any, app_server: Any, grant: Any, sign_in: Any,
+    locale: str, width: int, first_station: str, download: str,
+) -> None:  # fmt: skip
+    app = create_app(Settings(lake_path=demo_lake.root))
+    token = grant(app, "government")["Authorization"].removeprefix("Bearer ")
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale=locale)
+    page = context.new_page()
+    try:
+        with app_server(app) as url:
+            sign_in(page, url, token, "/operator?line=bj-m1&site=bj-m1-s05&day=2026-10-31")
+            page.wait_for_selector("#line-chart[data-rendered='true']")
+            trace = page.evaluate(
+                "() => { const d = document.getElementById('line-chart').data[0];"
+                " return {type: d.type, rows: d.z.length, cols: d.z[0].length, y0: d.y[0],"
+                " scale: d.colorscale}; }"
+            )
+            assert trace["type"] == "heatmap" and trace["cols"] == 96
+            assert trace["rows"] == 23 and trace["y0"] == first_station
+            assert page.locator("#line-day-shown").inner_text() == "2026-10-31"
+            # alerts: rows, or the sentence that there were none
+            alerts = page.locator("#alert-rows tr").count()
+            assert alerts > 0 or page.locator("#alerts-empty").is_visible()
+            # the change from a week before: a diverging scale around zero
+            page.select_option("#line-view", "change")
+            page.wait_for_function(
+                "() => document.getElementById('line-chart').data[0].colorscale === 'RdBu'"
+            )
+            export = page.locator("#line-export")
+            assert export.inner_text() == download
+            href = export.get_attribute("href")
+            assert href.endswith("/api/operator/line-day.csv?line_id=bj-m1&day=2026-10-31")
+            with page.expect_download() as saving:
+                export.click()
+            saved = Path(saving.value.path()).read_text(encoding="utf-8")
+            first_cell = saved.lstrip("\ufeff").split(",")[0]
+            assert first_cell == ("日期" if locale == "zh-CN" else "Day")
+            overflow = page.evaluate("() => document.documentElement.scrollWidth")
+            assert overflow <= width
+    finally:
+        context.close()

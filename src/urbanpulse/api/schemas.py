@@ -462,6 +462,44 @@ class AccuracyPublic(BaseModel):
     days: list[AccuracyDayPublic]
 
 
+class LineStationPublic(BaseModel):
+    site_id: str
+    name_zh: str | None
+    name_en: str | None
+    sequence: int
+
+
+class BandAlertPublic(BaseModel):
+    """A run of periods in which a station's load stayed outside its predicted 80 % band."""
+
+    site_id: str
+    start: datetime = Field(description="First period of the run, local time.")
+    end: datetime = Field(description="End of the run's last period, local time.")
+    side: str = Field(description="'above' (busier than predicted) or 'below'.")
+    observed: float = Field(description="The value furthest outside the band.")
+    band_edge: float = Field(description="The band's edge (p90 above, p10 below) there.")
+    excess: float = Field(description="Distance outside the band summed over the run.")
+
+
+class LineDayPublic(BaseModel):
+    """One line on one day: every station's values by period (stations in line order),
+    the same weekday a week before, and the runs outside the predicted band."""
+
+    line_id: str
+    day: str
+    compare_day: str = Field(description="The same weekday a week before.")
+    metric: str
+    unit: str | None
+    aggregation: str = Field(description="'sum' (totals per period) or 'mean' (a load).")
+    period_minutes: int
+    synthetic: bool = Field(description=SYNTHETIC)
+    stations: list[LineStationPublic]
+    periods: list[datetime] = Field(description="Period starts, local time.")
+    observed: list[list[float | None]] = Field(description="Stations x periods; null: no reading.")
+    last_week: list[list[float | None]] = Field(description="The same grid on compare_day.")
+    alerts: list[BandAlertPublic] = Field(description="Largest excess first.")
+
+
 class EffectSlotPublic(BaseModel):
     slot: datetime = Field(description="Preferred (or advised) departure slot, local time.")
     label: str

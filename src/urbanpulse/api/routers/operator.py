@@ -15,11 +15,18 @@ from typing import Annotated, Any
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
+from urbanpulse.advise.operations import (
+    SUMMED_METRICS,
+    compute_line_day,
+    get_readings_per_period,
+    write_line_day_csv,
+)
 from urbanpulse.advise.service import PERIOD_MINUTES
 from urbanpulse.api.deps import AdviceServiceDep, check_moment
 from urbanpulse.api.errors import ERROR_RESPONSES
-from urbanpulse.api.schemas import AccuracyPublic, EffectPublic
+from urbanpulse.api.schemas import AccuracyPublic, EffectPublic, LineDayPublic
 from urbanpulse.errors import NotFoundError
 from urbanpulse.forecast import compute_coverage, compute_metrics, compute_panel
 from urbanpulse.i18n import gettext as _
@@ -29,8 +36,6 @@ router = APIRouter(prefix="/api/operator", tags=["operator"], responses=ERROR_RE
 
 DayQuery = Annotated[date | None, Query(description="Local day, YYYY-MM-DD.")]
 MAX_DAYS = 14
-# Counts per reading add up over a period; a load (a share of capacity) does not.
-SUMMED_METRICS = ("boardings",)
 
 
 @router.get("/accuracy", response_model=AccuracyPublic, summary="Observed against predicted")
@@ -84,6 +89,35 @@ def get_accuracy(
     }
 
 
+LineQuery = Annotated[str, Query(description="Line id.", examples=["bj-m1"])]
+
+
+@router.get("/line-day", response_model=LineDayPublic, summary="A line's day, station by period")
+def get_line_day(service: AdviceServiceDep, line_id: LineQuery, day: DayQuery = None) -> Any:
+    """Every station of ``line_id`` by 15-minute period of ``day`` (default: the last
+    full day of data), the same weekday a week before, and the runs of at least half an
+    hour in which a station's value stayed outside the band predicted from the days
+    before ``day``."""
+    day = check_moment(day, name="day") or service.get_last_full_day()
+    return service.cached(
+        "line-day", line_id, day, build=lambda: compute_line_day(service, line_id, day)
+    )
+
+
+@router.get("/line-day.csv", include_in_schema=False)
+def get_line_day_csv(
+    service: AdviceServiceDep, line_id: LineQuery, day: DayQuery = None
+) -> Response:
+    """The line's day as a wide table (a row per station, a column per period, local
+    times), in the request's language; UTF-8 with BOM, so Excel reads Chinese names."""
+    data = get_line_day(service, line_id, day)
+    return Response(
+        content="\ufeff" + write_line_day_csv(data),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{line_id}-{data["day"]}.csv"'},
+    )
+
+
 @router.get("/effect", response_model=EffectPublic, summary="What advice changed")
 def get_effect(
     service: AdviceServiceDep,
@@ -95,17 +129,6 @@ def get_effect(
     in the share leaving in the peak slot, with its 95 % interval and sample sizes."""
     day = check_moment(day, name="day") or service.get_clock().planning_day
     return service.get_effect(line_id, day)
-
-
-def get_readings_per_period(observed: pd.DataFrame) -> float:
-    """Readings in one period: the period over the usual spacing of the readings
-    (5-minute counts: 3 per 15 minutes); 1 when it cannot be told."""
-    spacing = pd.DatetimeIndex(observed["ts"]).sort_values().to_series().diff().dropna()
-    spacing = spacing[spacing > pd.Timedelta(0)]
-    if spacing.empty:
-        return 1.0
-    minutes = spacing.median().total_seconds() / 60
-    return max(1.0, PERIOD_MINUTES / minutes) if minutes > 0 else 1.0
 
 
 def _score_day(day: date, truth: np.ndarray, forecast: pd.DataFrame) -> dict[str, Any]:

@@ -135,6 +135,96 @@
     }));
   }
 
+  // The line, station by period: what was observed, the same weekday a week before, or
+  // the change between them; one colour scale for the first two so they compare.
+  var lineDay = null;
+  var zh = (document.documentElement.lang || "").indexOf("zh") === 0;
+  function stationName(s) {
+    var names = zh ? [s.name_zh, s.name_en] : [s.name_en, s.name_zh];
+    return s.sequence + ". " + (names.filter(Boolean)[0] || s.site_id);
+  }
+  function lineValue(v) {
+    if (v === null || v === undefined) { return "—"; }
+    return lineDay && lineDay.metric === "load" ? Math.round(v * 100) + " %" : String(Math.round(v));
+  }
+  function drawLine(data) {
+    lineDay = data;
+    tell("line-empty", "");
+    pick("line-day-shown").textContent = data.day;
+    pick("line-export").href = base + "/api/operator/line-day.csv?line_id=" +
+      encodeURIComponent(data.line_id) + "&day=" + data.day;
+    pick("line-export").hidden = false;
+    renderLine();
+    var names = {};
+    data.stations.forEach(function (s) { names[s.site_id] = stationName(s); });
+    var rows = pick("alert-rows");
+    rows.replaceChildren.apply(rows, data.alerts.map(function (a) {
+      var tr = document.createElement("tr");
+      [names[a.site_id] || a.site_id, a.start.slice(11, 16), a.end.slice(11, 16),
+       a.side === "above" ? t("busier than predicted") : t("quieter than predicted"),
+       lineValue(a.observed), lineValue(a.band_edge)].forEach(function (text, i) {
+        var td = document.createElement("td");
+        td.textContent = text;
+        td.className = i >= 4 ? "num" : (i === 3 ? "side-" + a.side : "nowrap");
+        tr.appendChild(td);
+      });
+      return tr;
+    }));
+    pick("alerts-empty").hidden = data.alerts.length > 0;
+  }
+  function renderLine() {
+    var data = lineDay;
+    if (!data) { return; }
+    var view = pick("line-view").value;
+    var grid = view === "change"
+      ? data.observed.map(function (row, i) {
+          return row.map(function (v, k) {
+            var before = data.last_week[i][k];
+            return v === null || before === null ? null : v - before;
+          });
+        })
+      : data[view];
+    var all = data.observed.concat(data.last_week).reduce(function (a, row) { return a.concat(row); }, [])
+      .filter(function (v) { return v !== null; });
+    var top = all.length ? Math.max.apply(null, all) : 1;
+    var load = data.metric === "load";
+    var scale = function (v) { return v === null ? null : (load ? v * 100 : v); };
+    var unit = load ? t("% of capacity") : t("{unit} per {n} min", { unit: t(data.unit || ""), n: data.period_minutes });
+    var trace = {
+      type: "heatmap", z: grid.map(function (row) { return row.map(scale); }),
+      x: data.periods.map(function (p) { return p.slice(11, 16); }),
+      y: data.stations.map(stationName), hoverongaps: false,
+      hovertemplate: "%{y}<br>%{x}: %{z:.0f} " + unit + "<extra></extra>",
+      colorbar: { title: { text: view === "change" ? t("change, {unit}", { unit: unit }) : unit } },
+    };
+    if (view === "change") {
+      var spread = Math.max.apply(null, grid.reduce(function (a, row) { return a.concat(row); }, [])
+        .filter(function (v) { return v !== null; }).map(function (v) { return Math.abs(scale(v)); }).concat([1e-9]));
+      trace.colorscale = "RdBu"; trace.reversescale = true; trace.zmin = -spread; trace.zmax = spread;
+    } else {
+      trace.colorscale = "Viridis"; trace.zmin = 0; trace.zmax = scale(top);
+    }
+    var compared = view === "observed" ? data.day : view === "last_week" ? data.compare_day
+      : t("{day} against {before}", { day: data.day, before: data.compare_day });
+    // On a phone the colour bar goes under the grid, and fewer times label the axis.
+    var narrow = pick("line-chart").clientWidth < 600;
+    trace.colorbar.orientation = narrow ? "h" : "v";
+    if (narrow) { trace.colorbar.y = -0.35; trace.colorbar.yanchor = "top"; trace.colorbar.thickness = 12; }
+    plot("line-chart", [trace], {
+      margin: { l: 8, r: 8, t: 16, b: narrow ? 120 : 48 },
+      height: Math.max(260, 22 * data.stations.length + (narrow ? 200 : 100)),
+      yaxis: { autorange: "reversed", automargin: true },
+      xaxis: { title: { text: compared }, nticks: narrow ? 5 : 12, tickangle: 0 } });
+  }
+  function failLine(error) {
+    lineDay = null;
+    clearChart("line-chart");
+    pick("alert-rows").replaceChildren();
+    pick("alerts-empty").hidden = true;
+    pick("line-export").hidden = true;
+    tell("line-empty", t("The line's day could not be loaded: {reason}.", { reason: error.message }));
+  }
+
   // What the riders counted at the line's stations show: the peak slot against the same
   // slot on earlier same weekdays, over the requests advice moved off it.
   function drawFlows(c) {
@@ -216,6 +306,8 @@
     var mine = ++asked;
     var latest = function (draw) { return function (body) { if (mine === asked) { draw(body); } }; };
     getJson("/api/operator/accuracy?" + query).then(latest(drawAccuracy), latest(failAccuracy));
+    getJson("/api/operator/line-day?line_id=" + encodeURIComponent(line) + (day ? "&day=" + day : ""))
+      .then(latest(drawLine), latest(failLine));
     var effectDay = pick("effect-day").value || planningDay;
     pick("effect-day-shown").textContent = effectDay;
     getJson("/api/operator/effect?line_id=" + encodeURIComponent(line) + "&day=" + effectDay)
@@ -243,6 +335,7 @@
   pick("line").addEventListener("change", function () { fillStations(); show(); });
   pick("site").addEventListener("change", show);
   pick("effect-day").addEventListener("change", show);
+  pick("line-view").addEventListener("change", renderLine);
   pick("operator-form").addEventListener("submit", show);
   show();
 })();
