@@ -58,6 +58,35 @@ def test_report_is_self_contained_and_printable(monitor_client: TestClient) -> N
     assert "good coordination" in report.text or "coordination" in report.text
 
 
+def test_report_charts_are_inline_svg_named_in_the_readers_language(
+    monitor_client: TestClient,
+) -> None:
+    english = monitor_client.get("/monitor/report").text
+    charts = re.findall(r'<svg [^>]*role="img" aria-label="([^"]+)"', english)
+    assert charts == [
+        "Total score by city, 2024",
+        "Total score over the years",
+        "Coupling coordination degree D by city, 2024",
+    ]
+    ranking = english.split("<svg")[1].split("</svg>")[0]
+    assert ranking.count("<rect") == 13 and ">Beijing<" in ranking and "rank " in ranking
+    trend = english.split("<svg")[2].split("</svg>")[0]
+    assert trend.count("<polyline") == 13  # one line per city, labelled at its end
+    chinese = monitor_client.get("/monitor/report", headers={"Accept-Language": "zh-CN"}).text
+    assert ">北京<" in chinese.split("<svg")[1] and "各城市总得分（2024 年）" in chinese
+
+
+def test_report_is_stamped_in_local_time_numbers_its_pages_and_names_no_api(
+    monitor_client: TestClient,
+) -> None:
+    report = monitor_client.get("/monitor/report").text
+    # the settings' zone (Asia/Shanghai by default), its offset said
+    assert re.search(r"generated \d{4}-\d{2}-\d{2} \d{2}:\d{2} \(UTC\+08:00\)", report)
+    assert "UTC by UrbanPulse" not in report
+    assert "@bottom-right { content: counter(page)" in report
+    assert "/api/" not in report and "<details" not in report and "<summary" not in report
+
+
 def test_monitor_page_without_indicators_says_how_to_load_them(test_lake: Lake) -> None:
     with TestClient(create_app(Settings(lake_path=test_lake.root))) as client:
         page = client.get("/monitor")

@@ -69,3 +69,16 @@ def test_provinces_show_even_without_city_indicators(tmp_path: Path) -> None:
     assert "urbanpulse demo" in html  # the empty 13-city monitor still says what to do
     assert 'id="provinces-table"' in html and "monitor.provinces.js" in html
     assert 'id="synthetic-banner"' not in html
+
+
+def test_the_printed_report_carries_the_real_provincial_section(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    upsert_indicators(lake, pa.Table.from_pandas(build_indicators(2026), preserve_index=False))
+    upsert_indicators(lake, pa.Table.from_pandas(build_province_rows(), preserve_index=False))
+    with TestClient(create_app(Settings(lake_path=lake.root))) as client:
+        report = client.get("/monitor/report").text
+    section = report.split('id="report-provinces"')[1].split("</table>")[0]
+    assert "Real provincial statistics (NBS)" in report
+    assert f"{6.1 / 2.1:.2f} : {3.1 / 2.1:.2f} : 1" in section  # 2023, as the page shows it
+    assert "test RDIntense · t-1" in section
+    assert "<script" not in report

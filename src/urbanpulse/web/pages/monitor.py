@@ -6,15 +6,16 @@ real, the provincial statistics loaded with ``urbanpulse indices load-china``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from urbanpulse.errors import NotFoundError
-from urbanpulse.i18n import N_, translate_error
+from urbanpulse.i18n import N_, get_local_names, translate_error
 from urbanpulse.i18n import gettext as _
 from urbanpulse.indices.export import TABLES
 from urbanpulse.indices.lake import LakeMonitor, read_monitor
@@ -26,7 +27,9 @@ from urbanpulse.indices.views import (
     get_records,
     get_years,
 )
+from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
+from urbanpulse.web.print_charts import Bar, draw_bars, draw_lines
 from urbanpulse.web.rendering import get_language_context, render_page
 
 router = APIRouter()
@@ -78,8 +81,10 @@ def get_monitor_page(request: Request) -> HTMLResponse:
 
 @router.get("/monitor/report", response_class=HTMLResponse)
 def get_monitor_report(request: Request) -> HTMLResponse:
-    """A self-contained, printable report of the latest year (no scripts, no assets)."""
+    """A self-contained, printable report of the latest year (no scripts, no assets):
+    its charts are inline SVG, its time the settings' local time, its pages numbered."""
     lake: Lake = request.app.state.lake
+    settings: Settings = request.app.state.settings
     monitor = read_monitor(lake)
     templates = request.app.state.templates
     context = _build_context(monitor)
@@ -87,7 +92,9 @@ def get_monitor_report(request: Request) -> HTMLResponse:
     latest = context["year"]
     coupling = result.coupling[result.coupling["year"] == latest]
     names = get_city_names(coupling["region_code"].tolist())[["region_code", "name_zh", "name_en"]]
+    coupling_rows = get_records(names.merge(coupling, on="region_code"))
     index_disparity = result.disparity[result.disparity["measure"] == "index"]
+    now = datetime.now(ZoneInfo(settings.local_timezone))
     return templates.TemplateResponse(
         request,
         "monitor_report.html",
@@ -100,12 +107,57 @@ def get_monitor_report(request: Request) -> HTMLResponse:
                 ", ".join(monitor.sources)
             ),
             "version": monitor.version,
-            "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "coupling": get_records(names.merge(coupling, on="region_code")),
+            # The reader's clock (Beijing time for the region), with its offset said.
+            "generated": now.strftime("%Y-%m-%d %H:%M ") + _format_offset(now),
+            "coupling": coupling_rows,
             "disparity": get_records(index_disparity),
+            "charts": _draw_report_charts(monitor, context, coupling_rows),
+            "provinces": _read_provinces(lake),
             **get_language_context(request),
         },
     )
+
+
+def _format_offset(moment: datetime) -> str:
+    offset = moment.strftime("%z")  # +0800
+    return f"(UTC{offset[:3]}:{offset[3:]})"
+
+
+def _draw_report_charts(
+    monitor: LakeMonitor, context: dict[str, Any], coupling: list[dict[str, Any]]
+) -> dict[str, Markup]:
+    """The report's three charts: this year's ranking, the total over the years, and
+    this year's coordination degree, cities named in the reader's language."""
+    result, year = monitor.result, context["year"]
+    name = _get_city_name
+    ranking = draw_bars(
+        [Bar(name(r), r["score"], _("rank {low}-{high}").format(low=int(r["rank_p05"]),
+             high=int(r["rank_p95"]))) for r in context["ranking"]],
+        title=_("Total score by city, {year}").format(year=year), unit=_("score 0-100"),
+    )  # fmt: skip
+    root = result.pipeline.framework.root
+    totals = result.scores[result.scores["code"] == root]
+    cities = {r["region_code"]: name(r) for r in context["ranking"]}
+    trend = draw_lines(
+        {
+            cities[code]: list(zip(rows["year"].astype(int), rows["value"], strict=True))
+            for code, rows in totals.groupby("region_code")
+            if code in cities
+        },
+        title=_("Total score over the years"),
+        unit=_("score 0-100"),
+    )
+    ordered = sorted(coupling, key=lambda r: -r["coordination"])
+    degree = draw_bars(
+        [Bar(name(r), r["coordination"], _(r["band"])) for r in ordered],
+        title=_("Coupling coordination degree D by city, {year}").format(year=year),
+        unit=_("D, 0-1"), digits=3,
+    )  # fmt: skip
+    return {"ranking": ranking, "trend": trend, "coordination": degree}
+
+
+def _get_city_name(row: dict[str, Any]) -> str:
+    return get_local_names(row.get("name_zh"), row.get("name_en"))[0]
 
 
 def _build_context(monitor: LakeMonitor) -> dict[str, Any]:
