@@ -160,9 +160,39 @@ def test_excel_export_has_one_sheet_per_table(monitor_client: TestClient) -> Non
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
     names = monitor_client.get("/api/monitor").json()["tables"]
-    assert book.sheetnames == names
+    published = ["Ranking 2024", "Total score by year", "Base-year index by year",
+                 "Coordination 2024"]  # fmt: skip
+    assert book.sheetnames == published + names[4:]
+    assert names[:4] == ["ranking", "score_by_year", "index_by_year", "coordination"]
     scores = pd.read_excel(io.BytesIO(response.content), sheet_name="scores")
     assert len(scores) == 13 * 11 * 6
+
+
+def test_published_tables_are_wide_rounded_and_in_the_readers_language(
+    monitor_client: TestClient,
+) -> None:
+    """As a statistics bureau prints them: a row per city, a column per year or concept,
+    one decimal (three for coupling), headers and names in the request's language."""
+    chinese = {"Accept-Language": "zh-CN"}
+    response = monitor_client.get("/api/monitor/export.xlsx", headers=chinese)
+    book = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
+    assert book.sheetnames[:4] == ["2024 年排名", "历年总得分", "历年基期指数", "2024 年耦合协调"]
+    ranking = pd.read_excel(io.BytesIO(response.content), sheet_name="2024 年排名")
+    assert list(ranking.columns[:5]) == ["排名", "城市", "得分", "指数（2014=100）", "排名区间"]
+    assert ranking["排名"].tolist() == list(range(1, 14)) and ranking["城市"].iloc[0] == "北京"
+    assert (ranking["得分"] == ranking["得分"].round(1)).all()
+    by_year = pd.read_csv(io.StringIO(monitor_client.get(
+        "/api/monitor/export.csv", params={"table": "score_by_year"}
+    ).content.decode("utf-8-sig")))  # fmt: skip
+    assert list(by_year.columns) == ["City", *(str(y) for y in range(2014, 2025))]
+    assert len(by_year) == 13 and by_year["City"].iloc[0] == "Beijing"
+    # the same figures as the long table, rounded to one decimal
+    long = monitor_client.get("/api/monitor/export.csv", params={"table": "scores"})
+    scores = pd.read_csv(io.StringIO(long.content.decode("utf-8-sig")))
+    beijing = scores[(scores["name_en"] == "Beijing") & (scores["code"] == "index")]
+    assert by_year.iloc[0]["2024"] == round(
+        float(beijing[beijing["year"] == 2024]["value"].iloc[0]), 1
+    )
 
 
 def test_monitor_without_indicators_says_how_to_get_them(client: TestClient) -> None:

@@ -1,4 +1,8 @@
-"""Exports of a monitor result: named tables, CSV text and an Excel workbook."""
+"""Exports of a monitor result: named tables, CSV text and an Excel workbook.
+
+The workbook opens on the published tables (wide, in the reader's language, rounded as
+printed; ``indices.published``), followed by every long table behind them.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,12 @@ import pandas as pd
 
 from urbanpulse.errors import NotFoundError
 from urbanpulse.indices.monitor import MonitorResult
-from urbanpulse.indices.views import get_city_names
+from urbanpulse.indices.published import (
+    PUBLISHED,
+    build_published_tables,
+    get_published_title,
+)
+from urbanpulse.indices.views import get_city_names, get_years
 
 TABLES = (
     "scores",
@@ -57,6 +66,20 @@ def get_monitor_tables(result: MonitorResult, inputs: pd.DataFrame) -> dict[str,
     return {name: tables[name].reset_index(drop=True) for name in TABLES}
 
 
+def get_export_tables(result: MonitorResult, inputs: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The latest year's published tables (:data:`PUBLISHED`), then every long table
+    (:data:`TABLES`), by name."""
+    published = build_published_tables(result, year=get_years(result)[-1])
+    return {**published, **get_monitor_tables(result, inputs)}
+
+
+def get_sheet_titles(result: MonitorResult) -> dict[str, str]:
+    """Sheet names of the published tables in the reader's language (the long tables
+    keep their names)."""
+    year = get_years(result)[-1]
+    return {name: get_published_title(name, year=year) for name in PUBLISHED}
+
+
 def get_table_csv(tables: dict[str, pd.DataFrame], name: str) -> str:
     """One table as CSV text; NotFoundError for an unknown name."""
     if name not in tables:
@@ -64,12 +87,17 @@ def get_table_csv(tables: dict[str, pd.DataFrame], name: str) -> str:
     return str(tables[name].to_csv(index=False))
 
 
-def build_workbook(tables: dict[str, pd.DataFrame]) -> bytes:
-    """An Excel workbook (.xlsx) with one sheet per table, header row frozen."""
+def build_workbook(
+    tables: dict[str, pd.DataFrame], *, titles: dict[str, str] | None = None
+) -> bytes:
+    """An Excel workbook (.xlsx) with one sheet per table (named by ``titles`` where
+    given, else by the table's name), header row frozen."""
+    titles = titles or {}
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, table in tables.items():
-            table.to_excel(writer, sheet_name=name[:31], index=False, freeze_panes=(1, 0))
+            sheet = titles.get(name, name)[:31]
+            table.to_excel(writer, sheet_name=sheet, index=False, freeze_panes=(1, 0))
     return buffer.getvalue()
 
 

@@ -25,9 +25,16 @@ from urbanpulse.api.deps import LakeDep
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.schemas import SYNTHETIC, ProvincesPublic
 from urbanpulse.errors import InvalidQueryError
-from urbanpulse.indices.export import TABLES, build_workbook, get_monitor_tables, get_table_csv
+from urbanpulse.indices.export import (
+    TABLES,
+    build_workbook,
+    get_export_tables,
+    get_sheet_titles,
+    get_table_csv,
+)
 from urbanpulse.indices.lake import read_monitor
 from urbanpulse.indices.provinces import build_province_summary
+from urbanpulse.indices.published import PUBLISHED
 from urbanpulse.indices.trace import compute_trace
 from urbanpulse.indices.views import (
     build_monitor_summary,
@@ -102,7 +109,7 @@ class TracePublic(BaseModel):
 def get_monitor(lake: LakeDep) -> MonitorPublic:
     """Sub-indices and total by city and year, ranks, coupling, disparity and ratios."""
     summary = build_monitor_summary(read_monitor(lake))
-    return MonitorPublic(**summary, tables=list(TABLES))
+    return MonitorPublic(**summary, tables=[*PUBLISHED, *TABLES])
 
 
 @router.get("/ranking", response_model=RowsPublic, summary="Cities by rank, with intervals")
@@ -240,9 +247,11 @@ def get_monitor_provinces(lake: LakeDep) -> ProvincesPublic:
 def get_monitor_csv(
     lake: LakeDep, table: Annotated[str, Query(description="Table name.")] = "scores"
 ) -> Response:
-    """One monitor table as CSV (UTF-8 with BOM, so Excel reads Chinese names)."""
+    """One monitor table as CSV (UTF-8 with BOM, so Excel reads Chinese names): a
+    published one (ranking, score_by_year, index_by_year, coordination: wide, in the
+    request's language) or a long one."""
     monitor = read_monitor(lake)
-    text = get_table_csv(get_monitor_tables(monitor.result, monitor.indicators), table)
+    text = get_table_csv(get_export_tables(monitor.result, monitor.indicators), table)
     return Response(
         content="\ufeff" + text,
         media_type="text/csv; charset=utf-8",
@@ -252,9 +261,13 @@ def get_monitor_csv(
 
 @router.get("/export.xlsx", include_in_schema=False)
 def get_monitor_xlsx(lake: LakeDep) -> Response:
-    """Every monitor table in one Excel workbook, one sheet per table."""
+    """Every monitor table in one Excel workbook, one sheet per table: the published
+    ones first, in the request's language."""
     monitor = read_monitor(lake)
-    content = build_workbook(get_monitor_tables(monitor.result, monitor.indicators))
+    content = build_workbook(
+        get_export_tables(monitor.result, monitor.indicators),
+        titles=get_sheet_titles(monitor.result),
+    )
     return Response(
         content=content,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

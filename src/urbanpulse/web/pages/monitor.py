@@ -17,7 +17,7 @@ from markupsafe import Markup
 from urbanpulse.errors import NotFoundError
 from urbanpulse.i18n import N_, get_local_names, translate_error
 from urbanpulse.i18n import gettext as _
-from urbanpulse.indices.export import TABLES
+from urbanpulse.indices.export import TABLES, get_sheet_titles
 from urbanpulse.indices.lake import LakeMonitor, read_monitor
 from urbanpulse.indices.provinces import build_province_summary
 from urbanpulse.indices.views import (
@@ -73,7 +73,11 @@ def get_monitor_page(request: Request) -> HTMLResponse:
         title=_("Regional monitor"),
         synthetic=monitor.synthetic,
         data=summary,
-        tables=TABLES,
+        # The published tables (wide, in the reader's language) first, then the long ones.
+        tables=[
+            *get_sheet_titles(monitor.result).items(),
+            *((t, _(t.replace("_", " "))) for t in TABLES),
+        ],
         provinces=provinces,
         **context,
     )
