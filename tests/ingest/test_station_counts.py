@@ -95,3 +95,56 @@ def test_excel_and_parquet_sources_report_sheet_rows_and_row_numbers(lake, tmp_p
     lines = sorted(read_quarantine(lake)["line"])
     # Excel rows count the header as row 1, like the sheet; Parquet rows count from 1.
     assert lines == ([5, 7, 9, 11] if kind == "xlsx" else [4, 6, 8, 10])
+
+
+@pytest.mark.parametrize("layout", ["wide_metrics", "long"])
+def test_a_file_and_a_live_message_refuse_the_same_implausible_values(
+    lake, tmp_path: Path, layout: str
+):
+    """One vocabulary of metrics (catalog.metrics): a value no reading of the metric can
+    take is quarantined whether it comes in a mapped file or a live message; a mapping's
+    own bound, where it sets one, wins."""
+    from urbanpulse.catalog.metrics import PLAUSIBLE_RANGES
+    from urbanpulse.stream.batches import commit_items
+    from urbanpulse.stream.payloads import Items, decode_json
+
+    if layout == "wide_metrics":
+        source = tmp_path / "wide.csv"
+        source.write_text("time,station,pm25,temp\n2026-03-01 08:00,A,-5,25\n"
+                          "2026-03-01 09:00,A,40,95\n2026-03-01 10:00,A,2500,-10\n")  # fmt: skip
+        mapping = build_mapping({
+            "layout": "wide_metrics", "time": {"column": "time"}, "site": {"column": "station"},
+            "metrics": {"pm25": {"column": "pm25", "unit": "ug/m3"},
+                        "temp": {"column": "temp", "unit": "degC", "min": -5}},
+        })  # fmt: skip
+    else:
+        source = tmp_path / "long.csv"
+        source.write_text("time,station,metric,value\n2026-03-01 08:00,A,pm25,-5\n"
+                          "2026-03-01 09:00,A,temp,95\n2026-03-01 10:00,A,pm25,2500\n"
+                          "2026-03-01 10:00,A,temp,-10\n")  # fmt: skip
+        mapping = build_mapping({
+            "layout": "long", "time": {"column": "time"}, "site": {"column": "station"},
+            "metric_column": "metric", "value_column": "value",
+            "metrics": {"pm25": {"unit": "ug/m3"}, "temp": {"unit": "degC", "min": -5}},
+        })  # fmt: skip
+    ingest_files(lake, [source], mapping)
+    reasons = sorted(read_quarantine(lake)["reason"])
+    assert reasons == [
+        f"above maximum {PLAUSIBLE_RANGES['pm25'][1]}",
+        f"above maximum {PLAUSIBLE_RANGES['temp'][1]}",
+        "below minimum -5.0",  # the mapping's bound, not the catalogue's -90
+        f"below minimum {PLAUSIBLE_RANGES['pm25'][0]}",
+    ]
+    live = Items()
+    decode_json(
+        '[{"site_id": "A", "metric": "pm25", "ts": "2026-03-02T08:00:00Z", "value": -5},'
+        ' {"site_id": "A", "metric": "temp", "ts": "2026-03-02T08:00:00Z", "value": 95}]',
+        "test", live,
+    )  # fmt: skip
+    result = commit_items(
+        lake, live, timezone="Asia/Shanghai", allow_new_sites=True, operation="stream"
+    )
+    assert sorted(problem for _, problem in result.rejected) == [
+        f"above maximum {PLAUSIBLE_RANGES['temp'][1]}",
+        f"below minimum {PLAUSIBLE_RANGES['pm25'][0]}",
+    ]

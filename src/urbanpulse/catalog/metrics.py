@@ -10,7 +10,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["METRICS", "Metric", "get_metric"]
+__all__ = ["METRICS", "PLAUSIBLE_RANGES", "Metric", "get_metric", "get_plausible_range"]
+
+# Values no reading of these metrics can take (a sensor's error codes, a sign slip).
+# Every writer quarantines a value outside its metric's range: files mapped in (where a
+# mapping may set its own bounds) and live messages alike. Metrics not listed are only
+# checked for being finite numbers.
+PLAUSIBLE_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "flow": (0.0, None),
+    "boardings": (0.0, None),
+    "entries": (0.0, None),
+    "passengers": (0.0, None),
+    "load": (0.0, None),
+    "occupancy": (0.0, None),
+    "speed": (0.0, 400.0),
+    "pm25": (0.0, 2000.0),
+    "pm10": (0.0, 3000.0),
+    "no2": (0.0, 2000.0),
+    "so2": (0.0, 2000.0),
+    "o3": (0.0, 2000.0),
+    "co": (0.0, 100000.0),
+    "rain": (0.0, None),
+    "wspm": (0.0, 200.0),
+    "temp": (-90.0, 70.0),
+    "pres": (300.0, 1200.0),
+}
+
+
+def get_plausible_range(
+    code: str, *, low: float | None = None, high: float | None = None
+) -> tuple[float | None, float | None]:
+    """The values a metric accepts: the bounds given (a mapping's min and max) where
+    set, else the product's plausible range for the code (None: unbounded)."""
+    default_low, default_high = PLAUSIBLE_RANGES.get(code, (None, None))
+    return (default_low if low is None else low, default_high if high is None else high)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from urbanpulse.catalog.metrics import get_plausible_range
 from urbanpulse.ingest.mapping import Mapping, MetricSpec
 from urbanpulse.ingest.readers import FILE, LINE, ROW, SITE, TS
 from urbanpulse.store.writes import EARLIEST, LATEST
@@ -181,10 +182,11 @@ def _cells_sql(mapping: Mapping, columns: list[str]) -> str:
     branches = []
     for label, code, spec in _wide_columns(mapping, columns):
         site = lit(mapping.site.id_prefix + label) if mapping.layout == "wide_sites" else SITE
+        low, high = _get_bounds(code, spec)
         branches.append(
             f"SELECT {FILE} AS file_index, {LINE} AS line, {lit(label)} AS column_name, {site} AS site_id, "
             f"{lit(label)} AS label, {lit(code)} AS metric_code, {lit(spec.unit)} AS unit, "
-            f"{_bound(spec.min)} AS lo, {_bound(spec.max)} AS hi, {TS} AS ts, "
+            f"{low} AS lo, {high} AS hi, {TS} AS ts, "
             f"{ident(label)}::VARCHAR AS raw FROM rows"
         )
     return " UNION ALL ".join(branches)
@@ -208,8 +210,15 @@ def _long_cells_sql(mapping: Mapping) -> str:
     )
 
 
-def _bound(value: float | None) -> str:
+def build_bound_sql(value: float | None) -> str:
+    """A bound of a value range as a SQL DOUBLE (NULL: unbounded)."""
     return "NULL::DOUBLE" if value is None else f"{float(value)!r}::DOUBLE"
+
+
+def _get_bounds(code: str, spec: MetricSpec) -> tuple[str, str]:
+    """The mapping's bounds for the metric, else the product's plausible range, as SQL."""
+    low, high = get_plausible_range(code, low=spec.min, high=spec.max)
+    return build_bound_sql(low), build_bound_sql(high)
 
 
 def _rules_sql(mapping: Mapping) -> str:
@@ -217,9 +226,8 @@ def _rules_sql(mapping: Mapping) -> str:
     rows = []
     for code, spec in mapping.metrics.items():
         label = spec.column if (spec.column and mapping.layout != "wide_sites") else code
-        lo = "NULL" if spec.min is None else repr(float(spec.min))
-        hi = "NULL" if spec.max is None else repr(float(spec.max))
-        rows.append(f"({lit(label)}, {lit(code)}, {lit(spec.unit)}, {lo}::DOUBLE, {hi}::DOUBLE)")
+        low, high = _get_bounds(code, spec)
+        rows.append(f"({lit(label)}, {lit(code)}, {lit(spec.unit)}, {low}, {high})")
     return f"SELECT * FROM (VALUES {', '.join(rows)}) v(source_label, metric, unit, lo, hi)"
 
 

@@ -20,40 +20,20 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from urbanpulse.catalog.metrics import PLAUSIBLE_RANGES
 from urbanpulse.catalog.sites import SITES_SCHEMA
 from urbanpulse.ingest.quarantine import (
     CORRECTION_REASON,
     get_quarantine_schema,
     get_reason_group,
 )
-from urbanpulse.ingest.transform import build_text_time_sql, lit
+from urbanpulse.ingest.transform import build_bound_sql, build_text_time_sql, lit
 from urbanpulse.store import Commit, Lake, LakeFile, new_batch_id
 from urbanpulse.store.engine import connect
 from urbanpulse.store.tables import read_table, write_new_observations, write_table_file
 from urbanpulse.store.writes import EARLIEST, LATEST, METRIC_CODE
 from urbanpulse.stream.payloads import Items, build_stream_reject
 
-# Values no reading of these metrics can take (a sensor's error codes, a sign slip).
-# Metrics not listed are only checked for being finite numbers.
-PLAUSIBLE_RANGES: dict[str, tuple[float | None, float | None]] = {
-    "flow": (0.0, None),
-    "boardings": (0.0, None),
-    "entries": (0.0, None),
-    "passengers": (0.0, None),
-    "load": (0.0, None),
-    "occupancy": (0.0, None),
-    "speed": (0.0, 400.0),
-    "pm25": (0.0, 2000.0),
-    "pm10": (0.0, 3000.0),
-    "no2": (0.0, 2000.0),
-    "so2": (0.0, 2000.0),
-    "o3": (0.0, 2000.0),
-    "co": (0.0, 100000.0),
-    "rain": (0.0, None),
-    "wspm": (0.0, 200.0),
-    "temp": (-90.0, 70.0),
-    "pres": (300.0, 1200.0),
-}
 # The column each problem is about, for the quarantine row.
 PROBLEM_COLUMNS = {
     "unparseable time": "ts",
@@ -262,7 +242,8 @@ def _judge(con: duckdb.DuckDBPyConnection, *, timezone: str, allow_new: bool) ->
     """Tables ``_judged`` (every item with its problem, NULL if good) and ``_good``
     (good items, each key once: a repeat inside a batch is a repeated delivery)."""
     ranges = ", ".join(
-        f"({lit(m)}, {_bound(lo)}, {_bound(hi)})" for m, (lo, hi) in PLAUSIBLE_RANGES.items()
+        f"({lit(m)}, {build_bound_sql(lo)}, {build_bound_sql(hi)})"
+        for m, (lo, hi) in PLAUSIBLE_RANGES.items()
     )
     unknown = (
         "" if allow_new else "WHEN site_id NOT IN (SELECT site_id FROM _known) THEN 'unknown site'"
@@ -296,10 +277,6 @@ def _judge(con: duckdb.DuckDBPyConnection, *, timezone: str, allow_new: bool) ->
         SELECT site_id, metric, ts, value, unit, kind, i FROM _judged WHERE problem IS NULL
         QUALIFY row_number() OVER (PARTITION BY site_id, metric, ts ORDER BY i) = 1"""
     )
-
-
-def _bound(value: float | None) -> str:
-    return "NULL::DOUBLE" if value is None else f"{float(value)!r}::DOUBLE"
 
 
 def _read_rejects(found: list[tuple[int, str]], items: Items) -> list[dict[str, object]]:
