@@ -7,6 +7,7 @@ problem that stops it from being stored (NULL when it is good).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
@@ -109,11 +110,17 @@ def compute_cells(
     """
     cells = _cells_sql(mapping, columns)
     is_missing = _missing_sql(mapping.source.missing)
-    unknown_site = (
-        f"WHEN site_id NOT IN (SELECT site_id FROM {known_sites} WHERE site_id IS NOT NULL) "
-        "THEN 'unknown site'"
-        if known_sites
-        else ""
+    problem = build_problem_sql(
+        ts="ts",
+        site_missing="site_id IS NULL",  # a blank cell's site is NULL already (build_site_sql)
+        unknown_site=(
+            f"site_id NOT IN (SELECT site_id FROM {known_sites} WHERE site_id IS NOT NULL)"
+            if known_sites
+            else None
+        ),
+        metric_unknown="metric_code IS NULL",
+        value="number",
+        value_problems=[(is_missing, MISSING), ("number IS NULL", "non-numeric value")],
     )
     con.execute(
         f"""
@@ -123,19 +130,7 @@ def compute_cells(
             SELECT *, TRY_CAST(trim(raw) AS DOUBLE) AS number FROM ({cells})
         ),
         judged AS (
-            SELECT *, CASE
-                WHEN ts IS NULL THEN 'unparseable time'
-                WHEN ts < TIMESTAMPTZ '{EARLIEST}' OR ts >= TIMESTAMPTZ '{LATEST}'
-                    THEN 'time out of range'
-                WHEN site_id IS NULL THEN 'missing site'
-                {unknown_site}
-                WHEN metric_code IS NULL THEN 'unknown metric'
-                WHEN {is_missing} THEN '{MISSING}'
-                WHEN number IS NULL THEN 'non-numeric value'
-                WHEN NOT isfinite(number) THEN 'non-finite value'
-                WHEN lo IS NOT NULL AND number < lo THEN 'below minimum ' || lo
-                WHEN hi IS NOT NULL AND number > hi THEN 'above maximum ' || hi
-            END AS problem
+            SELECT *, {problem} AS problem
             FROM typed
         )
         SELECT file_index, line, column_name, site_id, coalesce(metric_code, label) AS metric, ts,
@@ -208,6 +203,39 @@ def _long_cells_sql(mapping: Mapping) -> str:
         f"r.hi, rows.{TS} AS ts, rows.{ident(mapping.value_column)} AS raw "
         f"FROM rows LEFT JOIN ({_rules_sql(mapping)}) r ON {label} = r.source_label"
     )
+
+
+def build_problem_sql(
+    *,
+    ts: str,
+    site_missing: str,
+    unknown_site: str | None,
+    metric_unknown: str,
+    value: str,
+    value_problems: Sequence[tuple[str, str]],
+    low: str = "lo",
+    high: str = "hi",
+) -> str:
+    """The one judgement every writer passes an observation through, as a SQL CASE:
+    NULL for a good one, else why it is not stored, checked in this order: its time,
+    its site (``site_missing`` and, where new sites are refused, ``unknown_site``:
+    conditions), its metric,
+    the writer's own ``value_problems`` ((condition, reason): how its source says
+    missing or not a number), then a finite value inside the range ``low``..``high``
+    (columns or expressions; NULL: unbounded)."""
+    checks = [
+        (f"{ts} IS NULL", lit("unparseable time")),
+        (f"{ts} < TIMESTAMPTZ '{EARLIEST}' OR {ts} >= TIMESTAMPTZ '{LATEST}'",
+         lit("time out of range")),
+        (site_missing, lit("missing site")),
+        *([(unknown_site, lit("unknown site"))] if unknown_site else []),
+        (metric_unknown, lit("unknown metric")),
+        *((condition, lit(reason)) for condition, reason in value_problems),
+        (f"NOT isfinite({value})", lit("non-finite value")),
+        (f"{low} IS NOT NULL AND {value} < {low}", f"'below minimum ' || {low}"),
+        (f"{high} IS NOT NULL AND {value} > {high}", f"'above maximum ' || {high}"),
+    ]  # fmt: skip
+    return "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, r in checks) + " END"
 
 
 def build_bound_sql(value: float | None) -> str:

@@ -27,11 +27,16 @@ from urbanpulse.ingest.quarantine import (
     get_quarantine_schema,
     get_reason_group,
 )
-from urbanpulse.ingest.transform import build_bound_sql, build_text_time_sql, lit
+from urbanpulse.ingest.transform import (
+    build_bound_sql,
+    build_problem_sql,
+    build_text_time_sql,
+    lit,
+)
 from urbanpulse.store import Commit, Lake, LakeFile, new_batch_id
 from urbanpulse.store.engine import connect
 from urbanpulse.store.tables import read_table, write_new_observations, write_table_file
-from urbanpulse.store.writes import EARLIEST, LATEST, METRIC_CODE
+from urbanpulse.store.writes import METRIC_CODE
 from urbanpulse.stream.payloads import Items, build_stream_reject
 
 # The column each problem is about, for the quarantine row.
@@ -245,8 +250,18 @@ def _judge(con: duckdb.DuckDBPyConnection, *, timezone: str, allow_new: bool) ->
         f"({lit(m)}, {build_bound_sql(lo)}, {build_bound_sql(hi)})"
         for m, (lo, hi) in PLAUSIBLE_RANGES.items()
     )
-    unknown = (
-        "" if allow_new else "WHEN site_id NOT IN (SELECT site_id FROM _known) THEN 'unknown site'"
+    problem = build_problem_sql(
+        ts="ts",
+        site_missing="site_id IS NULL OR trim(site_id) = ''",
+        unknown_site=None if allow_new else "site_id NOT IN (SELECT site_id FROM _known)",
+        metric_unknown=f"metric IS NULL OR NOT regexp_full_match(metric, {lit(METRIC_CODE.pattern)})",
+        value="value",
+        value_problems=[
+            ("value IS NULL AND bad_value", "non-numeric value"),
+            ("value IS NULL", "missing value"),
+        ],
+        low="r.lo",
+        high="r.hi",
     )
     ts = build_text_time_sql("ts_text", lit(timezone))
     con.execute(
@@ -256,20 +271,7 @@ def _judge(con: duckdb.DuckDBPyConnection, *, timezone: str, allow_new: bool) ->
                            WHEN ts_text IS NOT NULL THEN {ts} END AS ts
             FROM _items
         )
-        SELECT t.*, CASE
-            WHEN ts IS NULL THEN 'unparseable time'
-            WHEN ts < TIMESTAMPTZ '{EARLIEST}' OR ts >= TIMESTAMPTZ '{LATEST}'
-                THEN 'time out of range'
-            WHEN site_id IS NULL OR trim(site_id) = '' THEN 'missing site'
-            {unknown}
-            WHEN metric IS NULL OR NOT regexp_full_match(metric, {lit(METRIC_CODE.pattern)})
-                THEN 'unknown metric'
-            WHEN value IS NULL AND bad_value THEN 'non-numeric value'
-            WHEN value IS NULL THEN 'missing value'
-            WHEN NOT isfinite(value) THEN 'non-finite value'
-            WHEN r.lo IS NOT NULL AND value < r.lo THEN 'below minimum ' || r.lo
-            WHEN r.hi IS NOT NULL AND value > r.hi THEN 'above maximum ' || r.hi
-        END AS problem
+        SELECT t.*, {problem} AS problem
         FROM timed t LEFT JOIN (VALUES {ranges}) r(metric, lo, hi) USING (metric)"""
     )
     con.execute(
