@@ -16,17 +16,9 @@ from urbanpulse.indices.lake import get_latest_vintage
 from urbanpulse.indices.monitor import read_default_framework
 from urbanpulse.indices.provinces import build_province_summary, read_province_indicators
 from urbanpulse.store import Lake, read_indicators, upsert_indicators
+from urbanpulse.store.interface import INDICATORS_SCHEMA
 
-LAKE_COLUMNS = [
-    "region_code",
-    "year",
-    "indicator",
-    "value",
-    "unit",
-    "source",
-    "vintage",
-    "synthetic",
-]
+LAKE_COLUMNS = list(INDICATORS_SCHEMA.names)
 
 
 def build_rows(*, vintage: str = "test-1", synthetic: bool = False, scale: float = 1.0):

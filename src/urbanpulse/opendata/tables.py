@@ -14,6 +14,7 @@ from urbanpulse.indices.provinces import INDICATORS as PROVINCE_INDICATORS
 from urbanpulse.indices.provinces import PROVINCES, read_province_indicators
 from urbanpulse.privacy import read_public_counts, read_public_flows
 from urbanpulse.store import Lake, read_indicators, read_sites
+from urbanpulse.store.interface import INDICATORS_SCHEMA, get_arrow_schema
 from urbanpulse.store.networks import read_line_summaries, read_station_summaries
 
 OBSERVATION_COLUMNS = ("site_id", "metric", "ts", "value", "unit")
@@ -42,25 +43,9 @@ LINE_COLUMNS = (
     "synthetic",
 )
 STATION_COLUMNS = ("site_id", "name_zh", "name_en", "city_code", "lat", "lon", "lines", "synthetic")
-INDICATOR_COLUMNS = (
-    "region_code",
-    "year",
-    "indicator",
-    "value",
-    "unit",
-    "source",
-    "vintage",
-    "synthetic",
-)
-COUNT_COLUMNS = (
-    "site_id",
-    "station",
-    "period_start",
-    "period_minutes",
-    "direction",
-    "taps",
-    "suppressed",
-)
+# As the lake stores them (the store's schemas, written once).
+INDICATOR_COLUMNS = tuple(INDICATORS_SCHEMA.names)
+COUNT_COLUMNS = tuple(get_arrow_schema("tap_counts").names)
 FLOW_COLUMNS = ("origin_site_id", "destination_site_id", "date", "trips", "suppressed")
 
 

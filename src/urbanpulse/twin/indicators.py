@@ -14,20 +14,12 @@ import numpy as np
 import pandas as pd
 
 from urbanpulse.catalog.cities import get_cities
+from urbanpulse.store.interface import INDICATORS_SCHEMA
 
 YEARS = range(2014, 2025)
 SOURCE = "UrbanPulse synthetic demo"
 VINTAGE = "synthetic-demo"
-INDICATOR_COLUMNS = [
-    "region_code",
-    "year",
-    "indicator",
-    "value",
-    "unit",
-    "source",
-    "vintage",
-    "synthetic",
-]
+INDICATOR_COLUMNS = list(INDICATORS_SCHEMA.names)  # as the lake stores them
 UNITS = {
     "population": "persons",
     "gdp": "100 million yuan",
