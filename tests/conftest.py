@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -226,6 +227,20 @@ def browser() -> Iterator[Any]:
         )
         yield chromium
         chromium.close()
+
+
+def write_loads(lake: Lake, loads: dict[str, float], ts: datetime) -> None:
+    """Load readings at ``ts``, as a feed would commit them."""
+    frame = pd.DataFrame(
+        {
+            "site_id": list(loads),
+            "metric": "load",
+            "ts": pd.Timestamp(ts),
+            "value": list(loads.values()),
+            "unit": "share of capacity",
+        }
+    )
+    append_observations(lake, pa.Table.from_pandas(frame, preserve_index=False))
 
 
 def get_free_port() -> int:

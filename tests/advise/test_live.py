@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.conftest import write_loads
 
 from urbanpulse.advise.live import (
     CROWDING_LEVELS,
@@ -189,20 +190,6 @@ def test_every_section_lies_between_its_ends(loads: list[float]) -> None:
 
 
 # -- over a lake -------------------------------------------------------------------------
-
-
-def write_loads(lake: Lake, loads: dict[str, float], ts: datetime) -> None:
-    """Load readings at ``ts``, as a feed would commit them."""
-    frame = pd.DataFrame(
-        {
-            "site_id": list(loads),
-            "metric": "load",
-            "ts": pd.Timestamp(ts),
-            "value": list(loads.values()),
-            "unit": "share of capacity",
-        }
-    )
-    append_observations(lake, pa.Table.from_pandas(frame, preserve_index=False))
 
 
 @pytest.fixture

@@ -11,32 +11,19 @@ from typing import Any
 
 import httpx
 import pandas as pd
-import pyarrow as pa
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from tests.conftest import write_loads
 
 from urbanpulse.api import create_app
 from urbanpulse.api.routers import live as live_router
 from urbanpulse.settings import Settings
-from urbanpulse.store import Lake, append_observations, upsert_sites
+from urbanpulse.store import Lake, upsert_sites
 from urbanpulse.twin import build_network
 
 LINE_4 = [f"bj-m4-s{k:02d}" for k in range(1, 24)]
 SSE = {"Accept": "text/event-stream"}  # what EventSource sends
-
-
-def write_loads(lake: Lake, loads: dict[str, float], ts: datetime) -> None:
-    frame = pd.DataFrame(
-        {
-            "site_id": list(loads),
-            "metric": "load",
-            "ts": pd.Timestamp(ts),
-            "value": list(loads.values()),
-            "unit": "share of capacity",
-        }
-    )
-    append_observations(lake, pa.Table.from_pandas(frame, preserve_index=False))
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 import pytest
+from tests.conftest import write_loads
 
 from urbanpulse.advise.live import CROWDING_LEVELS
 from urbanpulse.api import create_app
 from urbanpulse.settings import Settings
-from urbanpulse.store import Lake, append_observations, upsert_sites
+from urbanpulse.store import Lake, upsert_sites
 from urbanpulse.twin import build_network
 
 pytestmark = pytest.mark.browser
@@ -24,19 +24,6 @@ LINE_4 = [f"bj-m4-s{k:02d}" for k in range(1, 24)]
 FIRST = f'#live .live-section[data-from="{LINE_4[0]}"][data-to="{LINE_4[1]}"]'
 COLOURS = {level.level: level.colour for level in CROWDING_LEVELS}
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-
-
-def write_loads(lake: Lake, loads: dict[str, float], ts: datetime) -> None:
-    frame = pd.DataFrame(
-        {
-            "site_id": list(loads),
-            "metric": "load",
-            "ts": pd.Timestamp(ts),
-            "value": list(loads.values()),
-            "unit": "share of capacity",
-        }
-    )
-    append_observations(lake, pa.Table.from_pandas(frame, preserve_index=False))
 
 
 def _lake(root: Path, load: float, ts: datetime) -> Lake:
