@@ -258,3 +258,36 @@ def test_the_tables_speak_the_shells_language(tmp_path):
     assert "隔离的数据行" in shown.output and "原因" in shown.output
     history = runner.invoke(app, ["lake", "history", "--lake", lake], env=chinese)
     assert history.exit_code == 0 and "提交记录" in history.output
+
+
+def test_quarantine_reasons_read_in_the_commands_language_and_filter_as_stored(tmp_path):
+    """Reasons are stored in one vocabulary (English) and shown in the reader's: the
+    ingest summary's groups and each row's reason, figures kept."""
+    lake = str(tmp_path / "lake")
+    chinese = {"LANG": "zh_CN.UTF-8", "COLUMNS": "200"}
+    ingested = runner.invoke(app, [*INGEST_STATION_COUNTS, "--lake", lake], env=chinese)
+    assert ingested.exit_code == 0, ingested.output
+    assert "低于下限" in ingested.output and "时间无法解析" in ingested.output
+    assert "unparseable time" not in ingested.output
+    # the filter reads the stored words, whatever language the table shows
+    shown = runner.invoke(app, ["quarantine", "--lake", lake, "--reason", "minimum"], env=chinese)
+    assert shown.exit_code == 0 and "低于下限" in shown.output
+    assert "below minimum" not in shown.output
+    english = runner.invoke(app, ["--lang", "en", "quarantine", "--lake", lake], env=chinese)
+    # (a narrow terminal folds a reason over two lines of its cell)
+    assert "below" in english.output and "minimum" in english.output
+    assert "低于下限" not in english.output and "同一文件内键重复" not in english.output
+
+
+def test_every_reason_the_product_writes_has_its_words() -> None:
+    from urbanpulse.i18n import use_locale
+    from urbanpulse.ingest.quarantine import CORRECTION_REASON, translate_reason
+
+    with use_locale("zh_CN"):
+        assert translate_reason("wrong number of fields: expected 4, found 6") == (
+            "字段数不符：应为 4，实为 6"
+        )
+        assert translate_reason(f"{CORRECTION_REASON} (3 stored, 4 sent)").endswith(
+            "（已存 3，收到 4）"
+        )
+        assert translate_reason("unreadable CSV record: EOF") == "unreadable CSV record: EOF"

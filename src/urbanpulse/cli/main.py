@@ -30,6 +30,7 @@ from urbanpulse.cli.common import (
 )
 from urbanpulse.i18n import get_local_names, use_locale
 from urbanpulse.i18n import gettext as _
+from urbanpulse.ingest.quarantine import translate_reason
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 
@@ -153,7 +154,7 @@ def _summary_table(summary) -> Table:
         table.add_row(_("files rejected whole"), f"{summary.files_rejected:,}")
     table.add_row(_("quarantined"), f"{summary.quarantined_total:,}")
     for reason, count in sorted(summary.quarantined.items()):
-        table.add_row(f"  {reason}", f"{count:,}")
+        table.add_row(f"  {translate_reason(reason)}", f"{count:,}")
     return table
 
 
@@ -205,7 +206,7 @@ def quarantine(
             Path(str(row.source)).name,
             line,
             "" if pd.isna(row.column_name) else str(row.column_name),
-            str(row.reason),
+            translate_reason(str(row.reason)),
             "" if pd.isna(row.raw) else str(row.raw)[:80],
         )
     console.print(table)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from urbanpulse.i18n import N_
+from urbanpulse.i18n import gettext as _
 from urbanpulse.ingest.readers import FILE, LINE, RawSource
 from urbanpulse.ingest.transform import MISSING, ident, lit
 from urbanpulse.store import SCHEMAS
@@ -114,4 +117,55 @@ def get_reason_group(reason: str) -> str:
     for prefix in ("wrong number of fields", "below minimum", "above maximum", CORRECTION_REASON):
         if reason.startswith(prefix):
             return prefix
+    return reason
+
+
+# Reasons are stored as written (English), so that a filter or a program reading the
+# lake sees one vocabulary; people read them in their language (translate_reason).
+FIXED_REASONS = (
+    N_("unparseable time"),
+    N_("time out of range"),
+    N_("missing site"),
+    N_("unknown site"),
+    N_("unknown metric"),
+    N_("missing value"),
+    N_("non-numeric value"),
+    N_("non-finite value"),
+    N_("duplicate key within file"),
+    N_("binary data (NUL bytes) in line"),
+    # the groups of the ingest summary (get_reason_group)
+    N_("below minimum"),
+    N_("above maximum"),
+    N_("wrong number of fields"),
+    N_("a different value for an observation already stored: not applied"),
+)
+# Reasons that carry figures: (pattern of the stored text, message with its fields).
+PATTERNED_REASONS = (
+    (re.compile(r"below minimum (?P<bound>\S+)"), N_("below minimum {bound}")),
+    (re.compile(r"above maximum (?P<bound>\S+)"), N_("above maximum {bound}")),
+    (
+        re.compile(r"wrong number of fields: expected (?P<expected>\d+), found (?P<found>\d+)"),
+        N_("wrong number of fields: expected {expected}, found {found}"),
+    ),
+    (
+        re.compile(
+            re.escape(CORRECTION_REASON) + r" \((?P<stored>\S+) stored, (?P<sent>\S+) sent\)"
+        ),
+        N_(
+            "a different value for an observation already stored: not applied "
+            "({stored} stored, {sent} sent)"
+        ),
+    ),
+)
+
+
+def translate_reason(reason: str) -> str:
+    """A stored quarantine reason in the reader's language (as stored where it is not
+    one of the product's own reasons, e.g. a parser's message)."""
+    if reason in FIXED_REASONS:
+        return _(reason)
+    for pattern, message in PATTERNED_REASONS:
+        found = pattern.fullmatch(reason)
+        if found:
+            return _(message).format(**found.groupdict())
     return reason
