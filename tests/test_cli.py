@@ -291,3 +291,27 @@ def test_every_reason_the_product_writes_has_its_words() -> None:
             "（已存 3，收到 4）"
         )
         assert translate_reason("unreadable CSV record: EOF") == "unreadable CSV record: EOF"
+
+
+def test_the_readme_names_every_page_and_every_path_it_names_exists(tmp_path: Path) -> None:
+    """As datasette checks its docs: each page the app serves has a row in the README,
+    and each page or API path the README gives (in backticks) is served."""
+    from urbanpulse.api import create_app
+    from urbanpulse.settings import Settings
+    from urbanpulse.web.pages import PAGE_ROUTERS
+
+    readme = (REPO / "README.md").read_text()
+    pages = {
+        r.path.replace("{site_id}", "{id}")
+        for router in PAGE_ROUTERS
+        for r in router.routes
+        if "GET" in getattr(r, "methods", set())
+    }
+    assert {p for p in pages if f"`{p}`" not in readme} == set()
+    api = {
+        re.sub(r"\{[^}]+\}", "{id}", path)
+        for path in create_app(Settings(lake_path=tmp_path / "lake")).openapi()["paths"]
+    }
+    served = pages | api | {"/docs"}
+    named = {p for p in re.findall(r"`(/[a-z][a-zA-Z0-9_{}/.-]*)`", readme) if "..." not in p}
+    assert {p for p in named if re.sub(r"\{[^}]+\}", "{id}", p) not in served} == set()
