@@ -45,7 +45,7 @@ def test_a_metro_counted_at_its_gates_replays_after_its_data(tmp_path: Path) -> 
     import pyarrow as pa
 
     from urbanpulse.advise.clock import read_last_observation
-    from urbanpulse.store import Lake
+    from urbanpulse.store import Lake, build_engine
     from urbanpulse.store.writes import append_observations
 
     lake = Lake(tmp_path / "lake")
@@ -54,6 +54,8 @@ def test_a_metro_counted_at_its_gates_replays_after_its_data(tmp_path: Path) -> 
         [{"site_id": "hz-00", "metric": "entries", "ts": last, "value": 12.0, "unit": "passengers"}]
     )
     append_observations(lake, table)
-    assert read_last_observation(lake) == last
-    clock = build_clock(read_last_observation(lake), fixed=None, tz=TZ, country="CN")
+    assert read_last_observation(lake, build_engine("duckdb")) == last
+    clock = build_clock(
+        read_last_observation(lake, build_engine("duckdb")), fixed=None, tz=TZ, country="CN"
+    )
     assert clock.mode == "replay" and clock.now == datetime(2019, 1, 19, tzinfo=TZ)

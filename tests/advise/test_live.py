@@ -25,7 +25,7 @@ from urbanpulse.advise.live import (
     read_latest_readings,
 )
 from urbanpulse.settings import Settings
-from urbanpulse.store import Lake, append_observations, upsert_sites
+from urbanpulse.store import Lake, append_observations, build_engine, upsert_sites
 from urbanpulse.twin import build_network
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
@@ -217,7 +217,7 @@ def test_latest_readings_are_each_stations_newest(network_lake: Lake) -> None:
     ids = _metro(network_lake, "bj-m1")[:2]
     write_loads(network_lake, dict.fromkeys(ids, 0.2), NOW - timedelta(minutes=5))
     write_loads(network_lake, {ids[0]: 0.95}, NOW)
-    found = read_latest_readings(network_lake).set_index("site_id")
+    found = read_latest_readings(network_lake, build_engine("duckdb")).set_index("site_id")
     assert list(found.columns) == ["metric", "value", "ts"]
     assert found.loc[ids[0], "value"] == pytest.approx(0.95)
     assert found.loc[ids[1], "value"] == pytest.approx(0.2)

@@ -32,6 +32,7 @@ from urbanpulse.store import Lake, append_observations, compute_rollups, upsert_
 from urbanpulse.store.engines import build_engine
 from urbanpulse.store.interface import (
     INDICATORS_SCHEMA,
+    NEWEST_VALUES_SCHEMA,
     OBSERVATIONS_SCHEMA,
     PERIODS_SCHEMA,
     PROFILES_SCHEMA,
@@ -335,6 +336,28 @@ def _air_lake(source: Path, factory: pytest.TempPathFactory) -> Lake:
         ingest_files(lake, [source], read_mapping(AIR_MAPPING))
         _AIR_LAKES["lake"] = lake
     return _AIR_LAKES["lake"]
+
+
+def test_the_newest_values_and_time_match_pandas(
+    engine: Engine, lake: Lake, rows: pa.Table
+) -> None:
+    """What stands "now": each site's newest value of each metric within the lookback
+    before the newest reading of them all, NaN left out."""
+    metrics, lookback = ["boardings", "pm25"], timedelta(hours=6)
+    frame = rows.filter(pc.is_in(rows["metric"], pa.array(metrics))).to_pandas()
+    assert engine.read_last_observation_time(lake, metrics) == frame["ts"].max().to_pydatetime()
+    assert engine.read_last_observation_time(lake, ["no_such_metric"]) is None
+    found = engine.read_newest_values(lake, metrics, lookback=lookback).to_pandas()
+    known = frame[frame["value"].notna()]
+    recent = known[known["ts"] >= known["ts"].max() - lookback]
+    newest = recent.sort_values("ts").groupby(["site_id", "metric"], as_index=False).last()
+    expected = newest[["site_id", "metric", "value", "ts"]]
+    assert len(found) >= 4
+    _assert_same(found, expected.sort_values(["site_id", "metric"]).reset_index(drop=True))
+    some = engine.read_newest_values(lake, metrics, lookback=lookback, site_ids=[SITES[0]])
+    assert set(some["site_id"].to_pylist()) == {SITES[0]}
+    nothing = engine.read_newest_values(lake, ["no_such_metric"], lookback=lookback)
+    assert nothing.num_rows == 0 and nothing.schema == NEWEST_VALUES_SCHEMA
 
 
 SHENZHEN_FILE = "szt_records_14_14.csv"

@@ -19,7 +19,7 @@ from urbanpulse.advise.forecasts import COUNT_METRICS
 from urbanpulse.catalog.calendar import get_day_type
 from urbanpulse.i18n import N_, translate_text
 from urbanpulse.store import Lake
-from urbanpulse.store.queries import read_last_observation_time
+from urbanpulse.store.interface import Engine
 
 # Gate entries count as much as boardings: a metro whose data is its gates replays too.
 CROWDING_METRICS = ("load", *COUNT_METRICS)
@@ -93,9 +93,10 @@ def get_default_window(day: date) -> tuple[str, str, str]:
     return tuple(f"{day.isoformat()}T{t}" for t in DEFAULT_WINDOW)  # type: ignore[return-value]
 
 
-def read_last_observation(lake: Lake) -> datetime | None:
-    """Latest observation time of the crowding metrics (UTC), read from the last month."""
-    return read_last_observation_time(lake, list(CROWDING_METRICS))
+def read_last_observation(lake: Lake, engine: Engine) -> datetime | None:
+    """Latest observation time of the crowding metrics (UTC), read from the last month
+    by ``engine``."""
+    return engine.read_last_observation_time(lake, list(CROWDING_METRICS))
 
 
 def _aware(moment: datetime, tz: ZoneInfo) -> datetime:

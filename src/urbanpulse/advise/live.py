@@ -39,8 +39,9 @@ from urbanpulse.advise.lines import build_lines
 from urbanpulse.advise.trips import read_stations
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, read_sites
+from urbanpulse.store.engines import get_engine
+from urbanpulse.store.interface import Engine
 from urbanpulse.store.networks import read_network_table
-from urbanpulse.store.queries import read_newest_values
 
 # Metrics read, in order of preference: the direction of the trains each describes and
 # the factor that makes it a share of rated capacity.
@@ -108,15 +109,21 @@ def get_level(load: float | None) -> str | None:
     return LEVEL_NAMES[int(np.searchsorted(_THRESHOLDS, max(load, 0.0), side="right"))]
 
 
-def read_latest_readings(lake: Lake, *, site_ids: list[str] | None = None) -> pd.DataFrame:
-    """Each station's newest reading of each load metric, from the lake's last months.
+def read_latest_readings(
+    lake: Lake, engine: Engine, *, site_ids: list[str] | None = None
+) -> pd.DataFrame:
+    """Each station's newest reading of each load metric, from the lake's last months,
+    read by ``engine``.
 
     Returns
     -------
     pandas.DataFrame
         Columns: site_id, metric, value, ts (UTC); one row per site and metric.
     """
-    return read_newest_values(lake, list(LOAD_METRICS), lookback=LOOKBACK, site_ids=site_ids)
+    found = engine.read_newest_values(
+        lake, list(LOAD_METRICS), lookback=LOOKBACK, site_ids=site_ids
+    ).to_pandas()
+    return found.assign(ts=pd.to_datetime(found["ts"], utc=True))
 
 
 def compute_sections(
@@ -287,6 +294,7 @@ class LiveCrowding:
     def __init__(self, lake: Lake, settings: Settings) -> None:
         self.lake = lake
         self.settings = settings
+        self.engine = get_engine(settings)  # the store's engine the settings name
         self.stale_after = timedelta(seconds=settings.live_stale_after_s)
         self._lock = threading.Lock()
         self._cached: _LakeState | None = None
@@ -308,7 +316,9 @@ class LiveCrowding:
                 self._cached = _LakeState(
                     version=version,
                     stations=stations,
-                    readings=read_latest_readings(self.lake, site_ids=list(stations["site_id"])),
+                    readings=read_latest_readings(
+                        self.lake, self.engine, site_ids=list(stations["site_id"])
+                    ),
                     lines=lines + network_lines,
                     synthetic=bool(sites["synthetic"].fillna(False).any()),
                 )

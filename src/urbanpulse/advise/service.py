@@ -201,7 +201,7 @@ class AdviceService:
 
     def get_last_observation(self) -> datetime | None:
         """Latest crowding observation (UTC), or None for a lake without any."""
-        return self.cached("last", build=lambda: read_last_observation(self.lake))
+        return self.cached("last", build=lambda: read_last_observation(self.lake, self.engine))
 
     def get_planner(self) -> JourneyPlanner:
         """The journey planner over the lake's networks and station lines."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 import pyarrow as pa
@@ -12,6 +12,7 @@ from urbanpulse.store.engine import scan_sql
 from urbanpulse.store.interface import (
     BOUNDED_TAP_COUNTS_SCHEMA,
     INDICATORS_SCHEMA,
+    NEWEST_VALUES_SCHEMA,
     OBSERVATIONS_SCHEMA,
     PERIODS_SCHEMA,
     PROFILES_SCHEMA,
@@ -22,7 +23,12 @@ from urbanpulse.store.interface import (
     get_grain_table,
 )
 from urbanpulse.store.lake import Lake
-from urbanpulse.store.queries import _observation_filters, get_reader
+from urbanpulse.store.queries import (
+    _observation_filters,
+    get_reader,
+    read_last_observation_time,
+    read_newest_values,
+)
 from urbanpulse.store.retention import read_rollups
 from urbanpulse.store.taps import get_bounded_counts_sql, get_station_counts_sql
 
@@ -144,6 +150,20 @@ class DuckDBEngine:
         check_window(start, end)
         found = read_rollups(lake, metric, grain=grain, site_ids=site_ids, start=start, end=end)
         return found.select(ROLLUPS_SCHEMA.names).cast(ROLLUPS_SCHEMA)
+
+    def read_last_observation_time(self, lake: Lake, metrics: Sequence[str]) -> datetime | None:
+        return read_last_observation_time(lake, metrics)
+
+    def read_newest_values(
+        self,
+        lake: Lake,
+        metrics: Sequence[str],
+        *,
+        lookback: timedelta,
+        site_ids: Sequence[str] | None = None,
+    ) -> pa.Table:
+        found = read_newest_values(lake, metrics, lookback=lookback, site_ids=site_ids)
+        return pa.Table.from_pandas(found, preserve_index=False).cast(NEWEST_VALUES_SCHEMA)
 
     def count_station_taps(self, lake: Lake, *, period_minutes: int, tz: str) -> pa.Table:
         check_period_minutes(period_minutes)

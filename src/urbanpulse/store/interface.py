@@ -106,6 +106,9 @@ BOUNDED_TAP_COUNTS_SCHEMA = pa.schema(
     ]
 )
 TAP_COUNTS_SCHEMA = BOUNDED_TAP_COUNTS_SCHEMA.insert(1, pa.field("station", pa.string()))
+NEWEST_VALUES_SCHEMA = pa.schema(
+    [("site_id", pa.string()), ("metric", pa.string()), ("value", pa.float64()), ("ts", _TS)]
+)
 
 
 @runtime_checkable
@@ -190,6 +193,25 @@ class Engine(Protocol):
 
     def get_metric_unit(self, lake: Lake, site_id: str, metric: str) -> tuple[bool, str | None]:
         """(whether the site reports the metric, its unit or None)."""
+        ...
+
+    def read_last_observation_time(self, lake: Lake, metrics: Sequence[str]) -> datetime | None:
+        """The newest observation time (UTC) of any of ``metrics``, read from the last
+        month that holds them; None without any."""
+        ...
+
+    def read_newest_values(
+        self,
+        lake: Lake,
+        metrics: Sequence[str],
+        *,
+        lookback: timedelta,
+        site_ids: Sequence[str] | None = None,
+    ) -> pa.Table:
+        """Each site's newest value of each of ``metrics`` (NaN left out), among readings
+        no more than ``lookback`` older than the newest of them all, from the last two
+        months that hold the metrics: what stands "now" (:data:`NEWEST_VALUES_SCHEMA`);
+        by site_id, metric."""
         ...
 
     def count_station_taps(self, lake: Lake, *, period_minutes: int, tz: str) -> pa.Table:

@@ -75,7 +75,7 @@ def read_observations(
 def read_last_observation_time(lake: Lake, metrics: Sequence[str]) -> datetime | None:
     """The newest observation time (UTC) of any of ``metrics``, read from the last month
     that holds them; None without any."""
-    months = _get_months_holding(lake, metrics)
+    months = get_months_holding(lake, metrics)
     if not months:
         return None
     scan = scan_sql(lake, "observations", metric=list(metrics), month=months[-1])
@@ -101,7 +101,7 @@ def read_newest_values(
         Columns: site_id, metric, value, ts (UTC); one row per site and metric, by
         site_id, metric.
     """
-    months = _get_months_holding(lake, metrics)[-2:]
+    months = get_months_holding(lake, metrics)[-2:]
     empty = pd.DataFrame(
         {
             "site_id": pd.Series(dtype=str),
@@ -130,7 +130,7 @@ def read_newest_values(
     return found
 
 
-def _get_months_holding(lake: Lake, metrics: Sequence[str]) -> list[str]:
+def get_months_holding(lake: Lake, metrics: Sequence[str]) -> list[str]:
     """The months (sorted) whose partitions hold any of ``metrics``."""
     return sorted({month for _, month in get_observation_partitions(lake, metrics=metrics)})
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from urbanpulse.store.engine import SCHEMAS
 from urbanpulse.store.interface import (
     BOUNDED_TAP_COUNTS_SCHEMA,
     INDICATORS_SCHEMA,
+    NEWEST_VALUES_SCHEMA,
     OBSERVATIONS_SCHEMA,
     PERIODS_SCHEMA,
     PROFILES_SCHEMA,
@@ -33,7 +34,7 @@ from urbanpulse.store.interface import (
     get_grain_table,
 )
 from urbanpulse.store.lake import Lake
-from urbanpulse.store.queries import get_months
+from urbanpulse.store.queries import get_months, get_months_holding
 
 _SPARK_TYPES = {
     "VARCHAR": "STRING",
@@ -225,6 +226,40 @@ class SparkEngine:
         if rows:
             return True, str(rows[0][0])
         return bool(frame.where(frame.site_id == site_id).limit(1).collect()), None
+
+    def read_last_observation_time(self, lake: Lake, metrics: Sequence[str]) -> datetime | None:
+        months = get_months_holding(lake, metrics)
+        if not months:
+            return None
+        frame = self._scan(lake, "observations", metric=list(metrics), month=months[-1])
+        result = self.session.sql("SELECT max(ts) AS ts FROM {o}", o=frame).toArrow()
+        value = result.column("ts")[0].as_py()
+        return None if value is None else value.astimezone(UTC)
+
+    def read_newest_values(
+        self,
+        lake: Lake,
+        metrics: Sequence[str],
+        *,
+        lookback: timedelta,
+        site_ids: Sequence[str] | None = None,
+    ) -> pa.Table:
+        months = get_months_holding(lake, metrics)[-2:]
+        if not months:
+            return NEWEST_VALUES_SCHEMA.empty_table()
+        frame = _where(
+            self._scan(lake, "observations", metric=list(metrics), month=months),
+            site_ids, None, None, "ts",
+        )  # fmt: skip
+        seconds = lookback.total_seconds()
+        sql = f"""
+            WITH o AS (SELECT site_id, metric, value, ts FROM {{o}}
+                WHERE value IS NOT NULL AND NOT isnan(value)),
+            recent AS (SELECT * FROM o
+                WHERE ts >= (SELECT max(ts) FROM o) - make_dt_interval(0, 0, 0, {seconds!r}))
+            SELECT site_id, metric, max_by(value, ts) AS value, max(ts) AS ts
+            FROM recent GROUP BY site_id, metric ORDER BY site_id, metric"""
+        return self._fetch(sql, NEWEST_VALUES_SCHEMA, o=frame)
 
     def count_station_taps(self, lake: Lake, *, period_minutes: int, tz: str) -> pa.Table:
         check_period_minutes(period_minutes)
