@@ -363,6 +363,11 @@ def test_the_answer_comes_into_view_and_the_trip_stays_in_the_address(
         "() => { const r = document.querySelector('#advice-headline').getBoundingClientRect();"
         " return r.top >= 0 && r.top < window.innerHeight; }"
     )
+    # crowding now outlines the sections of the rider's own legs, and says how many
+    page.wait_for_function(
+        "() => document.querySelectorAll('#live .live-section.on-trip').length > 0"
+    )
+    assert page.locator("#live .live-line.has-trip .live-trip-note").first.inner_text()
     address = page.url
     assert (
         "origin=" in address and "destination=bj-m1-s20" in address and "day=2026-11-02" in address

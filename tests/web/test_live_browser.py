@@ -149,3 +149,38 @@ def test_without_event_source_the_page_polls_the_snapshot(
         assert page.get_attribute("#live", "data-mode") == "poll"
         assert "checked every 15 s" in page.locator("#live-status").inner_text()
     context.close()
+
+
+def test_the_riders_legs_are_outlined_in_their_direction_of_travel(
+    browser: Any, app_server: Any, tmp_path: Path
+) -> None:
+    """A leg of Line 4 from its 3rd to its 8th station: the five sections between them
+    are outlined, in that direction only where the view has directions; others not."""
+    lake = _lake(tmp_path / "lake", 0.3, datetime.now(UTC))
+    context = browser.new_context(viewport=VIEWPORTS["desktop"])
+    page = context.new_page()
+    with app_server(create_app(Settings(lake_path=lake.root))) as url:
+        page.goto(f"{url}/commute")
+        page.wait_for_selector(FIRST)
+        leg = {"line_id": "bj-m4", "from_site_id": LINE_4[2], "to_site_id": LINE_4[7]}
+        page.evaluate(
+            "leg => document.dispatchEvent(new CustomEvent('urbanpulse:trip', {detail: [leg]}))",
+            leg,
+        )
+        outlined = page.eval_on_selector_all(
+            "#live .live-line[data-line='bj-m4'] .live-section.on-trip",
+            "els => els.map(e => [e.dataset.from, e.dataset.to])",
+        )
+        assert outlined == [[LINE_4[k], LINE_4[k + 1]] for k in range(2, 7)]
+        assert page.locator("#live .live-section.on-trip").count() == 5  # no other line
+        assert "on your trip" in page.get_attribute(
+            f'#live .live-section[data-from="{LINE_4[2]}"]', "title"
+        )
+        # back the other way: the same stretch, read from the 8th to the 3rd
+        page.evaluate(
+            "leg => document.dispatchEvent(new CustomEvent('urbanpulse:trip', {detail: [leg]}))",
+            {**leg, "from_site_id": LINE_4[7], "to_site_id": LINE_4[2]},
+        )
+        back = page.locator("#live .live-line[data-line='bj-m4'] .live-section.on-trip").count()
+        assert back == 5  # Line 4's readings serve both directions here
+    context.close()

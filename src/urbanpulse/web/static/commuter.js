@@ -317,6 +317,10 @@
     pick("journey-heading").textContent = lead ? t("Your journey, leaving at {time}", { time: lead.label }) : t("Your journey");
     var list = pick("legs");
     list.replaceChildren.apply(list, legs.map(describeLeg));
+    // Crowding now outlines the sections of these legs (static/live.js).
+    document.dispatchEvent(new CustomEvent("urbanpulse:trip", { detail: legs.map(function (l) {
+      return { line_id: l.line_id, from_site_id: l.from_site_id, to_site_id: l.to_site_id };
+    }) }));
     describeRoutes(advice);
     var rows = pick("slot-rows");
     rows.replaceChildren.apply(rows, advice.slots.map(function (s) {

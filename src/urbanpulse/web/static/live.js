@@ -57,11 +57,46 @@
     return section.stale ? text + " · " + t("stale") : text;
   }
 
+  // The rider's own legs (the commuter page says which, after an answer): a section
+  // between the leg's boarding and alighting stations, in its direction of travel.
+  var trip = [];
+  document.addEventListener("urbanpulse:trip", function (event) {
+    trip = event.detail || [];
+    holder.querySelectorAll(".live-line").forEach(markTrip);
+  });
+  function isOnTrip(line, section) {
+    var order = line.stations.map(function (s) { return s.site_id; });
+    return trip.some(function (leg) {
+      if (leg.line_id !== line.line_id) { return false; }
+      var i = order.indexOf(leg.from_site_id), j = order.indexOf(leg.to_site_id);
+      var a = order.indexOf(section.from_site_id), b = order.indexOf(section.to_site_id);
+      if (i < 0 || j < 0 || a < 0 || b < 0) { return false; }
+      var within = Math.min(a, b) >= Math.min(i, j) && Math.max(a, b) <= Math.max(i, j);
+      // A section of both directions is on any leg over it; else only in its own way.
+      return within && (section.direction === "both" || (b > a) === (j > i));
+    });
+  }
+  function markTrip(box) {
+    var line = box._line;
+    if (!line) { return; }
+    var on = 0;
+    box.querySelectorAll(".live-section").forEach(function (part) {
+      var mine = isOnTrip(line, part._section);
+      part.classList.toggle("on-trip", mine);
+      part.title = describe(part._section, box._stations) + (mine ? " · " + t("on your trip") : "");
+      on += mine ? 1 : 0;
+    });
+    box.classList.toggle("has-trip", on > 0);
+    var note = box.querySelector(".live-trip-note");
+    if (note) { note.textContent = on ? t("{n} sections of your trip are outlined.", { n: on }) : ""; }
+  }
+
   function drawStrip(sections, stations) {
     var strip = el("div", "live-strip");
     strip.setAttribute("role", "img");
     sections.forEach(function (s) {
       var part = el("span", "live-section" + (s.stale ? " stale" : ""));
+      part._section = s;
       part.setAttribute("data-from", s.from_site_id);
       part.setAttribute("data-to", s.to_site_id);
       part.setAttribute("data-direction", s.direction);
@@ -81,10 +116,12 @@
   function drawLine(line, open) {
     var box = el("div", "live-line");
     box.setAttribute("data-line", line.line_id);
+    box._line = line;
     var city = zh ? line.city_name_zh : line.city_name_en;
     box.appendChild(el("h3", null, name(line) + (city && name(line).indexOf(city) < 0 ? " · " + city : "")));
     var stations = {};
     line.stations.forEach(function (s) { stations[s.site_id] = name(s); });
+    box._stations = stations;
     // 'both', 'up' and 'down' for stations' own readings; a network line's own
     // directions (GTFS direction_id) otherwise, each in its order of travel.
     var directions = [];
@@ -118,6 +155,10 @@
     });
     details.appendChild(list);
     box.appendChild(details);
+    var note = el("p", "live-trip-note");
+    note.setAttribute("aria-live", "polite");
+    box.appendChild(note);
+    markTrip(box);
     return box;
   }
 
