@@ -12,12 +12,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
+from urbanpulse.access import issue_key
+from urbanpulse.access.service import build_access_store
 from urbanpulse.advise.counters import MemoryCounters
 from urbanpulse.advise.operations import compute_line_day, find_band_alerts
 from urbanpulse.advise.service import AdviceService
+from urbanpulse.api import create_app
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 from urbanpulse.store.writes import append_observations, upsert_sites
@@ -110,3 +114,31 @@ def test_a_line_day_sums_each_period_and_sets_last_week_beside_it(bus_lake: Lake
     # three 5-minute readings to a 15-minute period, each stop its own value
     assert found["observed"] == [[6.0] * 96, [12.0] * 96]
     assert found["last_week"] == [[3.0] * 96, [6.0] * 96]
+
+
+def test_a_line_id_from_a_source_never_breaks_the_export_header(tmp_path: Path) -> None:
+    """A line id is data (a GTFS route_id): quotes, spaces or a line break in it must
+    not reach the Content-Disposition header as they are."""
+    lake = Lake(tmp_path / "lake")
+    hostile = 'r"1 \r\nSet-Cookie: x=1'
+    sites = [
+        {"site_id": f"t-s0{k}", "kind": "bus_stop", "name_en": f"Stop {k}", "capacity": 100.0,
+         "synthetic": False,
+         "attributes": json.dumps({"line_id": hostile, "sequence": k, "minutes_to_next": 3})}
+        for k in (1, 2)
+    ]  # fmt: skip
+    upsert_sites(lake, pa.Table.from_pylist(sites))
+    times = pd.date_range(datetime.combine(DAY, datetime.min.time(), TZ), periods=288, freq="5min")
+    rows = [{"site_id": s["site_id"], "metric": "boardings", "ts": t.tz_convert("UTC"),
+             "value": 2.0, "unit": "passengers"} for s in sites for t in times]  # fmt: skip
+    append_observations(lake, pa.Table.from_pylist(rows))
+    app = create_app(Settings(lake_path=lake.root, access_db=tmp_path / "access.sqlite3"))
+    _, token = issue_key(build_access_store(app.state.settings), scope="government", name="t")
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+        answer = client.get(
+            "/api/operator/line-day.csv", params={"line_id": hostile, "day": DAY.isoformat()}
+        )
+    assert answer.status_code == 200, answer.text
+    disposition = answer.headers["content-disposition"]
+    assert disposition == 'attachment; filename="r_1___Set-Cookie__x_1-2026-03-11.csv"'
+    assert "set-cookie" not in answer.headers

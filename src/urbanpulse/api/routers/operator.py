@@ -9,6 +9,7 @@ cannot show it yet.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -111,10 +112,13 @@ def get_line_day_csv(
     """The line's day as a wide table (a row per station, a column per period, local
     times), in the request's language; UTF-8 with BOM, so Excel reads Chinese names."""
     data = get_line_day(service, line_id, day)
+    # A line id comes from a source's data (a GTFS route_id may hold quotes or spaces):
+    # only letters, digits, '.', '-' and '_' go into the header.
+    name = re.sub(r"[^\w.-]", "_", line_id, flags=re.ASCII)
     return Response(
         content="\ufeff" + write_line_day_csv(data),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{line_id}-{data["day"]}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}-{data["day"]}.csv"'},
     )
 
 
