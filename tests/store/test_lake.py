@@ -148,25 +148,20 @@ def test_the_store_questions_on_the_shared_reader_leave_it_ready_for_the_next(tm
     """Each question on the process's shared cursor reads its whole answer: one left
     half-read (fetchone) made the engine's next read on that thread fail."""
     from urbanpulse.store import build_engine
-    from urbanpulse.store.queries import (
-        read_last_observation_time,
-        read_newest_values,
-        read_observation_keys,
-        read_rows,
-    )
+    from urbanpulse.store.queries import read_observation_keys, read_rows
 
     lake = Lake(tmp_path / "lake")
     append_observations(lake, observations("a", "flow", 4, value=5.0))
     append_observations(lake, observations("b", "flow", 2, value=9.0))
     last = START + timedelta(hours=3)
     engine = build_engine("duckdb")
-    assert read_last_observation_time(lake, ["flow"]) == last
+    assert engine.read_last_observation_time(lake, ["flow"]) == last
     assert engine.read_observations(lake, "flow").num_rows == 6
-    newest = read_newest_values(lake, ["flow"], lookback=timedelta(hours=1))
+    newest = engine.read_newest_values(lake, ["flow"], lookback=timedelta(hours=1)).to_pandas()
     assert newest[["site_id", "value"]].values.tolist() == [["a", 8.0]]
     assert engine.read_observations(lake, "flow", site_ids=["b"]).num_rows == 2
     keys = read_observation_keys(lake, ["flow"], START, START + timedelta(hours=1))
     assert keys == {(s, "flow", START + timedelta(hours=h)) for s in "ab" for h in (0, 1)}
     assert read_rows(lake, "observations", ("site_id", "=", "b")).shape[0] == 2
     assert engine.read_observations(lake, "flow", site_ids=["a"]).num_rows == 4
-    assert read_last_observation_time(lake, ["speed"]) is None
+    assert engine.read_last_observation_time(lake, ["speed"]) is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pyarrow as pa
@@ -25,9 +25,8 @@ from urbanpulse.store.interface import (
 from urbanpulse.store.lake import Lake
 from urbanpulse.store.queries import (
     _observation_filters,
+    get_months_holding,
     get_reader,
-    read_last_observation_time,
-    read_newest_values,
 )
 from urbanpulse.store.retention import read_rollups
 from urbanpulse.store.taps import get_bounded_counts_sql, get_station_counts_sql
@@ -152,7 +151,13 @@ class DuckDBEngine:
         return found.select(ROLLUPS_SCHEMA.names).cast(ROLLUPS_SCHEMA)
 
     def read_last_observation_time(self, lake: Lake, metrics: Sequence[str]) -> datetime | None:
-        return read_last_observation_time(lake, metrics)
+        months = get_months_holding(lake, metrics)
+        if not months:
+            return None
+        scan = scan_sql(lake, "observations", metric=list(metrics), month=months[-1])
+        # fetchall, not fetchone: an unfinished result would block the shared cursor.
+        ((value,),) = get_reader().execute(f"SELECT max(ts) FROM ({scan})").fetchall()
+        return None if value is None else value.astimezone(UTC)
 
     def read_newest_values(
         self,
@@ -162,8 +167,21 @@ class DuckDBEngine:
         lookback: timedelta,
         site_ids: Sequence[str] | None = None,
     ) -> pa.Table:
-        found = read_newest_values(lake, metrics, lookback=lookback, site_ids=site_ids)
-        return pa.Table.from_pandas(found, preserve_index=False).cast(NEWEST_VALUES_SCHEMA)
+        months = get_months_holding(lake, metrics)[-2:]
+        if not months:
+            return NEWEST_VALUES_SCHEMA.empty_table()
+        scan = scan_sql(lake, "observations", metric=list(metrics), month=months)
+        where, params = "true", []
+        if site_ids is not None:
+            where, params = "site_id IN (SELECT unnest(?::VARCHAR[]))", [list(site_ids)]
+        sql = (
+            f"WITH o AS (SELECT site_id, metric, value, ts FROM ({scan}) WHERE {where} "
+            "AND value IS NOT NULL AND NOT isnan(value)), "
+            "recent AS (SELECT * FROM o WHERE ts >= (SELECT max(ts) FROM o) - ?::INTERVAL) "
+            "SELECT site_id, metric, arg_max(value, ts) AS value, max(ts) AS ts "
+            "FROM recent GROUP BY site_id, metric ORDER BY site_id, metric"
+        )
+        return _fetch(sql, [*params, lookback], NEWEST_VALUES_SCHEMA)
 
     def count_station_taps(self, lake: Lake, *, period_minutes: int, tz: str) -> pa.Table:
         check_period_minutes(period_minutes)

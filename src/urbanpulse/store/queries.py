@@ -6,7 +6,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -70,64 +70,6 @@ def read_observations(
         f"WHERE {' AND '.join(where)} ORDER BY site_id, ts"
     )
     return get_reader().execute(sql, params).df()
-
-
-def read_last_observation_time(lake: Lake, metrics: Sequence[str]) -> datetime | None:
-    """The newest observation time (UTC) of any of ``metrics``, read from the last month
-    that holds them; None without any."""
-    months = get_months_holding(lake, metrics)
-    if not months:
-        return None
-    scan = scan_sql(lake, "observations", metric=list(metrics), month=months[-1])
-    # fetchall, not fetchone: an unfinished result would block the shared cursor.
-    ((value,),) = get_reader().execute(f"SELECT max(ts) FROM ({scan})").fetchall()
-    return None if value is None else pd.Timestamp(value).tz_convert("UTC").to_pydatetime()
-
-
-def read_newest_values(
-    lake: Lake,
-    metrics: Sequence[str],
-    *,
-    lookback: timedelta,
-    site_ids: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """Each site's newest value of each of ``metrics`` (NaN left out), among readings
-    no more than ``lookback`` older than the newest of them all, from the last two
-    months that hold the metrics: what stands "now", not history.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns: site_id, metric, value, ts (UTC); one row per site and metric, by
-        site_id, metric.
-    """
-    months = get_months_holding(lake, metrics)[-2:]
-    empty = pd.DataFrame(
-        {
-            "site_id": pd.Series(dtype=str),
-            "metric": pd.Series(dtype=str),
-            "value": pd.Series(dtype=float),
-            "ts": pd.Series(dtype="datetime64[us, UTC]"),
-        }
-    )
-    if not months:
-        return empty
-    scan = scan_sql(lake, "observations", metric=list(metrics), month=months)
-    where, params = "true", []
-    if site_ids is not None:
-        where, params = "site_id IN (SELECT unnest(?::VARCHAR[]))", [list(site_ids)]
-    sql = (
-        f"WITH o AS (SELECT site_id, metric, value, ts FROM ({scan}) WHERE {where} "
-        "AND value IS NOT NULL AND NOT isnan(value)), "
-        "recent AS (SELECT * FROM o WHERE ts >= (SELECT max(ts) FROM o) - ?::INTERVAL) "
-        "SELECT site_id, metric, arg_max(value, ts) AS value, max(ts) AS ts "
-        "FROM recent GROUP BY site_id, metric ORDER BY site_id, metric"
-    )
-    found = get_reader().execute(sql, [*params, lookback]).df()
-    if found.empty:
-        return empty
-    found["ts"] = pd.to_datetime(found["ts"], utc=True)
-    return found
 
 
 def get_months_holding(lake: Lake, metrics: Sequence[str]) -> list[str]:
