@@ -21,7 +21,6 @@ from urbanpulse.errors import NotFoundError
 from urbanpulse.forecast import compute_panel
 from urbanpulse.i18n import get_local_names
 from urbanpulse.i18n import gettext as _
-from urbanpulse.store import read_observations
 
 if TYPE_CHECKING:
     from urbanpulse.advise.service import AdviceService
@@ -182,7 +181,10 @@ def _read_grid(
     total, a load its mean; NaN where nothing was read."""
     step = pd.Timedelta(minutes=PERIOD_MINUTES)
     start, end = periods[0].to_pydatetime(), (periods[-1] + step).to_pydatetime()
-    observed = read_observations(service.lake, metric, site_ids=sites, start=start, end=end)
+    # Through the chosen engine, as every question of the lake at scale.
+    observed = service.engine.read_observations(
+        service.lake, metric, site_ids=sites, start=start, end=end
+    ).to_pandas()
     if observed.empty:
         return np.full((len(sites), len(periods)), np.nan), None, scale or 1.0
     if scale is None:
