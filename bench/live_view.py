@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import socket
 import statistics
 import tempfile
 import threading
@@ -26,8 +25,8 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pyarrow as pa
-import uvicorn
 
+from serving import serve_in_thread
 from urbanpulse.api import create_app
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, append_observations, upsert_sites
@@ -45,16 +44,6 @@ def write_loads(lake: Lake, value: float) -> int:
     return lake.version
 
 
-def serve(app: object) -> tuple[str, uvicorn.Server]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))  # type: ignore[arg-type]
-    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
-    while not server.started:
-        time.sleep(0.02)
-    return f"http://127.0.0.1:{sock.getsockname()[1]}", server
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--commits", type=int, default=5, help="commits to time (each way)")
@@ -66,59 +55,57 @@ def main() -> None:
         lake = Lake(Path(tmp) / "lake")
         upsert_sites(lake, build_network(2026).sites)
         write_loads(lake, 0.3)
-        url, server = serve(create_app(Settings(lake_path=lake.root)))
+        with serve_in_thread(create_app(Settings(lake_path=lake.root))) as url:
+            stream_s: list[float] = []
+            seen: dict[int, float] = {}
+            arrived = threading.Condition()
 
-        stream_s: list[float] = []
-        seen: dict[int, float] = {}
-        arrived = threading.Condition()
+            def listen() -> None:
+                sse = {"Accept": "text/event-stream"}
+                with httpx.stream(
+                    "GET", f"{url}/api/live/stream", headers=sse, timeout=None
+                ) as response:
+                    for line in response.iter_lines():
+                        if line.startswith("id: "):
+                            with arrived:
+                                seen[int(line[4:])] = time.perf_counter()
+                                arrived.notify_all()
 
-        def listen() -> None:
-            sse = {"Accept": "text/event-stream"}
-            with httpx.stream(
-                "GET", f"{url}/api/live/stream", headers=sse, timeout=None
-            ) as response:
-                for line in response.iter_lines():
-                    if line.startswith("id: "):
-                        with arrived:
-                            seen[int(line[4:])] = time.perf_counter()
-                            arrived.notify_all()
+            threading.Thread(target=listen, daemon=True).start()
+            time.sleep(1.0)
+            for k in range(args.commits):
+                committed = time.perf_counter()
+                version = write_loads(lake, 0.3 + 0.1 * (k % 8))
+                with arrived:
+                    arrived.wait_for(lambda v=version: v in seen, timeout=30)
+                stream_s.append(seen[version] - committed)
+                time.sleep(0.5)
 
-        threading.Thread(target=listen, daemon=True).start()
-        time.sleep(1.0)
-        for k in range(args.commits):
-            committed = time.perf_counter()
-            version = write_loads(lake, 0.3 + 0.1 * (k % 8))
-            with arrived:
-                arrived.wait_for(lambda v=version: v in seen, timeout=30)
-            stream_s.append(seen[version] - committed)
-            time.sleep(0.5)
+            poll_s: list[float] = []
+            client = httpx.Client(timeout=30)
+            origin = time.perf_counter()  # the page polls on its own fixed schedule
+            for k in range(args.commits):
+                # Commits fall at varied phases of the poll cycle, as they do for a page.
+                time.sleep((k * 0.37 % 1.0) * args.poll)
+                committed = time.perf_counter()
+                version = write_loads(lake, 0.9)
+                j = math.ceil((committed - origin) / args.poll)
+                while True:
+                    time.sleep(max(0.0, origin + j * args.poll - time.perf_counter()))
+                    if client.get(f"{url}/api/live/sections").json()["version"] >= version:
+                        poll_s.append(time.perf_counter() - committed)
+                        break
+                    j += 1
 
-        poll_s: list[float] = []
-        client = httpx.Client(timeout=30)
-        origin = time.perf_counter()  # the page polls on its own fixed schedule
-        for k in range(args.commits):
-            # Commits fall at varied phases of the poll cycle, as they do for a page.
-            time.sleep((k * 0.37 % 1.0) * args.poll)
-            committed = time.perf_counter()
-            version = write_loads(lake, 0.9)
-            j = math.ceil((committed - origin) / args.poll)
-            while True:
-                time.sleep(max(0.0, origin + j * args.poll - time.perf_counter()))
-                if client.get(f"{url}/api/live/sections").json()["version"] >= version:
-                    poll_s.append(time.perf_counter() - committed)
-                    break
-                j += 1
-
-        write_loads(lake, 0.5)
-        start = time.perf_counter()
-        client.get(f"{url}/api/live/sections")
-        cold = time.perf_counter() - start
-        warm = []
-        for _ in range(20):
+            write_loads(lake, 0.5)
             start = time.perf_counter()
             client.get(f"{url}/api/live/sections")
-            warm.append(time.perf_counter() - start)
-        server.should_exit = True
+            cold = time.perf_counter() - start
+            warm = []
+            for _ in range(20):
+                start = time.perf_counter()
+                client.get(f"{url}/api/live/sections")
+                warm.append(time.perf_counter() - start)
 
     result = {
         "stream_latency_s_median": round(statistics.median(stream_s), 3),

@@ -28,21 +28,16 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import socket
 import statistics
 import tempfile
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from rich.console import Console
 from rich.table import Table
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from serving import serve_in_thread
 from urbanpulse.api import create_app
 from urbanpulse.api.middleware import HttpMiddleware
 from urbanpulse.settings import Settings
@@ -106,24 +101,6 @@ class BaselinePage(HttpMiddleware):
         await self.app(scope, receive, rewrite)
 
 
-@contextmanager
-def serve(app: ASGIApp) -> Iterator[str]:
-    """Serve ``app`` on a free loopback port in a thread; yield its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
 def load_page(page: Any, url: str, profile: dict[str, Any]) -> dict[str, float]:
     """Open the commuter page under ``profile``; seconds to advice and chart, bytes."""
     cdp = page.context.new_cdp_session(page)
@@ -159,8 +136,8 @@ def run(args: argparse.Namespace, lake: Lake) -> dict[str, list[dict[str, float]
     settings = Settings(lake_path=lake.root, advice_holdout_share=0.0)
     results: dict[str, list[dict[str, float]]] = {"baseline": [], "current": [], "repeat": []}
     with (
-        serve(create_app(settings)) as current,
-        serve(BaselinePage(create_app(settings))) as baseline,
+        serve_in_thread(create_app(settings)) as current,
+        serve_in_thread(BaselinePage(create_app(settings))) as baseline,
         sync_playwright() as playwright,
     ):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)

@@ -343,3 +343,57 @@ def test_context_entities_of_other_types_are_kept_as_sent_and_queried(
     assert client.get(f"{ENTITIES}/{spot['id']}").status_code == 404
     assert client.delete(f"{ENTITIES}/{spot['id']}").status_code == 404
     assert client.post(ENTITIES, json=spot).status_code == 201  # the id may be used again
+
+
+def test_discovery_lists_context_entities_types_and_attributes(client: TestClient) -> None:
+    """/types and /attributes answer for every entity the system holds, the ones written
+    by a FIWARE component as well as the sites; entity members (id, type, scope, system
+    times) are not attributes."""
+    spot = {
+        "id": "urn:ngsi-ld:ParkingSpot:p-1",
+        "type": "ParkingSpot",
+        "scope": "/Beijing/Dongcheng",
+        "status": [
+            {"type": "Property", "value": "free"},
+            {"type": "Property", "value": "open", "datasetId": "urn:ngsi-ld:Dataset:gate"},
+        ],
+        "refParkingSite": {"type": "Relationship", "object": "urn:ngsi-ld:ParkingSite:p1"},
+    }
+    assert client.post(ENTITIES, json=spot).status_code == 201, "created"
+
+    # The product's own types first, then the context entities' by name.
+    assert client.get("/ngsi-ld/v1/types").json()["typeList"] == ["AirQualityObserved", "ParkingSpot"]  # fmt: skip
+    info = client.get("/ngsi-ld/v1/types/ParkingSpot").json()
+    assert info["entityCount"] == 1
+    assert {d["attributeName"]: d["attributeTypes"] for d in info["attributeDetails"]} == {
+        "refParkingSite": ["Relationship"],
+        "status": ["Property"],
+    }
+    listed = client.get("/ngsi-ld/v1/attributes").json()["attributeList"]
+    assert {"status", "refParkingSite"} <= set(listed)
+    assert not {"id", "type", "scope", "createdAt", "modifiedAt"} & set(listed)
+    status = client.get("/ngsi-ld/v1/attributes/status").json()
+    assert status["typeNames"] == ["ParkingSpot"] and status["attributeCount"] == 1
+    assert status["id"] == "https://uri.etsi.org/ngsi-ld/default-context/status"
+    for member in ("scope", "createdAt"):
+        assert client.get(f"/ngsi-ld/v1/attributes/{member}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ngsi-ld/v1/attributes?limit=5",
+        "/ngsi-ld/v1/attributes/status?details=true",
+        "/ngsi-ld/v1/types?limt=5",
+        "/ngsi-ld/v1/entities?type=ParkingSpot&limt=5",
+        "/ngsi-ld/v1/entities/urn:ngsi-ld:ParkingSpot:p-1?optoins=keyValues",
+    ],
+)
+def test_a_query_parameter_the_operation_does_not_define_is_an_invalid_request(
+    client: TestClient, path: str
+) -> None:
+    """ETSI GS CIM 009 6.3.20: a misspelt parameter is refused, never silently ignored
+    (the default page would pass for the one asked for)."""
+    response = client.get(path)
+    assert response.status_code == 400, response.text
+    assert response.json()["type"] == ERRORS + "InvalidRequest"

@@ -99,7 +99,7 @@ def read_entities(
     """
     records: list[EntityRecord | dict[str, Any]] = []
     records += select_records(lake, query, region=region, latest=with_latest, engine=engine)
-    records += select_documents(_read_documents(lake), query)
+    records += select_documents(read_current_documents(lake), query)
     records.sort(key=lambda r: r.id if isinstance(r, EntityRecord) else str(r["id"]))
     page = records[offset : offset + limit]
     entities = [
@@ -135,13 +135,13 @@ def read_entity(
     records = select_records(lake, query, region=region, latest=with_latest, engine=engine)
     if records:
         return render_entity(records[0], attrs=attrs, key_values=key_values, with_context=with_context)  # fmt: skip
-    documents = select_documents(_read_documents(lake), query)
+    documents = select_documents(read_current_documents(lake), query)
     if documents:
         return _render_document(documents[0], attrs=attrs, key_values=key_values, with_context=with_context)  # fmt: skip
     raise NotFoundError(f"no entity {entity_id!r}")
 
 
-def _read_documents(lake: Lake) -> dict[str, dict[str, Any]]:
+def read_current_documents(lake: Lake) -> dict[str, dict[str, Any]]:
     """The context entities in force, read once per lake version (as the sites are)."""
     return _cached((str(lake.root), lake.version, "documents"), lambda: read_documents(lake))  # type: ignore[no-any-return]
 

@@ -7,16 +7,29 @@ from __future__ import annotations
 from typing import Any
 
 from urbanpulse.errors import NotFoundError
-from urbanpulse.ngsi.entities import render_entity, select_records
+from urbanpulse.ngsi.documents import SYSTEM_KEYS
+from urbanpulse.ngsi.entities import read_current_documents, render_entity, select_records
 from urbanpulse.ngsi.query import EntityQuery
 from urbanpulse.ngsi.vocabulary import ATTRIBUTES, CONTEXT, ENTITY_TYPES, SUBJECTS
 from urbanpulse.store import Lake
 from urbanpulse.store.interface import Engine
 
+# Where a term no @context defines expands to (the NGSI-LD core context's @vocab).
+DEFAULT_VOCABULARY = "https://uri.etsi.org/ngsi-ld/default-context/"
+# Entity members that are not attributes (ETSI GS CIM 009 4.5.1, 6.3.11): never listed.
+ENTITY_MEMBERS = frozenset({*SYSTEM_KEYS, "scope", "deletedAt"})
+
 
 def get_type_iri(entity_type: str) -> str:
-    """The Smart Data Models IRI an entity type expands to."""
-    return f"https://smartdatamodels.org/dataModel.{SUBJECTS[entity_type]}/{entity_type}"
+    """The IRI an entity type expands to: its Smart Data Models IRI for a type UrbanPulse
+    models, itself when it is one, else the default vocabulary's."""
+    if entity_type in SUBJECTS:
+        return f"https://smartdatamodels.org/dataModel.{SUBJECTS[entity_type]}/{entity_type}"
+    return _expand(entity_type)
+
+
+def _expand(term: str) -> str:
+    return term if ":" in term else DEFAULT_VOCABULARY + term
 
 
 def read_types(
@@ -30,7 +43,9 @@ def read_types(
     """The types with at least one entity: an ``EntityTypeList``, or with ``details``
     one ``EntityType`` per type with the attribute names its entities have now."""
     inventory = read_inventory(lake, region=region, engine=engine)
+    # The product's own types in their order, then the context entities' by name.
     present = [t for t in ENTITY_TYPES if t in inventory]
+    present += sorted(t for t in inventory if t not in ENTITY_TYPES)
     context = {"@context": CONTEXT} if with_context else {}
     if not details:
         return {
@@ -51,21 +66,26 @@ def read_types(
 
 
 def read_inventory(lake: Lake, *, region: str, engine: Engine) -> dict[str, dict[str, Any]]:
-    """What is published now: type -> {"count": entities, "attributes": {name: {"types":
-    set of attribute types (Property, GeoProperty, ...), "count": entities having it}}}."""
+    """What is published now, the sites' entities and the context entities written
+    through the provisioning API: type -> {"count": entities, "attributes": {name:
+    {"types": set of attribute types (Property, GeoProperty, ...), "count": entities
+    having it}}}."""
     records = select_records(lake, EntityQuery(), region=region, latest=True, engine=engine)
+    entities = [render_entity(record) for record in records]
+    entities += read_current_documents(lake).values()
     inventory: dict[str, dict[str, Any]] = {}
-    for record in records:
-        entity = render_entity(record)
-        kind = inventory.setdefault(record.entity_type, {"count": 0, "attributes": {}})
+    for entity in entities:
+        kind = inventory.setdefault(entity["type"], {"count": 0, "attributes": {}})
         kind["count"] += 1
         for name, value in entity.items():
-            if name in ("id", "type", "@context"):
+            if name in ENTITY_MEMBERS:
                 continue
             seen = kind["attributes"].setdefault(name, {"types": set(), "count": 0})
             seen["count"] += 1
-            if isinstance(value, dict) and "type" in value:
-                seen["types"].add(str(value["type"]))
+            # An attribute of several instances (datasetId) is a list of them.
+            for instance in value if isinstance(value, list) else [value]:
+                if isinstance(instance, dict) and "type" in instance:
+                    seen["types"].add(str(instance["type"]))
     return inventory
 
 
@@ -135,8 +155,12 @@ def read_attribute(
 
 
 def get_attribute_iri(name: str, entity_type: str) -> str:
-    """The Smart Data Models IRI of an attribute of a type's model."""
-    return f"https://smartdatamodels.org/dataModel.{SUBJECTS[entity_type]}/{name}"
+    """The IRI of an attribute of a type: the Smart Data Models IRI in the model of a
+    type UrbanPulse models, else the attribute's own (itself, or the default
+    vocabulary's)."""
+    if entity_type in SUBJECTS:
+        return f"https://smartdatamodels.org/dataModel.{SUBJECTS[entity_type]}/{name}"
+    return _expand(name)
 
 
 def build_context_document() -> dict[str, Any]:

@@ -116,6 +116,8 @@ TemporalOptionsQ = Annotated[Text, Query(description="temporalValues (simplified
 TimerelQ = Annotated[Text, Query(description="before, after or between.")]
 TimeAtQ = Annotated[Text, Query(alias="timeAt", description="ISO 8601 date-time with zone.")]
 EndTimeAtQ = Annotated[Text, Query(alias="endTimeAt", description="End for between.")]
+# UrbanPulse holds only its own entities (no federation), so local=true changes nothing.
+LocalQ = Annotated[Text, Query(description="true: only this system's own entities (all are).")]
 LastNQ = Annotated[Text, Query(alias="lastN", description="Last N instances per attribute.")]
 
 
@@ -194,22 +196,27 @@ def list_types(
     lake: LakeDep,
     settings: SettingsDep,
     details: Annotated[Text, Query(description="true: each type with its attribute names.")] = None,
+    local: LocalQ = None,
 ) -> Response:
     """The entity types published now (an EntityTypeList), or with details=true each
     type with the attributes its entities have."""
+    _parse_flag(local, "local")  # every entity is local: true and false answer alike
     return _discover(
         request, settings,
         lambda engine, context: read_types(
-            lake, region=settings.region, details=_parse_details(details),
+            lake, region=settings.region, details=_parse_flag(details, "details"),
             with_context=context, engine=engine,
         ),
     )  # fmt: skip
 
 
 @router.get("/types/{entityType}", summary="One entity type (NGSI-LD)", response_class=Response, responses=_ONE)  # fmt: skip
-def get_type(request: Request, lake: LakeDep, settings: SettingsDep, entityType: str) -> Response:
+def get_type(
+    request: Request, lake: LakeDep, settings: SettingsDep, entityType: str, local: LocalQ = None
+) -> Response:
     """An EntityTypeInfo: how many entities of the type are published now, and each
     attribute's name and types; 404 for a type with none."""
+    _parse_flag(local, "local")  # every entity is local: true and false answer alike
     return _discover(
         request, settings,
         lambda engine, context: read_type_info(
@@ -224,21 +231,26 @@ def list_attributes(
     lake: LakeDep,
     settings: SettingsDep,
     details: Annotated[Text, Query(description="true: each attribute with its details.")] = None,
+    local: LocalQ = None,
 ) -> Response:
     """An AttributeList of the published entities' attributes, or with details=true
     each Attribute with its count, attribute types and the entity types having it."""
+    _parse_flag(local, "local")  # every entity is local: true and false answer alike
     return _discover(
         request, settings,
         lambda engine, context: read_attributes(
-            lake, region=settings.region, details=_parse_details(details),
+            lake, region=settings.region, details=_parse_flag(details, "details"),
             with_context=context, engine=engine,
         ),
     )  # fmt: skip
 
 
 @router.get("/attributes/{attrId}", summary="One attribute (NGSI-LD)", response_class=Response, responses=_ONE)  # fmt: skip
-def get_attribute(request: Request, lake: LakeDep, settings: SettingsDep, attrId: str) -> Response:
+def get_attribute(
+    request: Request, lake: LakeDep, settings: SettingsDep, attrId: str, local: LocalQ = None
+) -> Response:
     """An Attribute with its details; 404 when no published entity has it."""
+    _parse_flag(local, "local")  # every entity is local: true and false answer alike
     return _discover(
         request, settings,
         lambda engine, context: read_attribute(
@@ -259,10 +271,10 @@ def _discover(
     return _answer(request, run, allow_geo=False)
 
 
-def _parse_details(details: Text) -> bool:
-    if details not in (None, "", "true", "false"):
-        raise InvalidQueryError(f"details {details!r}: use true or false")
-    return _is_true(details)
+def _parse_flag(text: Text, name: str) -> bool:
+    if text not in (None, "", "true", "false"):
+        raise InvalidQueryError(f"{name} {text!r}: use true or false")
+    return _is_true(text)
 
 
 @router.get("/jsonldContexts/urbanpulse", summary="UrbanPulse's @context (NGSI-LD)", response_class=Response)  # fmt: skip
@@ -368,6 +380,7 @@ def _answer(request: Request, run: Callable[[str], Response], *, allow_geo: bool
         offered = ", ".join([JSON, JSON_LD] + ([GEO_JSON] if allow_geo else []))
         return build_problem(406, f"cannot answer in {request.headers['accept']!r}; use {offered}")  # fmt: skip
     try:
+        check_parameters(request)
         return run(media)
     except UrbanPulseError as exc:
         status, _ = get_error_status(exc)
@@ -379,6 +392,35 @@ def _answer(request: Request, run: Callable[[str], Response], *, allow_geo: bool
     # Its message may hold internals (paths, SQL): logged, not sent.
     logger.error("NGSI-LD request %s failed", request.url.path, exc_info=failure)
     return build_problem(500, "internal server error")
+
+
+# Query parameters every route reads: the language of the product's messages.
+COMMON_PARAMETERS = frozenset({"lang"})
+
+
+def check_parameters(request: Request) -> None:
+    """Refuse a query parameter the route does not define (ETSI GS CIM 009 6.3.20: an
+    undefined parameter is an InvalidRequest, not something to ignore: a misspelt
+    ``limt`` would otherwise return the default page as if it had been read)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = _get_query_names(dependant) | COMMON_PARAMETERS
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise MalformedRequestError(
+            f"unknown query parameter {unknown[0]!r}; this operation reads "
+            f"{', '.join(sorted(known - COMMON_PARAMETERS)) or 'none'}"
+        )
+
+
+def _get_query_names(dependant: Any) -> set[str]:
+    """The query parameters a route and its dependencies read, by their names in a URL."""
+    names = {param.alias for param in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= _get_query_names(dependency)
+    return names
 
 
 def build_problem(status: int, detail: str, *, malformed: bool = False) -> Response:
