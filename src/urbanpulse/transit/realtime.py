@@ -41,7 +41,6 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections import ChainMap
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -227,8 +226,9 @@ def _read_batch(
         readings.append(reading)
     with lake.write_lock():
         read_before = get_snapshot_index(lake).read(lake)
-        # The stored versions, and over them the ones this batch adds as it goes.
-        latest = ChainMap[tuple[Any, ...], tuple[datetime, float]]({}, get_prediction_index(lake).read(lake))  # fmt: skip
+        # The stored versions, and the ones this batch adds as it goes (looked up first).
+        stored = get_prediction_index(lake).read(lake)
+        added: dict[tuple[Any, ...], tuple[datetime, float]] = {}
         held = _get_held_keys(lake, [row for r in readings for row in r.observations])
         taken: set[str] = set()
         kept = []
@@ -238,10 +238,10 @@ def _read_batch(
                 _as_read_before(summary)
                 continue
             taken.add(summary.snapshot_id)
-            reading.classify_predictions(latest)
+            reading.classify_predictions(added, stored)
             for p in reading.predictions:
                 key = (summary.network_id, p["trip_id"], p["site_id"], p["event"], p["scheduled_ts"])  # fmt: skip
-                latest.maps[0][key] = (p["feed_ts"], p["delay_s"])
+                added[key] = (p["feed_ts"], p["delay_s"])
             reading.classify_observations(held)
             kept.append(reading)
         if kept:
@@ -371,10 +371,13 @@ class _Reading:
             self.owners[("vehicle_positions", owner)] = "stored"  # a position alone
 
     def classify_predictions(
-        self, latest: Mapping[tuple[Any, ...], tuple[datetime, float]]
+        self,
+        added: Mapping[tuple[Any, ...], tuple[datetime, float]],
+        stored: Mapping[tuple[Any, ...], tuple[datetime, float]],
     ) -> None:
-        """Keep each trip's prediction that is new or changed since the latest stored
-        version (``latest``: key -> (feed time, delay)) and settle the stop time
+        """Keep each trip's prediction that is new or changed since its latest version
+        (key -> (feed time, delay): ``added`` earlier in this batch, else ``stored``
+        in the lake) and settle the stop time
         updates: stored when any of their predictions is a new version, else already
         stored. A prediction older than the stored one is not a correction."""
         feed_ts = self.summary.feed_ts or datetime.now(UTC)
@@ -386,7 +389,9 @@ class _Reading:
             key = (network, row["trip_id"], row["site_id"], row["event"], row["ts"])
             chosen[key] = row  # the last of one snapshot's repeats
         for key, row in chosen.items():
-            known = latest.get(key)
+            known = added.get(key)
+            if known is None:
+                known = stored.get(key)
             owner = (row["_kind"], row["_owner"])
             if known is not None and (known[0] >= feed_ts or known[1] == row["value"]):
                 if self.owners[owner] == "pending":
@@ -516,6 +521,14 @@ class StoredFileIndex:
             self._absorb(read_file_rows(new, self.columns))
             self._files.update(new)
 
+    def add_written(self, lake: Lake, written: LakeFile, rows: list[dict[str, Any]]) -> None:
+        """Take in a file this process has just committed from the rows it wrote,
+        instead of reading it back (a replay's every batch would read its own writes).
+        Taking in a file twice changes nothing: both indexes keep the newest."""
+        with self._lock:
+            self._absorb([tuple(row[c] for c in self.columns) for row in rows])
+            self._files.add(str(lake.root / written.path))
+
     def _absorb(self, rows: list[tuple[Any, ...]]) -> None:
         raise NotImplementedError
 
@@ -599,7 +612,9 @@ def _table(name: str, rows: list[dict[str, Any]]) -> pa.Table:
     from urbanpulse.store.networks import get_network_schema
 
     schema = get_network_schema(name)
-    return pa.Table.from_pylist([{c: r.get(c) for c in schema.names} for r in rows], schema=schema)
+    # Column by column: a replay's batch holds hundreds of thousands of rows.
+    columns = {c: [r.get(c) for r in rows] for c in schema.names}
+    return pa.Table.from_pydict(columns, schema=schema)
 
 
 def _commit(lake: Lake, readings: list[_Reading]) -> None:
@@ -620,6 +635,7 @@ def _commit(lake: Lake, readings: list[_Reading]) -> None:
     if quarantine:
         table = _table("quarantine", quarantine)
         files.append(write_table_file(lake, "quarantine", table, batch_id=batch_id))
+    indexed: list[tuple[StoredFileIndex, LakeFile, list[dict[str, Any]]]] = []
     for name in ("realtime_alerts", "realtime_vehicles", "realtime_predictions"):
         rows = [
             {**row, "snapshot_id": r.summary.snapshot_id, "network_id": r.summary.network_id}
@@ -628,9 +644,12 @@ def _commit(lake: Lake, readings: list[_Reading]) -> None:
         ]
         if rows:
             files.append(write_table_file(lake, name, _table(name, rows), batch_id=batch_id))
+            if name == "realtime_predictions":
+                indexed.append((get_prediction_index(lake), files[-1], rows))
     snapshots = [_build_snapshot_row(r.summary, stamp) for r in readings]
     table = _table("realtime_snapshots", snapshots)
     files.append(write_table_file(lake, "realtime_snapshots", table, batch_id=batch_id))
+    indexed.append((get_snapshot_index(lake), files[-1], snapshots))
     first, last = readings[0].summary.source, readings[-1].summary.source
     details = {
         "source": first if first == last else f"{first} .. {last}",
@@ -640,6 +659,8 @@ def _commit(lake: Lake, readings: list[_Reading]) -> None:
         "quarantine": len(quarantine),
     }
     lake.commit(Commit("gtfs_realtime", batch_id, files, [], details))
+    for index, written, rows in indexed:
+        index.add_written(lake, written, rows)
 
 
 def _build_snapshot_row(summary: RealtimeSummary, stamp: datetime) -> dict[str, Any]:

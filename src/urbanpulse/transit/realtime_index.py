@@ -106,10 +106,9 @@ class NetworkIndex:
         when the feed names it, else the day (of three around ``near``) that puts it
         nearest to ``near``. GTFS times count from noon minus 12 h, so DST days work."""
         if start_date:
-            starts = [self._get_day_start(start_date)]
-        else:
-            local = datetime.fromtimestamp(near, self.timezone).date()
-            starts = [self._get_day_start(local + timedelta(days=d)) for d in (-1, 0, 1)]
+            return int(self._get_day_start(start_date) + seconds)
+        local = datetime.fromtimestamp(near, self.timezone).date()
+        starts = [self._get_day_start(local + timedelta(days=d)) for d in (-1, 0, 1)]
         return min((int(start + seconds) for start in starts), key=lambda m: abs(m - near))
 
     def _get_day_start(self, day: date | str) -> float:
