@@ -92,6 +92,9 @@ def run_suite(python: Path, suite: Path, base: str, parts: list[str], output: Pa
         "--variable", "context_source_host:127.0.0.1",
         "--variable", "context_server_host:127.0.0.1",
         "--variable", "mqtt_broker_host:127.0.0.1",
+        # Deleting an entity keeps its history in UrbanPulse (observations are history),
+        # the broker behaviour this setting of the suite is for.
+        "--variable", "delete_temporal_on_core_delete:False",
         *(str(TESTS / part) for part in parts),
     ]  # fmt: skip
     environment = {**os.environ, "PYTHONPATH": str(suite / "libraries")}

@@ -291,7 +291,7 @@ def test_writes_need_a_writer_key_and_json(
     plain = admin.post(ENTITIES, content=b"id=1", headers={"Content-Type": "text/plain"})
     assert plain.status_code == 415
     assert admin.post(ENTITIES, content=b"{", headers=LD).status_code == 400
-    assert admin.post(f"{BATCH}/merge", json=[_dongsi()]).status_code == 404
+    assert admin.post(f"{BATCH}/translate", json=[_dongsi()]).status_code == 404
     assert admin.post(f"{BATCH}/create", json=[]).status_code == 400
 
 
@@ -397,3 +397,82 @@ def test_a_query_parameter_the_operation_does_not_define_is_an_invalid_request(
     response = client.get(path)
     assert response.status_code == 400, response.text
     assert response.json()["type"] == ERRORS + "InvalidRequest"
+
+
+def test_merge_replace_and_attribute_operations_on_a_context_entity(client: TestClient) -> None:
+    """ETSI GS CIM 009 5.6.5, 5.6.17-5.6.19: merge keeps the members not sent and removes
+    an attribute sent as urn:ngsi-ld:null; replace keeps nothing but the id, type and
+    creation time; one attribute is replaced, merged or deleted by its instance."""
+    building = "urn:ngsi-ld:Building:b-1"
+    url = f"{ENTITIES}/{building}"
+    sent = {
+        "id": building,
+        "type": "Building",
+        "name": {"type": "Property", "value": "Eiffel Tower"},
+        "airQualityLevel": {"type": "Property", "value": 4, "unitCode": "C62", "observedAt": "2020-09-09T16:40:00.000Z"},  # fmt: skip
+        "almostFull": {"type": "Property", "value": False},
+        "floors": [
+            {"type": "Property", "value": 3},
+            {"type": "Property", "value": 5, "datasetId": "urn:ngsi-ld:Dataset:survey"},
+        ],
+    }
+    assert client.post(ENTITIES, json=sent).status_code == 201
+    created = client.get(url, params={"options": "sysAttrs"}).json()
+
+    merge = {"airQualityLevel": {"type": "Property", "value": 1, "observedAt": "2024-01-01T00:00:00.000Z"}, "almostFull": "urn:ngsi-ld:null"}  # fmt: skip
+    assert client.patch(url, json=merge).status_code == 204
+    merged = client.get(url).json()
+    assert merged["airQualityLevel"] == {"type": "Property", "value": 1, "unitCode": "C62", "observedAt": "2024-01-01T00:00:00.000Z"}  # fmt: skip
+    assert "almostFull" not in merged and merged["name"]["value"] == "Eiffel Tower"
+    assert client.patch(f"{ENTITIES}/urn:ngsi-ld:Building:none", json=merge).status_code == 404
+
+    # one attribute: merged (PATCH), replaced whole (PUT), only when the entity has it
+    attribute = f"{url}/attrs/airQualityLevel"
+    assert client.patch(attribute, json={"type": "Property", "value": 2}).status_code == 204
+    assert client.get(url).json()["airQualityLevel"]["unitCode"] == "C62"
+    assert client.put(attribute, json={"type": "Property", "value": 3}).status_code == 204
+    assert client.get(url).json()["airQualityLevel"] == {"type": "Property", "value": 3}
+    assert client.put(f"{url}/attrs/colour", json={"type": "Property", "value": "red"}).status_code == 404  # fmt: skip
+
+    # deleting one instance of a multi-instance attribute, then the attribute
+    assert client.delete(f"{url}/attrs/floors", params={"datasetId": "urn:ngsi-ld:Dataset:survey"}).status_code == 204  # fmt: skip
+    assert client.get(url).json()["floors"] == {"type": "Property", "value": 3}
+    assert client.delete(f"{url}/attrs/floors", params={"datasetId": "urn:ngsi-ld:Dataset:survey"}).status_code == 404  # fmt: skip
+    assert client.delete(f"{url}/attrs/floors").status_code == 204
+    assert "floors" not in client.get(url).json()
+    assert client.delete(f"{url}/attrs/floors").status_code == 404
+
+    replaced = {"id": building, "type": "Building", "height": {"type": "Property", "value": 330}}
+    assert client.put(url, json=replaced).status_code == 204
+    now = client.get(url, params={"options": "sysAttrs"}).json()
+    assert set(now) == {"id", "type", "height", "createdAt", "modifiedAt"}
+    assert now["createdAt"] == created["createdAt"]
+
+
+def test_a_sites_context_attribute_is_deleted_and_its_observed_values_stay(
+    app: FastAPI, client: TestClient
+) -> None:
+    assert client.post(ENTITIES, json=_dongsi(), headers=LD).status_code == 201
+    url = f"{ENTITIES}/{DONGSI}"
+    assert client.delete(f"{url}/attrs/refDevice").status_code == 204
+    assert "refDevice" not in client.get(url).json()
+    refused = client.delete(f"{url}/attrs/no2")
+    assert refused.status_code == 400 and "history" in refused.json()["detail"]
+    assert ("air-1", "no2") not in {(r[0], r[1]) for r in _observations(app)}  # another site
+    assert ("bj-dongsi", "no2") in {(r[0], r[1]) for r in _observations(app)}
+
+
+def test_purge_deletes_what_a_query_selects_and_refuses_an_unbounded_one(
+    client: TestClient,
+) -> None:
+    for n in range(3):
+        kind = "Building" if n < 2 else "Vehicle"
+        body = {"id": f"urn:ngsi-ld:{kind}:p-{n}", "type": kind, "floors": {"type": "Property", "value": n}}  # fmt: skip
+        assert client.post(ENTITIES, json=body).status_code == 201
+    assert client.delete(ENTITIES).status_code == 400  # nothing names what to purge
+    assert client.delete(ENTITIES, params={"type": "Building", "q": "floors>0"}).status_code == 204
+    assert client.get(f"{ENTITIES}/urn:ngsi-ld:Building:p-1").status_code == 404
+    assert client.get(f"{ENTITIES}/urn:ngsi-ld:Building:p-0").status_code == 200
+    assert client.delete(ENTITIES, params={"type": "Building", "q": "floors>0"}).status_code == 404
+    assert client.delete(ENTITIES, params={"type": "Building,Vehicle"}).status_code == 204
+    assert client.get(ENTITIES, params={"type": "Building,Vehicle"}).json() == []

@@ -87,10 +87,12 @@ def read_entities(
     key_values: bool = False,
     with_context: bool = False,
     with_latest: bool = True,
+    sys_attrs: bool = False,
     engine: Engine,
 ) -> EntityPage:
     """The entities ``query`` selects, ordered by id, one page of them; without
-    ``with_latest`` (a caller the data policy shows no newest value), sites only.
+    ``with_latest`` (a caller the data policy shows no newest value), sites only;
+    ``sys_attrs``: context entities with their createdAt and modifiedAt.
 
     Returns
     -------
@@ -106,7 +108,11 @@ def read_entities(
         render_entity(r, attrs=query.attrs, key_values=key_values, with_context=with_context)
         if isinstance(r, EntityRecord)
         else _render_document(
-            r, attrs=query.attrs, key_values=key_values, with_context=with_context
+            r,
+            attrs=query.attrs,
+            key_values=key_values,
+            with_context=with_context,
+            sys_attrs=sys_attrs,
         )
         for r in page
     ]
@@ -122,9 +128,11 @@ def read_entity(
     key_values: bool = False,
     with_context: bool = False,
     with_latest: bool = True,
+    sys_attrs: bool = False,
     engine: Engine,
 ) -> dict[str, Any]:
-    """One entity by its URN (its newest values only ``with_latest``).
+    """One entity by its URN (its newest values only ``with_latest``; a context
+    entity's createdAt and modifiedAt with ``sys_attrs``).
 
     Raises
     ------
@@ -137,7 +145,10 @@ def read_entity(
         return render_entity(records[0], attrs=attrs, key_values=key_values, with_context=with_context)  # fmt: skip
     documents = select_documents(read_current_documents(lake), query)
     if documents:
-        return _render_document(documents[0], attrs=attrs, key_values=key_values, with_context=with_context)  # fmt: skip
+        return _render_document(
+            documents[0], attrs=attrs, key_values=key_values, with_context=with_context,
+            sys_attrs=sys_attrs,
+        )  # fmt: skip
     raise NotFoundError(f"no entity {entity_id!r}")
 
 
@@ -147,9 +158,10 @@ def read_current_documents(lake: Lake) -> dict[str, dict[str, Any]]:
 
 
 def _render_document(
-    entity: dict[str, Any], *, attrs: tuple[str, ...], key_values: bool, with_context: bool
-) -> dict[str, Any]:
-    rendered = render_document(entity, attrs=attrs, key_values=key_values)
+    entity: dict[str, Any], *, attrs: tuple[str, ...], key_values: bool, with_context: bool,
+    sys_attrs: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    rendered = render_document(entity, attrs=attrs, key_values=key_values, sys_attrs=sys_attrs)
     if with_context:
         rendered["@context"] = CONTEXT
     return rendered

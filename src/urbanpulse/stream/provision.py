@@ -38,7 +38,7 @@ from urbanpulse.errors import (
     NotFoundError,
     UrbanPulseError,
 )
-from urbanpulse.ngsi.documents import TABLE, build_document_table, read_documents
+from urbanpulse.ngsi.documents import SYSTEM_KEYS, TABLE, build_document_table, read_documents
 from urbanpulse.ngsi.entities import CONTEXT_KEY, read_site_context
 from urbanpulse.ngsi.query import get_short_type
 from urbanpulse.ngsi.validation import GEOMETRIES, check_attribute, check_entity_id, check_name
@@ -82,6 +82,16 @@ class Mode(Enum):
     UPDATE = "update"  # only an existing entity; attributes replaced or added
     APPEND = "append"  # POST .../attrs: attributes added, or replaced unless noOverwrite
     PATCH = "patch"  # PATCH .../attrs: only attributes the entity has
+    MERGE = "merge"  # PATCH /entities/{id}: an existing entity's attributes merged member
+    # by member, attributes added; an attribute sent as urn:ngsi-ld:null is removed
+    REPLACE = "replace"  # PUT /entities/{id}: an existing entity replaced whole
+
+
+# The value that, in a merge, removes an attribute (ETSI GS CIM 009 4.5.0: JSON null
+# cannot travel through JSON-LD, so NGSI-LD spells it as this URI).
+NULL = "urn:ngsi-ld:null"
+# Modes that write only an entity that already exists.
+EXISTING_ONLY = frozenset({Mode.UPDATE, Mode.APPEND, Mode.PATCH, Mode.MERGE, Mode.REPLACE})
 
 
 @dataclass
@@ -283,11 +293,13 @@ def provision(
     source: str,
     no_overwrite: bool = False,
     replace_all: bool = True,
+    merge_members: bool = False,
 ) -> ProvisionOutcome:
     """Apply entity writes in one commit: sites registered or described anew, context
     kept, observations judged and stored, quarantine filled, context entities of other
     types kept as sent, as ``mode`` allows (an upsert of a context entity replaces it
-    whole unless not ``replace_all``).
+    whole unless not ``replace_all``; ``merge_members`` merges an attribute's members
+    into the stored ones instead of replacing the attribute).
 
     ``received_at`` (ISO 8601 UTC) is the time of an observed value sent without one;
     ``source`` names the request in quarantine rows. An entity refused is listed in
@@ -301,7 +313,10 @@ def provision(
     documents = ContextEntities(read_documents(lake))
     for line, write in enumerate(writes, start=1):
         if write.generic:
-            documents.write(write, mode, outcome, no_overwrite=no_overwrite, replace_all=replace_all)  # fmt: skip
+            documents.write(
+                write, mode, outcome, no_overwrite=no_overwrite, replace_all=replace_all,
+                merge_members=merge_members,
+            )  # fmt: skip
             continue
         current = rows.get(write.site_id) or known.get(write.site_id)
         exists = current is not None and write.entity_type in get_entity_types(current["kind"])
@@ -317,7 +332,9 @@ def provision(
             write = replace(write, context={n: a for n, a in write.context.items() if n not in missing})  # fmt: skip
         if base is None or write.names or write.location or write.locality or write.context:
             keep = no_overwrite and mode is Mode.APPEND
-            rows[write.site_id], skipped = _describe(write, base, region, no_overwrite=keep)
+            rows[write.site_id], skipped = _describe(
+                write, base, region, no_overwrite=keep, replace=mode is Mode.REPLACE
+            )
             outcome.not_updated += skipped
         if write.observed:
             time = write.date_observed if write.date_observed is not None else received_at
@@ -364,6 +381,51 @@ def delete_entities(lake: Lake, entity_ids: Iterable[str]) -> ProvisionOutcome:
     return outcome
 
 
+def delete_attribute(
+    lake: Lake, entity_id: str, name: str, *, dataset_id: str | None = None,
+    delete_all: bool = False,
+) -> None:  # fmt: skip
+    """Remove one attribute of an entity in one commit: of a context entity, its
+    default instance, the one of ``dataset_id`` or every one (``delete_all``); of a
+    site, a context attribute (an observed attribute's values are history and stay).
+
+    Raises
+    ------
+    NotFoundError
+        No such entity, attribute or instance.
+    InvalidQueryError
+        The attribute is one a site observes.
+    """
+    documents = ContextEntities(read_documents(lake))
+    book = SiteBook()
+    changes = SiteChanges()
+    if documents.get(entity_id) is not None:
+        documents.delete_attribute(entity_id, name, dataset_id=dataset_id, delete_all=delete_all)
+    else:
+        parsed = parse_entity_id(entity_id)
+        known = {row["site_id"]: row for row in book.get(lake).to_pylist()}
+        site = known.get(parsed[1]) if parsed else None
+        if parsed is None or site is None or parsed[0] not in get_entity_types(site["kind"]):
+            raise NotFoundError(f"no entity {entity_id!r}")
+        context = read_site_context(site)
+        if name not in context:
+            if is_observed_attribute(parsed[0], name, {"type": "Property", "value": 0.0}):
+                raise InvalidQueryError(
+                    f"{name!r} of {entity_id} is observed: its values are history and stay"
+                )
+            raise NotFoundError(f"entity {entity_id!r} has no attribute {name!r}")
+        del context[name]
+        attributes = json.loads(site.get("attributes") or "{}")
+        attributes[CONTEXT_KEY] = context
+        row = site | {"attributes": json.dumps(attributes, ensure_ascii=False, sort_keys=True)}
+        changes = SiteChanges(upserts=(row,))
+    commit_items(
+        lake, Items(), timezone="UTC", allow_new_sites=False,
+        operation="ngsi_ld_delete_attribute", sites=book, site_changes=changes,
+        extra_tables={TABLE: documents.to_table()}, info={"entity": entity_id, "attribute": name},
+    )  # fmt: skip
+
+
 class ContextEntities:
     """The context entities in force and the versions one request writes."""
 
@@ -380,15 +442,17 @@ class ContextEntities:
 
     def write(
         self, write: EntityWrite, mode: Mode, outcome: ProvisionOutcome, *,
-        no_overwrite: bool, replace_all: bool,
+        no_overwrite: bool, replace_all: bool, merge_members: bool = False,
     ) -> None:  # fmt: skip
-        """Apply one write as ``mode`` allows, into ``outcome``."""
+        """Apply one write as ``mode`` allows, into ``outcome``; ``merge_members``: an
+        attribute's members are merged into the one stored (a partial attribute
+        update) instead of replacing it."""
         current = self.get(write.entity_id)
         if current is not None and write.entity_type and write.entity_type != current["type"]:
             error = AlreadyExistsError(f"entity {write.entity_id!r} exists as a {current['type']}")
             outcome.errors.append((write.entity_id, error))
             return
-        if current is None and mode not in (Mode.CREATE, Mode.UPSERT):
+        if current is None and mode in EXISTING_ONLY:
             outcome.errors.append(
                 (write.entity_id, NotFoundError(f"no entity {write.entity_id!r}"))
             )
@@ -396,8 +460,10 @@ class ContextEntities:
         if current is not None and mode is Mode.CREATE:
             outcome.errors.append((write.entity_id, AlreadyExistsError(f"entity {write.entity_id!r} exists")))  # fmt: skip
             return
-        if current is None or (mode is Mode.UPSERT and replace_all):
-            entity = {"id": write.entity_id, "type": write.entity_type, **write.context}
+        if current is None or (mode is Mode.UPSERT and replace_all) or mode is Mode.REPLACE:
+            entity_type = write.entity_type or (current["type"] if current else "")
+            entity = {"id": write.entity_id, "type": entity_type}
+            entity |= {n: a for n, a in write.context.items() if not _is_null(a)}
             if current is not None:
                 entity["createdAt"] = current["createdAt"]
         else:
@@ -407,11 +473,43 @@ class ContextEntities:
                     outcome.not_updated.append((name, "the entity has no such attribute"))
                 elif no_overwrite and mode is Mode.APPEND and name in current:
                     outcome.not_updated.append((name, "exists and noOverwrite was asked"))
+                elif mode is Mode.MERGE and _is_null(attribute):
+                    entity.pop(name, None)
+                elif mode is Mode.MERGE or merge_members:
+                    entity[name] = merge_attribute(current.get(name), attribute)
                 else:
                     entity[name] = attribute
         self.deleted.pop(write.entity_id, None)
         self.written[write.entity_id] = entity
         (outcome.updated if current is not None else outcome.created).append(write.entity_id)
+
+    def delete_attribute(
+        self, entity_id: str, name: str, *, dataset_id: str | None, delete_all: bool
+    ) -> None:
+        """Remove one attribute of a context entity: its default instance, the one of
+        ``dataset_id``, or with ``delete_all`` every instance.
+
+        Raises
+        ------
+        NotFoundError
+            No such entity, attribute or instance.
+        """
+        current = self.get(entity_id)
+        if current is None:
+            raise NotFoundError(f"no entity {entity_id!r}")
+        if name in SYSTEM_KEYS or name not in current:
+            raise NotFoundError(f"entity {entity_id!r} has no attribute {name!r}")
+        entity = dict(current)
+        instances = current[name] if isinstance(current[name], list) else [current[name]]
+        kept = [] if delete_all else [i for i in instances if i.get("datasetId") != dataset_id]
+        if len(kept) == len(instances):
+            which = f"of dataset {dataset_id!r}" if dataset_id else "without a datasetId"
+            raise NotFoundError(f"entity {entity_id!r} has no instance of {name!r} {which}")
+        if kept:
+            entity[name] = kept if len(kept) > 1 else kept[0]
+        else:
+            del entity[name]
+        self.written[entity_id] = entity
 
     def delete(self, entity_id: str) -> bool:
         """Mark a context entity deleted; False when there is none under that id."""
@@ -427,6 +525,28 @@ class ContextEntities:
         return build_document_table(list(self.written.values()), list(self.deleted.values()), self.now)  # fmt: skip
 
 
+def merge_attribute(stored: Any, sent: Any) -> Any:
+    """An attribute after a merge (ETSI GS CIM 009 5.5.12): the members sent replace
+    the stored instance's, the others (a unitCode, an observedAt) stay; an attribute of
+    several instances (datasetId) is merged instance by instance."""
+    if isinstance(stored, list) or isinstance(sent, list):
+        merged = {i.get("datasetId"): i for i in (stored if isinstance(stored, list) else [stored]) if isinstance(i, dict)}  # fmt: skip
+        for instance in sent if isinstance(sent, list) else [sent]:
+            key = instance.get("datasetId")
+            merged[key] = merge_attribute(merged.get(key), instance)
+        return list(merged.values()) if len(merged) > 1 else next(iter(merged.values()))
+    if isinstance(stored, dict) and isinstance(sent, dict) and stored.get("type") == sent.get("type"):  # fmt: skip
+        return {**stored, **sent}
+    return sent
+
+
+def _is_null(attribute: Any) -> bool:
+    """Whether an attribute sent is NGSI-LD's null (urn:ngsi-ld:null)."""
+    if isinstance(attribute, dict):
+        return any(attribute.get(k) == NULL for k in ("value", "object", "json", "languageMap", "vocab"))  # fmt: skip
+    return attribute == NULL
+
+
 def _check_mode(
     write: EntityWrite, mode: Mode, current: dict[str, Any] | None, exists: bool
 ) -> None:
@@ -437,22 +557,27 @@ def _check_mode(
         )
     if exists and mode is Mode.CREATE:
         raise AlreadyExistsError(f"entity {write.entity_id!r} exists")
-    if not exists and mode not in (Mode.CREATE, Mode.UPSERT):
+    if not exists and mode in EXISTING_ONLY:
         raise NotFoundError(f"no entity {write.entity_id!r}")
 
 
 def _describe(
-    write: EntityWrite, base: dict[str, Any] | None, region: str, *, no_overwrite: bool = False
-) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    write: EntityWrite, base: dict[str, Any] | None, region: str, *,
+    no_overwrite: bool = False, replace: bool = False,
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:  # fmt: skip
     """The site row after ``write`` (a new one when ``base`` is None), and the
-    attributes left as they were because ``no_overwrite`` kept an existing value."""
+    attributes left as they were because ``no_overwrite`` kept an existing value;
+    ``replace``: the context sent replaces the site's (its observations are history
+    and stay)."""
     row = dict(base) if base else _new_row(write)
-    context = read_site_context(base)
+    context = {} if replace else read_site_context(base)
     kept = "exists and noOverwrite was asked"
     skipped = []
     for name, attribute in write.context.items():
         if no_overwrite and name in context:
             skipped.append((name, kept))
+        elif _is_null(attribute):
+            context.pop(name, None)
         else:
             context[name] = attribute
     if write.names and no_overwrite and base:

@@ -147,7 +147,10 @@ def query_entities(
 
     def run(media: str) -> Response:
         _check_minimal(type, attrs, q, georel)
-        query = _entity_query(type, id, id_pattern, q, attrs, georel, geometry, coordinates, geoproperty)  # fmt: skip
+        query = parse_entity_query(
+            type=type, id=id, id_pattern=id_pattern, q=q, attrs=attrs, georel=georel,
+            geometry=geometry, coordinates=coordinates, geoproperty=geoproperty,
+        )  # fmt: skip
         chosen = _parse_options(options, ENTITY_OPTIONS, format)
         counted = "true" if _is_true(count) or "count" in chosen else None
         first, size = _parse_paging(offset, limit, counted)
@@ -155,7 +158,8 @@ def query_entities(
         page = read_entities(
             lake, query, region=settings.region, offset=first, limit=size,
             key_values=bool(key_values) or media == GEO_JSON, with_context=media == JSON_LD,
-            with_latest=_shows_latest(principal), engine=get_engine(settings),
+            with_latest=_shows_latest(principal), sys_attrs="sysAttrs" in chosen,
+            engine=get_engine(settings),
         )  # fmt: skip
         response = _render(page.entities, media)
         _add_paging(response, request, first, size, page.total, counted is not None)
@@ -179,11 +183,13 @@ def get_entity(
 
     def run(media: str) -> Response:
         _check_entity_id(entityId)
-        key_values = _parse_options(options, ENTITY_OPTIONS, format) & {"keyValues", "simplified"}
+        chosen = _parse_options(options, ENTITY_OPTIONS, format)
+        key_values = chosen & {"keyValues", "simplified"}
         entity = read_entity(
             lake, entityId, region=settings.region, attrs=split_list(attrs),
             key_values=bool(key_values) or media == GEO_JSON, with_context=media == JSON_LD,
-            with_latest=_shows_latest(principal), engine=get_engine(settings),
+            with_latest=_shows_latest(principal), sys_attrs="sysAttrs" in chosen,
+            engine=get_engine(settings),
         )  # fmt: skip
         return _render(entity, media)
 
@@ -312,7 +318,10 @@ def query_temporal_entities(
 
     def run(media: str) -> Response:
         _check_minimal(type, attrs, q, georel)
-        query = _entity_query(type, id, id_pattern, q, attrs, georel, geometry, coordinates, geoproperty)  # fmt: skip
+        query = parse_entity_query(
+            type=type, id=id, id_pattern=id_pattern, q=q, attrs=attrs, georel=georel,
+            geometry=geometry, coordinates=coordinates, geoproperty=geoproperty,
+        )  # fmt: skip
         temporal = build_temporal_query(
             timerel=timerel, time_at=time_at, end_time_at=end_time_at, last_n=last_n
         )
@@ -479,10 +488,12 @@ def _build_feature(entity: dict[str, Any]) -> dict[str, Any]:
     return {"id": entity["id"], "type": "Feature", "geometry": entity.get("location"), "properties": properties}  # fmt: skip
 
 
-def _entity_query(
-    type: Text, id: Text, id_pattern: Text, q: Text, attrs: Text,
-    georel: Text, geometry: Text, coordinates: Text, geoproperty: Text,
+def parse_entity_query(
+    *, type: Text = None, id: Text = None, id_pattern: Text = None, q: Text = None,
+    attrs: Text = None, georel: Text = None, geometry: Text = None, coordinates: Text = None,
+    geoproperty: Text = None,
 ) -> EntityQuery:  # fmt: skip
+    """An entity query from its URL parameters, each id checked to be a URI."""
     for entity_id in split_list(id):
         _check_entity_id(entity_id)
     return build_entity_query(

@@ -20,15 +20,34 @@ from starlette.concurrency import run_in_threadpool
 
 from urbanpulse.api.deps import LakeDep, SettingsDep
 from urbanpulse.api.errors import get_error_status
-from urbanpulse.api.routers.ngsi import JSON, JSON_LD, PROBLEM_RESPONSES, build_problem
-from urbanpulse.errors import InvalidQueryError, MalformedRequestError, UrbanPulseError
+from urbanpulse.api.routers.ngsi import (
+    JSON,
+    JSON_LD,
+    PROBLEM_RESPONSES,
+    QQ,
+    IdPatternQ,
+    IdQ,
+    TypeQ,
+    build_problem,
+    check_parameters,
+    parse_entity_query,
+)
+from urbanpulse.errors import (
+    InvalidQueryError,
+    MalformedRequestError,
+    NotFoundError,
+    UrbanPulseError,
+)
+from urbanpulse.ngsi.entities import read_entities
 from urbanpulse.ngsi.query import split_list
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
+from urbanpulse.store.engines import get_engine
 from urbanpulse.stream.provision import (
     EntityWrite,
     Mode,
     ProvisionOutcome,
+    delete_attribute,
     delete_entities,
     parse_entity,
     provision,
@@ -38,7 +57,11 @@ router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"], responses=PROBLEM_RES
 
 # At most this many entities in one batch request (each batch is one commit).
 MAX_BATCH = 1000
+# At most this many entities purged by one request (one commit).
+MAX_PURGE = 10_000
 WRITE_OPTIONS = {"noOverwrite", "update", "replace"}
+DatasetIdQ = Annotated[str | None, Query(alias="datasetId", description="The instance to delete.")]  # fmt: skip
+DeleteAllQ = Annotated[str | None, Query(alias="deleteAll", description="true: every instance.")]  # fmt: skip
 OptionsQ = Annotated[str | None, Query(description="noOverwrite (append), update or replace (upsert).")]  # fmt: skip
 _BODY = {"requestBody": {"required": True, "content": {JSON: {"schema": {"type": "object"}}, JSON_LD: {"schema": {"type": "object"}}}}}  # fmt: skip
 _BATCH_BODY = {"requestBody": {"required": True, "content": {JSON: {"schema": {"type": "array", "items": {}}}, JSON_LD: {"schema": {"type": "array", "items": {}}}}}}  # fmt: skip
@@ -59,18 +82,64 @@ async def create_entity(request: Request, lake: LakeDep, settings: SettingsDep) 
         response.headers["Location"] = f"/ngsi-ld/v1/entities/{write.entity_id}"
         return _warn(response, outcome)
 
-    return await _answer(run)
+    return await _answer(request, run)
+
+
+@router.patch("/entities/{entityId}", status_code=204, summary="Merge an entity (NGSI-LD)", response_class=Response, openapi_extra=_BODY)  # fmt: skip
+async def merge_entity(
+    request: Request, entityId: str, lake: LakeDep, settings: SettingsDep
+) -> Response:
+    """An existing entity's attributes merged member by member and new ones added; an
+    attribute sent as urn:ngsi-ld:null is removed."""
+    return await _update(request, lake, settings, entityId, Mode.MERGE, None)
+
+
+@router.put("/entities/{entityId}", status_code=204, summary="Replace an entity (NGSI-LD)", response_class=Response, openapi_extra=_BODY)  # fmt: skip
+async def replace_entity(
+    request: Request, entityId: str, lake: LakeDep, settings: SettingsDep
+) -> Response:
+    """An existing entity replaced whole (a site's observations are history and stay)."""
+    return await _update(request, lake, settings, entityId, Mode.REPLACE, None)
+
+
+@router.delete("/entities", status_code=204, summary="Purge entities (NGSI-LD)", response_class=Response)  # fmt: skip
+async def purge_entities(
+    request: Request,
+    lake: LakeDep,
+    settings: SettingsDep,
+    type: TypeQ = None,
+    id: IdQ = None,
+    id_pattern: IdPatternQ = None,
+    q: QQ = None,
+) -> Response:
+    """Delete every entity the query selects, in one commit; a query naming none of
+    type, id, idPattern or q is refused, so nothing is purged by accident."""
+
+    def run() -> Response:
+        if not any((type, id, id_pattern, q)):
+            raise InvalidQueryError("give at least one of type, id, idPattern or q")
+        query = parse_entity_query(type=type, id=id, id_pattern=id_pattern, q=q)
+        page = read_entities(
+            lake, query, region=settings.region, offset=0, limit=MAX_PURGE,
+            with_latest=False, engine=get_engine(settings),
+        )  # fmt: skip
+        if not page.entities:
+            raise NotFoundError("no entity matches the query")
+        _raise_first(delete_entities(lake, [e["id"] for e in page.entities]))
+        return Response(status_code=204)
+
+    return await _answer(request, run)
 
 
 @router.delete("/entities/{entityId}", status_code=204, summary="Delete an entity (NGSI-LD)", response_class=Response)  # fmt: skip
-async def delete_entity(entityId: str, lake: LakeDep) -> Response:
+async def delete_entity(request: Request, entityId: str, lake: LakeDep) -> Response:
     """The entity's site leaves the published sites; its observations stay as history."""
 
     def run() -> Response:
         _raise_first(delete_entities(lake, [entityId]))
         return Response(status_code=204)
 
-    return await _answer(run)
+    return await _answer(request, run)
 
 
 @router.post("/entities/{entityId}/attrs", status_code=204, summary="Append attributes (NGSI-LD)", response_class=Response, openapi_extra=_BODY)  # fmt: skip
@@ -94,20 +163,59 @@ async def update_attributes(
 async def update_attribute(
     request: Request, entityId: str, attrId: str, lake: LakeDep, settings: SettingsDep
 ) -> Response:
-    """A new value of one attribute (the body is the attribute's fragment)."""
+    """New members of one attribute (the body is the attribute's fragment); the
+    members not sent stay."""
+    return await _write_attribute(request, lake, settings, entityId, attrId, merge=True)
+
+
+@router.put("/entities/{entityId}/attrs/{attrId}", status_code=204, summary="Replace one attribute (NGSI-LD)", response_class=Response, openapi_extra=_BODY)  # fmt: skip
+async def replace_attribute(
+    request: Request, entityId: str, attrId: str, lake: LakeDep, settings: SettingsDep
+) -> Response:
+    """One attribute the entity has, replaced whole by the body."""
+    return await _write_attribute(request, lake, settings, entityId, attrId, merge=False)
+
+
+@router.delete("/entities/{entityId}/attrs/{attrId}", status_code=204, summary="Delete one attribute (NGSI-LD)", response_class=Response)  # fmt: skip
+async def delete_one_attribute(
+    request: Request,
+    entityId: str,
+    attrId: str,
+    lake: LakeDep,
+    dataset_id: DatasetIdQ = None,
+    delete_all: DeleteAllQ = None,
+) -> Response:
+    """The attribute's default instance, the one of datasetId, or all of them."""
+
+    def run() -> Response:
+        if delete_all not in (None, "true", "false"):
+            raise InvalidQueryError(f"deleteAll {delete_all!r}: use true or false")
+        delete_attribute(
+            lake, entityId, attrId, dataset_id=dataset_id, delete_all=delete_all == "true"
+        )
+        return Response(status_code=204)
+
+    return await _answer(request, run)
+
+
+async def _write_attribute(
+    request: Request, lake: Lake, settings: Settings, entity_id: str, name: str, *, merge: bool
+) -> Response:
     body = await _read_body(request)
     if isinstance(body, Response):
         return body
 
     def run() -> Response:
-        write = parse_entity({attrId: body}, entity_id=entityId)
-        outcome = _provision(lake, settings, request, [write], Mode.PATCH)
+        write = parse_entity({name: body}, entity_id=entity_id)
+        outcome = _provision(lake, settings, request, [write], Mode.PATCH, merge_members=merge)
         _raise_first(outcome)
-        if outcome.not_updated or outcome.quarantined:
+        if outcome.not_updated:  # the entity has no such attribute
+            raise NotFoundError("; ".join(r for _, r in outcome.not_updated))
+        if outcome.quarantined:  # a correction of a stored value, kept aside
             raise InvalidQueryError("; ".join(r for _, r in _not_updated(outcome)))
         return Response(status_code=204)
 
-    return await _answer(run)
+    return await _answer(request, run)
 
 
 @router.post("/entityOperations/{operation}", summary="Batch entity operation (NGSI-LD)", response_class=Response, openapi_extra=_BATCH_BODY)  # fmt: skip
@@ -123,8 +231,8 @@ async def batch_operation(
 
     def run() -> Response:
         chosen = _check_options(options)
-        if operation not in ("create", "upsert", "update", "delete"):
-            return build_problem(404, f"no batch operation {operation!r}; use create, upsert, update or delete")  # fmt: skip
+        if operation not in ("create", "upsert", "update", "merge", "delete"):
+            return build_problem(404, f"no batch operation {operation!r}; use create, upsert, update, merge or delete")  # fmt: skip
         if not isinstance(body, list) or not body or len(body) > MAX_BATCH:
             raise InvalidQueryError(f"a batch is a JSON array of 1 to {MAX_BATCH} items")
         if operation == "delete":
@@ -139,7 +247,7 @@ async def batch_operation(
         )  # fmt: skip
         return _batch_answer(outcome, refused, created_status=201)
 
-    return await _answer(run)
+    return await _answer(request, run)
 
 
 async def _update(
@@ -173,7 +281,7 @@ async def _update(
         }
         return Response(json.dumps(result, ensure_ascii=False), status_code=207, media_type=JSON)
 
-    return await _answer(run)
+    return await _answer(request, run)
 
 
 def _provision(
@@ -184,12 +292,13 @@ def _provision(
     mode: Mode,
     no_overwrite: bool = False,
     replace_all: bool = True,
+    merge_members: bool = False,
 ) -> ProvisionOutcome:
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return provision(
         lake, writes, mode, timezone=settings.local_timezone, region=settings.region,
         received_at=now, source=f"http:{request.method} {request.url.path} at {now}",
-        no_overwrite=no_overwrite, replace_all=replace_all,
+        no_overwrite=no_overwrite, replace_all=replace_all, merge_members=merge_members,
     )  # fmt: skip
 
 
@@ -271,9 +380,10 @@ async def _read_body(request: Request) -> Any:
         return build_problem(400, f"the body is not JSON: {exc}", malformed=True)
 
 
-async def _answer(run: Callable[[], Response]) -> Response:
+async def _answer(request: Request, run: Callable[[], Response]) -> Response:
     """Run a write off the event loop; product errors as NGSI-LD ProblemDetails."""
     try:
+        check_parameters(request)
         return await run_in_threadpool(run)
     except UrbanPulseError as exc:
         status, _ = get_error_status(exc)
