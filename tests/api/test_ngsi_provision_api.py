@@ -476,3 +476,27 @@ def test_purge_deletes_what_a_query_selects_and_refuses_an_unbounded_one(
     assert client.delete(ENTITIES, params={"type": "Building", "q": "floors>0"}).status_code == 404
     assert client.delete(ENTITIES, params={"type": "Building,Vehicle"}).status_code == 204
     assert client.get(ENTITIES, params={"type": "Building,Vehicle"}).json() == []
+
+
+def test_a_context_entity_keeps_the_jsonld_context_it_was_written_in(client: TestClient) -> None:
+    """Its terms are that context's: a JSON-LD answer names it, whether it came in the
+    body (application/ld+json) or a Link header (application/json)."""
+    context = "https://example.org/contexts/parking.jsonld"
+    link = {"Link": f'<{context}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'}  # fmt: skip
+    bodies = {
+        "urn:ngsi-ld:ParkingSpot:in-body": ({"@context": context}, LD),
+        "urn:ngsi-ld:ParkingSpot:in-link": ({}, link),
+        "urn:ngsi-ld:ParkingSpot:none": ({}, {}),
+    }
+    for entity_id, (extra, headers) in bodies.items():
+        body = {"id": entity_id, "type": "ParkingSpot", "status": {"type": "Property", "value": "free"}, **extra}  # fmt: skip
+        assert client.post(ENTITIES, json=body, headers=headers).status_code == 201
+    accept = {"Accept": "application/ld+json"}
+    contexts = {i: client.get(f"{ENTITIES}/{i}", headers=accept).json()["@context"] for i in bodies}
+    core = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
+    assert list(contexts.values()) == [context, context, core]
+    # a merge keeps it; the answer in plain JSON carries none in the body
+    assert client.patch(f"{ENTITIES}/urn:ngsi-ld:ParkingSpot:in-link", json={"status": {"type": "Property", "value": "taken"}}).status_code == 204  # fmt: skip
+    again = client.get(f"{ENTITIES}/urn:ngsi-ld:ParkingSpot:in-link", headers=accept).json()
+    assert again["@context"] == context and again["status"]["value"] == "taken"
+    assert "@context" not in client.get(f"{ENTITIES}/urn:ngsi-ld:ParkingSpot:in-link").json()

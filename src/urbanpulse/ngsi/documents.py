@@ -58,7 +58,9 @@ def build_document_table(
     when they had one) and ``deleted`` ones (their last version), stamped ``now``."""
     rows = []
     for entity, gone in [(e, False) for e in entities] + [(e, True) for e in deleted]:
-        attributes = {k: v for k, v in entity.items() if k not in SYSTEM_KEYS}
+        # The @context the entity was written with stays with it: its terms are that
+        # context's, and a JSON-LD answer names it.
+        attributes = {k: v for k, v in entity.items() if k not in SYSTEM_KEYS or k == "@context"}
         created = entity.get("createdAt")
         rows.append(
             {

@@ -27,6 +27,7 @@ from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q
 from urbanpulse.ngsi.vocabulary import (
     ATTRIBUTES,
     CONTEXT,
+    CORE_CONTEXT,
     CROWD_FLOW,
     ENTITY_TYPES,
     GTFS_STOP,
@@ -163,7 +164,9 @@ def _render_document(
 ) -> dict[str, Any]:  # fmt: skip
     rendered = render_document(entity, attrs=attrs, key_values=key_values, sys_attrs=sys_attrs)
     if with_context:
-        rendered["@context"] = CONTEXT
+        # The context it was written with defines its terms; without one, NGSI-LD's core
+        # context does (its default vocabulary).
+        rendered["@context"] = entity.get("@context") or CORE_CONTEXT
     return rendered
 
 

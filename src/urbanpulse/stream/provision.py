@@ -111,6 +111,8 @@ class EntityWrite:
     # A context entity of a type UrbanPulse does not model: kept as sent
     # (urbanpulse.ngsi.documents); ``context`` then holds all its attributes.
     generic: bool = False
+    # The JSON-LD @context the entity was sent with (in the body, or a Link header).
+    jsonld_context: Any = None
 
 
 @dataclass
@@ -183,6 +185,7 @@ def _parse_context_entity(
     if entity_type is not None:
         check_name(entity_type, f"entity {entity_id}: type")
     write = EntityWrite(entity_id, entity_type or "", "", document, generic=True)
+    write.jsonld_context = document.get("@context")
     for name, attribute in document.items():
         if name in ("id", "type", "@context"):
             continue
@@ -464,6 +467,8 @@ class ContextEntities:
             entity_type = write.entity_type or (current["type"] if current else "")
             entity = {"id": write.entity_id, "type": entity_type}
             entity |= {n: a for n, a in write.context.items() if not _is_null(a)}
+            if write.jsonld_context is not None:
+                entity["@context"] = write.jsonld_context
             if current is not None:
                 entity["createdAt"] = current["createdAt"]
         else:

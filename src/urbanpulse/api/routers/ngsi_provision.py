@@ -201,7 +201,7 @@ async def delete_one_attribute(
 async def _write_attribute(
     request: Request, lake: Lake, settings: Settings, entity_id: str, name: str, *, merge: bool
 ) -> Response:
-    body = await _read_body(request)
+    body = await _read_body(request, entities=False)  # one attribute's fragment
     if isinstance(body, Response):
         return body
 
@@ -369,15 +369,34 @@ def _check_options(options: str | None) -> set[str]:
     return chosen
 
 
-async def _read_body(request: Request) -> Any:
-    """The JSON body, or a ProblemDetails answer for another media type or bad JSON."""
+async def _read_body(request: Request, *, entities: bool = True) -> Any:
+    """The JSON body, or a ProblemDetails answer for another media type or bad JSON.
+
+    A JSON (not JSON-LD) body of ``entities`` (or of their attributes) takes its
+    @context from the request's JSON-LD Link header, as ETSI GS CIM 009 6.3.5 has it
+    travel, so the entities keep the context their terms were written in."""
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media not in (JSON, JSON_LD):
         return build_problem(415, f"send {JSON} or {JSON_LD}; got {media or 'no Content-Type'}")
     try:
-        return json.loads(await request.body())
+        body = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError) as exc:
         return build_problem(400, f"the body is not JSON: {exc}", malformed=True)
+    link = get_link_context(request.headers.get("link", ""))
+    if entities and media == JSON and link is not None:
+        for document in body if isinstance(body, list) else [body]:
+            if isinstance(document, dict):
+                document.setdefault("@context", link)
+    return body
+
+
+def get_link_context(header: str) -> str | None:
+    """The URL of a Link header's JSON-LD context (rel=http://www.w3.org/ns/json-ld#context)."""
+    for part in header.split(","):
+        target, _, params = part.partition(";")
+        if "json-ld#context" in params and target.strip().startswith("<"):
+            return target.strip()[1:].split(">", 1)[0]
+    return None
 
 
 async def _answer(request: Request, run: Callable[[], Response]) -> Response:
