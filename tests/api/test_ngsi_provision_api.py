@@ -500,3 +500,34 @@ def test_a_context_entity_keeps_the_jsonld_context_it_was_written_in(client: Tes
     again = client.get(f"{ENTITIES}/urn:ngsi-ld:ParkingSpot:in-link", headers=accept).json()
     assert again["@context"] == context and again["status"]["value"] == "taken"
     assert "@context" not in client.get(f"{ENTITIES}/urn:ngsi-ld:ParkingSpot:in-link").json()
+
+
+def test_pick_omit_wildcard_type_and_parameters_not_supported(client: TestClient) -> None:
+    """Projections (ETSI GS CIM 009 4.21), type=* and local are read; a part of
+    NGSI-LD UrbanPulse does not implement (join, orderBy, ...) is refused by name
+    (422 OperationNotSupported), never ignored."""
+    spot = {
+        "id": "urn:ngsi-ld:ParkingSpot:p-9",
+        "type": "ParkingSpot",
+        "status": {"type": "Property", "value": "free"},
+        "category": {"type": "Property", "value": "onstreet"},
+        "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [116.4, 39.9]}},  # fmt: skip
+        "entrance": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [116.5, 39.8]}},  # fmt: skip
+    }
+    assert client.post(ENTITIES, json=spot).status_code == 201
+    url = f"{ENTITIES}/{spot['id']}"
+    assert client.get(url, params={"pick": "id,status"}).json() == {"id": spot["id"], "status": spot["status"]}  # fmt: skip
+    assert set(client.get(url, params={"omit": "location,entrance,type"}).json()) == {"id", "status", "category"}  # fmt: skip
+    listed = client.get(ENTITIES, params={"type": "*", "pick": "id", "local": "true"}).json()
+    assert {"id": spot["id"]} in listed
+    for bad in ({"pick": "id", "omit": "status"}, {"pick": "id;status"}, {"pick": "a{b}"}, {"pick": "id", "attrs": "status"}):  # fmt: skip
+        answer = client.get(url, params=bad)
+        assert answer.status_code == 400 and answer.json()["type"] == ERRORS + "BadRequestData", bad  # fmt: skip
+    assert client.get(url, params={"type": "Building"}).status_code == 404
+    geo = {"Accept": "application/geo+json"}
+    feature = client.get(url, params={"geometryProperty": "entrance"}, headers=geo).json()
+    assert feature["geometry"] == {"type": "Point", "coordinates": [116.5, 39.8]}
+    assert client.get(url, params={"geometryProperty": "entrance"}).status_code == 400
+    for part in ({"join": "inline"}, {"orderBy": "id"}, {"scopeQ": "/Beijing"}):
+        answer = client.get(ENTITIES, params={"type": "ParkingSpot", **part})
+        assert answer.status_code == 422 and answer.json()["type"] == ERRORS + "OperationNotSupported", part  # fmt: skip

@@ -83,8 +83,10 @@ def build_entity_query(
             raise InvalidQueryError(
                 f"idPattern {id_pattern!r} is not a regular expression: {exc}"
             ) from exc
+    # type=* (NGSI-LD 1.8) asks for entities of any type: a type query without a filter.
+    types = () if type == "*" else tuple(get_short_type(t) for t in split_list(type))
     return EntityQuery(
-        types=tuple(get_short_type(t) for t in split_list(type)),
+        types=types,
         ids=split_list(id),
         id_pattern=pattern,
         q=parse_q(q) if q else None,
@@ -254,3 +256,43 @@ def _check_name(name: str, parameter: str) -> str:
     if not _NAME.match(name):
         raise InvalidQueryError(f"{parameter}: {name!r} is not an attribute name")
     return name
+
+
+# An entity member or attribute name in pick and omit: a term or an IRI, no separators.
+_PROJECTED = re.compile(r"^[A-Za-z_@][A-Za-z0-9_:/#.@-]*$")
+
+
+def parse_projection(pick: str | None, omit: str | None, attrs: str | None) -> tuple[frozenset[str], frozenset[str]]:  # fmt: skip
+    """The entity members ``pick`` keeps and ``omit`` drops (ETSI GS CIM 009 4.21).
+
+    Raises
+    ------
+    InvalidQueryError
+        Both given, either with ``attrs``, a name that is not one, or a projection of a
+        linked entity (``a{b}``), which needs the join UrbanPulse does not perform.
+    """
+    if pick is None and omit is None:
+        return frozenset(), frozenset()
+    if pick is not None and omit is not None:
+        raise InvalidQueryError("give pick or omit, not both")
+    if attrs is not None:
+        raise InvalidQueryError("pick and omit replace attrs: give one of them")
+    text = pick if pick is not None else omit
+    names = (text or "").split(",")
+    for name in names:
+        if "{" in name or "}" in name:
+            raise InvalidQueryError(f"{name!r}: projecting a linked entity needs join, which is not supported here")  # fmt: skip
+        if not _PROJECTED.match(name):
+            raise InvalidQueryError(f"{'pick' if pick is not None else 'omit'} {text!r}: {name!r} is not a member name")  # fmt: skip
+    chosen = frozenset(names)
+    return (chosen, frozenset()) if pick is not None else (frozenset(), chosen)
+
+
+def project(entity: dict[str, Any], pick: frozenset[str], omit: frozenset[str]) -> dict[str, Any]:
+    """An entity with only the members ``pick`` names, or without those ``omit`` does
+    (an @context is kept: it is how the answer is read, not a member)."""
+    if pick:
+        return {k: v for k, v in entity.items() if k in pick or k == "@context"}
+    if omit:
+        return {k: v for k, v in entity.items() if k not in omit}
+    return entity

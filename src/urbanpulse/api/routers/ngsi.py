@@ -29,7 +29,13 @@ from urbanpulse.errors import (
     UrbanPulseError,
 )
 from urbanpulse.ngsi.entities import read_entities, read_entity
-from urbanpulse.ngsi.query import EntityQuery, build_entity_query, split_list
+from urbanpulse.ngsi.query import (
+    EntityQuery,
+    build_entity_query,
+    parse_projection,
+    project,
+    split_list,
+)
 from urbanpulse.ngsi.temporal import build_temporal_query, read_temporal_entities
 from urbanpulse.ngsi.types import (
     build_context_document,
@@ -49,6 +55,7 @@ PROBLEM_TYPES = {
     404: "ResourceNotFound",
     406: "NotAcceptable",
     409: "AlreadyExists",
+    422: "OperationNotSupported",
 }
 DEFAULT_LIMIT, MAX_LIMIT = 20, 1000
 JSON, JSON_LD, GEO_JSON = "application/json", "application/ld+json", "application/geo+json"
@@ -117,6 +124,12 @@ TimerelQ = Annotated[Text, Query(description="before, after or between.")]
 TimeAtQ = Annotated[Text, Query(alias="timeAt", description="ISO 8601 date-time with zone.")]
 EndTimeAtQ = Annotated[Text, Query(alias="endTimeAt", description="End for between.")]
 # UrbanPulse holds only its own entities (no federation), so local=true changes nothing.
+PickQ = Annotated[Text, Query(description="Entity members to keep, comma list (id, type, attributes).")]  # fmt: skip
+OmitQ = Annotated[Text, Query(description="Entity members to leave out, comma list.")]
+GeometryPropertyQ = Annotated[Text, Query(alias="geometryProperty", description="GeoProperty for a GeoJSON answer's geometry (default location).")]  # fmt: skip
+EntityTypeQ = Annotated[Text, Query(description="The entity's type: another type is not found.")]  # fmt: skip
+TimePropertyQ = Annotated[Text, Query(alias="timeproperty", description="Only observedAt (the default).")]  # fmt: skip
+TemporalFormatQ = Annotated[Text, Query(description="normalized, or temporalValues (simplified).")]  # fmt: skip
 LocalQ = Annotated[Text, Query(description="true: only this system's own entities (all are).")]
 LastNQ = Annotated[Text, Query(alias="lastN", description="Last N instances per attribute.")]
 
@@ -141,12 +154,19 @@ def query_entities(
     count: CountQ = None,
     options: OptionsQ = None,
     format: FormatQ = None,
+    pick: PickQ = None,
+    omit: OmitQ = None,
+    geometry_property: GeometryPropertyQ = None,
+    local: LocalQ = None,
 ) -> Response:
     """Sites and their latest observations as Smart Data Models entities, filtered by
     type, id, idPattern, q and geo-query, a page at a time."""
 
     def run(media: str) -> Response:
         _check_minimal(type, attrs, q, georel)
+        _parse_flag(local, "local")  # every entity is local: true and false answer alike
+        picked, omitted = parse_projection(pick, omit, attrs)
+        _check_geometry_property(geometry_property, media)
         query = parse_entity_query(
             type=type, id=id, id_pattern=id_pattern, q=q, attrs=attrs, georel=georel,
             geometry=geometry, coordinates=coordinates, geoproperty=geoproperty,
@@ -161,7 +181,8 @@ def query_entities(
             with_latest=_shows_latest(principal), sys_attrs="sysAttrs" in chosen,
             engine=get_engine(settings),
         )  # fmt: skip
-        response = _render(page.entities, media)
+        entities = [project(e, picked, omitted) for e in page.entities]
+        response = _render(entities, media, geometry=geometry_property or "location")
         _add_paging(response, request, first, size, page.total, counted is not None)
         return response
 
@@ -178,11 +199,19 @@ def get_entity(
     attrs: AttrsQ = None,
     options: OptionsQ = None,
     format: FormatQ = None,
+    pick: PickQ = None,
+    omit: OmitQ = None,
+    geometry_property: GeometryPropertyQ = None,
+    type: EntityTypeQ = None,
+    local: LocalQ = None,
 ) -> Response:
     """One entity by its URN, e.g. urn:ngsi-ld:TrafficFlowObserved:bd-road-01."""
 
     def run(media: str) -> Response:
         _check_entity_id(entityId)
+        _parse_flag(local, "local")
+        picked, omitted = parse_projection(pick, omit, attrs)
+        _check_geometry_property(geometry_property, media)
         chosen = _parse_options(options, ENTITY_OPTIONS, format)
         key_values = chosen & {"keyValues", "simplified"}
         entity = read_entity(
@@ -191,7 +220,9 @@ def get_entity(
             with_latest=_shows_latest(principal), sys_attrs="sysAttrs" in chosen,
             engine=get_engine(settings),
         )  # fmt: skip
-        return _render(entity, media)
+        if type is not None and entity["type"] not in split_list(type):
+            raise NotFoundError(f"no entity {entityId!r} of type {type!r}")
+        return _render(project(entity, picked, omitted), media, geometry=geometry_property or "location")  # fmt: skip
 
     return _answer(request, run, allow_geo=True)
 
@@ -313,11 +344,16 @@ def query_temporal_entities(
     offset: OffsetQ = None,
     count: CountQ = None,
     options: TemporalOptionsQ = None,
+    format: TemporalFormatQ = None,
+    timeproperty: TimePropertyQ = None,
+    local: LocalQ = None,
 ) -> Response:
     """The lake's history of the selected entities' observed attributes."""
 
     def run(media: str) -> Response:
         _check_minimal(type, attrs, q, georel)
+        _parse_flag(local, "local")
+        _check_time_property(timeproperty)
         query = parse_entity_query(
             type=type, id=id, id_pattern=id_pattern, q=q, attrs=attrs, georel=georel,
             geometry=geometry, coordinates=coordinates, geoproperty=geoproperty,
@@ -325,7 +361,7 @@ def query_temporal_entities(
         temporal = build_temporal_query(
             timerel=timerel, time_at=time_at, end_time_at=end_time_at, last_n=last_n
         )
-        simplified = _parse_options(options, TEMPORAL_OPTIONS)
+        simplified = _parse_temporal_options(options, format)
         counted = "true" if _is_true(count) or "count" in simplified else count
         first, size = _parse_paging(offset, limit, counted)
         page = read_temporal_entities(
@@ -353,16 +389,21 @@ def get_temporal_entity(
     end_time_at: EndTimeAtQ = None,
     last_n: LastNQ = None,
     options: TemporalOptionsQ = None,
+    format: TemporalFormatQ = None,
+    timeproperty: TimePropertyQ = None,
+    local: LocalQ = None,
 ) -> Response:
     """One entity's history, e.g. ?timerel=between&timeAt=...&endTimeAt=...&lastN=10."""
 
     def run(media: str) -> Response:
         _check_entity_id(entityId)
+        _parse_flag(local, "local")
+        _check_time_property(timeproperty)
         query = build_entity_query(id=entityId, attrs=attrs)
         temporal = build_temporal_query(
             timerel=timerel, time_at=time_at, end_time_at=end_time_at, last_n=last_n
         )
-        simplified = _parse_options(options, TEMPORAL_OPTIONS)
+        simplified = _parse_temporal_options(options, format)
         page = read_temporal_entities(
             lake, query, temporal, region=settings.region, limit=1,
             temporal_values="temporalValues" in simplified, with_context=media == JSON_LD,
@@ -391,6 +432,8 @@ def _answer(request: Request, run: Callable[[str], Response], *, allow_geo: bool
     try:
         check_parameters(request)
         return run(media)
+    except OperationNotSupportedError as exc:
+        return build_problem(422, str(exc))
     except UrbanPulseError as exc:
         status, _ = get_error_status(exc)
         if status < 500:
@@ -405,6 +448,17 @@ def _answer(request: Request, run: Callable[[str], Response], *, allow_geo: bool
 
 # Query parameters every route reads: the language of the product's messages.
 COMMON_PARAMETERS = frozenset({"lang"})
+# Parameters NGSI-LD defines that UrbanPulse does not act on: refused by name, never
+# ignored (an answer without the join, order or scope asked for would pass for one).
+NOT_SUPPORTED = frozenset({
+    "join", "joinLevel", "orderBy", "scopeQ", "csf", "expandValues", "collation",
+    "entityMap", "containedBy", "aggrMethods", "aggrPeriodDuration", "datasetId",
+    "showChanges", "jsonKeys", "doNotCompact",
+})  # fmt: skip
+
+
+class OperationNotSupportedError(UrbanPulseError):
+    """A part of NGSI-LD the request asks for that UrbanPulse does not implement."""
 
 
 def check_parameters(request: Request) -> None:
@@ -416,6 +470,11 @@ def check_parameters(request: Request) -> None:
     if dependant is None:
         return
     known = _get_query_names(dependant) | COMMON_PARAMETERS
+    unsupported = sorted(set(request.query_params) & NOT_SUPPORTED - known)
+    if unsupported:
+        raise OperationNotSupportedError(
+            f"{unsupported[0]} is part of NGSI-LD that UrbanPulse does not support"
+        )
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         raise MalformedRequestError(
@@ -467,10 +526,10 @@ def _negotiate(accept: str, *, allow_geo: bool) -> str | None:
     return None
 
 
-def _render(payload: Any, media: str) -> Response:
+def _render(payload: Any, media: str, *, geometry: str = "location") -> Response:
     if media == GEO_JSON:
         entities = payload if isinstance(payload, list) else [payload]
-        features = [_build_feature(e) for e in entities]
+        features = [_build_feature(e, geometry) for e in entities]
         payload = (
             {"type": "FeatureCollection", "features": features}
             if isinstance(payload, list)
@@ -483,9 +542,14 @@ def _render(payload: Any, media: str) -> Response:
     return response
 
 
-def _build_feature(entity: dict[str, Any]) -> dict[str, Any]:
-    properties = {k: v for k, v in entity.items() if k not in ("id", "location")}
-    return {"id": entity["id"], "type": "Feature", "geometry": entity.get("location"), "properties": properties}  # fmt: skip
+def _build_feature(entity: dict[str, Any], geometry: str = "location") -> dict[str, Any]:
+    """A GeoJSON Feature of an entity: ``geometry`` names the GeoProperty (keyValues,
+    so its value is the geometry itself) that places it."""
+    properties = {k: v for k, v in entity.items() if k not in ("id", geometry)}
+    place = entity.get(geometry)
+    if isinstance(place, dict) and place.get("type") == "GeoProperty":
+        place = place.get("value")
+    return {"id": entity["id"], "type": "Feature", "geometry": place, "properties": properties}  # fmt: skip
 
 
 def parse_entity_query(
@@ -540,6 +604,41 @@ def _parse_options(text: Text, allowed: set[str], format: Text = None) -> set[st
             raise MalformedRequestError(f"format {format!r}: use {', '.join(FORMATS)}")
         options.add(format)
     return options
+
+
+def _parse_temporal_options(options: Text, format: Text) -> set[str]:
+    """The temporal options asked for; ``format`` names the representation (normalized,
+    or temporalValues and its older name simplified)."""
+    chosen = _parse_options(options, TEMPORAL_OPTIONS)
+    if format in ("temporalValues", "simplified"):
+        chosen.add("temporalValues")
+    elif format not in (None, "", "normalized"):
+        if format in ("concise", "aggregatedValues"):
+            raise OperationNotSupportedError(f"format={format} is part of NGSI-LD that UrbanPulse does not support")  # fmt: skip
+        raise MalformedRequestError(f"format {format!r}: use normalized or temporalValues")
+    return chosen
+
+
+def _check_time_property(timeproperty: Text) -> None:
+    # Observations are stamped when observed; system times of instances are not kept.
+    if timeproperty in (None, "", "observedAt"):
+        return
+    if timeproperty in ("createdAt", "modifiedAt", "deletedAt"):
+        raise OperationNotSupportedError(f"timeproperty={timeproperty} is part of NGSI-LD that UrbanPulse does not support")  # fmt: skip
+    raise InvalidQueryError(f"timeproperty {timeproperty!r}: use observedAt")
+
+
+def _check_geometry_property(name: Text, media: str) -> None:
+    if name is None:
+        return
+    if media != GEO_JSON:
+        raise InvalidQueryError("geometryProperty chooses a GeoJSON answer's geometry: ask for application/geo+json")  # fmt: skip
+    _check_term(name, "geometryProperty")
+
+
+def _check_term(name: str, parameter: str) -> None:
+    if not name or any(c in name for c in ",;{}()[]\"'<> "):
+        raise InvalidQueryError(f"{parameter} {name!r} is not a name")
 
 
 def _check_minimal(type: Text, attrs: Text, q: Text, georel: Text) -> None:

@@ -27,6 +27,7 @@ from urbanpulse.api.routers.ngsi import (
     QQ,
     IdPatternQ,
     IdQ,
+    OperationNotSupportedError,
     TypeQ,
     build_problem,
     check_parameters,
@@ -404,6 +405,8 @@ async def _answer(request: Request, run: Callable[[], Response]) -> Response:
     try:
         check_parameters(request)
         return await run_in_threadpool(run)
+    except OperationNotSupportedError as exc:
+        return build_problem(422, str(exc))
     except UrbanPulseError as exc:
         status, _ = get_error_status(exc)
         if status >= 500:
