@@ -531,3 +531,33 @@ def test_pick_omit_wildcard_type_and_parameters_not_supported(client: TestClient
     for part in ({"join": "inline"}, {"orderBy": "id"}, {"scopeQ": "/Beijing"}):
         answer = client.get(ENTITIES, params={"type": "ParkingSpot", **part})
         assert answer.status_code == 422 and answer.json()["type"] == ERRORS + "OperationNotSupported", part  # fmt: skip
+
+
+def test_a_query_sent_as_a_body_selects_as_the_url_query_does(client: TestClient) -> None:
+    """POST /entityOperations/query: selectors are alternatives, q, attrs and geoQ
+    apply to all, paging and count come from the URL; open to every caller."""
+    for n, kind in enumerate(("Building", "Building", "Vehicle")):
+        body = {"id": f"urn:ngsi-ld:{kind}:q-{n}", "type": kind, "floors": {"type": "Property", "value": n},  # fmt: skip
+                "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [116.4 + n, 39.9]}}}  # fmt: skip
+        assert client.post(ENTITIES, json=body).status_code == 201
+    query = f"{BATCH}/query"
+
+    def ids(body: dict[str, object], **params: str) -> list[str]:
+        answer = client.post(query, json=body, params=params)
+        assert answer.status_code == 200, answer.text
+        return [e["id"] for e in answer.json()]
+
+    assert ids({"type": "Query", "entities": [{"type": "Building"}]}) == ["urn:ngsi-ld:Building:q-0", "urn:ngsi-ld:Building:q-1"]  # fmt: skip
+    either = {"type": "Query", "entities": [{"type": "Building", "id": "urn:ngsi-ld:Building:q-1"}, {"type": "Vehicle"}]}  # fmt: skip
+    assert ids(either) == ["urn:ngsi-ld:Building:q-1", "urn:ngsi-ld:Vehicle:q-2"]
+    assert ids(either | {"q": "floors>1"}) == ["urn:ngsi-ld:Vehicle:q-2"]
+    near = {"georel": "near;maxDistance==2000", "geometry": "Point", "coordinates": [116.4, 39.9]}
+    assert ids({"type": "Query", "entities": [{"type": "Building"}], "geoQ": near}) == ["urn:ngsi-ld:Building:q-0"]  # fmt: skip
+    counted = client.post(query, json=either, params={"limit": "1", "count": "true"})
+    assert counted.headers["NGSILD-Results-Count"] == "2" and len(counted.json()) == 1
+    anonymous = TestClient(client.app)
+    assert anonymous.post(query, json=either).status_code == 200
+    for bad in ({"entities": [{"type": "Building"}]}, {"type": "Query"}, {"type": "Query", "entities": "Building"}):  # fmt: skip
+        assert client.post(query, json=bad).status_code == 400, bad
+    temporal = {"type": "Query", "entities": [{"type": "Building"}], "temporalQ": {"timerel": "after"}}  # fmt: skip
+    assert client.post(query, json=temporal).status_code == 422

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from urbanpulse.access import Principal
 from urbanpulse.access.matrix import get_data_policy
@@ -58,6 +59,8 @@ PROBLEM_TYPES = {
     422: "OperationNotSupported",
 }
 DEFAULT_LIMIT, MAX_LIMIT = 20, 1000
+# Entities one selector of a query by POST may match before the selectors are merged.
+MAX_SELECTED = 10_000
 JSON, JSON_LD, GEO_JSON = "application/json", "application/ld+json", "application/geo+json"
 # The product's own @context (served below), so a client expands terms without
 # reaching another host.
@@ -225,6 +228,90 @@ def get_entity(
         return _render(project(entity, picked, omitted), media, geometry=geometry_property or "location")  # fmt: skip
 
     return _answer(request, run, allow_geo=True)
+
+
+@router.post("/entityOperations/query", summary="Query entities by a Query body (NGSI-LD)", response_class=Response, responses=_LIST, openapi_extra={"requestBody": {"required": True, "content": _content({"type": "object"})}})  # fmt: skip
+async def query_entities_by_body(
+    request: Request,
+    lake: LakeDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    limit: LimitQ = None,
+    offset: OffsetQ = None,
+    count: CountQ = None,
+    options: OptionsQ = None,
+    format: FormatQ = None,
+    local: LocalQ = None,
+) -> Response:
+    """The query of GET /entities sent as an NGSI-LD Query body (ETSI GS CIM 009
+    5.7.2 via 6.23): ``entities`` selectors (type, id, idPattern; any one matches),
+    ``attrs``, ``q`` and ``geoQ``; paging and options in the URL."""
+    body = await read_body(request)
+    if isinstance(body, Response):
+        return body
+
+    def run(media: str) -> Response:
+        _parse_flag(local, "local")
+        queries = parse_query_body(body)
+        chosen = _parse_options(options, ENTITY_OPTIONS, format)
+        counted = "true" if _is_true(count) or "count" in chosen else None
+        first, size = _parse_paging(offset, limit, counted)
+        found: dict[str, dict[str, Any]] = {}
+        for query in queries:  # each selector's matches, once each
+            page = read_entities(
+                lake, query, region=settings.region, offset=0, limit=MAX_SELECTED,
+                key_values=bool(chosen & {"keyValues", "simplified"}),
+                with_context=media == JSON_LD, with_latest=_shows_latest(principal),
+                sys_attrs="sysAttrs" in chosen, engine=get_engine(settings),
+            )  # fmt: skip
+            found |= {e["id"]: e for e in page.entities}
+        ordered = [found[i] for i in sorted(found)]
+        response = _render(ordered[first : first + size], media)
+        _add_paging(response, request, first, size, len(ordered), counted is not None)
+        return response
+
+    # The lake is read off the event loop, as the GET routes are.
+    return await run_in_threadpool(_answer, request, run, allow_geo=False)
+
+
+def parse_query_body(body: Any) -> list[EntityQuery]:
+    """One entity query per selector of an NGSI-LD Query body (one when it has none).
+
+    Raises
+    ------
+    InvalidQueryError
+        A body that is not a Query, selects nothing, or asks for what is not supported.
+    """
+    if not isinstance(body, dict) or body.get("type") != "Query":
+        raise InvalidQueryError('a query body is a JSON object with "type": "Query"')
+    unsupported = sorted(set(body) & {"temporalQ", "scopeQ", "csf", "lang"})
+    if unsupported:
+        raise OperationNotSupportedError(f"{unsupported[0]} is part of NGSI-LD that UrbanPulse does not support")  # fmt: skip
+    selectors = body.get("entities") or [{}]
+    attrs, q, geo = body.get("attrs"), body.get("q"), body.get("geoQ") or {}
+    if not isinstance(selectors, list) or not all(isinstance(e, dict) for e in selectors):
+        raise InvalidQueryError("entities is a list of selectors (type, id, idPattern)")
+    if not isinstance(geo, dict) or not (attrs is None or isinstance(attrs, list)):
+        raise InvalidQueryError("attrs is a list of names and geoQ an object")
+    if not any(e.get("type") for e in selectors) and not (attrs or q or geo):
+        raise InvalidQueryError("give at least one of entities with a type, attrs, q or geoQ")
+    coordinates = geo.get("coordinates")
+    if isinstance(coordinates, list):
+        coordinates = json.dumps(coordinates)
+    texts = {
+        "q": q, "attrs": ",".join(map(str, attrs)) if attrs else None,
+        "georel": geo.get("georel"), "geometry": geo.get("geometry"),
+        "coordinates": coordinates, "geoproperty": geo.get("geoproperty"),
+    }  # fmt: skip
+    if not all(v is None or isinstance(v, str) for v in texts.values()):
+        raise InvalidQueryError("q and each member of geoQ are text")
+    queries = []
+    for selector in selectors:
+        chosen = {"type": selector.get("type"), "id": selector.get("id"), "id_pattern": selector.get("idPattern")}  # fmt: skip
+        if not all(v is None or isinstance(v, str) for v in chosen.values()):
+            raise InvalidQueryError("a selector's type, id and idPattern are text")
+        queries.append(parse_entity_query(**chosen, **texts))
+    return queries
 
 
 @router.get("/types", summary="Entity types available (NGSI-LD)", response_class=Response, responses=_ONE)  # fmt: skip
@@ -489,6 +576,36 @@ def _get_query_names(dependant: Any) -> set[str]:
     for dependency in dependant.dependencies:
         names |= _get_query_names(dependency)
     return names
+
+
+async def read_body(request: Request, *, entities: bool = True) -> Any:
+    """The JSON body, or a ProblemDetails answer for another media type or bad JSON.
+
+    A JSON (not JSON-LD) body of ``entities`` (or of their attributes) takes its
+    @context from the request's JSON-LD Link header, as ETSI GS CIM 009 6.3.5 has it
+    travel, so the entities keep the context their terms were written in."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media not in (JSON, JSON_LD):
+        return build_problem(415, f"send {JSON} or {JSON_LD}; got {media or 'no Content-Type'}")
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError) as exc:
+        return build_problem(400, f"the body is not JSON: {exc}", malformed=True)
+    link = get_link_context(request.headers.get("link", ""))
+    if entities and media == JSON and link is not None:
+        for document in body if isinstance(body, list) else [body]:
+            if isinstance(document, dict):
+                document.setdefault("@context", link)
+    return body
+
+
+def get_link_context(header: str) -> str | None:
+    """The URL of a Link header's JSON-LD context (rel=http://www.w3.org/ns/json-ld#context)."""
+    for part in header.split(","):
+        target, _, params = part.partition(";")
+        if "json-ld#context" in params and target.strip().startswith("<"):
+            return target.strip()[1:].split(">", 1)[0]
+    return None
 
 
 def build_problem(status: int, detail: str, *, malformed: bool = False) -> Response:

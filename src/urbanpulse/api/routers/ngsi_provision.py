@@ -32,6 +32,7 @@ from urbanpulse.api.routers.ngsi import (
     build_problem,
     check_parameters,
     parse_entity_query,
+    read_body,
 )
 from urbanpulse.errors import (
     InvalidQueryError,
@@ -71,7 +72,7 @@ _BATCH_BODY = {"requestBody": {"required": True, "content": {JSON: {"schema": {"
 @router.post("/entities", status_code=201, summary="Create an entity (NGSI-LD)", response_class=Response, openapi_extra=_BODY)  # fmt: skip
 async def create_entity(request: Request, lake: LakeDep, settings: SettingsDep) -> Response:
     """A new site and its observed values; 409 if the entity exists."""
-    body = await _read_body(request)
+    body = await read_body(request)
     if isinstance(body, Response):
         return body
 
@@ -202,7 +203,7 @@ async def delete_one_attribute(
 async def _write_attribute(
     request: Request, lake: Lake, settings: Settings, entity_id: str, name: str, *, merge: bool
 ) -> Response:
-    body = await _read_body(request, entities=False)  # one attribute's fragment
+    body = await read_body(request, entities=False)  # one attribute's fragment
     if isinstance(body, Response):
         return body
 
@@ -226,7 +227,7 @@ async def batch_operation(
     """create, upsert, update (entities) or delete (ids), in one commit: 201 with the
     created ids, 204 when nothing was created, 207 with a BatchOperationResult when
     some entities were refused."""
-    body = await _read_body(request)
+    body = await read_body(request)
     if isinstance(body, Response):
         return body
 
@@ -259,7 +260,7 @@ async def _update(
     mode: Mode,
     options: str | None,
 ) -> Response:
-    body = await _read_body(request)
+    body = await read_body(request)
     if isinstance(body, Response):
         return body
 
@@ -368,36 +369,6 @@ def _check_options(options: str | None) -> set[str]:
     if chosen - WRITE_OPTIONS:
         raise MalformedRequestError(f"options {sorted(chosen - WRITE_OPTIONS)}: use {', '.join(sorted(WRITE_OPTIONS))}")  # fmt: skip
     return chosen
-
-
-async def _read_body(request: Request, *, entities: bool = True) -> Any:
-    """The JSON body, or a ProblemDetails answer for another media type or bad JSON.
-
-    A JSON (not JSON-LD) body of ``entities`` (or of their attributes) takes its
-    @context from the request's JSON-LD Link header, as ETSI GS CIM 009 6.3.5 has it
-    travel, so the entities keep the context their terms were written in."""
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media not in (JSON, JSON_LD):
-        return build_problem(415, f"send {JSON} or {JSON_LD}; got {media or 'no Content-Type'}")
-    try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError) as exc:
-        return build_problem(400, f"the body is not JSON: {exc}", malformed=True)
-    link = get_link_context(request.headers.get("link", ""))
-    if entities and media == JSON and link is not None:
-        for document in body if isinstance(body, list) else [body]:
-            if isinstance(document, dict):
-                document.setdefault("@context", link)
-    return body
-
-
-def get_link_context(header: str) -> str | None:
-    """The URL of a Link header's JSON-LD context (rel=http://www.w3.org/ns/json-ld#context)."""
-    for part in header.split(","):
-        target, _, params = part.partition(";")
-        if "json-ld#context" in params and target.strip().startswith("<"):
-            return target.strip()[1:].split(">", 1)[0]
-    return None
 
 
 async def _answer(request: Request, run: Callable[[], Response]) -> Response:
