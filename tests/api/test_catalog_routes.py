@@ -71,6 +71,7 @@ def test_health_reports_lake_version_and_rows(client: TestClient, test_lake: Lak
         **dict.fromkeys(ROLLUP_TABLES, 0),  # nothing rolled up yet
         "retired_keys": 0,  # nothing removed by retention
         "context_entities": 0,  # no NGSI-LD context entity written
+        "context_instances": 0,  # nor a temporal representation of one
     }
     assert body["synthetic"] is True
     # Where the lake lies on the server is nobody else's business.

@@ -561,3 +561,46 @@ def test_a_query_sent_as_a_body_selects_as_the_url_query_does(client: TestClient
         assert client.post(query, json=bad).status_code == 400, bad
     temporal = {"type": "Query", "entities": [{"type": "Building"}], "temporalQ": {"timerel": "after"}}  # fmt: skip
     assert client.post(query, json=temporal).status_code == 422
+
+
+TEMPORAL = "/ngsi-ld/v1/temporal/entities"
+
+
+def test_a_context_entitys_temporal_representation_is_written_queried_and_deleted(
+    client: TestClient,
+) -> None:
+    """ETSI GS CIM 009 5.6.11-5.6.16 and 5.7.3-5.7.4 for an entity UrbanPulse does not
+    model: instances added, read by time (timerel, lastN, temporalValues), one changed
+    and one deleted by its instanceId, then the attribute and the whole history."""
+    vehicle = "urn:ngsi-ld:Vehicle:t-1"
+    speeds = [{"type": "Property", "value": v, "observedAt": f"2020-08-01T12:0{m}:00Z"} for v, m in ((120, 3), (80, 5), (100, 7))]  # fmt: skip
+    body = {"id": vehicle, "type": "Vehicle", "speed": speeds, "fuelLevel": [{"type": "Property", "value": 67, "observedAt": "2020-08-01T12:03:00Z"}]}  # fmt: skip
+    created = client.post(TEMPORAL, json=body)
+    assert created.status_code == 201 and created.headers["location"] == f"{TEMPORAL}/{vehicle}"
+    more = {"fuelLevel": [{"type": "Property", "value": 53, "observedAt": "2020-08-01T13:05:00Z"}]}  # fmt: skip
+    assert client.post(f"{TEMPORAL}/{vehicle}/attrs", json=more).status_code == 204
+    assert client.post(TEMPORAL, json={"id": vehicle, "type": "Vehicle", **more}).status_code == 204  # fmt: skip
+    assert client.post(TEMPORAL, json={"id": vehicle, "type": "Car", **more}).status_code == 409
+
+    after = client.get(TEMPORAL, params={"type": "Vehicle", "timerel": "after", "timeAt": "2020-08-01T12:04:00Z"}).json()  # fmt: skip
+    assert [i["value"] for i in after[0]["speed"]] == [80, 100]
+    assert [i["value"] for i in after[0]["fuelLevel"]] == [53, 53]
+    assert all(i["instanceId"].startswith("urn:ngsi-ld:Instance:") for i in after[0]["speed"])
+    last = client.get(f"{TEMPORAL}/{vehicle}", params={"attrs": "speed", "lastN": "1", "options": "temporalValues"}).json()  # fmt: skip
+    assert last == {"id": vehicle, "type": "Vehicle", "speed": {"type": "Property", "values": [[100, "2020-08-01T12:07:00Z"]]}}  # fmt: skip
+
+    first = client.get(f"{TEMPORAL}/{vehicle}").json()["speed"][0]["instanceId"]
+    instance = f"{TEMPORAL}/{vehicle}/attrs/speed/{first}"
+    assert client.patch(instance, json={"value": 110}).status_code == 204
+    assert client.get(f"{TEMPORAL}/{vehicle}").json()["speed"][0] == {"type": "Property", "value": 110, "observedAt": "2020-08-01T12:03:00Z", "instanceId": first}  # fmt: skip
+    assert client.delete(instance).status_code == 204
+    assert client.delete(instance).status_code == 404
+    assert len(client.get(f"{TEMPORAL}/{vehicle}").json()["speed"]) == 2
+    assert client.delete(f"{TEMPORAL}/{vehicle}/attrs/fuelLevel").status_code == 204
+    assert "fuelLevel" not in client.get(f"{TEMPORAL}/{vehicle}").json()
+    assert client.delete(f"{TEMPORAL}/{vehicle}").status_code == 204
+    assert client.get(f"{TEMPORAL}/{vehicle}").status_code == 404
+    assert client.delete(f"{TEMPORAL}/{vehicle}").status_code == 404
+    # a site's history is its observations, never written here
+    site = client.post(TEMPORAL, json={"id": DONGSI, "type": "AirQualityObserved", "no2": [{"type": "Property", "value": 1, "observedAt": "2020-08-01T12:03:00Z"}]})  # fmt: skip
+    assert site.status_code == 400

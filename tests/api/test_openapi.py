@@ -60,6 +60,9 @@ API_PATHS = {
     "/ngsi-ld/v1/jsonldContexts/urbanpulse",
     "/ngsi-ld/v1/temporal/entities",
     "/ngsi-ld/v1/temporal/entities/{entityId}",
+    "/ngsi-ld/v1/temporal/entities/{entityId}/attrs",
+    "/ngsi-ld/v1/temporal/entities/{entityId}/attrs/{attrId}",
+    "/ngsi-ld/v1/temporal/entities/{entityId}/attrs/{attrId}/{instanceId}",
     "/api/ingest/observations",
 }
 # Routes that administer the service or take data in rather than serve data: no

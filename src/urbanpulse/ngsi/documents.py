@@ -5,8 +5,8 @@ can keep any context here beside the sites and their observations.
 Each write appends the entity's whole new version to the lake table
 ``context_entities`` (a deletion is a version too); the newest version is in force.
 They are read with the sites' entities (type, id, idPattern, attrs, q and a point
-location's geo-query select them); they have no history in the temporal API and no
-place in the type and attribute discovery, which describe the lake's own sites.
+location's geo-query select them) and listed by the type and attribute discovery;
+their history in the temporal API is :mod:`urbanpulse.ngsi.history`.
 """
 
 from __future__ import annotations

@@ -155,7 +155,7 @@ def read_entity(
 
 def read_current_documents(lake: Lake) -> dict[str, dict[str, Any]]:
     """The context entities in force, read once per lake version (as the sites are)."""
-    return _cached((str(lake.root), lake.version, "documents"), lambda: read_documents(lake))  # type: ignore[no-any-return]
+    return read_cached((str(lake.root), lake.version, "documents"), lambda: read_documents(lake))  # type: ignore[no-any-return]
 
 
 def _render_document(
@@ -258,7 +258,7 @@ def _get_types(query: EntityQuery) -> tuple[str, ...]:
 
 def _read_sites(lake: Lake, types: Iterable[str]) -> list[dict[str, Any]]:
     kinds = {k for t in types for k in get_kinds(t)}
-    every = _cached((str(lake.root), lake.version, "sites"), lambda: _read_site_rows(lake))
+    every = read_cached((str(lake.root), lake.version, "sites"), lambda: _read_site_rows(lake))
     return [site for site in every if site["kind"] in kinds]
 
 
@@ -376,7 +376,9 @@ _cache_lock = threading.Lock()
 _build_lock = threading.RLock()  # a build may read another cached value
 
 
-def _cached(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+def read_cached(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    """``build()``, kept under ``key`` (which names a lake version) until the cache
+    fills: what the NGSI-LD answers read of a lake version is read once."""
     skey = tuple(str(k) for k in key)
     with _cache_lock:
         if skey in _cache:
@@ -407,7 +409,7 @@ def _add_latest(lake: Lake, records: list[EntityRecord], engine: Engine) -> None
 
 def _get_latest(lake: Lake, entity_type: str, engine: Engine) -> dict[str, dict[str, Instance]]:
     key = (lake.root, lake.version, entity_type, engine.name)
-    latest: dict[str, dict[str, Instance]] = _cached(
+    latest: dict[str, dict[str, Instance]] = read_cached(
         key, lambda: _read_latest(lake, entity_type, engine)
     )
     return latest

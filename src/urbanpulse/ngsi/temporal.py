@@ -23,10 +23,18 @@ from urbanpulse.ngsi.entities import (
     EntityRecord,
     format_time,
     get_unit_code,
+    read_cached,
     select_records,
 )
+from urbanpulse.ngsi.history import EntityHistory, read_histories, select_histories
 from urbanpulse.ngsi.query import EntityQuery
-from urbanpulse.ngsi.vocabulary import ATTRIBUTES, CONTEXT, Attribute, get_unit_factor
+from urbanpulse.ngsi.vocabulary import (
+    ATTRIBUTES,
+    CONTEXT,
+    CORE_CONTEXT,
+    Attribute,
+    get_unit_factor,
+)
 from urbanpulse.store import Lake, get_metrics, get_observation_coverage
 from urbanpulse.store.interface import Engine
 
@@ -128,11 +136,19 @@ def read_temporal_entities(
             "q is not supported by the temporal API here; select with type, id, "
             "idPattern, attrs or georel"
         )
-    records = select_records(lake, query, region=region, latest=False, engine=engine)
+    records: list[EntityRecord | EntityHistory] = []
+    records += select_records(lake, query, region=region, latest=False, engine=engine)
+    if query.geo is None:  # a context entity's history has no place to query
+        records += select_histories(read_current_histories(lake), query)
+    records.sort(key=lambda r: r.id if isinstance(r, EntityRecord) else r.entity_id)
     page = records[offset : offset + limit]
-    histories, cut = _read_histories(lake, engine, page, query.attrs, temporal)
+    sites = [r for r in page if isinstance(r, EntityRecord)]
+    histories, cut = _read_histories(lake, engine, sites, query.attrs, temporal)
     entities = []
     for record in page:
+        if isinstance(record, EntityHistory):
+            entities.append(render_instances(record, query.attrs, temporal, temporal_values, with_context))  # fmt: skip
+            continue
         entity: dict[str, Any] = {"id": record.id, "type": record.entity_type}
         for name, frame in sorted(histories.get(record.site["site_id"], {}).items()):
             if record.entity_type in frame.attrs.get("types", ()):
@@ -141,6 +157,56 @@ def read_temporal_entities(
             entity["@context"] = CONTEXT
         entities.append(entity)
     return TemporalPage(entities, len(records), cut)
+
+
+def read_current_histories(lake: Lake) -> dict[str, EntityHistory]:
+    """The context entities' temporal representations, read once per lake version."""
+    return read_cached((str(lake.root), lake.version, "histories"), lambda: read_histories(lake))  # type: ignore[no-any-return]  # fmt: skip
+
+
+def render_instances(
+    history: EntityHistory,
+    attrs: tuple[str, ...],
+    temporal: TemporalQuery,
+    temporal_values: bool,
+    with_context: bool,
+) -> dict[str, Any]:
+    """A context entity's temporal representation: each attribute's instances in the
+    time the query names (``lastN``: its newest N), oldest first, normalized or as
+    temporalValues (``[[value, observedAt], ...]``)."""
+    entity: dict[str, Any] = {"id": history.entity_id, "type": history.entity_type}
+    for name, instances in sorted(history.attributes.items()):
+        if attrs and name not in attrs:
+            continue
+        chosen = [i for i in instances if _in_time(i.get("observedAt"), temporal)]
+        if temporal.last_n:
+            chosen = chosen[-temporal.last_n :]
+        if not chosen:
+            continue
+        entity[name] = _simplify_instances(chosen) if temporal_values else chosen
+    if with_context:
+        entity["@context"] = history.jsonld_context or CORE_CONTEXT
+    return entity
+
+
+def _in_time(observed: Any, temporal: TemporalQuery) -> bool:
+    if temporal.timerel is None:
+        return True
+    if not isinstance(observed, str):
+        return False  # an instance without a time is in no time window
+    moment = datetime.fromisoformat(observed.replace("Z", "+00:00"))
+    start, end = temporal.start, temporal.end
+    return (start is None or moment >= start) and (end is None or moment < end)
+
+
+# The member holding an instance's value, and the key of its simplified list.
+_SIMPLIFIED = {"Relationship": ("object", "objects"), "LanguageProperty": ("languageMap", "languageMaps"), "JsonProperty": ("json", "jsons"), "VocabProperty": ("vocab", "vocabs"), "ListProperty": ("valueList", "valueLists"), "ListRelationship": ("objectList", "objectLists")}  # fmt: skip
+
+
+def _simplify_instances(instances: list[dict[str, Any]]) -> dict[str, Any]:
+    kind = instances[0].get("type", "Property")
+    member, key = _SIMPLIFIED.get(kind, ("value", "values"))
+    return {"type": kind, key: [[i.get(member), i.get("observedAt")] for i in instances]}
 
 
 def _read_histories(

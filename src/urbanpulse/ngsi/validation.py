@@ -65,10 +65,12 @@ def check_attribute(name: str, attribute: Any, where: str) -> None:
     if len(datasets) != len(set(datasets)):
         raise InvalidQueryError(f"{where}, attribute {name!r}: two instances share a datasetId (or both have none)")  # fmt: skip
     for instance in instances:
-        _check_instance(name, instance, f"{where}, attribute {name!r}")
+        check_instance(name, instance, f"{where}, attribute {name!r}")
 
 
-def _check_instance(name: str, instance: Any, where: str) -> None:
+def check_instance(name: str, instance: Any, where: str) -> None:
+    """One instance of an attribute in normalized form; InvalidQueryError naming what
+    is wrong."""
     if not isinstance(instance, dict):
         raise InvalidQueryError(f"{where}: an attribute is a JSON object")
     kind = instance.get("type")

@@ -265,6 +265,20 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "created_at": "TIMESTAMPTZ",
         "modified_at": "TIMESTAMPTZ",
     },
+    # Their temporal representation (urbanpulse.ngsi.history): a version per change or
+    # deletion of an attribute instance; the newest of each instance is in force.
+    "context_instances": {
+        "entity_id": "VARCHAR",
+        "entity_type": "VARCHAR",
+        "attribute": "VARCHAR",
+        "instance_id": "VARCHAR",
+        "dataset_id": "VARCHAR",
+        "observed_at": "TIMESTAMPTZ",
+        "instance": "VARCHAR",
+        "jsonld_context": "VARCHAR",
+        "deleted": "BOOLEAN",
+        "modified_at": "TIMESTAMPTZ",
+    },
     "retired_keys": {
         "site_id": "VARCHAR",
         "metric": "VARCHAR",

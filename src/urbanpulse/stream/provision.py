@@ -22,11 +22,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
@@ -40,6 +40,8 @@ from urbanpulse.errors import (
 )
 from urbanpulse.ngsi.documents import SYSTEM_KEYS, TABLE, build_document_table, read_documents
 from urbanpulse.ngsi.entities import CONTEXT_KEY, read_site_context
+from urbanpulse.ngsi.history import TABLE as HISTORY_TABLE
+from urbanpulse.ngsi.history import HistoryWrite
 from urbanpulse.ngsi.query import get_short_type
 from urbanpulse.ngsi.validation import GEOMETRIES, check_attribute, check_entity_id, check_name
 from urbanpulse.ngsi.vocabulary import (
@@ -57,6 +59,7 @@ from urbanpulse.stream.batches import BatchResult, SiteBook, SiteChanges, commit
 from urbanpulse.stream.payloads import Items, decode_entity, is_observed_attribute
 from urbanpulse.transit.transfers import get_metres
 
+ChangeT = TypeVar("ChangeT")
 # The kind of site a new entity of each type registers.
 NEW_SITE_KINDS = {
     TRAFFIC_FLOW: "road_sensor",
@@ -427,6 +430,20 @@ def delete_attribute(
         operation="ngsi_ld_delete_attribute", sites=book, site_changes=changes,
         extra_tables={TABLE: documents.to_table()}, info={"entity": entity_id, "attribute": name},
     )  # fmt: skip
+
+
+def write_history(
+    lake: Lake, change: Callable[[HistoryWrite], ChangeT], *, operation: str
+) -> ChangeT:
+    """Apply ``change`` to the context entities' temporal representation and commit
+    the instance versions it wrote in one commit; ``change``'s answer."""
+    write = HistoryWrite(lake)
+    answer = change(write)
+    commit_items(
+        lake, Items(), timezone="UTC", allow_new_sites=False, operation=operation,
+        extra_tables={HISTORY_TABLE: write.to_table()}, info={"instances": len(write.rows)},
+    )  # fmt: skip
+    return answer
 
 
 class ContextEntities:

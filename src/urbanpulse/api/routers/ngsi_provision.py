@@ -42,6 +42,7 @@ from urbanpulse.errors import (
 )
 from urbanpulse.ngsi.entities import read_entities
 from urbanpulse.ngsi.query import split_list
+from urbanpulse.ngsi.vocabulary import parse_entity_id
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 from urbanpulse.store.engines import get_engine
@@ -53,6 +54,7 @@ from urbanpulse.stream.provision import (
     delete_entities,
     parse_entity,
     provision,
+    write_history,
 )
 
 router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"], responses=PROBLEM_RESPONSES)
@@ -383,3 +385,102 @@ async def _answer(request: Request, run: Callable[[], Response]) -> Response:
         if status >= 500:
             raise
         return build_problem(status, str(exc), malformed=isinstance(exc, MalformedRequestError))
+
+
+@router.post("/temporal/entities", status_code=201, summary="Create or add to an entity's temporal representation (NGSI-LD)", response_class=Response, openapi_extra=_BODY)  # fmt: skip
+async def add_temporal_entity(request: Request, lake: LakeDep) -> Response:
+    """Instances of a context entity's attributes (each an array of instances with
+    their observedAt): 201 for an entity new to the temporal API, 204 when it had a
+    history already. A site's history is its observations, written as such."""
+    body = await read_body(request)
+    if isinstance(body, Response):
+        return body
+
+    def run() -> Response:
+        if isinstance(body, dict) and isinstance(body.get("id"), str) and parse_entity_id(body["id"]):  # fmt: skip
+            raise InvalidQueryError(f"{body['id']} is a site: its history is its observations (POST /ngsi-ld/v1/entities)")  # fmt: skip
+        created = write_history(lake, lambda w: w.add_entity(body), operation="ngsi_ld_temporal")
+        if not created:
+            return Response(status_code=204)
+        response = Response(status_code=201)
+        response.headers["Location"] = f"/ngsi-ld/v1/temporal/entities/{body['id']}"
+        return response
+
+    return await _answer(request, run)
+
+
+@router.delete("/temporal/entities/{entityId}", status_code=204, summary="Delete an entity's temporal representation (NGSI-LD)", response_class=Response)  # fmt: skip
+async def delete_temporal_entity(request: Request, entityId: str, lake: LakeDep) -> Response:
+    """Every instance of a context entity's history."""
+
+    def run() -> Response:
+        write_history(
+            lake, lambda w: w.delete_entity(entityId), operation="ngsi_ld_temporal_delete"
+        )
+        return Response(status_code=204)
+
+    return await _answer(request, run)
+
+
+@router.post("/temporal/entities/{entityId}/attrs", status_code=204, summary="Add instances to an entity's temporal representation (NGSI-LD)", response_class=Response, openapi_extra=_BODY)  # fmt: skip
+async def add_temporal_attributes(request: Request, entityId: str, lake: LakeDep) -> Response:
+    """More instances of attributes of an entity that has a history."""
+    body = await read_body(request)
+    if isinstance(body, Response):
+        return body
+
+    def run() -> Response:
+        write_history(lake, lambda w: w.add_entity(body, entity_id=entityId), operation="ngsi_ld_temporal")  # fmt: skip
+        return Response(status_code=204)
+
+    return await _answer(request, run)
+
+
+@router.delete("/temporal/entities/{entityId}/attrs/{attrId}", status_code=204, summary="Delete an attribute's instances (NGSI-LD)", response_class=Response)  # fmt: skip
+async def delete_temporal_attribute(
+    request: Request, entityId: str, attrId: str, lake: LakeDep,
+    dataset_id: DatasetIdQ = None, delete_all: DeleteAllQ = None,
+) -> Response:  # fmt: skip
+    """The attribute's instances without a datasetId, those of datasetId, or all."""
+
+    def run() -> Response:
+        if delete_all not in (None, "true", "false"):
+            raise InvalidQueryError(f"deleteAll {delete_all!r}: use true or false")
+        every = delete_all == "true"
+        write_history(
+            lake,
+            lambda w: w.delete_attribute(entityId, attrId, dataset_id=dataset_id, delete_all=every),
+            operation="ngsi_ld_temporal_delete",
+        )
+        return Response(status_code=204)
+
+    return await _answer(request, run)
+
+
+@router.patch("/temporal/entities/{entityId}/attrs/{attrId}/{instanceId}", status_code=204, summary="Change one attribute instance (NGSI-LD)", response_class=Response, openapi_extra=_BODY)  # fmt: skip
+async def change_temporal_instance(
+    request: Request, entityId: str, attrId: str, instanceId: str, lake: LakeDep
+) -> Response:
+    """The members sent replace the instance's own; the instance keeps its id."""
+    body = await read_body(request, entities=False)
+    if isinstance(body, Response):
+        return body
+
+    def run() -> Response:
+        write_history(lake, lambda w: w.replace_instance(entityId, attrId, instanceId, body), operation="ngsi_ld_temporal")  # fmt: skip
+        return Response(status_code=204)
+
+    return await _answer(request, run)
+
+
+@router.delete("/temporal/entities/{entityId}/attrs/{attrId}/{instanceId}", status_code=204, summary="Delete one attribute instance (NGSI-LD)", response_class=Response)  # fmt: skip
+async def delete_temporal_instance(
+    request: Request, entityId: str, attrId: str, instanceId: str, lake: LakeDep
+) -> Response:
+    """One instance, by its instanceId."""
+
+    def run() -> Response:
+        write_history(lake, lambda w: w.delete_instance(entityId, attrId, instanceId), operation="ngsi_ld_temporal_delete")  # fmt: skip
+        return Response(status_code=204)
+
+    return await _answer(request, run)
