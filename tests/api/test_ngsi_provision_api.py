@@ -409,7 +409,12 @@ def test_merge_replace_and_attribute_operations_on_a_context_entity(client: Test
         "id": building,
         "type": "Building",
         "name": {"type": "Property", "value": "Eiffel Tower"},
-        "airQualityLevel": {"type": "Property", "value": 4, "unitCode": "C62", "observedAt": "2020-09-09T16:40:00.000Z"},  # fmt: skip
+        "airQualityLevel": {
+            "type": "Property",
+            "value": 4,
+            "unitCode": "C62",
+            "observedAt": "2020-09-09T16:40:00.000Z",
+        },
         "almostFull": {"type": "Property", "value": False},
         "floors": [
             {"type": "Property", "value": 3},
@@ -511,8 +516,14 @@ def test_pick_omit_wildcard_type_and_parameters_not_supported(client: TestClient
         "type": "ParkingSpot",
         "status": {"type": "Property", "value": "free"},
         "category": {"type": "Property", "value": "onstreet"},
-        "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [116.4, 39.9]}},  # fmt: skip
-        "entrance": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [116.5, 39.8]}},  # fmt: skip
+        "location": {
+            "type": "GeoProperty",
+            "value": {"type": "Point", "coordinates": [116.4, 39.9]},
+        },
+        "entrance": {
+            "type": "GeoProperty",
+            "value": {"type": "Point", "coordinates": [116.5, 39.8]},
+        },
     }
     assert client.post(ENTITIES, json=spot).status_code == 201
     url = f"{ENTITIES}/{spot['id']}"
@@ -537,8 +548,15 @@ def test_a_query_sent_as_a_body_selects_as_the_url_query_does(client: TestClient
     """POST /entityOperations/query: selectors are alternatives, q, attrs and geoQ
     apply to all, paging and count come from the URL; open to every caller."""
     for n, kind in enumerate(("Building", "Building", "Vehicle")):
-        body = {"id": f"urn:ngsi-ld:{kind}:q-{n}", "type": kind, "floors": {"type": "Property", "value": n},  # fmt: skip
-                "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [116.4 + n, 39.9]}}}  # fmt: skip
+        body = {
+            "id": f"urn:ngsi-ld:{kind}:q-{n}",
+            "type": kind,
+            "floors": {"type": "Property", "value": n},
+            "location": {
+                "type": "GeoProperty",
+                "value": {"type": "Point", "coordinates": [116.4 + n, 39.9]},
+            },
+        }
         assert client.post(ENTITIES, json=body).status_code == 201
     query = f"{BATCH}/query"
 
