@@ -377,6 +377,9 @@ def test_discovery_lists_context_entities_types_and_attributes(client: TestClien
     assert status["id"] == "https://uri.etsi.org/ngsi-ld/default-context/status"
     for member in ("scope", "createdAt"):
         assert client.get(f"/ngsi-ld/v1/attributes/{member}").status_code == 404
+    # scope is kept as its value, not as instances, and goes as any attribute does
+    assert client.delete(f"{ENTITIES}/{spot['id']}/attrs/scope").status_code == 204
+    assert "scope" not in client.get(f"{ENTITIES}/{spot['id']}").json()
 
 
 @pytest.mark.parametrize(

@@ -523,7 +523,8 @@ class ContextEntities:
             raise NotFoundError(f"entity {entity_id!r} has no attribute {name!r}")
         entity = dict(current)
         instances = current[name] if isinstance(current[name], list) else [current[name]]
-        kept = [] if delete_all else [i for i in instances if i.get("datasetId") != dataset_id]
+        # scope is kept as its value (a text or a list of them), not as instances
+        kept = [] if delete_all else [i for i in instances if _get_dataset(i) != dataset_id]
         if len(kept) == len(instances):
             which = f"of dataset {dataset_id!r}" if dataset_id else "without a datasetId"
             raise NotFoundError(f"entity {entity_id!r} has no instance of {name!r} {which}")
@@ -560,6 +561,10 @@ def merge_attribute(stored: Any, sent: Any) -> Any:
     if isinstance(stored, dict) and isinstance(sent, dict) and stored.get("type") == sent.get("type"):  # fmt: skip
         return {**stored, **sent}
     return sent
+
+
+def _get_dataset(instance: Any) -> Any:
+    return instance.get("datasetId") if isinstance(instance, dict) else None
 
 
 def _is_null(attribute: Any) -> bool:
