@@ -610,6 +610,17 @@ def test_a_context_entitys_temporal_representation_is_written_queried_and_delete
     last = client.get(f"{TEMPORAL}/{vehicle}", params={"attrs": "speed", "lastN": "1", "options": "temporalValues"}).json()  # fmt: skip
     assert last == {"id": vehicle, "type": "Vehicle", "speed": {"type": "Property", "values": [[100, "2020-08-01T12:07:00Z"]]}}  # fmt: skip
 
+    # q: an entity whose state matched at some instant of the window, with its instances
+    fast = {"type": "Vehicle", "q": "speed>110", "timerel": "after", "timeAt": "2020-08-01T12:00:00Z"}  # fmt: skip
+    assert [e["id"] for e in client.get(TEMPORAL, params=fast).json()] == [vehicle]
+    later = fast | {"timeAt": "2020-08-01T12:04:00Z"}  # 120 was before the window
+    assert client.get(TEMPORAL, params=later).json() == []
+    # both at once: speed 100 since 12:07 and fuel 53 since 13:05 (67 before)
+    both = fast | {"q": "speed>90;fuelLevel<60"}
+    assert [e["id"] for e in client.get(TEMPORAL, params=both).json()] == [vehicle]
+    never = fast | {"q": "speed>110;fuelLevel<60"}  # 120 was at 12:03, when fuel was 67
+    assert client.get(TEMPORAL, params=never).json() == []
+
     first = client.get(f"{TEMPORAL}/{vehicle}").json()["speed"][0]["instanceId"]
     instance = f"{TEMPORAL}/{vehicle}/attrs/speed/{first}"
     assert client.patch(instance, json={"value": 110}).status_code == 204

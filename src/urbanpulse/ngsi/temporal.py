@@ -10,7 +10,8 @@ and time range.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,7 +28,7 @@ from urbanpulse.ngsi.entities import (
     select_records,
 )
 from urbanpulse.ngsi.history import EntityHistory, read_histories, select_histories
-from urbanpulse.ngsi.query import EntityQuery
+from urbanpulse.ngsi.query import MISSING, EntityQuery, Expr, match_q
 from urbanpulse.ngsi.vocabulary import (
     ATTRIBUTES,
     CONTEXT,
@@ -131,15 +132,18 @@ def read_temporal_entities(
     TemporalPage
         ``entities`` with one array of instances per observed attribute.
     """
-    if query.q is not None:
+    records: list[EntityRecord | EntityHistory] = []
+    records += select_records(
+        lake, replace(query, q=None), region=region, latest=False, engine=engine
+    )
+    if query.q is not None and records:
         raise InvalidQueryError(
-            "q is not supported by the temporal API here; select with type, id, "
+            "q over a site's history is not supported; select sites with type, id, "
             "idPattern, attrs or georel"
         )
-    records: list[EntityRecord | EntityHistory] = []
-    records += select_records(lake, query, region=region, latest=False, engine=engine)
     if query.geo is None:  # a context entity's history has no place to query
-        records += select_histories(read_current_histories(lake), query)
+        selected = select_histories(read_current_histories(lake), query)
+        records += [h for h in selected if query.q is None or _ever_matches(h, query.q, temporal)]  # fmt: skip
     records.sort(key=lambda r: r.id if isinstance(r, EntityRecord) else r.entity_id)
     page = records[offset : offset + limit]
     sites = [r for r in page if isinstance(r, EntityRecord)]
@@ -187,6 +191,39 @@ def render_instances(
     if with_context:
         entity["@context"] = history.jsonld_context or CORE_CONTEXT
     return entity
+
+
+def _ever_matches(history: EntityHistory, q: Expr, temporal: TemporalQuery) -> bool:
+    """Whether ``q`` held at some instant of the window: at each instant an instance
+    was observed, each attribute stands at its newest instance then."""
+    timeline = sorted(
+        (
+            (str(i["observedAt"]), name, i)
+            for name, instances in history.attributes.items()
+            for i in instances
+            if isinstance(i.get("observedAt"), str)
+        ),
+        key=lambda step: step[:2],
+    )
+    state: dict[str, dict[str, Any]] = {}
+    for moment, name, instance in timeline:
+        state[name] = instance
+        if _in_time(moment, temporal) and match_q(q, _state_getter(state)):
+            return True
+    return False
+
+
+def _state_getter(state: dict[str, dict[str, Any]]) -> Callable[[tuple[str, ...]], Any]:
+    def get(path: tuple[str, ...]) -> Any:
+        instance = state.get(path[0])
+        if instance is None:
+            return MISSING
+        value = instance.get("value", instance.get("object", MISSING))
+        for step in path[1:]:
+            value = value.get(step, MISSING) if isinstance(value, dict) else MISSING
+        return value
+
+    return get
 
 
 def _in_time(observed: Any, temporal: TemporalQuery) -> bool:
