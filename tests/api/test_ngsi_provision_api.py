@@ -450,6 +450,14 @@ def test_merge_replace_and_attribute_operations_on_a_context_entity(client: Test
     assert "floors" not in client.get(url).json()
     assert client.delete(f"{url}/attrs/floors").status_code == 404
 
+    # null removes an attribute of any kind, a GeoProperty too
+    place = {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [2.29, 48.86]}}
+    assert client.patch(url, json={"location": place}).status_code == 204
+    assert client.patch(url, json={"location": {"type": "GeoProperty", "value": "urn:ngsi-ld:null"}}).status_code == 204  # fmt: skip
+    assert "location" not in client.get(url).json()
+    for path in ("/ngsi-ld/v1/entities/not-a-uri", "/ngsi-ld/v1/entities/not-a-uri/attrs/name", "/ngsi-ld/v1/temporal/entities/not-a-uri"):  # fmt: skip
+        assert client.delete(path).status_code == 400, path
+
     replaced = {"id": building, "type": "Building", "height": {"type": "Property", "value": 330}}
     assert client.put(url, json=replaced).status_code == 204
     now = client.get(url, params={"options": "sysAttrs"}).json()
@@ -620,6 +628,9 @@ def test_a_context_entitys_temporal_representation_is_written_queried_and_delete
     assert [e["id"] for e in client.get(TEMPORAL, params=both).json()] == [vehicle]
     never = fast | {"q": "speed>110;fuelLevel<60"}  # 120 was at 12:03, when fuel was 67
     assert client.get(TEMPORAL, params=never).json() == []
+
+    picked = client.get(f"{TEMPORAL}/{vehicle}", params={"pick": "id,speed"}).json()
+    assert set(picked) == {"id", "speed"}
 
     first = client.get(f"{TEMPORAL}/{vehicle}").json()["speed"][0]["instanceId"]
     instance = f"{TEMPORAL}/{vehicle}/attrs/speed/{first}"

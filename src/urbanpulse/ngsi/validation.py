@@ -39,6 +39,10 @@ GEOMETRIES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
 UTC_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
 
 
+# NGSI-LD's null (JSON null cannot travel through JSON-LD): in a merge, it removes.
+NULL_VALUE = "urn:ngsi-ld:null"
+
+
 def check_entity_id(entity_id: Any) -> str:
     """``entity_id`` if it is a URI; InvalidQueryError otherwise."""
     if not isinstance(entity_id, str) or not URI.match(entity_id):
@@ -100,6 +104,8 @@ def check_instance(name: str, instance: Any, where: str) -> None:
 
 
 def _check_member(kind: str, value: Any, where: str) -> None:
+    if value == NULL_VALUE:  # a merge's "remove this attribute", for every kind
+        return
     if _holds_null(value):
         raise InvalidQueryError(f"{where}: a {kind}'s value holds a null")
     if kind == "Relationship" and not (isinstance(value, str) and URI.match(value)) and not (isinstance(value, list) and value and all(isinstance(v, str) and URI.match(v) for v in value)):  # fmt: skip

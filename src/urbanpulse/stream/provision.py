@@ -43,7 +43,13 @@ from urbanpulse.ngsi.entities import CONTEXT_KEY, read_site_context
 from urbanpulse.ngsi.history import TABLE as HISTORY_TABLE
 from urbanpulse.ngsi.history import HistoryWrite
 from urbanpulse.ngsi.query import get_short_type
-from urbanpulse.ngsi.validation import GEOMETRIES, check_attribute, check_entity_id, check_name
+from urbanpulse.ngsi.validation import (
+    GEOMETRIES,
+    NULL_VALUE,
+    check_attribute,
+    check_entity_id,
+    check_name,
+)
 from urbanpulse.ngsi.vocabulary import (
     AIR_QUALITY,
     CROWD_FLOW,
@@ -86,13 +92,10 @@ class Mode(Enum):
     APPEND = "append"  # POST .../attrs: attributes added, or replaced unless noOverwrite
     PATCH = "patch"  # PATCH .../attrs: only attributes the entity has
     MERGE = "merge"  # PATCH /entities/{id}: an existing entity's attributes merged member
-    # by member, attributes added; an attribute sent as urn:ngsi-ld:null is removed
+    # by member, attributes added; an attribute sent as urn:ngsi-ld:null (NULL_VALUE) is removed
     REPLACE = "replace"  # PUT /entities/{id}: an existing entity replaced whole
 
 
-# The value that, in a merge, removes an attribute (ETSI GS CIM 009 4.5.0: JSON null
-# cannot travel through JSON-LD, so NGSI-LD spells it as this URI).
-NULL = "urn:ngsi-ld:null"
 # Modes that write only an entity that already exists.
 EXISTING_ONLY = frozenset({Mode.UPDATE, Mode.APPEND, Mode.PATCH, Mode.MERGE, Mode.REPLACE})
 
@@ -570,8 +573,8 @@ def _get_dataset(instance: Any) -> Any:
 def _is_null(attribute: Any) -> bool:
     """Whether an attribute sent is NGSI-LD's null (urn:ngsi-ld:null)."""
     if isinstance(attribute, dict):
-        return any(attribute.get(k) == NULL for k in ("value", "object", "json", "languageMap", "vocab"))  # fmt: skip
-    return attribute == NULL
+        return any(attribute.get(k) == NULL_VALUE for k in ("value", "object", "json", "languageMap", "vocab"))  # fmt: skip
+    return attribute == NULL_VALUE
 
 
 def _check_mode(

@@ -434,6 +434,8 @@ def query_temporal_entities(
     format: TemporalFormatQ = None,
     timeproperty: TimePropertyQ = None,
     local: LocalQ = None,
+    pick: PickQ = None,
+    omit: OmitQ = None,
 ) -> Response:
     """The lake's history of the selected entities' observed attributes."""
 
@@ -441,6 +443,7 @@ def query_temporal_entities(
         _check_minimal(type, attrs, q, georel)
         _parse_flag(local, "local")
         _check_time_property(timeproperty)
+        picked, omitted = parse_projection(pick, omit, attrs)
         query = parse_entity_query(
             type=type, id=id, id_pattern=id_pattern, q=q, attrs=attrs, georel=georel,
             geometry=geometry, coordinates=coordinates, geoproperty=geoproperty,
@@ -456,7 +459,7 @@ def query_temporal_entities(
             temporal_values="temporalValues" in simplified, with_context=media == JSON_LD,
             engine=get_engine(settings),
         )  # fmt: skip
-        response = _render(page.entities, media)
+        response = _render([project(e, picked, omitted) for e in page.entities], media)
         _add_paging(response, request, first, size, page.total, _is_true(counted))
         _add_cut(response, page.cut_range)
         return response
@@ -479,6 +482,8 @@ def get_temporal_entity(
     format: TemporalFormatQ = None,
     timeproperty: TimePropertyQ = None,
     local: LocalQ = None,
+    pick: PickQ = None,
+    omit: OmitQ = None,
 ) -> Response:
     """One entity's history, e.g. ?timerel=between&timeAt=...&endTimeAt=...&lastN=10."""
 
@@ -486,6 +491,7 @@ def get_temporal_entity(
         _check_entity_id(entityId)
         _parse_flag(local, "local")
         _check_time_property(timeproperty)
+        picked, omitted = parse_projection(pick, omit, attrs)
         query = build_entity_query(id=entityId, attrs=attrs)
         temporal = build_temporal_query(
             timerel=timerel, time_at=time_at, end_time_at=end_time_at, last_n=last_n
@@ -498,7 +504,7 @@ def get_temporal_entity(
         )  # fmt: skip
         if not page.entities:
             raise NotFoundError(f"no entity {entityId!r}")
-        response = _render(page.entities[0], media)
+        response = _render(project(page.entities[0], picked, omitted), media)
         _add_cut(response, page.cut_range)
         return response
 

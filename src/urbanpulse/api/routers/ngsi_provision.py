@@ -42,6 +42,7 @@ from urbanpulse.errors import (
 )
 from urbanpulse.ngsi.entities import read_entities
 from urbanpulse.ngsi.query import split_list
+from urbanpulse.ngsi.validation import check_entity_id
 from urbanpulse.ngsi.vocabulary import parse_entity_id
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
@@ -140,6 +141,7 @@ async def delete_entity(request: Request, entityId: str, lake: LakeDep) -> Respo
     """The entity's site leaves the published sites; its observations stay as history."""
 
     def run() -> Response:
+        check_entity_id(entityId)
         _raise_first(delete_entities(lake, [entityId]))
         return Response(status_code=204)
 
@@ -192,6 +194,7 @@ async def delete_one_attribute(
     """The attribute's default instance, the one of datasetId, or all of them."""
 
     def run() -> Response:
+        check_entity_id(entityId)
         if delete_all not in (None, "true", "false"):
             raise InvalidQueryError(f"deleteAll {delete_all!r}: use true or false")
         delete_attribute(
@@ -414,6 +417,7 @@ async def delete_temporal_entity(request: Request, entityId: str, lake: LakeDep)
     """Every instance of a context entity's history."""
 
     def run() -> Response:
+        check_entity_id(entityId)
         write_history(
             lake, lambda w: w.delete_entity(entityId), operation="ngsi_ld_temporal_delete"
         )
@@ -430,6 +434,7 @@ async def add_temporal_attributes(request: Request, entityId: str, lake: LakeDep
         return body
 
     def run() -> Response:
+        check_entity_id(entityId)
         write_history(lake, lambda w: w.add_entity(body, entity_id=entityId), operation="ngsi_ld_temporal")  # fmt: skip
         return Response(status_code=204)
 
@@ -444,6 +449,7 @@ async def delete_temporal_attribute(
     """The attribute's instances without a datasetId, those of datasetId, or all."""
 
     def run() -> Response:
+        check_entity_id(entityId)
         if delete_all not in (None, "true", "false"):
             raise InvalidQueryError(f"deleteAll {delete_all!r}: use true or false")
         every = delete_all == "true"
@@ -467,6 +473,7 @@ async def change_temporal_instance(
         return body
 
     def run() -> Response:
+        check_entity_id(entityId)
         write_history(lake, lambda w: w.replace_instance(entityId, attrId, instanceId, body), operation="ngsi_ld_temporal")  # fmt: skip
         return Response(status_code=204)
 
@@ -480,6 +487,7 @@ async def delete_temporal_instance(
     """One instance, by its instanceId."""
 
     def run() -> Response:
+        check_entity_id(entityId)
         write_history(lake, lambda w: w.delete_instance(entityId, attrId, instanceId), operation="ngsi_ld_temporal_delete")  # fmt: skip
         return Response(status_code=204)
 
