@@ -550,7 +550,7 @@ def test_pick_omit_wildcard_type_and_parameters_not_supported(client: TestClient
     feature = client.get(url, params={"geometryProperty": "entrance"}, headers=geo).json()
     assert feature["geometry"] == {"type": "Point", "coordinates": [116.5, 39.8]}
     assert client.get(url, params={"geometryProperty": "entrance"}).status_code == 400
-    for part in ({"join": "inline"}, {"orderBy": "id"}, {"scopeQ": "/Beijing"}):
+    for part in ({"join": "inline"}, {"csf": "a==b"}, {"expandValues": "status"}):
         answer = client.get(ENTITIES, params={"type": "ParkingSpot", **part})
         assert answer.status_code == 422 and answer.json()["type"] == ERRORS + "OperationNotSupported", part  # fmt: skip
 
@@ -647,3 +647,35 @@ def test_a_context_entitys_temporal_representation_is_written_queried_and_delete
     # a site's history is its observations, never written here
     site = client.post(TEMPORAL, json={"id": DONGSI, "type": "AirQualityObserved", "no2": [{"type": "Property", "value": 1, "observedAt": "2020-08-01T12:03:00Z"}]})  # fmt: skip
     assert site.status_code == 400
+
+
+def test_scope_queries_and_ordering(client: TestClient) -> None:
+    """scopeQ (ETSI GS CIM 009 4.19: + one level, # any below, ',' or, ';' and) and
+    orderBy (4.23: members and sub-attributes, ;asc and ;desc, missing ones last)."""
+    gardens = {
+        "urn:ngsi-ld:Garden:a": ("/Madrid/Gardens/ParqueNorte", "Oak", 3),
+        "urn:ngsi-ld:Garden:b": (["/Madrid/Gardens/Retiro", "/CompanyA"], "Elm", 1),
+        "urn:ngsi-ld:Garden:c": ("/Nara/Gardens", "Ash", 2),
+    }
+    for entity_id, (scope, name, rank) in gardens.items():
+        body = {"id": entity_id, "type": "Garden", "scope": scope,
+                "name": {"type": "Property", "value": name, "rank": {"type": "Property", "value": rank}}}  # fmt: skip
+        assert client.post(ENTITIES, json=body).status_code == 201
+
+    def ids(**params: str) -> list[str]:
+        answer = client.get(ENTITIES, params={"type": "Garden", **params})
+        assert answer.status_code == 200, answer.text
+        return [e["id"][-1] for e in answer.json()]
+
+    assert ids(scopeQ="/Madrid/#") == ["a", "b"]
+    assert ids(scopeQ="/+/Gardens") == ["c"]
+    assert ids(scopeQ="/Madrid/Gardens/Retiro;/CompanyA") == ["b"]
+    assert ids(scopeQ="/Nara/#,/CompanyA") == ["b", "c"]
+    assert ids(scopeQ="/#") == ["a", "b", "c"]
+    assert client.get(ENTITIES, params={"type": "Garden", "scopeQ": "Madrid"}).status_code == 400
+    assert ids(orderBy="name") == ["c", "b", "a"]
+    assert ids(orderBy="name;desc") == ["a", "b", "c"]
+    assert ids(orderBy="name.rank") == ["b", "c", "a"]
+    assert ids(orderBy="type,name.rank;desc", limit="2") == ["a", "c"]
+    assert ids(orderBy="colour,id") == ["a", "b", "c"]  # none has it: by id
+    assert client.get(ENTITIES, params={"type": "Garden", "orderBy": "name;up"}).status_code == 400

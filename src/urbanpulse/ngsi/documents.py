@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from urbanpulse.ngsi.geo import match_geo
-from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q
+from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q, match_scopes
 from urbanpulse.store import Lake
 from urbanpulse.store.queries import read_newest_versions
 
@@ -95,6 +95,8 @@ def select_documents(
         if query.geo is not None and not _match_location(query, entity):
             continue
         if query.q is not None and not match_q(query.q, _getter(entity)):
+            continue
+        if query.scopes and not match_scopes(query.scopes, entity.get("scope")):
             continue
         selected.append(entity)
     return selected

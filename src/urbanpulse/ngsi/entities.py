@@ -23,7 +23,7 @@ from urbanpulse.catalog import get_city
 from urbanpulse.errors import NotFoundError
 from urbanpulse.ngsi.documents import read_documents, render_document, select_documents
 from urbanpulse.ngsi.geo import match_geo
-from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q
+from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q, sort_entities
 from urbanpulse.ngsi.vocabulary import (
     ATTRIBUTES,
     CONTEXT,
@@ -89,11 +89,13 @@ def read_entities(
     with_context: bool = False,
     with_latest: bool = True,
     sys_attrs: bool = False,
+    order: tuple[tuple[tuple[str, ...], bool], ...] = (),
     engine: Engine,
 ) -> EntityPage:
     """The entities ``query`` selects, ordered by id, one page of them; without
     ``with_latest`` (a caller the data policy shows no newest value), sites only;
-    ``sys_attrs``: context entities with their createdAt and modifiedAt.
+    ``sys_attrs``: context entities with their createdAt and modifiedAt; ``order``
+    (:func:`~urbanpulse.ngsi.query.parse_order`) orders them, else by id.
 
     Returns
     -------
@@ -104,20 +106,24 @@ def read_entities(
     records += select_records(lake, query, region=region, latest=with_latest, engine=engine)
     records += select_documents(read_current_documents(lake), query)
     records.sort(key=lambda r: r.id if isinstance(r, EntityRecord) else str(r["id"]))
+    if order:  # every entity's members are needed to order them: rendered first
+        ordered = sort_entities([_render_record(r, query.attrs, False, False, True) for r in records], order)  # fmt: skip
+        by_id = {r.id if isinstance(r, EntityRecord) else str(r["id"]): r for r in records}
+        records = [by_id[e["id"]] for e in ordered]
     page = records[offset : offset + limit]
-    entities = [
-        render_entity(r, attrs=query.attrs, key_values=key_values, with_context=with_context)
-        if isinstance(r, EntityRecord)
-        else _render_document(
-            r,
-            attrs=query.attrs,
-            key_values=key_values,
-            with_context=with_context,
-            sys_attrs=sys_attrs,
-        )
-        for r in page
-    ]
+    entities = [_render_record(r, query.attrs, key_values, with_context, sys_attrs) for r in page]
     return EntityPage(entities, len(records))
+
+
+def _render_record(
+    record: EntityRecord | dict[str, Any], attrs: tuple[str, ...], key_values: bool,
+    with_context: bool, sys_attrs: bool,
+) -> dict[str, Any]:  # fmt: skip
+    if isinstance(record, EntityRecord):
+        return render_entity(record, attrs=attrs, key_values=key_values, with_context=with_context)  # fmt: skip
+    return _render_document(
+        record, attrs=attrs, key_values=key_values, with_context=with_context, sys_attrs=sys_attrs
+    )
 
 
 def read_entity(
@@ -269,6 +275,8 @@ def _read_site_rows(lake: Lake) -> list[dict[str, Any]]:
 
 
 def _match_static(record: EntityRecord, query: EntityQuery) -> bool:
+    if query.scopes:  # a site has no scope
+        return False
     if query.ids and record.id not in query.ids:
         return False
     if query.id_pattern is not None and not query.id_pattern.search(record.id):

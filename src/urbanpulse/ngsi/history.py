@@ -77,6 +77,8 @@ def select_histories(
     histories: dict[str, EntityHistory], query: EntityQuery
 ) -> list[EntityHistory]:
     """The histories ``query`` selects by type, id, idPattern and attrs, by id."""
+    if query.scopes:  # a history keeps no scope
+        return []
     selected = []
     for entity_id, history in sorted(histories.items()):
         if query.types and history.entity_type not in query.types:

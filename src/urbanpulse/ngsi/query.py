@@ -8,6 +8,7 @@ group. A term may name a sub-attribute or metadata with a dot (``intensity.obser
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,6 +55,8 @@ class EntityQuery:
     q: Expr | None = None
     attrs: tuple[str, ...] = ()
     geo: GeoQuery | None = None
+    # scopeQ: alternatives (``,``), each scope patterns that must all match (``;``)
+    scopes: tuple[tuple[tuple[str, ...], ...], ...] = ()
 
 
 def build_entity_query(
@@ -67,6 +70,7 @@ def build_entity_query(
     geometry: str | None = None,
     coordinates: str | None = None,
     geoproperty: str | None = None,
+    scope_q: str | None = None,
 ) -> EntityQuery:
     """Parse the query parameters of ``GET /ngsi-ld/v1/entities``.
 
@@ -94,7 +98,107 @@ def build_entity_query(
         geo=parse_geo_query(
             georel=georel, geometry=geometry, coordinates=coordinates, geoproperty=geoproperty
         ),
+        scopes=parse_scope_query(scope_q),
     )
+
+
+_SCOPE_PATTERN = re.compile(
+    r"^/(#|([A-Za-z_][A-Za-z0-9_]*|\+)(/([A-Za-z_][A-Za-z0-9_]*|\+))*(/#)?)$"
+)
+
+
+def parse_scope_query(text: str | None) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    """A scopeQ (ETSI GS CIM 009 4.19): ``,`` or ``|`` separate alternatives, ``;``
+    joins patterns that must all match; a pattern is /levels where ``+`` stands for one
+    level and a final ``#`` for any number (``/#``: any scope).
+
+    Raises
+    ------
+    InvalidQueryError
+        A pattern that is not /level[/level...].
+    """
+    if text is None:
+        return ()
+    alternatives = []
+    for alternative in re.split(r"[,|]", text):
+        patterns = tuple(alternative.strip().split(";"))
+        for pattern in patterns:
+            if not _SCOPE_PATTERN.match(pattern):
+                raise InvalidQueryError(f"scopeQ {text!r}: {pattern!r} is not /level[/level...]")
+        alternatives.append(tuple(tuple(p.split("/")[1:]) for p in patterns))
+    return tuple(alternatives)
+
+
+def match_scopes(query: tuple[tuple[tuple[str, ...], ...], ...], scope: Any) -> bool:
+    """Whether an entity's scope (a text or a list of them) meets a parsed scopeQ."""
+    scopes = [s.split("/")[1:] for s in (scope if isinstance(scope, list) else [scope]) if isinstance(s, str)]  # fmt: skip
+    return any(
+        all(any(_match_scope(pattern, levels) for levels in scopes) for pattern in alternative)
+        for alternative in query
+    )
+
+
+def _match_scope(pattern: tuple[str, ...], levels: list[str]) -> bool:
+    if pattern and pattern[-1] == "#":
+        head = pattern[:-1]
+        return len(levels) >= len(head) and _match_scope(head, levels[: len(head)])
+    return len(pattern) == len(levels) and all(p in ("+", level) for p, level in zip(pattern, levels, strict=True))  # fmt: skip
+
+
+def parse_order(text: str | None) -> tuple[tuple[tuple[str, ...], bool], ...]:
+    """An orderBy (ETSI GS CIM 009 4.23): comma list of member paths (``name``,
+    ``name.subProperty``, ``id``, ``createdAt``) each with an optional ``;asc`` or
+    ``;desc``; (path, descending) pairs.
+
+    Raises
+    ------
+    InvalidQueryError
+        An empty key, a path that is not names, or a direction other than asc or desc.
+    """
+    if text is None:
+        return ()
+    keys = []
+    for part in text.split(","):
+        path, _, direction = part.partition(";")
+        names = tuple(path.split("."))
+        if not all(_PROJECTED.match(n) for n in names) or direction not in ("", "asc", "desc"):
+            raise InvalidQueryError(f"orderBy {text!r}: {part!r} is not member[.member][;asc|;desc]")  # fmt: skip
+        keys.append((names, direction == "desc"))
+    return tuple(keys)
+
+
+def sort_entities(entities: list[dict[str, Any]], order: tuple[tuple[tuple[str, ...], bool], ...]) -> list[dict[str, Any]]:  # fmt: skip
+    """Entities in ``order`` (each key ascending or descending, one without the member
+    last), ties by id."""
+
+    def compare(a: dict[str, Any], b: dict[str, Any]) -> int:
+        for path, descending in order:
+            first, second = _order_value(a, path), _order_value(b, path)
+            if first == second:
+                continue
+            if first is MISSING or second is MISSING:
+                return 1 if first is MISSING else -1
+            result = -1 if _rank(first) < _rank(second) else 1
+            return -result if descending else result
+        return (a["id"] > b["id"]) - (a["id"] < b["id"])
+
+    return sorted(entities, key=functools.cmp_to_key(compare))
+
+
+def _order_value(entity: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = entity.get(path[0], MISSING)
+    if isinstance(value, list):
+        value = value[0] if value else MISSING
+    for step in path[1:]:
+        value = value.get(step, MISSING) if isinstance(value, dict) else MISSING
+    if isinstance(value, dict):  # an attribute, or a sub-attribute: its value
+        value = value.get("value", value.get("object", MISSING))
+    return value if isinstance(value, str | int | float | bool) else MISSING
+
+
+def _rank(value: Any) -> tuple[int, Any]:
+    # Numbers before texts, as JSON orders them; booleans as numbers.
+    return (0, float(value)) if isinstance(value, int | float) else (1, str(value))
 
 
 def split_list(text: str | None) -> tuple[str, ...]:

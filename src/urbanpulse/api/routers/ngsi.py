@@ -33,6 +33,7 @@ from urbanpulse.ngsi.entities import read_entities, read_entity
 from urbanpulse.ngsi.query import (
     EntityQuery,
     build_entity_query,
+    parse_order,
     parse_projection,
     project,
     split_list,
@@ -133,6 +134,8 @@ GeometryPropertyQ = Annotated[Text, Query(alias="geometryProperty", description=
 EntityTypeQ = Annotated[Text, Query(description="The entity's type: another type is not found.")]  # fmt: skip
 TimePropertyQ = Annotated[Text, Query(alias="timeproperty", description="Only observedAt (the default).")]  # fmt: skip
 TemporalFormatQ = Annotated[Text, Query(description="normalized, or temporalValues (simplified).")]  # fmt: skip
+ScopeQQ = Annotated[Text, Query(alias="scopeQ", description="Scopes, e.g. /Beijing/# (a context entity's scope; a site has none).")]  # fmt: skip
+OrderByQ = Annotated[Text, Query(alias="orderBy", description="Members to order by, e.g. name;desc,id.")]  # fmt: skip
 LocalQ = Annotated[Text, Query(description="true: only this system's own entities (all are).")]
 LastNQ = Annotated[Text, Query(alias="lastN", description="Last N instances per attribute.")]
 
@@ -161,9 +164,11 @@ def query_entities(
     omit: OmitQ = None,
     geometry_property: GeometryPropertyQ = None,
     local: LocalQ = None,
+    scope_q: ScopeQQ = None,
+    order_by: OrderByQ = None,
 ) -> Response:
     """Sites and their latest observations as Smart Data Models entities, filtered by
-    type, id, idPattern, q and geo-query, a page at a time."""
+    type, id, idPattern, q, scopeQ and geo-query, a page at a time."""
 
     def run(media: str) -> Response:
         _check_minimal(type, attrs, q, georel)
@@ -173,6 +178,7 @@ def query_entities(
         query = parse_entity_query(
             type=type, id=id, id_pattern=id_pattern, q=q, attrs=attrs, georel=georel,
             geometry=geometry, coordinates=coordinates, geoproperty=geoproperty,
+            scope_q=scope_q,
         )  # fmt: skip
         chosen = _parse_options(options, ENTITY_OPTIONS, format)
         counted = "true" if _is_true(count) or "count" in chosen else None
@@ -182,7 +188,7 @@ def query_entities(
             lake, query, region=settings.region, offset=first, limit=size,
             key_values=bool(key_values) or media == GEO_JSON, with_context=media == JSON_LD,
             with_latest=_shows_latest(principal), sys_attrs="sysAttrs" in chosen,
-            engine=get_engine(settings),
+            order=parse_order(order_by), engine=get_engine(settings),
         )  # fmt: skip
         entities = [project(e, picked, omitted) for e in page.entities]
         response = _render(entities, media, geometry=geometry_property or "location")
@@ -678,14 +684,14 @@ def _build_feature(entity: dict[str, Any], geometry: str = "location") -> dict[s
 def parse_entity_query(
     *, type: Text = None, id: Text = None, id_pattern: Text = None, q: Text = None,
     attrs: Text = None, georel: Text = None, geometry: Text = None, coordinates: Text = None,
-    geoproperty: Text = None,
+    geoproperty: Text = None, scope_q: Text = None,
 ) -> EntityQuery:  # fmt: skip
     """An entity query from its URL parameters, each id checked to be a URI."""
     for entity_id in split_list(id):
         _check_entity_id(entity_id)
     return build_entity_query(
         type=type, id=id, id_pattern=id_pattern, q=q, attrs=attrs, georel=georel,
-        geometry=geometry, coordinates=coordinates, geoproperty=geoproperty,
+        geometry=geometry, coordinates=coordinates, geoproperty=geoproperty, scope_q=scope_q,
     )  # fmt: skip
 
 
