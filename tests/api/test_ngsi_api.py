@@ -223,6 +223,7 @@ def test_openapi_lists_the_routes_with_problem_details(demo_client: TestClient) 
         f"{BASE}/entities/{{entityId}}/attrs/{{attrId}}",
         f"{BASE}/entityOperations/{{operation}}",
         f"{BASE}/entityOperations/query",
+        f"{BASE}/temporal/entityOperations/query",
         f"{BASE}/temporal/entities",
         f"{BASE}/temporal/entities/{{entityId}}/attrs",
         f"{BASE}/temporal/entities/{{entityId}}/attrs/{{attrId}}",

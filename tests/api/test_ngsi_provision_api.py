@@ -629,6 +629,12 @@ def test_a_context_entitys_temporal_representation_is_written_queried_and_delete
     never = fast | {"q": "speed>110;fuelLevel<60"}  # 120 was at 12:03, when fuel was 67
     assert client.get(TEMPORAL, params=never).json() == []
 
+    by_body = {"type": "Query", "entities": [{"type": "Vehicle"}], "attrs": ["speed"], "temporalQ": {"timerel": "after", "timeAt": "2020-08-01T12:04:00Z", "lastN": 1}}  # fmt: skip
+    posted = client.post("/ngsi-ld/v1/temporal/entityOperations/query", json=by_body)
+    assert posted.status_code == 200, posted.text
+    assert [[i["value"] for i in e["speed"]] for e in posted.json()] == [[100]]
+    by_body["temporalQ"] = {"timerel": "during", "timeAt": "2020-08-01T12:04:00Z"}
+    assert client.post("/ngsi-ld/v1/temporal/entityOperations/query", json=by_body).status_code == 400  # fmt: skip
     picked = client.get(f"{TEMPORAL}/{vehicle}", params={"pick": "id,speed"}).json()
     assert set(picked) == {"id", "speed"}
 

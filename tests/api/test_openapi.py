@@ -53,6 +53,7 @@ API_PATHS = {
     "/ngsi-ld/v1/entities/{entityId}/attrs/{attrId}",
     "/ngsi-ld/v1/entityOperations/{operation}",
     "/ngsi-ld/v1/entityOperations/query",
+    "/ngsi-ld/v1/temporal/entityOperations/query",
     "/ngsi-ld/v1/types",
     "/ngsi-ld/v1/types/{entityType}",
     "/ngsi-ld/v1/attributes",

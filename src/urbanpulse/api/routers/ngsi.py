@@ -38,7 +38,11 @@ from urbanpulse.ngsi.query import (
     project,
     split_list,
 )
-from urbanpulse.ngsi.temporal import build_temporal_query, read_temporal_entities
+from urbanpulse.ngsi.temporal import (
+    TemporalQuery,
+    build_temporal_query,
+    read_temporal_entities,
+)
 from urbanpulse.ngsi.types import (
     build_context_document,
     read_attribute,
@@ -280,8 +284,9 @@ async def query_entities_by_body(
     return await run_in_threadpool(_answer, request, run, allow_geo=False)
 
 
-def parse_query_body(body: Any) -> list[EntityQuery]:
-    """One entity query per selector of an NGSI-LD Query body (one when it has none).
+def parse_query_body(body: Any, *, temporal: bool = False) -> list[EntityQuery]:
+    """One entity query per selector of an NGSI-LD Query body (one when it has none);
+    ``temporal``: a temporalQ may be in it (:func:`parse_temporal_body` reads it).
 
     Raises
     ------
@@ -290,7 +295,8 @@ def parse_query_body(body: Any) -> list[EntityQuery]:
     """
     if not isinstance(body, dict) or body.get("type") != "Query":
         raise InvalidQueryError('a query body is a JSON object with "type": "Query"')
-    unsupported = sorted(set(body) & {"temporalQ", "scopeQ", "csf", "lang"})
+    refused = {"scopeQ", "csf", "lang", "aggrParams"} | (set() if temporal else {"temporalQ"})
+    unsupported = sorted(set(body) & refused)
     if unsupported:
         raise OperationNotSupportedError(f"{unsupported[0]} is part of NGSI-LD that UrbanPulse does not support")  # fmt: skip
     selectors = body.get("entities") or [{}]
@@ -318,6 +324,71 @@ def parse_query_body(body: Any) -> list[EntityQuery]:
             raise InvalidQueryError("a selector's type, id and idPattern are text")
         queries.append(parse_entity_query(**chosen, **texts))
     return queries
+
+
+@router.post("/temporal/entityOperations/query", summary="Query temporal evolution of entities by a Query body (NGSI-LD)", response_class=Response, responses=_LIST, openapi_extra={"requestBody": {"required": True, "content": _content({"type": "object"})}})  # fmt: skip
+async def query_temporal_entities_by_body(
+    request: Request,
+    lake: LakeDep,
+    settings: SettingsDep,
+    limit: LimitQ = None,
+    offset: OffsetQ = None,
+    count: CountQ = None,
+    options: TemporalOptionsQ = None,
+    format: TemporalFormatQ = None,
+    local: LocalQ = None,
+) -> Response:
+    """The temporal query sent as an NGSI-LD Query body: selectors, attrs, q and
+    temporalQ (timerel, timeAt, endTimeAt, lastN); paging and options in the URL."""
+    body = await read_body(request)
+    if isinstance(body, Response):
+        return body
+
+    def run(media: str) -> Response:
+        _parse_flag(local, "local")
+        queries = parse_query_body(body, temporal=True)
+        temporal = parse_temporal_body(body)
+        chosen = _parse_temporal_options(options, format)
+        counted = "true" if _is_true(count) or "count" in chosen else None
+        first, size = _parse_paging(offset, limit, counted)
+        found: dict[str, dict[str, Any]] = {}
+        for query in queries:
+            page = read_temporal_entities(
+                lake, query, temporal, region=settings.region, limit=MAX_SELECTED,
+                temporal_values="temporalValues" in chosen, with_context=media == JSON_LD,
+                engine=get_engine(settings),
+            )  # fmt: skip
+            found |= {e["id"]: e for e in page.entities}
+        ordered = [found[i] for i in sorted(found)]
+        response = _render(ordered[first : first + size], media)
+        _add_paging(response, request, first, size, len(ordered), counted is not None)
+        return response
+
+    return await run_in_threadpool(_answer, request, run, allow_geo=False)
+
+
+def parse_temporal_body(body: dict[str, Any]) -> TemporalQuery:
+    """The temporalQ of a Query body (timerel, timeAt, endTimeAt, lastN).
+
+    Raises
+    ------
+    InvalidQueryError
+        A temporalQ that is not an object, or a member the temporal API refuses.
+    """
+    given = body.get("temporalQ") or {}
+    if not isinstance(given, dict):
+        raise InvalidQueryError("temporalQ is an object (timerel, timeAt, endTimeAt, lastN)")
+    _check_time_property(given.get("timeproperty"))
+    last_n = given.get("lastN")
+    if last_n is not None and (isinstance(last_n, bool) or not isinstance(last_n, int)):
+        raise InvalidQueryError(f"lastN {last_n!r} is a whole number >= 1")
+    texts = {k: given.get(k) for k in ("timerel", "timeAt", "endTimeAt")}
+    if not all(v is None or isinstance(v, str) for v in texts.values()):
+        raise InvalidQueryError("timerel, timeAt and endTimeAt are text")
+    return build_temporal_query(
+        timerel=texts["timerel"], time_at=texts["timeAt"], end_time_at=texts["endTimeAt"],
+        last_n=None if last_n is None else str(last_n),
+    )  # fmt: skip
 
 
 @router.get("/types", summary="Entity types available (NGSI-LD)", response_class=Response, responses=_ONE)  # fmt: skip
