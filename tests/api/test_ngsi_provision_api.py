@@ -546,6 +546,13 @@ def test_pick_omit_wildcard_type_and_parameters_not_supported(client: TestClient
         answer = client.get(url, params=bad)
         assert answer.status_code == 400 and answer.json()["type"] == ERRORS + "BadRequestData", bad  # fmt: skip
     assert client.get(url, params={"type": "Building"}).status_code == 404
+    # the geo-query as one text, as some clients (ngsildclient) send it
+    near = {"type": "ParkingSpot", "geoQ": "geometry=Point;coordinates=[116.4,39.9];georel=near;maxDistance==1000"}  # fmt: skip
+    assert [e["id"] for e in client.get(ENTITIES, params=near).json()] == [spot["id"]]
+    far = near | {"geoQ": near["geoQ"].replace("116.4", "117.2")}
+    assert client.get(ENTITIES, params=far).json() == []
+    assert client.get(ENTITIES, params=near | {"georel": "near;maxDistance==5"}).status_code == 400
+    assert client.get(ENTITIES, params={"type": "ParkingSpot", "geoQ": "colour=red"}).status_code == 400  # fmt: skip
     geo = {"Accept": "application/geo+json"}
     feature = client.get(url, params={"geometryProperty": "entrance"}, headers=geo).json()
     assert feature["geometry"] == {"type": "Point", "coordinates": [116.5, 39.8]}

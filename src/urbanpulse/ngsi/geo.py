@@ -123,3 +123,25 @@ def _parse_distances(relation: str, modifiers: list[str]) -> dict[str, float]:
     if relation == "near" and not bounds:
         raise InvalidQueryError("georel near needs maxDistance==N or minDistance==N (metres)")
     return bounds
+
+
+def split_geo_query(text: str) -> dict[str, str]:
+    """A geo-query written as one text, as some clients send it in ``geoQ``
+    (``geometry=Point;coordinates=[116.4,39.9];georel=near;maxDistance==2000``): its
+    georel, geometry, coordinates and geoproperty, each as its own parameter reads.
+
+    Raises
+    ------
+    InvalidQueryError
+        A part that is none of them.
+    """
+    parts: dict[str, str] = {}
+    for token in text.split(";"):
+        name, sep, value = token.partition("=")
+        if sep and not value.startswith("=") and name in ("georel", "geometry", "coordinates", "geoproperty"):  # fmt: skip
+            parts[name] = value
+        elif "georel" in parts and "==" in token:  # a modifier of the relation
+            parts["georel"] += ";" + token
+        else:
+            raise InvalidQueryError(f"geoQ {text!r}: {token!r} is not part of a geo-query")
+    return parts

@@ -30,6 +30,7 @@ from urbanpulse.errors import (
     UrbanPulseError,
 )
 from urbanpulse.ngsi.entities import read_entities, read_entity
+from urbanpulse.ngsi.geo import split_geo_query
 from urbanpulse.ngsi.query import (
     EntityQuery,
     build_entity_query,
@@ -140,6 +141,7 @@ TimePropertyQ = Annotated[Text, Query(alias="timeproperty", description="Only ob
 TemporalFormatQ = Annotated[Text, Query(description="normalized, or temporalValues (simplified).")]  # fmt: skip
 ScopeQQ = Annotated[Text, Query(alias="scopeQ", description="Scopes, e.g. /Beijing/# (a context entity's scope; a site has none).")]  # fmt: skip
 OrderByQ = Annotated[Text, Query(alias="orderBy", description="Members to order by, e.g. name;desc,id.")]  # fmt: skip
+GeoQQ = Annotated[Text, Query(alias="geoQ", description="The geo-query as one text: geometry=Point;coordinates=[116.4,39.9];georel=near;maxDistance==2000.")]  # fmt: skip
 LocalQ = Annotated[Text, Query(description="true: only this system's own entities (all are).")]
 LastNQ = Annotated[Text, Query(alias="lastN", description="Last N instances per attribute.")]
 
@@ -170,11 +172,19 @@ def query_entities(
     local: LocalQ = None,
     scope_q: ScopeQQ = None,
     order_by: OrderByQ = None,
+    geo_q: GeoQQ = None,
 ) -> Response:
     """Sites and their latest observations as Smart Data Models entities, filtered by
     type, id, idPattern, q, scopeQ and geo-query, a page at a time."""
 
     def run(media: str) -> Response:
+        nonlocal georel, geometry, coordinates, geoproperty
+        if geo_q is not None:
+            if any((georel, geometry, coordinates, geoproperty)):
+                raise InvalidQueryError("give the geo-query as geoQ or as georel, geometry and coordinates, not both")  # fmt: skip
+            parts = split_geo_query(geo_q)
+            georel, geometry = parts.get("georel"), parts.get("geometry")
+            coordinates, geoproperty = parts.get("coordinates"), parts.get("geoproperty")
         _check_minimal(type, attrs, q, georel)
         _parse_flag(local, "local")  # every entity is local: true and false answer alike
         picked, omitted = parse_projection(pick, omit, attrs)
