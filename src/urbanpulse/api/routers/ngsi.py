@@ -65,8 +65,9 @@ PROBLEM_TYPES = {
     422: "OperationNotSupported",
 }
 DEFAULT_LIMIT, MAX_LIMIT = 20, 1000
-# Entities one selector of a query by POST may match before the selectors are merged.
-MAX_SELECTED = 10_000
+# Entities one selector of a query by POST may match before the selectors are merged,
+# and selectors in one query.
+MAX_SELECTED, MAX_SELECTORS = 10_000, 100
 JSON, JSON_LD, GEO_JSON = "application/json", "application/ld+json", "application/geo+json"
 # The product's own @context (served below), so a client expands terms without
 # reaching another host.
@@ -313,6 +314,8 @@ def parse_query_body(body: Any, *, temporal: bool = False) -> list[EntityQuery]:
     attrs, q, geo = body.get("attrs"), body.get("q"), body.get("geoQ") or {}
     if not isinstance(selectors, list) or not all(isinstance(e, dict) for e in selectors):
         raise InvalidQueryError("entities is a list of selectors (type, id, idPattern)")
+    if len(selectors) > MAX_SELECTORS:  # each is a read of the lake
+        raise InvalidQueryError(f"at most {MAX_SELECTORS} selectors in one query")
     if not isinstance(geo, dict) or not (attrs is None or isinstance(attrs, list)):
         raise InvalidQueryError("attrs is a list of names and geoQ an object")
     if not any(e.get("type") for e in selectors) and not (attrs or q or geo):

@@ -130,6 +130,8 @@ async def purge_entities(
         )  # fmt: skip
         if not page.entities:
             raise NotFoundError("no entity matches the query")
+        if page.total > MAX_PURGE:  # never a part of what was asked, silently
+            raise InvalidQueryError(f"the query selects {page.total} entities; purge at most {MAX_PURGE:,} at once")  # fmt: skip
         _raise_first(delete_entities(lake, [e["id"] for e in page.entities]))
         return Response(status_code=204)
 
