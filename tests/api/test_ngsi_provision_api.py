@@ -694,3 +694,29 @@ def test_scope_queries_and_ordering(client: TestClient) -> None:
     assert ids(orderBy="type,name.rank;desc", limit="2") == ["a", "c"]
     assert ids(orderBy="colour,id") == ["a", "b", "c"]  # none has it: by id
     assert client.get(ENTITIES, params={"type": "Garden", "orderBy": "name;up"}).status_code == 400
+
+
+def test_updating_attributes_replaces_instances_by_dataset_and_null_removes(
+    client: TestClient,
+) -> None:
+    """PATCH .../attrs (ETSI GS CIM 009 5.6.2): an instance sent replaces the stored one
+    of its datasetId and leaves the others; urn:ngsi-ld:null removes that instance."""
+    url = f"{ENTITIES}/urn:ngsi-ld:Vehicle:u-1"
+    speed = [
+        {"type": "Property", "value": 50},
+        {"type": "Property", "value": 55, "datasetId": "urn:ngsi-ld:Dataset:gps"},
+    ]
+    body = {"id": "urn:ngsi-ld:Vehicle:u-1", "type": "Vehicle", "speed": speed, "name": {"type": "Property", "value": "bus 7"}}  # fmt: skip
+    assert client.post(ENTITIES, json=body).status_code == 201
+    gps = {"type": "Property", "value": 60, "datasetId": "urn:ngsi-ld:Dataset:gps"}
+    assert client.patch(f"{url}/attrs", json={"speed": gps}).status_code == 204
+    assert client.get(url).json()["speed"] == [speed[0], gps]
+    gone = {"type": "Property", "value": "urn:ngsi-ld:null", "datasetId": "urn:ngsi-ld:Dataset:gps"}  # fmt: skip
+    assert client.patch(f"{url}/attrs", json={"speed": gone}).status_code == 204
+    assert client.get(url).json()["speed"] == speed[0]
+    assert client.patch(f"{url}/attrs", json={"name": {"type": "Property", "value": "urn:ngsi-ld:null"}}).status_code == 204  # fmt: skip
+    assert "name" not in client.get(url).json()
+    # names in the path are checked as names, ids as URIs
+    for path in (f"{url}/attrs/invalid(Name", f"{TEMPORAL}/urn:ngsi-ld:Vehicle:u-1/attrs/bad(name", f"{TEMPORAL}/urn:ngsi-ld:Vehicle:u-1/attrs/speed/not-a-uri"):  # fmt: skip
+        assert client.delete(path).status_code == 400, path
+    assert client.get(url, params={"pick": "id|speed"}).json() == {"id": "urn:ngsi-ld:Vehicle:u-1", "speed": speed[0]}  # fmt: skip

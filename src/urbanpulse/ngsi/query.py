@@ -382,7 +382,7 @@ def parse_projection(pick: str | None, omit: str | None, attrs: str | None) -> t
     if attrs is not None:
         raise InvalidQueryError("pick and omit replace attrs: give one of them")
     text = pick if pick is not None else omit
-    names = (text or "").split(",")
+    names = re.split(r"[,|]", text or "")  # ',' and '|' both separate members
     for name in names:
         if "{" in name or "}" in name:
             raise InvalidQueryError(f"{name!r}: projecting a linked entity needs join, which is not supported here")  # fmt: skip

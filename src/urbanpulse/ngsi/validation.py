@@ -50,6 +50,13 @@ def check_entity_id(entity_id: Any) -> str:
     return entity_id
 
 
+def check_uri(value: Any, what: str) -> str:
+    """``value`` if it is a URI (an instanceId, a datasetId); InvalidQueryError otherwise."""
+    if not isinstance(value, str) or not URI.match(value):
+        raise InvalidQueryError(f"{what} {value!r} is not a URI")
+    return value
+
+
 def check_name(name: Any, what: str) -> str:
     """A type or attribute name: a term (letters, digits, _; not a digit first) or an
     IRI."""

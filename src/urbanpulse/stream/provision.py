@@ -498,10 +498,12 @@ class ContextEntities:
                     outcome.not_updated.append((name, "the entity has no such attribute"))
                 elif no_overwrite and mode is Mode.APPEND and name in current:
                     outcome.not_updated.append((name, "exists and noOverwrite was asked"))
-                elif mode is Mode.MERGE and _is_null(attribute):
-                    entity.pop(name, None)
+                elif mode in (Mode.MERGE, Mode.PATCH) and _is_null(attribute):
+                    _remove_instances(entity, name, attribute)
                 elif mode is Mode.MERGE or merge_members:
                     entity[name] = merge_attribute(current.get(name), attribute)
+                elif mode is Mode.PATCH:  # an instance replaces its namesake (datasetId)
+                    entity[name] = merge_attribute(current.get(name), attribute, members=False)
                 else:
                     entity[name] = attribute
         self.deleted.pop(write.entity_id, None)
@@ -551,19 +553,34 @@ class ContextEntities:
         return build_document_table(list(self.written.values()), list(self.deleted.values()), self.now)  # fmt: skip
 
 
-def merge_attribute(stored: Any, sent: Any) -> Any:
-    """An attribute after a merge (ETSI GS CIM 009 5.5.12): the members sent replace
-    the stored instance's, the others (a unitCode, an observedAt) stay; an attribute of
-    several instances (datasetId) is merged instance by instance."""
-    if isinstance(stored, list) or isinstance(sent, list):
-        merged = {i.get("datasetId"): i for i in (stored if isinstance(stored, list) else [stored]) if isinstance(i, dict)}  # fmt: skip
+def merge_attribute(stored: Any, sent: Any, *, members: bool = True) -> Any:
+    """An attribute after a merge (ETSI GS CIM 009 5.5.12): each instance sent takes
+    the place of the stored one of its datasetId, the others stay; with ``members``
+    the members sent replace the stored instance's and the rest of it (a unitCode, an
+    observedAt) stays, else the instance sent replaces it whole."""
+    if isinstance(stored, list) or isinstance(sent, list) or _get_dataset(sent) != _get_dataset(stored):  # fmt: skip
+        merged = {_get_dataset(i): i for i in (stored if isinstance(stored, list) else [stored]) if isinstance(i, dict)}  # fmt: skip
         for instance in sent if isinstance(sent, list) else [sent]:
-            key = instance.get("datasetId")
-            merged[key] = merge_attribute(merged.get(key), instance)
+            key = _get_dataset(instance)
+            merged[key] = merge_attribute(merged.get(key), instance, members=members)
         return list(merged.values()) if len(merged) > 1 else next(iter(merged.values()))
-    if isinstance(stored, dict) and isinstance(sent, dict) and stored.get("type") == sent.get("type"):  # fmt: skip
+    if members and isinstance(stored, dict) and isinstance(sent, dict) and stored.get("type") == sent.get("type"):  # fmt: skip
         return {**stored, **sent}
     return sent
+
+
+def _remove_instances(entity: dict[str, Any], name: str, sent: Any) -> None:
+    """Remove the instance of an attribute that null was sent for (of its datasetId),
+    and the attribute when none is left."""
+    if name not in entity:
+        return
+    stored = entity[name] if isinstance(entity[name], list) else [entity[name]]
+    gone = {_get_dataset(i) for i in (sent if isinstance(sent, list) else [sent])}
+    kept = [i for i in stored if _get_dataset(i) not in gone]
+    if kept:
+        entity[name] = kept if len(kept) > 1 else kept[0]
+    else:
+        del entity[name]
 
 
 def _get_dataset(instance: Any) -> Any:

@@ -42,7 +42,7 @@ from urbanpulse.errors import (
 )
 from urbanpulse.ngsi.entities import read_entities
 from urbanpulse.ngsi.query import split_list
-from urbanpulse.ngsi.validation import check_entity_id
+from urbanpulse.ngsi.validation import check_entity_id, check_name, check_uri
 from urbanpulse.ngsi.vocabulary import parse_entity_id
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
@@ -197,6 +197,7 @@ async def delete_one_attribute(
 
     def run() -> Response:
         check_entity_id(entityId)
+        check_name(attrId, "attribute")
         if delete_all not in (None, "true", "false"):
             raise InvalidQueryError(f"deleteAll {delete_all!r}: use true or false")
         delete_attribute(
@@ -215,6 +216,7 @@ async def _write_attribute(
         return body
 
     def run() -> Response:
+        check_name(name, "attribute")
         write = parse_entity({name: body}, entity_id=entity_id)
         outcome = _provision(lake, settings, request, [write], Mode.PATCH, merge_members=merge)
         _raise_first(outcome)
@@ -452,6 +454,7 @@ async def delete_temporal_attribute(
 
     def run() -> Response:
         check_entity_id(entityId)
+        check_name(attrId, "attribute")
         if delete_all not in (None, "true", "false"):
             raise InvalidQueryError(f"deleteAll {delete_all!r}: use true or false")
         every = delete_all == "true"
@@ -476,6 +479,8 @@ async def change_temporal_instance(
 
     def run() -> Response:
         check_entity_id(entityId)
+        check_name(attrId, "attribute")
+        check_uri(instanceId, "instanceId")
         write_history(lake, lambda w: w.replace_instance(entityId, attrId, instanceId, body), operation="ngsi_ld_temporal")  # fmt: skip
         return Response(status_code=204)
 
@@ -490,6 +495,8 @@ async def delete_temporal_instance(
 
     def run() -> Response:
         check_entity_id(entityId)
+        check_name(attrId, "attribute")
+        check_uri(instanceId, "instanceId")
         write_history(lake, lambda w: w.delete_instance(entityId, attrId, instanceId), operation="ngsi_ld_temporal_delete")  # fmt: skip
         return Response(status_code=204)
 
