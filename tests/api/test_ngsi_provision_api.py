@@ -720,3 +720,19 @@ def test_updating_attributes_replaces_instances_by_dataset_and_null_removes(
     for path in (f"{url}/attrs/invalid(Name", f"{TEMPORAL}/urn:ngsi-ld:Vehicle:u-1/attrs/bad(name", f"{TEMPORAL}/urn:ngsi-ld:Vehicle:u-1/attrs/speed/not-a-uri"):  # fmt: skip
         assert client.delete(path).status_code == 400, path
     assert client.get(url, params={"pick": "id|speed"}).json() == {"id": "urn:ngsi-ld:Vehicle:u-1", "speed": speed[0]}  # fmt: skip
+
+
+def test_a_context_entity_of_several_types(client: TestClient) -> None:
+    """ETSI GS CIM 009 4.16: an entity's type may be a list; it is found by any of
+    them, listed under each, and an append adds the types it names."""
+    tower = {"id": "urn:ngsi-ld:Landmark:t-1", "type": ["Building", "TouristDestination"], "name": {"type": "Property", "value": "Eiffel Tower"}}  # fmt: skip
+    assert client.post(ENTITIES, json=tower).status_code == 201
+    for kind in ("Building", "TouristDestination"):
+        assert [e["id"] for e in client.get(ENTITIES, params={"type": kind}).json()] == [tower["id"]]  # fmt: skip
+    assert {"Building", "TouristDestination"} <= set(client.get("/ngsi-ld/v1/types").json()["typeList"])  # fmt: skip
+    url = f"{ENTITIES}/{tower['id']}"
+    assert client.get(url).json()["type"] == ["Building", "TouristDestination"]
+    assert client.post(f"{url}/attrs", json={"type": "Monument", "height": {"type": "Property", "value": 330}}).status_code == 204  # fmt: skip
+    assert client.get(url).json()["type"] == ["Building", "TouristDestination", "Monument"]
+    site = {"id": "urn:ngsi-ld:AirQualityObserved:x-1", "type": ["AirQualityObserved", "Building"]}  # fmt: skip
+    assert client.post(ENTITIES, json=site).status_code == 400  # a site has one type

@@ -61,11 +61,13 @@ def build_document_table(
         # The @context the entity was written with stays with it: its terms are that
         # context's, and a JSON-LD answer names it.
         attributes = {k: v for k, v in entity.items() if k not in SYSTEM_KEYS or k == "@context"}
+        if isinstance(entity["type"], list):  # several types: all kept, the first indexed
+            attributes["type"] = entity["type"]
         created = entity.get("createdAt")
         rows.append(
             {
                 "entity_id": entity["id"],
-                "entity_type": entity["type"],
+                "entity_type": get_types(entity["type"])[0],
                 "document": json.dumps(attributes, ensure_ascii=False, separators=(",", ":")),
                 "deleted": gone,
                 "created_at": datetime.fromisoformat(created) if created else now,
@@ -78,13 +80,18 @@ def build_document_table(
 SYSTEM_KEYS = ("id", "type", "@context", "createdAt", "modifiedAt")
 
 
+def get_types(entity_type: Any) -> list[str]:
+    """An entity's types: its ``type`` is one name or a list of them."""
+    return [str(t) for t in entity_type] if isinstance(entity_type, list) else [str(entity_type)]
+
+
 def select_documents(
     documents: dict[str, dict[str, Any]], query: EntityQuery
 ) -> list[dict[str, Any]]:
     """The context entities (:func:`read_documents`) ``query`` selects, ordered by id."""
     selected = []
     for entity_id, entity in sorted(documents.items()):
-        if query.types and entity["type"] not in query.types:
+        if query.types and not set(get_types(entity["type"])) & set(query.types):
             continue
         if query.ids and entity_id not in query.ids:
             continue

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from urbanpulse.errors import NotFoundError
-from urbanpulse.ngsi.documents import SYSTEM_KEYS
+from urbanpulse.ngsi.documents import SYSTEM_KEYS, get_types
 from urbanpulse.ngsi.entities import read_current_documents, render_entity, select_records
 from urbanpulse.ngsi.query import EntityQuery
 from urbanpulse.ngsi.vocabulary import ATTRIBUTES, CONTEXT, ENTITY_TYPES, SUBJECTS
@@ -75,18 +75,22 @@ def read_inventory(lake: Lake, *, region: str, engine: Engine) -> dict[str, dict
     entities += read_current_documents(lake).values()
     inventory: dict[str, dict[str, Any]] = {}
     for entity in entities:
-        kind = inventory.setdefault(entity["type"], {"count": 0, "attributes": {}})
-        kind["count"] += 1
-        for name, value in entity.items():
-            if name in ENTITY_MEMBERS:
-                continue
-            seen = kind["attributes"].setdefault(name, {"types": set(), "count": 0})
-            seen["count"] += 1
-            # An attribute of several instances (datasetId) is a list of them.
-            for instance in value if isinstance(value, list) else [value]:
-                if isinstance(instance, dict) and "type" in instance:
-                    seen["types"].add(str(instance["type"]))
+        for entity_type in get_types(entity["type"]):  # an entity of several types counts in each
+            _take_inventory(inventory.setdefault(entity_type, {"count": 0, "attributes": {}}), entity)  # fmt: skip
     return inventory
+
+
+def _take_inventory(kind: dict[str, Any], entity: dict[str, Any]) -> None:
+    kind["count"] += 1
+    for name, value in entity.items():
+        if name in ENTITY_MEMBERS:
+            continue
+        seen = kind["attributes"].setdefault(name, {"types": set(), "count": 0})
+        seen["count"] += 1
+        # An attribute of several instances (datasetId) is a list of them.
+        for instance in value if isinstance(value, list) else [value]:
+            if isinstance(instance, dict) and "type" in instance:
+                seen["types"].add(str(instance["type"]))
 
 
 def read_type_info(

@@ -38,7 +38,13 @@ from urbanpulse.errors import (
     NotFoundError,
     UrbanPulseError,
 )
-from urbanpulse.ngsi.documents import SYSTEM_KEYS, TABLE, build_document_table, read_documents
+from urbanpulse.ngsi.documents import (
+    SYSTEM_KEYS,
+    TABLE,
+    build_document_table,
+    get_types,
+    read_documents,
+)
 from urbanpulse.ngsi.entities import CONTEXT_KEY, read_site_context
 from urbanpulse.ngsi.history import TABLE as HISTORY_TABLE
 from urbanpulse.ngsi.history import HistoryWrite
@@ -119,6 +125,8 @@ class EntityWrite:
     generic: bool = False
     # The JSON-LD @context the entity was sent with (in the body, or a Link header).
     jsonld_context: Any = None
+    # A context entity's types when it was sent with several (entity_type is the first).
+    types: tuple[str, ...] = ()
 
 
 @dataclass
@@ -154,6 +162,8 @@ def parse_entity(document: Any, *, entity_id: str | None = None) -> EntityWrite:
     given_type = document.get("type")
     if isinstance(given_type, list) and len(given_type) == 1:
         given_type = given_type[0]
+    if isinstance(given_type, list) and any(isinstance(t, str) and get_short_type(t) in ENTITY_TYPES for t in given_type):  # fmt: skip
+        raise InvalidQueryError(f"entity {given_id}: a site has one type, not {given_type!r}")
     product_type = isinstance(given_type, str) and get_short_type(given_type) in ENTITY_TYPES
     if parsed is None and not product_type:
         return _parse_context_entity(document, given_id, given_type, attributes_only=bool(entity_id))  # fmt: skip
@@ -188,9 +198,12 @@ def _parse_context_entity(
     its attributes in normalized form."""
     if not attributes_only and entity_type is None:
         raise InvalidQueryError(f"entity {entity_id}: a type is a non-empty text")
-    if entity_type is not None:
-        check_name(entity_type, f"entity {entity_id}: type")
-    write = EntityWrite(entity_id, entity_type or "", "", document, generic=True)
+    # An entity may have several types (ETSI GS CIM 009 4.16): a list of names.
+    types = entity_type if isinstance(entity_type, list) and entity_type else [entity_type]
+    for name in types if entity_type is not None else []:
+        check_name(name, f"entity {entity_id}: type")
+    write = EntityWrite(entity_id, types[0] or "", "", document, generic=True)
+    write.types = tuple(types) if entity_type is not None else ()
     write.jsonld_context = document.get("@context")
     for name, attribute in document.items():
         if name in ("id", "type", "@context"):
@@ -471,10 +484,6 @@ class ContextEntities:
         attribute's members are merged into the one stored (a partial attribute
         update) instead of replacing it."""
         current = self.get(write.entity_id)
-        if current is not None and write.entity_type and write.entity_type != current["type"]:
-            error = AlreadyExistsError(f"entity {write.entity_id!r} exists as a {current['type']}")
-            outcome.errors.append((write.entity_id, error))
-            return
         if current is None and mode in EXISTING_ONLY:
             outcome.errors.append(
                 (write.entity_id, NotFoundError(f"no entity {write.entity_id!r}"))
@@ -483,9 +492,10 @@ class ContextEntities:
         if current is not None and mode is Mode.CREATE:
             outcome.errors.append((write.entity_id, AlreadyExistsError(f"entity {write.entity_id!r} exists")))  # fmt: skip
             return
+        stored_types = get_types(current["type"]) if current else []
         if current is None or (mode is Mode.UPSERT and replace_all) or mode is Mode.REPLACE:
-            entity_type = write.entity_type or (current["type"] if current else "")
-            entity = {"id": write.entity_id, "type": entity_type}
+            types = list(write.types) or stored_types
+            entity = {"id": write.entity_id, "type": types[0] if len(types) == 1 else types}
             entity |= {n: a for n, a in write.context.items() if not _is_null(a)}
             if write.jsonld_context is not None:
                 entity["@context"] = write.jsonld_context
@@ -493,6 +503,8 @@ class ContextEntities:
                 entity["createdAt"] = current["createdAt"]
         else:
             entity = dict(current)
+            types = stored_types + [t for t in write.types if t not in stored_types]
+            entity["type"] = types[0] if len(types) == 1 else types  # types sent are added
             for name, attribute in write.context.items():
                 if mode is Mode.PATCH and name not in current:
                     outcome.not_updated.append((name, "the entity has no such attribute"))
