@@ -736,3 +736,28 @@ def test_a_context_entity_of_several_types(client: TestClient) -> None:
     assert client.get(url).json()["type"] == ["Building", "TouristDestination", "Monument"]
     site = {"id": "urn:ngsi-ld:AirQualityObserved:x-1", "type": ["AirQualityObserved", "Building"]}  # fmt: skip
     assert client.post(ENTITIES, json=site).status_code == 400  # a site has one type
+
+
+def test_transient_entities_and_instances_are_gone_once_they_expire(client: TestClient) -> None:
+    """ETSI GS CIM 009 4.22: an entity or an attribute instance with an expiresAt is
+    served until then and gone after, whichever operation wrote it."""
+    past, future = "2000-01-01T00:00:00Z", "2999-01-01T00:00:00Z"
+    name = {"type": "Property", "value": "tower"}
+    bodies = [
+        {"id": "urn:ngsi-ld:Building:gone", "type": "Building", "expiresAt": past, "name": name},
+        {"id": "urn:ngsi-ld:Building:kept", "type": "Building", "expiresAt": future, "name": name},
+        {"id": "urn:ngsi-ld:Building:part", "type": "Building", "name": name,
+         "temperature": {"type": "Property", "value": 21, "expiresAt": past}},
+    ]  # fmt: skip
+    assert client.post(f"{BATCH}/create", json=bodies).status_code == 201
+    assert client.get(f"{ENTITIES}/urn:ngsi-ld:Building:gone").status_code == 404
+    listed = client.get(ENTITIES, params={"type": "Building"}).json()
+    assert [e["id"] for e in listed] == ["urn:ngsi-ld:Building:kept", "urn:ngsi-ld:Building:part"]
+    assert listed[0]["expiresAt"] == future and "temperature" not in listed[1]
+    assert "expiresAt" not in client.get("/ngsi-ld/v1/attributes").json()["attributeList"]
+    # a merge can make a durable entity transient
+    merge = {"expiresAt": past}
+    assert client.patch(f"{ENTITIES}/urn:ngsi-ld:Building:part", json=merge).status_code == 204
+    assert client.get(f"{ENTITIES}/urn:ngsi-ld:Building:part").status_code == 404
+    bad = {"id": "urn:ngsi-ld:Building:bad", "type": "Building", "expiresAt": "tomorrow"}
+    assert client.post(ENTITIES, json=bad).status_code == 400

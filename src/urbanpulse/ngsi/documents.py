@@ -169,3 +169,42 @@ def _getter(entity: dict[str, Any]) -> Callable[[tuple[str, ...]], Any]:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def find_transient(documents: dict[str, dict[str, Any]]) -> frozenset[str]:
+    """The ids of context entities that expire, or hold an instance that does."""
+    return frozenset(
+        entity_id for entity_id, entity in documents.items()
+        if "expiresAt" in entity or any(
+            isinstance(i, dict) and "expiresAt" in i
+            for value in entity.values() for i in (value if isinstance(value, list) else [value])
+        )
+    )  # fmt: skip
+
+
+def drop_expired(entity: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+    """An entity without its attribute instances whose expiresAt has passed at
+    ``now``; None when the entity itself has expired."""
+    if has_expired(entity.get("expiresAt"), now):
+        return None
+    kept: dict[str, Any] = {}
+    for name, value in entity.items():
+        if name in SYSTEM_KEYS or name in ("scope", "expiresAt"):
+            kept[name] = value
+            continue
+        instances = [
+            i for i in (value if isinstance(value, list) else [value])
+            if not (isinstance(i, dict) and has_expired(i.get("expiresAt"), now))
+        ]  # fmt: skip
+        if instances:
+            kept[name] = (
+                instances if isinstance(value, list) and len(instances) > 1 else instances[0]
+            )
+    return kept
+
+
+def has_expired(expires_at: Any, now: datetime) -> bool:
+    """Whether an expiresAt (a UTC date-time, or None for no end) is not after ``now``."""
+    if not isinstance(expires_at, str):
+        return False
+    return datetime.fromisoformat(expires_at.replace("Z", "+00:00")) <= now

@@ -14,14 +14,20 @@ import math
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 
 from urbanpulse.catalog import get_city
 from urbanpulse.errors import NotFoundError
-from urbanpulse.ngsi.documents import read_documents, render_document, select_documents
+from urbanpulse.ngsi.documents import (
+    drop_expired,
+    find_transient,
+    read_documents,
+    render_document,
+    select_documents,
+)
 from urbanpulse.ngsi.geo import match_geo
 from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q, sort_entities
 from urbanpulse.ngsi.vocabulary import (
@@ -160,8 +166,20 @@ def read_entity(
 
 
 def read_current_documents(lake: Lake) -> dict[str, dict[str, Any]]:
-    """The context entities in force, read once per lake version (as the sites are)."""
-    return read_cached((str(lake.root), lake.version, "documents"), lambda: read_documents(lake))  # type: ignore[no-any-return]
+    """The context entities in force, read once per lake version (as the sites are),
+    without the transient ones and attribute instances whose expiresAt has passed
+    (ETSI GS CIM 009 4.22: they are gone at that instant, whatever wrote them)."""
+    documents: dict[str, dict[str, Any]] = read_cached(
+        (str(lake.root), lake.version, "documents"), lambda: read_documents(lake)
+    )
+    transient = read_cached(
+        (str(lake.root), lake.version, "transient"), lambda: find_transient(documents)
+    )
+    if not transient:
+        return documents
+    now = datetime.now(UTC)
+    current = {i: drop_expired(e, now) if i in transient else e for i, e in documents.items()}
+    return {i: e for i, e in current.items() if e is not None}
 
 
 def _render_document(

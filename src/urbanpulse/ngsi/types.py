@@ -17,7 +17,7 @@ from urbanpulse.store.interface import Engine
 # Where a term no @context defines expands to (the NGSI-LD core context's @vocab).
 DEFAULT_VOCABULARY = "https://uri.etsi.org/ngsi-ld/default-context/"
 # Entity members that are not attributes (ETSI GS CIM 009 4.5.1, 6.3.11): never listed.
-ENTITY_MEMBERS = frozenset({*SYSTEM_KEYS, "scope", "deletedAt"})
+ENTITY_MEMBERS = frozenset({*SYSTEM_KEYS, "scope", "deletedAt", "expiresAt"})
 
 
 def get_type_iri(entity_type: str) -> str:

@@ -50,6 +50,13 @@ def check_entity_id(entity_id: Any) -> str:
     return entity_id
 
 
+def check_time(value: Any, what: str) -> str:
+    """``value`` if it is a UTC date-time ending in Z; InvalidQueryError otherwise."""
+    if not isinstance(value, str) or not UTC_TIME.match(value):
+        raise InvalidQueryError(f"{what} {value!r} is not a UTC date-time ending in Z")
+    return value
+
+
 def check_uri(value: Any, what: str) -> str:
     """``value`` if it is a URI (an instanceId, a datasetId); InvalidQueryError otherwise."""
     if not isinstance(value, str) or not URI.match(value):
@@ -101,6 +108,8 @@ def check_instance(name: str, instance: Any, where: str) -> None:
     if name == "location" and kind != "GeoProperty":
         raise InvalidQueryError(f"{where}: location is a GeoProperty")
     _check_member(kind, instance[member], where)
+    if "expiresAt" in instance:  # a transient instance (4.22)
+        check_time(instance["expiresAt"], f"{where}: expiresAt")
     if "observedAt" in instance and not (isinstance(instance["observedAt"], str) and UTC_TIME.match(instance["observedAt"])):  # fmt: skip
         raise InvalidQueryError(f"{where}: observedAt is a UTC date-time ending in Z")
     for sub, value in instance.items():

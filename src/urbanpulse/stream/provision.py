@@ -43,9 +43,8 @@ from urbanpulse.ngsi.documents import (
     TABLE,
     build_document_table,
     get_types,
-    read_documents,
 )
-from urbanpulse.ngsi.entities import CONTEXT_KEY, read_site_context
+from urbanpulse.ngsi.entities import CONTEXT_KEY, read_current_documents, read_site_context
 from urbanpulse.ngsi.history import TABLE as HISTORY_TABLE
 from urbanpulse.ngsi.history import HistoryWrite
 from urbanpulse.ngsi.query import get_short_type
@@ -55,6 +54,7 @@ from urbanpulse.ngsi.validation import (
     check_attribute,
     check_entity_id,
     check_name,
+    check_time,
 )
 from urbanpulse.ngsi.vocabulary import (
     AIR_QUALITY,
@@ -211,6 +211,9 @@ def _parse_context_entity(
         if name == "scope":
             write.context[name] = _check_scope(entity_id, attribute)
             continue
+        if name == "expiresAt":  # a transient entity (ETSI GS CIM 009 4.22)
+            write.context[name] = check_time(attribute, f"entity {entity_id}: expiresAt")
+            continue
         if attribute is None:
             raise InvalidQueryError(f"entity {entity_id}, attribute {name!r}: a value is not null")
         write.context[name] = _normalize(attribute)
@@ -332,7 +335,7 @@ def provision(
     known = {row["site_id"]: row for row in book.get(lake).to_pylist()}
     rows: dict[str, dict[str, Any]] = {}
     items = Items()
-    documents = ContextEntities(read_documents(lake))
+    documents = ContextEntities(read_current_documents(lake))
     for line, write in enumerate(writes, start=1):
         if write.generic:
             documents.write(
@@ -382,7 +385,7 @@ def delete_entities(lake: Lake, entity_ids: Iterable[str]) -> ProvisionOutcome:
     outcome = ProvisionOutcome()
     book = SiteBook()
     known = {row["site_id"]: row for row in book.get(lake).to_pylist()}
-    documents = ContextEntities(read_documents(lake))
+    documents = ContextEntities(read_current_documents(lake))
     retired: set[str] = set()
     for entity_id in entity_ids:
         if documents.delete(entity_id):
@@ -418,7 +421,7 @@ def delete_attribute(
     InvalidQueryError
         The attribute is one a site observes.
     """
-    documents = ContextEntities(read_documents(lake))
+    documents = ContextEntities(read_current_documents(lake))
     book = SiteBook()
     changes = SiteChanges()
     if documents.get(entity_id) is not None:
