@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -277,22 +277,33 @@ async def query_entities_by_body(
         chosen = _parse_options(options, ENTITY_OPTIONS, format)
         counted = "true" if _is_true(count) or "count" in chosen else None
         first, size = _parse_paging(offset, limit, counted)
-        found: dict[str, dict[str, Any]] = {}
-        for query in queries:  # each selector's matches, once each
-            page = read_entities(
+        matches = (
+            read_entities(
                 lake, query, region=settings.region, offset=0, limit=MAX_SELECTED,
                 key_values=bool(chosen & {"keyValues", "simplified"}),
                 with_context=media == JSON_LD, with_latest=_shows_latest(principal),
                 sys_attrs="sysAttrs" in chosen, engine=get_engine(settings),
-            )  # fmt: skip
-            found |= {e["id"]: e for e in page.entities}
-        ordered = [found[i] for i in sorted(found)]
-        response = _render(ordered[first : first + size], media)
-        _add_paging(response, request, first, size, len(ordered), counted is not None)
-        return response
+            ).entities
+            for query in queries
+        )  # fmt: skip
+        return _render_selected(request, media, matches, first, size, counted is not None)
 
     # The lake is read off the event loop, as the GET routes are.
     return await run_in_threadpool(_answer, request, run, allow_geo=False)
+
+
+def _render_selected(
+    request: Request, media: str, matches: Iterable[list[dict[str, Any]]],
+    first: int, size: int, counted: bool,
+) -> Response:  # fmt: skip
+    """One page of what a query body's selectors matched, each entity once, by id."""
+    found: dict[str, dict[str, Any]] = {}
+    for entities in matches:
+        found |= {e["id"]: e for e in entities}
+    ordered = [found[i] for i in sorted(found)]
+    response = _render(ordered[first : first + size], media)
+    _add_paging(response, request, first, size, len(ordered), counted)
+    return response
 
 
 def parse_query_body(body: Any, *, temporal: bool = False) -> list[EntityQuery]:
@@ -364,18 +375,15 @@ async def query_temporal_entities_by_body(
         chosen = _parse_temporal_options(options, format)
         counted = "true" if _is_true(count) or "count" in chosen else None
         first, size = _parse_paging(offset, limit, counted)
-        found: dict[str, dict[str, Any]] = {}
-        for query in queries:
-            page = read_temporal_entities(
+        matches = (
+            read_temporal_entities(
                 lake, query, temporal, region=settings.region, limit=MAX_SELECTED,
                 temporal_values="temporalValues" in chosen, with_context=media == JSON_LD,
                 engine=get_engine(settings),
-            )  # fmt: skip
-            found |= {e["id"]: e for e in page.entities}
-        ordered = [found[i] for i in sorted(found)]
-        response = _render(ordered[first : first + size], media)
-        _add_paging(response, request, first, size, len(ordered), counted is not None)
-        return response
+            ).entities
+            for query in queries
+        )  # fmt: skip
+        return _render_selected(request, media, matches, first, size, counted is not None)
 
     return await run_in_threadpool(_answer, request, run, allow_geo=False)
 
