@@ -179,14 +179,14 @@ def _ingest_batch(
             quarantine += rejected
     if progress:
         progress("mapping", done + len(files), total)
-    cells = _map_files(con, raws, mapping, known, seen, quarantine, summary)
+    cells, may_repeat = _map_files(con, raws, mapping, known, seen, quarantine, summary)
     if progress:
         progress("writing", done + len(files), total)
     good = None
     paths = {i: raws[i].path for i in raws}
     columns_of = {i: list(raws[i].columns) for i in raws}
     if cells:
-        good, repeats = _resolve_repeats(con, cells, paths, seen, summary)
+        good, repeats = _resolve_repeats(con, cells, paths, seen, summary, may_repeat=may_repeat)
         quarantine += repeats
     if mapping.sensitive:
         by_source = {str(raws[i].path): list(raws[i].columns) for i in raws}
@@ -237,13 +237,16 @@ def _map_files(
     seen: set[int],
     quarantine: list[dict[str, object]],
     summary: IngestSummary,
-) -> list[str]:
+) -> tuple[list[str], bool]:
     """Map files with the same columns together, one query per group; return the
-    names of the cell tables and add the rejected cells and rows to ``quarantine``."""
+    names of the cell tables and whether two cells may share a key, and add the
+    rejected cells and rows to ``quarantine``."""
     groups: dict[tuple[str, ...], list[int]] = {}
     for index, raw in raws.items():
         groups.setdefault(tuple(raw.columns), []).append(index)
     tables = []
+    # Groups of other columns may hold the same keys: only one group's own answer holds.
+    may_repeat = len(groups) > 1
     for number, (columns, indices) in enumerate(groups.items()):
         raw_name, cells = f"raw_{number}", f"cells_{number}"
         tagged = [
@@ -251,7 +254,7 @@ def _map_files(
             for i in indices
         ]
         con.register(raw_name, pa.concat_tables(tagged))
-        compute_cells(
+        may_repeat |= compute_cells(
             con,
             mapping,
             raw_name=raw_name,
@@ -271,7 +274,7 @@ def _map_files(
                 con, cells, raw_name, raws[i], path, i, mapping.source.delimiter
             )
         tables.append(cells)
-    return tables
+    return tables, may_repeat
 
 
 def _write_batch(
@@ -340,17 +343,22 @@ def _resolve_repeats(
     mapped: dict[int, Path],
     seen: set[int],
     summary: IngestSummary,
+    *,
+    may_repeat: bool,
 ) -> tuple[str, list[dict[str, object]]]:
     """Find keys given more than once in a batch.
 
     A repeat inside one file is a data error and goes to quarantine; the same key in
     a later file of the batch is a duplicate delivery and is skipped like a re-run.
-    Repeats are rare, so one grouping pass looks for them before any ranking is done.
+    Repeats are rare, so one grouping pass looks for them before any ranking is done,
+    and none at all when the mapping already showed that no key can repeat.
 
     Returns the relation of good cells to store and the quarantine rows for repeats.
     """
     parts = [f"SELECT * FROM {name} WHERE problem IS NULL" for name in cells]
     con.execute("CREATE OR REPLACE TEMP VIEW _good AS " + " UNION ALL ".join(parts))
+    if not may_repeat:
+        return "_good", []
     # A cheap first pass on one 64-bit hash per key; a hash seen twice may be a real
     # repeat or a collision, and the exact pass below tells which.
     if (
