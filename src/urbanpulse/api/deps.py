@@ -16,36 +16,40 @@ from urbanpulse.store import Lake
 from urbanpulse.store.interface import Engine
 
 
-def get_settings(request: Request) -> Settings:
+# The dependencies read what the app factory built and are ``async``: FastAPI runs a
+# plain ``def`` dependency in the thread pool, one hop per dependency per request, and a
+# site's week paid four of them before its own (bench/engines.py).
+
+
+async def get_settings(request: Request) -> Settings:
     """The settings the app was built with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_lake(request: Request) -> Lake:
+async def get_lake(request: Request) -> Lake:
     """The app's lake; one object per app so its commit log is replayed only once."""
     lake: Lake = request.app.state.lake
     return lake
 
 
 async def get_advice_service(request: Request) -> AdviceService:
-    """The app's advice service (built once by the app factory, shared by every request).
-
-    ``async`` because FastAPI runs a plain ``def`` dependency in the thread pool, a hop
-    that costs more than a warm advice request (bench/advice_api.py)."""
+    """The app's advice service (built once by the app factory, shared by every request);
+    a hop to the thread pool cost more than a warm advice request (bench/advice_api.py)."""
     service: AdviceService = request.app.state.advice
     return service
 
 
-def get_context(request: Request) -> Context:
+async def get_context(request: Request) -> Context:
     """The app's context: settings, lake, calendar and engine (urbanpulse.context)."""
     context: Context = request.app.state.context
     return context
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     """The query engine of the app's settings."""
-    return get_context(request).engine
+    context: Context = request.app.state.context
+    return context.engine
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -123,13 +123,13 @@ def compute_cells(
         value="number",
         value_problems=[(is_missing, MISSING), ("number IS NULL", "non-numeric value")],
     )
-    rows = f"{out_name}_rows"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {rows} AS {_rows_sql(mapping, raw_name)}")
-    cells = _cells_sql(mapping, columns, rows)
+    rows_sql = _rows_sql(mapping, raw_name)
+    cells = _cells_sql(mapping, columns)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {out_name} AS
-        WITH typed AS (
+        WITH rows AS MATERIALIZED ({rows_sql}),
+        typed AS (
             SELECT *, TRY_CAST(trim(raw) AS DOUBLE) AS number FROM ({cells})
         ),
         judged AS (
@@ -144,12 +144,10 @@ def compute_cells(
         FROM judged
         """
     )
-    may_repeat = _may_repeat(con, mapping, rows)
-    con.execute(f"DROP TABLE {rows}")
-    return may_repeat
+    return _may_repeat(con, mapping, rows_sql)
 
 
-def _may_repeat(con: duckdb.DuckDBPyConnection, mapping: Mapping, rows: str) -> bool:
+def _may_repeat(con: duckdb.DuckDBPyConnection, mapping: Mapping, rows_sql: str) -> bool:
     """Whether two cells may share a key. A wide row's cells have one key each (one
     metric a column, or one site a column), so keys can only repeat where two rows
     share their site and time (wide_metrics) or their time (wide_sites): a check over
@@ -158,7 +156,7 @@ def _may_repeat(con: duckdb.DuckDBPyConnection, mapping: Mapping, rows: str) -> 
         return True
     shared = [TS] if mapping.layout == "wide_sites" else [SITE, TS]
     found = con.execute(
-        f"SELECT 1 FROM {rows} GROUP BY {', '.join(shared)} HAVING count(*) > 1 LIMIT 1"
+        f"SELECT 1 FROM ({rows_sql}) GROUP BY {', '.join(shared)} HAVING count(*) > 1 LIMIT 1"
     ).fetchall()
     return bool(found)
 
@@ -186,14 +184,14 @@ def _rows_sql(mapping: Mapping, raw_name: str) -> str:
     return f"SELECT *, {site} AS {SITE}, {build_time_sql(mapping)} AS {TS} FROM {raw_name}"
 
 
-def _cells_sql(mapping: Mapping, columns: list[str], rows: str) -> str:
+def _cells_sql(mapping: Mapping, columns: list[str]) -> str:
     """One row per cell: line, column_name, site_id, label, metric_code, unit, lo, hi, ts, raw.
 
     Wide layouts become one SELECT per column with the metric's rules as constants,
     which is much cheaper than an UNPIVOT followed by a join on the column label.
     """
     if mapping.layout == "long":
-        return _long_cells_sql(mapping, rows)
+        return _long_cells_sql(mapping)
     branches = []
     for label, code, spec in _wide_columns(mapping, columns):
         site = lit(mapping.site.id_prefix + label) if mapping.layout == "wide_sites" else SITE
@@ -202,12 +200,12 @@ def _cells_sql(mapping: Mapping, columns: list[str], rows: str) -> str:
             f"SELECT {FILE} AS file_index, {LINE} AS line, {lit(label)} AS column_name, {site} AS site_id, "
             f"{lit(label)} AS label, {lit(code)} AS metric_code, {lit(spec.unit)} AS unit, "
             f"{low} AS lo, {high} AS hi, {TS} AS ts, "
-            f"{ident(label)}::VARCHAR AS raw FROM {rows}"
+            f"{ident(label)}::VARCHAR AS raw FROM rows"
         )
     return " UNION ALL ".join(branches)
 
 
-def _long_cells_sql(mapping: Mapping, rows: str) -> str:
+def _long_cells_sql(mapping: Mapping) -> str:
     assert mapping.value_column is not None
     if mapping.metric_column:
         # Qualified: a source column named like a rules column (metric, unit) must not
@@ -221,7 +219,7 @@ def _long_cells_sql(mapping: Mapping, rows: str) -> str:
         f"{lit(mapping.value_column)} AS column_name, "
         f"rows.{SITE} AS site_id, {label} AS label, r.metric AS metric_code, r.unit, r.lo, "
         f"r.hi, rows.{TS} AS ts, rows.{ident(mapping.value_column)} AS raw "
-        f"FROM {rows} AS rows LEFT JOIN ({_rules_sql(mapping)}) r ON {label} = r.source_label"
+        f"FROM rows LEFT JOIN ({_rules_sql(mapping)}) r ON {label} = r.source_label"
     )
 
 

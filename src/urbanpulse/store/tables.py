@@ -42,7 +42,10 @@ def write_new_observations(
     tuple
         (files staged and placed, rows written, rows skipped as already stored).
     """
-    month = "strftime(ts, '%Y-%m')"
+    # The month of the UTC clock (the connection's time zone is UTC): through a plain
+    # TIMESTAMP, which spares the time-zone library a call per row and cut the Beijing
+    # ingest's write by a seventh (bench/ingest.py).
+    month = "strftime(ts::TIMESTAMP, '%Y-%m')"
     # Bounds rather than a grouping: the months between them are a cheap superset of
     # the partitions to check for keys already stored.
     first, last, candidates, metrics, earliest, latest = con.execute(

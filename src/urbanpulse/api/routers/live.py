@@ -99,7 +99,7 @@ class LiveSectionsPublic(BaseModel):
     lines: list[LiveLinePublic]
 
 
-def get_live(request: Request, principal: PrincipalDep) -> LiveCrowding:
+async def get_live(request: Request, principal: PrincipalDep) -> LiveCrowding:
     """The app's live crowding view (built by the app factory), for a caller the data
     policy shows each site's newest values (crowding now is made of them)."""
     if not get_data_policy("observations").shows_latest(principal.scope):
