@@ -16,9 +16,7 @@ import pytest
 from fastapi import FastAPI
 
 from urbanpulse.advise import service as advice_service
-from urbanpulse.advise.cache import ColdCacheError, LruCache, cached_only
 from urbanpulse.api import create_app
-from urbanpulse.errors import NotFoundError
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 
@@ -135,38 +133,6 @@ def test_a_gap_in_a_forecast_stays_unknown(
     assert body["recommended"] is not None and body["recommended"]["crowding"] is not None
     assert 0.0 < body["forecast_coverage"] < 1.0
     assert "no crowding history" in body["message"]
-
-
-def test_cache_forgets_failures_after_their_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    cache, calls = LruCache(maxsize=8, error_ttl=5.0), []
-    now = [100.0]
-    monkeypatch.setattr("urbanpulse.advise.cache.time.monotonic", lambda: now[0])
-
-    def fail() -> int:
-        calls.append(1)
-        raise NotFoundError("nothing")
-
-    for _ in range(2):
-        with pytest.raises(NotFoundError):
-            cache.get_or_build("k", fail)
-    assert len(calls) == 1
-    now[0] += 6.0
-    assert cache.get_or_build("k", lambda: 7) == 7
-
-
-def test_cache_does_not_keep_unexpected_errors_or_build_when_told_not_to() -> None:
-    cache = LruCache(maxsize=8)
-
-    def crash() -> int:
-        raise RuntimeError("disk hiccup")
-
-    with pytest.raises(RuntimeError):
-        cache.get_or_build("k", crash)
-    with cached_only(), pytest.raises(ColdCacheError):
-        cache.get_or_build("k", lambda: 1)
-    assert cache.get_or_build("k", lambda: 2) == 2
-    with cached_only():
-        assert cache.get_or_build("k", lambda: 3) == 2
 
 
 def test_a_route_priced_at_a_slot_it_does_not_serve_has_no_figures() -> None:

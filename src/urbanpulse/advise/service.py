@@ -31,7 +31,6 @@ from urbanpulse.advise.advice import (
     compute_advice,
     compute_slot_arrays,
 )
-from urbanpulse.advise.cache import ColdCacheError, LruCache, cached_only
 from urbanpulse.advise.clock import Clock, build_clock, get_planning_day, read_last_observation
 from urbanpulse.advise.counters import (
     Counters,
@@ -79,6 +78,7 @@ from urbanpulse.forecast import forecast_site
 from urbanpulse.forecast.protocol import CalendarSpec
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, read_site_metrics, read_sites
+from urbanpulse.store.cache import ColdCacheError, LruCache, cached_only
 from urbanpulse.store.engines import get_engine
 from urbanpulse.store.interface import Engine
 from urbanpulse.store.networks import read_network_table, read_networks

@@ -15,7 +15,6 @@ from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 from urbanpulse.store.interface import Engine
 
-
 # The dependencies read what the app factory built and are ``async``: FastAPI runs a
 # plain ``def`` dependency in the thread pool, one hop per dependency per request, and a
 # site's week paid four of them before its own (bench/engines.py).

@@ -5,18 +5,16 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from fastapi.responses import Response
 
 from urbanpulse.errors import NotFoundError
-from urbanpulse.store import Lake, get_site, get_site_metrics
+from urbanpulse.store import Lake, get_site, get_site_metrics, read_sites
+from urbanpulse.store.cache import read_cached
 from urbanpulse.store.interface import Engine
 
 
@@ -26,17 +24,6 @@ def get_records(table: pd.DataFrame) -> list[dict[str, Any]]:
         return []
     clean = table.astype(object).where(table.notna(), None)
     return clean.to_dict("records")  # type: ignore[return-value]
-
-
-def write_json(payload: dict[str, Any]) -> Response:
-    """A JSON response from plain values, without building a model per row (a week of
-    5-minute readings took longer to validate and encode than to read).
-
-    orjson encodes in C, about 13 times faster than the standard library on a site's
-    week, and writes a non-finite float (NaN, infinity: a reading that is not a number)
-    as null, as the response schemas do.
-    """
-    return Response(orjson.dumps(payload), media_type="application/json")
 
 
 def get_utc_texts(times: pa.ChunkedArray | pa.Array) -> list[str]:
@@ -66,16 +53,17 @@ def get_utc_text(moment: datetime | None) -> str | None:
 def get_site_record(lake: Lake, site_id: str) -> dict[str, Any]:
     """One site as a record with parsed attributes; NotFoundError when unknown.
 
-    Kept per lake version: every data route asks first, and reading the sites table
-    costs several times a site's week of observations.
+    Every data route asks first, so the whole sites table is read once per lake
+    version (reading one site cost more than a site's week of observations).
     """
-    return copy.deepcopy(_read_site(lake, lake.version, site_id))
-
-
-@lru_cache(maxsize=4096)
-def _read_site(lake: Lake, version: int, site_id: str) -> dict[str, Any]:
-    """``version`` keys the cache only; an unknown site raises and is not kept."""
-    return get_site(lake, site_id)
+    records = read_cached(
+        lake,
+        "site records",
+        build=lambda: {r["site_id"]: r for r in get_site_records(read_sites(lake))},
+    )
+    if site_id not in records:
+        get_site(lake, site_id)  # raises the store's NotFoundError
+    return copy.deepcopy(records[site_id])
 
 
 def get_site_records(sites: pd.DataFrame) -> list[dict[str, Any]]:
@@ -93,18 +81,12 @@ def get_metric_unit(lake: Lake, site_id: str, metric: str, *, engine: Engine) ->
     Reads only that metric's files, once per lake version: the data routes ask on
     every request, and the whole observations table is far too much to scan for it.
     """
-    # Engines are hashable objects; the Protocol just does not say so.
-    found, unit = _read_metric_unit(lake, lake.version, site_id, metric, engine)  # type: ignore[arg-type]
+    found, unit = read_cached(
+        lake, "metric unit", site_id, metric, engine.name,
+        build=lambda: engine.get_metric_unit(lake, site_id, metric),
+    )  # fmt: skip
     if not found:
         metrics = get_site_metrics(lake, site_id)  # the full scan, on this error path only
         known = ", ".join(metrics["metric"]) or "none"
         raise NotFoundError(f"site {site_id!r} has no metric {metric!r}; it has: {known}")
     return unit
-
-
-@lru_cache(maxsize=1024)
-def _read_metric_unit(
-    lake: Lake, version: int, site_id: str, metric: str, engine: Engine
-) -> tuple[bool, str | None]:
-    """(whether the site has the metric, its unit); ``version`` keys the cache only."""
-    return engine.get_metric_unit(lake, site_id, metric)

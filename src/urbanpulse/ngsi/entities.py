@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,6 +44,7 @@ from urbanpulse.ngsi.vocabulary import (
     parse_entity_id,
 )
 from urbanpulse.store import Lake, get_metrics, get_observation_coverage, read_sites
+from urbanpulse.store.cache import read_cached
 from urbanpulse.store.interface import Engine
 
 LOOKBACK = timedelta(days=2)
@@ -169,12 +169,8 @@ def read_current_documents(lake: Lake) -> dict[str, dict[str, Any]]:
     """The context entities in force, read once per lake version (as the sites are),
     without the transient ones and attribute instances whose expiresAt has passed
     (ETSI GS CIM 009 4.22: they are gone at that instant, whatever wrote them)."""
-    documents: dict[str, dict[str, Any]] = read_cached(
-        (str(lake.root), lake.version, "documents"), lambda: read_documents(lake)
-    )
-    transient = read_cached(
-        (str(lake.root), lake.version, "transient"), lambda: find_transient(documents)
-    )
+    documents = read_cached(lake, "ngsi documents", build=lambda: read_documents(lake))
+    transient = read_cached(lake, "ngsi transient", build=lambda: find_transient(documents))
     if not transient:
         return documents
     now = datetime.now(UTC)
@@ -282,7 +278,7 @@ def _get_types(query: EntityQuery) -> tuple[str, ...]:
 
 def _read_sites(lake: Lake, types: Iterable[str]) -> list[dict[str, Any]]:
     kinds = {k for t in types for k in get_kinds(t)}
-    every = read_cached((str(lake.root), lake.version, "sites"), lambda: _read_site_rows(lake))
+    every = read_cached(lake, "ngsi sites", build=lambda: _read_site_rows(lake))
     return [site for site in every if site["kind"] in kinds]
 
 
@@ -395,32 +391,6 @@ def _get_city_name(code: str | None, region: str) -> str | None:
         return None
 
 
-# Sites and latest values per (lake, version, ...): every request between two commits
-# reuses them, and requests arriving while they are read wait for that one read.
-_cache: dict[tuple[str, ...], Any] = {}
-_cache_lock = threading.Lock()
-_build_lock = threading.RLock()  # a build may read another cached value
-
-
-def read_cached(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
-    """``build()``, kept under ``key`` (which names a lake version) until the cache
-    fills: what the NGSI-LD answers read of a lake version is read once."""
-    skey = tuple(str(k) for k in key)
-    with _cache_lock:
-        if skey in _cache:
-            return _cache[skey]
-    with _build_lock:
-        with _cache_lock:
-            if skey in _cache:
-                return _cache[skey]
-        value = build()
-        with _cache_lock:
-            if len(_cache) > 64:
-                _cache.clear()
-            _cache[skey] = value
-    return value
-
-
 def _add_latest(lake: Lake, records: list[EntityRecord], engine: Engine) -> None:
     by_type: dict[str, list[EntityRecord]] = {}
     for record in records:
@@ -434,11 +404,10 @@ def _add_latest(lake: Lake, records: list[EntityRecord], engine: Engine) -> None
 
 
 def _get_latest(lake: Lake, entity_type: str, engine: Engine) -> dict[str, dict[str, Instance]]:
-    key = (lake.root, lake.version, entity_type, engine.name)
-    latest: dict[str, dict[str, Instance]] = read_cached(
-        key, lambda: _read_latest(lake, entity_type, engine)
-    )
-    return latest
+    return read_cached(
+        lake, "ngsi latest", entity_type, engine.name,
+        build=lambda: _read_latest(lake, entity_type, engine),
+    )  # fmt: skip
 
 
 def _read_latest(lake: Lake, entity_type: str, engine: Engine) -> dict[str, dict[str, Instance]]:

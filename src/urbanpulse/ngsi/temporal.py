@@ -24,7 +24,6 @@ from urbanpulse.ngsi.entities import (
     EntityRecord,
     format_time,
     get_unit_code,
-    read_cached,
     select_records,
 )
 from urbanpulse.ngsi.history import EntityHistory, read_histories, select_histories
@@ -37,6 +36,7 @@ from urbanpulse.ngsi.vocabulary import (
     get_unit_factor,
 )
 from urbanpulse.store import Lake, get_metrics, get_observation_coverage
+from urbanpulse.store.cache import read_cached
 from urbanpulse.store.interface import Engine
 
 TIMERELS = ("before", "after", "between")
@@ -165,7 +165,7 @@ def read_temporal_entities(
 
 def read_current_histories(lake: Lake) -> dict[str, EntityHistory]:
     """The context entities' temporal representations, read once per lake version."""
-    return read_cached((str(lake.root), lake.version, "histories"), lambda: read_histories(lake))  # type: ignore[no-any-return]  # fmt: skip
+    return read_cached(lake, "ngsi histories", build=lambda: read_histories(lake))
 
 
 def render_instances(

@@ -8,7 +8,6 @@ with no rows is not listed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -19,6 +18,7 @@ from urbanpulse.errors import AccessDeniedError, NotFoundError
 from urbanpulse.i18n import N_
 from urbanpulse.opendata import tables
 from urbanpulse.store import Lake, get_metrics, get_observation_coverage
+from urbanpulse.store.cache import read_cached
 
 # What UrbanPulse itself publishes (its own measurements, the demo city, aggregates it
 # computes) is open under CC BY 4.0; data from third parties keeps its source's terms.
@@ -74,7 +74,7 @@ def get_catalog(lake: Lake) -> list[Dataset]:
 
     Cached per lake version: a new commit (an ingest, a network load) shows at once.
     """
-    return list(_build_catalog(lake, lake.version))
+    return list(read_cached(lake, "open data catalogue", build=lambda: _build_catalog(lake)))
 
 
 def get_dataset(lake: Lake, dataset_id: str) -> Dataset:
@@ -87,9 +87,8 @@ def get_dataset(lake: Lake, dataset_id: str) -> Dataset:
     raise NotFoundError(f"no dataset {dataset_id!r}; the catalogue has: {known}")
 
 
-@lru_cache(maxsize=8)
-def _build_catalog(lake: Lake, version: int) -> tuple[Dataset, ...]:
-    """The catalogue at one lake version (``version`` keys the cache only)."""
+def _build_catalog(lake: Lake) -> tuple[Dataset, ...]:
+    """The catalogue at the lake's version."""
     sites = tables.read_table_of(lake, "sites")
     site_boxes = sites.set_index("site_id")[["lon", "lat"]] if len(sites) else None
     found = [_observation_dataset(lake, metric, sites) for metric in get_metrics(lake)]

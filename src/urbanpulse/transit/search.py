@@ -23,7 +23,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from threading import Lock
 
 import pandas as pd
 
@@ -31,6 +30,7 @@ from urbanpulse.catalog.cities import get_cities
 from urbanpulse.catalog.sites import STATION_KINDS
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.i18n import N_
+from urbanpulse.store.cache import read_cached
 from urbanpulse.store.lake import Lake
 from urbanpulse.store.networks import read_station_lines
 from urbanpulse.store.queries import read_sites
@@ -287,10 +287,6 @@ def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p)
 
 
-_CACHE: dict[str, tuple[int, StationIndex]] = {}
-_CACHE_LOCK = Lock()
-
-
 def find_stations(
     lake: Lake, query: str, *, network_id: str | None = None, limit: int = 20
 ) -> list[StationMatch]:
@@ -306,11 +302,5 @@ def find_stations(
         None without coordinates), match (one of ``MATCH_KINDS``), synthetic (a member
         site is synthetic) and the station's city (city_code, city_zh, city_en).
     """
-    root, version = str(lake.root), lake.version
-    with _CACHE_LOCK:
-        cached = _CACHE.get(root)
-    if cached is None or cached[0] != version:
-        cached = (version, build_station_index(lake))
-        with _CACHE_LOCK:
-            _CACHE[root] = cached
-    return cached[1].find(query, network_id=network_id, limit=limit)
+    index = read_cached(lake, "station index", build=lambda: build_station_index(lake))
+    return index.find(query, network_id=network_id, limit=limit)

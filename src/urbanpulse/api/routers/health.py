@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from fastapi import APIRouter, Request
 
 from urbanpulse import __version__
@@ -11,6 +9,7 @@ from urbanpulse.api.deps import AdviceServiceDep, LakeDep
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.schemas import HealthPublic
 from urbanpulse.store import SCHEMAS, Lake, read_indicators, read_sites
+from urbanpulse.store.cache import read_cached
 
 router = APIRouter(prefix="/api", tags=["health"], responses=ERROR_RESPONSES)
 
@@ -29,13 +28,12 @@ def get_health(request: Request, lake: LakeDep, service: AdviceServiceDep) -> He
         version=__version__,
         lake_version=version,
         rows=rows,
-        synthetic=_is_synthetic(lake, version),
+        synthetic=read_cached(lake, "synthetic", build=lambda: _is_synthetic(lake)),
         counters=service.get_counters_state(),
     )
 
 
-@lru_cache(maxsize=64)
-def _is_synthetic(lake: Lake, version: int) -> bool:
+def _is_synthetic(lake: Lake) -> bool:
     """Whether any site or indicator is synthetic; read once per lake version, as the
     health check is polled often and must stay trivial."""
     return bool(read_sites(lake)["synthetic"].fillna(False).any()) or bool(

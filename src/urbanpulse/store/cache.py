@@ -1,8 +1,17 @@
-"""The advice service's in-memory cache: least recently used, remembering failures.
+"""What is read from a lake, kept while the lake stays at one version.
 
-Async API routes answer warm requests on the event loop and send cold ones to a worker
-thread. To tell them apart cheaply they run the same code under :func:`cached_only`,
-where a value that would have to be built raises :class:`ColdCacheError` instead.
+A lake file never changes once written and every change is a new version, so whatever
+was read at one version holds until the next commit. :func:`read_cached` keeps such
+answers in one process-wide cache keyed by (lake, version, question), for every room
+(sites, catalogue, station index, context entities, a site's readings); the advice
+service keeps its own :class:`LruCache` of the same kind, checking the version less often.
+
+Both are least recently used, bounded by entries and by bytes (Arrow tables and pandas
+frames and encoded answers are weighed, other values count as small), and remember not-found and
+invalid-query failures for a few seconds. Async API routes answer warm requests on the
+event loop and send cold ones to a worker thread: to tell them apart cheaply they run
+the same code under :func:`cached_only`, where a value that would have to be built
+raises :class:`ColdCacheError` instead.
 """
 
 from __future__ import annotations
@@ -15,9 +24,14 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pyarrow as pa
 
 from urbanpulse.errors import InvalidQueryError, NotFoundError
+
+if TYPE_CHECKING:
+    from urbanpulse.store.lake import Lake
 
 T = TypeVar("T")
 # Errors that answer the request (404, 400) and come back the same until the lake
@@ -51,12 +65,18 @@ class _Failure:
 
 
 class LruCache:
-    """A small thread-safe least-recently-used cache of values and recent failures."""
+    """A thread-safe least-recently-used cache of values and recent failures, holding
+    at most ``maxsize`` entries and about ``max_bytes`` of tables."""
 
-    def __init__(self, maxsize: int, *, error_ttl: float = ERROR_TTL_SECONDS) -> None:
+    def __init__(
+        self, maxsize: int, *, max_bytes: int | None = None, error_ttl: float = ERROR_TTL_SECONDS
+    ) -> None:
         self.maxsize = maxsize
+        self.max_bytes = max_bytes
         self.error_ttl = error_ttl
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._weights: dict[Hashable, int] = {}
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get_or_build(self, key: Hashable, build: Callable[[], T]) -> T:
@@ -87,14 +107,43 @@ class LruCache:
             item = self._items.get(key, _MISSING)
             if isinstance(item, _Failure) and item.expires <= time.monotonic():
                 del self._items[key]
+                self._weights.pop(key, None)
                 return _MISSING
             if item is not _MISSING:
                 self._items.move_to_end(key)
             return item
 
     def _put(self, key: Hashable, item: Any) -> None:
+        weight = _weigh(item)
         with self._lock:
+            self._bytes += weight - self._weights.get(key, 0)
             self._items[key] = item
+            self._weights[key] = weight
             self._items.move_to_end(key)
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
+            while len(self._items) > self.maxsize or (
+                self.max_bytes is not None and self._bytes > self.max_bytes and len(self._items) > 1
+            ):
+                oldest, _ = self._items.popitem(last=False)
+                self._bytes -= self._weights.pop(oldest)
+
+
+def _weigh(item: Any) -> int:
+    """Bytes a cached value holds, for the values that can be large (tables)."""
+    if isinstance(item, pa.Table):
+        return int(item.nbytes)
+    if isinstance(item, bytes):  # an encoded answer
+        return len(item)
+    memory_usage = getattr(item, "memory_usage", None)  # a pandas DataFrame
+    if callable(memory_usage) and hasattr(item, "columns"):
+        return int(memory_usage(index=True).sum())
+    return 0
+
+
+# One cache for the whole process: every lake and every room share its bounds.
+_LAKE_CACHE = LruCache(maxsize=4096, max_bytes=256 * 1024 * 1024)
+
+
+def read_cached(lake: Lake, name: str, *key: Hashable, build: Callable[[], T]) -> T:
+    """``build()``, kept for ``lake`` at its current version under ``name`` and
+    ``key``: the next commit makes it stale, so no answer outlives its data."""
+    return _LAKE_CACHE.get_or_build((str(lake.root), lake.version, name, *key), build)
