@@ -9,12 +9,14 @@ import hashlib
 import json
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
+from urbanpulse.api.deps import SettingsDep, get_aware
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.opendata import (
     FORMAT_MEDIA_TYPES,
@@ -30,6 +32,8 @@ from urbanpulse.store import Lake
 
 Format = Literal["json", "csv", "ndjson", "parquet", "geojson"]
 ExportFormat = Literal["json", "csv", "ndjson", "parquet"]
+EXPORT_FORMATS: tuple[str, ...] = ("json", "csv", "ndjson", "parquet")
+MAX_LIMIT = 10_000
 GZIP_MIN_BYTES = 1024
 # Accept media types a client may name instead of ?format=, most specific first.
 ACCEPTED: tuple[tuple[str, str], ...] = (
@@ -49,6 +53,71 @@ PAGE_CONTENT: dict[str, Any] = {
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified: the ETag in If-None-Match is still current."}
 }
+
+
+FormatQuery = Annotated[
+    Format | None,
+    Query(description="json, csv, ndjson, parquet or geojson (sites and lines); or use Accept."),
+]
+ExportFormatQuery = Annotated[
+    ExportFormat | None, Query(description="json, csv, ndjson or parquet; or use Accept.")
+]
+CursorQuery = Annotated[
+    str | None,
+    Query(max_length=4000, description="Opaque cursor from the previous page's next link."),
+]
+LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Most rows per page.")]
+StartQuery = Annotated[
+    datetime | None,
+    Query(description="ISO 8601 start (inclusive), for timed datasets; local time without offset."),
+]
+EndQuery = Annotated[
+    datetime | None,
+    Query(description="ISO 8601 end (exclusive), for timed datasets; local time without offset."),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RowsQuery:
+    """What a page or an export of a dataset asks for: a format (None: by Accept), a
+    cursor and a page size (pages only), and a window in the region's time."""
+
+    format: str | None
+    start: datetime | None
+    end: datetime | None
+    cursor: str | None = None
+    limit: int = 1000
+
+
+async def get_page_query(
+    settings: SettingsDep,
+    format: FormatQuery = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 1000,
+    start: StartQuery = None,
+    end: EndQuery = None,
+) -> RowsQuery:
+    """The query parameters of a dataset's page (``/api/datasets``, ``/api/aggregates``)."""
+    return RowsQuery(
+        format, get_aware(start, settings, name="start"), get_aware(end, settings, name="end"),
+        cursor, limit,
+    )  # fmt: skip
+
+
+async def get_export_query(
+    settings: SettingsDep,
+    format: ExportFormatQuery = None,
+    start: StartQuery = None,
+    end: EndQuery = None,
+) -> RowsQuery:
+    """The query parameters of a dataset's bulk export."""
+    return RowsQuery(
+        format, get_aware(start, settings, name="start"), get_aware(end, settings, name="end")
+    )
+
+
+PageDep = Annotated[RowsQuery, Depends(get_page_query)]
+ExportDep = Annotated[RowsQuery, Depends(get_export_query)]
 
 
 def pick_format(request: Request, fmt: str | None, allowed: tuple[str, ...]) -> str:
@@ -100,23 +169,16 @@ def build_response(
     return Response(body, media_type=media_type, headers=out)
 
 
-def serve_page(
-    request: Request,
-    lake: Lake,
-    dataset: Dataset,
-    *,
-    fmt: str,
-    cursor: str | None,
-    limit: int,
-    start: datetime | None,
-    end: datetime | None,
-) -> Response:
-    """One page of a dataset in ``fmt``, with a ``Link: rel=next`` header (and a
-    ``next`` member in JSON and GeoJSON)."""
+def serve_page(request: Request, lake: Lake, dataset: Dataset, query: RowsQuery) -> Response:
+    """One page of a dataset in the format asked for, with a ``Link: rel=next`` header
+    (and a ``next`` member in JSON and GeoJSON)."""
+    fmt, limit = pick_format(request, query.format, dataset.formats), query.limit
     etag = get_etag(request, lake, fmt)
     if is_fresh(request, etag):
         return not_modified(etag)
-    page = read_dataset_page(lake, dataset, limit=limit, cursor=cursor, start=start, end=end)
+    page = read_dataset_page(
+        lake, dataset, limit=limit, cursor=query.cursor, start=query.start, end=query.end
+    )
     next_url = None
     if page.next_cursor is not None:
         next_url = str(request.url.include_query_params(cursor=page.next_cursor))
@@ -134,20 +196,13 @@ def serve_page(
     return build_response(request, body, FORMAT_MEDIA_TYPES[fmt], etag=etag, headers=headers)
 
 
-def serve_export(
-    request: Request,
-    lake: Lake,
-    dataset: Dataset,
-    *,
-    fmt: str,
-    start: datetime | None,
-    end: datetime | None,
-) -> Response:
+def serve_export(request: Request, lake: Lake, dataset: Dataset, query: RowsQuery) -> Response:
     """The dataset's rows in [start, end), streamed batch by batch as a download."""
+    fmt = pick_format(request, query.format, EXPORT_FORMATS)
     etag = get_etag(request, lake, fmt)
     if is_fresh(request, etag):
         return not_modified(etag)
-    schema, batches = read_dataset_batches(lake, dataset, start=start, end=end)
+    schema, batches = read_dataset_batches(lake, dataset, start=query.start, end=query.end)
     chunks = encode_batches(schema, batches, fmt)
     if fmt == "json":
         chunks = _wrap_json(chunks, dataset)
