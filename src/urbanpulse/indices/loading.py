@@ -16,7 +16,6 @@ loading the same table twice stores nothing new and quarantines nothing twice.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import tomllib
 from collections import Counter
@@ -34,6 +33,7 @@ from urbanpulse.errors import MappingError, NotFoundError
 from urbanpulse.ingest.mapping import SourceSpec
 from urbanpulse.ingest.readers import LINE, read_source
 from urbanpulse.store import SCHEMAS, Commit, Lake, new_batch_id, upsert_indicators
+from urbanpulse.store.sources import describe_sources, fingerprint_file, read_fingerprints
 from urbanpulse.store.tables import write_table_file
 
 _CODE = re.compile(r"^\d{6}$")
@@ -132,11 +132,11 @@ def ingest_indicator_table(
     cells = _to_cells(frame, spec)
     good, rejected, summary.missing_cells = _check_cells(cells, spec, path)
     bad += rejected
-    fingerprint = _sha256(path)
-    summary.already_loaded = fingerprint in _loaded_fingerprints(lake)
+    fingerprint = fingerprint_file(path, "indicators")
+    summary.already_loaded = fingerprint in read_fingerprints(lake)
     source = spec.source.name or path.name
     table = good.assign(source=source, vintage=spec.vintage, synthetic=False)
-    info = {"indicator_sources": [{"path": str(path), "fingerprint": fingerprint}]}
+    info = {"sources": describe_sources([(path, fingerprint)])}
     summary.values_stored = len(table)
     summary.indicators_in_lake = upsert_indicators(
         lake, pa.Table.from_pandas(table, preserve_index=False), info=info
@@ -268,15 +268,3 @@ def _write_quarantine(lake: Lake, bad: list[dict[str, object]]) -> None:
     with lake.write_lock():
         placed = write_table_file(lake, "quarantine", table, batch_id=batch_id)
         lake.commit(Commit("load_indicators_quarantine", batch_id, [placed], [], {}))
-
-
-def _loaded_fingerprints(lake: Lake) -> set[str]:
-    return {
-        item["fingerprint"]
-        for entry in lake.get_history()
-        for item in entry.get("info", {}).get("indicator_sources", [])
-    }
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

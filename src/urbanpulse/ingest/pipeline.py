@@ -39,6 +39,7 @@ from urbanpulse.ingest.readers import FILE, RawSource, read_source
 from urbanpulse.ingest.transform import MISSING, compute_cells
 from urbanpulse.store import Commit, Lake, LakeFile, new_batch_id
 from urbanpulse.store.engine import connect, scan_sql
+from urbanpulse.store.sources import describe_sources, fingerprint_file, read_fingerprints
 from urbanpulse.store.tables import write_new_observations, write_table_file
 
 Progress = Callable[[str, int, int], None]
@@ -157,7 +158,7 @@ def _ingest_batch(
     batch_id = new_batch_id()
     con = connect()
     known = _register_known_sites(lake, con, mapping)
-    already = _committed_fingerprints(lake)
+    already = read_fingerprints(lake)
     quarantine: list[dict[str, object]] = []
     fingerprints: list[dict[str, str]] = []
     raws: dict[int, RawSource] = {}
@@ -165,8 +166,8 @@ def _ingest_batch(
     for index, path in enumerate(files):
         if progress:
             progress(f"reading {path.name}", done + index, total)
-        fingerprint = f"{_sha256(path)}:{mapping_hash}"
-        fingerprints.append({"source": str(path), "fingerprint": fingerprint})
+        fingerprint = fingerprint_file(path, mapping_hash)
+        fingerprints += describe_sources([(path, fingerprint)])
         summary.files += 1
         if fingerprint in already:
             summary.files_already_ingested += 1
@@ -442,24 +443,6 @@ def _register_new_sites(
     table = pa.concat_tables([old, pa.Table.from_pylist(rows, schema=SITES_SCHEMA)])
     new_file = write_table_file(lake, "sites", table, batch_id=batch_id)
     return [new_file], lake.get_paths_relative("sites"), len(new_ids)
-
-
-def _committed_fingerprints(lake: Lake) -> set[str]:
-    return {
-        source["fingerprint"]
-        for entry in lake.get_history()
-        for source in entry.get("info", {}).get("sources", [])
-    }
-
-
-def _sha256(path: Path) -> str:
-    if not path.is_file():
-        return "missing"  # the reader reports the missing file as unreadable
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:

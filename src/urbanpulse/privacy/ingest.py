@@ -17,7 +17,6 @@ k people.
 from __future__ import annotations
 
 import calendar
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -54,6 +53,7 @@ from urbanpulse.store import (
 from urbanpulse.store.engine import connect, quote_sql_text, scan_sql
 from urbanpulse.store.lake import partition_of
 from urbanpulse.store.networks import get_network_schema
+from urbanpulse.store.sources import describe_sources, fingerprint_file, read_fingerprints
 from urbanpulse.store.taps import compute_od_flows, compute_station_counts
 
 OPERATION = "ingest_taps"
@@ -141,11 +141,11 @@ def ingest_taps(
     rules = TapRules(k, period_minutes, timezone, tap_minutes, station_counts, retention_days)
     summary = TapIngestSummary(files=len(paths), k=k)
     with lake.write_lock():
-        hashes = _get_ingested_hashes(lake)
-        fresh = [(p, h) for p in paths if (h := _hash_file(p)) not in hashes]
+        held = read_fingerprints(lake)
+        fresh = [(p, f) for p in paths if (f := fingerprint_file(p, "taps")) not in held]
         summary.files_already_ingested = len(paths) - len(fresh)
         batches = [read_tap_file(p, mapping, keys) for p, _ in fresh]
-        public = _commit_taps(lake, batches, [h for _, h in fresh], summary, rules)
+        public = _commit_taps(lake, batches, describe_sources(fresh), summary, rules)
     if public is not None:
         _publish_sites_and_observations(lake, public, mapping, summary)
     return summary
@@ -190,7 +190,7 @@ def _month_end(period: str) -> date:
 def _commit_taps(
     lake: Lake,
     batches: list[TapBatch],
-    hashes: list[str],
+    sources: list[dict[str, str]],
     summary: TapIngestSummary,
     rules: TapRules,
 ) -> pd.DataFrame | None:
@@ -266,7 +266,12 @@ def _commit_taps(
         added.append(
             write_table_file(lake, "quarantine", _stamp(rejects, batch_id), batch_id=batch_id)
         )
-    info = {"files": hashes, "taps": new.num_rows, "quarantine": len(rejects), "deleted": expired}
+    info = {
+        "sources": sources,
+        "taps": new.num_rows,
+        "quarantine": len(rejects),
+        "deleted": expired,
+    }
     lake.commit(Commit(OPERATION, batch_id, added, removed, info))
     return counts
 
@@ -381,20 +386,3 @@ def _stamp(rejects: list[dict[str, object]], batch_id: str) -> pa.Table:
     stamp = datetime.now(UTC)
     rows = [{**r, "batch_id": batch_id, "quarantined_at": stamp} for r in rejects]
     return pa.Table.from_pylist(rows, schema=get_network_schema("quarantine"))
-
-
-def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _get_ingested_hashes(lake: Lake) -> set[str]:
-    return {
-        h
-        for entry in lake.get_history()
-        if entry.get("operation") == OPERATION
-        for h in entry.get("info", {}).get("files", [])
-    }
