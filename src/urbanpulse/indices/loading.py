@@ -20,7 +20,6 @@ import re
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,9 +31,9 @@ from urbanpulse.catalog.cities import get_city
 from urbanpulse.errors import MappingError, NotFoundError
 from urbanpulse.ingest.mapping import SourceSpec
 from urbanpulse.ingest.readers import LINE, read_source
-from urbanpulse.store import SCHEMAS, Commit, Lake, new_batch_id, upsert_indicators
+from urbanpulse.store import Commit, Lake, new_batch_id, upsert_indicators
+from urbanpulse.store.quarantine import build_reject, stage_rejects
 from urbanpulse.store.sources import describe_sources, fingerprint_file, read_fingerprints
-from urbanpulse.store.tables import write_table_file
 
 _CODE = re.compile(r"^\d{6}$")
 
@@ -128,7 +127,9 @@ def ingest_indicator_table(
     frame = raw.table.to_pandas()
     _check_columns(frame, spec, path)
     summary = LoadSummary(rows_read=len(frame))
-    bad: list[dict[str, object]] = [_bad(path, r.line, None, r.reason, r.raw) for r in raw.rejects]
+    bad: list[dict[str, object]] = [
+        build_reject(path, r.line, None, r.reason, r.raw) for r in raw.rejects
+    ]
     cells = _to_cells(frame, spec)
     good, rejected, summary.missing_cells = _check_cells(cells, spec, path)
     bad += rejected
@@ -202,7 +203,7 @@ def _check_cells(
             problem = "repeated value for this region, year and indicator" if key in seen else None
             seen.add(key)
         if problem is not None:
-            bad.append(_bad(path, line, str(cell.column), problem, str(raw)))
+            bad.append(build_reject(path, line, str(cell.column), problem, str(raw)))
         else:
             good.append(row)
     columns = ["region_code", "year", "indicator", "value", "unit"]
@@ -249,22 +250,8 @@ def _resolve_region(text: str) -> str | None:
         return None
 
 
-def _bad(
-    path: Path, line: int | None, column: str | None, reason: str, raw: str | None
-) -> dict[str, object]:
-    return {"source": str(path), "line": line, "column_name": column, "reason": reason, "raw": raw}
-
-
 def _write_quarantine(lake: Lake, bad: list[dict[str, object]]) -> None:
-    types = {
-        "VARCHAR": pa.string(),
-        "BIGINT": pa.int64(),
-        "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
-    }
-    schema = pa.schema([(c, types[t]) for c, t in SCHEMAS["quarantine"].items()])
-    batch_id, stamp = new_batch_id(), datetime.now(UTC)
-    rows = [{**row, "batch_id": batch_id, "quarantined_at": stamp} for row in bad]
-    table = pa.Table.from_pylist(rows, schema=schema)
+    batch_id = new_batch_id()
     with lake.write_lock():
-        placed = write_table_file(lake, "quarantine", table, batch_id=batch_id)
+        placed = stage_rejects(lake, bad, batch_id)
         lake.commit(Commit("load_indicators_quarantine", batch_id, [placed], [], {}))

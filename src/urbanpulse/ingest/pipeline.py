@@ -16,7 +16,6 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +27,7 @@ from urbanpulse.errors import SourceError
 from urbanpulse.ingest.mapping import Mapping
 from urbanpulse.ingest.quarantine import (
     CORRECTION_REASON,
-    build_reject,
     get_cell_rejects,
-    get_quarantine_schema,
     get_reason_group,
     get_row_rejects,
     mask_reject,
@@ -39,6 +36,7 @@ from urbanpulse.ingest.readers import FILE, RawSource, read_source
 from urbanpulse.ingest.transform import MISSING, compute_cells
 from urbanpulse.store import Commit, Lake, LakeFile, new_batch_id
 from urbanpulse.store.engine import connect, scan_sql
+from urbanpulse.store.quarantine import build_reject, stage_rejects
 from urbanpulse.store.sources import describe_sources, fingerprint_file, read_fingerprints
 from urbanpulse.store.tables import write_new_observations, write_table_file
 
@@ -328,10 +326,7 @@ def _write_batch(
             summary.new_sites += new_sites
             added += site_files
     if quarantine:
-        stamp = datetime.now(UTC)
-        rows = [{**row, "batch_id": batch_id, "quarantined_at": stamp} for row in quarantine]
-        table = pa.Table.from_pylist(rows, schema=get_quarantine_schema())
-        added.append(write_table_file(lake, "quarantine", table, batch_id=batch_id))
+        added.append(stage_rejects(lake, quarantine, batch_id))
     summary.observations_stored += stored
     summary.duplicates_skipped += skipped
     info = {"sources": fingerprints, "stored": stored, "duplicates_skipped": skipped}

@@ -6,13 +6,12 @@ import re
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from urbanpulse.i18n import N_
 from urbanpulse.i18n import gettext as _
 from urbanpulse.ingest.readers import FILE, LINE, RawSource
 from urbanpulse.ingest.transform import MISSING, ident, lit
-from urbanpulse.store import SCHEMAS
+from urbanpulse.store.quarantine import build_reject
 
 # Problems of a whole source row (its time or site): reported once per row, not per cell.
 ROW_LEVEL = ("unparseable time", "time out of range", "missing site", "unknown site")
@@ -58,21 +57,6 @@ def get_row_rejects(
         ORDER BY r.{LINE}"""
     ).fetchall()
     return [build_reject(path, line, None, reason, text) for line, reason, text in found]
-
-
-def get_quarantine_schema() -> pa.Schema:
-    types = {
-        "VARCHAR": pa.string(),
-        "BIGINT": pa.int64(),
-        "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
-    }
-    return pa.schema([(c, types[t]) for c, t in SCHEMAS["quarantine"].items()])
-
-
-def build_reject(
-    path: Path, line: int | None, column: str | None, reason: str, raw: str | None
-) -> dict[str, object]:
-    return {"source": str(path), "line": line, "column_name": column, "reason": reason, "raw": raw}
 
 
 MASK = "***"

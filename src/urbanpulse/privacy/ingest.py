@@ -21,7 +21,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -53,6 +53,7 @@ from urbanpulse.store import (
 from urbanpulse.store.engine import connect, quote_sql_text, scan_sql
 from urbanpulse.store.lake import partition_of
 from urbanpulse.store.networks import get_network_schema
+from urbanpulse.store.quarantine import stage_rejects
 from urbanpulse.store.sources import describe_sources, fingerprint_file, read_fingerprints
 from urbanpulse.store.taps import compute_od_flows, compute_station_counts
 
@@ -263,9 +264,7 @@ def _commit_taps(
     rejects = [r for b in batches for r in b.rejects]
     summary.quarantined = dict(Counter(str(r["reason"]) for r in rejects))
     if rejects:
-        added.append(
-            write_table_file(lake, "quarantine", _stamp(rejects, batch_id), batch_id=batch_id)
-        )
+        added.append(stage_rejects(lake, rejects, batch_id))
     info = {
         "sources": sources,
         "taps": new.num_rows,
@@ -380,9 +379,3 @@ def _write_partitioned(lake: Lake, table: str, data: pa.Table, batch_id: str) ->
         lake.place_file(staged, relative)
         files.append(LakeFile(table, relative, part.num_rows, partition_of(relative)))
     return files
-
-
-def _stamp(rejects: list[dict[str, object]], batch_id: str) -> pa.Table:
-    stamp = datetime.now(UTC)
-    rows = [{**r, "batch_id": batch_id, "quarantined_at": stamp} for r in rejects]
-    return pa.Table.from_pylist(rows, schema=get_network_schema("quarantine"))

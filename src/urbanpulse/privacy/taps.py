@@ -22,6 +22,7 @@ import pandas as pd
 
 from urbanpulse.errors import MappingError, SourceError
 from urbanpulse.privacy.keys import KeyRing
+from urbanpulse.store.quarantine import build_reject
 
 MASK = "<masked>"
 # Columns of the taps table (types in urbanpulse.store.engine.SCHEMAS["taps"]).
@@ -201,7 +202,7 @@ def _build_rejects(
     for i, column in enumerate(masked.columns):
         lines = lines + ("," if i else "") + masked[column].astype(str)
     return [
-        {"source": source, "line": int(n), "column_name": None, "reason": r, "raw": text}
+        build_reject(source, int(n), None, r, text)
         for n, r, text in zip(rows.index, reasons, lines, strict=True)
     ]
 

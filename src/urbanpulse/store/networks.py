@@ -59,6 +59,7 @@ from urbanpulse.catalog.sites import SITES_SCHEMA
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.store.engine import SCHEMAS, connect, scan_sql
 from urbanpulse.store.lake import NETWORK_TABLES, Commit, Lake, LakeFile, new_batch_id
+from urbanpulse.store.quarantine import stage_rejects
 from urbanpulse.store.tables import write_table_file
 
 __all__ = [
@@ -115,9 +116,8 @@ def replace_network(
         counts = {t: f.rows for t, f in zip(NETWORK_TABLES, added, strict=False)}
         details = {**(info or {}), "network_id": network_id, **counts, "sites": site_rows}
         if quarantine is not None and quarantine.num_rows:
-            rejected = _stamp_quarantine(quarantine, batch_id)
-            added.append(write_table_file(lake, "quarantine", rejected, batch_id=batch_id))
-            details["quarantine"] = rejected.num_rows
+            added.append(stage_rejects(lake, quarantine, batch_id))
+            details["quarantine"] = quarantine.num_rows
         return lake.commit(Commit("replace_network", batch_id, added, removed, details))
 
 
@@ -229,23 +229,6 @@ def _check_network_id(network_id: str) -> None:
         raise InvalidQueryError(
             f"network id {network_id!r} must be letters, digits, '-', '_' or '.' only"
         )
-
-
-def _stamp_quarantine(rows: pa.Table, batch_id: str) -> pa.Table:
-    from datetime import UTC, datetime
-
-    schema = get_network_schema("quarantine")
-    stamp = datetime.now(UTC)
-    filled = {"batch_id": [batch_id] * rows.num_rows, "quarantined_at": [stamp] * rows.num_rows}
-    columns = [
-        pa.array(filled[f.name], f.type)
-        if f.name in filled
-        else rows.column(f.name).cast(f.type)
-        if f.name in rows.column_names
-        else pa.nulls(rows.num_rows, f.type)
-        for f in schema
-    ]
-    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _conform_network(data: pa.Table | None, table: str, network_id: str) -> pa.Table:

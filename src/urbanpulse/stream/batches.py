@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -24,7 +23,6 @@ from urbanpulse.catalog.metrics import PLAUSIBLE_RANGES
 from urbanpulse.catalog.sites import SITES_SCHEMA
 from urbanpulse.ingest.quarantine import (
     CORRECTION_REASON,
-    get_quarantine_schema,
     get_reason_group,
 )
 from urbanpulse.ingest.transform import (
@@ -35,6 +33,7 @@ from urbanpulse.ingest.transform import (
 )
 from urbanpulse.store import Commit, Lake, LakeFile, new_batch_id
 from urbanpulse.store.engine import connect
+from urbanpulse.store.quarantine import stage_rejects
 from urbanpulse.store.tables import read_table, write_new_observations, write_table_file
 from urbanpulse.store.writes import METRIC_CODE
 from urbanpulse.stream.payloads import Items, build_stream_reject
@@ -209,10 +208,7 @@ def commit_items(
         for name, rows in extra.items():
             added.append(write_table_file(lake, name, rows, batch_id=batch_id))
         if rejects:
-            stamp = datetime.now(UTC)
-            rows = [{**r, "batch_id": batch_id, "quarantined_at": stamp} for r in rejects]
-            table = pa.Table.from_pylist(rows, schema=get_quarantine_schema())
-            added.append(write_table_file(lake, "quarantine", table, batch_id=batch_id))
+            added.append(stage_rejects(lake, rejects, batch_id))
         for reject in rejects:
             result.quarantined[get_reason_group(str(reject["reason"])).split(":")[0]] += 1
         details = {

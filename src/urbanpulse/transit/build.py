@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from urbanpulse.catalog.sites import Site, build_sites_table
 from urbanpulse.store.networks import NETWORK_TABLES, get_network_schema
+from urbanpulse.store.quarantine import build_reject
 from urbanpulse.transit.schedule import compute_station_capacity
 
 CAPACITY_UNIT = "passengers per 15 min per direction (scheduled peak)"
@@ -80,10 +81,3 @@ def _is_missing(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False  # lists and other containers are values
-
-
-def build_reject(
-    source: str, line: int | None, column: str | None, reason: str, raw: str | None
-) -> dict[str, object]:
-    """One quarantine row: the file (inside the feed) and line it came from, and why."""
-    return {"source": source, "line": line, "column_name": column, "reason": reason, "raw": raw}

@@ -52,6 +52,7 @@ import pyarrow as pa
 from urbanpulse.catalog.metrics import METRICS
 from urbanpulse.errors import SourceError
 from urbanpulse.store.lake import Commit, Lake, LakeFile, new_batch_id
+from urbanpulse.store.quarantine import build_reject, stage_rejects
 from urbanpulse.store.queries import read_file_rows, read_observation_keys, read_rows
 from urbanpulse.store.tables import write_table_file
 from urbanpulse.store.writes import stage_new_observations
@@ -477,17 +478,8 @@ def quarantine_snapshot(lake: Lake, data: bytes, *, source: str, reason: str) ->
             if not held.empty:
                 return False
         batch_id = new_batch_id()
-        row = {
-            "batch_id": batch_id,
-            "source": source,
-            "line": None,
-            "column_name": "snapshot",
-            "reason": reason,
-            "raw": raw,
-            "quarantined_at": datetime.now(UTC),
-        }
-        written = write_table_file(
-            lake, "quarantine", _table("quarantine", [row]), batch_id=batch_id
+        written = stage_rejects(
+            lake, [build_reject(source, None, "snapshot", reason, raw)], batch_id
         )
         details = {"source": source, "observations": 0, "quarantine": 1}
         lake.commit(Commit("gtfs_realtime", batch_id, [written], [], details))
@@ -627,14 +619,9 @@ def _commit(lake: Lake, readings: list[_Reading]) -> None:
         data = pa.Table.from_pylist([{c: r[c] for c in columns} for r in observations])
         files += stage_new_observations(lake, data, batch_id=batch_id)
     stamp = datetime.now(UTC)
-    quarantine = [
-        {**row, "batch_id": batch_id, "quarantined_at": stamp}
-        for r in readings
-        for row in r.quarantine
-    ]
+    quarantine = [row for r in readings for row in r.quarantine]
     if quarantine:
-        table = _table("quarantine", quarantine)
-        files.append(write_table_file(lake, "quarantine", table, batch_id=batch_id))
+        files.append(stage_rejects(lake, quarantine, batch_id))
     indexed: list[tuple[StoredFileIndex, LakeFile, list[dict[str, Any]]]] = []
     for name in ("realtime_alerts", "realtime_vehicles", "realtime_predictions"):
         rows = [
