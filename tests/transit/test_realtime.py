@@ -163,7 +163,9 @@ def test_bart_delays_are_the_feeds_own_at_the_scheduled_time(
 def test_caltrain_delays_come_from_the_static_schedule(read_lakes: dict[str, Lake]) -> None:
     # The feed gives predicted times only; delays against the static timetable on the
     # right service day and time zone stay within minutes, not hours.
-    delays = [r["value"] for r in read_rows(read_lakes["ct"], "observations", "metric LIKE '%delay'")]
+    delays = [
+        r["value"] for r in read_rows(read_lakes["ct"], "observations", "metric LIKE '%delay'")
+    ]
     assert len(delays) == 408  # 208 arrivals + 200 departures in the feed
     assert all(abs(d) < 3600 for d in delays)
     assert sum(abs(d) < 900 for d in delays) / len(delays) > 0.9
