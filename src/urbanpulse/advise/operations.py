@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from urbanpulse.catalog.metrics import is_count
 from urbanpulse.errors import NotFoundError
 from urbanpulse.forecast import compute_panel
 from urbanpulse.i18n import get_local_names
@@ -35,8 +36,6 @@ ALERT_MARGIN = 0.5
 # ... and by a tenth of the edge's own value: a calm night's narrow band, missed by one
 # rider in ten thousand, is not news either.
 ALERT_MIN_SHARE = 0.1
-# Counts per reading add up over a period; a load (a share of capacity) does not.
-SUMMED_METRICS = ("boardings",)
 
 
 @dataclass(frozen=True)
@@ -148,7 +147,7 @@ def compute_line_day(service: AdviceService, line_id: str, day: date) -> dict[st
         for alert in find_band_alerts(grid[row], low, high):
             alerts.append(_alert_record(site_id, alert, periods))
     alerts.sort(key=lambda a: -a["excess"])
-    summed = metric in SUMMED_METRICS
+    summed = is_count(metric)
     return {
         "line_id": line_id,
         "day": day.isoformat(),
@@ -188,7 +187,7 @@ def _read_grid(
     if observed.empty:
         return np.full((len(sites), len(periods)), np.nan), None, scale or 1.0
     if scale is None:
-        scale = get_readings_per_period(observed) if metric in SUMMED_METRICS else 1.0
+        scale = get_readings_per_period(observed) if is_count(metric) else 1.0
     panel = compute_panel(observed, period_minutes=PERIOD_MINUTES, tz=service.calendar.tz)
     panel = panel.reindex(index=periods.tz_convert("UTC"), columns=sites)
     unit = observed["unit"].dropna().iloc[0] if observed["unit"].notna().any() else None

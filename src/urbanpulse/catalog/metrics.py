@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["METRICS", "PLAUSIBLE_RANGES", "Metric", "get_metric", "get_plausible_range"]
+__all__ = [
+    "COUNT_METRICS",
+    "METRICS",
+    "PLAUSIBLE_RANGES",
+    "Metric",
+    "get_metric",
+    "get_plausible_range",
+    "is_count",
+]
 
 # Values no reading of these metrics can take (a sensor's error codes, a sign slip).
 # Every writer quarantines a value outside its metric's range: files mapped in (where a
@@ -35,6 +43,17 @@ PLAUSIBLE_RANGES: dict[str, tuple[float | None, float | None]] = {
     "temp": (-90.0, 70.0),
     "pres": (300.0, 1200.0),
 }
+
+
+# Readings that count something in their period (riders boarding, gates passed): over a
+# longer period they add up. Every other reading (a load, a speed, a concentration) is a
+# level, which is averaged.
+COUNT_METRICS = frozenset({"boardings", "entries", "exits", "passengers"})
+
+
+def is_count(code: str) -> bool:
+    """Whether a metric's readings add up over time (else they are averaged)."""
+    return code in COUNT_METRICS
 
 
 def get_plausible_range(

@@ -19,7 +19,6 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from urbanpulse.advise.operations import (
-    SUMMED_METRICS,
     compute_line_day,
     get_readings_per_period,
     write_line_day_csv,
@@ -28,6 +27,7 @@ from urbanpulse.advise.service import PERIOD_MINUTES
 from urbanpulse.api.deps import AdviceServiceDep, check_moment
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.schemas import AccuracyPublic, EffectPublic, LineDayPublic
+from urbanpulse.catalog.metrics import is_count
 from urbanpulse.errors import NotFoundError
 from urbanpulse.forecast import compute_coverage, compute_metrics, compute_panel
 from urbanpulse.i18n import gettext as _
@@ -62,7 +62,7 @@ def get_accuracy(
     panel = compute_panel(observed, period_minutes=PERIOD_MINUTES, tz=service.calendar.tz)[site_id]
     # Panels and forecasts hold the mean reading of each period; a count is shown as
     # the period's total (boardings per 15 min), which is what people read a chart as.
-    scale = get_readings_per_period(observed) if metric in SUMMED_METRICS else 1.0
+    scale = get_readings_per_period(observed) if is_count(metric) else 1.0
     rows, daily = [], []
     for k in range(days):
         current = first + timedelta(days=k)
@@ -75,7 +75,7 @@ def get_accuracy(
         if current == day:
             rows = _series(forecast, truth)
     unit = observed["unit"].dropna().iloc[0] if observed["unit"].notna().any() else None
-    summed = metric in SUMMED_METRICS
+    summed = is_count(metric)
     return {
         "site_id": site_id,
         "metric": metric,
