@@ -33,7 +33,7 @@ import httpx
 import numpy as np
 
 from serving import get_free_port, wait_until_healthy
-from urbanpulse.advise.service import build_advice_service
+from urbanpulse.advise.service import TripRequest, build_advice_service
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 from urbanpulse.twin import build_demo, is_demo_built
@@ -156,7 +156,9 @@ def measure_beijing(shared: Path, scratch: Path, *, calls: int = 300) -> dict[st
     service = build_advice_service(settings, lake)
     origin, destination = resolve_station_pair(lake, "西直门", "国贸")
     window = (datetime(2026, 12, 1, 7, 0), datetime(2026, 12, 1, 9, 30), datetime(2026, 12, 1, 8))
-    body, timing = time_advice(lambda: service.advise(origin, destination, *window), calls)
+    body, timing = time_advice(
+        lambda: service.advise(TripRequest(origin, destination, *window)), calls
+    )
     return {"transfers": body["transfers"], "routes": len(body["routes"]), **timing}
 
 
@@ -200,7 +202,7 @@ def measure_timetable(shared: Path, scratch: Path, *, calls: int = 300) -> dict[
     day = datetime(2019, 2, 11)
     window = (day.replace(hour=7), day.replace(hour=9, minute=30), day.replace(hour=8))
     body, timing = time_advice(
-        lambda: service.advise("bart-rt:DUBL", "bart-rt:RICH", *window), calls
+        lambda: service.advise(TripRequest("bart-rt:DUBL", "bart-rt:RICH", *window)), calls
     )
     return {"transfers": body["transfers"], "slots": len(body["slots"]), **timing}
 

@@ -64,7 +64,7 @@ from rich.table import Table
 from urbanpulse.advise.advice import compute_slot_arrays
 from urbanpulse.advise.counters import MemoryCounters
 from urbanpulse.advise.forecasts import DIRECTION_SHARE, ForecastLookup
-from urbanpulse.advise.service import AdviceService
+from urbanpulse.advise.service import AdviceService, TripRequest
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 from urbanpulse.store.writes import append_observations, upsert_sites
@@ -225,7 +225,9 @@ def ask(
     start, end, preferred = (datetime.combine(day, t, TZ) for t in WINDOW)
     results, actual = [], {}
     for request in requests:
-        inputs = service.read_inputs(request.origin, request.destination, start, end, preferred)
+        inputs = service.read_inputs(
+            TripRequest(request.origin, request.destination, start, end, preferred)
+        )
         answer = service.respond(inputs, record=False)
         slot_minutes = inputs.lookup.period_minutes
         if slot_minutes not in actual:

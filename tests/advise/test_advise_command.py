@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from urbanpulse.advise.routes import resolve_station_pair
-from urbanpulse.advise.service import build_advice_service
+from urbanpulse.advise.service import TripRequest, build_advice_service
 from urbanpulse.cli import app
 from urbanpulse.cli.advise import parse_window
 from urbanpulse.errors import InvalidQueryError, NotFoundError
@@ -156,7 +156,7 @@ def test_the_real_beijing_network_plans_a_change_and_says_crowding_is_unknown(
     service = build_advice_service(settings, beijing)
     origin, destination = resolve_station_pair(beijing, "西直门", "国贸")
     window = (datetime(2026, 12, 1, 7, 0), datetime(2026, 12, 1, 9, 30), None)
-    body = service.advise(origin, destination, *window)
+    body = service.advise(TripRequest(origin, destination, *window))
     assert body["transfers"] >= 1
     assert body["legs"][0]["from_name_zh"] == "西直门" and body["legs"][-1]["to_name_zh"] == "国贸"
     assert len({tuple(r["lines"]) for r in body["routes"]}) == len(body["routes"]) >= 2

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from urbanpulse.advise import FallbackCounters, RedisCounters
 from urbanpulse.advise.counters import build_redis_client
-from urbanpulse.advise.service import AdviceService, build_advice_service
+from urbanpulse.advise.service import AdviceService, TripRequest, build_advice_service
 from urbanpulse.api import create_app
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
@@ -119,7 +119,7 @@ def test_advice_answers_with_redis_down_and_says_counts_are_local(
 ) -> None:
     service = build_service(demo_lake, down_url)
     start, end = datetime.fromisoformat(PARAMS["start"]), datetime.fromisoformat(PARAMS["end"])
-    body = service.advise(PARAMS["origin"], PARAMS["destination"], start, end, None)
+    body = service.advise(TripRequest(PARAMS["origin"], PARAMS["destination"], start, end, None))
     assert body["slots"] and body["counters"] == "local"
     assert service.get_counters_state() == "degraded"
     service.close()

@@ -20,7 +20,7 @@ from urbanpulse.advise.effect import (
     compute_wilson_interval,
     summarise_effect,
 )
-from urbanpulse.advise.service import build_advice_service
+from urbanpulse.advise.service import TripRequest, build_advice_service
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 
@@ -98,10 +98,11 @@ def test_an_unwritable_journal_does_not_stop_advice(tmp_path: Path) -> None:
 
 def _ask(service: object, n: int) -> None:
     for _ in range(n):
-        service.advise(  # type: ignore[attr-defined]
+        trip = TripRequest(
             "bj-m1-s05", "bj-m1-s07", datetime(2026, 11, 2, 7), datetime(2026, 11, 2, 9, 30),
             datetime(2026, 11, 2, 8),
         )  # fmt: skip
+        service.advise(trip)  # type: ignore[attr-defined]
 
 
 def test_the_service_s_effect_survives_a_restart(demo_lake: Lake, tmp_path: Path) -> None:

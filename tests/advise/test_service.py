@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 
 from urbanpulse.advise import service as advice_service
+from urbanpulse.advise.service import TripRequest
 from urbanpulse.api import create_app
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
@@ -58,10 +59,10 @@ def test_health_answers_while_a_cold_advice_request_reads_the_lake(
 
 def test_warm_inputs_come_from_the_caches_alone(demo_lake: Lake) -> None:
     service = create_app(Settings(lake_path=demo_lake.root)).state.advice
-    args = ("bj-m1-s05", "bj-m1-s07", datetime(2026, 11, 2, 7), datetime(2026, 11, 2, 9), None)
-    assert service.get_cached_inputs(*args) is None  # cold: nothing is read here
-    built = service.read_inputs(*args)
-    warm = service.get_cached_inputs(*args)
+    trip = TripRequest("bj-m1-s05", "bj-m1-s07", datetime(2026, 11, 2, 7), datetime(2026, 11, 2, 9))
+    assert service.get_cached_inputs(trip) is None  # cold: nothing is read here
+    built = service.read_inputs(trip)
+    warm = service.get_cached_inputs(trip)
     assert warm is not None and warm.lookup.sites.keys() == built.lookup.sites.keys()
     assert service.respond(warm)["slots"]
 
@@ -87,9 +88,9 @@ def test_a_station_without_history_says_so_and_is_read_once(
     service = create_app(
         Settings(lake_path=test_lake.root, clock=datetime(2026, 3, 15, 6))
     ).state.advice
-    args = ("bj-metro-1", None, datetime(2026, 3, 16, 7), datetime(2026, 3, 16, 9), None)
+    trip = TripRequest("bj-metro-1", None, datetime(2026, 3, 16, 7), datetime(2026, 3, 16, 9))
     for _ in range(3):
-        body = service.advise(*args)
+        body = service.advise(trip)
         assert body["recommended"] is None and body["forecast_coverage"] == 0.0
         assert "No crowding forecast" in body["message"]
         assert len(body["slots"]) == 9  # 07:00 to 09:00, the latest departure included
@@ -98,7 +99,7 @@ def test_a_station_without_history_says_so_and_is_read_once(
             assert slot["forecast_share"] == 0.0
             assert slot["reason"].startswith("no crowding forecast")
     # Remembered: answered from the cache, on the event loop too.
-    assert service.get_cached_inputs(*args) is not None
+    assert service.get_cached_inputs(trip) is not None
     # One read of which sites report crowding, and no forecast read for this one.
     assert reads == ["metrics"]
     # Nobody was advised, so nobody counts in the measured effect either.
@@ -123,7 +124,7 @@ def test_a_gap_in_a_forecast_stays_unknown(
     settings = Settings(lake_path=demo_lake.root, advice_holdout_share=0.0)
     service = create_app(settings).state.advice
     body = service.advise(
-        "bj-m1-s05", None, datetime(2026, 11, 2, 7), datetime(2026, 11, 2, 9, 30), None
+        TripRequest("bj-m1-s05", None, datetime(2026, 11, 2, 7), datetime(2026, 11, 2, 9, 30), None)
     )
     by_label = {slot["label"]: slot for slot in body["slots"]}
     assert by_label["08:15"]["crowding"] is None and by_label["08:15"]["forecast_share"] == 0
@@ -162,7 +163,7 @@ def test_another_route_is_priced_as_its_whole_window_would_price_that_slot(
     from urbanpulse.transit.search import find_stations
 
     origin, destination = (find_stations(demo_lake, n)[0].site_ids[0] for n in ("西直门", "国贸"))
-    inputs = service.read_inputs(origin, destination, *window)
+    inputs = service.read_inputs(TripRequest(origin, destination, *window))
     assert inputs.alternatives
     slots = compute_advice(
         inputs.lookup, inputs.trip, inputs.window, policy=service.policy,

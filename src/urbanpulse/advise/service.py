@@ -102,6 +102,21 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
+class TripRequest:
+    """What a rider asks: from ``origin`` (to ``destination``; None: the origin's own
+    crowding), leaving between ``start`` and ``end`` (arriving, with ``arrive_by``),
+    ideally at ``preferred``, on one of the journey's routes (0 = the fastest)."""
+
+    origin: str
+    destination: str | None
+    start: datetime
+    end: datetime
+    preferred: datetime | None = None
+    arrive_by: bool = False
+    route: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class AdviceInputs:
     """What one advice request reads from the lake (through the caches)."""
 
@@ -409,53 +424,29 @@ class AdviceService:
 
     # -- advice -----------------------------------------------------------------------
 
-    def advise(
-        self,
-        origin: str,
-        destination: str | None,
-        start: datetime,
-        end: datetime,
-        preferred: datetime | None,
-        *,
-        arrive_by: bool = False,
-        route: int = 0,
-        record: bool = True,
-    ) -> dict[str, Any]:
+    def advise(self, request: TripRequest, *, record: bool = True) -> dict[str, Any]:
         """Ranked departure slots for one request, recorded in the counters unless
         ``record`` is False (a read, like the command line's).
-
-        With ``arrive_by`` the window (and preferred time) are arrival times; ``route``
-        picks one of the journey's alternatives (0 = the fastest).
 
         Returns
         -------
         dict
             Fields of ``AdvicePublic``.
         """
-        inputs = self.read_inputs(
-            origin, destination, start, end, preferred, arrive_by=arrive_by, route=route
-        )
-        return self.respond(inputs, record=record)
+        return self.respond(self.read_inputs(request), record=record)
 
-    def read_inputs(
-        self,
-        origin: str,
-        destination: str | None,
-        start: datetime,
-        end: datetime,
-        preferred: datetime | None,
-        *,
-        arrive_by: bool = False,
-        route: int = 0,
-    ) -> AdviceInputs:
+    def read_inputs(self, request: TripRequest) -> AdviceInputs:
         """Everything a request needs from the lake; slow (DuckDB reads, seconds on a
         large lake) for whatever is not cached yet, so async callers run it in a thread.
         Errors as :func:`check_window` and :func:`build_trip` raise them."""
         clock = self.get_clock()
-        window = build_window(start, end, preferred, tz=self.settings.local_timezone)
+        origin, destination, route = request.origin, request.destination, request.route
+        window = build_window(
+            request.start, request.end, request.preferred, tz=self.settings.local_timezone
+        )
         day = window.start.astimezone(self.tz).date()
         trip = self.get_trip(origin, destination, day=day, route=route)
-        if arrive_by:
+        if request.arrive_by:
             # Arrival times become departures by the trip's usual duration.
             window = shift_window(window, -timedelta(minutes=trip.travel_minutes))
         check_window(window, now=clock.now)  # before any forecast is read for it
@@ -478,27 +469,15 @@ class AdviceService:
         )
         return AdviceInputs(
             clock, window, trip, lookup, self.get_names(), self.is_synthetic(),
-            journeys, route, arrive_by, alternatives,
+            journeys, route, request.arrive_by, alternatives,
         )  # fmt: skip
 
-    def get_cached_inputs(
-        self,
-        origin: str,
-        destination: str | None,
-        start: datetime,
-        end: datetime,
-        preferred: datetime | None,
-        *,
-        arrive_by: bool = False,
-        route: int = 0,
-    ) -> AdviceInputs | None:
+    def get_cached_inputs(self, request: TripRequest) -> AdviceInputs | None:
         """:meth:`read_inputs` from the caches alone (cheap, safe on the event loop);
         None when anything must be read first. Remembered errors are raised."""
         with cached_only():
             try:
-                return self.read_inputs(
-                    origin, destination, start, end, preferred, arrive_by=arrive_by, route=route
-                )
+                return self.read_inputs(request)
             except ColdCacheError:
                 return None
 

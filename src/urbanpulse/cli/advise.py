@@ -207,7 +207,7 @@ def advise_command(
     slots ranked by predicted crowding, with the recommended time and why. A read: it
     counts neither in load spreading nor in the operator's measured effect."""
     from urbanpulse.advise.routes import resolve_station_pair
-    from urbanpulse.advise.service import build_advice_service
+    from urbanpulse.advise.service import TripRequest, build_advice_service
 
     context = get_context(lake)
     service = build_advice_service(context.settings, context.lake)
@@ -219,9 +219,8 @@ def advise_command(
         print_error(exc)
         raise typer.Exit(code=2) from None
     source, target = resolve_station_pair(context.lake, origin, destination, network_id=network)
-    body = service.advise(
-        source, target, start, end, prefer, arrive_by=arrive_by, route=route, record=False
-    )
+    trip = TripRequest(source, target, start, end, prefer, arrive_by=arrive_by, route=route)
+    body = service.advise(trip, record=False)
     if as_json:
         print(json.dumps(body, ensure_ascii=False, default=str))
         return

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from urbanpulse.advise.service import AdviceService
+from urbanpulse.advise.service import AdviceService, TripRequest
 from urbanpulse.api.deps import AdviceServiceDep, check_moment
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.middleware import get_caller
@@ -70,29 +70,16 @@ def build_response(body: dict[str, Any]) -> JSONResponse:
 
 
 async def advise(
-    service: AdviceService,
-    origin: str,
-    destination: str | None,
-    start: datetime,
-    end: datetime,
-    preferred: datetime | None,
-    *,
-    arrive_by: bool = False,
-    route: int = 0,
-    record: bool,
-    client: str | None = None,
+    service: AdviceService, request: TripRequest, *, record: bool, client: str | None = None
 ) -> JSONResponse:
     """The advice as JSON: on the event loop when its inputs are cached, else read first
     in the thread pool (bounds of the times checked before either); counted only when
     ``record`` (POST), since a GET must never change shared state."""
-    for name, moment in (("start", start), ("end", end), ("preferred", preferred)):
-        check_moment(moment, name=name)
-    args = (origin, destination, start, end, preferred)
-    inputs = service.get_cached_inputs(*args, arrive_by=arrive_by, route=route)
+    for name in ("start", "end", "preferred"):
+        check_moment(getattr(request, name), name=name)
+    inputs = service.get_cached_inputs(request)
     if inputs is None:
-        inputs = await run_in_threadpool(
-            lambda: service.read_inputs(*args, arrive_by=arrive_by, route=route)
-        )
+        inputs = await run_in_threadpool(service.read_inputs, request)
     if service.counters_remote:  # Redis round trips may wait: off the event loop
         return build_response(
             await run_in_threadpool(lambda: service.respond(inputs, record=record, client=client))
@@ -115,18 +102,11 @@ async def post_advice(
         ),
     ],
 ) -> JSONResponse:
-    return await advise(
-        service,
-        body.origin,
-        body.destination,
-        body.start,
-        body.end,
-        body.preferred,
-        arrive_by=body.arrive_by,
-        route=body.route,
-        record=True,
-        client=get_caller(request.scope).id,
-    )
+    trip = TripRequest(
+        body.origin, body.destination, body.start, body.end, body.preferred,
+        arrive_by=body.arrive_by, route=body.route,
+    )  # fmt: skip
+    return await advise(service, trip, record=True, client=get_caller(request.scope).id)
 
 
 @router.get(
@@ -159,15 +139,5 @@ async def get_advice(
         int, Query(ge=0, description="Which of the journey's routes (0 = the fastest).")
     ] = 0,
 ) -> JSONResponse:
-    return await advise(
-        service,
-        origin,
-        destination,
-        start,
-        end,
-        preferred,
-        arrive_by=arrive_by,
-        route=route,
-        record=False,
-        client=get_caller(request.scope).id,
-    )
+    trip = TripRequest(origin, destination, start, end, preferred, arrive_by=arrive_by, route=route)
+    return await advise(service, trip, record=False)
