@@ -402,6 +402,22 @@ def test_a_query_parameter_the_operation_does_not_define_is_an_invalid_request(
     assert response.json()["type"] == ERRORS + "InvalidRequest"
 
 
+def test_a_merge_adds_an_instance_of_a_dataset_the_entity_lacks(client: TestClient) -> None:
+    """A merge that sends an attribute, or an instance of a datasetId, the entity does
+    not hold yet adds it (it once recursed until the server gave up, a 500)."""
+    building = "urn:ngsi-ld:Building:b-merge"
+    url = f"{ENTITIES}/{building}"
+    created = {"id": building, "type": "Building", "name": {"type": "Property", "value": "A"}}
+    assert client.post(ENTITIES, json=created).status_code == 201
+    survey = {"type": "Property", "value": 7, "datasetId": "urn:ngsi-ld:Dataset:survey"}
+    assert client.patch(url, json={"floors": survey}).status_code == 204
+    assert client.get(url).json()["floors"] == survey
+    counted = {"type": "Property", "value": 6, "datasetId": "urn:ngsi-ld:Dataset:count"}
+    assert client.patch(url, json={"floors": [counted, {"type": "Property", "value": 5}]}).status_code == 204  # fmt: skip
+    floors = client.get(url).json()["floors"]
+    assert sorted(f["value"] for f in floors) == [5, 6, 7]
+
+
 def test_merge_replace_and_attribute_operations_on_a_context_entity(client: TestClient) -> None:
     """ETSI GS CIM 009 5.6.5, 5.6.17-5.6.19: merge keeps the members not sent and removes
     an attribute sent as urn:ngsi-ld:null; replace keeps nothing but the id, type and

@@ -577,8 +577,14 @@ def merge_attribute(stored: Any, sent: Any, *, members: bool = True) -> Any:
         merged = {_get_dataset(i): i for i in (stored if isinstance(stored, list) else [stored]) if isinstance(i, dict)}  # fmt: skip
         for instance in sent if isinstance(sent, list) else [sent]:
             key = _get_dataset(instance)
-            merged[key] = merge_attribute(merged.get(key), instance, members=members)
+            merged[key] = _merge_instance(merged.get(key), instance, members=members)
         return list(merged.values()) if len(merged) > 1 else next(iter(merged.values()))
+    return _merge_instance(stored, sent, members=members)
+
+
+def _merge_instance(stored: Any, sent: Any, *, members: bool) -> Any:
+    """One instance after a merge with the stored instance of its datasetId (None:
+    there is none)."""
     if members and isinstance(stored, dict) and isinstance(sent, dict) and stored.get("type") == sent.get("type"):  # fmt: skip
         return {**stored, **sent}
     return sent
