@@ -96,7 +96,7 @@ def test_a_created_entity_is_a_site_with_observations_and_reads_back(
 def test_attribute_updates_add_values_report_what_they_left_and_keep_corrections_aside(
     app: FastAPI, client: TestClient
 ) -> None:
-    assert client.post(ENTITIES, json=_dongsi()).status_code == 201
+    assert client.post(ENTITIES, json=_dongsi(), headers=LD).status_code == 201
     later = {"no2": {"type": "Property", "value": 44.5, "observedAt": "2026-12-01T09:00:00Z"}}
     assert client.patch(f"{ENTITIES}/{DONGSI}/attrs", json=later).status_code == 204
     assert client.get(f"{ENTITIES}/{DONGSI}").json()["no2"]["value"] == 44.5
@@ -311,7 +311,7 @@ def test_context_entities_of_other_types_are_kept_as_sent_and_queried(
             "value": {"type": "Point", "coordinates": [116.41, 39.92]},
         },
     }
-    assert client.post(ENTITIES, json=spot, headers=LD).status_code == 201
+    assert client.post(ENTITIES, json=spot).status_code == 201
     assert client.post(ENTITIES, json=spot).status_code == 409
     read = client.get(f"{ENTITIES}/{spot['id']}").json()
     assert read == {k: v for k, v in spot.items()}
@@ -777,3 +777,29 @@ def test_transient_entities_and_instances_are_gone_once_they_expire(client: Test
     assert client.get(f"{ENTITIES}/urn:ngsi-ld:Building:part").status_code == 404
     bad = {"id": "urn:ngsi-ld:Building:bad", "type": "Building", "expiresAt": "tomorrow"}
     assert client.post(ENTITIES, json=bad).status_code == 400
+
+
+def test_where_the_context_travels_and_what_no_value_may_be(client: TestClient) -> None:
+    """ETSI GS CIM 009 6.3.5: a JSON-LD body carries its @context and no Link header
+    beside it, a JSON body none; JSON null is no value anywhere in an entity; an empty
+    id in a path is a bad request, not a missing entity."""
+    thing = {"id": "urn:ngsi-ld:Thing:ctx", "type": "Thing", "p": {"type": "Property", "value": 1}}
+    context = {"@context": "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld"}
+    link = {"Link": '<https://example.org/ctx.jsonld>; rel="http://www.w3.org/ns/json-ld#context"'}
+    refused = [
+        client.post(ENTITIES, json=thing, headers=LD),  # JSON-LD without its @context
+        client.post(ENTITIES, json={**thing, **context}),  # @context in a JSON body
+        client.post(ENTITIES, json={**thing, **context}, headers={**LD, **link}),
+        client.post(ENTITIES, json={**thing, "q": {"type": "Property", "value": None}}),
+        client.post(ENTITIES, json={**thing, "r": {"type": "Relationship", "object": None}}),
+        client.post(
+            ENTITIES, json={**thing, "p": {"type": "Property", "value": 1, "unitCode": None}}
+        ),
+        client.post(f"{ENTITIES}//attrs", json={"p": {"type": "Property", "value": 2}}),
+    ]
+    for response in refused:
+        assert response.status_code == 400, response.text
+        assert response.json()["type"].startswith("https://uri.etsi.org/ngsi-ld/errors/")
+    assert client.get(f"{ENTITIES}/{thing['id']}").status_code == 404  # nothing was kept
+    assert client.post(ENTITIES, json={**thing, **context}, headers=LD).status_code == 201
+    assert client.patch(f"{ENTITIES}/{thing['id']}/attrs", json={"p": {"type": "Property", "value": {"a": None}}}).status_code == 400  # fmt: skip

@@ -125,6 +125,17 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
 
 
 async def _on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    path = request.url.path
+    if exc.status_code == 404 and path.startswith("/ngsi-ld/") and "//" in path:
+        # An NGSI-LD path with an empty entity id or attribute name is a bad request
+        # (ETSI GS CIM 009 6.3.2), not a resource that is missing.
+        problem = {
+            "type": "https://uri.etsi.org/ngsi-ld/errors/BadRequestData",
+            "title": "Bad Request",
+            "status": 400,
+            "detail": "an entity id, attribute name or instance id in the path is empty",
+        }
+        return JSONResponse(problem, status_code=400)
     try:
         phrase = HTTPStatus(exc.status_code).phrase
     except ValueError:

@@ -158,6 +158,14 @@ def parse_entity(document: Any, *, entity_id: str | None = None) -> EntityWrite:
     if not isinstance(document, dict):
         raise MalformedRequestError("an NGSI-LD entity is a JSON object")
     given_id = check_entity_id(entity_id or document.get("id"))
+    null = _find_null({k: v for k, v in document.items() if k != "@context"})
+    if null is not None:
+        # ETSI GS CIM 009 5.5.14 and 4.5.18: JSON null is no value; a merge removes
+        # with the text urn:ngsi-ld:null instead.
+        raise InvalidQueryError(
+            f"entity {given_id}: {null} holds a null; NGSI-LD values are never null "
+            f"(a merge removes an attribute sent as {NULL_VALUE!r})"
+        )
     parsed = parse_entity_id(given_id)
     given_type = document.get("type")
     if isinstance(given_type, list) and len(given_type) == 1:
@@ -189,6 +197,18 @@ def parse_entity(document: Any, *, entity_id: str | None = None) -> EntityWrite:
             continue
         _sort_attribute(write, name, attribute)
     return write
+
+
+def _find_null(value: Any, path: str = "") -> str | None:
+    """The path of the first JSON null in a document (None: there is none)."""
+    if value is None:
+        return path or "the body"
+    members = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()  # fmt: skip
+    for key, member in members:
+        found = _find_null(member, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
 
 
 def _parse_context_entity(

@@ -696,10 +696,18 @@ async def read_body(request: Request, *, entities: bool = True) -> Any:
     except (ValueError, UnicodeDecodeError) as exc:
         return build_problem(400, f"the body is not JSON: {exc}", malformed=True)
     link = get_link_context(request.headers.get("link", ""))
+    documents = [d for d in (body if isinstance(body, list) else [body]) if isinstance(d, dict)]
+    # Where the @context travels (ETSI GS CIM 009 6.3.5): in a JSON-LD body and nowhere
+    # else, or in a Link header beside a plain JSON body.
+    if media == JSON_LD and link is not None:
+        return build_problem(400, f"with {JSON_LD} the @context is in the body, not in a Link header")  # fmt: skip
+    if entities and media == JSON_LD and any("@context" not in d for d in documents):
+        return build_problem(400, f"a {JSON_LD} body carries its @context; send {JSON} without one")  # fmt: skip
+    if media == JSON and any("@context" in d for d in documents):
+        return build_problem(400, f"a {JSON} body carries no @context: send it as {JSON_LD}, or the context in a Link header")  # fmt: skip
     if entities and media == JSON and link is not None:
-        for document in body if isinstance(body, list) else [body]:
-            if isinstance(document, dict):
-                document.setdefault("@context", link)
+        for document in documents:
+            document.setdefault("@context", link)
     return body
 
 

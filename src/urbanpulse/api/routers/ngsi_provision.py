@@ -236,14 +236,14 @@ async def batch_operation(
     """create, upsert, update (entities) or delete (ids), in one commit: 201 with the
     created ids, 204 when nothing was created, 207 with a BatchOperationResult when
     some entities were refused."""
+    if operation not in ("create", "upsert", "update", "merge", "delete"):
+        return build_problem(404, f"no batch operation {operation!r}; use create, upsert, update, merge or delete")  # fmt: skip
     body = await read_body(request)
     if isinstance(body, Response):
         return body
 
     def run() -> Response:
         chosen = _check_options(options)
-        if operation not in ("create", "upsert", "update", "merge", "delete"):
-            return build_problem(404, f"no batch operation {operation!r}; use create, upsert, update, merge or delete")  # fmt: skip
         if not isinstance(body, list) or not body or len(body) > MAX_BATCH:
             raise InvalidQueryError(f"a batch is a JSON array of 1 to {MAX_BATCH} items")
         if operation == "delete":
