@@ -609,7 +609,7 @@ def test_a_query_sent_as_a_body_selects_as_the_url_query_does(client: TestClient
     assert counted.headers["NGSILD-Results-Count"] == "2" and len(counted.json()) == 1
     anonymous = TestClient(client.app)
     assert anonymous.post(query, json=either).status_code == 200
-    for bad in ({"entities": [{"type": "Building"}]}, {"type": "Query"}, {"type": "Query", "entities": "Building"}):  # fmt: skip
+    for bad in ({"entities": [{"type": "Building"}]}, {"type": "Query"}, {"type": "Query", "entities": "Building"}, {"type": "Query", "entities": [{"type": "Building"}], "attrs": []}):  # fmt: skip
         assert client.post(query, json=bad).status_code == 400, bad
     many = {"type": "Query", "entities": [{"type": "Building"}] * 101}
     assert client.post(query, json=many).status_code == 400  # each selector is a read

@@ -64,7 +64,22 @@ def test_terms(q: str, expected: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    "q", ["", ";", "a;", "a>", "a>>1", "(a>1", "a>1)", 'a=="x', "a~=(", "a==1,", "1a>2"]
+    "q",
+    [
+        "",
+        ";",
+        "a;",
+        "a>",
+        "a>>1",
+        "(a>1",
+        "a>1)",
+        'a=="x',
+        "a~=(",
+        "a==1,",
+        "1a>2",
+        "a>=1..2",
+        "a<1,2",
+    ],
 )
 def test_malformed_q_is_one_clear_error(q: str) -> None:
     with pytest.raises(InvalidQueryError, match="invalid q"):
@@ -90,16 +105,18 @@ def test_geo_relations_on_a_point() -> None:
         assert geo is not None
         assert match_geo(geo, *inside) is want_in
         assert match_geo(geo, *outside) is want_out
-    ring = parse_geo_query(
-        georel="near;minDistance==1000;maxDistance==3000",
-        geometry="Point",
-        coordinates="[116.0,39.0]",
-    )
-    assert ring is not None
-    assert not match_geo(ring, 116.0, 39.0)  # 0 m: nearer than minDistance
-    assert match_geo(ring, 116.02, 39.0)  # about 1.7 km
-    assert not match_geo(ring, 116.1, 39.0)  # about 8.6 km
-    assert not match_geo(ring, None, None)
+    near = parse_geo_query(georel="near;maxDistance==3000", geometry="Point", coordinates="[116.0,39.0]")  # fmt: skip
+    far = parse_geo_query(georel="near;minDistance==1000", geometry="Point", coordinates="[116.0,39.0]")  # fmt: skip
+    assert near is not None and far is not None
+    assert not match_geo(far, 116.0, 39.0)  # 0 m: nearer than minDistance
+    assert match_geo(near, 116.02, 39.0) and match_geo(far, 116.02, 39.0)  # about 1.7 km
+    assert not match_geo(near, 116.1, 39.0)  # about 8.6 km
+    assert not match_geo(near, None, None)
+    # A line is near what lies near any of its points, not only near its first one.
+    line = parse_geo_query(georel="near;maxDistance==2000", geometry="LineString", coordinates="[[116.0,39.0],[117.0,39.0]]")  # fmt: skip
+    assert line is not None
+    assert match_geo(line, 116.5, 39.01)  # about 1.1 km from the middle of the line
+    assert not match_geo(line, 116.5, 39.05)  # about 5.6 km
 
 
 @pytest.mark.parametrize(
@@ -109,9 +126,10 @@ def test_geo_relations_on_a_point() -> None:
         ({"georel": "beside", "geometry": "Point", "coordinates": "[1,2]"}, "georel"),
         ({"georel": "within", "geometry": "Circle", "coordinates": "[1,2]"}, "geometry"),
         ({"georel": "near", "geometry": "Point", "coordinates": "[1,2]"}, "maxDistance"),
-        ({"georel": "near;maxDistance==-1", "geometry": "Point", "coordinates": "[1,2]"}, ">= 0"),
+        ({"georel": "near;maxDistance==-1", "geometry": "Point", "coordinates": "[1,2]"}, "metres"),
+        ({"georel": "near;maxDistance==0", "geometry": "Point", "coordinates": "[1,2]"}, "above 0"),
+        ({"georel": "near;maxDistance==5;minDistance==1", "geometry": "Point", "coordinates": "[1,2]"}, "one of"),
         ({"georel": "within;maxDistance==1", "geometry": "Point", "coordinates": "[1,2]"}, "modifier"),
-        ({"georel": "near;maxDistance==9", "geometry": "Polygon", "coordinates": "[[[0,0],[1,0],[1,1],[0,0]]]"}, "needs geometry=Point"),
         ({"georel": "within", "geometry": "Polygon", "coordinates": "[[[0,0],[1,1],[1,0],[0,1],[0,0]]]"}, "not valid"),
         ({"georel": "within", "geometry": "Point", "coordinates": "[1,95]"}, "lat in"),
         ({"georel": "within", "geometry": "Point", "coordinates": "nope"}, "not a Point"),

@@ -16,6 +16,7 @@ from typing import Any
 import shapely
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
+from shapely.ops import nearest_points
 
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.transit.transfers import get_metres
@@ -61,8 +62,6 @@ def parse_geo_query(
         raise InvalidQueryError(f"geometry {geometry!r}: use one of {', '.join(GEOMETRIES)}")
     reference = _build_geometry(geometry, coordinates)
     bounds = _parse_distances(relation, modifiers)
-    if relation == "near" and geometry != "Point":
-        raise InvalidQueryError("georel near needs geometry=Point")
     return GeoQuery(relation, reference, bounds.get("maxDistance"), bounds.get("minDistance"))
 
 
@@ -72,8 +71,10 @@ def match_geo(query: GeoQuery, lon: float | None, lat: float | None) -> bool:
         return False
     point = Point(lon, lat)
     if query.relation == "near":
-        assert isinstance(query.geometry, Point)
-        metres = float(get_metres(lat, lon, query.geometry.y, query.geometry.x))
+        # From the closest point of the reference (4.10: a line or an area is near what
+        # lies near any of its points), measured on the sphere.
+        closest = nearest_points(query.geometry, point)[0]
+        metres = float(get_metres(lat, lon, closest.y, closest.x))
         if query.max_distance is not None and metres > query.max_distance:
             return False
         return query.min_distance is None or metres >= query.min_distance
@@ -118,10 +119,12 @@ def _parse_distances(relation: str, modifiers: list[str]) -> dict[str, float]:
             bounds[name] = float(value)
         except ValueError:
             raise InvalidQueryError(f"georel {name}: {value!r} is not a number of metres") from None
-        if not math.isfinite(bounds[name]) or bounds[name] < 0:
-            raise InvalidQueryError(f"georel {name}: {value!r} must be a number of metres >= 0")
-    if relation == "near" and not bounds:
-        raise InvalidQueryError("georel near needs maxDistance==N or minDistance==N (metres)")
+        if not math.isfinite(bounds[name]) or bounds[name] < 0 or (name == "maxDistance" and bounds[name] == 0):  # fmt: skip
+            raise InvalidQueryError(
+                f"georel {name}: {value!r} must be a number of metres, above 0 for maxDistance"
+            )
+    if relation == "near" and len(modifiers) != 1:
+        raise InvalidQueryError("georel near takes one of maxDistance==N or minDistance==N (metres)")  # fmt: skip
     return bounds
 
 

@@ -305,6 +305,8 @@ def _parse_term(term: str, text: str) -> Term:
             return Term(path, op, re.compile(raw.strip('"')))
         except re.error as exc:
             raise InvalidQueryError(f"invalid q {text!r}: bad pattern {raw!r}: {exc}") from exc
+    if op not in ("==", "!=") and not raw.startswith('"') and (".." in raw or "," in raw):
+        raise InvalidQueryError(f"invalid q {text!r}: a range or a list is compared with == or !=")  # fmt: skip
     if op in ("==", "!=") and not raw.startswith('"'):
         if ".." in raw:
             low, high = raw.split("..", 1)

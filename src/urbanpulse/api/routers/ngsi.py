@@ -327,8 +327,8 @@ def parse_query_body(body: Any, *, temporal: bool = False) -> list[EntityQuery]:
         raise InvalidQueryError("entities is a list of selectors (type, id, idPattern)")
     if len(selectors) > MAX_SELECTORS:  # each is a read of the lake
         raise InvalidQueryError(f"at most {MAX_SELECTORS} selectors in one query")
-    if not isinstance(geo, dict) or not (attrs is None or isinstance(attrs, list)):
-        raise InvalidQueryError("attrs is a list of names and geoQ an object")
+    if not isinstance(geo, dict) or not (attrs is None or (isinstance(attrs, list) and attrs)):
+        raise InvalidQueryError("attrs is a non-empty list of names and geoQ an object")
     if not any(e.get("type") for e in selectors) and not (attrs or q or geo):
         raise InvalidQueryError("give at least one of entities with a type, attrs, q or geoQ")
     coordinates = geo.get("coordinates")
