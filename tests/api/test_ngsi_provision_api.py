@@ -573,7 +573,7 @@ def test_pick_omit_wildcard_type_and_parameters_not_supported(client: TestClient
     feature = client.get(url, params={"geometryProperty": "entrance"}, headers=geo).json()
     assert feature["geometry"] == {"type": "Point", "coordinates": [116.5, 39.8]}
     assert client.get(url, params={"geometryProperty": "entrance"}).status_code == 400
-    for part in ({"join": "inline"}, {"csf": "a==b"}, {"expandValues": "status"}):
+    for part in ({"collation": "de"}, {"csf": "a==b"}, {"expandValues": "status"}):
         answer = client.get(ENTITIES, params={"type": "ParkingSpot", **part})
         assert answer.status_code == 422 and answer.json()["type"] == ERRORS + "OperationNotSupported", part  # fmt: skip
 
@@ -803,3 +803,35 @@ def test_where_the_context_travels_and_what_no_value_may_be(client: TestClient) 
     assert client.get(f"{ENTITIES}/{thing['id']}").status_code == 404  # nothing was kept
     assert client.post(ENTITIES, json={**thing, **context}, headers=LD).status_code == 201
     assert client.patch(f"{ENTITIES}/{thing['id']}/attrs", json={"p": {"type": "Property", "value": {"a": None}}}).status_code == 400  # fmt: skip
+
+
+def test_linked_entities_come_inline_or_flat_to_the_level_asked(client: TestClient) -> None:
+    """ETSI GS CIM 009 4.5.23: join=inline puts the entity a Relationship points at
+    inside it, join=flat after the entities asked for, each once; joinLevel says how
+    deep; a link to an entity that is not there stays a plain link."""
+    country = {"id": "urn:ngsi-ld:Country:fr", "type": "Country", "name": {"type": "Property", "value": "France"}}  # fmt: skip
+    city = {"id": "urn:ngsi-ld:City:paris", "type": "City", "isIn": {"type": "Relationship", "object": country["id"]}}  # fmt: skip
+    building = {"id": "urn:ngsi-ld:Building:j-1", "type": "Building",
+                "locatedAt": {"type": "Relationship", "object": city["id"]},
+                "ownedBy": {"type": "Relationship", "object": "urn:ngsi-ld:Person:nobody"}}  # fmt: skip
+    for entity in (country, city, building):
+        assert client.post(ENTITIES, json=entity).status_code == 201
+    url = f"{ENTITIES}/{building['id']}"
+
+    inline = client.get(url, params={"join": "inline"}).json()
+    assert inline["locatedAt"]["entity"] == city  # one level: the city's own link stays a link
+    assert "entity" not in inline["ownedBy"]
+    deep = client.get(url, params={"join": "inline", "joinLevel": "2"}).json()
+    assert deep["locatedAt"]["entity"]["isIn"]["entity"] == country
+    simple = client.get(url, params={"join": "inline", "options": "keyValues"}).json()
+    assert simple["locatedAt"] == {"id": city["id"], "type": "City", "isIn": country["id"]}
+    assert simple["ownedBy"] == "urn:ngsi-ld:Person:nobody"
+
+    flat = client.get(url, params={"join": "flat", "joinLevel": "2"}).json()
+    assert [e["id"] for e in flat] == [building["id"], city["id"], country["id"]]
+    queried = client.get(ENTITIES, params={"type": "Building,City", "join": "flat"}).json()
+    assert sorted(e["id"] for e in queried) == sorted(
+        [building["id"], city["id"], country["id"]]
+    )  # each once
+    for bad in ({"join": "sideways"}, {"join": "flat", "joinLevel": "0"}, {"join": "flat", "joinLevel": "x"}):  # fmt: skip
+        assert client.get(url, params=bad).status_code == 400, bad

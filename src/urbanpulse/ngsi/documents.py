@@ -118,15 +118,17 @@ def render_document(
     for name, attribute in entity.items():
         if name in SYSTEM_KEYS or (attrs and name not in attrs):
             continue
-        rendered[name] = _simplify(attribute) if key_values else attribute
+        rendered[name] = simplify_attribute(attribute) if key_values else attribute
     if sys_attrs:
         rendered["createdAt"], rendered["modifiedAt"] = entity["createdAt"], entity["modifiedAt"]
     return rendered
 
 
-def _simplify(attribute: Any) -> Any:
+def simplify_attribute(attribute: Any) -> Any:
+    """An attribute in keyValues form: its value, object or the like (instances kept
+    as a list)."""
     if isinstance(attribute, list):
-        return [_simplify(a) for a in attribute]
+        return [simplify_attribute(a) for a in attribute]
     if not isinstance(attribute, dict):
         return attribute
     if "object" in attribute:

@@ -31,6 +31,7 @@ from urbanpulse.errors import (
 )
 from urbanpulse.ngsi.entities import read_entities, read_entity
 from urbanpulse.ngsi.geo import split_geo_query
+from urbanpulse.ngsi.links import join_entities, parse_join, simplify_entity
 from urbanpulse.ngsi.query import (
     EntityQuery,
     build_entity_query,
@@ -52,6 +53,7 @@ from urbanpulse.ngsi.types import (
     read_types,
 )
 from urbanpulse.settings import Settings
+from urbanpulse.store import Lake
 from urbanpulse.store.engines import get_engine
 from urbanpulse.store.interface import Engine
 
@@ -144,6 +146,8 @@ ScopeQQ = Annotated[Text, Query(alias="scopeQ", description="Scopes, e.g. /Beiji
 OrderByQ = Annotated[Text, Query(alias="orderBy", description="Members to order by, e.g. name;desc,id.")]  # fmt: skip
 GeoQQ = Annotated[Text, Query(alias="geoQ", description="The geo-query as one text: geometry=Point;coordinates=[116.4,39.9];georel=near;maxDistance==2000.")]  # fmt: skip
 LocalQ = Annotated[Text, Query(description="true: only this system's own entities (all are).")]
+JoinQ = Annotated[Text, Query(description="flat or inline: serve the entities Relationships point at too (4.5.23).")]  # fmt: skip
+JoinLevelQ = Annotated[Text, Query(alias="joinLevel", description="How many Relationships deep a join follows (default 1).")]  # fmt: skip
 LastNQ = Annotated[Text, Query(alias="lastN", description="Last N instances per attribute.")]
 
 
@@ -171,6 +175,8 @@ def query_entities(
     omit: OmitQ = None,
     geometry_property: GeometryPropertyQ = None,
     local: LocalQ = None,
+    join: JoinQ = None,
+    join_level: JoinLevelQ = None,
     scope_q: ScopeQQ = None,
     order_by: OrderByQ = None,
     geo_q: GeoQQ = None,
@@ -198,14 +204,17 @@ def query_entities(
         chosen = _parse_options(options, ENTITY_OPTIONS, format)
         counted = "true" if _is_true(count) or "count" in chosen else None
         first, size = _parse_paging(offset, limit, counted)
-        key_values = chosen & {"keyValues", "simplified"}
+        joined, depth = parse_join(join, join_level)
+        key_values = bool(chosen & {"keyValues", "simplified"}) or media == GEO_JSON
         page = read_entities(
             lake, query, region=settings.region, offset=first, limit=size,
-            key_values=bool(key_values) or media == GEO_JSON, with_context=media == JSON_LD,
+            key_values=key_values and not joined, with_context=media == JSON_LD,
             with_latest=_shows_latest(principal), sys_attrs="sysAttrs" in chosen,
             order=parse_order(order_by), engine=get_engine(settings),
         )  # fmt: skip
         entities = [project(e, picked, omitted) for e in page.entities]
+        if joined:
+            entities = _join(lake, settings, principal, media, chosen, entities, joined, depth, key_values)  # fmt: skip
         response = _render(entities, media, geometry=geometry_property or "location")
         _add_paging(response, request, first, size, page.total, counted is not None)
         return response
@@ -228,8 +237,11 @@ def get_entity(
     geometry_property: GeometryPropertyQ = None,
     type: EntityTypeQ = None,
     local: LocalQ = None,
+    join: JoinQ = None,
+    join_level: JoinLevelQ = None,
 ) -> Response:
-    """One entity by its URN, e.g. urn:ngsi-ld:TrafficFlowObserved:bd-road-01."""
+    """One entity by its URN, e.g. urn:ngsi-ld:TrafficFlowObserved:bd-road-01; with
+    join, the entities its Relationships point at too."""
 
     def run(media: str) -> Response:
         _check_entity_id(entityId)
@@ -237,16 +249,21 @@ def get_entity(
         picked, omitted = parse_projection(pick, omit, attrs)
         _check_geometry_property(geometry_property, media)
         chosen = _parse_options(options, ENTITY_OPTIONS, format)
-        key_values = chosen & {"keyValues", "simplified"}
+        joined, depth = parse_join(join, join_level)
+        key_values = bool(chosen & {"keyValues", "simplified"}) or media == GEO_JSON
         entity = read_entity(
             lake, entityId, region=settings.region, attrs=split_list(attrs),
-            key_values=bool(key_values) or media == GEO_JSON, with_context=media == JSON_LD,
+            key_values=key_values and not joined, with_context=media == JSON_LD,
             with_latest=_shows_latest(principal), sys_attrs="sysAttrs" in chosen,
             engine=get_engine(settings),
         )  # fmt: skip
         if type is not None and entity["type"] not in split_list(type):
             raise NotFoundError(f"no entity {entityId!r} of type {type!r}")
-        return _render(project(entity, picked, omitted), media, geometry=geometry_property or "location")  # fmt: skip
+        entity = project(entity, picked, omitted)
+        if joined:
+            linked = _join(lake, settings, principal, media, chosen, [entity], joined, depth, key_values)  # fmt: skip
+            return _render(linked[0] if joined == "inline" else linked, media)
+        return _render(entity, media, geometry=geometry_property or "location")
 
     return _answer(request, run, allow_geo=True)
 
@@ -479,6 +496,28 @@ def get_attribute(
             lake, attrId, region=settings.region, with_context=context, engine=engine
         ),
     )  # fmt: skip
+
+
+def _join(
+    lake: Lake, settings: Settings, principal: Principal, media: str, chosen: set[str],
+    entities: list[dict[str, Any]], join: str, depth: int, key_values: bool,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Entities with the ones their Relationships point at (ETSI GS CIM 009 4.5.23),
+    each linked entity read as the request reads its own, in keyValues when asked."""
+
+    def fetch(entity_id: str) -> dict[str, Any] | None:
+        try:
+            return read_entity(
+                lake, entity_id, region=settings.region, key_values=False,
+                with_context=media == JSON_LD and join == "flat",
+                with_latest=_shows_latest(principal), sys_attrs="sysAttrs" in chosen,
+                engine=get_engine(settings),
+            )  # fmt: skip
+        except (NotFoundError, InvalidQueryError):
+            return None  # a link to nowhere stays a link
+
+    linked = join_entities(entities, fetch, join=join, level=depth)
+    return [simplify_entity(e) for e in linked] if key_values else linked
 
 
 def _discover(
