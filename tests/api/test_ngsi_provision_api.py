@@ -835,3 +835,31 @@ def test_linked_entities_come_inline_or_flat_to_the_level_asked(client: TestClie
     )  # each once
     for bad in ({"join": "sideways"}, {"join": "flat", "joinLevel": "0"}, {"join": "flat", "joinLevel": "x"}):  # fmt: skip
         assert client.get(url, params=bad).status_code == 400, bad
+
+
+def test_pick_and_omit_reach_into_linked_entities_as_deep_as_the_join(client: TestClient) -> None:
+    """ETSI GS CIM 009 4.21 with 4.5.23: locatedAt{id,name} keeps the relationship and
+    only id and name of the entity it links; omit works the same way round; a
+    projection deeper than joinLevel is refused."""
+    country = {"id": "urn:ngsi-ld:Country:de", "type": "Country", "name": {"type": "Property", "value": "Germany"}, "note": {"type": "Property", "value": "x"}}  # fmt: skip
+    city = {"id": "urn:ngsi-ld:City:berlin", "type": "City", "name": {"type": "Property", "value": "Berlin"}, "isIn": {"type": "Relationship", "object": country["id"]}}  # fmt: skip
+    building = {"id": "urn:ngsi-ld:Building:p-1", "type": "Building", "height": {"type": "Property", "value": 30}, "locatedAt": {"type": "Relationship", "object": city["id"]}}  # fmt: skip
+    for entity in (country, city, building):
+        assert client.post(ENTITIES, json=entity).status_code == 201
+    url = f"{ENTITIES}/{building['id']}"
+    picked = client.get(url, params={"join": "inline", "pick": "id,locatedAt{id,name}"}).json()
+    assert picked == {"id": building["id"], "locatedAt": {**building["locatedAt"], "entity": {"id": city["id"], "name": city["name"]}}}  # fmt: skip
+    flat = client.get(url, params={"join": "flat", "joinLevel": "2", "pick": "id,locatedAt{id,isIn{id,name}}"}).json()  # fmt: skip
+    assert flat == [
+        {"id": building["id"], "locatedAt": building["locatedAt"]},
+        {"id": city["id"], "isIn": city["isIn"]},
+        {"id": country["id"], "name": country["name"]},
+    ]
+    omitted = client.get(url, params={"join": "inline", "joinLevel": "2", "omit": "height,locatedAt{name,isIn{note}}"}).json()  # fmt: skip
+    assert "height" not in omitted and "name" not in omitted["locatedAt"]["entity"]
+    assert omitted["locatedAt"]["entity"]["isIn"]["entity"] == {k: v for k, v in country.items() if k != "note"}  # fmt: skip
+    for too_deep in (
+        {"pick": "id,locatedAt{isIn{id}}", "join": "inline"},
+        {"pick": "locatedAt{id}"},
+    ):
+        assert client.get(url, params=too_deep).status_code == 400, too_deep

@@ -16,6 +16,7 @@ from typing import Any
 
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.ngsi.documents import simplify_attribute
+from urbanpulse.ngsi.query import Projection, project
 
 JOINS = ("flat", "inline", "@none")
 MAX_JOIN_LEVEL = 10  # each level may read every entity the one before points at
@@ -43,12 +44,18 @@ def parse_join(join: str | None, level: str | None) -> tuple[str | None, int]:
 
 
 def join_entities(
-    entities: list[dict[str, Any]], fetch: Fetch, *, join: str, level: int
+    entities: list[dict[str, Any]],
+    fetch: Fetch,
+    *,
+    join: str,
+    level: int,
+    projection: Projection | None = None,
 ) -> list[dict[str, Any]]:
-    """``entities`` (normalized) with the entities their Relationships point at, to
-    ``level`` Relationships deep: inside the Relationships (inline) or after them
-    (flat). ``fetch(id)`` gives an entity in the same form, or None when there is none
-    (a link to nowhere is left as it is)."""
+    """``entities`` (normalized, projected already) with the entities their
+    Relationships point at, to ``level`` Relationships deep: inside the Relationships
+    (inline) or after them (flat). ``fetch(id)`` gives an entity in the same form, or
+    None when there is none (a link to nowhere is left as it is); ``projection``'s
+    nested members (``locatedAt{id,name}``) say what of each linked entity is kept."""
     fetched: dict[str, dict[str, Any] | None] = {}
 
     def get(entity_id: str) -> dict[str, Any] | None:
@@ -57,32 +64,34 @@ def join_entities(
         return fetched[entity_id]
 
     if join == "inline":
-        return [_inline(entity, get, level) for entity in entities]
+        return [_inline(entity, get, level, projection) for entity in entities]
     seen = {entity["id"] for entity in entities}
-    joined, frontier = list(entities), list(entities)
+    joined = list(entities)
+    frontier = [(entity, projection) for entity in entities]
     for _ in range(level):
         found = []
-        for entity in frontier:
-            for target in get_link_targets(entity):
+        for entity, shape in frontier:
+            for name, target in get_link_targets(entity):
                 linked = get(target)
                 if linked is not None and linked["id"] not in seen:
                     seen.add(linked["id"])
-                    found.append(linked)
-        joined += found
+                    below = shape.linked.get(name) if shape else None
+                    found.append((_shape(linked, below), below))
+        joined += [entity for entity, _ in found]
         frontier = found
     return joined
 
 
-def get_link_targets(entity: dict[str, Any]) -> list[str]:
-    """The ids an entity's Relationships point at, in the order they are written."""
-    targets: list[str] = []
+def get_link_targets(entity: dict[str, Any]) -> list[tuple[str, str]]:
+    """(Relationship name, id it points at) of an entity, in the order written."""
+    targets: list[tuple[str, str]] = []
     for name, attribute in entity.items():
         if name in _ENTITY_MEMBERS:
             continue
         for instance in attribute if isinstance(attribute, list) else [attribute]:
             if isinstance(instance, dict) and instance.get("type") == "Relationship":
                 found = instance.get("object")
-                targets += [t for t in (found if isinstance(found, list) else [found]) if isinstance(t, str)]  # fmt: skip
+                targets += [(name, t) for t in (found if isinstance(found, list) else [found]) if isinstance(t, str)]  # fmt: skip
     return targets
 
 
@@ -100,26 +109,35 @@ def simplify_entity(entity: dict[str, Any]) -> dict[str, Any]:
     return simple
 
 
-def _inline(entity: dict[str, Any], get: Fetch, level: int) -> dict[str, Any]:
+def _shape(entity: dict[str, Any], projection: Projection | None) -> dict[str, Any]:
+    return entity if projection is None else project(entity, projection.pick, projection.omit)
+
+
+def _inline(
+    entity: dict[str, Any], get: Fetch, level: int, projection: Projection | None
+) -> dict[str, Any]:
     if level < 1:
         return entity
     out = dict(entity)
     for name, attribute in entity.items():
         if name in _ENTITY_MEMBERS:
             continue
+        below = projection.linked.get(name) if projection else None
         instances = attribute if isinstance(attribute, list) else [attribute]
-        linked = [_link_instance(i, get, level) for i in instances]
+        linked = [_link_instance(i, get, level, below) for i in instances]
         out[name] = linked if isinstance(attribute, list) else linked[0]
     return out
 
 
-def _link_instance(instance: Any, get: Fetch, level: int) -> Any:
+def _link_instance(instance: Any, get: Fetch, level: int, projection: Projection | None) -> Any:
     if not (isinstance(instance, dict) and instance.get("type") == "Relationship"):
         return instance
     target = instance.get("object")
-    if isinstance(target, str) and (found := get(target)) is not None:
-        return {**instance, "entity": _inline(found, get, level - 1)}
+    targets = target if isinstance(target, list) else [target]
+    found = [f for t in targets if isinstance(t, str) and (f := get(t)) is not None]
+    shaped = [_inline(_shape(f, projection), get, level - 1, projection) for f in found]
+    if isinstance(target, str) and shaped:
+        return {**instance, "entity": shaped[0]}
     if isinstance(target, list):
-        found_all = [f for t in target if isinstance(t, str) and (f := get(t)) is not None]
-        return {**instance, "entityList": [_inline(f, get, level - 1) for f in found_all]}
+        return {**instance, "entityList": shaped}
     return instance

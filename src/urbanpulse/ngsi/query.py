@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from urbanpulse.errors import InvalidQueryError
@@ -368,30 +368,79 @@ def _check_name(name: str, parameter: str) -> str:
 _PROJECTED = re.compile(r"^[A-Za-z_@][A-Za-z0-9_:/#.@-]*$")
 
 
+@dataclass(frozen=True)
+class Projection:
+    """What ``pick`` keeps or ``omit`` drops of an entity, and, by Relationship name,
+    of the entities a join links to it (``locatedAt{id,name}``)."""
+
+    pick: frozenset[str] = frozenset()
+    omit: frozenset[str] = frozenset()
+    linked: dict[str, Projection] = field(default_factory=dict)
+
+
 def parse_projection(pick: str | None, omit: str | None, attrs: str | None) -> tuple[frozenset[str], frozenset[str]]:  # fmt: skip
-    """The entity members ``pick`` keeps and ``omit`` drops (ETSI GS CIM 009 4.21).
+    """The entity members ``pick`` keeps and ``omit`` drops (ETSI GS CIM 009 4.21); a
+    member with braces (``locatedAt{id,name}``) projects the linked entity of a join
+    (:func:`parse_linked_projection`) and is kept here.
 
     Raises
     ------
     InvalidQueryError
-        Both given, either with ``attrs``, a name that is not one, or a projection of a
-        linked entity (``a{b}``), which needs the join UrbanPulse does not perform.
+        Both given, either with ``attrs``, or a name that is not one.
     """
+    tree = parse_linked_projection(pick, omit, attrs)
+    return (tree.pick, tree.omit) if tree is not None else (frozenset(), frozenset())
+
+
+def parse_linked_projection(pick: str | None, omit: str | None, attrs: str | None) -> Projection | None:  # fmt: skip
+    """The whole projection, nested members included (None: neither given)."""
     if pick is None and omit is None:
-        return frozenset(), frozenset()
+        return None
     if pick is not None and omit is not None:
         raise InvalidQueryError("give pick or omit, not both")
     if attrs is not None:
         raise InvalidQueryError("pick and omit replace attrs: give one of them")
     text = pick if pick is not None else omit
-    names = re.split(r"[,|]", text or "")  # ',' and '|' both separate members
-    for name in names:
-        if "{" in name or "}" in name:
-            raise InvalidQueryError(f"{name!r}: projecting a linked entity needs join, which is not supported here")  # fmt: skip
+    where = f"{'pick' if pick is not None else 'omit'} {text!r}"
+    tree, rest = _parse_members(text or "", where)
+    if rest:
+        raise InvalidQueryError(f"{where}: unbalanced braces")
+    return _to_projection(tree, picking=pick is not None)
+
+
+def get_projection_depth(projection: Projection | None) -> int:
+    """How many Relationships deep a projection reaches (0: the entity's own members)."""
+    if projection is None or not projection.linked:
+        return 0
+    return 1 + max(get_projection_depth(p) for p in projection.linked.values())
+
+
+def _parse_members(text: str, where: str) -> tuple[dict[str, Any], str]:
+    """Members up to an unmatched ``}``: name -> nested members; what follows it."""
+    members: dict[str, Any] = {}
+    while True:
+        found = re.match(r"([^,|{}]*)", text)
+        name = found.group(1) if found else ""
+        text = text[len(name) :]
         if not _PROJECTED.match(name):
-            raise InvalidQueryError(f"{'pick' if pick is not None else 'omit'} {text!r}: {name!r} is not a member name")  # fmt: skip
-    chosen = frozenset(names)
-    return (chosen, frozenset()) if pick is not None else (frozenset(), chosen)
+            raise InvalidQueryError(f"{where}: {name!r} is not a member name")
+        members[name] = {}
+        if text.startswith("{"):
+            members[name], text = _parse_members(text[1:], where)
+            if not text.startswith("}"):
+                raise InvalidQueryError(f"{where}: unbalanced braces")
+            text = text[1:]
+        if not text or text.startswith("}"):
+            return members, text
+        text = text[1:]  # ',' and '|' both separate members
+
+
+def _to_projection(tree: dict[str, Any], *, picking: bool) -> Projection:
+    linked = {name: _to_projection(sub, picking=picking) for name, sub in tree.items() if sub}
+    if picking:
+        return Projection(pick=frozenset(tree), linked=linked)
+    # An omitted member with braces is kept: only the entity it links loses members.
+    return Projection(omit=frozenset(n for n, sub in tree.items() if not sub), linked=linked)
 
 
 def project(entity: dict[str, Any], pick: frozenset[str], omit: frozenset[str]) -> dict[str, Any]:

@@ -34,7 +34,10 @@ from urbanpulse.ngsi.geo import split_geo_query
 from urbanpulse.ngsi.links import join_entities, parse_join, simplify_entity
 from urbanpulse.ngsi.query import (
     EntityQuery,
+    Projection,
     build_entity_query,
+    get_projection_depth,
+    parse_linked_projection,
     parse_order,
     parse_projection,
     project,
@@ -205,6 +208,7 @@ def query_entities(
         counted = "true" if _is_true(count) or "count" in chosen else None
         first, size = _parse_paging(offset, limit, counted)
         joined, depth = parse_join(join, join_level)
+        shape = _check_linked_projection(pick, omit, joined, depth)
         key_values = bool(chosen & {"keyValues", "simplified"}) or media == GEO_JSON
         page = read_entities(
             lake, query, region=settings.region, offset=first, limit=size,
@@ -214,7 +218,7 @@ def query_entities(
         )  # fmt: skip
         entities = [project(e, picked, omitted) for e in page.entities]
         if joined:
-            entities = _join(lake, settings, principal, media, chosen, entities, joined, depth, key_values)  # fmt: skip
+            entities = _join(lake, settings, principal, media, chosen, entities, joined, depth, key_values, shape)  # fmt: skip
         response = _render(entities, media, geometry=geometry_property or "location")
         _add_paging(response, request, first, size, page.total, counted is not None)
         return response
@@ -250,6 +254,7 @@ def get_entity(
         _check_geometry_property(geometry_property, media)
         chosen = _parse_options(options, ENTITY_OPTIONS, format)
         joined, depth = parse_join(join, join_level)
+        shape = _check_linked_projection(pick, omit, joined, depth)
         key_values = bool(chosen & {"keyValues", "simplified"}) or media == GEO_JSON
         entity = read_entity(
             lake, entityId, region=settings.region, attrs=split_list(attrs),
@@ -261,7 +266,7 @@ def get_entity(
             raise NotFoundError(f"no entity {entityId!r} of type {type!r}")
         entity = project(entity, picked, omitted)
         if joined:
-            linked = _join(lake, settings, principal, media, chosen, [entity], joined, depth, key_values)  # fmt: skip
+            linked = _join(lake, settings, principal, media, chosen, [entity], joined, depth, key_values, shape)  # fmt: skip
             return _render(linked[0] if joined == "inline" else linked, media)
         return _render(entity, media, geometry=geometry_property or "location")
 
@@ -498,9 +503,25 @@ def get_attribute(
     )  # fmt: skip
 
 
+def _check_linked_projection(
+    pick: str | None, omit: str | None, join: str | None, depth: int
+) -> Projection | None:
+    """The nested pick or omit of a join; refused where it reaches past the entities
+    the join serves (ETSI GS CIM 009 4.21)."""
+    shape = parse_linked_projection(pick, omit, None)
+    reach = get_projection_depth(shape)
+    if reach > (depth if join else 0):
+        raise InvalidQueryError(
+            f"pick or omit reaches {reach} Relationships deep, past what join serves "
+            f"({depth if join else 0})"
+        )
+    return shape
+
+
 def _join(
     lake: Lake, settings: Settings, principal: Principal, media: str, chosen: set[str],
     entities: list[dict[str, Any]], join: str, depth: int, key_values: bool,
+    shape: Projection | None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Entities with the ones their Relationships point at (ETSI GS CIM 009 4.5.23),
     each linked entity read as the request reads its own, in keyValues when asked."""
@@ -516,7 +537,7 @@ def _join(
         except (NotFoundError, InvalidQueryError):
             return None  # a link to nowhere stays a link
 
-    linked = join_entities(entities, fetch, join=join, level=depth)
+    linked = join_entities(entities, fetch, join=join, level=depth, projection=shape)
     return [simplify_entity(e) for e in linked] if key_values else linked
 
 
