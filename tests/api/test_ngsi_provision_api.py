@@ -779,6 +779,9 @@ def test_transient_entities_and_instances_are_gone_once_they_expire(client: Test
     assert client.post(ENTITIES, json=bad).status_code == 400
 
 
+NGSI_NULL = "urn:ngsi-ld:null"
+
+
 def test_where_the_context_travels_and_what_no_value_may_be(client: TestClient) -> None:
     """ETSI GS CIM 009 6.3.5: a JSON-LD body carries its @context and no Link header
     beside it, a JSON body none; JSON null is no value anywhere in an entity; an empty
@@ -796,6 +799,12 @@ def test_where_the_context_travels_and_what_no_value_may_be(client: TestClient) 
             ENTITIES, json={**thing, "p": {"type": "Property", "value": 1, "unitCode": None}}
         ),
         client.post(f"{ENTITIES}//attrs", json={"p": {"type": "Property", "value": 2}}),
+        # the NGSI-LD Null removes in a merge; a create has nothing to remove
+        client.post(ENTITIES, json={**thing, "q": {"type": "Property", "value": NGSI_NULL}}),
+        client.post(
+            ENTITIES,
+            json={**thing, "p": {**thing["p"], "s": {"type": "Property", "value": NGSI_NULL}}},
+        ),
     ]
     for response in refused:
         assert response.status_code == 400, response.text

@@ -104,6 +104,8 @@ class Mode(Enum):
 
 # Modes that write only an entity that already exists.
 EXISTING_ONLY = frozenset({Mode.UPDATE, Mode.APPEND, Mode.PATCH, Mode.MERGE, Mode.REPLACE})
+# Writes that state an entity whole, where an NGSI-LD Null has nothing to remove.
+WHOLE_WRITES = frozenset({Mode.CREATE, Mode.REPLACE})
 
 
 @dataclass
@@ -158,7 +160,7 @@ def parse_entity(document: Any, *, entity_id: str | None = None) -> EntityWrite:
     if not isinstance(document, dict):
         raise MalformedRequestError("an NGSI-LD entity is a JSON object")
     given_id = check_entity_id(entity_id or document.get("id"))
-    null = _find_null({k: v for k, v in document.items() if k != "@context"})
+    null = _find_null(document)
     if null is not None:
         # ETSI GS CIM 009 5.5.14 and 4.5.18: JSON null is no value; a merge removes
         # with the text urn:ngsi-ld:null instead.
@@ -199,13 +201,16 @@ def parse_entity(document: Any, *, entity_id: str | None = None) -> EntityWrite:
     return write
 
 
-def _find_null(value: Any, path: str = "") -> str | None:
-    """The path of the first JSON null in a document (None: there is none)."""
-    if value is None:
+def _find_null(value: Any, path: str = "", *, marker: bool = False) -> str | None:
+    """The path of the first JSON null in a document, or with ``marker`` of the first
+    NGSI-LD Null (urn:ngsi-ld:null); None: there is none. An @context is not looked in."""
+    if value is None or (marker and value == NULL_VALUE):
         return path or "the body"
     members = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()  # fmt: skip
     for key, member in members:
-        found = _find_null(member, f"{path}.{key}" if path else str(key))
+        if key == "@context":
+            continue
+        found = _find_null(member, f"{path}.{key}" if path else str(key), marker=marker)
         if found is not None:
             return found
     return None
@@ -357,6 +362,15 @@ def provision(
     items = Items()
     documents = ContextEntities(read_current_documents(lake))
     for line, write in enumerate(writes, start=1):
+        marker = _find_null(write.document, marker=True) if mode in WHOLE_WRITES else None
+        if marker is not None:
+            # ETSI GS CIM 009 5.2.1: the NGSI-LD Null removes a member in a merge or a
+            # partial update; anywhere else it is an error.
+            outcome.errors.append((write.entity_id, InvalidQueryError(
+                f"entity {write.entity_id}: {marker} is {NULL_VALUE}, which only a merge "
+                "or a partial update may send"
+            )))  # fmt: skip
+            continue
         if write.generic:
             documents.write(
                 write, mode, outcome, no_overwrite=no_overwrite, replace_all=replace_all,
