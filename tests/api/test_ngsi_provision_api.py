@@ -872,3 +872,15 @@ def test_pick_and_omit_reach_into_linked_entities_as_deep_as_the_join(client: Te
         {"pick": "locatedAt{id}"},
     ):
         assert client.get(url, params=too_deep).status_code == 400, too_deep
+
+
+def test_an_entity_with_none_of_the_members_asked_for_is_not_found(client: TestClient) -> None:
+    """ETSI GS CIM 009 5.7.1: attrs, pick or omit that leave nothing of an entity answer
+    404 rather than an empty entity."""
+    thing = {"id": "urn:ngsi-ld:Thing:few", "type": "Thing", "p": {"type": "Property", "value": 1}}
+    assert client.post(ENTITIES, json=thing).status_code == 201
+    url = f"{ENTITIES}/{thing['id']}"
+    for asked in ({"attrs": "unknown"}, {"pick": "unknown"}, {"omit": "id,type,p"}):
+        assert client.get(url, params=asked).status_code == 404, asked
+    assert client.get(url, params={"attrs": "p"}).json()["p"]["value"] == 1
+    assert client.get(url, params={"pick": "id"}).json() == {"id": thing["id"]}

@@ -264,7 +264,13 @@ def get_entity(
         )  # fmt: skip
         if type is not None and entity["type"] not in split_list(type):
             raise NotFoundError(f"no entity {entityId!r} of type {type!r}")
+        # ETSI GS CIM 009 5.7.1: an entity with none of the attributes (or members)
+        # asked for is not found, rather than served empty.
+        if attrs and set(entity) <= {"id", "type", "@context", "scope", "createdAt", "modifiedAt"}:  # fmt: skip
+            raise NotFoundError(f"entity {entityId!r} has none of the attributes {attrs!r}")
         entity = project(entity, picked, omitted)
+        if (picked or omitted) and set(entity) <= {"@context"}:
+            raise NotFoundError(f"entity {entityId!r} keeps no member after pick or omit")
         if joined:
             linked = _join(lake, settings, principal, media, chosen, [entity], joined, depth, key_values, shape)  # fmt: skip
             return _render(linked[0] if joined == "inline" else linked, media)
