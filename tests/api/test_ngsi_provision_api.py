@@ -457,6 +457,7 @@ def test_merge_replace_and_attribute_operations_on_a_context_entity(client: Test
     assert client.put(attribute, json={"type": "Property", "value": 3}).status_code == 204
     assert client.get(url).json()["airQualityLevel"] == {"type": "Property", "value": 3}
     assert client.put(f"{url}/attrs/colour", json={"type": "Property", "value": "red"}).status_code == 404  # fmt: skip
+    assert client.patch(attribute, json={}).status_code == 400  # nothing to change
 
     # deleting one instance of a multi-instance attribute, then the attribute
     assert client.delete(f"{url}/attrs/floors", params={"datasetId": "urn:ngsi-ld:Dataset:survey"}).status_code == 204  # fmt: skip

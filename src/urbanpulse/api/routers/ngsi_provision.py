@@ -217,6 +217,8 @@ async def _write_attribute(
 
     def run() -> Response:
         check_name(name, "attribute")
+        if not body:  # ETSI GS CIM 009 5.6.4: a fragment with nothing to change
+            raise InvalidQueryError(f"attribute {name!r}: the fragment is empty")
         write = parse_entity({name: body}, entity_id=entity_id)
         outcome = _provision(lake, settings, request, [write], Mode.PATCH, merge_members=merge)
         _raise_first(outcome)
