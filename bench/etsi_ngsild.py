@@ -19,7 +19,9 @@ each request that carries none: the suite tests the NGSI-LD API, not the access 
 which the product's own tests cover.
 
 The suite's variables (the broker's URL) are given on Robot's command line, so the
-checkout is left untouched. Prints a table of passed, failed and skipped tests per part,
+checkout is left untouched. Its tests name their JSON-LD @context by a URL on GitHub,
+which the product never fetches: the checkout's copies of those files are listed in the
+setting ``ngsild_contexts``, as an operator lists the contexts its clients use. Prints a table of passed, failed and skipped tests per part,
 the most common failure messages, then one line of JSON with the counts and the target
 (every test of the parts run passes). There is no timing baseline here: the figure is a
 pass count, and the suite's own total is what it is measured against.
@@ -30,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -51,6 +54,19 @@ REPO = Path(__file__).resolve().parents[1]
 ENVIRONMENT = REPO / "var" / "etsi-suite"
 TESTS = Path("TP/NGSI-LD/ContextInformation")
 PARTS = ("Consumption", "Provision")
+
+
+def find_suite_contexts(suite: Path) -> dict[str, Path]:
+    """The suite's own @context documents by the URL its tests name them with, as an
+    operator lists the contexts its clients use (the product never fetches one): the
+    checkout's copies of the files that URL's folder holds."""
+    variables = (suite / "resources" / "variables.py").read_text("utf-8")
+    found = re.search(r"ngsild_test_suite_context\s*=\s*'([^']+)'", variables)
+    folder = suite / "resources" / "jsonld-contexts"
+    if found is None or not folder.is_dir():
+        return {}
+    base = found.group(1).rsplit("/", 1)[0]
+    return {f"{base}/{path.name}": path for path in sorted(folder.glob("*.jsonld"))}
 
 
 def ensure_environment(suite: Path) -> Path:
@@ -141,7 +157,10 @@ def main() -> int:
     python = ensure_environment(suite)
     with tempfile.TemporaryDirectory() as workdir:
         work = Path(workdir)
-        settings = Settings(lake_path=work / "lake", access_db=work / "access.sqlite3")
+        settings = Settings(
+            lake_path=work / "lake", access_db=work / "access.sqlite3",
+            ngsild_contexts=find_suite_contexts(suite),
+        )  # fmt: skip
         app = create_app(settings)
         _, token = issue_key(app.state.access.store, scope="government", name="ETSI suite")
         output = args.keep or work / "robot"

@@ -173,6 +173,14 @@ class Settings(BaseSettings):
         default={"public": 50_000, "business": 200_000},
         description="Requests per day per caller, by scope (JSON); a scope left out has no quota.",
     )
+    ngsild_contexts: dict[str, Path] = Field(
+        default={},
+        description=(
+            "JSON-LD @context documents NGSI-LD terms are expanded against, by the URL "
+            "they are published at -> a local file (JSON in the environment). The "
+            "server never fetches a context from the network."
+        ),
+    )
     cors_origins: list[str] = Field(
         default=[],
         description=(

@@ -885,3 +885,16 @@ def test_an_entity_with_none_of_the_members_asked_for_is_not_found(client: TestC
         assert client.get(url, params=asked).status_code == 404, asked
     assert client.get(url, params={"attrs": "p"}).json()["p"]["value"] == 1
     assert client.get(url, params={"pick": "id"}).json() == {"id": thing["id"]}
+
+
+def test_a_type_is_found_by_its_term_or_by_the_iri_it_expands_to(client: TestClient) -> None:
+    """A query may name a type as written or as the IRI its @context expands it to;
+    under another context the same term is another type."""
+    context = {"Tower": "https://example.org/vocab#Tower"}
+    tower = {"id": "urn:ngsi-ld:Tower:t-1", "type": "Tower", "@context": context, "h": {"type": "Property", "value": 300}}  # fmt: skip
+    assert client.post(ENTITIES, json=tower, headers=LD).status_code == 201
+    found = client.get(ENTITIES, params={"type": "https://example.org/vocab#Tower"}).json()
+    assert [e["id"] for e in found] == [tower["id"]]
+    assert [e["id"] for e in client.get(ENTITIES, params={"type": "Tower"}).json()] == [tower["id"]]
+    other = {"type": "Query", "entities": [{"type": "https://example.org/other#Tower"}], "@context": context}  # fmt: skip
+    assert client.post("/ngsi-ld/v1/entityOperations/query", json=other, headers=LD).json() == []

@@ -91,7 +91,7 @@ def select_documents(
     """The context entities (:func:`read_documents`) ``query`` selects, ordered by id."""
     selected = []
     for entity_id, entity in sorted(documents.items()):
-        if query.types and not set(get_types(entity["type"])) & set(query.types):
+        if query.types and not _has_type(entity, query):
             continue
         if query.ids and entity_id not in query.ids:
             continue
@@ -107,6 +107,18 @@ def select_documents(
             continue
         selected.append(entity)
     return selected
+
+
+def _has_type(entity: dict[str, Any], query: EntityQuery) -> bool:
+    """Whether the entity has a type the query names, as written or as the IRI both
+    expand to under their own @context."""
+    types = get_types(entity["type"])
+    if set(types) & set(query.types):
+        return True
+    if query.book is None:
+        return False
+    wanted = {query.book.expand(t, query.context) for t in query.types}
+    return any(query.book.expand(t, entity.get("@context")) in wanted for t in types)
 
 
 def render_document(

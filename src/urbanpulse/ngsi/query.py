@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from urbanpulse.errors import InvalidQueryError
+from urbanpulse.ngsi.contexts import ContextBook
 from urbanpulse.ngsi.geo import GeoQuery, parse_geo_query
 from urbanpulse.ngsi.vocabulary import ENTITY_TYPES, SUBJECTS
 
@@ -57,6 +58,10 @@ class EntityQuery:
     geo: GeoQuery | None = None
     # scopeQ: alternatives (``,``), each scope patterns that must all match (``;``)
     scopes: tuple[tuple[tuple[str, ...], ...], ...] = ()
+    # The request's JSON-LD @context and the book it is read with: a type named as a
+    # term or as the IRI it expands to selects the same entities.
+    context: Any = field(default=None, compare=False)
+    book: ContextBook | None = field(default=None, compare=False)
 
 
 def build_entity_query(

@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import replace
+from functools import lru_cache
 from http import HTTPStatus
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -29,6 +32,7 @@ from urbanpulse.errors import (
     NotFoundError,
     UrbanPulseError,
 )
+from urbanpulse.ngsi.contexts import ContextBook, build_context_book
 from urbanpulse.ngsi.entities import read_entities, read_entity
 from urbanpulse.ngsi.geo import split_geo_query
 from urbanpulse.ngsi.links import join_entities, parse_join, simplify_entity
@@ -204,6 +208,7 @@ def query_entities(
             geometry=geometry, coordinates=coordinates, geoproperty=geoproperty,
             scope_q=scope_q,
         )  # fmt: skip
+        query = _with_context(query, request, settings)
         chosen = _parse_options(options, ENTITY_OPTIONS, format)
         counted = "true" if _is_true(count) or "count" in chosen else None
         first, size = _parse_paging(offset, limit, counted)
@@ -301,7 +306,7 @@ async def query_entities_by_body(
 
     def run(media: str) -> Response:
         _parse_flag(local, "local")
-        queries = parse_query_body(body)
+        queries = [_with_context(q, request, settings, body) for q in parse_query_body(body)]
         chosen = _parse_options(options, ENTITY_OPTIONS, format)
         counted = "true" if _is_true(count) or "count" in chosen else None
         first, size = _parse_paging(offset, limit, counted)
@@ -547,6 +552,30 @@ def _join(
     return [simplify_entity(e) for e in linked] if key_values else linked
 
 
+def _with_context(
+    query: EntityQuery, request: Request, settings: Settings, body: Any = None
+) -> EntityQuery:
+    """The query with the @context its terms are read in: a JSON-LD body's, else the
+    Link header's, else the core context alone."""
+    context = body.get("@context") if isinstance(body, dict) else None
+    if context is None:
+        context = get_link_context(request.headers.get("link", ""))
+    return replace(query, context=context, book=get_context_book(settings))
+
+
+def get_context_book(settings: Settings) -> ContextBook:
+    """The @context documents the settings name, with UrbanPulse's own (read once)."""
+    key = json.dumps({url: str(path) for url, path in settings.ngsild_contexts.items()})
+    return _build_book(key)
+
+
+@lru_cache(maxsize=8)
+def _build_book(files_json: str) -> ContextBook:
+    own = {CONTEXT_PATH: build_context_document()}
+    files = {url: Path(path) for url, path in json.loads(files_json).items()}
+    return build_context_book(files, own)
+
+
 def _discover(
     request: Request, settings: Settings, read: Callable[[Engine, bool], Any]
 ) -> Response:
@@ -612,6 +641,7 @@ def query_temporal_entities(
             type=type, id=id, id_pattern=id_pattern, q=q, attrs=attrs, georel=georel,
             geometry=geometry, coordinates=coordinates, geoproperty=geoproperty,
         )  # fmt: skip
+        query = _with_context(query, request, settings)
         temporal = build_temporal_query(
             timerel=timerel, time_at=time_at, end_time_at=end_time_at, last_n=last_n
         )

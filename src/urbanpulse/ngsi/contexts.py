@@ -1,0 +1,92 @@
+"""JSON-LD term expansion against the @context documents the broker knows.
+
+An NGSI-LD term (a type, an attribute name) means the IRI its @context expands it to:
+``Building`` under a context that maps it to ``https://example.org/Building`` is that
+IRI, and a query may name either. Contexts arrive inline (an object in a body) or by
+URL (a list in a body, a Link header). UrbanPulse never fetches a URL it is given,
+which would let any caller make the server request any address: it expands against
+inline contexts, its own context, and the documents an operator lists in the setting
+``ngsild_contexts`` (URL -> local file). A context it does not know adds no terms,
+and a term no context maps takes the core context's default vocabulary.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
+MAX_DEPTH = 8  # contexts that name contexts: enough for any real chain, not a loop
+MAX_KEPT = 256  # term maps kept, one per distinct @context seen
+
+
+class ContextBook:
+    """The @context documents known by URL, and term expansion against them."""
+
+    def __init__(self, documents: dict[str, Any]) -> None:
+        self.documents = documents
+        self._terms: dict[str, dict[str, Any]] = {}  # by context, as JSON
+
+    def expand(self, term: str, context: Any) -> str:
+        """The IRI ``term`` means under ``context`` (a URL, an object or a list)."""
+        terms = self._get_terms(json.dumps(context, sort_keys=True))
+        if term in terms:
+            return _resolve(terms[term], terms)
+        prefix, sep, suffix = term.partition(":")
+        if sep:  # an IRI, a URN, or a compact IRI whose prefix the context maps
+            return terms[prefix] + suffix if prefix in terms and isinstance(terms[prefix], str) else term  # fmt: skip
+        return str(terms.get("@vocab") or DEFAULT_VOCAB) + term
+
+    def _get_terms(self, context_json: str) -> dict[str, Any]:
+        if context_json not in self._terms:
+            if len(self._terms) >= MAX_KEPT:
+                self._terms.clear()
+            terms: dict[str, Any] = {}
+            self._collect(json.loads(context_json), terms, 0)
+            self._terms[context_json] = terms
+        return self._terms[context_json]
+
+    def _collect(self, context: Any, terms: dict[str, Any], depth: int) -> None:
+        if depth > MAX_DEPTH or context is None:
+            return
+        if isinstance(context, list):
+            for part in context:
+                self._collect(part, terms, depth + 1)
+        elif isinstance(context, str):
+            # UrbanPulse's own context is known under whichever host served it.
+            known = self.documents.get(context) or self.documents.get(urlsplit(context).path)
+            if isinstance(known, dict):
+                self._collect(known.get("@context"), terms, depth + 1)
+        elif isinstance(context, dict):
+            terms.update(context)
+
+
+def _resolve(value: Any, terms: dict[str, Any]) -> str:
+    """A term's definition as an IRI: text, or an object's @id; compact IRIs expanded."""
+    iri = value.get("@id") if isinstance(value, dict) else value
+    if not isinstance(iri, str):
+        return ""
+    prefix, sep, suffix = iri.partition(":")
+    if sep and prefix in terms and isinstance(terms[prefix], str) and not suffix.startswith("//"):
+        return str(terms[prefix]) + suffix
+    return iri
+
+
+def build_context_book(files: dict[str, Path], own: dict[str, Any]) -> ContextBook:
+    """The book of an app: each listed URL's local document, and UrbanPulse's own
+    context under each URL it is published at (``own``: URL -> document).
+
+    Raises
+    ------
+    ValueError
+        A listed file that cannot be read as a JSON object.
+    """
+    documents: dict[str, Any] = dict(own)
+    for url, path in files.items():
+        document = json.loads(Path(path).read_text("utf-8"))
+        if not isinstance(document, dict):
+            raise ValueError(f"the @context file {path} for {url} is not a JSON object")
+        documents[url] = document
+    return ContextBook(documents)
