@@ -885,6 +885,14 @@ def test_an_entity_with_none_of_the_members_asked_for_is_not_found(client: TestC
         assert client.get(url, params=asked).status_code == 404, asked
     assert client.get(url, params={"attrs": "p"}).json()["p"]["value"] == 1
     assert client.get(url, params={"pick": "id"}).json() == {"id": thing["id"]}
+    other = {
+        "id": "urn:ngsi-ld:Thing:other",
+        "type": "Thing",
+        "r": {"type": "Property", "value": 2},
+    }
+    assert client.post(ENTITIES, json=other).status_code == 201
+    # in a query, an entity the projection leaves nothing of is left out
+    assert client.get(ENTITIES, params={"type": "Thing", "pick": "p"}).json() == [{"p": thing["p"]}]
 
 
 def test_a_type_is_found_by_its_term_or_by_the_iri_it_expands_to(client: TestClient) -> None:

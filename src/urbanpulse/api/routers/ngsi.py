@@ -221,7 +221,9 @@ def query_entities(
             with_latest=_shows_latest(principal), sys_attrs="sysAttrs" in chosen,
             order=parse_order(order_by), engine=get_engine(settings),
         )  # fmt: skip
-        entities = [project(e, picked, omitted) for e in page.entities]
+        # An entity pick or omit leaves nothing of is left out, as attrs leaves out
+        # an entity with none of the attributes named.
+        entities = [kept for e in page.entities if set(kept := project(e, picked, omitted)) - {"@context"}]  # fmt: skip
         if joined:
             entities = _join(lake, settings, principal, media, chosen, entities, joined, depth, key_values, shape)  # fmt: skip
         response = _render(entities, media, geometry=geometry_property or "location")
