@@ -906,3 +906,16 @@ def test_a_type_is_found_by_its_term_or_by_the_iri_it_expands_to(client: TestCli
     assert [e["id"] for e in client.get(ENTITIES, params={"type": "Tower"}).json()] == [tower["id"]]
     other = {"type": "Query", "entities": [{"type": "https://example.org/other#Tower"}], "@context": context}  # fmt: skip
     assert client.post("/ngsi-ld/v1/entityOperations/query", json=other, headers=LD).json() == []
+
+
+def test_local_alone_asks_for_every_entity_and_a_selector_may_list_ids(client: TestClient) -> None:
+    """ETSI GS CIM 009 6.4.3.2: local=true may stand alone (every entity here is this
+    broker's own); 5.2.33: a query body's selector may give several ids."""
+    ids = [f"urn:ngsi-ld:Thing:l-{n}" for n in range(3)]
+    for entity_id in ids:
+        assert client.post(ENTITIES, json={"id": entity_id, "type": "Thing"}).status_code == 201
+    assert client.get(ENTITIES).status_code == 400  # nothing asked for
+    assert set(ids) <= {e["id"] for e in client.get(ENTITIES, params={"local": "true"}).json()}
+    body = {"type": "Query", "entities": [{"type": "Thing", "id": ids[:2]}]}
+    found = client.post("/ngsi-ld/v1/entityOperations/query", json=body).json()
+    assert sorted(e["id"] for e in found) == ids[:2]

@@ -199,7 +199,7 @@ def query_entities(
             parts = split_geo_query(geo_q)
             georel, geometry = parts.get("georel"), parts.get("geometry")
             coordinates, geoproperty = parts.get("coordinates"), parts.get("geoproperty")
-        _check_minimal(type, attrs, q, georel)
+        _check_minimal(type, attrs, q, georel, local)
         _parse_flag(local, "local")  # every entity is local: true and false answer alike
         picked, omitted = parse_projection(pick, omit, attrs)
         _check_geometry_property(geometry_property, media)
@@ -378,9 +378,12 @@ def parse_query_body(body: Any, *, temporal: bool = False) -> list[EntityQuery]:
         raise InvalidQueryError("q and each member of geoQ are text")
     queries = []
     for selector in selectors:
-        chosen = {"type": selector.get("type"), "id": selector.get("id"), "id_pattern": selector.get("idPattern")}  # fmt: skip
+        ids = selector.get("id")
+        if isinstance(ids, list) and ids and all(isinstance(i, str) for i in ids):
+            ids = ",".join(ids)  # several ids: any of them (ETSI GS CIM 009 5.2.33)
+        chosen = {"type": selector.get("type"), "id": ids, "id_pattern": selector.get("idPattern")}  # fmt: skip
         if not all(v is None or isinstance(v, str) for v in chosen.values()):
-            raise InvalidQueryError("a selector's type, id and idPattern are text")
+            raise InvalidQueryError("a selector's type, id (or a list of ids) and idPattern are text")  # fmt: skip
         queries.append(parse_entity_query(**chosen, **texts))
     return queries
 
@@ -635,7 +638,7 @@ def query_temporal_entities(
     """The lake's history of the selected entities' observed attributes."""
 
     def run(media: str) -> Response:
-        _check_minimal(type, attrs, q, georel)
+        _check_minimal(type, attrs, q, georel, local)
         _parse_flag(local, "local")
         _check_time_property(timeproperty)
         picked, omitted = parse_projection(pick, omit, attrs)
@@ -968,10 +971,11 @@ def _check_term(name: str, parameter: str) -> None:
         raise InvalidQueryError(f"{parameter} {name!r} is not a name")
 
 
-def _check_minimal(type: Text, attrs: Text, q: Text, georel: Text) -> None:
+def _check_minimal(type: Text, attrs: Text, q: Text, georel: Text, local: Text = None) -> None:
     # ETSI GS CIM 009 (Query Entities, 5.7.2): a query names a type, attributes, a q or a
-    # geo-query; ids or an id pattern alone are not one (its test suite, 019_03_05).
-    if not any((type, attrs, q, georel)):
+    # geo-query; ids or an id pattern alone are not one (its test suite, 019_03_05). Only
+    # local=true may ask for every entity (6.4.3.2): this broker's own, which all are.
+    if not any((type, attrs, q, georel)) and not _is_true(local):
         raise InvalidQueryError("give at least one of type, attrs, q or georel")
 
 
