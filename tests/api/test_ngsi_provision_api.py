@@ -615,7 +615,9 @@ def test_a_query_sent_as_a_body_selects_as_the_url_query_does(client: TestClient
     many = {"type": "Query", "entities": [{"type": "Building"}] * 101}
     assert client.post(query, json=many).status_code == 400  # each selector is a read
     temporal = {"type": "Query", "entities": [{"type": "Building"}], "temporalQ": {"timerel": "after"}}  # fmt: skip
-    assert client.post(query, json=temporal).status_code == 422
+    assert client.post(query, json=temporal).status_code == 400  # a query of the temporal API
+    for attrs in ("id,type", "createdAt"):  # members, not attributes; system ones alone
+        assert client.get(ENTITIES, params={"attrs": attrs}).status_code == 400, attrs
 
 
 TEMPORAL = "/ngsi-ld/v1/temporal/entities"
@@ -919,3 +921,23 @@ def test_local_alone_asks_for_every_entity_and_a_selector_may_list_ids(client: T
     body = {"type": "Query", "entities": [{"type": "Thing", "id": ids[:2]}]}
     found = client.post("/ngsi-ld/v1/entityOperations/query", json=body).json()
     assert sorted(e["id"] for e in found) == ids[:2]
+
+
+def test_the_temporal_api_orders_by_id_only_and_has_no_join(client: TestClient) -> None:
+    """ETSI GS CIM 009 5.7.4: a temporal query may be ordered by id, ascending or
+    descending across pages; any other order, and a nested pick, are bad requests."""
+    for n in range(3):
+        entity = {"id": f"urn:ngsi-ld:Meter:o-{n}", "type": "Meter", "v": [{"type": "Property", "value": n, "observedAt": "2024-01-01T00:00:00Z"}]}  # fmt: skip
+        assert client.post(TEMPORAL, json=entity).status_code == 201
+    window = {"type": "Meter", "timerel": "after", "timeAt": "2023-01-01T00:00:00Z"}
+
+    def ids(**extra: str) -> list[str]:
+        answer = client.get(TEMPORAL, params={**window, **extra})
+        assert answer.status_code == 200, answer.text
+        return [e["id"].rsplit("-", 1)[1] for e in answer.json()]
+
+    assert ids() == ids(orderBy="id") == ["0", "1", "2"]
+    assert ids(orderBy="id;desc") == ["2", "1", "0"]
+    assert ids(orderBy="id;desc", limit="2", offset="2") == ["0"]
+    for bad in ({"orderBy": "v"}, {"orderBy": "id,v"}, {"pick": "id,v{x}"}):
+        assert client.get(TEMPORAL, params={**window, **bad}).status_code == 400, bad

@@ -121,9 +121,11 @@ def read_temporal_entities(
     limit: int = 20,
     temporal_values: bool = False,
     with_context: bool = False,
+    descending: bool = False,
     engine: Engine,
 ) -> TemporalPage:
-    """The temporal evolution of the entities ``query`` selects, one page of them.
+    """The temporal evolution of the entities ``query`` selects, one page of them, in
+    the order of their ids (``descending``: from the last).
 
     ``q`` is not supported here (it filters on latest values, not on history).
 
@@ -144,7 +146,9 @@ def read_temporal_entities(
     if query.geo is None:  # a context entity's history has no place to query
         selected = select_histories(read_current_histories(lake), query)
         records += [h for h in selected if query.q is None or _ever_matches(h, query.q, temporal)]  # fmt: skip
-    records.sort(key=lambda r: r.id if isinstance(r, EntityRecord) else r.entity_id)
+    records.sort(
+        key=lambda r: r.id if isinstance(r, EntityRecord) else r.entity_id, reverse=descending
+    )
     page = records[offset : offset + limit]
     sites = [r for r in page if isinstance(r, EntityRecord)]
     histories, cut = _read_histories(lake, engine, sites, query.attrs, temporal)

@@ -153,6 +153,7 @@ ScopeQQ = Annotated[Text, Query(alias="scopeQ", description="Scopes, e.g. /Beiji
 OrderByQ = Annotated[Text, Query(alias="orderBy", description="Members to order by, e.g. name;desc,id.")]  # fmt: skip
 GeoQQ = Annotated[Text, Query(alias="geoQ", description="The geo-query as one text: geometry=Point;coordinates=[116.4,39.9];georel=near;maxDistance==2000.")]  # fmt: skip
 LocalQ = Annotated[Text, Query(description="true: only this system's own entities (all are).")]
+TemporalOrderByQ = Annotated[Text, Query(alias="orderBy", description="id, or id;desc: the order of the entities (by id only on the temporal API).")]  # fmt: skip
 JoinQ = Annotated[Text, Query(description="flat or inline: serve the entities Relationships point at too (4.5.23).")]  # fmt: skip
 JoinLevelQ = Annotated[Text, Query(alias="joinLevel", description="How many Relationships deep a join follows (default 1).")]  # fmt: skip
 LastNQ = Annotated[Text, Query(alias="lastN", description="Last N instances per attribute.")]
@@ -352,7 +353,9 @@ def parse_query_body(body: Any, *, temporal: bool = False) -> list[EntityQuery]:
     """
     if not isinstance(body, dict) or body.get("type") != "Query":
         raise InvalidQueryError('a query body is a JSON object with "type": "Query"')
-    refused = {"scopeQ", "csf", "lang", "aggrParams"} | (set() if temporal else {"temporalQ"})
+    if not temporal and "temporalQ" in body:
+        raise InvalidQueryError("temporalQ belongs to a query of the temporal API")
+    refused = {"scopeQ", "csf", "lang", "aggrParams"}
     unsupported = sorted(set(body) & refused)
     if unsupported:
         raise OperationNotSupportedError(f"{unsupported[0]} is part of NGSI-LD that UrbanPulse does not support")  # fmt: skip
@@ -519,6 +522,16 @@ def get_attribute(
     )  # fmt: skip
 
 
+def _parse_temporal_order(text: str | None) -> bool:
+    """Whether a temporal query's orderBy asks for ids descending; the temporal API
+    orders by id only (ETSI GS CIM 009 5.7.4)."""
+    if text in (None, "", "id", "id;asc"):
+        return False
+    if text == "id;desc":
+        return True
+    raise InvalidQueryError(f"orderBy {text!r}: the temporal API orders by id only (id, id;desc)")  # fmt: skip
+
+
 def _check_linked_projection(
     pick: str | None, omit: str | None, join: str | None, depth: int
 ) -> Projection | None:
@@ -634,6 +647,7 @@ def query_temporal_entities(
     local: LocalQ = None,
     pick: PickQ = None,
     omit: OmitQ = None,
+    order_by: TemporalOrderByQ = None,
 ) -> Response:
     """The lake's history of the selected entities' observed attributes."""
 
@@ -642,6 +656,8 @@ def query_temporal_entities(
         _parse_flag(local, "local")
         _check_time_property(timeproperty)
         picked, omitted = parse_projection(pick, omit, attrs)
+        _check_linked_projection(pick, omit, None, 0)  # the temporal API has no join
+        descending = _parse_temporal_order(order_by)
         query = parse_entity_query(
             type=type, id=id, id_pattern=id_pattern, q=q, attrs=attrs, georel=georel,
             geometry=geometry, coordinates=coordinates, geoproperty=geoproperty,
@@ -656,7 +672,7 @@ def query_temporal_entities(
         page = read_temporal_entities(
             lake, query, temporal, region=settings.region, offset=first, limit=size,
             temporal_values="temporalValues" in simplified, with_context=media == JSON_LD,
-            engine=get_engine(settings),
+            descending=descending, engine=get_engine(settings),
         )  # fmt: skip
         response = _render([project(e, picked, omitted) for e in page.entities], media)
         _add_paging(response, request, first, size, page.total, _is_true(counted))
@@ -691,6 +707,7 @@ def get_temporal_entity(
         _parse_flag(local, "local")
         _check_time_property(timeproperty)
         picked, omitted = parse_projection(pick, omit, attrs)
+        _check_linked_projection(pick, omit, None, 0)  # the temporal API has no join
         query = build_entity_query(id=entityId, attrs=attrs)
         temporal = build_temporal_query(
             timerel=timerel, time_at=time_at, end_time_at=end_time_at, last_n=last_n
@@ -977,6 +994,12 @@ def _check_minimal(type: Text, attrs: Text, q: Text, georel: Text, local: Text =
     # local=true may ask for every entity (6.4.3.2): this broker's own, which all are.
     if not any((type, attrs, q, georel)) and not _is_true(local):
         raise InvalidQueryError("give at least one of type, attrs, q or georel")
+    names = set(split_list(attrs))
+    if names & {"id", "type", "@context"}:
+        raise InvalidQueryError(f"attrs {attrs!r}: id and type are members, not attributes")
+    # System attributes alone select every entity ever written (5.7.2).
+    if names and names <= {"createdAt", "modifiedAt", "deletedAt"} and not (type or q or georel):
+        raise InvalidQueryError(f"attrs {attrs!r}: system attributes alone select too much; add a type, q or geo-query")  # fmt: skip
 
 
 def _is_true(text: Text) -> bool:
