@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from urbanpulse.advise.service import AdviceService
 from urbanpulse.context import Context
@@ -51,6 +51,15 @@ async def get_engine(request: Request) -> Engine:
     return context.engine
 
 
+# A window's bounds as every data route reads them (get_aware makes them aware).
+StartQuery = Annotated[
+    datetime | None,
+    Query(description="ISO 8601 start (inclusive); without an offset, the region's local time."),
+]
+EndQuery = Annotated[
+    datetime | None,
+    Query(description="ISO 8601 end (exclusive); without an offset, the region's local time."),
+]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ContextDep = Annotated[Context, Depends(get_context)]
 EngineDep = Annotated[Engine, Depends(get_engine)]

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from urbanpulse.api.deps import SettingsDep, get_aware
+from urbanpulse.api.deps import EndQuery, SettingsDep, StartQuery, get_aware
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.opendata import (
     FORMAT_MEDIA_TYPES,
@@ -67,14 +67,6 @@ CursorQuery = Annotated[
     Query(max_length=4000, description="Opaque cursor from the previous page's next link."),
 ]
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Most rows per page.")]
-StartQuery = Annotated[
-    datetime | None,
-    Query(description="ISO 8601 start (inclusive), for timed datasets; local time without offset."),
-]
-EndQuery = Annotated[
-    datetime | None,
-    Query(description="ISO 8601 end (exclusive), for timed datasets; local time without offset."),
-]
 
 
 @dataclass(frozen=True, slots=True)

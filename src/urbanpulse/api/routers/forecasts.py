@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from urbanpulse.api.deps import EngineDep, LakeDep, SettingsDep, get_aware
+from urbanpulse.api.deps import EngineDep, LakeDep, SettingsDep, StartQuery, get_aware
 from urbanpulse.api.errors import ERROR_RESPONSES
-from urbanpulse.api.routers.observations import MetricQuery, StartQuery
+from urbanpulse.api.routers.observations import MetricQuery
 from urbanpulse.api.routers.profiles import Period, PeriodQuery
 from urbanpulse.api.schemas import ForecastPublic, ForecastRowPublic
 from urbanpulse.api.tables import get_metric_unit, get_records, get_site_record

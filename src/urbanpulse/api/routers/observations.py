@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from urbanpulse.api.deps import EngineDep, LakeDep, SettingsDep, get_aware
+from urbanpulse.api.deps import EndQuery, EngineDep, LakeDep, SettingsDep, StartQuery, get_aware
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.schemas import ObservationsPublic
 from urbanpulse.api.tables import get_metric_unit, get_site_record, get_utc_text, get_utc_texts
@@ -23,14 +23,6 @@ router = APIRouter(prefix="/api/sites", tags=["observations"], responses=ERROR_R
 MAX_LIMIT = 50_000
 
 MetricQuery = Annotated[str, Query(description="Metric name, e.g. 'passengers' or 'pm25'.")]
-StartQuery = Annotated[
-    datetime | None,
-    Query(description="ISO 8601 start (inclusive); without an offset it is local time."),
-]
-EndQuery = Annotated[
-    datetime | None,
-    Query(description="ISO 8601 end (exclusive); without an offset it is local time."),
-]
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Most rows to return.")]
 
 

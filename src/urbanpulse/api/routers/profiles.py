@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query
 
 from urbanpulse.access.matrix import get_data_policy
 from urbanpulse.api.access import PrincipalDep
-from urbanpulse.api.deps import EngineDep, LakeDep, SettingsDep, get_aware
+from urbanpulse.api.deps import EndQuery, EngineDep, LakeDep, SettingsDep, StartQuery, get_aware
 from urbanpulse.api.errors import ERROR_RESPONSES
-from urbanpulse.api.routers.observations import EndQuery, MetricQuery, StartQuery
+from urbanpulse.api.routers.observations import MetricQuery
 from urbanpulse.api.schemas import ProfilePublic, ProfileRowPublic
 from urbanpulse.api.tables import get_metric_unit, get_records, get_site_record
 from urbanpulse.forecast.profiles import compute_profile
