@@ -941,3 +941,18 @@ def test_the_temporal_api_orders_by_id_only_and_has_no_join(client: TestClient) 
     assert ids(orderBy="id;desc", limit="2", offset="2") == ["0"]
     for bad in ({"orderBy": "v"}, {"orderBy": "id,v"}, {"pick": "id,v{x}"}):
         assert client.get(TEMPORAL, params={**window, **bad}).status_code == 400, bad
+
+
+def test_hostile_nesting_is_a_bad_request_not_a_crash(client: TestClient) -> None:
+    """Bodies and projections nested to exhaust a recursive reader answer 400: a body
+    deeper than 64 levels (and one deeper than the JSON reader goes), braces deeper
+    than a join can follow."""
+    deep = '{"id": "urn:ngsi-ld:Thing:deep", "type": "Thing", "p": {"type": "Property", "value": ' + "[" * 70 + "]" * 70 + "}}"  # fmt: skip
+    deeper = "[" * 100_000 + "]" * 100_000
+    for body in (deep, deeper):
+        answer = client.post(ENTITIES, content=body.encode(), headers={"Content-Type": "application/json"})  # fmt: skip
+        assert answer.status_code == 400 and "deep" in answer.json()["detail"]
+    braces = "id," + "a{" * 500 + "b" + "}" * 500
+    assert client.get(ENTITIES, params={"type": "Thing", "pick": braces, "join": "inline"}).status_code == 400  # fmt: skip
+    shallow = '{"id": "urn:ngsi-ld:Thing:ok", "type": "Thing", "p": {"type": "JsonProperty", "json": ' + "[" * 20 + "]" * 20 + "}}"  # fmt: skip
+    assert client.post(ENTITIES, content=shallow.encode(), headers={"Content-Type": "application/json"}).status_code == 201  # fmt: skip

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from urbanpulse.ngsi.contexts import DEFAULT_VOCAB, build_context_book
+from urbanpulse.ngsi.contexts import DEFAULT_VOCABULARY, build_context_book
 
 SUITE = "https://example.org/contexts/suite.jsonld"
 COMPOUND = "https://example.org/contexts/compound.jsonld"
@@ -29,7 +29,7 @@ def test_terms_expand_through_known_documents_inline_objects_and_the_default_voc
         book.expand("Building", COMPOUND) == "https://example.org/vocab#Building"
     )  # via the chain
     assert book.expand("ex:Tower", SUITE) == "https://example.org/vocab#Tower"  # a compact IRI
-    assert book.expand("City", COMPOUND) == DEFAULT_VOCAB + "City"  # mapped nowhere
+    assert book.expand("City", COMPOUND) == DEFAULT_VOCABULARY + "City"  # mapped nowhere
     assert book.expand("Tree", {"Tree": {"@id": "https://example.org/t#Tree"}}) == "https://example.org/t#Tree"  # fmt: skip
     assert (
         book.expand("https://example.org/x#Y", None) == "https://example.org/x#Y"
@@ -38,7 +38,7 @@ def test_terms_expand_through_known_documents_inline_objects_and_the_default_voc
         book.expand("Stop", "https://any.host/own") == "https://example.org/own#Stop"
     )  # our own, wherever served
     # A context the book does not know adds nothing: it is never fetched.
-    assert book.expand("Building", "https://unknown.example/ctx.jsonld") == DEFAULT_VOCAB + "Building"  # fmt: skip
+    assert book.expand("Building", "https://unknown.example/ctx.jsonld") == DEFAULT_VOCABULARY + "Building"  # fmt: skip
 
 
 def test_a_listed_context_that_is_not_a_json_object_is_one_clear_error(tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-DEFAULT_VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
+# Where a term no @context defines expands to (the NGSI-LD core context's @vocab).
+DEFAULT_VOCABULARY = "https://uri.etsi.org/ngsi-ld/default-context/"
 MAX_DEPTH = 8  # contexts that name contexts: enough for any real chain, not a loop
 MAX_KEPT = 256  # term maps kept, one per distinct @context seen
 
@@ -37,7 +38,7 @@ class ContextBook:
         prefix, sep, suffix = term.partition(":")
         if sep:  # an IRI, a URN, or a compact IRI whose prefix the context maps
             return terms[prefix] + suffix if prefix in terms and isinstance(terms[prefix], str) else term  # fmt: skip
-        return str(terms.get("@vocab") or DEFAULT_VOCAB) + term
+        return str(terms.get("@vocab") or DEFAULT_VOCABULARY) + term
 
     def _get_terms(self, context_json: str) -> dict[str, Any]:
         if context_json not in self._terms:

@@ -78,6 +78,8 @@ def build_document_table(
 
 
 SYSTEM_KEYS = ("id", "type", "@context", "createdAt", "modifiedAt")
+# Entity members that are not attributes (ETSI GS CIM 009 4.5.1, 6.3.11).
+ENTITY_MEMBERS = frozenset({*SYSTEM_KEYS, "scope", "deletedAt", "expiresAt"})
 
 
 def get_types(entity_type: Any) -> list[str]:

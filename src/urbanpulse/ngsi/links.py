@@ -15,14 +15,11 @@ from collections.abc import Callable
 from typing import Any
 
 from urbanpulse.errors import InvalidQueryError
-from urbanpulse.ngsi.documents import simplify_attribute
-from urbanpulse.ngsi.query import Projection, project
+from urbanpulse.ngsi.documents import ENTITY_MEMBERS, simplify_attribute
+from urbanpulse.ngsi.query import MAX_JOIN_LEVEL, Projection, project
 
 JOINS = ("flat", "inline", "@none")
-MAX_JOIN_LEVEL = 10  # each level may read every entity the one before points at
 Fetch = Callable[[str], dict[str, Any] | None]
-# Members of an entity that are not attributes.
-_ENTITY_MEMBERS = frozenset({"id", "type", "@context", "scope", "createdAt", "modifiedAt", "deletedAt", "expiresAt"})  # fmt: skip
 
 
 def parse_join(join: str | None, level: str | None) -> tuple[str | None, int]:
@@ -86,7 +83,7 @@ def get_link_targets(entity: dict[str, Any]) -> list[tuple[str, str]]:
     """(Relationship name, id it points at) of an entity, in the order written."""
     targets: list[tuple[str, str]] = []
     for name, attribute in entity.items():
-        if name in _ENTITY_MEMBERS:
+        if name in ENTITY_MEMBERS:
             continue
         for instance in attribute if isinstance(attribute, list) else [attribute]:
             if isinstance(instance, dict) and instance.get("type") == "Relationship":
@@ -100,7 +97,7 @@ def simplify_entity(entity: dict[str, Any]) -> dict[str, Any]:
     inline becoming that entity (simplified in turn)."""
     simple: dict[str, Any] = {}
     for name, attribute in entity.items():
-        if name in _ENTITY_MEMBERS:
+        if name in ENTITY_MEMBERS:
             simple[name] = attribute
         elif isinstance(attribute, dict) and isinstance(attribute.get("entity"), dict):
             simple[name] = simplify_entity(attribute["entity"])
@@ -120,7 +117,7 @@ def _inline(
         return entity
     out = dict(entity)
     for name, attribute in entity.items():
-        if name in _ENTITY_MEMBERS:
+        if name in ENTITY_MEMBERS:
             continue
         below = projection.linked.get(name) if projection else None
         instances = attribute if isinstance(attribute, list) else [attribute]

@@ -373,6 +373,12 @@ def _check_name(name: str, parameter: str) -> str:
 _PROJECTED = re.compile(r"^[A-Za-z_@][A-Za-z0-9_:/#.@-]*$")
 
 
+# How many Relationships deep a join may follow (urbanpulse.ngsi.links), and so how
+# deep a projection's braces may nest: each level may read every entity the one
+# before points at.
+MAX_JOIN_LEVEL = 10
+
+
 @dataclass(frozen=True)
 class Projection:
     """What ``pick`` keeps or ``omit`` drops of an entity, and, by Relationship name,
@@ -383,22 +389,17 @@ class Projection:
     linked: dict[str, Projection] = field(default_factory=dict)
 
 
-def parse_projection(pick: str | None, omit: str | None, attrs: str | None) -> tuple[frozenset[str], frozenset[str]]:  # fmt: skip
-    """The entity members ``pick`` keeps and ``omit`` drops (ETSI GS CIM 009 4.21); a
-    member with braces (``locatedAt{id,name}``) projects the linked entity of a join
-    (:func:`parse_linked_projection`) and is kept here.
+def parse_linked_projection(pick: str | None, omit: str | None, attrs: str | None) -> Projection | None:  # fmt: skip
+    """The entity members ``pick`` keeps or ``omit`` drops (ETSI GS CIM 009 4.21), a
+    member with braces (``locatedAt{id,name}``) projecting the entity a join links
+    (None: neither given).
 
     Raises
     ------
     InvalidQueryError
-        Both given, either with ``attrs``, or a name that is not one.
+        Both given, either with ``attrs``, a name that is not one, unbalanced braces or
+        braces nested deeper than a join can go.
     """
-    tree = parse_linked_projection(pick, omit, attrs)
-    return (tree.pick, tree.omit) if tree is not None else (frozenset(), frozenset())
-
-
-def parse_linked_projection(pick: str | None, omit: str | None, attrs: str | None) -> Projection | None:  # fmt: skip
-    """The whole projection, nested members included (None: neither given)."""
     if pick is None and omit is None:
         return None
     if pick is not None and omit is not None:
@@ -407,7 +408,7 @@ def parse_linked_projection(pick: str | None, omit: str | None, attrs: str | Non
         raise InvalidQueryError("pick and omit replace attrs: give one of them")
     text = pick if pick is not None else omit
     where = f"{'pick' if pick is not None else 'omit'} {text!r}"
-    tree, rest = _parse_members(text or "", where)
+    tree, rest = _parse_members(text or "", where, 0)
     if rest:
         raise InvalidQueryError(f"{where}: unbalanced braces")
     return _to_projection(tree, picking=pick is not None)
@@ -420,8 +421,10 @@ def get_projection_depth(projection: Projection | None) -> int:
     return 1 + max(get_projection_depth(p) for p in projection.linked.values())
 
 
-def _parse_members(text: str, where: str) -> tuple[dict[str, Any], str]:
+def _parse_members(text: str, where: str, depth: int) -> tuple[dict[str, Any], str]:
     """Members up to an unmatched ``}``: name -> nested members; what follows it."""
+    if depth > MAX_JOIN_LEVEL:  # a URL of braces must not exhaust the stack
+        raise InvalidQueryError(f"{where}: braces nested deeper than {MAX_JOIN_LEVEL}")
     members: dict[str, Any] = {}
     while True:
         found = re.match(r"([^,|{}]*)", text)
@@ -431,7 +434,7 @@ def _parse_members(text: str, where: str) -> tuple[dict[str, Any], str]:
             raise InvalidQueryError(f"{where}: {name!r} is not a member name")
         members[name] = {}
         if text.startswith("{"):
-            members[name], text = _parse_members(text[1:], where)
+            members[name], text = _parse_members(text[1:], where, depth + 1)
             if not text.startswith("}"):
                 raise InvalidQueryError(f"{where}: unbalanced braces")
             text = text[1:]

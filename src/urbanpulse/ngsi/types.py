@@ -7,17 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from urbanpulse.errors import NotFoundError
-from urbanpulse.ngsi.documents import SYSTEM_KEYS, get_types
+from urbanpulse.ngsi.contexts import DEFAULT_VOCABULARY
+from urbanpulse.ngsi.documents import ENTITY_MEMBERS, get_types
 from urbanpulse.ngsi.entities import read_current_documents, render_entity, select_records
 from urbanpulse.ngsi.query import EntityQuery
 from urbanpulse.ngsi.vocabulary import ATTRIBUTES, CONTEXT, ENTITY_TYPES, SUBJECTS
 from urbanpulse.store import Lake
 from urbanpulse.store.interface import Engine
-
-# Where a term no @context defines expands to (the NGSI-LD core context's @vocab).
-DEFAULT_VOCABULARY = "https://uri.etsi.org/ngsi-ld/default-context/"
-# Entity members that are not attributes (ETSI GS CIM 009 4.5.1, 6.3.11): never listed.
-ENTITY_MEMBERS = frozenset({*SYSTEM_KEYS, "scope", "deletedAt", "expiresAt"})
 
 
 def get_type_iri(entity_type: str) -> str:

@@ -201,18 +201,19 @@ def parse_entity(document: Any, *, entity_id: str | None = None) -> EntityWrite:
     return write
 
 
-def _find_null(value: Any, path: str = "", *, marker: bool = False) -> str | None:
+def _find_null(document: Any, *, marker: bool = False) -> str | None:
     """The path of the first JSON null in a document, or with ``marker`` of the first
-    NGSI-LD Null (urn:ngsi-ld:null); None: there is none. An @context is not looked in."""
-    if value is None or (marker and value == NULL_VALUE):
-        return path or "the body"
-    members = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()  # fmt: skip
-    for key, member in members:
-        if key == "@context":
-            continue
-        found = _find_null(member, f"{path}.{key}" if path else str(key), marker=marker)
-        if found is not None:
-            return found
+    NGSI-LD Null (urn:ngsi-ld:null); None: there is none. An @context is not looked in.
+    Walked with a stack, not recursion: a body may nest as deep as the JSON reader lets
+    it."""
+    pending: list[tuple[str, Any]] = [("", document)]
+    while pending:
+        path, value = pending.pop()
+        if value is None or (marker and value == NULL_VALUE):
+            return path or "the body"
+        members = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()  # fmt: skip
+        children = [(f"{path}.{k}" if path else str(k), v) for k, v in members if k != "@context"]
+        pending += reversed(children)  # the first member is looked at first
     return None
 
 

@@ -33,6 +33,7 @@ from urbanpulse.errors import (
     UrbanPulseError,
 )
 from urbanpulse.ngsi.contexts import ContextBook, build_context_book
+from urbanpulse.ngsi.documents import ENTITY_MEMBERS
 from urbanpulse.ngsi.entities import read_entities, read_entity
 from urbanpulse.ngsi.geo import split_geo_query
 from urbanpulse.ngsi.links import join_entities, parse_join, simplify_entity
@@ -43,7 +44,6 @@ from urbanpulse.ngsi.query import (
     get_projection_depth,
     parse_linked_projection,
     parse_order,
-    parse_projection,
     project,
     split_list,
 )
@@ -77,6 +77,8 @@ DEFAULT_LIMIT, MAX_LIMIT = 20, 1000
 # Entities one selector of a query by POST may match before the selectors are merged,
 # and selectors in one query.
 MAX_SELECTED, MAX_SELECTORS = 10_000, 100
+MAX_BODY_DEPTH = 64  # objects and arrays in a body, one inside the other
+TOO_DEEP = object()
 JSON, JSON_LD, GEO_JSON = "application/json", "application/ld+json", "application/geo+json"
 # The product's own @context (served below), so a client expands terms without
 # reaching another host.
@@ -202,7 +204,8 @@ def query_entities(
             coordinates, geoproperty = parts.get("coordinates"), parts.get("geoproperty")
         _check_minimal(type, attrs, q, georel, local)
         _parse_flag(local, "local")  # every entity is local: true and false answer alike
-        picked, omitted = parse_projection(pick, omit, attrs)
+        joined, depth = parse_join(join, join_level)
+        picked, omitted, shape = _parse_projection(pick, omit, attrs, joined, depth)
         _check_geometry_property(geometry_property, media)
         query = parse_entity_query(
             type=type, id=id, id_pattern=id_pattern, q=q, attrs=attrs, georel=georel,
@@ -213,8 +216,6 @@ def query_entities(
         chosen = _parse_options(options, ENTITY_OPTIONS, format)
         counted = "true" if _is_true(count) or "count" in chosen else None
         first, size = _parse_paging(offset, limit, counted)
-        joined, depth = parse_join(join, join_level)
-        shape = _check_linked_projection(pick, omit, joined, depth)
         key_values = bool(chosen & {"keyValues", "simplified"}) or media == GEO_JSON
         page = read_entities(
             lake, query, region=settings.region, offset=first, limit=size,
@@ -258,11 +259,10 @@ def get_entity(
     def run(media: str) -> Response:
         _check_entity_id(entityId)
         _parse_flag(local, "local")
-        picked, omitted = parse_projection(pick, omit, attrs)
+        joined, depth = parse_join(join, join_level)
+        picked, omitted, shape = _parse_projection(pick, omit, attrs, joined, depth)
         _check_geometry_property(geometry_property, media)
         chosen = _parse_options(options, ENTITY_OPTIONS, format)
-        joined, depth = parse_join(join, join_level)
-        shape = _check_linked_projection(pick, omit, joined, depth)
         key_values = bool(chosen & {"keyValues", "simplified"}) or media == GEO_JSON
         entity = read_entity(
             lake, entityId, region=settings.region, attrs=split_list(attrs),
@@ -274,7 +274,7 @@ def get_entity(
             raise NotFoundError(f"no entity {entityId!r} of type {type!r}")
         # ETSI GS CIM 009 5.7.1: an entity with none of the attributes (or members)
         # asked for is not found, rather than served empty.
-        if attrs and set(entity) <= {"id", "type", "@context", "scope", "createdAt", "modifiedAt"}:  # fmt: skip
+        if attrs and set(entity) <= ENTITY_MEMBERS:
             raise NotFoundError(f"entity {entityId!r} has none of the attributes {attrs!r}")
         entity = project(entity, picked, omitted)
         if (picked or omitted) and set(entity) <= {"@context"}:
@@ -532,19 +532,19 @@ def _parse_temporal_order(text: str | None) -> bool:
     raise InvalidQueryError(f"orderBy {text!r}: the temporal API orders by id only (id, id;desc)")  # fmt: skip
 
 
-def _check_linked_projection(
-    pick: str | None, omit: str | None, join: str | None, depth: int
-) -> Projection | None:
-    """The nested pick or omit of a join; refused where it reaches past the entities
-    the join serves (ETSI GS CIM 009 4.21)."""
-    shape = parse_linked_projection(pick, omit, None)
-    reach = get_projection_depth(shape)
-    if reach > (depth if join else 0):
+def _parse_projection(
+    pick: str | None, omit: str | None, attrs: str | None, join: str | None = None, depth: int = 0
+) -> tuple[frozenset[str], frozenset[str], Projection | None]:
+    """pick or omit, read once: the members kept, those dropped, and the whole tree for
+    a join's linked entities; refused where it reaches past what the join serves (ETSI
+    GS CIM 009 4.21)."""
+    shape = parse_linked_projection(pick, omit, attrs)
+    reach, served = get_projection_depth(shape), depth if join else 0
+    if reach > served:
         raise InvalidQueryError(
-            f"pick or omit reaches {reach} Relationships deep, past what join serves "
-            f"({depth if join else 0})"
+            f"pick or omit reaches {reach} Relationships deep, past what join serves ({served})"
         )
-    return shape
+    return (shape.pick, shape.omit, shape) if shape else (frozenset(), frozenset(), None)
 
 
 def _join(
@@ -655,8 +655,7 @@ def query_temporal_entities(
         _check_minimal(type, attrs, q, georel, local)
         _parse_flag(local, "local")
         _check_time_property(timeproperty)
-        picked, omitted = parse_projection(pick, omit, attrs)
-        _check_linked_projection(pick, omit, None, 0)  # the temporal API has no join
+        picked, omitted, _ = _parse_projection(pick, omit, attrs)  # the temporal API has no join
         descending = _parse_temporal_order(order_by)
         query = parse_entity_query(
             type=type, id=id, id_pattern=id_pattern, q=q, attrs=attrs, georel=georel,
@@ -706,8 +705,7 @@ def get_temporal_entity(
         _check_entity_id(entityId)
         _parse_flag(local, "local")
         _check_time_property(timeproperty)
-        picked, omitted = parse_projection(pick, omit, attrs)
-        _check_linked_projection(pick, omit, None, 0)  # the temporal API has no join
+        picked, omitted, _ = _parse_projection(pick, omit, attrs)  # the temporal API has no join
         query = build_entity_query(id=entityId, attrs=attrs)
         temporal = build_temporal_query(
             timerel=timerel, time_at=time_at, end_time_at=end_time_at, last_n=last_n
@@ -813,6 +811,11 @@ async def read_body(request: Request, *, entities: bool = True) -> Any:
         body = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError) as exc:
         return build_problem(400, f"the body is not JSON: {exc}", malformed=True)
+    except RecursionError:  # deeper than the JSON reader itself goes
+        body = TOO_DEEP
+    # What reads a body below walks it by recursion; an entity is a few levels deep.
+    if body is TOO_DEEP or _is_nested_deeper(body, MAX_BODY_DEPTH):
+        return build_problem(400, f"the body nests objects and arrays more than {MAX_BODY_DEPTH} deep", malformed=True)  # fmt: skip
     link = get_link_context(request.headers.get("link", ""))
     documents = [d for d in (body if isinstance(body, list) else [body]) if isinstance(d, dict)]
     # Where the @context travels (ETSI GS CIM 009 6.3.5): in a JSON-LD body and nowhere
@@ -827,6 +830,20 @@ async def read_body(request: Request, *, entities: bool = True) -> Any:
         for document in documents:
             document.setdefault("@context", link)
     return body
+
+
+def _is_nested_deeper(value: Any, limit: int) -> bool:
+    """Whether JSON ``value`` nests objects and arrays more than ``limit`` deep."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        members = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None  # fmt: skip
+        if members is None:
+            continue
+        if depth > limit:
+            return True
+        pending += [(member, depth + 1) for member in members]
+    return False
 
 
 def get_link_context(header: str) -> str | None:
