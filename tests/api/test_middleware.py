@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -39,12 +38,11 @@ def build_app(lake: Lake, **options: Any) -> FastAPI:
     return app
 
 
-def post_raw(base: str, head: str, first: bytes, *, timeout: float = 10.0) -> tuple[bytes, float]:
-    """Send ``head`` and the start of a body over a socket; return the response and the
-    seconds it took to arrive (the rest of the body is never sent)."""
+def post_raw(base: str, head: str, first: bytes, *, timeout: float = 10.0) -> bytes:
+    """Send ``head`` and the start of a body over a socket; return the response (the rest
+    of the body is never sent)."""
     host, port = base.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=timeout) as sock:
-        began = time.monotonic()
         sock.sendall(head.encode() + first)
         response = b""
         while b"\r\n\r\n" not in response or not response.rstrip().endswith(b"}"):
@@ -52,7 +50,7 @@ def post_raw(base: str, head: str, first: bytes, *, timeout: float = 10.0) -> tu
             if not chunk:
                 break
             response += chunk
-        return response, time.monotonic() - began
+        return response
 
 
 def test_a_20_mb_body_gets_413_at_once_while_health_answers(
@@ -61,31 +59,41 @@ def test_a_20_mb_body_gets_413_at_once_while_health_answers(
     app = create_app(Settings(lake_path=test_lake.root))
     with app_server(app) as base:
         health: list[int] = []
+        answered = threading.Condition()
         stop = threading.Event()
 
         def poll() -> None:
-            with httpx.Client(base_url=base, timeout=10) as client:
+            with httpx.Client(base_url=base, timeout=60) as client:
                 while not stop.is_set():
-                    health.append(client.get("/api/health").status_code)
+                    status = client.get("/api/health").status_code
+                    with answered:
+                        health.append(status)
+                        answered.notify_all()
+
+        def wait_for_health(count: int) -> None:
+            with answered:
+                answered.wait_for(lambda: len(health) >= count, timeout=120)
 
         poller = threading.Thread(target=poll)
         poller.start()
         try:
+            wait_for_health(1)
             head = (
                 "POST /api/advice HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {BIG}\r\n\r\n"
             )
-            response, seconds = post_raw(base, head, b"{" + b" " * 65536)
+            # Only 64 KiB of the 20 MiB announced is sent: an answer at all shows the
+            # server refused at the header instead of waiting for a body never coming.
+            response = post_raw(base, head, b"{" + b" " * 65536, timeout=60)
+            wait_for_health(len(health) + 1)  # health still answers after the refusal
         finally:
-            time.sleep(0.2)
             stop.set()
             poller.join()
     assert response.startswith(b"HTTP/1.1 413 ")
     body = response.split(b"\r\n\r\n", 1)[1]
     assert b'"code":"request_entity_too_large"' in body.replace(b" ", b"")
     assert b"{ " not in body  # the body sent is never echoed
-    assert seconds < 10  # "within 1 s" is the bar; measured in the report, not timed here
-    assert health and set(health) == {200}
+    assert len(health) >= 2 and set(health) == {200}
 
 
 def test_a_chunked_body_is_cut_at_the_cap(
@@ -95,7 +103,7 @@ def test_a_chunked_body_is_cut_at_the_cap(
     with app_server(build_app(test_lake, max_body_bytes=200_000)) as base:
         head = "POST /test/echo-length HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
         body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(8))
-        response, _ = post_raw(base, head, body)
+        response = post_raw(base, head, body)
         assert response.startswith(b"HTTP/1.1 413 "), response[:200]
         small = httpx.post(f"{base}/test/echo-length", content=b"y" * 1000, timeout=10)
     assert small.json() == {"length": 1000}

@@ -171,16 +171,28 @@ class RedisCounters:
             self.client.delete(*keys)
 
 
+def get_redis_options(settings: Settings) -> dict[str, Any]:
+    """Options of every Redis client of the product: connects and commands give up after
+    ``settings.redis_timeout_seconds``, once.
+
+    The client's own retries are off: redis-py retries a timed-out command three times
+    with a backoff by default, so a stalled Redis would cost four timeouts and more per
+    request; the product's fall-backs decide when Redis is tried again."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return {
+        "socket_timeout": settings.redis_timeout_seconds,
+        "socket_connect_timeout": settings.redis_timeout_seconds,
+        "retry": Retry(NoBackoff(), 0),
+    }
+
+
 def build_redis_client(settings: Settings) -> Any:
-    """A Redis client at ``settings.redis_url`` whose connects and commands give up
-    after ``settings.redis_timeout_seconds``."""
+    """A Redis client at ``settings.redis_url`` (see :func:`get_redis_options`)."""
     import redis
 
-    return redis.Redis.from_url(
-        settings.redis_url,
-        socket_timeout=settings.redis_timeout_seconds,
-        socket_connect_timeout=settings.redis_timeout_seconds,
-    )
+    return redis.Redis.from_url(settings.redis_url, **get_redis_options(settings))
 
 
 class FallbackCounters:
