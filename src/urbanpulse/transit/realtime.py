@@ -320,9 +320,9 @@ class _Reading:
                 continue
             owner = len(self.owners)
             self.owners[("stop_time_updates", owner)] = "pending"
-            self.observations += [
-                {**r, "_kind": "stop_time_updates", "_owner": owner} for r in rows
-            ]
+            for row in rows:  # fresh rows: marked in place, not copied
+                row["_kind"], row["_owner"] = "stop_time_updates", owner
+            self.observations += rows
 
     def _add_vehicle(self, position: int, entity: Any, header_ts: int) -> None:
         vehicle = entity.vehicle
@@ -518,11 +518,14 @@ class StoredFileIndex:
         instead of reading it back (a replay's every batch would read its own writes).
         Taking in a file twice changes nothing: both indexes keep the newest."""
         with self._lock:
-            self._absorb([tuple(row[c] for c in self.columns) for row in rows])
+            self._absorb_written(rows)
             self._files.add(str(lake.root / written.path))
 
     def _absorb(self, rows: list[tuple[Any, ...]]) -> None:
         raise NotImplementedError
+
+    def _absorb_written(self, rows: list[dict[str, Any]]) -> None:
+        self._absorb([tuple(row[c] for c in self.columns) for row in rows])
 
 
 class SnapshotIndex(StoredFileIndex):
@@ -568,6 +571,15 @@ class PredictionIndex(StoredFileIndex):
             known = self._latest.get(key)
             if known is None or known[0] <= feed:
                 self._latest[key] = (feed, delay)
+
+    def _absorb_written(self, rows: list[dict[str, Any]]) -> None:
+        # Rows this process built: their times are UTC already, so no conversion.
+        latest = self._latest
+        for row in rows:
+            key = (row["network_id"], row["trip_id"], row["site_id"], row["event"], row["scheduled_ts"])  # fmt: skip
+            known, feed = latest.get(key), row["feed_ts"]
+            if known is None or known[0] <= feed:
+                latest[key] = (feed, row["delay_s"])
 
 
 IndexT = TypeVar("IndexT", bound=StoredFileIndex)
@@ -616,7 +628,7 @@ def _commit(lake: Lake, readings: list[_Reading]) -> None:
     observations = [row for r in readings for row in r.observations]
     if observations:
         columns = ("site_id", "metric", "ts", "value", "unit")
-        data = pa.Table.from_pylist([{c: r[c] for c in columns} for r in observations])
+        data = pa.Table.from_pydict({c: [r[c] for r in observations] for c in columns})
         files += stage_new_observations(lake, data, batch_id=batch_id)
     stamp = datetime.now(UTC)
     quarantine = [row for r in readings for row in r.quarantine]
@@ -624,11 +636,12 @@ def _commit(lake: Lake, readings: list[_Reading]) -> None:
         files.append(stage_rejects(lake, quarantine, batch_id))
     indexed: list[tuple[StoredFileIndex, LakeFile, list[dict[str, Any]]]] = []
     for name in ("realtime_alerts", "realtime_vehicles", "realtime_predictions"):
-        rows = [
-            {**row, "snapshot_id": r.summary.snapshot_id, "network_id": r.summary.network_id}
-            for r in readings
-            for row in getattr(r, name.removeprefix("realtime_"))
-        ]
+        rows = []
+        for r in readings:
+            own = getattr(r, name.removeprefix("realtime_"))
+            for row in own:  # the reading's own rows: marked in place, not copied
+                row["snapshot_id"], row["network_id"] = r.summary.snapshot_id, r.summary.network_id  # fmt: skip
+            rows += own
         if rows:
             files.append(write_table_file(lake, name, _table(name, rows), batch_id=batch_id))
             if name == "realtime_predictions":

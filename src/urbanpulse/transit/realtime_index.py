@@ -4,6 +4,7 @@ stop ids and stop sequences to sites, scheduled times on a service day."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -72,8 +73,8 @@ class NetworkIndex:
             if planned is None and scheduled is not None:
                 arrive, leave = scheduled[1], scheduled[2]
                 first, other = (arrive, leave) if event == "arrival" else (leave, arrive)
-                seconds = first if not np.isnan(first) else other
-                if not np.isnan(seconds):
+                seconds = first if not math.isnan(first) else other
+                if not math.isnan(seconds):
                     planned = self._get_epoch(update.trip.start_date, seconds, time or header_ts)
             if delay is None and time is not None and planned is not None:
                 delay = time - planned
@@ -84,7 +85,7 @@ class NetworkIndex:
                 {
                     "site_id": site_id,
                     "metric": metric,
-                    "ts": datetime.fromtimestamp(planned, UTC),
+                    "ts": self._get_moment(planned),
                     "value": float(delay),
                     "unit": METRICS[metric].unit,
                     "trip_id": trip_id,
@@ -92,6 +93,17 @@ class NetworkIndex:
                 }
             )
         return rows
+
+    def _get_moment(self, epoch: int) -> datetime:
+        """The UTC datetime of epoch seconds, made once per second: every snapshot of a
+        feed predicts the same scheduled times again."""
+        moments: dict[int, datetime] = self.__dict__.setdefault("_moments", {})
+        moment = moments.get(epoch)
+        if moment is None:
+            if len(moments) > 1_000_000:  # a long-lived process: start again, not grow
+                moments.clear()
+            moment = moments[epoch] = datetime.fromtimestamp(epoch, UTC)
+        return moment
 
     def _get_scheduled(
         self, trip_id: str, stop: Any, site_id: str
