@@ -140,5 +140,5 @@ def test_a_line_id_from_a_source_never_breaks_the_export_header(tmp_path: Path) 
         )
     assert answer.status_code == 200, answer.text
     disposition = answer.headers["content-disposition"]
-    assert disposition == 'attachment; filename="r_1___Set-Cookie__x_1-2026-03-11.csv"'
+    assert disposition == 'attachment; filename="r_1___Set-Cookie__x_1-boardings-2026-03-11.csv"'
     assert "set-cookie" not in answer.headers

@@ -158,12 +158,40 @@ def test_line_day_of_a_bus_line_sums_boardings_per_period(client: TestClient) ->
     assert max(v for v in body["observed"][2] if v is not None) > 10
 
 
+def test_line_day_shows_any_measure_the_line_reports(client: TestClient) -> None:
+    load = client.get("/api/operator/line-day", params={"line_id": "bj-m1"}).json()
+    # the demo's metro stations report the trains' load and the riders boarding
+    assert load["metrics"] == ["load", "boardings"]
+    params = {"line_id": "bj-m1", "metric": "boardings"}
+    boardings = client.get("/api/operator/line-day", params=params).json()
+    assert boardings["metric"] == "boardings" and boardings["aggregation"] == "sum"
+    assert boardings["metrics"] == load["metrics"] and boardings["day"] == load["day"]
+    busiest = max(v for row in boardings["observed"] for v in row if v is not None)
+    assert busiest > 10 and busiest != max(v for row in load["observed"] for v in row if v)
+    export = client.get("/api/operator/line-day.csv", params=params)
+    assert "bj-m1-boardings-" in export.headers["content-disposition"]
+    first = export.text.lstrip("\ufeff").splitlines()[1].split(",")[3:]
+    assert all(cell == "" or cell.isdigit() for cell in first)  # whole riders per period
+
+
+@pytest.mark.parametrize(
+    ("metric", "status", "said"),
+    [("exits", 400, "has no 'exits' readings; it has: load, boardings"), ("speed", 422, "metric")],
+)
+def test_a_measure_the_line_lacks_is_refused_with_what_it_has(
+    client: TestClient, metric: str, status: int, said: str
+) -> None:
+    response = client.get("/api/operator/line-day", params={"line_id": "bj-m1", "metric": metric})
+    assert response.status_code == status
+    assert said in response.text
+
+
 def test_line_day_exports_a_wide_table_in_the_request_language(client: TestClient) -> None:
     params = {"line_id": "bj-m1", "day": "2026-10-31"}
     english = client.get("/api/operator/line-day.csv", params=params)
     assert english.status_code == 200
     assert english.headers["content-type"].startswith("text/csv")
-    assert "bj-m1-2026-10-31.csv" in english.headers["content-disposition"]
+    assert "bj-m1-load-2026-10-31.csv" in english.headers["content-disposition"]
     rows = english.text.lstrip("\ufeff").splitlines()
     assert rows[0].startswith("Day,Station,Station id,00:00,00:15")
     assert len(rows) == 1 + 2 * len(

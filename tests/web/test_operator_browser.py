@@ -124,12 +124,28 @@ def test_the_line_by_period_is_a_heatmap_with_last_week_alerts_and_an_export(
             export = page.locator("#line-export")
             assert export.inner_text() == download
             href = export.get_attribute("href")
-            assert href.endswith("/api/operator/line-day.csv?line_id=bj-m1&day=2026-10-31")
+            assert href.endswith(
+                "/api/operator/line-day.csv?line_id=bj-m1&day=2026-10-31&metric=load"
+            )
             with page.expect_download() as saving:
                 export.click()
             saved = Path(saving.value.path()).read_text(encoding="utf-8")
             first_cell = saved.lstrip("\ufeff").split(",")[0]
             assert first_cell == ("日期" if locale == "zh-CN" else "Day")
+            # another measure of the same stations: riders boarding, totals per period,
+            # named in the page's language and kept in the address
+            labels = page.locator("#line-metric option").all_inner_texts()
+            assert labels == [
+                "列车满载率（较忙方向）"
+                if locale == "zh-CN"
+                else "load of the trains (busier direction)",
+                "进站客流" if locale == "zh-CN" else "boardings",
+            ]
+            page.select_option("#line-metric", "boardings")
+            page.wait_for_function("() => location.search.includes('metric=boardings')")
+            page.wait_for_function(
+                "() => document.getElementById('line-export').href.endsWith('metric=boardings')"
+            )
             overflow = page.evaluate("() => document.documentElement.scrollWidth")
             assert overflow <= width
     finally:

@@ -12,21 +12,27 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
 
 from urbanpulse.catalog.metrics import is_count
-from urbanpulse.errors import NotFoundError
+from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.forecast import compute_panel
-from urbanpulse.i18n import get_local_names
+from urbanpulse.i18n import N_, get_local_names
 from urbanpulse.i18n import gettext as _
+from urbanpulse.store import get_metrics, read_site_metrics
 
 if TYPE_CHECKING:
     from urbanpulse.advise.service import AdviceService
 
 PERIOD_MINUTES = 15
+# What a line's grid can show, where its stations report it: the load of the trains (the
+# busier direction, or each direction of travel along the line), riders boarding, and
+# the taps at the gates of a station (in: entries, out: exits, i.e. alightings).
+LineMetric = Literal["load", "load_up", "load_down", "boardings", "entries", "exits"]
+LINE_METRICS: tuple[str, ...] = get_args(LineMetric)
 # An alert is a run of periods on the same side of the 80 % band: one period outside is
 # what an 80 % band leaves to chance one time in five; half an hour is a pattern.
 MIN_ALERT_PERIODS = 2
@@ -114,19 +120,42 @@ def get_line_metric(service: AdviceService, line: dict[str, Any]) -> str:
     return "load" if first is not None and kinds.get(first) == "metro_station" else "boardings"
 
 
-def compute_line_day(service: AdviceService, line_id: str, day: date) -> dict[str, Any]:
-    """The line x time grid of ``day`` with the same weekday a week before and the
-    band alerts of every station (fields of ``LineDayPublic``).
+def get_line_metrics(service: AdviceService, line: dict[str, Any]) -> list[str]:
+    """The metrics of :data:`LINE_METRICS` that any station of ``line`` reports, in that
+    order: what the operator's line grid can show of it."""
+    stored = [m for m in LINE_METRICS if m in get_metrics(service.lake)]
+    if not stored or not line["stations"]:
+        return []
+    sites = [s["site_id"] for s in line["stations"]]
+    reported = set(read_site_metrics(service.lake, sites, metrics=stored)["metric"])
+    return [m for m in stored if m in reported]
+
+
+def compute_line_day(
+    service: AdviceService, line_id: str, day: date, metric: str | None = None
+) -> dict[str, Any]:
+    """The line x time grid of ``metric`` (default: the line's crowding metric, see
+    :func:`get_line_metric`) on ``day`` with the same weekday a week before and the band
+    alerts of every station (fields of ``LineDayPublic``).
 
     Raises
     ------
     NotFoundError
         An unknown line, or no observations of its stations on ``day``.
+    InvalidQueryError
+        A ``metric`` the line's stations do not report.
     """
     line = next((x for x in service.get_lines() if x["line_id"] == line_id), None)
     if line is None:
         raise NotFoundError(f"unknown line {line_id!r}")
-    metric = get_line_metric(service, line)
+    metrics = get_line_metrics(service, line)
+    if metric is None:
+        metric = get_line_metric(service, line)
+    elif metric not in metrics:
+        raise InvalidQueryError(
+            N_("line {line_id!r} has no {metric!r} readings; it has: {known}",
+               line_id=line_id, metric=metric, known=", ".join(metrics) or "none")
+        )  # fmt: skip
     sites = [s["site_id"] for s in line["stations"]]
     periods = pd.date_range(
         datetime.combine(day, datetime.min.time(), service.tz),
@@ -153,6 +182,7 @@ def compute_line_day(service: AdviceService, line_id: str, day: date) -> dict[st
         "day": day.isoformat(),
         "compare_day": (day - timedelta(days=7)).isoformat(),
         "metric": metric,
+        "metrics": metrics,
         "unit": unit,
         "aggregation": "sum" if summed else "mean",
         "period_minutes": PERIOD_MINUTES,

@@ -488,7 +488,8 @@ class LineDayPublic(BaseModel):
     line_id: str
     day: str
     compare_day: str = Field(description="The same weekday a week before.")
-    metric: str
+    metric: str = Field(description="What the grid shows.")
+    metrics: list[str] = Field(description="What the line's stations report: metric's choices.")
     unit: str | None
     aggregation: str = Field(description="'sum' (totals per period) or 'mean' (a load).")
     period_minutes: int

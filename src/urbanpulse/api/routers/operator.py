@@ -19,6 +19,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from urbanpulse.advise.operations import (
+    LineMetric,
     compute_line_day,
     get_readings_per_period,
     write_line_day_csv,
@@ -91,34 +92,54 @@ def get_accuracy(
 
 
 LineQuery = Annotated[str, Query(description="Line id.", examples=["bj-m1"])]
+LineMetricQuery = Annotated[
+    LineMetric | None,
+    Query(
+        description="What the grid shows: 'load' (busier direction), 'load_up' / "
+        "'load_down' (each direction along the line), 'boardings', 'entries' or 'exits' "
+        "(taps at the gates). Default: the line's crowding metric. The answer's "
+        "'metrics' lists those its stations report."
+    ),
+]
 
 
 @router.get("/line-day", response_model=LineDayPublic, summary="A line's day, station by period")
-def get_line_day(service: AdviceServiceDep, line_id: LineQuery, day: DayQuery = None) -> Any:
+def get_line_day(
+    service: AdviceServiceDep,
+    line_id: LineQuery,
+    day: DayQuery = None,
+    metric: LineMetricQuery = None,
+) -> Any:
     """Every station of ``line_id`` by 15-minute period of ``day`` (default: the last
     full day of data), the same weekday a week before, and the runs of at least half an
     hour in which a station's value stayed outside the band predicted from the days
     before ``day``."""
     day = check_moment(day, name="day") or service.get_last_full_day()
     return service.cached(
-        "line-day", line_id, day, build=lambda: compute_line_day(service, line_id, day)
-    )
+        "line-day", line_id, day, metric,
+        build=lambda: compute_line_day(service, line_id, day, metric),
+    )  # fmt: skip
 
 
 @router.get("/line-day.csv", include_in_schema=False)
 def get_line_day_csv(
-    service: AdviceServiceDep, line_id: LineQuery, day: DayQuery = None
+    service: AdviceServiceDep,
+    line_id: LineQuery,
+    day: DayQuery = None,
+    metric: LineMetricQuery = None,
 ) -> Response:
     """The line's day as a wide table (a row per station, a column per period, local
     times), in the request's language; UTF-8 with BOM, so Excel reads Chinese names."""
-    data = get_line_day(service, line_id, day)
+    data = get_line_day(service, line_id, day, metric)
     # A line id comes from a source's data (a GTFS route_id may hold quotes or spaces):
     # only letters, digits, '.', '-' and '_' go into the header.
     name = re.sub(r"[^\w.-]", "_", line_id, flags=re.ASCII)
     return Response(
         content="\ufeff" + write_line_day_csv(data),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}-{data["day"]}.csv"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}-{data["metric"]}-{data["day"]}.csv"'
+        },
     )
 
 

@@ -145,14 +145,36 @@
   }
   function lineValue(v) {
     if (v === null || v === undefined) { return "—"; }
-    return lineDay && lineDay.metric === "load" ? Math.round(v * 100) + " %" : String(Math.round(v));
+    return lineDay && isLoad(lineDay.metric) ? Math.round(v * 100) + " %" : String(Math.round(v));
+  }
+  function isLoad(metric) { return metric.indexOf("load") === 0; }
+  // What the line's grid can show, where its stations report it (the API's 'metrics').
+  var metricLabels = {
+    load: t("load of the trains (busier direction)"),
+    load_up: t("load, towards the last station"),
+    load_down: t("load, towards the first station"),
+    boardings: t("boardings"),
+    entries: t("entries at the gates"),
+    exits: t("exits at the gates (alightings)"),
+  };
+  function fillMetrics(data) {
+    var select = pick("line-metric");
+    select.replaceChildren.apply(select, data.metrics.map(function (m) {
+      var option = document.createElement("option");
+      option.value = m;
+      option.textContent = metricLabels[m] || m;
+      return option;
+    }));
+    select.value = data.metric;
+    select.disabled = data.metrics.length < 2;
   }
   function drawLine(data) {
     lineDay = data;
     tell("line-empty", "");
     pick("line-day-shown").textContent = data.day;
     pick("line-export").href = base + "/api/operator/line-day.csv?line_id=" +
-      encodeURIComponent(data.line_id) + "&day=" + data.day;
+      encodeURIComponent(data.line_id) + "&day=" + data.day + "&metric=" + data.metric;
+    fillMetrics(data);
     pick("line-export").hidden = false;
     renderLine();
     var names = {};
@@ -187,7 +209,7 @@
     var all = data.observed.concat(data.last_week).reduce(function (a, row) { return a.concat(row); }, [])
       .filter(function (v) { return v !== null; });
     var top = all.length ? Math.max.apply(null, all) : 1;
-    var load = data.metric === "load";
+    var load = isLoad(data.metric);
     var scale = function (v) { return v === null ? null : (load ? v * 100 : v); };
     var unit = load ? t("% of capacity") : t("{unit} per {n} min", { unit: t(data.unit || ""), n: data.period_minutes });
     var trace = {
@@ -222,6 +244,7 @@
     pick("alert-rows").replaceChildren();
     pick("alerts-empty").hidden = true;
     pick("line-export").hidden = true;
+    pick("line-metric").replaceChildren();  // the next request asks for the line's default
     tell("line-empty", t("The line's day could not be loaded: {reason}.", { reason: error.message }));
   }
 
@@ -301,18 +324,20 @@
   function show(event) {
     if (event) { event.preventDefault(); }
     var site = pick("site").value, line = pick("line").value, day = pick("day").value;
+    var metric = pick("line-metric").value;
     var query = "site_id=" + encodeURIComponent(site) + (day ? "&day=" + day : "");
     // Only the latest request may draw: an older one answering late would show another station.
     var mine = ++asked;
     var latest = function (draw) { return function (body) { if (mine === asked) { draw(body); } }; };
     getJson("/api/operator/accuracy?" + query).then(latest(drawAccuracy), latest(failAccuracy));
-    getJson("/api/operator/line-day?line_id=" + encodeURIComponent(line) + (day ? "&day=" + day : ""))
+    getJson("/api/operator/line-day?line_id=" + encodeURIComponent(line) + (day ? "&day=" + day : "") +
+      (metric ? "&metric=" + encodeURIComponent(metric) : ""))
       .then(latest(drawLine), latest(failLine));
     var effectDay = pick("effect-day").value || planningDay;
     pick("effect-day-shown").textContent = effectDay;
     getJson("/api/operator/effect?line_id=" + encodeURIComponent(line) + "&day=" + effectDay)
       .then(latest(drawEffect), latest(failEffect));
-    keepInAddress({ line: line, site: site, day: day, effect_day: effectDay });
+    keepInAddress({ line: line, site: site, day: day, effect_day: effectDay, metric: metric });
   }
 
   // What is shown lives in the address: a link to it opens the same line, station
@@ -331,8 +356,19 @@
     var value = asked_for.get(name);
     if (value && /^\d{4}-\d{2}-\d{2}$/.test(value)) { pick(name === "day" ? "day" : "effect-day").value = value; }
   });
+  if (/^[a-z_]+$/.test(asked_for.get("metric") || "")) {
+    // Until the line's answer lists its metrics, the one asked for is the only choice.
+    var asked_metric = document.createElement("option");
+    asked_metric.value = asked_for.get("metric");
+    pick("line-metric").replaceChildren(asked_metric);
+  }
   fillStations(asked_for.get("site") || trip.origin);
-  pick("line").addEventListener("change", function () { fillStations(); show(); });
+  pick("line").addEventListener("change", function () {
+    pick("line-metric").replaceChildren();  // another line: its own default measure
+    fillStations();
+    show();
+  });
+  pick("line-metric").addEventListener("change", show);
   pick("site").addEventListener("change", show);
   pick("effect-day").addEventListener("change", show);
   pick("line-view").addEventListener("change", renderLine);
