@@ -73,6 +73,12 @@ def test_monitor_draws_every_chart_and_stays_local(
     assert page.locator("#synthetic-banner").is_visible()
     assert page.locator("#ranking-table tbody tr").count() == 13
     assert "D = " in page.locator("#coupling-band").inner_text()
+    # the map draws the 13 cities' outlines under their markers, and says whence
+    traces = page.evaluate(
+        "() => document.getElementById('chart-map').data.map(d => [d.mode, d.x.length])"
+    )
+    assert traces[0][0] == "lines" and traces[0][1] > 13 * 20 and traces[1][0] == "markers+text"
+    assert "Apache ECharts" in page.locator("#chart-map + p.note").inner_text()
     outside = [u for u in requests if not u.startswith((monitor_server + "/", "data:", "blob:"))]
     assert outside == [] and errors == []
     page.screenshot(path=str(artifacts / "monitor-desktop.png"), full_page=True)

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from urbanpulse.catalog.cities import City, get_cities, get_cities_table, get_city
+from urbanpulse.catalog.cities import (
+    OUTLINES_SOURCE,
+    City,
+    get_cities,
+    get_cities_table,
+    get_city,
+    get_city_outlines,
+)
 from urbanpulse.catalog.sites import SITE_KINDS, STATION_KINDS, Site, build_sites_table
 
 __all__ = [
+    "OUTLINES_SOURCE",
     "SITE_KINDS",
     "STATION_KINDS",
     "City",
@@ -14,4 +22,5 @@ __all__ = [
     "get_cities",
     "get_cities_table",
     "get_city",
+    "get_city_outlines",
 ]

@@ -5,7 +5,12 @@ Populations are the 2020 census figures; coordinates are the city government sea
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from typing import Any
 
 import pandas as pd
 
@@ -83,3 +88,30 @@ def get_cities_table(region: str = "jingjinji") -> pd.DataFrame:
         for c in get_cities(region)
     ]
     return pd.DataFrame(rows)
+
+
+# Where the outlines come from, for the pages that draw them (scripts/boundaries.py).
+OUTLINES_SOURCE = "Apache ECharts 4.9.0 map data, Apache-2.0"
+
+
+@cache
+def _read_outlines() -> dict[str, Any]:
+    text = files("urbanpulse.catalog").joinpath("boundaries.json").read_text(encoding="utf-8")
+    return {f["properties"]["code"]: f["geometry"] for f in json.loads(text)["features"]}
+
+
+def get_city_outlines(codes: Iterable[str]) -> dict[str, list[list[list[float]]]]:
+    """Outer rings ([lon, lat] points) of the cities' outlines, for those of ``codes``
+    the product has one of (the Jing-Jin-Ji cities; simplified to about 500 m: they show
+    where a city lies, not its legal border)."""
+    outlines = _read_outlines()
+    rings = {}
+    for code in codes:
+        geometry = outlines.get(code)
+        if geometry is None:
+            continue
+        polygons = (
+            [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+        )
+        rings[code] = [polygon[0] for polygon in polygons]
+    return rings

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
+from urbanpulse.catalog import OUTLINES_SOURCE, get_city_outlines
 from urbanpulse.errors import NotFoundError
 from urbanpulse.i18n import N_, get_local_names, translate_error
 from urbanpulse.i18n import gettext as _
@@ -66,6 +67,8 @@ def get_monitor_page(request: Request) -> HTMLResponse:
         )
     summary = translate_words(build_monitor_summary(monitor))
     summary["disparity_labels"] = {k: _(v) for k, v in _get_disparity_labels(monitor).items()}
+    # The cities' outlines under the map, where the product has them.
+    summary["outlines"] = get_city_outlines(c["region_code"] for c in summary["cities"])
     context = _build_context(monitor)
     return render_page(
         request,
@@ -79,6 +82,7 @@ def get_monitor_page(request: Request) -> HTMLResponse:
             *((t, _(t.replace("_", " "))) for t in TABLES),
         ],
         provinces=provinces,
+        outlines_source=OUTLINES_SOURCE,
         **context,
     )
 

@@ -117,9 +117,21 @@
     var midLat = list.reduce(function (s, c) { return s + c.lat; }, 0) / list.length;
     // Room around the outer cities for their names (autorange pads for markers only).
     var lons = list.map(function (c) { return c.lon; }), lats = list.map(function (c) { return c.lat; });
-    var lonRange = [Math.min.apply(null, lons) - 1.0, Math.max.apply(null, lons) + 1.0];
-    var latRange = [Math.min.apply(null, lats) - 0.4, Math.max.apply(null, lats) + 0.6];
-    draw("chart-map", [{
+    // The cities' outlines, one trace of rings apart by gaps, under the markers.
+    var edge = { x: [], y: [] };
+    Object.keys(data.outlines || {}).forEach(function (code) {
+      data.outlines[code].forEach(function (ring) {
+        ring.forEach(function (p) { edge.x.push(p[0]); edge.y.push(p[1]); });
+        edge.x.push(null); edge.y.push(null);
+      });
+    });
+    var drawn = edge.x.filter(function (v) { return v !== null; });
+    var drawnLat = edge.y.filter(function (v) { return v !== null; });
+    var lonRange = [Math.min.apply(null, lons.concat(drawn)) - 0.3, Math.max.apply(null, lons.concat(drawn)) + 0.6];
+    var latRange = [Math.min.apply(null, lats.concat(drawnLat)) - 0.2, Math.max.apply(null, lats.concat(drawnLat)) + 0.4];
+    var outlines = { x: edge.x, y: edge.y, mode: "lines", hoverinfo: "skip", showlegend: false,
+      line: { color: "#8a8f98", width: 1 }, fill: "toself", fillcolor: "rgba(138,143,152,0.08)" };
+    draw("chart-map", [outlines, {
       x: list.map(function (c) { return c.lon; }), y: list.map(function (c) { return c.lat; }),
       mode: "markers+text", text: list.map(function (c) { return mapLabel(c.region_code); }),
       textposition: "top center", textfont: { size: narrow.matches ? 10 : 12 },
@@ -136,7 +148,7 @@
       mapClicks = true;
       $("chart-map").on("plotly_click", function (event) {
         var point = event.points[0];
-        if (point) {
+        if (point && point.customdata) {  // a city, not its outline
           showTrace({ region: point.customdata[0], year: Number($("map-year").value), code: $("map-code").value, kind: "score" });
         }
       });
