@@ -342,6 +342,19 @@ class Lake:
         _fsync_file(staged)
         os.replace(staged, target)
 
+    def place_folder(self, staged: Path, relative_path: str) -> bool:
+        """Move a staged folder of new files to its final place in one rename when the
+        lake has no folder there yet (a new partition); False, moving nothing, when it
+        has (its files are then placed one by one). Still invisible until commit."""
+        target = self.root / relative_path
+        if target.exists():
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for path in staged.iterdir():
+            _fsync_file(path)
+        os.replace(staged, target)  # commit syncs the folder and the one holding it
+        return True
+
     def commit(self, commit: Commit) -> int:
         """Publish a commit atomically and return its version.
 
@@ -353,8 +366,10 @@ class Lake:
         for lake_file in commit.added:
             if not (self.root / lake_file.path).is_file():
                 raise LakeError(f"cannot commit missing file {lake_file.path}")
-        # The files' folder entries reach the disk before the entry that publishes them.
-        for folder in {(self.root / f.path).parent for f in commit.added}:
+        # The files' folder entries reach the disk before the entry that publishes them,
+        # and so do the entries of folders placed whole (place_folder) in their parent.
+        folders = {(self.root / f.path).parent for f in commit.added}
+        for folder in folders | {folder.parent for folder in folders}:
             _fsync_dir(folder)
         entry = {
             "operation": commit.operation,
