@@ -65,12 +65,20 @@ def test_report_charts_are_inline_svg_named_in_the_readers_language(
     charts = re.findall(r'<svg [^>]*role="img" aria-label="([^"]+)"', english)
     assert charts == [
         "Total score by city, 2024",
+        "Total score by city on the map, 2024",
         "Total score over the years",
         "Coupling coordination degree D by city, 2024",
     ]
     ranking = english.split("<svg")[1].split("</svg>")[0]
     assert ranking.count("<rect") == 13 and ">Beijing<" in ranking and "rank " in ranking
-    trend = english.split("<svg")[2].split("</svg>")[0]
+    places = english.split("<svg")[2].split("</svg>")[0]
+    # 13 cities' outlines (Langfang has two parts), each named with its score on it,
+    # shaded in five steps of 0-100 shown in a legend
+    assert places.count("<polygon") == 14 and places.count("<rect") == 5
+    beijing = next(r for r in re.findall(r">([^<>]+)</text>", places) if r.startswith("Beijing "))
+    assert re.fullmatch(r"Beijing \d+", beijing)
+    assert "Apache ECharts" in english.split("</svg>")[2].split("</figure>")[0]
+    trend = english.split("<svg")[3].split("</svg>")[0]
     assert trend.count("<polyline") == 13  # one line per city, labelled at its end
     chinese = monitor_client.get("/monitor/report", headers={"Accept-Language": "zh-CN"}).text
     assert ">北京<" in chinese.split("<svg")[1] and "各城市总得分（2024 年）" in chinese

@@ -2,13 +2,15 @@
 printed keeps them without scripts or a network, and its text stays text (selectable,
 in the reader's fonts, translated with the page).
 
-Two shapes serve the official's report: bars (a ranking, a degree per city) and lines
+Three shapes serve the official's report: bars (a ranking, a degree per city), lines
 (a score over the years, labelled at their ends, since a printed legend of 13 colours is
-not readable in black and white).
+not readable in black and white) and a map (the cities' outlines shaded by a score in
+five steps, each city's value written on it, so it reads in black and white too).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +23,9 @@ MUTED = "#5a6470"
 BAR = "#0b5394"
 GRID = "#d9dee3"
 LINE_COLOURS = ("#0b5394", "#8a1c1c", "#1a6b34", "#6a3d9a", "#9c4a00", "#0f6e75", "#5a6470")
+# Five steps of one hue, light to dark, for a map's classes (each step >= 1.3:1 from the
+# next, and labels carry the values): from ColorBrewer's "Blues".
+MAP_STEPS = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
 FONT = 'font-family="system-ui, Noto Sans CJK SC, PingFang SC, sans-serif"'
 
 
@@ -96,6 +101,68 @@ def draw_lines(
         parts.append(_text(x + 6, y + 4, text, fill=colour))
     parts.append(_text(left - 4, 12, unit, anchor="start", fill=MUTED))  # above the axis
     return Markup("".join(parts) + "</svg>")
+
+
+@dataclass(frozen=True)
+class MapArea:
+    label: str
+    value: float
+    rings: Sequence[Sequence[Sequence[float]]]  # outer rings of [lon, lat] points
+
+
+def draw_map(
+    areas: Sequence[MapArea], *, title: str, unit: str, low: float, high: float, digits: int = 0
+) -> Markup:
+    """Areas' outlines shaded by value in five equal steps from ``low`` to ``high``, each
+    labelled with its name and value at its largest ring's centre; a legend of the steps.
+    Longitude is scaled by the cosine of the middle latitude, so shapes keep their form."""
+    points = [p for area in areas for ring in area.rings for p in ring]
+    if not points:
+        return Markup("")
+    width, legend, pad = 640, 40, 8
+    west, east = min(p[0] for p in points), max(p[0] for p in points)
+    south, north = min(p[1] for p in points), max(p[1] for p in points)
+    squeeze = math.cos(math.radians((south + north) / 2))
+    scale = (width - 2 * pad) / ((east - west) * squeeze)
+    height = round((north - south) * scale + 2 * pad + legend)
+
+    def at(point: Sequence[float]) -> tuple[float, float]:
+        return pad + (point[0] - west) * squeeze * scale, pad + (north - point[1]) * scale
+
+    step = (high - low) / len(MAP_STEPS) or 1.0
+    parts = [_open(width, height, title)]
+    labels = []
+    for area in areas:
+        shade = MAP_STEPS[min(max(int((area.value - low) / step), 0), len(MAP_STEPS) - 1)]
+        for ring in area.rings:
+            path = " ".join("{:.1f},{:.1f}".format(*at(p)) for p in ring)
+            parts.append(
+                f'<polygon points="{path}" fill="{shade}" stroke="{INK}" stroke-width="0.6"/>'
+            )
+        largest = max(area.rings, key=len)
+        x, y = at(
+            (sum(p[0] for p in largest) / len(largest), sum(p[1] for p in largest) / len(largest))
+        )
+        labels.append(_halo(x, y, f"{area.label} {area.value:,.{digits}f}"))
+    parts += labels  # on top of every outline
+    top = height - legend + 14
+    for k, shade in enumerate(MAP_STEPS):
+        x = pad + k * 90
+        edge = f"{low + k * step:,.{digits}f}–{low + (k + 1) * step:,.{digits}f}"
+        parts += [
+            f'<rect x="{x}" y="{top}" width="18" height="12" fill="{shade}" stroke="{INK}" stroke-width="0.6"/>',
+            _text(x + 22, top + 10, edge, fill=MUTED),
+        ]
+    parts.append(_text(pad + len(MAP_STEPS) * 90, top + 10, unit, fill=MUTED))
+    return Markup("".join(parts) + "</svg>")
+
+
+def _halo(x: float, y: float, text: str) -> str:
+    """Text centred at (x, y) on a white halo, readable on any shade and line."""
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle" fill="{INK}" stroke="#ffffff" '
+        f'stroke-width="3" paint-order="stroke">{escape(text)}</text>'
+    )
 
 
 def _spread(

@@ -30,7 +30,7 @@ from urbanpulse.indices.views import (
 )
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
-from urbanpulse.web.print_charts import Bar, draw_bars, draw_lines
+from urbanpulse.web.print_charts import Bar, MapArea, draw_bars, draw_lines, draw_map
 from urbanpulse.web.rendering import get_language_context, render_page
 
 router = APIRouter()
@@ -82,7 +82,7 @@ def get_monitor_page(request: Request) -> HTMLResponse:
             *((t, _(t.replace("_", " "))) for t in TABLES),
         ],
         provinces=provinces,
-        outlines_source=OUTLINES_SOURCE,
+        outlines_source=_cite(OUTLINES_SOURCE),
         **context,
     )
 
@@ -110,20 +110,23 @@ def get_monitor_report(request: Request) -> HTMLResponse:
             **context,
             "synthetic": monitor.synthetic,
             "sources": monitor.sources,
-            # Source names are citations, kept as written in any language.
-            "sources_html": Markup('<span translate="no">{}</span>').format(
-                ", ".join(monitor.sources)
-            ),
+            "sources_html": _cite(", ".join(monitor.sources)),
             "version": monitor.version,
             # The reader's clock (Beijing time for the region), with its offset said.
             "generated": now.strftime("%Y-%m-%d %H:%M ") + _format_offset(now),
             "coupling": coupling_rows,
             "disparity": get_records(index_disparity),
             "charts": _draw_report_charts(monitor, context, coupling_rows),
+            "outlines_source": _cite(OUTLINES_SOURCE),
             "provinces": _read_provinces(lake),
             **get_language_context(request),
         },
     )
+
+
+def _cite(source: str) -> Markup:
+    """A source's name as a citation, kept as written in any language."""
+    return Markup('<span translate="no">{}</span>').format(source)
 
 
 def _format_offset(moment: datetime) -> str:
@@ -161,7 +164,14 @@ def _draw_report_charts(
         title=_("Coupling coordination degree D by city, {year}").format(year=year),
         unit=_("D, 0-1"), digits=3,
     )  # fmt: skip
-    return {"ranking": ranking, "trend": trend, "coordination": degree}
+    outlines = get_city_outlines(r["region_code"] for r in context["ranking"])
+    places = draw_map(
+        [MapArea(name(r), r["score"], outlines[r["region_code"]])
+         for r in context["ranking"] if r["region_code"] in outlines],
+        title=_("Total score by city on the map, {year}").format(year=year),
+        unit=_("score 0-100"), low=0.0, high=100.0,
+    )  # fmt: skip
+    return {"ranking": ranking, "trend": trend, "coordination": degree, "map": places}
 
 
 def _get_city_name(row: dict[str, Any]) -> str:
