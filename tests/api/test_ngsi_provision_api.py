@@ -956,3 +956,56 @@ def test_hostile_nesting_is_a_bad_request_not_a_crash(client: TestClient) -> Non
     assert client.get(ENTITIES, params={"type": "Thing", "pick": braces, "join": "inline"}).status_code == 400  # fmt: skip
     shallow = '{"id": "urn:ngsi-ld:Thing:ok", "type": "Thing", "p": {"type": "JsonProperty", "json": ' + "[" * 20 + "]" * 20 + "}}"  # fmt: skip
     assert client.post(ENTITIES, content=shallow.encode(), headers={"Content-Type": "application/json"}).status_code == 201  # fmt: skip
+
+
+def test_a_temporal_scope_query_selects_by_the_scope_valid_in_the_window(
+    client: TestClient,
+) -> None:
+    """ETSI GS CIM 009 4.18-4.19 and 5.7.4.4: a scope holds from when it was set until
+    it is replaced; scopeQ selects the entities whose scope matched while valid in the
+    window, with only the instances observed while it held."""
+
+    def at(minute: int, hour: int = 12) -> str:
+        return f"2026-03-01T{hour:02d}:{minute:02d}:00Z"
+
+    def prop(value: object, moment: str) -> dict[str, object]:
+        return {"type": "Property", "value": value, "observedAt": moment}
+
+    fixtures = {
+        "ab": ([prop("/A/B", at(0, 10))], [prop("ab", at(5))]),
+        "both": ([prop(["/A/B", "/C"], at(0, 10))], [prop("both", at(5))]),
+        "bare": ([], [prop("bare", at(5))]),
+        "mid": ([prop("/M", at(10))], [prop("midpre", at(5)), prop("midpost", at(15))]),
+        "rep": (
+            [prop("/R", at(0, 10)), prop("/S", at(30))],
+            [prop("repold", at(15)), prop("repnew", at(45))],
+        ),
+        "late": ([prop("/Z", at(0, 14))], [prop("late", at(5))]),
+    }
+    for name, (scopes, speeds) in fixtures.items():
+        body = {"id": f"urn:ngsi-ld:Vehicle:s-{name}", "type": "Vehicle", "speed": speeds}
+        if scopes:
+            body["scope"] = scopes
+        assert client.post(TEMPORAL, json=body).status_code == 201
+
+    def query(scope_q: str) -> dict[str, list[object]]:
+        window = {"timerel": "between", "timeAt": at(0), "endTimeAt": at(0, 13)}
+        answer = client.get(TEMPORAL, params={"type": "Vehicle", "scopeQ": scope_q, **window})
+        assert answer.status_code == 200, answer.text
+        return {e["id"].rsplit("-", 1)[1]: [i["value"] for i in e.get("speed", [])] for e in answer.json()}  # fmt: skip
+
+    assert query("/A/B").keys() == {"ab", "both"}
+    assert query("/A/#").keys() == {"ab", "both"}
+    assert query("/#").keys() == {"ab", "both", "mid", "rep"}  # not unscoped, not set later
+    assert query("/Y") == {} and query("/Z") == {}
+    assert query("(/A/B;/C)").keys() == {"both"}
+    assert query("/X|/M").keys() == {"mid"}
+    assert query("/M") == {"mid": ["midpost"]}  # only what was observed once it was set
+    assert query("/R") == {"rep": ["repold"]}  # until it was replaced
+    assert query("/S") == {"rep": ["repnew"]}
+    scoped = client.get(TEMPORAL, params={"type": "Vehicle", "scopeQ": "/A/B", "timerel": "between", "timeAt": at(0), "endTimeAt": at(0, 13)}).json()  # fmt: skip
+    assert {e["id"]: [i["value"] for i in e["scope"]] for e in scoped} == {
+        "urn:ngsi-ld:Vehicle:s-ab": ["/A/B"], "urn:ngsi-ld:Vehicle:s-both": [["/A/B", "/C"]],
+    }  # fmt: skip
+    nested = client.get(TEMPORAL, params={"type": "Vehicle", "scopeQ": "/A;(/B|/C)"})
+    assert nested.status_code == 400 and "write them out" in nested.text

@@ -76,9 +76,8 @@ def read_histories(lake: Lake) -> dict[str, EntityHistory]:
 def select_histories(
     histories: dict[str, EntityHistory], query: EntityQuery
 ) -> list[EntityHistory]:
-    """The histories ``query`` selects by type, id, idPattern and attrs, by id."""
-    if query.scopes:  # a history keeps no scope
-        return []
+    """The histories ``query`` selects by type, id, idPattern and attrs, by id (a scope
+    holds over time: the temporal query judges it, see ``select_scoped``)."""
     selected = []
     for entity_id, history in sorted(histories.items()):
         if query.types and history.entity_type not in query.types:

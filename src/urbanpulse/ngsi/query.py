@@ -125,13 +125,42 @@ def parse_scope_query(text: str | None) -> tuple[tuple[tuple[str, ...], ...], ..
     if text is None:
         return ()
     alternatives = []
-    for alternative in re.split(r"[,|]", text):
+    for alternative in _split_scope_alternatives(text):
         patterns = tuple(alternative.strip().split(";"))
         for pattern in patterns:
             if not _SCOPE_PATTERN.match(pattern):
                 raise InvalidQueryError(f"scopeQ {text!r}: {pattern!r} is not /level[/level...]")
         alternatives.append(tuple(tuple(p.split("/")[1:]) for p in patterns))
     return tuple(alternatives)
+
+
+def _split_scope_alternatives(text: str) -> list[str]:
+    """A scopeQ's alternatives, parentheses around a conjunction taken off: in
+    ``(/A;/B)|/C`` they group, and ``;`` binds tighter than ``|`` anyway. An
+    alternative nested in a conjunction (``/A;(/B|/C)``) is refused, not misread."""
+    depth, start, parts = 0, 0, []
+    for k, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            raise InvalidQueryError(f"scopeQ {text!r}: a ')' closes nothing")
+        if char in ",|" and depth == 0:
+            parts.append(text[start:k])
+            start = k + 1
+    if depth:
+        raise InvalidQueryError(f"scopeQ {text!r}: a '(' is not closed")
+    parts.append(text[start:])
+    alternatives = []
+    for part in parts:
+        bare = part.strip()
+        while bare.startswith("(") and bare.endswith(")"):
+            bare = bare[1:-1].strip()
+        if any(c in bare for c in "()|,"):
+            raise InvalidQueryError(
+                f"scopeQ {text!r}: alternatives inside a conjunction are not supported; "
+                "write them out, e.g. (/A;/B)|(/A;/C)"
+            )
+        alternatives.append(bare)
+    return alternatives
 
 
 def match_scopes(query: tuple[tuple[tuple[str, ...], ...], ...], scope: Any) -> bool:

@@ -27,7 +27,7 @@ from urbanpulse.ngsi.entities import (
     select_records,
 )
 from urbanpulse.ngsi.history import EntityHistory, read_histories, select_histories
-from urbanpulse.ngsi.query import MISSING, EntityQuery, Expr, match_q
+from urbanpulse.ngsi.query import MISSING, EntityQuery, Expr, match_q, match_scopes
 from urbanpulse.ngsi.vocabulary import (
     ATTRIBUTES,
     CONTEXT,
@@ -143,8 +143,12 @@ def read_temporal_entities(
             "q over a site's history is not supported; select sites with type, id, "
             "idPattern, attrs or georel"
         )
+    scoped: dict[str, list[ScopeSpell]] = {}
     if query.geo is None:  # a context entity's history has no place to query
         selected = select_histories(read_current_histories(lake), query)
+        if query.scopes:
+            scoped = select_scoped(selected, query.scopes, temporal)
+            selected = [h for h in selected if h.entity_id in scoped]
         records += [h for h in selected if query.q is None or _ever_matches(h, query.q, temporal)]  # fmt: skip
     records.sort(
         key=lambda r: r.id if isinstance(r, EntityRecord) else r.entity_id, reverse=descending
@@ -155,7 +159,8 @@ def read_temporal_entities(
     entities = []
     for record in page:
         if isinstance(record, EntityHistory):
-            entities.append(render_instances(record, query.attrs, temporal, temporal_values, with_context))  # fmt: skip
+            spells = scoped.get(record.entity_id) if query.scopes else None
+            entities.append(render_instances(record, query.attrs, temporal, temporal_values, with_context, spells))  # fmt: skip
             continue
         entity: dict[str, Any] = {"id": record.id, "type": record.entity_type}
         for name, frame in sorted(histories.get(record.site["site_id"], {}).items()):
@@ -172,21 +177,73 @@ def read_current_histories(lake: Lake) -> dict[str, EntityHistory]:
     return read_cached(lake, "ngsi histories", build=lambda: read_histories(lake))
 
 
+@dataclass(frozen=True)
+class ScopeSpell:
+    """A scope instance matching a scopeQ and the time it was valid: from when it was
+    set until it was replaced (``until`` None: still valid)."""
+
+    instance: dict[str, Any]
+    since: datetime
+    until: datetime | None
+
+    def holds_at(self, moment: datetime) -> bool:
+        return self.since <= moment and (self.until is None or moment < self.until)
+
+
+def select_scoped(
+    histories: list[EntityHistory],
+    scopes: tuple[tuple[tuple[str, ...], ...], ...],
+    temporal: TemporalQuery,
+) -> dict[str, list[ScopeSpell]]:
+    """The histories whose scope matched ``scopes`` while valid within the query's time
+    (ETSI GS CIM 009 4.18: a scope is valid from the time it was set until an update
+    replaces it), by id, with the spells in which it matched."""
+    selected = {}
+    for history in histories:
+        instances = sorted(
+            (i for i in history.attributes.get("scope", []) if isinstance(i.get("observedAt"), str)),
+            key=lambda i: _parse_moment(i["observedAt"]),
+        )  # fmt: skip
+        spells = []
+        for k, instance in enumerate(instances):
+            since = _parse_moment(instance["observedAt"])
+            until = (
+                _parse_moment(instances[k + 1]["observedAt"]) if k + 1 < len(instances) else None
+            )
+            if temporal.end is not None and since >= temporal.end:
+                continue  # set only after the window
+            if temporal.start is not None and until is not None and until <= temporal.start:
+                continue  # replaced before the window
+            if match_scopes(scopes, instance.get("value")):
+                spells.append(ScopeSpell(instance, since, until))
+        if spells:
+            selected[history.entity_id] = spells
+    return selected
+
+
 def render_instances(
     history: EntityHistory,
     attrs: tuple[str, ...],
     temporal: TemporalQuery,
     temporal_values: bool,
     with_context: bool,
+    spells: list[ScopeSpell] | None = None,
 ) -> dict[str, Any]:
     """A context entity's temporal representation: each attribute's instances in the
     time the query names (``lastN``: its newest N), oldest first, normalized or as
-    temporalValues (``[[value, observedAt], ...]``)."""
+    temporalValues (``[[value, observedAt], ...]``). With the ``spells`` of a scopeQ,
+    only instances observed while a matching scope held, and those scopes."""
     entity: dict[str, Any] = {"id": history.entity_id, "type": history.entity_type}
     for name, instances in sorted(history.attributes.items()):
         if attrs and name not in attrs:
             continue
-        chosen = [i for i in instances if _in_time(i.get("observedAt"), temporal)]
+        if spells is not None and name == "scope":
+            chosen = [spell.instance for spell in spells]  # valid in the window, if set before
+        else:
+            chosen = [
+                i for i in instances if _in_time(i.get("observedAt"), temporal)
+                and (spells is None or any(s.holds_at(_parse_moment(i["observedAt"])) for s in spells))
+            ]  # fmt: skip
         if temporal.last_n:
             chosen = chosen[-temporal.last_n :]
         if not chosen:
@@ -230,12 +287,16 @@ def _state_getter(state: dict[str, dict[str, Any]]) -> Callable[[tuple[str, ...]
     return get
 
 
+def _parse_moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def _in_time(observed: Any, temporal: TemporalQuery) -> bool:
     if temporal.timerel is None:
         return True
     if not isinstance(observed, str):
         return False  # an instance without a time is in no time window
-    moment = datetime.fromisoformat(observed.replace("Z", "+00:00"))
+    moment = _parse_moment(observed)
     start, end = temporal.start, temporal.end
     return (start is None or moment >= start) and (end is None or moment < end)
 

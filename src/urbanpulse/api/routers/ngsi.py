@@ -648,8 +648,11 @@ def query_temporal_entities(
     pick: PickQ = None,
     omit: OmitQ = None,
     order_by: TemporalOrderByQ = None,
+    scope_q: ScopeQQ = None,
 ) -> Response:
-    """The lake's history of the selected entities' observed attributes."""
+    """The lake's history of the selected entities' observed attributes; with scopeQ,
+    the context entities whose scope matched while it was valid in the time asked for,
+    and only their instances observed while it held."""
 
     def run(media: str) -> Response:
         _check_minimal(type, attrs, q, georel, local)
@@ -659,7 +662,7 @@ def query_temporal_entities(
         descending = _parse_temporal_order(order_by)
         query = parse_entity_query(
             type=type, id=id, id_pattern=id_pattern, q=q, attrs=attrs, georel=georel,
-            geometry=geometry, coordinates=coordinates, geoproperty=geoproperty,
+            geometry=geometry, coordinates=coordinates, geoproperty=geoproperty, scope_q=scope_q,
         )  # fmt: skip
         query = _with_context(query, request, settings)
         temporal = build_temporal_query(
