@@ -780,6 +780,14 @@ def test_transient_entities_and_instances_are_gone_once_they_expire(client: Test
     assert client.get(f"{ENTITIES}/urn:ngsi-ld:Building:part").status_code == 404
     bad = {"id": "urn:ngsi-ld:Building:bad", "type": "Building", "expiresAt": "tomorrow"}
     assert client.post(ENTITIES, json=bad).status_code == 400
+    # a time of the right shape that is on no calendar is refused too: stored, it made
+    # every later read of context entities fail
+    for moment in ("2030-13-01T00:00:00Z", "2030-02-30T00:00:00Z"):
+        month13 = bad | {"expiresAt": moment}
+        assert client.post(ENTITIES, json=month13).status_code == 400, moment
+        instance = {"name": name | {"expiresAt": moment}}
+        assert client.post(f"{ENTITIES}/urn:ngsi-ld:Building:kept/attrs", json=instance).status_code == 400  # fmt: skip
+    assert client.get(ENTITIES, params={"type": "Building"}).status_code == 200
 
 
 NGSI_NULL = "urn:ngsi-ld:null"

@@ -223,4 +223,7 @@ def has_expired(expires_at: Any, now: datetime) -> bool:
     """Whether an expiresAt (a UTC date-time, or None for no end) is not after ``now``."""
     if not isinstance(expires_at, str):
         return False
-    return datetime.fromisoformat(expires_at.replace("Z", "+00:00")) <= now
+    try:
+        return datetime.fromisoformat(expires_at.replace("Z", "+00:00")) <= now
+    except ValueError:  # kept by an older version that did not check it: no end known
+        return False

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import datetime
 from typing import Any
 
 from urbanpulse.errors import InvalidQueryError
@@ -51,9 +52,14 @@ def check_entity_id(entity_id: Any) -> str:
 
 
 def check_time(value: Any, what: str) -> str:
-    """``value`` if it is a UTC date-time ending in Z; InvalidQueryError otherwise."""
+    """``value`` if it is a UTC date-time ending in Z that exists on the calendar (not
+    month 13 or 30 February); InvalidQueryError otherwise."""
     if not isinstance(value, str) or not UTC_TIME.match(value):
         raise InvalidQueryError(f"{what} {value!r} is not a UTC date-time ending in Z")
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidQueryError(f"{what} {value!r} is not a date-time: {exc}") from None
     return value
 
 
