@@ -46,7 +46,8 @@ CHART_SIZES = """() => [...document.querySelectorAll('.chart')].filter(c => c._f
   .map(c => ({id: c.id, box: [c.clientWidth, c.clientHeight],
               plot: [c._fullLayout.width, c._fullLayout.height]}))"""
 CITIES_OUT_OF_VIEW = """(id) => {
-  const gd = document.getElementById(id), fl = gd._fullLayout, t = gd.data[0];
+  const gd = document.getElementById(id), fl = gd._fullLayout;
+  const t = gd.data.find(d => d.text);  // the cities' markers, not the outlines under them
   const [x0, x1] = fl.xaxis.range, [y0, y1] = fl.yaxis.range;
   return {count: t.x.length, outside: t.x.map((x, i) => [x, t.y[i], t.text[i]])
     .filter(([x, y]) => x < x0 || x > x1 || y < y0 || y > y1).map(p => p[2])};
@@ -54,7 +55,8 @@ CITIES_OUT_OF_VIEW = """(id) => {
 
 # Where a city's marker is on the screen, from the map's axes.
 CITY_ON_SCREEN = """(name) => {
-  const gd = document.getElementById('chart-map'), fl = gd._fullLayout, t = gd.data[0];
+  const gd = document.getElementById('chart-map'), fl = gd._fullLayout;
+  const t = gd.data.find(d => d.text);
   const i = t.text.findIndex(s => s.includes(name)), box = gd.getBoundingClientRect();
   return [box.left + fl.xaxis._offset + fl.xaxis.l2p(t.x[i]),
           box.top + fl.yaxis._offset + fl.yaxis.l2p(t.y[i])];
