@@ -171,20 +171,21 @@ class RedisCounters:
             self.client.delete(*keys)
 
 
-def get_redis_options(settings: Settings) -> dict[str, Any]:
-    """Options of every Redis client of the product: connects and commands give up after
-    ``settings.redis_timeout_seconds``, once.
+def get_redis_options(settings: Settings, *, asyncio: bool = False) -> dict[str, Any]:
+    """Options of every Redis client of the product (``asyncio``: for redis.asyncio's):
+    connects and commands give up after ``settings.redis_timeout_seconds``, once.
 
     The client's own retries are off: redis-py retries a timed-out command three times
     with a backoff by default, so a stalled Redis would cost four timeouts and more per
     request; the product's fall-backs decide when Redis is tried again."""
+    from redis.asyncio.retry import Retry as AsyncRetry
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
     return {
         "socket_timeout": settings.redis_timeout_seconds,
         "socket_connect_timeout": settings.redis_timeout_seconds,
-        "retry": Retry(NoBackoff(), 0),
+        "retry": (AsyncRetry if asyncio else Retry)(NoBackoff(), 0),
     }
 
 

@@ -122,13 +122,18 @@ def get_line_metric(service: AdviceService, line: dict[str, Any]) -> str:
 
 def get_line_metrics(service: AdviceService, line: dict[str, Any]) -> list[str]:
     """The metrics of :data:`LINE_METRICS` that any station of ``line`` reports, in that
-    order: what the operator's line grid can show of it."""
-    stored = [m for m in LINE_METRICS if m in get_metrics(service.lake)]
-    if not stored or not line["stations"]:
-        return []
-    sites = [s["site_id"] for s in line["stations"]]
-    reported = set(read_site_metrics(service.lake, sites, metrics=stored)["metric"])
-    return [m for m in stored if m in reported]
+    order: what the operator's line grid can show of it (read once per lake version,
+    not once per day and measure asked for)."""
+
+    def build() -> list[str]:
+        stored = [m for m in LINE_METRICS if m in get_metrics(service.lake)]
+        if not stored or not line["stations"]:
+            return []
+        sites = [s["site_id"] for s in line["stations"]]
+        reported = set(read_site_metrics(service.lake, sites, metrics=stored)["metric"])
+        return [m for m in stored if m in reported]
+
+    return service.cached("line-metrics", line["line_id"], build=build)
 
 
 def compute_line_day(

@@ -386,13 +386,10 @@ def build_window_store(settings: Settings) -> WindowStore:
     if settings.counters_backend != "redis":
         return MemoryWindowStore()
     import redis.asyncio
-    from redis.asyncio.retry import Retry
-    from redis.backoff import NoBackoff
 
     from urbanpulse.advise.counters import get_redis_options
 
-    options = get_redis_options(settings)
-    options["retry"] = Retry(NoBackoff(), 0)  # the asyncio client's own kind of Retry
+    options = get_redis_options(settings, asyncio=True)
     client = redis.asyncio.Redis.from_url(settings.redis_url, **options)
     return RedisWindowStore(client, retry_seconds=settings.redis_retry_seconds)
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from urbanpulse.ngsi.geo import match_geo
 from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q, match_scopes
+from urbanpulse.ngsi.validation import parse_utc_time
 from urbanpulse.store import Lake
 from urbanpulse.store.queries import read_newest_versions
 
@@ -224,6 +225,6 @@ def has_expired(expires_at: Any, now: datetime) -> bool:
     if not isinstance(expires_at, str):
         return False
     try:
-        return datetime.fromisoformat(expires_at.replace("Z", "+00:00")) <= now
+        return parse_utc_time(expires_at) <= now
     except ValueError:  # kept by an older version that did not check it: no end known
         return False

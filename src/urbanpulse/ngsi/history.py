@@ -21,7 +21,12 @@ import pyarrow as pa
 
 from urbanpulse.errors import AlreadyExistsError, InvalidQueryError, NotFoundError
 from urbanpulse.ngsi.query import EntityQuery
-from urbanpulse.ngsi.validation import check_entity_id, check_instance, check_name
+from urbanpulse.ngsi.validation import (
+    check_entity_id,
+    check_instance,
+    check_name,
+    parse_utc_time,
+)
 from urbanpulse.store import Lake
 from urbanpulse.store.queries import read_newest_versions
 
@@ -256,4 +261,4 @@ def _new_instance_id() -> str:
 def _parse_time(text: Any) -> datetime | None:
     if not isinstance(text, str):
         return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    return parse_utc_time(text).astimezone(UTC)

@@ -28,6 +28,7 @@ from urbanpulse.ngsi.entities import (
 )
 from urbanpulse.ngsi.history import EntityHistory, read_histories, select_histories
 from urbanpulse.ngsi.query import MISSING, EntityQuery, Expr, match_q, match_scopes
+from urbanpulse.ngsi.validation import parse_utc_time
 from urbanpulse.ngsi.vocabulary import (
     ATTRIBUTES,
     CONTEXT,
@@ -200,16 +201,15 @@ def select_scoped(
     replaces it), by id, with the spells in which it matched."""
     selected = {}
     for history in histories:
-        instances = sorted(
-            (i for i in history.attributes.get("scope", []) if isinstance(i.get("observedAt"), str)),
-            key=lambda i: _parse_moment(i["observedAt"]),
+        timed = sorted(
+            ((parse_utc_time(i["observedAt"]), k, i)
+             for k, i in enumerate(history.attributes.get("scope", []))
+             if isinstance(i.get("observedAt"), str)),
+            key=lambda step: step[:2],
         )  # fmt: skip
         spells = []
-        for k, instance in enumerate(instances):
-            since = _parse_moment(instance["observedAt"])
-            until = (
-                _parse_moment(instances[k + 1]["observedAt"]) if k + 1 < len(instances) else None
-            )
+        for k, (since, _, instance) in enumerate(timed):
+            until = timed[k + 1][0] if k + 1 < len(timed) else None
             if temporal.end is not None and since >= temporal.end:
                 continue  # set only after the window
             if temporal.start is not None and until is not None and until <= temporal.start:
@@ -240,10 +240,7 @@ def render_instances(
         if spells is not None and name == "scope":
             chosen = [spell.instance for spell in spells]  # valid in the window, if set before
         else:
-            chosen = [
-                i for i in instances if _in_time(i.get("observedAt"), temporal)
-                and (spells is None or any(s.holds_at(_parse_moment(i["observedAt"])) for s in spells))
-            ]  # fmt: skip
+            chosen = [i for i in instances if _is_chosen(i.get("observedAt"), temporal, spells)]
         if temporal.last_n:
             chosen = chosen[-temporal.last_n :]
         if not chosen:
@@ -287,16 +284,23 @@ def _state_getter(state: dict[str, dict[str, Any]]) -> Callable[[tuple[str, ...]
     return get
 
 
-def _parse_moment(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+def _is_chosen(observed: Any, temporal: TemporalQuery, spells: list[ScopeSpell] | None) -> bool:
+    """Whether an instance observed then is in the query's time and, with a scopeQ's
+    spells, in one of them (the time is read once)."""
+    if spells is None:
+        return _in_time(observed, temporal)
+    if not isinstance(observed, str):
+        return False  # an instance without a time is in no spell
+    moment = parse_utc_time(observed)
+    return _in_time(observed, temporal, moment) and any(s.holds_at(moment) for s in spells)
 
 
-def _in_time(observed: Any, temporal: TemporalQuery) -> bool:
+def _in_time(observed: Any, temporal: TemporalQuery, moment: datetime | None = None) -> bool:
     if temporal.timerel is None:
         return True
     if not isinstance(observed, str):
         return False  # an instance without a time is in no time window
-    moment = _parse_moment(observed)
+    moment = moment or parse_utc_time(observed)
     start, end = temporal.start, temporal.end
     return (start is None or moment >= start) and (end is None or moment < end)
 

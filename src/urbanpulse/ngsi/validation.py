@@ -51,13 +51,19 @@ def check_entity_id(entity_id: Any) -> str:
     return entity_id
 
 
+def parse_utc_time(text: str) -> datetime:
+    """An NGSI-LD date-time (UTC, ending in Z) as an aware datetime; ValueError when it
+    is not one (the one reader of the times entities carry)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def check_time(value: Any, what: str) -> str:
     """``value`` if it is a UTC date-time ending in Z that exists on the calendar (not
     month 13 or 30 February); InvalidQueryError otherwise."""
     if not isinstance(value, str) or not UTC_TIME.match(value):
         raise InvalidQueryError(f"{what} {value!r} is not a UTC date-time ending in Z")
     try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parse_utc_time(value)
     except ValueError as exc:
         raise InvalidQueryError(f"{what} {value!r} is not a date-time: {exc}") from None
     return value
