@@ -8,15 +8,17 @@ import gzip
 import hashlib
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from urbanpulse.api.deps import EndQuery, SettingsDep, StartQuery, get_aware
+from urbanpulse.api.deps import EndQuery, LakeDep, SettingsDep, StartQuery, get_aware
+from urbanpulse.api.errors import ERROR_RESPONSES
+from urbanpulse.api.opendata_schemas import DatasetExportPublic, DatasetPagePublic
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.opendata import (
     FORMAT_MEDIA_TYPES,
@@ -237,3 +239,42 @@ def _gzip_stream(chunks: Iterator[bytes]) -> Iterator[bytes]:
         if out:
             yield out
     yield compressor.flush()
+
+
+def build_rows_router(prefix: str, find: Callable[..., Dataset], what: str) -> APIRouter:
+    """A door to datasets' rows: one page at a time, and a bulk export over a time range.
+
+    ``find`` is the door's dependency: it names the dataset from the path and refuses
+    what the caller may not read through this door, so the two routes behave alike.
+    """
+    router = APIRouter(prefix=prefix, tags=["open data"], responses=ERROR_RESPONSES)
+    # A default, not an Annotated alias: annotations here are text, read in the module.
+    found = Depends(find)
+
+    @router.get(
+        "/{dataset_id}",
+        response_model=DatasetPagePublic,
+        summary=f"Rows of {what}, page by page",
+        responses={**NOT_MODIFIED, 200: {"content": PAGE_CONTENT}},
+    )
+    def read_rows(
+        request: Request, lake: LakeDep, page: PageDep, dataset: Dataset = found
+    ) -> Response:
+        """Rows in a stable key order (cells below k are blank and flagged); follow
+        ``next`` (or the ``Link: rel=next`` header) until it is null. Conditional GET
+        with If-None-Match answers 304 while the lake has not changed."""
+        return serve_page(request, lake, dataset, page)
+
+    @router.get(
+        "/{dataset_id}/export",
+        response_model=DatasetExportPublic,
+        summary=f"Bulk export of {what} over a time range",
+        responses={**NOT_MODIFIED, 200: {"content": PAGE_CONTENT}},
+    )
+    def export_rows(
+        request: Request, lake: LakeDep, export: ExportDep, dataset: Dataset = found
+    ) -> Response:
+        """All rows in [start, end) as one streamed download (JSON is a plain array)."""
+        return serve_export(request, lake, dataset, export)
+
+    return router

@@ -22,21 +22,12 @@ import pandas as pd
 
 from urbanpulse.errors import MappingError, SourceError
 from urbanpulse.privacy.keys import KeyRing
+from urbanpulse.store import SCHEMAS
 from urbanpulse.store.quarantine import build_reject
 
 MASK = "<masked>"
-# Columns of the taps table (types in urbanpulse.store.engine.SCHEMAS["taps"]).
-TAP_COLUMNS = [
-    "pseudonym",
-    "ts",
-    "mode",
-    "direction",
-    "station",
-    "site_id",
-    "line",
-    "source",
-    "key_period",
-]
+# The taps table's columns but the batch id, which each write stamps on its rows.
+TAP_COLUMNS = [column for column in SCHEMAS["taps"] if column != "batch_id"]
 
 
 @dataclass(frozen=True, slots=True)

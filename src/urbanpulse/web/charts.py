@@ -59,16 +59,7 @@ def build_map_figure(cities: pd.DataFrame, sites: pd.DataFrame) -> dict[str, Any
     mid_lat = float(cities["lat"].mean()) if len(cities) else 39.0
     fig.update_layout(
         **_base_layout(height=600),
-        # constrain="domain": keep equal scales by shrinking the plot, not padding the range.
-        xaxis={"title": {"text": _("Longitude (°E)")}, "zeroline": False, "constrain": "domain"},
-        # One degree of longitude is cos(latitude) as long as one of latitude.
-        yaxis={
-            "title": {"text": _("Latitude (°N)")},
-            "scaleanchor": "x",
-            "scaleratio": 1 / math.cos(math.radians(mid_lat)),
-            "zeroline": False,
-            "constrain": "domain",
-        },
+        **lon_lat_axes(mid_lat),
         legend={"orientation": "h", "y": -0.15},
     )
     return _to_dict(fig)
@@ -185,6 +176,22 @@ def build_recent_figure(
         showlegend=False,
     )
     return _to_dict(fig)
+
+
+def lon_lat_axes(mid_lat: float, extent: list[float] | None = None) -> dict[str, Any]:
+    """Longitude and latitude axes drawn to one scale at ``mid_lat``, showing ``extent``
+    (west, east, south, north) first where it is given."""
+    x_range = {"range": extent[:2]} if extent else {}
+    y_range = {"range": extent[2:]} if extent else {}
+    return {
+        # constrain="domain": keep equal scales by shrinking the plot, not padding the range.
+        "xaxis": {"title": {"text": _("Longitude (°E)")}, "zeroline": False,
+                  "constrain": "domain", **x_range},
+        # One degree of longitude is cos(latitude) as long as one of latitude.
+        "yaxis": {"title": {"text": _("Latitude (°N)")}, "zeroline": False,
+                  "constrain": "domain", "scaleanchor": "x",
+                  "scaleratio": 1 / math.cos(math.radians(mid_lat)), **y_range},
+    }  # fmt: skip
 
 
 def _base_layout(*, height: int, top: int = 16) -> dict[str, Any]:

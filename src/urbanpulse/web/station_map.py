@@ -5,7 +5,6 @@ per line, clickable points that carry their station.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pandas as pd
@@ -13,7 +12,7 @@ import plotly.graph_objects as go
 
 from urbanpulse.catalog.sites import STATION_KINDS
 from urbanpulse.i18n import gettext as _
-from urbanpulse.web.charts import _base_layout, _to_dict
+from urbanpulse.web.charts import _base_layout, _to_dict, lon_lat_axes
 
 LINE_COLOURS = ("#c23a30", "#006098", "#008e9c", "#f2a900", "#a6217f", "#d29700", "#5b9b42")
 
@@ -60,20 +59,7 @@ def build_station_map_figure(
         showlegend=False,
         dragmode="pan",
         meta={"extents": focus},
-        xaxis={
-            "title": {"text": _("Longitude (°E)")},
-            "zeroline": False,
-            "constrain": "domain",
-            **({"range": start[:2]} if start else {}),
-        },
-        yaxis={
-            "title": {"text": _("Latitude (°N)")},
-            "scaleanchor": "x",
-            "scaleratio": 1 / math.cos(math.radians(mid_lat)),
-            "zeroline": False,
-            "constrain": "domain",
-            **({"range": start[2:]} if start else {}),
-        },
+        **lon_lat_axes(mid_lat, start),
     )
     return _to_dict(fig)
 
