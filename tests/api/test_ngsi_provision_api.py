@@ -382,6 +382,26 @@ def test_discovery_lists_context_entities_types_and_attributes(client: TestClien
     assert "scope" not in client.get(f"{ENTITIES}/{spot['id']}").json()
 
 
+def test_a_named_tenant_is_refused_and_nothing_is_written_or_mixed(client: TestClient) -> None:
+    """UrbanPulse keeps one tenant. A write or read naming another (NGSILD-Tenant)
+    is a NonexistentTenant, so one tenant's entities never land among another's; an
+    empty header names the default tenant."""
+    spot = {"id": "urn:ngsi-ld:ParkingSpot:t-1", "type": "ParkingSpot"}
+    other = {"NGSILD-Tenant": "district-a"}
+    refusals = [
+        client.post(ENTITIES, json=spot, headers=other),
+        client.get(ENTITIES, params={"type": "ParkingSpot"}, headers=other),
+        client.get("/ngsi-ld/v1/types", headers=other),
+        client.delete(f"{ENTITIES}/{spot['id']}", headers=other),
+    ]
+    for response in refusals:
+        assert response.status_code == 404
+        assert response.json()["type"] == "https://uri.etsi.org/ngsi-ld/errors/NonexistentTenant"
+    assert client.get(f"{ENTITIES}/{spot['id']}").status_code == 404, "nothing was created"
+    assert client.post(ENTITIES, json=spot, headers={"NGSILD-Tenant": ""}).status_code == 201
+    assert client.get(f"{ENTITIES}/{spot['id']}").status_code == 200
+
+
 @pytest.mark.parametrize(
     "path",
     [

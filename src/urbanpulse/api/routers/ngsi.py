@@ -79,6 +79,7 @@ DEFAULT_LIMIT, MAX_LIMIT = 20, 1000
 MAX_SELECTED, MAX_SELECTORS = 10_000, 100
 MAX_BODY_DEPTH = 64  # objects and arrays in a body, one inside the other
 TOO_DEEP = object()
+TENANT_HEADER = "NGSILD-Tenant"
 JSON, JSON_LD, GEO_JSON = "application/json", "application/ld+json", "application/geo+json"
 # The product's own @context (served below), so a client expands terms without
 # reaching another host.
@@ -742,12 +743,10 @@ def _answer(request: Request, run: Callable[[str], Response], *, allow_geo: bool
     try:
         check_parameters(request)
         return run(media)
-    except OperationNotSupportedError as exc:
-        return build_problem(422, str(exc))
     except UrbanPulseError as exc:
-        status, _ = get_error_status(exc)
-        if status < 500:
-            return build_problem(status, str(exc), malformed=isinstance(exc, MalformedRequestError))
+        problem = build_client_problem(exc)
+        if problem is not None:
+            return problem
         failure: Exception = exc
     except Exception as exc:  # NGSI-LD clients expect ProblemDetails even for a failure
         failure = exc
@@ -771,10 +770,36 @@ class OperationNotSupportedError(UrbanPulseError):
     """A part of NGSI-LD the request asks for that UrbanPulse does not implement."""
 
 
+class NonexistentTenantError(NotFoundError):
+    """A tenant the request names (NGSILD-Tenant) that UrbanPulse does not hold."""
+
+
+def build_client_problem(exc: UrbanPulseError) -> Response | None:
+    """The ProblemDetails answer to a product error the client caused; None for a
+    failure of the server's own (which the caller logs and answers as a 500)."""
+    if isinstance(exc, OperationNotSupportedError):
+        return build_problem(422, str(exc))
+    status, _ = get_error_status(exc)
+    if status >= 500:
+        return None
+    if isinstance(exc, NonexistentTenantError):
+        return build_problem(404, str(exc), name="NonexistentTenant")
+    return build_problem(status, str(exc), malformed=isinstance(exc, MalformedRequestError))
+
+
 def check_parameters(request: Request) -> None:
-    """Refuse a query parameter the route does not define (ETSI GS CIM 009 6.3.20: an
+    """Refuse a tenant other than the default, and a query parameter the route does
+    not define (ETSI GS CIM 009 6.3.20: an
     undefined parameter is an InvalidRequest, not something to ignore: a misspelt
     ``limt`` would otherwise return the default page as if it had been read)."""
+    # UrbanPulse holds one tenant, the default one, which a request names by sending no
+    # tenant (or an empty one). Another tenant's entities are not silently mixed with it.
+    tenant = request.headers.get(TENANT_HEADER, "")
+    if tenant:
+        raise NonexistentTenantError(
+            f"tenant {tenant[:64]!r} does not exist: UrbanPulse keeps one tenant, "
+            f"the default, asked for without a {TENANT_HEADER} header"
+        )
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:
@@ -858,10 +883,13 @@ def get_link_context(header: str) -> str | None:
     return None
 
 
-def build_problem(status: int, detail: str, *, malformed: bool = False) -> Response:
+def build_problem(
+    status: int, detail: str, *, malformed: bool = False, name: str | None = None
+) -> Response:
     """An NGSI-LD ProblemDetails response; ``malformed``: the request's form was wrong
-    (InvalidRequest), not its data."""
-    name = PROBLEM_TYPES.get(status, "InternalError" if status >= 500 else "BadRequestData")
+    (InvalidRequest), not its data; ``name``: an error type other than the status's."""
+    if name is None:
+        name = PROBLEM_TYPES.get(status, "InternalError" if status >= 500 else "BadRequestData")
     if malformed and status == 400:
         name = "InvalidRequest"
     body = ProblemDetailsPublic(

@@ -27,8 +27,8 @@ from urbanpulse.api.routers.ngsi import (
     QQ,
     IdPatternQ,
     IdQ,
-    OperationNotSupportedError,
     TypeQ,
+    build_client_problem,
     build_problem,
     check_parameters,
     parse_entity_query,
@@ -387,13 +387,11 @@ async def _answer(request: Request, run: Callable[[], Response]) -> Response:
     try:
         check_parameters(request)
         return await run_in_threadpool(run)
-    except OperationNotSupportedError as exc:
-        return build_problem(422, str(exc))
     except UrbanPulseError as exc:
-        status, _ = get_error_status(exc)
-        if status >= 500:
+        problem = build_client_problem(exc)
+        if problem is None:
             raise
-        return build_problem(status, str(exc), malformed=isinstance(exc, MalformedRequestError))
+        return problem
 
 
 @router.post("/temporal/entities", status_code=201, summary="Create or add to an entity's temporal representation (NGSI-LD)", response_class=Response, openapi_extra=_BODY)  # fmt: skip
