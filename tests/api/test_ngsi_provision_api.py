@@ -3,8 +3,10 @@ batches by a government key, stored through the live ingest core, read back as s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import pyarrow as pa
 import pytest
@@ -531,9 +533,10 @@ def test_purge_deletes_what_a_query_selects_and_refuses_an_unbounded_one(
     assert client.get(ENTITIES, params={"type": "Building,Vehicle"}).json() == []
 
 
-def test_a_context_entity_keeps_the_jsonld_context_it_was_written_in(client: TestClient) -> None:
-    """Its terms are that context's: a JSON-LD answer names it, whether it came in the
-    body (application/ld+json) or a Link header (application/json)."""
+def test_a_context_entity_is_answered_in_the_context_of_the_request(client: TestClient) -> None:
+    """Whatever context it was written in (in the body as application/ld+json, in a
+    Link header, or none), a JSON-LD answer names the context of the request that reads
+    it: the Link header's, else NGSI-LD's core context."""
     context = "https://example.org/contexts/parking.jsonld"
     link = {"Link": f'<{context}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'}  # fmt: skip
     bodies = {
@@ -545,14 +548,60 @@ def test_a_context_entity_keeps_the_jsonld_context_it_was_written_in(client: Tes
         body = {"id": entity_id, "type": "ParkingSpot", "status": {"type": "Property", "value": "free"}, **extra}  # fmt: skip
         assert client.post(ENTITIES, json=body, headers=headers).status_code == 201
     accept = {"Accept": "application/ld+json"}
-    contexts = {i: client.get(f"{ENTITIES}/{i}", headers=accept).json()["@context"] for i in bodies}
     core = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
-    assert list(contexts.values()) == [context, context, core]
-    # a merge keeps it; the answer in plain JSON carries none in the body
-    assert client.patch(f"{ENTITIES}/urn:ngsi-ld:ParkingSpot:in-link", json={"status": {"type": "Property", "value": "taken"}}).status_code == 204  # fmt: skip
-    again = client.get(f"{ENTITIES}/urn:ngsi-ld:ParkingSpot:in-link", headers=accept).json()
+    for entity_id in bodies:
+        assert client.get(f"{ENTITIES}/{entity_id}", headers=accept).json()["@context"] == core
+        assert client.get(f"{ENTITIES}/{entity_id}", headers=accept | link).json()["@context"] == context  # fmt: skip
+    # a merge keeps what it was written in; the answer in plain JSON carries none in the body
+    assert client.patch(f"{ENTITIES}/urn:ngsi-ld:ParkingSpot:in-link", json={"status": {"type": "Property", "value": "taken"}}, headers=link).status_code == 204  # fmt: skip
+    again = client.get(f"{ENTITIES}/urn:ngsi-ld:ParkingSpot:in-link", headers=accept | link).json()
     assert again["@context"] == context and again["status"]["value"] == "taken"
     assert "@context" not in client.get(f"{ENTITIES}/urn:ngsi-ld:ParkingSpot:in-link").json()
+
+
+def test_names_are_read_and_answered_in_the_context_of_the_request(
+    tmp_path: Path, grant: Callable[..., dict[str, str]]
+) -> None:
+    """JSON-LD compaction (ETSI GS CIM 009 5.5.7): a type or attribute a known context
+    defines is that context's term for a request that links it, and its full IRI for
+    one that does not; a query may name it either way. A name no context defines is
+    the same under both (the core context's default vocabulary)."""
+    url = "https://example.org/contexts/towers.jsonld"
+    document = tmp_path / "towers.jsonld"
+    vocabulary = "https://example.org/vocab#"
+    document.write_text(json.dumps({"@context": {"Tower": f"{vocabulary}Tower", "height": f"{vocabulary}height"}}))  # fmt: skip
+    settings = Settings(lake_path=tmp_path / "lake", access_db=tmp_path / "access.sqlite3", ngsild_contexts={url: document})  # fmt: skip
+    app = create_app(settings)
+    client = TestClient(app, headers=grant(app, "government"))
+    link = {"Link": f'<{url}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'}  # fmt: skip
+    tower = {"id": "urn:ngsi-ld:Tower:t-9", "type": "Tower", "height": {"type": "Property", "value": 300}, "colour": {"type": "Property", "value": "red"}}  # fmt: skip
+    assert client.post(ENTITIES, json=tower, headers=link).status_code == 201
+
+    linked = client.get(f"{ENTITIES}/{tower['id']}", headers=link).json()
+    assert linked == tower
+    bare = client.get(f"{ENTITIES}/{tower['id']}").json()
+    assert bare == {"id": tower["id"], "type": f"{vocabulary}Tower", f"{vocabulary}height": tower["height"], "colour": tower["colour"]}  # fmt: skip
+    # attrs by IRI without the context, by term with it: the same attribute either way
+    by_iri = client.get(ENTITIES, params={"type": f"{vocabulary}Tower", "attrs": f"{vocabulary}height"}).json()  # fmt: skip
+    assert by_iri == [{"id": tower["id"], "type": f"{vocabulary}Tower", f"{vocabulary}height": tower["height"]}]  # fmt: skip
+    by_term = client.get(ENTITIES, params={"type": "Tower", "attrs": "height", "q": "height>200"}, headers=link).json()  # fmt: skip
+    assert by_term == [{"id": tower["id"], "type": "Tower", "height": tower["height"]}]
+    assert client.get(ENTITIES, params={"type": "Tower", "q": "height>400"}, headers=link).json() == []  # fmt: skip
+    # the temporal API reads and answers names the same way
+    history = {"id": "urn:ngsi-ld:Tower:t-10", "type": "Tower", "height": [{"type": "Property", "value": 310, "observedAt": "2024-01-01T00:00:00Z"}]}  # fmt: skip
+    assert client.post(TEMPORAL, json=history, headers=link).status_code == 201
+    window = {"timerel": "after", "timeAt": "2023-01-01T00:00:00Z"}
+    bare = client.get(f"{TEMPORAL}/{history['id']}", params=window).json()
+    assert bare["type"] == f"{vocabulary}Tower" and f"{vocabulary}height" in bare
+    found = client.get(TEMPORAL, params=window | {"type": f"{vocabulary}Tower", "attrs": f"{vocabulary}height"}).json()  # fmt: skip
+    assert [(e["id"], e["type"]) for e in found] == [(history["id"], f"{vocabulary}Tower")]
+    found = client.get(TEMPORAL, params=window | {"type": "Tower", "q": "height>300"}, headers=link).json()  # fmt: skip
+    assert [(e["id"], list(e)[2:3]) for e in found] == [(history["id"], ["height"])]
+    # discovery by the IRI, its slashes sent encoded, is discovery by the term
+    for path, term in (("attributes", "height"), ("types", "Tower")):
+        by_term = client.get(f"/ngsi-ld/v1/{path}/{term}", headers=link)
+        encoded = quote(f"{vocabulary}{term}", safe="")
+        assert by_term.status_code == 200 and client.get(f"/ngsi-ld/v1/{path}/{encoded}", headers=link).json() == by_term.json()  # fmt: skip
 
 
 def test_pick_omit_wildcard_type_and_parameters_not_supported(client: TestClient) -> None:

@@ -13,6 +13,7 @@ and a term no context maps takes the core context's default vocabulary.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ class ContextBook:
     def __init__(self, documents: dict[str, Any]) -> None:
         self.documents = documents
         self._terms: dict[str, dict[str, Any]] = {}  # by context, as JSON
+        self._names: dict[str, dict[str, str]] = {}  # IRI -> term, by context, as JSON
 
     def expand(self, term: str, context: Any) -> str:
         """The IRI ``term`` means under ``context`` (a URL, an object or a list)."""
@@ -40,10 +42,43 @@ class ContextBook:
             return terms[prefix] + suffix if prefix in terms and isinstance(terms[prefix], str) else term  # fmt: skip
         return str(terms.get("@vocab") or DEFAULT_VOCABULARY) + term
 
+    def compact(self, iri: str, context: Any) -> str:
+        """The name ``context`` gives ``iri``: a term it defines as that IRI (the
+        shortest), else the IRI less the default vocabulary, else the IRI itself."""
+        key = json.dumps(context, sort_keys=True)
+        terms = self._get_terms(key)
+        if key not in self._names:
+            names: dict[str, str] = {}
+            for term, definition in sorted(terms.items(), key=lambda t: (len(t[0]), t[0])):
+                resolved = _resolve(definition, terms)
+                if resolved and not term.startswith("@"):
+                    names.setdefault(resolved, term)
+            self._names[key] = names
+        if iri in self._names[key]:
+            return self._names[key][iri]
+        vocabulary = str(terms.get("@vocab") or DEFAULT_VOCABULARY)
+        rest = iri.removeprefix(vocabulary)
+        return rest if rest != iri and rest else iri
+
+    def translate(self, source: Any, target: Any) -> Callable[[str], str]:
+        """Names under ``source`` as ``target`` names the same IRIs (a term under one
+        @context read under another); the same context translates nothing."""
+        if json.dumps(source, sort_keys=True) == json.dumps(target, sort_keys=True):
+            return _same
+        known: dict[str, str] = {}
+
+        def rename(term: str) -> str:
+            if term not in known:
+                known[term] = self.compact(self.expand(term, source), target)
+            return known[term]
+
+        return rename
+
     def _get_terms(self, context_json: str) -> dict[str, Any]:
         if context_json not in self._terms:
             if len(self._terms) >= MAX_KEPT:
                 self._terms.clear()
+                self._names.clear()
             terms: dict[str, Any] = {}
             self._collect(json.loads(context_json), terms, 0)
             self._terms[context_json] = terms
@@ -62,6 +97,10 @@ class ContextBook:
                 self._collect(known.get("@context"), terms, depth + 1)
         elif isinstance(context, dict):
             terms.update(context)
+
+
+def _same(term: str) -> str:
+    return term
 
 
 def _resolve(value: Any, terms: dict[str, Any]) -> str:

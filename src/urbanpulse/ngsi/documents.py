@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 
+from urbanpulse.ngsi.contexts import ContextBook
 from urbanpulse.ngsi.geo import match_geo
 from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q, match_scopes
 from urbanpulse.ngsi.validation import parse_utc_time
@@ -81,6 +83,16 @@ def build_document_table(
 SYSTEM_KEYS = ("id", "type", "@context", "createdAt", "modifiedAt")
 # Entity members that are not attributes (ETSI GS CIM 009 4.5.1, 6.3.11).
 ENTITY_MEMBERS = frozenset({*SYSTEM_KEYS, "scope", "deletedAt", "expiresAt"})
+# Members the core @context names, the same under every context.
+CORE_MEMBERS = frozenset({*ENTITY_MEMBERS, "location", "observationSpace", "operationSpace"})
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The @context a request is read and answered in, and the book that expands it."""
+
+    book: ContextBook
+    context: Any  # the request's @context; None: the core context alone
 
 
 def get_types(entity_type: Any) -> list[str]:
@@ -100,11 +112,13 @@ def select_documents(
             continue
         if query.id_pattern is not None and not query.id_pattern.search(entity_id):
             continue
-        if query.attrs and not any(a in entity for a in query.attrs):
+        # The query's attribute names are terms of its @context, the entity's of its own.
+        own_name = _to_entity_terms(query, entity)
+        if query.attrs and not any(own_name(a) in entity for a in query.attrs):
             continue
         if query.geo is not None and not _match_location(query, entity):
             continue
-        if query.q is not None and not match_q(query.q, _getter(entity)):
+        if query.q is not None and not match_q(query.q, _getter(entity, own_name)):
             continue
         if query.scopes and not match_scopes(query.scopes, entity.get("scope")):
             continue
@@ -126,14 +140,22 @@ def _has_type(entity: dict[str, Any], query: EntityQuery) -> bool:
 
 def render_document(
     entity: dict[str, Any], *, attrs: tuple[str, ...] = (), key_values: bool = False,
-    sys_attrs: bool = False,
+    sys_attrs: bool = False, terms: Terms | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """A context entity as asked: only ``attrs`` when given, keyValues, system times."""
-    rendered: dict[str, Any] = {"id": entity["id"], "type": entity["type"]}
+    """A context entity as asked: only ``attrs`` when given, keyValues, system times;
+    with ``terms``, its type and attribute names (and ``attrs``) in the request's
+    @context instead of the one it was written in."""
+    source = entity.get("@context")
+    own_name = terms.book.translate(terms.context, source) if terms else _same_name
+    asked_name = get_asked_names(terms, source)
+    wanted = {own_name(a) for a in attrs}
+    types = [asked_name(t) for t in get_types(entity["type"])]
+    rendered: dict[str, Any] = {"id": entity["id"], "type": types if isinstance(entity["type"], list) else types[0]}  # fmt: skip
     for name, attribute in entity.items():
-        if name in SYSTEM_KEYS or (attrs and name not in attrs):
+        if name in SYSTEM_KEYS or (attrs and name not in wanted):
             continue
-        rendered[name] = simplify_attribute(attribute) if key_values else attribute
+        shown = name if name in CORE_MEMBERS else asked_name(name)
+        rendered[shown] = simplify_attribute(attribute) if key_values else attribute
     if sys_attrs:
         rendered["createdAt"], rendered["modifiedAt"] = entity["createdAt"], entity["modifiedAt"]
     return rendered
@@ -164,9 +186,33 @@ def _match_location(query: EntityQuery, entity: dict[str, Any]) -> bool:
     return match_geo(query.geo, coordinates[0], coordinates[1])
 
 
-def _getter(entity: dict[str, Any]) -> Callable[[tuple[str, ...]], Any]:
+def _to_entity_terms(query: EntityQuery, entity: dict[str, Any]) -> Callable[[str], str]:
+    return get_own_names(query, entity.get("@context"))
+
+
+def get_own_names(query: EntityQuery, context: Any) -> Callable[[str], str]:
+    """The name an entity written in ``context`` gives each type or attribute a query
+    names (the name itself where the query has no book)."""
+    if query.book is None:
+        return _same_name
+    return query.book.translate(query.context, context)
+
+
+def get_asked_names(terms: Terms | None, context: Any) -> Callable[[str], str]:
+    """The name the request's @context gives each name of an entity written in
+    ``context`` (the name itself without ``terms``)."""
+    return terms.book.translate(context, terms.context) if terms else _same_name
+
+
+def _same_name(name: str) -> str:
+    return name
+
+
+def _getter(
+    entity: dict[str, Any], own_name: Callable[[str], str] = _same_name
+) -> Callable[[tuple[str, ...]], Any]:
     def get(path: tuple[str, ...]) -> Any:
-        found = entity.get(path[0])
+        found = entity.get(own_name(path[0]))
         if isinstance(found, list):
             found = found[0] if found else None
         if not isinstance(found, dict):

@@ -21,6 +21,7 @@ import pandas as pd
 from urbanpulse.catalog import get_city
 from urbanpulse.errors import NotFoundError
 from urbanpulse.ngsi.documents import (
+    Terms,
     drop_expired,
     find_transient,
     read_documents,
@@ -117,19 +118,21 @@ def read_entities(
         by_id = {r.id if isinstance(r, EntityRecord) else str(r["id"]): r for r in records}
         records = [by_id[e["id"]] for e in ordered]
     page = records[offset : offset + limit]
-    entities = [_render_record(r, query.attrs, key_values, with_context, sys_attrs) for r in page]
+    terms = get_query_terms(query)
+    entities = [_render_record(r, query.attrs, key_values, with_context, sys_attrs, terms) for r in page]  # fmt: skip
     return EntityPage(entities, len(records))
 
 
 def _render_record(
     record: EntityRecord | dict[str, Any], attrs: tuple[str, ...], key_values: bool,
-    with_context: bool, sys_attrs: bool,
+    with_context: bool, sys_attrs: bool, terms: Terms | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     if isinstance(record, EntityRecord):
         return render_entity(record, attrs=attrs, key_values=key_values, with_context=with_context)  # fmt: skip
     return _render_document(
-        record, attrs=attrs, key_values=key_values, with_context=with_context, sys_attrs=sys_attrs
-    )
+        record, attrs=attrs, key_values=key_values, with_context=with_context,
+        sys_attrs=sys_attrs, terms=terms,
+    )  # fmt: skip
 
 
 def read_entity(
@@ -142,10 +145,12 @@ def read_entity(
     with_context: bool = False,
     with_latest: bool = True,
     sys_attrs: bool = False,
+    terms: Terms | None = None,
     engine: Engine,
 ) -> dict[str, Any]:
     """One entity by its URN (its newest values only ``with_latest``; a context
-    entity's createdAt and modifiedAt with ``sys_attrs``).
+    entity's createdAt and modifiedAt with ``sys_attrs``, its names in the request's
+    @context with ``terms``).
 
     Raises
     ------
@@ -160,7 +165,7 @@ def read_entity(
     if documents:
         return _render_document(
             documents[0], attrs=attrs, key_values=key_values, with_context=with_context,
-            sys_attrs=sys_attrs,
+            sys_attrs=sys_attrs, terms=terms,
         )  # fmt: skip
     raise NotFoundError(f"no entity {entity_id!r}")
 
@@ -180,14 +185,22 @@ def read_current_documents(lake: Lake) -> dict[str, dict[str, Any]]:
 
 def _render_document(
     entity: dict[str, Any], *, attrs: tuple[str, ...], key_values: bool, with_context: bool,
-    sys_attrs: bool = False,
+    sys_attrs: bool = False, terms: Terms | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    rendered = render_document(entity, attrs=attrs, key_values=key_values, sys_attrs=sys_attrs)
+    rendered = render_document(
+        entity, attrs=attrs, key_values=key_values, sys_attrs=sys_attrs, terms=terms
+    )
     if with_context:
-        # The context it was written with defines its terms; without one, NGSI-LD's core
-        # context does (its default vocabulary).
-        rendered["@context"] = entity.get("@context") or CORE_CONTEXT
+        # The context its names are given in: the request's, else the one it was written
+        # in; without either, NGSI-LD's core context (its default vocabulary).
+        context = terms.context if terms else entity.get("@context")
+        rendered["@context"] = context or CORE_CONTEXT
     return rendered
+
+
+def get_query_terms(query: EntityQuery) -> Terms | None:
+    """The @context a query is read in, with its book (None where it has no book)."""
+    return Terms(query.book, query.context) if query.book is not None else None
 
 
 def select_records(

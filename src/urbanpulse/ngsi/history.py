@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from urbanpulse.errors import AlreadyExistsError, InvalidQueryError, NotFoundError
+from urbanpulse.ngsi.documents import get_own_names
 from urbanpulse.ngsi.query import EntityQuery
 from urbanpulse.ngsi.validation import (
     check_entity_id,
@@ -85,13 +86,15 @@ def select_histories(
     holds over time: the temporal query judges it, see ``select_scoped``)."""
     selected = []
     for entity_id, history in sorted(histories.items()):
-        if query.types and history.entity_type not in query.types:
+        # The query's names are terms of its @context, the history's of its own.
+        own_name = get_own_names(query, history.jsonld_context)
+        if query.types and not {history.entity_type} & {*query.types, *map(own_name, query.types)}:  # fmt: skip
             continue
         if query.ids and entity_id not in query.ids:
             continue
         if query.id_pattern is not None and not query.id_pattern.search(entity_id):
             continue
-        if query.attrs and not set(query.attrs) & history.attributes.keys():
+        if query.attrs and not {own_name(a) for a in query.attrs} & history.attributes.keys():
             continue
         selected.append(history)
     return selected

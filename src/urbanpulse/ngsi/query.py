@@ -17,6 +17,7 @@ from typing import Any
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.ngsi.contexts import ContextBook
 from urbanpulse.ngsi.geo import GeoQuery, parse_geo_query
+from urbanpulse.ngsi.validation import URI
 from urbanpulse.ngsi.vocabulary import ENTITY_TYPES, SUBJECTS
 
 MISSING: Any = object()
@@ -393,7 +394,8 @@ def _order(value: Any, wanted: Any) -> Any:
 
 
 def _check_name(name: str, parameter: str) -> str:
-    if not _NAME.match(name):
+    """An attribute name: a term of the request's @context, or the IRI it stands for."""
+    if not (_NAME.match(name) or URI.match(name)):
         raise InvalidQueryError(f"{parameter}: {name!r} is not an attribute name")
     return name
 

@@ -19,15 +19,17 @@ import numpy as np
 import pandas as pd
 
 from urbanpulse.errors import InvalidQueryError
+from urbanpulse.ngsi.documents import CORE_MEMBERS, Terms, get_asked_names, get_own_names
 from urbanpulse.ngsi.entities import (
     LOOKBACK,
     EntityRecord,
     format_time,
+    get_query_terms,
     get_unit_code,
     select_records,
 )
 from urbanpulse.ngsi.history import EntityHistory, read_histories, select_histories
-from urbanpulse.ngsi.query import MISSING, EntityQuery, Expr, match_q, match_scopes
+from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q, match_scopes
 from urbanpulse.ngsi.validation import parse_utc_time
 from urbanpulse.ngsi.vocabulary import (
     ATTRIBUTES,
@@ -150,7 +152,7 @@ def read_temporal_entities(
         if query.scopes:
             scoped = select_scoped(selected, query.scopes, temporal)
             selected = [h for h in selected if h.entity_id in scoped]
-        records += [h for h in selected if query.q is None or _ever_matches(h, query.q, temporal)]  # fmt: skip
+        records += [h for h in selected if query.q is None or _ever_matches(h, query, temporal)]
     records.sort(
         key=lambda r: r.id if isinstance(r, EntityRecord) else r.entity_id, reverse=descending
     )
@@ -161,7 +163,7 @@ def read_temporal_entities(
     for record in page:
         if isinstance(record, EntityHistory):
             spells = scoped.get(record.entity_id) if query.scopes else None
-            entities.append(render_instances(record, query.attrs, temporal, temporal_values, with_context, spells))  # fmt: skip
+            entities.append(render_instances(record, query.attrs, temporal, temporal_values, with_context, spells, get_query_terms(query)))  # fmt: skip
             continue
         entity: dict[str, Any] = {"id": record.id, "type": record.entity_type}
         for name, frame in sorted(histories.get(record.site["site_id"], {}).items()):
@@ -228,14 +230,18 @@ def render_instances(
     temporal_values: bool,
     with_context: bool,
     spells: list[ScopeSpell] | None = None,
+    terms: Terms | None = None,
 ) -> dict[str, Any]:
     """A context entity's temporal representation: each attribute's instances in the
     time the query names (``lastN``: its newest N), oldest first, normalized or as
     temporalValues (``[[value, observedAt], ...]``). With the ``spells`` of a scopeQ,
-    only instances observed while a matching scope held, and those scopes."""
-    entity: dict[str, Any] = {"id": history.entity_id, "type": history.entity_type}
+    only instances observed while a matching scope held, and those scopes; with
+    ``terms``, its names in the request's @context."""
+    asked_name = get_asked_names(terms, history.jsonld_context)
+    entity: dict[str, Any] = {"id": history.entity_id, "type": asked_name(history.entity_type)}
     for name, instances in sorted(history.attributes.items()):
-        if attrs and name not in attrs:
+        shown = name if name in CORE_MEMBERS else asked_name(name)
+        if attrs and name not in attrs and shown not in attrs:
             continue
         if spells is not None and name == "scope":
             chosen = [spell.instance for spell in spells]  # valid in the window, if set before
@@ -245,15 +251,18 @@ def render_instances(
             chosen = chosen[-temporal.last_n :]
         if not chosen:
             continue
-        entity[name] = _simplify_instances(chosen) if temporal_values else chosen
+        entity[shown] = _simplify_instances(chosen) if temporal_values else chosen
     if with_context:
-        entity["@context"] = history.jsonld_context or CORE_CONTEXT
+        context = terms.context if terms else history.jsonld_context
+        entity["@context"] = context or CORE_CONTEXT
     return entity
 
 
-def _ever_matches(history: EntityHistory, q: Expr, temporal: TemporalQuery) -> bool:
-    """Whether ``q`` held at some instant of the window: at each instant an instance
-    was observed, each attribute stands at its newest instance then."""
+def _ever_matches(history: EntityHistory, query: EntityQuery, temporal: TemporalQuery) -> bool:
+    """Whether the query's ``q`` held at some instant of the window: at each instant an
+    instance was observed, each attribute stands at its newest instance then."""
+    assert query.q is not None
+    own_name = get_own_names(query, history.jsonld_context)
     timeline = sorted(
         (
             (str(i["observedAt"]), name, i)
@@ -266,14 +275,16 @@ def _ever_matches(history: EntityHistory, q: Expr, temporal: TemporalQuery) -> b
     state: dict[str, dict[str, Any]] = {}
     for moment, name, instance in timeline:
         state[name] = instance
-        if _in_time(moment, temporal) and match_q(q, _state_getter(state)):
+        if _in_time(moment, temporal) and match_q(query.q, _state_getter(state, own_name)):
             return True
     return False
 
 
-def _state_getter(state: dict[str, dict[str, Any]]) -> Callable[[tuple[str, ...]], Any]:
+def _state_getter(
+    state: dict[str, dict[str, Any]], own_name: Callable[[str], str]
+) -> Callable[[tuple[str, ...]], Any]:
     def get(path: tuple[str, ...]) -> Any:
-        instance = state.get(path[0])
+        instance = state.get(own_name(path[0]))
         if instance is None:
             return MISSING
         value = instance.get("value", instance.get("object", MISSING))

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 
 from urbanpulse.access import Principal
 from urbanpulse.access.matrix import get_data_policy
@@ -33,7 +34,7 @@ from urbanpulse.errors import (
     UrbanPulseError,
 )
 from urbanpulse.ngsi.contexts import ContextBook, build_context_book
-from urbanpulse.ngsi.documents import ENTITY_MEMBERS
+from urbanpulse.ngsi.documents import ENTITY_MEMBERS, Terms
 from urbanpulse.ngsi.entities import read_entities, read_entity
 from urbanpulse.ngsi.geo import split_geo_query
 from urbanpulse.ngsi.links import join_entities, parse_join, simplify_entity
@@ -123,6 +124,24 @@ _LIST: dict[int | str, dict[str, Any]] = {
     200: {"content": _content({"type": "array", "items": _ENTITY_SCHEMA})}
 }
 _ONE: dict[int | str, dict[str, Any]] = {200: {"content": _content(_ENTITY_SCHEMA)}}
+
+
+class NameConvertor(Convertor[str]):
+    """A type or attribute name in a path: the rest of the path, not empty, not
+    starting with a slash (an IRI's decoded %2F is part of it; an empty name is a
+    bad request, answered as an empty segment is)."""
+
+    regex = "[^/].*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("name", NameConvertor())
+
 
 router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"], responses=PROBLEM_RESPONSES)
 
@@ -269,7 +288,7 @@ def get_entity(
             lake, entityId, region=settings.region, attrs=split_list(attrs),
             key_values=key_values and not joined, with_context=media == JSON_LD,
             with_latest=_shows_latest(principal), sys_attrs="sysAttrs" in chosen,
-            engine=get_engine(settings),
+            terms=get_request_terms(request, settings), engine=get_engine(settings),
         )  # fmt: skip
         if type is not None and entity["type"] not in split_list(type):
             raise NotFoundError(f"no entity {entityId!r} of type {type!r}")
@@ -412,7 +431,7 @@ async def query_temporal_entities_by_body(
 
     def run(media: str) -> Response:
         _parse_flag(local, "local")
-        queries = parse_query_body(body, temporal=True)
+        queries = [_with_context(q, request, settings, body) for q in parse_query_body(body, temporal=True)]  # fmt: skip
         temporal = parse_temporal_body(body)
         chosen = _parse_temporal_options(options, format)
         counted = "true" if _is_true(count) or "count" in chosen else None
@@ -474,17 +493,21 @@ def list_types(
     )  # fmt: skip
 
 
-@router.get("/types/{entityType}", summary="One entity type (NGSI-LD)", response_class=Response, responses=_ONE)  # fmt: skip
+# A type or attribute in the path may be an IRI, whose %2F a client sent encoded and
+# the server has decoded: the rest of the path is the name.
+@router.get("/types/{entityType:name}", summary="One entity type (NGSI-LD)", response_class=Response, responses=_ONE)  # fmt: skip
 def get_type(
     request: Request, lake: LakeDep, settings: SettingsDep, entityType: str, local: LocalQ = None
 ) -> Response:
     """An EntityTypeInfo: how many entities of the type are published now, and each
-    attribute's name and types; 404 for a type with none."""
+    attribute's name and types; 404 for a type with none. The type is a term of the
+    request's @context or the IRI it stands for."""
     _parse_flag(local, "local")  # every entity is local: true and false answer alike
+    name = _get_path_term(request, settings, entityType)
     return _discover(
         request, settings,
         lambda engine, context: read_type_info(
-            lake, entityType, region=settings.region, with_context=context, engine=engine
+            lake, name, region=settings.region, with_context=context, engine=engine
         ),
     )  # fmt: skip
 
@@ -509,18 +532,27 @@ def list_attributes(
     )  # fmt: skip
 
 
-@router.get("/attributes/{attrId}", summary="One attribute (NGSI-LD)", response_class=Response, responses=_ONE)  # fmt: skip
+@router.get("/attributes/{attrId:name}", summary="One attribute (NGSI-LD)", response_class=Response, responses=_ONE)  # fmt: skip
 def get_attribute(
     request: Request, lake: LakeDep, settings: SettingsDep, attrId: str, local: LocalQ = None
 ) -> Response:
-    """An Attribute with its details; 404 when no published entity has it."""
+    """An Attribute with its details; 404 when no published entity has it. The name is
+    a term of the request's @context or the IRI it stands for."""
     _parse_flag(local, "local")  # every entity is local: true and false answer alike
+    name = _get_path_term(request, settings, attrId)
     return _discover(
         request, settings,
         lambda engine, context: read_attribute(
-            lake, attrId, region=settings.region, with_context=context, engine=engine
+            lake, name, region=settings.region, with_context=context, engine=engine
         ),
     )  # fmt: skip
+
+
+def _get_path_term(request: Request, settings: Settings, name: str) -> str:
+    """A name from the path as the request's @context gives it: an IRI it defines
+    becomes its term."""
+    terms = get_request_terms(request, settings)
+    return terms.book.compact(terms.book.expand(name, terms.context), terms.context)
 
 
 def _parse_temporal_order(text: str | None) -> bool:
@@ -574,12 +606,18 @@ def _join(
 def _with_context(
     query: EntityQuery, request: Request, settings: Settings, body: Any = None
 ) -> EntityQuery:
-    """The query with the @context its terms are read in: a JSON-LD body's, else the
-    Link header's, else the core context alone."""
+    """The query with the @context its terms are read in (:func:`get_request_terms`)."""
+    terms = get_request_terms(request, settings, body)
+    return replace(query, context=terms.context, book=terms.book)
+
+
+def get_request_terms(request: Request, settings: Settings, body: Any = None) -> Terms:
+    """The @context a request's terms are read and answered in: a JSON-LD body's, else
+    the Link header's, else the core context alone."""
     context = body.get("@context") if isinstance(body, dict) else None
     if context is None:
         context = get_link_context(request.headers.get("link", ""))
-    return replace(query, context=context, book=get_context_book(settings))
+    return Terms(get_context_book(settings), context)
 
 
 def get_context_book(settings: Settings) -> ContextBook:
@@ -710,7 +748,7 @@ def get_temporal_entity(
         _parse_flag(local, "local")
         _check_time_property(timeproperty)
         picked, omitted, _ = _parse_projection(pick, omit, attrs)  # the temporal API has no join
-        query = build_entity_query(id=entityId, attrs=attrs)
+        query = _with_context(build_entity_query(id=entityId, attrs=attrs), request, settings)
         temporal = build_temporal_query(
             timerel=timerel, time_at=time_at, end_time_at=end_time_at, last_n=last_n
         )
