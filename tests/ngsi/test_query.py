@@ -55,6 +55,10 @@ def test_and_binds_tighter_than_or(a: bool, b: bool, c: bool) -> None:
         ("congested==true", False),
         ('name>"A";name<"Z"', True),
         ("name>3", False),
+        ("!pm25", True),  # negated presence: the attribute is absent
+        ("!intensity", False),
+        ("!pm25;intensity>100", True),
+        ("!intensity|name", True),
     ],
 )
 def test_terms(q: str, expected: bool) -> None:
@@ -79,6 +83,8 @@ def test_terms(q: str, expected: bool) -> None:
         "1a>2",
         "a>=1..2",
         "a<1,2",
+        "!a>1",  # ! negates presence, not a comparison
+        "!",
     ],
 )
 def test_malformed_q_is_one_clear_error(q: str) -> None:

@@ -27,9 +27,14 @@ _BARE = re.compile(r"^[\w:.+-]+$")  # dates and times are written unquoted
 _NAME = re.compile(r"^[A-Za-z_][\w]*$")
 
 
+# The operator of ``!name``: the attribute is absent (ETSI GS CIM 009 4.9).
+ABSENT = "absent"
+
+
 @dataclass(frozen=True)
 class Term:
-    """One comparison: attribute path, operator (None tests presence) and value."""
+    """One comparison: attribute path, operator (None tests presence, ABSENT absence)
+    and value."""
 
     path: tuple[str, ...]
     op: str | None = None
@@ -273,7 +278,10 @@ def match_q(expr: Expr, get: Callable[[tuple[str, ...]], Any]) -> bool:
         results = (match_q(item, get) for item in expr.items)
         return all(results) if expr.op == "and" else any(results)
     value = get(expr.path)
-    if value is MISSING or value is None:
+    present = value is not MISSING and value is not None
+    if expr.op == ABSENT:
+        return not present
+    if not present:
         return False
     if expr.op is None:
         return True
@@ -325,13 +333,16 @@ class _Parser:
 
 
 def _parse_term(term: str, text: str) -> Term:
-    found = _TERM.match(term)
+    negated = term.strip().startswith("!")
+    found = _TERM.match(term.strip()[1:] if negated else term)
     if not found or not term.strip():
         raise InvalidQueryError(f"invalid q {text!r}: cannot read term {term!r}")
     name, op, raw = found.groups()
     path = tuple(part for part in re.split(r"[.\[\]]", name) if part)
+    if negated and op is not None:
+        raise InvalidQueryError(f"invalid q {text!r}: ! negates an attribute's presence, not a comparison ({term.strip()!r})")  # fmt: skip
     if op is None:
-        return Term(path)
+        return Term(path, ABSENT if negated else None)
     raw = raw.strip()
     if not raw:
         raise InvalidQueryError(f"invalid q {text!r}: {name}{op} has no value")
