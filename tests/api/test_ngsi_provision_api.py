@@ -1000,6 +1000,41 @@ def test_local_alone_asks_for_every_entity_and_a_selector_may_list_ids(client: T
     assert sorted(e["id"] for e in found) == ids[:2]
 
 
+def test_temporal_instances_are_chosen_and_simplified_by_dataset(client: TestClient) -> None:
+    """ETSI GS CIM 009 4.5.5 and 5.7.4: datasetId keeps the instances of the datasets
+    it lists (@none: the default instances), and temporalValues gives one series per
+    dataset, never one series mixing two sources."""
+    at = "2024-03-01T08:0{}:00Z".format
+    speed = [
+        {"type": "Property", "value": 60, "observedAt": at(1)},
+        {"type": "Property", "value": 80, "observedAt": at(2), "datasetId": "urn:ngsi-ld:Dataset:gps"},  # fmt: skip
+        {"type": "Property", "value": 62, "observedAt": at(3)},
+    ]
+    fuel = [{"type": "Property", "value": 53, "observedAt": at(4), "datasetId": "urn:ngsi-ld:Dataset:can"}]  # fmt: skip
+    car = {"id": "urn:ngsi-ld:Car:d-1", "type": "Car", "speed": speed, "fuel": fuel}
+    assert client.post(TEMPORAL, json=car).status_code == 201
+    window = {"type": "Car", "timerel": "after", "timeAt": "2024-01-01T00:00:00Z", "options": "temporalValues"}  # fmt: skip
+
+    def query(**extra: str) -> list[dict[str, object]]:
+        answer = client.get(TEMPORAL, params=window | extra)
+        assert answer.status_code == 200, answer.text
+        return [{k: v for k, v in e.items() if k not in ("id", "type")} for e in answer.json()]
+
+    assert query() == [{
+        "fuel": {"type": "Property", "datasetId": "urn:ngsi-ld:Dataset:can", "values": [[53, at(4)]]},
+        "speed": [
+            {"type": "Property", "values": [[60, at(1)], [62, at(3)]]},
+            {"type": "Property", "datasetId": "urn:ngsi-ld:Dataset:gps", "values": [[80, at(2)]]},
+        ],
+    }]  # fmt: skip
+    assert query(datasetId="@none") == [{"speed": {"type": "Property", "values": [[60, at(1)], [62, at(3)]]}}]  # fmt: skip
+    assert list(query(datasetId="urn:ngsi-ld:Dataset:gps,urn:ngsi-ld:Dataset:can")[0]) == ["fuel", "speed"]  # fmt: skip
+    assert query(datasetId="urn:ngsi-ld:Dataset:can", attrs="speed") == []  # nothing left of it
+    one = client.get(f"{TEMPORAL}/{car['id']}", params={"datasetId": "urn:ngsi-ld:Dataset:none-such"})  # fmt: skip
+    assert one.status_code == 200 and set(one.json()) == {"id", "type"}  # it exists, bare
+    assert client.get(TEMPORAL, params=window | {"datasetId": "not a uri"}).status_code == 400
+
+
 def test_the_temporal_api_orders_by_id_only_and_has_no_join(client: TestClient) -> None:
     """ETSI GS CIM 009 5.7.4: a temporal query may be ordered by id, ascending or
     descending across pages; any other order, and a nested pick, are bad requests."""

@@ -30,7 +30,7 @@ from urbanpulse.ngsi.entities import (
 )
 from urbanpulse.ngsi.history import EntityHistory, read_histories, select_histories
 from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q, match_scopes
-from urbanpulse.ngsi.validation import parse_utc_time
+from urbanpulse.ngsi.validation import URI, parse_utc_time
 from urbanpulse.ngsi.vocabulary import (
     ATTRIBUTES,
     CONTEXT,
@@ -43,6 +43,7 @@ from urbanpulse.store.cache import read_cached
 from urbanpulse.store.interface import Engine
 
 TIMERELS = ("before", "after", "between")
+NO_DATASET = "@none"  # the default instance of an attribute, in a datasetId list
 # Instances of one attribute in one response; more are cut and the response says so
 # (206 Partial Content with the range returned).
 MAX_INSTANCES = 1000
@@ -56,6 +57,14 @@ class TemporalQuery:
     time_at: datetime | None = None
     end_time_at: datetime | None = None
     last_n: int | None = None
+    # Only the instances of these datasets (None: every instance; NO_DATASET names the
+    # default instance, the one without a datasetId).
+    dataset_ids: frozenset[str] | None = None
+
+    def has_dataset(self, dataset_id: str | None) -> bool:
+        """Whether the query keeps instances of ``dataset_id`` (None: the default)."""
+        wanted = self.dataset_ids
+        return wanted is None or (dataset_id or NO_DATASET) in wanted
 
     @property
     def start(self) -> datetime | None:
@@ -84,8 +93,10 @@ def build_temporal_query(
     time_at: str | None = None,
     end_time_at: str | None = None,
     last_n: str | None = None,
+    dataset_id: str | None = None,
 ) -> TemporalQuery:
-    """Parse ``timerel``, ``timeAt``, ``endTimeAt`` and ``lastN``.
+    """Parse ``timerel``, ``timeAt``, ``endTimeAt``, ``lastN`` and ``datasetId`` (a
+    comma-separated list of dataset URIs, ``@none`` for the default instances).
 
     Raises
     ------
@@ -93,10 +104,11 @@ def build_temporal_query(
         With one line naming the parameter and what is wrong with it.
     """
     n = _parse_last_n(last_n)
+    datasets = _parse_dataset_ids(dataset_id)
     if timerel is None:
         if time_at or end_time_at:
             raise InvalidQueryError("timeAt needs timerel (before, after or between)")
-        return TemporalQuery(last_n=n)
+        return TemporalQuery(last_n=n, dataset_ids=datasets)
     if timerel not in TIMERELS:
         raise InvalidQueryError(f"timerel {timerel!r}: use one of {', '.join(TIMERELS)}")
     if not time_at:
@@ -111,7 +123,17 @@ def build_temporal_query(
             raise InvalidQueryError(f"endTimeAt {end_time_at} is not after timeAt {time_at}")
     elif end_time_at:
         raise InvalidQueryError(f"endTimeAt is only for timerel=between, not {timerel}")
-    return TemporalQuery(timerel, start, end, n)
+    return TemporalQuery(timerel, start, end, n, datasets)
+
+
+def _parse_dataset_ids(text: str | None) -> frozenset[str] | None:
+    if text is None:
+        return None
+    ids = [part.strip() for part in text.split(",")]
+    bad = [i for i in ids if i != NO_DATASET and not URI.match(i)]
+    if not ids or bad:
+        raise InvalidQueryError(f"datasetId {text!r}: a comma-separated list of dataset URIs or {NO_DATASET}")  # fmt: skip
+    return frozenset(ids)
 
 
 def read_temporal_entities(
@@ -125,10 +147,13 @@ def read_temporal_entities(
     temporal_values: bool = False,
     with_context: bool = False,
     descending: bool = False,
+    retrieve: bool = False,
     engine: Engine,
 ) -> TemporalPage:
     """The temporal evolution of the entities ``query`` selects, one page of them, in
-    the order of their ids (``descending``: from the last).
+    the order of their ids (``descending``: from the last). A query's datasetId leaves
+    out the entities it leaves no attribute instance of, unless one entity is
+    ``retrieve``-d by its id.
 
     ``q`` is not supported here (it filters on latest values, not on history).
 
@@ -138,9 +163,10 @@ def read_temporal_entities(
         ``entities`` with one array of instances per observed attribute.
     """
     records: list[EntityRecord | EntityHistory] = []
-    records += select_records(
-        lake, replace(query, q=None), region=region, latest=False, engine=engine
-    )
+    if retrieve or temporal.has_dataset(None):  # a site's readings are default instances
+        records += select_records(
+            lake, replace(query, q=None), region=region, latest=False, engine=engine
+        )
     if query.q is not None and records:
         raise InvalidQueryError(
             "q over a site's history is not supported; select sites with type, id, "
@@ -152,6 +178,8 @@ def read_temporal_entities(
         if query.scopes:
             scoped = select_scoped(selected, query.scopes, temporal)
             selected = [h for h in selected if h.entity_id in scoped]
+        if temporal.dataset_ids is not None and not retrieve:
+            selected = [h for h in selected if _has_dataset(h, query, temporal)]
         records += [h for h in selected if query.q is None or _ever_matches(h, query, temporal)]
     records.sort(
         key=lambda r: r.id if isinstance(r, EntityRecord) else r.entity_id, reverse=descending
@@ -167,7 +195,8 @@ def read_temporal_entities(
             continue
         entity: dict[str, Any] = {"id": record.id, "type": record.entity_type}
         for name, frame in sorted(histories.get(record.site["site_id"], {}).items()):
-            if record.entity_type in frame.attrs.get("types", ()):
+            # a site's readings are each attribute's default instance
+            if record.entity_type in frame.attrs.get("types", ()) and temporal.has_dataset(None):
                 entity[name] = _render_history(frame, temporal_values=temporal_values)
         if with_context:
             entity["@context"] = CONTEXT
@@ -247,6 +276,7 @@ def render_instances(
             chosen = [spell.instance for spell in spells]  # valid in the window, if set before
         else:
             chosen = [i for i in instances if _is_chosen(i.get("observedAt"), temporal, spells)]
+        chosen = [i for i in chosen if temporal.has_dataset(i.get("datasetId"))]
         if temporal.last_n:
             chosen = chosen[-temporal.last_n :]
         if not chosen:
@@ -256,6 +286,18 @@ def render_instances(
         context = terms.context if terms else history.jsonld_context
         entity["@context"] = context or CORE_CONTEXT
     return entity
+
+
+def _has_dataset(history: EntityHistory, query: EntityQuery, temporal: TemporalQuery) -> bool:
+    """Whether an attribute the query asks for has an instance of a dataset it names."""
+    own_name = get_own_names(query, history.jsonld_context)
+    wanted = {own_name(a) for a in query.attrs}
+    return any(
+        temporal.has_dataset(instance.get("datasetId"))
+        for name, instances in history.attributes.items()
+        if not wanted or name in wanted
+        for instance in instances
+    )
 
 
 def _ever_matches(history: EntityHistory, query: EntityQuery, temporal: TemporalQuery) -> bool:
@@ -320,10 +362,19 @@ def _in_time(observed: Any, temporal: TemporalQuery, moment: datetime | None = N
 _SIMPLIFIED = {"Relationship": ("object", "objects"), "LanguageProperty": ("languageMap", "languageMaps"), "JsonProperty": ("json", "jsons"), "VocabProperty": ("vocab", "vocabs"), "ListProperty": ("valueList", "valueLists"), "ListRelationship": ("objectList", "objectLists")}  # fmt: skip
 
 
-def _simplify_instances(instances: list[dict[str, Any]]) -> dict[str, Any]:
-    kind = instances[0].get("type", "Property")
-    member, key = _SIMPLIFIED.get(kind, ("value", "values"))
-    return {"type": kind, key: [[i.get(member), i.get("observedAt")] for i in instances]}
+def _simplify_instances(instances: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str, Any]]:
+    """temporalValues: one series per datasetId (the default instances' has none), in
+    the order they first appear; a list when there are several (ETSI GS CIM 009 4.5.9)."""
+    by_dataset: dict[str | None, list[dict[str, Any]]] = {}
+    for instance in instances:
+        by_dataset.setdefault(instance.get("datasetId"), []).append(instance)
+    series = []
+    for dataset_id, chosen in by_dataset.items():
+        kind = chosen[0].get("type", "Property")
+        member, key = _SIMPLIFIED.get(kind, ("value", "values"))
+        dataset = {"datasetId": dataset_id} if dataset_id is not None else {}
+        series.append({"type": kind, **dataset, key: [[i.get(member), i.get("observedAt")] for i in chosen]})  # fmt: skip
+    return series[0] if len(series) == 1 else series
 
 
 def _read_histories(

@@ -179,6 +179,7 @@ TemporalOrderByQ = Annotated[Text, Query(alias="orderBy", description="id, or id
 JoinQ = Annotated[Text, Query(description="flat or inline: serve the entities Relationships point at too (4.5.23).")]  # fmt: skip
 JoinLevelQ = Annotated[Text, Query(alias="joinLevel", description="How many Relationships deep a join follows (default 1).")]  # fmt: skip
 LastNQ = Annotated[Text, Query(alias="lastN", description="Last N instances per attribute.")]
+DatasetIdQ = Annotated[Text, Query(alias="datasetId", description="Only instances of these datasets (comma-separated URIs; @none: the default instances).")]  # fmt: skip
 
 
 @router.get("/entities", summary="Query entities (NGSI-LD)", response_class=Response, responses=_LIST)  # fmt: skip
@@ -677,6 +678,7 @@ def query_temporal_entities(
     time_at: TimeAtQ = None,
     end_time_at: EndTimeAtQ = None,
     last_n: LastNQ = None,
+    dataset_id: DatasetIdQ = None,
     limit: LimitQ = None,
     offset: OffsetQ = None,
     count: CountQ = None,
@@ -705,8 +707,9 @@ def query_temporal_entities(
         )  # fmt: skip
         query = _with_context(query, request, settings)
         temporal = build_temporal_query(
-            timerel=timerel, time_at=time_at, end_time_at=end_time_at, last_n=last_n
-        )
+            timerel=timerel, time_at=time_at, end_time_at=end_time_at, last_n=last_n,
+            dataset_id=dataset_id,
+        )  # fmt: skip
         simplified = _parse_temporal_options(options, format)
         counted = "true" if _is_true(count) or "count" in simplified else count
         first, size = _parse_paging(offset, limit, counted)
@@ -734,6 +737,7 @@ def get_temporal_entity(
     time_at: TimeAtQ = None,
     end_time_at: EndTimeAtQ = None,
     last_n: LastNQ = None,
+    dataset_id: DatasetIdQ = None,
     options: TemporalOptionsQ = None,
     format: TemporalFormatQ = None,
     timeproperty: TimePropertyQ = None,
@@ -750,13 +754,14 @@ def get_temporal_entity(
         picked, omitted, _ = _parse_projection(pick, omit, attrs)  # the temporal API has no join
         query = _with_context(build_entity_query(id=entityId, attrs=attrs), request, settings)
         temporal = build_temporal_query(
-            timerel=timerel, time_at=time_at, end_time_at=end_time_at, last_n=last_n
-        )
+            timerel=timerel, time_at=time_at, end_time_at=end_time_at, last_n=last_n,
+            dataset_id=dataset_id,
+        )  # fmt: skip
         simplified = _parse_temporal_options(options, format)
         page = read_temporal_entities(
             lake, query, temporal, region=settings.region, limit=1,
             temporal_values="temporalValues" in simplified, with_context=media == JSON_LD,
-            engine=get_engine(settings),
+            retrieve=True, engine=get_engine(settings),
         )  # fmt: skip
         if not page.entities:
             raise NotFoundError(f"no entity {entityId!r}")
