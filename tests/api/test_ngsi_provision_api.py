@@ -602,6 +602,11 @@ def test_names_are_read_and_answered_in_the_context_of_the_request(
         by_term = client.get(f"/ngsi-ld/v1/{path}/{term}", headers=link)
         encoded = quote(f"{vocabulary}{term}", safe="")
         assert by_term.status_code == 200 and client.get(f"/ngsi-ld/v1/{path}/{encoded}", headers=link).json() == by_term.json()  # fmt: skip
+        assert by_term.json()["id"] == f"{vocabulary}{term}"  # the IRI it was written as
+    # without the context, discovery names the type and attribute by their IRIs
+    assert client.get("/ngsi-ld/v1/types").json()["typeList"] == [f"{vocabulary}Tower"]
+    assert client.get("/ngsi-ld/v1/types", headers=link).json()["typeList"] == ["Tower"]
+    assert {"colour", f"{vocabulary}height"} <= set(client.get("/ngsi-ld/v1/attributes").json()["attributeList"])  # fmt: skip
 
 
 def test_pick_omit_wildcard_type_and_parameters_not_supported(client: TestClient) -> None:

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 # Where a term no @context defines expands to (the NGSI-LD core context's @vocab).
 DEFAULT_VOCABULARY = "https://uri.etsi.org/ngsi-ld/default-context/"
+# Where the NGSI-LD core context's own terms (location, observedAt, ...) expand to.
+CORE_VOCABULARY = "https://uri.etsi.org/ngsi-ld/"
 MAX_DEPTH = 8  # contexts that name contexts: enough for any real chain, not a loop
 MAX_KEPT = 256  # term maps kept, one per distinct @context seen
 
@@ -27,8 +29,10 @@ MAX_KEPT = 256  # term maps kept, one per distinct @context seen
 class ContextBook:
     """The @context documents known by URL, and term expansion against them."""
 
-    def __init__(self, documents: dict[str, Any]) -> None:
+    def __init__(self, documents: dict[str, Any], default: str | None = None) -> None:
         self.documents = documents
+        # The context a server answers in when a request names none (its own).
+        self.default = default
         self._terms: dict[str, dict[str, Any]] = {}  # by context, as JSON
         self._names: dict[str, dict[str, str]] = {}  # IRI -> term, by context, as JSON
 
@@ -56,9 +60,12 @@ class ContextBook:
             self._names[key] = names
         if iri in self._names[key]:
             return self._names[key][iri]
-        vocabulary = str(terms.get("@vocab") or DEFAULT_VOCABULARY)
-        rest = iri.removeprefix(vocabulary)
-        return rest if rest != iri and rest else iri
+        # The core context is in force under every other: its terms keep their names.
+        for vocabulary in (str(terms.get("@vocab") or DEFAULT_VOCABULARY), CORE_VOCABULARY):
+            rest = iri.removeprefix(vocabulary)
+            if rest != iri and rest and "/" not in rest:
+                return rest
+        return iri
 
     def translate(self, source: Any, target: Any) -> Callable[[str], str]:
         """Names under ``source`` as ``target`` names the same IRIs (a term under one
@@ -129,4 +136,4 @@ def build_context_book(files: dict[str, Path], own: dict[str, Any]) -> ContextBo
         if not isinstance(document, dict):
             raise ValueError(f"the @context file {path} for {url} is not a JSON object")
         documents[url] = document
-    return ContextBook(documents)
+    return ContextBook(documents, default=next(iter(own), None))

@@ -4,11 +4,13 @@ ETSI GS CIM 009 5.7.5-5.7.10), and the JSON-LD @context the product serves itsel
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from urbanpulse.errors import NotFoundError
-from urbanpulse.ngsi.contexts import DEFAULT_VOCABULARY
-from urbanpulse.ngsi.documents import ENTITY_MEMBERS, get_types
+from urbanpulse.ngsi.contexts import CORE_VOCABULARY, DEFAULT_VOCABULARY
+from urbanpulse.ngsi.documents import CORE_MEMBERS, ENTITY_MEMBERS, Terms, get_types
 from urbanpulse.ngsi.entities import read_current_documents, render_entity, select_records
 from urbanpulse.ngsi.query import EntityQuery
 from urbanpulse.ngsi.vocabulary import ATTRIBUTES, CONTEXT, ENTITY_TYPES, SUBJECTS
@@ -30,6 +32,7 @@ def _expand(term: str) -> str:
 
 def read_types(
     lake: Lake,
+    terms: Terms,
     *,
     region: str,
     details: bool = False,
@@ -37,51 +40,66 @@ def read_types(
     engine: Engine,
 ) -> dict[str, Any] | list[dict[str, Any]]:
     """The types with at least one entity: an ``EntityTypeList``, or with ``details``
-    one ``EntityType`` per type with the attribute names its entities have now."""
-    inventory = read_inventory(lake, region=region, engine=engine)
+    one ``EntityType`` per type with the attribute names its entities have now; each
+    named in the request's @context (``terms``)."""
+    inventory = read_inventory(lake, terms, region=region, engine=engine)
+    name_of = _get_namer(terms)
     # The product's own types in their order, then the context entities' by name.
-    present = [t for t in ENTITY_TYPES if t in inventory]
-    present += sorted(t for t in inventory if t not in ENTITY_TYPES)
-    context = {"@context": CONTEXT} if with_context else {}
+    own = [get_type_iri(t) for t in ENTITY_TYPES]
+    present = [t for t in own if t in inventory]
+    present += sorted((t for t in inventory if t not in own), key=name_of)
+    context = {"@context": _get_context(terms)} if with_context else {}
     if not details:
         return {
             "id": "urn:ngsi-ld:EntityTypeList:urbanpulse",
             "type": "EntityTypeList",
-            "typeList": present,
+            "typeList": [name_of(t) for t in present],
         } | context
     return [
         {
-            "id": get_type_iri(t),
+            "id": t,
             "type": "EntityType",
-            "typeName": t,
-            "attributeNames": sorted(inventory[t]["attributes"]),
+            "typeName": name_of(t),
+            "attributeNames": sorted(map(name_of, inventory[t]["attributes"])),
         }
         | context
         for t in present
     ]
 
 
-def read_inventory(lake: Lake, *, region: str, engine: Engine) -> dict[str, dict[str, Any]]:
+def read_inventory(
+    lake: Lake, terms: Terms, *, region: str, engine: Engine
+) -> dict[str, dict[str, Any]]:
     """What is published now, the sites' entities and the context entities written
-    through the provisioning API: type -> {"count": entities, "attributes": {name:
-    {"types": set of attribute types (Property, GeoProperty, ...), "count": entities
-    having it}}}."""
+    through the provisioning API, by the IRIs their names expand to: type IRI ->
+    {"count": entities, "attributes": {attribute IRI: {"types": set of attribute types
+    (Property, GeoProperty, ...), "count": entities having it}}}."""
     records = select_records(lake, EntityQuery(), region=region, latest=True, engine=engine)
-    entities = [render_entity(record) for record in records]
-    entities += read_current_documents(lake).values()
     inventory: dict[str, dict[str, Any]] = {}
-    for entity in entities:
-        for entity_type in get_types(entity["type"]):  # an entity of several types counts in each
-            _take_inventory(inventory.setdefault(entity_type, {"count": 0, "attributes": {}}), entity)  # fmt: skip
+    for record in records:
+        entity = render_entity(record)
+        entity_type = str(entity["type"])
+        kind = inventory.setdefault(get_type_iri(entity_type), {"count": 0, "attributes": {}})
+        _take_inventory(kind, entity, partial(get_attribute_iri, entity_type=entity_type))
+    for document in read_current_documents(lake).values():
+        context = document.get("@context")
+
+        def expand(name: str, context: Any = context) -> str:
+            return terms.book.expand(name, context)
+
+        for entity_type in get_types(document["type"]):  # an entity of several types counts in each
+            kind = inventory.setdefault(expand(entity_type), {"count": 0, "attributes": {}})
+            _take_inventory(kind, document, expand)
     return inventory
 
 
-def _take_inventory(kind: dict[str, Any], entity: dict[str, Any]) -> None:
+def _take_inventory(kind: dict[str, Any], entity: dict[str, Any], expand: Callable[[str], str]) -> None:  # fmt: skip
     kind["count"] += 1
     for name, value in entity.items():
         if name in ENTITY_MEMBERS:
             continue
-        seen = kind["attributes"].setdefault(name, {"types": set(), "count": 0})
+        iri = CORE_VOCABULARY + name if name in CORE_MEMBERS else expand(name)
+        seen = kind["attributes"].setdefault(iri, {"types": set(), "count": 0})
         seen["count"] += 1
         # An attribute of several instances (datasetId) is a list of them.
         for instance in value if isinstance(value, list) else [value]:
@@ -89,69 +107,91 @@ def _take_inventory(kind: dict[str, Any], entity: dict[str, Any]) -> None:
                 seen["types"].add(str(instance["type"]))
 
 
+def _get_target(terms: Terms) -> Any:
+    """The @context names are given in: the request's, else UrbanPulse's own (which
+    the answer's Link header names)."""
+    return terms.context if terms.context is not None else terms.book.default
+
+
+def _get_namer(terms: Terms) -> Callable[[str], str]:
+    target = _get_target(terms)
+    return lambda iri: terms.book.compact(iri, target)
+
+
+def _get_context(terms: Terms) -> Any:
+    return terms.context if terms.context is not None else CONTEXT
+
+
 def read_type_info(
-    lake: Lake, entity_type: str, *, region: str, with_context: bool, engine: Engine
+    lake: Lake, terms: Terms, entity_type: str, *, region: str, with_context: bool, engine: Engine
 ) -> dict[str, Any]:
-    """One type's ``EntityTypeInfo``: how many entities, each attribute's types.
+    """One type's ``EntityTypeInfo``: how many entities, each attribute's types; the
+    type is a term of the request's @context or its IRI.
 
     Raises
     ------
     NotFoundError
         The type is not published now.
     """
-    inventory = read_inventory(lake, region=region, engine=engine)
-    if entity_type not in inventory:
+    inventory = read_inventory(lake, terms, region=region, engine=engine)
+    iri = terms.book.expand(entity_type, _get_target(terms))
+    if iri not in inventory:
         raise NotFoundError(f"no entity of type {entity_type!r} is published")
-    kind = inventory[entity_type]
+    name_of, kind = _get_namer(terms), inventory[iri]
     details = [
         {
-            "id": get_attribute_iri(name, entity_type),
+            "id": attribute,
             "type": "Attribute",
-            "attributeName": name,
+            "attributeName": name_of(attribute),
             "attributeTypes": sorted(seen["types"]),
         }
-        for name, seen in sorted(kind["attributes"].items())
+        for attribute, seen in sorted(kind["attributes"].items(), key=lambda a: name_of(a[0]))
     ]
     body = {
-        "id": get_type_iri(entity_type),
+        "id": iri,
         "type": "EntityTypeInfo",
-        "typeName": entity_type,
+        "typeName": name_of(iri),
         "entityCount": kind["count"],
         "attributeDetails": details,
     }
-    return body | ({"@context": CONTEXT} if with_context else {})
+    return body | ({"@context": _get_context(terms)} if with_context else {})
 
 
 def read_attributes(
-    lake: Lake, *, region: str, details: bool, with_context: bool, engine: Engine
+    lake: Lake, terms: Terms, *, region: str, details: bool, with_context: bool, engine: Engine
 ) -> dict[str, Any] | list[dict[str, Any]]:
     """The attributes of the published entities: an ``AttributeList``, or with
     ``details`` one ``Attribute`` per name (count, attribute types, entity types)."""
-    merged = _merge_attributes(read_inventory(lake, region=region, engine=engine))
-    context = {"@context": CONTEXT} if with_context else {}
+    merged = _merge_attributes(read_inventory(lake, terms, region=region, engine=engine))
+    name_of = _get_namer(terms)
+    context = {"@context": _get_context(terms)} if with_context else {}
     if not details:
         return {
             "id": "urn:ngsi-ld:AttributeList:urbanpulse",
             "type": "AttributeList",
-            "attributeList": sorted(merged),
+            "attributeList": sorted(map(name_of, merged)),
         } | context
-    return [_attribute_body(name, merged[name]) | context for name in sorted(merged)]
+    bodies = [_attribute_body(iri, merged[iri], name_of) | context for iri in merged]
+    return sorted(bodies, key=lambda b: str(b["attributeName"]))
 
 
 def read_attribute(
-    lake: Lake, name: str, *, region: str, with_context: bool, engine: Engine
+    lake: Lake, terms: Terms, name: str, *, region: str, with_context: bool, engine: Engine
 ) -> dict[str, Any]:
-    """One ``Attribute`` with its details.
+    """One ``Attribute`` with its details; ``name`` is a term of the request's
+    @context or its IRI.
 
     Raises
     ------
     NotFoundError
         No published entity has it.
     """
-    merged = _merge_attributes(read_inventory(lake, region=region, engine=engine))
-    if name not in merged:
+    merged = _merge_attributes(read_inventory(lake, terms, region=region, engine=engine))
+    iri = terms.book.expand(name, _get_target(terms))
+    if iri not in merged:
         raise NotFoundError(f"no published entity has the attribute {name!r}")
-    return _attribute_body(name, merged[name]) | ({"@context": CONTEXT} if with_context else {})
+    body = _attribute_body(iri, merged[iri], _get_namer(terms))
+    return body | ({"@context": _get_context(terms)} if with_context else {})
 
 
 def get_attribute_iri(name: str, entity_type: str) -> str:
@@ -201,21 +241,20 @@ COMMON_ATTRIBUTES = (
 def _merge_attributes(inventory: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     merged: dict[str, dict[str, Any]] = {}
     for entity_type, kind in inventory.items():
-        for name, seen in kind["attributes"].items():
-            into = merged.setdefault(name, {"types": set(), "count": 0, "typeNames": set()})
+        for iri, seen in kind["attributes"].items():
+            into = merged.setdefault(iri, {"types": set(), "count": 0, "typeNames": set()})
             into["types"] |= seen["types"]
             into["count"] += seen["count"]
             into["typeNames"].add(entity_type)
     return merged
 
 
-def _attribute_body(name: str, seen: dict[str, Any]) -> dict[str, Any]:
-    first_type = sorted(seen["typeNames"])[0]
+def _attribute_body(iri: str, seen: dict[str, Any], name_of: Callable[[str], str]) -> dict[str, Any]:  # fmt: skip
     return {
-        "id": get_attribute_iri(name, first_type),
+        "id": iri,
         "type": "Attribute",
-        "attributeName": name,
+        "attributeName": name_of(iri),
         "attributeCount": seen["count"],
         "attributeTypes": sorted(seen["types"]),
-        "typeNames": sorted(seen["typeNames"]),
+        "typeNames": sorted(map(name_of, seen["typeNames"])),
     }

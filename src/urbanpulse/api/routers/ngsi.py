@@ -487,8 +487,8 @@ def list_types(
     _parse_flag(local, "local")  # every entity is local: true and false answer alike
     return _discover(
         request, settings,
-        lambda engine, context: read_types(
-            lake, region=settings.region, details=_parse_flag(details, "details"),
+        lambda engine, context, terms: read_types(
+            lake, terms, region=settings.region, details=_parse_flag(details, "details"),
             with_context=context, engine=engine,
         ),
     )  # fmt: skip
@@ -504,11 +504,10 @@ def get_type(
     attribute's name and types; 404 for a type with none. The type is a term of the
     request's @context or the IRI it stands for."""
     _parse_flag(local, "local")  # every entity is local: true and false answer alike
-    name = _get_path_term(request, settings, entityType)
     return _discover(
         request, settings,
-        lambda engine, context: read_type_info(
-            lake, name, region=settings.region, with_context=context, engine=engine
+        lambda engine, context, terms: read_type_info(
+            lake, terms, entityType, region=settings.region, with_context=context, engine=engine
         ),
     )  # fmt: skip
 
@@ -526,8 +525,8 @@ def list_attributes(
     _parse_flag(local, "local")  # every entity is local: true and false answer alike
     return _discover(
         request, settings,
-        lambda engine, context: read_attributes(
-            lake, region=settings.region, details=_parse_flag(details, "details"),
+        lambda engine, context, terms: read_attributes(
+            lake, terms, region=settings.region, details=_parse_flag(details, "details"),
             with_context=context, engine=engine,
         ),
     )  # fmt: skip
@@ -540,20 +539,12 @@ def get_attribute(
     """An Attribute with its details; 404 when no published entity has it. The name is
     a term of the request's @context or the IRI it stands for."""
     _parse_flag(local, "local")  # every entity is local: true and false answer alike
-    name = _get_path_term(request, settings, attrId)
     return _discover(
         request, settings,
-        lambda engine, context: read_attribute(
-            lake, name, region=settings.region, with_context=context, engine=engine
+        lambda engine, context, terms: read_attribute(
+            lake, terms, attrId, region=settings.region, with_context=context, engine=engine
         ),
     )  # fmt: skip
-
-
-def _get_path_term(request: Request, settings: Settings, name: str) -> str:
-    """A name from the path as the request's @context gives it: an IRI it defines
-    becomes its term."""
-    terms = get_request_terms(request, settings)
-    return terms.book.compact(terms.book.expand(name, terms.context), terms.context)
 
 
 def _parse_temporal_order(text: str | None) -> bool:
@@ -635,13 +626,15 @@ def _build_book(files_json: str) -> ContextBook:
 
 
 def _discover(
-    request: Request, settings: Settings, read: Callable[[Engine, bool], Any]
+    request: Request, settings: Settings, read: Callable[[Engine, bool, Terms], Any]
 ) -> Response:
-    """A discovery answer (types, attributes): ``read(engine, with_context)`` rendered in
-    the negotiated media type (JSON or JSON-LD), errors as ProblemDetails."""
+    """A discovery answer (types, attributes): ``read(engine, with_context, terms)``
+    rendered in the negotiated media type (JSON or JSON-LD), named in the request's
+    @context, errors as ProblemDetails."""
 
     def run(media: str) -> Response:
-        return _render(read(get_engine(settings), media == JSON_LD), media)
+        terms = get_request_terms(request, settings)
+        return _render(read(get_engine(settings), media == JSON_LD, terms), media)
 
     return _answer(request, run, allow_geo=False)
 
