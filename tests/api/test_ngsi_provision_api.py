@@ -1005,6 +1005,20 @@ def test_local_alone_asks_for_every_entity_and_a_selector_may_list_ids(client: T
     assert sorted(e["id"] for e in found) == ids[:2]
 
 
+def test_lang_answers_a_language_property_in_one_language(client: TestClient) -> None:
+    """ETSI GS CIM 009 4.15: with lang, a LanguageProperty is a Property in the language
+    the ranges prefer (its text alone in keyValues); without, the whole map."""
+    square = {"id": "urn:ngsi-ld:Square:grand-place", "type": "Square", "street": {"type": "LanguageProperty", "languageMap": {"fr": "Grand Place", "nl": "Grote Markt"}}}  # fmt: skip
+    assert client.post(ENTITIES, json=square).status_code == 201
+    url = f"{ENTITIES}/{square['id']}"
+    assert client.get(url).json()["street"] == square["street"]
+    assert client.get(url, params={"lang": "nl-BE,fr;q=0.5"}).json()["street"] == {"type": "Property", "value": "Grote Markt", "lang": "nl"}  # fmt: skip
+    assert client.get(url, params={"lang": "fr", "options": "keyValues"}).json()["street"] == "Grand Place"  # fmt: skip
+    listed = client.get(ENTITIES, params={"type": "Square", "lang": "*"}).json()
+    assert listed[0]["street"]["lang"] == "fr"
+    assert client.get(url, params={"lang": "fr;q=7"}).status_code == 400
+
+
 def test_temporal_instances_are_chosen_and_simplified_by_dataset(client: TestClient) -> None:
     """ETSI GS CIM 009 4.5.5 and 5.7.4: datasetId keeps the instances of the datasets
     it lists (@none: the default instances), and temporalValues gives one series per
@@ -1012,7 +1026,12 @@ def test_temporal_instances_are_chosen_and_simplified_by_dataset(client: TestCli
     at = "2024-03-01T08:0{}:00Z".format
     speed = [
         {"type": "Property", "value": 60, "observedAt": at(1)},
-        {"type": "Property", "value": 80, "observedAt": at(2), "datasetId": "urn:ngsi-ld:Dataset:gps"},  # fmt: skip
+        {
+            "type": "Property",
+            "value": 80,
+            "observedAt": at(2),
+            "datasetId": "urn:ngsi-ld:Dataset:gps",
+        },
         {"type": "Property", "value": 62, "observedAt": at(3)},
     ]
     fuel = [{"type": "Property", "value": 53, "observedAt": at(4), "datasetId": "urn:ngsi-ld:Dataset:can"}]  # fmt: skip

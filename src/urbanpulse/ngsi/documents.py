@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from urbanpulse.ngsi.contexts import ContextBook
 from urbanpulse.ngsi.geo import match_geo
+from urbanpulse.ngsi.languages import LanguageRange, choose_language
 from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q, match_scopes
 from urbanpulse.ngsi.validation import parse_utc_time
 from urbanpulse.store import Lake
@@ -89,10 +90,12 @@ CORE_MEMBERS = frozenset({*ENTITY_MEMBERS, "location", "observationSpace", "oper
 
 @dataclass(frozen=True)
 class Terms:
-    """The @context a request is read and answered in, and the book that expands it."""
+    """The @context a request is read and answered in, the book that expands it, and
+    the natural languages it asks LanguageProperties in (``lang``)."""
 
     book: ContextBook
     context: Any  # the request's @context; None: the core context alone
+    languages: tuple[LanguageRange, ...] | None = None
 
 
 def get_types(entity_type: Any) -> list[str]:
@@ -155,6 +158,8 @@ def render_document(
         if name in SYSTEM_KEYS or (attrs and name not in wanted):
             continue
         shown = name if name in CORE_MEMBERS else asked_name(name)
+        if terms and terms.languages is not None:
+            attribute = choose_language(attribute, terms.languages)
         rendered[shown] = simplify_attribute(attribute) if key_values else attribute
     if sys_attrs:
         rendered["createdAt"], rendered["modifiedAt"] = entity["createdAt"], entity["modifiedAt"]

@@ -200,7 +200,7 @@ def _render_document(
 
 def get_query_terms(query: EntityQuery) -> Terms | None:
     """The @context a query is read in, with its book (None where it has no book)."""
-    return Terms(query.book, query.context) if query.book is not None else None
+    return Terms(query.book, query.context, query.languages) if query.book is not None else None
 
 
 def select_records(

@@ -17,6 +17,7 @@ from typing import Any
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.ngsi.contexts import ContextBook
 from urbanpulse.ngsi.geo import GeoQuery, parse_geo_query
+from urbanpulse.ngsi.languages import LanguageRange
 from urbanpulse.ngsi.validation import URI
 from urbanpulse.ngsi.vocabulary import ENTITY_TYPES, SUBJECTS
 
@@ -68,6 +69,8 @@ class EntityQuery:
     # term or as the IRI it expands to selects the same entities.
     context: Any = field(default=None, compare=False)
     book: ContextBook | None = field(default=None, compare=False)
+    # The natural languages the answer's LanguageProperties are given in (``lang``).
+    languages: tuple[LanguageRange, ...] | None = field(default=None, compare=False)
 
 
 def build_entity_query(

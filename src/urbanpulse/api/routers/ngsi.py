@@ -37,6 +37,7 @@ from urbanpulse.ngsi.contexts import ContextBook, build_context_book
 from urbanpulse.ngsi.documents import ENTITY_MEMBERS, Terms
 from urbanpulse.ngsi.entities import read_entities, read_entity
 from urbanpulse.ngsi.geo import split_geo_query
+from urbanpulse.ngsi.languages import parse_languages
 from urbanpulse.ngsi.links import join_entities, parse_join, simplify_entity
 from urbanpulse.ngsi.query import (
     EntityQuery,
@@ -600,16 +601,17 @@ def _with_context(
 ) -> EntityQuery:
     """The query with the @context its terms are read in (:func:`get_request_terms`)."""
     terms = get_request_terms(request, settings, body)
-    return replace(query, context=terms.context, book=terms.book)
+    return replace(query, context=terms.context, book=terms.book, languages=terms.languages)
 
 
 def get_request_terms(request: Request, settings: Settings, body: Any = None) -> Terms:
-    """The @context a request's terms are read and answered in: a JSON-LD body's, else
-    the Link header's, else the core context alone."""
+    """The @context a request's terms are read and answered in (a JSON-LD body's, else
+    the Link header's, else the core context alone) and the languages of ``lang``."""
     context = body.get("@context") if isinstance(body, dict) else None
     if context is None:
         context = get_link_context(request.headers.get("link", ""))
-    return Terms(get_context_book(settings), context)
+    languages = parse_languages(request.query_params.get("lang"))
+    return Terms(get_context_book(settings), context, languages)
 
 
 def get_context_book(settings: Settings) -> ContextBook:
