@@ -1005,6 +1005,29 @@ def test_local_alone_asks_for_every_entity_and_a_selector_may_list_ids(client: T
     assert sorted(e["id"] for e in found) == ids[:2]
 
 
+def test_a_type_selector_gates_every_write_to_one_entity(client: TestClient) -> None:
+    """ETSI GS CIM 009 5.6: with ?type=, an entity of another type is not found and is
+    left as it was; of the type named, the write goes through."""
+    hall = {"id": "urn:ngsi-ld:Building:hall-1", "type": "Building", "floors": {"type": "Property", "value": 3}}  # fmt: skip
+    assert client.post(ENTITIES, json=hall).status_code == 201
+    url, other, same = f"{ENTITIES}/{hall['id']}", {"type": "Vehicle"}, {"type": "Building"}
+    value = {"type": "Property", "value": 4}
+    writes = [
+        lambda t: client.patch(f"{url}/attrs", params=t, json={"floors": value}),
+        lambda t: client.post(f"{url}/attrs", params=t, json={"lifts": value}),
+        lambda t: client.patch(f"{url}/attrs/floors", params=t, json={"value": 5}),
+        lambda t: client.delete(f"{url}/attrs/lifts", params=t),
+        lambda t: client.delete(url, params=t),
+    ]
+    for write in writes:
+        before = client.get(url).json()
+        refused = write(other)
+        assert refused.status_code == 404 and refused.json()["type"] == f"{ERRORS}ResourceNotFound"
+        assert client.get(url).json() == before, "untouched"
+        assert write(same).status_code == 204
+    assert client.get(url).status_code == 404
+
+
 def test_lang_answers_a_language_property_in_one_language(client: TestClient) -> None:
     """ETSI GS CIM 009 4.15: with lang, a LanguageProperty is a Property in the language
     the ranges prefer (its text alone in keyValues); without, the whole map."""

@@ -25,12 +25,14 @@ from urbanpulse.api.routers.ngsi import (
     JSON_LD,
     PROBLEM_RESPONSES,
     QQ,
+    EntityTypeQ,
     IdPatternQ,
     IdQ,
     TypeQ,
     build_client_problem,
     build_problem,
     check_parameters,
+    get_request_terms,
     parse_entity_query,
     read_body,
 )
@@ -40,7 +42,8 @@ from urbanpulse.errors import (
     NotFoundError,
     UrbanPulseError,
 )
-from urbanpulse.ngsi.entities import read_entities
+from urbanpulse.ngsi.documents import get_types
+from urbanpulse.ngsi.entities import read_entities, read_entity
 from urbanpulse.ngsi.query import split_list
 from urbanpulse.ngsi.validation import check_entity_id, check_name, check_uri
 from urbanpulse.ngsi.vocabulary import parse_entity_id
@@ -92,19 +95,19 @@ async def create_entity(request: Request, lake: LakeDep, settings: SettingsDep) 
 
 @router.patch("/entities/{entityId}", status_code=204, summary="Merge an entity (NGSI-LD)", response_class=Response, openapi_extra=_BODY)  # fmt: skip
 async def merge_entity(
-    request: Request, entityId: str, lake: LakeDep, settings: SettingsDep
+    request: Request, entityId: str, lake: LakeDep, settings: SettingsDep, type: EntityTypeQ = None
 ) -> Response:
     """An existing entity's attributes merged member by member and new ones added; an
     attribute sent as urn:ngsi-ld:null is removed."""
-    return await _update(request, lake, settings, entityId, Mode.MERGE, None)
+    return await _update(request, lake, settings, entityId, Mode.MERGE, None, type)
 
 
 @router.put("/entities/{entityId}", status_code=204, summary="Replace an entity (NGSI-LD)", response_class=Response, openapi_extra=_BODY)  # fmt: skip
 async def replace_entity(
-    request: Request, entityId: str, lake: LakeDep, settings: SettingsDep
+    request: Request, entityId: str, lake: LakeDep, settings: SettingsDep, type: EntityTypeQ = None
 ) -> Response:
     """An existing entity replaced whole (a site's observations are history and stay)."""
-    return await _update(request, lake, settings, entityId, Mode.REPLACE, None)
+    return await _update(request, lake, settings, entityId, Mode.REPLACE, None, type)
 
 
 @router.delete("/entities", status_code=204, summary="Purge entities (NGSI-LD)", response_class=Response)  # fmt: skip
@@ -139,11 +142,14 @@ async def purge_entities(
 
 
 @router.delete("/entities/{entityId}", status_code=204, summary="Delete an entity (NGSI-LD)", response_class=Response)  # fmt: skip
-async def delete_entity(request: Request, entityId: str, lake: LakeDep) -> Response:
+async def delete_entity(
+    request: Request, entityId: str, lake: LakeDep, settings: SettingsDep, type: EntityTypeQ = None
+) -> Response:
     """The entity's site leaves the published sites; its observations stay as history."""
 
     def run() -> Response:
         check_entity_id(entityId)
+        _check_type(lake, settings, request, entityId, type)
         _raise_first(delete_entities(lake, [entityId]))
         return Response(status_code=204)
 
@@ -152,36 +158,39 @@ async def delete_entity(request: Request, entityId: str, lake: LakeDep) -> Respo
 
 @router.post("/entities/{entityId}/attrs", status_code=204, summary="Append attributes (NGSI-LD)", response_class=Response, openapi_extra=_BODY)  # fmt: skip
 async def append_attributes(
-    request: Request, entityId: str, lake: LakeDep, settings: SettingsDep, options: OptionsQ = None
-) -> Response:
+    request: Request, entityId: str, lake: LakeDep, settings: SettingsDep,
+    options: OptionsQ = None, type: EntityTypeQ = None,
+) -> Response:  # fmt: skip
     """New values and attributes; existing context attributes are replaced unless
     options=noOverwrite. 207 with an UpdateResult when some were not."""
-    return await _update(request, lake, settings, entityId, Mode.APPEND, options)
+    return await _update(request, lake, settings, entityId, Mode.APPEND, options, type)
 
 
 @router.patch("/entities/{entityId}/attrs", status_code=204, summary="Update attributes (NGSI-LD)", response_class=Response, openapi_extra=_BODY)  # fmt: skip
 async def update_attributes(
-    request: Request, entityId: str, lake: LakeDep, settings: SettingsDep
+    request: Request, entityId: str, lake: LakeDep, settings: SettingsDep, type: EntityTypeQ = None
 ) -> Response:
     """New values of attributes the entity has; others are listed as not updated (207)."""
-    return await _update(request, lake, settings, entityId, Mode.PATCH, None)
+    return await _update(request, lake, settings, entityId, Mode.PATCH, None, type)
 
 
 @router.patch("/entities/{entityId}/attrs/{attrId}", status_code=204, summary="Update one attribute (NGSI-LD)", response_class=Response, openapi_extra=_BODY)  # fmt: skip
 async def update_attribute(
-    request: Request, entityId: str, attrId: str, lake: LakeDep, settings: SettingsDep
-) -> Response:
+    request: Request, entityId: str, attrId: str, lake: LakeDep, settings: SettingsDep,
+    type: EntityTypeQ = None,
+) -> Response:  # fmt: skip
     """New members of one attribute (the body is the attribute's fragment); the
     members not sent stay."""
-    return await _write_attribute(request, lake, settings, entityId, attrId, merge=True)
+    return await _write_attribute(request, lake, settings, entityId, attrId, type, merge=True)
 
 
 @router.put("/entities/{entityId}/attrs/{attrId}", status_code=204, summary="Replace one attribute (NGSI-LD)", response_class=Response, openapi_extra=_BODY)  # fmt: skip
 async def replace_attribute(
-    request: Request, entityId: str, attrId: str, lake: LakeDep, settings: SettingsDep
-) -> Response:
+    request: Request, entityId: str, attrId: str, lake: LakeDep, settings: SettingsDep,
+    type: EntityTypeQ = None,
+) -> Response:  # fmt: skip
     """One attribute the entity has, replaced whole by the body."""
-    return await _write_attribute(request, lake, settings, entityId, attrId, merge=False)
+    return await _write_attribute(request, lake, settings, entityId, attrId, type, merge=False)
 
 
 @router.delete("/entities/{entityId}/attrs/{attrId}", status_code=204, summary="Delete one attribute (NGSI-LD)", response_class=Response)  # fmt: skip
@@ -190,14 +199,17 @@ async def delete_one_attribute(
     entityId: str,
     attrId: str,
     lake: LakeDep,
+    settings: SettingsDep,
     dataset_id: DatasetIdQ = None,
     delete_all: DeleteAllQ = None,
+    type: EntityTypeQ = None,
 ) -> Response:
     """The attribute's default instance, the one of datasetId, or all of them."""
 
     def run() -> Response:
         check_entity_id(entityId)
         check_name(attrId, "attribute")
+        _check_type(lake, settings, request, entityId, type)
         if delete_all not in (None, "true", "false"):
             raise InvalidQueryError(f"deleteAll {delete_all!r}: use true or false")
         delete_attribute(
@@ -209,14 +221,16 @@ async def delete_one_attribute(
 
 
 async def _write_attribute(
-    request: Request, lake: Lake, settings: Settings, entity_id: str, name: str, *, merge: bool
-) -> Response:
+    request: Request, lake: Lake, settings: Settings, entity_id: str, name: str,
+    selector: str | None, *, merge: bool,
+) -> Response:  # fmt: skip
     body = await read_body(request, entities=False)  # one attribute's fragment
     if isinstance(body, Response):
         return body
 
     def run() -> Response:
         check_name(name, "attribute")
+        _check_type(lake, settings, request, entity_id, selector)
         if not body:  # ETSI GS CIM 009 5.6.4: a fragment with nothing to change
             raise InvalidQueryError(f"attribute {name!r}: the fragment is empty")
         write = parse_entity({name: body}, entity_id=entity_id)
@@ -270,6 +284,7 @@ async def _update(
     entity_id: str,
     mode: Mode,
     options: str | None,
+    selector: str | None = None,
 ) -> Response:
     body = await read_body(request)
     if isinstance(body, Response):
@@ -277,6 +292,7 @@ async def _update(
 
     def run() -> Response:
         chosen = _check_options(options)
+        _check_type(lake, settings, request, entity_id, selector)
         if not isinstance(body, dict) or not body:
             raise InvalidQueryError("the body is a JSON object of one or more attributes")
         if {"id", "type"} & body.keys() and body.get("id", entity_id) != entity_id:
@@ -295,6 +311,23 @@ async def _update(
         return Response(json.dumps(result, ensure_ascii=False), status_code=207, media_type=JSON)
 
     return await _answer(request, run)
+
+
+def _check_type(
+    lake: Lake, settings: Settings, request: Request, entity_id: str, selector: str | None
+) -> None:
+    """With a type selector (ETSI GS CIM 009 5.6), an entity of none of its types is
+    not found: the write does not touch it."""
+    if selector is None:
+        return
+    terms = get_request_terms(request, settings)
+    entity = read_entity(
+        lake, entity_id, region=settings.region, with_latest=False, terms=terms,
+        engine=get_engine(settings),
+    )  # fmt: skip
+    wanted = {terms.book.expand(t, terms.context) for t in split_list(selector)}
+    if not {terms.book.expand(t, terms.context) for t in get_types(entity["type"])} & wanted:
+        raise NotFoundError(f"no entity {entity_id!r} of type {selector!r}")
 
 
 def _provision(
