@@ -12,7 +12,7 @@ their history in the temporal API is :mod:`urbanpulse.ngsi.history`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -149,7 +149,9 @@ def render_document(
     with ``terms``, its type and attribute names (and ``attrs``) in the request's
     @context instead of the one it was written in."""
     source = entity.get("@context")
-    own_name = terms.book.translate(terms.context, source) if terms else _same_name
+    own_name: Callable[[str], str] = _same_name
+    if terms:
+        own_name = _prefer_written(terms.book.translate(terms.context, source), entity.keys())
     asked_name = get_asked_names(terms, source)
     wanted = {own_name(a) for a in attrs}
     types = [asked_name(t) for t in get_types(entity["type"])]
@@ -192,15 +194,27 @@ def _match_location(query: EntityQuery, entity: dict[str, Any]) -> bool:
 
 
 def _to_entity_terms(query: EntityQuery, entity: dict[str, Any]) -> Callable[[str], str]:
-    return get_own_names(query, entity.get("@context"))
+    return get_own_names(query, entity.get("@context"), entity.keys())
 
 
-def get_own_names(query: EntityQuery, context: Any) -> Callable[[str], str]:
+def get_own_names(
+    query: EntityQuery, context: Any, names: Collection[str] = ()
+) -> Callable[[str], str]:
     """The name an entity written in ``context`` gives each type or attribute a query
-    names (the name itself where the query has no book)."""
+    names: one of its ``names`` written the same, else the term of the same IRI (the
+    name itself where the query has no book). A name written the same is taken as it
+    is, as types are: an entity written in a context UrbanPulse does not know has no
+    other way to be asked for."""
     if query.book is None:
         return _same_name
-    return query.book.translate(query.context, context)
+    return _prefer_written(query.book.translate(query.context, context), names)
+
+
+def _prefer_written(translate: Callable[[str], str], names: Collection[str]) -> Callable[[str], str]:  # fmt: skip
+    def own_name(name: str) -> str:
+        return name if name in names else translate(name)
+
+    return own_name
 
 
 def get_asked_names(terms: Terms | None, context: Any) -> Callable[[str], str]:

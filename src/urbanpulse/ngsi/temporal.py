@@ -290,7 +290,7 @@ def render_instances(
 
 def _has_dataset(history: EntityHistory, query: EntityQuery, temporal: TemporalQuery) -> bool:
     """Whether an attribute the query asks for has an instance of a dataset it names."""
-    own_name = get_own_names(query, history.jsonld_context)
+    own_name = get_own_names(query, history.jsonld_context, history.attributes.keys())
     wanted = {own_name(a) for a in query.attrs}
     return any(
         temporal.has_dataset(instance.get("datasetId"))
@@ -304,7 +304,7 @@ def _ever_matches(history: EntityHistory, query: EntityQuery, temporal: Temporal
     """Whether the query's ``q`` held at some instant of the window: at each instant an
     instance was observed, each attribute stands at its newest instance then."""
     assert query.q is not None
-    own_name = get_own_names(query, history.jsonld_context)
+    own_name = get_own_names(query, history.jsonld_context, history.attributes.keys())
     timeline = sorted(
         (
             (str(i["observedAt"]), name, i)
