@@ -587,6 +587,12 @@ def test_names_are_read_and_answered_in_the_context_of_the_request(
     by_term = client.get(ENTITIES, params={"type": "Tower", "attrs": "height", "q": "height>200"}, headers=link).json()  # fmt: skip
     assert by_term == [{"id": tower["id"], "type": "Tower", "height": tower["height"]}]
     assert client.get(ENTITIES, params={"type": "Tower", "q": "height>400"}, headers=link).json() == []  # fmt: skip
+    # an entity written in a context UrbanPulse does not know is found by its names as written
+    unknown = {"Link": '<https://example.org/unknown.jsonld>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'}  # fmt: skip
+    stranger = {"id": "urn:ngsi-ld:Tower:t-11", "type": "Tower", "height": {"type": "Property", "value": 90}}  # fmt: skip
+    assert client.post(ENTITIES, json=stranger, headers=unknown).status_code == 201
+    found = client.get(ENTITIES, params={"type": "Tower", "attrs": "height", "q": "height<100"}, headers=link).json()  # fmt: skip
+    assert [e["id"] for e in found] == [stranger["id"]]
     # the temporal API reads and answers names the same way
     history = {"id": "urn:ngsi-ld:Tower:t-10", "type": "Tower", "height": [{"type": "Property", "value": 310, "observedAt": "2024-01-01T00:00:00Z"}]}  # fmt: skip
     assert client.post(TEMPORAL, json=history, headers=link).status_code == 201
@@ -604,8 +610,10 @@ def test_names_are_read_and_answered_in_the_context_of_the_request(
         assert by_term.status_code == 200 and client.get(f"/ngsi-ld/v1/{path}/{encoded}", headers=link).json() == by_term.json()  # fmt: skip
         assert by_term.json()["id"] == f"{vocabulary}{term}"  # the IRI it was written as
     # without the context, discovery names the type and attribute by their IRIs
-    assert client.get("/ngsi-ld/v1/types").json()["typeList"] == [f"{vocabulary}Tower"]
-    assert client.get("/ngsi-ld/v1/types", headers=link).json()["typeList"] == ["Tower"]
+    # (the one written in an unknown context is another type: its IRI is the default one)
+    default = "https://uri.etsi.org/ngsi-ld/default-context/Tower"
+    assert client.get("/ngsi-ld/v1/types").json()["typeList"] == ["Tower", f"{vocabulary}Tower"]
+    assert client.get("/ngsi-ld/v1/types", headers=link).json()["typeList"] == ["Tower", default]
     assert {"colour", f"{vocabulary}height"} <= set(client.get("/ngsi-ld/v1/attributes").json()["attributeList"])  # fmt: skip
 
 

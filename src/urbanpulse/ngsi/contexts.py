@@ -63,7 +63,8 @@ class ContextBook:
         # The core context is in force under every other: its terms keep their names.
         for vocabulary in (str(terms.get("@vocab") or DEFAULT_VOCABULARY), CORE_VOCABULARY):
             rest = iri.removeprefix(vocabulary)
-            if rest != iri and rest and "/" not in rest:
+            # ... unless the context defines that term as another IRI
+            if rest != iri and rest and "/" not in rest and rest not in terms:
                 return rest
         return iri
 
