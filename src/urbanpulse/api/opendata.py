@@ -251,12 +251,9 @@ def build_rows_router(prefix: str, find: Callable[..., Dataset], what: str) -> A
     # A default, not an Annotated alias: annotations here are text, read in the module.
     found = Depends(find)
 
-    @router.get(
-        "/{dataset_id}",
-        response_model=DatasetPagePublic,
-        summary=f"Rows of {what}, page by page",
-        responses={**NOT_MODIFIED, 200: {"content": PAGE_CONTENT}},
-    )
+    answers: dict[int | str, dict[str, Any]] = {**NOT_MODIFIED, 200: {"content": PAGE_CONTENT}}
+
+    @router.get("/{dataset_id}", response_model=DatasetPagePublic, summary=f"Rows of {what}, page by page", responses=answers)  # fmt: skip
     def read_rows(
         request: Request, lake: LakeDep, page: PageDep, dataset: Dataset = found
     ) -> Response:
@@ -265,12 +262,7 @@ def build_rows_router(prefix: str, find: Callable[..., Dataset], what: str) -> A
         with If-None-Match answers 304 while the lake has not changed."""
         return serve_page(request, lake, dataset, page)
 
-    @router.get(
-        "/{dataset_id}/export",
-        response_model=DatasetExportPublic,
-        summary=f"Bulk export of {what} over a time range",
-        responses={**NOT_MODIFIED, 200: {"content": PAGE_CONTENT}},
-    )
+    @router.get("/{dataset_id}/export", response_model=DatasetExportPublic, summary=f"Bulk export of {what} over a time range", responses=answers)  # fmt: skip
     def export_rows(
         request: Request, lake: LakeDep, export: ExportDep, dataset: Dataset = found
     ) -> Response:
