@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -14,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from urbanpulse.api import create_app
+from urbanpulse.ngsi.validation import parse_utc_time
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, upsert_sites
 from urbanpulse.store.engine import connect, scan_sql
@@ -1088,6 +1090,39 @@ def test_temporal_instances_are_chosen_and_simplified_by_dataset(client: TestCli
     one = client.get(f"{TEMPORAL}/{car['id']}", params={"datasetId": "urn:ngsi-ld:Dataset:none-such"})  # fmt: skip
     assert one.status_code == 200 and set(one.json()) == {"id", "type"}  # it exists, bare
     assert client.get(TEMPORAL, params=window | {"datasetId": "not a uri"}).status_code == 400
+
+
+def test_instances_carry_their_system_times_and_may_be_read_by_them(client: TestClient) -> None:
+    """ETSI GS CIM 009 4.8 and 5.7.4: with sysAttrs each instance shows when it was
+    written (createdAt) and last changed (modifiedAt); timeproperty reads the window
+    on either instead of observedAt. A site's history is read when observed only."""
+    meter = {"id": "urn:ngsi-ld:Meter:s-1", "type": "Meter", "v": [{"type": "Property", "value": 1, "observedAt": "2020-01-01T00:00:00Z"}]}  # fmt: skip
+    written = datetime.now(UTC)
+    assert client.post(TEMPORAL, json=meter).status_code == 201
+    url = f"{TEMPORAL}/{meter['id']}"
+    first = client.get(url, params={"options": "sysAttrs"}).json()["v"][0]
+    assert parse_utc_time(first["createdAt"]) >= written - timedelta(seconds=1)
+    assert first["createdAt"] == first["modifiedAt"]
+    instance = f"{url}/attrs/v/{first['instanceId']}"
+    assert client.patch(instance, json={"v": [{"type": "Property", "value": 2, "observedAt": "2020-01-01T00:00:00Z"}]}).status_code == 204  # fmt: skip
+    changed = client.get(url, params={"options": "sysAttrs"}).json()["v"][0]
+    assert changed["createdAt"] == first["createdAt"] < changed["modifiedAt"]
+    assert "createdAt" not in client.get(url).json()["v"][0]  # only when asked for
+
+    def values(**window: str) -> list[object]:
+        answer = client.get(url, params=window)
+        assert answer.status_code == 200, answer.text
+        return [i["value"] for i in answer.json().get("v", [])]
+
+    since = first["createdAt"]
+    assert values(timerel="after", timeAt=since, timeproperty="createdAt") == [2]
+    assert values(timerel="before", timeAt=since, timeproperty="createdAt") == []
+    assert values(timerel="after", timeAt=changed["modifiedAt"], timeproperty="modifiedAt") == [2]  # fmt: skip
+    assert values(timerel="after", timeAt=since) == []  # observed in 2020
+    assert client.get(url, params={"timeproperty": "deletedAt"}).status_code == 422
+    assert client.get(url, params={"timeproperty": "seenAt"}).status_code == 400
+    site = client.get(f"{TEMPORAL}/{DONGSI}", params={"timeproperty": "createdAt"})
+    assert site.status_code == 400 and "observedAt" in site.json()["detail"]
 
 
 def test_the_temporal_api_orders_by_id_only_and_has_no_join(client: TestClient) -> None:

@@ -49,8 +49,8 @@ def read_documents(lake: Lake) -> dict[str, dict[str, Any]]:
         if not row["deleted"]:
             entity = {"id": row["entity_id"], "type": row["entity_type"]}
             entity |= json.loads(row["document"])
-            entity["createdAt"] = _iso(row["created_at"])
-            entity["modifiedAt"] = _iso(row["modified_at"])
+            entity["createdAt"] = format_system_time(row["created_at"])
+            entity["modifiedAt"] = format_system_time(row["modified_at"])
             found[row["entity_id"]] = entity
     return found
 
@@ -249,7 +249,8 @@ def _getter(
     return get
 
 
-def _iso(moment: datetime) -> str:
+def format_system_time(moment: datetime) -> str:
+    """A system time (createdAt, modifiedAt) as NGSI-LD writes it, UTC to the microsecond."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

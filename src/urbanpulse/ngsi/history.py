@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from urbanpulse.errors import AlreadyExistsError, InvalidQueryError, NotFoundError
-from urbanpulse.ngsi.documents import get_own_names
+from urbanpulse.ngsi.documents import format_system_time, get_own_names
 from urbanpulse.ngsi.query import EntityQuery
 from urbanpulse.ngsi.validation import (
     check_entity_id,
@@ -59,14 +59,18 @@ class EntityHistory:
     entity_type: str
     jsonld_context: Any = None
     attributes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Each instance's system times by its instanceId: when it was first written
+    # (createdAt) and last changed (modifiedAt), UTC text.
+    times: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def read_histories(lake: Lake) -> dict[str, EntityHistory]:
     """Every context entity's temporal representation in force, by id."""
     histories: dict[str, EntityHistory] = {}
     newest = read_newest_versions(
-        lake, TABLE, key="entity_id, attribute, instance_id", newest_by="modified_at"
-    )
+        lake, TABLE, key="entity_id, attribute, instance_id", newest_by="modified_at",
+        first_as="created_at",
+    )  # fmt: skip
     rows = sorted((r for r in newest.to_pylist() if not r["deleted"]), key=_in_order)
     for row in rows:
         history = histories.setdefault(
@@ -76,6 +80,10 @@ def read_histories(lake: Lake) -> dict[str, EntityHistory]:
             history.jsonld_context = json.loads(row["jsonld_context"])
         instance = json.loads(row["instance"]) | {"instanceId": row["instance_id"]}
         history.attributes.setdefault(row["attribute"], []).append(instance)
+        history.times[row["instance_id"]] = {
+            "createdAt": format_system_time(row["created_at"]),
+            "modifiedAt": format_system_time(row["modified_at"]),
+        }
     return histories
 
 

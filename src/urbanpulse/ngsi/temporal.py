@@ -37,6 +37,7 @@ from urbanpulse.ngsi.vocabulary import (
     CORE_CONTEXT,
     Attribute,
     get_unit_factor,
+    parse_entity_id,
 )
 from urbanpulse.store import Lake, get_metrics, get_observation_coverage
 from urbanpulse.store.cache import read_cached
@@ -44,6 +45,7 @@ from urbanpulse.store.interface import Engine
 
 TIMERELS = ("before", "after", "between")
 NO_DATASET = "@none"  # the default instance of an attribute, in a datasetId list
+TIME_PROPERTIES = ("observedAt", "createdAt", "modifiedAt")
 # Instances of one attribute in one response; more are cut and the response says so
 # (206 Partial Content with the range returned).
 MAX_INSTANCES = 1000
@@ -60,6 +62,9 @@ class TemporalQuery:
     # Only the instances of these datasets (None: every instance; NO_DATASET names the
     # default instance, the one without a datasetId).
     dataset_ids: frozenset[str] | None = None
+    # The time the window is read on: when observed, or (context entities only) when
+    # each instance was first written or last changed.
+    time_property: str = "observedAt"
 
     def has_dataset(self, dataset_id: str | None) -> bool:
         """Whether the query keeps instances of ``dataset_id`` (None: the default)."""
@@ -94,6 +99,7 @@ def build_temporal_query(
     end_time_at: str | None = None,
     last_n: str | None = None,
     dataset_id: str | None = None,
+    time_property: str | None = None,
 ) -> TemporalQuery:
     """Parse ``timerel``, ``timeAt``, ``endTimeAt``, ``lastN`` and ``datasetId`` (a
     comma-separated list of dataset URIs, ``@none`` for the default instances).
@@ -105,10 +111,13 @@ def build_temporal_query(
     """
     n = _parse_last_n(last_n)
     datasets = _parse_dataset_ids(dataset_id)
+    prop = time_property or "observedAt"
+    if prop not in TIME_PROPERTIES:
+        raise InvalidQueryError(f"timeproperty {prop!r}: use one of {', '.join(TIME_PROPERTIES)}")
     if timerel is None:
         if time_at or end_time_at:
             raise InvalidQueryError("timeAt needs timerel (before, after or between)")
-        return TemporalQuery(last_n=n, dataset_ids=datasets)
+        return TemporalQuery(last_n=n, dataset_ids=datasets, time_property=prop)
     if timerel not in TIMERELS:
         raise InvalidQueryError(f"timerel {timerel!r}: use one of {', '.join(TIMERELS)}")
     if not time_at:
@@ -123,7 +132,7 @@ def build_temporal_query(
             raise InvalidQueryError(f"endTimeAt {end_time_at} is not after timeAt {time_at}")
     elif end_time_at:
         raise InvalidQueryError(f"endTimeAt is only for timerel=between, not {timerel}")
-    return TemporalQuery(timerel, start, end, n, datasets)
+    return TemporalQuery(timerel, start, end, n, datasets, prop)
 
 
 def _parse_dataset_ids(text: str | None) -> frozenset[str] | None:
@@ -148,6 +157,7 @@ def read_temporal_entities(
     with_context: bool = False,
     descending: bool = False,
     retrieve: bool = False,
+    sys_attrs: bool = False,
     engine: Engine,
 ) -> TemporalPage:
     """The temporal evolution of the entities ``query`` selects, one page of them, in
@@ -163,7 +173,10 @@ def read_temporal_entities(
         ``entities`` with one array of instances per observed attribute.
     """
     records: list[EntityRecord | EntityHistory] = []
-    if retrieve or temporal.has_dataset(None):  # a site's readings are default instances
+    sited = temporal.time_property == "observedAt"  # a site's readings: when observed only
+    if not sited and retrieve and any(parse_entity_id(i) for i in query.ids):
+        raise InvalidQueryError(f"timeproperty={temporal.time_property}: a site's history is its observations, read by observedAt")  # fmt: skip
+    if sited and (retrieve or temporal.has_dataset(None)):  # and default instances
         records += select_records(
             lake, replace(query, q=None), region=region, latest=False, engine=engine
         )
@@ -191,7 +204,7 @@ def read_temporal_entities(
     for record in page:
         if isinstance(record, EntityHistory):
             spells = scoped.get(record.entity_id) if query.scopes else None
-            entities.append(render_instances(record, query.attrs, temporal, temporal_values, with_context, spells, get_query_terms(query)))  # fmt: skip
+            entities.append(render_instances(record, query.attrs, temporal, temporal_values, with_context, spells, get_query_terms(query), sys_attrs))  # fmt: skip
             continue
         entity: dict[str, Any] = {"id": record.id, "type": record.entity_type}
         for name, frame in sorted(histories.get(record.site["site_id"], {}).items()):
@@ -260,6 +273,7 @@ def render_instances(
     with_context: bool,
     spells: list[ScopeSpell] | None = None,
     terms: Terms | None = None,
+    sys_attrs: bool = False,
 ) -> dict[str, Any]:
     """A context entity's temporal representation: each attribute's instances in the
     time the query names (``lastN``: its newest N), oldest first, normalized or as
@@ -275,8 +289,10 @@ def render_instances(
         if spells is not None and name == "scope":
             chosen = [spell.instance for spell in spells]  # valid in the window, if set before
         else:
-            chosen = [i for i in instances if _is_chosen(i.get("observedAt"), temporal, spells)]
+            chosen = [i for i in instances if _is_chosen(_get_time(history, i, temporal), temporal, spells)]  # fmt: skip
         chosen = [i for i in chosen if temporal.has_dataset(i.get("datasetId"))]
+        if sys_attrs:
+            chosen = [i | history.times.get(i["instanceId"], {}) for i in chosen]
         if temporal.last_n:
             chosen = chosen[-temporal.last_n :]
         if not chosen:
@@ -335,6 +351,13 @@ def _state_getter(
         return value
 
     return get
+
+
+def _get_time(history: EntityHistory, instance: dict[str, Any], temporal: TemporalQuery) -> Any:
+    """The instance's time the query's window is read on (its timeproperty)."""
+    if temporal.time_property == "observedAt":
+        return instance.get("observedAt")
+    return history.times.get(instance["instanceId"], {}).get(temporal.time_property)
 
 
 def _is_chosen(observed: Any, temporal: TemporalQuery, spells: list[ScopeSpell] | None) -> bool:

@@ -77,13 +77,17 @@ def get_months_holding(lake: Lake, metrics: Sequence[str]) -> list[str]:
     return sorted({month for _, month in get_observation_partitions(lake, metrics=metrics)})
 
 
-def read_newest_versions(lake: Lake, table: str, *, key: str, newest_by: str) -> pa.Table:
+def read_newest_versions(
+    lake: Lake, table: str, *, key: str, newest_by: str, first_as: str | None = None
+) -> pa.Table:
     """The newest row of each ``key`` in a table that keeps every version of a thing
-    (the newest by ``newest_by``); empty without files."""
+    (the newest by ``newest_by``); with ``first_as``, a column of that name holding the
+    first version's ``newest_by`` (when the thing was created); empty without files."""
     if not lake.get_files(table):
         return pa.table({})
+    first = f", min({newest_by}) OVER (PARTITION BY {key}) AS {first_as}" if first_as else ""
     sql = (
-        f"SELECT * FROM ({scan_sql(lake, table)}) "
+        f"SELECT *{first} FROM ({scan_sql(lake, table)}) "
         f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {newest_by} DESC) = 1"
     )
     return get_reader().sql(sql).to_arrow_table()

@@ -170,7 +170,7 @@ PickQ = Annotated[Text, Query(description="Entity members to keep, comma list (i
 OmitQ = Annotated[Text, Query(description="Entity members to leave out, comma list.")]
 GeometryPropertyQ = Annotated[Text, Query(alias="geometryProperty", description="GeoProperty for a GeoJSON answer's geometry (default location).")]  # fmt: skip
 EntityTypeQ = Annotated[Text, Query(description="The entity's type: another type is not found.")]  # fmt: skip
-TimePropertyQ = Annotated[Text, Query(alias="timeproperty", description="Only observedAt (the default).")]  # fmt: skip
+TimePropertyQ = Annotated[Text, Query(alias="timeproperty", description="observedAt (the default), or createdAt or modifiedAt of a context entity's instances.")]  # fmt: skip
 TemporalFormatQ = Annotated[Text, Query(description="normalized, or temporalValues (simplified).")]  # fmt: skip
 ScopeQQ = Annotated[Text, Query(alias="scopeQ", description="Scopes, e.g. /Beijing/# (a context entity's scope; a site has none).")]  # fmt: skip
 OrderByQ = Annotated[Text, Query(alias="orderBy", description="Members to order by, e.g. name;desc,id.")]  # fmt: skip
@@ -703,7 +703,7 @@ def query_temporal_entities(
         query = _with_context(query, request, settings)
         temporal = build_temporal_query(
             timerel=timerel, time_at=time_at, end_time_at=end_time_at, last_n=last_n,
-            dataset_id=dataset_id,
+            dataset_id=dataset_id, time_property=timeproperty,
         )  # fmt: skip
         simplified = _parse_temporal_options(options, format)
         counted = "true" if _is_true(count) or "count" in simplified else count
@@ -711,7 +711,8 @@ def query_temporal_entities(
         page = read_temporal_entities(
             lake, query, temporal, region=settings.region, offset=first, limit=size,
             temporal_values="temporalValues" in simplified, with_context=media == JSON_LD,
-            descending=descending, engine=get_engine(settings),
+            descending=descending, sys_attrs="sysAttrs" in simplified,
+            engine=get_engine(settings),
         )  # fmt: skip
         response = _render([project(e, picked, omitted) for e in page.entities], media)
         _add_paging(response, request, first, size, page.total, _is_true(counted))
@@ -750,13 +751,13 @@ def get_temporal_entity(
         query = _with_context(build_entity_query(id=entityId, attrs=attrs), request, settings)
         temporal = build_temporal_query(
             timerel=timerel, time_at=time_at, end_time_at=end_time_at, last_n=last_n,
-            dataset_id=dataset_id,
+            dataset_id=dataset_id, time_property=timeproperty,
         )  # fmt: skip
         simplified = _parse_temporal_options(options, format)
         page = read_temporal_entities(
             lake, query, temporal, region=settings.region, limit=1,
             temporal_values="temporalValues" in simplified, with_context=media == JSON_LD,
-            retrieve=True, engine=get_engine(settings),
+            retrieve=True, sys_attrs="sysAttrs" in simplified, engine=get_engine(settings),
         )  # fmt: skip
         if not page.entities:
             raise NotFoundError(f"no entity {entityId!r}")
@@ -1053,12 +1054,9 @@ def _parse_temporal_options(options: Text, format: Text) -> set[str]:
 
 
 def _check_time_property(timeproperty: Text) -> None:
-    # Observations are stamped when observed; system times of instances are not kept.
-    if timeproperty in (None, "", "observedAt"):
-        return
-    if timeproperty in ("createdAt", "modifiedAt", "deletedAt"):
+    # A deleted instance is not kept as such: deletedAt has nothing to be read on.
+    if timeproperty == "deletedAt":
         raise OperationNotSupportedError(f"timeproperty={timeproperty} is part of NGSI-LD that UrbanPulse does not support")  # fmt: skip
-    raise InvalidQueryError(f"timeproperty {timeproperty!r}: use observedAt")
 
 
 def _check_geometry_property(name: Text, media: str) -> None:
