@@ -1015,6 +1015,21 @@ def test_local_alone_asks_for_every_entity_and_a_selector_may_list_ids(client: T
     assert sorted(e["id"] for e in found) == ids[:2]
 
 
+def test_names_of_any_script_and_a_geo_query_on_any_geoproperty(client: TestClient) -> None:
+    """A term may be written in any script (拥挤度, Škola); georel may be asked of a
+    GeoProperty other than location (geoproperty), which a site does not have."""
+    point = {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [116.40, 39.90]}}
+    hall = {"id": "urn:ngsi-ld:Skola:s-1", "type": "Škola", "拥挤度": {"type": "Property", "value": 0.7}, "observationSpace": point}  # fmt: skip
+    assert client.post(ENTITIES, json=hall).status_code == 201
+    found = client.get(ENTITIES, params={"type": "Škola", "q": "拥挤度>0.5", "attrs": "拥挤度"}).json()  # fmt: skip
+    assert found == [{"id": hall["id"], "type": "Škola", "拥挤度": hall["拥挤度"]}]
+    near = {"georel": "near;maxDistance==1000", "geometry": "Point", "coordinates": "[116.401,39.901]"}  # fmt: skip
+    on_space = client.get(ENTITIES, params=near | {"geoproperty": "observationSpace", "local": "true"}).json()  # fmt: skip
+    assert [e["id"] for e in on_space] == [hall["id"]]  # no site has an observationSpace
+    assert client.get(ENTITIES, params=near | {"type": "Škola"}).json() == []  # it has no location
+    assert client.get(ENTITIES, params=near | {"geoproperty": "1 bad", "local": "true"}).status_code == 400  # fmt: skip
+
+
 def test_a_type_selector_gates_every_write_to_one_entity(client: TestClient) -> None:
     """ETSI GS CIM 009 5.6: with ?type=, an entity of another type is not found and is
     left as it was; of the type named, the write goes through."""

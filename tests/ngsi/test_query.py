@@ -139,7 +139,7 @@ def test_geo_relations_on_a_point() -> None:
         ({"georel": "within", "geometry": "Polygon", "coordinates": "[[[0,0],[1,1],[1,0],[0,1],[0,0]]]"}, "not valid"),
         ({"georel": "within", "geometry": "Point", "coordinates": "[1,95]"}, "lat in"),
         ({"georel": "within", "geometry": "Point", "coordinates": "nope"}, "not a Point"),
-        ({"georel": "within", "geometry": "Point", "coordinates": "[1,2]", "geoproperty": "area"}, "geoproperty"),
+        ({"georel": "within", "geometry": "Point", "coordinates": "[1,2]", "geoproperty": "an area"}, "geoproperty"),
     ],
 )  # fmt: skip
 def test_bad_geo_queries_say_what_is_wrong(params: dict[str, str], message: str) -> None:

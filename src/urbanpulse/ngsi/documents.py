@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from urbanpulse.ngsi.contexts import ContextBook
-from urbanpulse.ngsi.geo import match_geo
+from urbanpulse.ngsi.geo import GeoQuery, match_geo
 from urbanpulse.ngsi.languages import LanguageRange, choose_language
 from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q, match_scopes
 from urbanpulse.ngsi.validation import parse_utc_time
@@ -119,7 +119,7 @@ def select_documents(
         own_name = _to_entity_terms(query, entity)
         if query.attrs and not any(own_name(a) in entity for a in query.attrs):
             continue
-        if query.geo is not None and not _match_location(query, entity):
+        if query.geo is not None and not _match_location(query.geo, entity, own_name):
             continue
         if query.q is not None and not match_q(query.q, _getter(entity, own_name)):
             continue
@@ -183,14 +183,14 @@ def simplify_attribute(attribute: Any) -> Any:
     return attribute
 
 
-def _match_location(query: EntityQuery, entity: dict[str, Any]) -> bool:
-    assert query.geo is not None
-    location = entity.get("location")
-    value = location.get("value") if isinstance(location, dict) else None
+def _match_location(geo: GeoQuery, entity: dict[str, Any], own_name: Callable[[str], str]) -> bool:  # fmt: skip
+    """Whether the entity's GeoProperty the query is on (a Point) meets it."""
+    place = entity.get(own_name(geo.geoproperty))
+    value = place.get("value") if isinstance(place, dict) else None
     coordinates = value.get("coordinates") if isinstance(value, dict) else None
     if not (isinstance(value, dict) and value.get("type") == "Point" and isinstance(coordinates, list) and len(coordinates) >= 2):  # fmt: skip
         return False
-    return match_geo(query.geo, coordinates[0], coordinates[1])
+    return match_geo(geo, coordinates[0], coordinates[1])
 
 
 def _to_entity_terms(query: EntityQuery, entity: dict[str, Any]) -> Callable[[str], str]:

@@ -308,8 +308,9 @@ def _match_static(record: EntityRecord, query: EntityQuery) -> bool:
         return False
     if query.id_pattern is not None and not query.id_pattern.search(record.id):
         return False
-    if query.geo is not None:
-        return match_geo(query.geo, record.site.get("lon"), record.site.get("lat"))
+    if query.geo is not None:  # a site has one GeoProperty, its location
+        located = query.geo.geoproperty == "location"
+        return located and match_geo(query.geo, record.site.get("lon"), record.site.get("lat"))
     return True
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,8 @@ from shapely.ops import nearest_points
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.transit.transfers import get_metres
 
+# A GeoProperty's name: a term (letters of any script, digits, _) or an IRI.
+GEOPROPERTY = re.compile(r"^(?:[^\W\d]\w*|[A-Za-z][A-Za-z0-9+.\-]*:\S+)$")
 RELATIONS = ("near", "within", "contains", "intersects", "disjoint", "equals", "overlaps")
 GEOMETRIES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
 
@@ -33,6 +36,8 @@ class GeoQuery:
     geometry: BaseGeometry
     max_distance: float | None = None
     min_distance: float | None = None
+    # The GeoProperty the query is on (a site has only its location).
+    geoproperty: str = "location"
 
 
 def parse_geo_query(
@@ -53,8 +58,9 @@ def parse_geo_query(
         return None
     if not (georel and geometry and coordinates):
         raise InvalidQueryError("a geo-query needs georel, geometry and coordinates together")
-    if geoproperty not in (None, "", "location"):
-        raise InvalidQueryError(f"geoproperty {geoproperty!r}: only 'location' is queryable")
+    geoproperty = geoproperty or "location"
+    if not GEOPROPERTY.match(geoproperty):
+        raise InvalidQueryError(f"geoproperty {geoproperty!r} is not an attribute name")
     relation, *modifiers = (part.strip() for part in georel.split(";"))
     if relation not in RELATIONS:
         raise InvalidQueryError(f"georel {relation!r}: use one of {', '.join(RELATIONS)}")
@@ -62,7 +68,9 @@ def parse_geo_query(
         raise InvalidQueryError(f"geometry {geometry!r}: use one of {', '.join(GEOMETRIES)}")
     reference = _build_geometry(geometry, coordinates)
     bounds = _parse_distances(relation, modifiers)
-    return GeoQuery(relation, reference, bounds.get("maxDistance"), bounds.get("minDistance"))
+    return GeoQuery(
+        relation, reference, bounds.get("maxDistance"), bounds.get("minDistance"), geoproperty
+    )
 
 
 def match_geo(query: GeoQuery, lon: float | None, lat: float | None) -> bool:

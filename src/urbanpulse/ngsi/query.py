@@ -22,10 +22,10 @@ from urbanpulse.ngsi.validation import URI
 from urbanpulse.ngsi.vocabulary import ENTITY_TYPES, SUBJECTS
 
 MISSING: Any = object()
-_TERM = re.compile(r"^\s*([A-Za-z_@][\w.:\[\]@-]*?)\s*(?:(!~=|~=|==|!=|>=|<=|>|<)(.*))?$", re.S)
+_TERM = re.compile(r"^\s*((?:[^\W\d]|@)[\w.:\[\]@-]*?)\s*(?:(!~=|~=|==|!=|>=|<=|>|<)(.*))?$", re.S)
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 _BARE = re.compile(r"^[\w:.+-]+$")  # dates and times are written unquoted
-_NAME = re.compile(r"^[A-Za-z_][\w]*$")
+_NAME = re.compile(r"^[^\W\d]\w*$")  # a term, as validation.TERM
 
 
 # The operator of ``!name``: the attribute is absent (ETSI GS CIM 009 4.9).

@@ -15,7 +15,8 @@ from urbanpulse.errors import InvalidQueryError
 
 # RFC 3986 characters only: a URI has no spaces, controls, invisible or markup ones.
 URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+$")
-TERM = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A term: a letter of any script (拥挤度, Škola) or _, then letters, digits and _.
+TERM = re.compile(r"^[^\W\d]\w*$")
 # Core terms of attributes' own members: never an attribute's name.
 RESERVED = frozenset(
     {"id", "type", "value", "object", "datasetId", "instanceId", "observedAt", "unitCode",
