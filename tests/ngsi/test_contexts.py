@@ -46,3 +46,22 @@ def test_a_listed_context_that_is_not_a_json_object_is_one_clear_error(tmp_path:
     bad.write_text("[1, 2]")
     with pytest.raises(ValueError, match="not a JSON object"):
         build_context_book({SUITE: bad}, {})
+
+
+def test_names_are_compacted_into_the_readers_context_unless_the_writers_is_unknown(
+    book,
+) -> None:  # type: ignore[no-untyped-def]
+    """A name means the IRI its writer's context gives it; the reader's context names
+    that IRI by its own term, else in full. Under a context the book does not hold,
+    what a name means cannot be told, so it is kept as written."""
+    core = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
+    to_suite = book.translate(None, SUITE)
+    assert to_suite("City") == "City"  # the default vocabulary's, under both
+    assert book.translate(SUITE, None)("Building") == "https://example.org/vocab#Building"
+    assert book.translate(SUITE, COMPOUND)("Building") == "Building"
+    # a default-vocabulary IRI whose term the reader's context gives another IRI stays whole
+    assert to_suite("Building") == DEFAULT_VOCABULARY + "Building"
+    assert book.compact("https://uri.etsi.org/ngsi-ld/location", SUITE) == "location"  # core
+    unknown = "https://unknown.example/ctx.jsonld"
+    assert book.translate(unknown, SUITE)("Building") == "Building"
+    assert book.knows([SUITE, core]) and not book.knows([SUITE, unknown])

@@ -20,6 +20,9 @@ from urllib.parse import urlsplit
 
 # Where a term no @context defines expands to (the NGSI-LD core context's @vocab).
 DEFAULT_VOCABULARY = "https://uri.etsi.org/ngsi-ld/default-context/"
+# Where ETSI publishes the core context, each version under its own name: its terms
+# are the core vocabulary and the default one, which every context includes.
+CORE_CONTEXT_PREFIX = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context"
 # Where the NGSI-LD core context's own terms (location, observedAt, ...) expand to.
 CORE_VOCABULARY = "https://uri.etsi.org/ngsi-ld/"
 MAX_DEPTH = 8  # contexts that name contexts: enough for any real chain, not a loop
@@ -73,6 +76,9 @@ class ContextBook:
         @context read under another); the same context translates nothing."""
         if json.dumps(source, sort_keys=True) == json.dumps(target, sort_keys=True):
             return _same
+        if not self.knows(source):
+            # What its names mean cannot be told here: they are kept as written.
+            return _same
         known: dict[str, str] = {}
 
         def rename(term: str) -> str:
@@ -81,6 +87,16 @@ class ContextBook:
             return known[term]
 
         return rename
+
+    def knows(self, context: Any, depth: int = 0) -> bool:
+        """Whether every document ``context`` names is one the book holds (an inline
+        context, and none at all, the core context alone, are known)."""
+        if isinstance(context, list):
+            return depth <= MAX_DEPTH and all(self.knows(part, depth + 1) for part in context)
+        if isinstance(context, str):
+            known = context in self.documents or urlsplit(context).path in self.documents
+            return known or context.startswith(CORE_CONTEXT_PREFIX)
+        return True
 
     def _get_terms(self, context_json: str) -> dict[str, Any]:
         if context_json not in self._terms:

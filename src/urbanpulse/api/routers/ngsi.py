@@ -452,7 +452,7 @@ async def query_temporal_entities_by_body(
 
 
 def parse_temporal_body(body: dict[str, Any]) -> TemporalQuery:
-    """The temporalQ of a Query body (timerel, timeAt, endTimeAt, lastN).
+    """The temporalQ of a Query body (timerel, timeAt, endTimeAt, lastN, timeproperty).
 
     Raises
     ------
@@ -466,12 +466,12 @@ def parse_temporal_body(body: dict[str, Any]) -> TemporalQuery:
     last_n = given.get("lastN")
     if last_n is not None and (isinstance(last_n, bool) or not isinstance(last_n, int)):
         raise InvalidQueryError(f"lastN {last_n!r} is a whole number >= 1")
-    texts = {k: given.get(k) for k in ("timerel", "timeAt", "endTimeAt")}
+    texts = {k: given.get(k) for k in ("timerel", "timeAt", "endTimeAt", "timeproperty")}
     if not all(v is None or isinstance(v, str) for v in texts.values()):
-        raise InvalidQueryError("timerel, timeAt and endTimeAt are text")
+        raise InvalidQueryError("timerel, timeAt, endTimeAt and timeproperty are text")
     return build_temporal_query(
         timerel=texts["timerel"], time_at=texts["timeAt"], end_time_at=texts["endTimeAt"],
-        last_n=None if last_n is None else str(last_n),
+        last_n=None if last_n is None else str(last_n), time_property=texts["timeproperty"],
     )  # fmt: skip
 
 
