@@ -116,7 +116,7 @@ def select_documents(
         if query.id_pattern is not None and not query.id_pattern.search(entity_id):
             continue
         # The query's attribute names are terms of its @context, the entity's of its own.
-        own_name = _to_entity_terms(query, entity)
+        own_name = get_own_names(query, entity.get("@context"), entity.keys())
         if query.attrs and not any(own_name(a) in entity for a in query.attrs):
             continue
         if query.geo is not None and not _match_location(query.geo, entity, own_name):
@@ -191,10 +191,6 @@ def _match_location(geo: GeoQuery, entity: dict[str, Any], own_name: Callable[[s
     if not (isinstance(value, dict) and value.get("type") == "Point" and isinstance(coordinates, list) and len(coordinates) >= 2):  # fmt: skip
         return False
     return match_geo(geo, coordinates[0], coordinates[1])
-
-
-def _to_entity_terms(query: EntityQuery, entity: dict[str, Any]) -> Callable[[str], str]:
-    return get_own_names(query, entity.get("@context"), entity.keys())
 
 
 def get_own_names(
