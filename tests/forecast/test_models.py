@@ -39,18 +39,19 @@ def small_boost() -> GlobalBoost:
     return GlobalBoost(calendar=CALENDAR, input_steps=24, neighbours=2, max_rows=4000, rounds=40)
 
 
-@pytest.mark.parametrize(
-    "model",
-    [
+def build_every_model() -> list[Forecaster]:
+    """One of each forecaster, small enough to fit in a test."""
+    return [
         Persistence(),
         RollingMean(window=4),
         WeeklyNaive(),
         SeasonalProfile(calendar=CALENDAR),
         small_boost(),
         SeasonalBoost(calendar=CALENDAR, max_rows=4000, rounds=20),
-    ],
-    ids=lambda m: m.name,
-)
+    ]
+
+
+@pytest.mark.parametrize("model", build_every_model(), ids=lambda m: m.name)
 @pytest.mark.parametrize("horizon", [1, 5, 24])
 def test_models_keep_the_protocol(daily_panel: Panel, model: Forecaster, horizon: int) -> None:
     panel = daily_panel(days=10)
@@ -66,14 +67,7 @@ def test_models_read_nothing_at_or_after_the_origin(daily_panel: Panel) -> None:
     panel = daily_panel(days=10)
     spoiled = panel.copy()
     spoiled.iloc[220:] = 1e6
-    for model in (
-        Persistence(),
-        RollingMean(window=4),
-        WeeklyNaive(),
-        SeasonalProfile(calendar=CALENDAR),
-        small_boost(),
-        SeasonalBoost(calendar=CALENDAR, max_rows=4000, rounds=20),
-    ):
+    for model in build_every_model():
         model.fit(panel.iloc[:200], horizon=6)
         clean = model.predict(panel, np.array([220]), horizon=6)
         assert np.allclose(clean, model.predict(spoiled, np.array([220]), horizon=6)), model.name

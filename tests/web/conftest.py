@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from fastapi import FastAPI
 
 from urbanpulse.api import create_app
 from urbanpulse.settings import Settings
@@ -45,3 +46,16 @@ def sign_in() -> Callable[[Any, str, str, str], None]:
         assert page.url.split("?")[0] == f"{base}{path}", page.url
 
     return submit
+
+
+@pytest.fixture(scope="module")
+def demo_server(demo_app: FastAPI, app_server: Any) -> Iterator[str]:
+    """The module's ``demo_app`` served by uvicorn on a free loopback port."""
+    with app_server(demo_app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def government_token(demo_app: FastAPI, grant: Callable[..., dict[str, str]]) -> str:
+    """A government API key of the module's ``demo_app``, for the operator's pages."""
+    return grant(demo_app, "government")["Authorization"].removeprefix("Bearer ")

@@ -68,17 +68,6 @@ def demo_app(demo_lake: Lake) -> FastAPI:
     return create_app(Settings(lake_path=demo_lake.root, advice_holdout_share=0.0))
 
 
-@pytest.fixture(scope="module")
-def server(demo_app: FastAPI, app_server: Any) -> Iterator[str]:
-    with app_server(demo_app) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def government_token(demo_app: FastAPI, grant: Callable[..., dict[str, str]]) -> str:
-    return grant(demo_app, "government")["Authorization"].removeprefix("Bearer ")
-
-
 @pytest.fixture
 def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
     contexts = []
@@ -122,22 +111,22 @@ OTHER_PAGES = ("/monitor/report", "/developers", "/sign-in", "/docs")
 
 @pytest.mark.parametrize("path", CHART_PAGES + OTHER_PAGES)
 def test_no_page_or_chart_links_off_the_machine(
-    server: str, new_page: Callable[..., Any], sign_in: Any, government_token: str, path: str
+    demo_server: str, new_page: Callable[..., Any], sign_in: Any, government_token: str, path: str
 ) -> None:
     page = new_page()
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     if path == "/operator":
-        sign_in(page, server, government_token, path)
+        sign_in(page, demo_server, government_token, path)
     else:
-        page.goto(server + path)
+        page.goto(demo_server + path)
     page.wait_for_load_state("networkidle")
     _wait_for_charts(page)
     if path in CHART_PAGES:
         assert page.locator(".js-plotly-plot").count() >= 1
         page.hover(".js-plotly-plot")  # the modebar shows on hover
-    _assert_local(page, server)
-    outside = [u for u in requests if not u.startswith((server + "/", "data:", "blob:"))]
+    _assert_local(page, demo_server)
+    outside = [u for u in requests if not u.startswith((demo_server + "/", "data:", "blob:"))]
     assert outside == []
 
 
@@ -152,10 +141,10 @@ def _assert_charts_fill_their_boxes(page: Any, step: str) -> None:
 
 @pytest.mark.parametrize(("path", "map_id"), [("/monitor", "chart-map"), ("/", "map")])
 def test_charts_survive_resizes_and_rotation_with_every_city_in_view(
-    server: str, new_page: Callable[..., Any], artifacts: Path, path: str, map_id: str
+    demo_server: str, new_page: Callable[..., Any], artifacts: Path, path: str, map_id: str
 ) -> None:
     page = new_page(DESKTOP)
-    page.goto(server + path, wait_until="networkidle")
+    page.goto(demo_server + path, wait_until="networkidle")
     _wait_for_charts(page)
     for step, viewport in (
         ("desktop", DESKTOP),
@@ -187,10 +176,10 @@ def test_charts_survive_resizes_and_rotation_with_every_city_in_view(
 
 
 def test_operator_clears_the_old_station_when_a_request_fails(
-    server: str, new_page: Callable[..., Any], sign_in: Any, government_token: str
+    demo_server: str, new_page: Callable[..., Any], sign_in: Any, government_token: str
 ) -> None:
     page = new_page()
-    sign_in(page, server, government_token, "/operator")
+    sign_in(page, demo_server, government_token, "/operator")
     page.wait_for_selector("#error-rows tr")
     page.wait_for_selector("#accuracy-chart[data-rendered='true']")
     page.route(
@@ -226,10 +215,10 @@ def test_operator_clears_the_old_station_when_a_request_fails(
 
 
 def test_monitor_clears_what_if_ranks_and_coupling_when_requests_fail(
-    server: str, new_page: Callable[..., Any]
+    demo_server: str, new_page: Callable[..., Any]
 ) -> None:
     page = new_page()
-    page.goto(server + "/monitor", wait_until="networkidle")
+    page.goto(demo_server + "/monitor", wait_until="networkidle")
     page.wait_for_selector("#ranking-table .shift")
     page.wait_for_selector("#chart-coupling[data-rendered='true']")
     page.route(
@@ -253,7 +242,7 @@ def test_monitor_clears_what_if_ranks_and_coupling_when_requests_fail(
 
 
 def test_on_4g_the_advice_shows_as_text_before_the_chart_code_and_assets_come_compressed(
-    server: str, new_page: Callable[..., Any], artifacts: Path
+    demo_server: str, new_page: Callable[..., Any], artifacts: Path
 ) -> None:
     page = new_page(PHONE)
     cdp = page.context.new_cdp_session(page)
@@ -268,7 +257,7 @@ def test_on_4g_the_advice_shows_as_text_before_the_chart_code_and_assets_come_co
         lambda r: encodings.__setitem__(urlparse(r.url).path, r.headers.get("content-encoding")),
     )
     # Not until "load": an async script being held holds the load event too.
-    page.goto(server + "/commute", wait_until="domcontentloaded")
+    page.goto(demo_server + "/commute", wait_until="domcontentloaded")
     page.wait_for_function(
         "() => document.getElementById('advice-headline').textContent.startsWith('Leave at')"
     )

@@ -35,19 +35,6 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     return create_app(Settings(lake_path=Path(lake.root), advice_holdout_share=0.0))
 
 
-@pytest.fixture(scope="module")
-def demo_server(demo_app: FastAPI, app_server: Any) -> Iterator[str]:
-    """The demo app served by uvicorn on a free loopback port."""
-    with app_server(demo_app) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def government_token(demo_app: FastAPI, grant: Callable[..., dict[str, str]]) -> str:
-    """A government API key of the demo app, for the operator page."""
-    return grant(demo_app, "government")["Authorization"].removeprefix("Bearer ")
-
-
 @pytest.fixture
 def open_page(browser: Any) -> Iterator[Any]:
     """Open a page at a viewport; returns (page, requests seen, console errors)."""

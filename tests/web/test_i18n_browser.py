@@ -8,7 +8,7 @@ remembered from page to page. Screenshots go to test-artifacts/
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -163,12 +163,6 @@ VISIBLE_TEXT = """(skipZh) => {
 def demo_app(demo_lake: Lake) -> FastAPI:
     """The app over the session's demo lake; every request gets a recommendation."""
     return create_app(Settings(lake_path=Path(demo_lake.root), advice_holdout_share=0.0))
-
-
-@pytest.fixture(scope="module")
-def demo_server(demo_app: FastAPI, app_server: Any) -> Iterator[str]:
-    with app_server(demo_app) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
