@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from urbanpulse.ngsi.languages import LanguageRange
 
 # Where a term no @context defines expands to (the NGSI-LD core context's @vocab).
 DEFAULT_VOCABULARY = "https://uri.etsi.org/ngsi-ld/default-context/"
@@ -38,6 +41,9 @@ class ContextBook:
         self.default = default
         self._terms: dict[str, dict[str, Any]] = {}  # by context, as JSON
         self._names: dict[str, dict[str, str]] = {}  # IRI -> term, by context, as JSON
+        # name -> name, by (source, target) context, as JSON: each name of a pair of
+        # contexts is worked out once, not once per entity that carries it
+        self._renamed: dict[tuple[str, str], dict[str, str]] = {}
 
     def expand(self, term: str, context: Any) -> str:
         """The IRI ``term`` means under ``context`` (a URL, an object or a list)."""
@@ -74,12 +80,15 @@ class ContextBook:
     def translate(self, source: Any, target: Any) -> Callable[[str], str]:
         """Names under ``source`` as ``target`` names the same IRIs (a term under one
         @context read under another); the same context translates nothing."""
-        if json.dumps(source, sort_keys=True) == json.dumps(target, sort_keys=True):
+        pair = (json.dumps(source, sort_keys=True), json.dumps(target, sort_keys=True))
+        if pair[0] == pair[1] or not self.knows(source):
+            # The same context; or one whose names cannot be told here: kept as written.
             return _same
-        if not self.knows(source):
-            # What its names mean cannot be told here: they are kept as written.
-            return _same
-        known: dict[str, str] = {}
+        if pair not in self._renamed:
+            if len(self._renamed) >= MAX_KEPT:
+                self._renamed.clear()
+            self._renamed[pair] = {}
+        known = self._renamed[pair]
 
         def rename(term: str) -> str:
             if term not in known:
@@ -121,6 +130,16 @@ class ContextBook:
                 self._collect(known.get("@context"), terms, depth + 1)
         elif isinstance(context, dict):
             terms.update(context)
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The @context a request is read and answered in, the book that expands it, and
+    the natural languages it asks LanguageProperties in (``lang``)."""
+
+    book: ContextBook
+    context: Any  # the request's @context; None: the core context alone
+    languages: tuple[LanguageRange, ...] | None = None
 
 
 def _same(term: str) -> str:

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 
-from urbanpulse.ngsi.contexts import ContextBook
+from urbanpulse.ngsi.contexts import Terms
 from urbanpulse.ngsi.geo import GeoQuery, match_geo
-from urbanpulse.ngsi.languages import LanguageRange, choose_language
+from urbanpulse.ngsi.languages import choose_language
 from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q, match_scopes
 from urbanpulse.ngsi.validation import parse_utc_time
 from urbanpulse.store import Lake
@@ -88,16 +87,6 @@ ENTITY_MEMBERS = frozenset({*SYSTEM_KEYS, "scope", "deletedAt", "expiresAt"})
 CORE_MEMBERS = frozenset({*ENTITY_MEMBERS, "location", "observationSpace", "operationSpace"})
 
 
-@dataclass(frozen=True)
-class Terms:
-    """The @context a request is read and answered in, the book that expands it, and
-    the natural languages it asks LanguageProperties in (``lang``)."""
-
-    book: ContextBook
-    context: Any  # the request's @context; None: the core context alone
-    languages: tuple[LanguageRange, ...] | None = None
-
-
 def get_types(entity_type: Any) -> list[str]:
     """An entity's types: its ``type`` is one name or a list of them."""
     return [str(t) for t in entity_type] if isinstance(entity_type, list) else [str(entity_type)]
@@ -116,7 +105,7 @@ def select_documents(
         if query.id_pattern is not None and not query.id_pattern.search(entity_id):
             continue
         # The query's attribute names are terms of its @context, the entity's of its own.
-        own_name = get_own_names(query, entity.get("@context"), entity.keys())
+        own_name = get_own_names(query.terms, entity.get("@context"), entity.keys())
         if query.attrs and not any(own_name(a) in entity for a in query.attrs):
             continue
         if query.geo is not None and not _match_location(query.geo, entity, own_name):
@@ -135,10 +124,11 @@ def _has_type(entity: dict[str, Any], query: EntityQuery) -> bool:
     types = get_types(entity["type"])
     if set(types) & set(query.types):
         return True
-    if query.book is None:
+    if query.terms is None:
         return False
-    wanted = {query.book.expand(t, query.context) for t in query.types}
-    return any(query.book.expand(t, entity.get("@context")) in wanted for t in types)
+    book = query.terms.book
+    wanted = {book.expand(t, query.terms.context) for t in query.types}
+    return any(book.expand(t, entity.get("@context")) in wanted for t in types)
 
 
 def render_document(
@@ -149,9 +139,7 @@ def render_document(
     with ``terms``, its type and attribute names (and ``attrs``) in the request's
     @context instead of the one it was written in."""
     source = entity.get("@context")
-    own_name: Callable[[str], str] = _same_name
-    if terms:
-        own_name = _prefer_written(terms.book.translate(terms.context, source), entity.keys())
+    own_name = get_own_names(terms, source, entity.keys())
     asked_name = get_asked_names(terms, source)
     wanted = {own_name(a) for a in attrs}
     types = [asked_name(t) for t in get_types(entity["type"])]
@@ -194,19 +182,17 @@ def _match_location(geo: GeoQuery, entity: dict[str, Any], own_name: Callable[[s
 
 
 def get_own_names(
-    query: EntityQuery, context: Any, names: Collection[str] = ()
+    terms: Terms | None, context: Any, names: Collection[str] = ()
 ) -> Callable[[str], str]:
-    """The name an entity written in ``context`` gives each type or attribute a query
-    names: one of its ``names`` written the same, else the term of the same IRI (the
-    name itself where the query has no book). A name written the same is taken as it
-    is, as types are: an entity written in a context UrbanPulse does not know has no
+    """The name an entity written in ``context`` gives each type or attribute a request
+    names under ``terms``: one of its ``names`` written the same, else the term of the
+    same IRI (the name itself without ``terms``). A name written the same is taken as
+    it is, as types are: an entity written in a context UrbanPulse does not know has no
     other way to be asked for."""
-    if query.book is None:
+    if terms is None:
         return _same_name
-    return _prefer_written(query.book.translate(query.context, context), names)
+    translate = terms.book.translate(terms.context, context)
 
-
-def _prefer_written(translate: Callable[[str], str], names: Collection[str]) -> Callable[[str], str]:  # fmt: skip
     def own_name(name: str) -> str:
         return name if name in names else translate(name)
 

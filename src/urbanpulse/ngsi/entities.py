@@ -20,8 +20,8 @@ import pandas as pd
 
 from urbanpulse.catalog import get_city
 from urbanpulse.errors import NotFoundError
+from urbanpulse.ngsi.contexts import Terms
 from urbanpulse.ngsi.documents import (
-    Terms,
     drop_expired,
     find_transient,
     read_documents,
@@ -118,7 +118,7 @@ def read_entities(
         by_id = {r.id if isinstance(r, EntityRecord) else str(r["id"]): r for r in records}
         records = [by_id[e["id"]] for e in ordered]
     page = records[offset : offset + limit]
-    terms = get_query_terms(query)
+    terms = query.terms
     entities = [_render_record(r, query.attrs, key_values, with_context, sys_attrs, terms) for r in page]  # fmt: skip
     return EntityPage(entities, len(records))
 
@@ -196,11 +196,6 @@ def _render_document(
         context = terms.context if terms else entity.get("@context")
         rendered["@context"] = context or CORE_CONTEXT
     return rendered
-
-
-def get_query_terms(query: EntityQuery) -> Terms | None:
-    """The @context a query is read in, with its book (None where it has no book)."""
-    return Terms(query.book, query.context, query.languages) if query.book is not None else None
 
 
 def select_records(

@@ -95,7 +95,7 @@ def select_histories(
     selected = []
     for entity_id, history in sorted(histories.items()):
         # The query's names are terms of its @context, the history's of its own.
-        own_name = get_own_names(query, history.jsonld_context, history.attributes.keys())
+        own_name = get_own_names(query.terms, history.jsonld_context, history.attributes.keys())
         if query.types and not {history.entity_type} & {*query.types, *map(own_name, query.types)}:  # fmt: skip
             continue
         if query.ids and entity_id not in query.ids:

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from urbanpulse.errors import InvalidQueryError
-from urbanpulse.ngsi.contexts import ContextBook
+from urbanpulse.ngsi.contexts import Terms
 from urbanpulse.ngsi.geo import GeoQuery, parse_geo_query
-from urbanpulse.ngsi.languages import LanguageRange
 from urbanpulse.ngsi.validation import URI
 from urbanpulse.ngsi.vocabulary import ENTITY_TYPES, SUBJECTS
 
@@ -65,12 +64,9 @@ class EntityQuery:
     geo: GeoQuery | None = None
     # scopeQ: alternatives (``,``), each scope patterns that must all match (``;``)
     scopes: tuple[tuple[tuple[str, ...], ...], ...] = ()
-    # The request's JSON-LD @context and the book it is read with: a type named as a
-    # term or as the IRI it expands to selects the same entities.
-    context: Any = field(default=None, compare=False)
-    book: ContextBook | None = field(default=None, compare=False)
-    # The natural languages the answer's LanguageProperties are given in (``lang``).
-    languages: tuple[LanguageRange, ...] | None = field(default=None, compare=False)
+    # The request's JSON-LD @context, the book it is read with and its languages: a
+    # type named as a term or as the IRI it expands to selects the same entities.
+    terms: Terms | None = field(default=None, compare=False)
 
 
 def build_entity_query(

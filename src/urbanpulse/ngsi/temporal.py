@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 
 from urbanpulse.errors import InvalidQueryError
-from urbanpulse.ngsi.documents import CORE_MEMBERS, Terms, get_asked_names, get_own_names
+from urbanpulse.ngsi.contexts import Terms
+from urbanpulse.ngsi.documents import CORE_MEMBERS, get_asked_names, get_own_names
 from urbanpulse.ngsi.entities import (
     LOOKBACK,
     EntityRecord,
     format_time,
-    get_query_terms,
     get_unit_code,
     select_records,
 )
@@ -204,7 +204,7 @@ def read_temporal_entities(
     for record in page:
         if isinstance(record, EntityHistory):
             spells = scoped.get(record.entity_id) if query.scopes else None
-            entities.append(render_instances(record, query.attrs, temporal, temporal_values, with_context, spells, get_query_terms(query), sys_attrs))  # fmt: skip
+            entities.append(render_instances(record, query.attrs, temporal, temporal_values, with_context, spells, query.terms, sys_attrs))  # fmt: skip
             continue
         entity: dict[str, Any] = {"id": record.id, "type": record.entity_type}
         for name, frame in sorted(histories.get(record.site["site_id"], {}).items()):
@@ -281,11 +281,13 @@ def render_instances(
     only instances observed while a matching scope held, and those scopes; with
     ``terms``, its names in the request's @context."""
     asked_name = get_asked_names(terms, history.jsonld_context)
+    own_name = get_own_names(terms, history.jsonld_context, history.attributes.keys())
+    wanted = {own_name(a) for a in attrs}
     entity: dict[str, Any] = {"id": history.entity_id, "type": asked_name(history.entity_type)}
     for name, instances in sorted(history.attributes.items()):
-        shown = name if name in CORE_MEMBERS else asked_name(name)
-        if attrs and name not in attrs and shown not in attrs:
+        if attrs and name not in wanted:
             continue
+        shown = name if name in CORE_MEMBERS else asked_name(name)
         if spells is not None and name == "scope":
             chosen = [spell.instance for spell in spells]  # valid in the window, if set before
         else:
@@ -306,7 +308,7 @@ def render_instances(
 
 def _has_dataset(history: EntityHistory, query: EntityQuery, temporal: TemporalQuery) -> bool:
     """Whether an attribute the query asks for has an instance of a dataset it names."""
-    own_name = get_own_names(query, history.jsonld_context, history.attributes.keys())
+    own_name = get_own_names(query.terms, history.jsonld_context, history.attributes.keys())
     wanted = {own_name(a) for a in query.attrs}
     return any(
         temporal.has_dataset(instance.get("datasetId"))
@@ -320,7 +322,7 @@ def _ever_matches(history: EntityHistory, query: EntityQuery, temporal: Temporal
     """Whether the query's ``q`` held at some instant of the window: at each instant an
     instance was observed, each attribute stands at its newest instance then."""
     assert query.q is not None
-    own_name = get_own_names(query, history.jsonld_context, history.attributes.keys())
+    own_name = get_own_names(query.terms, history.jsonld_context, history.attributes.keys())
     timeline = sorted(
         (
             (str(i["observedAt"]), name, i)

@@ -9,8 +9,8 @@ from functools import partial
 from typing import Any
 
 from urbanpulse.errors import NotFoundError
-from urbanpulse.ngsi.contexts import CORE_VOCABULARY, DEFAULT_VOCABULARY
-from urbanpulse.ngsi.documents import CORE_MEMBERS, ENTITY_MEMBERS, Terms, get_types
+from urbanpulse.ngsi.contexts import CORE_VOCABULARY, DEFAULT_VOCABULARY, Terms
+from urbanpulse.ngsi.documents import CORE_MEMBERS, ENTITY_MEMBERS, get_types
 from urbanpulse.ngsi.entities import read_current_documents, render_entity, select_records
 from urbanpulse.ngsi.query import EntityQuery
 from urbanpulse.ngsi.vocabulary import ATTRIBUTES, CONTEXT, ENTITY_TYPES, SUBJECTS

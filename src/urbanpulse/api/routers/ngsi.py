@@ -33,8 +33,8 @@ from urbanpulse.errors import (
     NotFoundError,
     UrbanPulseError,
 )
-from urbanpulse.ngsi.contexts import ContextBook, build_context_book
-from urbanpulse.ngsi.documents import ENTITY_MEMBERS, Terms
+from urbanpulse.ngsi.contexts import ContextBook, Terms, build_context_book
+from urbanpulse.ngsi.documents import ENTITY_MEMBERS
 from urbanpulse.ngsi.entities import read_entities, read_entity
 from urbanpulse.ngsi.geo import split_geo_query
 from urbanpulse.ngsi.languages import parse_languages
@@ -600,8 +600,7 @@ def _with_context(
     query: EntityQuery, request: Request, settings: Settings, body: Any = None
 ) -> EntityQuery:
     """The query with the @context its terms are read in (:func:`get_request_terms`)."""
-    terms = get_request_terms(request, settings, body)
-    return replace(query, context=terms.context, book=terms.book, languages=terms.languages)
+    return replace(query, terms=get_request_terms(request, settings, body))
 
 
 def get_request_terms(request: Request, settings: Settings, body: Any = None) -> Terms:
