@@ -30,6 +30,7 @@ CORE_CONTEXT_PREFIX = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context"
 CORE_VOCABULARY = "https://uri.etsi.org/ngsi-ld/"
 MAX_DEPTH = 8  # contexts that name contexts: enough for any real chain, not a loop
 MAX_KEPT = 256  # term maps kept, one per distinct @context seen
+MAX_NAMES = 10_000  # renamings kept for one pair of contexts
 
 
 class ContextBook:
@@ -92,6 +93,8 @@ class ContextBook:
 
         def rename(term: str) -> str:
             if term not in known:
+                if len(known) >= MAX_NAMES:  # names a caller sends are not kept forever
+                    known.clear()
                 known[term] = self.compact(self.expand(term, source), target)
             return known[term]
 
