@@ -12,11 +12,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from fastapi import FastAPI
-
-from urbanpulse.api import create_app
-from urbanpulse.settings import Settings
-from urbanpulse.store import Lake
 
 pytestmark = pytest.mark.browser
 
@@ -61,11 +56,6 @@ CITY_ON_SCREEN = """(name) => {
   return [box.left + fl.xaxis._offset + fl.xaxis.l2p(t.x[i]),
           box.top + fl.yaxis._offset + fl.yaxis.l2p(t.y[i])];
 }"""
-
-
-@pytest.fixture(scope="module")
-def demo_app(demo_lake: Lake) -> FastAPI:
-    return create_app(Settings(lake_path=demo_lake.root, advice_holdout_share=0.0))
 
 
 @pytest.fixture
