@@ -19,6 +19,7 @@ from urbanpulse.cli import app
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, read_observations
 from urbanpulse.twin.replay import (
+    REPLAY_METRICS,
     REPLAY_OPERATION,
     STEP,
     TOPIC_PREFIX,
@@ -117,7 +118,7 @@ def test_replay_publishes_json_batches_to_a_real_broker(lake_copy: Lake) -> None
 
     def on_message(client: object, userdata: object, message: mqtt.MQTTMessage) -> None:
         received.append((message.topic, json.loads(message.payload)))
-        if len(received) == 8:
+        if len(received) == 2 * len(REPLAY_METRICS):
             done.set()
 
     client.on_message = on_message
@@ -128,13 +129,13 @@ def test_replay_publishes_json_batches_to_a_real_broker(lake_copy: Lake) -> None
         assert subscribed.wait(10)
         summary = replay_demo(lake_copy, sink, speed=1e6, max_steps=2)
         sink.close()
-        assert done.wait(20), f"received {len(received)} of 8 messages"
+        assert done.wait(20), f"received {len(received)} of {2 * len(REPLAY_METRICS)} messages"
     finally:
         client.loop_stop()
         client.disconnect()
-    assert summary.messages == 8  # 2 steps x 4 metrics
+    assert summary.messages == 2 * len(REPLAY_METRICS)  # 2 steps, a batch per metric
     topics = sorted({topic for topic, _ in received})
-    assert topics == [f"{TOPIC_PREFIX}/{m}" for m in ("boardings", "flow", "load", "speed")]
+    assert topics == [f"{TOPIC_PREFIX}/{m}" for m in sorted(REPLAY_METRICS)]
     batch = next(payload for topic, payload in received if topic.endswith("/load"))
     assert set(batch[0]) == {"site_id", "metric", "ts", "value", "unit"}
     assert all(row["metric"] == "load" for row in batch)
@@ -170,7 +171,7 @@ def test_demo_live_flows_broker_to_subscriber_to_lake(lake_copy: Lake) -> None:
         while time.monotonic() < deadline and stored < summary.observations:
             stored = sum(
                 len(read_observations(Lake(lake_copy.root), m, start=started))
-                for m in ("load", "boardings", "flow", "speed")
+                for m in REPLAY_METRICS
             )
             time.sleep(0.5)
     finally:

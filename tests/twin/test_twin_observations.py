@@ -116,3 +116,35 @@ def test_observations_are_deterministic_by_seed(network: Network) -> None:
     assert not one.equals(other)
     assert isinstance(one, pa.Table) and one.num_rows > 100_000
     assert np.isfinite(one["value"].to_numpy()).all()
+
+
+def test_each_direction_has_a_load_and_the_busier_one_is_load(
+    observations: pd.DataFrame, network: Network
+) -> None:
+    loads = observations[observations["metric"].isin(["load", "load_up", "load_down"])]
+    wide = loads.pivot_table(index=["site_id", "ts"], columns="metric", values="value")
+    assert not wide.isna().any().any()  # a reading lost is lost in both directions
+    assert np.allclose(wide[["load_up", "load_down"]].max(axis=1), wide["load"])
+    # Line 1 of Beijing runs west to east through the centre: in a workday's morning
+    # peak its western stations' trains are fuller eastbound (up, towards the middle)
+    # and its eastern stations' westbound; in the evening peak the other way round;
+    # the quieter direction then carries about 0.3 / 0.7 of the busier one's load.
+    stations = network.params.query("line_id == 'bj-m1'")["site_id"].tolist()
+    west, east = stations[:3], stations[-3:]
+    local = wide.reset_index()
+    local = local.assign(local=local["ts"].dt.tz_convert("Asia/Shanghai"))
+    workday = local["local"].dt.date.map(_day_types()) == "workday"
+    hour = local["local"].dt.hour
+    up_share = local["load_up"] / local["load_down"]
+    for hours, west_up in (([8], True), ([18], False)):
+        peak = workday & hour.isin(hours)
+        west_ratio = up_share[peak & local["site_id"].isin(west)].median()
+        east_ratio = up_share[peak & local["site_id"].isin(east)].median()
+        assert bool(west_ratio > 1.5) is west_up, (hours, west_ratio)
+        assert bool(east_ratio < 1 / 1.5) is west_up, (hours, east_ratio)
+        quieter = min(west_ratio, 1 / west_ratio)
+        assert 0.35 < quieter < 0.6
+    # Off-peak, and at a line's middle, the directions come close.
+    night = workday & hour.isin([13, 14])
+    middle = stations[len(stations) // 2 - 1 : len(stations) // 2 + 1]
+    assert 0.85 < up_share[night & local["site_id"].isin(middle)].median() < 1.2

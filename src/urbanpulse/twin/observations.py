@@ -9,11 +9,18 @@ metric     sites                         unit              step
 ========== ============================= ================= ==========
 boardings  metro, bus and rail stations  passengers        5 min
 load       metro stations                share of capacity 5 min
+load_up    metro stations                share of capacity 5 min
+load_down  metro stations                share of capacity 5 min
 flow       road sensors                  vehicles          5 min
 speed      road sensors                  km/h              5 min
 pm25       air monitors                  ug/m3             1 hour
 no2        air monitors                  ug/m3             1 hour
 ========== ============================= ================= ==========
+
+``load`` is the busier direction's; ``load_up`` and ``load_down`` are the trains leaving
+a station towards the line's last station and towards its first. Mornings fill the
+trains towards the middle of a line, evenings the trains away from it; off-peak and
+at mid-line the two directions come closer.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from urbanpulse.twin.events import (
     build_smog,
     build_station_surges,
 )
+from urbanpulse.twin.lines import METRO_LINES
 from urbanpulse.twin.network import Network, build_network
 from urbanpulse.twin.profiles import (
     ROAD_ROLES,
@@ -49,6 +57,8 @@ OBSERVATION_COLUMNS = ["site_id", "metric", "ts", "value", "unit"]
 UNITS = {
     "boardings": "passengers",
     "load": "share of capacity",
+    "load_up": "share of capacity",
+    "load_down": "share of capacity",
     "flow": "vehicles",
     "speed": "km/h",
     "pm25": "ug/m3",
@@ -57,6 +67,13 @@ UNITS = {
 _TRANSIT_KINDS = ("metro_station", "bus_stop", "rail_station")
 _RAIN_SENSITIVITY = {"metro_station": 0.06, "bus_stop": 0.18, "rail_station": 0.05}
 _PEAK_DIRECTION_SHARE = 0.7  # of a station's boardings in the peak, toward the centre
+# The quieter direction's load against the busier one's, at a line's ends: at the height
+# of a workday's commute (0.3 / 0.7, as the shares above) and off-peak; mid-line the two
+# are even. A loop line has no middle: its directions stay close all day.
+_COUNTER_AT_COMMUTE = (1 - _PEAK_DIRECTION_SHARE) / _PEAK_DIRECTION_SHARE
+_COUNTER_OFF_PEAK = 0.85
+_LOOP_LEAN = 0.15
+_LOOP_LINES = frozenset(spec.line_id for spec in METRO_LINES if spec.loop)
 _LINE_PEAK_LOAD = {"110000": 1.05, "120000": 0.8, "130100": 0.65}
 # Autumn background levels (ug/m3) before smog; the south of Hebei breathes worst.
 _PM25_BASE = {
@@ -157,9 +174,13 @@ def _build_transit(params: pd.DataFrame, frame: _Frame, seed: int) -> list[_Seri
     metro = np.flatnonzero(sites["kind"] == "metro_station")
     load = _compute_load(sites.iloc[metro], lam[metro], rng)
     load[lost[metro]] = np.nan
+    up, down = _split_directions(sites.iloc[metro], load, frame, rng)
+    metro_ids = [ids[i] for i in metro]
     return [
         _Series(ids, "boardings", boardings, _STEP_US),
-        _Series([ids[i] for i in metro], "load", load, _STEP_US),
+        _Series(metro_ids, "load", load, _STEP_US),
+        _Series(metro_ids, "load_up", up, _STEP_US),
+        _Series(metro_ids, "load_down", down, _STEP_US),
     ]
 
 
@@ -183,11 +204,51 @@ def _compute_load(stations: pd.DataFrame, lam: np.ndarray, rng: np.random.Genera
         demand = lam[rows].sum(axis=0) / levels[rows].sum()
         n = len(rows)
         position = np.sin(np.pi * (np.arange(n) + 0.5) / n)
-        centrality = np.full(n, 0.85) if line_id == "bj-m2" else 0.5 + 0.5 * position
+        centrality = np.full(n, 0.85) if line_id in _LOOP_LINES else 0.5 + 0.5 * position
         peak = _LINE_PEAK_LOAD[str(stations["city_code"].iloc[rows[0]])]
         load[rows] = peak * centrality[:, None] * demand[None, :]
     load *= rng.lognormal(0.0, 0.05, size=load.shape)
     return np.round(np.clip(load, 0.0, 1.4), 3)
+
+
+def _split_directions(
+    stations: pd.DataFrame, load: np.ndarray, frame: _Frame, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(load_up, load_down): the busier direction carries ``load``, the other a share of
+    it that is smallest at a line's ends in a workday's commute.
+
+    Trains towards the middle of a line are the busier ones in the morning (before
+    13:00), trains away from it in the afternoon and evening; on a loop line the busier
+    direction is drawn per station and day.
+    """
+    hours = (np.arange(frame.n_steps) % SLOTS_PER_DAY) * (24 / SLOTS_PER_DAY)
+    workday = np.repeat(frame.day_types == DAY_TYPES.index("workday"), SLOTS_PER_DAY)
+    commute = np.maximum(_bump(hours, 8.0, 1.0), _bump(hours, 18.0, 1.2))
+    commute *= np.where(workday, 1.0, 0.4)
+    # How far the quieter direction falls below the busier one at a line's ends.
+    dip = 1 - _COUNTER_OFF_PEAK + (_COUNTER_OFF_PEAK - _COUNTER_AT_COMMUTE) * commute
+    morning = hours < 13
+    up_busier = np.empty(load.shape, dtype=bool)
+    lean = np.empty(len(stations))
+    for line_id in stations["line_id"].unique():
+        rows = np.flatnonzero((stations["line_id"] == line_id).to_numpy())
+        if line_id in _LOOP_LINES:
+            lean[rows] = _LOOP_LEAN
+            days = rng.random((len(rows), frame.n_days)) < 0.5
+            up_busier[rows] = np.repeat(days, SLOTS_PER_DAY, axis=1)
+            continue
+        middle = (np.arange(len(rows)) + 0.5) / len(rows)  # each station's place along the line
+        lean[rows] = np.abs(2 * middle - 1)
+        # Before mid-line, trains towards the last station run towards the middle.
+        up_busier[rows] = (middle < 0.5)[:, None] == morning[None, :]
+    counter = 1 - lean[:, None] * dip[None, :]
+    counter *= rng.lognormal(0.0, 0.05, size=load.shape)
+    quieter = np.round(load * np.clip(counter, 0.0, 1.0), 3)
+    return np.where(up_busier, load, quieter), np.where(up_busier, quieter, load)
+
+
+def _bump(hours: np.ndarray, centre: float, width: float) -> np.ndarray:
+    return np.exp(-0.5 * ((hours - centre) / width) ** 2)
 
 
 def _build_roads(params: pd.DataFrame, frame: _Frame, seed: int) -> list[_Series]:

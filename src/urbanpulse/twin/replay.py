@@ -34,8 +34,9 @@ from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, append_observations, read_observations
 from urbanpulse.twin.calendar import TIMEZONE
 
-# The demo's 5-minute metrics: crowding (load, boardings) and road traffic.
-REPLAY_METRICS = ("load", "boardings", "flow", "speed")
+# The demo's 5-minute metrics: crowding (load, each direction's load, boardings) and road
+# traffic.
+REPLAY_METRICS = ("load", "load_up", "load_down", "boardings", "flow", "speed")
 STEP = timedelta(minutes=5)
 WEEK = timedelta(days=7)
 CHUNK = timedelta(hours=1)  # source read from the lake an hour at a time
