@@ -160,8 +160,9 @@ def test_line_day_of_a_bus_line_sums_boardings_per_period(client: TestClient) ->
 
 def test_line_day_shows_any_measure_the_line_reports(client: TestClient) -> None:
     load = client.get("/api/operator/line-day", params={"line_id": "bj-m1"}).json()
-    # the demo's metro stations report the trains' load and the riders boarding
-    assert load["metrics"] == ["load", "boardings"]
+    # the demo's metro stations report the trains' load (the busier direction's and
+    # each direction's) and the riders boarding
+    assert load["metrics"] == ["load", "load_up", "load_down", "boardings"]
     params = {"line_id": "bj-m1", "metric": "boardings"}
     boardings = client.get("/api/operator/line-day", params=params).json()
     assert boardings["metric"] == "boardings" and boardings["aggregation"] == "sum"
@@ -176,7 +177,10 @@ def test_line_day_shows_any_measure_the_line_reports(client: TestClient) -> None
 
 @pytest.mark.parametrize(
     ("metric", "status", "said"),
-    [("exits", 400, "has no 'exits' readings; it has: load, boardings"), ("speed", 422, "metric")],
+    [
+        ("exits", 400, "has no 'exits' readings; it has: load, load_up, load_down, boardings"),
+        ("speed", 422, "metric"),
+    ],
 )
 def test_a_measure_the_line_lacks_is_refused_with_what_it_has(
     client: TestClient, metric: str, status: int, said: str

@@ -135,12 +135,22 @@ def test_the_line_by_period_is_a_heatmap_with_last_week_alerts_and_an_export(
             # another measure of the same stations: riders boarding, totals per period,
             # named in the page's language and kept in the address
             labels = page.locator("#line-metric option").all_inner_texts()
-            assert labels == [
-                "列车满载率（较忙方向）"
+            # each direction named by where its trains go, as platform signs do
+            assert labels == (
+                [
+                    "列车满载率（较忙方向）",
+                    "满载率（开往四惠东方向）",
+                    "满载率（开往苹果园方向）",
+                    "进站客流",
+                ]
                 if locale == "zh-CN"
-                else "load of the trains (busier direction)",
-                "进站客流" if locale == "zh-CN" else "boardings",
-            ]
+                else [
+                    "load of the trains (busier direction)",
+                    "load, towards Sihui East",
+                    "load, towards Pingguoyuan",
+                    "boardings",
+                ]
+            )
             page.select_option("#line-metric", "boardings")
             page.wait_for_function("() => location.search.includes('metric=boardings')")
             page.wait_for_function(

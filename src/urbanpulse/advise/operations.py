@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 import numpy as np
 import pandas as pd
 
+from urbanpulse.advise.lines import read_line_stops
 from urbanpulse.catalog.metrics import is_count
 from urbanpulse.errors import InvalidQueryError, NotFoundError
 from urbanpulse.forecast import compute_panel
@@ -114,10 +115,39 @@ def get_readings_per_period(observed: pd.DataFrame) -> float:
 
 
 def get_line_metric(service: AdviceService, line: dict[str, Any]) -> str:
-    """What a line's crowding is read from: a metro's load, else riders boarding."""
+    """What a line's crowding is read from: a metro's load, else riders boarding, else
+    the first measure of :data:`LINE_METRICS` its stations report (gate entries where
+    the only counts are smart-card taps)."""
     kinds = service.get_sites().set_index("site_id")["kind"]
     first = line["stations"][0]["site_id"] if line["stations"] else None
-    return "load" if first is not None and kinds.get(first) == "metro_station" else "boardings"
+    preferred = "load" if first is not None and kinds.get(first) == "metro_station" else "boardings"
+    reported = get_line_metrics(service, line)
+    return preferred if preferred in reported or not reported else reported[0]
+
+
+def list_grid_lines(service: AdviceService) -> list[dict[str, Any]]:
+    """Lines the operator's grid lays out (``LinePublic``-like dicts): the stations'
+    own lines, and the lines of the lake's networks whose stations report a measure of
+    :data:`LINE_METRICS` (a station list placing smart-card taps' stations on their
+    lines, an interchange on each), sorted by line id within each."""
+
+    def build() -> list[dict[str, Any]]:
+        lines = service.get_lines()
+        _, network_lines = read_line_stops(
+            service.lake, service.get_sites(), known={line["line_id"] for line in lines}
+        )
+        stored = [m for m in LINE_METRICS if m in get_metrics(service.lake)]
+        sites = sorted({s["site_id"] for line in network_lines for s in line["stations"]})
+        if not stored or not sites:
+            return lines
+        reporting = set(read_site_metrics(service.lake, sites, metrics=stored)["site_id"])
+        return lines + [
+            line
+            for line in network_lines
+            if any(s["site_id"] in reporting for s in line["stations"])
+        ]
+
+    return service.cached("grid-lines", build=build)
 
 
 def get_line_metrics(service: AdviceService, line: dict[str, Any]) -> list[str]:
@@ -150,7 +180,7 @@ def compute_line_day(
     InvalidQueryError
         A ``metric`` the line's stations do not report.
     """
-    line = next((x for x in service.get_lines() if x["line_id"] == line_id), None)
+    line = next((x for x in list_grid_lines(service) if x["line_id"] == line_id), None)
     if line is None:
         raise NotFoundError(f"unknown line {line_id!r}")
     metrics = get_line_metrics(service, line)

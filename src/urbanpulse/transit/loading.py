@@ -1,4 +1,5 @@
-"""Load a transit network into the lake: a GTFS feed (zip or folder) or the Beijing file.
+"""Load a transit network into the lake: a GTFS feed (zip or folder), the Beijing file,
+or a station list (lines and their stations in order, no timetable).
 
 One entry point, :func:`load_network`, detects the format, builds the network's tables
 and stores them with their stations and rejected rows in one commit. The feed hash
@@ -29,6 +30,8 @@ from urbanpulse.transit.beijing import build_beijing_network, get_beijing_file
 from urbanpulse.transit.build import NetworkBuild
 from urbanpulse.transit.overrides import apply_transfer_overrides, read_transfer_overrides
 from urbanpulse.transit.schedule import get_capacities
+from urbanpulse.transit.station_list import KIND as STATION_LIST
+from urbanpulse.transit.station_list import build_station_list_network, is_station_list
 from urbanpulse.transit.transfers import NEARBY_METRES
 
 __all__ = ["LoadSummary", "get_network_id", "get_source_format", "load_network"]
@@ -76,7 +79,7 @@ class LoadSummary:
 
 
 def get_source_format(path: Path) -> str:
-    """'subway_json' or 'gtfs' for a source path.
+    """'subway_json', 'station_list' or 'gtfs' for a source path.
 
     Raises
     ------
@@ -87,12 +90,14 @@ def get_source_format(path: Path) -> str:
         raise SourceError(f"no such file or folder: {path}")
     if get_beijing_file(path) is not None:
         return "subway_json"
+    if is_station_list(path):
+        return STATION_LIST
     names = _list_names(path)
     if {"stops.txt", "routes.txt"} & names:
         return "gtfs"
     raise SourceError(
-        f"{path.name} is neither a GTFS feed (a zip or folder with stops.txt and routes.txt) "
-        "nor a Beijing subway.json"
+        f"{path.name} is neither a GTFS feed (a zip or folder with stops.txt and routes.txt), "
+        "a Beijing subway.json nor a station list (.csv)"
     )
 
 
@@ -190,6 +195,8 @@ def _build(
         source = get_beijing_file(path)
         assert source is not None  # get_source_format found it
         return build_beijing_network(source, network_id, capacities, walk_metres=walk_metres)
+    if kind == STATION_LIST:
+        return build_station_list_network(path, network_id)
     from urbanpulse.transit.gtfs import build_gtfs_network
 
     return build_gtfs_network(

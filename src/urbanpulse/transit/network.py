@@ -2,7 +2,7 @@
 times, service by period and transfer walks.
 
 It is read from the lake's network tables (GTFS feeds, the Beijing subway file, see
-:mod:`urbanpulse.store.networks`) and, for stations that carry their line in their
+:mod:`urbanpulse.store.networks`; not station lists, which have no run times) and, for stations that carry their line in their
 attributes (the demo's lines, or a mapping that sets ``line_id``, ``sequence`` and
 ``minutes_to_next``), from the sites table: such a line runs both ways, 'up' in rising
 sequence and 'down' back, and a loop closes on itself. Stations of one network that share
@@ -22,6 +22,7 @@ import pandas as pd
 from urbanpulse.catalog.sites import STATION_KINDS
 from urbanpulse.store import Lake, read_sites
 from urbanpulse.store.networks import read_network_table
+from urbanpulse.transit.station_list import KIND as STATION_LIST
 from urbanpulse.transit.transfers import (
     NEARBY_METRES,
     SAME_NAME_METRES,
@@ -100,8 +101,13 @@ class TransitNetwork:
 def read_transit_network(lake: Lake) -> TransitNetwork:
     """The lake's networks and attribute lines as one :class:`TransitNetwork`."""
     sites = read_sites(lake)
+    # A station list has no run times: its lines are not for planning journeys.
+    networks = read_network_table(lake, "networks").to_pandas()
+    untimed = set(networks.loc[networks["kind"] == STATION_LIST, "network_id"])
     stops = read_network_table(lake, "line_stops").to_pandas()
+    stops = stops[~stops["network_id"].isin(untimed)]
     lines = read_network_table(lake, "lines").to_pandas()
+    lines = lines[~lines["network_id"].isin(untimed)]
     attribute_stops, attribute_lines = build_attribute_lines(sites, set(stops["site_id"]))
     stops = _concat([stops[STOP_COLUMNS], attribute_stops], STOP_COLUMNS)
     lines = _concat([lines[LINE_COLUMNS], attribute_lines], LINE_COLUMNS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from urbanpulse.advise.operations import list_grid_lines
 from urbanpulse.errors import NotFoundError
 from urbanpulse.i18n import gettext as _
 from urbanpulse.web.deps import AdviceServiceDep
@@ -21,7 +22,7 @@ router = APIRouter()
 
 @router.get("/operator", response_class=HTMLResponse)
 def get_operator_page(request: Request, service: AdviceServiceDep) -> HTMLResponse:
-    lines = service.get_lines()
+    lines = list_grid_lines(service)
     clock = service.get_clock()
     # The last day whose data is complete: forecast it from the days before, compare.
     try:

@@ -139,10 +139,11 @@
   // the change between them; one colour scale for the first two so they compare.
   var lineDay = null;
   var zh = (document.documentElement.lang || "").indexOf("zh") === 0;
-  function stationName(s) {
+  function placeName(s) {
     var names = zh ? [s.name_zh, s.name_en] : [s.name_en, s.name_zh];
-    return s.sequence + ". " + (names.filter(Boolean)[0] || s.site_id);
+    return names.filter(Boolean)[0] || s.site_id;
   }
+  function stationName(s) { return s.sequence + ". " + placeName(s); }
   function lineValue(v) {
     if (v === null || v === undefined) { return "—"; }
     return lineDay && isLoad(lineDay.metric) ? Math.round(v * 100) + " %" : String(Math.round(v));
@@ -151,18 +152,24 @@
   // What the line's grid can show, where its stations report it (the API's 'metrics').
   var metricLabels = {
     load: t("load of the trains (busier direction)"),
-    load_up: t("load, towards the last station"),
-    load_down: t("load, towards the first station"),
     boardings: t("boardings"),
     entries: t("entries at the gates"),
     exits: t("exits at the gates (alightings)"),
   };
+  // A direction is named by where its trains go, as the platforms' signs do.
+  function metricLabel(metric, stations) {
+    var ends = { load_up: stations[stations.length - 1], load_down: stations[0] };
+    if (ends[metric]) {
+      return t("load, towards {station}", { station: placeName(ends[metric]) });
+    }
+    return metricLabels[metric] || metric;
+  }
   function fillMetrics(data) {
     var select = pick("line-metric");
     select.replaceChildren.apply(select, data.metrics.map(function (m) {
       var option = document.createElement("option");
       option.value = m;
-      option.textContent = metricLabels[m] || m;
+      option.textContent = metricLabel(m, data.stations);
       return option;
     }));
     select.value = data.metric;
