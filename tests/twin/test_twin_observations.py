@@ -148,3 +148,11 @@ def test_each_direction_has_a_load_and_the_busier_one_is_load(
     night = workday & hour.isin([13, 14])
     middle = stations[len(stations) // 2 - 1 : len(stations) // 2 + 1]
     assert 0.85 < up_share[night & local["site_id"].isin(middle)].median() < 1.2
+
+
+def test_buses_report_their_load_as_trains_do(observations: pd.DataFrame, network: Network) -> None:
+    stops = network.params.query("kind == 'bus_stop'")["site_id"].tolist()
+    loads = observations[observations["metric"].eq("load") & observations["site_id"].isin(stops)]
+    assert set(loads["site_id"]) == set(stops)
+    rush = loads[loads["hour"].between(7.5, 8.5)]
+    assert 0.4 < rush["value"].quantile(0.9) < 1.1  # standing room, short of a crush

@@ -8,9 +8,9 @@ readings lost to dropouts are cut out. Metrics and units:
 metric     sites                         unit              step
 ========== ============================= ================= ==========
 boardings  metro, bus and rail stations  passengers        5 min
-load       metro stations                share of capacity 5 min
-load_up    metro stations                share of capacity 5 min
-load_down  metro stations                share of capacity 5 min
+load       metro stations, bus stops     share of capacity 5 min
+load_up    metro stations, bus stops     share of capacity 5 min
+load_down  metro stations, bus stops     share of capacity 5 min
 flow       road sensors                  vehicles          5 min
 speed      road sensors                  km/h              5 min
 pm25       air monitors                  ug/m3             1 hour
@@ -75,6 +75,10 @@ _COUNTER_OFF_PEAK = 0.85
 _LOOP_LEAN = 0.15
 _LOOP_LINES = frozenset(spec.line_id for spec in METRO_LINES if spec.loop)
 _LINE_PEAK_LOAD = {"110000": 1.05, "120000": 0.8, "130100": 0.65}
+# A city bus at its busiest stop in the rush hour: standing, short of a crush.
+_BUS_PEAK_LOAD = 0.9
+# Stations whose departing vehicles' load the demo reports (a train's, a bus's).
+_LOADED_KINDS = ("metro_station", "bus_stop")
 # Autumn background levels (ug/m3) before smog; the south of Hebei breathes worst.
 _PM25_BASE = {
     "110000": 30, "120000": 38, "130100": 48, "130200": 45, "130300": 30, "130400": 50,
@@ -171,16 +175,23 @@ def _build_transit(params: pd.DataFrame, frame: _Frame, seed: int) -> list[_Seri
     ids = sites["site_id"].tolist()
     lost = build_dropouts(rng, len(sites), frame.n_steps, step_minutes=5)
     boardings[lost] = np.nan
-    metro = np.flatnonzero(sites["kind"] == "metro_station")
-    load = _compute_load(sites.iloc[metro], lam[metro], rng)
-    load[lost[metro]] = np.nan
-    up, down = _split_directions(sites.iloc[metro], load, frame, rng)
-    metro_ids = [ids[i] for i in metro]
+    # Trains first, then buses: each kind's draws come in a fixed order.
+    vehicles = np.concatenate([np.flatnonzero(sites["kind"] == kind) for kind in _LOADED_KINDS])
+    load = np.concatenate(
+        [
+            _compute_load(sites.iloc[rows], lam[rows], rng)
+            for kind in _LOADED_KINDS
+            if len(rows := np.flatnonzero(sites["kind"] == kind))
+        ]
+    )
+    load[lost[vehicles]] = np.nan
+    up, down = _split_directions(sites.iloc[vehicles], load, frame, rng)
+    loaded_ids = [ids[i] for i in vehicles]
     return [
         _Series(ids, "boardings", boardings, _STEP_US),
-        _Series(metro_ids, "load", load, _STEP_US),
-        _Series(metro_ids, "load_up", up, _STEP_US),
-        _Series(metro_ids, "load_down", down, _STEP_US),
+        _Series(loaded_ids, "load", load, _STEP_US),
+        _Series(loaded_ids, "load_up", up, _STEP_US),
+        _Series(loaded_ids, "load_down", down, _STEP_US),
     ]
 
 
@@ -192,7 +203,8 @@ def _get_transit_role(row: object) -> str:
 
 
 def _compute_load(stations: pd.DataFrame, lam: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Occupancy of departing trains in the busier direction, as a share of capacity.
+    """Occupancy of departing trains (or buses) in the busier direction, as a share of
+    capacity.
 
     Trains fill toward the middle of a line, so a line's demand is spread over its
     stations by their position; a loop line is evenly loaded.
@@ -205,7 +217,10 @@ def _compute_load(stations: pd.DataFrame, lam: np.ndarray, rng: np.random.Genera
         n = len(rows)
         position = np.sin(np.pi * (np.arange(n) + 0.5) / n)
         centrality = np.full(n, 0.85) if line_id in _LOOP_LINES else 0.5 + 0.5 * position
-        peak = _LINE_PEAK_LOAD[str(stations["city_code"].iloc[rows[0]])]
+        first = stations.iloc[rows[0]]
+        peak = _LINE_PEAK_LOAD.get(str(first["city_code"]), 0.65)
+        if first["kind"] == "bus_stop":
+            peak = _BUS_PEAK_LOAD
         load[rows] = peak * centrality[:, None] * demand[None, :]
     load *= rng.lognormal(0.0, 0.05, size=load.shape)
     return np.round(np.clip(load, 0.0, 1.4), 3)
