@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from urbanpulse.api.deps import check_moment
+from urbanpulse.catalog.calendar import check_moment
 from urbanpulse.errors import InvalidQueryError
 
 SITE = "/api/sites/bj-metro-1"

@@ -78,3 +78,76 @@ def test_commuter_map_has_every_beijing_station_to_click(client: TestClient) -> 
     lon0, lon1, lat0, lat1 = figure["layout"]["meta"]["extents"]["110000"]
     assert lon0 < 116.2 < 116.5 < lon1 < 116.7 and lat0 < 39.85 < 40.0 < lat1 < 40.2
     assert figure["layout"]["xaxis"]["range"] == [lon0, lon1]
+
+
+def get_first_answer(html: str) -> dict | None:
+    match = re.search(
+        r'<script type="application/json" id="first-answer">(.*?)</script>', html, re.S
+    )
+    return json.loads(match.group(1)) if match else None
+
+
+def _read_advice(client: TestClient, trip: dict) -> dict:
+    params = {k: str(v).lower() if k == "arrive_by" else v for k, v in trip.items()}
+    answer = client.get("/api/advice", params=params)
+    assert answer.status_code == 200, answer.text
+    body: dict = answer.json()
+    return body
+
+
+def get_script_trip(html: str, query: str) -> dict:
+    """The trip static/commuter.js asks about as the page opens, read as it reads it:
+    the form's values (hidden station ids, day, times), then the address's."""
+
+    def value(field: str) -> str:
+        found = re.search(rf'<input[^>]* id="{field}"[^>]* value="([^"]*)"', html)
+        assert found, field
+        return found.group(1)
+
+    fields = {f: value(f) for f in ("origin", "destination", "day", "start", "end", "preferred")}
+    asked = dict(p.split("=") for p in query.lstrip("?").split("&") if p)
+    if asked.get("origin") and asked.get("destination"):
+        fields.update({k: v for k, v in asked.items() if k in fields})
+    day = fields["day"]
+    return {
+        "origin": fields["origin"],
+        "destination": fields["destination"],
+        **{k: f"{day}T{fields[k]}" for k in ("start", "end", "preferred")},
+        "arrive_by": asked.get("arrive_by") == "1",
+        "route": int(asked.get("route", 0)),
+    }
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?origin=bj-m1-s03&destination=bj-m2-s05&start=07:30&end=09:00&preferred=08:00",
+        "?origin=bj-m1-s03&destination=bj-m1-s12&start=17:00&end=19:00&preferred=18:00&arrive_by=1&route=0",
+    ],
+    ids=["default", "in-the-address", "arrive-by"],
+)
+def test_the_page_comes_with_the_answer_its_script_would_read_first(
+    client: TestClient, query: str
+) -> None:
+    """The trip the script asks about as it opens (the address's, else the default)
+    comes answered exactly as GET /api/advice answers it, so the rider waits one round
+    trip less; nothing is counted (a GET, recorded: false)."""
+    trip = get_script_trip(client.get("/commute" + query).text, query)
+    read = _read_advice(client, trip)  # its inputs are now read, as after any visit
+    first = get_first_answer(client.get("/commute" + query).text)
+    assert first is not None
+    assert first["trip"] == trip and list(first["trip"]) == list(trip)  # the script compares JSON
+    assert first["advice"]["recorded"] is False
+    volatile = {"generated_at", "clock"}
+    assert {k: v for k, v in first["advice"].items() if k not in volatile} == {
+        k: v for k, v in read.items() if k not in volatile
+    }
+
+
+def test_a_trip_the_service_refuses_comes_without_an_answer(client: TestClient) -> None:
+    for query in (
+        "?origin=nope&destination=bj-m1-s12",
+        "?origin=bj-m1-s03&destination=bj-m1-s12&day=3000-01-01",
+    ):
+        assert get_first_answer(client.get("/commute" + query).text) is None, query

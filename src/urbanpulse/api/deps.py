@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, TypeVar
+from datetime import datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Query, Request
 
 from urbanpulse.advise.service import AdviceService
+from urbanpulse.catalog.calendar import check_moment
 from urbanpulse.context import Context
-from urbanpulse.errors import InvalidQueryError
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 from urbanpulse.store.interface import Engine
@@ -65,28 +65,6 @@ ContextDep = Annotated[Context, Depends(get_context)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 LakeDep = Annotated[Lake, Depends(get_lake)]
 AdviceServiceDep = Annotated[AdviceService, Depends(get_advice_service)]
-
-# Times and days a request may name. Far wider than any data, yet narrow enough that
-# every engine (pandas stops in 2262) and a shift by a day or a time zone stay valid.
-EARLIEST_DAY = date(1970, 1, 1)
-LATEST_DAY = date(2199, 12, 31)
-Moment = TypeVar("Moment", datetime, date)
-
-
-def check_moment(moment: Moment | None, *, name: str) -> Moment | None:
-    """The time or day as given; InvalidQueryError (400) outside 1970-01-01..2199-12-31.
-
-    The bound applies to the date as written, so it never needs the time zone applied.
-    """
-    if moment is None:
-        return None
-    day = moment.date() if isinstance(moment, datetime) else moment
-    if not EARLIEST_DAY <= day <= LATEST_DAY:
-        raise InvalidQueryError(
-            f"{name} {moment.isoformat()} is out of range: times must fall between "
-            f"{EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()}"
-        )
-    return moment
 
 
 def get_aware(

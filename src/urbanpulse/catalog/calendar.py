@@ -13,10 +13,13 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import TypeVar
 
 import holidays
 import numpy as np
 import pandas as pd
+
+from urbanpulse.errors import InvalidQueryError
 
 DAY_TYPES: tuple[str, ...] = ("weekday", "weekend", "holiday")
 _SWAP = re.compile(r"substituted from (\d{2})/(\d{2})/(\d{4})")
@@ -113,3 +116,26 @@ def _block_name(
         hi += timedelta(days=1)
     names = [official[d] for d in pd.date_range(lo, hi, freq="D").date if d in official]
     return names[0] if names else ""
+
+
+# Times and days a request may name. Far wider than any data, yet narrow enough that
+# every engine (pandas stops in 2262) and a shift by a day or a time zone stay valid.
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(2199, 12, 31)
+Moment = TypeVar("Moment", datetime, date)
+
+
+def check_moment(moment: Moment | None, *, name: str) -> Moment | None:
+    """The time or day as given; InvalidQueryError (400) outside 1970-01-01..2199-12-31.
+
+    The bound applies to the date as written, so it never needs the time zone applied.
+    """
+    if moment is None:
+        return None
+    day = moment.date() if isinstance(moment, datetime) else moment
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InvalidQueryError(
+            f"{name} {moment.isoformat()} is out of range: times must fall between "
+            f"{EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()}"
+        )
+    return moment

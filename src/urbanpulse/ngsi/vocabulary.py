@@ -33,6 +33,11 @@ occupies a walkway; UrbanPulse publishes there the share of a station's capacity
 use (``load``), the closest meaning the model offers for crowding. The model bounds it
 at 1: a station loaded past its capacity is published full (1) and ``congested``;
 the measured load stays readable at /api/sites/{site_id}/observations.
+
+Each direction's load (``load_up``, ``load_down``: :data:`UNPUBLISHED_METRICS`) is not
+published: the model gives an entity one ``occupancy`` and one ``direction``, and the
+busier direction's load is what ``occupancy`` carries. The directions stay readable at
+/api/sites/{site_id}/observations.
 """
 
 from __future__ import annotations
@@ -110,6 +115,12 @@ ATTRIBUTES: dict[str, tuple[Attribute, ...]] = {
         Attribute("occupancy", ("load",), "C62", _SHARE, maximum=1.0),
     ),
     GTFS_STOP: (),
+}
+
+# Metrics of the lake no attribute publishes, and why (see the module's docstring).
+UNPUBLISHED_METRICS: dict[str, str] = {
+    "load_up": "one occupancy per entity: the busier direction's load",
+    "load_down": "one occupancy per entity: the busier direction's load",
 }
 
 # Entity types a site of each kind is published as (static first, observed after).

@@ -12,10 +12,11 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from urbanpulse.advise.service import AdviceService, TripRequest
-from urbanpulse.api.deps import AdviceServiceDep, check_moment
+from urbanpulse.api.deps import AdviceServiceDep
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.middleware import get_caller
 from urbanpulse.api.schemas import ADVICE_EXAMPLE, AdviceCreate, AdvicePublic
+from urbanpulse.catalog.calendar import check_moment
 
 router = APIRouter(prefix="/api/advice", tags=["advice"], responses=ERROR_RESPONSES)
 

@@ -25,9 +25,10 @@ from urbanpulse.advise.operations import (
     write_line_day_csv,
 )
 from urbanpulse.advise.service import PERIOD_MINUTES
-from urbanpulse.api.deps import AdviceServiceDep, check_moment
+from urbanpulse.api.deps import AdviceServiceDep
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.api.schemas import AccuracyPublic, EffectPublic, LineDayPublic
+from urbanpulse.catalog.calendar import check_moment
 from urbanpulse.catalog.metrics import is_count
 from urbanpulse.errors import NotFoundError
 from urbanpulse.forecast import compute_coverage, compute_metrics, compute_panel

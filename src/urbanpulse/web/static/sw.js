@@ -22,9 +22,20 @@ self.addEventListener("fetch", function (event) {
     return response;
   }, function () {
     return caches.match(request).then(function (hit) {
-      return hit || caches.match(request, { ignoreSearch: true }).then(function (page) {
-        return page || Response.error();
-      });
-    });
+      return hit || caches.match(request, { ignoreSearch: true });
+    }).then(function (kept) { return kept ? withoutFirstAnswer(kept) : Response.error(); });
   }));
 });
+
+// A page comes with the answer to its first question (the commuter page's
+// #first-answer, made as it was served). A kept copy must not pass that answer off as
+// new: it is taken out, and the page shows its own kept answer, marked as kept.
+var FIRST_ANSWER = /<script type="application\/json" id="first-answer">[\s\S]*?<\/script>/;
+function withoutFirstAnswer(response) {
+  if ((response.headers.get("content-type") || "").indexOf("text/html") !== 0) { return response; }
+  return response.text().then(function (html) {
+    return new Response(html.replace(FIRST_ANSWER, ""), {
+      status: response.status, statusText: response.statusText, headers: response.headers,
+    });
+  });
+}
