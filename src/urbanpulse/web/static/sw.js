@@ -1,5 +1,5 @@
-// The commuter app's service worker: pages and their files network first, the last
-// copy when the network is gone, so the installed app opens offline and shows the last
+// The commuter app's service worker: pages network first, the last copy when the
+// network is gone; versioned files from the kept copy (they never change), so the installed app opens offline and shows the last
 // answer it kept (commuter.js). The API is never cached here: an answer read offline
 // is the page's own saved copy, marked as such, never a stale response passed off as new.
 "use strict";
@@ -14,6 +14,10 @@ self.addEventListener("fetch", function (event) {
   if (request.method !== "GET" || url.origin !== self.location.origin || url.pathname.indexOf("/api/") === 0) {
     return;
   }
+  if (url.pathname.indexOf("/static/v/") >= 0) {
+    event.respondWith(keptOrFetched(request));
+    return;
+  }
   event.respondWith(fetch(request).then(function (response) {
     if (response.ok) {
       var copy = response.clone();
@@ -26,6 +30,20 @@ self.addEventListener("fetch", function (event) {
     }).then(function (kept) { return kept ? withoutFirstAnswer(kept) : Response.error(); });
   }));
 });
+
+// A versioned file (/static/v/<content hash>/...) never changes under its address: the
+// kept copy is the file, so it is served at once, and a new release has new addresses.
+function keptOrFetched(request) {
+  return caches.match(request).then(function (hit) {
+    return hit || fetch(request).then(function (response) {
+      if (response.ok) {
+        var copy = response.clone();
+        caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
+      }
+      return response;
+    });
+  });
+}
 
 // A page comes with the answer to its first question (the commuter page's
 // #first-answer, made as it was served). A kept copy must not pass that answer off as
