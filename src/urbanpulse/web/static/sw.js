@@ -1,7 +1,8 @@
-// The commuter app's service worker: pages network first, the last copy when the
-// network is gone; versioned files from the kept copy (they never change), so the installed app opens offline and shows the last
-// answer it kept (commuter.js). The API is never cached here: an answer read offline
-// is the page's own saved copy, marked as such, never a stale response passed off as new.
+// The commuter app's service worker: pages network first and their last copy when the
+// network is gone, versioned files from the kept copy (they never change), so the
+// installed app opens offline and shows the last answer it kept (commuter.js). The API
+// is never cached here: an answer read offline is the page's own saved copy, marked as
+// such, never a stale response passed off as new.
 "use strict";
 
 var CACHE = "urbanpulse-pages-v1";
