@@ -30,7 +30,7 @@ def _figure(html: str, element_id: str) -> dict:
         re.S,
     )
     assert found, f"no figure {element_id} in the page"
-    return json.loads(found.group(1).replace("<\\/", "</"))
+    return json.loads(found.group(1))
 
 
 @pytest.mark.parametrize("scope", ["public", "business"])

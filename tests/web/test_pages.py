@@ -141,3 +141,14 @@ def test_local_assets_are_served(client: TestClient) -> None:
         response = client.get(url)
         assert response.status_code == 200 and kind in response.headers["content-type"], url
     assert len(client.get("/vendor/plotly.min.js").content) > 1_000_000
+
+
+@pytest.mark.parametrize(
+    "name", ["</script><script>alert(1)</script>", "<!--<script>", "a & b > c", "西单 </SCRIPT"]
+)
+def test_data_in_a_script_element_cannot_end_or_hold_it_open(name: str) -> None:
+    from urbanpulse.web.rendering import get_figure_json
+
+    text = get_figure_json({"name": name})
+    assert "<" not in text and ">" not in text
+    assert json.loads(text) == {"name": name}

@@ -54,8 +54,11 @@ def escape_unknown_gettext(message: str) -> str:
 
 def get_figure_json(figure: dict[str, Any]) -> str:
     """A figure as JSON safe to place inside a ``<script>`` element."""
-    # "</" would end the script element early if a site name contained "</script>".
-    return json.dumps(figure, ensure_ascii=False).replace("</", "<\\/")
+    # "</script>" in a name would end the element early, and "<!--" could keep it open
+    # past its end; escaped as JSON's \u003c (as Django's json_script does), "<" can do
+    # neither, and JSON.parse reads it back. ">" and "&" likewise.
+    text = json.dumps(figure, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def render_page(
