@@ -139,3 +139,17 @@ def test_journeys_leave_out_lines_without_run_times(lake_root: Path) -> None:
     network = read_transit_network(Lake(lake_root))
     assert not network.lines["line_id"].str.startswith("shenzhen-metro:").any()
     assert not network.stops["site_id"].str.startswith("shenzhen-metro:").any()
+
+
+def test_the_operator_opens_on_the_day_the_taps_cover(client: TestClient) -> None:
+    """One morning of taps holds no full day: the page, the line grid and the accuracy
+    chart open on that morning's day, read from the gate entries (no load is known)."""
+    page = client.get("/operator").text
+    assert 'id="day" value="2018-09-01"' in page
+    grid = client.get("/api/operator/line-day", params={"line_id": "shenzhen-metro:1"})
+    assert grid.status_code == 200 and grid.json()["day"] == "2018-09-01"
+    accuracy = client.get(
+        "/api/operator/accuracy", params={"site_id": "shenzhen-metro:罗湖", "day": "2018-09-01"}
+    )
+    assert accuracy.status_code == 200, accuracy.text
+    assert accuracy.json()["metric"] == "entries"

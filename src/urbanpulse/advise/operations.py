@@ -166,12 +166,69 @@ def get_line_metrics(service: AdviceService, line: dict[str, Any]) -> list[str]:
     return service.cached("line-metrics", line["line_id"], build=build)
 
 
+def get_grid_line(service: AdviceService, line_id: str) -> dict[str, Any]:
+    """A line of :func:`list_grid_lines` by id; NotFoundError for an unknown one."""
+    line = next((x for x in list_grid_lines(service) if x["line_id"] == line_id), None)
+    if line is None:
+        raise NotFoundError(f"unknown line {line_id!r}")
+    return line
+
+
+def get_opening_day(
+    service: AdviceService, line: dict[str, Any], metric: str | None = None
+) -> date:
+    """The day a line's grid opens on: the last full day of the lake's data, or, where
+    the line has no ``metric`` readings that day (default: its crowding metric), the
+    newest day it has (a lake of one morning's smart-card taps has no full day).
+
+    Raises
+    ------
+    NotFoundError
+        Neither the lake nor the line holds a reading.
+    """
+    metric = metric or get_line_metric(service, line)
+
+    def build() -> tuple[date, date] | None:
+        sites = [s["site_id"] for s in line["stations"]]
+        found = read_site_metrics(service.lake, sites, metrics=[metric]) if sites else None
+        if found is None or found.empty:
+            return None
+        first, last = (
+            pd.Timestamp(value).tz_convert(service.tz).date()
+            for value in (found["first_ts"].min(), found["last_ts"].max())
+        )
+        return first, last
+
+    span = service.cached("line-span", line["line_id"], metric, build=build)
+    try:
+        full = service.get_last_full_day()
+    except NotFoundError:
+        if span is None:
+            raise
+        return span[1]
+    return full if span is None or span[0] <= full <= span[1] else span[1]
+
+
+def get_site_crowding_metric(service: AdviceService, site_id: str, kind: str) -> str:
+    """What a site's crowding is read from: a metro station's load, else riders
+    boarding, else the first crowding count it reports (gate entries of smart-card
+    taps); the preferred one when it reports none."""
+    preferred = "load" if kind == "metro_station" else "boardings"
+    order = [preferred, *(m for m in LINE_METRICS if m != preferred)]
+    stored = [m for m in order if m in get_metrics(service.lake)]
+    if not stored:
+        return preferred
+    reported = set(read_site_metrics(service.lake, [site_id], metrics=stored)["metric"])
+    return next((m for m in order if m in reported), preferred)
+
+
 def compute_line_day(
-    service: AdviceService, line_id: str, day: date, metric: str | None = None
+    service: AdviceService, line_id: str, day: date | None, metric: str | None = None
 ) -> dict[str, Any]:
     """The line x time grid of ``metric`` (default: the line's crowding metric, see
-    :func:`get_line_metric`) on ``day`` with the same weekday a week before and the band
-    alerts of every station (fields of ``LineDayPublic``).
+    :func:`get_line_metric`) on ``day`` (default: :func:`get_opening_day`) with the same
+    weekday a week before and the band alerts of every station (fields of
+    ``LineDayPublic``).
 
     Raises
     ------
@@ -180,9 +237,7 @@ def compute_line_day(
     InvalidQueryError
         A ``metric`` the line's stations do not report.
     """
-    line = next((x for x in list_grid_lines(service) if x["line_id"] == line_id), None)
-    if line is None:
-        raise NotFoundError(f"unknown line {line_id!r}")
+    line = get_grid_line(service, line_id)
     metrics = get_line_metrics(service, line)
     if metric is None:
         metric = get_line_metric(service, line)
@@ -191,6 +246,7 @@ def compute_line_day(
             N_("line {line_id!r} has no {metric!r} readings; it has: {known}",
                line_id=line_id, metric=metric, known=", ".join(metrics) or "none")
         )  # fmt: skip
+    day = day or get_opening_day(service, line, metric)
     sites = [s["site_id"] for s in line["stations"]]
     periods = pd.date_range(
         datetime.combine(day, datetime.min.time(), service.tz),

@@ -22,6 +22,7 @@ from urbanpulse.advise.operations import (
     LineMetric,
     compute_line_day,
     get_readings_per_period,
+    get_site_crowding_metric,
     write_line_day_csv,
 )
 from urbanpulse.advise.service import PERIOD_MINUTES
@@ -52,7 +53,7 @@ def get_accuracy(
     with observations, and MAE/WAPE/band coverage of each of the ``days`` days to it."""
     check_moment(day, name="day")
     site = get_site(service.lake, site_id)
-    metric = "load" if site["kind"] == "metro_station" else "boardings"
+    metric = get_site_crowding_metric(service, site_id, str(site["kind"]))
     day = day or service.get_last_full_day()
     tz = service.tz
     first = day - timedelta(days=days - 1)
@@ -112,10 +113,11 @@ def get_line_day(
     metric: LineMetricQuery = None,
 ) -> Any:
     """Every station of ``line_id`` by 15-minute period of ``day`` (default: the last
-    full day of data), the same weekday a week before, and the runs of at least half an
+    full day of data, or the line's newest day where it has none that day), the same
+    weekday a week before, and the runs of at least half an
     hour in which a station's value stayed outside the band predicted from the days
     before ``day``."""
-    day = check_moment(day, name="day") or service.get_last_full_day()
+    check_moment(day, name="day")
     return service.cached(
         "line-day", line_id, day, metric,
         build=lambda: compute_line_day(service, line_id, day, metric),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from urbanpulse.advise.operations import list_grid_lines
+from urbanpulse.advise.operations import get_opening_day, list_grid_lines
 from urbanpulse.errors import NotFoundError
 from urbanpulse.i18n import gettext as _
 from urbanpulse.web.deps import AdviceServiceDep
@@ -24,9 +24,13 @@ router = APIRouter()
 def get_operator_page(request: Request, service: AdviceServiceDep) -> HTMLResponse:
     lines = list_grid_lines(service)
     clock = service.get_clock()
-    # The last day whose data is complete: forecast it from the days before, compare.
+    default = get_default_trip(lines)
+    line = next((x for x in lines if x["line_id"] == default["line"]), None)
+    # The last day whose data is complete (forecast it from the days before, compare),
+    # or the default line's newest day where it has no reading that day.
     try:
-        history_day = service.get_last_full_day().isoformat()
+        opening = get_opening_day(service, line) if line else service.get_last_full_day()
+        history_day = opening.isoformat()
     except NotFoundError:
         history_day = ""
     return render_page(
@@ -35,7 +39,7 @@ def get_operator_page(request: Request, service: AdviceServiceDep) -> HTMLRespon
         title=_("Operator: observed, predicted, advised"),
         synthetic=service.is_synthetic(),
         lines=lines,
-        default=get_default_trip(lines),
+        default=default,
         clock=clock.to_dict(),
         history_day=history_day,
     )
