@@ -18,6 +18,7 @@ from urbanpulse.advise.live import LiveCrowding
 from urbanpulse.cli import app
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake, read_observations
+from urbanpulse.twin.lines import BUS_LINES, METRO_LINES
 from urbanpulse.twin.replay import (
     REPLAY_METRICS,
     REPLAY_OPERATION,
@@ -71,7 +72,11 @@ def test_demo_live_without_a_broker_replays_into_the_lake_and_says_so(lake_copy:
     assert fresh["ts"].nunique() == 3 and fresh["ts"].min() >= pd.Timestamp(started)
     # The live view sees it as now.
     snapshot = LiveCrowding(lake, Settings(lake_path=lake.root)).get_snapshot()
-    assert snapshot["stale"] is False and len(snapshot["lines"]) == 6
+    # every metro line and bus line: the demo's trains and buses report their load
+    assert snapshot["stale"] is False and len(snapshot["lines"]) == len(METRO_LINES) + len(
+        BUS_LINES
+    )
+    assert {line["mode"] for line in snapshot["lines"]} == {"metro", "bus"}
     assert pd.Timestamp(snapshot["last_reading"]) >= pd.Timestamp(started).floor("s")
 
 
