@@ -29,7 +29,8 @@ def test_a_headed_list_places_interchanges_on_every_line_in_order(tmp_path: Path
         "line,line_name,sequence,station\n"
         "2,地铁2号线,2,世界之窗\n2,地铁2号线,1,赤湾\n2,地铁2号线,3,景田\n"
         "1,地铁1号线,1,罗湖\n1,地铁1号线,2,世界之窗\n"
-        ",地铁1号线,3,无线\n1,地铁1号线,x,坏序\n1,地铁1号线,4,罗湖\n1,地铁1号线,5,\n",
+        ",地铁1号线,3,无线\n1,地铁1号线,x,坏序\n1,地铁1号线,4,罗湖\n1,地铁1号线,5,\n"
+        "1,地铁1号线,2,重序\n",
     )
     build = build_station_list_network(path, "sz")
     stops = build.tables["line_stops"]
@@ -46,6 +47,7 @@ def test_a_headed_list_places_interchanges_on_every_line_in_order(tmp_path: Path
         (8, "sequence", "sequence is not a whole number"),
         (9, "station", "station listed twice on its line"),
         (10, "station", "no station"),
+        (11, "sequence", "sequence listed twice on its line"),
     }
 
 

@@ -14,8 +14,8 @@ line, line name, sequence, station[, code]. A station's site id is
 ``<network id>:<station name>``, as smart-card taps name their stations
 (:mod:`urbanpulse.privacy.taps`, site prefix ``shenzhen-metro``), so the taps' counts
 meet the lines when the network is loaded under the taps' prefix. Rows that cannot be
-placed (no line, no station, a sequence that is not a whole number, a station listed
-twice on one line) go to quarantine with their line in the file.
+placed (no line, no station, a sequence that is not a whole number, a station or a
+sequence listed twice on one line) go to quarantine with their line in the file.
 """
 
 from __future__ import annotations
@@ -144,10 +144,13 @@ def _check(
         return "line", "no line"
     if not station:
         return "station", "no station"
-    if not row.get("sequence", "").strip().isdigit():
+    sequence = row.get("sequence", "").strip()
+    if not sequence.isdigit():
         return "sequence", "sequence is not a whole number"
     if any(station == known for _, known in placed.get(line, [])):
         return "station", "station listed twice on its line"
+    if any(int(sequence) == number for number, _ in placed.get(line, [])):
+        return "sequence", "sequence listed twice on its line"
     return None
 
 
