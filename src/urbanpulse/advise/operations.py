@@ -215,11 +215,15 @@ def get_site_crowding_metric(service: AdviceService, site_id: str, kind: str) ->
     taps); the preferred one when it reports none."""
     preferred = "load" if kind == "metro_station" else "boardings"
     order = [preferred, *(m for m in LINE_METRICS if m != preferred)]
-    stored = [m for m in order if m in get_metrics(service.lake)]
-    if not stored:
-        return preferred
-    reported = set(read_site_metrics(service.lake, [site_id], metrics=stored)["metric"])
-    return next((m for m in order if m in reported), preferred)
+
+    def build() -> str:  # a scan of the site's metrics, once per lake version
+        stored = [m for m in order if m in get_metrics(service.lake)]
+        if not stored:
+            return preferred
+        reported = set(read_site_metrics(service.lake, [site_id], metrics=stored)["metric"])
+        return next((m for m in order if m in reported), preferred)
+
+    return service.cached("site-crowding-metric", site_id, kind, build=build)
 
 
 def compute_line_day(

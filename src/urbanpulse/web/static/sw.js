@@ -19,13 +19,7 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(keptOrFetched(request));
     return;
   }
-  event.respondWith(fetch(request).then(function (response) {
-    if (response.ok) {
-      var copy = response.clone();
-      caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
-    }
-    return response;
-  }, function () {
+  event.respondWith(fetchAndKeep(request).catch(function () {
     return caches.match(request).then(function (hit) {
       return hit || caches.match(request, { ignoreSearch: true });
     }).then(function (kept) { return kept ? withoutFirstAnswer(kept) : Response.error(); });
@@ -35,14 +29,17 @@ self.addEventListener("fetch", function (event) {
 // A versioned file (/static/v/<content hash>/...) never changes under its address: the
 // kept copy is the file, so it is served at once, and a new release has new addresses.
 function keptOrFetched(request) {
-  return caches.match(request).then(function (hit) {
-    return hit || fetch(request).then(function (response) {
-      if (response.ok) {
-        var copy = response.clone();
-        caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
-      }
-      return response;
-    });
+  return caches.match(request).then(function (hit) { return hit || fetchAndKeep(request); });
+}
+
+// The network's answer, a copy of it kept when it is a good one.
+function fetchAndKeep(request) {
+  return fetch(request).then(function (response) {
+    if (response.ok) {
+      var copy = response.clone();
+      caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
+    }
+    return response;
   });
 }
 
