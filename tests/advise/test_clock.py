@@ -6,7 +6,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from urbanpulse.advise.clock import build_clock, get_default_window, get_planning_day
+from urbanpulse.advise.clock import (
+    Clock,
+    build_clock,
+    get_default_window,
+    get_planning_day,
+    get_planning_day_end,
+)
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -59,3 +65,26 @@ def test_a_metro_counted_at_its_gates_replays_after_its_data(tmp_path: Path) -> 
         read_last_observation(lake, build_engine("duckdb")), fixed=None, tz=TZ, country="CN"
     )
     assert clock.mode == "replay" and clock.now == datetime(2019, 1, 19, tzinfo=TZ)
+
+
+def test_the_planning_day_holds_until_the_morning_window_ends_or_midnight() -> None:
+    """How long a page's default day holds (the app's worker opens its kept copy that
+    long at most): a live clock moves it at 09:30 and at midnight; a clock that stands
+    still moves it only with new data."""
+
+    def live(hour: int, minute: int = 0) -> Clock:
+        now = datetime(2026, 11, 2, hour, minute, tzinfo=TZ)  # a Monday
+        return Clock(now, "live", get_planning_day(now, tz=TZ, country="CN"), None, "")
+
+    assert get_planning_day_end(live(8)) == datetime(2026, 11, 2, 9, 30, tzinfo=TZ)
+    assert get_planning_day_end(live(9, 30)) == datetime(2026, 11, 3, tzinfo=TZ)
+    assert get_planning_day_end(live(23)) == datetime(2026, 11, 3, tzinfo=TZ)
+    for hour, minute in ((8, 0), (9, 29), (9, 30), (23, 59)):
+        clock, end = live(hour, minute), get_planning_day_end(live(hour, minute))
+        assert end is not None and end > clock.now
+        just_before = end.timestamp() - 1
+        assert get_planning_day(
+            datetime.fromtimestamp(just_before, TZ), tz=TZ, country="CN"
+        ) == clock.planning_day  # nothing moves it before the end
+    fixed = build_clock(None, fixed=datetime(2026, 11, 2, 8), tz=TZ, country="CN")
+    assert get_planning_day_end(fixed) is None

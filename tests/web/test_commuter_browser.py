@@ -442,3 +442,27 @@ def test_a_saved_trip_is_one_tap_away_and_can_be_removed(demo_server: str, open_
     assert page.locator("#my-trips").is_hidden()
     assert_clean(demo_server, requests, errors)
     assert_fits(page)
+
+
+def test_the_app_opens_from_its_worker_and_asks_the_advice_afresh(
+    demo_server: str, open_page: Any
+) -> None:
+    page, requests, errors = open_page(demo_server + "/commute", PHONE)
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function(
+        "() => caches.open('urbanpulse-pages-v2').then(c => c.keys()).then(k => k.length > 0)"
+    )  # the worker keeps the page that installed it
+    asked = len([u for u in requests if "/api/advice" in u])
+    # The page's own address now names the trip; the app opens at its start address.
+    opened = page.goto(demo_server + "/commute", wait_until="networkidle")
+    assert opened is not None and opened.from_service_worker
+    page.wait_for_function("() => document.querySelector('#advice-chart').dataset.rendered === 'true'")
+    # The server's copy would come with the answer (its inputs are cached now); the kept
+    # copy has none, so the advice is asked again, not replayed.
+    assert page.locator("#first-answer").count() == 0
+    assert len([u for u in requests if "/api/advice" in u]) == asked + 1
+    # Another language is never answered from a copy kept in the first one.
+    page.goto(demo_server + "/commute?lang=zh_CN", wait_until="networkidle")
+    page.goto(demo_server + "/commute", wait_until="networkidle")
+    assert page.evaluate("() => document.documentElement.lang") == "zh-CN"
+    assert_clean(demo_server, requests, errors)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from urbanpulse.api import create_app
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
+from urbanpulse.web.pages.commuter import KEPT_PAGE_MINUTES, KEPT_UNTIL_HEADER
 
 URL = re.compile(r"(?:https?:)?//[^\s\"'<>)]+", re.I)
 
@@ -151,3 +153,14 @@ def test_a_trip_the_service_refuses_comes_without_an_answer(client: TestClient) 
         "?origin=bj-m1-s03&destination=bj-m1-s12&day=3000-01-01",
     ):
         assert get_first_answer(client.get("/commute" + query).text) is None, query
+
+
+def test_the_app_keeps_the_page_no_longer_than_its_defaults_hold(client: TestClient) -> None:
+    """The worker opens a kept copy of the page until UrbanPulse-Kept-Until: an hour at
+    most, and never past the moment the planning day moves; browsers' own caches ask
+    again every time."""
+    before = datetime.now(UTC)
+    response = client.get("/commute")
+    until = datetime.fromisoformat(response.headers[KEPT_UNTIL_HEADER])
+    assert before < until <= datetime.now(UTC) + timedelta(minutes=KEPT_PAGE_MINUTES)
+    assert response.headers["cache-control"] == "no-cache"

@@ -88,6 +88,19 @@ def get_planning_day(now: datetime, *, tz: ZoneInfo, country: str) -> date:
     return local.date() + timedelta(days=1)
 
 
+def get_planning_day_end(clock: Clock) -> datetime | None:
+    """The first moment the planning day may move on its own: the end of today's
+    default window, else the next local midnight. None when the clock stands still
+    ('fixed', or 'replay', where only new data moves it)."""
+    if clock.mode != "live":
+        return None
+    local = clock.now
+    end = datetime.strptime(DEFAULT_WINDOW[1], "%H:%M").time()
+    window_end = datetime.combine(local.date(), end, local.tzinfo)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), local.tzinfo)
+    return window_end if local < window_end else midnight
+
+
 def get_default_window(day: date) -> tuple[str, str, str]:
     """The pages' default window on ``day``: 07:00-09:30, preferring 08:00 (local)."""
     return tuple(f"{day.isoformat()}T{t}" for t in DEFAULT_WINDOW)  # type: ignore[return-value]

@@ -11,12 +11,13 @@ trip sooner, which on a phone network is most of the wait.
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from urbanpulse.advise.clock import get_planning_day_end
 from urbanpulse.advise.service import AdviceService, TripRequest
 from urbanpulse.catalog.calendar import check_moment
 from urbanpulse.errors import UrbanPulseError
@@ -31,6 +32,11 @@ router = APIRouter()
 # to three quarters, which crosses the centre on most lines.
 DEFAULT_MODE = "metro"
 DEFAULT_TIMES = ("07:00", "09:30", "08:00")
+# How long the app's worker may open a kept copy of the page at once (then refreshing
+# it behind): its defaults (the planning day, stations, the default trip) hold that
+# long at most. The advice itself is always asked afresh.
+KEPT_PAGE_MINUTES = 60
+KEPT_UNTIL_HEADER = "UrbanPulse-Kept-Until"
 
 
 @router.get("/commute", response_class=HTMLResponse)
@@ -42,7 +48,7 @@ def get_commuter_page(request: Request, service: AdviceServiceDep) -> HTMLRespon
     station_map = build_station_map_figure(sites, lines, city=default["city"])
     has_stations = any(trace.get("x") for trace in station_map["data"])
     trip = get_opening_trip(request, default, clock.planning_day.isoformat())
-    return render_page(
+    response = render_page(
         request,
         "commuter.html",
         title=_("When to leave"),
@@ -54,6 +60,14 @@ def get_commuter_page(request: Request, service: AdviceServiceDep) -> HTMLRespon
         times=DEFAULT_TIMES,
         first_answer=get_first_answer(service, trip) if trip else None,
     )
+    kept_until = datetime.now(UTC) + timedelta(minutes=KEPT_PAGE_MINUTES)
+    day_end = get_planning_day_end(clock)
+    if day_end is not None:
+        kept_until = min(kept_until, day_end)
+    # Read by the app's worker (static/sw.js) only; browsers' own caches ask again.
+    response.headers[KEPT_UNTIL_HEADER] = kept_until.astimezone(UTC).isoformat()
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 def get_opening_trip(

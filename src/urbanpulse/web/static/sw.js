@@ -1,51 +1,112 @@
-// The commuter app's service worker: pages network first and their last copy when the
-// network is gone, versioned files from the kept copy (they never change), so the
-// installed app opens offline and shows the last answer it kept (commuter.js). The API
-// is never cached here: an answer read offline is the page's own saved copy, marked as
-// such, never a stale response passed off as new.
+// The commuter app's service worker. The app's page opens from its kept copy while the
+// server says that copy's defaults hold (the UrbanPulse-Kept-Until header), refreshed
+// behind; other pages come from the network, their last copy when the network is gone;
+// versioned files come from the kept copy (they never change). So the installed app
+// opens at once, and offline shows the last answer it kept (commuter.js). The API is
+// never cached here: the advice is always asked afresh, and an answer read offline is
+// the page's own saved copy, marked as such, never a stale response passed off as new.
 "use strict";
 
-var CACHE = "urbanpulse-pages-v1";
+var PAGES = "urbanpulse-pages-v2";
+var FILES = "urbanpulse-files-v2";
+var KEPT_UNTIL = "UrbanPulse-Kept-Until";
+// Pages the app opens from its kept copy: the commuter page, with or without a trip.
+var APP_PAGE = /\/commute$/;
 
-self.addEventListener("install", function () { self.skipWaiting(); });
-self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
+self.addEventListener("install", function (event) {
+  // The page that installed the worker was fetched before it: keep a copy of it now,
+  // so the next visit already opens from the worker.
+  event.waitUntil(self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (windows) {
+    return Promise.all(windows.map(function (client) {
+      return APP_PAGE.test(new URL(client.url).pathname) ? keepPage(new Request(client.url)) : null;
+    }));
+  }).catch(function () { /* a copy is kept on the next visit instead */ }));
+  self.skipWaiting();
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(caches.keys().then(function (names) {
+    return Promise.all(names.map(function (name) {
+      return name === PAGES || name === FILES ? null : caches.delete(name);
+    }));
+  }).then(function () { return self.clients.claim(); }));
+});
 
 self.addEventListener("fetch", function (event) {
   var request = event.request, url = new URL(request.url);
-  if (request.method !== "GET" || url.origin !== self.location.origin || url.pathname.indexOf("/api/") === 0) {
-    return;
-  }
+  if (url.origin !== self.location.origin) { return; }
+  if (request.method !== "GET" || url.pathname.indexOf("/api/") === 0) { return; }
   if (url.pathname.indexOf("/static/v/") >= 0) {
     event.respondWith(keptOrFetched(request));
     return;
   }
-  event.respondWith(fetchAndKeep(request).catch(function () {
-    return caches.match(request).then(function (hit) {
-      return hit || caches.match(request, { ignoreSearch: true });
-    }).then(function (kept) { return kept ? withoutFirstAnswer(kept) : Response.error(); });
-  }));
+  if (url.searchParams.has("lang")) {
+    // Another language: every kept page speaks the old one.
+    event.respondWith(dropPages().then(function () { return pageOrKept(request); }));
+    return;
+  }
+  if (request.mode === "navigate" && APP_PAGE.test(url.pathname)) {
+    event.respondWith(keptPage(request).then(function (kept) {
+      if (!kept) { return pageOrKept(request); }
+      event.waitUntil(keepPage(request).catch(function () { /* the kept copy stays */ }));
+      return kept;
+    }));
+    return;
+  }
+  event.respondWith(pageOrKept(request));
 });
+
+// The network's page, its kept copy (without its first answer) when the network fails.
+function pageOrKept(request) {
+  return keepPage(request).catch(function () {
+    return caches.open(PAGES).then(function (cache) {
+      return cache.match(request).then(function (hit) {
+        return hit || cache.match(request, { ignoreSearch: true });
+      });
+    }).then(function (kept) { return kept ? withoutFirstAnswer(kept) : Response.error(); });
+  });
+}
+
+// The kept copy of an app page while the server's UrbanPulse-Kept-Until holds, without
+// its first answer; null otherwise.
+function keptPage(request) {
+  return caches.open(PAGES).then(function (cache) { return cache.match(request); }).then(function (hit) {
+    var until = hit ? Date.parse(hit.headers.get(KEPT_UNTIL) || "") : NaN;
+    return until > Date.now() ? withoutFirstAnswer(hit) : null;
+  });
+}
 
 // A versioned file (/static/v/<content hash>/...) never changes under its address: the
 // kept copy is the file, so it is served at once, and a new release has new addresses.
 function keptOrFetched(request) {
-  return caches.match(request).then(function (hit) { return hit || fetchAndKeep(request); });
+  return caches.open(FILES).then(function (cache) {
+    return cache.match(request).then(function (hit) {
+      return hit || fetch(request).then(function (response) {
+        if (response.ok) { cache.put(request, response.clone()); }
+        return response;
+      });
+    });
+  });
 }
 
-// The network's answer, a copy of it kept when it is a good one.
-function fetchAndKeep(request) {
+// The network's page, a copy of it kept when it is a good one.
+function keepPage(request) {
   return fetch(request).then(function (response) {
-    if (response.ok) {
+    if (response.ok && !response.redirected) {
       var copy = response.clone();
-      caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
+      caches.open(PAGES).then(function (cache) { cache.put(request, copy); });
     }
     return response;
   });
 }
 
+function dropPages() {
+  return caches.delete(PAGES).catch(function () { return false; });
+}
+
 // A page comes with the answer to its first question (the commuter page's
 // #first-answer, made as it was served). A kept copy must not pass that answer off as
-// new: it is taken out, and the page shows its own kept answer, marked as kept.
+// new: it is taken out, and the page asks afresh (or shows its own kept answer, marked).
 var FIRST_ANSWER = /<script type="application\/json" id="first-answer">[\s\S]*?<\/script>/;
 function withoutFirstAnswer(response) {
   if ((response.headers.get("content-type") || "").indexOf("text/html") !== 0) { return response; }
