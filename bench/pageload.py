@@ -16,9 +16,11 @@ page asks for advice on its default trip as it loads (each server has answered i
 unthrottled, before: the forecast caches are warm). Measured from navigation start:
 **first advice** (the advice headline shows as text), **charts** (the crowding chart
 drawn), and the **page weight** (bytes on the wire, from DevTools' encodedDataLength,
-until the network is idle). ``current, repeat`` loads the page again in the same
-context, so cached assets are not fetched again. Rounds alternate baseline and current;
-medians are shown. Target: first advice under 2 s on the 4G profile.
+until the network is idle). ``current, repeat`` opens the page again in the same
+context, as a rider opens the installed app again: the app's worker opens its kept copy
+of the page and files, and the advice is asked from the server afresh. Rounds alternate
+baseline and current; medians are shown. Targets on the 4G profile: first advice under
+1 s, page weight under 500 kB, first advice on a repeat visit under 300 ms.
 
 Prints a table, then one final line of JSON with figures, baseline figures and target.
 """
@@ -46,7 +48,9 @@ from urbanpulse.twin import build_demo, is_demo_built
 
 CHROMIUM = "/usr/bin/chromium"
 PHONE: Any = {"width": 390, "height": 844}  # a playwright ViewportSize
-TARGET_FIRST_ADVICE_S = 2.0
+TARGET_FIRST_ADVICE_S = 1.0
+TARGET_PAGE_KB = 500
+TARGET_REPEAT_ADVICE_S = 0.3
 # Marks taken in the page: when the advice headline first has text, when the crowding
 # chart is drawn (performance.now() counts from navigation start).
 MARKS = """(() => {
@@ -189,9 +193,16 @@ def main() -> None:
                       f"{row['page_bytes'] / 1000:,.0f}", f"{row['requests']:.0f}")  # fmt: skip
     Console().print(table)
     profile = {"down_mbps": args.down_mbps, "up_mbps": args.up_mbps, "rtt_ms": args.latency_ms}
-    met = figures["current"]["first_advice_s"] < TARGET_FIRST_ADVICE_S
+    met = (
+        figures["current"]["first_advice_s"] < TARGET_FIRST_ADVICE_S
+        and figures["current"]["page_bytes"] / 1000 < TARGET_PAGE_KB
+        and figures["repeat"]["first_advice_s"] < TARGET_REPEAT_ADVICE_S
+    )
     print(json.dumps({"profile": profile, "runs": args.runs, **figures,
-                      "target_first_advice_s": TARGET_FIRST_ADVICE_S, "met": met}))  # fmt: skip
+                      "target_first_advice_s": TARGET_FIRST_ADVICE_S,
+                      "target_page_kb": TARGET_PAGE_KB,
+                      "target_repeat_first_advice_s": TARGET_REPEAT_ADVICE_S,
+                      "met": met}))  # fmt: skip
 
 
 if __name__ == "__main__":

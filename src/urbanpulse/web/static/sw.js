@@ -56,23 +56,22 @@ self.addEventListener("fetch", function (event) {
   event.respondWith(pageOrKept(request));
 });
 
-// The network's page, its kept copy (without its first answer) when the network fails.
+// The network's page, its kept copy when the network fails.
 function pageOrKept(request) {
   return keepPage(request).catch(function () {
     return caches.open(PAGES).then(function (cache) {
       return cache.match(request).then(function (hit) {
         return hit || cache.match(request, { ignoreSearch: true });
       });
-    }).then(function (kept) { return kept ? withoutFirstAnswer(kept) : Response.error(); });
+    }).then(function (kept) { return kept || Response.error(); });
   });
 }
 
-// The kept copy of an app page while the server's UrbanPulse-Kept-Until holds, without
-// its first answer; null otherwise.
+// The kept copy of an app page while the server's UrbanPulse-Kept-Until holds, else null.
 function keptPage(request) {
   return caches.open(PAGES).then(function (cache) { return cache.match(request); }).then(function (hit) {
     var until = hit ? Date.parse(hit.headers.get(KEPT_UNTIL) || "") : NaN;
-    return until > Date.now() ? withoutFirstAnswer(hit) : null;
+    return until > Date.now() ? hit : null;
   });
 }
 
@@ -89,12 +88,14 @@ function keptOrFetched(request) {
   });
 }
 
-// The network's page, a copy of it kept when it is a good one.
+// The network's page, a copy of it (without its first answer) kept when it is a good one.
 function keepPage(request) {
   return fetch(request).then(function (response) {
     if (response.ok && !response.redirected) {
-      var copy = response.clone();
-      caches.open(PAGES).then(function (cache) { cache.put(request, copy); });
+      var copy = withoutFirstAnswer(response.clone());
+      caches.open(PAGES).then(function (cache) {
+        return copy.then(function (kept) { return cache.put(request, kept); });
+      });
     }
     return response;
   });
@@ -106,10 +107,11 @@ function dropPages() {
 
 // A page comes with the answer to its first question (the commuter page's
 // #first-answer, made as it was served). A kept copy must not pass that answer off as
-// new: it is taken out, and the page asks afresh (or shows its own kept answer, marked).
+// new: it is taken out before the copy is kept, and the page asks afresh (or shows its
+// own kept answer, marked as kept).
 var FIRST_ANSWER = /<script type="application\/json" id="first-answer">[\s\S]*?<\/script>/;
 function withoutFirstAnswer(response) {
-  if ((response.headers.get("content-type") || "").indexOf("text/html") !== 0) { return response; }
+  if ((response.headers.get("content-type") || "").indexOf("text/html") !== 0) { return Promise.resolve(response); }
   return response.text().then(function (html) {
     return new Response(html.replace(FIRST_ANSWER, ""), {
       status: response.status, statusText: response.statusText, headers: response.headers,
