@@ -83,8 +83,9 @@ def test_the_planning_day_holds_until_the_morning_window_ends_or_midnight() -> N
         clock, end = live(hour, minute), get_planning_day_end(live(hour, minute))
         assert end is not None and end > clock.now
         just_before = end.timestamp() - 1
-        assert get_planning_day(
-            datetime.fromtimestamp(just_before, TZ), tz=TZ, country="CN"
-        ) == clock.planning_day  # nothing moves it before the end
+        assert (
+            get_planning_day(datetime.fromtimestamp(just_before, TZ), tz=TZ, country="CN")
+            == clock.planning_day
+        )  # nothing moves it before the end
     fixed = build_clock(None, fixed=datetime(2026, 11, 2, 8), tz=TZ, country="CN")
     assert get_planning_day_end(fixed) is None

@@ -456,7 +456,9 @@ def test_the_app_opens_from_its_worker_and_asks_the_advice_afresh(
     # The page's own address now names the trip; the app opens at its start address.
     opened = page.goto(demo_server + "/commute", wait_until="networkidle")
     assert opened is not None and opened.from_service_worker
-    page.wait_for_function("() => document.querySelector('#advice-chart').dataset.rendered === 'true'")
+    page.wait_for_function(
+        "() => document.querySelector('#advice-chart').dataset.rendered === 'true'"
+    )
     # The server's copy would come with the answer (its inputs are cached now); the kept
     # copy has none, so the advice is asked again, not replayed.
     assert page.locator("#first-answer").count() == 0
