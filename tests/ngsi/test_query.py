@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from urbanpulse.errors import InvalidQueryError
-from urbanpulse.ngsi.geo import match_geo, parse_geo_query
+from urbanpulse.ngsi.geo import match_geo, match_geometry, parse_geo_query, read_geometry
 from urbanpulse.ngsi.query import MISSING, build_entity_query, match_q, parse_q
 
 OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
@@ -136,7 +136,6 @@ def test_geo_relations_on_a_point() -> None:
         ({"georel": "near;maxDistance==0", "geometry": "Point", "coordinates": "[1,2]"}, "above 0"),
         ({"georel": "near;maxDistance==5;minDistance==1", "geometry": "Point", "coordinates": "[1,2]"}, "one of"),
         ({"georel": "within;maxDistance==1", "geometry": "Point", "coordinates": "[1,2]"}, "modifier"),
-        ({"georel": "within", "geometry": "Polygon", "coordinates": "[[[0,0],[1,1],[1,0],[0,1],[0,0]]]"}, "not valid"),
         ({"georel": "within", "geometry": "Point", "coordinates": "[1,95]"}, "lat in"),
         ({"georel": "within", "geometry": "Point", "coordinates": "nope"}, "not a Point"),
         ({"georel": "within", "geometry": "Point", "coordinates": "[1,2]", "geoproperty": "an area"}, "geoproperty"),
@@ -146,3 +145,39 @@ def test_bad_geo_queries_say_what_is_wrong(params: dict[str, str], message: str)
     params = {"geometry": None, "coordinates": None} | params
     with pytest.raises(InvalidQueryError, match=message):
         parse_geo_query(**params)
+
+
+def test_a_polygon_that_crosses_itself_is_read_as_its_two_triangles() -> None:
+    """A bow tie is repaired, not refused (FIWARE's brokers answer it): the parts its
+    ring encloses are inside, the notch between them is not."""
+    bow_tie = "[[[0,0],[1,1],[1,0],[0,1],[0,0]]]"
+    geo = parse_geo_query(georel="within", geometry="Polygon", coordinates=bow_tie)
+    assert geo is not None
+    assert match_geo(geo, 0.1, 0.5) and match_geo(geo, 0.9, 0.5)  # in either triangle
+    assert not match_geo(geo, 0.5, 0.1) and not match_geo(geo, 0.5, 0.9)  # in a notch
+
+
+def test_an_entity_with_an_area_meets_each_relation_as_an_area() -> None:
+    """A provisioned entity's location may be any GeoJSON geometry: the relation is
+    the entity's to the reference (within: the entity inside it; contains: the entity
+    around it)."""
+    square = read_geometry({"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 2], [0, 2], [0, 0]]]})  # fmt: skip
+    assert square is not None
+
+    def meets(relation: str, geometry: str, coordinates: str) -> bool:
+        geo = parse_geo_query(georel=relation, geometry=geometry, coordinates=coordinates)
+        assert geo is not None and square is not None
+        return match_geometry(geo, square)
+
+    assert meets("contains", "Point", "[1,1]") and not meets("contains", "Point", "[3,1]")
+    assert meets("within", "Polygon", "[[[-1,-1],[3,-1],[3,3],[-1,3],[-1,-1]]]")
+    assert not meets("within", "Polygon", "[[[0.5,0.5],[1,0.5],[1,1],[0.5,0.5]]]")
+    assert meets("overlaps", "Polygon", "[[[1,1],[3,1],[3,3],[1,3],[1,1]]]")
+    assert meets("intersects", "Polygon", "[[[1,1],[3,1],[3,3],[1,3],[1,1]]]")
+    assert meets("disjoint", "Polygon", "[[[5,5],[6,5],[6,6],[5,5]]]")
+    assert meets("equals", "Polygon", "[[[0,0],[0,2],[2,2],[2,0],[0,0]]]")  # the other way round
+    # About 11 km from the square's edge at the equator: near within 20 km, not 5 km.
+    assert meets("near;maxDistance==20000", "Point", "[2.1,1]")
+    assert not meets("near;maxDistance==5000", "Point", "[2.1,1]")
+    assert read_geometry({"type": "Polygon", "coordinates": []}) is None
+    assert read_geometry({"type": "Point", "coordinates": [1, 95]}) is None

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from urbanpulse.ngsi.contexts import Terms
-from urbanpulse.ngsi.geo import GeoQuery, match_geo
+from urbanpulse.ngsi.geo import GeoQuery, match_geometry, read_geometry
 from urbanpulse.ngsi.languages import choose_language
 from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q, match_scopes
 from urbanpulse.ngsi.validation import parse_utc_time
@@ -172,13 +172,10 @@ def simplify_attribute(attribute: Any) -> Any:
 
 
 def _match_location(geo: GeoQuery, entity: dict[str, Any], own_name: Callable[[str], str]) -> bool:  # fmt: skip
-    """Whether the entity's GeoProperty the query is on (a Point) meets it."""
+    """Whether the entity's GeoProperty the query is on (any GeoJSON geometry) meets it."""
     place = entity.get(own_name(geo.geoproperty))
-    value = place.get("value") if isinstance(place, dict) else None
-    coordinates = value.get("coordinates") if isinstance(value, dict) else None
-    if not (isinstance(value, dict) and value.get("type") == "Point" and isinstance(coordinates, list) and len(coordinates) >= 2):  # fmt: skip
-        return False
-    return match_geo(geo, coordinates[0], coordinates[1])
+    geometry = read_geometry(place.get("value") if isinstance(place, dict) else None)
+    return geometry is not None and match_geometry(geo, geometry)
 
 
 def get_own_names(

@@ -2,8 +2,12 @@
 
 ``georel=near;maxDistance==2000&geometry=Point&coordinates=[116.4,39.9]`` keeps the
 sites within 2 km (great-circle metres, the transfers' haversine); ``within``, ``contains``, ``intersects``,
-``disjoint``, ``equals`` and ``overlaps`` test a site's point against any GeoJSON
-geometry with shapely.
+``disjoint``, ``equals`` and ``overlaps`` test a site's point, or a provisioned
+entity's GeoJSON geometry, against any GeoJSON geometry with shapely.
+
+A polygon whose ring crosses itself is repaired (``shapely.make_valid``: a bow tie
+becomes its two triangles), in a query as in an entity, rather than refused: GeoJSON
+does not forbid it, FIWARE's brokers answer such queries, and the ETSI suite sends them.
 """
 
 from __future__ import annotations
@@ -77,17 +81,35 @@ def match_geo(query: GeoQuery, lon: float | None, lat: float | None) -> bool:
     """Whether the point (lon, lat) satisfies ``query``; a site without one never does."""
     if lon is None or lat is None or math.isnan(lon) or math.isnan(lat):
         return False
-    point = Point(lon, lat)
+    return match_geometry(query, Point(lon, lat))
+
+
+def match_geometry(query: GeoQuery, geometry: BaseGeometry) -> bool:
+    """Whether an entity's geometry satisfies ``query`` (the entity is the subject:
+    ``within`` is the entity within the reference, ``contains`` the entity containing it)."""
     if query.relation == "near":
-        # From the closest point of the reference (4.10: a line or an area is near what
+        # Between the closest points of the two (4.10: a line or an area is near what
         # lies near any of its points), measured on the sphere.
-        closest = nearest_points(query.geometry, point)[0]
-        metres = float(get_metres(lat, lon, closest.y, closest.x))
+        mine, theirs = nearest_points(geometry, query.geometry)
+        metres = float(get_metres(mine.y, mine.x, theirs.y, theirs.x))
         if query.max_distance is not None and metres > query.max_distance:
             return False
         return query.min_distance is None or metres >= query.min_distance
-    test = getattr(point, query.relation)
+    test = getattr(geometry, query.relation)
     return bool(test(query.geometry))
+
+
+def read_geometry(value: Any) -> BaseGeometry | None:
+    """A GeoProperty's GeoJSON value as a valid shapely geometry; None when it is none."""
+    if not isinstance(value, dict) or value.get("type") not in GEOMETRIES:
+        return None
+    try:
+        built = shape(value)
+    except (ValueError, TypeError, IndexError, AttributeError, shapely.errors.ShapelyError):
+        return None
+    if built.is_empty or not _finite_lon_lat(built):
+        return None
+    return built if built.is_valid else shapely.make_valid(built)
 
 
 def _build_geometry(geometry: str, coordinates: str) -> BaseGeometry:
@@ -102,11 +124,7 @@ def _build_geometry(geometry: str, coordinates: str) -> BaseGeometry:
         raise InvalidQueryError(
             f"coordinates {coordinates[:80]!r}: need lon in [-180, 180], lat in [-90, 90]"
         )
-    if not built.is_valid:
-        raise InvalidQueryError(
-            f"{geometry} {coordinates[:80]!r} is not valid: {shapely.is_valid_reason(built)}"
-        )
-    return built
+    return built if built.is_valid else shapely.make_valid(built)
 
 
 def _finite_lon_lat(geometry: BaseGeometry) -> bool:
