@@ -146,7 +146,11 @@ def read_results(output_xml: Path) -> tuple[dict[str, Counter[str]], Counter[str
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", type=Path, required=True, help="a checkout of the suite")
-    parser.add_argument("--part", action="append", choices=PARTS, help="default: both")
+    parser.add_argument(
+        "--part", action="append",
+        help=f"{' or '.join(PARTS)} (default: both), or a folder or file below one, "
+        "e.g. Consumption/Entity/QueryEntities",
+    )  # fmt: skip
     parser.add_argument("--keep", type=Path, help="keep Robot's output and logs here")
     args = parser.parse_args()
     suite = args.suite.resolve()
@@ -154,6 +158,10 @@ def main() -> int:
         print(f"{suite} is not a checkout of the ETSI NGSI-LD test suite", file=sys.stderr)
         return 2
     parts = args.part or list(PARTS)
+    for part in parts:
+        if part.split("/")[0] not in PARTS or not (suite / TESTS / part).exists():
+            print(f"--part {part}: not a part of the suite's {TESTS}", file=sys.stderr)
+            return 2
     python = ensure_environment(suite)
     with tempfile.TemporaryDirectory() as workdir:
         work = Path(workdir)
