@@ -180,6 +180,10 @@ def test_batches_create_upsert_and_delete_in_one_commit_each(
         # A context entity is kept as sent, so it must be well formed (hostile input too).
         ({"id": "urn:ngsi-ld:Thing:a\u202eb", "type": "Thing"}, "is not a URI"),
         ({"id": "urn:ngsi-ld:Thing:a<b>", "type": "Thing"}, "is not a URI"),
+        # Letters of any script are an IRI's; invisible characters never are.
+        ({"id": "urn:ngsi-ld:Thing:a\u200bb", "type": "Thing"}, "is not a URI"),
+        ({"id": "urn:ngsi-ld:Thing:a\u00a0b", "type": "Thing"}, "is not a URI"),
+        ({"id": "urn:ngsi-ld:Thing:\ufeffab", "type": "Thing"}, "is not a URI"),
         ({"id": "urn:ngsi-ld:Thing:1", "type": "1Thing"}, "is not a term or an IRI"),
         (
             {"id": "urn:ngsi-ld:Thing:1", "type": "Thing", "p": {"type": "Property"}},
@@ -309,7 +313,8 @@ def test_context_entities_of_other_types_are_kept_as_sent_and_queried(
         "type": "ParkingSpot",
         "status": {"type": "Property", "value": "free"},
         "capacity": {"type": "Property", "value": 12},
-        "refParkingSite": {"type": "Relationship", "object": "urn:ngsi-ld:ParkingSite:p1"},
+        # An IRI may hold letters of any script (RFC 3987).
+        "refParkingSite": {"type": "Relationship", "object": "urn:ngsi-ld:ParkingSite:东城-p1"},
         "location": {
             "type": "GeoProperty",
             "value": {"type": "Point", "coordinates": [116.41, 39.92]},
@@ -326,7 +331,9 @@ def test_context_entities_of_other_types_are_kept_as_sent_and_queried(
     assert len(client.get(ENTITIES, params={"type": "ParkingSpot", "q": "capacity>10"}).json()) == 1
     assert client.get(ENTITIES, params={"type": "ParkingSpot", "q": "capacity>20"}).json() == []
     simple = client.get(f"{ENTITIES}/{spot['id']}", params={"options": "keyValues"}).json()
-    assert simple["status"] == "free" and simple["refParkingSite"] == "urn:ngsi-ld:ParkingSite:p1"
+    assert (
+        simple["status"] == "free" and simple["refParkingSite"] == "urn:ngsi-ld:ParkingSite:东城-p1"
+    )
 
     assert client.patch(f"{ENTITIES}/{spot['id']}/attrs", json={"status": {"type": "Property", "value": "occupied"}}).status_code == 204  # fmt: skip
     partial = client.patch(f"{ENTITIES}/{spot['id']}/attrs", json={"colour": {"type": "Property", "value": "blue"}})  # fmt: skip
@@ -440,6 +447,33 @@ def test_a_merge_adds_an_instance_of_a_dataset_the_entity_lacks(client: TestClie
     assert client.patch(url, json={"floors": [counted, {"type": "Property", "value": 5}]}).status_code == 204  # fmt: skip
     floors = client.get(url).json()["floors"]
     assert sorted(f["value"] for f in floors) == [5, 6, 7]
+
+
+def test_datasetid_keeps_those_instances_of_each_attribute(client: TestClient) -> None:
+    """datasetId on a read keeps the instances of the datasets named (@none: the
+    default instance); an attribute left with none is left out, the entity stays."""
+    building = "urn:ngsi-ld:Building:b-datasets"
+    french = "urn:ngsi-ld:Dataset:french-name"
+    created = {
+        "id": building,
+        "type": "Building",
+        "name": [
+            {"type": "Property", "value": "Eiffel Tower"},
+            {"type": "Property", "value": "Tour Eiffel", "datasetId": french},
+        ],
+        "floors": {"type": "Property", "value": 3},
+    }
+    assert client.post(ENTITIES, json=created).status_code == 201
+    read = client.get(f"{ENTITIES}/{building}", params={"datasetId": french}).json()
+    assert read == {"id": building, "type": "Building", "name": created["name"][1]}  # type: ignore[index]
+    default = client.get(f"{ENTITIES}/{building}", params={"datasetId": "@none", "options": "keyValues"})  # fmt: skip
+    assert default.json() == {"id": building, "type": "Building", "name": "Eiffel Tower", "floors": 3}  # fmt: skip
+    both = client.get(ENTITIES, params={"type": "Building", "datasetId": f"@none,{french}"}).json()
+    assert both == [created]
+    none = client.get(ENTITIES, params={"type": "Building", "datasetId": "urn:ngsi-ld:Dataset:x"})
+    assert none.json() == [{"id": building, "type": "Building"}]
+    bad = client.get(ENTITIES, params={"type": "Building", "datasetId": "not a uri"})
+    assert bad.status_code == 400 and "datasetId" in bad.json()["detail"]
 
 
 def test_merge_replace_and_attribute_operations_on_a_context_entity(client: TestClient) -> None:

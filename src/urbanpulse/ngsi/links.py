@@ -92,6 +92,25 @@ def get_link_targets(entity: dict[str, Any]) -> list[tuple[str, str]]:
     return targets
 
 
+def keep_datasets(entity: dict[str, Any], dataset_ids: frozenset[str]) -> dict[str, Any]:
+    """A normalized entity with only the attribute instances of ``dataset_ids``
+    (``@none``: the default instance, the one without a datasetId); an attribute left
+    with no instance is left out, the entity itself stays (ETSI GS CIM 009 4.5.5)."""
+    kept: dict[str, Any] = {}
+    for name, attribute in entity.items():
+        if name in ENTITY_MEMBERS or name == "@context":
+            kept[name] = attribute
+            continue
+        instances = [
+            instance
+            for instance in (attribute if isinstance(attribute, list) else [attribute])
+            if isinstance(instance, dict) and (instance.get("datasetId") or "@none") in dataset_ids
+        ]
+        if instances:
+            kept[name] = instances[0] if len(instances) == 1 else instances
+    return kept
+
+
 def simplify_entity(entity: dict[str, Any]) -> dict[str, Any]:
     """The keyValues form of a normalized entity, a Relationship with its linked entity
     inline becoming that entity (simplified in turn)."""

@@ -110,7 +110,7 @@ def build_temporal_query(
         With one line naming the parameter and what is wrong with it.
     """
     n = _parse_last_n(last_n)
-    datasets = _parse_dataset_ids(dataset_id)
+    datasets = parse_dataset_ids(dataset_id)
     prop = time_property or "observedAt"
     if prop not in TIME_PROPERTIES:
         raise InvalidQueryError(f"timeproperty {prop!r}: use one of {', '.join(TIME_PROPERTIES)}")
@@ -135,7 +135,9 @@ def build_temporal_query(
     return TemporalQuery(timerel, start, end, n, datasets, prop)
 
 
-def _parse_dataset_ids(text: str | None) -> frozenset[str] | None:
+def parse_dataset_ids(text: str | None) -> frozenset[str] | None:
+    """A ``datasetId`` parameter: dataset URIs, ``@none`` for the default instances;
+    None when it is not given."""
     if text is None:
         return None
     ids = [part.strip() for part in text.split(",")]

@@ -13,8 +13,15 @@ from typing import Any
 
 from urbanpulse.errors import InvalidQueryError
 
-# RFC 3986 characters only: a URI has no spaces, controls, invisible or markup ones.
-URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+$")
+# An IRI (RFC 3987, as JSON-LD takes them): a URI's characters, and letters of any
+# script beyond ASCII (urn:ngsi-ld:Ciudad:París). Never spaces, controls, markup, or
+# the invisible ones (no-break and zero-width spaces, bidi marks, soft hyphen, BOM) that
+# would let two ids that look the same differ.
+URI = re.compile(
+    r"^(?!.*[\u00A0\u00AD\u2000-\u200F\u2028-\u202F\u205F-\u206F\u3000\uFEFF])"
+    r"[A-Za-z][A-Za-z0-9+.\-]*:"
+    r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%\u00A1-\uD7FF\uF900-\uFDCF\uFDF0-\uFFEF\U00010000-\U000EFFFD]+$"
+)
 # A term: a letter of any script (拥挤度, Škola) or _, then letters, digits and _.
 TERM = re.compile(r"^[^\W\d]\w*$")
 # Core terms of attributes' own members: never an attribute's name.

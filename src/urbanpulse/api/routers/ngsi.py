@@ -38,7 +38,7 @@ from urbanpulse.ngsi.documents import ENTITY_MEMBERS
 from urbanpulse.ngsi.entities import read_entities, read_entity
 from urbanpulse.ngsi.geo import split_geo_query
 from urbanpulse.ngsi.languages import parse_languages
-from urbanpulse.ngsi.links import join_entities, parse_join, simplify_entity
+from urbanpulse.ngsi.links import join_entities, keep_datasets, parse_join, simplify_entity
 from urbanpulse.ngsi.query import (
     EntityQuery,
     Projection,
@@ -52,6 +52,7 @@ from urbanpulse.ngsi.query import (
 from urbanpulse.ngsi.temporal import (
     TemporalQuery,
     build_temporal_query,
+    parse_dataset_ids,
     read_temporal_entities,
 )
 from urbanpulse.ngsi.types import (
@@ -212,9 +213,11 @@ def query_entities(
     scope_q: ScopeQQ = None,
     order_by: OrderByQ = None,
     geo_q: GeoQQ = None,
+    dataset_id: DatasetIdQ = None,
 ) -> Response:
     """Sites and their latest observations as Smart Data Models entities, filtered by
-    type, id, idPattern, q, scopeQ and geo-query, a page at a time."""
+    type, id, idPattern, q, scopeQ and geo-query, a page at a time; datasetId keeps
+    only those instances of each attribute."""
 
     def run(media: str) -> Response:
         nonlocal georel, geometry, coordinates, geoproperty
@@ -239,17 +242,24 @@ def query_entities(
         counted = "true" if _is_true(count) or "count" in chosen else None
         first, size = _parse_paging(offset, limit, counted)
         key_values = bool(chosen & {"keyValues", "simplified"}) or media == GEO_JSON
+        datasets = parse_dataset_ids(dataset_id)
         page = read_entities(
             lake, query, region=settings.region, offset=first, limit=size,
-            key_values=key_values and not joined, with_context=media == JSON_LD,
-            with_latest=_shows_latest(principal), sys_attrs="sysAttrs" in chosen,
-            order=parse_order(order_by), engine=get_engine(settings),
+            key_values=key_values and not joined and datasets is None,
+            with_context=media == JSON_LD, with_latest=_shows_latest(principal),
+            sys_attrs="sysAttrs" in chosen, order=parse_order(order_by),
+            engine=get_engine(settings),
         )  # fmt: skip
+        found = page.entities
+        if datasets is not None:
+            found = [keep_datasets(e, datasets) for e in found]
         # An entity pick or omit leaves nothing of is left out, as attrs leaves out
         # an entity with none of the attributes named.
-        entities = [kept for e in page.entities if set(kept := project(e, picked, omitted)) - {"@context"}]  # fmt: skip
+        entities = [kept for e in found if set(kept := project(e, picked, omitted)) - {"@context"}]  # fmt: skip
         if joined:
             entities = _join(lake, settings, principal, media, chosen, entities, joined, depth, key_values, shape)  # fmt: skip
+        elif key_values and datasets is not None:
+            entities = [simplify_entity(e) for e in entities]
         response = _render(entities, media, geometry=geometry_property or "location")
         _add_paging(response, request, first, size, page.total, counted is not None)
         return response
@@ -274,9 +284,11 @@ def get_entity(
     local: LocalQ = None,
     join: JoinQ = None,
     join_level: JoinLevelQ = None,
+    dataset_id: DatasetIdQ = None,
 ) -> Response:
     """One entity by its URN, e.g. urn:ngsi-ld:TrafficFlowObserved:bd-road-01; with
-    join, the entities its Relationships point at too."""
+    join, the entities its Relationships point at too; datasetId keeps only those
+    instances of each attribute."""
 
     def run(media: str) -> Response:
         _check_entity_id(entityId)
@@ -286,12 +298,16 @@ def get_entity(
         _check_geometry_property(geometry_property, media)
         chosen = _parse_options(options, ENTITY_OPTIONS, format)
         key_values = bool(chosen & {"keyValues", "simplified"}) or media == GEO_JSON
+        datasets = parse_dataset_ids(dataset_id)
         entity = read_entity(
             lake, entityId, region=settings.region, attrs=split_list(attrs),
-            key_values=key_values and not joined, with_context=media == JSON_LD,
-            with_latest=_shows_latest(principal), sys_attrs="sysAttrs" in chosen,
-            terms=get_request_terms(request, settings), engine=get_engine(settings),
+            key_values=key_values and not joined and datasets is None,
+            with_context=media == JSON_LD, with_latest=_shows_latest(principal),
+            sys_attrs="sysAttrs" in chosen, terms=get_request_terms(request, settings),
+            engine=get_engine(settings),
         )  # fmt: skip
+        if datasets is not None:
+            entity = keep_datasets(entity, datasets)
         if type is not None and entity["type"] not in split_list(type):
             raise NotFoundError(f"no entity {entityId!r} of type {type!r}")
         # ETSI GS CIM 009 5.7.1: an entity with none of the attributes (or members)
@@ -304,6 +320,8 @@ def get_entity(
         if joined:
             linked = _join(lake, settings, principal, media, chosen, [entity], joined, depth, key_values, shape)  # fmt: skip
             return _render(linked[0] if joined == "inline" else linked, media)
+        if key_values and datasets is not None:
+            entity = simplify_entity(entity)
         return _render(entity, media, geometry=geometry_property or "location")
 
     return _answer(request, run, allow_geo=True)
