@@ -118,6 +118,10 @@ def test_pages_walk_every_entity_once(demo_client: TestClient) -> None:
     while 'rel="next"' in response.headers.get("link", ""):
         links = response.headers["link"].split(", <")
         url = next(part for part in links if 'rel="next"' in part).split(">")[0].lstrip("<")
+        # The path on this server, parameters in name order (ETSI GS CIM 009 6.3.13).
+        path, query = url.split("?")
+        assert path == f"{BASE}/entities"
+        assert [pair.split("=")[0] for pair in query.split("&")] == ["count", "limit", "offset", "type"]  # fmt: skip
         response = demo_client.get(url)
         assert 'rel="prev"' in response.headers["link"]
         seen += [e["id"] for e in response.json()]

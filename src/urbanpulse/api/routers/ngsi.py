@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from urllib.parse import urlencode
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import lru_cache
@@ -1115,11 +1116,21 @@ def _add_paging(
         # The header name of ETSI GS CIM 009 (and of its test suite and clients).
         response.headers["NGSILD-Results-Count"] = str(total)
     if size and first + size < total:
-        url = request.url.include_query_params(offset=first + size, limit=size)
+        url = _page_address(request, first + size, size)
         response.headers.append("Link", f'<{url}>; rel="next"; type="{response.media_type}"')
     if size and first > 0:
-        url = request.url.include_query_params(offset=max(0, first - size), limit=size)
+        url = _page_address(request, max(0, first - size), size)
         response.headers.append("Link", f'<{url}>; rel="prev"; type="{response.media_type}"')
+
+
+def _page_address(request: Request, offset: int, limit: int) -> str:
+    """Another page of the same query, as ETSI GS CIM 009 6.3.13 writes it: the path
+    on this server, the parameters in name order, a URN's ':' and a pattern's '*' as
+    they are (the ETSI suite compares the links to the letter)."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "limit")]
+    query += [("offset", str(offset)), ("limit", str(limit))]
+    query.sort(key=lambda pair: pair[0])
+    return f"{request.url.path}?{urlencode(query, safe=':*,@/')}"
 
 
 def _add_cut(response: Response, cut: tuple[str, str] | None) -> None:
