@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-from urllib.parse import urlencode
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import lru_cache
 from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
