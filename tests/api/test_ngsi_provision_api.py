@@ -973,6 +973,15 @@ def test_linked_entities_come_inline_or_flat_to_the_level_asked(client: TestClie
     )  # each once
     for bad in ({"join": "sideways"}, {"join": "flat", "joinLevel": "0"}, {"join": "flat", "joinLevel": "x"}):  # fmt: skip
         assert client.get(url, params=bad).status_code == 400, bad
+    # A Query body joins as the URL does (its join was once ignored).
+    query = {"type": "Query", "entities": [{"type": "Building"}], "join": "inline", "joinLevel": 2}
+    posted = client.post(f"{BATCH}/query", json=query).json()
+    assert [e["locatedAt"]["entity"]["isIn"]["entity"] for e in posted] == [country]
+    flat_body = client.post(f"{BATCH}/query", json=query | {"join": "flat"}).json()
+    assert [e["id"] for e in flat_body] == [building["id"], city["id"], country["id"]]
+    assert client.post(f"{BATCH}/query", json=query | {"join": "sideways"}).status_code == 400
+    temporal = client.post("/ngsi-ld/v1/temporal/entityOperations/query", json=query)
+    assert temporal.status_code == 422  # a temporal query does not join
 
 
 def test_pick_and_omit_reach_into_linked_entities_as_deep_as_the_join(client: TestClient) -> None:

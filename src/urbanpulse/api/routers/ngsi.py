@@ -343,7 +343,8 @@ async def query_entities_by_body(
 ) -> Response:
     """The query of GET /entities sent as an NGSI-LD Query body (ETSI GS CIM 009
     5.7.2 via 6.23): ``entities`` selectors (type, id, idPattern; any one matches),
-    ``attrs``, ``q`` and ``geoQ``; paging and options in the URL."""
+    ``attrs``, ``q``, ``geoQ``, ``join`` and ``joinLevel``; paging and options in the
+    URL."""
     body = await read_body(request)
     if isinstance(body, Response):
         return body
@@ -351,19 +352,27 @@ async def query_entities_by_body(
     def run(media: str) -> Response:
         _parse_flag(local, "local")
         queries = [_with_context(q, request, settings, body) for q in parse_query_body(body)]
+        joined, depth = parse_join(*(_body_text(body, name) for name in ("join", "joinLevel")))
         chosen = _parse_options(options, ENTITY_OPTIONS, format)
         counted = "true" if _is_true(count) or "count" in chosen else None
         first, size = _parse_paging(offset, limit, counted)
+        key_values = bool(chosen & {"keyValues", "simplified"})
         matches = (
             read_entities(
                 lake, query, region=settings.region, offset=0, limit=MAX_SELECTED,
-                key_values=bool(chosen & {"keyValues", "simplified"}),
+                key_values=key_values and not joined,
                 with_context=media == JSON_LD, with_latest=_shows_latest(principal),
                 sys_attrs="sysAttrs" in chosen, engine=get_engine(settings),
             ).entities
             for query in queries
         )  # fmt: skip
-        return _render_selected(request, media, matches, first, size, counted is not None)
+
+        def link(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            if not joined:
+                return page
+            return _join(lake, settings, principal, media, chosen, page, joined, depth, key_values, None)  # fmt: skip
+
+        return _render_selected(request, media, matches, first, size, counted is not None, link)
 
     # The lake is read off the event loop, as the GET routes are.
     return await run_in_threadpool(_answer, request, run, allow_geo=False)
@@ -372,15 +381,26 @@ async def query_entities_by_body(
 def _render_selected(
     request: Request, media: str, matches: Iterable[list[dict[str, Any]]],
     first: int, size: int, counted: bool,
+    link: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
 ) -> Response:  # fmt: skip
-    """One page of what a query body's selectors matched, each entity once, by id."""
+    """One page of what a query body's selectors matched, each entity once, by id;
+    ``link`` adds the page's linked entities (a join)."""
     found: dict[str, dict[str, Any]] = {}
     for entities in matches:
         found |= {e["id"]: e for e in entities}
     ordered = [found[i] for i in sorted(found)]
-    response = _render(ordered[first : first + size], media)
+    page = ordered[first : first + size]
+    response = _render(link(page) if link else page, media)
     _add_paging(response, request, first, size, len(ordered), counted)
     return response
+
+
+def _body_text(body: Any, name: str) -> str | None:
+    """A member of a Query body as the URL would give it (joinLevel may be a number)."""
+    value = body.get(name) if isinstance(body, dict) else None
+    if value is None or isinstance(value, bool):
+        return None if value is None else str(value).lower()
+    return str(value)
 
 
 def parse_query_body(body: Any, *, temporal: bool = False) -> list[EntityQuery]:
@@ -396,7 +416,9 @@ def parse_query_body(body: Any, *, temporal: bool = False) -> list[EntityQuery]:
         raise InvalidQueryError('a query body is a JSON object with "type": "Query"')
     if not temporal and "temporalQ" in body:
         raise InvalidQueryError("temporalQ belongs to a query of the temporal API")
-    refused = {"scopeQ", "csf", "lang", "aggrParams"}
+    refused = {"scopeQ", "csf", "lang", "aggrParams"} | (
+        {"join", "joinLevel"} if temporal else set()
+    )
     unsupported = sorted(set(body) & refused)
     if unsupported:
         raise OperationNotSupportedError(f"{unsupported[0]} is part of NGSI-LD that UrbanPulse does not support")  # fmt: skip
