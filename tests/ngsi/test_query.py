@@ -181,3 +181,39 @@ def test_an_entity_with_an_area_meets_each_relation_as_an_area() -> None:
     assert not meets("near;maxDistance==5000", "Point", "[2.1,1]")
     assert read_geometry({"type": "Polygon", "coordinates": []}) is None
     assert read_geometry({"type": "Point", "coordinates": [1, 95]}) is None
+
+
+def test_q_reads_languages_linked_entities_and_relationships_as_the_standard_says() -> None:
+    """ETSI GS CIM 009 4.9: color[en] is one language of a LanguageProperty, color[*]
+    any of them (and != none of them); managedBy{[Type:]name} reads the entity the
+    Relationship points at; a Relationship compares only with == and !=."""
+    from urbanpulse.ngsi.documents import select_documents
+
+    tower = {"id": "urn:ngsi-ld:Building:pisa", "type": "Building",
+             "name": {"type": "Property", "value": "Pisa Tower"}}  # fmt: skip
+    house = {
+        "id": "urn:ngsi-ld:Building:house",
+        "type": "Building",
+        "color": {"type": "LanguageProperty", "languageMap": {"en": "red", "fr": "rouge"}},
+        "managedBy": {"type": "Relationship", "object": tower["id"]},
+        "address": {"type": "Property", "value": {"city": "Berlin"}},
+    }
+    documents = {e["id"]: e for e in (tower, house)}
+
+    def ids(q: str) -> list[str]:
+        query = build_entity_query(type="Building", q=q)
+        return [e["id"] for e in select_documents(documents, query)]
+
+    house_only = [house["id"]]
+    assert ids('color[en]=="red"') == house_only and ids('color[en]=="rouge"') == []
+    assert ids('color[*]=="rouge"') == house_only and ids('color[*]!="red"') == []
+    assert ids('color[*]!="rot"') == house_only and ids("color[de]") == []
+    assert ids('managedBy{name}=="Pisa Tower"') == house_only
+    assert ids('managedBy{Building:name}=="Pisa Tower"') == house_only
+    assert ids('managedBy{Vehicle:name}=="Pisa Tower"') == []
+    assert ids(f'managedBy=="{tower["id"]}"') == house_only
+    assert ids('managedBy>"urn:a"') == [] and ids('managedBy~=".*pisa"') == []
+    assert ids('address[city]=="Berlin"') == house_only and ids('address[postcode]=="x"') == []
+    for bad in ('managedBy{name=="x"', 'managedBy{Building:}=="x"'):
+        with pytest.raises(InvalidQueryError):
+            build_entity_query(type="Building", q=bad)

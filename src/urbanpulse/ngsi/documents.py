@@ -21,7 +21,15 @@ import pyarrow as pa
 from urbanpulse.ngsi.contexts import Terms
 from urbanpulse.ngsi.geo import GeoQuery, match_geometry, read_geometry
 from urbanpulse.ngsi.languages import choose_language
-from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q, match_scopes
+from urbanpulse.ngsi.query import (
+    LINKED,
+    MISSING,
+    AnyLanguage,
+    EntityQuery,
+    RelationshipObject,
+    match_q,
+    match_scopes,
+)
 from urbanpulse.ngsi.validation import parse_utc_time
 from urbanpulse.store import Lake
 from urbanpulse.store.queries import read_newest_versions
@@ -110,7 +118,7 @@ def select_documents(
             continue
         if query.geo is not None and not _match_location(query.geo, entity, own_name):
             continue
-        if query.q is not None and not match_q(query.q, _getter(entity, own_name)):
+        if query.q is not None and not match_q(query.q, _getter(entity, own_name, documents)):
             continue
         if query.scopes and not match_scopes(query.scopes, entity.get("scope")):
             continue
@@ -207,14 +215,27 @@ def _same_name(name: str) -> str:
 
 
 def _getter(
-    entity: dict[str, Any], own_name: Callable[[str], str] = _same_name
+    entity: dict[str, Any],
+    own_name: Callable[[str], str] = _same_name,
+    documents: dict[str, dict[str, Any]] | None = None,
 ) -> Callable[[tuple[str, ...]], Any]:
+    """How a q term reads the entity (ETSI GS CIM 009 4.9): an attribute's value, a
+    member of a compound value, a language of a LanguageProperty (``[*]``: any), a
+    Relationship's object, or, through ``{...}``, an attribute of the entity the
+    Relationship points at among ``documents``."""
+
     def get(path: tuple[str, ...]) -> Any:
         found = entity.get(own_name(path[0]))
         if isinstance(found, list):
             found = found[0] if found else None
         if not isinstance(found, dict):
             return MISSING
+        if len(path) > 1 and path[1] == LINKED:
+            return _get_linked(found.get("object"), path[2], path[3:], documents)
+        if "languageMap" in found:
+            return _get_language(found["languageMap"], path[1:])
+        if found.get("type") == "Relationship" and isinstance(found.get("object"), str):
+            return RelationshipObject(found["object"]) if len(path) == 1 else MISSING
         value = found.get("value", found.get("object", MISSING))
         for step in path[1:]:
             if isinstance(value, dict) and step in value:
@@ -226,6 +247,26 @@ def _getter(
         return value
 
     return get
+
+
+def _get_language(languages: Any, path: tuple[str, ...]) -> Any:
+    """``color[en]``: that language's value; ``color[*]``: every language's."""
+    if not isinstance(languages, dict) or len(path) != 1:
+        return MISSING
+    if path[0] == "*":
+        return AnyLanguage(languages.values()) if languages else MISSING
+    return languages.get(path[0], MISSING)
+
+
+def _get_linked(
+    target: Any, hint: str, path: tuple[str, ...], documents: dict[str, dict[str, Any]] | None
+) -> Any:
+    """A path read in the entity a Relationship points at (one of ``documents``), when
+    it is of the hinted type (any type without a hint)."""
+    linked = documents.get(target) if documents and isinstance(target, str) else None
+    if linked is None or (hint and hint not in get_types(linked.get("type"))):
+        return MISSING
+    return _getter(linked, _same_name, documents)(path)
 
 
 def format_system_time(moment: datetime) -> str:

@@ -21,7 +21,27 @@ from urbanpulse.ngsi.validation import URI
 from urbanpulse.ngsi.vocabulary import ENTITY_TYPES, SUBJECTS
 
 MISSING: Any = object()
-_TERM = re.compile(r"^\s*((?:[^\W\d]|@)[\w.:\[\]@-]*?)\s*(?:(!~=|~=|==|!=|>=|<=|>|<)(.*))?$", re.S)
+_TERM = re.compile(
+    r"^\s*((?:[^\W\d]|@)[\w.:\[\]@*{}-]*?)\s*(?:(!~=|~=|==|!=|>=|<=|>|<)(.*))?$", re.S
+)
+# A linked-entity subquery's step in a path: ``managedBy{Building:name}`` is the path
+# (managedBy, LINKED, Building, name), the type hint empty when none is given.
+LINKED = "{}"
+_LINKED_TERM = re.compile(r"^([^{}]+)\{(?:([^\W\d][\w:.-]*?):)?([^{}:]+)\}$")
+
+
+class AnyLanguage(tuple[Any, ...]):
+    """The values of every language of a LanguageProperty (``color[*]``): a term matches
+    when any of them does, and != when none is equal (ETSI GS CIM 009 4.9)."""
+
+
+class RelationshipObject(str):
+    """A Relationship's object: only == and != compare it; any other operator does not
+    match (ETSI GS CIM 009 4.9)."""
+
+    __slots__ = ()
+
+
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 _BARE = re.compile(r"^[\w:.+-]+$")  # dates and times are written unquoted
 _NAME = re.compile(r"^[^\W\d]\w*$")  # a term, as validation.TERM
@@ -284,6 +304,11 @@ def match_q(expr: Expr, get: Callable[[tuple[str, ...]], Any]) -> bool:
         return False
     if expr.op is None:
         return True
+    if isinstance(value, RelationshipObject) and expr.op not in ("==", "!="):
+        return False
+    if isinstance(value, AnyLanguage):
+        found = (_compare(v, expr.op, expr.value) for v in value)
+        return all(found) if expr.op in ("!=", "!~=") else any(found)
     return _compare(value, expr.op, expr.value)
 
 
@@ -337,7 +362,7 @@ def _parse_term(term: str, text: str) -> Term:
     if not found or not term.strip():
         raise InvalidQueryError(f"invalid q {text!r}: cannot read term {term!r}")
     name, op, raw = found.groups()
-    path = tuple(part for part in re.split(r"[.\[\]]", name) if part)
+    path = _parse_path(name, text)
     if negated and op is not None:
         raise InvalidQueryError(f"invalid q {text!r}: ! negates an attribute's presence, not a comparison ({term.strip()!r})")  # fmt: skip
     if op is None:
@@ -359,6 +384,18 @@ def _parse_term(term: str, text: str) -> Term:
         if "," in raw:
             return Term(path, op, ("list", *(_parse_value(v, text) for v in raw.split(","))))
     return Term(path, op, _parse_value(raw, text))
+
+
+def _parse_path(name: str, text: str) -> tuple[str, ...]:
+    """A term's attribute path: name[.member|[member]]..., or a linked-entity subquery
+    name{[Type:]path} (LINKED marks where the linked entity's path starts)."""
+    if "{" not in name and "}" not in name:
+        return tuple(part for part in re.split(r"[.\[\]]", name) if part)
+    linked = _LINKED_TERM.match(name)
+    if linked is None:
+        raise InvalidQueryError(f"invalid q {text!r}: {name!r} is not relationship{{[Type:]attribute}}")  # fmt: skip
+    head, hint, inner = linked.groups()
+    return (*_parse_path(head, text), LINKED, hint or "", *_parse_path(inner, text))
 
 
 def _parse_value(raw: str, text: str) -> Any:
