@@ -1269,3 +1269,38 @@ def test_a_temporal_scope_query_selects_by_the_scope_valid_in_the_window(
     }  # fmt: skip
     nested = client.get(TEMPORAL, params={"type": "Vehicle", "scopeQ": "/A;(/B|/C)"})
     assert nested.status_code == 400 and "write them out" in nested.text
+
+
+def test_a_query_body_orders_by_a_member_or_by_distance(client: TestClient) -> None:
+    """ETSI GS CIM 009 5.2.43: a Query body's ordering orders by members or by the
+    distance from its coordinates (which an order by distance needs); a collation is
+    refused rather than ignored."""
+    for name, lon, lat in (("near", 116.40, 39.91), ("far", 117.20, 39.13), ("none", None, None)):
+        vehicle: dict[str, object] = {"id": f"urn:ngsi-ld:Vehicle:o-{name}", "type": "Vehicle",
+                                      "name": {"type": "Property", "value": name}}  # fmt: skip
+        if lon is not None:
+            vehicle["location"] = {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [lon, lat]}}  # fmt: skip
+        assert client.post(ENTITIES, json=vehicle).status_code == 201
+
+    def ordered(ordering: object, **params: str) -> list[str]:
+        query = {"type": "Query", "entities": [{"type": "Vehicle"}], "ordering": ordering}
+        answer = client.post(f"{BATCH}/query", json=query, params=params)
+        assert answer.status_code == 200, answer.text
+        return [e["id"].rsplit("-", 1)[1] for e in answer.json()]
+
+    tiananmen = [116.397, 39.909]
+    assert ordered({"orderBy": ["location;dist-asc"], "coordinates": tiananmen}) == ["near", "far", "none"]  # fmt: skip
+    assert ordered({"orderBy": ["location;dist-desc"], "coordinates": tiananmen}) == ["far", "near", "none"]  # fmt: skip
+    assert ordered({"orderBy": ["location;dist-asc"], "coordinates": tiananmen}, options="keyValues") == ["near", "far", "none"]  # fmt: skip
+    assert ordered({"orderBy": ["name;desc"]}) == ["none", "near", "far"]
+    assert ordered({"orderBy": ["name"]}, limit="1", offset="1") == ["near"]  # a page of the order
+    for bad, status in (
+        ({"orderBy": ["location;dist-asc"]}, 400),
+        ({"orderBy": ["location;dist-asc"], "coordinates": "116,39"}, 400),
+        ({"orderBy": ["name"], "geometry": 5}, 400),
+        ({"orderBy": ["name;sideways"]}, 400),
+        ({"orderBy": ["name"], "collation": "not a tag!!"}, 400),
+        ({"orderBy": ["name"], "collation": "zh-u-co-pinyin"}, 422),
+    ):
+        query = {"type": "Query", "entities": [{"type": "Vehicle"}], "ordering": bad}
+        assert client.post(f"{BATCH}/query", json=query).status_code == status, bad

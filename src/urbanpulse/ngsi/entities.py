@@ -29,7 +29,7 @@ from urbanpulse.ngsi.documents import (
     select_documents,
 )
 from urbanpulse.ngsi.geo import match_geo
-from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q, sort_entities
+from urbanpulse.ngsi.query import MISSING, EntityQuery, Order, match_q, sort_entities
 from urbanpulse.ngsi.vocabulary import (
     ATTRIBUTES,
     CONTEXT,
@@ -96,7 +96,7 @@ def read_entities(
     with_context: bool = False,
     with_latest: bool = True,
     sys_attrs: bool = False,
-    order: tuple[tuple[tuple[str, ...], bool], ...] = (),
+    order: Order = (),
     engine: Engine,
 ) -> EntityPage:
     """The entities ``query`` selects, ordered by id, one page of them; without

@@ -70,7 +70,7 @@ def parse_geo_query(
         raise InvalidQueryError(f"georel {relation!r}: use one of {', '.join(RELATIONS)}")
     if geometry not in GEOMETRIES:
         raise InvalidQueryError(f"geometry {geometry!r}: use one of {', '.join(GEOMETRIES)}")
-    reference = _build_geometry(geometry, coordinates)
+    reference = build_geometry(geometry, coordinates)
     bounds = _parse_distances(relation, modifiers)
     return GeoQuery(
         relation, reference, bounds.get("maxDistance"), bounds.get("minDistance"), geoproperty
@@ -88,15 +88,19 @@ def match_geometry(query: GeoQuery, geometry: BaseGeometry) -> bool:
     """Whether an entity's geometry satisfies ``query`` (the entity is the subject:
     ``within`` is the entity within the reference, ``contains`` the entity containing it)."""
     if query.relation == "near":
-        # Between the closest points of the two (4.10: a line or an area is near what
-        # lies near any of its points), measured on the sphere.
-        mine, theirs = nearest_points(geometry, query.geometry)
-        metres = float(get_metres(mine.y, mine.x, theirs.y, theirs.x))
+        metres = get_distance_metres(geometry, query.geometry)
         if query.max_distance is not None and metres > query.max_distance:
             return False
         return query.min_distance is None or metres >= query.min_distance
     test = getattr(geometry, query.relation)
     return bool(test(query.geometry))
+
+
+def get_distance_metres(geometry: BaseGeometry, reference: BaseGeometry) -> float:
+    """Metres between the closest points of two geometries (4.10: a line or an area is
+    near what lies near any of its points), measured on the sphere."""
+    mine, theirs = nearest_points(geometry, reference)
+    return float(get_metres(mine.y, mine.x, theirs.y, theirs.x))
 
 
 def read_geometry(value: Any) -> BaseGeometry | None:
@@ -112,7 +116,7 @@ def read_geometry(value: Any) -> BaseGeometry | None:
     return built if built.is_valid else shapely.make_valid(built)
 
 
-def _build_geometry(geometry: str, coordinates: str) -> BaseGeometry:
+def build_geometry(geometry: str, coordinates: str) -> BaseGeometry:
     try:
         parsed: Any = json.loads(coordinates)
         built = shape({"type": geometry, "coordinates": parsed})

@@ -14,9 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shapely.geometry.base import BaseGeometry
+
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.ngsi.contexts import Terms
-from urbanpulse.ngsi.geo import GeoQuery, parse_geo_query
+from urbanpulse.ngsi.geo import GeoQuery, get_distance_metres, parse_geo_query, read_geometry
 from urbanpulse.ngsi.validation import URI
 from urbanpulse.ngsi.vocabulary import ENTITY_TYPES, SUBJECTS
 
@@ -204,15 +206,30 @@ def _match_scope(pattern: tuple[str, ...], levels: list[str]) -> bool:
     return len(pattern) == len(levels) and all(p in ("+", level) for p, level in zip(pattern, levels, strict=True))  # fmt: skip
 
 
-def parse_order(text: str | None) -> tuple[tuple[tuple[str, ...], bool], ...]:
-    """An orderBy (ETSI GS CIM 009 4.23): comma list of member paths (``name``,
+@dataclass(frozen=True)
+class OrderKey:
+    """One key of an orderBy: a member path, the direction, and for an order by
+    distance (``location;dist-asc``) the reference geometry measured from."""
+
+    path: tuple[str, ...]
+    descending: bool = False
+    reference: BaseGeometry | None = None
+
+
+Order = tuple[OrderKey, ...]
+
+
+def parse_order(text: str | None, reference: BaseGeometry | None = None) -> Order:
+    """An orderBy (ETSI GS CIM 009 4.23, 5.2.43): comma list of member paths (``name``,
     ``name.subProperty``, ``id``, ``createdAt``) each with an optional ``;asc`` or
-    ``;desc``; (path, descending) pairs.
+    ``;desc``, or a GeoProperty with ``;dist-asc`` or ``;dist-desc`` (metres from
+    ``reference``).
 
     Raises
     ------
     InvalidQueryError
-        An empty key, a path that is not names, or a direction other than asc or desc.
+        An empty key, a path that is not names, a direction other than these, or an
+        order by distance without a reference.
     """
     if text is None:
         return ()
@@ -220,36 +237,44 @@ def parse_order(text: str | None) -> tuple[tuple[tuple[str, ...], bool], ...]:
     for part in text.split(","):
         path, _, direction = part.partition(";")
         names = tuple(path.split("."))
-        if not all(_PROJECTED.match(n) for n in names) or direction not in ("", "asc", "desc"):
-            raise InvalidQueryError(f"orderBy {text!r}: {part!r} is not member[.member][;asc|;desc]")  # fmt: skip
-        keys.append((names, direction == "desc"))
+        if not all(_PROJECTED.match(n) for n in names) or direction not in ("", "asc", "desc", "dist-asc", "dist-desc"):  # fmt: skip
+            raise InvalidQueryError(f"orderBy {text!r}: {part!r} is not member[.member][;asc|;desc|;dist-asc|;dist-desc]")  # fmt: skip
+        distance = direction.startswith("dist-")
+        if distance and reference is None:
+            raise InvalidQueryError(f"orderBy {part!r}: an order by distance needs coordinates to measure from")  # fmt: skip
+        keys.append(OrderKey(names, direction.endswith("desc"), reference if distance else None))
     return tuple(keys)
 
 
-def sort_entities(entities: list[dict[str, Any]], order: tuple[tuple[tuple[str, ...], bool], ...]) -> list[dict[str, Any]]:  # fmt: skip
+def sort_entities(entities: list[dict[str, Any]], order: Order) -> list[dict[str, Any]]:
     """Entities in ``order`` (each key ascending or descending, one without the member
     last), ties by id."""
 
     def compare(a: dict[str, Any], b: dict[str, Any]) -> int:
-        for path, descending in order:
-            first, second = _order_value(a, path), _order_value(b, path)
+        for key in order:
+            first, second = _order_value(a, key), _order_value(b, key)
             if first == second:
                 continue
             if first is MISSING or second is MISSING:
                 return 1 if first is MISSING else -1
             result = -1 if _rank(first) < _rank(second) else 1
-            return -result if descending else result
+            return -result if key.descending else result
         return (a["id"] > b["id"]) - (a["id"] < b["id"])
 
     return sorted(entities, key=functools.cmp_to_key(compare))
 
 
-def _order_value(entity: dict[str, Any], path: tuple[str, ...]) -> Any:
+def _order_value(entity: dict[str, Any], key: OrderKey) -> Any:
+    path = key.path
     value: Any = entity.get(path[0], MISSING)
     if isinstance(value, list):
         value = value[0] if value else MISSING
     for step in path[1:]:
         value = value.get(step, MISSING) if isinstance(value, dict) else MISSING
+    if key.reference is not None:  # an attribute, or its keyValues form: a geometry
+        place = value.get("value", value) if isinstance(value, dict) else None
+        geometry = read_geometry(place)
+        return MISSING if geometry is None else get_distance_metres(geometry, key.reference)
     if isinstance(value, dict):  # an attribute, or a sub-attribute: its value
         value = value.get("value", value.get("object", MISSING))
     return value if isinstance(value, str | int | float | bool) else MISSING

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import lru_cache
@@ -37,17 +38,19 @@ from urbanpulse.errors import (
 from urbanpulse.ngsi.contexts import ContextBook, Terms, build_context_book
 from urbanpulse.ngsi.documents import ENTITY_MEMBERS
 from urbanpulse.ngsi.entities import read_entities, read_entity
-from urbanpulse.ngsi.geo import split_geo_query
+from urbanpulse.ngsi.geo import build_geometry, split_geo_query
 from urbanpulse.ngsi.languages import parse_languages
 from urbanpulse.ngsi.links import join_entities, keep_datasets, parse_join, simplify_entity
 from urbanpulse.ngsi.query import (
     EntityQuery,
+    Order,
     Projection,
     build_entity_query,
     get_projection_depth,
     parse_linked_projection,
     parse_order,
     project,
+    sort_entities,
     split_list,
 )
 from urbanpulse.ngsi.temporal import (
@@ -367,12 +370,14 @@ async def query_entities_by_body(
             for query in queries
         )  # fmt: skip
 
+        order = _parse_ordering(body.get("ordering"))
+
         def link(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if not joined:
                 return page
             return _join(lake, settings, principal, media, chosen, page, joined, depth, key_values, None)  # fmt: skip
 
-        return _render_selected(request, media, matches, first, size, counted is not None, link)
+        return _render_selected(request, media, matches, first, size, counted is not None, link, order)  # fmt: skip
 
     # The lake is read off the event loop, as the GET routes are.
     return await run_in_threadpool(_answer, request, run, allow_geo=False)
@@ -382,17 +387,49 @@ def _render_selected(
     request: Request, media: str, matches: Iterable[list[dict[str, Any]]],
     first: int, size: int, counted: bool,
     link: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+    order: Order = (),
 ) -> Response:  # fmt: skip
-    """One page of what a query body's selectors matched, each entity once, by id;
-    ``link`` adds the page's linked entities (a join)."""
+    """One page of what a query body's selectors matched, each entity once, by id or
+    in ``order``; ``link`` adds the page's linked entities (a join)."""
     found: dict[str, dict[str, Any]] = {}
     for entities in matches:
         found |= {e["id"]: e for e in entities}
     ordered = [found[i] for i in sorted(found)]
+    if order:
+        ordered = sort_entities(ordered, order)
     page = ordered[first : first + size]
     response = _render(link(page) if link else page, media)
     _add_paging(response, request, first, size, len(ordered), counted)
     return response
+
+
+# A BCP 47 language tag, as a collation names one (de, de-u-co-phonebk, zh-Hans-CN).
+BCP47_TAG = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
+
+
+def _parse_ordering(ordering: Any) -> Order:
+    """The ordering member of a Query body (ETSI GS CIM 009 5.2.43): orderBy, and for
+    an order by distance the coordinates (and geometry, Point unless named) measured
+    from. A collation is refused: strings are ordered by code point, and an answer in
+    another order than the one asked for would pass for it."""
+    if ordering is None:
+        return ()
+    if not isinstance(ordering, dict):
+        raise InvalidQueryError("ordering is an object (orderBy, coordinates, geometry, collation)")  # fmt: skip
+    keys, coordinates = ordering.get("orderBy"), ordering.get("coordinates")
+    geometry, collation = ordering.get("geometry", "Point"), ordering.get("collation")
+    if not (isinstance(keys, list) and keys and all(isinstance(k, str) for k in keys)):
+        raise InvalidQueryError("ordering.orderBy is a non-empty list of member[;asc|;desc|;dist-asc|;dist-desc]")  # fmt: skip
+    if coordinates is not None and not isinstance(coordinates, list):
+        raise InvalidQueryError("ordering.coordinates is a JSON array of lon, lat")
+    if not isinstance(geometry, str):
+        raise InvalidQueryError("ordering.geometry is the name of a GeoJSON geometry type")
+    if collation is not None:
+        if not (isinstance(collation, str) and BCP47_TAG.match(collation)):
+            raise InvalidQueryError(f"ordering.collation {collation!r} is not a BCP 47 language tag")  # fmt: skip
+        raise OperationNotSupportedError("ordering.collation is part of NGSI-LD that UrbanPulse does not support")  # fmt: skip
+    reference = None if coordinates is None else build_geometry(geometry, json.dumps(coordinates))
+    return parse_order(",".join(keys), reference)
 
 
 def _body_text(body: Any, name: str) -> str | None:
