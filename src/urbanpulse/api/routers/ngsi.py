@@ -245,12 +245,12 @@ def query_entities(
         chosen = _parse_options(options, ENTITY_OPTIONS, format)
         counted = "true" if _is_true(count) or "count" in chosen else None
         first, size = _parse_paging(offset, limit, counted)
-        key_values = bool(chosen & {"keyValues", "simplified"}) or media == GEO_JSON
+        key_values = bool(chosen & {"keyValues", "simplified"})
         datasets = parse_dataset_ids(dataset_id)
         page = read_entities(
             lake, query, region=settings.region, offset=first, limit=size,
             key_values=key_values and not joined and datasets is None,
-            with_context=media == JSON_LD, with_latest=_shows_latest(principal),
+            with_context=media != JSON, with_latest=_shows_latest(principal),
             sys_attrs="sysAttrs" in chosen, order=parse_order(order_by),
             engine=get_engine(settings),
         )  # fmt: skip
@@ -301,12 +301,12 @@ def get_entity(
         picked, omitted, shape = _parse_projection(pick, omit, attrs, joined, depth)
         _check_geometry_property(geometry_property, media)
         chosen = _parse_options(options, ENTITY_OPTIONS, format)
-        key_values = bool(chosen & {"keyValues", "simplified"}) or media == GEO_JSON
+        key_values = bool(chosen & {"keyValues", "simplified"})
         datasets = parse_dataset_ids(dataset_id)
         entity = read_entity(
             lake, entityId, region=settings.region, attrs=split_list(attrs),
             key_values=key_values and not joined and datasets is None,
-            with_context=media == JSON_LD, with_latest=_shows_latest(principal),
+            with_context=media != JSON, with_latest=_shows_latest(principal),
             sys_attrs="sysAttrs" in chosen, terms=get_request_terms(request, settings),
             engine=get_engine(settings),
         )  # fmt: skip
@@ -364,7 +364,7 @@ async def query_entities_by_body(
             read_entities(
                 lake, query, region=settings.region, offset=0, limit=MAX_SELECTED,
                 key_values=key_values and not joined,
-                with_context=media == JSON_LD, with_latest=_shows_latest(principal),
+                with_context=media != JSON, with_latest=_shows_latest(principal),
                 sys_attrs="sysAttrs" in chosen, engine=get_engine(settings),
             ).entities
             for query in queries
@@ -519,7 +519,7 @@ async def query_temporal_entities_by_body(
         matches = (
             read_temporal_entities(
                 lake, query, temporal, region=settings.region, limit=MAX_SELECTED,
-                temporal_values="temporalValues" in chosen, with_context=media == JSON_LD,
+                temporal_values="temporalValues" in chosen, with_context=media != JSON,
                 engine=get_engine(settings),
             ).entities
             for query in queries
@@ -663,7 +663,7 @@ def _join(
         try:
             return read_entity(
                 lake, entity_id, region=settings.region, key_values=False,
-                with_context=media == JSON_LD and join == "flat",
+                with_context=media != JSON and join == "flat",
                 with_latest=_shows_latest(principal), sys_attrs="sysAttrs" in chosen,
                 engine=get_engine(settings),
             )  # fmt: skip
@@ -787,7 +787,7 @@ def query_temporal_entities(
         first, size = _parse_paging(offset, limit, counted)
         page = read_temporal_entities(
             lake, query, temporal, region=settings.region, offset=first, limit=size,
-            temporal_values="temporalValues" in simplified, with_context=media == JSON_LD,
+            temporal_values="temporalValues" in simplified, with_context=media != JSON,
             descending=descending, sys_attrs="sysAttrs" in simplified,
             engine=get_engine(settings),
         )  # fmt: skip
@@ -833,7 +833,7 @@ def get_temporal_entity(
         simplified = _parse_temporal_options(options, format)
         page = read_temporal_entities(
             lake, query, temporal, region=settings.region, limit=1,
-            temporal_values="temporalValues" in simplified, with_context=media == JSON_LD,
+            temporal_values="temporalValues" in simplified, with_context=media != JSON,
             retrieve=True, sys_attrs="sysAttrs" in simplified, engine=get_engine(settings),
         )  # fmt: skip
         if not page.entities:
@@ -1041,26 +1041,33 @@ def _render(payload: Any, media: str, *, geometry: str = "location") -> Response
     if media == GEO_JSON:
         entities = payload if isinstance(payload, list) else [payload]
         features = [_build_feature(e, geometry) for e in entities]
-        payload = (
-            {"type": "FeatureCollection", "features": features}
-            if isinstance(payload, list)
-            else features[0]
-        )
+        if isinstance(payload, list):
+            payload = {"type": "FeatureCollection", "features": features}
+            contexts = [f.pop("@context") for f in features if "@context" in f]
+            if contexts:
+                payload["@context"] = contexts[0]  # one request, one @context
+        else:
+            payload = features[0]
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     response = Response(body, media_type=media)
-    if media != JSON_LD:
+    if media == JSON:
         response.headers.append("Link", CONTEXT_LINK)
     return response
 
 
 def _build_feature(entity: dict[str, Any], geometry: str = "location") -> dict[str, Any]:
-    """A GeoJSON Feature of an entity: ``geometry`` names the GeoProperty (keyValues,
-    so its value is the geometry itself) that places it."""
-    properties = {k: v for k, v in entity.items() if k not in ("id", geometry)}
+    """A GeoJSON Feature of an entity (ETSI GS CIM 009 4.5.16): the GeoProperty
+    ``geometry`` names places it (null when the entity has none); the properties are
+    the entity's type and every attribute, that one too, normalized or keyValues as
+    asked; the @context at the Feature's root."""
     place = entity.get(geometry)
     if isinstance(place, dict) and place.get("type") == "GeoProperty":
         place = place.get("value")
-    return {"id": entity["id"], "type": "Feature", "geometry": place, "properties": properties}  # fmt: skip
+    properties = {k: v for k, v in entity.items() if k not in ("id", "@context")}
+    feature = {"id": entity["id"], "type": "Feature", "geometry": place, "properties": properties}  # fmt: skip
+    if "@context" in entity:
+        feature["@context"] = entity["@context"]
+    return feature
 
 
 def parse_entity_query(
