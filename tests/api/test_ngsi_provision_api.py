@@ -888,9 +888,12 @@ def test_transient_entities_and_instances_are_gone_once_they_expire(client: Test
     ]  # fmt: skip
     assert client.post(f"{BATCH}/create", json=bodies).status_code == 201
     assert client.get(f"{ENTITIES}/urn:ngsi-ld:Building:gone").status_code == 404
-    listed = client.get(ENTITIES, params={"type": "Building"}).json()
+    listed = client.get(ENTITIES, params={"type": "Building", "options": "sysAttrs"}).json()
     assert [e["id"] for e in listed] == ["urn:ngsi-ld:Building:kept", "urn:ngsi-ld:Building:part"]
     assert listed[0]["expiresAt"] == future and "temperature" not in listed[1]
+    # expiresAt is a system time (6.3.11): shown only with sysAttrs, as createdAt is.
+    plain = client.get(ENTITIES, params={"type": "Building"}).json()
+    assert "expiresAt" not in plain[0] and "createdAt" not in plain[0]
     assert "expiresAt" not in client.get("/ngsi-ld/v1/attributes").json()["attributeList"]
     # a merge can make a durable entity transient
     merge = {"expiresAt": past}
@@ -1304,3 +1307,33 @@ def test_a_query_body_orders_by_a_member_or_by_distance(client: TestClient) -> N
     ):
         query = {"type": "Query", "entities": [{"type": "Vehicle"}], "ordering": bad}
         assert client.post(f"{BATCH}/query", json=query).status_code == status, bad
+
+
+def test_keyvalues_keeps_each_kind_of_attribute_readable(client: TestClient) -> None:
+    """ETSI GS CIM 009 4.5.4: simplified, a Property is its value and a Relationship
+    its object, lists their items; a language map, JSON and a vocabulary term stay
+    wrapped ({"languageMap": ...}); several instances are a map by datasetId."""
+    vehicle = {
+        "id": "urn:ngsi-ld:Vehicle:kinds", "type": "Vehicle",
+        "speed": [{"type": "Property", "value": 55},
+                  {"type": "Property", "value": 11, "datasetId": "urn:ngsi-ld:Dataset:gps"}],
+        "brandName": {"type": "LanguageProperty", "languageMap": {"en": "hi", "zh": "你好"}},
+        "street": {"type": "JsonProperty", "json": {"a": 1}},
+        "category": {"type": "VocabProperty", "vocab": "non-commercial"},
+        "tyreTreadDepths": {"type": "ListProperty", "valueList": [1.2, 3.4]},
+        "isParked": {"type": "Relationship", "object": "urn:ngsi-ld:OffStreetParking:1"},
+        "route": {"type": "ListRelationship", "objectList": ["urn:ngsi-ld:Road:1", "urn:ngsi-ld:Road:2"]},
+    }  # fmt: skip
+    assert client.post(ENTITIES, json=vehicle).status_code == 201
+    simple = client.get(f"{ENTITIES}/{vehicle['id']}", params={"options": "keyValues"}).json()
+    assert simple == {
+        "id": vehicle["id"], "type": "Vehicle",
+        "speed": {"dataset": {"@none": 55, "urn:ngsi-ld:Dataset:gps": 11}},
+        "brandName": {"languageMap": {"en": "hi", "zh": "你好"}},
+        "street": {"json": {"a": 1}}, "category": {"vocab": "non-commercial"},
+        "tyreTreadDepths": [1.2, 3.4], "isParked": "urn:ngsi-ld:OffStreetParking:1",
+        "route": ["urn:ngsi-ld:Road:1", "urn:ngsi-ld:Road:2"],
+    }  # fmt: skip
+    # A language asked for makes the language map a plain value of that language.
+    chinese = client.get(f"{ENTITIES}/{vehicle['id']}", params={"options": "keyValues", "lang": "zh"})  # fmt: skip
+    assert chinese.json()["brandName"] == "你好"

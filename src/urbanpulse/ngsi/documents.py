@@ -155,25 +155,56 @@ def render_document(
     for name, attribute in entity.items():
         if name in SYSTEM_KEYS or (attrs and name not in wanted):
             continue
+        if name == "expiresAt" and not sys_attrs:  # a system time (6.3.11), as createdAt
+            continue
         shown = name if name in CORE_MEMBERS else asked_name(name)
         if terms and terms.languages is not None:
             attribute = choose_language(attribute, terms.languages)
+        if not sys_attrs:
+            attribute = _without_expiry(attribute)
         rendered[shown] = simplify_attribute(attribute) if key_values else attribute
     if sys_attrs:
         rendered["createdAt"], rendered["modifiedAt"] = entity["createdAt"], entity["modifiedAt"]
     return rendered
 
 
-def simplify_attribute(attribute: Any) -> Any:
-    """An attribute in keyValues form: its value, object or the like (instances kept
-    as a list)."""
+def _without_expiry(attribute: Any) -> Any:
+    """An attribute without its instances' expiresAt, shown only with sysAttrs."""
     if isinstance(attribute, list):
-        return [simplify_attribute(a) for a in attribute]
+        return [_without_expiry(a) for a in attribute]
+    if isinstance(attribute, dict) and "expiresAt" in attribute:
+        return {k: v for k, v in attribute.items() if k != "expiresAt"}
+    return attribute
+
+
+# Members a simplified attribute keeps wrapped, so the kind stays readable (ETSI GS
+# CIM 009 4.5.4 Examples 4-6): a language map, JSON and a vocabulary term.
+WRAPPED_MEMBERS = ("languageMap", "json", "vocab")
+
+
+def simplify_attribute(attribute: Any) -> Any:
+    """An attribute in keyValues form (ETSI GS CIM 009 4.5.4): a Property's value, a
+    Relationship's object, a list's items, {"languageMap": ...}, {"json": ...} or
+    {"vocab": ...}; several instances as {"dataset": {datasetId or "@none": ...}}."""
+    if isinstance(attribute, list):
+        if len(attribute) == 1:
+            return simplify_attribute(attribute[0])
+        return {
+            "dataset": {
+                (a.get("datasetId") if isinstance(a, dict) else None) or "@none": simplify_attribute(a)
+                for a in attribute
+            }
+        }  # fmt: skip
     if not isinstance(attribute, dict):
         return attribute
     if "object" in attribute:
         return attribute["object"]
-    for key in ("value", "languageMap", "vocab", "json", "valueList", "objectList"):
+    for key in WRAPPED_MEMBERS:
+        if key in attribute:
+            return {key: attribute[key]}
+    if "objectList" in attribute:
+        return [o.get("object") if isinstance(o, dict) else o for o in attribute["objectList"]]
+    for key in ("value", "valueList"):
         if key in attribute:
             return attribute[key]
     return attribute
