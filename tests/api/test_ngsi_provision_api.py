@@ -1337,3 +1337,43 @@ def test_keyvalues_keeps_each_kind_of_attribute_readable(client: TestClient) -> 
     # A language asked for makes the language map a plain value of that language.
     chinese = client.get(f"{ENTITIES}/{vehicle['id']}", params={"options": "keyValues", "lang": "zh"})  # fmt: skip
     assert chinese.json()["brandName"] == "你好"
+
+
+def test_the_url_and_a_query_body_order_project_and_answer_alike(client: TestClient) -> None:
+    """orderBy reaches a member of a value (address[city]) and orders by distance from
+    orderFrom; a collation is refused; a list of quoted values matches any of them; ids
+    win over idPattern; a Query body's pick, omit and geometryProperty act as the URL's."""
+    places = (
+        ("near", 116.40, "Amsterdam", "Eiffel Tower"),
+        ("far", 117.20, "Zurich", "Pisa Tower"),
+    )
+    for name, lon, city, title in places:
+        body = {"id": f"urn:ngsi-ld:Building:u-{name}", "type": "Building",
+                "name": {"type": "Property", "value": title},
+                "address": {"type": "Property", "value": {"city": city}},
+                "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [lon, 39.9]}}}  # fmt: skip
+        assert client.post(ENTITIES, json=body).status_code == 201
+
+    def ids(**params: str) -> list[str]:
+        answer = client.get(ENTITIES, params={"type": "Building", **params})
+        assert answer.status_code == 200, answer.text
+        return [e["id"].rsplit("-", 1)[1] for e in answer.json()]
+
+    assert ids(orderBy="address[city];desc") == ["far", "near"]
+    assert ids(orderBy="location;dist-asc", orderFrom="[117.3,39.9]") == ["far", "near"]
+    assert client.get(ENTITIES, params={"type": "Building", "orderBy": "location;dist-asc"}).status_code == 400  # fmt: skip
+    assert client.get(ENTITIES, params={"type": "Building", "collation": "de"}).status_code == 422
+    assert client.get(ENTITIES, params={"type": "Building", "collation": "no tag!"}).status_code == 400  # fmt: skip
+    assert ids(q='name=="Eiffel Tower","Pisa Tower"') == ["far", "near"]
+    assert ids(q='name!="Eiffel Tower","Big Ben"') == ["far"]
+    assert ids(id="urn:ngsi-ld:Building:u-near", idPattern=".*far") == ["near"]
+
+    query = {"type": "Query", "entities": [{"type": "Building"}]}
+    picked = client.post(f"{BATCH}/query", json=query | {"pick": ["id", "name"]}).json()
+    assert all(set(e) == {"id", "name"} for e in picked) and len(picked) == 2
+    omitted = client.post(f"{BATCH}/query", json=query | {"omit": ["location", "address"]}).json()
+    assert all(set(e) == {"id", "type", "name"} for e in omitted)
+    geo = {"Accept": "application/geo+json"}
+    features = client.post(f"{BATCH}/query", json=query, headers=geo).json()
+    assert features["type"] == "FeatureCollection"
+    assert [f["geometry"]["coordinates"][0] for f in features["features"]] == [117.2, 116.4]

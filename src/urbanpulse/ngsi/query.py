@@ -124,7 +124,9 @@ def build_entity_query(
     return EntityQuery(
         types=types,
         ids=split_list(id),
-        id_pattern=pattern,
+        # Ids name the entities outright: a pattern beside them is not applied (ETSI
+        # GS CIM 009 5.2.33, "id takes precedence over idPattern"); it is still checked.
+        id_pattern=None if split_list(id) else pattern,
         q=parse_q(q) if q else None,
         attrs=tuple(_check_name(a, "attrs") for a in split_list(attrs)),
         geo=parse_geo_query(
@@ -236,14 +238,26 @@ def parse_order(text: str | None, reference: BaseGeometry | None = None) -> Orde
     keys = []
     for part in text.split(","):
         path, _, direction = part.partition(";")
-        names = tuple(path.split("."))
-        if not all(_PROJECTED.match(n) for n in names) or direction not in ("", "asc", "desc", "dist-asc", "dist-desc"):  # fmt: skip
+        names = _split_order_path(path)
+        if not all(_PROJECTED.match(n.removeprefix("[")) for n in names) or direction not in ("", "asc", "desc", "dist-asc", "dist-desc"):  # fmt: skip
             raise InvalidQueryError(f"orderBy {text!r}: {part!r} is not member[.member][;asc|;desc|;dist-asc|;dist-desc]")  # fmt: skip
         distance = direction.startswith("dist-")
         if distance and reference is None:
             raise InvalidQueryError(f"orderBy {part!r}: an order by distance needs coordinates to measure from")  # fmt: skip
         keys.append(OrderKey(names, direction.endswith("desc"), reference if distance else None))
     return tuple(keys)
+
+
+def _split_order_path(path: str) -> tuple[str, ...]:
+    """``name.subProperty`` steps into sub-attributes, ``address[city]`` into a member
+    of the value (kept as '[city')."""
+    steps: list[str] = []
+    for part in path.split("."):
+        head, *members = part.split("[")
+        steps.append(head)
+        for member in members:
+            steps.append("[" + (member[:-1] if member.endswith("]") else "\0"))
+    return tuple(steps)
 
 
 def sort_entities(entities: list[dict[str, Any]], order: Order) -> list[dict[str, Any]]:
@@ -270,6 +284,11 @@ def _order_value(entity: dict[str, Any], key: OrderKey) -> Any:
     if isinstance(value, list):
         value = value[0] if value else MISSING
     for step in path[1:]:
+        if step.startswith("["):  # a member of the value: a value from here on
+            inner = value.get("value", MISSING) if isinstance(value, dict) else MISSING
+            value = inner.get(step[1:], MISSING) if isinstance(inner, dict) else MISSING
+            value = {"value": value} if value is not MISSING else MISSING
+            continue
         value = value.get(step, MISSING) if isinstance(value, dict) else MISSING
     if key.reference is not None:  # an attribute, or its keyValues form: a geometry
         place = value.get("value", value) if isinstance(value, dict) else None
@@ -402,13 +421,26 @@ def _parse_term(term: str, text: str) -> Term:
             raise InvalidQueryError(f"invalid q {text!r}: bad pattern {raw!r}: {exc}") from exc
     if op not in ("==", "!=") and not raw.startswith('"') and (".." in raw or "," in raw):
         raise InvalidQueryError(f"invalid q {text!r}: a range or a list is compared with == or !=")  # fmt: skip
-    if op in ("==", "!=") and not raw.startswith('"'):
-        if ".." in raw:
+    if op in ("==", "!="):
+        listed = _split_unquoted(raw, ",")
+        if len(listed) > 1:  # "Eiffel Tower","Pisa Tower": any of them
+            return Term(path, op, ("list", *(_parse_value(v, text) for v in listed)))
+        if not raw.startswith('"') and ".." in raw:
             low, high = raw.split("..", 1)
             return Term(path, op, ("range", _parse_value(low, text), _parse_value(high, text)))
-        if "," in raw:
-            return Term(path, op, ("list", *(_parse_value(v, text) for v in raw.split(","))))
     return Term(path, op, _parse_value(raw, text))
+
+
+def _split_unquoted(raw: str, separator: str) -> list[str]:
+    """``raw`` split at each ``separator`` outside double quotes."""
+    parts, start, quoted = [], 0, False
+    for position, char in enumerate(raw):
+        if char == '"':
+            quoted = not quoted
+        elif char == separator and not quoted:
+            parts.append(raw[start:position])
+            start = position + 1
+    return [*parts, raw[start:]]
 
 
 def _parse_path(name: str, text: str) -> tuple[str, ...]:

@@ -185,6 +185,8 @@ TemporalOrderByQ = Annotated[Text, Query(alias="orderBy", description="id, or id
 JoinQ = Annotated[Text, Query(description="flat or inline: serve the entities Relationships point at too (4.5.23).")]  # fmt: skip
 JoinLevelQ = Annotated[Text, Query(alias="joinLevel", description="How many Relationships deep a join follows (default 1).")]  # fmt: skip
 LastNQ = Annotated[Text, Query(alias="lastN", description="Last N instances per attribute.")]
+OrderFromQ = Annotated[Text, Query(alias="orderFrom", description="Coordinates an order by distance measures from, e.g. [116.4,39.9] (a Point).")]  # fmt: skip
+CollationQ = Annotated[Text, Query(description="A collation for ordering texts (BCP 47 tag): refused, texts are ordered by code point.")]  # fmt: skip
 DatasetIdQ = Annotated[Text, Query(alias="datasetId", description="Only instances of these datasets (comma-separated URIs; @none: the default instances).")]  # fmt: skip
 
 
@@ -218,6 +220,8 @@ def query_entities(
     order_by: OrderByQ = None,
     geo_q: GeoQQ = None,
     dataset_id: DatasetIdQ = None,
+    order_from: OrderFromQ = None,
+    collation: CollationQ = None,
 ) -> Response:
     """Sites and their latest observations as Smart Data Models entities, filtered by
     type, id, idPattern, q, scopeQ and geo-query, a page at a time; datasetId keeps
@@ -251,7 +255,8 @@ def query_entities(
             lake, query, region=settings.region, offset=first, limit=size,
             key_values=key_values and not joined and datasets is None,
             with_context=media != JSON, with_latest=_shows_latest(principal),
-            sys_attrs="sysAttrs" in chosen, order=parse_order(order_by),
+            sys_attrs="sysAttrs" in chosen,
+            order=_parse_url_ordering(order_by, order_from, collation),
             engine=get_engine(settings),
         )  # fmt: skip
         found = page.entities
@@ -371,26 +376,34 @@ async def query_entities_by_body(
         )  # fmt: skip
 
         order = _parse_ordering(body.get("ordering"))
+        pick, omit, attrs = (_body_names(body, name) for name in ("pick", "omit", "attrs"))
+        picked, omitted, shape = _parse_projection(pick, omit, attrs, joined, depth)
 
-        def link(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        def finish(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            # As the URL's pick and omit: an entity left with nothing is left out.
+            page = [kept for e in page if set(kept := project(e, picked, omitted)) - {"@context"}]  # fmt: skip
             if not joined:
                 return page
-            return _join(lake, settings, principal, media, chosen, page, joined, depth, key_values, None)  # fmt: skip
+            return _join(lake, settings, principal, media, chosen, page, joined, depth, key_values, shape)  # fmt: skip
 
-        return _render_selected(request, media, matches, first, size, counted is not None, link, order)  # fmt: skip
+        geometry = _body_text(body, "geometryProperty")
+        if geometry is not None:
+            _check_geometry_property(geometry, media)
+        return _render_selected(request, media, matches, first, size, counted is not None, finish, order, geometry or "location")  # fmt: skip
 
     # The lake is read off the event loop, as the GET routes are.
-    return await run_in_threadpool(_answer, request, run, allow_geo=False)
+    return await run_in_threadpool(_answer, request, run, allow_geo=True)
 
 
 def _render_selected(
     request: Request, media: str, matches: Iterable[list[dict[str, Any]]],
     first: int, size: int, counted: bool,
-    link: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+    finish: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
     order: Order = (),
+    geometry: str = "location",
 ) -> Response:  # fmt: skip
     """One page of what a query body's selectors matched, each entity once, by id or
-    in ``order``; ``link`` adds the page's linked entities (a join)."""
+    in ``order``; ``finish`` shapes the page (pick, omit, the linked entities)."""
     found: dict[str, dict[str, Any]] = {}
     for entities in matches:
         found |= {e["id"]: e for e in entities}
@@ -398,13 +411,32 @@ def _render_selected(
     if order:
         ordered = sort_entities(ordered, order)
     page = ordered[first : first + size]
-    response = _render(link(page) if link else page, media)
+    response = _render(finish(page) if finish else page, media, geometry=geometry)
     _add_paging(response, request, first, size, len(ordered), counted)
     return response
 
 
 # A BCP 47 language tag, as a collation names one (de, de-u-co-phonebk, zh-Hans-CN).
 BCP47_TAG = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
+
+
+def _parse_coordinates(text: str | None, name: str) -> Any:
+    """A URL parameter holding a JSON array of coordinates; None when not given."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise InvalidQueryError(f"{name} {text[:60]!r} is not a JSON array of lon, lat") from None
+
+
+def _parse_url_ordering(order_by: Text, order_from: Text, collation: Text) -> Order:
+    """A URL's orderBy, orderFrom and collation, read as a Query body's ordering."""
+    if order_by is None and order_from is None and collation is None:
+        return ()
+    coordinates = _parse_coordinates(order_from, "orderFrom")
+    ordering = {"orderBy": (order_by or "id").split(","), "coordinates": coordinates}
+    return _parse_ordering(ordering | ({"collation": collation} if collation is not None else {}))
 
 
 def _parse_ordering(ordering: Any) -> Order:
@@ -430,6 +462,18 @@ def _parse_ordering(ordering: Any) -> Order:
         raise OperationNotSupportedError("ordering.collation is part of NGSI-LD that UrbanPulse does not support")  # fmt: skip
     reference = None if coordinates is None else build_geometry(geometry, json.dumps(coordinates))
     return parse_order(",".join(keys), reference)
+
+
+def _body_names(body: Any, name: str) -> str | None:
+    """A Query body's list of names (pick, omit, attrs) as the URL writes it."""
+    value = body.get(name) if isinstance(body, dict) else None
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
+        raise InvalidQueryError(f"{name} is a non-empty list of names")
+    return ",".join(value)
 
 
 def _body_text(body: Any, name: str) -> str | None:
