@@ -1377,3 +1377,34 @@ def test_the_url_and_a_query_body_order_project_and_answer_alike(client: TestCli
     features = client.post(f"{BATCH}/query", json=query, headers=geo).json()
     assert features["type"] == "FeatureCollection"
     assert [f["geometry"]["coordinates"][0] for f in features["features"]] == [117.2, 116.4]
+
+
+def test_a_temporal_query_judges_places_and_languages_within_its_window(
+    client: TestClient,
+) -> None:
+    """A geo-query over context entities' histories is met by a place observed in the
+    window (not before it); q reads languages, lists and Relationships there as it does
+    for the current state."""
+    moves = [("2020-08-01T10:00:00Z", [2.35, 48.85]), ("2020-08-01T12:00:00Z", [13.40, 52.52])]
+    body = {
+        "id": "urn:ngsi-ld:Vehicle:t-geo", "type": "Vehicle",
+        "location": [{"type": "GeoProperty", "value": {"type": "Point", "coordinates": c}, "observedAt": t} for t, c in moves],
+        "brandName": {"type": "LanguageProperty", "languageMap": {"en": "red", "fr": "rouge"}, "observedAt": "2020-08-01T12:00:00Z"},
+        "tags": {"type": "Property", "value": ["a", "b"], "observedAt": "2020-08-01T12:00:00Z"},
+        "ref": {"type": "Relationship", "object": "urn:ngsi-ld:Road:1", "observedAt": "2020-08-01T12:00:00Z"},
+    }  # fmt: skip
+    assert client.post(TEMPORAL, json=body).status_code == 201
+    window = {"type": "Vehicle", "timerel": "after", "timeAt": "2020-08-01T11:00:00Z"}
+
+    def found(**params: str) -> bool:
+        answer = client.get(TEMPORAL, params=window | params)
+        assert answer.status_code == 200, answer.text
+        return [e["id"] for e in answer.json()] == [body["id"]]
+
+    near = {"georel": "near;maxDistance==5000", "geometry": "Point"}
+    assert found(**near, coordinates="[13.41,52.52]")  # Berlin, observed in the window
+    assert not found(**near, coordinates="[2.35,48.86]")  # Paris, observed before it
+    assert found(q='brandName[fr]=="rouge"') and not found(q='brandName[en]=="rouge"')
+    assert found(q='brandName[*]=="rouge"') and not found(q='brandName[*]!="red"')
+    assert found(q='tags=="b"') and not found(q='tags!="a"')
+    assert found(q='ref=="urn:ngsi-ld:Road:1"') and not found(q='ref>"urn:a"')

@@ -24,7 +24,7 @@ from urbanpulse.ngsi.languages import choose_language
 from urbanpulse.ngsi.query import (
     LINKED,
     MISSING,
-    AnyLanguage,
+    AnyOf,
     EntityQuery,
     RelationshipObject,
     match_q,
@@ -118,7 +118,7 @@ def select_documents(
             continue
         if query.geo is not None and not _match_location(query.geo, entity, own_name):
             continue
-        if query.q is not None and not match_q(query.q, _getter(entity, own_name, documents)):
+        if query.q is not None and not match_q(query.q, get_q_reader(entity, own_name, documents)):
             continue
         if query.scopes and not match_scopes(query.scopes, entity.get("scope")):
             continue
@@ -245,13 +245,14 @@ def _same_name(name: str) -> str:
     return name
 
 
-def _getter(
+def get_q_reader(
     entity: dict[str, Any],
     own_name: Callable[[str], str] = _same_name,
     documents: dict[str, dict[str, Any]] | None = None,
 ) -> Callable[[tuple[str, ...]], Any]:
-    """How a q term reads the entity (ETSI GS CIM 009 4.9): an attribute's value, a
-    member of a compound value, a language of a LanguageProperty (``[*]``: any), a
+    """How a q term reads the entity (ETSI GS CIM 009 4.9), or an entity's state at an
+    instant (attribute -> instance): an attribute's value, a list's items, a member of
+    a compound value, a language of a LanguageProperty (``[*]``: any), a
     Relationship's object, or, through ``{...}``, an attribute of the entity the
     Relationship points at among ``documents``."""
 
@@ -267,7 +268,7 @@ def _getter(
             return _get_language(found["languageMap"], path[1:])
         if found.get("type") == "Relationship" and isinstance(found.get("object"), str):
             return RelationshipObject(found["object"]) if len(path) == 1 else MISSING
-        value = found.get("value", found.get("object", MISSING))
+        value = found.get("value", found.get("object", found.get("valueList", MISSING)))
         for step in path[1:]:
             if isinstance(value, dict) and step in value:
                 value = value[step]
@@ -285,7 +286,7 @@ def _get_language(languages: Any, path: tuple[str, ...]) -> Any:
     if not isinstance(languages, dict) or len(path) != 1:
         return MISSING
     if path[0] == "*":
-        return AnyLanguage(languages.values()) if languages else MISSING
+        return AnyOf(languages.values()) if languages else MISSING
     return languages.get(path[0], MISSING)
 
 
@@ -297,7 +298,7 @@ def _get_linked(
     linked = documents.get(target) if documents and isinstance(target, str) else None
     if linked is None or (hint and hint not in get_types(linked.get("type"))):
         return MISSING
-    return _getter(linked, _same_name, documents)(path)
+    return get_q_reader(linked, _same_name, documents)(path)
 
 
 def format_system_time(moment: datetime) -> str:

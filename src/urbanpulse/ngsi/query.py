@@ -32,9 +32,10 @@ LINKED = "{}"
 _LINKED_TERM = re.compile(r"^([^{}]+)\{(?:([^\W\d][\w:.-]*?):)?([^{}:]+)\}$")
 
 
-class AnyLanguage(tuple[Any, ...]):
-    """The values of every language of a LanguageProperty (``color[*]``): a term matches
-    when any of them does, and != when none is equal (ETSI GS CIM 009 4.9)."""
+class AnyOf(tuple[Any, ...]):
+    """Values a term is held against together: every language of a LanguageProperty
+    (``color[*]``), the items of a list or an array value. A term matches when any of
+    them does, != and !~= when every one does (none is equal; ETSI GS CIM 009 4.9)."""
 
 
 class RelationshipObject(str):
@@ -350,7 +351,7 @@ def match_q(expr: Expr, get: Callable[[tuple[str, ...]], Any]) -> bool:
         return True
     if isinstance(value, RelationshipObject) and expr.op not in ("==", "!="):
         return False
-    if isinstance(value, AnyLanguage):
+    if isinstance(value, AnyOf | list):
         found = (_compare(v, expr.op, expr.value) for v in value)
         return all(found) if expr.op in ("!=", "!~=") else any(found)
     return _compare(value, expr.op, expr.value)

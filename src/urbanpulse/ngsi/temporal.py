@@ -10,7 +10,6 @@ and time range.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +19,7 @@ import pandas as pd
 
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.ngsi.contexts import Terms
-from urbanpulse.ngsi.documents import CORE_MEMBERS, get_asked_names, get_own_names
+from urbanpulse.ngsi.documents import CORE_MEMBERS, get_asked_names, get_own_names, get_q_reader
 from urbanpulse.ngsi.entities import (
     LOOKBACK,
     EntityRecord,
@@ -28,8 +27,9 @@ from urbanpulse.ngsi.entities import (
     get_unit_code,
     select_records,
 )
+from urbanpulse.ngsi.geo import match_geometry, read_geometry
 from urbanpulse.ngsi.history import EntityHistory, read_histories, select_histories
-from urbanpulse.ngsi.query import MISSING, EntityQuery, match_q, match_scopes
+from urbanpulse.ngsi.query import EntityQuery, match_q, match_scopes
 from urbanpulse.ngsi.validation import URI, parse_utc_time
 from urbanpulse.ngsi.vocabulary import (
     ATTRIBUTES,
@@ -188,14 +188,16 @@ def read_temporal_entities(
             "idPattern, attrs or georel"
         )
     scoped: dict[str, list[ScopeSpell]] = {}
-    if query.geo is None:  # a context entity's history has no place to query
-        selected = select_histories(read_current_histories(lake), query)
-        if query.scopes:
-            scoped = select_scoped(selected, query.scopes, temporal)
-            selected = [h for h in selected if h.entity_id in scoped]
-        if temporal.dataset_ids is not None and not retrieve:
-            selected = [h for h in selected if _has_dataset(h, query, temporal)]
-        records += [h for h in selected if query.q is None or _ever_matches(h, query, temporal)]
+    # The context entities' histories: a geo-query is judged on the window's places.
+    selected = select_histories(read_current_histories(lake), query)
+    if query.geo is not None:
+        selected = [h for h in selected if _was_located(h, query, temporal)]
+    if query.scopes:
+        scoped = select_scoped(selected, query.scopes, temporal)
+        selected = [h for h in selected if h.entity_id in scoped]
+    if temporal.dataset_ids is not None and not retrieve:
+        selected = [h for h in selected if _has_dataset(h, query, temporal)]
+    records += [h for h in selected if query.q is None or _ever_matches(h, query, temporal)]
     records.sort(
         key=lambda r: r.id if isinstance(r, EntityRecord) else r.entity_id, reverse=descending
     )
@@ -320,6 +322,18 @@ def _has_dataset(history: EntityHistory, query: EntityQuery, temporal: TemporalQ
     )
 
 
+def _was_located(history: EntityHistory, query: EntityQuery, temporal: TemporalQuery) -> bool:
+    """Whether an instance of the GeoProperty the geo-query is on, observed within the
+    window, meets it (an instance outside the window does not count)."""
+    assert query.geo is not None
+    own_name = get_own_names(query.terms, history.jsonld_context, history.attributes.keys())
+    for instance in history.attributes.get(own_name(query.geo.geoproperty), []):
+        geometry = read_geometry(instance.get("value"))
+        if geometry is not None and _in_time(instance.get("observedAt"), temporal) and match_geometry(query.geo, geometry):  # fmt: skip
+            return True
+    return False
+
+
 def _ever_matches(history: EntityHistory, query: EntityQuery, temporal: TemporalQuery) -> bool:
     """Whether the query's ``q`` held at some instant of the window: at each instant an
     instance was observed, each attribute stands at its newest instance then."""
@@ -337,24 +351,9 @@ def _ever_matches(history: EntityHistory, query: EntityQuery, temporal: Temporal
     state: dict[str, dict[str, Any]] = {}
     for moment, name, instance in timeline:
         state[name] = instance
-        if _in_time(moment, temporal) and match_q(query.q, _state_getter(state, own_name)):
+        if _in_time(moment, temporal) and match_q(query.q, get_q_reader(state, own_name)):
             return True
     return False
-
-
-def _state_getter(
-    state: dict[str, dict[str, Any]], own_name: Callable[[str], str]
-) -> Callable[[tuple[str, ...]], Any]:
-    def get(path: tuple[str, ...]) -> Any:
-        instance = state.get(own_name(path[0]))
-        if instance is None:
-            return MISSING
-        value = instance.get("value", instance.get("object", MISSING))
-        for step in path[1:]:
-            value = value.get(step, MISSING) if isinstance(value, dict) else MISSING
-        return value
-
-    return get
 
 
 def _get_time(history: EntityHistory, instance: dict[str, Any], temporal: TemporalQuery) -> Any:
