@@ -1408,3 +1408,6 @@ def test_a_temporal_query_judges_places_and_languages_within_its_window(
     assert found(q='brandName[*]=="rouge"') and not found(q='brandName[*]!="red"')
     assert found(q='tags=="b"') and not found(q='tags!="a"')
     assert found(q='ref=="urn:ngsi-ld:Road:1"') and not found(q='ref>"urn:a"')
+    # temporalValues keeps a language map wrapped, as keyValues does (4.5.4, 4.5.9).
+    series = client.get(f"{TEMPORAL}/{body['id']}", params={"attrs": "brandName", "options": "temporalValues"}).json()  # fmt: skip
+    assert series["brandName"]["languageMaps"] == [[{"languageMap": {"en": "red", "fr": "rouge"}}, "2020-08-01T12:00:00Z"]]  # fmt: skip

@@ -19,7 +19,13 @@ import pandas as pd
 
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.ngsi.contexts import Terms
-from urbanpulse.ngsi.documents import CORE_MEMBERS, get_asked_names, get_own_names, get_q_reader
+from urbanpulse.ngsi.documents import (
+    CORE_MEMBERS,
+    WRAPPED_MEMBERS,
+    get_asked_names,
+    get_own_names,
+    get_q_reader,
+)
 from urbanpulse.ngsi.entities import (
     LOOKBACK,
     EntityRecord,
@@ -399,7 +405,9 @@ def _simplify_instances(instances: list[dict[str, Any]]) -> dict[str, Any] | lis
         kind = chosen[0].get("type", "Property")
         member, key = _SIMPLIFIED.get(kind, ("value", "values"))
         dataset = {"datasetId": dataset_id} if dataset_id is not None else {}
-        series.append({"type": kind, **dataset, key: [[i.get(member), i.get("observedAt")] for i in chosen]})  # fmt: skip
+        # A language map, JSON and a vocabulary term stay wrapped, as in keyValues (4.5.4).
+        wrap = member in WRAPPED_MEMBERS
+        series.append({"type": kind, **dataset, key: [[{member: i.get(member)} if wrap else i.get(member), i.get("observedAt")] for i in chosen]})  # fmt: skip
     return series[0] if len(series) == 1 else series
 
 
