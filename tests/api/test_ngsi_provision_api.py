@@ -783,6 +783,8 @@ def test_a_context_entitys_temporal_representation_is_written_queried_and_delete
     assert client.post("/ngsi-ld/v1/temporal/entityOperations/query", json=by_body).status_code == 400  # fmt: skip
     picked = client.get(f"{TEMPORAL}/{vehicle}", params={"pick": "id,speed"}).json()
     assert set(picked) == {"id", "speed"}
+    for emptied in ({"pick": "colour"}, {"omit": "id,type,speed,fuelLevel"}):  # nothing left
+        assert client.get(f"{TEMPORAL}/{vehicle}", params=emptied).status_code == 404, emptied
 
     first = client.get(f"{TEMPORAL}/{vehicle}").json()["speed"][0]["instanceId"]
     instance = f"{TEMPORAL}/{vehicle}/attrs/speed/{first}"

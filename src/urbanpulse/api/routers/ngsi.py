@@ -882,7 +882,10 @@ def get_temporal_entity(
         )  # fmt: skip
         if not page.entities:
             raise NotFoundError(f"no entity {entityId!r}")
-        response = _render(project(page.entities[0], picked, omitted), media)
+        entity = project(page.entities[0], picked, omitted)
+        if (picked or omitted) and set(entity) <= {"@context"}:  # as GET /entities/{id}
+            raise NotFoundError(f"entity {entityId!r} keeps no member after pick or omit")
+        response = _render(entity, media)
         _add_cut(response, page.cut_range)
         return response
 
