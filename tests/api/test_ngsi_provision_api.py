@@ -184,6 +184,11 @@ def test_batches_create_upsert_and_delete_in_one_commit_each(
         ({"id": "urn:ngsi-ld:Thing:a\u200bb", "type": "Thing"}, "is not a URI"),
         ({"id": "urn:ngsi-ld:Thing:a\u00a0b", "type": "Thing"}, "is not a URI"),
         ({"id": "urn:ngsi-ld:Thing:\ufeffab", "type": "Thing"}, "is not a URI"),
+        ({"id": "urn:ngsi-ld:Thing:a\ufe0fb", "type": "Thing"}, "is not a URI"),
+        ({"id": "urn:ngsi-ld:Thing:a\U000e0100b", "type": "Thing"}, "is not a URI"),
+        ({"id": "urn:ngsi-ld:Thing:a\u3164b", "type": "Thing"}, "is not a URI"),
+        ({"id": "urn:ngsi-ld:Thing:a\u2800b", "type": "Thing"}, "is not a URI"),
+        ({"id": "urn:ngsi-ld:Thing:a\U0001fffeb", "type": "Thing"}, "is not a URI"),
         ({"id": "urn:ngsi-ld:Thing:1", "type": "1Thing"}, "is not a term or an IRI"),
         (
             {"id": "urn:ngsi-ld:Thing:1", "type": "Thing", "p": {"type": "Property"}},
@@ -322,6 +327,14 @@ def test_context_entities_of_other_types_are_kept_as_sent_and_queried(
     }
     assert client.post(ENTITIES, json=spot).status_code == 201
     assert client.post(ENTITIES, json=spot).status_code == 409
+    # An id with letters of any script: its address is sent percent-encoded (it once
+    # failed the response, a 500).
+    station = {"id": "urn:ngsi-ld:ParkingSpot:西直门-1", "type": "ParkingSpot"}
+    created = client.post(ENTITIES, json=station)
+    assert created.status_code == 201
+    assert created.headers["location"] == "/ngsi-ld/v1/entities/urn:ngsi-ld:ParkingSpot:%E8%A5%BF%E7%9B%B4%E9%97%A8-1"  # fmt: skip
+    assert client.get(created.headers["location"]).json() == station
+    assert client.delete(created.headers["location"]).status_code == 204
     read = client.get(f"{ENTITIES}/{spot['id']}").json()
     assert read == {k: v for k, v in spot.items()}
     near = {"type": "ParkingSpot", "georel": "near;maxDistance==2000", "geometry": "Point", "coordinates": "[116.417,39.929]"}  # fmt: skip

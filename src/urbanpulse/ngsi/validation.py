@@ -10,18 +10,32 @@ import math
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from urbanpulse.errors import InvalidQueryError
 
 # An IRI (RFC 3987, as JSON-LD takes them): a URI's characters, and letters of any
-# script beyond ASCII (urn:ngsi-ld:Ciudad:París). Never spaces, controls, markup, or
-# the invisible ones (no-break and zero-width spaces, bidi marks, soft hyphen, BOM) that
-# would let two ids that look the same differ.
-URI = re.compile(
-    r"^(?!.*[\u00A0\u00AD\u2000-\u200F\u2028-\u202F\u205F-\u206F\u3000\uFEFF])"
-    r"[A-Za-z][A-Za-z0-9+.\-]*:"
-    r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%\u00A1-\uD7FF\uF900-\uFDCF\uFDF0-\uFFEF\U00010000-\U000EFFFD]+$"
+# script beyond ASCII (urn:ngsi-ld:Ciudad:París). Never spaces, controls, markup,
+# noncharacters, or the invisible characters that would let two ids that look the same
+# differ: no-break and zero-width spaces, bidi marks, soft hyphen, BOM, variation
+# selectors, Hangul fillers, the blank Braille pattern, tags.
+_INVISIBLE = (
+    "\u00a0\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2000-\u200f"
+    "\u2028-\u202f\u205f-\u206f\u2800\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\uffff"
+    "\U000e0000-\U000e0fff"
 )
+_URI_CHARACTERS = "-._~:/?#[]@!$&'()*+,;=%"
+# RFC 3987's ucschar: letters beyond ASCII, without the noncharacters ending each plane.
+_UCSCHAR = (
+    "\u00a1-\ud7ff\uf900-\ufdcf\ufdf0-\uffef"
+    + "".join(f"{chr(plane << 16)}-{chr((plane << 16) + 0xFFFD)}" for plane in range(1, 14))
+    + "\U000e1000-\U000efffd"
+)
+URI = re.compile(
+    rf"^(?![^\n]*[{_INVISIBLE}])[A-Za-z][A-Za-z0-9+.\-]*:[A-Za-z0-9{re.escape(_URI_CHARACTERS)}{_UCSCHAR}]+$"
+)
+
+
 # A term: a letter of any script (拥挤度, Škola) or _, then letters, digits and _.
 TERM = re.compile(r"^[^\W\d]\w*$")
 # Core terms of attributes' own members: never an attribute's name.
@@ -82,6 +96,12 @@ def check_uri(value: Any, what: str) -> str:
     if not isinstance(value, str) or not URI.match(value):
         raise InvalidQueryError(f"{what} {value!r} is not a URI")
     return value
+
+
+def as_uri(iri: str) -> str:
+    """An IRI as a URI (RFC 3987 3.1: letters beyond ASCII percent-encoded as UTF-8),
+    the form an HTTP header can carry."""
+    return quote(iri, safe=_URI_CHARACTERS)
 
 
 def check_name(name: Any, what: str) -> str:

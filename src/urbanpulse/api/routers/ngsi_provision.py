@@ -45,7 +45,7 @@ from urbanpulse.errors import (
 from urbanpulse.ngsi.documents import get_types
 from urbanpulse.ngsi.entities import read_entities, read_entity
 from urbanpulse.ngsi.query import split_list
-from urbanpulse.ngsi.validation import check_entity_id, check_name, check_uri
+from urbanpulse.ngsi.validation import as_uri, check_entity_id, check_name, check_uri
 from urbanpulse.ngsi.vocabulary import parse_entity_id
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
@@ -87,7 +87,7 @@ async def create_entity(request: Request, lake: LakeDep, settings: SettingsDep) 
         outcome = _provision(lake, settings, request, [write], Mode.CREATE)
         _raise_first(outcome)
         response = Response(status_code=201)
-        response.headers["Location"] = f"/ngsi-ld/v1/entities/{write.entity_id}"
+        response.headers["Location"] = f"/ngsi-ld/v1/entities/{as_uri(write.entity_id)}"
         return _warn(response, outcome)
 
     return await _answer(request, run)
@@ -443,7 +443,7 @@ async def add_temporal_entity(request: Request, lake: LakeDep) -> Response:
         if not created:
             return Response(status_code=204)
         response = Response(status_code=201)
-        response.headers["Location"] = f"/ngsi-ld/v1/temporal/entities/{body['id']}"
+        response.headers["Location"] = f"/ngsi-ld/v1/temporal/entities/{as_uri(body['id'])}"
         return response
 
     return await _answer(request, run)
