@@ -201,7 +201,7 @@ def test_q_reads_languages_linked_entities_and_relationships_as_the_standard_say
     documents = {e["id"]: e for e in (tower, house)}
 
     def ids(q: str) -> list[str]:
-        query = build_entity_query(type="Building", q=q)
+        query = build_entity_query(type="Building", q=q, linked_depth=1)  # as with a join
         return [e["id"] for e in select_documents(documents, query)]
 
     house_only = [house["id"]]
@@ -216,4 +216,7 @@ def test_q_reads_languages_linked_entities_and_relationships_as_the_standard_say
     assert ids('address[city]=="Berlin"') == house_only and ids('address[postcode]=="x"') == []
     for bad in ('managedBy{name=="x"', 'managedBy{Building:}=="x"'):
         with pytest.raises(InvalidQueryError):
-            build_entity_query(type="Building", q=bad)
+            build_entity_query(type="Building", q=bad, linked_depth=1)
+    # Linked entities are read as deep as the request's join reads them (5.7.2.4).
+    with pytest.raises(InvalidQueryError, match="join"):
+        build_entity_query(type="Building", q='managedBy{name}=="Pisa Tower"')

@@ -104,14 +104,24 @@ def build_entity_query(
     coordinates: str | None = None,
     geoproperty: str | None = None,
     scope_q: str | None = None,
+    linked_depth: int = 0,
 ) -> EntityQuery:
-    """Parse the query parameters of ``GET /ngsi-ld/v1/entities``.
+    """Parse the query parameters of ``GET /ngsi-ld/v1/entities``; ``linked_depth``
+    is how deep the request's join reads linked entities (0: no join), as deep as q
+    may look through Relationships (``owner{name}``).
 
     Raises
     ------
     InvalidQueryError
         With one line naming the parameter and what is wrong with it.
     """
+    expr = parse_q(q) if q else None
+    deepest = max((path.count(LINKED) for path in get_q_paths(expr)), default=0)
+    if deepest > linked_depth:  # ETSI GS CIM 009 5.7.2.4
+        raise InvalidQueryError(
+            f"q {q!r} reads linked entities {deepest} deep; ask for them with join "
+            f"(and joinLevel >= {deepest}), or leave the {{...}} out"
+        )
     pattern = None
     if id_pattern:
         try:
@@ -128,7 +138,7 @@ def build_entity_query(
         # Ids name the entities outright: a pattern beside them is not applied (ETSI
         # GS CIM 009 5.2.33, "id takes precedence over idPattern"); it is still checked.
         id_pattern=None if split_list(id) else pattern,
-        q=parse_q(q) if q else None,
+        q=expr,
         attrs=tuple(_check_name(a, "attrs") for a in split_list(attrs)),
         geo=parse_geo_query(
             georel=georel, geometry=geometry, coordinates=coordinates, geoproperty=geoproperty
@@ -334,6 +344,15 @@ def parse_q(text: str) -> Expr:
             f"invalid q {text!r}: unexpected {text[parser.pos]!r} at {parser.pos}"
         )
     return expr
+
+
+def get_q_paths(expr: Expr | None) -> list[tuple[str, ...]]:
+    """The attribute paths a q expression reads."""
+    if expr is None:
+        return []
+    if isinstance(expr, Term):
+        return [expr.path]
+    return [path for item in expr.items for path in get_q_paths(item)]
 
 
 def match_q(expr: Expr, get: Callable[[tuple[str, ...]], Any]) -> bool:

@@ -47,8 +47,10 @@ from urbanpulse.ngsi.query import (
     Projection,
     build_entity_query,
     get_projection_depth,
+    get_q_paths,
     parse_linked_projection,
     parse_order,
+    parse_q,
     project,
     sort_entities,
     split_list,
@@ -243,7 +245,7 @@ def query_entities(
         query = parse_entity_query(
             type=type, id=id, id_pattern=id_pattern, q=q, attrs=attrs, georel=georel,
             geometry=geometry, coordinates=coordinates, geoproperty=geoproperty,
-            scope_q=scope_q,
+            scope_q=scope_q, linked_depth=depth if joined else 0,
         )  # fmt: skip
         query = _with_context(query, request, settings)
         chosen = _parse_options(options, ENTITY_OPTIONS, format)
@@ -359,8 +361,9 @@ async def query_entities_by_body(
 
     def run(media: str) -> Response:
         _parse_flag(local, "local")
-        queries = [_with_context(q, request, settings, body) for q in parse_query_body(body)]
         joined, depth = parse_join(*(_body_text(body, name) for name in ("join", "joinLevel")))
+        selected = parse_query_body(body, linked_depth=depth if joined else 0)
+        queries = [_with_context(q, request, settings, body) for q in selected]
         chosen = _parse_options(options, ENTITY_OPTIONS, format)
         counted = "true" if _is_true(count) or "count" in chosen else None
         first, size = _parse_paging(offset, limit, counted)
@@ -484,9 +487,12 @@ def _body_text(body: Any, name: str) -> str | None:
     return str(value)
 
 
-def parse_query_body(body: Any, *, temporal: bool = False) -> list[EntityQuery]:
+def parse_query_body(
+    body: Any, *, temporal: bool = False, linked_depth: int = 0
+) -> list[EntityQuery]:
     """One entity query per selector of an NGSI-LD Query body (one when it has none);
-    ``temporal``: a temporalQ may be in it (:func:`parse_temporal_body` reads it).
+    ``temporal``: a temporalQ may be in it (:func:`parse_temporal_body` reads it);
+    ``linked_depth``: how deep its join reads (q may look that deep).
 
     Raises
     ------
@@ -531,7 +537,7 @@ def parse_query_body(body: Any, *, temporal: bool = False) -> list[EntityQuery]:
         chosen = {"type": selector.get("type"), "id": ids, "id_pattern": selector.get("idPattern")}  # fmt: skip
         if not all(v is None or isinstance(v, str) for v in chosen.values()):
             raise InvalidQueryError("a selector's type, id (or a list of ids) and idPattern are text")  # fmt: skip
-        queries.append(parse_entity_query(**chosen, **texts))
+        queries.append(parse_entity_query(**chosen, **texts, linked_depth=linked_depth))
     return queries
 
 
@@ -1120,14 +1126,16 @@ def _build_feature(entity: dict[str, Any], geometry: str = "location") -> dict[s
 def parse_entity_query(
     *, type: Text = None, id: Text = None, id_pattern: Text = None, q: Text = None,
     attrs: Text = None, georel: Text = None, geometry: Text = None, coordinates: Text = None,
-    geoproperty: Text = None, scope_q: Text = None,
+    geoproperty: Text = None, scope_q: Text = None, linked_depth: int = 0,
 ) -> EntityQuery:  # fmt: skip
-    """An entity query from its URL parameters, each id checked to be a URI."""
+    """An entity query from its URL parameters, each id checked to be a URI;
+    ``linked_depth``: how deep the request's join reads (q may look that deep)."""
     for entity_id in split_list(id):
         _check_entity_id(entity_id)
     return build_entity_query(
         type=type, id=id, id_pattern=id_pattern, q=q, attrs=attrs, georel=georel,
         geometry=geometry, coordinates=coordinates, geoproperty=geoproperty, scope_q=scope_q,
+        linked_depth=linked_depth,
     )  # fmt: skip
 
 
@@ -1212,9 +1220,13 @@ def _check_minimal(type: Text, attrs: Text, q: Text, georel: Text, local: Text =
     names = set(split_list(attrs))
     if names & {"id", "type", "@context"}:
         raise InvalidQueryError(f"attrs {attrs!r}: id and type are members, not attributes")
-    # System attributes alone select every entity ever written (5.7.2).
-    if names and names <= {"createdAt", "modifiedAt", "deletedAt"} and not (type or q or georel):
+    # System attributes alone select every entity ever written (5.7.2.4 b, c).
+    system = {"createdAt", "modifiedAt", "deletedAt", "expiresAt"}
+    if names and names <= system and not (type or q or georel):
         raise InvalidQueryError(f"attrs {attrs!r}: system attributes alone select too much; add a type, q or geo-query")  # fmt: skip
+    read = {path[0] for path in get_q_paths(parse_q(q))} if q else set()
+    if read and read <= system and not (type or names - system or georel):
+        raise InvalidQueryError(f"q {q!r}: system attributes alone select too much; add a type, attrs or geo-query")  # fmt: skip
 
 
 def _is_true(text: Text) -> bool:
