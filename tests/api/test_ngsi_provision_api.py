@@ -582,6 +582,29 @@ def test_purge_deletes_what_a_query_selects_and_refuses_an_unbounded_one(
     assert client.get(ENTITIES, params={"type": "Building,Vehicle"}).json() == []
 
 
+def test_purge_drops_or_keeps_attributes_and_asks_for_a_real_selection(client: TestClient) -> None:
+    """ETSI GS CIM 009 5.6.21: drop removes those attributes of what the query selects,
+    keep all but those, the entities stay; ids, an id pattern or system attributes alone
+    select too much; drop and keep together are refused; local=true purges all."""
+    for n in range(2):
+        body = {"id": f"urn:ngsi-ld:Building:d-{n}", "type": "Building",
+                **{a: {"type": "Property", "value": n} for a in ("floors", "height", "name")}}  # fmt: skip
+        assert client.post(ENTITIES, json=body).status_code == 201
+    for unqualified in (
+        {"id": "urn:ngsi-ld:Building:d-0"}, {"idPattern": ".*"}, {"attrs": "createdAt"},
+        {"q": 'modifiedAt>"2020-01-01T00:00:00Z"'},
+        {"type": "Building", "drop": "floors", "keep": "name"},
+    ):  # fmt: skip
+        answer = client.delete(ENTITIES, params=unqualified)
+        assert answer.status_code == 400 and answer.json()["type"].endswith("BadRequestData"), unqualified  # fmt: skip
+    assert client.delete(ENTITIES, params={"type": "Building", "drop": "floors"}).status_code == 204
+    assert client.delete(ENTITIES, params={"id": "urn:ngsi-ld:Building:d-1", "type": "Building", "keep": "name"}).status_code == 204  # fmt: skip
+    left = {e["id"]: sorted(set(e) - {"id", "type"}) for e in client.get(ENTITIES, params={"type": "Building"}).json()}  # fmt: skip
+    assert left == {"urn:ngsi-ld:Building:d-0": ["height", "name"], "urn:ngsi-ld:Building:d-1": ["name"]}  # fmt: skip
+    assert client.delete(ENTITIES, params={"local": "true", "type": "Building"}).status_code == 204
+    assert client.get(ENTITIES, params={"type": "Building"}).json() == []
+
+
 def test_a_context_entity_is_answered_in_the_context_of_the_request(client: TestClient) -> None:
     """Whatever context it was written in (in the body as application/ld+json, in a
     Link header, or none), a JSON-LD answer names the context of the request that reads

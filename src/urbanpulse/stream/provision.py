@@ -456,18 +456,54 @@ def delete_attribute(
     InvalidQueryError
         The attribute is one a site observes.
     """
+    delete_attributes(lake, {entity_id: [name]}, dataset_id=dataset_id, delete_all=delete_all)
+
+
+def delete_attributes(
+    lake: Lake, names: dict[str, list[str]], *, dataset_id: str | None = None,
+    delete_all: bool = True,
+) -> None:  # fmt: skip
+    """Remove attributes of entities (entity id -> names) in one commit, as
+    :func:`delete_attribute` removes one: a purge's drop and keep.
+
+    Raises
+    ------
+    NotFoundError
+        No such entity, attribute or instance.
+    InvalidQueryError
+        An attribute is one a site observes.
+    """
     documents = ContextEntities(read_current_documents(lake))
     book = SiteBook()
-    changes = SiteChanges()
-    if documents.get(entity_id) is not None:
-        documents.delete_attribute(entity_id, name, dataset_id=dataset_id, delete_all=delete_all)
-    else:
-        parsed = parse_entity_id(entity_id)
-        known = {row["site_id"]: row for row in book.get(lake).to_pylist()}
-        site = known.get(parsed[1]) if parsed else None
-        if parsed is None or site is None or parsed[0] not in get_entity_types(site["kind"]):
-            raise NotFoundError(f"no entity {entity_id!r}")
-        context = read_site_context(site)
+    known: dict[str, dict[str, Any]] | None = None
+    upserts = []
+    for entity_id, removed in names.items():
+        if documents.get(entity_id) is not None:
+            for name in removed:
+                documents.delete_attribute(entity_id, name, dataset_id=dataset_id, delete_all=delete_all)  # fmt: skip
+            continue
+        if known is None:
+            known = {row["site_id"]: row for row in book.get(lake).to_pylist()}
+        upserts.append(_without_site_context(known, entity_id, removed))
+    commit_items(
+        lake, Items(), timezone="UTC", allow_new_sites=False,
+        operation="ngsi_ld_delete_attribute", sites=book,
+        site_changes=SiteChanges(upserts=tuple(upserts)),
+        extra_tables={TABLE: documents.to_table()},
+        info={"entities": len(names), "attributes": sum(map(len, names.values()))},
+    )  # fmt: skip
+
+
+def _without_site_context(
+    known: dict[str, dict[str, Any]], entity_id: str, names: list[str]
+) -> dict[str, Any]:
+    """A site's row without context attributes ``names`` (observed ones are history)."""
+    parsed = parse_entity_id(entity_id)
+    site = known.get(parsed[1]) if parsed else None
+    if parsed is None or site is None or parsed[0] not in get_entity_types(site["kind"]):
+        raise NotFoundError(f"no entity {entity_id!r}")
+    context = read_site_context(site)
+    for name in names:
         if name not in context:
             if is_observed_attribute(parsed[0], name, {"type": "Property", "value": 0.0}):
                 raise InvalidQueryError(
@@ -475,15 +511,9 @@ def delete_attribute(
                 )
             raise NotFoundError(f"entity {entity_id!r} has no attribute {name!r}")
         del context[name]
-        attributes = json.loads(site.get("attributes") or "{}")
-        attributes[CONTEXT_KEY] = context
-        row = site | {"attributes": json.dumps(attributes, ensure_ascii=False, sort_keys=True)}
-        changes = SiteChanges(upserts=(row,))
-    commit_items(
-        lake, Items(), timezone="UTC", allow_new_sites=False,
-        operation="ngsi_ld_delete_attribute", sites=book, site_changes=changes,
-        extra_tables={TABLE: documents.to_table()}, info={"entity": entity_id, "attribute": name},
-    )  # fmt: skip
+    attributes = json.loads(site.get("attributes") or "{}")
+    attributes[CONTEXT_KEY] = context
+    return site | {"attributes": json.dumps(attributes, ensure_ascii=False, sort_keys=True)}
 
 
 def write_history(

@@ -25,9 +25,11 @@ from urbanpulse.api.routers.ngsi import (
     JSON_LD,
     PROBLEM_RESPONSES,
     QQ,
+    AttrsQ,
     EntityTypeQ,
     IdPatternQ,
     IdQ,
+    LocalQ,
     TypeQ,
     build_client_problem,
     build_problem,
@@ -42,9 +44,9 @@ from urbanpulse.errors import (
     NotFoundError,
     UrbanPulseError,
 )
-from urbanpulse.ngsi.documents import get_types
+from urbanpulse.ngsi.documents import ENTITY_MEMBERS, get_types
 from urbanpulse.ngsi.entities import read_entities, read_entity
-from urbanpulse.ngsi.query import split_list
+from urbanpulse.ngsi.query import get_q_paths, parse_q, split_list
 from urbanpulse.ngsi.validation import as_uri, check_entity_id, check_name, check_uri
 from urbanpulse.ngsi.vocabulary import parse_entity_id
 from urbanpulse.settings import Settings
@@ -55,6 +57,7 @@ from urbanpulse.stream.provision import (
     Mode,
     ProvisionOutcome,
     delete_attribute,
+    delete_attributes,
     delete_entities,
     parse_entity,
     provision,
@@ -71,6 +74,10 @@ WRITE_OPTIONS = {"noOverwrite", "update", "replace"}
 DatasetIdQ = Annotated[str | None, Query(alias="datasetId", description="The instance to delete.")]  # fmt: skip
 DeleteAllQ = Annotated[str | None, Query(alias="deleteAll", description="true: every instance.")]  # fmt: skip
 OptionsQ = Annotated[str | None, Query(description="noOverwrite (append), update or replace (upsert).")]  # fmt: skip
+DropQ = Annotated[str | None, Query(description="Attributes a purge removes from the entities it selects, which stay.")]  # fmt: skip
+KeepQ = Annotated[str | None, Query(description="The only attributes a purge leaves on the entities it selects, which stay.")]  # fmt: skip
+# System attributes select every entity ever written: a purge needs more (5.6.21.4).
+SYSTEM_ATTRIBUTES = frozenset({"createdAt", "modifiedAt", "deletedAt", "expiresAt"})
 _BODY = {"requestBody": {"required": True, "content": {JSON: {"schema": {"type": "object"}}, JSON_LD: {"schema": {"type": "object"}}}}}  # fmt: skip
 _BATCH_BODY = {"requestBody": {"required": True, "content": {JSON: {"schema": {"type": "array", "items": {}}}, JSON_LD: {"schema": {"type": "array", "items": {}}}}}}  # fmt: skip
 
@@ -119,14 +126,27 @@ async def purge_entities(
     id: IdQ = None,
     id_pattern: IdPatternQ = None,
     q: QQ = None,
+    attrs: AttrsQ = None,
+    drop: DropQ = None,
+    keep: KeepQ = None,
+    local: LocalQ = None,
 ) -> Response:
-    """Delete every entity the query selects, in one commit; a query naming none of
-    type, id, idPattern or q is refused, so nothing is purged by accident."""
+    """Delete every entity the query selects in one commit, or with drop (keep) only
+    those attributes (all but those) of each. A query needs a type, attrs, a q (not
+    only of system attributes) or local=true, so nothing is purged by accident: ids
+    or an id pattern alone do not qualify (ETSI GS CIM 009 5.6.21.4)."""
 
     def run() -> Response:
-        if not any((type, id, id_pattern, q)):
-            raise InvalidQueryError("give at least one of type, id, idPattern or q")
-        query = parse_entity_query(type=type, id=id, id_pattern=id_pattern, q=q)
+        names = set(split_list(attrs))
+        read = {path[0] for path in get_q_paths(parse_q(q))} if q else set()
+        qualified = type or names - SYSTEM_ATTRIBUTES or read - SYSTEM_ATTRIBUTES or local == "true"  # fmt: skip
+        if not qualified:
+            raise InvalidQueryError("give a type, attrs or a q beyond system attributes, or local=true")  # fmt: skip
+        if drop is not None and keep is not None:
+            raise InvalidQueryError("give drop or keep, not both")
+        for name in (*split_list(drop), *split_list(keep)):
+            check_name(name, "drop or keep: attribute")
+        query = parse_entity_query(type=type, id=id, id_pattern=id_pattern, q=q, attrs=attrs)
         page = read_entities(
             lake, query, region=settings.region, offset=0, limit=MAX_PURGE,
             with_latest=False, engine=get_engine(settings),
@@ -135,7 +155,20 @@ async def purge_entities(
             raise NotFoundError("no entity matches the query")
         if page.total > MAX_PURGE:  # never a part of what was asked, silently
             raise InvalidQueryError(f"the query selects {page.total} entities; purge at most {MAX_PURGE:,} at once")  # fmt: skip
-        _raise_first(delete_entities(lake, [e["id"] for e in page.entities]))
+        if drop is None and keep is None:
+            _raise_first(delete_entities(lake, [e["id"] for e in page.entities]))
+            return Response(status_code=204)
+        dropped, kept = set(split_list(drop)), set(split_list(keep))
+
+        def removed(entity: dict[str, Any]) -> list[str]:
+            attributes = [a for a in entity if a not in ENTITY_MEMBERS]
+            if drop is not None:
+                return [a for a in attributes if a in dropped]
+            return [a for a in attributes if a not in kept]
+
+        removals = {e["id"]: gone for e in page.entities if (gone := removed(e))}
+        if removals:
+            delete_attributes(lake, removals)
         return Response(status_code=204)
 
     return await _answer(request, run)
