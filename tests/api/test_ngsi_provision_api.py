@@ -1454,3 +1454,15 @@ def test_a_temporal_query_judges_places_and_languages_within_its_window(
     # temporalValues keeps a language map wrapped, as keyValues does (4.5.4, 4.5.9).
     series = client.get(f"{TEMPORAL}/{body['id']}", params={"attrs": "brandName", "options": "temporalValues"}).json()  # fmt: skip
     assert series["brandName"]["languageMaps"] == [[{"languageMap": {"en": "red", "fr": "rouge"}}, "2020-08-01T12:00:00Z"]]  # fmt: skip
+
+
+def test_a_language_propertys_null_removes_its_instance(client: TestClient) -> None:
+    """NGSI-LD's null for a LanguageProperty is {"@none": "urn:ngsi-ld:null"} in its
+    languageMap (4.5.18): sent for one dataset, it removes that instance only."""
+    url = f"{ENTITIES}/urn:ngsi-ld:Building:lp"
+    street = [{"type": "LanguageProperty", "languageMap": {"fr": "Avenue", "en": "Avenue E"}},
+              {"type": "LanguageProperty", "datasetId": "urn:ngsi-ld:Dataset:01", "languageMap": {"fr": "A2"}}]  # fmt: skip
+    assert client.post(ENTITIES, json={"id": url.rsplit("/", 1)[1], "type": "Building", "street": street}).status_code == 201  # fmt: skip
+    null = {"type": "LanguageProperty", "languageMap": {"@none": "urn:ngsi-ld:null"}, "datasetId": "urn:ngsi-ld:Dataset:01"}  # fmt: skip
+    assert client.patch(f"{url}/attrs", json={"street": null}).status_code == 204
+    assert client.get(url).json()["street"] == street[0]

@@ -676,7 +676,9 @@ def _get_dataset(instance: Any) -> Any:
 def _is_null(attribute: Any) -> bool:
     """Whether an attribute sent is NGSI-LD's null (urn:ngsi-ld:null)."""
     if isinstance(attribute, dict):
-        return any(attribute.get(k) == NULL_VALUE for k in ("value", "object", "json", "languageMap", "vocab"))  # fmt: skip
+        if attribute.get("languageMap") == {"@none": NULL_VALUE}:  # a LanguageProperty's null
+            return True
+        return any(attribute.get(k) == NULL_VALUE for k in ("value", "object", "json", "languageMap", "vocab", "valueList", "objectList"))  # fmt: skip
     return attribute == NULL_VALUE
 
 
