@@ -1372,6 +1372,9 @@ def test_keyvalues_keeps_each_kind_of_attribute_readable(client: TestClient) -> 
         "tyreTreadDepths": [1.2, 3.4], "isParked": "urn:ngsi-ld:OffStreetParking:1",
         "route": ["urn:ngsi-ld:Road:1", "urn:ngsi-ld:Road:2"],
     }  # fmt: skip
+    # An objectList sent as bare URIs is kept and answered as {"object": uri} entries.
+    normalized = client.get(f"{ENTITIES}/{vehicle['id']}").json()
+    assert normalized["route"]["objectList"] == [{"object": "urn:ngsi-ld:Road:1"}, {"object": "urn:ngsi-ld:Road:2"}]  # fmt: skip
     # A language asked for makes the language map a plain value of that language.
     chinese = client.get(f"{ENTITIES}/{vehicle['id']}", params={"options": "keyValues", "lang": "zh"})  # fmt: skip
     assert chinese.json()["brandName"] == "你好"

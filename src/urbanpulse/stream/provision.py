@@ -309,12 +309,21 @@ def _normalize(attribute: Any) -> Any:
     if isinstance(attribute, dict) and attribute.get("type") in GEOMETRIES:
         return {"type": "GeoProperty", "value": attribute}  # a keyValues location
     if isinstance(attribute, dict) and "type" in attribute:
-        return attribute
+        return _with_object_entries(attribute)
     if isinstance(attribute, dict):
         kind = next((k for m, k in _CONCISE.items() if m in attribute), None)
         if kind is not None:
-            return {"type": kind, **attribute}
+            return _with_object_entries({"type": kind, **attribute})
     return {"type": "Property", "value": attribute}
+
+
+def _with_object_entries(attribute: dict[str, Any]) -> dict[str, Any]:
+    """A ListRelationship's objectList as {"object": uri} entries: it may be sent as
+    bare URIs, and is stored and answered in one form (ETSI GS CIM 009 4.5.22)."""
+    entries = attribute.get("objectList")
+    if not isinstance(entries, list) or all(isinstance(e, dict) for e in entries):
+        return attribute
+    return attribute | {"objectList": [{"object": e} if isinstance(e, str) else e for e in entries]}
 
 
 def _read_point(where: str, value: Any) -> tuple[float, float]:
