@@ -1469,3 +1469,18 @@ def test_a_language_propertys_null_removes_its_instance(client: TestClient) -> N
     null = {"type": "LanguageProperty", "languageMap": {"@none": "urn:ngsi-ld:null"}, "datasetId": "urn:ngsi-ld:Dataset:01"}  # fmt: skip
     assert client.patch(f"{url}/attrs", json={"street": null}).status_code == 204
     assert client.get(url).json()["street"] == street[0]
+
+
+def test_a_datasetid_of_none_is_the_default_instance(client: TestClient) -> None:
+    """ETSI GS CIM 009 4.5.5: datasetId "@none" names the default instance: kept as
+    none, and one beside an instance without a datasetId is a second default."""
+    one = {"id": "urn:ngsi-ld:Building:none-1", "type": "Building",
+           "name": {"type": "Property", "value": "x", "datasetId": "@none"}}  # fmt: skip
+    assert client.post(ENTITIES, json=one).status_code == 201
+    assert client.get(f"{ENTITIES}/{one['id']}").json()["name"] == {
+        "type": "Property",
+        "value": "x",
+    }
+    two = {"id": "urn:ngsi-ld:Building:none-2", "type": "Building",
+           "name": [one["name"], {"type": "Property", "value": "y"}]}  # fmt: skip
+    assert client.post(ENTITIES, json=two).status_code == 400

@@ -119,7 +119,8 @@ def check_attribute(name: str, attribute: Any, where: str) -> None:
     if name in RESERVED:
         raise InvalidQueryError(f"{where}: {name!r} is a core term, not an attribute name")
     instances = attribute if isinstance(attribute, list) else [attribute]
-    datasets = [i.get("datasetId") if isinstance(i, dict) else None for i in instances]
+    # "@none" names the default instance, as no datasetId does (4.5.5).
+    datasets = [(i.get("datasetId") if isinstance(i, dict) else None) or "@none" for i in instances]
     if len(datasets) != len(set(datasets)):
         raise InvalidQueryError(f"{where}, attribute {name!r}: two instances share a datasetId (or both have none)")  # fmt: skip
     for instance in instances:

@@ -319,7 +319,10 @@ def _normalize(attribute: Any) -> Any:
 
 def _with_object_entries(attribute: dict[str, Any]) -> dict[str, Any]:
     """A ListRelationship's objectList as {"object": uri} entries: it may be sent as
-    bare URIs, and is stored and answered in one form (ETSI GS CIM 009 4.5.22)."""
+    bare URIs, and is stored and answered in one form (ETSI GS CIM 009 4.5.22). A
+    datasetId of "@none" is the default instance: kept as none (4.5.5)."""
+    if attribute.get("datasetId") == "@none":
+        attribute = {k: v for k, v in attribute.items() if k != "datasetId"}
     entries = attribute.get("objectList")
     if not isinstance(entries, list) or all(isinstance(e, dict) for e in entries):
         return attribute
