@@ -1484,3 +1484,16 @@ def test_a_datasetid_of_none_is_the_default_instance(client: TestClient) -> None
     two = {"id": "urn:ngsi-ld:Building:none-2", "type": "Building",
            "name": [one["name"], {"type": "Property", "value": "y"}]}  # fmt: skip
     assert client.post(ENTITIES, json=two).status_code == 400
+
+
+def test_a_temporal_query_answers_only_entities_with_an_instant_in_its_window(
+    client: TestClient,
+) -> None:
+    """An entity none of whose instances fall in the window is not in the answer."""
+    for name, day in (("early", "2020-08-01"), ("late", "2020-09-01")):
+        speed = [{"type": "Property", "value": 1, "observedAt": f"{day}T12:00:00Z"}]
+        assert client.post(TEMPORAL, json={"id": f"urn:ngsi-ld:Vehicle:w-{name}", "type": "Vehicle", "speed": speed}).status_code == 201  # fmt: skip
+    window = {"type": "Vehicle", "timerel": "after", "timeAt": "2020-08-15T00:00:00Z"}
+    assert [e["id"] for e in client.get(TEMPORAL, params=window).json()] == ["urn:ngsi-ld:Vehicle:w-late"]  # fmt: skip
+    before = window | {"timerel": "before"}
+    assert [e["id"] for e in client.get(TEMPORAL, params=before).json()] == ["urn:ngsi-ld:Vehicle:w-early"]  # fmt: skip

@@ -203,6 +203,8 @@ def read_temporal_entities(
         selected = [h for h in selected if h.entity_id in scoped]
     if temporal.dataset_ids is not None and not retrieve:
         selected = [h for h in selected if _has_dataset(h, query, temporal)]
+    if temporal.timerel is not None and not retrieve:  # nothing in the window: no answer
+        selected = [h for h in selected if _has_instant_in(h, query, temporal)]
     records += [h for h in selected if query.q is None or _ever_matches(h, query, temporal)]
     records.sort(
         key=lambda r: r.id if isinstance(r, EntityRecord) else r.entity_id, reverse=descending
@@ -322,6 +324,19 @@ def _has_dataset(history: EntityHistory, query: EntityQuery, temporal: TemporalQ
     wanted = {own_name(a) for a in query.attrs}
     return any(
         temporal.has_dataset(instance.get("datasetId"))
+        for name, instances in history.attributes.items()
+        if not wanted or name in wanted
+        for instance in instances
+    )
+
+
+def _has_instant_in(history: EntityHistory, query: EntityQuery, temporal: TemporalQuery) -> bool:
+    """Whether an instance of an attribute the query asks for (any, without attrs) was
+    observed (or created or modified: the query's timeproperty) within the window."""
+    own_name = get_own_names(query.terms, history.jsonld_context, history.attributes.keys())
+    wanted = {own_name(a) for a in query.attrs}
+    return any(
+        _in_time(_get_time(history, instance, temporal), temporal)
         for name, instances in history.attributes.items()
         if not wanted or name in wanted
         for instance in instances
