@@ -62,6 +62,9 @@ MARKS = """(() => {
     if (!marks.chart && chart && chart.dataset.rendered === "true") { marks.chart = performance.now(); }
   }).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
 })();"""
+# The app's worker is active and holds a kept page (static/sw.js's page cache).
+KEPT_PAGE = """() => navigator.serviceWorker.controller !== null &&
+  caches.open("urbanpulse-pages-v2").then(c => c.keys()).then(k => k.length > 0)"""
 ASYNC_PLOTLY = re.compile(rb'<script async id="plotly-js" src="[^"]+"></script>')
 
 
@@ -160,6 +163,9 @@ def run(args: argparse.Namespace, lake: Lake) -> dict[str, list[dict[str, float]
                 page = context.new_page()
                 results[name].append(load_page(page, url, profile))
                 if name == "current":
+                    # A returning rider's app is installed: the worker is active and
+                    # has kept the page (the first visit installs it behind the page).
+                    page.wait_for_function(KEPT_PAGE, timeout=30_000)
                     results["repeat"].append(load_page(page, url, profile))
                 context.close()
         browser.close()

@@ -462,6 +462,9 @@ def test_the_app_opens_from_its_worker_and_asks_the_advice_afresh(
     # The server's copy would come with the answer (its inputs are cached now); the kept
     # copy has none, so the advice is asked again, not replayed.
     assert page.locator("#first-answer").count() == 0
+    # It asks for that answer as it is read (a preload), and the script takes it: one read.
+    preload = page.locator("link[rel=preload][as=fetch]")
+    assert preload.count() == 1 and "/api/advice?" in (preload.get_attribute("href") or "")
     assert len([u for u in requests if "/api/advice" in u]) == asked + 1
     # Another language is never answered from a copy kept in the first one.
     page.goto(demo_server + "/commute?lang=zh_CN", wait_until="networkidle")

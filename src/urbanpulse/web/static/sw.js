@@ -108,13 +108,24 @@ function dropPages() {
 // A page comes with the answer to its first question (the commuter page's
 // #first-answer, made as it was served). A kept copy must not pass that answer off as
 // new: it is taken out before the copy is kept, and the page asks afresh (or shows its
-// own kept answer, marked as kept).
-var FIRST_ANSWER = /<script type="application\/json" id="first-answer">[\s\S]*?<\/script>/;
+// own kept answer, marked as kept). In its place the kept copy asks for that very
+// answer as the page is read (a preload of the read its script makes,
+// static/commuter.js), so the request does not wait for the scripts.
+var FIRST_ANSWER = /<script type="application\/json" id="first-answer">([\s\S]*?)<\/script>/;
 function withoutFirstAnswer(response) {
   if ((response.headers.get("content-type") || "").indexOf("text/html") !== 0) { return Promise.resolve(response); }
   return response.text().then(function (html) {
-    return new Response(html.replace(FIRST_ANSWER, ""), {
+    return new Response(html.replace(FIRST_ANSWER, askingAgain), {
       status: response.status, statusText: response.statusText, headers: response.headers,
     });
   });
+}
+
+function askingAgain(element, json) {
+  var trip;
+  try { trip = JSON.parse(json).trip; } catch (ignored) { return ""; }
+  if (!trip) { return ""; }
+  var base = self.registration.scope.replace(/\/$/, "");
+  var address = base + "/api/advice?" + new URLSearchParams(trip).toString();
+  return '<link rel="preload" as="fetch" crossorigin="anonymous" href="' + address.replace(/&/g, "&amp;").replace(/"/g, "&quot;") + '">';
 }
