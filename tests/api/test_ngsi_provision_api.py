@@ -1497,3 +1497,18 @@ def test_a_temporal_query_answers_only_entities_with_an_instant_in_its_window(
     assert [e["id"] for e in client.get(TEMPORAL, params=window).json()] == ["urn:ngsi-ld:Vehicle:w-late"]  # fmt: skip
     before = window | {"timerel": "before"}
     assert [e["id"] for e in client.get(TEMPORAL, params=before).json()] == ["urn:ngsi-ld:Vehicle:w-early"]  # fmt: skip
+
+
+def test_a_json_property_holds_raw_json_and_core_terms_are_no_types(client: TestClient) -> None:
+    """ETSI GS CIM 009 4.5.24: a JsonProperty's json is kept as sent, nulls included
+    (anywhere else a null is refused); "type" is JSON-LD's @type, never an entity type."""
+    raw = {"id": "some-id", "type": "some-type", "null": None, "list": [1, None]}
+    body = {"id": "urn:ngsi-ld:Building:json-1", "type": "Building",
+            "settings": {"type": "JsonProperty", "json": raw}}  # fmt: skip
+    assert client.post(ENTITIES, json=body).status_code == 201
+    assert client.get(f"{ENTITIES}/{body['id']}").json()["settings"]["json"] == raw
+    concise = {"extra": {"json": [None]}}
+    assert client.post(f"{ENTITIES}/{body['id']}/attrs", json=concise).status_code == 204
+    nulled = {"id": "urn:ngsi-ld:Building:json-2", "type": "Building", "p": {"type": "Property", "value": {"a": None}}}  # fmt: skip
+    assert client.post(ENTITIES, json=nulled).status_code == 400
+    assert client.post(ENTITIES, json={"id": "urn:ngsi-ld:Building:json-3", "type": "type"}).status_code == 400  # fmt: skip

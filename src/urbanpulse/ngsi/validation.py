@@ -163,7 +163,8 @@ def check_instance(name: str, instance: Any, where: str) -> None:
 def _check_member(kind: str, value: Any, where: str) -> None:
     if value == NULL_VALUE:  # a merge's "remove this attribute", for every kind
         return
-    if _holds_null(value):
+    # A JsonProperty holds raw JSON, nulls included (4.5.24): nothing in it is NGSI-LD's.
+    if kind != "JsonProperty" and _holds_null(value):
         raise InvalidQueryError(f"{where}: a {kind}'s value holds a null")
     if kind == "Relationship" and not (isinstance(value, str) and URI.match(value)) and not (isinstance(value, list) and value and all(isinstance(v, str) and URI.match(v) for v in value)):  # fmt: skip
         raise InvalidQueryError(f"{where}: a Relationship's object is a URI")

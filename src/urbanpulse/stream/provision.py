@@ -51,6 +51,7 @@ from urbanpulse.ngsi.query import get_short_type
 from urbanpulse.ngsi.validation import (
     GEOMETRIES,
     NULL_VALUE,
+    RESERVED,
     check_attribute,
     check_entity_id,
     check_name,
@@ -205,12 +206,14 @@ def _find_null(document: Any, *, marker: bool = False) -> str | None:
     """The path of the first JSON null in a document, or with ``marker`` of the first
     NGSI-LD Null (urn:ngsi-ld:null); None: there is none. An @context is not looked in.
     Walked with a stack, not recursion: a body may nest as deep as the JSON reader lets
-    it."""
+    it. A JsonProperty's json is raw JSON, nulls included (4.5.24): not looked in."""
     pending: list[tuple[str, Any]] = [("", document)]
     while pending:
         path, value = pending.pop()
         if value is None or (marker and value == NULL_VALUE):
             return path or "the body"
+        if isinstance(value, dict) and "json" in value and value.get("type", "JsonProperty") == "JsonProperty":  # fmt: skip
+            value = {k: v for k, v in value.items() if k != "json"}  # or its concise form
         members = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()  # fmt: skip
         children = [(f"{path}.{k}" if path else str(k), v) for k, v in members if k != "@context"]
         pending += reversed(children)  # the first member is looked at first
@@ -228,6 +231,8 @@ def _parse_context_entity(
     types = entity_type if isinstance(entity_type, list) and entity_type else [entity_type]
     for name in types if entity_type is not None else []:
         check_name(name, f"entity {entity_id}: type")
+        if name in RESERVED:  # "type" is JSON-LD's @type under the core @context
+            raise InvalidQueryError(f"entity {entity_id}: type {name!r} is a core term, not a type name")  # fmt: skip
     write = EntityWrite(entity_id, types[0] or "", "", document, generic=True)
     write.types = tuple(types) if entity_type is not None else ()
     write.jsonld_context = document.get("@context")
