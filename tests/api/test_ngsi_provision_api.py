@@ -1512,3 +1512,17 @@ def test_a_json_property_holds_raw_json_and_core_terms_are_no_types(client: Test
     nulled = {"id": "urn:ngsi-ld:Building:json-2", "type": "Building", "p": {"type": "Property", "value": {"a": None}}}  # fmt: skip
     assert client.post(ENTITIES, json=nulled).status_code == 400
     assert client.post(ENTITIES, json={"id": "urn:ngsi-ld:Building:json-3", "type": "type"}).status_code == 400  # fmt: skip
+
+
+def test_a_partial_update_changes_only_an_instance_the_attribute_has(client: TestClient) -> None:
+    """ETSI GS CIM 009 5.6.4: the fragment's datasetId (none: the default instance)
+    names the instance changed; one the attribute lacks is not found, never added."""
+    gps = "urn:ngsi-ld:Dataset:gps"
+    body = {"id": "urn:ngsi-ld:Vehicle:pu-1", "type": "Vehicle",
+            "speed": {"type": "Property", "value": 10, "datasetId": gps}}  # fmt: skip
+    assert client.post(ENTITIES, json=body).status_code == 201
+    url = f"{ENTITIES}/{body['id']}/attrs/speed"
+    assert client.patch(url, json={"value": 12}).status_code == 404  # no default instance
+    assert client.patch(url, json={"value": 12, "datasetId": "urn:ngsi-ld:Dataset:x"}).status_code == 404  # fmt: skip
+    assert client.patch(url, json={"value": 12, "datasetId": gps}).status_code == 204
+    assert client.get(f"{ENTITIES}/{body['id']}").json()["speed"]["value"] == 12

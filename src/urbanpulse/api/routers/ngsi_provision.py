@@ -266,6 +266,8 @@ async def _write_attribute(
         _check_type(lake, settings, request, entity_id, selector)
         if not body:  # ETSI GS CIM 009 5.6.4: a fragment with nothing to change
             raise InvalidQueryError(f"attribute {name!r}: the fragment is empty")
+        if merge:
+            _check_instance_exists(lake, settings, entity_id, name, body)
         write = parse_entity({name: body}, entity_id=entity_id)
         outcome = _provision(lake, settings, request, [write], Mode.PATCH, merge_members=merge)
         _raise_first(outcome)
@@ -276,6 +278,22 @@ async def _write_attribute(
         return Response(status_code=204)
 
     return await _answer(request, run)
+
+
+def _check_instance_exists(
+    lake: Lake, settings: Settings, entity_id: str, name: str, fragment: Any
+) -> None:
+    """A partial update changes the instance its datasetId names (the default one
+    without): one the attribute lacks is not found, never added (ETSI GS CIM 009 5.6.4)."""
+    current = read_entity(lake, entity_id, region=settings.region, engine=get_engine(settings))
+    attribute = current.get(name)
+    if attribute is None:
+        return  # the write reports the missing attribute itself
+    wanted = fragment.get("datasetId") if isinstance(fragment, dict) else None
+    held = {i.get("datasetId") for i in (attribute if isinstance(attribute, list) else [attribute]) if isinstance(i, dict)}  # fmt: skip
+    if wanted not in held:
+        which = f"of dataset {wanted!r}" if wanted else "without a datasetId (the default)"
+        raise NotFoundError(f"entity {entity_id!r} has no instance of {name!r} {which}")
 
 
 @router.post("/entityOperations/{operation}", summary="Batch entity operation (NGSI-LD)", response_class=Response, openapi_extra=_BATCH_BODY)  # fmt: skip
