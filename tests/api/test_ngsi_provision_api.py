@@ -189,6 +189,9 @@ def test_batches_create_upsert_and_delete_in_one_commit_each(
         ({"id": "urn:ngsi-ld:Thing:a\u3164b", "type": "Thing"}, "is not a URI"),
         ({"id": "urn:ngsi-ld:Thing:a\u2800b", "type": "Thing"}, "is not a URI"),
         ({"id": "urn:ngsi-ld:Thing:a\U0001fffeb", "type": "Thing"}, "is not a URI"),
+        # A trailing line break once passed every pattern (a $ matches before it).
+        ({"id": "urn:ngsi-ld:Thing:a\n", "type": "Thing"}, "is not a URI"),
+        ({"id": "urn:ngsi-ld:Thing:1", "type": "Thing\n"}, "is not a term or an IRI"),
         ({"id": "urn:ngsi-ld:Thing:1", "type": "1Thing"}, "is not a term or an IRI"),
         (
             {"id": "urn:ngsi-ld:Thing:1", "type": "Thing", "p": {"type": "Property"}},

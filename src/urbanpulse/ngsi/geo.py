@@ -27,7 +27,7 @@ from urbanpulse.errors import InvalidQueryError
 from urbanpulse.transit.transfers import get_metres
 
 # A GeoProperty's name: a term (letters of any script, digits, _) or an IRI.
-GEOPROPERTY = re.compile(r"^(?:[^\W\d]\w*|[A-Za-z][A-Za-z0-9+.\-]*:\S+)$")
+GEOPROPERTY = re.compile(r"^(?:[^\W\d]\w*|[A-Za-z][A-Za-z0-9+.\-]*:\S+)\Z")
 RELATIONS = ("near", "within", "contains", "intersects", "disjoint", "equals", "overlaps")
 GEOMETRIES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
 

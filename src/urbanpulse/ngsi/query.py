@@ -29,7 +29,7 @@ _TERM = re.compile(
 # A linked-entity subquery's step in a path: ``managedBy{Building:name}`` is the path
 # (managedBy, LINKED, Building, name), the type hint empty when none is given.
 LINKED = "{}"
-_LINKED_TERM = re.compile(r"^([^{}]+)\{(?:([^\W\d][\w:.-]*?):)?([^{}:]+)\}$")
+_LINKED_TERM = re.compile(r"^([^{}]+)\{(?:([^\W\d][\w:.-]*?):)?([^{}:]+)\}\Z")
 
 
 class AnyOf(tuple[Any, ...]):
@@ -45,9 +45,9 @@ class RelationshipObject(str):
     __slots__ = ()
 
 
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
-_BARE = re.compile(r"^[\w:.+-]+$")  # dates and times are written unquoted
-_NAME = re.compile(r"^[^\W\d]\w*$")  # a term, as validation.TERM
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?\Z")
+_BARE = re.compile(r"^[\w:.+-]+\Z")  # dates and times are written unquoted
+_NAME = re.compile(r"^[^\W\d]\w*\Z")  # a term, as validation.TERM
 
 
 # The operator of ``!name``: the attribute is absent (ETSI GS CIM 009 4.9).
@@ -148,7 +148,7 @@ def build_entity_query(
 
 
 _SCOPE_PATTERN = re.compile(
-    r"^/(#|([A-Za-z_][A-Za-z0-9_]*|\+)(/([A-Za-z_][A-Za-z0-9_]*|\+))*(/#)?)$"
+    r"^/(#|([A-Za-z_][A-Za-z0-9_]*|\+)(/([A-Za-z_][A-Za-z0-9_]*|\+))*(/#)?)\Z"
 )
 
 
@@ -525,7 +525,7 @@ def _check_name(name: str, parameter: str) -> str:
 
 
 # An entity member or attribute name in pick and omit: a term or an IRI, no separators.
-_PROJECTED = re.compile(r"^[A-Za-z_@][A-Za-z0-9_:/#.@-]*$")
+_PROJECTED = re.compile(r"^[A-Za-z_@][A-Za-z0-9_:/#.@-]*\Z")
 
 
 # How many Relationships deep a join may follow (urbanpulse.ngsi.links), and so how

@@ -32,12 +32,12 @@ _UCSCHAR = (
     + "\U000e1000-\U000efffd"
 )
 URI = re.compile(
-    rf"^(?![^\n]*[{_INVISIBLE}])[A-Za-z][A-Za-z0-9+.\-]*:[A-Za-z0-9{re.escape(_URI_CHARACTERS)}{_UCSCHAR}]+$"
+    rf"^(?![^\n]*[{_INVISIBLE}])[A-Za-z][A-Za-z0-9+.\-]*:[A-Za-z0-9{re.escape(_URI_CHARACTERS)}{_UCSCHAR}]+\Z"
 )
 
 
 # A term: a letter of any script (拥挤度, Škola) or _, then letters, digits and _.
-TERM = re.compile(r"^[^\W\d]\w*$")
+TERM = re.compile(r"^[^\W\d]\w*\Z")
 # Core terms of attributes' own members: never an attribute's name.
 RESERVED = frozenset(
     {"id", "type", "value", "object", "datasetId", "instanceId", "observedAt", "unitCode",
@@ -59,7 +59,7 @@ VALUE_MEMBERS = set(REQUIRED.values())
 # Members a server writes and a writer may not send.
 OUTPUT_ONLY = {"previousValue", "previousObject", "previousLanguageMap", "previousVocab", "previousJson", "createdAt", "modifiedAt", "deletedAt"}  # fmt: skip
 GEOMETRIES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
-UTC_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
+UTC_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z\Z")
 
 
 # NGSI-LD's null (JSON null cannot travel through JSON-LD): in a merge, it removes.

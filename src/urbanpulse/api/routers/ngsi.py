@@ -420,7 +420,7 @@ def _render_selected(
 
 
 # A BCP 47 language tag, as a collation names one (de, de-u-co-phonebk, zh-Hans-CN).
-BCP47_TAG = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
+BCP47_TAG = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*\Z")
 
 
 def _parse_coordinates(text: str | None, name: str) -> Any:
