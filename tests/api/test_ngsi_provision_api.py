@@ -1529,3 +1529,8 @@ def test_a_partial_update_changes_only_an_instance_the_attribute_has(client: Tes
     assert client.patch(url, json={"value": 12, "datasetId": "urn:ngsi-ld:Dataset:x"}).status_code == 404  # fmt: skip
     assert client.patch(url, json={"value": 12, "datasetId": gps}).status_code == 204
     assert client.get(f"{ENTITIES}/{body['id']}").json()["speed"]["value"] == 12
+    # Checked before the lake is read: an id that is no URI, and scope, no attribute.
+    assert client.patch(f"{ENTITIES}/not-a-uri/attrs/speed", json={"value": 1}).status_code == 400
+    scoped = {"id": "urn:ngsi-ld:Vehicle:pu-2", "type": "Vehicle", "scope": "/Madrid"}
+    assert client.post(ENTITIES, json=scoped).status_code == 201
+    assert client.patch(f"{ENTITIES}/{scoped['id']}/attrs/scope", json={"value": "/Paris"}).status_code == 400  # fmt: skip

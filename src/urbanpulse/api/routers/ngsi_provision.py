@@ -285,12 +285,15 @@ def _check_instance_exists(
 ) -> None:
     """A partial update changes the instance its datasetId names (the default one
     without): one the attribute lacks is not found, never added (ETSI GS CIM 009 5.6.4)."""
+    check_entity_id(entity_id)
     current = read_entity(lake, entity_id, region=settings.region, engine=get_engine(settings))
     attribute = current.get(name)
-    if attribute is None:
-        return  # the write reports the missing attribute itself
+    found = attribute if isinstance(attribute, list) else [attribute]
+    instances = [i for i in found if isinstance(i, dict)]
+    if attribute is None or name in ENTITY_MEMBERS or len(instances) < len(found):
+        return  # no such attribute, or a member (scope): the write reports it itself
     wanted = fragment.get("datasetId") if isinstance(fragment, dict) else None
-    held = {i.get("datasetId") for i in (attribute if isinstance(attribute, list) else [attribute]) if isinstance(i, dict)}  # fmt: skip
+    held = {i.get("datasetId") for i in instances}
     if wanted not in held:
         which = f"of dataset {wanted!r}" if wanted else "without a datasetId (the default)"
         raise NotFoundError(f"entity {entity_id!r} has no instance of {name!r} {which}")
