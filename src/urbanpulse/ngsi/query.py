@@ -346,6 +346,15 @@ def parse_q(text: str) -> Expr:
     return expr
 
 
+# System attributes: every entity has them, so a query naming only these selects all.
+SYSTEM_ATTRIBUTES = frozenset({"createdAt", "modifiedAt", "deletedAt", "expiresAt"})
+
+
+def get_q_names(text: str | None) -> set[str]:
+    """The attributes a q text reads (the first step of each path)."""
+    return {path[0] for path in get_q_paths(parse_q(text))} if text else set()
+
+
 def get_q_paths(expr: Expr | None) -> list[tuple[str, ...]]:
     """The attribute paths a q expression reads."""
     if expr is None:

@@ -42,15 +42,15 @@ from urbanpulse.ngsi.geo import build_geometry, split_geo_query
 from urbanpulse.ngsi.languages import parse_languages
 from urbanpulse.ngsi.links import join_entities, keep_datasets, parse_join, simplify_entity
 from urbanpulse.ngsi.query import (
+    SYSTEM_ATTRIBUTES,
     EntityQuery,
     Order,
     Projection,
     build_entity_query,
     get_projection_depth,
-    get_q_paths,
+    get_q_names,
     parse_linked_projection,
     parse_order,
-    parse_q,
     project,
     sort_entities,
     split_list,
@@ -1221,10 +1221,10 @@ def _check_minimal(type: Text, attrs: Text, q: Text, georel: Text, local: Text =
     if names & {"id", "type", "@context"}:
         raise InvalidQueryError(f"attrs {attrs!r}: id and type are members, not attributes")
     # System attributes alone select every entity ever written (5.7.2.4 b, c).
-    system = {"createdAt", "modifiedAt", "deletedAt", "expiresAt"}
+    system = SYSTEM_ATTRIBUTES
     if names and names <= system and not (type or q or georel):
         raise InvalidQueryError(f"attrs {attrs!r}: system attributes alone select too much; add a type, q or geo-query")  # fmt: skip
-    read = {path[0] for path in get_q_paths(parse_q(q))} if q else set()
+    read = get_q_names(q)
     if read and read <= system and not (type or names - system or georel):
         raise InvalidQueryError(f"q {q!r}: system attributes alone select too much; add a type, attrs or geo-query")  # fmt: skip
 

@@ -46,7 +46,7 @@ from urbanpulse.errors import (
 )
 from urbanpulse.ngsi.documents import ENTITY_MEMBERS, get_types
 from urbanpulse.ngsi.entities import read_entities, read_entity
-from urbanpulse.ngsi.query import get_q_paths, parse_q, split_list
+from urbanpulse.ngsi.query import SYSTEM_ATTRIBUTES, get_q_names, split_list
 from urbanpulse.ngsi.validation import as_uri, check_entity_id, check_name, check_uri
 from urbanpulse.ngsi.vocabulary import parse_entity_id
 from urbanpulse.settings import Settings
@@ -76,8 +76,6 @@ DeleteAllQ = Annotated[str | None, Query(alias="deleteAll", description="true: e
 OptionsQ = Annotated[str | None, Query(description="noOverwrite (append), update or replace (upsert).")]  # fmt: skip
 DropQ = Annotated[str | None, Query(description="Attributes a purge removes from the entities it selects, which stay.")]  # fmt: skip
 KeepQ = Annotated[str | None, Query(description="The only attributes a purge leaves on the entities it selects, which stay.")]  # fmt: skip
-# System attributes select every entity ever written: a purge needs more (5.6.21.4).
-SYSTEM_ATTRIBUTES = frozenset({"createdAt", "modifiedAt", "deletedAt", "expiresAt"})
 _BODY = {"requestBody": {"required": True, "content": {JSON: {"schema": {"type": "object"}}, JSON_LD: {"schema": {"type": "object"}}}}}  # fmt: skip
 _BATCH_BODY = {"requestBody": {"required": True, "content": {JSON: {"schema": {"type": "array", "items": {}}}, JSON_LD: {"schema": {"type": "array", "items": {}}}}}}  # fmt: skip
 
@@ -138,7 +136,7 @@ async def purge_entities(
 
     def run() -> Response:
         names = set(split_list(attrs))
-        read = {path[0] for path in get_q_paths(parse_q(q))} if q else set()
+        read = get_q_names(q)  # system attributes alone select too much (5.6.21.4)
         qualified = type or names - SYSTEM_ATTRIBUTES or read - SYSTEM_ATTRIBUTES or local == "true"  # fmt: skip
         if not qualified:
             raise InvalidQueryError("give a type, attrs or a q beyond system attributes, or local=true")  # fmt: skip
