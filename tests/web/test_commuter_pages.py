@@ -147,12 +147,23 @@ def test_the_page_comes_with_the_answer_its_script_would_read_first(
     }
 
 
+def test_a_trip_not_asked_before_comes_named_without_an_answer(client: TestClient) -> None:
+    """The answer's inputs are not at hand before the trip is first asked: the page
+    names the trip only (the app's worker asks for its answer as a kept copy is read,
+    static/sw.js), and its script asks."""
+    query = "?origin=bj-m1-s04&destination=bj-m1-s09&start=06:10&end=07:40&preferred=07:00"
+    first = get_first_answer(client.get("/commute" + query).text)
+    assert first is not None and first["advice"] is None
+    assert first["trip"] == get_script_trip(client.get("/commute" + query).text, query)
+
+
 def test_a_trip_the_service_refuses_comes_without_an_answer(client: TestClient) -> None:
     for query in (
         "?origin=nope&destination=bj-m1-s12",
         "?origin=bj-m1-s03&destination=bj-m1-s12&day=3000-01-01",
     ):
-        assert get_first_answer(client.get("/commute" + query).text) is None, query
+        first = get_first_answer(client.get("/commute" + query).text)
+        assert first is not None and first["advice"] is None, query
 
 
 def test_the_app_keeps_the_page_no_longer_than_its_defaults_hold(client: TestClient) -> None:

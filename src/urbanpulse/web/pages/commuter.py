@@ -96,11 +96,13 @@ def get_opening_trip(
     }
 
 
-def get_first_answer(service: AdviceService, trip: dict[str, Any]) -> dict[str, Any] | None:
-    """``trip`` with the read-only advice for it (the body ``GET /api/advice`` answers)
-    and the moment it was made, when the answer's inputs are cached; None when they
-    are not (the page's script asks, as before) or the trip is refused (the script
-    asks and shows the error in its place). Never counted: opening a page only reads."""
+def get_first_answer(service: AdviceService, trip: dict[str, Any]) -> dict[str, Any]:
+    """``trip``, the read the page's script makes first, with its read-only advice (the
+    body ``GET /api/advice`` answers) and the moment it was made when the answer's
+    inputs are cached. The advice is None when they are not (the page's script asks, as
+    before) or the trip is refused (the script asks and shows the error in its place).
+    The trip is always there: the app's worker asks for its answer as a kept copy of the
+    page is read (static/sw.js). Never counted: opening a page only reads."""
     try:
         start, end, preferred = (
             datetime.fromisoformat(trip[name]) for name in ("start", "end", "preferred")
@@ -114,9 +116,7 @@ def get_first_answer(service: AdviceService, trip: dict[str, Any]) -> dict[str, 
         inputs = service.get_cached_inputs(request)
         advice = None if inputs is None else service.respond(inputs, record=False)
     except (UrbanPulseError, ValueError):
-        return None
-    if advice is None:
-        return None
+        advice = None
     return {"trip": trip, "advice": advice, "made_at_ms": int(time.time() * 1000)}
 
 

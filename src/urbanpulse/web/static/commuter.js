@@ -387,7 +387,7 @@
   }
 
   // The answer the page came with (pages/commuter.py): the read the page would make
-  // first, made while it was served. Taken once, for that very trip, and only while
+  // first, made while it was served (when its inputs were at hand; else the trip only). Taken once, for that very trip, and only while
   // fresh: a copy the worker kept for offline use is asked again (or shown as kept).
   var FIRST_ANSWER_FRESH_MS = 5 * 60 * 1000;
   var firstAnswer = (function () {
@@ -398,7 +398,7 @@
     var found = firstAnswer;
     firstAnswer = null;
     if (!found || counted || Math.abs(Date.now() - found.made_at_ms) > FIRST_ANSWER_FRESH_MS) { return null; }
-    return JSON.stringify(found.trip) === JSON.stringify(trip) ? found.advice : null;
+    return found.advice && JSON.stringify(found.trip) === JSON.stringify(trip) ? found.advice : null;
   }
 
   function show(advice, keptAt) {

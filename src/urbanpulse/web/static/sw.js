@@ -41,8 +41,12 @@ self.addEventListener("fetch", function (event) {
     return;
   }
   if (url.searchParams.has("lang")) {
-    // Another language: every kept page speaks the old one.
-    event.respondWith(dropPages().then(function () { return pageOrKept(request); }));
+    // Another language: every kept page speaks the old one. They are dropped before the
+    // page is asked, and again once it has answered (its answer sets the language), so a
+    // page fetched in the old language meanwhile is not kept either.
+    event.respondWith(dropPages().then(function () { return pageOrKept(request); }).then(function (response) {
+      return dropPages().then(function () { return response; });
+    }));
     return;
   }
   if (request.mode === "navigate" && APP_PAGE.test(url.pathname)) {
@@ -88,13 +92,21 @@ function keptOrFetched(request) {
   });
 }
 
+// Counts the times the kept pages were dropped. A copy whose fetch began before the
+// last drop (a refresh behind the page still under way when the language changed) may
+// speak the old language: it is not kept.
+var drops = 0;
+
 // The network's page, a copy of it (without its first answer) kept when it is a good one.
 function keepPage(request) {
+  var dropsWhenAsked = drops;
   return fetch(request).then(function (response) {
     if (response.ok && !response.redirected) {
       var copy = withoutFirstAnswer(response.clone());
       caches.open(PAGES).then(function (cache) {
-        return copy.then(function (kept) { return cache.put(request, kept); });
+        return copy.then(function (kept) {
+          return dropsWhenAsked === drops ? cache.put(request, kept) : null;
+        });
       });
     }
     return response;
@@ -102,6 +114,7 @@ function keepPage(request) {
 }
 
 function dropPages() {
+  drops += 1;
   return caches.delete(PAGES).catch(function () { return false; });
 }
 
