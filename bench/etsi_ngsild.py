@@ -21,7 +21,11 @@ which the product's own tests cover.
 The suite's variables (the broker's URL) are given on Robot's command line, so the
 checkout is left untouched. Its tests name their JSON-LD @context by a URL on GitHub,
 which the product never fetches: the checkout's copies of those files are listed in the
-setting ``ngsild_contexts``, as an operator lists the contexts its clients use. Prints a table of passed, failed and skipped tests per part,
+setting ``ngsild_contexts``, as an operator lists the contexts its clients use. The
+suite's temporal pagination tests (6.3.10) hold 20 and 59 instances of an attribute and
+expect them cut, so the server's instance limit (``ngsi_temporal_instance_limit``, 1,000
+by default) is set below that: :data:`SUITE_INSTANCE_LIMIT`; no other test of the suite
+holds more than 5. Prints a table of passed, failed and skipped tests per part,
 the most common failure messages, then one line of JSON with the counts and the target
 (every test of the parts run passes). There is no timing baseline here: the figure is a
 pass count, and the suite's own total is what it is measured against.
@@ -54,6 +58,9 @@ REPO = Path(__file__).resolve().parents[1]
 ENVIRONMENT = REPO / "var" / "etsi-suite"
 TESTS = Path("TP/NGSI-LD/ContextInformation")
 PARTS = ("Consumption", "Provision")
+# Instances of an attribute in one temporal answer during the run: under the suite's
+# pagination tests' 20, above every other test's 5.
+SUITE_INSTANCE_LIMIT = 10
 
 
 def find_suite_contexts(suite: Path) -> dict[str, Path]:
@@ -168,6 +175,7 @@ def main() -> int:
         settings = Settings(
             lake_path=work / "lake", access_db=work / "access.sqlite3",
             ngsild_contexts=find_suite_contexts(suite),
+            ngsi_temporal_instance_limit=SUITE_INSTANCE_LIMIT,
         )  # fmt: skip
         app = create_app(settings)
         _, token = issue_key(app.state.access.store, scope="government", name="ETSI suite")

@@ -173,6 +173,15 @@ class Settings(BaseSettings):
         default={"public": 50_000, "business": 200_000},
         description="Requests per day per caller, by scope (JSON); a scope left out has no quota.",
     )
+    ngsi_temporal_instance_limit: int = Field(
+        default=1000,
+        ge=1,
+        description=(
+            "Instances of one attribute an NGSI-LD temporal answer holds; when an "
+            "attribute has more, the answer holds a range of instants, says which "
+            "(206 with Content-Range), and the next one is read from its end."
+        ),
+    )
     ngsild_contexts: dict[str, Path] = Field(
         default={},
         description=(

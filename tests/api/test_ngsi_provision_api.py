@@ -1534,3 +1534,91 @@ def test_a_partial_update_changes_only_an_instance_the_attribute_has(client: Tes
     scoped = {"id": "urn:ngsi-ld:Vehicle:pu-2", "type": "Vehicle", "scope": "/Madrid"}
     assert client.post(ENTITIES, json=scoped).status_code == 201
     assert client.patch(f"{ENTITIES}/{scoped['id']}/attrs/scope", json={"value": "/Paris"}).status_code == 400  # fmt: skip
+
+
+@pytest.fixture
+def paged_client(tmp_path: Path, grant: Callable[..., dict[str, str]]) -> TestClient:
+    """A server whose temporal answers hold at most 5 instances of an attribute."""
+    settings = Settings(
+        lake_path=tmp_path / "lake",
+        access_db=tmp_path / "access.sqlite3",
+        ngsi_temporal_instance_limit=5,
+    )
+    app = create_app(settings)
+    return TestClient(app, headers=grant(app, "government"))
+
+
+def _instants(entities: list[dict[str, object]]) -> list[tuple[str, str, str]]:
+    return sorted(
+        (str(e["id"]), name, str(i["observedAt"]))
+        for e in entities
+        for name, instances in e.items()
+        if isinstance(instances, list)
+        for i in instances
+    )
+
+
+def test_a_long_history_is_read_in_ranges_that_miss_and_repeat_nothing(
+    paged_client: TestClient,
+) -> None:
+    """ETSI GS CIM 009 6.3.10: over the instance limit the answer is 206 with the
+    instants it holds (Content-Range), every attribute cut to them, so reading on from
+    the range's end misses nothing (only the end's own instant, which "after" includes,
+    is read again); an attribute with none in the range stays, empty."""
+    client = paged_client
+    minutes = [f"2020-01-01T01:{m:02d}:00Z" for m in range(1, 13)]
+    body = {"id": "urn:ngsi-ld:Vehicle:p-1", "type": "Vehicle",
+            "speed": [{"type": "Property", "value": k, "observedAt": t} for k, t in enumerate(minutes)],
+            "fuelLevel": [{"type": "Property", "value": k, "observedAt": t} for k, t in enumerate(minutes[::3])]}  # fmt: skip
+    later = {"id": "urn:ngsi-ld:Vehicle:p-2", "type": "Vehicle",
+             "speed": [{"type": "Property", "value": 1, "observedAt": "2020-09-01T12:00:00Z"}]}  # fmt: skip
+    for entity in (body, later):
+        assert client.post(TEMPORAL, json=entity).status_code == 201
+    everything = _instants(client.get(TEMPORAL, params={"type": "Vehicle", "lastN": "5"}).json())
+    assert len(everything) == 5 + 4 + 1  # lastN no larger than the limit: never cut
+
+    held: list[tuple[str, str, str]] = []
+    time_at = "2019-01-01T00:00:00Z"
+    pages = 0
+    while True:  # oldest first, each page read from the last one's end
+        asked = {"type": "Vehicle", "timerel": "after", "timeAt": time_at}
+        answer = client.get(TEMPORAL, params=asked)
+        pages += 1
+        assert pages < 10 and answer.status_code in (200, 206)
+        found = _instants(answer.json())
+        if answer.status_code == 200:
+            held += [f for f in found if f not in held]
+            break
+        unit, start, end, size = _read_content_range(answer.headers["content-range"])
+        assert (unit, start, size) == ("date-time", time_at, "*")
+        assert all(start <= t <= end for _, _, t in found)
+        assert max(t for _, _, t in found) == end
+        assert answer.json()[1]["speed"] == []  # the September vehicle: none in the range
+        again = [f for f in found if f in held]
+        assert {t for _, _, t in again} <= {time_at}  # only the last end's own instant
+        held += [f for f in found if f not in held]
+        time_at = end
+    assert len(held) == len(set(held)) == 12 + 4 + 1 and pages == 3
+
+    newest = client.get(f"{TEMPORAL}/urn:ngsi-ld:Vehicle:p-1", params={"lastN": "20", "timerel": "before", "timeAt": "2021-01-01T00:00:00Z"})  # fmt: skip
+    assert newest.status_code == 206
+    unit, start, end, size = _read_content_range(newest.headers["content-range"])
+    assert (unit, start, end, size) == ("date-time", "2021-01-01T00:00:00Z", minutes[-5], "20")
+    assert [i["observedAt"] for i in newest.json()["speed"]] == minutes[-5:]
+    assert [i["observedAt"] for i in newest.json()["fuelLevel"]] == [minutes[9]]
+    simplified = client.get(f"{TEMPORAL}/urn:ngsi-ld:Vehicle:p-1", params={"timerel": "after", "timeAt": minutes[4], "options": "temporalValues", "attrs": "fuelLevel,speed"}).json()  # fmt: skip
+    assert [t for _, t in simplified["speed"]["values"]] == minutes[4:9]
+    assert [t for _, t in simplified["fuelLevel"]["values"]] == [minutes[6]]
+    oldest = client.get(f"{TEMPORAL}/urn:ngsi-ld:Vehicle:p-1", params={"timerel": "after", "timeAt": minutes[0], "options": "temporalValues", "attrs": "fuelLevel,speed"}).json()  # fmt: skip
+    assert oldest["fuelLevel"]["values"] == [[0, minutes[0]], [1, minutes[3]]]
+    assert (
+        client.get(f"{TEMPORAL}/urn:ngsi-ld:Vehicle:p-2", params={"lastN": "9"}).status_code == 200
+    )
+
+
+def _read_content_range(header: str) -> tuple[str, str, str, str]:
+    unit, rest = header.split(" ", 1)
+    span, size = rest.rsplit("/", 1)
+    start, end = span[:20], span[21:]
+    assert span[20] == "-", header
+    return unit, start, end, size

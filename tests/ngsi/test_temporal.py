@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from urbanpulse.errors import InvalidQueryError
+from urbanpulse.ngsi.entities import format_time
 from urbanpulse.ngsi.query import build_entity_query
 from urbanpulse.ngsi.temporal import MAX_INSTANCES, build_temporal_query, read_temporal_entities
 from urbanpulse.store import Lake, build_engine, read_observations
@@ -48,8 +49,8 @@ def test_before_and_after_split_at_time_at(demo_lake: Lake) -> None:
     at = "2026-10-29T12:00:00Z"
     before = read(demo_lake, timerel="before", time_at=at, attrs="intensity")["intensity"]
     after = read(demo_lake, timerel="after", time_at=at, attrs="intensity")["intensity"]
-    assert max(i["observedAt"] for i in before) < "2026-10-29T12:00:00Z"
-    assert min(i["observedAt"] for i in after) > "2026-10-29T12:00:00Z"
+    # One rule for sites and context entities: before ends at timeAt, after starts there.
+    assert max(i["observedAt"] for i in before) < at == min(i["observedAt"] for i in after)
 
 
 def test_last_n_and_temporal_values(demo_lake: Lake) -> None:
@@ -70,8 +71,15 @@ def test_a_long_history_is_cut_and_says_so(demo_lake: Lake) -> None:
         region=REGION,
         engine=ENGINE,
     )
-    assert len(page.entities[0]["intensity"]) == MAX_INSTANCES
-    assert page.cut_range is not None and page.cut_range[0] < page.cut_range[1]
+    intensity = page.entities[0]["intensity"]
+    assert len(intensity) == MAX_INSTANCES
+    cut = page.cut_range
+    assert cut is not None and cut.start < cut.end and cut.size is None
+    # Read oldest first: the range runs from the first instant to the last one held.
+    assert [format_time(cut.start), format_time(cut.end)] == [
+        intensity[0]["observedAt"],
+        intensity[-1]["observedAt"],
+    ]
 
 
 def test_a_stop_has_no_history_and_q_is_refused(demo_lake: Lake) -> None:

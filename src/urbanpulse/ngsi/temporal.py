@@ -52,8 +52,9 @@ from urbanpulse.store.interface import Engine
 TIMERELS = ("before", "after", "between")
 NO_DATASET = "@none"  # the default instance of an attribute, in a datasetId list
 TIME_PROPERTIES = ("observedAt", "createdAt", "modifiedAt")
-# Instances of one attribute in one response; more are cut and the response says so
-# (206 Partial Content with the range returned).
+# Instances of one attribute in one response, unless the settings say otherwise
+# (ngsi_temporal_instance_limit); more are cut and the response says so (206 Partial
+# Content with the range returned, ETSI GS CIM 009 6.3.10).
 MAX_INSTANCES = 1000
 
 
@@ -89,13 +90,41 @@ class TemporalQuery:
 
 
 @dataclass(frozen=True)
+class InstantRange:
+    """The instants a cut temporal answer holds, as its Content-Range names them:
+    ``start`` is where the answer begins reading (the oldest instant, or the query's
+    lower bound; for lastN the newest, or the upper bound) and ``end`` the last instant
+    it holds; ``size`` is lastN (None: ``*``, not known)."""
+
+    start: datetime
+    end: datetime
+    size: int | None
+
+    @property
+    def bounds(self) -> tuple[datetime, datetime]:
+        """The range's earliest and latest instant (both held)."""
+        low, high = sorted((self.start, self.end))
+        return low, high
+
+    def holds(self, moment: datetime) -> bool:
+        low, high = self.bounds
+        return low <= moment <= high
+
+    def to_header(self) -> str:
+        """The Content-Range header's value."""
+        size = "*" if self.size is None else str(self.size)
+        return f"date-time {format_time(self.start)}-{format_time(self.end)}/{size}"
+
+
+@dataclass(frozen=True)
 class TemporalPage:
     """A page of temporal entities, how many matched, and the instants returned when
-    some attribute had more than :data:`MAX_INSTANCES` (None when nothing was cut)."""
+    some attribute had more instances than one answer holds (None when nothing was
+    cut)."""
 
     entities: list[dict[str, Any]]
     total: int
-    cut_range: tuple[str, str] | None = None
+    cut_range: InstantRange | None = None
 
 
 def build_temporal_query(
@@ -166,12 +195,15 @@ def read_temporal_entities(
     descending: bool = False,
     retrieve: bool = False,
     sys_attrs: bool = False,
+    instance_limit: int = MAX_INSTANCES,
     engine: Engine,
 ) -> TemporalPage:
     """The temporal evolution of the entities ``query`` selects, one page of them, in
     the order of their ids (``descending``: from the last). A query's datasetId leaves
     out the entities it leaves no attribute instance of, unless one entity is
-    ``retrieve``-d by its id.
+    ``retrieve``-d by its id. When an attribute has more than ``instance_limit``
+    instances the page holds only the instants of :func:`find_cut`'s range, and says
+    which (an attribute left without any in it stays, empty).
 
     ``q`` is not supported here (it filters on latest values, not on history).
 
@@ -211,22 +243,63 @@ def read_temporal_entities(
     )
     page = records[offset : offset + limit]
     sites = [r for r in page if isinstance(r, EntityRecord)]
-    histories, cut = _read_histories(lake, engine, sites, query.attrs, temporal)
-    entities = []
+    histories = _read_histories(lake, engine, sites, query.attrs, temporal, instance_limit)
+    chosen: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    series: list[list[datetime]] = []  # each attribute's instants, for the cut
     for record in page:
         if isinstance(record, EntityHistory):
             spells = scoped.get(record.entity_id) if query.scopes else None
-            entities.append(render_instances(record, query.attrs, temporal, temporal_values, with_context, spells, query.terms, sys_attrs))  # fmt: skip
+            found = choose_instances(record, query.attrs, temporal, spells, query.terms, sys_attrs)  # fmt: skip
+            chosen[record.entity_id] = found
+            for instances in found.values():
+                times = (_read_time(record, i, temporal) for i in instances)
+                series.append([t for t in times if t is not None])
+    series += [list(frame["ts"]) for frames in histories.values() for frame in frames.values()]
+    cut = find_cut(series, temporal, instance_limit)
+    entities = []
+    for record in page:
+        if isinstance(record, EntityHistory):
+            entities.append(render_instances(record, chosen[record.entity_id], temporal, temporal_values, with_context, query.terms, cut))  # fmt: skip
             continue
         entity: dict[str, Any] = {"id": record.id, "type": record.entity_type}
         for name, frame in sorted(histories.get(record.site["site_id"], {}).items()):
             # a site's readings are each attribute's default instance
             if record.entity_type in frame.attrs.get("types", ()) and temporal.has_dataset(None):
+                if cut is not None:
+                    frame = frame[frame["ts"].between(*cut.bounds)]
                 entity[name] = _render_history(frame, temporal_values=temporal_values)
         if with_context:
             entity["@context"] = CONTEXT
         entities.append(entity)
     return TemporalPage(entities, len(records), cut)
+
+
+def find_cut(
+    series: list[list[datetime]], temporal: TemporalQuery, limit: int
+) -> InstantRange | None:
+    """The instants an answer holds when an attribute has more than ``limit``
+    instances (each of ``series`` is one attribute's chosen instants); None when none
+    has, or lastN asks for no more than ``limit``.
+
+    Read oldest first, each attribute that has more gives the instants of its first
+    ``limit``, and the answer ends where the earliest of them ends, so no attribute
+    holds more than ``limit`` and none misses an instance within the range: the next
+    page is read from its end. With lastN the same, newest first. The range starts at
+    the query's bound on the side it is read from (timeAt for after and between;
+    lastN: timeAt for before, endTimeAt for between), else at the first instant read.
+    """
+    newest_first = temporal.last_n is not None
+    if temporal.last_n is not None and temporal.last_n <= limit:
+        return None  # lastN is the smaller limit: nothing more to cut
+    over = [sorted(s, reverse=newest_first) for s in series if len(s) > limit]
+    if not over:
+        return None
+    firsts, lasts = [s[0] for s in over], [s[limit - 1] for s in over]
+    if newest_first:
+        bound = {"before": temporal.time_at, "between": temporal.end_time_at}.get(temporal.timerel or "")  # fmt: skip
+        return InstantRange(bound or max(firsts), max(lasts), temporal.last_n)
+    bound = temporal.time_at if temporal.timerel in ("after", "between") else None
+    return InstantRange(bound or min(firsts), min(lasts), None)
 
 
 def read_current_histories(lake: Lake) -> dict[str, EntityHistory]:
@@ -277,29 +350,24 @@ def select_scoped(
     return selected
 
 
-def render_instances(
+def choose_instances(
     history: EntityHistory,
     attrs: tuple[str, ...],
     temporal: TemporalQuery,
-    temporal_values: bool,
-    with_context: bool,
     spells: list[ScopeSpell] | None = None,
     terms: Terms | None = None,
     sys_attrs: bool = False,
-) -> dict[str, Any]:
-    """A context entity's temporal representation: each attribute's instances in the
-    time the query names (``lastN``: its newest N), oldest first, normalized or as
-    temporalValues (``[[value, observedAt], ...]``). With the ``spells`` of a scopeQ,
-    only instances observed while a matching scope held, and those scopes; with
-    ``terms``, its names in the request's @context."""
-    asked_name = get_asked_names(terms, history.jsonld_context)
+) -> dict[str, list[dict[str, Any]]]:
+    """A context entity's instances each asked attribute has in the time the query
+    names (``lastN``: its newest N), by the entity's own attribute name; attributes
+    without one left out. With the ``spells`` of a scopeQ, only instances observed
+    while a matching scope held, and those scopes."""
     own_name = get_own_names(terms, history.jsonld_context, history.attributes.keys())
     wanted = {own_name(a) for a in attrs}
-    entity: dict[str, Any] = {"id": history.entity_id, "type": asked_name(history.entity_type)}
+    found = {}
     for name, instances in sorted(history.attributes.items()):
         if attrs and name not in wanted:
             continue
-        shown = name if name in CORE_MEMBERS else asked_name(name)
         if spells is not None and name == "scope":
             chosen = [spell.instance for spell in spells]  # valid in the window, if set before
         else:
@@ -309,9 +377,38 @@ def render_instances(
             chosen = [i | history.times.get(i["instanceId"], {}) for i in chosen]
         if temporal.last_n:
             chosen = chosen[-temporal.last_n :]
-        if not chosen:
-            continue
-        entity[shown] = _simplify_instances(chosen) if temporal_values else chosen
+        if chosen:
+            found[name] = chosen
+    return found
+
+
+def render_instances(
+    history: EntityHistory,
+    chosen: dict[str, list[dict[str, Any]]],
+    temporal: TemporalQuery,
+    temporal_values: bool,
+    with_context: bool,
+    terms: Terms | None = None,
+    cut: InstantRange | None = None,
+) -> dict[str, Any]:
+    """A context entity's temporal representation of its ``chosen`` instances (see
+    :func:`choose_instances`), oldest first, normalized or as temporalValues
+    (``[[value, observedAt], ...]``), with its names in the request's @context
+    (``terms``). With a ``cut``, only the instances in its range: an attribute left
+    without any stays, empty, so a client knows to read on."""
+    asked_name = get_asked_names(terms, history.jsonld_context)
+    entity: dict[str, Any] = {"id": history.entity_id, "type": asked_name(history.entity_type)}
+    for name, instances in chosen.items():
+        shown = name if name in CORE_MEMBERS else asked_name(name)
+        kept = instances
+        if cut is not None:
+            kept = [i for i in instances if (t := _read_time(history, i, temporal)) is None or cut.holds(t)]  # fmt: skip
+        if not temporal_values:
+            entity[shown] = kept
+        elif kept:
+            entity[shown] = _simplify_instances(kept)
+        else:
+            entity[shown] = {"type": instances[0].get("type", "Property"), "values": []}
     if with_context:
         context = terms.context if terms else history.jsonld_context
         entity["@context"] = context or CORE_CONTEXT
@@ -384,6 +481,17 @@ def _get_time(history: EntityHistory, instance: dict[str, Any], temporal: Tempor
     return history.times.get(instance["instanceId"], {}).get(temporal.time_property)
 
 
+def _read_time(
+    history: EntityHistory, instance: dict[str, Any], temporal: TemporalQuery
+) -> datetime | None:
+    """:func:`_get_time` as an instant; None for an instance without one."""
+    text = _get_time(history, instance, temporal)
+    try:
+        return parse_utc_time(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
 def _is_chosen(observed: Any, temporal: TemporalQuery, spells: list[ScopeSpell] | None) -> bool:
     """Whether an instance observed then is in the query's time and, with a scopeQ's
     spells, in one of them (the time is read once)."""
@@ -432,39 +540,42 @@ def _read_histories(
     records: list[EntityRecord],
     attrs: tuple[str, ...],
     temporal: TemporalQuery,
-) -> tuple[dict[str, dict[str, pd.DataFrame]], tuple[str, str] | None]:
-    """site id -> attribute -> instances (columns ts, value, unit_code), and the
-    range of instants returned when some attribute was cut."""
+    instance_limit: int,
+) -> dict[str, dict[str, pd.DataFrame]]:
+    """site id -> attribute -> instances (columns ts, value, unit_code): lastN's
+    newest, at most one more than ``instance_limit`` (enough for :func:`find_cut`)."""
     stored = set(get_metrics(lake))
     found: dict[str, dict[str, pd.DataFrame]] = {}
-    cut: list[pd.Timestamp] = []
+    need = min(temporal.last_n or instance_limit + 1, instance_limit + 1)
     for attribute, types, site_ids in _plan_reads(records, attrs):
         frames = []
         for metric in attribute.metrics:
             if metric not in stored:
                 continue
-            rows = _read_metric(lake, engine, metric, site_ids, temporal)
+            rows = _read_metric(lake, engine, metric, site_ids, temporal, need)
             frames.append(_convert(attribute, rows))
         if not frames:
             continue
         rows = pd.concat(frames).sort_values(["site_id", "ts"], kind="stable")
         for site_id, history in rows.groupby("site_id", sort=False):
-            history, was_cut = _limit(history, temporal.last_n)
-            if was_cut:
-                cut += [history["ts"].iloc[0], history["ts"].iloc[-1]]
+            history = history.tail(need) if temporal.last_n is not None else history.head(need)
             history.attrs["types"] = types
             found.setdefault(str(site_id), {})[attribute.name] = history
-    cut_range = (format_time(min(cut)), format_time(max(cut))) if cut else None
-    return found, cut_range
+    return found
 
 
 def _read_metric(
-    lake: Lake, engine: Engine, metric: str, site_ids: list[str], temporal: TemporalQuery
+    lake: Lake,
+    engine: Engine,
+    metric: str,
+    site_ids: list[str],
+    temporal: TemporalQuery,
+    need: int,
 ) -> pd.DataFrame:
     """The rows of one metric an answer needs, read in windows that widen eightfold
-    from :data:`LOOKBACK` until every site has enough: backwards from the newest
-    instant for lastN, forwards from the oldest otherwise, so a long history is not
-    read whole for a few instances.
+    from :data:`LOOKBACK` until every site has ``need`` of them: backwards from the
+    newest instant for lastN, forwards from the oldest otherwise, so a long history is
+    not read whole for a few instances.
 
     Returns
     -------
@@ -480,7 +591,6 @@ def _read_metric(
     if low is not None and high is not None and high <= low:
         return pd.DataFrame({"site_id": [], "metric": [], "ts": pd.to_datetime([], utc=True),
                              "value": [], "unit": []})  # fmt: skip
-    need = temporal.last_n or MAX_INSTANCES + 1
     span = LOOKBACK
     while True:
         start, end = low, high
@@ -492,8 +602,6 @@ def _read_metric(
         rows = engine.read_observations(
             lake, metric, site_ids=site_ids, start=start, end=end
         ).to_pandas()
-        if temporal.timerel == "after" and temporal.time_at is not None:
-            rows = rows[rows["ts"] > pd.Timestamp(temporal.time_at)]
         whole = start == low and end == high
         counts = rows.groupby("site_id").size()
         if whole or (len(counts) == len(set(site_ids)) and counts.min() >= need):
@@ -544,13 +652,6 @@ def _convert(attribute: Attribute, rows: pd.DataFrame) -> pd.DataFrame:
     )
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     return frame[frame["value"].notna()]
-
-
-def _limit(history: pd.DataFrame, last_n: int | None) -> tuple[pd.DataFrame, bool]:
-    if last_n is not None:
-        kept = history.tail(min(last_n, MAX_INSTANCES))
-        return kept, len(kept) < min(last_n, len(history))
-    return history.head(MAX_INSTANCES), len(history) > MAX_INSTANCES
 
 
 def _render_history(history: pd.DataFrame, *, temporal_values: bool) -> Any:

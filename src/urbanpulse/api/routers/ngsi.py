@@ -56,6 +56,7 @@ from urbanpulse.ngsi.query import (
     split_list,
 )
 from urbanpulse.ngsi.temporal import (
+    InstantRange,
     TemporalQuery,
     build_temporal_query,
     parse_dataset_ids,
@@ -570,7 +571,7 @@ async def query_temporal_entities_by_body(
             read_temporal_entities(
                 lake, query, temporal, region=settings.region, limit=MAX_SELECTED,
                 temporal_values="temporalValues" in chosen, with_context=media != JSON,
-                engine=get_engine(settings),
+                instance_limit=settings.ngsi_temporal_instance_limit, engine=get_engine(settings),
             ).entities
             for query in queries
         )  # fmt: skip
@@ -839,7 +840,7 @@ def query_temporal_entities(
             lake, query, temporal, region=settings.region, offset=first, limit=size,
             temporal_values="temporalValues" in simplified, with_context=media != JSON,
             descending=descending, sys_attrs="sysAttrs" in simplified,
-            engine=get_engine(settings),
+            instance_limit=settings.ngsi_temporal_instance_limit, engine=get_engine(settings),
         )  # fmt: skip
         response = _render([project(e, picked, omitted) for e in page.entities], media)
         _add_paging(response, request, first, size, page.total, _is_true(counted))
@@ -884,7 +885,8 @@ def get_temporal_entity(
         page = read_temporal_entities(
             lake, query, temporal, region=settings.region, limit=1,
             temporal_values="temporalValues" in simplified, with_context=media != JSON,
-            retrieve=True, sys_attrs="sysAttrs" in simplified, engine=get_engine(settings),
+            retrieve=True, sys_attrs="sysAttrs" in simplified,
+            instance_limit=settings.ngsi_temporal_instance_limit, engine=get_engine(settings),
         )  # fmt: skip
         if not page.entities:
             raise NotFoundError(f"no entity {entityId!r}")
@@ -1258,8 +1260,8 @@ def _page_address(request: Request, offset: int, limit: int) -> str:
     return f"{request.url.path}?{urlencode(query, safe=':*,@/')}"
 
 
-def _add_cut(response: Response, cut: tuple[str, str] | None) -> None:
+def _add_cut(response: Response, cut: InstantRange | None) -> None:
     """Some attribute had more instances than one response holds: 206 and the range."""
     if cut is not None:
         response.status_code = 206
-        response.headers["Content-Range"] = f"date-time {cut[0]}-{cut[1]}/*"
+        response.headers["Content-Range"] = cut.to_header()
