@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.ngsi.entities import format_time
 from urbanpulse.ngsi.query import build_entity_query
-from urbanpulse.ngsi.temporal import MAX_INSTANCES, build_temporal_query, read_temporal_entities
+from urbanpulse.ngsi.temporal import (
+    MAX_INSTANCES,
+    build_temporal_query,
+    find_cut,
+    read_temporal_entities,
+)
 from urbanpulse.store import Lake, build_engine, read_observations
 
 REGION = "jingjinji"
@@ -139,3 +147,35 @@ def test_last_n_reaches_back_past_a_long_gap(make_lake: Any) -> None:
     assert read(lake, road, timerel="after", time_at="2030-01-01T00:00:00Z") == {
         "id": road, "type": "TrafficFlowObserved",
     }  # fmt: skip
+
+
+_MINUTE = st.integers(min_value=0, max_value=500)
+
+
+@given(
+    series=st.lists(st.lists(_MINUTE, unique=True, max_size=30), max_size=4),
+    limit=st.integers(min_value=1, max_value=12),
+    last_n=st.none() | st.integers(min_value=1, max_value=40),
+)
+def test_a_cut_holds_no_attribute_over_the_limit_and_always_moves_on(
+    series: list[list[int]], limit: int, last_n: int | None
+) -> None:
+    """Whatever the attributes' instants, a cut range holds at most ``limit`` of any
+    attribute's, at least one of one that was over it (so reading on from its end gets
+    further), and there is a cut exactly when some attribute is over the limit (lastN
+    larger than it); lastN's size is named."""
+    origin = datetime(2020, 1, 1, tzinfo=UTC)
+    instants = [[origin + timedelta(minutes=m) for m in s] for s in series]
+    if last_n is not None:
+        instants = [sorted(s)[-last_n:] for s in instants]
+    temporal = build_temporal_query(last_n=None if last_n is None else str(last_n))
+    cut = find_cut(instants, temporal, limit)
+    over = [s for s in instants if len(s) > limit]
+    assert (cut is not None) == (bool(over) and (last_n is None or last_n > limit))
+    if cut is None:
+        return
+    assert cut.size == last_n
+    assert all(sum(cut.holds(t) for t in s) <= limit for s in instants)
+    assert any(cut.holds(t) for s in over for t in s)
+    first = max if last_n is not None else min  # where reading starts
+    assert cut.start == first(t for s in over for t in s)
