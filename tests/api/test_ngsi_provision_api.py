@@ -1600,6 +1600,16 @@ def test_a_long_history_is_read_in_ranges_that_miss_and_repeat_nothing(
         time_at = end
     assert len(held) == len(set(held)) == 12 + 4 + 1 and pages == 3
 
+    # A Query body answers alike; with two selectors, one range holds for both.
+    query = "/ngsi-ld/v1/temporal/entityOperations/query"
+    first_page = client.get(TEMPORAL, params={"type": "Vehicle", "timerel": "after", "timeAt": "2019-01-01T00:00:00Z"})  # fmt: skip
+    temporal_q = {"timerel": "after", "timeAt": "2019-01-01T00:00:00Z"}
+    for selectors in ([{"type": "Vehicle"}], [{"id": "urn:ngsi-ld:Vehicle:p-2", "type": "Vehicle"}, {"id": "urn:ngsi-ld:Vehicle:p-1", "type": "Vehicle"}]):  # fmt: skip
+        posted = client.post(query, json={"type": "Query", "entities": selectors, "temporalQ": temporal_q})  # fmt: skip
+        assert posted.status_code == 206, selectors
+        assert posted.headers["content-range"] == first_page.headers["content-range"]
+        assert _instants(posted.json()) == _instants(first_page.json())
+
     newest = client.get(f"{TEMPORAL}/urn:ngsi-ld:Vehicle:p-1", params={"lastN": "20", "timerel": "before", "timeAt": "2021-01-01T00:00:00Z"})  # fmt: skip
     assert newest.status_code == 206
     unit, start, end, size = _read_content_range(newest.headers["content-range"])

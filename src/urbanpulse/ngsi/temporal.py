@@ -196,6 +196,7 @@ def read_temporal_entities(
     retrieve: bool = False,
     sys_attrs: bool = False,
     instance_limit: int = MAX_INSTANCES,
+    within: InstantRange | None = None,
     engine: Engine,
 ) -> TemporalPage:
     """The temporal evolution of the entities ``query`` selects, one page of them, in
@@ -203,7 +204,8 @@ def read_temporal_entities(
     out the entities it leaves no attribute instance of, unless one entity is
     ``retrieve``-d by its id. When an attribute has more than ``instance_limit``
     instances the page holds only the instants of :func:`find_cut`'s range, and says
-    which (an attribute left without any in it stays, empty).
+    which (an attribute left without any in it stays, empty); ``within``: that range
+    is given (several queries answered as one, :func:`join_cuts`).
 
     ``q`` is not supported here (it filters on latest values, not on history).
 
@@ -255,7 +257,7 @@ def read_temporal_entities(
                 times = (_read_time(record, i, temporal) for i in instances)
                 series.append([t for t in times if t is not None])
     series += [list(frame["ts"]) for frames in histories.values() for frame in frames.values()]
-    cut = find_cut(series, temporal, instance_limit)
+    cut = within or find_cut(series, temporal, instance_limit)
     entities = []
     for record in page:
         if isinstance(record, EntityHistory):
@@ -272,6 +274,16 @@ def read_temporal_entities(
             entity["@context"] = CONTEXT
         entities.append(entity)
     return TemporalPage(entities, len(records), cut)
+
+
+def join_cuts(cuts: list[InstantRange]) -> InstantRange:
+    """One range for the cuts of several queries read as one answer (a Query body's
+    selectors): it starts where the first of them starts reading and ends where the
+    first of them ends, so no attribute of any holds more than its limit and nothing
+    before the end is missed."""
+    if cuts[0].size is not None:  # lastN: read newest first
+        return InstantRange(max(c.start for c in cuts), max(c.end for c in cuts), cuts[0].size)
+    return InstantRange(min(c.start for c in cuts), min(c.end for c in cuts), None)
 
 
 def find_cut(

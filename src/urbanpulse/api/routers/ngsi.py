@@ -57,8 +57,10 @@ from urbanpulse.ngsi.query import (
 )
 from urbanpulse.ngsi.temporal import (
     InstantRange,
+    TemporalPage,
     TemporalQuery,
     build_temporal_query,
+    join_cuts,
     parse_dataset_ids,
     read_temporal_entities,
 )
@@ -567,15 +569,24 @@ async def query_temporal_entities_by_body(
         chosen = _parse_temporal_options(options, format)
         counted = "true" if _is_true(count) or "count" in chosen else None
         first, size = _parse_paging(offset, limit, counted)
-        matches = (
-            read_temporal_entities(
+
+        def read(query: EntityQuery, within: InstantRange | None = None) -> TemporalPage:
+            return read_temporal_entities(
                 lake, query, temporal, region=settings.region, limit=MAX_SELECTED,
                 temporal_values="temporalValues" in chosen, with_context=media != JSON,
-                instance_limit=settings.ngsi_temporal_instance_limit, engine=get_engine(settings),
-            ).entities
-            for query in queries
-        )  # fmt: skip
-        return _render_selected(request, media, matches, first, size, counted is not None)
+                instance_limit=settings.ngsi_temporal_instance_limit, within=within,
+                engine=get_engine(settings),
+            )  # fmt: skip
+
+        pages = [read(query) for query in queries]
+        cuts = [page.cut_range for page in pages if page.cut_range is not None]
+        cut = join_cuts(cuts) if cuts else None
+        if cut is not None and len(queries) > 1:  # one range for every selector
+            pages = [read(query, cut) for query in queries]
+        matches = (page.entities for page in pages)
+        response = _render_selected(request, media, matches, first, size, counted is not None)
+        _add_cut(response, cut)
+        return response
 
     return await run_in_threadpool(_answer, request, run, allow_geo=False)
 
