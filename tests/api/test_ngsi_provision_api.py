@@ -171,6 +171,12 @@ def test_batches_create_upsert_and_delete_in_one_commit_each(
     assert client.delete(f"{ENTITIES}/{ids[0]}").status_code == 404
     # The same id may be created again.
     assert client.post(ENTITIES, json=road("ts-1", 41.0)).status_code == 201
+    # A null item (5.5.4) refuses the whole batch: its good sibling is not written either.
+    for operation in ("create", "upsert", "update", "merge"):
+        refused = client.post(f"{BATCH}/{operation}", json=[road("ts-9", 20.0), None])
+        assert refused.status_code == 400, operation
+        assert refused.json()["type"] == ERRORS + "BadRequestData"
+    assert client.get(f"{ENTITIES}/urn:ngsi-ld:TrafficFlowObserved:ts-9").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -716,6 +722,8 @@ def test_pick_omit_wildcard_type_and_parameters_not_supported(client: TestClient
     assert set(client.get(url, params={"omit": "location,entrance,type"}).json()) == {"id", "status", "category"}  # fmt: skip
     listed = client.get(ENTITIES, params={"type": "*", "pick": "id", "local": "true"}).json()
     assert {"id": spot["id"]} in listed
+    # The wildcard implies local=true (6.4.3.2): said false, the query contradicts itself.
+    assert client.get(ENTITIES, params={"type": "*", "local": "false"}).status_code == 400
     for bad in ({"pick": "id", "omit": "status"}, {"pick": "id;status"}, {"pick": "a{b}"}, {"pick": "id", "attrs": "status"}):  # fmt: skip
         answer = client.get(url, params=bad)
         assert answer.status_code == 400 and answer.json()["type"] == ERRORS + "BadRequestData", bad  # fmt: skip
@@ -1534,6 +1542,25 @@ def test_a_partial_update_changes_only_an_instance_the_attribute_has(client: Tes
     scoped = {"id": "urn:ngsi-ld:Vehicle:pu-2", "type": "Vehicle", "scope": "/Madrid"}
     assert client.post(ENTITIES, json=scoped).status_code == 201
     assert client.patch(f"{ENTITIES}/{scoped['id']}/attrs/scope", json={"value": "/Paris"}).status_code == 400  # fmt: skip
+
+
+def test_a_partial_update_of_sub_attributes_keeps_the_value_and_its_type(
+    client: TestClient,
+) -> None:
+    """A fragment of sub-attributes alone (a JSON-LD one with its @context) changes
+    those members: the Relationship keeps its object and type, and the @context is
+    the request's, not a member."""
+    parked = {"type": "Relationship", "object": "urn:ngsi-ld:OffStreetParking:D1",
+              "observedAt": "2017-07-29T12:00:04Z",
+              "providedBy": {"type": "Relationship", "object": "urn:ngsi-ld:Person:Bob"}}  # fmt: skip
+    context = ["https://smartdatamodels.org/context.jsonld"]
+    body = {"id": "urn:ngsi-ld:Vehicle:pu-3", "type": "Vehicle", "isParked": parked, "@context": context}  # fmt: skip
+    assert client.post(ENTITIES, json=body, headers=LD).status_code == 201
+    fragment = {"providedBy": {"type": "Relationship", "object": "urn:ngsi-ld:Person:Ann"}, "@context": context}  # fmt: skip
+    url = f"{ENTITIES}/{body['id']}/attrs/isParked"
+    assert client.patch(url, json=fragment, headers=LD).status_code == 204
+    stored = client.get(f"{ENTITIES}/{body['id']}").json()["isParked"]
+    assert stored == parked | {"providedBy": fragment["providedBy"]}
 
 
 @pytest.fixture

@@ -1230,6 +1230,8 @@ def _check_minimal(type: Text, attrs: Text, q: Text, georel: Text, local: Text =
     # local=true may ask for every entity (6.4.3.2): this broker's own, which all are.
     if not any((type, attrs, q, georel)) and not _is_true(local):
         raise InvalidQueryError("give at least one of type, attrs, q or georel")
+    if type == "*" and local == "false":  # 6.4.3.2: the wildcard implies local=true
+        raise InvalidQueryError("type=* asks for every entity here: local cannot be false")
     names = set(split_list(attrs))
     if names & {"id", "type", "@context"}:
         raise InvalidQueryError(f"attrs {attrs!r}: id and type are members, not attributes")

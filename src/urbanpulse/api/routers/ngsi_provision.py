@@ -47,7 +47,13 @@ from urbanpulse.errors import (
 from urbanpulse.ngsi.documents import ENTITY_MEMBERS, get_types
 from urbanpulse.ngsi.entities import read_entities, read_entity
 from urbanpulse.ngsi.query import SYSTEM_ATTRIBUTES, get_q_names, split_list
-from urbanpulse.ngsi.validation import as_uri, check_entity_id, check_name, check_uri
+from urbanpulse.ngsi.validation import (
+    VALUE_MEMBERS,
+    as_uri,
+    check_entity_id,
+    check_name,
+    check_uri,
+)
 from urbanpulse.ngsi.vocabulary import parse_entity_id
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
@@ -264,9 +270,15 @@ async def _write_attribute(
         _check_type(lake, settings, request, entity_id, selector)
         if not body:  # ETSI GS CIM 009 5.6.4: a fragment with nothing to change
             raise InvalidQueryError(f"attribute {name!r}: the fragment is empty")
+        # A JSON-LD fragment's @context is the request's, never a member of the attribute.
+        fragment = {k: v for k, v in body.items() if k != "@context"} if isinstance(body, dict) else body  # fmt: skip
         if merge:
-            _check_instance_exists(lake, settings, entity_id, name, body)
-        write = parse_entity({name: body}, entity_id=entity_id)
+            stored = _find_instance(lake, settings, entity_id, name, fragment)
+            fragment = _as_members(fragment, stored)
+        document = {name: fragment}
+        if isinstance(body, dict) and "@context" in body:
+            document["@context"] = body["@context"]
+        write = parse_entity(document, entity_id=entity_id)
         outcome = _provision(lake, settings, request, [write], Mode.PATCH, merge_members=merge)
         _raise_first(outcome)
         if outcome.not_updated:  # the entity has no such attribute
@@ -278,23 +290,38 @@ async def _write_attribute(
     return await _answer(request, run)
 
 
-def _check_instance_exists(
+def _find_instance(
     lake: Lake, settings: Settings, entity_id: str, name: str, fragment: Any
-) -> None:
-    """A partial update changes the instance its datasetId names (the default one
-    without): one the attribute lacks is not found, never added (ETSI GS CIM 009 5.6.4)."""
+) -> dict[str, Any] | None:
+    """The instance a partial update changes: the one its datasetId names (the default
+    one without). One the attribute lacks is not found, never added (ETSI GS CIM 009
+    5.6.4); None when there is no such attribute, or it is a member (scope): the write
+    reports it itself."""
     check_entity_id(entity_id)
     current = read_entity(lake, entity_id, region=settings.region, engine=get_engine(settings))
     attribute = current.get(name)
     found = attribute if isinstance(attribute, list) else [attribute]
     instances = [i for i in found if isinstance(i, dict)]
     if attribute is None or name in ENTITY_MEMBERS or len(instances) < len(found):
-        return  # no such attribute, or a member (scope): the write reports it itself
+        return None
     wanted = fragment.get("datasetId") if isinstance(fragment, dict) else None
-    held = {i.get("datasetId") for i in instances}
-    if wanted not in held:
-        which = f"of dataset {wanted!r}" if wanted else "without a datasetId (the default)"
-        raise NotFoundError(f"entity {entity_id!r} has no instance of {name!r} {which}")
+    for instance in instances:
+        if instance.get("datasetId") == wanted:
+            return instance
+    which = f"of dataset {wanted!r}" if wanted else "without a datasetId (the default)"
+    raise NotFoundError(f"entity {entity_id!r} has no instance of {name!r} {which}")
+
+
+def _as_members(fragment: Any, stored: dict[str, Any] | None) -> Any:
+    """A partial update's fragment as members of the stored instance: one that names
+    neither a type nor a value (only sub-attributes, say) is merged into the stored
+    instance here, keeping its type and value, and is not read as a new Property whose
+    value is the fragment."""
+    if not isinstance(fragment, dict) or stored is None or "type" in fragment:
+        return fragment
+    if fragment.keys() & VALUE_MEMBERS:
+        return fragment  # a concise value: its member says the type
+    return stored | fragment
 
 
 @router.post("/entityOperations/{operation}", summary="Batch entity operation (NGSI-LD)", response_class=Response, openapi_extra=_BATCH_BODY)  # fmt: skip
@@ -314,6 +341,8 @@ async def batch_operation(
         chosen = _check_options(options)
         if not isinstance(body, list) or not body or len(body) > MAX_BATCH:
             raise InvalidQueryError(f"a batch is a JSON array of 1 to {MAX_BATCH} items")
+        if any(item is None for item in body):  # 5.5.4: a null anywhere refuses the whole
+            raise InvalidQueryError("a batch item is null; nothing was written")
         if operation == "delete":
             if not all(isinstance(i, str) for i in body):
                 raise InvalidQueryError("a batch delete is a JSON array of entity ids")
