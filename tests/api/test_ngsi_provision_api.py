@@ -171,6 +171,25 @@ def test_batches_create_upsert_and_delete_in_one_commit_each(
     assert client.delete(f"{ENTITIES}/{ids[0]}").status_code == 404
     # The same id may be created again.
     assert client.post(ENTITIES, json=road("ts-1", 41.0)).status_code == 201
+    # An update with noOverwrite keeps what exists, adds what does not, and names the
+    # entity whose attributes it left as they were (207), one not wholly written.
+    kept = {"id": "urn:ngsi-ld:Building:kb-1", "type": "Building", "name": {"type": "Property", "value": "A"}}  # fmt: skip
+    assert client.post(f"{BATCH}/create", json=[kept]).status_code == 201
+    fresh = {"id": "urn:ngsi-ld:Building:kb-2", "type": "Building"}
+    assert client.post(f"{BATCH}/create", json=[fresh]).status_code == 201
+    changed = [kept | {"name": {"type": "Property", "value": "B"}, "floors": {"type": "Property", "value": 3}},
+               fresh | {"floors": {"type": "Property", "value": 5}}]  # fmt: skip
+    partly = client.post(f"{BATCH}/update", params={"options": "noOverwrite"}, json=changed)
+    assert partly.status_code == 207
+    assert partly.json()["success"] == ["urn:ngsi-ld:Building:kb-2"]
+    assert [e["entityId"] for e in partly.json()["errors"]] == [kept["id"]]
+    assert (
+        "name (exists and noOverwrite was asked)" in partly.json()["errors"][0]["error"]["detail"]
+    )
+    stored = client.get(f"{ENTITIES}/{kept['id']}").json()
+    assert stored["name"]["value"] == "A" and stored["floors"]["value"] == 3
+    assert client.post(f"{BATCH}/update", json=changed).status_code == 204  # overwriting
+    assert client.get(f"{ENTITIES}/{kept['id']}").json()["name"]["value"] == "B"
     # A null item (5.5.4) refuses the whole batch: its good sibling is not written either.
     for operation in ("create", "upsert", "update", "merge"):
         refused = client.post(f"{BATCH}/{operation}", json=[road("ts-9", 20.0), None])

@@ -107,6 +107,8 @@ class Mode(Enum):
 EXISTING_ONLY = frozenset({Mode.UPDATE, Mode.APPEND, Mode.PATCH, Mode.MERGE, Mode.REPLACE})
 # Writes that state an entity whole, where an NGSI-LD Null has nothing to remove.
 WHOLE_WRITES = frozenset({Mode.CREATE, Mode.REPLACE})
+# Writes that add or replace attributes, where noOverwrite keeps an existing one.
+OVERWRITING = frozenset({Mode.APPEND, Mode.UPDATE})
 
 
 @dataclass
@@ -139,7 +141,8 @@ class ProvisionOutcome:
 
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
-    not_updated: list[tuple[str, str]] = field(default_factory=list)
+    # (entity id, attribute, reason) of each attribute left as it was.
+    not_updated: list[tuple[str, str, str]] = field(default_factory=list)
     errors: list[tuple[str, UrbanPulseError]] = field(default_factory=list)
     # (entity id, attribute, reason) of each observed value kept in quarantine.
     quarantined: list[tuple[str, str, str]] = field(default_factory=list)
@@ -405,14 +408,14 @@ def provision(
         base = current if exists else None
         if mode is Mode.PATCH:
             missing = [n for n in write.context if n not in read_site_context(base)]
-            outcome.not_updated += [(n, "the entity has no such attribute") for n in missing]
+            outcome.not_updated += [(write.entity_id, n, "the entity has no such attribute") for n in missing]  # fmt: skip
             write = replace(write, context={n: a for n, a in write.context.items() if n not in missing})  # fmt: skip
         if base is None or write.names or write.location or write.locality or write.context:
-            keep = no_overwrite and mode is Mode.APPEND
+            keep = no_overwrite and mode in OVERWRITING
             rows[write.site_id], skipped = _describe(
                 write, base, region, no_overwrite=keep, replace=mode is Mode.REPLACE
             )
-            outcome.not_updated += skipped
+            outcome.not_updated += [(write.entity_id, n, r) for n, r in skipped]
         if write.observed:
             time = write.date_observed if write.date_observed is not None else received_at
             fragment: dict[str, Any] = {"id": write.entity_id, "type": write.entity_type}
@@ -592,9 +595,9 @@ class ContextEntities:
             entity["type"] = types[0] if len(types) == 1 else types  # types sent are added
             for name, attribute in write.context.items():
                 if mode is Mode.PATCH and name not in current:
-                    outcome.not_updated.append((name, "the entity has no such attribute"))
-                elif no_overwrite and mode is Mode.APPEND and name in current:
-                    outcome.not_updated.append((name, "exists and noOverwrite was asked"))
+                    outcome.not_updated.append((write.entity_id, name, "the entity has no such attribute"))  # fmt: skip
+                elif no_overwrite and mode in OVERWRITING and name in current:
+                    outcome.not_updated.append((write.entity_id, name, "exists and noOverwrite was asked"))  # fmt: skip
                 elif mode in (Mode.MERGE, Mode.PATCH) and _is_null(attribute):
                     _remove_instances(entity, name, attribute)
                 elif mode is Mode.MERGE or merge_members:

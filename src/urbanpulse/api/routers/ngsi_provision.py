@@ -282,7 +282,7 @@ async def _write_attribute(
         outcome = _provision(lake, settings, request, [write], Mode.PATCH, merge_members=merge)
         _raise_first(outcome)
         if outcome.not_updated:  # the entity has no such attribute
-            raise NotFoundError("; ".join(r for _, r in outcome.not_updated))
+            raise NotFoundError("; ".join(r for _, _, r in outcome.not_updated))
         if outcome.quarantined:  # a correction of a stored value, kept aside
             raise InvalidQueryError("; ".join(r for _, r in _not_updated(outcome)))
         return Response(status_code=204)
@@ -451,9 +451,15 @@ def _batch_answer(
     outcome: ProvisionOutcome, refused: list[tuple[str, UrbanPulseError]], *, created_status: int
 ) -> Response:
     errors = refused + outcome.errors
+    # An entity with attributes left as they were (noOverwrite) was not wholly written:
+    # an error of its own, naming them (ETSI GS CIM 009 5.6.9).
+    kept: dict[str, list[str]] = {}
+    for entity_id, name, reason in outcome.not_updated:
+        kept.setdefault(entity_id, []).append(f"{name} ({reason})")
+    errors += [(i, InvalidQueryError(f"not updated: {', '.join(names)}")) for i, names in kept.items()]  # fmt: skip
     if errors:
         body = {
-            "success": outcome.created + outcome.updated,
+            "success": [i for i in outcome.created + outcome.updated if i not in kept],
             "errors": [{"entityId": i, "error": _problem_body(e)} for i, e in errors],
         }
         response = Response(json.dumps(body, ensure_ascii=False), status_code=207, media_type=JSON)
@@ -470,7 +476,8 @@ def _problem_body(error: UrbanPulseError) -> dict[str, Any]:
 
 
 def _not_updated(outcome: ProvisionOutcome) -> list[tuple[str, str]]:
-    return outcome.not_updated + [(name, reason) for _, name, reason in outcome.quarantined]
+    """(attribute, reason) of each attribute a one-entity write left as it was."""
+    return [(name, reason) for _, name, reason in outcome.not_updated + outcome.quarantined]
 
 
 def _warn(response: Response, outcome: ProvisionOutcome) -> Response:
