@@ -1678,3 +1678,41 @@ def _read_content_range(header: str) -> tuple[str, str, str, str]:
     start, end = span[:20], span[21:]
     assert span[20] == "-", header
     return unit, start, end, size
+
+
+def test_a_temporal_answer_sums_up_each_attribute_per_period(client: TestClient) -> None:
+    """ETSI GS CIM 009 4.5.19: aggregatedValues with aggrMethods and aggrPeriodDuration
+    (in the URL, a temporalQ or aggrParams) gives [value, start, end] per period, the
+    periods of an entity's attributes lined up; format wins over options."""
+    at = "2020-08-01T12:0{}:00Z".format
+    body = {"id": "urn:ngsi-ld:Vehicle:ag-1", "type": "Vehicle",
+            "speed": [{"type": "Property", "value": v, "observedAt": at(m)} for v, m in ((120, 3), (80, 5), (100, 7))],
+            "fuelLevel": [{"type": "Property", "value": 67, "observedAt": at(3)},
+                          {"type": "Property", "value": 53, "observedAt": "2020-08-01T13:05:00Z"}]}  # fmt: skip
+    assert client.post(TEMPORAL, json=body).status_code == 201
+    url = f"{TEMPORAL}/{body['id']}"
+    hourly = {"options": "aggregatedValues", "aggrMethods": "avg,max", "aggrPeriodDuration": "PT1H"}
+    found = client.get(url, params=hourly).json()
+    first, second = ["2020-08-01T12:03:00Z", "2020-08-01T13:03:00Z"], ["2020-08-01T13:03:00Z", "2020-08-01T14:03:00Z"]  # fmt: skip
+    assert found["speed"] == {"type": "Property", "avg": [[100.0, *first]], "max": [[120.0, *first]]}  # fmt: skip
+    assert found["fuelLevel"]["avg"] == [[67.0, *first], [53.0, *second]]
+    # A Query body asks for it in its temporalQ, or in aggrParams; no instance ids then.
+    query = "/ngsi-ld/v1/temporal/entityOperations/query"
+    for extra in ({"temporalQ": {"timerel": "after", "timeAt": "2020-08-01T12:03:00Z", "aggrMethods": "avg", "aggrPeriodDuration": "PT1H"}},
+                  {"temporalQ": {"timerel": "after", "timeAt": "2020-08-01T12:03:00Z"}, "aggrParams": {"aggrMethods": ["avg"], "aggrPeriodDuration": "PT1H"}}):  # fmt: skip
+        posted = client.post(
+            query, json={"type": "Query", "entities": [{"type": "Vehicle"}], **extra}
+        )
+        assert posted.status_code == 200, posted.text
+        assert posted.json()[0]["fuelLevel"]["avg"] == [[67.0, *first], [53.0, *second]]
+        assert "instanceId" not in posted.text
+    # format names the representation: temporalValues wins over the option
+    values = client.get(url, params=hourly | {"format": "temporalValues"}).json()
+    assert values["speed"]["values"][0] == [120, at(3)]
+    for bad in ({"options": "aggregatedValues"}, {"options": "aggregatedValues", "aggrMethods": "median"},
+                hourly | {"aggrPeriodDuration": "hourly"}, {"aggrMethods": "avg"},
+                {"options": "aggregatedValues,temporalValues", "aggrMethods": "avg"}):  # fmt: skip
+        answer = client.get(url, params=bad)
+        assert answer.status_code == 400 and answer.json()["type"] == ERRORS + "BadRequestData", bad
+    refused = client.post(query, json={"type": "Query", "entities": [{"type": "Vehicle"}], "temporalQ": {"timerel": "after", "timeAt": at(0)}, "aggrParams": {"aggrMethods": ["avg"], "aggrPeriodDuration": "1 hour"}})  # fmt: skip
+    assert refused.status_code == 400 and "aggrPeriodDuration" in refused.text

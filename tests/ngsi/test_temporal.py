@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from urbanpulse.errors import InvalidQueryError
+from urbanpulse.ngsi.aggregation import parse_aggregation
 from urbanpulse.ngsi.entities import format_time
 from urbanpulse.ngsi.query import build_entity_query
 from urbanpulse.ngsi.temporal import (
@@ -179,3 +180,27 @@ def test_a_cut_holds_no_attribute_over_the_limit_and_always_moves_on(
     assert any(cut.holds(t) for s in over for t in s)
     first = max if last_n is not None else min  # where reading starts
     assert cut.start == first(t for s in over for t in s)
+
+
+def test_a_sites_hourly_average_is_the_lakes_own(demo_lake: Lake) -> None:
+    """A site's history summed up per hour (aggregatedValues) gives the averages and
+    counts the lake's readings give, hour by hour, from the window's start."""
+    start, end = "2026-10-28T00:00:00Z", "2026-10-28T06:00:00Z"
+    page = read_temporal_entities(
+        demo_lake,
+        build_entity_query(id=ROAD, attrs="intensity"),
+        build_temporal_query(timerel="between", time_at=start, end_time_at=end),
+        region=REGION,
+        engine=ENGINE,
+        aggregation=parse_aggregation("avg,totalCount,max", "PT1H"),
+    )
+    found = page.entities[0]["intensity"]
+    rows = read_observations(
+        demo_lake, "flow", site_ids=["bd-road-01"],
+        start=pd.Timestamp(start).to_pydatetime(), end=pd.Timestamp(end).to_pydatetime(),
+    )  # fmt: skip
+    hourly = rows.set_index("ts")["value"].round().resample("1h").agg(["mean", "count", "max"])
+    assert [[t for _, t, _ in found["avg"]]] == [[format_time(h) for h in hourly.index]]
+    assert [v for v, _, _ in found["avg"]] == pytest.approx(list(hourly["mean"]))
+    assert [v for v, _, _ in found["totalCount"]] == list(hourly["count"])
+    assert [v for v, _, _ in found["max"]] == pytest.approx(list(hourly["max"]))

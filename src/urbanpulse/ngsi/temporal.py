@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from urbanpulse.errors import InvalidQueryError
+from urbanpulse.ngsi.aggregation import Aggregation, Window, aggregate
 from urbanpulse.ngsi.contexts import Terms
 from urbanpulse.ngsi.documents import (
     CORE_MEMBERS,
@@ -197,6 +198,7 @@ def read_temporal_entities(
     sys_attrs: bool = False,
     instance_limit: int = MAX_INSTANCES,
     within: InstantRange | None = None,
+    aggregation: Aggregation | None = None,
     engine: Engine,
 ) -> TemporalPage:
     """The temporal evolution of the entities ``query`` selects, one page of them, in
@@ -205,7 +207,9 @@ def read_temporal_entities(
     ``retrieve``-d by its id. When an attribute has more than ``instance_limit``
     instances the page holds only the instants of :func:`find_cut`'s range, and says
     which (an attribute left without any in it stays, empty); ``within``: that range
-    is given (several queries answered as one, :func:`join_cuts`).
+    is given (several queries answered as one, :func:`join_cuts`). With an
+    ``aggregation`` each attribute is summed up per period (the aggregated temporal
+    representation, :mod:`urbanpulse.ngsi.aggregation`) instead of listed.
 
     ``q`` is not supported here (it filters on latest values, not on history).
 
@@ -261,15 +265,19 @@ def read_temporal_entities(
     entities = []
     for record in page:
         if isinstance(record, EntityHistory):
-            entities.append(render_instances(record, chosen[record.entity_id], temporal, temporal_values, with_context, query.terms, cut))  # fmt: skip
+            entities.append(render_instances(record, chosen[record.entity_id], temporal, temporal_values, with_context, query.terms, cut, aggregation))  # fmt: skip
             continue
         entity: dict[str, Any] = {"id": record.id, "type": record.entity_type}
+        frames = {}
         for name, frame in sorted(histories.get(record.site["site_id"], {}).items()):
             # a site's readings are each attribute's default instance
             if record.entity_type in frame.attrs.get("types", ()) and temporal.has_dataset(None):
-                if cut is not None:
-                    frame = frame[frame["ts"].between(*cut.bounds)]
-                entity[name] = _render_history(frame, temporal_values=temporal_values)
+                frames[name] = frame if cut is None else frame[frame["ts"].between(*cut.bounds)]
+        if aggregation is not None:
+            timed = {n: (_render_history(f, temporal_values=False), [t.to_pydatetime() for t in f["ts"]]) for n, f in frames.items()}  # fmt: skip
+            entity |= _aggregate_entity(timed, temporal, aggregation)
+        else:
+            entity |= {n: _render_history(f, temporal_values=temporal_values) for n, f in frames.items()}  # fmt: skip
         if with_context:
             entity["@context"] = CONTEXT
         entities.append(entity)
@@ -402,29 +410,56 @@ def render_instances(
     with_context: bool,
     terms: Terms | None = None,
     cut: InstantRange | None = None,
+    aggregation: Aggregation | None = None,
 ) -> dict[str, Any]:
     """A context entity's temporal representation of its ``chosen`` instances (see
-    :func:`choose_instances`), oldest first, normalized or as temporalValues
-    (``[[value, observedAt], ...]``), with its names in the request's @context
-    (``terms``). With a ``cut``, only the instances in its range: an attribute left
-    without any stays, empty, so a client knows to read on."""
+    :func:`choose_instances`), oldest first, normalized, as temporalValues
+    (``[[value, observedAt], ...]``) or aggregated, with its names in the request's
+    @context (``terms``). With a ``cut``, only the instances in its range: an attribute
+    left without any stays, empty, so a client knows to read on."""
     asked_name = get_asked_names(terms, history.jsonld_context)
     entity: dict[str, Any] = {"id": history.entity_id, "type": asked_name(history.entity_type)}
+    timed: dict[str, tuple[list[dict[str, Any]], list[datetime | None]]] = {}
+    kinds = {}  # each attribute's type, for one the cut left without an instance
     for name, instances in chosen.items():
         shown = name if name in CORE_MEMBERS else asked_name(name)
-        kept = instances
+        kinds[shown] = instances[0].get("type", "Property")
+        times = [_read_time(history, i, temporal) for i in instances]
         if cut is not None:
-            kept = [i for i in instances if (t := _read_time(history, i, temporal)) is None or cut.holds(t)]  # fmt: skip
-        if not temporal_values:
-            entity[shown] = kept
-        elif kept:
-            entity[shown] = _simplify_instances(kept)
+            held = [k for k, t in enumerate(times) if t is None or cut.holds(t)]
+            timed[shown] = [instances[k] for k in held], [times[k] for k in held]
         else:
-            entity[shown] = {"type": instances[0].get("type", "Property"), "values": []}
+            timed[shown] = instances, times
+    if aggregation is not None:
+        entity |= _aggregate_entity(timed, temporal, aggregation, kinds)
+    elif temporal_values:
+        entity |= {shown: _simplify_instances(kept) if kept else {"type": kinds[shown], "values": []}
+                   for shown, (kept, _) in timed.items()}  # fmt: skip
+    else:
+        entity |= {shown: kept for shown, (kept, _) in timed.items()}
     if with_context:
         context = terms.context if terms else history.jsonld_context
         entity["@context"] = context or CORE_CONTEXT
     return entity
+
+
+def _aggregate_entity(
+    timed: dict[str, tuple[list[dict[str, Any]], list[datetime | None]]],
+    temporal: TemporalQuery,
+    aggregation: Aggregation,
+    kinds: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Each attribute's (instances, their times) summed up per period; the periods
+    start at the window's start (timeAt), else at the entity's oldest instant, so its
+    attributes' periods line up. ``kinds``: the attributes' types (else Property)."""
+    instants = [t for _, times in timed.values() for t in times if t is not None]
+    start = temporal.start or (min(instants) if instants else None)
+    # P0D: one period over the window, to its end or the entity's newest instant.
+    window = Window(start, temporal.end or max(instants)) if start is not None else None
+    return {
+        name: aggregate(kept, times, aggregation, window, kind=(kinds or {}).get(name, "Property"))
+        for name, (kept, times) in timed.items()
+    }
 
 
 def _has_dataset(history: EntityHistory, query: EntityQuery, temporal: TemporalQuery) -> bool:

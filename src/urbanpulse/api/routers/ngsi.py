@@ -35,6 +35,7 @@ from urbanpulse.errors import (
     NotFoundError,
     UrbanPulseError,
 )
+from urbanpulse.ngsi.aggregation import Aggregation, parse_aggregation
 from urbanpulse.ngsi.contexts import ContextBook, Terms, build_context_book
 from urbanpulse.ngsi.documents import ENTITY_MEMBERS
 from urbanpulse.ngsi.entities import read_entities, read_entity
@@ -100,7 +101,9 @@ CONTEXT_LINK = (
     f'<{CONTEXT_PATH}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
 )
 ENTITY_OPTIONS = {"keyValues", "simplified", "normalized", "sysAttrs", "count"}
-TEMPORAL_OPTIONS = {"temporalValues", "sysAttrs", "count"}
+TEMPORAL_OPTIONS = {"temporalValues", "aggregatedValues", "sysAttrs", "count"}
+# The temporal representations besides the normalized one (format, or one option).
+TEMPORAL_FORMATS = ("temporalValues", "aggregatedValues")
 FORMATS = ("keyValues", "simplified", "normalized")
 
 
@@ -171,7 +174,9 @@ OffsetQ = Annotated[Text, Query(description="Entities to skip.")]
 CountQ = Annotated[Text, Query(description="true: send NGSILD-Results-Count.")]
 OptionsQ = Annotated[Text, Query(description="keyValues (simplified) or normalized.")]
 FormatQ = Annotated[Text, Query(description="keyValues (simplified) or normalized.")]
-TemporalOptionsQ = Annotated[Text, Query(description="temporalValues (simplified), count.")]
+TemporalOptionsQ = Annotated[Text, Query(description="temporalValues (simplified), aggregatedValues, sysAttrs, count.")]  # fmt: skip
+AggrMethodsQ = Annotated[Text, Query(alias="aggrMethods", description="With aggregatedValues: totalCount, distinctCount, sum, avg, min, max, stddev, sumsq.")]  # fmt: skip
+AggrPeriodQ = Annotated[Text, Query(alias="aggrPeriodDuration", description="With aggregatedValues: each period, e.g. PT1H (default P0D: the whole window).")]  # fmt: skip
 TimerelQ = Annotated[Text, Query(description="before, after or between.")]
 TimeAtQ = Annotated[Text, Query(alias="timeAt", description="ISO 8601 date-time with zone.")]
 EndTimeAtQ = Annotated[Text, Query(alias="endTimeAt", description="End for between.")]
@@ -181,7 +186,7 @@ OmitQ = Annotated[Text, Query(description="Entity members to leave out, comma li
 GeometryPropertyQ = Annotated[Text, Query(alias="geometryProperty", description="GeoProperty for a GeoJSON answer's geometry (default location).")]  # fmt: skip
 EntityTypeQ = Annotated[Text, Query(description="The entity's type: another type is not found.")]  # fmt: skip
 TimePropertyQ = Annotated[Text, Query(alias="timeproperty", description="observedAt (the default), or createdAt or modifiedAt of a context entity's instances.")]  # fmt: skip
-TemporalFormatQ = Annotated[Text, Query(description="normalized, or temporalValues (simplified).")]  # fmt: skip
+TemporalFormatQ = Annotated[Text, Query(description="normalized, temporalValues (simplified) or aggregatedValues.")]  # fmt: skip
 ScopeQQ = Annotated[Text, Query(alias="scopeQ", description="Scopes, e.g. /Beijing/# (a context entity's scope; a site has none).")]  # fmt: skip
 OrderByQ = Annotated[Text, Query(alias="orderBy", description="Members to order by, e.g. name;desc,id.")]  # fmt: skip
 GeoQQ = Annotated[Text, Query(alias="geoQ", description="The geo-query as one text: geometry=Point;coordinates=[116.4,39.9];georel=near;maxDistance==2000.")]  # fmt: skip
@@ -506,9 +511,7 @@ def parse_query_body(
         raise InvalidQueryError('a query body is a JSON object with "type": "Query"')
     if not temporal and "temporalQ" in body:
         raise InvalidQueryError("temporalQ belongs to a query of the temporal API")
-    refused = {"scopeQ", "csf", "lang", "aggrParams"} | (
-        {"join", "joinLevel"} if temporal else set()
-    )
+    refused = {"scopeQ", "csf", "lang"} | ({"join", "joinLevel"} if temporal else {"aggrParams"})
     unsupported = sorted(set(body) & refused)
     if unsupported:
         raise OperationNotSupportedError(f"{unsupported[0]} is part of NGSI-LD that UrbanPulse does not support")  # fmt: skip
@@ -567,6 +570,7 @@ async def query_temporal_entities_by_body(
         queries = [_with_context(q, request, settings, body) for q in parse_query_body(body, temporal=True)]  # fmt: skip
         temporal = parse_temporal_body(body)
         chosen = _parse_temporal_options(options, format)
+        aggregation = parse_body_aggregation(body, chosen)
         counted = "true" if _is_true(count) or "count" in chosen else None
         first, size = _parse_paging(offset, limit, counted)
 
@@ -575,7 +579,7 @@ async def query_temporal_entities_by_body(
                 lake, query, temporal, region=settings.region, limit=MAX_SELECTED,
                 temporal_values="temporalValues" in chosen, with_context=media != JSON,
                 instance_limit=settings.ngsi_temporal_instance_limit, within=within,
-                engine=get_engine(settings),
+                aggregation=aggregation, engine=get_engine(settings),
             )  # fmt: skip
 
         pages = [read(query) for query in queries]
@@ -589,6 +593,24 @@ async def query_temporal_entities_by_body(
         return response
 
     return await run_in_threadpool(_answer, request, run, allow_geo=False)
+
+
+def parse_body_aggregation(body: dict[str, Any], chosen: set[str]) -> Aggregation | None:
+    """The aggregation a Query body asks for: aggrMethods and aggrPeriodDuration in its
+    temporalQ or its aggrParams (5.2.44), which ask for the aggregatedValues
+    representation by themselves; None without them (or another format named)."""
+    found = body.get("temporalQ")
+    temporal_q: dict[str, Any] = found if isinstance(found, dict) else {}
+    params = body.get("aggrParams", {})
+    if not isinstance(params, dict):
+        raise InvalidQueryError("aggrParams is an object (aggrMethods, aggrPeriodDuration)")
+    given = {**{k: v for k, v in temporal_q.items() if k.startswith("aggr")}, **params}
+    unknown = sorted(set(given) - {"aggrMethods", "aggrPeriodDuration"})
+    if unknown:
+        raise InvalidQueryError(f"{unknown[0]}: aggregation takes aggrMethods and aggrPeriodDuration")  # fmt: skip
+    if given and not chosen & {"temporalValues"}:
+        chosen = chosen | {"aggregatedValues"}
+    return _parse_aggregation(chosen, given.get("aggrMethods"), given.get("aggrPeriodDuration"))
 
 
 def parse_temporal_body(body: dict[str, Any]) -> TemporalQuery:
@@ -824,6 +846,8 @@ def query_temporal_entities(
     omit: OmitQ = None,
     order_by: TemporalOrderByQ = None,
     scope_q: ScopeQQ = None,
+    aggr_methods: AggrMethodsQ = None,
+    aggr_period: AggrPeriodQ = None,
 ) -> Response:
     """The lake's history of the selected entities' observed attributes; with scopeQ,
     the context entities whose scope matched while it was valid in the time asked for,
@@ -845,12 +869,13 @@ def query_temporal_entities(
             dataset_id=dataset_id, time_property=timeproperty,
         )  # fmt: skip
         simplified = _parse_temporal_options(options, format)
+        aggregation = _parse_aggregation(simplified, aggr_methods, aggr_period)
         counted = "true" if _is_true(count) or "count" in simplified else count
         first, size = _parse_paging(offset, limit, counted)
         page = read_temporal_entities(
             lake, query, temporal, region=settings.region, offset=first, limit=size,
             temporal_values="temporalValues" in simplified, with_context=media != JSON,
-            descending=descending, sys_attrs="sysAttrs" in simplified,
+            descending=descending, sys_attrs="sysAttrs" in simplified, aggregation=aggregation,
             instance_limit=settings.ngsi_temporal_instance_limit, engine=get_engine(settings),
         )  # fmt: skip
         response = _render([project(e, picked, omitted) for e in page.entities], media)
@@ -879,8 +904,11 @@ def get_temporal_entity(
     local: LocalQ = None,
     pick: PickQ = None,
     omit: OmitQ = None,
+    aggr_methods: AggrMethodsQ = None,
+    aggr_period: AggrPeriodQ = None,
 ) -> Response:
-    """One entity's history, e.g. ?timerel=between&timeAt=...&endTimeAt=...&lastN=10."""
+    """One entity's history, e.g. ?timerel=between&timeAt=...&endTimeAt=...&lastN=10;
+    with options=aggregatedValues&aggrMethods=avg&aggrPeriodDuration=PT1H, per hour."""
 
     def run(media: str) -> Response:
         _check_entity_id(entityId)
@@ -893,10 +921,11 @@ def get_temporal_entity(
             dataset_id=dataset_id, time_property=timeproperty,
         )  # fmt: skip
         simplified = _parse_temporal_options(options, format)
+        aggregation = _parse_aggregation(simplified, aggr_methods, aggr_period)
         page = read_temporal_entities(
             lake, query, temporal, region=settings.region, limit=1,
             temporal_values="temporalValues" in simplified, with_context=media != JSON,
-            retrieve=True, sys_attrs="sysAttrs" in simplified,
+            retrieve=True, sys_attrs="sysAttrs" in simplified, aggregation=aggregation,
             instance_limit=settings.ngsi_temporal_instance_limit, engine=get_engine(settings),
         )  # fmt: skip
         if not page.entities:
@@ -943,7 +972,7 @@ COMMON_PARAMETERS = frozenset({"lang"})
 # ignored (an answer without the join, order or scope asked for would pass for one).
 NOT_SUPPORTED = frozenset({
     "join", "joinLevel", "orderBy", "scopeQ", "csf", "expandValues", "collation",
-    "entityMap", "containedBy", "aggrMethods", "aggrPeriodDuration", "datasetId",
+    "entityMap", "containedBy", "datasetId",
     "showChanges", "jsonKeys", "doNotCompact",
 })  # fmt: skip
 
@@ -1193,16 +1222,31 @@ def _parse_options(text: Text, allowed: set[str], format: Text = None) -> set[st
 
 
 def _parse_temporal_options(options: Text, format: Text) -> set[str]:
-    """The temporal options asked for; ``format`` names the representation (normalized,
-    or temporalValues and its older name simplified)."""
+    """The temporal options asked for, with at most one representation
+    (:data:`TEMPORAL_FORMATS`; none: normalized). ``format`` names it and wins over
+    the options (ETSI GS CIM 009 6.3.12); options naming two are a bad request."""
     chosen = _parse_options(options, TEMPORAL_OPTIONS)
-    if format in ("temporalValues", "simplified"):
-        chosen.add("temporalValues")
-    elif format not in (None, "", "normalized"):
-        if format in ("concise", "aggregatedValues"):
+    if format in (None, ""):
+        if len(chosen & set(TEMPORAL_FORMATS)) > 1:
+            raise InvalidQueryError(f"options: one of {', '.join(TEMPORAL_FORMATS)}")
+        return chosen
+    named = "temporalValues" if format == "simplified" else format
+    if named not in (*TEMPORAL_FORMATS, "normalized"):
+        if named == "concise":
             raise OperationNotSupportedError(f"format={format} is part of NGSI-LD that UrbanPulse does not support")  # fmt: skip
-        raise MalformedRequestError(f"format {format!r}: use normalized or temporalValues")
-    return chosen
+        raise MalformedRequestError(f"format {format!r}: use normalized, {', '.join(TEMPORAL_FORMATS)}")  # fmt: skip
+    return (chosen - set(TEMPORAL_FORMATS)) | ({named} - {"normalized"})
+
+
+def _parse_aggregation(chosen: set[str], methods: Any, duration: Any) -> Aggregation | None:
+    """The aggregation the aggregatedValues representation asks for; None for another
+    representation. aggrMethods or aggrPeriodDuration without it are a bad request
+    (never ignored), unless another representation was named by format."""
+    if "aggregatedValues" in chosen:
+        return parse_aggregation(methods, duration)
+    if (methods or duration) and not chosen & {"temporalValues"}:
+        raise InvalidQueryError("aggrMethods and aggrPeriodDuration go with the aggregatedValues representation")  # fmt: skip
+    return None
 
 
 def _check_time_property(timeproperty: Text) -> None:
