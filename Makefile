@@ -12,9 +12,10 @@ TEST_PROCESSES ?= 2
 demo: $(VENV)/.installed
 	$(BIN)/urbanpulse demo
 
+# The slowest tests are listed after every run: the suite's time is watched (under 10 min).
 test: lint
 	bash scripts/ensure-test-tools.sh
-	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile --durations=15
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
