@@ -1580,6 +1580,11 @@ def test_a_partial_update_of_sub_attributes_keeps_the_value_and_its_type(
     assert client.patch(url, json=fragment, headers=LD).status_code == 204
     stored = client.get(f"{ENTITIES}/{body['id']}").json()["isParked"]
     assert stored == parked | {"providedBy": fragment["providedBy"]}
+    # Its type is not changed by a partial update (5.6.4): a replacement may do that.
+    other = {"type": "Property", "value": "parked"}
+    refused = client.patch(url, json=other)
+    assert refused.status_code == 400 and "keeps its type" in refused.json()["detail"]
+    assert client.get(f"{ENTITIES}/{body['id']}").json()["isParked"] == stored
 
 
 @pytest.fixture

@@ -274,7 +274,7 @@ async def _write_attribute(
         fragment = {k: v for k, v in body.items() if k != "@context"} if isinstance(body, dict) else body  # fmt: skip
         if merge:
             stored = _find_instance(lake, settings, entity_id, name, fragment)
-            fragment = _as_members(fragment, stored)
+            fragment = _as_members(name, fragment, stored)
         document = {name: fragment}
         if isinstance(body, dict) and "@context" in body:
             document["@context"] = body["@context"]
@@ -312,12 +312,18 @@ def _find_instance(
     raise NotFoundError(f"entity {entity_id!r} has no instance of {name!r} {which}")
 
 
-def _as_members(fragment: Any, stored: dict[str, Any] | None) -> Any:
+def _as_members(name: str, fragment: Any, stored: dict[str, Any] | None) -> Any:
     """A partial update's fragment as members of the stored instance: one that names
     neither a type nor a value (only sub-attributes, say) is merged into the stored
     instance here, keeping its type and value, and is not read as a new Property whose
-    value is the fragment."""
-    if not isinstance(fragment, dict) or stored is None or "type" in fragment:
+    value is the fragment. A partial update never changes the type (5.6.4): a fragment
+    of another type is a bad request (replacing the attribute may change it)."""
+    if not isinstance(fragment, dict) or stored is None:
+        return fragment
+    if "type" in fragment:
+        kept = stored.get("type", "Property")
+        if fragment["type"] != kept:
+            raise InvalidQueryError(f"attribute {name!r} is a {kept}: a partial update keeps its type (replace the attribute to change it)")  # fmt: skip
         return fragment
     if fragment.keys() & VALUE_MEMBERS:
         return fragment  # a concise value: its member says the type
