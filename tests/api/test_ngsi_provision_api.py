@@ -1563,6 +1563,33 @@ def test_a_partial_update_changes_only_an_instance_the_attribute_has(client: Tes
     assert client.patch(f"{ENTITIES}/{scoped['id']}/attrs/scope", json={"value": "/Paris"}).status_code == 400  # fmt: skip
 
 
+def test_appending_an_instance_of_a_new_dataset_keeps_the_others(client: TestClient) -> None:
+    """ETSI GS CIM 009 5.6.3: an appended instance replaces the one of its datasetId
+    only; with noOverwrite an instance of a new datasetId is still added, and one of a
+    datasetId the attribute has is left as it was (207 names the attribute)."""
+
+    def speed(value: int, dataset: str) -> dict[str, object]:
+        return {"type": "Property", "value": value, "datasetId": f"urn:ngsi-ld:Dataset:{dataset}"}
+
+    body = {"id": "urn:ngsi-ld:Vehicle:ap-1", "type": "Vehicle", "speed": [speed(55, "a"), speed(54, "b")]}  # fmt: skip
+    assert client.post(ENTITIES, json=body).status_code == 201
+    attrs = f"{ENTITIES}/{body['id']}/attrs"
+
+    def stored() -> dict[str, int]:
+        found = client.get(f"{ENTITIES}/{body['id']}").json()["speed"]
+        return {i["datasetId"].rsplit(":", 1)[1]: i["value"] for i in found}
+
+    assert client.post(attrs, json={"speed": speed(56, "c")}).status_code == 204
+    assert stored() == {"a": 55, "b": 54, "c": 56}
+    assert client.post(attrs, json={"speed": speed(60, "a")}).status_code == 204
+    assert stored() == {"a": 60, "b": 54, "c": 56}
+    kept = client.post(attrs, params={"options": "noOverwrite"}, json={"speed": [speed(1, "a"), speed(57, "d")]})  # fmt: skip
+    assert kept.status_code == 207 and kept.json()["notUpdated"][0]["attributeName"] == "speed"
+    assert stored() == {"a": 60, "b": 54, "c": 56, "d": 57}
+    assert client.post(attrs, params={"options": "noOverwrite"}, json={"speed": speed(58, "e")}).status_code == 204  # fmt: skip
+    assert stored()["e"] == 58
+
+
 def test_a_partial_update_of_sub_attributes_keeps_the_value_and_its_type(
     client: TestClient,
 ) -> None:

@@ -597,12 +597,15 @@ class ContextEntities:
                 if mode is Mode.PATCH and name not in current:
                     outcome.not_updated.append((write.entity_id, name, "the entity has no such attribute"))  # fmt: skip
                 elif no_overwrite and mode in OVERWRITING and name in current:
-                    outcome.not_updated.append((write.entity_id, name, "exists and noOverwrite was asked"))  # fmt: skip
+                    entity[name], kept = _add_new_instances(current[name], attribute)
+                    if kept:
+                        outcome.not_updated.append((write.entity_id, name, "exists and noOverwrite was asked"))  # fmt: skip
                 elif mode in (Mode.MERGE, Mode.PATCH) and _is_null(attribute):
                     _remove_instances(entity, name, attribute)
                 elif mode is Mode.MERGE or merge_members:
                     entity[name] = merge_attribute(current.get(name), attribute)
-                elif mode is Mode.PATCH:  # an instance replaces its namesake (datasetId)
+                elif mode is Mode.PATCH or _has_instances(current.get(name)):
+                    # an instance replaces its namesake (datasetId), the others stay
                     entity[name] = merge_attribute(current.get(name), attribute, members=False)
                 else:
                     entity[name] = attribute
@@ -665,6 +668,25 @@ def merge_attribute(stored: Any, sent: Any, *, members: bool = True) -> Any:
             merged[key] = _merge_instance(merged.get(key), instance, members=members)
         return list(merged.values()) if len(merged) > 1 else next(iter(merged.values()))
     return _merge_instance(stored, sent, members=members)
+
+
+def _has_instances(stored: Any) -> bool:
+    """Whether a stored attribute is instances (scope, say, is a value)."""
+    return isinstance(stored, dict) or (isinstance(stored, list) and bool(stored) and all(isinstance(i, dict) for i in stored))  # fmt: skip
+
+
+def _add_new_instances(stored: Any, sent: Any) -> tuple[Any, bool]:
+    """An attribute after a write that may not overwrite (noOverwrite): the instances
+    sent of a datasetId it lacks are added, the others keep the stored one. Returns
+    the attribute and whether an instance sent was left out."""
+    if not _has_instances(stored):
+        return stored, True
+    held = {_get_dataset(i) for i in (stored if isinstance(stored, list) else [stored])}
+    sent_all = sent if isinstance(sent, list) else [sent]
+    new = [i for i in sent_all if _get_dataset(i) not in held]
+    if not new:
+        return stored, True
+    return merge_attribute(stored, new, members=False), len(new) < len(sent_all)
 
 
 def _merge_instance(stored: Any, sent: Any, *, members: bool) -> Any:
