@@ -190,6 +190,18 @@ def test_batches_create_upsert_and_delete_in_one_commit_each(
     assert stored["name"]["value"] == "A" and stored["floors"]["value"] == 3
     assert client.post(f"{BATCH}/update", json=changed).status_code == 204  # overwriting
     assert client.get(f"{ENTITIES}/{kept['id']}").json()["name"]["value"] == "B"
+    # An entity twice in a batch is written in order, the later last (5.5.11): an
+    # upsert replaces it whole; a second creation is refused as an existing entity.
+    twice = "urn:ngsi-ld:Building:tw-1"
+    first = {"id": twice, "type": "Building", "height": {"type": "Property", "value": 1}, "old": {"type": "Property", "value": True}}  # fmt: skip
+    second = {"id": twice, "type": "Building", "height": {"type": "Property", "value": 2}}
+    upserted = client.post(f"{BATCH}/upsert", json=[first, fresh | {"id": "urn:ngsi-ld:Building:tw-2"}, second])  # fmt: skip
+    assert upserted.status_code == 201 and upserted.json() == [twice, "urn:ngsi-ld:Building:tw-2"]
+    entity = client.get(f"{ENTITIES}/{twice}").json()
+    assert entity["height"]["value"] == 2 and "old" not in entity
+    created = client.post(f"{BATCH}/create", json=[fresh | {"id": "urn:ngsi-ld:Building:tw-3"}] * 2)
+    assert created.status_code == 207 and created.json()["success"] == ["urn:ngsi-ld:Building:tw-3"]
+    assert created.json()["errors"][0]["error"]["type"] == ERRORS + "AlreadyExists"
     # A null item (5.5.4) refuses the whole batch: its good sibling is not written either.
     for operation in ("create", "upsert", "update", "merge"):
         refused = client.post(f"{BATCH}/{operation}", json=[road("ts-9", 20.0), None])

@@ -587,7 +587,7 @@ class ContextEntities:
             entity |= {n: a for n, a in write.context.items() if not _is_null(a)}
             if write.jsonld_context is not None:
                 entity["@context"] = write.jsonld_context
-            if current is not None:
+            if current is not None and "createdAt" in current:  # not when written just now
                 entity["createdAt"] = current["createdAt"]
         else:
             entity = dict(current)
