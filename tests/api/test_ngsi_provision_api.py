@@ -1024,6 +1024,14 @@ def test_where_the_context_travels_and_what_no_value_may_be(client: TestClient) 
     assert client.get(f"{ENTITIES}/{thing['id']}").status_code == 404  # nothing was kept
     assert client.post(ENTITIES, json={**thing, **context}, headers=LD).status_code == 201
     assert client.patch(f"{ENTITIES}/{thing['id']}/attrs", json={"p": {"type": "Property", "value": {"a": None}}}).status_code == 400  # fmt: skip
+    # In a batch each entity is judged on its own: a misplaced @context refuses it alone.
+    for batch, headers in (([{**thing, "id": "urn:ngsi-ld:Thing:b1"}, {**thing, "id": "urn:ngsi-ld:Thing:b2", **context}], {}),
+                           ([{**thing, "id": "urn:ngsi-ld:Thing:b3", **context}, {**thing, "id": "urn:ngsi-ld:Thing:b4"}], LD)):  # fmt: skip
+        answer = client.post(f"{BATCH}/create", json=batch, headers=headers)
+        assert answer.status_code == 207, answer.text
+        assert answer.json()["success"] == [batch[0]["id"]]
+        assert [e["entityId"] for e in answer.json()["errors"]] == [batch[1]["id"]]
+        assert client.get(f"{ENTITIES}/{batch[1]['id']}").status_code == 404
 
 
 def test_linked_entities_come_inline_or_flat_to_the_level_asked(client: TestClient) -> None:

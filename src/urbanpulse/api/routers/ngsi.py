@@ -1037,12 +1037,14 @@ def _get_query_names(dependant: Any) -> set[str]:
     return names
 
 
-async def read_body(request: Request, *, entities: bool = True) -> Any:
+async def read_body(request: Request, *, entities: bool = True, batch: bool = False) -> Any:
     """The JSON body, or a ProblemDetails answer for another media type or bad JSON.
 
     A JSON (not JSON-LD) body of ``entities`` (or of their attributes) takes its
     @context from the request's JSON-LD Link header, as ETSI GS CIM 009 6.3.5 has it
-    travel, so the entities keep the context their terms were written in."""
+    travel, so the entities keep the context their terms were written in. In a
+    ``batch`` an entity whose @context is misplaced is refused on its own (the caller
+    asks :func:`get_context_problem`), not the whole request."""
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media not in (JSON, JSON_LD):
         return build_problem(415, f"send {JSON} or {JSON_LD}; got {media or 'no Content-Type'}")
@@ -1061,14 +1063,28 @@ async def read_body(request: Request, *, entities: bool = True) -> Any:
     # else, or in a Link header beside a plain JSON body.
     if media == JSON_LD and link is not None:
         return build_problem(400, f"with {JSON_LD} the @context is in the body, not in a Link header")  # fmt: skip
-    if entities and media == JSON_LD and any("@context" not in d for d in documents):
-        return build_problem(400, f"a {JSON_LD} body carries its @context; send {JSON} without one")  # fmt: skip
-    if media == JSON and any("@context" in d for d in documents):
-        return build_problem(400, f"a {JSON} body carries no @context: send it as {JSON_LD}, or the context in a Link header")  # fmt: skip
+    problems = (
+        [] if batch else [get_context_problem(media, d, entities=entities) for d in documents]
+    )
+    problem = next((p for p in problems if p is not None), None)
+    if problem is not None:
+        return build_problem(400, problem)
     if entities and media == JSON and link is not None:
         for document in documents:
             document.setdefault("@context", link)
     return body
+
+
+def get_context_problem(media: str, document: Any, *, entities: bool = True) -> str | None:
+    """Why an entity's @context is where it may not be (ETSI GS CIM 009 6.3.5), or
+    None: a JSON-LD entity carries it, a plain JSON one never does."""
+    if not isinstance(document, dict):
+        return None
+    if entities and media == JSON_LD and "@context" not in document:
+        return f"a {JSON_LD} body carries its @context; send {JSON} without one"
+    if media == JSON and "@context" in document:
+        return f"a {JSON} body carries no @context: send it as {JSON_LD}, or the context in a Link header"  # fmt: skip
+    return None
 
 
 def _is_nested_deeper(value: Any, limit: int) -> bool:

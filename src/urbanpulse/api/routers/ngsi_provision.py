@@ -34,6 +34,7 @@ from urbanpulse.api.routers.ngsi import (
     build_client_problem,
     build_problem,
     check_parameters,
+    get_context_problem,
     get_request_terms,
     parse_entity_query,
     read_body,
@@ -339,9 +340,10 @@ async def batch_operation(
     some entities were refused."""
     if operation not in ("create", "upsert", "update", "merge", "delete"):
         return build_problem(404, f"no batch operation {operation!r}; use create, upsert, update, merge or delete")  # fmt: skip
-    body = await read_body(request)
+    body = await read_body(request, batch=True)
     if isinstance(body, Response):
         return body
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
     def run() -> Response:
         chosen = _check_options(options)
@@ -354,7 +356,7 @@ async def batch_operation(
                 raise InvalidQueryError("a batch delete is a JSON array of entity ids")
             outcome = delete_entities(lake, body)
             return _batch_answer(outcome, [], created_status=204)
-        writes, refused = _parse_batch(body)
+        writes, refused = _parse_batch(body, media)
         outcome = _provision(
             lake, settings, request, writes, Mode(operation),
             no_overwrite="noOverwrite" in chosen, replace_all="update" not in chosen,
@@ -435,15 +437,21 @@ def _provision(
     )  # fmt: skip
 
 
-def _parse_batch(body: list[Any]) -> tuple[list[EntityWrite], list[tuple[str, UrbanPulseError]]]:
-    """The batch's entities in order, and those refused. An entity may be in it twice:
-    the writes are applied in order, the later one last (ETSI GS CIM 009 5.5.11); a
-    second creation is refused as any creation of an entity that exists is."""
+def _parse_batch(
+    body: list[Any], media: str
+) -> tuple[list[EntityWrite], list[tuple[str, UrbanPulseError]]]:
+    """The batch's entities in order, and those refused (one whose @context is
+    misplaced for the ``media`` sent, too). An entity may be in it twice: the writes
+    are applied in order, the later one last (ETSI GS CIM 009 5.5.11); a second
+    creation is refused as any creation of an entity that exists is."""
     writes: list[EntityWrite] = []
     refused: list[tuple[str, UrbanPulseError]] = []
     for document in body:
         entity_id = document.get("id") if isinstance(document, dict) else None
         try:
+            problem = get_context_problem(media, document)
+            if problem is not None:
+                raise InvalidQueryError(problem)
             writes.append(parse_entity(document))
         except InvalidQueryError as exc:
             refused.append((str(entity_id), exc))
