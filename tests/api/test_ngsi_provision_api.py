@@ -1032,6 +1032,12 @@ def test_where_the_context_travels_and_what_no_value_may_be(client: TestClient) 
         assert answer.json()["success"] == [batch[0]["id"]]
         assert [e["entityId"] for e in answer.json()["errors"]] == [batch[1]["id"]]
         assert client.get(f"{ENTITIES}/{batch[1]['id']}").status_code == 404
+    # A plain JSON batch takes the Link header's @context, as one entity written alone does.
+    linked = client.post(f"{BATCH}/create", json=[{**thing, "id": "urn:ngsi-ld:Thing:b5"}], headers=link)  # fmt: skip
+    assert linked.status_code == 201, linked.text
+    assert client.post(ENTITIES, json={**thing, "id": "urn:ngsi-ld:Thing:b6"}, headers=link).status_code == 201  # fmt: skip
+    read = [client.get(f"{ENTITIES}/urn:ngsi-ld:Thing:{n}", headers={"Accept": "application/ld+json", **link}).json() for n in ("b5", "b6")]  # fmt: skip
+    assert read[0] == read[1] | {"id": "urn:ngsi-ld:Thing:b5"}
 
 
 def test_linked_entities_come_inline_or_flat_to_the_level_asked(client: TestClient) -> None:

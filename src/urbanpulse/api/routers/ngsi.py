@@ -1043,8 +1043,9 @@ async def read_body(request: Request, *, entities: bool = True, batch: bool = Fa
     A JSON (not JSON-LD) body of ``entities`` (or of their attributes) takes its
     @context from the request's JSON-LD Link header, as ETSI GS CIM 009 6.3.5 has it
     travel, so the entities keep the context their terms were written in. In a
-    ``batch`` an entity whose @context is misplaced is refused on its own (the caller
-    asks :func:`get_context_problem`), not the whole request."""
+    ``batch`` an entity whose @context is misplaced is refused on its own, not the
+    whole request: the caller asks :func:`get_context_problem` of each, then gives
+    the good ones the Link header's context itself."""
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media not in (JSON, JSON_LD):
         return build_problem(415, f"send {JSON} or {JSON_LD}; got {media or 'no Content-Type'}")
@@ -1069,7 +1070,7 @@ async def read_body(request: Request, *, entities: bool = True, batch: bool = Fa
     problem = next((p for p in problems if p is not None), None)
     if problem is not None:
         return build_problem(400, problem)
-    if entities and media == JSON and link is not None:
+    if entities and media == JSON and link is not None and not batch:
         for document in documents:
             document.setdefault("@context", link)
     return body

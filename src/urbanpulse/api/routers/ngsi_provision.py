@@ -35,6 +35,7 @@ from urbanpulse.api.routers.ngsi import (
     build_problem,
     check_parameters,
     get_context_problem,
+    get_link_context,
     get_request_terms,
     parse_entity_query,
     read_body,
@@ -344,6 +345,7 @@ async def batch_operation(
     if isinstance(body, Response):
         return body
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    link = get_link_context(request.headers.get("link", "")) if media == JSON else None
 
     def run() -> Response:
         chosen = _check_options(options)
@@ -356,7 +358,7 @@ async def batch_operation(
                 raise InvalidQueryError("a batch delete is a JSON array of entity ids")
             outcome = delete_entities(lake, body)
             return _batch_answer(outcome, [], created_status=204)
-        writes, refused = _parse_batch(body, media)
+        writes, refused = _parse_batch(body, media, link)
         outcome = _provision(
             lake, settings, request, writes, Mode(operation),
             no_overwrite="noOverwrite" in chosen, replace_all="update" not in chosen,
@@ -438,12 +440,13 @@ def _provision(
 
 
 def _parse_batch(
-    body: list[Any], media: str
+    body: list[Any], media: str, link: str | None
 ) -> tuple[list[EntityWrite], list[tuple[str, UrbanPulseError]]]:
     """The batch's entities in order, and those refused (one whose @context is
-    misplaced for the ``media`` sent, too). An entity may be in it twice: the writes
-    are applied in order, the later one last (ETSI GS CIM 009 5.5.11); a second
-    creation is refused as any creation of an entity that exists is."""
+    misplaced for the ``media`` sent, too; a plain JSON one takes the ``link``
+    header's). An entity may be in it twice: the writes are applied in order, the
+    later one last (ETSI GS CIM 009 5.5.11); a second creation is refused as any
+    creation of an entity that exists is."""
     writes: list[EntityWrite] = []
     refused: list[tuple[str, UrbanPulseError]] = []
     for document in body:
@@ -452,6 +455,8 @@ def _parse_batch(
             problem = get_context_problem(media, document)
             if problem is not None:
                 raise InvalidQueryError(problem)
+            if link is not None and isinstance(document, dict):
+                document = {**document, "@context": link}
             writes.append(parse_entity(document))
         except InvalidQueryError as exc:
             refused.append((str(entity_id), exc))
