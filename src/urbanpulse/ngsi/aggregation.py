@@ -25,6 +25,7 @@ from dateutil.relativedelta import relativedelta
 
 from urbanpulse.errors import InvalidQueryError
 from urbanpulse.ngsi.entities import format_time
+from urbanpulse.ngsi.validation import REQUIRED
 
 METHODS = ("totalCount", "distinctCount", "sum", "avg", "min", "max", "stddev", "sumsq")
 DURATION = re.compile(
@@ -155,12 +156,9 @@ def _split(
     return found
 
 
-# The member holding an instance's value, by the attribute's type.
-_VALUE_MEMBERS = {"Relationship": "object", "LanguageProperty": "languageMap", "JsonProperty": "json", "VocabProperty": "vocab", "ListProperty": "valueList", "ListRelationship": "objectList"}  # fmt: skip
-
-
 def _read_value(instance: dict[str, Any]) -> Any:
-    return instance.get(_VALUE_MEMBERS.get(instance.get("type", ""), "value"))
+    """The member holding an instance's value, by its type (a Relationship's object)."""
+    return instance.get(REQUIRED.get(instance.get("type", ""), "value"))
 
 
 def _numbers(values: list[Any]) -> list[float] | None:

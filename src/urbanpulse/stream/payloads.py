@@ -287,9 +287,15 @@ def decode_csv(text: str, source: str, items: Items) -> None:
         items.add(record, source, line, ",".join(row))
 
 
+def get_media_type(content_type: str | None) -> str:
+    """The media type a Content-Type names, without its parameters, in lower case
+    (``application/json; charset=utf-8`` -> ``application/json``; none: "")."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
 def decode_payload(payload: bytes, content_type: str | None, source: str, items: Items) -> None:
     """Decode by content type: CSV for ``text/csv``, JSON (plain, batch or NGSI-LD) else."""
-    media = (content_type or "").split(";", 1)[0].strip().lower()
+    media = get_media_type(content_type)
     if media in ("text/csv", "application/csv"):
         try:
             decode_csv(payload.decode("utf-8"), source, items)

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from urbanpulse.api.deps import LakeDep, SettingsDep
 from urbanpulse.api.errors import ERROR_RESPONSES
 from urbanpulse.stream.batches import commit_items
-from urbanpulse.stream.payloads import Items, decode_payload
+from urbanpulse.stream.payloads import Items, decode_payload, get_media_type
 
 router = APIRouter(prefix="/api/ingest", tags=["ingest"], responses=ERROR_RESPONSES)
 
@@ -71,7 +71,7 @@ async def push_observations(
 ) -> IngestResultPublic:
     """Store pushed observations; bad items go to quarantine with their position (item
     index, or CSV line) and reason, and are counted in the answer."""
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    media = get_media_type(request.headers.get("content-type"))
     if media not in MEDIA_TYPES:
         raise HTTPException(415, f"send {', '.join(MEDIA_TYPES)}; got {media or 'no Content-Type'}")
     body = await request.body()

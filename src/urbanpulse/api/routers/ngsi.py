@@ -76,6 +76,7 @@ from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 from urbanpulse.store.engines import get_engine
 from urbanpulse.store.interface import Engine
+from urbanpulse.stream.payloads import get_media_type
 
 logger = logging.getLogger(__name__)
 ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
@@ -1046,7 +1047,7 @@ async def read_body(request: Request, *, entities: bool = True, batch: bool = Fa
     ``batch`` an entity whose @context is misplaced is refused on its own, not the
     whole request: the caller asks :func:`get_context_problem` of each, then gives
     the good ones the Link header's context itself."""
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    media = get_media_type(request.headers.get("content-type"))
     if media not in (JSON, JSON_LD):
         return build_problem(415, f"send {JSON} or {JSON_LD}; got {media or 'no Content-Type'}")
     try:

@@ -60,6 +60,7 @@ from urbanpulse.ngsi.vocabulary import parse_entity_id
 from urbanpulse.settings import Settings
 from urbanpulse.store import Lake
 from urbanpulse.store.engines import get_engine
+from urbanpulse.stream.payloads import get_media_type
 from urbanpulse.stream.provision import (
     EntityWrite,
     Mode,
@@ -344,7 +345,7 @@ async def batch_operation(
     body = await read_body(request, batch=True)
     if isinstance(body, Response):
         return body
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    media = get_media_type(request.headers.get("content-type"))
     link = get_link_context(request.headers.get("link", "")) if media == JSON else None
 
     def run() -> Response:
