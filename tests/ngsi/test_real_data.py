@@ -12,6 +12,7 @@ import pytest
 
 from urbanpulse.catalog import Site, build_sites_table
 from urbanpulse.ingest import ingest_files, read_mapping
+from urbanpulse.ngsi.aggregation import parse_aggregation
 from urbanpulse.ngsi.entities import read_entities, read_entity
 from urbanpulse.ngsi.query import build_entity_query
 from urbanpulse.ngsi.temporal import build_temporal_query, read_temporal_entities
@@ -106,6 +107,27 @@ def test_history_of_a_detector_is_the_files_column(loop_lake: Lake, shared: Path
     expected = table[sensor].iloc[first : first + 12] * MPH
     assert [v for v, _ in values] == pytest.approx(list(expected), rel=1e-9)
     assert values[0][1] >= "2012-03-05T08:00:00Z" and values[-1][1] < "2012-03-05T09:00:00Z"
+
+
+def test_a_detectors_hourly_average_is_the_files_own(loop_lake: Lake, shared: Path) -> None:
+    """Summed up per hour (aggregatedValues), a real detector's speeds are the means of
+    the file's own 5-minute readings, hour by hour, from the window's start."""
+    table = speeds(shared)
+    sensor = table.columns[5]
+    page = read_temporal_entities(
+        loop_lake,
+        build_entity_query(id=f"urn:ngsi-ld:TrafficFlowObserved:la-{sensor}"),
+        build_temporal_query(
+            timerel="between", time_at="2012-03-05T08:00:00Z", end_time_at="2012-03-05T11:00:00Z"
+        ),
+        region=REGION, engine=ENGINE, aggregation=parse_aggregation("avg,totalCount", "PT1H"),
+    )  # fmt: skip
+    found = page.entities[0]["averageVehicleSpeed"]
+    first = 4 * 288  # 2012-03-05 08:00 UTC, as above
+    hours = [table[sensor].iloc[first + 12 * h : first + 12 * (h + 1)] * MPH for h in range(3)]
+    assert [v for v, _, _ in found["avg"]] == pytest.approx([h.mean() for h in hours], rel=1e-9)
+    assert [v for v, _, _ in found["totalCount"]] == [12, 12, 12]
+    assert [s for _, s, _ in found["avg"]] == [f"2012-03-05T{h:02d}:00:00Z" for h in (8, 9, 10)]
 
 
 @pytest.fixture(scope="module")
